@@ -1,0 +1,18 @@
+import { formatIssue } from '../config/diagnostics.js';
+import { loadConfig } from '../config/load-config.js';
+import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
+
+/** Loads config or prints every problem and exits with status 1. */
+export function loadModelOrExit(paths: string[]): MeshModel {
+  const result = loadConfig(paths);
+  if (!result.ok) {
+    for (const issue of result.issues) process.stderr.write(`${formatIssue(issue)}\n`);
+    process.stderr.write(`${result.issues.length} error(s) in ${paths.join(', ')}\n`);
+    process.exit(1);
+  }
+  return buildMeshModel(result.config);
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,38 @@
+// The registry of config kinds meshlite reads: one plug-in per kind in this folder.
+import { destinationRule } from './destination-rule.js';
+import type { KindHandler } from './kind-handler.js';
+import { legacyMeshPolicy, legacyPolicy } from './legacy-authentication-policy.js';
+import { meshConfig } from './mesh-config.js';
+import { peerAuthentication } from './peer-authentication.js';
+import { serviceEntry } from './service-entry.js';
+import { workloadEntry } from './workload-entry.js';
+
+export type { KindHandler, LoadedResource } from './kind-handler.js';
+
+export const KIND_HANDLERS: readonly KindHandler[] = [
+  peerAuthentication,
+  destinationRule,
+  serviceEntry,
+  workloadEntry,
+  meshConfig,
+  legacyPolicy,
+  legacyMeshPolicy,
+];
+
+/** Istio kinds meshlite knows of but does not translate yet: refused, never silently ignored. */
+export const UNSUPPORTED_KINDS: ReadonlyMap<string, string> = new Map([
+  ['Gateway', 'networking.istio.io'],
+  ['VirtualService', 'networking.istio.io'],
+  ['Sidecar', 'networking.istio.io'],
+  ['EnvoyFilter', 'networking.istio.io'],
+  ['WorkloadGroup', 'networking.istio.io'],
+  ['ProxyConfig', 'networking.istio.io'],
+  ['AuthorizationPolicy', 'security.istio.io'],
+  ['RequestAuthentication', 'security.istio.io'],
+  ['Telemetry', 'telemetry.istio.io'],
+  ['WasmPlugin', 'extensions.istio.io'],
+]);
+
+export function findHandler(group: string, kind: string): KindHandler | undefined {
+  return KIND_HANDLERS.find((h) => h.group === group && h.kind === kind);
+}

@@ -1,0 +1,25 @@
+// The contract each supported config kind implements; kind-registry.ts lists them.
+import type { PathSegment } from '../diagnostics.js';
+import type { Schema } from '../schema.js';
+import type { DestinationRule, MeshConfig, Meta, PeerAuthentication, ServiceEntry, Source, WorkloadEntry } from '../types.js';
+
+export type LoadedResource = PeerAuthentication | DestinationRule | ServiceEntry | WorkloadEntry | MeshConfig;
+
+export interface BuildContext {
+  meta: Meta;
+  source: Source;
+  rootNamespace: string;
+  /** Reports a semantic problem at a path relative to the document root. */
+  report(path: PathSegment[], message: string): void;
+}
+
+export interface KindHandler {
+  group: string;
+  versions: readonly string[];
+  kind: string;
+  /** Cluster-scoped kinds take no namespace. */
+  clusterScoped?: boolean;
+  specSchema: Schema;
+  /** Semantic checks and conversion; called only when the spec passed the schema. */
+  build(spec: Record<string, unknown>, ctx: BuildContext): LoadedResource | LoadedResource[] | undefined;
+}

@@ -1,0 +1,174 @@
+// Loads a config directory into a validated ConfigSet, or every problem found.
+// Either the whole set is good or nothing is returned: never half a config.
+import { type ConfigIssue, joinPath, type PathSegment, sortIssues } from './diagnostics.js';
+import { findHandler, type KindHandler, type LoadedResource, UNSUPPORTED_KINDS } from './kinds/index.js';
+import { anything, labels, obj, str, validateSchema } from './schema.js';
+import { type ConfigSet, DEFAULT_MESH_CONFIG, type Meta, type MeshConfigSpec, type Resource } from './types.js';
+import { readYamlFiles, type YamlDocument } from './yaml-files.js';
+
+export type LoadResult =
+  | { ok: true; config: ConfigSet; files: readonly string[] }
+  | { ok: false; issues: readonly ConfigIssue[]; files: readonly string[] };
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+const ENVELOPE = obj(
+  {
+    apiVersion: str({ pattern: /^[a-z0-9.-]+\/v[0-9a-z]+$/, hint: 'expected group/version, e.g. security.istio.io/v1' }),
+    kind: str({ nonEmpty: true }),
+    metadata: obj(
+      {
+        name: str({ pattern: DNS_SUBDOMAIN, hint: 'expected a lower-case DNS name' }),
+        namespace: str({ pattern: DNS_LABEL, hint: 'expected a lower-case DNS label' }),
+        labels: labels(),
+        annotations: labels(),
+        creationTimestamp: str(),
+        uid: anything(),
+        resourceVersion: anything(),
+        generation: anything(),
+      },
+      { required: ['name'] },
+    ),
+    spec: anything(),
+    status: anything(),
+  },
+  { required: ['apiVersion', 'kind', 'metadata'] },
+);
+
+export function loadConfig(paths: readonly string[], cwd?: string): LoadResult {
+  const read = readYamlFiles(paths, cwd);
+  return buildConfigSet(read.documents, read.issues, read.files);
+}
+
+export function buildConfigSet(documents: readonly YamlDocument[], yamlIssues: readonly ConfigIssue[], files: readonly string[] = []): LoadResult {
+  const issues: ConfigIssue[] = [...yamlIssues];
+  const report = (doc: YamlDocument, path: readonly PathSegment[], message: string, atKey = false) => {
+    const pos = doc.locate(path, atKey);
+    issues.push({ file: doc.file, line: pos.line, column: pos.column, path: joinPath(path), message });
+  };
+
+  const accepted: { doc: YamlDocument; handler: KindHandler; raw: Record<string, unknown> }[] = [];
+  for (const doc of documents) {
+    const problems = validateSchema(ENVELOPE, doc.value);
+    for (const p of problems) report(doc, p.path, p.message, p.atKey);
+    if (problems.length > 0) continue;
+    const raw = doc.value as Record<string, unknown>;
+    const [group] = (raw.apiVersion as string).split('/') as [string, string];
+    const version = (raw.apiVersion as string).split('/')[1]!;
+    const kind = raw.kind as string;
+    const handler = findHandler(group, kind);
+    if (!handler) {
+      const known = UNSUPPORTED_KINDS.get(kind);
+      if (known === group) report(doc, ['kind'], `${kind} (${group}) is not supported by meshlite yet; refusing it rather than ignoring it`);
+      else report(doc, ['kind'], `unknown kind "${kind}" in apiVersion "${raw.apiVersion}"`);
+      continue;
+    }
+    if (!handler.versions.includes(version)) {
+      report(doc, ['apiVersion'], `${kind} is read as ${handler.versions.map((v) => `${group}/${v}`).join(' or ')}, not ${raw.apiVersion}`);
+      continue;
+    }
+    accepted.push({ doc, handler, raw });
+  }
+
+  const mesh = resolveMeshConfig(accepted, report);
+  const resources: LoadedResource[] = [];
+  const seen = new Map<string, YamlDocument>();
+  for (const { doc, handler, raw } of accepted) {
+    const metadata = raw.metadata as Record<string, unknown>;
+    const name = metadata.name as string;
+    let namespace = metadata.namespace as string | undefined;
+    if (handler.clusterScoped) {
+      if (namespace !== undefined) report(doc, ['metadata', 'namespace'], `${handler.kind} is cluster-scoped and takes no namespace`);
+      namespace = mesh.rootNamespace;
+    } else if (namespace === undefined) {
+      report(doc, ['metadata', 'namespace'], 'required field is missing');
+      continue;
+    }
+    const key = `${handler.group}/${handler.kind}/${namespace}/${name}`;
+    const first = seen.get(key);
+    if (first) {
+      report(doc, ['metadata', 'name'], `duplicate ${handler.kind} "${namespace}/${name}" (first defined in ${first.file}:${first.locate([]).line})`);
+      continue;
+    }
+    seen.set(key, doc);
+    const spec = raw.spec ?? {};
+    const problems = validateSchema(handler.specSchema, spec, ['spec']);
+    for (const p of problems) report(doc, p.path, p.message, p.atKey);
+    if (problems.length > 0) continue;
+    const meta: Meta = {
+      name,
+      namespace,
+      labels: { ...((metadata.labels as Record<string, string> | undefined) ?? {}) },
+      annotations: { ...((metadata.annotations as Record<string, string> | undefined) ?? {}) },
+      creationTimestamp: metadata.creationTimestamp as string | undefined,
+    };
+    const before = issues.length;
+    const built = handler.build(spec as Record<string, unknown>, {
+      meta,
+      source: { file: doc.file, line: doc.locate([]).line },
+      rootNamespace: mesh.rootNamespace,
+      report: (path, message) => report(doc, path, message),
+    });
+    if (issues.length === before && built) resources.push(...(Array.isArray(built) ? built : [built]));
+  }
+
+  checkServiceHosts(resources, issues);
+  if (issues.length > 0) return { ok: false, issues: sortIssues(issues), files };
+  return { ok: true, config: assemble(mesh, resources), files };
+}
+
+function resolveMeshConfig(
+  accepted: { doc: YamlDocument; handler: KindHandler; raw: Record<string, unknown> }[],
+  report: (doc: YamlDocument, path: PathSegment[], message: string) => void,
+): MeshConfigSpec {
+  const meshDocs = accepted.filter((a) => a.handler.kind === 'MeshConfig');
+  meshDocs.slice(1).forEach(({ doc }) => report(doc, ['kind'], `only one MeshConfig is allowed (first in ${meshDocs[0]!.doc.file})`));
+  const first = meshDocs[0];
+  if (!first) return DEFAULT_MESH_CONFIG;
+  const spec = (first.raw.spec ?? {}) as Record<string, unknown>;
+  if (validateSchema(first.handler.specSchema, spec).length > 0) return DEFAULT_MESH_CONFIG;
+  const rootNamespace = typeof spec.rootNamespace === 'string' ? spec.rootNamespace : DEFAULT_MESH_CONFIG.rootNamespace;
+  const built = first.handler.build(spec, { meta: {} as Meta, source: { file: '', line: 0 }, rootNamespace, report: () => {} });
+  return (built as Resource<'MeshConfig', MeshConfigSpec>).spec;
+}
+
+/** One host, one ServiceEntry: a second definition would make routing ambiguous. */
+function checkServiceHosts(resources: LoadedResource[], issues: ConfigIssue[]): void {
+  const owner = new Map<string, LoadedResource>();
+  for (const r of resources) {
+    if (r.kind !== 'ServiceEntry') continue;
+    r.spec.hosts.forEach((host) => {
+      const prior = owner.get(host);
+      if (prior) {
+        issues.push({
+          file: r.source.file,
+          line: r.source.line,
+          column: 1,
+          path: 'spec.hosts',
+          message: `host "${host}" is already defined by ServiceEntry ${prior.meta.namespace}/${prior.meta.name} (${prior.source.file}:${prior.source.line})`,
+        });
+      } else owner.set(host, r);
+    });
+  }
+}
+
+/** Oldest first (creationTimestamp), then namespace/name: Istio's tie-break, made deterministic. */
+export function byAge<T extends { meta: Meta }>(a: T, b: T): number {
+  const ta = a.meta.creationTimestamp ?? '';
+  const tb = b.meta.creationTimestamp ?? '';
+  if (ta !== tb) return ta === '' ? 1 : tb === '' ? -1 : ta < tb ? -1 : 1;
+  return a.meta.namespace.localeCompare(b.meta.namespace) || a.meta.name.localeCompare(b.meta.name);
+}
+
+function assemble(mesh: MeshConfigSpec, resources: LoadedResource[]): ConfigSet {
+  const of = <K extends LoadedResource['kind']>(kind: K) =>
+    resources.filter((r): r is Extract<LoadedResource, { kind: K }> => r.kind === kind).sort(byAge);
+  return {
+    mesh,
+    peerAuthentications: of('PeerAuthentication'),
+    destinationRules: of('DestinationRule'),
+    serviceEntries: of('ServiceEntry'),
+    workloadEntries: of('WorkloadEntry'),
+  };
+}

@@ -1,0 +1,72 @@
+// Which DestinationRule governs traffic from a proxy to a service, and the
+// traffic policy that results for one port and subset.
+import { byAge } from '../config/load-config.js';
+import type { ConfigSet, DestinationRule, Subset, TrafficPolicy, TrafficPolicyCore } from '../config/types.js';
+import { isVisibleFrom, type Registry } from './registry.js';
+
+interface IndexedRule {
+  rule: DestinationRule;
+  /** Host after short-name expansion in the rule's own namespace. */
+  host: string;
+}
+
+export class DestinationRuleIndex {
+  private readonly rules: IndexedRule[];
+  private readonly rootNamespace: string;
+
+  constructor(config: ConfigSet, registry: Registry) {
+    this.rootNamespace = config.mesh.rootNamespace;
+    this.rules = config.destinationRules.map((rule) => ({ rule, host: registry.resolveHost(rule.spec.host, rule.meta.namespace) }));
+  }
+
+  /**
+   * Lookup order: the client's namespace, then the service's namespace, then
+   * the root namespace, then any other namespace exporting a rule. Inside
+   * one namespace the most specific host wins, then the oldest rule.
+   */
+  find(host: string, serviceNamespace: string, clientNamespace: string): DestinationRule | undefined {
+    const candidates = this.rules.filter(
+      (r) => hostMatches(r.host, host) && isVisibleFrom(r.rule.spec.exportTo, r.rule.meta.namespace, clientNamespace),
+    );
+    if (candidates.length === 0) return undefined;
+    const order = [clientNamespace, serviceNamespace, this.rootNamespace];
+    for (const ns of order) {
+      const best = mostSpecific(candidates.filter((c) => c.rule.meta.namespace === ns));
+      if (best) return best;
+    }
+    return mostSpecific(candidates);
+  }
+}
+
+function mostSpecific(rules: IndexedRule[]): DestinationRule | undefined {
+  return [...rules].sort((a, b) => specificity(b.host) - specificity(a.host) || byAge(a.rule, b.rule))[0]?.rule;
+}
+
+function specificity(host: string): number {
+  if (host === '*') return 0;
+  return host.startsWith('*') ? host.length : 100_000 + host.length;
+}
+
+/** `*` matches every host, `*.example.com` its subdomains. */
+export function hostMatches(pattern: string, host: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
+  return pattern === host;
+}
+
+/** Policy for one port and subset: subset port level > subset > rule port level > rule, per field. */
+export function effectiveTrafficPolicy(rule: DestinationRule | undefined, port: number, subset?: Subset): TrafficPolicyCore {
+  const layers: (TrafficPolicyCore | undefined)[] = [];
+  const push = (policy?: TrafficPolicy) => {
+    layers.push(policy?.portLevelSettings.get(port), policy);
+  };
+  push(subset?.trafficPolicy);
+  push(rule?.spec.trafficPolicy);
+  const pick = <K extends keyof TrafficPolicyCore>(key: K) => layers.find((l) => l?.[key] !== undefined)?.[key];
+  return {
+    tls: pick('tls'),
+    loadBalancer: pick('loadBalancer'),
+    connectionPool: pick('connectionPool'),
+    outlierDetection: pick('outlierDetection'),
+  };
+}

@@ -1,0 +1,30 @@
+// The resolved mesh: registry plus policy indexes, built once per config set
+// and shared (read-only) by every per-proxy translation.
+import type { ConfigSet, MeshConfigSpec } from '../config/types.js';
+import { DestinationRuleIndex } from './destination-rules.js';
+import { PeerAuthenticationIndex } from './peer-authentication.js';
+import { Registry } from './registry.js';
+
+export interface MeshModel {
+  config: ConfigSet;
+  mesh: MeshConfigSpec;
+  registry: Registry;
+  peerAuthn: PeerAuthenticationIndex;
+  destinationRules: DestinationRuleIndex;
+}
+
+export function buildMeshModel(config: ConfigSet): MeshModel {
+  const registry = new Registry(config);
+  return {
+    config,
+    mesh: config.mesh,
+    registry,
+    peerAuthn: new PeerAuthenticationIndex(config, registry),
+    destinationRules: new DestinationRuleIndex(config, registry),
+  };
+}
+
+/** Trust domain first, then its aliases: every domain whose peers we accept. */
+export function trustDomains(mesh: MeshConfigSpec): string[] {
+  return [mesh.trustDomain, ...mesh.trustDomainAliases.filter((d) => d !== mesh.trustDomain)];
+}

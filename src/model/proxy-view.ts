@@ -1,0 +1,208 @@
+// The per-proxy view (meshlite's IR): everything one sidecar needs, resolved
+// from the mesh model, with no Envoy types in it. xds builders turn it into
+// Envoy resources.
+import type { ClientTlsSettings, InterceptionMode, MeshConfigSpec, TrafficPolicyCore } from '../config/types.js';
+import { SIDECAR_ANNOTATIONS } from '../config/kinds/workload-entry.js';
+import { effectiveTrafficPolicy } from './destination-rules.js';
+import { type MeshModel, trustDomains } from './mesh-model.js';
+import type { EffectiveMtlsMode } from './peer-authentication.js';
+import { endpointPort, isHttp2Protocol, isHttpProtocol, isVisibleFrom, type Service, type ServicePort, type Workload } from './registry.js';
+import { clusterName, hostDomains, sniName } from './names.js';
+
+export interface ProxySettings {
+  interceptionMode: InterceptionMode;
+  /** Where the application itself listens (inbound traffic is forwarded there). */
+  applicationAddress: string;
+  /** Where outbound listeners bind in EXPLICIT mode. */
+  outboundAddress: string;
+  /** The HTTP proxy port of the outbound side in EXPLICIT mode. */
+  outboundPort: number;
+}
+
+export interface InboundPort {
+  targetPort: number;
+  http: boolean;
+  mode: EffectiveMtlsMode;
+  /** `host:port` of the services reaching the workload on this port. */
+  services: string[];
+}
+
+export interface IstioMutualTls {
+  sni: string;
+  subjectAltNames: string[];
+  alpn: string[];
+}
+
+export type UpstreamTls =
+  | { kind: 'plaintext' }
+  | { kind: 'auto'; istio: IstioMutualTls }
+  | { kind: 'istio-mutual'; istio: IstioMutualTls }
+  | { kind: 'simple' | 'mutual'; settings: ClientTlsSettings };
+
+export interface EndpointView {
+  address: string;
+  port: number;
+  /** The endpoint runs a sidecar that accepts mTLS on this port. */
+  istioMtls: boolean;
+  locality?: string;
+  weight?: number;
+}
+
+export type DiscoveryType = 'EDS' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'ORIGINAL_DST';
+
+export interface OutboundCluster {
+  name: string;
+  host: string;
+  port: ServicePort;
+  subset?: string;
+  http: boolean;
+  http2: boolean;
+  discovery: DiscoveryType;
+  endpoints: EndpointView[];
+  tls: UpstreamTls;
+  policy: TrafficPolicyCore;
+}
+
+export interface VirtualHostView {
+  name: string;
+  domains: string[];
+  cluster: string;
+}
+
+export interface OutboundTcpPort {
+  port: number;
+  cluster: string;
+}
+
+export interface ProxyView {
+  proxy: Workload;
+  mesh: MeshConfigSpec;
+  settings: ProxySettings;
+  trustDomains: string[];
+  inbound: InboundPort[];
+  clusters: OutboundCluster[];
+  /** HTTP virtual hosts by service port (TRANSPARENT route configs are per port). */
+  httpRoutes: Map<number, VirtualHostView[]>;
+  /** TCP service ports reachable through a per-port outbound listener. */
+  tcpPorts: OutboundTcpPort[];
+  warnings: string[];
+}
+
+export function proxySettings(proxy: Workload, mesh: MeshConfigSpec): ProxySettings {
+  const a = proxy.annotations;
+  return {
+    interceptionMode: (a[SIDECAR_ANNOTATIONS.interceptionMode] as InterceptionMode | undefined) ?? mesh.defaultInterceptionMode,
+    applicationAddress: a[SIDECAR_ANNOTATIONS.applicationAddress] ?? '127.0.0.1',
+    outboundAddress: a[SIDECAR_ANNOTATIONS.outboundAddress] ?? '127.0.0.1',
+    outboundPort: Number(a[SIDECAR_ANNOTATIONS.outboundPort] ?? 15001),
+  };
+}
+
+export function buildProxyView(model: MeshModel, proxy: Workload): ProxyView {
+  const settings = proxySettings(proxy, model.mesh);
+  const warnings: string[] = [];
+  const visible = model.registry.services.filter((s) => isVisibleFrom(s.exportTo, s.namespace, proxy.namespace));
+  const clusters: OutboundCluster[] = [];
+  const httpRoutes = new Map<number, VirtualHostView[]>();
+  const tcpPorts: OutboundTcpPort[] = [];
+  for (const service of visible) {
+    for (const port of service.ports) {
+      clusters.push(...outboundClusters(model, proxy, service, port));
+      const cluster = clusterName('outbound', port.number, '', service.host);
+      if (isHttpProtocol(port.protocol)) {
+        const vhosts = httpRoutes.get(port.number) ?? [];
+        vhosts.push({ name: `${service.host}:${port.number}`, domains: hostDomains(service.host, port.number, proxy.namespace, model.mesh.domainSuffix), cluster });
+        httpRoutes.set(port.number, vhosts);
+      } else {
+        const taken = tcpPorts.find((t) => t.port === port.number);
+        if (taken) warnings.push(`TCP port ${port.number} of ${service.host} is already taken by ${taken.cluster}; it gets no outbound listener`);
+        else tcpPorts.push({ port: port.number, cluster });
+      }
+    }
+  }
+  return {
+    proxy,
+    mesh: model.mesh,
+    settings,
+    trustDomains: trustDomains(model.mesh),
+    inbound: inboundPorts(model, proxy),
+    clusters,
+    httpRoutes,
+    tcpPorts,
+    warnings,
+  };
+}
+
+function inboundPorts(model: MeshModel, proxy: Workload): InboundPort[] {
+  const byPort = new Map<number, InboundPort>();
+  for (const service of model.registry.servicesOfWorkload(proxy)) {
+    for (const port of service.ports) {
+      const targetPort = endpointPort(proxy, port);
+      const existing = byPort.get(targetPort);
+      const http = isHttpProtocol(port.protocol);
+      if (existing) {
+        existing.services.push(`${service.host}:${port.number}`);
+        existing.http = existing.http && http;
+        continue;
+      }
+      const mode = model.peerAuthn.effectiveMode({ namespace: proxy.namespace, labels: proxy.labels, ports: proxy.ports, workloadId: proxy.id }, targetPort);
+      byPort.set(targetPort, { targetPort, http, mode, services: [`${service.host}:${port.number}`] });
+    }
+  }
+  return [...byPort.values()].sort((a, b) => a.targetPort - b.targetPort);
+}
+
+function outboundClusters(model: MeshModel, proxy: Workload, service: Service, port: ServicePort): OutboundCluster[] {
+  const rule = model.destinationRules.find(service.host, service.namespace, proxy.namespace);
+  const subsets = [undefined, ...(rule?.spec.subsets ?? [])];
+  return subsets.map((subset) => {
+    const policy = effectiveTrafficPolicy(rule, port.number, subset);
+    const members = subset ? service.endpoints.filter((e) => Object.entries(subset.labels).every(([k, v]) => e.labels[k] === v)) : service.endpoints;
+    const endpoints: EndpointView[] = members.map((e) => ({
+      address: e.address,
+      port: endpointPort(e, port),
+      istioMtls: e.sidecar && model.peerAuthn.effectiveMode({ namespace: e.namespace, labels: e.labels, ports: e.ports }, endpointPort(e, port)) !== 'DISABLE',
+      locality: e.locality,
+      weight: e.weight,
+    }));
+    const http2 = isHttp2Protocol(port.protocol);
+    const istio = (): IstioMutualTls => ({
+      sni: sniName(port.number, subset?.name ?? '', service.host),
+      subjectAltNames: policy.tls?.subjectAltNames.length
+        ? [...policy.tls.subjectAltNames].sort()
+        : [...new Set([...members.map((e) => e.identity), ...service.subjectAltNames])].sort(),
+      alpn: http2 ? ['istio', 'h2'] : ['istio'],
+    });
+    let tls: UpstreamTls;
+    if (policy.tls) {
+      const mode = policy.tls.mode;
+      if (mode === 'DISABLE') tls = { kind: 'plaintext' };
+      else if (mode === 'ISTIO_MUTUAL') tls = { kind: 'istio-mutual', istio: istio() };
+      else tls = { kind: mode === 'SIMPLE' ? 'simple' : 'mutual', settings: policy.tls };
+    } else if (model.mesh.enableAutoMtls && service.location === 'MESH_INTERNAL') {
+      tls = { kind: 'auto', istio: istio() };
+    } else {
+      tls = { kind: 'plaintext' };
+    }
+    const discovery: DiscoveryType =
+      service.resolution === 'STATIC' ? 'EDS' : service.resolution === 'DNS' ? 'STRICT_DNS' : service.resolution === 'DNS_ROUND_ROBIN' ? 'LOGICAL_DNS' : 'ORIGINAL_DST';
+    return {
+      name: clusterName('outbound', port.number, subset?.name ?? '', service.host),
+      host: service.host,
+      port,
+      subset: subset?.name,
+      http: isHttpProtocol(port.protocol),
+      http2,
+      discovery,
+      endpoints: discovery === 'ORIGINAL_DST' ? [] : dnsFallback(discovery, endpoints, service, port),
+      tls,
+      policy,
+    };
+  });
+}
+
+/** A DNS service without endpoints resolves its own host name. */
+function dnsFallback(discovery: DiscoveryType, endpoints: EndpointView[], service: Service, port: ServicePort): EndpointView[] {
+  if (endpoints.length > 0 || discovery === 'EDS') return endpoints;
+  return [{ address: service.host, port: port.targetPort ?? port.number, istioMtls: false }];
+}

@@ -1,0 +1,144 @@
+// Cluster resources: outbound clusters per service port (and subset), and the
+// inbound cluster that forwards to the local application.
+import type { TrafficPolicyCore } from '../config/types.js';
+import { clusterName } from '../model/names.js';
+import type { EndpointView, OutboundCluster, UpstreamTls } from '../model/proxy-view.js';
+import { ADS_CONFIG_SOURCE, DEFAULT_CONNECT_TIMEOUT, type JsonObject, protoDuration, RAW_BUFFER_SOCKET, typed } from './common.js';
+import { buildClusterLoadAssignment } from './cluster-load-assignment.js';
+import { istioMutualUpstreamSocket, userUpstreamSocket } from './tls-context.js';
+import { TYPE } from './type-urls.js';
+
+export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
+
+export function buildOutboundCluster(view: OutboundCluster): JsonObject {
+  const cluster: JsonObject = {
+    name: view.name,
+    connect_timeout: view.policy.connectionPool?.tcp?.connectTimeout ? protoDuration(view.policy.connectionPool.tcp.connectTimeout) : DEFAULT_CONNECT_TIMEOUT,
+  };
+  switch (view.discovery) {
+    case 'EDS':
+      cluster.type = 'EDS';
+      cluster.eds_cluster_config = { eds_config: ADS_CONFIG_SOURCE, service_name: view.name };
+      break;
+    case 'STRICT_DNS':
+    case 'LOGICAL_DNS':
+      cluster.type = view.discovery;
+      cluster.dns_lookup_family = 'V4_ONLY';
+      cluster.load_assignment = buildClusterLoadAssignment(view.name, view.endpoints);
+      break;
+    case 'ORIGINAL_DST':
+      cluster.type = 'ORIGINAL_DST';
+      cluster.lb_policy = 'CLUSTER_PROVIDED';
+      break;
+  }
+  if (view.discovery !== 'ORIGINAL_DST') applyLoadBalancer(cluster, view.policy);
+  applyConnectionPool(cluster, view.policy);
+  applyOutlierDetection(cluster, view.policy);
+  applyTransportSocket(cluster, view.tls);
+  applyProtocolOptions(cluster, view);
+  return cluster;
+}
+
+function applyTransportSocket(cluster: JsonObject, tls: UpstreamTls): void {
+  switch (tls.kind) {
+    case 'plaintext':
+      return;
+    case 'istio-mutual':
+      cluster.transport_socket = istioMutualUpstreamSocket(tls.istio);
+      return;
+    case 'auto':
+      // Endpoints that run a sidecar carry tlsMode=istio metadata; the rest get plaintext.
+      cluster.transport_socket_matches = [
+        { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: istioMutualUpstreamSocket(tls.istio) },
+        { name: 'tlsMode-disabled', match: {}, transport_socket: RAW_BUFFER_SOCKET },
+      ];
+      return;
+    case 'simple':
+    case 'mutual':
+      cluster.transport_socket = userUpstreamSocket(tls.settings, tls.kind === 'mutual');
+  }
+}
+
+function applyLoadBalancer(cluster: JsonObject, policy: TrafficPolicyCore): void {
+  switch (policy.loadBalancer?.simple) {
+    case 'LEAST_REQUEST':
+    case 'LEAST_CONN':
+      cluster.lb_policy = 'LEAST_REQUEST';
+      break;
+    case 'RANDOM':
+      cluster.lb_policy = 'RANDOM';
+      break;
+    case 'PASSTHROUGH':
+      cluster.type = 'ORIGINAL_DST';
+      cluster.lb_policy = 'CLUSTER_PROVIDED';
+      delete cluster.eds_cluster_config;
+      delete cluster.load_assignment;
+      delete cluster.dns_lookup_family;
+      break;
+    default:
+      break;
+  }
+}
+
+function applyConnectionPool(cluster: JsonObject, policy: TrafficPolicyCore): void {
+  const pool = policy.connectionPool;
+  if (!pool) return;
+  const thresholds: JsonObject = {};
+  if (pool.tcp?.maxConnections !== undefined) thresholds.max_connections = pool.tcp.maxConnections;
+  if (pool.http?.http1MaxPendingRequests !== undefined) thresholds.max_pending_requests = pool.http.http1MaxPendingRequests;
+  if (pool.http?.http2MaxRequests !== undefined) thresholds.max_requests = pool.http.http2MaxRequests;
+  if (pool.http?.maxRetries !== undefined) thresholds.max_retries = pool.http.maxRetries;
+  if (Object.keys(thresholds).length > 0) cluster.circuit_breakers = { thresholds: [thresholds] };
+}
+
+function applyOutlierDetection(cluster: JsonObject, policy: TrafficPolicyCore): void {
+  const od = policy.outlierDetection;
+  if (!od) return;
+  const out: JsonObject = {};
+  if (od.consecutive5xxErrors !== undefined) {
+    out.consecutive_5xx = od.consecutive5xxErrors;
+    out.enforcing_consecutive_5xx = od.consecutive5xxErrors > 0 ? 100 : 0;
+  }
+  if (od.consecutiveGatewayErrors !== undefined) {
+    out.consecutive_gateway_failure = od.consecutiveGatewayErrors;
+    out.enforcing_consecutive_gateway_failure = od.consecutiveGatewayErrors > 0 ? 100 : 0;
+  }
+  if (od.interval) out.interval = protoDuration(od.interval);
+  if (od.baseEjectionTime) out.base_ejection_time = protoDuration(od.baseEjectionTime);
+  if (od.maxEjectionPercent !== undefined) out.max_ejection_percent = od.maxEjectionPercent;
+  cluster.outlier_detection = out;
+}
+
+function applyProtocolOptions(cluster: JsonObject, view: OutboundCluster): void {
+  const options: JsonObject = {};
+  const maxRequests = view.policy.connectionPool?.http?.maxRequestsPerConnection;
+  if (maxRequests) options.common_http_protocol_options = { max_requests_per_connection: maxRequests };
+  const tls = view.tls;
+  if (view.http && (tls.kind === 'simple' || tls.kind === 'mutual') && !tls.settings.sni) {
+    // No SNI configured: take it from the request's Host and verify the server certificate against it.
+    options.upstream_http_protocol_options = { auto_sni: true, auto_san_validation: !tls.settings.insecureSkipVerify };
+  }
+  if (view.http2) options.explicit_http_config = { http2_protocol_options: {} };
+  else if (Object.keys(options).length > 0 && view.http) options.explicit_http_config = { http_protocol_options: {} };
+  if (Object.keys(options).length === 0) return;
+  cluster.typed_extension_protocol_options = {
+    'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': typed(TYPE.httpProtocolOptions, options),
+  };
+}
+
+/** The cluster that hands inbound traffic to the application on its local address. */
+export function buildInboundCluster(targetPort: number, applicationAddress: string): JsonObject {
+  const name = clusterName('inbound', targetPort, '', '');
+  const endpoint: EndpointView = { address: applicationAddress, port: targetPort, istioMtls: false };
+  return {
+    name,
+    type: 'STATIC',
+    connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+    load_assignment: buildClusterLoadAssignment(name, [endpoint]),
+  };
+}
+
+/** Original-destination forwarding for unknown destinations in TRANSPARENT mode. */
+export function buildPassthroughCluster(): JsonObject {
+  return { name: PASSTHROUGH_CLUSTER, type: 'ORIGINAL_DST', connect_timeout: DEFAULT_CONNECT_TIMEOUT, lb_policy: 'CLUSTER_PROVIDED' };
+}

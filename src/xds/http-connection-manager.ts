@@ -1,0 +1,54 @@
+// HttpConnectionManager network filters for inbound (terminating) and
+// outbound (routing) HTTP traffic.
+import { ADS_CONFIG_SOURCE, type JsonObject, typed } from './common.js';
+import { TYPE } from './type-urls.js';
+
+const ROUTER_FILTER: JsonObject = { name: 'envoy.filters.http.router', typed_config: typed(TYPE.router) };
+
+function hcmFilter(config: JsonObject): JsonObject {
+  return { name: 'envoy.filters.network.http_connection_manager', typed_config: typed(TYPE.httpConnectionManager, config) };
+}
+
+/** Request hygiene every HCM gets, so path-based policy cannot be dodged with `//` or `/./`. */
+const PATH_HYGIENE: JsonObject = { normalize_path: true, merge_slashes: true };
+
+/**
+ * Inbound HCM: routes everything to the local app. On mTLS chains the peer's
+ * identity is appended to X-Forwarded-Client-Cert; on plaintext chains any
+ * client-supplied XFCC is stripped so nobody can claim an identity unverified.
+ */
+export function inboundHttpConnectionManager(clusterName: string, targetPort: number, mutualTls: boolean): JsonObject {
+  const config: JsonObject = {
+    stat_prefix: `inbound_${targetPort}`,
+    route_config: {
+      name: clusterName,
+      virtual_hosts: [
+        {
+          name: `inbound|http|${targetPort}`,
+          domains: ['*'],
+          routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName, timeout: '0s' } }],
+        },
+      ],
+      validate_clusters: false,
+    },
+    http_filters: [ROUTER_FILTER],
+    ...PATH_HYGIENE,
+    forward_client_cert_details: mutualTls ? 'APPEND_FORWARD' : 'SANITIZE',
+  };
+  if (mutualTls) config.set_current_client_cert_details = { subject: true, uri: true, dns: true };
+  return hcmFilter(config);
+}
+
+/** Outbound HCM: routes by Host through a route configuration served over RDS. */
+export function outboundHttpConnectionManager(statPrefix: string, routeConfigName: string): JsonObject {
+  return hcmFilter({
+    stat_prefix: statPrefix,
+    rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: routeConfigName },
+    http_filters: [ROUTER_FILTER],
+    ...PATH_HYGIENE,
+  });
+}
+
+export function tcpProxyFilter(statPrefix: string, cluster: string): JsonObject {
+  return { name: 'envoy.filters.network.tcp_proxy', typed_config: typed(TYPE.tcpProxy, { stat_prefix: statPrefix, cluster }) };
+}

@@ -1,0 +1,88 @@
+// Inbound listeners: filter chains per workload target port, shaped by the
+// effective peer mTLS mode. TRANSPARENT mode gathers every port in one
+// `virtualInbound` listener on 15006 (traffic redirected by iptables); EXPLICIT
+// mode binds one listener per target port on the workload's own address.
+import { clusterName } from '../model/names.js';
+import type { InboundPort, ProxyView } from '../model/proxy-view.js';
+import { type JsonObject, socketAddress, typed } from './common.js';
+import { inboundHttpConnectionManager, tcpProxyFilter } from './http-connection-manager.js';
+import { ISTIO_ALPNS, istioMutualDownstreamSocket } from './tls-context.js';
+import { TYPE } from './type-urls.js';
+
+export const VIRTUAL_INBOUND = 'virtualInbound';
+export const VIRTUAL_INBOUND_PORT = 15006;
+
+const TLS_INSPECTOR: JsonObject = { name: 'envoy.filters.listener.tls_inspector', typed_config: typed(TYPE.tlsInspector) };
+export const ORIGINAL_DST_FILTER: JsonObject = { name: 'envoy.filters.listener.original_dst', typed_config: typed(TYPE.originalDst) };
+
+export function inboundFilterChains(port: InboundPort, trustDomains: readonly string[]): JsonObject[] {
+  const cluster = clusterName('inbound', port.targetPort, '', '');
+  const terminate = (mtls: boolean): JsonObject[] => [
+    port.http ? inboundHttpConnectionManager(cluster, port.targetPort, mtls) : tcpProxyFilter(`inbound_${port.targetPort}`, cluster),
+  ];
+  const mtlsSocket = istioMutualDownstreamSocket(trustDomains, port.http ? ['h2', 'http/1.1'] : []);
+  const p = port.targetPort;
+  const mtlsChain = (extraMatch: JsonObject): JsonObject => ({
+    name: `inbound|${p}|mtls`,
+    filter_chain_match: { destination_port: p, transport_protocol: 'tls', ...extraMatch },
+    transport_socket: mtlsSocket,
+    filters: terminate(true),
+  });
+  const plaintextChain: JsonObject = {
+    name: `inbound|${p}|plaintext`,
+    filter_chain_match: { destination_port: p, transport_protocol: 'raw_buffer' },
+    filters: terminate(false),
+  };
+  switch (port.mode) {
+    case 'STRICT':
+      return [mtlsChain({})];
+    case 'DISABLE':
+      return [plaintextChain];
+    case 'PERMISSIVE':
+      return [
+        mtlsChain({ application_protocols: ISTIO_ALPNS }),
+        plaintextChain,
+        {
+          // TLS that is not mesh mTLS (the app terminates it itself): pass it through untouched.
+          name: `inbound|${p}|tls-passthrough`,
+          filter_chain_match: { destination_port: p, transport_protocol: 'tls' },
+          filters: [tcpProxyFilter(`inbound_${p}_passthrough`, cluster)],
+        },
+      ];
+  }
+}
+
+function listenerFilters(chains: readonly JsonObject[], transparent: boolean): JsonObject[] {
+  const filters: JsonObject[] = transparent ? [ORIGINAL_DST_FILTER] : [];
+  const needsTls = chains.some((c) => (c.filter_chain_match as JsonObject | undefined)?.transport_protocol === 'tls');
+  if (needsTls) filters.push(TLS_INSPECTOR);
+  return filters;
+}
+
+export function buildInboundListeners(view: ProxyView): JsonObject[] {
+  if (view.inbound.length === 0) return [];
+  if (view.settings.interceptionMode === 'TRANSPARENT') {
+    const chains = view.inbound.flatMap((port) => inboundFilterChains(port, view.trustDomains));
+    return [
+      {
+        name: VIRTUAL_INBOUND,
+        address: socketAddress('0.0.0.0', VIRTUAL_INBOUND_PORT),
+        listener_filters: listenerFilters(chains, true),
+        filter_chains: chains,
+        traffic_direction: 'INBOUND',
+      },
+    ];
+  }
+  return view.inbound.map((port) => {
+    const chains = inboundFilterChains(port, view.trustDomains);
+    const listener: JsonObject = {
+      name: `${view.proxy.address}_${port.targetPort}`,
+      address: socketAddress(view.proxy.address, port.targetPort),
+      filter_chains: chains,
+      traffic_direction: 'INBOUND',
+    };
+    const filters = listenerFilters(chains, false);
+    if (filters.length > 0) listener.listener_filters = filters;
+    return listener;
+  });
+}

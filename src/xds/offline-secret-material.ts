@@ -1,0 +1,16 @@
+// Secret material for offline translation (`meshlite generate`, goldens): the
+// CA-issued certificate is not known there, so the dump says what would be
+// served instead of inventing key material. The private key is shown the way
+// Envoy's admin shows it anyway: "[redacted]".
+import type { Workload } from '../model/registry.js';
+import type { SecretMaterial } from './secret.js';
+
+export function offlineSecretMaterial(proxy: Workload): SecretMaterial {
+  return {
+    workloadCertificate: () => ({
+      certChainPem: `[certificate issued by the meshlite CA for ${proxy.identity}]`,
+      privateKeyPem: '[redacted]',
+    }),
+    rootCertificates: () => '[meshlite CA root certificates]',
+  };
+}

@@ -1,0 +1,70 @@
+// Outbound listeners. EXPLICIT mode (no traffic capture, the usual case off
+// Kubernetes): an HTTP proxy listener the app uses as `http_proxy`, plus one
+// listener per TCP service port, all on the proxy's outbound address.
+// TRANSPARENT mode: Istio's layout, `virtualOutbound` on 15001 handing
+// redirected connections to per-port listeners that do not bind.
+import type { ProxyView } from '../model/proxy-view.js';
+import { PASSTHROUGH_CLUSTER } from './cluster.js';
+import { type JsonObject, socketAddress } from './common.js';
+import { outboundHttpConnectionManager, tcpProxyFilter } from './http-connection-manager.js';
+import { ORIGINAL_DST_FILTER } from './inbound-listener.js';
+import { HTTP_PROXY_ROUTE } from './route-configuration.js';
+
+export const VIRTUAL_OUTBOUND = 'virtualOutbound';
+export const VIRTUAL_OUTBOUND_PORT = 15001;
+
+export function buildOutboundListeners(view: ProxyView): JsonObject[] {
+  return view.settings.interceptionMode === 'TRANSPARENT' ? transparentListeners(view) : explicitListeners(view);
+}
+
+function explicitListeners(view: ProxyView): JsonObject[] {
+  const { outboundAddress, outboundPort } = view.settings;
+  const listeners: JsonObject[] = [];
+  if (view.httpRoutes.size > 0) {
+    const name = `${outboundAddress}_${outboundPort}`;
+    listeners.push({
+      name,
+      address: socketAddress(outboundAddress, outboundPort),
+      filter_chains: [{ filters: [outboundHttpConnectionManager(`outbound_${name}`, HTTP_PROXY_ROUTE)] }],
+      traffic_direction: 'OUTBOUND',
+    });
+  }
+  for (const tcp of view.tcpPorts) {
+    if (tcp.port === outboundPort) continue;
+    const name = `${outboundAddress}_${tcp.port}`;
+    listeners.push({
+      name,
+      address: socketAddress(outboundAddress, tcp.port),
+      filter_chains: [{ filters: [tcpProxyFilter(`outbound_${name}`, tcp.cluster)] }],
+      traffic_direction: 'OUTBOUND',
+    });
+  }
+  return listeners;
+}
+
+function transparentListeners(view: ProxyView): JsonObject[] {
+  const listeners: JsonObject[] = [
+    {
+      name: VIRTUAL_OUTBOUND,
+      address: socketAddress('0.0.0.0', VIRTUAL_OUTBOUND_PORT),
+      listener_filters: [ORIGINAL_DST_FILTER],
+      use_original_dst: true,
+      filter_chains: [{ name: VIRTUAL_OUTBOUND, filters: [tcpProxyFilter(PASSTHROUGH_CLUSTER, PASSTHROUGH_CLUSTER)] }],
+      traffic_direction: 'OUTBOUND',
+    },
+  ];
+  const ports = new Set<number>([...view.httpRoutes.keys(), ...view.tcpPorts.map((t) => t.port)]);
+  for (const port of [...ports].sort((a, b) => a - b)) {
+    const name = `0.0.0.0_${port}`;
+    const tcp = view.tcpPorts.find((t) => t.port === port);
+    const filter = view.httpRoutes.has(port) ? outboundHttpConnectionManager(`outbound_${name}`, String(port)) : tcpProxyFilter(`outbound_${name}`, tcp!.cluster);
+    listeners.push({
+      name,
+      address: socketAddress('0.0.0.0', port),
+      bind_to_port: false,
+      filter_chains: [{ filters: [filter] }],
+      traffic_direction: 'OUTBOUND',
+    });
+  }
+  return listeners;
+}

@@ -1,0 +1,58 @@
+// The golden matrix: every scenario under examples/ times every sidecar proxy it has.
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatIssue } from '../../src/config/diagnostics.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { buildMeshModel } from '../../src/model/mesh-model.js';
+import { dumpProxyConfig, formatJson } from '../../src/xds/proxy-config-dump.js';
+import { sidecarProxies } from '../../src/xds/proxy-resources.js';
+import { EXAMPLES_DIR, GOLDEN_DIR, REPO_ROOT } from './paths.js';
+
+export interface GoldenCase {
+  scenario: string;
+  proxy: string;
+  goldenPath: string;
+  /** The translation as it is now, formatted exactly as the golden file. */
+  actual: string;
+}
+
+/** Scenario folders: real directories (symlinks such as `demo` are aliases, not scenarios). */
+export function scenarioNames(): string[] {
+  return readdirSync(EXAMPLES_DIR)
+    .filter((name) => !name.startsWith('.') && !name.startsWith('_'))
+    .filter((name) => {
+      const stat = lstatSync(join(EXAMPLES_DIR, name));
+      return stat.isDirectory() && !stat.isSymbolicLink();
+    })
+    .sort();
+}
+
+export function goldenCases(): GoldenCase[] {
+  const cases: GoldenCase[] = [];
+  for (const scenario of scenarioNames()) {
+    const loaded = loadConfig([join(EXAMPLES_DIR, scenario)], REPO_ROOT);
+    if (!loaded.ok) throw new Error(`examples/${scenario} does not load:\n${loaded.issues.map(formatIssue).join('\n')}`);
+    const model = buildMeshModel(loaded.config);
+    for (const proxy of sidecarProxies(model)) {
+      const result = dumpProxyConfig(model, proxy.id);
+      if (!result.ok) throw new Error(`${scenario}/${proxy.id}: ${result.error}`);
+      cases.push({ scenario, proxy: proxy.id, goldenPath: join(GOLDEN_DIR, scenario, `${proxy.id}.json`), actual: formatJson(result.dump) });
+    }
+  }
+  return cases;
+}
+
+/** Every golden JSON file on disk, as absolute paths. */
+export function goldenFiles(): string[] {
+  if (!existsSync(GOLDEN_DIR)) return [];
+  const files: string[] = [];
+  for (const dir of readdirSync(GOLDEN_DIR).sort()) {
+    const path = join(GOLDEN_DIR, dir);
+    if (!lstatSync(path).isDirectory()) {
+      files.push(path);
+      continue;
+    }
+    for (const file of readdirSync(path).sort()) files.push(join(path, file));
+  }
+  return files;
+}
