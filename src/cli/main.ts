@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { describeCommand } from './describe.js';
 import { generateCommand } from './generate.js';
 import { proxiesCommand } from './proxies.js';
 import { validateCommand } from './validate.js';
@@ -9,4 +10,5 @@ program.name('meshlite').description('A lite Istio-style control plane for Envoy
 program.addCommand(validateCommand());
 program.addCommand(generateCommand());
 program.addCommand(proxiesCommand());
+program.addCommand(describeCommand());
 await program.parseAsync(process.argv);

@@ -53,16 +53,14 @@ export function userUpstreamSocket(settings: ClientTlsSettings, mutual: boolean)
 
 /** Inbound mesh mTLS: client certificate required and from one of our trust domains. */
 export function istioMutualDownstreamSocket(trustDomains: readonly string[], alpn: readonly string[]): JsonObject {
-  return tlsSocket(TYPE.downstreamTlsContext, {
-    common_tls_context: {
-      tls_params: TLS_PARAMS,
-      alpn_protocols: [...alpn],
-      tls_certificate_sds_secret_configs: [sdsSecretConfig(SECRET_NAMES.workloadCert)],
-      combined_validation_context: {
-        default_validation_context: { match_subject_alt_names: trustDomains.map((td) => ({ prefix: `spiffe://${td}/` })) },
-        validation_context_sds_secret_config: sdsSecretConfig(SECRET_NAMES.rootCa),
-      },
+  const common: JsonObject = {
+    tls_params: TLS_PARAMS,
+    tls_certificate_sds_secret_configs: [sdsSecretConfig(SECRET_NAMES.workloadCert)],
+    combined_validation_context: {
+      default_validation_context: { match_subject_alt_names: trustDomains.map((td) => ({ prefix: `spiffe://${td}/` })) },
+      validation_context_sds_secret_config: sdsSecretConfig(SECRET_NAMES.rootCa),
     },
-    require_client_certificate: true,
-  });
+  };
+  if (alpn.length > 0) common.alpn_protocols = [...alpn];
+  return tlsSocket(TYPE.downstreamTlsContext, { common_tls_context: common, require_client_certificate: true });
 }

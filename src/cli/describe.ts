@@ -1,0 +1,54 @@
+import { Command } from 'commander';
+import { buildProxyView, type ProxyView, type UpstreamTls } from '../model/proxy-view.js';
+import { sidecarProxies } from '../xds/proxy-resources.js';
+import { collect, loadModelOrExit } from './load.js';
+
+export function describeCommand(): Command {
+  return new Command('describe')
+    .description('summarise, per sidecar proxy, what it accepts inbound and how it reaches each service')
+    .requiredOption('-c, --config <path>', 'config file or directory (repeatable)', collect)
+    .option('--proxy <name.namespace>', 'only this proxy')
+    .action((opts: { config: string[]; proxy?: string }) => {
+      const model = loadModelOrExit(opts.config);
+      const proxies = sidecarProxies(model).filter((w) => !opts.proxy || w.id === opts.proxy);
+      if (proxies.length === 0) {
+        process.stderr.write(opts.proxy ? `no sidecar proxy "${opts.proxy}"\n` : 'no sidecar proxies in this config\n');
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(proxies.map((p) => describeProxy(buildProxyView(model, p))).join('\n'));
+    });
+}
+
+function tlsText(tls: UpstreamTls): string {
+  switch (tls.kind) {
+    case 'plaintext':
+      return 'plaintext';
+    case 'auto':
+      return 'auto mTLS';
+    case 'istio-mutual':
+      return 'ISTIO_MUTUAL';
+    case 'simple':
+      return `SIMPLE TLS${tls.settings.caCertificates ? ` (CA ${tls.settings.caCertificates})` : ''}`;
+    case 'mutual':
+      return `MUTUAL TLS${tls.settings.credentialName ? ` (credential ${tls.settings.credentialName})` : ` (cert ${tls.settings.clientCertificate})`}`;
+  }
+}
+
+export function describeProxy(view: ProxyView): string {
+  const { proxy, settings } = view;
+  const lines = [`${proxy.id}  ${proxy.identity}  ${settings.interceptionMode}`];
+  if (view.inbound.length === 0) lines.push('  inbound: none');
+  for (const port of view.inbound) {
+    const at = settings.interceptionMode === 'EXPLICIT' ? `${proxy.address}:${port.targetPort}` : `port ${port.targetPort} (via 15006)`;
+    lines.push(`  inbound ${at} -> app ${settings.applicationAddress}:${port.targetPort}  ${port.http ? 'HTTP' : 'TCP'}  peer mTLS ${port.mode}  (${port.services.join(', ')})`);
+  }
+  if (settings.interceptionMode === 'EXPLICIT' && view.httpRoutes.size > 0) lines.push(`  outbound HTTP proxy ${settings.outboundAddress}:${settings.outboundPort}`);
+  for (const c of view.clusters) {
+    const mtls = c.endpoints.filter((e) => e.istioMtls).length;
+    const eps = c.discovery === 'EDS' ? `${c.endpoints.length} endpoint(s), ${mtls} with sidecar mTLS` : c.discovery;
+    lines.push(`  -> ${c.name}  ${tlsText(c.tls)}  [${eps}]`);
+  }
+  for (const w of view.warnings) lines.push(`  warning: ${w}`);
+  return `${lines.join('\n')}\n`;
+}

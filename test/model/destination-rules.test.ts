@@ -1,0 +1,95 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { MeshModel } from '../../src/model/mesh-model.js';
+import { buildProxyView } from '../../src/model/proxy-view.js';
+import { destinationRule, meshFromYaml, serviceEntry, workload } from '../support/mesh-from-yaml.js';
+
+const base = [
+  serviceEntry('bar', 'httpbin'),
+  workload('bar', 'httpbin', '127.0.2.1', { labels: 'version: v1' }),
+  workload('bar', 'httpbin-v2', '127.0.2.2', { app: 'httpbin', labels: 'version: v2', sa: 'httpbin' }),
+  workload('foo', 'sleep', '127.0.1.2', { app: 'sleep' }),
+  workload('baz', 'sleep', '127.0.3.2', { app: 'sleep' }),
+];
+const tls = (mode: string) => `  trafficPolicy: {tls: {mode: ${mode}}}`;
+
+function clusterTls(model: MeshModel, proxy: string, cluster = 'outbound|8000||httpbin.bar.svc.cluster.local'): string {
+  const view = buildProxyView(model, model.registry.workload(proxy)!);
+  return view.clusters.find((c) => c.name === cluster)!.tls.kind;
+}
+
+test('lookup order: client namespace, then service namespace, then root namespace', () => {
+  const inRoot = destinationRule('istio-system', 'root', '*.svc.cluster.local', tls('DISABLE'));
+  const inService = destinationRule('bar', 'svc', 'httpbin.bar.svc.cluster.local', tls('ISTIO_MUTUAL'));
+  const inClient = destinationRule('foo', 'client', 'httpbin.bar.svc.cluster.local', tls('DISABLE'));
+  assert.is(clusterTls(meshFromYaml(...base, inRoot), 'sleep.foo'), 'plaintext');
+  assert.is(clusterTls(meshFromYaml(...base, inRoot, inService), 'sleep.foo'), 'istio-mutual');
+  assert.is(clusterTls(meshFromYaml(...base, inRoot, inService, inClient), 'sleep.foo'), 'plaintext');
+  assert.is(clusterTls(meshFromYaml(...base, inRoot, inService, inClient), 'sleep.baz'), 'istio-mutual', "foo's rule is not baz's");
+});
+
+test('most specific host wins inside a namespace; short hosts expand in the rule namespace', () => {
+  const wild = destinationRule('bar', 'wild', '*.bar.svc.cluster.local', tls('DISABLE'));
+  const exact = destinationRule('bar', 'exact', 'httpbin', tls('ISTIO_MUTUAL'));
+  assert.is(clusterTls(meshFromYaml(...base, wild), 'sleep.foo'), 'plaintext');
+  assert.is(clusterTls(meshFromYaml(...base, wild, exact), 'sleep.foo'), 'istio-mutual');
+});
+
+test('exportTo "." keeps a rule to its own namespace', () => {
+  const local = destinationRule('bar', 'local', 'httpbin', `${tls('DISABLE')}\n  exportTo: ["."]`);
+  assert.is(clusterTls(meshFromYaml(...base, local), 'sleep.foo'), 'auto');
+  assert.is(clusterTls(meshFromYaml(...base, local, workload('bar', 'sleep', '127.0.2.5', { app: 'sleep' })), 'sleep.bar'), 'plaintext');
+});
+
+test('no rule: auto mTLS; SANs are the service accounts of the endpoints', () => {
+  const model = meshFromYaml(...base);
+  const view = buildProxyView(model, model.registry.workload('sleep.foo')!);
+  const cluster = view.clusters.find((c) => c.host === 'httpbin.bar.svc.cluster.local')!;
+  assert.is(cluster.tls.kind, 'auto');
+  if (cluster.tls.kind === 'auto') {
+    assert.equal(cluster.tls.istio.subjectAltNames, ['spiffe://cluster.local/ns/bar/sa/httpbin']);
+    assert.is(cluster.tls.istio.sni, 'outbound_.8000_._.httpbin.bar.svc.cluster.local');
+    assert.equal(cluster.tls.istio.alpn, ['istio']);
+  }
+});
+
+test('subsets make one cluster each with their own endpoints; subset policy overrides the rule per port', () => {
+  const dr = destinationRule(
+    'bar',
+    'httpbin',
+    'httpbin',
+    `  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}, portLevelSettings: [{port: {number: 8000}, loadBalancer: {simple: RANDOM}}]}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}, trafficPolicy: {tls: {mode: DISABLE}}}`,
+  );
+  const model = meshFromYaml(...base, dr);
+  const view = buildProxyView(model, model.registry.workload('sleep.foo')!);
+  const byName = new Map(view.clusters.map((c) => [c.name, c]));
+  const v1 = byName.get('outbound|8000|v1|httpbin.bar.svc.cluster.local')!;
+  const v2 = byName.get('outbound|8000|v2|httpbin.bar.svc.cluster.local')!;
+  assert.equal(v1.endpoints.map((e) => e.address), ['127.0.2.1']);
+  assert.equal(v2.endpoints.map((e) => e.address), ['127.0.2.2']);
+  assert.is(v1.tls.kind, 'istio-mutual');
+  assert.is(v2.tls.kind, 'plaintext');
+  assert.is(v1.policy.loadBalancer?.simple, 'RANDOM', 'port-level setting of the rule reaches the subset');
+  if (v1.tls.kind === 'istio-mutual') assert.is(v1.tls.istio.sni, 'outbound_.8000_.v1_.httpbin.bar.svc.cluster.local');
+});
+
+test('auto mTLS marks only endpoints whose sidecar accepts mTLS on that port', () => {
+  const pa = `
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: v2-off, namespace: bar}
+spec: {selector: {matchLabels: {version: v2}}, mtls: {mode: DISABLE}}`;
+  const model = meshFromYaml(...base, pa, workload('bar', 'nosidecar', '127.0.2.3', { app: 'httpbin', sidecar: false }));
+  const view = buildProxyView(model, model.registry.workload('sleep.foo')!);
+  const cluster = view.clusters.find((c) => c.name === 'outbound|8000||httpbin.bar.svc.cluster.local')!;
+  assert.equal(cluster.endpoints.map((e) => [e.address, e.port, e.istioMtls]).sort(), [
+    ['127.0.2.1', 80, true],
+    ['127.0.2.2', 80, false],
+    ['127.0.2.3', 80, false],
+  ]);
+});
+
+test.run();
