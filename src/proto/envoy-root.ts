@@ -129,7 +129,7 @@ function loadRoot(): protobuf.Root {
   return root;
 }
 
-/** The shared Envoy v3 schema root; loaded on first use (roughly 0.2s), then cached. */
+/** The shared Envoy v3 schema root; loaded on first use (0.25-0.5s), then cached. */
 export function envoyRoot(): protobuf.Root {
   cachedRoot ??= loadRoot();
   return cachedRoot;
@@ -150,7 +150,8 @@ export function lookupMessage(fullName: string): protobuf.Type {
     found = envoyRoot().lookup(`.${name}`);
   }
   if (!(found instanceof protobuf.Type)) {
-    const what = found ? `names a ${found.constructor.name.toLowerCase()}, not a message type` : 'is not a known message type';
+    const kind = found?.constructor.name.toLowerCase() ?? '';
+    const what = found ? `names ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}, not a message type` : 'is not a known message type';
     throw new Error(`"${fullName}" ${what} (the Envoy root loads the entry files listed in src/proto/envoy-root.ts)`);
   }
   messageCache.set(name, found);

@@ -51,7 +51,7 @@ export function encodeJson(type: protobuf.Type, json: Json, path: string): Uint8
   return w.finish();
 }
 
-/** The type URL and packed bytes of a JSON Any, or null for the empty Any `{}`. */
+/** The type URL and encoded inner message of a JSON Any, or null for the empty Any `{}`. */
 export function encodeAny(json: Json, path: string): AnyParts | null {
   if (!isJsonObject(json)) throw new ProtoJsonError(path, `expected an object for google.protobuf.Any, got ${describeJson(json)}`);
   if (Object.keys(json).length === 0) return null;

@@ -87,6 +87,13 @@ test('accepts lowerCamel json names and normalizes to canonical form', () => {
   assert.is(JSON.stringify(canonicalJson(CLUSTER, input)), JSON.stringify(expected));
 });
 
+test('implicit-presence defaults are not serialized; oneof members always are', () => {
+  assert.is(jsonToBinary(CLUSTER, { name: '', respect_dns_ttl: false, lb_policy: 'ROUND_ROBIN', dns_resolvers: [] }).length, 0);
+  // type (field 2) = STATIC (0) is a oneof member, so it has presence.
+  assert.is(Buffer.from(jsonToBinary(CLUSTER, { type: 'STATIC' })).toString('hex'), '1000');
+  assert.equal(binaryToJson(CLUSTER, jsonToBinary(CLUSTER, { type: 'STATIC' })), { type: 'STATIC' });
+});
+
 test('null means "not set", except for google.protobuf.Value', () => {
   const out = canonicalJson(CLUSTER, { name: 'x', connect_timeout: null, metadata: { filter_metadata: { a: { k: null } } } });
   assert.equal(out, { name: 'x', metadata: { filter_metadata: { a: { k: null } } } });

@@ -138,8 +138,6 @@ test('unknown type name is a clear error', () => {
 
 // A valid Cluster followed by field 9999 (varint 1), which Cluster does not have.
 function withUnknownField(bytes: Uint8Array): Uint8Array {
-  const w = protobuf.Writer.create();
-  w.bytes(bytes);
   const tail = protobuf.Writer.create().uint32((9999 << 3) | 0).uint32(1).finish();
   return Buffer.concat([Buffer.from(bytes), Buffer.from(tail)]);
 }

@@ -1,0 +1,107 @@
+// The meshlite command as a user runs it: a real child process, real files.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { REPO_ROOT } from '../support/paths.js';
+
+const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
+function meshlite(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+type Obj = Record<string, any>;
+
+test('generate: under S3 with the DISABLE rule, sleep.foo reaches httpbin.bar with no transport socket', () => {
+  const r = meshlite('generate', '-c', 'examples/s3-dr-disable', '--proxy', 'sleep.foo', '--type', 'clusters');
+  assert.is(r.code, 0, r.stderr);
+  const clusters = (JSON.parse(r.stdout).dynamic_active_clusters as Obj[]).map((c) => c.cluster);
+  const bar = clusters.find((c) => c.name === 'outbound|8000||httpbin.bar.svc.cluster.local');
+  assert.ok(bar, 'cluster for httpbin.bar');
+  assert.is(bar.transport_socket, undefined);
+  assert.is(bar.transport_socket_matches, undefined);
+  const foo = clusters.find((c) => c.name === 'outbound|8000||httpbin.foo.svc.cluster.local');
+  assert.ok(foo.transport_socket_matches, 'other services keep auto mTLS');
+});
+
+test('generate: httpbin.bar under S3 accepts only TLS on port 80 (yaml output)', () => {
+  const r = meshlite('generate', '-c', 'examples/s3-dr-disable', '--proxy', 'httpbin.bar', '--type', 'listeners', '-o', 'yaml');
+  assert.is(r.code, 0, r.stderr);
+  const listeners = (parse(r.stdout).dynamic_listeners as Obj[]).map((l) => l.active_state.listener);
+  const inbound = listeners.filter((l) => l.traffic_direction === 'INBOUND');
+  assert.is(inbound.length, 1);
+  assert.equal(inbound[0].filter_chains.map((c: Obj) => c.filter_chain_match), [{ destination_port: 80, transport_protocol: 'tls' }]);
+  assert.is(inbound[0].filter_chains[0].transport_socket.typed_config.require_client_certificate, true);
+});
+
+test('generate: full dump has the five config_dump sections in Envoy order', () => {
+  const r = meshlite('generate', '-c', 'examples/s1-auto-mtls', '--proxy', 'httpbin.foo');
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(
+    JSON.parse(r.stdout).configs.map((c: Obj) => c['@type'].split('.').pop()),
+    ['ClustersConfigDump', 'EndpointsConfigDump', 'ListenersConfigDump', 'RoutesConfigDump', 'SecretsConfigDump'],
+  );
+});
+
+test('generate: unknown proxy and a workload without sidecar are clear errors', () => {
+  const unknown = meshlite('generate', '-c', 'examples/s1-auto-mtls', '--proxy', 'nope.foo');
+  assert.is(unknown.code, 1);
+  assert.match(unknown.stderr, 'no workload "nope.foo"');
+  const legacy = meshlite('generate', '-c', 'examples/s1-auto-mtls', '--proxy', 'sleep.legacy');
+  assert.is(legacy.code, 1);
+  assert.match(legacy.stderr, 'runs no sidecar');
+});
+
+test('validate: good config exits 0; broken config exits 1 listing every error with file:line:col', () => {
+  const ok = meshlite('validate', '-c', 'examples/s3-dr-disable');
+  assert.is(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /^ok: 11 resources in 4 file\(s\)/);
+  const dir = mkdtempSync(join(tmpdir(), 'meshlite-cli-'));
+  try {
+    writeFileSync(
+      join(dir, 'broken.yaml'),
+      `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: foo}
+spec:
+  mtsl:
+    mode: STRICT
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: d, namespace: foo}
+spec:
+  host: x
+  trafficPolicy:
+    tls: {mode: MUTAL}
+`,
+    );
+    writeFileSync(join(dir, 'syntax.yaml'), 'kind: [unclosed\n');
+    const bad = meshlite('validate', '-c', dir);
+    assert.is(bad.code, 1);
+    const lines = bad.stderr.trim().split('\n');
+    assert.equal(lines, [
+      `${join(dir, 'broken.yaml')}:5:3: spec.mtsl: unknown field "mtsl" (did you mean "mtls"?)`,
+      `${join(dir, 'broken.yaml')}:14:17: spec.trafficPolicy.tls.mode: invalid value "MUTAL"; expected one of DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL`,
+      lines[2]!,
+      '3 error(s)',
+    ]);
+    assert.match(lines[2]!, /syntax\.yaml:\d+:\d+: invalid YAML: /);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('describe and proxies summarise the demo', () => {
+  const proxies = meshlite('proxies', '-c', 'examples/demo');
+  assert.is(proxies.code, 0);
+  assert.equal(proxies.stdout.trim().split('\n').map((l) => l.split('\t')[0]), ['httpbin.bar', 'httpbin.foo', 'sleep.bar', 'sleep.foo']);
+  const describe = meshlite('describe', '-c', 'examples/s3-workload-strict', '--proxy', 'httpbin.bar');
+  assert.is(describe.code, 0);
+  assert.match(describe.stdout, 'inbound 127.0.2.1:80 -> app 127.0.12.1:80  HTTP  peer mTLS STRICT');
+});
+
+test.run();
