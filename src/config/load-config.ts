@@ -1,5 +1,6 @@
 // Loads a config directory into a validated ConfigSet, or every problem found.
 // Either the whole set is good or nothing is returned: never half a config.
+import { existsSync } from 'node:fs';
 import { type ConfigIssue, joinPath, type PathSegment, sortIssues } from './diagnostics.js';
 import { findHandler, type KindHandler, type LoadedResource, UNSUPPORTED_KINDS } from './kinds/index.js';
 import { anything, labels, obj, str, validateSchema } from './schema.js';
@@ -10,6 +11,7 @@ export type LoadResult =
   | { ok: true; config: ConfigSet; files: readonly string[] }
   | { ok: false; issues: readonly ConfigIssue[]; files: readonly string[] };
 
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
@@ -23,7 +25,7 @@ const ENVELOPE = obj(
         namespace: str({ pattern: DNS_LABEL, hint: 'expected a lower-case DNS label' }),
         labels: labels(),
         annotations: labels(),
-        creationTimestamp: str(),
+        creationTimestamp: str({ pattern: RFC3339, hint: 'expected an RFC 3339 timestamp such as 2024-01-31T12:00:00Z' }),
         uid: anything(),
         resourceVersion: anything(),
         generation: anything(),
@@ -37,6 +39,10 @@ const ENVELOPE = obj(
 );
 
 export function loadConfig(paths: readonly string[], cwd?: string): LoadResult {
+  const missing = paths.filter((p) => !existsSync(p));
+  if (missing.length > 0) {
+    return { ok: false, files: [], issues: missing.map((file) => ({ file, line: 0, column: 0, path: '', message: 'no such file or directory' })) };
+  }
   const read = readYamlFiles(paths, cwd);
   return buildConfigSet(read.documents, read.issues, read.files);
 }
@@ -74,6 +80,7 @@ export function buildConfigSet(documents: readonly YamlDocument[], yamlIssues: r
   const mesh = resolveMeshConfig(accepted, report);
   const resources: LoadedResource[] = [];
   const seen = new Map<string, YamlDocument>();
+  const hostOwners = new Map<string, { entry: string; file: string; line: number }>();
   for (const { doc, handler, raw } of accepted) {
     const metadata = raw.metadata as Record<string, unknown>;
     const name = metadata.name as string;
@@ -110,10 +117,13 @@ export function buildConfigSet(documents: readonly YamlDocument[], yamlIssues: r
       rootNamespace: mesh.rootNamespace,
       report: (path, message) => report(doc, path, message),
     });
-    if (issues.length === before && built) resources.push(...(Array.isArray(built) ? built : [built]));
+    if (issues.length === before && built) {
+      const list = Array.isArray(built) ? built : [built];
+      for (const r of list) if (r.kind === 'ServiceEntry') claimHosts(r, doc, hostOwners, report);
+      resources.push(...list);
+    }
   }
 
-  checkServiceHosts(resources, issues);
   if (issues.length > 0) return { ok: false, issues: sortIssues(issues), files };
   return { ok: true, config: assemble(mesh, resources), files };
 }
@@ -134,30 +144,37 @@ function resolveMeshConfig(
 }
 
 /** One host, one ServiceEntry: a second definition would make routing ambiguous. */
-function checkServiceHosts(resources: LoadedResource[], issues: ConfigIssue[]): void {
-  const owner = new Map<string, LoadedResource>();
-  for (const r of resources) {
-    if (r.kind !== 'ServiceEntry') continue;
-    r.spec.hosts.forEach((host) => {
-      const prior = owner.get(host);
-      if (prior) {
-        issues.push({
-          file: r.source.file,
-          line: r.source.line,
-          column: 1,
-          path: 'spec.hosts',
-          message: `host "${host}" is already defined by ServiceEntry ${prior.meta.namespace}/${prior.meta.name} (${prior.source.file}:${prior.source.line})`,
-        });
-      } else owner.set(host, r);
-    });
-  }
+function claimHosts(
+  entry: Extract<LoadedResource, { kind: 'ServiceEntry' }>,
+  doc: YamlDocument,
+  owners: Map<string, { entry: string; file: string; line: number }>,
+  report: (doc: YamlDocument, path: PathSegment[], message: string) => void,
+): void {
+  const name = `${entry.meta.namespace}/${entry.meta.name}`;
+  entry.spec.hosts.forEach((host, i) => {
+    const path = ['spec', 'hosts', i];
+    const prior = owners.get(host);
+    if (!prior) {
+      owners.set(host, { entry: name, file: doc.file, line: doc.locate(path).line });
+    } else if (prior.entry === name) {
+      report(doc, path, `host "${host}" is listed twice`);
+    } else {
+      report(doc, path, `host "${host}" is already defined by ServiceEntry ${prior.entry} (${prior.file}:${prior.line})`);
+    }
+  });
+}
+
+/** A creation time as a number; no (or no valid) timestamp sorts last. */
+function instant(timestamp: string | undefined): number {
+  const t = timestamp === undefined ? NaN : Date.parse(timestamp);
+  return Number.isNaN(t) ? Infinity : t;
 }
 
 /** Oldest first (creationTimestamp), then namespace/name: Istio's tie-break, made deterministic. */
 export function byAge<T extends { meta: Meta }>(a: T, b: T): number {
-  const ta = a.meta.creationTimestamp ?? '';
-  const tb = b.meta.creationTimestamp ?? '';
-  if (ta !== tb) return ta === '' ? 1 : tb === '' ? -1 : ta < tb ? -1 : 1;
+  const ta = instant(a.meta.creationTimestamp);
+  const tb = instant(b.meta.creationTimestamp);
+  if (ta !== tb) return ta < tb ? -1 : 1;
   return a.meta.namespace.localeCompare(b.meta.namespace) || a.meta.name.localeCompare(b.meta.name);
 }
 

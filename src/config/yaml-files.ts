@@ -1,8 +1,8 @@
 // Reads YAML files and directories into documents that remember where each
 // node came from, so validation errors can point at file:line:column.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { isMap, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { ConfigIssue, PathSegment } from './diagnostics.js';
 
 export interface YamlDocument {
@@ -46,12 +46,18 @@ export function readYamlFiles(paths: readonly string[], cwd = process.cwd()): Ya
   const issues: ConfigIssue[] = [];
   const files = listYamlFiles(paths);
   for (const path of files) {
-    const display = relative(cwd, path) || path;
+    const display = displayPath(path, cwd);
     const parsed = parseYamlText(readFileSync(path, 'utf8'), display);
     documents.push(...parsed.documents);
     issues.push(...parsed.issues);
   }
   return { documents, issues, files };
+}
+
+/** Paths under `cwd` print relative to it; anything else prints absolute. */
+function displayPath(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : resolve(path);
 }
 
 export function parseYamlText(text: string, file: string): { documents: YamlDocument[]; issues: ConfigIssue[] } {
@@ -66,7 +72,9 @@ export function parseYamlText(text: string, file: string): { documents: YamlDocu
       const pos = lineCounter.linePos(err.pos[0]);
       issues.push({ file, line: pos.line, column: pos.col, path: '', message: `invalid YAML: ${firstLine(err.message)}` });
     }
-    if (problems.length > 0 || doc.contents === null) return;
+    // An empty document (`---` with nothing after it, e.g. a trailing separator)
+    // parses as a null scalar: skip it like kubectl does.
+    if (problems.length > 0 || doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return;
     documents.push({
       file,
       index,

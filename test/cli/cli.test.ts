@@ -95,6 +95,12 @@ spec:
   }
 });
 
+test('validate: a path that does not exist is an error, not a crash', () => {
+  const r = meshlite('validate', '-c', 'examples/no-such-dir');
+  assert.is(r.code, 1);
+  assert.equal(r.stderr.trim().split('\n'), ['examples/no-such-dir:0:0: no such file or directory', '1 error(s)']);
+});
+
 test('describe and proxies summarise the demo', () => {
   const proxies = meshlite('proxies', '-c', 'examples/demo');
   assert.is(proxies.code, 0);

@@ -57,7 +57,8 @@ export function toClientTls(raw: Record<string, unknown>, path: (string | number
     if (!tls.privateKey) report([...path, 'privateKey'], 'MUTUAL mode needs privateKey (or credentialName)');
   }
   if ((tls.mode === 'DISABLE' || tls.mode === 'ISTIO_MUTUAL') && (tls.clientCertificate || tls.privateKey || tls.caCertificates || tls.credentialName)) {
-    report([...path, 'mode'], `${tls.mode} takes no certificates; use SIMPLE or MUTUAL to set them`);
+    const mode = raw.mode === undefined ? 'DISABLE (the default when mode is not set)' : tls.mode;
+    report([...path, 'mode'], `${mode} takes no certificates; use SIMPLE or MUTUAL to set them`);
   }
   return tls;
 }

@@ -1,4 +1,4 @@
-import { list, obj, oneOf, port, str } from '../schema.js';
+import { list, obj, oneOf, port, str, type Schema } from '../schema.js';
 import type { Location, Resolution, ServicePortSpec } from '../types.js';
 import { SE_WORKLOAD_SELECTOR, toLabels } from './common-fields.js';
 import type { KindHandler } from './kind-handler.js';
@@ -12,12 +12,12 @@ export const serviceEntry: KindHandler = {
   kind: 'ServiceEntry',
   specSchema: obj(
     {
-      hosts: list(str({ pattern: /^(\*|\*\.)?[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$|^\*$/, hint: 'expected a host name, optionally with a leading "*."' })),
+      hosts: list(str({ pattern: /^(\*\.)?[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$|^\*$/, hint: 'expected a host name, optionally with a leading "*."' })),
       addresses: list(str()),
       ports: list(obj({ number: port(), protocol: str(), name: str({ nonEmpty: true }), targetPort: port() }, { required: ['number', 'name'] })),
       location: oneOf('MESH_EXTERNAL', 'MESH_INTERNAL'),
       resolution: oneOf('NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN'),
-      endpoints: list(WORKLOAD_ENTRY_SPEC),
+      endpoints: list({ ...WORKLOAD_ENTRY_SPEC, required: ['address'] } as Schema),
       workloadSelector: SE_WORKLOAD_SELECTOR,
       exportTo: list(str()),
       subjectAltNames: list(str()),
@@ -31,6 +31,7 @@ export const serviceEntry: KindHandler = {
     const endpoints = ((spec.endpoints ?? []) as Record<string, unknown>[]).map(toWorkloadEntrySpec);
     const selector = spec.workloadSelector ? toLabels((spec.workloadSelector as Record<string, unknown>).labels) : undefined;
     if (selector && endpoints.length > 0) ctx.report(['spec', 'workloadSelector'], 'workloadSelector and endpoints cannot both be set');
+    if (resolution === 'NONE' && endpoints.length > 0) ctx.report(['spec', 'endpoints'], 'resolution NONE forwards to the original destination and takes no endpoints');
     if (resolution === 'STATIC' && !selector && endpoints.length === 0)
       ctx.report(['spec', 'endpoints'], 'resolution STATIC needs endpoints or a workloadSelector');
     if ((resolution === 'DNS' || resolution === 'DNS_ROUND_ROBIN') && hosts.some((h) => h.startsWith('*')))
