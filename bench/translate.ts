@@ -16,6 +16,7 @@ import { parseYamlText, type YamlDocument } from '../src/config/yaml-files.js';
 import { buildMeshModel } from '../src/model/mesh-model.js';
 import { envoyRootStats, lookupMessage } from '../src/proto/envoy-root.js';
 import { jsonToBinary } from '../src/proto/proto-json.js';
+import { buildSnapshot, type ProxySnapshot } from '../src/cache/snapshot.js';
 import type { JsonObject } from '../src/xds/common.js';
 import { type ProxyResources, sidecarProxies, translateProxy, type TranslateResult } from '../src/xds/proxy-resources.js';
 import {
@@ -173,6 +174,31 @@ function main(): void {
   for (const k of KINDS) out(`  ${pad(`${k} per proxy:`, 22)}min ${kindDist[k].min}, mean ${round(kindDist[k].mean, 1)}, max ${kindDist[k].max}; total ${counts[k]}`);
   out(`  lb endpoints total: ${counts.lbEndpoints}; warnings total: ${counts.warnings}`);
 
+  // 4b. What serving really costs: every proxy's snapshot (validated, encoded,
+  // versioned) held at once, as `meshlite serve` holds them for connected proxies.
+  // Encodings are cached by resource identity, so resources shared by a namespace
+  // are encoded once.
+  const snapshotPerProxy: number[] = [];
+  let snapshotMs = 0;
+  let snapshotsHeld = 0;
+  phase('snapshots', () => {
+    const held: ProxySnapshot[] = [];
+    const start = process.hrtime.bigint();
+    for (const [i, p] of proxies.entries()) {
+      const [snap, elapsed] = timed(() => buildSnapshot(translateOrDie(model, p.id), []));
+      snapshotPerProxy.push(elapsed);
+      held.push(snap);
+      if ((i + 1) % opts.memEvery === 0) mem.sample(`snapshots:${i + 1}`);
+    }
+    snapshotMs = msSince(start);
+    runGc();
+    snapshotsHeld = mem.sample('snapshots:all-held').heapUsed;
+    held.length = 0;
+  });
+  const snapshotDist = distribution(snapshotPerProxy);
+  out(`snapshots (translate + validate + encode + version, all ${proxies.length} proxies held at once): ${ms(snapshotMs)}`);
+  out(`  per proxy: mean ${ms(snapshotDist.mean)}, p50 ${ms(snapshotDist.p50)}, p99 ${ms(snapshotDist.p99)}, max ${ms(snapshotDist.max)}; heap with all held ${mb(snapshotsHeld)}`);
+
   // 5. Proto schema load (one-off, lazily on first lookup).
   let protoLoadMs = 0;
   phase('protoLoad', () => {
@@ -230,7 +256,7 @@ function main(): void {
   const jsonDist = distribution(jsonBytesPerProxy);
   out();
   out(`proto schema load: ${ms(protoLoadMs)}${rootStats ? ` (${rootStats.fileCount} files)` : ''}`);
-  out(`validate+encode (jsonToBinary) for ${sampleIdx.length} sample proxies: ${ms(encodeMs)} total`);
+  out(`uncached validate+encode (jsonToBinary per proxy, no sharing) for ${sampleIdx.length} sample proxies: ${ms(encodeMs)} total`);
   out(`  per proxy: mean ${ms(encodeDist.mean)}, p50 ${ms(encodeDist.p50)}, p99 ${ms(encodeDist.p99)}, max ${ms(encodeDist.max)} (translation of the same proxies: mean ${ms(distribution(sampleTranslate).mean)})`);
   out(`  encoded bytes per proxy: mean ${mb(bytesDist.mean)}, min ${mb(bytesDist.min)}, max ${mb(bytesDist.max)} (JSON text: mean ${mb(jsonDist.mean)})`);
   for (const k of KINDS) {
@@ -273,6 +299,7 @@ function main(): void {
       perProxyCounts: Object.fromEntries(KINDS.map((k) => [k, { min: kindDist[k].min, mean: round(kindDist[k].mean, 1), max: kindDist[k].max }])),
       totals: counts,
     },
+    snapshots: { totalMs: round(snapshotMs), perProxyMs: roundDist(snapshotDist), heapAllHeldBytes: snapshotsHeld },
     encode: {
       protoLoadMs: round(protoLoadMs),
       sampleProxies: sampleIdx.length,

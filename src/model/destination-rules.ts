@@ -11,12 +11,18 @@ interface IndexedRule {
 }
 
 export class DestinationRuleIndex {
-  private readonly rules: IndexedRule[];
+  private readonly exact = new Map<string, IndexedRule[]>();
+  private readonly wildcards: IndexedRule[] = [];
   private readonly rootNamespace: string;
+  private readonly memo = new Map<string, DestinationRule | undefined>();
 
   constructor(config: ConfigSet, registry: Registry) {
     this.rootNamespace = config.mesh.rootNamespace;
-    this.rules = config.destinationRules.map((rule) => ({ rule, host: registry.resolveHost(rule.spec.host, rule.meta.namespace) }));
+    for (const rule of config.destinationRules) {
+      const indexed = { rule, host: registry.resolveHost(rule.spec.host, rule.meta.namespace) };
+      if (indexed.host.startsWith('*')) this.wildcards.push(indexed);
+      else this.exact.set(indexed.host, [...(this.exact.get(indexed.host) ?? []), indexed]);
+    }
   }
 
   /**
@@ -25,12 +31,19 @@ export class DestinationRuleIndex {
    * one namespace the most specific host wins, then the oldest rule.
    */
   find(host: string, serviceNamespace: string, clientNamespace: string): DestinationRule | undefined {
-    const candidates = this.rules.filter(
-      (r) => hostMatches(r.host, host) && isVisibleFrom(r.rule.spec.exportTo, r.rule.meta.namespace, clientNamespace),
+    const key = `${host}\u0000${serviceNamespace}\u0000${clientNamespace}`;
+    if (this.memo.has(key)) return this.memo.get(key);
+    const found = this.lookup(host, serviceNamespace, clientNamespace);
+    this.memo.set(key, found);
+    return found;
+  }
+
+  private lookup(host: string, serviceNamespace: string, clientNamespace: string): DestinationRule | undefined {
+    const candidates = [...(this.exact.get(host) ?? []), ...this.wildcards.filter((r) => hostMatches(r.host, host))].filter((r) =>
+      isVisibleFrom(r.rule.spec.exportTo, r.rule.meta.namespace, clientNamespace),
     );
     if (candidates.length === 0) return undefined;
-    const order = [clientNamespace, serviceNamespace, this.rootNamespace];
-    for (const ns of order) {
+    for (const ns of [clientNamespace, serviceNamespace, this.rootNamespace]) {
       const best = mostSpecific(candidates.filter((c) => c.rule.meta.namespace === ns));
       if (best) return best;
     }

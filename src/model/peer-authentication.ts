@@ -19,25 +19,45 @@ export interface PeerSubject {
 
 export class PeerAuthenticationIndex {
   private readonly rootNamespace: string;
-  private readonly policies: readonly PeerAuthentication[];
+  /** Policies by namespace, oldest first (the config lists are sorted that way). */
+  private readonly byNamespace = new Map<string, PeerAuthentication[]>();
+  private readonly namespaceModes = new Map<string, MtlsMode>();
+  private readonly meshMode: MtlsMode;
+  /** Answers per subject object and port: endpoints are shared by every proxy's translation. */
+  private readonly memo = new WeakMap<PeerSubject, Map<number, EffectiveMtlsMode>>();
 
   constructor(config: ConfigSet, private readonly registry: Registry) {
     this.rootNamespace = config.mesh.rootNamespace;
-    this.policies = config.peerAuthentications;
+    for (const p of config.peerAuthentications) {
+      const list = this.byNamespace.get(p.meta.namespace) ?? [];
+      list.push(p);
+      this.byNamespace.set(p.meta.namespace, list);
+    }
+    this.meshMode = this.unselected(this.rootNamespace)?.spec.mtlsMode ?? 'UNSET';
   }
 
   effectiveMode(subject: PeerSubject, targetPort: number): EffectiveMtlsMode {
-    const workloadMode = this.workloadLevel(subject, targetPort);
-    if (workloadMode !== 'UNSET') return workloadMode;
-    const nsMode = this.namespaceLevel(subject.namespace);
-    if (nsMode !== 'UNSET') return nsMode;
-    const meshMode = this.meshLevel();
-    return meshMode === 'UNSET' ? 'PERMISSIVE' : meshMode;
+    let ports = this.memo.get(subject);
+    const known = ports?.get(targetPort);
+    if (known) return known;
+    const mode = this.resolve(subject, targetPort);
+    if (!ports) this.memo.set(subject, (ports = new Map()));
+    ports.set(targetPort, mode);
+    return mode;
   }
 
   /** The policy that decides at workload level, if any (for /debug and tests). */
   workloadPolicy(subject: PeerSubject): PeerAuthentication | undefined {
-    return this.policies.find((p) => p.meta.namespace === subject.namespace && p.meta.namespace !== this.rootNamespace && this.selects(p, subject));
+    if (subject.namespace === this.rootNamespace) return undefined;
+    return this.byNamespace.get(subject.namespace)?.find((p) => this.selects(p, subject));
+  }
+
+  private resolve(subject: PeerSubject, targetPort: number): EffectiveMtlsMode {
+    const workloadMode = this.workloadLevel(subject, targetPort);
+    if (workloadMode !== 'UNSET') return workloadMode;
+    const nsMode = this.namespaceLevel(subject.namespace);
+    if (nsMode !== 'UNSET') return nsMode;
+    return this.meshMode === 'UNSET' ? 'PERMISSIVE' : this.meshMode;
   }
 
   private workloadLevel(subject: PeerSubject, targetPort: number): MtlsMode {
@@ -49,13 +69,17 @@ export class PeerAuthenticationIndex {
 
   private namespaceLevel(namespace: string): MtlsMode {
     if (namespace === this.rootNamespace) return 'UNSET';
-    const policy = this.policies.find((p) => p.meta.namespace === namespace && !p.spec.selector && !p.spec.legacy?.targetService);
-    return policy?.spec.mtlsMode ?? 'UNSET';
+    let mode = this.namespaceModes.get(namespace);
+    if (mode === undefined) {
+      mode = this.unselected(namespace)?.spec.mtlsMode ?? 'UNSET';
+      this.namespaceModes.set(namespace, mode);
+    }
+    return mode;
   }
 
-  private meshLevel(): MtlsMode {
-    const policy = this.policies.find((p) => p.meta.namespace === this.rootNamespace && !p.spec.selector && !p.spec.legacy?.targetService);
-    return policy?.spec.mtlsMode ?? 'UNSET';
+  /** The oldest policy of a namespace that selects no particular workload. */
+  private unselected(namespace: string): PeerAuthentication | undefined {
+    return this.byNamespace.get(namespace)?.find((p) => !p.spec.selector && !p.spec.legacy?.targetService);
   }
 
   private selects(policy: PeerAuthentication, subject: PeerSubject): boolean {

@@ -74,18 +74,28 @@ export interface OutboundTcpPort {
   cluster: string;
 }
 
-export interface ProxyView {
-  proxy: Workload;
-  mesh: MeshConfigSpec;
-  settings: ProxySettings;
-  trustDomains: string[];
-  inbound: InboundPort[];
+/**
+ * Everything about reaching other services. It depends only on the client's
+ * namespace, so it is computed once per namespace and shared by every proxy
+ * there (and so are the Envoy resources and encodings built from it).
+ */
+export interface OutboundView {
+  namespace: string;
   clusters: OutboundCluster[];
   /** HTTP virtual hosts by service port (TRANSPARENT route configs are per port). */
   httpRoutes: Map<number, VirtualHostView[]>;
   /** TCP service ports reachable through a per-port outbound listener. */
   tcpPorts: OutboundTcpPort[];
   warnings: string[];
+}
+
+export interface ProxyView extends Omit<OutboundView, 'namespace'> {
+  proxy: Workload;
+  mesh: MeshConfigSpec;
+  settings: ProxySettings;
+  trustDomains: string[];
+  inbound: InboundPort[];
+  outbound: OutboundView;
 }
 
 export function proxySettings(proxy: Workload, mesh: MeshConfigSpec): ProxySettings {
@@ -99,19 +109,42 @@ export function proxySettings(proxy: Workload, mesh: MeshConfigSpec): ProxySetti
 }
 
 export function buildProxyView(model: MeshModel, proxy: Workload): ProxyView {
-  const settings = proxySettings(proxy, model.mesh);
+  const outbound = outboundView(model, proxy.namespace);
+  return {
+    ...outbound,
+    proxy,
+    mesh: model.mesh,
+    settings: proxySettings(proxy, model.mesh),
+    trustDomains: trustDomains(model.mesh),
+    inbound: inboundPorts(model, proxy),
+    outbound,
+  };
+}
+
+const outboundMemo = new WeakMap<MeshModel, Map<string, OutboundView>>();
+
+/** The outbound side for clients in `namespace`, computed once per model. */
+export function outboundView(model: MeshModel, namespace: string): OutboundView {
+  let byNamespace = outboundMemo.get(model);
+  if (!byNamespace) outboundMemo.set(model, (byNamespace = new Map()));
+  let view = byNamespace.get(namespace);
+  if (!view) byNamespace.set(namespace, (view = computeOutbound(model, namespace)));
+  return view;
+}
+
+function computeOutbound(model: MeshModel, namespace: string): OutboundView {
   const warnings: string[] = [];
-  const visible = model.registry.services.filter((s) => isVisibleFrom(s.exportTo, s.namespace, proxy.namespace));
+  const visible = model.registry.services.filter((s) => isVisibleFrom(s.exportTo, s.namespace, namespace));
   const clusters: OutboundCluster[] = [];
   const httpRoutes = new Map<number, VirtualHostView[]>();
   const tcpPorts: OutboundTcpPort[] = [];
   for (const service of visible) {
     for (const port of service.ports) {
-      clusters.push(...outboundClusters(model, proxy, service, port));
+      clusters.push(...outboundClusters(model, namespace, service, port));
       const cluster = clusterName('outbound', port.number, '', service.host);
       if (isHttpProtocol(port.protocol)) {
         const vhosts = httpRoutes.get(port.number) ?? [];
-        vhosts.push({ name: `${service.host}:${port.number}`, domains: hostDomains(service.host, port.number, proxy.namespace, model.mesh.domainSuffix), cluster });
+        vhosts.push({ name: `${service.host}:${port.number}`, domains: hostDomains(service.host, port.number, namespace, model.mesh.domainSuffix), cluster });
         httpRoutes.set(port.number, vhosts);
       } else {
         const taken = tcpPorts.find((t) => t.port === port.number);
@@ -120,17 +153,7 @@ export function buildProxyView(model: MeshModel, proxy: Workload): ProxyView {
       }
     }
   }
-  return {
-    proxy,
-    mesh: model.mesh,
-    settings,
-    trustDomains: trustDomains(model.mesh),
-    inbound: inboundPorts(model, proxy),
-    clusters,
-    httpRoutes,
-    tcpPorts,
-    warnings,
-  };
+  return { namespace, clusters, httpRoutes, tcpPorts, warnings };
 }
 
 function inboundPorts(model: MeshModel, proxy: Workload): InboundPort[] {
@@ -152,8 +175,8 @@ function inboundPorts(model: MeshModel, proxy: Workload): InboundPort[] {
   return [...byPort.values()].sort((a, b) => a.targetPort - b.targetPort);
 }
 
-function outboundClusters(model: MeshModel, proxy: Workload, service: Service, port: ServicePort): OutboundCluster[] {
-  const rule = model.destinationRules.find(service.host, service.namespace, proxy.namespace);
+function outboundClusters(model: MeshModel, clientNamespace: string, service: Service, port: ServicePort): OutboundCluster[] {
+  const rule = model.destinationRules.find(service.host, service.namespace, clientNamespace);
   const subsets = [undefined, ...(rule?.spec.subsets ?? [])];
   return subsets.map((subset) => {
     const policy = effectiveTrafficPolicy(rule, port.number, subset);

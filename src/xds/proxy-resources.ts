@@ -1,7 +1,8 @@
 // The translator: one proxy's view in, its Envoy resources out. Pure: no I/O,
 // no clock, sorted output, so the same input always gives the same bytes.
 import type { MeshModel } from '../model/mesh-model.js';
-import { buildProxyView, type ProxyView } from '../model/proxy-view.js';
+import type { InterceptionMode } from '../config/types.js';
+import { buildProxyView, type OutboundView, type ProxyView } from '../model/proxy-view.js';
 import type { Workload } from '../model/registry.js';
 import { buildInboundCluster, buildOutboundCluster, buildPassthroughCluster } from './cluster.js';
 import { buildClusterLoadAssignment } from './cluster-load-assignment.js';
@@ -37,36 +38,60 @@ export function translateProxy(model: MeshModel, proxyId: string): TranslateResu
   return { ok: true, resources: buildProxyResources(view), view };
 }
 
-export function buildProxyResources(view: ProxyView): ProxyResources {
-  const warnings = [...view.warnings];
-  const clusters = view.clusters.map(buildOutboundCluster);
-  clusters.push(...view.inbound.map((p) => buildInboundCluster(p.targetPort, view.settings.applicationAddress)));
-  if (view.settings.interceptionMode === 'TRANSPARENT') clusters.push(buildPassthroughCluster());
-  const endpoints = view.clusters.filter((c) => c.discovery === 'EDS').map((c) => buildClusterLoadAssignment(c.name, c.endpoints));
-  const listeners = [...buildInboundListeners(view), ...buildOutboundListeners(view)];
+interface OutboundResources {
+  clusters: JsonObject[];
+  endpoints: JsonObject[];
+  routes: JsonObject[];
+  secretNames: string[];
+  warnings: string[];
+}
+
+const outboundMemo = new WeakMap<OutboundView, Map<InterceptionMode, OutboundResources>>();
+
+/** Outbound clusters, endpoints and routes, built once per shared outbound view and layout. */
+function outboundResources(outbound: OutboundView, mode: InterceptionMode): OutboundResources {
+  let byMode = outboundMemo.get(outbound);
+  if (!byMode) outboundMemo.set(outbound, (byMode = new Map()));
+  const known = byMode.get(mode);
+  if (known) return known;
+  const warnings = [...outbound.warnings];
+  const clusters = outbound.clusters.map(buildOutboundCluster);
+  const endpoints = outbound.clusters.filter((c) => c.discovery === 'EDS').map((c) => buildClusterLoadAssignment(c.name, c.endpoints));
   const routes: JsonObject[] = [];
-  if (view.settings.interceptionMode === 'TRANSPARENT') {
-    for (const [port, vhosts] of view.httpRoutes) {
+  if (mode === 'TRANSPARENT') {
+    for (const [port, vhosts] of outbound.httpRoutes) {
       const built = buildRouteConfiguration(String(port), vhosts, false);
       routes.push(built.routeConfiguration);
       warnings.push(...built.conflicts);
     }
-  } else if (view.httpRoutes.size > 0) {
-    const built = buildRouteConfiguration(HTTP_PROXY_ROUTE, [...view.httpRoutes.values()].flat(), true);
+  } else if (outbound.httpRoutes.size > 0) {
+    const built = buildRouteConfiguration(HTTP_PROXY_ROUTE, [...outbound.httpRoutes.values()].flat(), true);
     routes.push(built.routeConfiguration);
     warnings.push(...built.conflicts);
   }
-  clusters.sort(byName);
-  listeners.sort(byName);
-  routes.sort(byName);
   endpoints.sort((a, b) => String(a.cluster_name).localeCompare(String(b.cluster_name)));
+  routes.sort(byName);
+  const result = { clusters, endpoints, routes, secretNames: referencedSecretNames(clusters), warnings };
+  byMode.set(mode, result);
+  return result;
+}
+
+export function buildProxyResources(view: ProxyView): ProxyResources {
+  const mode = view.settings.interceptionMode;
+  const outbound = outboundResources(view.outbound, mode);
+  const clusters = [...outbound.clusters, ...view.inbound.map((p) => buildInboundCluster(p.targetPort, view.settings.applicationAddress))];
+  if (mode === 'TRANSPARENT') clusters.push(buildPassthroughCluster());
+  clusters.sort(byName);
+  const inboundListeners = buildInboundListeners(view);
+  const listeners = [...inboundListeners, ...buildOutboundListeners(view)].sort(byName);
+  const secretNames = [...new Set([...outbound.secretNames, ...referencedSecretNames(inboundListeners)])].sort();
   return {
     proxyId: view.proxy.id,
     clusters,
-    endpoints,
+    endpoints: outbound.endpoints,
     listeners,
-    routes,
-    secretNames: referencedSecretNames([...clusters, ...listeners]),
-    warnings,
+    routes: outbound.routes,
+    secretNames,
+    warnings: outbound.warnings,
   };
 }

@@ -1,0 +1,85 @@
+// A proxy's snapshot: every resource it should hold, per xDS type, already
+// validated and encoded through the real Envoy protos, with content-hash
+// versions so identical config always carries identical versions.
+import { createHash } from 'node:crypto';
+import { jsonToBinary, type Json } from '../proto/proto-json.js';
+import type { JsonObject } from '../xds/common.js';
+import type { ProxyResources } from '../xds/proxy-resources.js';
+import { RESOURCE_TYPES, type ResourceType, TYPE_URL_OF } from '../xds/type-urls.js';
+
+export interface EncodedResource {
+  name: string;
+  /** Content hash of the encoded bytes. */
+  version: string;
+  value: Uint8Array;
+  json: JsonObject;
+}
+
+export interface TypeSnapshot {
+  typeUrl: string;
+  /** Hash over every (name, version) pair: changes exactly when the set changes. */
+  version: string;
+  resources: ReadonlyMap<string, EncodedResource>;
+}
+
+export type ProxySnapshot = { readonly [T in ResourceType]: TypeSnapshot };
+
+const TYPE_NAME_OF: Readonly<Record<ResourceType, string>> = Object.fromEntries(
+  RESOURCE_TYPES.map((t) => [t, TYPE_URL_OF[t].slice('type.googleapis.com/'.length)]),
+) as Record<ResourceType, string>;
+
+export const RESOURCE_TYPE_OF_URL: ReadonlyMap<string, ResourceType> = new Map(RESOURCE_TYPES.map((t) => [TYPE_URL_OF[t], t]));
+
+function hash(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex').slice(0, 16);
+}
+
+/** Resource JSON objects are immutable once built, so their encoding is cached by identity. */
+const encoded = new WeakMap<JsonObject, EncodedResource>();
+
+export function encodeResource(type: ResourceType, json: JsonObject): EncodedResource {
+  const cached = encoded.get(json);
+  if (cached) return cached;
+  const name = String(type === 'endpoints' ? json.cluster_name : json.name);
+  const value = jsonToBinary(TYPE_NAME_OF[type], json as Json);
+  const resource = { name, version: hash(value), value, json };
+  encoded.set(json, resource);
+  return resource;
+}
+
+/** Arrays shared by many proxies (a namespace's endpoints and routes) are versioned once. */
+const typeSnapshots = new WeakMap<readonly JsonObject[], TypeSnapshot>();
+
+export function typeSnapshot(type: ResourceType, jsons: readonly JsonObject[]): TypeSnapshot {
+  const cached = typeSnapshots.get(jsons);
+  if (cached && cached.typeUrl === TYPE_URL_OF[type]) return cached;
+  const snapshot = computeTypeSnapshot(type, jsons);
+  typeSnapshots.set(jsons, snapshot);
+  return snapshot;
+}
+
+function computeTypeSnapshot(type: ResourceType, jsons: readonly JsonObject[]): TypeSnapshot {
+  const resources = new Map<string, EncodedResource>();
+  for (const json of jsons) {
+    const r = encodeResource(type, json);
+    resources.set(r.name, r);
+  }
+  const names = [...resources.keys()].sort();
+  const version = hash(names.map((n) => `${n}\u0000${resources.get(n)!.version}`).join('\n'));
+  return { typeUrl: TYPE_URL_OF[type], version, resources };
+}
+
+export function buildSnapshot(resources: ProxyResources, secrets: readonly JsonObject[]): ProxySnapshot {
+  return {
+    clusters: typeSnapshot('clusters', resources.clusters),
+    endpoints: typeSnapshot('endpoints', resources.endpoints),
+    listeners: typeSnapshot('listeners', resources.listeners),
+    routes: typeSnapshot('routes', resources.routes),
+    secrets: typeSnapshot('secrets', secrets),
+  };
+}
+
+/** Types whose version differs between two snapshots. */
+export function changedTypes(before: ProxySnapshot | undefined, after: ProxySnapshot): ResourceType[] {
+  return RESOURCE_TYPES.filter((t) => before?.[t].version !== after[t].version);
+}
