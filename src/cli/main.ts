@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { bootstrapCommand } from './bootstrap.js';
 import { describeCommand } from './describe.js';
 import { generateCommand } from './generate.js';
 import { proxiesCommand } from './proxies.js';
+import { serveCommand } from './serve.js';
+import { tokenCommand } from './token.js';
 import { validateCommand } from './validate.js';
 
 const program = new Command();
@@ -11,4 +14,7 @@ program.addCommand(validateCommand());
 program.addCommand(generateCommand());
 program.addCommand(proxiesCommand());
 program.addCommand(describeCommand());
+program.addCommand(serveCommand());
+program.addCommand(tokenCommand());
+program.addCommand(bootstrapCommand());
 await program.parseAsync(process.argv);

@@ -9,6 +9,11 @@ import { TYPE } from './type-urls.js';
 /** ALPN values an Istio sidecar offers for mesh mTLS; PERMISSIVE chains match on them. */
 export const ISTIO_ALPNS = ['istio', 'istio-peer-exchange', 'istio-http/1.0', 'istio-http/1.1', 'istio-h2'];
 
+/** SAN matchers by type: SPIFFE IDs are URI SANs, anything else a DNS name. */
+export function sanMatchers(sans: readonly string[], kind: 'exact' | 'prefix' = 'exact'): JsonObject[] {
+  return sans.map((san) => ({ san_type: san.startsWith('spiffe://') ? 'URI' : 'DNS', matcher: { [kind]: san } }));
+}
+
 function tlsSocket(typeUrl: string, context: JsonObject): JsonObject {
   return { name: 'envoy.transport_sockets.tls', typed_config: typed(typeUrl, context) };
 }
@@ -20,7 +25,7 @@ export function istioMutualUpstreamSocket(tls: IstioMutualTls): JsonObject {
       alpn_protocols: tls.alpn,
       tls_certificate_sds_secret_configs: [sdsSecretConfig(SECRET_NAMES.workloadCert)],
       combined_validation_context: {
-        default_validation_context: { match_subject_alt_names: tls.subjectAltNames.map((exact) => ({ exact })) },
+        default_validation_context: { match_typed_subject_alt_names: sanMatchers(tls.subjectAltNames) },
         validation_context_sds_secret_config: sdsSecretConfig(SECRET_NAMES.rootCa),
       },
     },
@@ -42,7 +47,7 @@ export function userUpstreamSocket(settings: ClientTlsSettings, mutual: boolean)
       ? SECRET_NAMES.credentialCa(settings.credentialName)
       : SECRET_NAMES.fileRoot(settings.caCertificates);
     const defaults: JsonObject = {};
-    if (settings.subjectAltNames.length > 0) defaults.match_subject_alt_names = [...settings.subjectAltNames].sort().map((exact) => ({ exact }));
+    if (settings.subjectAltNames.length > 0) defaults.match_typed_subject_alt_names = sanMatchers([...settings.subjectAltNames].sort());
     if (settings.caCrl) defaults.crl = { filename: settings.caCrl };
     common.combined_validation_context = { default_validation_context: defaults, validation_context_sds_secret_config: sdsSecretConfig(root) };
   }
@@ -57,7 +62,7 @@ export function istioMutualDownstreamSocket(trustDomains: readonly string[], alp
     tls_params: TLS_PARAMS,
     tls_certificate_sds_secret_configs: [sdsSecretConfig(SECRET_NAMES.workloadCert)],
     combined_validation_context: {
-      default_validation_context: { match_subject_alt_names: trustDomains.map((td) => ({ prefix: `spiffe://${td}/` })) },
+      default_validation_context: { match_typed_subject_alt_names: sanMatchers(trustDomains.map((td) => `spiffe://${td}/`), 'prefix') },
       validation_context_sds_secret_config: sdsSecretConfig(SECRET_NAMES.rootCa),
     },
   };

@@ -21,7 +21,7 @@ test('STRICT: one chain, TLS only, client certificate required from our trust do
   assert.equal(matches(l), [{ destination_port: 80, transport_protocol: 'tls' }]);
   const ctx = l.filter_chains[0].transport_socket.typed_config;
   assert.is(ctx.require_client_certificate, true);
-  assert.equal(ctx.common_tls_context.combined_validation_context.default_validation_context.match_subject_alt_names, [{ prefix: 'spiffe://cluster.local/' }]);
+  assert.equal(ctx.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names, [{ san_type: 'URI', matcher: { prefix: 'spiffe://cluster.local/' } }]);
   assert.is(ctx.common_tls_context.combined_validation_context.validation_context_sds_secret_config.name, 'ROOTCA');
   assert.is(ctx.common_tls_context.tls_certificate_sds_secret_configs[0].name, 'default');
   assert.equal(ctx.common_tls_context.alpn_protocols, ['h2', 'http/1.1']);
@@ -67,8 +67,11 @@ kind: MeshConfig
 metadata: {name: mesh}
 spec: {trustDomain: corp.example, trustDomainAliases: [old.example]}`;
   const l = inbound(listeners(mesh, peerAuthn('istio-system', 'default', '{mtls: {mode: STRICT}}')));
-  const sans = l.filter_chains[0].transport_socket.typed_config.common_tls_context.combined_validation_context.default_validation_context.match_subject_alt_names;
-  assert.equal(sans, [{ prefix: 'spiffe://corp.example/' }, { prefix: 'spiffe://old.example/' }]);
+  const sans = l.filter_chains[0].transport_socket.typed_config.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names;
+  assert.equal(sans, [
+    { san_type: 'URI', matcher: { prefix: 'spiffe://corp.example/' } },
+    { san_type: 'URI', matcher: { prefix: 'spiffe://old.example/' } },
+  ]);
 });
 
 test('TCP service ports get tcp_proxy chains, with no HTTP filters', () => {

@@ -29,7 +29,7 @@ test('ISTIO_MUTUAL: plain transport_socket with mesh SNI, ALPN istio, exact SAN,
   const ctx = upstream(cluster(resources(destinationRule('bar', 'httpbin', HOST, '  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}'))));
   assert.is(ctx.sni, `outbound_.8000_._.${HOST}`);
   assert.equal(ctx.common_tls_context.alpn_protocols, ['istio']);
-  assert.equal(ctx.common_tls_context.combined_validation_context.default_validation_context.match_subject_alt_names, [{ exact: 'spiffe://cluster.local/ns/bar/sa/httpbin' }]);
+  assert.equal(ctx.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names, [{ san_type: 'URI', matcher: { exact: 'spiffe://cluster.local/ns/bar/sa/httpbin' } }]);
   assert.is(ctx.common_tls_context.tls_certificate_sds_secret_configs[0].name, 'default');
 });
 
@@ -62,7 +62,7 @@ test('SIMPLE without a CA uses the system roots; insecureSkipVerify drops valida
 test('MUTUAL with files and with credentialName; subjectAltNames are exact matches', () => {
   const files = upstream(cluster(resources(destinationRule('bar', 'httpbin', HOST, '  trafficPolicy: {tls: {mode: MUTUAL, clientCertificate: /c.pem, privateKey: /k.pem, caCertificates: /ca.pem, subjectAltNames: [db.example]}}'))));
   assert.is(files.common_tls_context.tls_certificate_sds_secret_configs[0].name, 'file-cert:/c.pem~/k.pem');
-  assert.equal(files.common_tls_context.combined_validation_context.default_validation_context.match_subject_alt_names, [{ exact: 'db.example' }]);
+  assert.equal(files.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names, [{ san_type: 'DNS', matcher: { exact: 'db.example' } }]);
   const cred = upstream(cluster(resources(destinationRule('bar', 'httpbin', HOST, '  trafficPolicy: {tls: {mode: MUTUAL, credentialName: db-cred}}'))));
   assert.is(cred.common_tls_context.tls_certificate_sds_secret_configs[0].name, 'kubernetes://db-cred');
   assert.is(cred.common_tls_context.combined_validation_context.validation_context_sds_secret_config.name, 'kubernetes://db-cred-cacert');

@@ -1,0 +1,104 @@
+// The admin HTTP server (fastify), on its own port: health, readiness,
+// Prometheus metrics, and the /debug views of what meshlite serves.
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { SnapshotCache } from '../cache/snapshot-cache.js';
+import type { CertificateAuthority } from '../ca/certificate-authority.js';
+import { formatIssue } from '../config/diagnostics.js';
+import type { ControlPlane } from '../control-plane/control-plane.js';
+import { tlsCheck } from '../model/tls-check.js';
+import type { AdsServer } from '../server/ads-server.js';
+import type { JsonObject } from '../xds/common.js';
+import { buildConfigDump } from '../xds/config-dump.js';
+import type { ProxyResources } from '../xds/proxy-resources.js';
+import { RESOURCE_TYPES } from '../xds/type-urls.js';
+import type { Metrics } from './metrics.js';
+import { allProxySync, proxySync } from './sync-status.js';
+
+export interface AdminDeps {
+  controlPlane: ControlPlane;
+  ads: AdsServer;
+  cache: SnapshotCache;
+  metrics: Metrics;
+  ca: CertificateAuthority;
+  insecure: boolean;
+}
+
+export function buildAdminServer(deps: AdminDeps): FastifyInstance {
+  const app = Fastify({ logger: false });
+  const { controlPlane, ads, cache, metrics } = deps;
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/ready', async (_req, reply) => {
+    const status = controlPlane.configStatus;
+    const ready = controlPlane.ready;
+    return reply.code(ready ? 200 : 503).send({ ready, generation: status?.generation ?? 0, config: status?.state ?? 'not loaded' });
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    metrics.connectedProxies.set(ads.connectedProxies().size);
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.get('/debug/syncz', async (req) => {
+    const { proxy } = req.query as { proxy?: string };
+    const connections = ads.listConnections();
+    return proxy ? proxySync(proxy, connections, cache) : allProxySync(connections, cache);
+  });
+
+  app.get('/debug/adsz', async () =>
+    ads.listConnections().map((c) => ({
+      proxy: c.proxyId,
+      stream: c.streamId,
+      protocol: c.protocol,
+      peer: c.peer,
+      node: { id: c.node.id, cluster: c.node.cluster, userAgent: c.node.userAgent, metadata: c.node.metadata },
+      connectedAt: new Date(c.connectedAt).toISOString(),
+      types: c.status(),
+      warnings: controlPlane.proxyWarnings(c.proxyId),
+    })),
+  );
+
+  app.get('/debug/config_dump', async (req, reply) => {
+    const { proxy } = req.query as { proxy?: string };
+    if (!proxy) return reply.code(400).send({ error: 'query parameter proxy=<name>.<namespace> is required' });
+    const snapshot = cache.get(proxy);
+    if (!snapshot) return reply.code(404).send({ error: `no snapshot for "${proxy}" (is it connected?)`, connected: controlPlane.connectedProxies() });
+    const jsons = (type: (typeof RESOURCE_TYPES)[number]): JsonObject[] =>
+      [...snapshot[type].resources.values()].sort((a, b) => a.name.localeCompare(b.name)).map((r) => r.json);
+    const resources: ProxyResources = { proxyId: proxy, clusters: jsons('clusters'), endpoints: jsons('endpoints'), listeners: jsons('listeners'), routes: jsons('routes'), secretNames: [], warnings: [] };
+    const versions = Object.fromEntries(RESOURCE_TYPES.map((t) => [t, snapshot[t].version]));
+    return buildConfigDump(resources, jsons('secrets'), { versions });
+  });
+
+  app.get('/debug/authenticationz', async (req, reply) => {
+    const { proxy } = req.query as { proxy?: string };
+    const model = controlPlane.currentModel;
+    if (!model) return reply.code(503).send({ error: 'no config loaded' });
+    const proxies = proxy ? [proxy] : model.registry.workloads.filter((w) => w.sidecar).map((w) => w.id);
+    const out: Record<string, unknown> = {};
+    for (const id of proxies) {
+      const rows = tlsCheck(model, id);
+      if (!rows) return reply.code(404).send({ error: `no workload "${id}"` });
+      out[id] = rows.map((r) => ({ ...r, TLS_conflict_status: r.status }));
+    }
+    return out;
+  });
+
+  app.get('/debug/configz', async () => {
+    const status = controlPlane.configStatus;
+    if (!status) return { state: 'not loaded' };
+    if (status.state === 'ok') return { ...status, loadedAt: new Date(status.loadedAt).toISOString() };
+    return {
+      state: 'rejected',
+      servingGeneration: status.generation,
+      message: status.generation > 0 ? 'the config on disk is invalid; still serving the last good config' : 'the config on disk is invalid; nothing is served yet',
+      rejectedAt: new Date(status.rejectedAt).toISOString(),
+      errors: status.issues.map(formatIssue),
+    };
+  });
+
+  app.get('/debug/ca', async () => ({ ...deps.ca.info, trustDomain: deps.ca.trustDomain, insecureAds: deps.insecure }));
+
+  return app;
+}

@@ -1,0 +1,48 @@
+import { writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { canonicalJson } from '../proto/proto-json.js';
+import { buildBootstrap } from '../xds/bootstrap.js';
+import { formatJson } from '../xds/proxy-config-dump.js';
+import { parseDurationSeconds } from './duration.js';
+import { collect, loadModelOrExit } from './load.js';
+import { DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR, loadIdentityState, requireSidecar } from './state.js';
+
+export function bootstrapCommand(): Command {
+  return new Command('bootstrap')
+    .description('write the Envoy bootstrap for a proxy (pass it to `envoy -c`)')
+    .requiredOption('-c, --config <path>', 'config file or directory (repeatable)', collect)
+    .requiredOption('--proxy <name.namespace>', 'the workload whose sidecar this Envoy is')
+    .option('--state-dir <dir>', 'meshlite state directory (CA root, token key)', DEFAULT_STATE_DIR)
+    .option('--ca-dir <dir>', 'plugged-in CA directory (Istio cacerts layout)')
+    .option('--ads-address <host:port>', "where meshlite's ADS listens", DEFAULT_ADS_ADDRESS)
+    .option('--admin-address <ip>', "Envoy's admin address", '127.0.0.1')
+    .option('--admin-port <port>', "Envoy's admin port (0 = any; use envoy --admin-address-path to learn it)", '15000')
+    .option('--token-ttl <duration>', 'lifetime of the embedded token', '365d')
+    .option('--insecure', 'plaintext ADS without a token (meshlite serve --insecure)')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action(async (opts: { config: string[]; proxy: string; stateDir: string; caDir?: string; adsAddress: string; adminAddress: string; adminPort: string; tokenTtl: string; insecure?: boolean; output?: string }) => {
+      const model = loadModelOrExit(opts.config);
+      const { namespace } = requireSidecar(model, opts.proxy);
+      const i = opts.adsAddress.lastIndexOf(':');
+      let caRootPem: string | undefined;
+      let token: string | undefined;
+      if (!opts.insecure) {
+        const { ca, tokens } = await loadIdentityState(opts.stateDir, opts.caDir, model);
+        caRootPem = ca.rootCertPem;
+        token = await tokens.issue(opts.proxy, parseDurationSeconds(opts.tokenTtl));
+      }
+      const bootstrap = buildBootstrap({
+        proxyId: opts.proxy,
+        namespace,
+        adsHost: opts.adsAddress.slice(0, i),
+        adsPort: Number(opts.adsAddress.slice(i + 1)),
+        adminAddress: opts.adminAddress,
+        adminPort: Number(opts.adminPort),
+        caRootPem,
+        token,
+      });
+      const text = formatJson(canonicalJson('envoy.config.bootstrap.v3.Bootstrap', bootstrap));
+      if (opts.output) writeFileSync(opts.output, text, { mode: 0o600 });
+      else process.stdout.write(text);
+    });
+}

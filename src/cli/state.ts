@@ -1,0 +1,25 @@
+import { CertificateAuthority } from '../ca/certificate-authority.js';
+import { TokenAuthority } from '../identity/proxy-token.js';
+import type { MeshModel } from '../model/mesh-model.js';
+
+export const DEFAULT_STATE_DIR = '.meshlite';
+export const DEFAULT_ADS_ADDRESS = '127.0.0.1:15010';
+export const DEFAULT_ADMIN_ADDRESS = '127.0.0.1:15014';
+
+/** The CA and token key meshlite serve uses, from the same state directory (created on first use). */
+export async function loadIdentityState(stateDir: string, caDir: string | undefined, model: MeshModel): Promise<{ ca: CertificateAuthority; tokens: TokenAuthority }> {
+  const trustDomain = model.mesh.trustDomain;
+  const ca = await CertificateAuthority.loadOrCreate(caDir ? { pluggedInDir: caDir, trustDomain } : { stateDir, trustDomain });
+  return { ca, tokens: await TokenAuthority.loadOrCreate(stateDir) };
+}
+
+/** The proxy must be a sidecar workload of the config; exits with a clear message otherwise. */
+export function requireSidecar(model: MeshModel, proxyId: string): { namespace: string } {
+  const w = model.registry.workload(proxyId);
+  if (!w || !w.sidecar) {
+    const known = model.registry.workloads.filter((x) => x.sidecar).map((x) => x.id);
+    process.stderr.write(`${w ? `workload "${proxyId}" runs no sidecar` : `no workload "${proxyId}"`}; sidecar proxies: ${known.join(', ')}\n`);
+    process.exit(1);
+  }
+  return { namespace: w.namespace };
+}

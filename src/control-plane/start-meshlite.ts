@@ -1,0 +1,162 @@
+// The composition root of `meshlite serve`: builds every part and joins them.
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger as PinoLogger } from 'pino';
+import { buildAdminServer } from '../admin/admin-server.js';
+import { Metrics } from '../admin/metrics.js';
+import { proxySync } from '../admin/sync-status.js';
+import { SnapshotCache } from '../cache/snapshot-cache.js';
+import { CertificateAuthority } from '../ca/certificate-authority.js';
+import { WorkloadCertificateCache } from '../ca/rotation.js';
+import { DEFAULT_MESH_CONFIG } from '../config/types.js';
+import { TokenAuthority } from '../identity/proxy-token.js';
+import { AdsServer } from '../server/ads-server.js';
+import type { StreamObserver } from '../server/stream-status.js';
+import { ADS_SERVER_NAME } from '../xds/bootstrap.js';
+import { caCredentials } from './ca-credentials.js';
+import { ConfigWatcher } from './config-watcher.js';
+import { ControlPlane } from './control-plane.js';
+import { ConvergenceTracker } from './convergence.js';
+import { TokenStreamAuthenticator } from './stream-authenticator.js';
+
+export interface MeshliteOptions {
+  configPaths: string[];
+  stateDir: string;
+  /** Istio `cacerts` directory for a plugged-in CA; else a self-signed root in the state dir. */
+  caDir?: string;
+  adsAddress: string;
+  adminAddress: string;
+  /** Plaintext ADS and no proxy tokens. Only for development and proxyless clients. */
+  insecure: boolean;
+  certTtlSeconds?: number;
+  debounceMs?: number;
+  logger: PinoLogger;
+}
+
+export interface RunningMeshlite {
+  adsPort: number;
+  adminPort: number;
+  controlPlane: ControlPlane;
+  ca: CertificateAuthority;
+  tokens?: TokenAuthority;
+  reload(): void;
+  stop(): Promise<void>;
+}
+
+function splitAddress(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i), port: Number(address.slice(i + 1)) };
+}
+
+export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite> {
+  const log = o.logger;
+  const metrics = new Metrics();
+  const cache = new SnapshotCache();
+  let applying: Promise<void> = Promise.resolve();
+  let controlPlane: ControlPlane | undefined;
+  let convergence: ConvergenceTracker | undefined;
+  const pendingLoads: Parameters<ConstructorParameters<typeof ConfigWatcher>[0]['onLoad']>[] = [];
+  const watcher = new ConfigWatcher({
+    paths: o.configPaths,
+    debounceMs: o.debounceMs,
+    onLoad: (result, reason) => {
+      if (!controlPlane) {
+        pendingLoads.push([result, reason]);
+        return;
+      }
+      const cp = controlPlane;
+      applying = applying.then(async () => {
+        const started = Date.now();
+        await cp.applyConfig(result, reason);
+        if (result.ok) convergence?.begin(cp.connectedProxies(), started);
+      });
+    },
+  });
+  const first = watcher.start();
+  const trustDomain = first.ok ? first.config.mesh.trustDomain : DEFAULT_MESH_CONFIG.trustDomain;
+
+  const ca = await CertificateAuthority.loadOrCreate(o.caDir ? { pluggedInDir: o.caDir, trustDomain, logger: log } : { stateDir: o.stateDir, trustDomain, logger: log });
+  const certificates = new WorkloadCertificateCache(ca, { ttlSeconds: o.certTtlSeconds, logger: log });
+  const seenSerials = new Set<string>();
+  const credentials = caCredentials(ca, certificates);
+  const countingCredentials = {
+    ...credentials,
+    async certificateFor(identity: { namespace: string; serviceAccount: string }) {
+      const pair = await credentials.certificateFor(identity);
+      if (!seenSerials.has(pair.serialNumber)) {
+        seenSerials.add(pair.serialNumber);
+        metrics.certificatesIssued.inc();
+      }
+      return pair;
+    },
+  };
+  const tokens = o.insecure ? undefined : await TokenAuthority.loadOrCreate(o.stateDir);
+  controlPlane = new ControlPlane(cache, countingCredentials, log, metrics);
+  const cp = controlPlane;
+
+  let ads: AdsServer | undefined;
+  const isSynced = (proxy: string) => (ads ? proxySync(proxy, ads.listConnections(), cache).synced : false);
+  convergence = new ConvergenceTracker(isSynced, (s) => metrics.convergenceSeconds.observe(s));
+  const tracker = convergence;
+  const observer: StreamObserver = {
+    sent: (proxy, type, version, count) => metrics.sent(proxy, type),
+    acked: (proxy, type, version, latencyMs) => {
+      metrics.acked(proxy, type, version, latencyMs);
+      tracker.check();
+    },
+    nacked: (proxy, type) => metrics.nacked(proxy, type),
+  };
+  ads = new AdsServer({
+    cache,
+    authenticator: new TokenStreamAuthenticator(cp, tokens),
+    logger: log,
+    observer,
+    onProxyConnected: (id) => void cp.proxyConnected(id),
+    onProxyDisconnected: (id) => {
+      cp.proxyDisconnected(id);
+      tracker.forget(id);
+    },
+  });
+
+  for (const [result, reason] of pendingLoads.splice(0)) await cp.applyConfig(result, reason);
+
+  let serverCredentials = grpc.ServerCredentials.createInsecure();
+  if (!o.insecure) {
+    const { host } = splitAddress(o.adsAddress);
+    const ips = [...new Set(['127.0.0.1', ...(/^[\d.]+$/.test(host) && host !== '0.0.0.0' ? [host] : [])])];
+    const issued = await ca.issueServerCertificate([ADS_SERVER_NAME, 'localhost'], ips, { ttlSeconds: 90 * 24 * 3600 });
+    if (!issued.ok) throw new Error(`cannot issue the ADS serving certificate: ${issued.error}`);
+    serverCredentials = grpc.ServerCredentials.createSsl(
+      Buffer.from(ca.rootCertPem),
+      [{ cert_chain: Buffer.from(issued.certificate.certChainPem), private_key: Buffer.from(issued.certificate.privateKeyPem!) }],
+      false,
+    );
+  }
+  const adsPort = await ads.listen(o.adsAddress, serverCredentials);
+  const admin = buildAdminServer({ controlPlane: cp, ads, cache, metrics, ca, insecure: o.insecure });
+  const adminAddr = splitAddress(o.adminAddress);
+  await admin.listen({ host: adminAddr.host, port: adminAddr.port });
+  const adminPort = (admin.server.address() as { port: number }).port;
+  log.info(
+    { ads: `${splitAddress(o.adsAddress).host}:${adsPort}`, admin: `${adminAddr.host}:${adminPort}`, tls: !o.insecure, stateDir: join(o.stateDir), ca: ca.info.source, rootFingerprint: ca.info.rootFingerprintSha256 },
+    o.insecure ? 'meshlite serving (INSECURE: plaintext ADS, no proxy authentication)' : 'meshlite serving',
+  );
+
+  return {
+    adsPort,
+    adminPort,
+    controlPlane: cp,
+    ca,
+    tokens,
+    reload: () => void watcher.reload('reload requested'),
+    async stop() {
+      log.info({}, 'meshlite stopping: no new streams, closing open ones');
+      watcher.stop();
+      await ads!.shutdown(2000);
+      await admin.close();
+      certificates.close();
+      await applying;
+      log.info({}, 'meshlite stopped');
+    },
+  };
+}

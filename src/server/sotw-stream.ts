@@ -1,0 +1,131 @@
+// One state-of-the-world ADS stream: tracks what the proxy subscribed to, what
+// was sent and what it accepted, and answers from the snapshot cache.
+import { createHash } from 'node:crypto';
+import type { EncodedResource, ProxySnapshot } from '../cache/snapshot.js';
+import { RESOURCE_TYPE_OF_URL } from '../cache/snapshot.js';
+import type { ResourceType } from '../xds/type-urls.js';
+import { encodeSotwResponse, type SotwRequest } from './discovery-codec.js';
+import type { StreamObserver, TypeStatus } from './stream-status.js';
+import { classifySotwRequest, isFullStateType, isWildcardSubscription, PUSH_ORDER, typesToRefreshAfter } from './xds-protocol.js';
+
+interface TypeState {
+  wildcard: boolean;
+  names: Set<string>;
+  lastNonce?: string;
+  /** Fingerprint of the content last sent, and of the content last rejected. */
+  sentFingerprint?: string;
+  nackedFingerprint?: string;
+  /** The client answered our last response (or never got one): we may send. */
+  ready: boolean;
+  force: boolean;
+  status: TypeStatus;
+}
+
+export class SotwStream {
+  private readonly types = new Map<ResourceType, TypeState>();
+  private nonce = 0;
+  private snapshot: ProxySnapshot | undefined;
+
+  constructor(
+    readonly proxyId: string,
+    private readonly write: (bytes: Uint8Array) => void,
+    private readonly observer: StreamObserver,
+    private readonly log: (msg: string, extra?: Record<string, unknown>) => void,
+  ) {}
+
+  /** A new snapshot from the cache: push every type whose content changed, in order. */
+  onSnapshot(snapshot: ProxySnapshot): void {
+    this.snapshot = snapshot;
+    for (const type of PUSH_ORDER) this.maybeRespond(type);
+  }
+
+  onRequest(req: SotwRequest): void {
+    const type = RESOURCE_TYPE_OF_URL.get(req.typeUrl);
+    if (!type) {
+      this.log('ignoring request for an unsupported type', { typeUrl: req.typeUrl });
+      return;
+    }
+    let state = this.types.get(type);
+    const first = state === undefined;
+    const kind = classifySotwRequest(state?.lastNonce, req.responseNonce, req.errorDetail);
+    if (kind.kind === 'stale') return;
+    state ??= this.newState(type);
+    if (kind.kind === 'ack') {
+      state.status.ackedVersion = req.versionInfo;
+      state.status.lastAckAt = Date.now();
+      this.observer.acked(this.proxyId, type, req.versionInfo, Date.now() - (state.status.lastSentAt ?? Date.now()));
+    } else if (kind.kind === 'nack') {
+      state.nackedFingerprint = state.sentFingerprint;
+      state.status.nacked = { version: state.status.sentVersion ?? '', nonce: req.responseNonce, message: kind.message };
+      this.observer.nacked(this.proxyId, type, state.status.sentVersion ?? '', kind.message);
+      this.log('proxy rejected config (NACK); keeping it until the config changes', { type, version: state.status.sentVersion, error: kind.message });
+    }
+    state.wildcard = isWildcardSubscription(type, req.resourceNames, first) || (state.wildcard && req.resourceNames.length === 0 && isFullStateType(type));
+    state.names = new Set(req.resourceNames.filter((n) => n !== '*'));
+    state.status.subscribed = state.wildcard ? '*' : [...state.names].sort();
+    state.ready = true;
+    this.maybeRespond(type);
+  }
+
+  status(): TypeStatus[] {
+    return PUSH_ORDER.filter((t) => this.types.has(t)).map((t) => ({ ...this.types.get(t)!.status }));
+  }
+
+  private newState(type: ResourceType): TypeState {
+    const state: TypeState = { wildcard: false, names: new Set(), ready: false, force: false, status: { type, subscribed: [], sentCount: 0 } };
+    this.types.set(type, state);
+    return state;
+  }
+
+  private selected(type: ResourceType, state: TypeState): EncodedResource[] {
+    const all = this.snapshot![type].resources;
+    if (state.wildcard) return [...all.values()];
+    const out: EncodedResource[] = [];
+    for (const name of [...state.names].sort()) {
+      const r = all.get(name);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  private maybeRespond(type: ResourceType): void {
+    const state = this.types.get(type);
+    if (!state || !state.ready || !this.snapshot) return;
+    const resources = this.selected(type, state);
+    const fingerprint = fingerprintOf(resources, state);
+    const neverSent = state.sentFingerprint === undefined;
+    // Named types answer only once something they asked for exists; Envoy waits meanwhile.
+    if (neverSent && resources.length === 0 && !isFullStateType(type)) {
+      state.status.reconciledVersion = this.snapshot[type].version;
+      return;
+    }
+    const changed = fingerprint !== state.sentFingerprint;
+    state.status.reconciledVersion = this.snapshot[type].version;
+    if (!changed && !state.force && !neverSent) return;
+    if (fingerprint === state.nackedFingerprint && !state.force) return;
+    const nonce = String(++this.nonce);
+    const version = this.snapshot[type].version;
+    this.write(encodeSotwResponse(this.snapshot[type].typeUrl, version, nonce, resources));
+    state.lastNonce = nonce;
+    state.sentFingerprint = fingerprint;
+    state.ready = false;
+    state.force = false;
+    state.status = { ...state.status, sentVersion: version, sentNonce: nonce, sentCount: resources.length, lastSentAt: Date.now() };
+    this.observer.sent(this.proxyId, type, version, resources.length);
+    if (changed) {
+      for (const next of typesToRefreshAfter(type)) {
+        const dependent = this.types.get(next);
+        if (!dependent) continue;
+        dependent.force = true;
+        this.maybeRespond(next);
+      }
+    }
+  }
+}
+
+function fingerprintOf(resources: readonly EncodedResource[], state: TypeState): string {
+  const h = createHash('sha256');
+  h.update(state.wildcard ? '*' : [...state.names].sort().join(','));
+  for (const r of resources) h.update(`\n${r.name}\u0000${r.version}`);
+  return h.digest('hex');
+}

@@ -1,0 +1,27 @@
+// A small httpbin for tests: `node httpbin.js <address> <port>`.
+// /headers echoes request headers, /ip the peer address, /status/<code> answers that code.
+import { createServer } from 'node:http';
+
+const [address = '127.0.0.1', port = '80'] = process.argv.slice(2);
+const server = createServer((req, res) => {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const json = (code: number, body: unknown) => {
+    res.writeHead(code, { 'content-type': 'application/json' });
+    res.end(`${JSON.stringify(body)}\n`);
+  };
+  if (url.pathname === '/headers') {
+    const headers: Record<string, string> = {};
+    for (let i = 0; i < req.rawHeaders.length; i += 2) headers[req.rawHeaders[i]!] = req.rawHeaders[i + 1]!;
+    return json(200, { headers });
+  }
+  if (url.pathname === '/ip') return json(200, { origin: req.socket.remoteAddress });
+  const status = /^\/status\/(\d{3})$/.exec(url.pathname);
+  if (status) {
+    res.writeHead(Number(status[1]));
+    return res.end();
+  }
+  if (url.pathname === '/healthz') return json(200, { status: 'healthy', hostName: `httpbin@${address}` });
+  json(404, { error: 'not found' });
+});
+server.listen(Number(port), address, () => process.stdout.write(`httpbin listening on ${address}:${port}\n`));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
