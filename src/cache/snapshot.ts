@@ -69,11 +69,58 @@ function computeTypeSnapshot(type: ResourceType, jsons: readonly JsonObject[]): 
   return { typeUrl: TYPE_URL_OF[type], version, resources };
 }
 
+/** A shared type snapshot plus a proxy's own few resources, without copying the shared map. */
+export function layeredTypeSnapshot(type: ResourceType, shared: readonly JsonObject[], own: readonly JsonObject[]): TypeSnapshot {
+  const base = typeSnapshot(type, shared);
+  if (own.length === 0) return base;
+  const extra = computeTypeSnapshot(type, own);
+  for (const name of extra.resources.keys()) {
+    if (base.resources.has(name)) throw new Error(`${type} "${name}" is both shared and proxy-specific`);
+  }
+  return { typeUrl: base.typeUrl, version: hash(`${base.version}+${extra.version}`), resources: new LayeredMap(base.resources, extra.resources) };
+}
+
+/** Read-only union of two disjoint maps. */
+class LayeredMap<V> implements ReadonlyMap<string, V> {
+  constructor(
+    private readonly base: ReadonlyMap<string, V>,
+    private readonly top: ReadonlyMap<string, V>,
+  ) {}
+  get size(): number {
+    return this.base.size + this.top.size;
+  }
+  get(key: string): V | undefined {
+    return this.top.get(key) ?? this.base.get(key);
+  }
+  has(key: string): boolean {
+    return this.top.has(key) || this.base.has(key);
+  }
+  *entries(): MapIterator<[string, V]> {
+    yield* this.base.entries();
+    yield* this.top.entries();
+  }
+  *keys(): MapIterator<string> {
+    yield* this.base.keys();
+    yield* this.top.keys();
+  }
+  *values(): MapIterator<V> {
+    yield* this.base.values();
+    yield* this.top.values();
+  }
+  [Symbol.iterator](): MapIterator<[string, V]> {
+    return this.entries();
+  }
+  forEach(fn: (value: V, key: string, map: ReadonlyMap<string, V>) => void): void {
+    for (const [k, v] of this.entries()) fn(v, k, this);
+  }
+}
+
 export function buildSnapshot(resources: ProxyResources, secrets: readonly JsonObject[]): ProxySnapshot {
+  const layers = resources.layers;
   return {
-    clusters: typeSnapshot('clusters', resources.clusters),
+    clusters: layers ? layeredTypeSnapshot('clusters', layers.clusters.shared, layers.clusters.own) : typeSnapshot('clusters', resources.clusters),
     endpoints: typeSnapshot('endpoints', resources.endpoints),
-    listeners: typeSnapshot('listeners', resources.listeners),
+    listeners: layers ? layeredTypeSnapshot('listeners', layers.listeners.shared, layers.listeners.own) : typeSnapshot('listeners', resources.listeners),
     routes: typeSnapshot('routes', resources.routes),
     secrets: typeSnapshot('secrets', secrets),
   };

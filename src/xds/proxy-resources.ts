@@ -21,6 +21,17 @@ export interface ProxyResources {
   /** SDS secrets the proxy's resources reference (material is resolved at serve time). */
   secretNames: string[];
   warnings: string[];
+  /**
+   * The same clusters and listeners split into the part shared by every proxy
+   * of the namespace (same array object for all of them) and the proxy's own,
+   * so snapshots can share encodings and versions.
+   */
+  layers?: { clusters: ResourceLayers; listeners: ResourceLayers };
+}
+
+export interface ResourceLayers {
+  shared: readonly JsonObject[];
+  own: readonly JsonObject[];
 }
 
 export type TranslateResult = { ok: true; resources: ProxyResources; view: ProxyView } | { ok: false; error: string };
@@ -76,22 +87,37 @@ function outboundResources(outbound: OutboundView, mode: InterceptionMode): Outb
   return result;
 }
 
+const outboundListenerMemo = new WeakMap<OutboundResources, Map<string, JsonObject[]>>();
+
+/** Outbound listeners depend on the proxy's outbound address too; proxies that share it share them. */
+function sharedOutboundListeners(view: ProxyView, outbound: OutboundResources): JsonObject[] {
+  let byAddress = outboundListenerMemo.get(outbound);
+  if (!byAddress) outboundListenerMemo.set(outbound, (byAddress = new Map()));
+  const key = `${view.settings.outboundAddress}:${view.settings.outboundPort}`;
+  let listeners = byAddress.get(key);
+  if (!listeners) byAddress.set(key, (listeners = buildOutboundListeners(view).sort(byName)));
+  return listeners;
+}
+
 export function buildProxyResources(view: ProxyView): ProxyResources {
   const mode = view.settings.interceptionMode;
   const outbound = outboundResources(view.outbound, mode);
-  const clusters = [...outbound.clusters, ...view.inbound.map((p) => buildInboundCluster(p.targetPort, view.settings.applicationAddress))];
-  if (mode === 'TRANSPARENT') clusters.push(buildPassthroughCluster());
-  clusters.sort(byName);
+  const ownClusters = view.inbound.map((p) => buildInboundCluster(p.targetPort, view.settings.applicationAddress));
+  if (mode === 'TRANSPARENT') ownClusters.push(buildPassthroughCluster());
   const inboundListeners = buildInboundListeners(view);
-  const listeners = [...inboundListeners, ...buildOutboundListeners(view)].sort(byName);
+  const outboundListeners = sharedOutboundListeners(view, outbound);
   const secretNames = [...new Set([...outbound.secretNames, ...referencedSecretNames(inboundListeners)])].sort();
   return {
     proxyId: view.proxy.id,
-    clusters,
+    clusters: [...outbound.clusters, ...ownClusters].sort(byName),
     endpoints: outbound.endpoints,
-    listeners,
+    listeners: [...inboundListeners, ...outboundListeners].sort(byName),
     routes: outbound.routes,
     secretNames,
     warnings: outbound.warnings,
+    layers: {
+      clusters: { shared: outbound.clusters, own: ownClusters },
+      listeners: { shared: outboundListeners, own: inboundListeners },
+    },
   };
 }

@@ -1,0 +1,61 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { buildSnapshot, changedTypes, typeSnapshot } from '../../src/cache/snapshot.js';
+import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
+import { translateProxy } from '../../src/xds/proxy-resources.js';
+import { meshFromYaml, peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
+
+const base = [serviceEntry('bar', 'httpbin'), workload('bar', 'httpbin', '127.0.2.1'), workload('bar', 'httpbin2', '127.0.2.2', { app: 'httpbin' }), workload('foo', 'sleep', '127.0.1.2', { app: 'sleep' })];
+
+function snapshotOf(docs: string[], proxy: string) {
+  const r = translateProxy(meshFromYaml(...docs), proxy);
+  if (!r.ok) throw new Error(r.error);
+  return { snapshot: buildSnapshot(r.resources, []), resources: r.resources };
+}
+
+test('a layered snapshot holds exactly the merged resources, with identical bytes', () => {
+  const { snapshot, resources } = snapshotOf(base, 'httpbin.bar');
+  const flat = typeSnapshot('clusters', resources.clusters);
+  assert.equal([...snapshot.clusters.resources.keys()].sort(), [...flat.resources.keys()].sort());
+  for (const [name, r] of flat.resources) assert.equal(snapshot.clusters.resources.get(name)!.value, r.value);
+  assert.is(snapshot.listeners.resources.size, resources.listeners.length);
+});
+
+test('proxies of one namespace share outbound encodings; their own parts differ', () => {
+  const model = meshFromYaml(...base);
+  const a = translateProxy(model, 'httpbin.bar');
+  const b = translateProxy(model, 'httpbin2.bar');
+  assert.ok(a.ok && b.ok);
+  if (!a.ok || !b.ok) return;
+  const sa = buildSnapshot(a.resources, []);
+  const sb = buildSnapshot(b.resources, []);
+  const name = 'outbound|8000||httpbin.bar.svc.cluster.local';
+  assert.ok(sa.clusters.resources.get(name) === sb.clusters.resources.get(name), 'same encoded object');
+  assert.is(sa.endpoints, sb.endpoints);
+  assert.is.not(sa.listeners.version, sb.listeners.version, 'inbound listeners bind different addresses');
+});
+
+test('versions are content hashes: same input, same versions; a policy change moves only what it affects', () => {
+  const one = snapshotOf(base, 'httpbin.bar').snapshot;
+  const two = snapshotOf(base, 'httpbin.bar').snapshot;
+  assert.equal(changedTypes(one, two), []);
+  const strict = snapshotOf([...base, peerAuthn('bar', 'default', '{mtls: {mode: STRICT}}')], 'httpbin.bar').snapshot;
+  assert.equal(changedTypes(one, strict), ['listeners'], 'STRICT changes inbound chains; endpoint metadata stays (still mTLS)');
+  const off = snapshotOf([...base, peerAuthn('bar', 'default', '{mtls: {mode: DISABLE}}')], 'httpbin.bar').snapshot;
+  assert.equal(changedTypes(one, off), ['endpoints', 'listeners'], 'DISABLE also drops tlsMode metadata from endpoints');
+});
+
+test('the cache notifies watchers only on change', () => {
+  const cache = new SnapshotCache();
+  const seen: string[] = [];
+  const stop = cache.watch('p', (s) => seen.push(s.clusters.version));
+  const s1 = snapshotOf(base, 'httpbin.bar').snapshot;
+  assert.ok(cache.set('p', s1));
+  assert.not.ok(cache.set('p', snapshotOf(base, 'httpbin.bar').snapshot), 'same versions: no notification');
+  assert.ok(cache.set('p', snapshotOf([...base, peerAuthn('bar', 'default', '{mtls: {mode: STRICT}}')], 'httpbin.bar').snapshot));
+  stop();
+  assert.is(seen.length, 2);
+  assert.is(cache.watcherCount('p'), 0);
+});
+
+test.run();
