@@ -8,7 +8,9 @@ import type { ControlPlane } from '../control-plane/control-plane.js';
 import { tlsCheck } from '../model/tls-check.js';
 import type { AdsServer } from '../server/ads-server.js';
 import type { JsonObject } from '../xds/common.js';
+import { canonicalJson } from '../proto/proto-json.js';
 import { buildConfigDump } from '../xds/config-dump.js';
+import { CONFIG_DUMP_TYPE } from '../xds/proxy-config-dump.js';
 import type { ProxyResources } from '../xds/proxy-resources.js';
 import { RESOURCE_TYPES } from '../xds/type-urls.js';
 import type { Metrics } from './metrics.js';
@@ -68,7 +70,7 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
       [...snapshot[type].resources.values()].sort((a, b) => a.name.localeCompare(b.name)).map((r) => r.json);
     const resources: ProxyResources = { proxyId: proxy, clusters: jsons('clusters'), endpoints: jsons('endpoints'), listeners: jsons('listeners'), routes: jsons('routes'), secretNames: [], warnings: [] };
     const versions = Object.fromEntries(RESOURCE_TYPES.map((t) => [t, snapshot[t].version]));
-    return buildConfigDump(resources, jsons('secrets'), { versions });
+    return canonicalJson(CONFIG_DUMP_TYPE, buildConfigDump(resources, jsons('secrets'), { versions }));
   });
 
   app.get('/debug/authenticationz', async (req, reply) => {

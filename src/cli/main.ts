@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { bootstrapCommand } from './bootstrap.js';
 import { describeCommand } from './describe.js';
+import { diffCommand } from './diff.js';
 import { generateCommand } from './generate.js';
 import { proxiesCommand } from './proxies.js';
 import { serveCommand } from './serve.js';
@@ -17,4 +18,5 @@ program.addCommand(describeCommand());
 program.addCommand(serveCommand());
 program.addCommand(tokenCommand());
 program.addCommand(bootstrapCommand());
+program.addCommand(diffCommand());
 await program.parseAsync(process.argv);
