@@ -1,7 +1,8 @@
 // Watches the config paths and reloads on change (debounced). A reload either
 // yields a whole new valid config or the list of problems; the caller keeps
 // serving the last good one in the second case.
-import { type FSWatcher, watch } from 'node:fs';
+import { type FSWatcher, readdirSync, realpathSync, statSync, watch } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { ConfigIssue } from '../config/diagnostics.js';
 import { loadConfig, type LoadResult } from '../config/load-config.js';
 
@@ -12,21 +13,19 @@ export interface ConfigWatcherOptions {
 }
 
 export class ConfigWatcher {
-  private watchers: FSWatcher[] = [];
+  /** One non-recursive watcher per real directory: set up synchronously, and it follows symlinks. */
+  private readonly watchers = new Map<string, FSWatcher>();
   private timer: NodeJS.Timeout | undefined;
   private changed = new Set<string>();
+  private stopped = false;
 
   constructor(private readonly opts: ConfigWatcherOptions) {}
 
-  /** Loads once now, then on every change. */
+  /** Starts watching, then loads once; every later change reloads. */
   start(): LoadResult {
+    this.watchDirectories();
     const first = loadConfig(this.opts.paths);
     this.opts.onLoad(first, 'startup');
-    for (const path of this.opts.paths) {
-      const watcher = watch(path, { recursive: true, persistent: false }, (_event, file) => this.schedule(file ? String(file) : path));
-      watcher.on('error', () => this.schedule(path));
-      this.watchers.push(watcher);
-    }
     return first;
   }
 
@@ -38,21 +37,71 @@ export class ConfigWatcher {
   }
 
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+  }
+
+  /** Watches every directory under the config paths (a file path: its directory), adding new ones. */
+  private watchDirectories(): void {
+    for (const dir of configDirectories(this.opts.paths)) {
+      if (this.watchers.has(dir)) continue;
+      try {
+        const watcher = watch(dir, { persistent: false }, (_event, file) => this.schedule(file ? join(dir, String(file)) : dir));
+        watcher.on('error', () => {
+          watcher.close();
+          this.watchers.delete(dir);
+          this.schedule(dir);
+        });
+        this.watchers.set(dir, watcher);
+      } catch {
+        // Vanished between listing and watching: the next change re-scans.
+      }
+    }
   }
 
   private schedule(file: string): void {
+    if (this.stopped) return;
     this.changed.add(file);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       const files = [...this.changed].sort();
       this.changed.clear();
+      this.watchDirectories();
       this.reload(`changed: ${files.join(', ')}`);
     }, this.opts.debounceMs ?? 100);
     this.timer.unref();
   }
+}
+
+function configDirectories(paths: readonly string[]): string[] {
+  const dirs = new Set<string>();
+  const walk = (path: string): void => {
+    let real: string;
+    try {
+      real = realpathSync(path);
+    } catch {
+      return;
+    }
+    if (dirs.has(real)) return;
+    if (!statSync(real).isDirectory()) {
+      dirs.add(dirname(real));
+      return;
+    }
+    dirs.add(real);
+    for (const entry of readdirSync(real)) {
+      if (entry.startsWith('.')) continue;
+      const child = join(real, entry);
+      try {
+        if (statSync(child).isDirectory()) walk(child);
+      } catch {
+        // Dangling link or vanished entry.
+      }
+    }
+  };
+  for (const path of paths) walk(path);
+  return [...dirs].sort();
 }
 
 export type ConfigStatus =
