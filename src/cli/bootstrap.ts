@@ -2,6 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { canonicalJson } from '../proto/proto-json.js';
 import { buildBootstrap } from '../xds/bootstrap.js';
+import { buildGrpcBootstrap } from '../xds/proxyless-bootstrap.js';
+import { proxylessClients } from '../xds/proxyless-translate.js';
+import { isProxylessWorkload, PROXYLESS_GRPC_ANNOTATION } from '../xds/proxyless-workload.js';
 import { formatJson } from '../xds/proxy-config-dump.js';
 import { parseDurationSeconds } from './duration.js';
 import { collect, loadModelOrExit } from './load.js';
@@ -9,9 +12,9 @@ import { DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR, loadIdentityState, requireSidec
 
 export function bootstrapCommand(): Command {
   return new Command('bootstrap')
-    .description('write the Envoy bootstrap for a proxy (pass it to `envoy -c`)')
+    .description('write the Envoy bootstrap for a proxy (pass it to `envoy -c`), or with --grpc the gRPC xDS bootstrap of a proxyless client (GRPC_XDS_BOOTSTRAP)')
     .requiredOption('-c, --config <path>', 'config file or directory (repeatable)', collect)
-    .requiredOption('--proxy <name.namespace>', 'the workload whose sidecar this Envoy is')
+    .requiredOption('--proxy <name.namespace>', 'the workload whose sidecar this Envoy is (or, with --grpc, the proxyless workload)')
     .option('--state-dir <dir>', 'meshlite state directory (CA root, token key)', DEFAULT_STATE_DIR)
     .option('--ca-dir <dir>', 'plugged-in CA directory (Istio cacerts layout)')
     .option('--ads-address <host:port>', "where meshlite's ADS listens", DEFAULT_ADS_ADDRESS)
@@ -19,9 +22,23 @@ export function bootstrapCommand(): Command {
     .option('--admin-port <port>', "Envoy's admin port (0 = any; use envoy --admin-address-path to learn it)", '15000')
     .option('--token-ttl <duration>', 'lifetime of the embedded token', '365d')
     .option('--insecure', 'plaintext ADS without a token (meshlite serve --insecure)')
+    .option('--grpc', `gRPC xDS bootstrap for a proxyless client (workload annotated ${PROXYLESS_GRPC_ANNOTATION}: "true"); needs meshlite serve --insecure`)
     .option('-o, --output <file>', 'write to a file instead of stdout')
-    .action(async (opts: { config: string[]; proxy: string; stateDir: string; caDir?: string; adsAddress: string; adminAddress: string; adminPort: string; tokenTtl: string; insecure?: boolean; output?: string }) => {
+    .action(async (opts: { config: string[]; proxy: string; stateDir: string; caDir?: string; adsAddress: string; adminAddress: string; adminPort: string; tokenTtl: string; insecure?: boolean; grpc?: boolean; output?: string }) => {
       const model = loadModelOrExit(opts.config);
+      if (opts.grpc) {
+        const workload = model.registry.workload(opts.proxy);
+        if (!isProxylessWorkload(workload)) {
+          const known = proxylessClients(model).map((w) => w.id);
+          process.stderr.write(`${workload ? `workload "${opts.proxy}" is not proxyless (annotation ${PROXYLESS_GRPC_ANNOTATION}: "true")` : `no workload "${opts.proxy}"`}; proxyless workloads: ${known.join(', ') || 'none'}\n`);
+          process.exit(1);
+        }
+        if (!opts.insecure) process.stderr.write('note: grpc xDS clients reach meshlite over plaintext only; run meshlite serve --insecure\n');
+        const text = `${JSON.stringify(buildGrpcBootstrap({ workload: workload!, adsAddress: opts.adsAddress }), null, 2)}\n`;
+        if (opts.output) writeFileSync(opts.output, text);
+        else process.stdout.write(text);
+        return;
+      }
       const { namespace } = requireSidecar(model, opts.proxy);
       const i = opts.adsAddress.lastIndexOf(':');
       let caRootPem: string | undefined;

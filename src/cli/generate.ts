@@ -3,6 +3,8 @@ import { stringify } from 'yaml';
 import type { Json } from '../proto/proto-json.js';
 import { dumpProxyConfig, formatJson } from '../xds/proxy-config-dump.js';
 import { sidecarProxies } from '../xds/proxy-resources.js';
+import { dumpProxylessConfig } from '../xds/proxyless-config-dump.js';
+import { isProxylessWorkload } from '../xds/proxyless-workload.js';
 import { RESOURCE_TYPES, type ResourceType } from '../xds/type-urls.js';
 import { collect, loadModelOrExit } from './load.js';
 
@@ -12,7 +14,7 @@ export function generateCommand(): Command {
   return new Command('generate')
     .description("translate offline and print a proxy's Envoy config in config_dump shape")
     .requiredOption('-c, --config <path>', 'config file or directory (repeatable)', collect)
-    .option('--proxy <name.namespace>', 'the workload whose sidecar config to print')
+    .option('--proxy <name.namespace>', 'the workload whose sidecar (or proxyless gRPC) config to print')
     .option('--all', 'every sidecar proxy, as {proxy: dump}')
     .addOption(new Option('--type <type>', 'only one resource type').choices([...RESOURCE_TYPES, 'all']).default('all'))
     .addOption(new Option('-o, --output <format>', 'output format').choices(['json', 'yaml']).default('json'))
@@ -26,7 +28,7 @@ export function generateCommand(): Command {
       const ids = opts.all ? sidecarProxies(model).map((w) => w.id) : [opts.proxy!];
       const out: Record<string, Json> = {};
       for (const id of ids) {
-        const result = dumpProxyConfig(model, id);
+        const result = isProxylessWorkload(model.registry.workload(id)) ? dumpProxylessConfig(model, id) : dumpProxyConfig(model, id);
         if (!result.ok) {
           process.stderr.write(`${result.error}\n`);
           process.exitCode = 1;

@@ -9,6 +9,8 @@ import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
 import type { Logger } from '../server/ads-server.js';
 import type { JsonObject } from '../xds/common.js';
 import { translateProxy, type ProxyResources } from '../xds/proxy-resources.js';
+import { translateProxyless } from '../xds/proxyless-translate.js';
+import { isProxylessWorkload } from '../xds/proxyless-workload.js';
 import { buildSecret, type SecretMaterial } from '../xds/secret.js';
 import type { ConfigStatus } from './config-watcher.js';
 import type { WorkloadCredentialSource, WorkloadKeyPair } from './workload-credentials.js';
@@ -117,7 +119,9 @@ export class ControlPlane {
   private async rebuild(proxyId: string, reason: string): Promise<void> {
     if (!this.model || !this.connected.has(proxyId)) return;
     const started = performance.now();
-    const translated = translateProxy(this.model, proxyId);
+    // Proxyless gRPC workloads (annotation proxyless.meshlite.io/grpc) get api listeners and EDS, not sidecar config.
+    const proxyless = isProxylessWorkload(this.model.registry.workload(proxyId));
+    const translated = proxyless ? translateProxyless(this.model, proxyId) : translateProxy(this.model, proxyId);
     let resources = EMPTY;
     let secrets: JsonObject[] = [];
     if (translated.ok) {

@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { TokenAuthority } from '../identity/proxy-token.js';
 import type { AuthResult, StreamAuthenticator } from '../server/ads-server.js';
 import type { NodeInfo } from '../server/discovery-codec.js';
+import { isProxylessWorkload, PROXYLESS_GRPC_ANNOTATION, proxylessMismatch } from '../xds/proxyless-workload.js';
 import type { ControlPlane } from './control-plane.js';
 
 /** The workload a node claims: its id, or Istio's `sidecar~<ip>~<name>.<ns>~...` form. */
@@ -39,7 +40,11 @@ export class TokenStreamAuthenticator implements StreamAuthenticator {
     if (!model) return { ok: false, code: grpc.status.UNAVAILABLE, message: 'meshlite has no valid config yet' };
     const workload = model.registry.workload(claimed);
     if (!workload) return { ok: false, code: grpc.status.PERMISSION_DENIED, message: `unknown workload "${claimed}" (no WorkloadEntry <name>.<namespace>)` };
-    if (!workload.sidecar) return { ok: false, code: grpc.status.PERMISSION_DENIED, message: `workload "${claimed}" runs no sidecar (label security.istio.io/tlsMode: istio)` };
+    const mismatch = proxylessMismatch(workload, node.userAgent);
+    if (mismatch) return { ok: false, code: grpc.status.PERMISSION_DENIED, message: mismatch };
+    if (!workload.sidecar && !isProxylessWorkload(workload)) {
+      return { ok: false, code: grpc.status.PERMISSION_DENIED, message: `workload "${claimed}" runs no sidecar (label security.istio.io/tlsMode: istio) and is not proxyless (annotation ${PROXYLESS_GRPC_ANNOTATION}: "true")` };
+    }
     return { ok: true, proxyId: claimed };
   }
 }

@@ -150,6 +150,13 @@ test('an unknown sidecar.meshlite.io annotation lists the known ones', () => {
   ]);
 });
 
+test('proxyless.meshlite.io annotations are checked too: a typo must not silently make a sidecar', () => {
+  expectIssues(we('    proxyless.meshlite.io/gprc: "true"\n    proxyless.meshlite.io/grpc: "yes"\n'), [
+    'test.yaml:7:33: metadata.annotations["proxyless.meshlite.io/gprc"]: unknown meshlite annotation; known: proxyless.meshlite.io/grpc',
+    'test.yaml:8:33: metadata.annotations["proxyless.meshlite.io/grpc"]: expected "true" or "false", got "yes"',
+  ]);
+});
+
 test('bad sidecar.meshlite.io annotation values', () => {
   expectIssues(
     we(

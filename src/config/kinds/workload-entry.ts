@@ -44,13 +44,21 @@ export const SIDECAR_ANNOTATIONS = {
   outboundPort: 'sidecar.meshlite.io/outboundPort',
 } as const;
 
+/** Marks a proxyless gRPC workload (it resolves `xds:///` itself; no Envoy). */
+export const PROXYLESS_GRPC_ANNOTATION = 'proxyless.meshlite.io/grpc';
+
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
 function checkSidecarAnnotations(annotations: Record<string, string>, report: (path: (string | number)[], message: string) => void): void {
   const known = new Set<string>(Object.values(SIDECAR_ANNOTATIONS));
   for (const [key, value] of Object.entries(annotations)) {
-    if (!key.startsWith('sidecar.meshlite.io/')) continue;
     const path = ['metadata', 'annotations', key];
+    if (key.startsWith('proxyless.meshlite.io/')) {
+      if (key !== PROXYLESS_GRPC_ANNOTATION) report(path, `unknown meshlite annotation; known: ${PROXYLESS_GRPC_ANNOTATION}`);
+      else if (value !== 'true' && value !== 'false') report(path, `expected "true" or "false", got "${value}"`);
+      continue;
+    }
+    if (!key.startsWith('sidecar.meshlite.io/')) continue;
     if (!known.has(key)) report(path, `unknown meshlite annotation; known: ${[...known].join(', ')}`);
     else if (key === SIDECAR_ANNOTATIONS.interceptionMode && value !== 'EXPLICIT' && value !== 'TRANSPARENT')
       report(path, `expected EXPLICIT or TRANSPARENT, got "${value}"`);

@@ -1,0 +1,45 @@
+// The gRPC xDS bootstrap (the JSON file GRPC_XDS_BOOTSTRAP points at) for a
+// proxyless client: where meshlite's ADS is and who the node is.
+//
+// grpc-js-xds can only reach its control plane over an `insecure` (or
+// google_default) channel, so this bootstrap works with `meshlite serve
+// --insecure` only; the node id is then believed as the workload id.
+import type { Workload } from '../model/registry.js';
+import { PROXYLESS_NODE_KIND } from './proxyless-workload.js';
+
+export interface GrpcBootstrapOptions {
+  workload: Pick<Workload, 'id' | 'namespace' | 'locality'>;
+  /** `host:port` of meshlite's ADS. */
+  adsAddress: string;
+}
+
+export interface GrpcBootstrap {
+  xds_servers: { server_uri: string; channel_creds: { type: string }[]; server_features: string[] }[];
+  node: { id: string; cluster: string; locality: { region?: string; zone?: string; sub_zone?: string }; metadata: Record<string, string> };
+}
+
+export function buildGrpcBootstrap(o: GrpcBootstrapOptions): GrpcBootstrap {
+  const [region, zone, subZone] = (o.workload.locality ?? '').split('/');
+  const locality: GrpcBootstrap['node']['locality'] = {};
+  if (region) locality.region = region;
+  if (zone) locality.zone = zone;
+  if (subZone) locality.sub_zone = subZone;
+  return {
+    xds_servers: [
+      {
+        server_uri: o.adsAddress,
+        channel_creds: [{ type: 'insecure' }],
+        // ignore_resource_deletion: grpc-js-xds does not pick up a listener or
+        // cluster that was removed and re-added unchanged; keeping it avoids that.
+        server_features: ['xds_v3', 'ignore_resource_deletion'],
+      },
+    ],
+    node: {
+      id: o.workload.id,
+      cluster: o.workload.id,
+      // grpc-js-xds refuses a bootstrap without node.locality, even an empty one.
+      locality,
+      metadata: { NAMESPACE: o.workload.namespace, MESHLITE: PROXYLESS_NODE_KIND },
+    },
+  };
+}

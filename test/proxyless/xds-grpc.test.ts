@@ -1,0 +1,117 @@
+// End to end, all real processes: `meshlite serve --insecure` on
+// examples/proxyless-grpc, Greeter servers on their WorkloadEntry addresses, and
+// a proxyless client (@grpc/grpc-js-xds, bootstrap from `meshlite bootstrap
+// --grpc`) calling `xds:///greeter.bar:50051`. A second WorkloadEntry written
+// into the watched config must spread the same client's calls over both servers.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { REPO_ROOT } from '../support/paths.js';
+import { APPS, type Child, CLI, calls, eventually, startChild } from './children.js';
+
+const work = mkdtempSync(join(tmpdir(), 'meshlite-proxyless-'));
+const configDir = join(work, 'config');
+const bootstrapFile = join(work, 'greeter-client.foo.json');
+const children: Child[] = [];
+let admin = '';
+let client: Child;
+
+function greeter(name: string, address: string): Child {
+  const child = startChild(name, [join(APPS, 'greeter-server.js'), address, '50051', name]);
+  children.push(child);
+  return child;
+}
+
+function proxylessClient(name: string, target: string, maxCalls = 0): Child {
+  const child = startChild(name, [join(APPS, 'greeter-client.js'), target, '50', '3000', String(maxCalls)], { GRPC_XDS_BOOTSTRAP: bootstrapFile });
+  children.push(child);
+  return child;
+}
+
+async function getJson(path: string): Promise<any> {
+  const res = await fetch(`http://${admin}${path}`);
+  return res.json();
+}
+
+test.before(async () => {
+  cpSync(join(REPO_ROOT, 'examples/proxyless-grpc'), configDir, { recursive: true });
+  const g1 = greeter('greeter-1', '127.0.60.1');
+  const g2 = greeter('greeter-2', '127.0.60.2'); // running, but not in the config until the second test
+  const serve = startChild('meshlite', [CLI, 'serve', '-c', configDir, '--insecure', '--ads-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', '--state-dir', join(work, 'state'), '--debounce', '50']);
+  children.push(serve);
+  const serving = JSON.parse(await serve.waitForLine((l) => l.includes('"meshlite serving'), 15_000)) as { ads: string; admin: string };
+  admin = serving.admin;
+  await g1.waitForLine((l) => l.includes('listening'), 10_000);
+  await g2.waitForLine((l) => l.includes('listening'), 10_000);
+  const boot = spawnSync(process.execPath, [CLI, 'bootstrap', '-c', configDir, '--grpc', '--insecure', '--proxy', 'greeter-client.foo', '--ads-address', serving.ads, '-o', bootstrapFile], { encoding: 'utf8' });
+  assert.is(boot.status, 0, boot.stderr);
+});
+
+test.after(async () => {
+  await Promise.all(children.map((c) => c.stop()));
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('a proxyless client resolves xds:///greeter.bar:50051 through meshlite and its calls reach greeter-1', async () => {
+  client = proxylessClient('client', 'xds:///greeter.bar:50051');
+  const firstOk = await eventually(() => calls(client).filter((c) => c.ok).length >= 5 || undefined, 20_000, () => client.lines.slice(-5).join('\n') + client.stderr.join(''));
+  assert.ok(firstOk);
+  const all = calls(client);
+  assert.equal(all.filter((c) => !c.ok), [], 'no failed calls');
+  assert.equal([...new Set(all.map((c) => c.server))], ['greeter-1']);
+  // meshlite's view: the node is connected as a proxyless gRPC client and accepted every type it was sent.
+  const adsz = (await getJson('/debug/adsz')) as { proxy: string; node: { userAgent: string }; warnings: string[] }[];
+  const conn = adsz.find((c) => c.proxy === 'greeter-client.foo');
+  assert.ok(conn, JSON.stringify(adsz));
+  assert.match(conn.node.userAgent, /^gRPC Node/);
+  assert.equal(conn.warnings, []);
+  const syncz = await getJson('/debug/syncz?proxy=greeter-client.foo');
+  assert.ok(syncz.synced, JSON.stringify(syncz, null, 1));
+  assert.ok(!syncz.types.some((t: { state: string }) => t.state === 'NACKED'), JSON.stringify(syncz.types));
+});
+
+test('a second greeter WorkloadEntry appears live: the same channel then reaches both servers', async () => {
+  const before = calls(client).length;
+  writeFileSync(
+    join(configDir, 'greeter-2.yaml'),
+    `apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: greeter-2, namespace: bar}
+spec:
+  address: 127.0.60.2
+  serviceAccount: greeter
+  locality: local/zone-b
+  labels: {app: greeter}
+`,
+  );
+  await eventually(
+    () => calls(client).slice(before).some((c) => c.server === 'greeter-2') || undefined,
+    15_000,
+    () => `no call reached greeter-2; last lines:\n${client.lines.slice(-5).join('\n')}`,
+  );
+  // greeter-2 is in another locality (zone-b): grpc picks a locality at random by
+  // weight, so 20 calls reach both unless a locality weight is missing (grpc
+  // then drops that locality) - the odds of a false failure are 2^-19.
+  const mark = calls(client).length;
+  await eventually(() => calls(client).length >= mark + 20 || undefined, 10_000, () => 'client stopped calling');
+  const recent = calls(client).slice(mark, mark + 20);
+  assert.equal(recent.filter((c) => !c.ok), []);
+  assert.equal([...new Set(recent.map((c) => c.server))].sort(), ['greeter-1', 'greeter-2']);
+  assert.equal(calls(client).slice(before).filter((c) => !c.ok), [], 'no call failed across the config change');
+});
+
+test('other published names resolve too: the FQDN with port, and `greeter.bar` without one (single gRPC port)', async () => {
+  const targets = ['xds:///greeter.bar.svc.cluster.local:50051', 'xds:///greeter.bar'];
+  const clients = targets.map((target) => proxylessClient(`client ${target}`, target, 3));
+  for (const [i, one] of clients.entries()) {
+    await eventually(() => (calls(one).length >= 3 ? true : undefined), 20_000, () => `${targets[i]}: ${one.lines.join('\n')}${one.stderr.join('')}`);
+    const lines = calls(one);
+    assert.equal(lines.filter((c) => !c.ok), [], targets[i]);
+    for (const c of lines) assert.ok(c.server === 'greeter-1' || c.server === 'greeter-2', JSON.stringify(c));
+  }
+});
+
+test.run();
