@@ -134,6 +134,8 @@ export class ControlPlane {
       // The workload left the config: it gets nothing (fail closed) until it is back.
       this.logger.warn({ proxy: proxyId, error: translated.error }, 'connected proxy has no config; serving it an empty config');
     }
+    // Issuing a certificate awaited: the proxy may have gone meanwhile.
+    if (!this.connected.has(proxyId)) return;
     this.warnings.set(proxyId, resources.warnings);
     const before = this.cache.get(proxyId);
     const snapshot: ProxySnapshot = buildSnapshot(resources, secrets);

@@ -65,6 +65,7 @@ export class DeltaStream {
       } else {
         state.status.ackedVersion = state.status.sentVersion;
         state.status.lastAckAt = Date.now();
+        state.status.nacked = undefined;
         this.observer.acked(this.proxyId, type, state.status.sentVersion ?? '', Date.now() - (state.status.lastSentAt ?? Date.now()));
       }
     }

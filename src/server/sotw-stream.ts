@@ -12,9 +12,8 @@ interface TypeState {
   wildcard: boolean;
   names: Set<string>;
   lastNonce?: string;
-  /** Fingerprint of the content last sent, and of the content last rejected. */
+  /** Fingerprint of the content last sent; unchanged content is never resent, so a NACK is not answered with the same config. */
   sentFingerprint?: string;
-  nackedFingerprint?: string;
   /** The client answered our last response (or never got one): we may send. */
   ready: boolean;
   force: boolean;
@@ -53,9 +52,9 @@ export class SotwStream {
     if (kind.kind === 'ack') {
       state.status.ackedVersion = req.versionInfo;
       state.status.lastAckAt = Date.now();
+      state.status.nacked = undefined;
       this.observer.acked(this.proxyId, type, req.versionInfo, Date.now() - (state.status.lastSentAt ?? Date.now()));
     } else if (kind.kind === 'nack') {
-      state.nackedFingerprint = state.sentFingerprint;
       state.status.nacked = { version: state.status.sentVersion ?? '', nonce: req.responseNonce, message: kind.message };
       this.observer.nacked(this.proxyId, type, state.status.sentVersion ?? '', kind.message);
       this.log('proxy rejected config (NACK); keeping it until the config changes', { type, version: state.status.sentVersion, error: kind.message });
@@ -102,7 +101,6 @@ export class SotwStream {
     const changed = fingerprint !== state.sentFingerprint;
     state.status.reconciledVersion = this.snapshot[type].version;
     if (!changed && !state.force && !neverSent) return;
-    if (fingerprint === state.nackedFingerprint && !state.force) return;
     const nonce = String(++this.nonce);
     const version = this.snapshot[type].version;
     this.write(encodeSotwResponse(this.snapshot[type].typeUrl, version, nonce, resources));

@@ -30,7 +30,9 @@ export type SotwRequestKind =
   | { kind: 'stale' };
 
 export function classifySotwRequest(lastNonce: string | undefined, responseNonce: string, errorDetail?: { message: string }): SotwRequestKind {
-  if (!responseNonce) return { kind: 'initial' };
+  // A nonce when this stream never answered the type comes from an earlier
+  // stream (a client reconnecting, as Istio allows for): a fresh subscription.
+  if (!responseNonce || lastNonce === undefined) return { kind: 'initial' };
   if (responseNonce !== lastNonce) return { kind: 'stale' };
   return errorDetail ? { kind: 'nack', message: errorDetail.message } : { kind: 'ack' };
 }
