@@ -1,12 +1,12 @@
 // One incremental (delta) ADS stream: the client says what it subscribes to and
 // which versions it already holds; we send only what differs and name what was
 // removed. Subscription changes count even on a stale nonce.
-import type { EncodedResource, ProxySnapshot } from '../cache/snapshot.js';
-import { RESOURCE_TYPE_OF_URL } from '../cache/snapshot.js';
+import type { EncodedResource } from '../cache/snapshot.js';
 import type { ResourceType } from '../xds/type-urls.js';
+import { AdsStream } from './ads-stream.js';
 import { type DeltaRequest, encodeDeltaResponse } from './discovery-codec.js';
-import type { StreamObserver, TypeStatus } from './stream-status.js';
-import { isFullStateType, PUSH_ORDER } from './xds-protocol.js';
+import type { TypeStatus } from './stream-status.js';
+import { isFullStateType } from './xds-protocol.js';
 
 interface DeltaTypeState {
   wildcard: boolean;
@@ -17,29 +17,10 @@ interface DeltaTypeState {
   status: TypeStatus;
 }
 
-export class DeltaStream {
-  private readonly types = new Map<ResourceType, DeltaTypeState>();
-  private nonce = 0;
-  private snapshot: ProxySnapshot | undefined;
-
-  constructor(
-    readonly proxyId: string,
-    private readonly write: (bytes: Uint8Array) => void,
-    private readonly observer: StreamObserver,
-    private readonly log: (msg: string, extra?: Record<string, unknown>) => void,
-  ) {}
-
-  onSnapshot(snapshot: ProxySnapshot): void {
-    this.snapshot = snapshot;
-    for (const type of PUSH_ORDER) this.respond(type);
-  }
-
+export class DeltaStream extends AdsStream<DeltaTypeState> {
   onRequest(req: DeltaRequest): void {
-    const type = RESOURCE_TYPE_OF_URL.get(req.typeUrl);
-    if (!type) {
-      this.log('ignoring delta request for an unsupported type', { typeUrl: req.typeUrl });
-      return;
-    }
+    const type = this.typeOf(req.typeUrl);
+    if (!type) return;
     let state = this.types.get(type);
     if (!state) {
       state = { wildcard: false, names: new Set(), clientVersions: new Map(Object.entries(req.initialResourceVersions)), status: { type, subscribed: [], sentCount: 0 } };
@@ -72,15 +53,11 @@ export class DeltaStream {
     this.respond(type);
   }
 
-  status(): TypeStatus[] {
-    return PUSH_ORDER.filter((t) => this.types.has(t)).map((t) => ({ ...this.types.get(t)!.status }));
-  }
-
   private inScope(state: DeltaTypeState, name: string): boolean {
     return state.wildcard || state.names.has(name);
   }
 
-  private respond(type: ResourceType): void {
+  protected respond(type: ResourceType): void {
     const state = this.types.get(type);
     if (!state || !this.snapshot) return;
     const current = this.snapshot[type].resources;
@@ -91,7 +68,7 @@ export class DeltaStream {
     const removed = [...state.clientVersions.keys()].filter((name) => !current.has(name) && this.inScope(state, name)).sort();
     state.status.reconciledVersion = this.snapshot[type].version;
     if (send.length === 0 && removed.length === 0) return;
-    const nonce = String(++this.nonce);
+    const nonce = this.nextNonce();
     const version = this.snapshot[type].version;
     this.write(encodeDeltaResponse(this.snapshot[type].typeUrl, version, nonce, send, removed));
     for (const r of send) state.clientVersions.set(r.name, r.version);

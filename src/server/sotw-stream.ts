@@ -1,12 +1,12 @@
 // One state-of-the-world ADS stream: tracks what the proxy subscribed to, what
 // was sent and what it accepted, and answers from the snapshot cache.
 import { createHash } from 'node:crypto';
-import type { EncodedResource, ProxySnapshot } from '../cache/snapshot.js';
-import { RESOURCE_TYPE_OF_URL } from '../cache/snapshot.js';
+import type { EncodedResource } from '../cache/snapshot.js';
 import type { ResourceType } from '../xds/type-urls.js';
+import { AdsStream } from './ads-stream.js';
 import { encodeSotwResponse, type SotwRequest } from './discovery-codec.js';
-import type { StreamObserver, TypeStatus } from './stream-status.js';
-import { classifySotwRequest, isFullStateType, isWildcardSubscription, PUSH_ORDER, typesToRefreshAfter } from './xds-protocol.js';
+import type { TypeStatus } from './stream-status.js';
+import { classifySotwRequest, isFullStateType, isWildcardSubscription, typesToRefreshAfter } from './xds-protocol.js';
 
 interface TypeState {
   wildcard: boolean;
@@ -20,30 +20,10 @@ interface TypeState {
   status: TypeStatus;
 }
 
-export class SotwStream {
-  private readonly types = new Map<ResourceType, TypeState>();
-  private nonce = 0;
-  private snapshot: ProxySnapshot | undefined;
-
-  constructor(
-    readonly proxyId: string,
-    private readonly write: (bytes: Uint8Array) => void,
-    private readonly observer: StreamObserver,
-    private readonly log: (msg: string, extra?: Record<string, unknown>) => void,
-  ) {}
-
-  /** A new snapshot from the cache: push every type whose content changed, in order. */
-  onSnapshot(snapshot: ProxySnapshot): void {
-    this.snapshot = snapshot;
-    for (const type of PUSH_ORDER) this.maybeRespond(type);
-  }
-
+export class SotwStream extends AdsStream<TypeState> {
   onRequest(req: SotwRequest): void {
-    const type = RESOURCE_TYPE_OF_URL.get(req.typeUrl);
-    if (!type) {
-      this.log('ignoring request for an unsupported type', { typeUrl: req.typeUrl });
-      return;
-    }
+    const type = this.typeOf(req.typeUrl);
+    if (!type) return;
     let state = this.types.get(type);
     const first = state === undefined;
     const kind = classifySotwRequest(state?.lastNonce, req.responseNonce, req.errorDetail);
@@ -63,11 +43,7 @@ export class SotwStream {
     state.names = new Set(req.resourceNames.filter((n) => n !== '*'));
     state.status.subscribed = state.wildcard ? '*' : [...state.names].sort();
     state.ready = true;
-    this.maybeRespond(type);
-  }
-
-  status(): TypeStatus[] {
-    return PUSH_ORDER.filter((t) => this.types.has(t)).map((t) => ({ ...this.types.get(t)!.status }));
+    this.respond(type);
   }
 
   private newState(type: ResourceType): TypeState {
@@ -87,7 +63,7 @@ export class SotwStream {
     return out;
   }
 
-  private maybeRespond(type: ResourceType): void {
+  protected respond(type: ResourceType): void {
     const state = this.types.get(type);
     if (!state || !state.ready || !this.snapshot) return;
     const resources = this.selected(type, state);
@@ -101,7 +77,7 @@ export class SotwStream {
     const changed = fingerprint !== state.sentFingerprint;
     state.status.reconciledVersion = this.snapshot[type].version;
     if (!changed && !state.force && !neverSent) return;
-    const nonce = String(++this.nonce);
+    const nonce = this.nextNonce();
     const version = this.snapshot[type].version;
     this.write(encodeSotwResponse(this.snapshot[type].typeUrl, version, nonce, resources));
     state.lastNonce = nonce;
@@ -115,7 +91,7 @@ export class SotwStream {
         const dependent = this.types.get(next);
         if (!dependent) continue;
         dependent.force = true;
-        this.maybeRespond(next);
+        this.respond(next);
       }
     }
   }
