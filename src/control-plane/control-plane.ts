@@ -60,10 +60,11 @@ export class ControlPlane {
       return;
     }
     this.model = buildMeshModel(result.config);
-    this.generation += 1;
-    this.status = { state: 'ok', generation: this.generation, loadedAt: now, files: result.files };
     const started = performance.now();
     await Promise.all([...this.connected].map((id) => this.refresh(id, reason)));
+    // Published only now, so "generation N reached" also means every snapshot reflects it.
+    this.generation += 1;
+    this.status = { state: 'ok', generation: this.generation, loadedAt: now, files: result.files };
     const millis = performance.now() - started;
     this.logger.info({ reason, generation: this.generation, proxies: this.connected.size, millis: Math.round(millis) }, 'config applied');
     this.hooks.configApplied?.(this.generation, this.connected.size, millis);

@@ -1,0 +1,82 @@
+// Waits for meshlite to serve a config generation and for every connected
+// proxy to have ACKed it (the e2e tests never sleep for a fixed time).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { adminJson, type ConfigStatus, configz } from './meshlite.js';
+
+export interface SyncOptions {
+  /** Wait until /debug/configz reports state ok at this generation or later. */
+  generation?: number;
+  /** These proxies must be connected (and synced) too. */
+  proxies?: readonly string[];
+  timeoutMs?: number;
+  intervalMs?: number;
+}
+
+interface TypeSync {
+  type: string;
+  state: string;
+  nacked?: { message: string };
+}
+interface ProxySync {
+  proxy: string;
+  synced: boolean;
+  types: TypeSync[];
+}
+
+export async function waitForSync(adminUrl: string, o: SyncOptions = {}): Promise<ProxySync[]> {
+  const timeoutMs = o.timeoutMs ?? 20_000;
+  const deadline = Date.now() + timeoutMs;
+  let last = 'nothing polled yet';
+  for (;;) {
+    try {
+      const status = await configz(adminUrl);
+      if (o.generation !== undefined && !(status.state === 'ok' && (status.generation ?? 0) >= o.generation)) {
+        last = `configz is ${describeStatus(status)}, waiting for generation ${o.generation}`;
+      } else {
+        const syncz = await adminJson<ProxySync[]>(adminUrl, '/debug/syncz');
+        const connected = new Set(syncz.map((p) => p.proxy));
+        const missing = (o.proxies ?? []).filter((p) => !connected.has(p));
+        const unsynced = syncz.filter((p) => !p.synced);
+        if (missing.length === 0 && unsynced.length === 0) return syncz;
+        const parts: string[] = [];
+        if (missing.length) parts.push(`not connected: ${missing.join(', ')}`);
+        for (const p of unsynced) {
+          const types = p.types.map((t) => `${t.type}=${t.state}${t.nacked ? ` (NACK: ${t.nacked.message})` : ''}`).join(' ');
+          parts.push(`${p.proxy} unsynced [${types}]`);
+        }
+        last = `configz ${describeStatus(status)}; ${parts.join('; ')}`;
+      }
+    } catch (err) {
+      last = `admin not answering: ${(err as Error).message}`;
+    }
+    if (Date.now() > deadline) throw new Error(`waitForSync: not synced after ${timeoutMs} ms: ${last}`);
+    await sleep(o.intervalMs ?? 50);
+  }
+}
+
+/** Polls /debug/configz until `accept` holds. */
+export async function waitForConfigz(adminUrl: string, accept: (s: ConfigStatus) => boolean, what: string, timeoutMs = 15_000): Promise<ConfigStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ConfigStatus | string = 'nothing polled yet';
+  for (;;) {
+    try {
+      const status = await configz(adminUrl);
+      if (accept(status)) return status;
+      last = status;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`waitForConfigz: ${what} not reached after ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+    await sleep(50);
+  }
+}
+
+function describeStatus(s: ConfigStatus): string {
+  return s.state === 'ok' ? `ok@${s.generation}` : s.state === 'rejected' ? `rejected (serving ${s.servingGeneration})` : s.state;
+}
+
+/** Current generation being served (0 when none). */
+export async function currentGeneration(adminUrl: string): Promise<number> {
+  const s = await configz(adminUrl);
+  return s.state === 'ok' ? (s.generation ?? 0) : (s.servingGeneration ?? 0);
+}
