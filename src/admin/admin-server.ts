@@ -5,6 +5,8 @@ import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import { formatIssue } from '../config/diagnostics.js';
 import type { ControlPlane } from '../control-plane/control-plane.js';
+import { credentialReport } from '../credentials/credential-report.js';
+import type { CredentialStore } from '../credentials/credential-store.js';
 import { tlsCheck } from '../model/tls-check.js';
 import type { AdsServer } from '../server/ads-server.js';
 import type { JsonObject } from '../xds/common.js';
@@ -23,6 +25,8 @@ export interface AdminDeps {
   metrics: Metrics;
   ca: CertificateAuthority;
   insecure: boolean;
+  /** The secrets directory (meshlite serve --secrets-dir), when configured. */
+  credentials?: CredentialStore;
 }
 
 export function buildAdminServer(deps: AdminDeps): FastifyInstance {
@@ -99,6 +103,9 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
       errors: status.issues.map(formatIssue),
     };
   });
+
+  // Every credential of the secrets directory and every referenced one that is not served; never key material.
+  app.get('/debug/credentialz', async () => credentialReport(deps.credentials?.set, controlPlane.credentialReferences()));
 
   app.get('/debug/ca', async () => ({ ...deps.ca.info, trustDomain: deps.ca.trustDomain, insecureAds: deps.insecure }));
 

@@ -33,6 +33,7 @@ function typeState(status: TypeStatus | undefined, snapshotVersion: string, reso
   return status.ackedVersion === status.sentVersion ? 'SYNCED' : 'STALE';
 }
 
+/** `connections` may be all streams or just this proxy's (faster); only the proxy's own are used. */
 export function proxySync(proxy: string, connections: readonly ConnectionInfo[], cache: SnapshotCache): ProxySync {
   const mine = connections.filter((c) => c.proxyId === proxy);
   const snapshot = cache.get(proxy);

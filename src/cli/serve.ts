@@ -9,6 +9,7 @@ export interface ServeOptions {
   config: string[];
   stateDir: string;
   caDir?: string;
+  secretsDir?: string;
   adsAddress: string;
   adminAddress: string;
   insecure?: boolean;
@@ -24,6 +25,7 @@ export function serveCommand(): Command {
     .requiredOption('-c, --config <path>', 'config file or directory to watch (repeatable)', collect)
     .option('--state-dir <dir>', 'where the CA root and token key are kept', DEFAULT_STATE_DIR)
     .option('--ca-dir <dir>', 'plugged-in CA directory (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem)')
+    .option('--secrets-dir <dir>', 'TLS credentials for credentialName, one per <name>/ folder (tls.crt/tls.key/ca.crt or cert/key/cacert) or <name>.yaml Secret; watched')
     .option('--ads-address <host:port>', 'ADS gRPC listen address', DEFAULT_ADS_ADDRESS)
     .option('--admin-address <host:port>', 'admin HTTP listen address', DEFAULT_ADMIN_ADDRESS)
     .option('--insecure', 'plaintext ADS and no proxy tokens (development, proxyless gRPC clients)')
@@ -37,6 +39,7 @@ export function serveCommand(): Command {
         configPaths: opts.config,
         stateDir: opts.stateDir,
         caDir: opts.caDir,
+        secretsDir: opts.secretsDir,
         adsAddress: opts.adsAddress,
         adminAddress: opts.adminAddress,
         insecure: opts.insecure === true,

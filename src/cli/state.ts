@@ -1,6 +1,8 @@
 import { CertificateAuthority } from '../ca/certificate-authority.js';
 import { TokenAuthority } from '../identity/proxy-token.js';
 import type { MeshModel } from '../model/mesh-model.js';
+import type { Workload } from '../model/registry.js';
+import { proxyKind } from '../xds/translate.js';
 
 export const DEFAULT_STATE_DIR = '.meshlite';
 export const DEFAULT_ADS_ADDRESS = '127.0.0.1:15010';
@@ -13,12 +15,19 @@ export async function loadIdentityState(stateDir: string, caDir: string | undefi
   return { ca, tokens: await TokenAuthority.loadOrCreate(stateDir) };
 }
 
-/** The proxy must be a sidecar workload of the config; exits with a clear message otherwise. */
+/**
+ * The proxy must be an Envoy of the config: a sidecar workload, or a gateway
+ * workload (one a Gateway selects); exits with a clear message otherwise.
+ */
 export function requireSidecar(model: MeshModel, proxyId: string): { namespace: string } {
   const w = model.registry.workload(proxyId);
-  if (!w || !w.sidecar) {
-    const known = model.registry.workloads.filter((x) => x.sidecar).map((x) => x.id);
-    process.stderr.write(`${w ? `workload "${proxyId}" runs no sidecar` : `no workload "${proxyId}"`}; sidecar proxies: ${known.join(', ')}\n`);
+  const envoyKind = (x: Workload) => {
+    const kind = proxyKind(model, x);
+    return kind === 'sidecar' || kind === 'gateway';
+  };
+  if (!w || !envoyKind(w)) {
+    const known = model.registry.workloads.filter(envoyKind).map((x) => x.id);
+    process.stderr.write(`${w ? `workload "${proxyId}" runs no sidecar and no Gateway selects it` : `no workload "${proxyId}"`}; Envoy proxies: ${known.join(', ')}\n`);
     process.exit(1);
   }
   return { namespace: w.namespace };

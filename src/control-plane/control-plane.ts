@@ -8,10 +8,12 @@ import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
 import type { Logger } from '../server/ads-server.js';
 import type { JsonObject } from '../xds/common.js';
-import { translateProxy, type ProxyResources } from '../xds/proxy-resources.js';
-import { translateProxyless } from '../xds/proxyless-translate.js';
-import { isProxylessWorkload } from '../xds/proxyless-workload.js';
+import type { ProxyResources } from '../xds/proxy-resources.js';
+import { translate } from '../xds/translate.js';
 import { buildSecret, type SecretMaterial } from '../xds/secret.js';
+import { SECRET_NAMES } from '../xds/secret-names.js';
+import type { CredentialLookup, CredentialReference, TlsCredentialSource } from '../credentials/credential.js';
+import { affectedSecretNames, NO_SECRETS_DIRECTORY } from '../credentials/credential-store.js';
 import type { ConfigStatus } from './config-watcher.js';
 import type { WorkloadCredentialSource, WorkloadKeyPair } from './workload-credentials.js';
 
@@ -30,12 +32,18 @@ export class ControlPlane {
   private readonly connected = new Set<string>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly warnings = new Map<string, string[]>();
+  /** Per connected proxy: every secret name its resources reference. */
+  private readonly secretNames = new Map<string, readonly string[]>();
+  /** Per connected proxy: its `kubernetes://` references and whether each is served. */
+  private readonly credentialRefs = new Map<string, ReadonlyMap<string, CredentialLookup>>();
 
   constructor(
     private readonly cache: SnapshotCache,
     private readonly credentials: WorkloadCredentialSource,
     private readonly logger: Logger,
     private readonly hooks: ControlPlaneHooks = {},
+    /** `credentialName` secrets (meshlite serve --secrets-dir); without it none is served. */
+    private readonly tlsCredentials: TlsCredentialSource = NO_SECRETS_DIRECTORY,
   ) {
     credentials.onRotated((key) => {
       for (const id of this.connected) {
@@ -61,7 +69,7 @@ export class ControlPlane {
     }
     this.model = buildMeshModel(result.config);
     const started = performance.now();
-    await Promise.all([...this.connected].map((id) => this.refresh(id, reason)));
+    await this.refreshInBatches([...this.connected], reason);
     // Published only now, so "generation N reached" also means every snapshot reflects it.
     this.generation += 1;
     this.status = { state: 'ok', generation: this.generation, loadedAt: now, files: result.files };
@@ -82,6 +90,20 @@ export class ControlPlane {
     return this.model !== undefined;
   }
 
+  /**
+   * Refreshes many proxies, yielding to the event loop between batches so the
+   * first snapshots are pushed while later ones are still being built (and
+   * gRPC keepalives keep being answered).
+   */
+  private async refreshInBatches(proxies: readonly string[], reason: string, batch = 25): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < proxies.length; i += batch) {
+      pending.push(...proxies.slice(i, i + batch).map((id) => this.refresh(id, reason)));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(pending);
+  }
+
   proxyConnected(proxyId: string): Promise<void> {
     this.connected.add(proxyId);
     return this.refresh(proxyId, 'proxy connected');
@@ -91,6 +113,33 @@ export class ControlPlane {
     this.connected.delete(proxyId);
     this.cache.delete(proxyId);
     this.warnings.delete(proxyId);
+    this.secretNames.delete(proxyId);
+    this.credentialRefs.delete(proxyId);
+  }
+
+  /**
+   * Secrets of the secrets directory were added, removed or changed: refreshes
+   * exactly the connected proxies whose resources reference them. Resolves to those proxies.
+   */
+  async credentialsChanged(names: readonly string[]): Promise<string[]> {
+    const affected = new Set(names.flatMap(affectedSecretNames));
+    const proxies = [...this.connected].filter((id) => (this.secretNames.get(id) ?? []).some((n) => affected.has(n))).sort();
+    await Promise.all(proxies.map((id) => this.refresh(id, `credentials changed: ${names.join(', ')}`)));
+    return proxies;
+  }
+
+  /** Every `kubernetes://` reference of every connected proxy, and whether it is served. */
+  credentialReferences(): CredentialReference[] {
+    const out: CredentialReference[] = [];
+    for (const [proxy, refs] of [...this.credentialRefs].sort(([a], [b]) => a.localeCompare(b))) {
+      for (const [secretName, lookup] of refs) out.push(lookup.ok ? { proxy, secretName, available: true } : { proxy, secretName, available: false, reason: lookup.reason });
+    }
+    return out;
+  }
+
+  /** The distinct `kubernetes://` names connected proxies reference that are not served. */
+  missingCredentials(): string[] {
+    return [...new Set(this.credentialReferences().filter((r) => !r.available).map((r) => r.secretName))].sort();
   }
 
   connectedProxies(): string[] {
@@ -120,16 +169,20 @@ export class ControlPlane {
   private async rebuild(proxyId: string, reason: string): Promise<void> {
     if (!this.model || !this.connected.has(proxyId)) return;
     const started = performance.now();
-    // Proxyless gRPC workloads (annotation proxyless.meshlite.io/grpc) get api listeners and EDS, not sidecar config.
-    const proxyless = isProxylessWorkload(this.model.registry.workload(proxyId));
-    const translated = proxyless ? translateProxyless(this.model, proxyId) : translateProxy(this.model, proxyId);
+    let waited = 0;
+    const translated = translate(this.model, proxyId);
     let resources = EMPTY;
     let secrets: JsonObject[] = [];
+    let credentials = new Map<string, CredentialLookup>();
     if (translated.ok) {
       resources = translated.resources;
-      const proxy = translated.view.proxy;
+      const proxy = translated.proxy;
+      // Time spent waiting for the CA (or behind other rebuilds) is not build work: keep it out of the metric.
+      const paused = performance.now();
       const pair = resources.secretNames.includes('default') ? await this.credentials.certificateFor(proxy) : undefined;
-      const material = secretMaterial(pair, this.credentials.rootCertPem());
+      waited = performance.now() - paused;
+      credentials = new Map(resources.secretNames.filter((n) => n.startsWith('kubernetes://')).map((n) => [n, this.tlsCredentials.lookup(n)]));
+      const material = secretMaterial(pair, this.credentials.rootCertPem(), credentials);
       secrets = resources.secretNames.map((name) => buildSecret(name, material)).filter((s): s is JsonObject => s !== undefined);
     } else {
       // The workload left the config: it gets nothing (fail closed) until it is back.
@@ -138,19 +191,43 @@ export class ControlPlane {
     // Issuing a certificate awaited: the proxy may have gone meanwhile.
     if (!this.connected.has(proxyId)) return;
     this.warnings.set(proxyId, resources.warnings);
+    this.secretNames.set(proxyId, resources.secretNames);
+    this.noteCredentials(proxyId, credentials);
     const before = this.cache.get(proxyId);
     const snapshot: ProxySnapshot = buildSnapshot(resources, secrets);
     const changed = changedTypes(before, snapshot);
     this.cache.set(proxyId, snapshot);
-    const millis = performance.now() - started;
+    const millis = performance.now() - started - waited;
     if (changed.length > 0) this.logger.debug({ proxy: proxyId, reason, changed, millis: Math.round(millis * 10) / 10 }, 'snapshot updated');
     this.hooks.snapshotBuilt?.(proxyId, changed, millis);
   }
+
+  /** Remembers a proxy's credential references; logs those that became unavailable or available again. */
+  private noteCredentials(proxyId: string, now: ReadonlyMap<string, CredentialLookup>): void {
+    const before = this.credentialRefs.get(proxyId);
+    this.credentialRefs.set(proxyId, now);
+    for (const [secret, lookup] of now) {
+      const was = before?.get(secret);
+      if (!lookup.ok && (!was || was.ok || was.reason !== lookup.reason)) {
+        this.logger.warn({ proxy: proxyId, credential: secret, reason: lookup.reason }, 'credential not available; not served to this proxy (its listener or cluster stays warming)');
+      } else if (lookup.ok && was && !was.ok) {
+        this.logger.info({ proxy: proxyId, credential: secret, from: lookup.from }, 'credential available again; served');
+      }
+    }
+  }
 }
 
-function secretMaterial(pair: WorkloadKeyPair | undefined, root: string): SecretMaterial {
+function secretMaterial(pair: WorkloadKeyPair | undefined, root: string, credentials: ReadonlyMap<string, CredentialLookup>): SecretMaterial {
   return {
     workloadCertificate: () => (pair ? { certChainPem: pair.certChainPem, privateKeyPem: pair.privateKeyPem } : undefined),
     rootCertificates: () => root,
+    credentialCertificate: (name) => {
+      const found = credentials.get(SECRET_NAMES.credential(name));
+      return found?.ok && found.kind === 'certificate' ? { certChainPem: found.certChainPem, privateKeyPem: found.privateKeyPem } : undefined;
+    },
+    credentialCa: (name) => {
+      const found = credentials.get(SECRET_NAMES.credentialCa(name));
+      return found?.ok && found.kind === 'ca' ? found.caPem : undefined;
+    },
   };
 }

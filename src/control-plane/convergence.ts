@@ -10,22 +10,30 @@ export class ConvergenceTracker {
 
   begin(proxies: readonly string[], startedAt: number): void {
     this.pending = { startedAt, proxies: new Set(proxies) };
-    this.check();
+    for (const proxy of proxies) this.check(proxy);
+    this.finishIfDone();
   }
 
-  /** Called on every ACK (cheap when nothing is pending). */
-  check(): void {
+  /** Called on every ACK, for the proxy that ACKed: O(1) work, whatever the mesh size. */
+  check(proxy: string): void {
     const p = this.pending;
-    if (!p) return;
-    for (const proxy of p.proxies) if (this.isSynced(proxy)) p.proxies.delete(proxy);
-    if (p.proxies.size === 0) {
-      this.observe((Date.now() - p.startedAt) / 1000);
-      this.pending = undefined;
+    if (!p || !p.proxies.has(proxy)) return;
+    if (this.isSynced(proxy)) {
+      p.proxies.delete(proxy);
+      this.finishIfDone();
     }
   }
 
   forget(proxy: string): void {
     this.pending?.proxies.delete(proxy);
-    this.check();
+    this.finishIfDone();
+  }
+
+  private finishIfDone(): void {
+    const p = this.pending;
+    if (p && p.proxies.size === 0) {
+      this.observe((Date.now() - p.startedAt) / 1000);
+      this.pending = undefined;
+    }
   }
 }

@@ -13,6 +13,10 @@ import { TokenAuthority } from '../identity/proxy-token.js';
 import { AdsServer } from '../server/ads-server.js';
 import type { StreamObserver } from '../server/stream-status.js';
 import { ADS_SERVER_NAME } from '../xds/bootstrap.js';
+import { CredentialStore } from '../credentials/credential-store.js';
+import { CredentialWatcher } from '../credentials/credential-watcher.js';
+import { registerCredentialMetrics } from '../credentials/credential-metrics.js';
+import { configPathOverlapping } from '../credentials/read-credentials.js';
 import { caCredentials } from './ca-credentials.js';
 import { ConfigWatcher } from './config-watcher.js';
 import { ControlPlane } from './control-plane.js';
@@ -24,6 +28,8 @@ export interface MeshliteOptions {
   stateDir: string;
   /** Istio `cacerts` directory for a plugged-in CA; else a self-signed root in the state dir. */
   caDir?: string;
+  /** Secrets for `credentialName` (served as kubernetes://<name>); none when absent. */
+  secretsDir?: string;
   adsAddress: string;
   adminAddress: string;
   /** Plaintext ADS and no proxy tokens. Only for development and proxyless clients. */
@@ -39,6 +45,8 @@ export interface RunningMeshlite {
   controlPlane: ControlPlane;
   ca: CertificateAuthority;
   tokens?: TokenAuthority;
+  /** The secrets directory's credentials, when --secrets-dir was given. */
+  credentials?: CredentialStore;
   reload(): void;
   stop(): Promise<void>;
 }
@@ -91,18 +99,27 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
     },
   };
   const tokens = o.insecure ? undefined : await TokenAuthority.loadOrCreate(o.stateDir);
-  controlPlane = new ControlPlane(cache, countingCredentials, log, metrics);
+  // Read before the first config is applied, so no proxy sees a credential as missing at startup.
+  const credentialStore = o.secretsDir === undefined ? undefined : new CredentialStore(o.secretsDir);
+  const overlap = o.secretsDir === undefined ? undefined : configPathOverlapping(o.secretsDir, o.configPaths);
+  if (overlap !== undefined) log.warn({ secretsDir: o.secretsDir, configPath: overlap }, 'the secrets directory overlaps a config path: Secret manifests there would be read as config and rejected');
+  const credentialWatcher = credentialStore
+    ? new CredentialWatcher({ store: credentialStore, debounceMs: o.debounceMs, logger: log, onChange: (names) => void controlPlane?.credentialsChanged(names) })
+    : undefined;
+  credentialWatcher?.start();
+  controlPlane = new ControlPlane(cache, countingCredentials, log, metrics, credentialStore);
   const cp = controlPlane;
+  registerCredentialMetrics(metrics.registry, () => cp.missingCredentials());
 
   let ads: AdsServer | undefined;
-  const isSynced = (proxy: string) => (ads ? proxySync(proxy, ads.listConnections(), cache).synced : false);
+  const isSynced = (proxy: string) => (ads ? proxySync(proxy, ads.connectionsOf(proxy), cache).synced : false);
   convergence = new ConvergenceTracker(isSynced, (s) => metrics.convergenceSeconds.observe(s));
   const tracker = convergence;
   const observer: StreamObserver = {
     sent: (proxy, type, version, count) => metrics.sent(proxy, type),
     acked: (proxy, type, version, latencyMs) => {
       metrics.acked(proxy, type, version, latencyMs);
-      tracker.check();
+      tracker.check(proxy);
     },
     nacked: (proxy, type) => metrics.nacked(proxy, type),
   };
@@ -133,7 +150,7 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
     );
   }
   const adsPort = await ads.listen(o.adsAddress, serverCredentials);
-  const admin = buildAdminServer({ controlPlane: cp, ads, cache, metrics, ca, insecure: o.insecure });
+  const admin = buildAdminServer({ controlPlane: cp, ads, cache, metrics, ca, insecure: o.insecure, credentials: credentialStore });
   const adminAddr = splitAddress(o.adminAddress);
   await admin.listen({ host: adminAddr.host, port: adminAddr.port });
   const adminPort = (admin.server.address() as { port: number }).port;
@@ -148,10 +165,15 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
     controlPlane: cp,
     ca,
     tokens,
-    reload: () => void watcher.reload('reload requested'),
+    credentials: credentialStore,
+    reload: () => {
+      watcher.reload('reload requested');
+      credentialWatcher?.reload('reload requested');
+    },
     async stop() {
       log.info({}, 'meshlite stopping: no new streams, closing open ones');
       watcher.stop();
+      credentialWatcher?.stop();
       await ads!.shutdown(2000);
       await admin.close();
       certificates.close();

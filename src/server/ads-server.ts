@@ -58,6 +58,8 @@ type Call = grpc.ServerDuplexStream<Buffer, Uint8Array>;
 export class AdsServer {
   private readonly server = new grpc.Server({ 'grpc.keepalive_time_ms': 30_000, 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   private readonly connections = new Map<number, ConnectionInfo>();
+  /** Open streams by proxy, oldest first: the hot path (ACKs) must not scan or sort every connection. */
+  private readonly byProxy = new Map<string, ConnectionInfo[]>();
   private readonly calls = new Set<Call>();
   private nextStreamId = 0;
   private accepting = true;
@@ -80,7 +82,12 @@ export class AdsServer {
   }
 
   connectedProxies(): Set<string> {
-    return new Set([...this.connections.values()].map((c) => c.proxyId));
+    return new Set(this.byProxy.keys());
+  }
+
+  /** The open streams of one proxy, oldest first. */
+  connectionsOf(proxyId: string): readonly ConnectionInfo[] {
+    return this.byProxy.get(proxyId) ?? [];
   }
 
   /** Stop accepting streams, end the open ones, and close. Envoys keep their config meanwhile. */
@@ -138,9 +145,11 @@ export class AdsServer {
       const log = (msg: string, extra: Record<string, unknown> = {}) => logger.info({ proxy: auth.proxyId, streamId, ...extra }, msg);
       const observer = this.opts.observer ?? NO_OBSERVER;
       stream = protocol === 'sotw' ? new SotwStream(auth.proxyId, write, observer, log) : new DeltaStream(auth.proxyId, write, observer, log);
-      const firstOfProxy = !this.connectedProxies().has(auth.proxyId);
+      const firstOfProxy = !this.byProxy.has(auth.proxyId);
       const s = stream;
-      this.connections.set(streamId, { streamId, proxyId: auth.proxyId, protocol, node, peer, connectedAt: Date.now(), status: () => s.status() });
+      const info: ConnectionInfo = { streamId, proxyId: auth.proxyId, protocol, node, peer, connectedAt: Date.now(), status: () => s.status() };
+      this.connections.set(streamId, info);
+      this.byProxy.set(auth.proxyId, [...(this.byProxy.get(auth.proxyId) ?? []), info]);
       logger.info({ proxy: auth.proxyId, streamId, protocol, peer, userAgent: node.userAgent }, 'proxy connected');
       if (firstOfProxy) this.opts.onProxyConnected?.(auth.proxyId, node);
       unwatch = this.opts.cache.watch(auth.proxyId, (snap) => s.onSnapshot(snap));
@@ -177,7 +186,12 @@ export class AdsServer {
       this.connections.delete(streamId);
       if (info) {
         logger.info({ proxy: info.proxyId, streamId }, 'proxy disconnected');
-        if (!this.connectedProxies().has(info.proxyId)) this.opts.onProxyDisconnected?.(info.proxyId);
+        const rest = (this.byProxy.get(info.proxyId) ?? []).filter((c) => c !== info);
+        if (rest.length > 0) this.byProxy.set(info.proxyId, rest);
+        else {
+          this.byProxy.delete(info.proxyId);
+          this.opts.onProxyDisconnected?.(info.proxyId);
+        }
       }
     };
     call.on('end', () => {

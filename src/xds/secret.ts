@@ -16,6 +16,10 @@ export interface WorkloadCertificate {
 export interface SecretMaterial {
   workloadCertificate(): WorkloadCertificate | undefined;
   rootCertificates(): string | undefined;
+  /** The chain + key of credential `name` (`kubernetes://<name>`); absent or undefined: not served. */
+  credentialCertificate?(name: string): WorkloadCertificate | undefined;
+  /** The trusted CA of credential `name` (`kubernetes://<name>-cacert`); absent or undefined: not served. */
+  credentialCa?(name: string): string | undefined;
 }
 
 /** Every SDS secret name referenced anywhere in the given resources, sorted. */
@@ -58,7 +62,15 @@ export function buildSecret(name: string, material: SecretMaterial): JsonObject 
       return { name, tls_certificate: { certificate_chain: { filename: parsed.cert }, private_key: { filename: parsed.key } } };
     case 'file-root':
       return { name, validation_context: { trusted_ca: { filename: parsed.ca === 'system' ? SYSTEM_TRUST_BUNDLE : parsed.ca } } };
-    case 'credential':
+    case 'credential': {
+      if (parsed.ca) {
+        const ca = material.credentialCa?.(parsed.credential);
+        return ca ? { name, validation_context: { trusted_ca: { inline_string: ca } } } : undefined;
+      }
+      const cert = material.credentialCertificate?.(parsed.credential);
+      if (!cert) return undefined;
+      return { name, tls_certificate: { certificate_chain: { inline_string: cert.certChainPem }, private_key: { inline_string: cert.privateKeyPem } } };
+    }
     case 'unknown':
       return undefined;
   }

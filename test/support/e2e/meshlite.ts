@@ -14,6 +14,8 @@ export interface MeshliteOptions {
   /** e.g. `20s`; meshlite's default (24h) otherwise. */
   certTtl?: string;
   logLevel?: string;
+  /** `--secrets-dir`: credentials for `credentialName` (keep it outside `configDir`). */
+  secretsDir?: string;
 }
 
 export interface Meshlite {
@@ -44,6 +46,7 @@ export async function startMeshlite(pm: ProcessManager, o: MeshliteOptions): Pro
       '--ads-address', `127.0.0.1:${adsPort}`, '--admin-address', `127.0.0.1:${adminPort}`,
       '--debounce', '100', '--log-level', o.logLevel ?? 'info',
       ...(o.certTtl ? ['--cert-ttl', o.certTtl] : []),
+      ...(o.secretsDir ? ['--secrets-dir', o.secretsDir] : []),
     ];
     const p = pm.start('meshlite', process.execPath, args, { cwd: REPO_ROOT });
     runs.push(p);
