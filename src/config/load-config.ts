@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { type ConfigIssue, joinPath, type PathSegment, sortIssues } from './diagnostics.js';
 import { findHandler, type KindHandler, type LoadedResource, UNSUPPORTED_KINDS } from './kinds/index.js';
 import { anything, labels, obj, str, validateSchema } from './schema.js';
-import { type ConfigSet, DEFAULT_MESH_CONFIG, type Meta, type MeshConfigSpec, type Resource } from './types.js';
+import { type ConfigSet, DEFAULT_MESH_CONFIG, type Meta, type MeshConfigSpec, type Resource, type VirtualService } from './types.js';
 import { readYamlFiles, type YamlDocument } from './yaml-files.js';
 
 export type LoadResult =
@@ -81,6 +81,7 @@ export function buildConfigSet(documents: readonly YamlDocument[], yamlIssues: r
   const resources: LoadedResource[] = [];
   const seen = new Map<string, YamlDocument>();
   const hostOwners = new Map<string, { entry: string; file: string; line: number }>();
+  const routed: { vs: VirtualService; doc: YamlDocument }[] = [];
   for (const { doc, handler, raw } of accepted) {
     const metadata = raw.metadata as Record<string, unknown>;
     const name = metadata.name as string;
@@ -120,9 +121,11 @@ export function buildConfigSet(documents: readonly YamlDocument[], yamlIssues: r
     if (issues.length === before && built) {
       const list = Array.isArray(built) ? built : [built];
       for (const r of list) if (r.kind === 'ServiceEntry') claimHosts(r, doc, hostOwners, report);
+      for (const r of list) if (r.kind === 'VirtualService') routed.push({ vs: r, doc });
       resources.push(...list);
     }
   }
+  checkVirtualServiceBindings(routed, seen, mesh.domainSuffix, report);
 
   if (issues.length > 0) return { ok: false, issues: sortIssues(issues), files };
   return { ok: true, config: assemble(mesh, resources), files };
@@ -164,6 +167,43 @@ function claimHosts(
   });
 }
 
+/**
+ * Across VirtualServices: every gateway they bind to must be defined (a typo
+ * would silently drop the routes), and one host on one gateway (or the mesh)
+ * is routed by one VirtualService: the later one (by age) is reported.
+ */
+function checkVirtualServiceBindings(
+  routed: { vs: VirtualService; doc: YamlDocument }[],
+  seen: ReadonlyMap<string, YamlDocument>,
+  domainSuffix: string,
+  report: (doc: YamlDocument, path: PathSegment[], message: string) => void,
+): void {
+  const owners = new Map<string, { vs: VirtualService; file: string; line: number }>();
+  for (const { vs, doc } of [...routed].sort((a, b) => byAge(a.vs, b.vs))) {
+    const name = `${vs.meta.namespace}/${vs.meta.name}`;
+    vs.spec.gateways.forEach((gw, i) => {
+      if (gw !== 'mesh' && !seen.has(`networking.istio.io/Gateway/${gw}`)) {
+        report(doc, ['spec', 'gateways', i], `no Gateway "${gw}" is defined; routes bound to it would never be used`);
+      }
+    });
+    vs.spec.hosts.forEach((host, i) => {
+      const fqdn = host.includes('.') || host.includes('*') ? host : `${host}.${vs.meta.namespace}.svc.${domainSuffix}`;
+      const shown = fqdn === host ? `"${host}"` : `"${host}" (${fqdn})`;
+      for (const gw of vs.spec.gateways) {
+        const key = `${gw} ${fqdn}`;
+        const prior = owners.get(key);
+        if (!prior) {
+          owners.set(key, { vs, file: doc.file, line: doc.locate(['spec', 'hosts', i]).line });
+        } else if (prior.vs !== vs) {
+          const where = gw === 'mesh' ? 'the mesh' : `gateway ${gw}`;
+          const first = `${prior.vs.meta.namespace}/${prior.vs.meta.name}`;
+          report(doc, ['spec', 'hosts', i], `host ${shown} on ${where} is already routed by VirtualService ${first} (${prior.file}:${prior.line}); VirtualService ${name} conflicts with it`);
+        }
+      }
+    });
+  }
+}
+
 /** A creation time as a number; no (or no valid) timestamp sorts last. */
 function instant(timestamp: string | undefined): number {
   const t = timestamp === undefined ? NaN : Date.parse(timestamp);
@@ -187,5 +227,7 @@ function assemble(mesh: MeshConfigSpec, resources: LoadedResource[]): ConfigSet 
     destinationRules: of('DestinationRule'),
     serviceEntries: of('ServiceEntry'),
     workloadEntries: of('WorkloadEntry'),
+    gateways: of('Gateway'),
+    virtualServices: of('VirtualService'),
   };
 }

@@ -156,4 +156,137 @@ export interface ConfigSet {
   destinationRules: readonly DestinationRule[];
   serviceEntries: readonly ServiceEntry[];
   workloadEntries: readonly WorkloadEntry[];
+  gateways: readonly Gateway[];
+  virtualServices: readonly VirtualService[];
 }
+
+// ---- networking.istio.io Gateway and VirtualService ----
+
+export type ServerTlsMode = 'PASSTHROUGH' | 'SIMPLE' | 'MUTUAL' | 'AUTO_PASSTHROUGH' | 'ISTIO_MUTUAL' | 'OPTIONAL_MUTUAL';
+export type TlsProtocolVersion = 'TLS_AUTO' | 'TLSV1_0' | 'TLSV1_1' | 'TLSV1_2' | 'TLSV1_3';
+
+export interface ServerTlsSettings {
+  mode: ServerTlsMode;
+  httpsRedirect: boolean;
+  credentialName?: string;
+  serverCertificate?: string;
+  privateKey?: string;
+  caCertificates?: string;
+  subjectAltNames: readonly string[];
+  minProtocolVersion?: TlsProtocolVersion;
+  maxProtocolVersion?: TlsProtocolVersion;
+  cipherSuites: readonly string[];
+}
+
+export interface GatewayServer {
+  port: { number: number; name: string; protocol: string; targetPort?: number };
+  /** Hosts as written: `host`, `*.example.com`, `ns/host`, `./host`, `*`. */
+  hosts: readonly string[];
+  /** Only `tls.httpsRedirect` for a plain HTTP server. */
+  tls?: ServerTlsSettings;
+  name?: string;
+  bind?: string;
+}
+
+export interface GatewaySpec {
+  selector: Labels;
+  servers: readonly GatewayServer[];
+}
+
+export type StringMatch = { exact: string } | { prefix: string } | { regex: string };
+
+export interface HttpMatchRequest {
+  name?: string;
+  uri?: StringMatch;
+  scheme?: StringMatch;
+  method?: StringMatch;
+  authority?: StringMatch;
+  headers: Readonly<Record<string, StringMatch>>;
+  withoutHeaders: Readonly<Record<string, StringMatch>>;
+  queryParams: Readonly<Record<string, StringMatch>>;
+  port?: number;
+  sourceLabels?: Labels;
+  sourceNamespace?: string;
+  /** Gateway names this match is limited to (already qualified `ns/name` or `mesh`). */
+  gateways: readonly string[];
+  ignoreUriCase: boolean;
+}
+
+export interface Destination {
+  /** As written; resolved against the VirtualService's namespace by the model. */
+  host: string;
+  subset?: string;
+  port?: number;
+}
+
+export interface HeaderOperations {
+  set: Readonly<Record<string, string>>;
+  add: Readonly<Record<string, string>>;
+  remove: readonly string[];
+}
+
+export interface Headers {
+  request?: HeaderOperations;
+  response?: HeaderOperations;
+}
+
+export interface HttpRouteDestination {
+  destination: Destination;
+  weight?: number;
+  headers?: Headers;
+}
+
+export interface HttpRoute {
+  name?: string;
+  match: readonly HttpMatchRequest[];
+  route: readonly HttpRouteDestination[];
+  redirect?: { uri?: string; authority?: string; port?: number; scheme?: string; redirectCode?: number };
+  directResponse?: { status: number; body?: string };
+  rewrite?: { uri?: string; authority?: string };
+  timeout?: string;
+  retries?: { attempts: number; perTryTimeout?: string; retryOn?: string };
+  fault?: {
+    delay?: { fixedDelay: string; percentage?: number };
+    abort?: { httpStatus: number; percentage?: number };
+  };
+  mirror?: Destination;
+  /** 0-100; default 100 when a mirror is set. */
+  mirrorPercentage?: number;
+  headers?: Headers;
+}
+
+export interface L4MatchAttributes {
+  port?: number;
+  sniHosts: readonly string[];
+  destinationSubnets: readonly string[];
+  gateways: readonly string[];
+  sourceLabels?: Labels;
+}
+
+export interface RouteDestination {
+  destination: Destination;
+  weight?: number;
+}
+
+export interface TlsRoute {
+  match: readonly L4MatchAttributes[];
+  route: readonly RouteDestination[];
+}
+
+export interface TcpRoute {
+  match: readonly L4MatchAttributes[];
+  route: readonly RouteDestination[];
+}
+
+export interface VirtualServiceSpec {
+  hosts: readonly string[];
+  /** Qualified `ns/name` or `mesh`; defaults to [`mesh`]. */
+  gateways: readonly string[];
+  http: readonly HttpRoute[];
+  tls: readonly TlsRoute[];
+  tcp: readonly TcpRoute[];
+  exportTo: readonly string[];
+}
+
+export type Gateway = Resource<'Gateway', GatewaySpec>;
+export type VirtualService = Resource<'VirtualService', VirtualServiceSpec>;

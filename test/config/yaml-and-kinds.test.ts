@@ -161,13 +161,13 @@ test('known Istio kinds meshlite does not translate are refused, not ignored', (
   expectIssues(
     {
       'authz.yaml': withKind('security.istio.io/v1', 'AuthorizationPolicy'),
-      'gw.yaml': withKind('networking.istio.io/v1beta1', 'Gateway'),
-      'vs.yaml': withKind('networking.istio.io/v1', 'VirtualService'),
+      'ef.yaml': withKind('networking.istio.io/v1alpha3', 'EnvoyFilter'),
+      'sidecar.yaml': withKind('networking.istio.io/v1beta1', 'Sidecar'),
     },
     [
       'authz.yaml:2:7: kind: AuthorizationPolicy (security.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
-      'gw.yaml:2:7: kind: Gateway (networking.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
-      'vs.yaml:2:7: kind: VirtualService (networking.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
+      'ef.yaml:2:7: kind: EnvoyFilter (networking.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
+      'sidecar.yaml:2:7: kind: Sidecar (networking.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
     ],
   );
 });

@@ -1,10 +1,12 @@
 // The registry of config kinds meshlite reads: one plug-in per kind in this folder.
 import { destinationRule } from './destination-rule.js';
+import { gateway } from './gateway.js';
 import type { KindHandler } from './kind-handler.js';
 import { legacyMeshPolicy, legacyPolicy } from './legacy-authentication-policy.js';
 import { meshConfig } from './mesh-config.js';
 import { peerAuthentication } from './peer-authentication.js';
 import { serviceEntry } from './service-entry.js';
+import { virtualService } from './virtual-service.js';
 import { workloadEntry } from './workload-entry.js';
 
 export type { KindHandler, LoadedResource } from './kind-handler.js';
@@ -17,12 +19,12 @@ export const KIND_HANDLERS: readonly KindHandler[] = [
   meshConfig,
   legacyPolicy,
   legacyMeshPolicy,
+  gateway,
+  virtualService,
 ];
 
 /** Istio kinds meshlite knows of but does not translate yet: refused, never silently ignored. */
 export const UNSUPPORTED_KINDS: ReadonlyMap<string, string> = new Map([
-  ['Gateway', 'networking.istio.io'],
-  ['VirtualService', 'networking.istio.io'],
   ['Sidecar', 'networking.istio.io'],
   ['EnvoyFilter', 'networking.istio.io'],
   ['WorkloadGroup', 'networking.istio.io'],

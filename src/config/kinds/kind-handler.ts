@@ -1,9 +1,9 @@
 // The contract each supported config kind implements; kind-registry.ts lists them.
 import type { PathSegment } from '../diagnostics.js';
 import type { Schema } from '../schema.js';
-import type { DestinationRule, MeshConfig, Meta, PeerAuthentication, ServiceEntry, Source, WorkloadEntry } from '../types.js';
+import type { DestinationRule, Gateway, MeshConfig, Meta, PeerAuthentication, ServiceEntry, Source, VirtualService, WorkloadEntry } from '../types.js';
 
-export type LoadedResource = PeerAuthentication | DestinationRule | ServiceEntry | WorkloadEntry | MeshConfig;
+export type LoadedResource = PeerAuthentication | DestinationRule | ServiceEntry | WorkloadEntry | MeshConfig | Gateway | VirtualService;
 
 export interface BuildContext {
   meta: Meta;
