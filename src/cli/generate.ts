@@ -2,9 +2,7 @@ import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import type { Json } from '../proto/proto-json.js';
 import { dumpProxyConfig, formatJson } from '../xds/proxy-config-dump.js';
-import { sidecarProxies } from '../xds/proxy-resources.js';
-import { dumpProxylessConfig } from '../xds/proxyless-config-dump.js';
-import { isProxylessWorkload } from '../xds/proxyless-workload.js';
+import { meshProxies } from '../xds/translate.js';
 import { RESOURCE_TYPES, type ResourceType } from '../xds/type-urls.js';
 import { collect, loadModelOrExit } from './load.js';
 
@@ -14,21 +12,21 @@ export function generateCommand(): Command {
   return new Command('generate')
     .description("translate offline and print a proxy's Envoy config in config_dump shape")
     .requiredOption('-c, --config <path>', 'config file or directory (repeatable)', collect)
-    .option('--proxy <name.namespace>', 'the workload whose sidecar (or proxyless gRPC) config to print')
-    .option('--all', 'every sidecar proxy, as {proxy: dump}')
+    .option('--proxy <name.namespace>', 'the workload (sidecar, gateway or proxyless gRPC app) whose config to print')
+    .option('--all', 'every proxy, as {proxy: dump}')
     .addOption(new Option('--type <type>', 'only one resource type').choices([...RESOURCE_TYPES, 'all']).default('all'))
     .addOption(new Option('-o, --output <format>', 'output format').choices(['json', 'yaml']).default('json'))
     .action((opts: { config: string[]; proxy?: string; all?: boolean; type: ResourceType | 'all'; output: 'json' | 'yaml' }) => {
       const model = loadModelOrExit(opts.config);
       if (!opts.proxy && !opts.all) {
-        process.stderr.write(`--proxy <name.namespace> or --all is required; proxies: ${sidecarProxies(model).map((w) => w.id).join(', ')}\n`);
+        process.stderr.write(`--proxy <name.namespace> or --all is required; proxies: ${meshProxies(model).map((p) => p.workload.id).join(', ')}\n`);
         process.exitCode = 2;
         return;
       }
-      const ids = opts.all ? sidecarProxies(model).map((w) => w.id) : [opts.proxy!];
+      const ids = opts.all ? meshProxies(model).map((p) => p.workload.id) : [opts.proxy!];
       const out: Record<string, Json> = {};
       for (const id of ids) {
-        const result = isProxylessWorkload(model.registry.workload(id)) ? dumpProxylessConfig(model, id) : dumpProxyConfig(model, id);
+        const result = dumpProxyConfig(model, id);
         if (!result.ok) {
           process.stderr.write(`${result.error}\n`);
           process.exitCode = 1;

@@ -1,13 +1,13 @@
 import { Command } from 'commander';
-import { sidecarProxies } from '../xds/proxy-resources.js';
+import { meshProxies } from '../xds/translate.js';
 import { collect, loadModelOrExit } from './load.js';
 
 export function proxiesCommand(): Command {
   return new Command('proxies')
-    .description('list the sidecar proxies (workloads with security.istio.io/tlsMode: istio) of a config')
+    .description('list the proxies of a config: sidecars, gateways and proxyless gRPC apps')
     .requiredOption('-c, --config <path>', 'config file or directory (repeatable)', collect)
     .action((opts: { config: string[] }) => {
       const model = loadModelOrExit(opts.config);
-      for (const w of sidecarProxies(model)) process.stdout.write(`${w.id}\t${w.address}\t${w.identity}\n`);
+      for (const { workload: w, kind } of meshProxies(model)) process.stdout.write(`${w.id}\t${kind}\t${w.address}\t${w.identity}\n`);
     });
 }

@@ -2,6 +2,7 @@
 // and shared (read-only) by every per-proxy translation.
 import type { ConfigSet, MeshConfigSpec } from '../config/types.js';
 import { DestinationRuleIndex } from './destination-rules.js';
+import { GatewayIndex } from './gateways.js';
 import { PeerAuthenticationIndex } from './peer-authentication.js';
 import { Registry } from './registry.js';
 
@@ -11,6 +12,7 @@ export interface MeshModel {
   registry: Registry;
   peerAuthn: PeerAuthenticationIndex;
   destinationRules: DestinationRuleIndex;
+  gateways: GatewayIndex;
 }
 
 export function buildMeshModel(config: ConfigSet): MeshModel {
@@ -21,6 +23,7 @@ export function buildMeshModel(config: ConfigSet): MeshModel {
     registry,
     peerAuthn: new PeerAuthenticationIndex(config, registry),
     destinationRules: new DestinationRuleIndex(config, registry),
+    gateways: new GatewayIndex(config),
   };
 }
 

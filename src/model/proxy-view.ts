@@ -1,9 +1,11 @@
 // The per-proxy view (meshlite's IR): everything one sidecar needs, resolved
 // from the mesh model, with no Envoy types in it. xds builders turn it into
 // Envoy resources.
-import type { ClientTlsSettings, InterceptionMode, MeshConfigSpec, TrafficPolicyCore } from '../config/types.js';
+import type { ClientTlsSettings, Destination, InterceptionMode, MeshConfigSpec, TrafficPolicyCore, VirtualService } from '../config/types.js';
+import { destinationCluster } from './destinations.js';
 import { SIDECAR_ANNOTATIONS } from '../config/kinds/workload-entry.js';
-import { effectiveTrafficPolicy } from './destination-rules.js';
+import { effectiveTrafficPolicy, hostMatches } from './destination-rules.js';
+import { MESH_GATEWAY } from './gateways.js';
 import { type MeshModel, trustDomains } from './mesh-model.js';
 import type { EffectiveMtlsMode } from './peer-authentication.js';
 import { endpointPort, isHttp2Protocol, isHttpProtocol, isVisibleFrom, type Service, type ServicePort, type Workload } from './registry.js';
@@ -67,6 +69,8 @@ export interface VirtualHostView {
   name: string;
   domains: string[];
   cluster: string;
+  /** A VirtualService bound to `mesh` that routes this host (its routes replace the default one). */
+  virtualService?: VirtualService;
 }
 
 export interface OutboundTcpPort {
@@ -87,6 +91,8 @@ export interface OutboundView {
   /** TCP service ports reachable through a per-port outbound listener. */
   tcpPorts: OutboundTcpPort[];
   warnings: string[];
+  /** The cluster a VirtualService destination (host written in `namespace`) means, if it exists here. */
+  clusterFor(destination: Destination, namespace: string): string | undefined;
 }
 
 export interface ProxyView extends Omit<OutboundView, 'namespace'> {
@@ -144,7 +150,8 @@ function computeOutbound(model: MeshModel, namespace: string): OutboundView {
       const cluster = clusterName('outbound', port.number, '', service.host);
       if (isHttpProtocol(port.protocol)) {
         const vhosts = httpRoutes.get(port.number) ?? [];
-        vhosts.push({ name: `${service.host}:${port.number}`, domains: hostDomains(service.host, port.number, namespace, model.mesh.domainSuffix), cluster });
+        const virtualService = meshVirtualService(model, service.host, namespace);
+        vhosts.push({ name: `${service.host}:${port.number}`, domains: hostDomains(service.host, port.number, namespace, model.mesh.domainSuffix), cluster, ...(virtualService ? { virtualService } : {}) });
         httpRoutes.set(port.number, vhosts);
       } else {
         const taken = tcpPorts.find((t) => t.port === port.number);
@@ -153,7 +160,15 @@ function computeOutbound(model: MeshModel, namespace: string): OutboundView {
       }
     }
   }
-  return { namespace, clusters, httpRoutes, tcpPorts, warnings };
+  const known = new Set(clusters.map((c) => c.name));
+  return { namespace, clusters, httpRoutes, tcpPorts, warnings, clusterFor: (d, ns) => destinationCluster(model, known, d, ns) };
+}
+
+/** The oldest VirtualService bound to `mesh`, visible from `namespace`, that names this host. */
+function meshVirtualService(model: MeshModel, host: string, namespace: string): VirtualService | undefined {
+  return model.gateways
+    .boundTo(MESH_GATEWAY)
+    .find((vs) => isVisibleFrom(vs.spec.exportTo, vs.meta.namespace, namespace) && vs.spec.hosts.some((h) => hostMatches(model.registry.resolveHost(h, vs.meta.namespace), host)));
 }
 
 function inboundPorts(model: MeshModel, proxy: Workload): InboundPort[] {

@@ -115,8 +115,10 @@ function applyProtocolOptions(cluster: JsonObject, view: OutboundCluster): void 
   if (maxRequests) options.common_http_protocol_options = { max_requests_per_connection: maxRequests };
   const tls = view.tls;
   if (view.http && (tls.kind === 'simple' || tls.kind === 'mutual') && !tls.settings.sni) {
-    // No SNI configured: take it from the request's Host and verify the server certificate against it.
-    options.upstream_http_protocol_options = { auto_sni: true, auto_san_validation: !tls.settings.insecureSkipVerify };
+    // No SNI configured: take it from the request's Host and, unless the rule names the SANs to check
+    // (Envoy would require both) or skips verification, verify the server certificate against it (as Istio).
+    const autoSanValidation = !tls.settings.insecureSkipVerify && tls.settings.subjectAltNames.length === 0;
+    options.upstream_http_protocol_options = { auto_sni: true, auto_san_validation: autoSanValidation };
   }
   if (view.http2) options.explicit_http_config = { http2_protocol_options: {} };
   else if (Object.keys(options).length > 0 && view.http) options.explicit_http_config = { http_protocol_options: {} };

@@ -5,6 +5,23 @@ import { TYPE } from './type-urls.js';
 
 const ROUTER_FILTER: JsonObject = { name: 'envoy.filters.http.router', typed_config: typed(TYPE.router) };
 
+/** Config types of the HTTP filters routes may need (their per-route config lives on the routes). */
+const HTTP_FILTER_TYPES: Readonly<Record<string, string>> = {
+  'envoy.filters.http.fault': 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
+};
+
+/** The HCM's filter chain: the named filters (with empty configs) and the router last. */
+export function httpFilters(names: readonly string[] = []): JsonObject[] {
+  return [
+    ...names.map((name) => {
+      const type = HTTP_FILTER_TYPES[name];
+      if (!type) throw new Error(`no config type known for HTTP filter ${name}`);
+      return { name, typed_config: typed(type) };
+    }),
+    ROUTER_FILTER,
+  ];
+}
+
 function hcmFilter(config: JsonObject): JsonObject {
   return { name: 'envoy.filters.network.http_connection_manager', typed_config: typed(TYPE.httpConnectionManager, config) };
 }
@@ -40,11 +57,11 @@ export function inboundHttpConnectionManager(clusterName: string, targetPort: nu
 }
 
 /** Outbound HCM: routes by Host through a route configuration served over RDS. */
-export function outboundHttpConnectionManager(statPrefix: string, routeConfigName: string): JsonObject {
+export function outboundHttpConnectionManager(statPrefix: string, routeConfigName: string, filters: readonly string[] = []): JsonObject {
   return hcmFilter({
     stat_prefix: statPrefix,
     rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: routeConfigName },
-    http_filters: [ROUTER_FILTER],
+    http_filters: httpFilters(filters),
     ...PATH_HYGIENE,
   });
 }

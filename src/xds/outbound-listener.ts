@@ -13,11 +13,11 @@ import { HTTP_PROXY_ROUTE } from './route-configuration.js';
 export const VIRTUAL_OUTBOUND = 'virtualOutbound';
 export const VIRTUAL_OUTBOUND_PORT = 15001;
 
-export function buildOutboundListeners(view: ProxyView): JsonObject[] {
-  return view.settings.interceptionMode === 'TRANSPARENT' ? transparentListeners(view) : explicitListeners(view);
+export function buildOutboundListeners(view: ProxyView, httpFilters: readonly string[] = []): JsonObject[] {
+  return view.settings.interceptionMode === 'TRANSPARENT' ? transparentListeners(view, httpFilters) : explicitListeners(view, httpFilters);
 }
 
-function explicitListeners(view: ProxyView): JsonObject[] {
+function explicitListeners(view: ProxyView, httpFilters: readonly string[]): JsonObject[] {
   const { outboundAddress, outboundPort } = view.settings;
   const listeners: JsonObject[] = [];
   if (view.httpRoutes.size > 0) {
@@ -25,7 +25,7 @@ function explicitListeners(view: ProxyView): JsonObject[] {
     listeners.push({
       name,
       address: socketAddress(outboundAddress, outboundPort),
-      filter_chains: [{ filters: [outboundHttpConnectionManager(`outbound_${name}`, HTTP_PROXY_ROUTE)] }],
+      filter_chains: [{ filters: [outboundHttpConnectionManager(`outbound_${name}`, HTTP_PROXY_ROUTE, httpFilters)] }],
       traffic_direction: 'OUTBOUND',
     });
   }
@@ -42,7 +42,7 @@ function explicitListeners(view: ProxyView): JsonObject[] {
   return listeners;
 }
 
-function transparentListeners(view: ProxyView): JsonObject[] {
+function transparentListeners(view: ProxyView, httpFilters: readonly string[]): JsonObject[] {
   const listeners: JsonObject[] = [
     {
       name: VIRTUAL_OUTBOUND,
@@ -57,7 +57,7 @@ function transparentListeners(view: ProxyView): JsonObject[] {
   for (const port of [...ports].sort((a, b) => a - b)) {
     const name = `0.0.0.0_${port}`;
     const tcp = view.tcpPorts.find((t) => t.port === port);
-    const filter = view.httpRoutes.has(port) ? outboundHttpConnectionManager(`outbound_${name}`, String(port)) : tcpProxyFilter(`outbound_${name}`, tcp!.cluster);
+    const filter = view.httpRoutes.has(port) ? outboundHttpConnectionManager(`outbound_${name}`, String(port), httpFilters) : tcpProxyFilter(`outbound_${name}`, tcp!.cluster);
     listeners.push({
       name,
       address: socketAddress('0.0.0.0', port),

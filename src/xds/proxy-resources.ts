@@ -2,7 +2,9 @@
 // no clock, sorted output, so the same input always gives the same bytes.
 import type { MeshModel } from '../model/mesh-model.js';
 import type { InterceptionMode } from '../config/types.js';
-import { buildProxyView, type OutboundView, type ProxyView } from '../model/proxy-view.js';
+import { MESH_GATEWAY } from '../model/gateways.js';
+import { buildProxyView, type OutboundView, type ProxyView, type VirtualHostView } from '../model/proxy-view.js';
+import { buildHttpRoutes, requiredHttpFilters } from './http-route.js';
 import type { Workload } from '../model/registry.js';
 import { buildInboundCluster, buildOutboundCluster, buildPassthroughCluster } from './cluster.js';
 import { buildClusterLoadAssignment } from './cluster-load-assignment.js';
@@ -49,18 +51,20 @@ export function translateProxy(model: MeshModel, proxyId: string): TranslateResu
   return { ok: true, resources: buildProxyResources(view), view };
 }
 
-interface OutboundResources {
+export interface OutboundResources {
   clusters: JsonObject[];
   endpoints: JsonObject[];
   routes: JsonObject[];
   secretNames: string[];
   warnings: string[];
+  /** HTTP filters the outbound routes need before the router (e.g. fault injection). */
+  httpFilters: string[];
 }
 
 const outboundMemo = new WeakMap<OutboundView, Map<InterceptionMode, OutboundResources>>();
 
 /** Outbound clusters, endpoints and routes, built once per shared outbound view and layout. */
-function outboundResources(outbound: OutboundView, mode: InterceptionMode): OutboundResources {
+export function outboundResources(outbound: OutboundView, mode: InterceptionMode): OutboundResources {
   let byMode = outboundMemo.get(outbound);
   if (!byMode) outboundMemo.set(outbound, (byMode = new Map()));
   const known = byMode.get(mode);
@@ -71,18 +75,21 @@ function outboundResources(outbound: OutboundView, mode: InterceptionMode): Outb
   const routes: JsonObject[] = [];
   if (mode === 'TRANSPARENT') {
     for (const [port, vhosts] of outbound.httpRoutes) {
-      const built = buildRouteConfiguration(String(port), vhosts, false);
+      const built = buildRouteConfiguration(String(port), vhosts, false, (v) => virtualServiceRoutes(outbound, v, port, warnings));
       routes.push(built.routeConfiguration);
       warnings.push(...built.conflicts);
     }
   } else if (outbound.httpRoutes.size > 0) {
-    const built = buildRouteConfiguration(HTTP_PROXY_ROUTE, [...outbound.httpRoutes.values()].flat(), true);
+    const built = buildRouteConfiguration(HTTP_PROXY_ROUTE, [...outbound.httpRoutes.values()].flat(), true, (v) =>
+      virtualServiceRoutes(outbound, v, Number(v.name.slice(v.name.lastIndexOf(':') + 1)), warnings),
+    );
     routes.push(built.routeConfiguration);
     warnings.push(...built.conflicts);
   }
   endpoints.sort((a, b) => String(a.cluster_name).localeCompare(String(b.cluster_name)));
   routes.sort(byName);
-  const result = { clusters, endpoints, routes, secretNames: referencedSecretNames(clusters), warnings };
+  const filters = requiredHttpFilters(routes.flatMap((r) => ((r.virtual_hosts as JsonObject[]) ?? []).flatMap((v) => v.routes as JsonObject[])));
+  const result = { clusters, endpoints, routes, secretNames: referencedSecretNames(clusters), warnings, httpFilters: filters };
   byMode.set(mode, result);
   return result;
 }
@@ -95,8 +102,17 @@ function sharedOutboundListeners(view: ProxyView, outbound: OutboundResources): 
   if (!byAddress) outboundListenerMemo.set(outbound, (byAddress = new Map()));
   const key = `${view.settings.outboundAddress}:${view.settings.outboundPort}`;
   let listeners = byAddress.get(key);
-  if (!listeners) byAddress.set(key, (listeners = buildOutboundListeners(view).sort(byName)));
+  if (!listeners) byAddress.set(key, (listeners = buildOutboundListeners(view, outbound.httpFilters).sort(byName)));
   return listeners;
+}
+
+/** A `mesh` VirtualService's routes for one service port, or undefined to keep the default route. */
+function virtualServiceRoutes(outbound: OutboundView, vhost: VirtualHostView, port: number, warnings: string[]): JsonObject[] | undefined {
+  const vs = vhost.virtualService;
+  if (!vs) return undefined;
+  const built = buildHttpRoutes(vs.spec.http, { gateway: MESH_GATEWAY, port, clusterFor: (d) => outbound.clusterFor(d, vs.meta.namespace) }, `${vs.meta.namespace}.${vs.meta.name}`);
+  warnings.push(...built.warnings.map((w) => `${vs.meta.namespace}/${vs.meta.name}: ${w}`));
+  return built.routes.length > 0 ? built.routes : undefined;
 }
 
 export function buildProxyResources(view: ProxyView): ProxyResources {

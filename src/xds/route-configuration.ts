@@ -17,7 +17,13 @@ export interface RouteBuildResult {
  * bare host only for port 80). Envoy rejects a route config in which two
  * virtual hosts share a domain, so later claims are dropped and reported.
  */
-export function buildRouteConfiguration(name: string, vhosts: readonly VirtualHostView[], withPortOnly: boolean): RouteBuildResult {
+export function buildRouteConfiguration(
+  name: string,
+  vhosts: readonly VirtualHostView[],
+  withPortOnly: boolean,
+  /** Routes for a virtual host that a VirtualService governs; undefined keeps the default route. */
+  routesFor: (vhost: VirtualHostView) => JsonObject[] | undefined = () => undefined,
+): RouteBuildResult {
   const claimed = new Set<string>();
   const conflicts: string[] = [];
   const virtualHosts: JsonObject[] = [];
@@ -36,7 +42,7 @@ export function buildRouteConfiguration(name: string, vhosts: readonly VirtualHo
     virtualHosts.push({
       name: vhost.name,
       domains,
-      routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: vhost.cluster, timeout: '0s' } }],
+      routes: routesFor(vhost) ?? [{ name: 'default', match: { prefix: '/' }, route: { cluster: vhost.cluster, timeout: '0s' } }],
     });
   }
   return { routeConfiguration: { name, virtual_hosts: virtualHosts, validate_clusters: false }, conflicts };

@@ -20,7 +20,10 @@ function bootstrapFromDump(dump: { configs: Obj[] }, nodeId: string): Obj {
   const section = (suffix: string) => dump.configs.find((c) => String(c['@type']).endsWith(suffix)) ?? {};
   const strip = (any: Obj) => Object.fromEntries(Object.entries(any).filter(([k]) => k !== '@type'));
   const clusters = ((section('ClustersConfigDump').dynamic_active_clusters ?? []) as Obj[]).map((c) => strip(c.cluster as Obj));
-  const listeners = ((section('ListenersConfigDump').dynamic_listeners ?? []) as Obj[]).map((l) => strip((l.active_state as Obj).listener as Obj));
+  // API listeners are for proxyless gRPC clients, not Envoy; grpc-js-xds's own validators check them (test/proxyless).
+  const listeners = ((section('ListenersConfigDump').dynamic_listeners ?? []) as Obj[])
+    .map((l) => strip((l.active_state as Obj).listener as Obj))
+    .filter((l) => l.api_listener === undefined);
   clusters.push({
     name: 'xds-grpc',
     type: 'STATIC',

@@ -5,7 +5,7 @@ import { formatIssue } from '../../src/config/diagnostics.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { buildMeshModel } from '../../src/model/mesh-model.js';
 import { dumpProxyConfig, formatJson } from '../../src/xds/proxy-config-dump.js';
-import { sidecarProxies } from '../../src/xds/proxy-resources.js';
+import { meshProxies } from '../../src/xds/translate.js';
 import { EXAMPLES_DIR, GOLDEN_DIR, REPO_ROOT } from './paths.js';
 
 export interface GoldenCase {
@@ -33,7 +33,7 @@ export function goldenCases(): GoldenCase[] {
     const loaded = loadConfig([join(EXAMPLES_DIR, scenario)], REPO_ROOT);
     if (!loaded.ok) throw new Error(`examples/${scenario} does not load:\n${loaded.issues.map(formatIssue).join('\n')}`);
     const model = buildMeshModel(loaded.config);
-    for (const proxy of sidecarProxies(model)) {
+    for (const { workload: proxy } of meshProxies(model)) {
       const result = dumpProxyConfig(model, proxy.id);
       if (!result.ok) throw new Error(`${scenario}/${proxy.id}: ${result.error}`);
       cases.push({ scenario, proxy: proxy.id, goldenPath: join(GOLDEN_DIR, scenario, `${proxy.id}.json`), actual: formatJson(result.dump) });

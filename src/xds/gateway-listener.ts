@@ -1,0 +1,170 @@
+// Gateway listeners: one per bound port, one filter chain per server (by SNI
+// for TLS servers), terminating HTTP(S) into RDS route configurations or
+// passing TLS/TCP through to clusters chosen by VirtualService tls/tcp routes.
+import type { RouteDestination, TcpRoute, TlsRoute } from '../config/types.js';
+import type { GatewayPortView, GatewayServerView, GatewayView } from '../model/gateway-view.js';
+import { hostsOverlap } from '../model/gateways.js';
+import { sniName } from '../model/names.js';
+import { ADS_CONFIG_SOURCE, type JsonObject, socketAddress, typed } from './common.js';
+import { gatewayServerSocket } from './gateway-tls-context.js';
+import { httpFilters } from './http-connection-manager.js';
+import { TYPE } from './type-urls.js';
+
+export interface GatewayListenerContext {
+  trustDomains: readonly string[];
+  /** Envoy cluster for a VirtualService destination (host resolved in `namespace`); undefined if unknown. */
+  clusterFor(destination: RouteDestination['destination'], namespace: string): string | undefined;
+  /** HTTP filters the route configuration of a server needs before the router. */
+  httpFiltersFor(routeConfigName: string): string[];
+  warn(message: string): void;
+}
+
+const TLS_INSPECTOR: JsonObject = { name: 'envoy.filters.listener.tls_inspector', typed_config: typed(TYPE.tlsInspector) };
+
+function gatewayHcm(statPrefix: string, routeConfigName: string, filters: readonly string[]): JsonObject {
+  return {
+    name: 'envoy.filters.network.http_connection_manager',
+    typed_config: typed(TYPE.httpConnectionManager, {
+      stat_prefix: statPrefix,
+      rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: routeConfigName },
+      http_filters: httpFilters(filters),
+      use_remote_address: true,
+      normalize_path: true,
+      merge_slashes: true,
+      forward_client_cert_details: 'SANITIZE_SET',
+      set_current_client_cert_details: { subject: true, uri: true, dns: true },
+    }),
+  };
+}
+
+function tcpProxyTo(statPrefix: string, clusters: readonly { name: string; weight: number }[]): JsonObject {
+  const config: JsonObject = { stat_prefix: statPrefix };
+  if (clusters.length === 1) config.cluster = clusters[0]!.name;
+  else config.weighted_clusters = { clusters: clusters.map((c) => ({ name: c.name, weight: c.weight })) };
+  return { name: 'envoy.filters.network.tcp_proxy', typed_config: typed(TYPE.tcpProxy, config) };
+}
+
+/** tcp_proxy to a route's destinations; undefined when none of them is a known cluster. */
+function tcpProxy(statPrefix: string, route: readonly RouteDestination[], namespace: string, ctx: GatewayListenerContext): JsonObject | undefined {
+  const clusters: { name: string; weight: number }[] = [];
+  for (const r of route) {
+    const name = ctx.clusterFor(r.destination, namespace);
+    if (name) clusters.push({ name, weight: r.weight ?? 1 });
+  }
+  return clusters.length > 0 ? tcpProxyTo(statPrefix, clusters) : undefined;
+}
+
+/** SNI names for a server: its hosts without namespace, none at all for `*` (any SNI). */
+function serverNames(server: GatewayServerView): string[] | undefined {
+  const hosts = server.hosts.map((h) => h.host);
+  return hosts.includes('*') ? undefined : [...new Set(hosts)].sort();
+}
+
+function chainsFor(server: GatewayServerView, port: GatewayPortView, view: GatewayView, ctx: GatewayListenerContext): JsonObject[] {
+  const prefix = `gateway_${port.port}`;
+  switch (server.kind) {
+    case 'http':
+      return [];
+    case 'https': {
+      const names = serverNames(server);
+      return [
+        {
+          ...(names ? { filter_chain_match: { server_names: names } } : {}),
+          transport_socket: gatewayServerSocket(server.tls!, true, ctx.trustDomains),
+          filters: [gatewayHcm(`${prefix}_${server.server.port.name}`, server.routeConfigName!, ctx.httpFiltersFor(server.routeConfigName!))],
+          name: `${server.gateway}|${server.server.port.name}`,
+        },
+      ];
+    }
+    case 'tls-terminate':
+    case 'tcp': {
+      const route = firstL4Route(server, port.port, (vs) => vs.spec.tcp);
+      const filter = route && tcpProxy(`${prefix}_${server.server.port.name}`, route.route.route, route.namespace, ctx);
+      if (!filter) return [];
+      const chain: JsonObject = { filters: [filter], name: `${server.gateway}|${server.server.port.name}` };
+      if (server.kind === 'tls-terminate') {
+        const names = serverNames(server);
+        if (names) chain.filter_chain_match = { server_names: names };
+        chain.transport_socket = gatewayServerSocket(server.tls!, false, ctx.trustDomains);
+      }
+      return [chain];
+    }
+    case 'passthrough':
+      return passthroughChains(server, port, ctx);
+    case 'auto-passthrough':
+      return view.outbound.clusters.map((c) => ({
+        filter_chain_match: { server_names: [sniName(c.port.number, c.subset ?? '', c.host)] },
+        filters: [tcpProxyTo(`${prefix}_${c.name}`, [{ name: c.name, weight: 1 }])],
+        name: `${server.gateway}|auto|${c.name}`,
+      }));
+  }
+}
+
+function firstL4Route(server: GatewayServerView, port: number, pick: (vs: GatewayServerView['virtualServices'][number]['vs']) => readonly TcpRoute[]): { route: TcpRoute; namespace: string } | undefined {
+  for (const { vs } of server.virtualServices) {
+    for (const route of pick(vs)) {
+      const applies = route.match.length === 0 || route.match.some((m) => (m.port === undefined || m.port === port) && (m.gateways.length === 0 || m.gateways.includes(server.gateway)));
+      if (applies) return { route, namespace: vs.meta.namespace };
+    }
+  }
+  return undefined;
+}
+
+/** PASSTHROUGH: one chain per VirtualService tls route, matched by the SNI hosts the server admits. */
+function passthroughChains(server: GatewayServerView, port: GatewayPortView, ctx: GatewayListenerContext): JsonObject[] {
+  const chains: JsonObject[] = [];
+  server.virtualServices.forEach(({ vs }) => {
+    vs.spec.tls.forEach((route: TlsRoute, i) => {
+      for (const match of route.match) {
+        if (match.port !== undefined && match.port !== port.port) continue;
+        if (match.gateways.length > 0 && !match.gateways.includes(server.gateway)) continue;
+        const sni = match.sniHosts.filter((h) => server.hosts.some((sh) => hostsOverlap(sh.host, h))).sort();
+        if (sni.length === 0) continue;
+        const filter = tcpProxy(`gateway_${port.port}_passthrough`, route.route, vs.meta.namespace, ctx);
+        if (!filter) {
+          ctx.warn(`${vs.meta.namespace}/${vs.meta.name} tls route ${i}: no known destination`);
+          continue;
+        }
+        chains.push({ filter_chain_match: { server_names: sni }, filters: [filter], name: `${server.gateway}|${vs.meta.namespace}/${vs.meta.name}|tls-${i}` });
+      }
+    });
+  });
+  return chains;
+}
+
+export function buildGatewayListeners(view: GatewayView, ctx: GatewayListenerContext): JsonObject[] {
+  const listeners: JsonObject[] = [];
+  for (const port of view.ports) {
+    const name = `${port.bind}_${port.port}`;
+    const http = port.servers.filter((s) => s.kind === 'http');
+    let chains: JsonObject[];
+    if (http.length > 0) {
+      chains = [{ filters: [gatewayHcm(`gateway_${port.port}_http`, `http.${port.port}`, ctx.httpFiltersFor(`http.${port.port}`))], name: `http.${port.port}` }];
+    } else {
+      chains = dedupeChains(port.servers.flatMap((s) => chainsFor(s, port, view, ctx)), name, ctx);
+    }
+    if (chains.length === 0) {
+      ctx.warn(`listener ${name}: no server on this port has anything to serve`);
+      continue;
+    }
+    const listener: JsonObject = { name, address: socketAddress(port.bind, port.port), filter_chains: chains, traffic_direction: 'INBOUND' };
+    if (http.length === 0) listener.listener_filters = [TLS_INSPECTOR];
+    listeners.push(listener);
+  }
+  return listeners;
+}
+
+/** Envoy rejects two chains with the same match: the first server (oldest Gateway) keeps it. */
+function dedupeChains(chains: JsonObject[], listener: string, ctx: GatewayListenerContext): JsonObject[] {
+  const seen = new Set<string>();
+  return chains.filter((c) => {
+    const key = JSON.stringify(c.filter_chain_match ?? {});
+    if (seen.has(key)) {
+      ctx.warn(`listener ${listener}: chain ${String(c.name)} matches the same SNI as an earlier server; skipped`);
+      return false;
+    }
+    seen.add(key);
+    return true;
+  });
+}
+

@@ -1,0 +1,97 @@
+// The gateway translator: a gateway proxy's listeners, route configurations,
+// clusters and endpoints (the outbound ones its namespace sees), and secrets.
+import { buildGatewayView, type GatewayServerView, type GatewayView } from '../model/gateway-view.js';
+import type { MeshModel } from '../model/mesh-model.js';
+import type { Workload } from '../model/registry.js';
+import { byName, type JsonObject } from './common.js';
+import { buildGatewayListeners } from './gateway-listener.js';
+import { buildHttpRoutes, requiredHttpFilters } from './http-route.js';
+import { outboundResources, type ProxyResources } from './proxy-resources.js';
+import { referencedSecretNames } from './secret.js';
+import { trustDomains } from '../model/mesh-model.js';
+
+export type GatewayTranslateResult = { ok: true; resources: ProxyResources; view: GatewayView } | { ok: false; error: string };
+
+interface VirtualHostDraft {
+  host: string;
+  requireTls: boolean;
+  routes: JsonObject[];
+}
+
+function buildRouteConfigs(view: GatewayView, warnings: string[]): JsonObject[] {
+  const byName = new Map<string, { port: number; servers: GatewayServerView[] }>();
+  for (const port of view.ports) {
+    for (const server of port.servers) {
+      if (!server.routeConfigName) continue;
+      const entry = byName.get(server.routeConfigName) ?? { port: port.port, servers: [] };
+      entry.servers.push(server);
+      byName.set(server.routeConfigName, entry);
+    }
+  }
+  const configs: JsonObject[] = [];
+  for (const [name, { port, servers }] of [...byName.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const vhosts = new Map<string, VirtualHostDraft>();
+    for (const server of servers) {
+      const redirect = server.kind === 'http' && server.tls?.httpsRedirect === true;
+      for (const { vs, hosts } of server.virtualServices) {
+        const built = buildHttpRoutes(vs.spec.http, { gateway: server.gateway, port, clusterFor: (d) => view.outbound.clusterFor(d, vs.meta.namespace) }, `${vs.meta.namespace}.${vs.meta.name}`);
+        warnings.push(...built.warnings.map((w) => `${vs.meta.namespace}/${vs.meta.name}: ${w}`));
+        for (const host of hosts) {
+          const draft = vhosts.get(host);
+          if (draft) {
+            if (draft.routes.length > 0 && built.routes.length > 0) warnings.push(`${name}: host ${host} is routed by more than one VirtualService; the oldest wins`);
+            continue;
+          }
+          vhosts.set(host, { host, requireTls: redirect, routes: built.routes });
+        }
+      }
+      if (redirect) {
+        for (const h of server.hosts) if (!vhosts.has(h.host)) vhosts.set(h.host, { host: h.host, requireTls: true, routes: [] });
+      }
+    }
+    configs.push({
+      name,
+      virtual_hosts: [...vhosts.values()]
+        .sort((a, b) => a.host.localeCompare(b.host))
+        .map((v) => ({
+          name: `${v.host}:${port}`,
+          domains: v.host === '*' ? ['*'] : [v.host, `${v.host}:*`],
+          routes: v.routes,
+          ...(v.requireTls ? { require_tls: 'ALL' } : {}),
+        })),
+      validate_clusters: false,
+    });
+  }
+  return configs;
+}
+
+export function translateGateway(model: MeshModel, proxyId: string): GatewayTranslateResult {
+  const proxy: Workload | undefined = model.registry.workload(proxyId);
+  if (!proxy) return { ok: false, error: `no workload "${proxyId}"` };
+  const view = buildGatewayView(model, proxy);
+  if (view.gateways.length === 0) return { ok: false, error: `no Gateway selects workload "${proxyId}"` };
+  const warnings = [...view.warnings];
+  const outbound = outboundResources(view.outbound, 'EXPLICIT');
+  const routes = buildRouteConfigs(view, warnings);
+  const filtersByRoute = new Map(routes.map((r) => [String(r.name), requiredHttpFilters(((r.virtual_hosts as JsonObject[]) ?? []).flatMap((v) => v.routes as JsonObject[]))]));
+  const listeners = buildGatewayListeners(view, {
+    trustDomains: trustDomains(model.mesh),
+    clusterFor: (d, ns) => view.outbound.clusterFor(d, ns),
+    httpFiltersFor: (name) => filtersByRoute.get(name) ?? [],
+    warn: (m) => warnings.push(m),
+  }).sort(byName);
+  return {
+    ok: true,
+    view,
+    resources: {
+      proxyId: proxy.id,
+      clusters: outbound.clusters,
+      endpoints: outbound.endpoints,
+      listeners,
+      routes,
+      // The clusters' mesh mTLS (default/ROOTCA) as well as the servers' certificates.
+      secretNames: [...new Set([...outbound.secretNames, ...referencedSecretNames(listeners)])].sort(),
+      warnings,
+    },
+  };
+}

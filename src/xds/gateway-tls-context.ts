@@ -1,0 +1,43 @@
+// DownstreamTlsContext for a Gateway server: certificates from a credential,
+// files or the mesh CA; client certificates required for MUTUAL and ISTIO_MUTUAL.
+import type { ServerTlsSettings, TlsProtocolVersion } from '../config/types.js';
+import { type JsonObject, sdsSecretConfig, typed } from './common.js';
+import { SECRET_NAMES } from './secret-names.js';
+import { sanMatchers } from './tls-context.js';
+import { TYPE } from './type-urls.js';
+
+const VERSION: Record<TlsProtocolVersion, string> = {
+  TLS_AUTO: 'TLS_AUTO',
+  TLSV1_0: 'TLSv1_0',
+  TLSV1_1: 'TLSv1_1',
+  TLSV1_2: 'TLSv1_2',
+  TLSV1_3: 'TLSv1_3',
+};
+
+export function gatewayServerSocket(tls: ServerTlsSettings, http: boolean, trustDomains: readonly string[]): JsonObject {
+  const params: JsonObject = {
+    tls_minimum_protocol_version: VERSION[tls.minProtocolVersion ?? 'TLSV1_2'],
+    tls_maximum_protocol_version: VERSION[tls.maxProtocolVersion ?? 'TLSV1_3'],
+  };
+  if (tls.cipherSuites.length > 0) params.cipher_suites = [...tls.cipherSuites];
+  const common: JsonObject = { tls_params: params };
+  if (http) common.alpn_protocols = ['h2', 'http/1.1'];
+  const istio = tls.mode === 'ISTIO_MUTUAL';
+  const cert = istio
+    ? SECRET_NAMES.workloadCert
+    : tls.credentialName
+      ? SECRET_NAMES.credential(tls.credentialName)
+      : SECRET_NAMES.fileCert(tls.serverCertificate!, tls.privateKey!);
+  common.tls_certificate_sds_secret_configs = [sdsSecretConfig(cert)];
+  const verifies = istio || tls.mode === 'MUTUAL' || tls.mode === 'OPTIONAL_MUTUAL';
+  if (verifies) {
+    const root = istio ? SECRET_NAMES.rootCa : tls.credentialName ? SECRET_NAMES.credentialCa(tls.credentialName) : SECRET_NAMES.fileRoot(tls.caCertificates);
+    const defaults: JsonObject = {};
+    if (istio) defaults.match_typed_subject_alt_names = sanMatchers(trustDomains.map((td) => `spiffe://${td}/`), 'prefix');
+    else if (tls.subjectAltNames.length > 0) defaults.match_typed_subject_alt_names = sanMatchers([...tls.subjectAltNames].sort());
+    common.combined_validation_context = { default_validation_context: defaults, validation_context_sds_secret_config: sdsSecretConfig(root) };
+  }
+  const context: JsonObject = { common_tls_context: common };
+  if (tls.mode === 'MUTUAL' || istio) context.require_client_certificate = true;
+  return { name: 'envoy.transport_sockets.tls', typed_config: typed(TYPE.downstreamTlsContext, context) };
+}

@@ -1,0 +1,49 @@
+// The translator registry: which kind of proxy a workload is, and the one
+// entry point that translates any of them. Each kind is a plug-in file:
+// proxy-resources.ts (sidecars), gateway-resources.ts, proxyless-translate.ts.
+import type { MeshModel } from '../model/mesh-model.js';
+import type { Workload } from '../model/registry.js';
+import { translateGateway } from './gateway-resources.js';
+import { translateProxy, type ProxyResources } from './proxy-resources.js';
+import { isProxylessWorkload, PROXYLESS_GRPC_ANNOTATION } from './proxyless-workload.js';
+import { translateProxyless } from './proxyless-translate.js';
+
+export type ProxyKind = 'sidecar' | 'gateway' | 'proxyless';
+
+export type TranslationResult = { ok: true; kind: ProxyKind; proxy: Workload; resources: ProxyResources } | { ok: false; error: string };
+
+/**
+ * What meshlite serves a workload as, or undefined when it serves nothing:
+ * a proxyless gRPC app (annotation), a gateway (a Gateway selects it), or a
+ * sidecar (Istio's tlsMode label), in that order.
+ */
+export function proxyKind(model: MeshModel, workload: Workload): ProxyKind | undefined {
+  if (isProxylessWorkload(workload)) return 'proxyless';
+  if (model.gateways.isGatewayWorkload(workload)) return 'gateway';
+  if (workload.sidecar) return 'sidecar';
+  return undefined;
+}
+
+/** Every workload meshlite has config for, sorted by id. */
+export function meshProxies(model: MeshModel): { workload: Workload; kind: ProxyKind }[] {
+  const out: { workload: Workload; kind: ProxyKind }[] = [];
+  for (const workload of model.registry.workloads) {
+    const kind = proxyKind(model, workload);
+    if (kind) out.push({ workload, kind });
+  }
+  return out;
+}
+
+export function translate(model: MeshModel, proxyId: string): TranslationResult {
+  const proxy = model.registry.workload(proxyId);
+  if (!proxy) return { ok: false, error: `no workload "${proxyId}" (expected <name>.<namespace> of a WorkloadEntry)` };
+  const kind = proxyKind(model, proxy);
+  if (!kind) {
+    return {
+      ok: false,
+      error: `workload "${proxyId}" runs no sidecar (label security.istio.io/tlsMode: istio), no Gateway selects it, and it is not proxyless (annotation ${PROXYLESS_GRPC_ANNOTATION}: "true")`,
+    };
+  }
+  const result = kind === 'proxyless' ? translateProxyless(model, proxyId) : kind === 'gateway' ? translateGateway(model, proxyId) : translateProxy(model, proxyId);
+  return result.ok ? { ok: true, kind, proxy, resources: result.resources } : result;
+}
