@@ -4,7 +4,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { TokenAuthority } from '../identity/proxy-token.js';
 import type { AuthResult, StreamAuthenticator } from '../server/ads-server.js';
 import type { NodeInfo } from '../server/discovery-codec.js';
-import { isProxylessWorkload, PROXYLESS_GRPC_ANNOTATION, proxylessMismatch } from '../xds/proxyless-workload.js';
+import { PROXYLESS_GRPC_ANNOTATION, proxylessMismatch } from '../xds/proxyless-workload.js';
+import { proxyKind } from '../xds/translate.js';
 import type { ControlPlane } from './control-plane.js';
 
 /** The workload a node claims: its id, or Istio's `sidecar~<ip>~<name>.<ns>~...` form. */
@@ -42,8 +43,12 @@ export class TokenStreamAuthenticator implements StreamAuthenticator {
     if (!workload) return { ok: false, code: grpc.status.PERMISSION_DENIED, message: `unknown workload "${claimed}" (no WorkloadEntry <name>.<namespace>)` };
     const mismatch = proxylessMismatch(workload, node.userAgent);
     if (mismatch) return { ok: false, code: grpc.status.PERMISSION_DENIED, message: mismatch };
-    if (!workload.sidecar && !isProxylessWorkload(workload)) {
-      return { ok: false, code: grpc.status.PERMISSION_DENIED, message: `workload "${claimed}" runs no sidecar (label security.istio.io/tlsMode: istio) and is not proxyless (annotation ${PROXYLESS_GRPC_ANNOTATION}: "true")` };
+    if (!proxyKind(model, workload)) {
+      return {
+        ok: false,
+        code: grpc.status.PERMISSION_DENIED,
+        message: `workload "${claimed}" runs no sidecar (label security.istio.io/tlsMode: istio), no Gateway selects it, and it is not proxyless (annotation ${PROXYLESS_GRPC_ANNOTATION}: "true")`,
+      };
     }
     return { ok: true, proxyId: claimed };
   }
