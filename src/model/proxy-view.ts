@@ -76,6 +76,8 @@ export interface VirtualHostView {
 export interface OutboundTcpPort {
   port: number;
   cluster: string;
+  /** A `mesh` VirtualService's tcp route for this port: clusters with relative weights. */
+  weighted?: { cluster: string; weight: number }[];
 }
 
 /**
@@ -156,12 +158,32 @@ function computeOutbound(model: MeshModel, namespace: string): OutboundView {
       } else {
         const taken = tcpPorts.find((t) => t.port === port.number);
         if (taken) warnings.push(`TCP port ${port.number} of ${service.host} is already taken by ${taken.cluster}; it gets no outbound listener`);
-        else tcpPorts.push({ port: port.number, cluster });
+        else tcpPorts.push({ port: port.number, cluster, ...tcpRoute(model, service.host, port.number, namespace) });
       }
     }
   }
   const known = new Set(clusters.map((c) => c.name));
+  for (const tcp of tcpPorts) {
+    if (!tcp.weighted) continue;
+    const resolved = tcp.weighted.filter((w) => known.has(w.cluster));
+    if (resolved.length < tcp.weighted.length) warnings.push(`tcp route for port ${tcp.port}: unknown destinations dropped`);
+    if (resolved.length > 0) tcp.weighted = resolved;
+    else delete tcp.weighted;
+  }
   return { namespace, clusters, httpRoutes, tcpPorts, warnings, clusterFor: (d, ns) => destinationCluster(model, known, d, ns) };
+}
+
+/** The first `mesh` VirtualService tcp route for this host and port, as cluster weights. */
+function tcpRoute(model: MeshModel, host: string, port: number, namespace: string): { weighted: { cluster: string; weight: number }[] } | undefined {
+  const vs = meshVirtualService(model, host, namespace);
+  const route = vs?.spec.tcp.find((r) => r.match.length === 0 || r.match.some((m) => (m.port === undefined || m.port === port) && (m.gateways.length === 0 || m.gateways.includes(MESH_GATEWAY))));
+  if (!vs || !route) return undefined;
+  const weighted = route.route.map((r) => {
+    const destHost = model.registry.resolveHost(r.destination.host, vs.meta.namespace);
+    const destPort = r.destination.port ?? model.registry.service(destHost)?.ports[0]?.number ?? port;
+    return { cluster: clusterName('outbound', destPort, r.destination.subset ?? '', destHost), weight: r.weight ?? 1 };
+  });
+  return { weighted };
 }
 
 /** The oldest VirtualService bound to `mesh`, visible from `namespace`, that names this host. */

@@ -66,6 +66,10 @@ export function outboundHttpConnectionManager(statPrefix: string, routeConfigNam
   });
 }
 
-export function tcpProxyFilter(statPrefix: string, cluster: string): JsonObject {
-  return { name: 'envoy.filters.network.tcp_proxy', typed_config: typed(TYPE.tcpProxy, { stat_prefix: statPrefix, cluster }) };
+export function tcpProxyFilter(statPrefix: string, cluster: string, weighted?: readonly { cluster: string; weight: number }[]): JsonObject {
+  const config: JsonObject =
+    weighted && weighted.length > 1
+      ? { stat_prefix: statPrefix, weighted_clusters: { clusters: weighted.map((w) => ({ name: w.cluster, weight: w.weight })) } }
+      : { stat_prefix: statPrefix, cluster: weighted?.[0]?.cluster ?? cluster };
+  return { name: 'envoy.filters.network.tcp_proxy', typed_config: typed(TYPE.tcpProxy, config) };
 }

@@ -35,7 +35,7 @@ function explicitListeners(view: ProxyView, httpFilters: readonly string[]): Jso
     listeners.push({
       name,
       address: socketAddress(outboundAddress, tcp.port),
-      filter_chains: [{ filters: [tcpProxyFilter(`outbound_${name}`, tcp.cluster)] }],
+      filter_chains: [{ filters: [tcpProxyFilter(`outbound_${name}`, tcp.cluster, tcp.weighted)] }],
       traffic_direction: 'OUTBOUND',
     });
   }
@@ -57,7 +57,7 @@ function transparentListeners(view: ProxyView, httpFilters: readonly string[]): 
   for (const port of [...ports].sort((a, b) => a - b)) {
     const name = `0.0.0.0_${port}`;
     const tcp = view.tcpPorts.find((t) => t.port === port);
-    const filter = view.httpRoutes.has(port) ? outboundHttpConnectionManager(`outbound_${name}`, String(port), httpFilters) : tcpProxyFilter(`outbound_${name}`, tcp!.cluster);
+    const filter = view.httpRoutes.has(port) ? outboundHttpConnectionManager(`outbound_${name}`, String(port), httpFilters) : tcpProxyFilter(`outbound_${name}`, tcp!.cluster, tcp!.weighted);
     listeners.push({
       name,
       address: socketAddress('0.0.0.0', port),

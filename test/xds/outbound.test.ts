@@ -150,4 +150,29 @@ test('connection pool, outlier detection and load balancer settings reach the cl
   assert.equal(c.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].common_http_protocol_options, { max_requests_per_connection: 1 });
 });
 
+test('a mesh VirtualService tcp route splits a TCP port across subsets by weight', () => {
+  const db = serviceEntry('bar', 'db', '', '[{name: tcp, number: 5432, protocol: TCP}]');
+  const dr = destinationRule('bar', 'db', 'db', '  subsets:\n  - {name: a, labels: {version: a}}\n  - {name: b, labels: {version: b}}');
+  const vs = `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: db, namespace: bar}
+spec:
+  hosts: [db]
+  tcp:
+  - route:
+    - destination: {host: db, subset: a}
+      weight: 90
+    - destination: {host: db, subset: b}
+      weight: 10`;
+  const res = resources(db, workload('bar', 'db-a', '127.0.2.7', { app: 'db', labels: 'version: a' }), dr, vs);
+  const l = (res.listeners as Obj[]).find((x) => x.name === '127.0.1.2_5432')!;
+  assert.equal(l.filter_chains[0].filters[0].typed_config.weighted_clusters, {
+    clusters: [
+      { name: 'outbound|5432|a|db.bar.svc.cluster.local', weight: 90 },
+      { name: 'outbound|5432|b|db.bar.svc.cluster.local', weight: 10 },
+    ],
+  });
+});
+
 test.run();
