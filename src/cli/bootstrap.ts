@@ -8,13 +8,13 @@ import { isProxylessWorkload, PROXYLESS_GRPC_ANNOTATION } from '../xds/proxyless
 import { formatJson } from '../xds/proxy-config-dump.js';
 import { parseDurationSeconds } from './duration.js';
 import { collect, loadModelOrExit } from './load.js';
-import { DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR, loadIdentityState, requireSidecar } from './state.js';
+import { DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR, loadIdentityState, requireEnvoyProxy } from './state.js';
 
 export function bootstrapCommand(): Command {
   return new Command('bootstrap')
     .description('write the Envoy bootstrap for a proxy (pass it to `envoy -c`), or with --grpc the gRPC xDS bootstrap of a proxyless client (GRPC_XDS_BOOTSTRAP)')
     .requiredOption('-c, --config <path>', 'config file or directory (repeatable)', collect)
-    .requiredOption('--proxy <name.namespace>', 'the workload whose sidecar this Envoy is (or, with --grpc, the proxyless workload)')
+    .requiredOption('--proxy <name.namespace>', 'the workload this Envoy serves: a sidecar or a gateway (or, with --grpc, the proxyless workload)')
     .option('--state-dir <dir>', 'meshlite state directory (CA root, token key)', DEFAULT_STATE_DIR)
     .option('--ca-dir <dir>', 'plugged-in CA directory (Istio cacerts layout)')
     .option('--ads-address <host:port>', "where meshlite's ADS listens", DEFAULT_ADS_ADDRESS)
@@ -39,7 +39,7 @@ export function bootstrapCommand(): Command {
         else process.stdout.write(text);
         return;
       }
-      const { namespace } = requireSidecar(model, opts.proxy);
+      const { namespace, kind } = requireEnvoyProxy(model, opts.proxy);
       const i = opts.adsAddress.lastIndexOf(':');
       let caRootPem: string | undefined;
       let token: string | undefined;
@@ -50,6 +50,7 @@ export function bootstrapCommand(): Command {
       }
       const bootstrap = buildBootstrap({
         proxyId: opts.proxy,
+        kind,
         namespace,
         adsHost: opts.adsAddress.slice(0, i),
         adsPort: Number(opts.adsAddress.slice(i + 1)),

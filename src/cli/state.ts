@@ -19,7 +19,7 @@ export async function loadIdentityState(stateDir: string, caDir: string | undefi
  * The proxy must be an Envoy of the config: a sidecar workload, or a gateway
  * workload (one a Gateway selects); exits with a clear message otherwise.
  */
-export function requireSidecar(model: MeshModel, proxyId: string): { namespace: string } {
+export function requireEnvoyProxy(model: MeshModel, proxyId: string): { namespace: string; kind: 'sidecar' | 'gateway' } {
   const w = model.registry.workload(proxyId);
   const envoyKind = (x: Workload) => {
     const kind = proxyKind(model, x);
@@ -30,5 +30,5 @@ export function requireSidecar(model: MeshModel, proxyId: string): { namespace: 
     process.stderr.write(`${w ? `workload "${proxyId}" runs no sidecar and no Gateway selects it` : `no workload "${proxyId}"`}; Envoy proxies: ${known.join(', ')}\n`);
     process.exit(1);
   }
-  return { namespace: w.namespace };
+  return { namespace: w.namespace, kind: proxyKind(model, w) as 'sidecar' | 'gateway' };
 }

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { parseDurationSeconds } from './duration.js';
 import { collect, loadModelOrExit } from './load.js';
-import { DEFAULT_STATE_DIR, loadIdentityState, requireSidecar } from './state.js';
+import { DEFAULT_STATE_DIR, loadIdentityState, requireEnvoyProxy } from './state.js';
 
 export function tokenCommand(): Command {
   return new Command('token')
@@ -13,7 +13,7 @@ export function tokenCommand(): Command {
     .option('--ttl <duration>', 'token lifetime', '365d')
     .action(async (opts: { config: string[]; proxy: string; stateDir: string; caDir?: string; ttl: string }) => {
       const model = loadModelOrExit(opts.config);
-      requireSidecar(model, opts.proxy);
+      requireEnvoyProxy(model, opts.proxy);
       const { tokens } = await loadIdentityState(opts.stateDir, opts.caDir, model);
       process.stdout.write(`${await tokens.issue(opts.proxy, parseDurationSeconds(opts.ttl))}\n`);
     });

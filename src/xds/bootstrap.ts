@@ -10,6 +10,8 @@ export const ADS_SERVER_NAME = 'meshlite';
 
 export interface BootstrapOptions {
   proxyId: string;
+  /** What meshlite serves this Envoy as (node metadata `MESHLITE`, for operators). */
+  kind?: 'sidecar' | 'gateway';
   namespace: string;
   adsHost: string;
   adsPort: number;
@@ -47,7 +49,7 @@ export function buildBootstrap(o: BootstrapOptions): JsonObject {
     };
   }
   return {
-    node: { id: o.proxyId, cluster: o.proxyId, metadata: { NAMESPACE: o.namespace, MESHLITE: 'sidecar' } },
+    node: { id: o.proxyId, cluster: o.proxyId, metadata: { NAMESPACE: o.namespace, MESHLITE: o.kind ?? 'sidecar' } },
     static_resources: { clusters: [xdsCluster] },
     dynamic_resources: {
       lds_config: ADS_CONFIG_SOURCE,

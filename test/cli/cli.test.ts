@@ -101,6 +101,22 @@ test('validate: a path that does not exist is an error, not a crash', () => {
   assert.equal(r.stderr.trim().split('\n'), ['examples/no-such-dir:0:0: no such file or directory', '1 error(s)']);
 });
 
+test('bootstrap works for a gateway workload and labels it as one; a workload meshlite does not serve is refused', () => {
+  const state = mkdtempSync(join(tmpdir(), 'meshlite-cli-state-'));
+  try {
+    const gw = meshlite('bootstrap', '-c', 'examples/s6-ingress-mutual-tls', '--proxy', 'ingressgateway.istio-system', '--state-dir', state);
+    assert.is(gw.code, 0, gw.stderr);
+    const bootstrap = JSON.parse(gw.stdout);
+    assert.equal(bootstrap.node.id, 'ingressgateway.istio-system');
+    assert.equal(bootstrap.node.metadata, { MESHLITE: 'gateway', NAMESPACE: 'istio-system' });
+    const legacy = meshlite('bootstrap', '-c', 'examples/s1-auto-mtls', '--proxy', 'sleep.legacy', '--state-dir', state);
+    assert.is(legacy.code, 1);
+    assert.match(legacy.stderr, 'runs no sidecar and no Gateway selects it');
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+});
+
 test('describe and proxies summarise the demo', () => {
   const proxies = meshlite('proxies', '-c', 'examples/demo');
   assert.is(proxies.code, 0);

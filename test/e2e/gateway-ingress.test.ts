@@ -16,7 +16,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { exampleFile, mapAddresses, prepareConfigDir } from '../support/e2e/config-dir.js';
 import { activeSecret, dataSourceText, statValue, waitForEnvoyConfig } from '../support/e2e/envoy-state.js';
-import { chainNames, DIFF_MATCH, dynamicListener, envoyIdentity, type EnvoyIdentity, type GatewayMesh, startGatewayMesh, waitForCredentialz, waitForGateway } from '../support/e2e/gateway.js';
+import { chainNames, dynamicListener, waitForCredentialz, waitForGateway } from '../support/e2e/gateway.js';
+import { DIFF_MATCH, envoyIdentity, type EnvoyIdentity, type MeshProxies, startMeshProxies } from '../support/e2e/mesh-proxies.js';
 import { metricValue } from '../support/e2e/meshlite.js';
 import { withProcesses, type ProcessManager } from '../support/e2e/process-manager.js';
 import { SecretsDir } from '../support/e2e/secrets-dir.js';
@@ -57,15 +58,15 @@ const serverCert = (ca: TestCa, file: string, host: string) => ca.issue(file, { 
 const secretOf = (cert: PemFiles, ca: TestCa) => ({ cert: cert.certPem, key: cert.keyPem, ca: ca.certPem });
 const headersOf = (r: HttpsResult) => (JSON.parse(r.body) as { headers: Record<string, string> }).headers;
 
-async function assertSameEnvoy(mesh: GatewayMesh, first: EnvoyIdentity, step: string): Promise<EnvoyIdentity> {
-  const now = await envoyIdentity(mesh.gateway);
+async function assertSameEnvoy(mesh: MeshProxies, first: EnvoyIdentity, step: string): Promise<EnvoyIdentity> {
+  const now = await envoyIdentity(mesh.envoy(GATEWAY));
   assert.is(now.pid, first.pid, `${step}: the gateway Envoy is the same process`);
   assert.is(now.restartEpoch, 0, `${step}: no hot restart`);
   assert.ok(now.uptimeSeconds >= first.uptimeSeconds, `${step}: uptime ${now.uptimeSeconds}s continues from ${first.uptimeSeconds}s`);
   return now;
 }
 
-function assertDiffs(mesh: GatewayMesh, step: string): void {
+function assertDiffs(mesh: MeshProxies, step: string): void {
   for (const proxy of mesh.proxies) {
     const r = mesh.diff(proxy);
     assert.is(r.stdout, DIFF_MATCH, `${step}: meshlite diff for ${proxy} (exit ${r.status}):\n${r.stdout}`);
@@ -73,11 +74,20 @@ function assertDiffs(mesh: GatewayMesh, step: string): void {
   }
 }
 
-/** The TLS side failed: no HTTP answer and (with TLS 1.3) the server refused after the client's half, or the connection closed. */
-function assertRefused(r: HttpsResult, step: string): void {
+/**
+ * The TLS side failed and there was no HTTP answer: `error` names how (an
+ * alert from the server after the client's half of a TLS 1.3 handshake, or
+ * the connection closed before any TLS). Never a refused or timed-out TCP connection.
+ */
+function assertRefused(r: HttpsResult, step: string, error: RegExp, handshakeStarted: boolean): void {
   assert.is(r.code, '000', `${step}: expected no HTTP answer, got ${describeHttps(r)}`);
-  assert.ok(r.error, `${step}: an error`);
+  assert.match(r.error ?? '', error, `${step}: ${describeHttps(r)}`);
+  assert.is(r.secureConnect, handshakeStarted, `${step}: client side of the handshake ${handshakeStarted ? 'done' : 'never done'}: ${describeHttps(r)}`);
 }
+const CERT_REQUIRED = /^ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED$/;
+const UNKNOWN_CA = /^ERR_SSL_TLSV1_ALERT_UNKNOWN_CA$/;
+/** No filter chain for the SNI (or, once Envoy stops waiting for the secret, a chain without a certificate). */
+const NO_SERVER = /^(ECONNRESET|ERR_SSL_\w+)$/;
 
 test('S6: ingress gateway, MUTUAL TLS for two hosts by SNI; live third host, credential rotation and a missing credential, no Envoy restart', async () => {
   await withProcesses('s6-gateway', async (pm) => {
@@ -101,8 +111,8 @@ test('S6: ingress gateway, MUTUAL TLS for two hosts by SNI; live third host, cre
     const goserver = startApp(pm, 'app-goserver', 'goserver.js', [map('127.0.19.3'), '8081']);
     await Promise.all([httpbin.waitForLog(/httpbin listening/), goserver.waitForLog(/goserver listening/)]);
 
-    const mesh = await startGatewayMesh(pm, cfg, { gatewayId: GATEWAY, sidecars: ['goserver.default', 'httpbin.default'], secretsDir: secrets.dir });
-    const gw = mesh.gateway;
+    const mesh = await startMeshProxies(pm, cfg, { proxies: [GATEWAY, 'goserver.default', 'httpbin.default'], secretsDir: secrets.dir });
+    const gw = mesh.envoy(GATEWAY);
     const baseSecrets = [...MESH_SECRETS, ...credentialSecrets('httpbin-credential'), ...credentialSecrets('go-credential')];
     await waitForGateway(gw, { listener, chains: [CHAIN('https'), CHAIN('https-go')], secrets: baseSecrets });
     const first = await envoyIdentity(gw);
@@ -129,11 +139,11 @@ test('S6: ingress gateway, MUTUAL TLS for two hosts by SNI; live third host, cre
     // No client certificate: the gateway refuses the handshake.
     const noCertBefore = await statValue(gw, `listener.${listener}.ssl.fail_verify_no_cert`);
     const noCert = await call('httpbin.example.com', '/status/418', { cert: undefined, key: undefined });
-    assertRefused(noCert, 'httpbin without a client certificate');
+    assertRefused(noCert, 'httpbin without a client certificate', CERT_REQUIRED, true);
     assert.is(await statValue(gw, `listener.${listener}.ssl.fail_verify_no_cert`), noCertBefore + 1, 'the gateway counted a missing client certificate');
     // A client certificate from another CA is refused too.
     const stranger = await (await TestCa.create(join(pki, 'stranger'), 'stranger CA', 'ca.crt')).issue('client', { commonName: 'stranger', usage: 'client' });
-    assertRefused(await call('go.example.com', '/healthz', { cert: stranger.certPem, key: stranger.keyPem }), 'go with a client certificate of an unknown CA');
+    assertRefused(await call('go.example.com', '/healthz', { cert: stranger.certPem, key: stranger.keyPem }), 'go with a client certificate of an unknown CA', UNKNOWN_CA, true);
     assertDiffs(mesh, 'startup');
 
     // Live: a third host with its own credential (a partner CA for server and client certificates).
@@ -150,7 +160,7 @@ test('S6: ingress gateway, MUTUAL TLS for two hosts by SNI; live third host, cre
     assert.is(third.code, '200', `bookinfo /headers: ${describeHttps(third)}`);
     assert.is(third.peer?.serial, certificateId(bookinfoCert.certPem).serial, 'SNI bookinfo.example.com: the bookinfo-credential certificate');
     assert.is(headersOf(third).Host ?? headersOf(third).host, 'bookinfo.example.com', 'httpbin saw the third host');
-    assertRefused(await call('bookinfo.example.com', '/headers', { ca: partnerCa.certPem }), 'bookinfo with the example.com client certificate (not the partner CA)');
+    assertRefused(await call('bookinfo.example.com', '/headers', { ca: partnerCa.certPem }), 'bookinfo with the example.com client certificate (not the partner CA)', UNKNOWN_CA, true);
     assert.is((await call('httpbin.example.com', '/status/418')).code, '418', 'httpbin still works');
     await assertSameEnvoy(mesh, first, 'third host');
     assertDiffs(mesh, 'third host');
@@ -195,7 +205,7 @@ test('S6: ingress gateway, MUTUAL TLS for two hosts by SNI; live third host, cre
       const l = dynamicListener(s, listener);
       return [l?.warming, l?.active].some((x) => chainNames(x).includes(CHAIN('https-missing'))) ? undefined : 'no chain https-missing yet';
     });
-    assertRefused(await call('missing.example.com', '/status/200'), 'missing.example.com (credential missing)');
+    assertRefused(await call('missing.example.com', '/status/200'), 'missing.example.com (credential missing)', NO_SERVER, false);
     assert.is((await call('httpbin.example.com', '/status/418')).code, '418', 'httpbin unaffected');
     assert.is((await call('go.example.com', '/healthz')).code, '200', 'go unaffected');
     assert.is((await call('bookinfo.example.com', '/status/200', partner)).code, '200', 'bookinfo unaffected');
@@ -230,9 +240,12 @@ test('S7: PASSTHROUGH gateway hands TLS to a backend that requires client certif
     const backend = startApp(pm, 'nginx-https', 'tls-backend.js', [backendAddress, '443', server.cert, server.key, nginxCa.caFile]);
     await backend.waitForLog(/tls-backend listening/);
 
-    const mesh = await startGatewayMesh(pm, cfg, { gatewayId: GATEWAY });
-    const gw = mesh.gateway;
-    await waitForGateway(gw, { listener, chains: ['default/gw-pt|default/nginx|tls-0'], secrets: MESH_SECRETS });
+    const mesh = await startMeshProxies(pm, cfg, { proxies: [GATEWAY] });
+    const gw = mesh.envoy(GATEWAY);
+    const held = await waitForGateway(gw, { listener, chains: ['default/gw-pt|default/nginx|tls-0'], secrets: MESH_SECRETS });
+    const chains = dynamicListener(held, listener)?.active?.filter_chains ?? [];
+    assert.equal(chains.map((c: { transport_socket?: unknown }) => c.transport_socket), [undefined], 'the passthrough chain has no TLS context: the gateway holds no certificate for nginx');
+    assert.equal(chains[0].filter_chain_match, { server_names: ['nginx.example.com'] });
     assertDiffs(mesh, 'startup');
 
     const call = (o: Partial<HttpsCall> = {}) =>
@@ -243,20 +256,19 @@ test('S7: PASSTHROUGH gateway hands TLS to a backend that requires client certif
     assert.equal(JSON.parse(ok.body), { server: 'nginx-https', sni: 'nginx.example.com', clientCN: 'nginx client', path: '/index.html' }, 'the backend saw the SNI and the client certificate');
     assert.is(ok.peer?.fingerprint256, certificateId(server.certPem).fingerprint256, "the served certificate is the backend's own");
     assert.is(ok.peer?.issuerCN, 'nginx CA');
-    // The gateway only proxied bytes: no TLS handshake of its own on that listener, one passthrough connection.
-    assert.is(await statValue(gw, `listener.${listener}.ssl.handshake`), 0, 'the gateway terminated no TLS');
+    // The gateway only proxied bytes (its chain has no TLS context, checked above): tcp_proxy carried the connection.
     assert.ok((await statValue(gw, 'tcp.gateway_443_passthrough.downstream_cx_total')) >= 1, 'tcp_proxy carried the connection');
 
     // The backend, not the gateway, insists on the client certificate.
     const refusals = () => backend.log().match(/^tls handshake failed/gm)?.length ?? 0;
     const refusalsBefore = refusals();
-    assertRefused(await call({ cert: undefined, key: undefined }), 'no client certificate');
+    assertRefused(await call({ cert: undefined, key: undefined }), 'no client certificate (refused by the backend)', CERT_REQUIRED, true);
     for (const deadline = Date.now() + 5000; refusals() === refusalsBefore; await sleep(50)) {
       if (Date.now() > deadline) throw new Error(`the backend logged no refused handshake:\n${backend.tail()}`);
     }
     assert.match(backend.tail(1), /certificate/i, 'the backend refused for the missing certificate');
     // An SNI no route admits has no filter chain: the gateway closes the connection.
-    assertRefused(await call({ servername: 'other.example.com' }), 'unknown SNI');
+    assertRefused(await call({ servername: 'other.example.com' }), 'unknown SNI', /^ECONNRESET$/, false);
     assert.ok((await statValue(gw, `listener.${listener}.no_filter_chain_match`)) >= 1, 'counted as no filter chain match');
     assertDiffs(mesh, 'after the calls');
   });
