@@ -3,6 +3,7 @@
 // serving the last good one in the second case.
 import { type FSWatcher, readdirSync, realpathSync, statSync, watch } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { DebouncedBatch, describeChanges } from '../util/debounced-batch.js';
 import type { ConfigIssue } from '../config/diagnostics.js';
 import { loadConfig, type LoadResult } from '../config/load-config.js';
 
@@ -15,11 +16,15 @@ export interface ConfigWatcherOptions {
 export class ConfigWatcher {
   /** One non-recursive watcher per real directory: set up synchronously, and it follows symlinks. */
   private readonly watchers = new Map<string, FSWatcher>();
-  private timer: NodeJS.Timeout | undefined;
-  private changed = new Set<string>();
+  private readonly changes: DebouncedBatch;
   private stopped = false;
 
-  constructor(private readonly opts: ConfigWatcherOptions) {}
+  constructor(private readonly opts: ConfigWatcherOptions) {
+    this.changes = new DebouncedBatch(opts.debounceMs ?? 100, (files) => {
+      this.watchDirectories();
+      this.reload(describeChanges(files));
+    });
+  }
 
   /** Starts watching, then loads once; every later change reloads. */
   start(): LoadResult {
@@ -38,7 +43,7 @@ export class ConfigWatcher {
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.changes.cancel();
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
   }
@@ -62,16 +67,7 @@ export class ConfigWatcher {
   }
 
   private schedule(file: string): void {
-    if (this.stopped) return;
-    this.changed.add(file);
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      const files = [...this.changed].sort();
-      this.changed.clear();
-      this.watchDirectories();
-      this.reload(`changed: ${files.join(', ')}`);
-    }, this.opts.debounceMs ?? 100);
-    this.timer.unref();
+    if (!this.stopped) this.changes.add(file);
   }
 }
 

@@ -5,6 +5,7 @@
 // whose content, errors or warnings changed are reported.
 import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { DebouncedBatch, describeChanges } from '../util/debounced-batch.js';
 import type { CredentialStore } from './credential-store.js';
 
 export interface CredentialLogger {
@@ -26,13 +27,14 @@ export interface CredentialWatcherOptions {
 export class CredentialWatcher {
   private readonly watchers = new Map<string, FSWatcher>();
   private parentWatcher: FSWatcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private resync: NodeJS.Timeout | undefined;
-  private readonly events = new Set<string>();
+  private readonly events: DebouncedBatch;
   private stopped = false;
   private directoryErrors = '';
 
-  constructor(private readonly opts: CredentialWatcherOptions) {}
+  constructor(private readonly opts: CredentialWatcherOptions) {
+    this.events = new DebouncedBatch(opts.debounceMs ?? 100, (paths) => this.reload(describeChanges(paths)));
+  }
 
   /** Reads the directory and starts watching; returns the names of the secrets found. */
   start(): string[] {
@@ -55,7 +57,7 @@ export class CredentialWatcher {
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.events.cancel();
     clearInterval(this.resync);
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
@@ -144,14 +146,6 @@ export class CredentialWatcher {
   }
 
   private schedule(path: string): void {
-    if (this.stopped) return;
-    this.events.add(path);
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      const paths = [...this.events].sort();
-      this.events.clear();
-      this.reload(`changed: ${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ` and ${paths.length - 5} more` : ''}`);
-    }, this.opts.debounceMs ?? 100);
-    this.timer.unref();
+    if (!this.stopped) this.events.add(path);
   }
 }
