@@ -1,9 +1,19 @@
 // The contract each supported config kind implements; kind-registry.ts lists them.
+import type { AuthorizationPolicy, RequestAuthentication } from '../authz-types.js';
 import type { PathSegment } from '../diagnostics.js';
 import type { Schema } from '../schema.js';
 import type { DestinationRule, Gateway, MeshConfig, Meta, PeerAuthentication, ServiceEntry, Source, VirtualService, WorkloadEntry } from '../types.js';
 
-export type LoadedResource = PeerAuthentication | DestinationRule | ServiceEntry | WorkloadEntry | MeshConfig | Gateway | VirtualService;
+export type LoadedResource =
+  | PeerAuthentication
+  | DestinationRule
+  | ServiceEntry
+  | WorkloadEntry
+  | MeshConfig
+  | Gateway
+  | VirtualService
+  | AuthorizationPolicy
+  | RequestAuthentication;
 
 export interface BuildContext {
   meta: Meta;

@@ -1,0 +1,113 @@
+// security.istio.io AuthorizationPolicy. Not registered yet: until RBAC is
+// enforced end to end the loader refuses this kind (an ignored DENY would open
+// access). The schema and checks are ready for that step.
+import type { AuthorizationAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource } from '../authz-types.js';
+import { list, obj, oneOf, str, type Schema } from '../schema.js';
+import { subnetProblem, toLabels, WORKLOAD_SELECTOR } from './common-fields.js';
+import type { BuildContext, KindHandler } from './kind-handler.js';
+
+const strings = () => list(str());
+const SOURCE_FIELDS = ['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces', 'ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks'] as const;
+const OPERATION_FIELDS = ['hosts', 'notHosts', 'ports', 'notPorts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
+
+const RULE: Schema = obj({
+  from: list(obj({ source: obj(Object.fromEntries(SOURCE_FIELDS.map((f) => [f, strings()]))) }, { required: ['source'] })),
+  to: list(obj({ operation: obj(Object.fromEntries(OPERATION_FIELDS.map((f) => [f, strings()]))) }, { required: ['operation'] })),
+  when: list(obj({ key: str({ nonEmpty: true }), values: strings(), notValues: strings() }, { required: ['key'] })),
+});
+
+/** Condition keys Istio defines (request.headers[...] and request.auth.claims[...] take a name). */
+const CONDITION_KEYS = [
+  'source.ip',
+  'remote.ip',
+  'source.namespace',
+  'source.principal',
+  'request.auth.principal',
+  'request.auth.audiences',
+  'request.auth.presenter',
+  'destination.ip',
+  'destination.port',
+  'connection.sni',
+];
+const NAMED_CONDITION = /^request\.(headers|auth\.claims)\[[^\]]+\](\[[^\]]+\])*$/;
+
+/** `*` alone, or one `*` at the start or the end: the only wildcards Istio matches. */
+function wildcardProblem(value: string): string | undefined {
+  if (value === '*') return undefined;
+  const stars = value.split('*').length - 1;
+  if (stars === 0) return undefined;
+  if (stars === 1 && (value.startsWith('*') || value.endsWith('*'))) return undefined;
+  return `"${value}": a wildcard may only be "*", a prefix "x*" or a suffix "*x"`;
+}
+
+function strs(raw: Record<string, unknown> | undefined, field: string): string[] {
+  return [...((raw?.[field] as string[] | undefined) ?? [])];
+}
+
+function toRule(raw: Record<string, unknown>, path: (string | number)[], ctx: BuildContext): AuthzRule {
+  const from = ((raw.from ?? []) as Record<string, unknown>[]).map((f, i) => {
+    const s = f.source as Record<string, unknown>;
+    const p = [...path, 'from', i, 'source'];
+    if (SOURCE_FIELDS.every((k) => strs(s, k).length === 0)) ctx.report(p, 'a source needs at least one field');
+    for (const k of ['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces'] as const) {
+      strs(s, k).forEach((v, j) => {
+        const problem = wildcardProblem(v);
+        if (problem) ctx.report([...p, k, j], problem);
+      });
+    }
+    for (const k of ['ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks'] as const) {
+      strs(s, k).forEach((v, j) => {
+        const problem = subnetProblem(v);
+        if (problem) ctx.report([...p, k, j], problem);
+      });
+    }
+    return { source: Object.fromEntries(SOURCE_FIELDS.map((k) => [k, strs(s, k)])) as unknown as AuthzSource };
+  });
+  const to = ((raw.to ?? []) as Record<string, unknown>[]).map((t, i) => {
+    const o = t.operation as Record<string, unknown>;
+    const p = [...path, 'to', i, 'operation'];
+    if (OPERATION_FIELDS.every((k) => strs(o, k).length === 0)) ctx.report(p, 'an operation needs at least one field');
+    for (const k of ['ports', 'notPorts'] as const) {
+      strs(o, k).forEach((v, j) => {
+        if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) ctx.report([...p, k, j], `"${v}" is not a port number`);
+      });
+    }
+    for (const k of ['paths', 'notPaths', 'hosts', 'notHosts'] as const) {
+      strs(o, k).forEach((v, j) => {
+        const problem = wildcardProblem(v);
+        if (problem) ctx.report([...p, k, j], problem);
+      });
+    }
+    return { operation: Object.fromEntries(OPERATION_FIELDS.map((k) => [k, strs(o, k)])) as unknown as AuthzOperation };
+  });
+  const when = ((raw.when ?? []) as Record<string, unknown>[]).map((w, i): AuthzCondition => {
+    const key = w.key as string;
+    const p = [...path, 'when', i];
+    if (!CONDITION_KEYS.includes(key) && !NAMED_CONDITION.test(key)) ctx.report([...p, 'key'], `unknown condition key "${key}"`);
+    const condition = { key, values: strs(w, 'values'), notValues: strs(w, 'notValues') };
+    if (condition.values.length === 0 && condition.notValues.length === 0) ctx.report(p, 'a condition needs values or notValues');
+    return condition;
+  });
+  return { from, to, when };
+}
+
+export const authorizationPolicy = {
+  group: 'security.istio.io',
+  versions: ['v1', 'v1beta1'],
+  kind: 'AuthorizationPolicy',
+  specSchema: obj({
+    selector: WORKLOAD_SELECTOR,
+    action: oneOf('ALLOW', 'DENY', 'AUDIT', 'CUSTOM'),
+    provider: obj({ name: str({ nonEmpty: true }) }, { required: ['name'] }),
+    rules: list(RULE),
+  }),
+  build(spec, ctx) {
+    const action = ((spec.action as string | undefined) ?? 'ALLOW') as AuthorizationAction;
+    const provider = (spec.provider as { name?: string } | undefined)?.name;
+    if (action === 'CUSTOM' && !provider) ctx.report(['spec', 'provider'], 'action CUSTOM needs provider.name (an extension provider of the mesh config)');
+    if (action !== 'CUSTOM' && provider) ctx.report(['spec', 'provider'], 'provider only applies to action CUSTOM');
+    const selector = spec.selector ? toLabels((spec.selector as Record<string, unknown>).matchLabels) : undefined;
+    const rules = ((spec.rules ?? []) as Record<string, unknown>[]).map((r, i) => toRule(r, ['spec', 'rules', i], ctx));
+    return { kind: 'AuthorizationPolicy', meta: ctx.meta, source: ctx.source, spec: { selector: selector && Object.keys(selector).length ? selector : undefined, action, provider, rules } };
+  },
+} satisfies KindHandler;
