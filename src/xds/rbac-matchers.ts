@@ -1,0 +1,128 @@
+// Per-field Envoy RBAC matchers (principals and permissions) for the values
+// of an AuthorizationPolicy source, operation or condition. Each builder
+// returns the matcher, or a string explaining why it cannot be translated
+// (the caller decides whether that drops the rule or only the field).
+import { JWT_AUTHN_FILTER_NAME, JWT_PAYLOAD_METADATA_KEY } from './jwt-authn.js';
+import { isIP } from 'node:net';
+import type { JsonObject } from './common.js';
+
+export type Untranslatable = { reason: string };
+export type Built = JsonObject | Untranslatable;
+export const isUntranslatable = (b: Built): b is Untranslatable => typeof (b as Untranslatable).reason === 'string' && Object.keys(b).length === 1;
+
+/** The jwt_authn filter writes the verified payload under this key (its providers' `payload_in_metadata`). */
+// The jwt_authn filter writes the verified payload under this metadata key; RBAC reads it there.
+const JWT_FILTER = JWT_AUTHN_FILTER_NAME;
+const JWT_PAYLOAD_KEY = JWT_PAYLOAD_METADATA_KEY;
+
+/** RE2 escaping for literal text inside a safe_regex. */
+export function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Istio value forms: `*` (present), `prefix*`, `*suffix`, else exact. */
+export function stringMatch(value: string, ignoreCase = false): JsonObject {
+  const ic: JsonObject = ignoreCase ? { ignore_case: true } : {};
+  if (value === '*') return { safe_regex: { regex: '.+' } };
+  if (value.endsWith('*')) return { prefix: value.slice(0, -1), ...ic };
+  if (value.startsWith('*')) return { suffix: value.slice(1), ...ic };
+  return { exact: value, ...ic };
+}
+
+// ---- principals ----------------------------------------------------------
+
+const authenticated = (m: JsonObject): JsonObject => ({ authenticated: { principal_name: m } });
+
+/**
+ * `td/ns/x/sa/y` -> URI SAN `spiffe://td/ns/x/sa/y`. A principal in one of the
+ * mesh's trust domains (the local one or an alias) matches it in each of them.
+ */
+export function principalIds(value: string, trustDomains: readonly string[]): JsonObject[] {
+  if (value === '*') return [authenticated({ safe_regex: { regex: '.+' } })];
+  if (value.startsWith('*')) return [authenticated({ suffix: value.slice(1) })];
+  const slash = value.indexOf('/');
+  const td = slash > 0 ? value.slice(0, slash) : undefined;
+  const variants = td !== undefined && trustDomains.includes(td) ? trustDomains.map((d) => d + value.slice(slash)) : [value];
+  return variants.map((v) => authenticated(v.endsWith('*') ? { prefix: `spiffe://${v.slice(0, -1)}` } : { exact: `spiffe://${v}` }));
+}
+
+/** Namespaces match the `/ns/<ns>/` segment of the peer's SPIFFE ID. */
+export function namespaceId(value: string): JsonObject {
+  let ns: string;
+  if (value === '*') ns = '[^/]+';
+  else if (value.endsWith('*')) ns = `${escapeRegex(value.slice(0, -1))}[^/]*`;
+  else if (value.startsWith('*')) ns = `[^/]*${escapeRegex(value.slice(1))}`;
+  else ns = escapeRegex(value);
+  return authenticated({ safe_regex: { regex: `.*/ns/${ns}/.*` } });
+}
+
+/** `10.0.0.0/8` or a bare address (/32, /128 for IPv6) -> CidrRange. */
+export function cidrRange(value: string): Built {
+  const [address, len, extra] = value.split('/');
+  const family = isIP(address ?? '');
+  const max = family === 6 ? 128 : 32;
+  if (!family || extra !== undefined) return { reason: `invalid IP block "${value}"` };
+  if (len === undefined) return { address_prefix: address!, prefix_len: max };
+  if (!/^\d+$/.test(len) || Number(len) > max) return { reason: `invalid IP block "${value}"` };
+  return { address_prefix: address!, prefix_len: Number(len) };
+}
+
+const metadata = (path: readonly string[], value: JsonObject): JsonObject => ({
+  metadata: { filter: JWT_FILTER, path: [JWT_PAYLOAD_KEY, ...path].map((key) => ({ key })), value },
+});
+
+/** Claim (path into the JWT payload) equal to a string, or a list claim containing it. */
+export function claimIds(path: readonly string[], value: string): JsonObject[] {
+  if (value === '*') return [metadata(path, { present_match: true })];
+  const m = stringMatch(value);
+  return [metadata(path, { string_match: m }), metadata(path, { list_match: { one_of: { string_match: m } } })];
+}
+
+/**
+ * Request principal `iss/sub` (split at the last `/`, as issuers are URLs):
+ * both claims must match, each with the usual `*` forms. `*` alone means
+ * "a verified JWT payload is present".
+ */
+export function requestPrincipalId(value: string): Built {
+  if (value === '*') return metadata([], { present_match: true });
+  const claim = (name: string, v: string): JsonObject => metadata([name], v === '*' ? { present_match: true } : { string_match: stringMatch(v) });
+  const slash = value.lastIndexOf('/');
+  if (slash < 0) {
+    if (value.endsWith('*')) return { and_ids: { ids: [claim('iss', value), claim('sub', '*')] } };
+    if (value.startsWith('*')) return { and_ids: { ids: [claim('iss', '*'), claim('sub', value)] } };
+    return { reason: `request principal "${value}" is not of the form iss/sub` };
+  }
+  return { and_ids: { ids: [claim('iss', value.slice(0, slash)), claim('sub', value.slice(slash + 1))] } };
+}
+
+// ---- permissions ---------------------------------------------------------
+
+const header = (name: string, m: JsonObject): JsonObject => ({ header: { name, string_match: m } });
+
+/** Header value match; `*` is presence. */
+export function headerMatcher(name: string, value: string): JsonObject {
+  return value === '*' ? { header: { name, present_match: true } } : header(name, stringMatch(value));
+}
+
+/**
+ * Hosts compare `:authority` ignoring case, with or without a `:port`
+ * (so `Secret.com:80` cannot dodge a rule on `secret.com`).
+ */
+export function hostRules(value: string): JsonObject[] {
+  const h = (m: JsonObject) => header(':authority', m);
+  if (value === '*') return [{ header: { name: ':authority', present_match: true } }];
+  if (value.endsWith('*')) return [h({ prefix: value.slice(0, -1), ignore_case: true })];
+  if (value.startsWith('*')) {
+    return [h({ suffix: value.slice(1), ignore_case: true }), h({ safe_regex: { regex: `(?i).*${escapeRegex(value.slice(1))}:[0-9]+` } })];
+  }
+  return [h({ exact: value, ignore_case: true }), h({ prefix: `${value}:`, ignore_case: true })];
+}
+
+export function pathRule(value: string): JsonObject {
+  return { url_path: { path: stringMatch(value) } };
+}
+
+export function portNumber(value: string): number | Untranslatable {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  return n >= 0 && n <= 65535 ? n : { reason: `invalid port "${value}"` };
+}

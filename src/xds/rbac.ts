@@ -1,0 +1,250 @@
+// AuthorizationPolicies -> Envoy RBAC filter configs (HTTP and network),
+// following Istio's translation: one Envoy policy per rule, `from` sources
+// OR'd as principals, `to` operations OR'd as permissions, `when` ANDed in.
+// What cannot be translated fails closed: an ALLOW or AUDIT rule is dropped
+// (it allows less), a DENY rule loses only the offending field (it denies more).
+import type { AuthorizationAction, AuthorizationPolicy, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource } from '../config/authz-types.js';
+import { type JsonObject, typed } from './common.js';
+import {
+  type Built,
+  cidrRange,
+  claimIds,
+  headerMatcher,
+  hostRules,
+  isUntranslatable,
+  namespaceId,
+  pathRule,
+  portNumber,
+  principalIds,
+  requestPrincipalId,
+  stringMatch,
+} from './rbac-matchers.js';
+
+export interface RbacContext {
+  trustDomains: readonly string[];
+  /** 'http' for HCM chains, 'tcp' for tcp_proxy chains */
+  protocol: 'http' | 'tcp';
+}
+
+export const RBAC_TYPE = {
+  http: 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
+  tcp: 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC',
+} as const;
+export const RBAC_FILTER_NAME = { http: 'envoy.filters.http.rbac', tcp: 'envoy.filters.network.rbac' } as const;
+
+const ENVOY_ACTION: Readonly<Record<'AUDIT' | 'DENY' | 'ALLOW', string>> = { AUDIT: 'LOG', DENY: 'DENY', ALLOW: 'ALLOW' };
+const FILTER_ORDER = ['AUDIT', 'DENY', 'ALLOW'] as const;
+
+/** One field's matchers (OR'd), or why it cannot be translated here. */
+type Good = { field: string; negate: boolean; ids: Built[] };
+type Field = Good | { field: string; skip: string };
+
+const CONDITION_PRINCIPAL = /^(source\.|remote\.|request\.)/;
+
+function sourceFields(s: AuthzSource, ctx: RbacContext): Field[] {
+  const f = (field: string, values: readonly string[], negate: boolean, build: (v: string) => Built[]): Field | undefined =>
+    values.length === 0 ? undefined : { field, negate, ids: values.flatMap(build) };
+  const http = (field: string, values: readonly string[], negate: boolean, build: (v: string) => Built[]) =>
+    ctx.protocol === 'tcp' && values.length > 0 ? { field, skip: 'HTTP-only' } : f(field, values, negate, build);
+  const principal = (v: string) => principalIds(v, ctx.trustDomains);
+  return [
+    f('principals', s.principals, false, principal),
+    f('notPrincipals', s.notPrincipals, true, principal),
+    http('requestPrincipals', s.requestPrincipals, false, (v) => [requestPrincipalId(v)]),
+    http('notRequestPrincipals', s.notRequestPrincipals, true, (v) => [requestPrincipalId(v)]),
+    f('namespaces', s.namespaces, false, (v) => [namespaceId(v)]),
+    f('notNamespaces', s.notNamespaces, true, (v) => [namespaceId(v)]),
+    f('ipBlocks', s.ipBlocks, false, (v) => [ip('direct_remote_ip', v)]),
+    f('notIpBlocks', s.notIpBlocks, true, (v) => [ip('direct_remote_ip', v)]),
+    f('remoteIpBlocks', s.remoteIpBlocks, false, (v) => [ip('remote_ip', v)]),
+    f('notRemoteIpBlocks', s.notRemoteIpBlocks, true, (v) => [ip('remote_ip', v)]),
+  ].filter((x): x is Field => x !== undefined);
+}
+
+function ip(kind: 'direct_remote_ip' | 'remote_ip' | 'destination_ip', value: string): Built {
+  const range = cidrRange(value);
+  return isUntranslatable(range) ? range : { [kind]: range };
+}
+
+function port(value: string): Built {
+  const n = portNumber(value);
+  return typeof n === 'number' ? { destination_port: n } : n;
+}
+
+function operationFields(o: AuthzOperation, ctx: RbacContext): Field[] {
+  const f = (field: string, values: readonly string[], negate: boolean, build: (v: string) => Built[]): Field | undefined => {
+    if (values.length === 0) return undefined;
+    if (ctx.protocol === 'tcp' && field !== 'ports' && field !== 'notPorts') return { field, skip: 'HTTP-only' };
+    return { field, negate, ids: values.flatMap(build) };
+  };
+  return [
+    f('hosts', o.hosts, false, hostRules),
+    f('notHosts', o.notHosts, true, hostRules),
+    f('ports', o.ports, false, (v) => [port(v)]),
+    f('notPorts', o.notPorts, true, (v) => [port(v)]),
+    f('methods', o.methods, false, (v) => [headerMatcher(':method', v)]),
+    f('notMethods', o.notMethods, true, (v) => [headerMatcher(':method', v)]),
+    f('paths', o.paths, false, (v) => [pathRule(v)]),
+    f('notPaths', o.notPaths, true, (v) => [pathRule(v)]),
+  ].filter((x): x is Field => x !== undefined);
+}
+
+/** The bracketed parts of `request.auth.claims[a][b]` -> ['a', 'b']. */
+function bracketPath(rest: string): string[] | undefined {
+  const parts = [...rest.matchAll(/\[([^\][]+)\]/g)].map((m) => m[1]!);
+  return parts.length > 0 && parts.map((p) => `[${p}]`).join('') === rest ? parts : undefined;
+}
+
+/** How each condition value of a key becomes matchers; undefined for an unknown key. */
+function conditionBuilder(key: string, ctx: RbacContext): ((v: string) => Built[]) | undefined {
+  if (key.startsWith('request.headers')) {
+    const path = bracketPath(key.slice('request.headers'.length));
+    return path?.length === 1 ? (v) => [headerMatcher(path[0]!.toLowerCase(), v)] : undefined;
+  }
+  if (key.startsWith('request.auth.claims')) {
+    const path = bracketPath(key.slice('request.auth.claims'.length));
+    return path ? (v) => claimIds(path, v) : undefined;
+  }
+  switch (key) {
+    case 'source.ip':
+      return (v) => [ip('direct_remote_ip', v)];
+    case 'remote.ip':
+      return (v) => [ip('remote_ip', v)];
+    case 'source.namespace':
+      return (v) => [namespaceId(v)];
+    case 'source.principal':
+      return (v) => principalIds(v, ctx.trustDomains);
+    case 'request.auth.principal':
+      return (v) => [requestPrincipalId(v)];
+    case 'request.auth.audiences':
+      return (v) => claimIds(['aud'], v);
+    case 'request.auth.presenter':
+      return (v) => claimIds(['azp'], v);
+    case 'destination.ip':
+      return (v) => [ip('destination_ip', v)];
+    case 'destination.port':
+      return (v) => [port(v)];
+    case 'connection.sni':
+      return (v) => [{ requested_server_name: stringMatch(v) }];
+    default:
+      return undefined;
+  }
+}
+
+function conditionFields(c: AuthzCondition, ctx: RbacContext): Field[] {
+  const field = `when ${c.key}`;
+  if (ctx.protocol === 'tcp' && c.key.startsWith('request.')) return [{ field, skip: 'HTTP-only' }];
+  const build = conditionBuilder(c.key, ctx);
+  if (!build) return [{ field, skip: 'unsupported condition key' }];
+  const out: Field[] = [];
+  if (c.values.length > 0) out.push({ field, negate: false, ids: c.values.flatMap(build) });
+  if (c.notValues.length > 0) out.push({ field: `${field} notValues`, negate: true, ids: c.notValues.flatMap(build) });
+  return out;
+}
+
+type Kind = 'principal' | 'permission';
+const SHAPE = {
+  principal: { or: 'or_ids', and: 'and_ids', not: 'not_id', list: 'ids' },
+  permission: { or: 'or_rules', and: 'and_rules', not: 'not_rule', list: 'rules' },
+} as const;
+
+/** A field's matchers OR'd (negated for notX); `and` of all fields; `any` when there is none. */
+function combine(kind: Kind, fields: readonly JsonObject[][]): JsonObject {
+  const s = SHAPE[kind];
+  const all = fields.flat();
+  return all.length === 0 ? { any: true } : { [s.and]: { [s.list]: all } };
+}
+
+function fieldMatcher(kind: Kind, f: Good): JsonObject {
+  const s = SHAPE[kind];
+  const or: JsonObject = { [s.or]: { [s.list]: f.ids as JsonObject[] } };
+  return f.negate ? { [s.not]: or } : or;
+}
+
+/** Builds one rule's Envoy policy; undefined when the rule must be dropped. */
+function buildRule(
+  rule: AuthzRule,
+  action: 'AUDIT' | 'DENY' | 'ALLOW',
+  ctx: RbacContext,
+  where: string,
+  warnings: string[],
+): JsonObject | undefined {
+  const sources = rule.from.map((f) => sourceFields(f.source, ctx));
+  const operations = rule.to.map((t) => operationFields(t.operation, ctx));
+  const conditions = rule.when.flatMap((c) => conditionFields(c, ctx).map((f) => ({ f, kind: conditionKind(c.key) })));
+
+  const problems: string[] = [];
+  const keep = (f: Field): f is Good => {
+    if ('skip' in f) {
+      problems.push(`${f.field} (${f.skip}${f.skip === 'HTTP-only' ? ` on ${ctx.protocol}` : ''})`);
+      return false;
+    }
+    const bad = f.ids.filter(isUntranslatable);
+    if (bad.length > 0) {
+      problems.push(`${f.field} (${bad.map((b) => b.reason).join(', ')})`);
+      return false;
+    }
+    return true;
+  };
+  const kept = {
+    sources: sources.map((fs) => fs.filter(keep)),
+    operations: operations.map((fs) => fs.filter(keep)),
+    conditions: conditions.filter((c) => keep(c.f)),
+  };
+  if (problems.length > 0) {
+    if (action !== 'DENY') {
+      warnings.push(`${where}: rule dropped (allows less), cannot translate ${problems.join('; ')}`);
+      return undefined;
+    }
+    warnings.push(`${where}: ignoring ${problems.join('; ')} (denies more)`);
+  }
+
+  const conds = (kind: Kind) => kept.conditions.filter((c) => c.kind === kind).map((c) => fieldMatcher(kind, c.f as Good));
+  const side = (kind: Kind, groups: Good[][]): JsonObject[] => {
+    const extra = conds(kind);
+    if (groups.length === 0) return [combine(kind, [extra])];
+    return groups.map((g) => combine(kind, [g.map((f) => fieldMatcher(kind, f)), extra]));
+  };
+  return {
+    permissions: side('permission', kept.operations as Good[][]),
+    principals: side('principal', kept.sources as Good[][]),
+  };
+}
+
+function conditionKind(key: string): Kind {
+  return CONDITION_PRINCIPAL.test(key) ? 'principal' : 'permission';
+}
+
+function rbacFilter(action: 'AUDIT' | 'DENY' | 'ALLOW', policies: JsonObject, ctx: RbacContext): JsonObject {
+  // Canonical proto3 JSON: ALLOW (the enum default) and an empty policy map are omitted.
+  // `rules` itself stays present even when empty: an RBAC filter without rules enforces nothing.
+  const rules: JsonObject = {
+    ...(action === 'ALLOW' ? {} : { action: ENVOY_ACTION[action] }),
+    ...(Object.keys(policies).length > 0 ? { policies } : {}),
+  };
+  const config = ctx.protocol === 'http' ? typed(RBAC_TYPE.http, { rules }) : typed(RBAC_TYPE.tcp, { rules, stat_prefix: 'tcp.' });
+  return { name: RBAC_FILTER_NAME[ctx.protocol], typed_config: config };
+}
+
+/** One RBAC config per action present (AUDIT -> action LOG, DENY, ALLOW), in filter order AUDIT, DENY, ALLOW; policies sorted by namespace/name; keys `ns[<ns>]-policy[<name>]-rule[<i>]`. */
+export function buildRbacFilters(policies: readonly AuthorizationPolicy[], ctx: RbacContext): { filters: JsonObject[]; warnings: string[] } {
+  const warnings: string[] = [];
+  const byAction = new Map<AuthorizationAction, JsonObject>();
+  const sorted = [...policies].sort((a, b) => a.meta.namespace.localeCompare(b.meta.namespace) || a.meta.name.localeCompare(b.meta.name));
+  for (const p of sorted) {
+    const { action } = p.spec;
+    const where = `AuthorizationPolicy ${p.meta.namespace}/${p.meta.name}`;
+    if (action === 'CUSTOM') {
+      warnings.push(`${where}: CUSTOM action (provider ${p.spec.provider ?? 'unset'}) is handled by ext_authz, not RBAC; skipped here`);
+      continue;
+    }
+    const out = byAction.get(action) ?? {};
+    byAction.set(action, out);
+    p.spec.rules.forEach((rule, i) => {
+      const built = buildRule(rule, action, ctx, `${where} rule ${i}`, warnings);
+      if (built) out[`ns[${p.meta.namespace}]-policy[${p.meta.name}]-rule[${i}]`] = built;
+    });
+  }
+  const filters = FILTER_ORDER.filter((a) => byAction.has(a)).map((a) => rbacFilter(a, byAction.get(a)!, ctx));
+  return { filters, warnings };
+}
