@@ -18,7 +18,8 @@ import { envoyRootStats, lookupMessage } from '../src/proto/envoy-root.js';
 import { jsonToBinary } from '../src/proto/proto-json.js';
 import { buildSnapshot, type ProxySnapshot } from '../src/cache/snapshot.js';
 import type { JsonObject } from '../src/xds/common.js';
-import { type ProxyResources, sidecarProxies, translateProxy, type TranslateResult } from '../src/xds/proxy-resources.js';
+import { type ProxyResources, translateProxy, type TranslateResult } from '../src/xds/proxy-resources.js';
+import { sidecarProxies } from '../src/xds/translate.js';
 import {
   type Distribution,
   distribution,

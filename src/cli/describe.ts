@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { buildProxyView, type ProxyView, type UpstreamTls } from '../model/proxy-view.js';
-import { sidecarProxies } from '../xds/proxy-resources.js';
+import { sidecarProxies } from '../xds/translate.js';
 import { collect, loadModelOrExit } from './load.js';
 
 export function describeCommand(): Command {

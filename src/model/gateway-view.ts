@@ -1,6 +1,6 @@
 // A gateway proxy's view: its listening ports with the Gateway servers on
 // each, and the VirtualService routes bound to them, resolved per server.
-import type { GatewayServer, HttpRoute, ServerTlsSettings, TcpRoute, TlsRoute, VirtualService } from '../config/types.js';
+import type { GatewayServer, ServerTlsSettings, VirtualService } from '../config/types.js';
 import { gatewayId, hostsOverlap, narrowerHost, parseServerHost, type ServerHost } from './gateways.js';
 import type { MeshModel } from './mesh-model.js';
 import { outboundView, type OutboundView } from './proxy-view.js';
@@ -101,11 +101,3 @@ function hasRoutesFor(kind: ServerKind, vs: VirtualService): boolean {
   if (kind === 'tcp' || kind === 'tls-terminate') return vs.spec.tcp.length > 0;
   return false;
 }
-
-/** HTTP routes of a bound VirtualService, with the namespace their destinations resolve in. */
-export interface ScopedHttpRoutes {
-  namespace: string;
-  routes: readonly HttpRoute[];
-}
-
-export type { TcpRoute, TlsRoute };

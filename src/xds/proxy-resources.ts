@@ -5,7 +5,6 @@ import type { InterceptionMode } from '../config/types.js';
 import { MESH_GATEWAY } from '../model/gateways.js';
 import { buildProxyView, type OutboundView, type ProxyView, type VirtualHostView } from '../model/proxy-view.js';
 import { buildHttpRoutes, requiredHttpFilters } from './http-route.js';
-import type { Workload } from '../model/registry.js';
 import { buildInboundCluster, buildOutboundCluster, buildPassthroughCluster } from './cluster.js';
 import { buildClusterLoadAssignment } from './cluster-load-assignment.js';
 import { byName, type JsonObject } from './common.js';
@@ -37,11 +36,6 @@ export interface ResourceLayers {
 }
 
 export type TranslateResult = { ok: true; resources: ProxyResources; view: ProxyView } | { ok: false; error: string };
-
-/** Sidecar proxies are the workloads that carry Istio's sidecar label. */
-export function sidecarProxies(model: MeshModel): Workload[] {
-  return model.registry.workloads.filter((w) => w.sidecar);
-}
 
 export function translateProxy(model: MeshModel, proxyId: string): TranslateResult {
   const proxy = model.registry.workload(proxyId);

@@ -34,6 +34,13 @@ export function meshProxies(model: MeshModel): { workload: Workload; kind: Proxy
   return out;
 }
 
+/** The workloads meshlite serves as Envoy sidecars (not gateways or proxyless apps, even if labelled). */
+export function sidecarProxies(model: MeshModel): Workload[] {
+  return meshProxies(model)
+    .filter((p) => p.kind === 'sidecar')
+    .map((p) => p.workload);
+}
+
 export function translate(model: MeshModel, proxyId: string): TranslationResult {
   const proxy = model.registry.workload(proxyId);
   if (!proxy) return { ok: false, error: `no workload "${proxyId}" (expected <name>.<namespace> of a WorkloadEntry)` };

@@ -17,7 +17,7 @@ import { buildSnapshot } from '../../src/cache/snapshot.js';
 import { buildMeshModel, type MeshModel } from '../../src/model/mesh-model.js';
 import { buildGrpcBootstrap } from '../../src/xds/proxyless-bootstrap.js';
 import { translateProxyless } from '../../src/xds/proxyless-translate.js';
-import { sidecarProxies } from '../../src/xds/proxy-resources.js';
+import { sidecarProxies } from '../../src/xds/translate.js';
 import { destinationRule, meshFromYaml, peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
 import { EXAMPLES_DIR } from '../support/paths.js';
 
