@@ -1,6 +1,7 @@
 // The S6 "goserver" behind its sidecar: plain HTTP, `node goserver.js <address> <port>`.
 // GET /healthz -> 200 {"status":"healthy","hostName":"goserver@<address>","host":<Host>}; anything else 404.
 import { createServer } from 'node:http';
+import { outlastProxyIdleTimeout } from './keep-alive.js';
 
 const [address = '127.0.0.1', port = '8081'] = process.argv.slice(2);
 const server = createServer((req, res) => {
@@ -12,6 +13,7 @@ const server = createServer((req, res) => {
   res.writeHead(404, { 'content-type': 'application/json' });
   res.end('{"error":"not found"}\n');
 });
+outlastProxyIdleTimeout(server);
 server.listen(Number(port), address, () => process.stdout.write(`goserver listening on ${address}:${port}\n`));
 process.on('SIGTERM', () => {
   server.closeAllConnections();

@@ -1,6 +1,7 @@
 // A small httpbin for tests: `node httpbin.js <address> <port>`.
 // /headers echoes request headers, /ip the peer address, /status/<code> answers that code.
 import { createServer } from 'node:http';
+import { outlastProxyIdleTimeout } from './keep-alive.js';
 
 const [address = '127.0.0.1', port = '80'] = process.argv.slice(2);
 const server = createServer((req, res) => {
@@ -23,5 +24,6 @@ const server = createServer((req, res) => {
   if (url.pathname === '/healthz') return json(200, { status: 'healthy', hostName: `httpbin@${address}` });
   json(404, { error: 'not found' });
 });
+outlastProxyIdleTimeout(server);
 server.listen(Number(port), address, () => process.stdout.write(`httpbin listening on ${address}:${port}\n`));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

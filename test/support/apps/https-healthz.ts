@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import { outlastProxyIdleTimeout } from './keep-alive.js';
 
 const [address = '127.0.0.1', port = '9090', certFile, keyFile] = process.argv.slice(2);
 if (!certFile || !keyFile) {
@@ -24,6 +25,7 @@ const server = createServer({ cert: readFileSync(certFile), key: readFileSync(ke
   res.end('{"error":"not found"}\n');
 });
 server.on('tlsClientError', (err) => process.stdout.write(`tls handshake failed: ${err.message}\n`));
+outlastProxyIdleTimeout(server);
 server.listen(Number(port), address, () => process.stdout.write(`https listening on ${address}:${port}\n`));
 process.on('SIGTERM', () => {
   server.closeAllConnections();

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import { outlastProxyIdleTimeout } from './keep-alive.js';
 
 const [address = '127.0.0.1', port = '443', certFile, keyFile, caFile] = process.argv.slice(2);
 if (!certFile || !keyFile || !caFile) {
@@ -23,6 +24,7 @@ const server = createServer(
   },
 );
 server.on('tlsClientError', (err) => process.stdout.write(`tls handshake failed: ${err.message}\n`));
+outlastProxyIdleTimeout(server);
 server.listen(Number(port), address, () => process.stdout.write(`tls-backend listening on ${address}:${port}\n`));
 process.on('SIGTERM', () => {
   server.closeAllConnections();
