@@ -4,6 +4,7 @@ export interface BenchOptions {
   services: number;
   workloads: number;
   policies: number;
+  authz: number;
   namespaces: number;
   seed: number;
   /** Proxies whose output is validated and encoded through the protos. */
@@ -20,6 +21,7 @@ const DEFAULTS: BenchOptions = {
   services: 1000,
   workloads: 5000,
   policies: 2000,
+  authz: 1000,
   namespaces: 0,
   seed: 42,
   encodeSample: 200,
@@ -32,6 +34,7 @@ const ENV: Record<keyof BenchOptions, string> = {
   services: 'BENCH_SERVICES',
   workloads: 'BENCH_WORKLOADS',
   policies: 'BENCH_POLICIES',
+  authz: 'BENCH_AUTHZ',
   namespaces: 'BENCH_NAMESPACES',
   seed: 'BENCH_SEED',
   encodeSample: 'BENCH_ENCODE_SAMPLE',
@@ -44,6 +47,7 @@ const USAGE = `usage: node dist/bench/translate.js [options]
   --services N        ServiceEntries (default 1000)          env BENCH_SERVICES
   --workloads N       WorkloadEntries (default 5000)         env BENCH_WORKLOADS
   --policies N        PeerAuthentication + DestinationRule (default 2000)  env BENCH_POLICIES
+  --authz N           AuthorizationPolicies, + a RequestAuthentication per namespace (default 1000)  env BENCH_AUTHZ
   --namespaces N      namespaces (default services/20, at least 1)         env BENCH_NAMESPACES
   --seed N            generator seed (default 42)            env BENCH_SEED
   --encode-sample N   proxies encoded through protos (default 200)         env BENCH_ENCODE_SAMPLE

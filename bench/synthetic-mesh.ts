@@ -16,12 +16,19 @@
 //   portLevelMtls), 60% DestinationRule (ISTIO_MUTUAL / DISABLE / SIMPLE with
 //   caCertificates / no TLS but LB+pool+outlier; 40% with v1/v2 subsets; 10%
 //   with portLevelSettings; 1% wildcard `*.ns-M.svc.cluster.local`; rules past
-//   one per service are client-namespace overrides).
+//   one per service are client-namespace overrides);
+// - access control (`authz`, default 1,000): one AuthorizationPolicy per
+//   service (ALLOW from 2 namespaces + GET/POST on /api/* with a header
+//   condition; every 5th a DENY on /admin*), one namespace-wide
+//   RequestAuthentication (inline JWKS) per namespace with an ALLOW requiring
+//   a request principal on every 10th service, and a mesh-wide AUDIT policy.
 
 export interface MeshShape {
   services: number;
   workloads: number;
   policies: number;
+  /** AuthorizationPolicies (plus a RequestAuthentication per namespace when > 0). */
+  authz: number;
   namespaces: number;
   seed: number;
 }
@@ -245,6 +252,40 @@ export function generateMesh(shape: MeshShape): SyntheticMesh {
     }
     add(namespace, resource(NETWORKING, 'DestinationRule', `dr-${t}`, namespace, spec));
     counts.DestinationRule!++;
+  }
+
+  // Access control.
+  counts.AuthorizationPolicy = 0;
+  counts.RequestAuthentication = 0;
+  if (shape.authz > 0) {
+    add(ROOT_NS, resource(SECURITY, 'AuthorizationPolicy', 'audit-debug', ROOT_NS, { action: 'AUDIT', rules: [{ when: [{ key: 'request.headers[x-debug]', values: ['*'] }] }] }));
+    counts.AuthorizationPolicy!++;
+    const jwks = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', kid: 'bench', x: 'q8J6jZHcsyuHxD_GnY91-0mkhxv6CspfPVFC9y-yRSo', y: 'vdgRecl1o2Ooy8qqUi74x3c-95pzlsNRhIkAA4RCQWM' }] });
+    for (let m = 0; m < nsCount; m++) {
+      add(`ns-${m}`, resource(SECURITY, 'RequestAuthentication', 'jwt', `ns-${m}`, { jwtRules: [{ issuer: `https://idp-${m}.example.com`, audiences: [`ns-${m}`], jwks }] }));
+      counts.RequestAuthentication!++;
+    }
+  }
+  for (let t = 0; t + 1 < shape.authz && services.length > 0; t++) {
+    const svc = services[t % services.length]!;
+    const m = svc.index % nsCount;
+    const matchLabels: Record<string, Yaml> = { app: `svc-${svc.index}` };
+    if (t >= services.length) matchLabels.version = `v${(t % 2) + 1}`;
+    const selector: Yaml = { matchLabels };
+    let spec: Record<string, Yaml>;
+    if (t % 5 === 4) {
+      spec = { selector, action: 'DENY', rules: [{ to: [{ operation: { ports: ['80'], paths: ['/admin', '/admin/*'] } }] }] };
+    } else {
+      const source: Record<string, Yaml> = { namespaces: [`ns-${m}`, `ns-${(m + 1) % nsCount}`] };
+      if (t % 10 === 0) source.requestPrincipals = [`https://idp-${m}.example.com/*`];
+      spec = {
+        selector,
+        action: 'ALLOW',
+        rules: [{ from: [{ source }], to: [{ operation: { methods: ['GET', 'POST'], paths: ['/api/*'] } }], when: [{ key: 'request.headers[x-tenant]', values: [`t-${t % 7}`, 'shared'] }] }],
+      };
+    }
+    add(svc.namespace, resource(SECURITY, 'AuthorizationPolicy', `authz-${t}`, svc.namespace, spec));
+    counts.AuthorizationPolicy!++;
   }
 
   const files: { name: string; text: string }[] = [];

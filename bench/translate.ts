@@ -81,7 +81,7 @@ function main(): void {
     mem.sample(`${label}:end`);
   };
   out(`meshlite translation benchmark (node ${process.version}, ${process.arch}, gc between phases: ${hasGc ? 'yes' : 'no (run with --expose-gc)'})`);
-  out(`shape: ${opts.services} services, ${opts.workloads} workloads, ${opts.policies} policies, ${opts.namespaces} namespaces, seed ${opts.seed}`);
+  out(`shape: ${opts.services} services, ${opts.workloads} workloads, ${opts.policies} policies, ${opts.authz} authorization policies, ${opts.namespaces} namespaces, seed ${opts.seed}`);
   mem.sample('start');
 
   // 1. Generate YAML text (not part of any measured figure).

@@ -11,7 +11,9 @@ import { tlsCheck } from '../model/tls-check.js';
 import type { AdsServer } from '../server/ads-server.js';
 import type { JsonObject } from '../xds/common.js';
 import { canonicalJson } from '../proto/proto-json.js';
+import { authorizationReport } from '../xds/authorization-report.js';
 import { buildConfigDump } from '../xds/config-dump.js';
+import { meshProxies } from '../xds/translate.js';
 import { CONFIG_DUMP_TYPE } from '../xds/proxy-config-dump.js';
 import type { ProxyResources } from '../xds/proxy-resources.js';
 import { RESOURCE_TYPES } from '../xds/type-urls.js';
@@ -87,6 +89,20 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
       const rows = tlsCheck(model, id);
       if (!rows) return reply.code(404).send({ error: `no workload "${id}"` });
       out[id] = rows.map((r) => ({ ...r, TLS_conflict_status: r.status }));
+    }
+    return out;
+  });
+
+  app.get('/debug/authorizationz', async (req, reply) => {
+    const { proxy } = req.query as { proxy?: string };
+    const model = controlPlane.currentModel;
+    if (!model) return reply.code(503).send({ error: 'no config loaded' });
+    const proxies = proxy ? [proxy] : meshProxies(model).map((p) => p.workload.id);
+    const out: Record<string, unknown> = {};
+    for (const id of proxies) {
+      const result = authorizationReport(model, id);
+      if (!result.ok) return reply.code(404).send({ error: result.error });
+      out[id] = result.report;
     }
     return out;
   });

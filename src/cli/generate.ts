@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import type { Json } from '../proto/proto-json.js';
+import { authorizationReport } from '../xds/authorization-report.js';
 import { dumpProxyConfig, formatJson } from '../xds/proxy-config-dump.js';
 import { meshProxies } from '../xds/translate.js';
 import { RESOURCE_TYPES, type ResourceType } from '../xds/type-urls.js';
@@ -14,9 +15,13 @@ export function generateCommand(): Command {
     .requiredOption('-c, --config <path>', 'config file or directory (repeatable)', collect)
     .option('--proxy <name.namespace>', 'the workload (sidecar, gateway or proxyless gRPC app) whose config to print')
     .option('--all', 'every proxy, as {proxy: dump}')
-    .addOption(new Option('--type <type>', 'only one resource type').choices([...RESOURCE_TYPES, 'all']).default('all'))
+    .addOption(
+      new Option('--type <type>', "only one resource type; 'rbac': the access-control policies that apply and the Envoy filters enforcing them")
+        .choices([...RESOURCE_TYPES, 'rbac', 'all'])
+        .default('all'),
+    )
     .addOption(new Option('-o, --output <format>', 'output format').choices(['json', 'yaml']).default('json'))
-    .action((opts: { config: string[]; proxy?: string; all?: boolean; type: ResourceType | 'all'; output: 'json' | 'yaml' }) => {
+    .action((opts: { config: string[]; proxy?: string; all?: boolean; type: ResourceType | 'rbac' | 'all'; output: 'json' | 'yaml' }) => {
       const model = loadModelOrExit(opts.config);
       if (!opts.proxy && !opts.all) {
         process.stderr.write(`--proxy <name.namespace> or --all is required; proxies: ${meshProxies(model).map((p) => p.workload.id).join(', ')}\n`);
@@ -26,6 +31,17 @@ export function generateCommand(): Command {
       const ids = opts.all ? meshProxies(model).map((p) => p.workload.id) : [opts.proxy!];
       const out: Record<string, Json> = {};
       for (const id of ids) {
+        if (opts.type === 'rbac') {
+          const report = authorizationReport(model, id);
+          if (!report.ok) {
+            process.stderr.write(`${report.error}\n`);
+            process.exitCode = 1;
+            return;
+          }
+          for (const warning of report.report.warnings) process.stderr.write(`warning: ${id}: ${warning}\n`);
+          out[id] = report.report as unknown as Json;
+          continue;
+        }
         const result = dumpProxyConfig(model, id);
         if (!result.ok) {
           process.stderr.write(`${result.error}\n`);

@@ -1,6 +1,5 @@
 // Typed shapes of security.istio.io AuthorizationPolicy and RequestAuthentication,
-// as meshlite will hold them after validation. (Not yet accepted by the loader:
-// until enforcement is complete these kinds are refused, never ignored.)
+// as meshlite holds them after validation.
 import type { Labels, Resource } from './types.js';
 
 export type AuthorizationAction = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';

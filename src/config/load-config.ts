@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { type ConfigIssue, joinPath, type PathSegment, sortIssues } from './diagnostics.js';
 import { findHandler, type KindHandler, type LoadedResource, UNSUPPORTED_KINDS } from './kinds/index.js';
 import { anything, labels, obj, str, validateSchema } from './schema.js';
+import type { AuthorizationPolicy } from './authz-types.js';
 import { type ConfigSet, DEFAULT_MESH_CONFIG, type Meta, type MeshConfigSpec, type Resource, type VirtualService } from './types.js';
 import { readYamlFiles, type YamlDocument } from './yaml-files.js';
 
@@ -82,6 +83,7 @@ export function buildConfigSet(documents: readonly YamlDocument[], yamlIssues: r
   const seen = new Map<string, YamlDocument>();
   const hostOwners = new Map<string, { entry: string; file: string; line: number }>();
   const routed: { vs: VirtualService; doc: YamlDocument }[] = [];
+  const custom: { ap: AuthorizationPolicy; doc: YamlDocument }[] = [];
   for (const { doc, handler, raw } of accepted) {
     const metadata = raw.metadata as Record<string, unknown>;
     const name = metadata.name as string;
@@ -122,10 +124,12 @@ export function buildConfigSet(documents: readonly YamlDocument[], yamlIssues: r
       const list = Array.isArray(built) ? built : [built];
       for (const r of list) if (r.kind === 'ServiceEntry') claimHosts(r, doc, hostOwners, report);
       for (const r of list) if (r.kind === 'VirtualService') routed.push({ vs: r, doc });
+      for (const r of list) if (r.kind === 'AuthorizationPolicy' && r.spec.action === 'CUSTOM') custom.push({ ap: r, doc });
       resources.push(...list);
     }
   }
   checkVirtualServiceBindings(routed, seen, mesh.domainSuffix, report);
+  if (mesh !== DEFAULT_MESH_CONFIG || !accepted.some((a) => a.handler.kind === 'MeshConfig')) checkCustomProviders(custom, mesh, report);
 
   if (issues.length > 0) return { ok: false, issues: sortIssues(issues), files };
   return { ok: true, config: assemble(mesh, resources), files };
@@ -204,6 +208,24 @@ function checkVirtualServiceBindings(
   }
 }
 
+/**
+ * Every AuthorizationPolicy with action CUSTOM names an extension provider of
+ * the MeshConfig (skipped above when the MeshConfig itself is invalid: its own
+ * errors say why).
+ */
+function checkCustomProviders(
+  custom: { ap: AuthorizationPolicy; doc: YamlDocument }[],
+  mesh: MeshConfigSpec,
+  report: (doc: YamlDocument, path: PathSegment[], message: string) => void,
+): void {
+  const declared = mesh.extensionProviders.map((p) => p.name);
+  for (const { ap, doc } of custom) {
+    if (ap.spec.provider === undefined || declared.includes(ap.spec.provider)) continue;
+    const known = declared.length > 0 ? `declared: ${declared.map((n) => `"${n}"`).join(', ')}` : 'it declares none';
+    report(doc, ['spec', 'provider', 'name'], `extension provider "${ap.spec.provider}" is not declared in the MeshConfig's extensionProviders (${known})`);
+  }
+}
+
 /** A creation time as a number; no (or no valid) timestamp sorts last. */
 function instant(timestamp: string | undefined): number {
   const t = timestamp === undefined ? NaN : Date.parse(timestamp);
@@ -229,5 +251,7 @@ function assemble(mesh: MeshConfigSpec, resources: LoadedResource[]): ConfigSet 
     workloadEntries: of('WorkloadEntry'),
     gateways: of('Gateway'),
     virtualServices: of('VirtualService'),
+    authorizationPolicies: of('AuthorizationPolicy'),
+    requestAuthentications: of('RequestAuthentication'),
   };
 }

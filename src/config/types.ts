@@ -1,5 +1,6 @@
 // Typed, validated config as meshlite understands it after loading. Field names
 // follow the Istio APIs; legacy kinds are already converted to modern ones.
+import type { AuthorizationPolicy, RequestAuthentication } from './authz-types.js';
 export type Labels = Readonly<Record<string, string>>;
 
 export interface Source {
@@ -132,7 +133,39 @@ export interface MeshConfigSpec {
   enableAutoMtls: boolean;
   domainSuffix: string;
   defaultInterceptionMode: InterceptionMode;
+  /** Authorization services AuthorizationPolicy CUSTOM names as its provider (Istio's meshConfig.extensionProviders). */
+  extensionProviders: readonly ExtensionProvider[];
 }
+
+/** An external authorization service, reached through the proxy's outbound cluster for `service:port`. */
+export interface ExtAuthzProvider {
+  /** A host of the registry (`ext-authz.foo.svc.cluster.local`, or a short `ext-authz.foo`). */
+  service: string;
+  port: number;
+  /** Istio duration for each check; Istio's default 10m when absent. */
+  timeout?: string;
+  /** Let requests through when the service cannot be reached (default: deny). */
+  failOpen: boolean;
+  /** HTTP status when the service errs and failOpen is off (Envoy default 403); one of Envoy's `envoy.type.v3.StatusCode` values. */
+  statusOnError?: number;
+}
+
+export interface ExtAuthzHttpProvider extends ExtAuthzProvider {
+  /** Prepended to the original request path in the check request (starts with `/`). */
+  pathPrefix?: string;
+  /** Header names, or `prefix*` / `*suffix` patterns (matched ignoring case), in every list below. */
+  includeRequestHeadersInCheck: readonly string[];
+  includeAdditionalHeadersInCheck: Readonly<Record<string, string>>;
+  headersToUpstreamOnAllow: readonly string[];
+  headersToDownstreamOnDeny: readonly string[];
+  headersToDownstreamOnAllow: readonly string[];
+  /** Send the request body (up to this many bytes) to the service. */
+  includeRequestBodyInCheck?: { maxRequestBytes: number; allowPartialMessage: boolean };
+}
+
+export type ExtensionProvider =
+  | { name: string; kind: 'envoyExtAuthzHttp'; http: ExtAuthzHttpProvider }
+  | { name: string; kind: 'envoyExtAuthzGrpc'; grpc: ExtAuthzProvider };
 
 export const DEFAULT_MESH_CONFIG: MeshConfigSpec = {
   trustDomain: 'cluster.local',
@@ -141,6 +174,7 @@ export const DEFAULT_MESH_CONFIG: MeshConfigSpec = {
   enableAutoMtls: true,
   domainSuffix: 'cluster.local',
   defaultInterceptionMode: 'EXPLICIT',
+  extensionProviders: [],
 };
 
 export type PeerAuthentication = Resource<'PeerAuthentication', PeerAuthenticationSpec>;
@@ -158,6 +192,8 @@ export interface ConfigSet {
   workloadEntries: readonly WorkloadEntry[];
   gateways: readonly Gateway[];
   virtualServices: readonly VirtualService[];
+  authorizationPolicies: readonly AuthorizationPolicy[];
+  requestAuthentications: readonly RequestAuthentication[];
 }
 
 // ---- networking.istio.io Gateway and VirtualService ----

@@ -5,6 +5,8 @@ import type { LoadResult } from '../config/load-config.js';
 import { formatIssue } from '../config/diagnostics.js';
 import { buildSnapshot, changedTypes, type ProxySnapshot } from '../cache/snapshot.js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
+import type { ConfigSet } from '../config/types.js';
+import { jwksUrisOf } from '../model/authorization.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
 import type { Logger } from '../server/ads-server.js';
 import type { JsonObject } from '../xds/common.js';
@@ -16,6 +18,14 @@ import type { CredentialLookup, CredentialReference, TlsCredentialSource } from 
 import { affectedSecretNames, NO_SECRETS_DIRECTORY } from '../credentials/credential-store.js';
 import type { ConfigStatus } from './config-watcher.js';
 import type { WorkloadCredentialSource, WorkloadKeyPair } from './workload-credentials.js';
+
+/** Where JWKS documents for RequestAuthentication `jwksUri`s come from (meshlite fetches them; see jwks-fetcher.ts). */
+export interface JwksSource {
+  /** Watch exactly these URIs; resolves once each has had its first fetch (success or not). */
+  setUris(uris: Iterable<string>): Promise<void>;
+  /** The last good document of a URI. */
+  current(uri: string): string | undefined;
+}
 
 export interface ControlPlaneHooks {
   configApplied?(generation: number, proxies: number, millis: number): void;
@@ -44,6 +54,7 @@ export class ControlPlane {
     private readonly hooks: ControlPlaneHooks = {},
     /** `credentialName` secrets (meshlite serve --secrets-dir); without it none is served. */
     private readonly tlsCredentials: TlsCredentialSource = NO_SECRETS_DIRECTORY,
+    private readonly jwksSource?: JwksSource,
   ) {
     credentials.onRotated((key) => {
       for (const id of this.connected) {
@@ -67,7 +78,7 @@ export class ControlPlane {
       this.hooks.configRejected?.(result.issues.length);
       return;
     }
-    this.model = buildMeshModel(result.config);
+    this.model = buildMeshModel(result.config, await this.fetchJwks(result.config));
     const started = performance.now();
     await this.refreshInBatches([...this.connected], reason);
     // Published only now, so "generation N reached" also means every snapshot reflects it.
@@ -76,6 +87,37 @@ export class ControlPlane {
     const millis = performance.now() - started;
     this.logger.info({ reason, generation: this.generation, proxies: this.connected.size, millis: Math.round(millis) }, 'config applied');
     this.hooks.configApplied?.(this.generation, this.connected.size, millis);
+  }
+
+  /** The JWKS of every jwksUri the config names (fetched before the config is applied, so no proxy sees a placeholder first). */
+  private async fetchJwks(config: ConfigSet): Promise<ReadonlyMap<string, string>> {
+    const uris = jwksUrisOf(config);
+    if (!this.jwksSource) return new Map();
+    await this.jwksSource.setUris(uris);
+    const found = new Map<string, string>();
+    for (const uri of uris) {
+      const text = this.jwksSource.current(uri);
+      if (text !== undefined) found.set(uri, text);
+      else this.logger.warn({ jwksUri: uri }, 'JWKS not available; tokens of its issuer are rejected (401) until it is');
+    }
+    return found;
+  }
+
+  /**
+   * A fetched JWKS document changed (or arrived late): the model takes it and
+   * exactly the connected proxies with a RequestAuthentication naming it are refreshed.
+   */
+  async jwksChanged(uri: string, text: string): Promise<string[]> {
+    const model = this.model;
+    if (!model || model.jwks.get(uri) === text || !model.authz.jwksUris.includes(uri)) return [];
+    this.model = { ...model, jwks: new Map([...model.jwks, [uri, text]]) };
+    const affected = [...this.connected].filter((id) => {
+      const w = model.registry.workload(id);
+      return w !== undefined && model.authz.for(w).requestAuthentications.some((r) => r.spec.jwtRules.some((j) => j.jwks === undefined && j.jwksUri === uri));
+    }).sort();
+    this.logger.info({ jwksUri: uri, proxies: affected.length }, 'JWKS changed; refreshing the proxies that verify its tokens');
+    await Promise.all(affected.map((id) => this.refresh(id, `JWKS changed: ${uri}`)));
+    return affected;
   }
 
   get currentModel(): MeshModel | undefined {

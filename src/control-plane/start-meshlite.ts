@@ -14,8 +14,9 @@ import { AdsServer } from '../server/ads-server.js';
 import type { StreamObserver } from '../server/stream-status.js';
 import { ADS_SERVER_NAME } from '../xds/bootstrap.js';
 import { CredentialStore } from '../credentials/credential-store.js';
+import { JwksFetcher } from '../credentials/jwks-fetcher.js';
 import { CredentialWatcher } from '../credentials/credential-watcher.js';
-import { registerCredentialMetrics } from '../credentials/credential-metrics.js';
+import { registerCredentialMetrics, registerJwksMetrics } from '../credentials/credential-metrics.js';
 import { configPathOverlapping } from '../credentials/read-credentials.js';
 import { caCredentials } from './ca-credentials.js';
 import { ConfigWatcher } from './config-watcher.js';
@@ -107,9 +108,14 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
     ? new CredentialWatcher({ store: credentialStore, debounceMs: o.debounceMs, logger: log, onChange: (names) => void controlPlane?.credentialsChanged(names) })
     : undefined;
   credentialWatcher?.start();
-  controlPlane = new ControlPlane(cache, countingCredentials, log, metrics, credentialStore);
+  const jwks = new JwksFetcher({
+    onChange: (uri, text) => void controlPlane?.jwksChanged(uri, text),
+    onError: (uri, err) => log.warn({ jwksUri: uri, err: err.message }, 'JWKS fetch failed; the last good document (if any) stays in use'),
+  });
+  controlPlane = new ControlPlane(cache, countingCredentials, log, metrics, credentialStore, jwks);
   const cp = controlPlane;
   registerCredentialMetrics(metrics.registry, () => cp.missingCredentials());
+  registerJwksMetrics(metrics.registry, jwks);
 
   let ads: AdsServer | undefined;
   const isSynced = (proxy: string) => (ads ? proxySync(proxy, ads.connectionsOf(proxy), cache).synced : false);
@@ -174,6 +180,7 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
       log.info({}, 'meshlite stopping: no new streams, closing open ones');
       watcher.stop();
       credentialWatcher?.stop();
+      jwks.close();
       await ads!.shutdown(2000);
       await admin.close();
       certificates.close();

@@ -1,6 +1,7 @@
 // The resolved mesh: registry plus policy indexes, built once per config set
 // and shared (read-only) by every per-proxy translation.
 import type { ConfigSet, MeshConfigSpec } from '../config/types.js';
+import { AuthorizationIndex } from './authorization.js';
 import { DestinationRuleIndex } from './destination-rules.js';
 import { GatewayIndex } from './gateways.js';
 import { PeerAuthenticationIndex } from './peer-authentication.js';
@@ -13,9 +14,15 @@ export interface MeshModel {
   peerAuthn: PeerAuthenticationIndex;
   destinationRules: DestinationRuleIndex;
   gateways: GatewayIndex;
+  authz: AuthorizationIndex;
+  /**
+   * JWKS documents meshlite fetched for RequestAuthentication `jwksUri`s (by
+   * URI): an input like the config, so translation stays pure.
+   */
+  jwks: ReadonlyMap<string, string>;
 }
 
-export function buildMeshModel(config: ConfigSet): MeshModel {
+export function buildMeshModel(config: ConfigSet, jwks: ReadonlyMap<string, string> = new Map()): MeshModel {
   const registry = new Registry(config);
   return {
     config,
@@ -24,6 +31,8 @@ export function buildMeshModel(config: ConfigSet): MeshModel {
     peerAuthn: new PeerAuthenticationIndex(config, registry),
     destinationRules: new DestinationRuleIndex(config, registry),
     gateways: new GatewayIndex(config),
+    authz: new AuthorizationIndex(config),
+    jwks,
   };
 }
 

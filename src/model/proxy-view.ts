@@ -2,6 +2,7 @@
 // from the mesh model, with no Envoy types in it. xds builders turn it into
 // Envoy resources.
 import type { ClientTlsSettings, Destination, InterceptionMode, MeshConfigSpec, TrafficPolicyCore, VirtualService } from '../config/types.js';
+import { type AuthzView, authzView } from './authorization.js';
 import { destinationCluster } from './destinations.js';
 import { SIDECAR_ANNOTATIONS } from '../config/kinds/workload-entry.js';
 import { effectiveTrafficPolicy, hostMatches } from './destination-rules.js';
@@ -104,6 +105,8 @@ export interface ProxyView extends Omit<OutboundView, 'namespace'> {
   trustDomains: string[];
   inbound: InboundPort[];
   outbound: OutboundView;
+  /** AuthorizationPolicies and RequestAuthentications that apply to the proxy's inbound traffic. */
+  authz: AuthzView;
 }
 
 export function proxySettings(proxy: Workload, mesh: MeshConfigSpec): ProxySettings {
@@ -126,6 +129,7 @@ export function buildProxyView(model: MeshModel, proxy: Workload): ProxyView {
     trustDomains: trustDomains(model.mesh),
     inbound: inboundPorts(model, proxy),
     outbound,
+    authz: authzView(model, proxy),
   };
 }
 

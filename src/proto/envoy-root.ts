@@ -34,6 +34,8 @@ export const ENVOY_ENTRY_FILES: readonly string[] = [
     'service/runtime/v3/rtds',
     'service/extension/v3/config_discovery',
     'service/status/v3/csds',
+    // ext_authz's check API (CheckRequest/CheckResponse), for test authorization servers
+    'service/auth/v3/external_auth',
     'service/load_stats/v3/lrs',
     ...['certs', 'clusters', 'config_dump', 'config_dump_shared', 'init_dump', 'listeners', 'memory',
       'metrics', 'mutex_stats', 'server_info', 'tap'].map((f) => `admin/v3/${f}`),

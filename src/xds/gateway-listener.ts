@@ -7,7 +7,8 @@ import { hostsOverlap } from '../model/gateways.js';
 import { sniName } from '../model/names.js';
 import { ADS_CONFIG_SOURCE, type JsonObject, socketAddress, typed } from './common.js';
 import { gatewayServerSocket } from './gateway-tls-context.js';
-import { httpFilters } from './http-connection-manager.js';
+import type { AuthzFilters } from './authz-filters.js';
+import { ENFORCING_PATH_HYGIENE, httpFilters } from './http-connection-manager.js';
 import { TYPE } from './type-urls.js';
 
 export interface GatewayListenerContext {
@@ -16,21 +17,22 @@ export interface GatewayListenerContext {
   clusterFor(destination: RouteDestination['destination'], namespace: string): string | undefined;
   /** HTTP filters the route configuration of a server needs before the router. */
   httpFiltersFor(routeConfigName: string): string[];
+  /** AuthorizationPolicy/RequestAuthentication filters selecting this gateway workload. */
+  access: AuthzFilters;
   warn(message: string): void;
 }
 
 const TLS_INSPECTOR: JsonObject = { name: 'envoy.filters.listener.tls_inspector', typed_config: typed(TYPE.tlsInspector) };
 
-function gatewayHcm(statPrefix: string, routeConfigName: string, filters: readonly string[]): JsonObject {
+function gatewayHcm(statPrefix: string, routeConfigName: string, filters: readonly string[], access: readonly JsonObject[]): JsonObject {
   return {
     name: 'envoy.filters.network.http_connection_manager',
     typed_config: typed(TYPE.httpConnectionManager, {
       stat_prefix: statPrefix,
       rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: routeConfigName },
-      http_filters: httpFilters(filters),
+      http_filters: [...access, ...httpFilters(filters)],
       use_remote_address: true,
-      normalize_path: true,
-      merge_slashes: true,
+      ...ENFORCING_PATH_HYGIENE,
       forward_client_cert_details: 'SANITIZE_SET',
       set_current_client_cert_details: { subject: true, uri: true, dns: true },
     }),
@@ -71,7 +73,7 @@ function chainsFor(server: GatewayServerView, port: GatewayPortView, view: Gatew
         {
           ...(names ? { filter_chain_match: { server_names: names } } : {}),
           transport_socket: gatewayServerSocket(server.tls!, true, ctx.trustDomains),
-          filters: [gatewayHcm(`${prefix}_${server.server.port.name}`, server.routeConfigName!, ctx.httpFiltersFor(server.routeConfigName!))],
+          filters: [gatewayHcm(`${prefix}_${server.server.port.name}`, server.routeConfigName!, ctx.httpFiltersFor(server.routeConfigName!), ctx.access.http)],
           name: `${server.gateway}|${server.server.port.name}`,
         },
       ];
@@ -81,7 +83,7 @@ function chainsFor(server: GatewayServerView, port: GatewayPortView, view: Gatew
       const route = firstL4Route(server, port.port, (vs) => vs.spec.tcp);
       const filter = route && tcpProxy(`${prefix}_${server.server.port.name}`, route.route.route, route.namespace, ctx);
       if (!filter) return [];
-      const chain: JsonObject = { filters: [filter], name: `${server.gateway}|${server.server.port.name}` };
+      const chain: JsonObject = { filters: [...ctx.access.tcp, filter], name: `${server.gateway}|${server.server.port.name}` };
       if (server.kind === 'tls-terminate') {
         const names = serverNames(server);
         if (names) chain.filter_chain_match = { server_names: names };
@@ -94,7 +96,7 @@ function chainsFor(server: GatewayServerView, port: GatewayPortView, view: Gatew
     case 'auto-passthrough':
       return view.outbound.clusters.map((c) => ({
         filter_chain_match: { server_names: [sniName(c.port.number, c.subset ?? '', c.host)] },
-        filters: [tcpProxyTo(`${prefix}_${c.name}`, [{ name: c.name, weight: 1 }])],
+        filters: [...ctx.access.tcp, tcpProxyTo(`${prefix}_${c.name}`, [{ name: c.name, weight: 1 }])],
         name: `${server.gateway}|auto|${c.name}`,
       }));
   }
@@ -125,7 +127,7 @@ function passthroughChains(server: GatewayServerView, port: GatewayPortView, ctx
           ctx.warn(`${vs.meta.namespace}/${vs.meta.name} tls route ${i}: no known destination`);
           continue;
         }
-        chains.push({ filter_chain_match: { server_names: sni }, filters: [filter], name: `${server.gateway}|${vs.meta.namespace}/${vs.meta.name}|tls-${i}` });
+        chains.push({ filter_chain_match: { server_names: sni }, filters: [...ctx.access.tcp, filter], name: `${server.gateway}|${vs.meta.namespace}/${vs.meta.name}|tls-${i}` });
       }
     });
   });
@@ -139,7 +141,7 @@ export function buildGatewayListeners(view: GatewayView, ctx: GatewayListenerCon
     const http = port.servers.filter((s) => s.kind === 'http');
     let chains: JsonObject[];
     if (http.length > 0) {
-      chains = [{ filters: [gatewayHcm(`gateway_${port.port}_http`, `http.${port.port}`, ctx.httpFiltersFor(`http.${port.port}`))], name: `http.${port.port}` }];
+      chains = [{ filters: [gatewayHcm(`gateway_${port.port}_http`, `http.${port.port}`, ctx.httpFiltersFor(`http.${port.port}`), ctx.access.http)], name: `http.${port.port}` }];
     } else {
       chains = dedupeChains(port.servers.flatMap((s) => chainsFor(s, port, view, ctx)), name, ctx);
     }

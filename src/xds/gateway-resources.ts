@@ -4,6 +4,8 @@ import { buildGatewayView, type GatewayServerView, type GatewayView } from '../m
 import type { MeshModel } from '../model/mesh-model.js';
 import type { Workload } from '../model/registry.js';
 import { byName, type JsonObject } from './common.js';
+import { authzFilters } from './authz-filters.js';
+import { authzView } from '../model/authorization.js';
 import { buildGatewayListeners } from './gateway-listener.js';
 import { buildHttpRoutes, requiredHttpFilters } from './http-route.js';
 import { outboundResources, type ProxyResources } from './proxy-resources.js';
@@ -74,10 +76,13 @@ export function translateGateway(model: MeshModel, proxyId: string): GatewayTran
   const outbound = outboundResources(view.outbound, 'EXPLICIT');
   const routes = buildRouteConfigs(view, warnings);
   const filtersByRoute = new Map(routes.map((r) => [String(r.name), requiredHttpFilters(((r.virtual_hosts as JsonObject[]) ?? []).flatMap((v) => v.routes as JsonObject[]))]));
+  const access = authzFilters(authzView(model, proxy));
+  warnings.push(...access.warnings.http, ...access.warnings.tcp);
   const listeners = buildGatewayListeners(view, {
     trustDomains: trustDomains(model.mesh),
     clusterFor: (d, ns) => view.outbound.clusterFor(d, ns),
     httpFiltersFor: (name) => filtersByRoute.get(name) ?? [],
+    access,
     warn: (m) => warnings.push(m),
   }).sort(byName);
   return {

@@ -30,11 +30,19 @@ function hcmFilter(config: JsonObject): JsonObject {
 const PATH_HYGIENE: JsonObject = { normalize_path: true, merge_slashes: true };
 
 /**
+ * Where policy is enforced (inbound and gateways), `%2F`/`%5C` are decoded
+ * too, before normalisation: RBAC then sees the path the app will act on, so
+ * `/admin%2Fx` cannot slip past a DENY on `/admin/*`. (Outbound HCMs leave
+ * escaped slashes alone: an app may mean them, and no policy runs there.)
+ */
+export const ENFORCING_PATH_HYGIENE: JsonObject = { ...PATH_HYGIENE, path_with_escaped_slashes_action: 'UNESCAPE_AND_FORWARD' };
+
+/**
  * Inbound HCM: routes everything to the local app. On mTLS chains the peer's
  * identity is appended to X-Forwarded-Client-Cert; on plaintext chains any
  * client-supplied XFCC is stripped so nobody can claim an identity unverified.
  */
-export function inboundHttpConnectionManager(clusterName: string, targetPort: number, mutualTls: boolean): JsonObject {
+export function inboundHttpConnectionManager(clusterName: string, targetPort: number, mutualTls: boolean, accessFilters: readonly JsonObject[] = []): JsonObject {
   const config: JsonObject = {
     stat_prefix: `inbound_${targetPort}`,
     route_config: {
@@ -48,8 +56,8 @@ export function inboundHttpConnectionManager(clusterName: string, targetPort: nu
       ],
       validate_clusters: false,
     },
-    http_filters: [ROUTER_FILTER],
-    ...PATH_HYGIENE,
+    http_filters: [...accessFilters, ROUTER_FILTER],
+    ...ENFORCING_PATH_HYGIENE,
     forward_client_cert_details: mutualTls ? 'APPEND_FORWARD' : 'SANITIZE',
   };
   if (mutualTls) config.set_current_client_cert_details = { subject: true, uri: true, dns: true };

@@ -4,6 +4,7 @@
 // mode binds one listener per target port on the workload's own address.
 import { clusterName } from '../model/names.js';
 import type { InboundPort, ProxyView } from '../model/proxy-view.js';
+import { type AuthzFilters, NO_AUTHZ_FILTERS } from './authz-filters.js';
 import { type JsonObject, socketAddress, typed } from './common.js';
 import { inboundHttpConnectionManager, tcpProxyFilter } from './http-connection-manager.js';
 import { ISTIO_ALPNS, istioMutualDownstreamSocket } from './tls-context.js';
@@ -15,11 +16,10 @@ export const VIRTUAL_INBOUND_PORT = 15006;
 const TLS_INSPECTOR: JsonObject = { name: 'envoy.filters.listener.tls_inspector', typed_config: typed(TYPE.tlsInspector) };
 export const ORIGINAL_DST_FILTER: JsonObject = { name: 'envoy.filters.listener.original_dst', typed_config: typed(TYPE.originalDst) };
 
-export function inboundFilterChains(port: InboundPort, trustDomains: readonly string[]): JsonObject[] {
+export function inboundFilterChains(port: InboundPort, trustDomains: readonly string[], access: AuthzFilters = NO_AUTHZ_FILTERS): JsonObject[] {
   const cluster = clusterName('inbound', port.targetPort, '', '');
-  const terminate = (mtls: boolean): JsonObject[] => [
-    port.http ? inboundHttpConnectionManager(cluster, port.targetPort, mtls) : tcpProxyFilter(`inbound_${port.targetPort}`, cluster),
-  ];
+  const terminate = (mtls: boolean): JsonObject[] =>
+    port.http ? [inboundHttpConnectionManager(cluster, port.targetPort, mtls, access.http)] : [...access.tcp, tcpProxyFilter(`inbound_${port.targetPort}`, cluster)];
   const mtlsSocket = istioMutualDownstreamSocket(trustDomains, port.http ? ['h2', 'http/1.1'] : []);
   const p = port.targetPort;
   const mtlsChain = (extraMatch: JsonObject): JsonObject => ({
@@ -46,7 +46,7 @@ export function inboundFilterChains(port: InboundPort, trustDomains: readonly st
           // TLS that is not mesh mTLS (the app terminates it itself): pass it through untouched.
           name: `inbound|${p}|tls-passthrough`,
           filter_chain_match: { destination_port: p, transport_protocol: 'tls' },
-          filters: [tcpProxyFilter(`inbound_${p}_passthrough`, cluster)],
+          filters: [...access.tcp, tcpProxyFilter(`inbound_${p}_passthrough`, cluster)],
         },
       ];
   }
@@ -59,10 +59,10 @@ function listenerFilters(chains: readonly JsonObject[], transparent: boolean): J
   return filters;
 }
 
-export function buildInboundListeners(view: ProxyView): JsonObject[] {
+export function buildInboundListeners(view: ProxyView, access: AuthzFilters = NO_AUTHZ_FILTERS): JsonObject[] {
   if (view.inbound.length === 0) return [];
   if (view.settings.interceptionMode === 'TRANSPARENT') {
-    const chains = view.inbound.flatMap((port) => inboundFilterChains(port, view.trustDomains));
+    const chains = view.inbound.flatMap((port) => inboundFilterChains(port, view.trustDomains, access));
     return [
       {
         name: VIRTUAL_INBOUND,
@@ -74,7 +74,7 @@ export function buildInboundListeners(view: ProxyView): JsonObject[] {
     ];
   }
   return view.inbound.map((port) => {
-    const chains = inboundFilterChains(port, view.trustDomains);
+    const chains = inboundFilterChains(port, view.trustDomains, access);
     const listener: JsonObject = {
       name: `${view.proxy.address}_${port.targetPort}`,
       address: socketAddress(view.proxy.address, port.targetPort),

@@ -8,6 +8,7 @@ import { buildHttpRoutes, requiredHttpFilters } from './http-route.js';
 import { buildInboundCluster, buildOutboundCluster, buildPassthroughCluster } from './cluster.js';
 import { buildClusterLoadAssignment } from './cluster-load-assignment.js';
 import { byName, type JsonObject } from './common.js';
+import { authzFilters, type AuthzFilters } from './authz-filters.js';
 import { buildInboundListeners } from './inbound-listener.js';
 import { buildOutboundListeners } from './outbound-listener.js';
 import { buildRouteConfiguration, HTTP_PROXY_ROUTE } from './route-configuration.js';
@@ -114,7 +115,8 @@ export function buildProxyResources(view: ProxyView): ProxyResources {
   const outbound = outboundResources(view.outbound, mode);
   const ownClusters = view.inbound.map((p) => buildInboundCluster(p.targetPort, view.settings.applicationAddress));
   if (mode === 'TRANSPARENT') ownClusters.push(buildPassthroughCluster());
-  const inboundListeners = buildInboundListeners(view);
+  const access = authzFilters(view.authz);
+  const inboundListeners = buildInboundListeners(view, access);
   const outboundListeners = sharedOutboundListeners(view, outbound);
   const secretNames = [...new Set([...outbound.secretNames, ...referencedSecretNames(inboundListeners)])].sort();
   return {
@@ -124,10 +126,17 @@ export function buildProxyResources(view: ProxyView): ProxyResources {
     listeners: [...inboundListeners, ...outboundListeners].sort(byName),
     routes: outbound.routes,
     secretNames,
-    warnings: outbound.warnings,
+    warnings: [...outbound.warnings, ...inboundAccessWarnings(view, access)],
     layers: {
       clusters: { shared: outbound.clusters, own: ownClusters },
       listeners: { shared: outboundListeners, own: inboundListeners },
     },
   };
+}
+
+/** Access-control warnings of the chain kinds this proxy has (TCP chains: TCP ports, and PERMISSIVE's TLS passthrough). */
+function inboundAccessWarnings(view: ProxyView, access: AuthzFilters): string[] {
+  const http = view.inbound.some((p) => p.http);
+  const tcp = view.inbound.some((p) => !p.http || p.mode === 'PERMISSIVE');
+  return [...(http ? access.warnings.http : []), ...(tcp ? access.warnings.tcp : [])];
 }

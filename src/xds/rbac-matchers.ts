@@ -118,8 +118,29 @@ export function hostRules(value: string): JsonObject[] {
   return [h({ exact: value, ignore_case: true }), h({ prefix: `${value}:`, ignore_case: true })];
 }
 
-export function pathRule(value: string): JsonObject {
-  return { url_path: { path: stringMatch(value) } };
+const PARAMS = '(;[^/]*)?';
+
+/**
+ * A path value as Istio matches it, plus the same path with `;parameters` on
+ * any segment (`/admin;x`, `/api;v=1/admin`): many servers drop path
+ * parameters before routing, so without this a DENY on `/admin` would not
+ * cover what the app serves as `/admin`.
+ */
+export function pathRules(value: string): JsonObject[] {
+  const plain = { url_path: { path: stringMatch(value) } };
+  if (value === '*') return [plain];
+  const prefix = value.endsWith('*');
+  const suffix = !prefix && value.startsWith('*');
+  const body = prefix ? value.slice(0, -1) : suffix ? value.slice(1) : value;
+  const segments = body.split('/');
+  const regex = segments
+    .map((segment, i) => {
+      const partialLast = prefix && i === segments.length - 1;
+      const leadingEmpty = i === 0 && segment === '' && !suffix;
+      return escapeRegex(segment) + (partialLast || leadingEmpty ? '' : PARAMS);
+    })
+    .join('/');
+  return [plain, { url_path: { path: { safe_regex: { regex: `${suffix ? '.*' : ''}${regex}${prefix ? '.*' : ''}` } } } }];
 }
 
 export function portNumber(value: string): number | Untranslatable {

@@ -13,7 +13,7 @@ import {
   hostRules,
   isUntranslatable,
   namespaceId,
-  pathRule,
+  pathRules,
   portNumber,
   principalIds,
   requestPrincipalId,
@@ -84,8 +84,8 @@ function operationFields(o: AuthzOperation, ctx: RbacContext): Field[] {
     f('notPorts', o.notPorts, true, (v) => [port(v)]),
     f('methods', o.methods, false, (v) => [headerMatcher(':method', v)]),
     f('notMethods', o.notMethods, true, (v) => [headerMatcher(':method', v)]),
-    f('paths', o.paths, false, (v) => [pathRule(v)]),
-    f('notPaths', o.notPaths, true, (v) => [pathRule(v)]),
+    f('paths', o.paths, false, pathRules),
+    f('notPaths', o.notPaths, true, pathRules),
   ].filter((x): x is Field => x !== undefined);
 }
 
@@ -193,7 +193,7 @@ function buildRule(
   };
   if (problems.length > 0) {
     if (action !== 'DENY') {
-      warnings.push(`${where}: rule dropped (allows less), cannot translate ${problems.join('; ')}`);
+      warnings.push(`${where}: rule dropped (${action === 'AUDIT' ? 'not audited here' : 'allows less'}), cannot translate ${problems.join('; ')}`);
       return undefined;
     }
     warnings.push(`${where}: ignoring ${problems.join('; ')} (denies more)`);
@@ -234,10 +234,8 @@ export function buildRbacFilters(policies: readonly AuthorizationPolicy[], ctx: 
   for (const p of sorted) {
     const { action } = p.spec;
     const where = `AuthorizationPolicy ${p.meta.namespace}/${p.meta.name}`;
-    if (action === 'CUSTOM') {
-      warnings.push(`${where}: CUSTOM action (provider ${p.spec.provider ?? 'unset'}) is handled by ext_authz, not RBAC; skipped here`);
-      continue;
-    }
+    // CUSTOM policies are enforced by ext_authz (ext-authz.ts), before the DENY and ALLOW filters built here.
+    if (action === 'CUSTOM') continue;
     const out = byAction.get(action) ?? {};
     byAction.set(action, out);
     p.spec.rules.forEach((rule, i) => {

@@ -52,5 +52,12 @@ export function translate(model: MeshModel, proxyId: string): TranslationResult 
     };
   }
   const result = kind === 'proxyless' ? translateProxyless(model, proxyId) : kind === 'gateway' ? translateGateway(model, proxyId) : translateProxy(model, proxyId);
-  return result.ok ? { ok: true, kind, proxy, resources: result.resources } : result;
+  if (!result.ok) return result;
+  let resources = result.resources;
+  const authz = model.authz.for(proxy);
+  if (kind === 'proxyless' && (authz.authorizationPolicies.length > 0 || authz.requestAuthentications.length > 0)) {
+    // meshlite serves proxyless apps client config only: nothing would enforce these, so say it loudly.
+    resources = { ...resources, warnings: [...resources.warnings, 'AuthorizationPolicy/RequestAuthentication select this proxyless gRPC app but are NOT enforced (meshlite serves proxyless apps client config only)'] };
+  }
+  return { ok: true, kind, proxy, resources };
 }

@@ -126,4 +126,25 @@ test('describe and proxies summarise the demo', () => {
   assert.match(describe.stdout, 'inbound 127.0.2.1:80 -> app 127.0.12.1:80  HTTP  peer mTLS STRICT');
 });
 
+test('generate --type rbac: the policies that apply (with scope and source) and the filters enforcing them, HTTP and TCP', () => {
+  const r = meshlite('generate', '-c', 'examples/authz-policy-kinds', '--proxy', 'echo.bar', '--type', 'rbac');
+  assert.is(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as Obj;
+  assert.equal(report.authorizationPolicies.map((p: Obj) => `${p.policy} ${p.action} ${p.scope}`), [
+    'bar/deny-admin DENY namespace',
+    'bar/echo-allow ALLOW workload',
+    'bar/echo-deny-foo DENY workload',
+    'istio-system/audit-debug AUDIT mesh',
+  ]);
+  assert.match(report.authorizationPolicies[0].source, /^examples\/authz-policy-kinds\/policies\.yaml:\d+$/);
+  const tcp = report.tcpFilters as Obj[];
+  assert.equal(tcp.map((f) => [f.name, f.typed_config.rules.action ?? 'ALLOW']), [['envoy.filters.network.rbac', 'LOG'], ['envoy.filters.network.rbac', 'DENY'], ['envoy.filters.network.rbac', 'ALLOW']]);
+  assert.equal(Object.keys(tcp[2]!.typed_config.rules.policies), ['ns[bar]-policy[echo-allow]-rule[1]'], 'the HTTP-only ALLOW rule is dropped on TCP');
+  assert.match(r.stderr, 'bar/echo-allow rule 0: rule dropped (allows less), cannot translate methods (HTTP-only on tcp)');
+  const http = meshlite('generate', '-c', 'examples/authz-policy-kinds', '--proxy', 'httpbin.bar', '--type', 'rbac', '-o', 'yaml');
+  assert.is(http.code, 0, http.stderr);
+  const names = (parse(http.stdout).httpFilters as Obj[]).map((f) => (f.name === 'envoy.filters.http.rbac' ? `${f.name} ${f.typed_config.rules.action ?? 'ALLOW'}` : f.name));
+  assert.equal(names, ['envoy.filters.http.jwt_authn', 'envoy.filters.http.rbac LOG', 'envoy.filters.http.rbac DENY', 'envoy.filters.http.rbac ALLOW']);
+});
+
 test.run();

@@ -1,6 +1,5 @@
-// AuthorizationPolicy and RequestAuthentication schemas and checks. The kinds
-// are not registered yet, so they are driven here directly; the loader itself
-// must keep refusing them until enforcement lands (checked below too).
+// AuthorizationPolicy and RequestAuthentication schemas and checks, driven
+// through their handlers directly, and through the loader.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { joinPath, type PathSegment } from '../../src/config/diagnostics.js';
@@ -91,16 +90,18 @@ test('RequestAuthentication: inline JWKS or jwksUri, one of them, valid, issuers
   assert.match(scheme.problems[0]!, 'spec.jwtRules[0].jwksUri: invalid value "file:///etc/jwks.json": expected an http:// or https:// URL');
 });
 
-test('until enforcement lands, the loader refuses both kinds (fail closed)', () => {
-  const text = ['AuthorizationPolicy', 'RequestAuthentication'].map((k) => `apiVersion: security.istio.io/v1\nkind: ${k}\nmetadata: {name: p, namespace: foo}\nspec: {}\n`).join('---\n');
+test('the loader accepts both kinds (v1 and v1beta1) into the config set; an empty AuthorizationPolicy is ALLOW with no rules', () => {
+  const text = [
+    'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny-all, namespace: foo}\nspec: {}\n',
+    'apiVersion: security.istio.io/v1beta1\nkind: AuthorizationPolicy\nmetadata: {name: allow-get, namespace: foo}\nspec: {rules: [{to: [{operation: {methods: [GET]}}]}]}\n',
+    'apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {name: jwt, namespace: foo}\nspec: {jwtRules: [{issuer: a, jwksUri: "https://idp.example/jwks"}]}\n',
+  ].join('---\n');
   const parsed = parseYamlText(text, 'authz.yaml');
   const result = buildConfigSet(parsed.documents, parsed.issues);
-  assert.not.ok(result.ok);
-  if (result.ok) return;
-  assert.equal(result.issues.map((i) => i.message), [
-    'AuthorizationPolicy (security.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
-    'RequestAuthentication (security.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
-  ]);
+  assert.ok(result.ok, JSON.stringify(!result.ok && result.issues));
+  if (!result.ok) return;
+  assert.equal(result.config.authorizationPolicies.map((p) => [p.meta.name, p.spec.action, p.spec.rules.length]), [['allow-get', 'ALLOW', 1], ['deny-all', 'ALLOW', 0]]);
+  assert.equal(result.config.requestAuthentications.map((r) => r.spec.jwtRules.map((j) => j.jwksUri)), [['https://idp.example/jwks']]);
 });
 
 test.run();

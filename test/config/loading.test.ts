@@ -26,6 +26,9 @@ const first = yaml`
   metadata:
     name: deny
     namespace: foo
+  spec:
+    action: DENY
+    rules: [{to: [{operation: {metods: [GET]}}]}]
   ---
   apiVersion: networking.istio.io/v1
   kind: DestinationRule
@@ -71,9 +74,9 @@ const second = yaml`
 test('every error of a multi-document, multi-file input comes back at once, sorted by file and line', () => {
   expectIssues({ 'b/second.yaml': second, 'a/first.yaml': first, 'c/broken.yaml': 'spec: [\n' }, [
     'a/first.yaml:7:3: spec.endpoints: resolution STATIC needs endpoints or a workloadSelector',
-    'a/first.yaml:11:7: kind: AuthorizationPolicy (security.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
-    'a/first.yaml:24:10: spec.trafficPolicy.tls.clientCertificate: MUTUAL mode needs clientCertificate (or credentialName)',
-    'a/first.yaml:24:10: spec.trafficPolicy.tls.privateKey: MUTUAL mode needs privateKey (or credentialName)',
+    'a/first.yaml:17:30: spec.rules[0].to[0].operation.metods: unknown field "metods" (did you mean "methods"?)',
+    'a/first.yaml:27:10: spec.trafficPolicy.tls.clientCertificate: MUTUAL mode needs clientCertificate (or credentialName)',
+    'a/first.yaml:27:10: spec.trafficPolicy.tls.privateKey: MUTUAL mode needs privateKey (or credentialName)',
     'b/second.yaml:9:5: spec.portLevelMtls: portLevelMtls needs a workload selector',
     'b/second.yaml:17:39: metadata.annotations["sidecar.meshlite.io/outboundPort"]: expected a port number, got "99999"',
     'b/second.yaml:27:3: spec.address: required field is missing',

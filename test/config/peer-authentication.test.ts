@@ -72,6 +72,7 @@ test('MeshConfig defaults when there is none, or when it sets nothing', () => {
     enableAutoMtls: true,
     domainSuffix: 'cluster.local',
     defaultInterceptionMode: 'EXPLICIT',
+    extensionProviders: [],
   });
   assert.equal(configOf('apiVersion: meshlite.io/v1alpha1\nkind: MeshConfig\nmetadata:\n  name: mesh\n').mesh, DEFAULT_MESH_CONFIG);
 });
@@ -97,6 +98,7 @@ test('MeshConfig overrides every field; aliases are de-duplicated and sorted', (
     enableAutoMtls: false,
     domainSuffix: 'corp.internal',
     defaultInterceptionMode: 'TRANSPARENT',
+    extensionProviders: [],
   });
 });
 

@@ -160,14 +160,14 @@ const withKind = (apiVersion: string, kind: string) => yaml`
 test('known Istio kinds meshlite does not translate are refused, not ignored', () => {
   expectIssues(
     {
-      'authz.yaml': withKind('security.istio.io/v1', 'AuthorizationPolicy'),
+      'telemetry.yaml': withKind('telemetry.istio.io/v1', 'Telemetry'),
       'ef.yaml': withKind('networking.istio.io/v1alpha3', 'EnvoyFilter'),
       'sidecar.yaml': withKind('networking.istio.io/v1beta1', 'Sidecar'),
     },
     [
-      'authz.yaml:2:7: kind: AuthorizationPolicy (security.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
       'ef.yaml:2:7: kind: EnvoyFilter (networking.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
       'sidecar.yaml:2:7: kind: Sidecar (networking.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
+      'telemetry.yaml:2:7: kind: Telemetry (telemetry.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
     ],
   );
 });
@@ -251,7 +251,7 @@ test('cluster-scoped kinds take no namespace', () => {
 });
 
 test('issues are plain objects with file, line, column, path and message', () => {
-  const result = loadTexts({ 'x.yaml': withKind('security.istio.io/v1', 'RequestAuthentication') });
+  const result = loadTexts({ 'x.yaml': withKind('networking.istio.io/v1', 'Sidecar') });
   assert.equal(result, {
     ok: false,
     files: ['x.yaml'],
@@ -261,7 +261,7 @@ test('issues are plain objects with file, line, column, path and message', () =>
         line: 2,
         column: 7,
         path: 'kind',
-        message: 'RequestAuthentication (security.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
+        message: 'Sidecar (networking.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
       },
     ],
   });

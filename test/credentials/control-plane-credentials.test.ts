@@ -195,6 +195,10 @@ test('/debug/credentialz lists credentials and missing references, never key mat
     assert.equal(entry.referencedBy, { 'kubernetes://db-cred': ['sleep.foo'], 'kubernetes://db-cred-cacert': ['sleep.foo'] });
     assert.equal(body.missing.map((m) => m.secretName), ['kubernetes://other-cred', 'kubernetes://other-cred-cacert']);
     assert.equal(body.missing[0]!.proxies, ['client.baz']);
+    const authz = await app.inject({ method: 'GET', url: '/debug/authorizationz?proxy=sleep.foo' });
+    assert.is(authz.statusCode, 200);
+    assert.equal((authz.json() as Record<string, { authorizationPolicies: unknown[]; enforced: boolean }>)['sleep.foo'], { ...(authz.json() as Record<string, object>)['sleep.foo'], authorizationPolicies: [], enforced: true });
+    assert.is((await app.inject({ method: 'GET', url: '/debug/authorizationz?proxy=nobody.nowhere' })).statusCode, 404);
     const dump = await app.inject({ method: 'GET', url: '/debug/config_dump?proxy=sleep.foo' });
     assert.ok(dump.body.includes('kubernetes://db-cred'), 'the credential is in the dump');
     assert.not.ok(dump.body.includes(keyBody(db.privateKeyPem)), 'its key is redacted');

@@ -1,6 +1,5 @@
-// security.istio.io AuthorizationPolicy. Not registered yet: until RBAC is
-// enforced end to end the loader refuses this kind (an ignored DENY would open
-// access). The schema and checks are ready for that step.
+// security.istio.io AuthorizationPolicy (v1 and v1beta1): schema, semantic
+// checks and the typed shape the model selects per workload.
 import type { AuthorizationAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource } from '../authz-types.js';
 import { list, obj, oneOf, str, type Schema } from '../schema.js';
 import { subnetProblem, toLabels, WORKLOAD_SELECTOR } from './common-fields.js';

@@ -1,10 +1,12 @@
 // The registry of config kinds meshlite reads: one plug-in per kind in this folder.
+import { authorizationPolicy } from './authorization-policy.js';
 import { destinationRule } from './destination-rule.js';
 import { gateway } from './gateway.js';
 import type { KindHandler } from './kind-handler.js';
 import { legacyMeshPolicy, legacyPolicy } from './legacy-authentication-policy.js';
 import { meshConfig } from './mesh-config.js';
 import { peerAuthentication } from './peer-authentication.js';
+import { requestAuthentication } from './request-authentication.js';
 import { serviceEntry } from './service-entry.js';
 import { virtualService } from './virtual-service.js';
 import { workloadEntry } from './workload-entry.js';
@@ -21,6 +23,8 @@ export const KIND_HANDLERS: readonly KindHandler[] = [
   legacyMeshPolicy,
   gateway,
   virtualService,
+  authorizationPolicy,
+  requestAuthentication,
 ];
 
 /** Istio kinds meshlite knows of but does not translate yet: refused, never silently ignored. */
@@ -29,8 +33,6 @@ export const UNSUPPORTED_KINDS: ReadonlyMap<string, string> = new Map([
   ['EnvoyFilter', 'networking.istio.io'],
   ['WorkloadGroup', 'networking.istio.io'],
   ['ProxyConfig', 'networking.istio.io'],
-  ['AuthorizationPolicy', 'security.istio.io'],
-  ['RequestAuthentication', 'security.istio.io'],
   ['Telemetry', 'telemetry.istio.io'],
   ['WasmPlugin', 'extensions.istio.io'],
 ]);

@@ -1,5 +1,4 @@
-// security.istio.io RequestAuthentication (JWT end-user authentication). Not
-// registered yet: the loader refuses it until jwt_authn is enforced end to end.
+// security.istio.io RequestAuthentication (JWT end-user authentication).
 import type { JwtRule } from '../authz-types.js';
 import { bool, list, obj, str, type Schema } from '../schema.js';
 import { DURATION, toLabels, WORKLOAD_SELECTOR } from './common-fields.js';

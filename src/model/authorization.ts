@@ -1,0 +1,111 @@
+// Which AuthorizationPolicies and RequestAuthentications apply to a workload.
+// Unlike PeerAuthentication nothing overrides anything: every policy in scope
+// applies. In scope are the root namespace's policies (mesh-wide, or every
+// workload whose labels match their selector, in any namespace) and the
+// workload's own namespace's policies (all of it, or matched by selector).
+import type { AuthorizationPolicy, RequestAuthentication } from '../config/authz-types.js';
+import type { ConfigSet, Labels, MeshConfigSpec } from '../config/types.js';
+import { matchesSelector } from './labels.js';
+import type { MeshModel } from './mesh-model.js';
+import { clusterName } from './names.js';
+
+export interface AuthzSubject {
+  namespace: string;
+  labels: Labels;
+}
+
+export interface WorkloadAuthz {
+  /** Sorted by namespace, then name (the order of Envoy policies and of /debug output). */
+  authorizationPolicies: readonly AuthorizationPolicy[];
+  requestAuthentications: readonly RequestAuthentication[];
+}
+
+export const NO_AUTHZ: WorkloadAuthz = { authorizationPolicies: [], requestAuthentications: [] };
+
+/** What the translator needs to enforce a workload's access control. */
+export interface AuthzView {
+  policies: WorkloadAuthz;
+  mesh: MeshConfigSpec;
+  /** Fetched JWKS documents by URI (inline `jwks` need none). */
+  jwks: ReadonlyMap<string, string>;
+  /** The outbound cluster of an extension provider's `service:port`, if the registry has it. */
+  providerCluster(service: string, port: number): string | undefined;
+}
+
+export function authzView(model: MeshModel, subject: AuthzSubject): AuthzView {
+  return {
+    policies: model.authz.for(subject),
+    mesh: model.mesh,
+    jwks: model.jwks,
+    providerCluster(service, port) {
+      // Provider hosts are written as in Istio's mesh config: an FQDN, `name.namespace`, or `namespace/host`.
+      const slash = service.indexOf('/');
+      const host = slash < 0 ? model.registry.resolveHost(service, model.mesh.rootNamespace) : model.registry.resolveHost(service.slice(slash + 1), service.slice(0, slash));
+      const found = model.registry.service(host);
+      return found?.ports.some((p) => p.number === port) ? clusterName('outbound', port, '', host) : undefined;
+    },
+  };
+}
+
+type Scoped = { meta: { namespace: string; name: string }; spec: { selector?: Labels } };
+
+const byNamespaceName = (a: Scoped, b: Scoped) =>
+  a.meta.namespace < b.meta.namespace ? -1 : a.meta.namespace > b.meta.namespace ? 1 : a.meta.name < b.meta.name ? -1 : a.meta.name > b.meta.name ? 1 : 0;
+
+function groupByNamespace<T extends Scoped>(items: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of [...items].sort(byNamespaceName)) {
+    const list = out.get(item.meta.namespace) ?? [];
+    list.push(item);
+    out.set(item.meta.namespace, list);
+  }
+  return out;
+}
+
+export class AuthorizationIndex {
+  private readonly policies: Map<string, AuthorizationPolicy[]>;
+  private readonly requestAuthns: Map<string, RequestAuthentication[]>;
+  private readonly rootNamespace: string;
+  /** Proxies with the same namespace and labels share one answer (and the filters built from it). */
+  private readonly memo = new Map<string, WorkloadAuthz>();
+  /** Every jwksUri any RequestAuthentication names, sorted. */
+  readonly jwksUris: readonly string[];
+
+  constructor(config: ConfigSet) {
+    this.rootNamespace = config.mesh.rootNamespace;
+    this.policies = groupByNamespace(config.authorizationPolicies);
+    this.requestAuthns = groupByNamespace(config.requestAuthentications);
+    this.jwksUris = jwksUrisOf(config);
+  }
+
+  get empty(): boolean {
+    return this.policies.size === 0 && this.requestAuthns.size === 0;
+  }
+
+  for(subject: AuthzSubject): WorkloadAuthz {
+    if (this.empty) return NO_AUTHZ;
+    const key = `${subject.namespace}\u0000${Object.entries(subject.labels).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(',')}`;
+    let found = this.memo.get(key);
+    if (!found) {
+      found = {
+        authorizationPolicies: this.select(this.policies, subject),
+        requestAuthentications: this.select(this.requestAuthns, subject),
+      };
+      if (found.authorizationPolicies.length === 0 && found.requestAuthentications.length === 0) found = NO_AUTHZ;
+      this.memo.set(key, found);
+    }
+    return found;
+  }
+
+  private select<T extends Scoped>(byNamespace: Map<string, T[]>, subject: AuthzSubject): T[] {
+    const namespaces = subject.namespace === this.rootNamespace ? [this.rootNamespace] : [this.rootNamespace, subject.namespace];
+    const out = namespaces.flatMap((ns) => (byNamespace.get(ns) ?? []).filter((p) => !p.spec.selector || matchesSelector(p.spec.selector, subject.labels)));
+    return out.sort(byNamespaceName);
+  }
+}
+
+/** Every jwksUri meshlite must fetch (rules with an inline `jwks` need none), sorted. */
+export function jwksUrisOf(config: ConfigSet): string[] {
+  const uris = config.requestAuthentications.flatMap((r) => r.spec.jwtRules.flatMap((j) => (j.jwksUri !== undefined && j.jwks === undefined ? [j.jwksUri] : [])));
+  return [...new Set(uris)].sort();
+}
