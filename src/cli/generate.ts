@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import type { Json } from '../proto/proto-json.js';
+import type { MeshModel } from '../model/mesh-model.js';
 import { authorizationReport } from '../xds/authorization-report.js';
 import { dumpProxyConfig, formatJson } from '../xds/proxy-config-dump.js';
 import { meshProxies } from '../xds/translate.js';
@@ -31,29 +32,29 @@ export function generateCommand(): Command {
       const ids = opts.all ? meshProxies(model).map((p) => p.workload.id) : [opts.proxy!];
       const out: Record<string, Json> = {};
       for (const id of ids) {
-        if (opts.type === 'rbac') {
-          const report = authorizationReport(model, id);
-          if (!report.ok) {
-            process.stderr.write(`${report.error}\n`);
-            process.exitCode = 1;
-            return;
-          }
-          for (const warning of report.report.warnings) process.stderr.write(`warning: ${id}: ${warning}\n`);
-          out[id] = report.report as unknown as Json;
-          continue;
-        }
-        const result = dumpProxyConfig(model, id);
+        const result = section(model, id, opts.type);
         if (!result.ok) {
           process.stderr.write(`${result.error}\n`);
           process.exitCode = 1;
           return;
         }
-        for (const warning of result.resources.warnings) process.stderr.write(`warning: ${id}: ${warning}\n`);
-        out[id] = opts.type === 'all' ? result.dump : pickSection(result.dump, opts.type);
+        for (const warning of result.warnings) process.stderr.write(`warning: ${id}: ${warning}\n`);
+        out[id] = result.value;
       }
       const value = opts.all ? out : out[ids[0]!]!;
       process.stdout.write(opts.output === 'yaml' ? stringify(value, { lineWidth: 0 }) : formatJson(value));
     });
+}
+
+/** What `generate` prints for one proxy: its config_dump (or one section of it), or its access-control report. */
+function section(model: MeshModel, id: string, type: ResourceType | 'rbac' | 'all'): { ok: true; value: Json; warnings: readonly string[] } | { ok: false; error: string } {
+  if (type === 'rbac') {
+    const report = authorizationReport(model, id);
+    return report.ok ? { ok: true, value: report.report as unknown as Json, warnings: report.report.warnings } : report;
+  }
+  const result = dumpProxyConfig(model, id);
+  if (!result.ok) return result;
+  return { ok: true, value: type === 'all' ? result.dump : pickSection(result.dump, type), warnings: result.resources.warnings };
 }
 
 function pickSection(dump: Json, type: ResourceType): Json {
