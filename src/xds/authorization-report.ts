@@ -17,8 +17,10 @@ export interface AuthorizationReport {
   enforced: boolean;
   authorizationPolicies: { policy: string; action: string; provider?: string; scope: Scope; rules: number; source: string }[];
   requestAuthentications: { policy: string; scope: Scope; source: string; issuers: { issuer: string; jwks: string; available: boolean }[] }[];
-  /** HTTP filters before the router of every inbound (or gateway) HCM. */
+  /** HTTP filters before the router of every inbound (or gateway) HCM (the RBAC ones are empty slots). */
   httpFilters: Json[];
+  /** What fills the RBAC slots: `typed_per_filter_config` of every inbound (or gateway) virtual host, served over RDS. */
+  httpRbacPerRoute: Json;
   /** Network filters before tcp_proxy on TCP chains. */
   tcpFilters: Json[];
   warnings: string[];
@@ -67,6 +69,7 @@ export function authorizationReport(model: MeshModel, proxyId: string): Authoriz
         })),
       })),
       httpFilters: [...filters.http] as Json[],
+      httpRbacPerRoute: filters.httpPerRoute as Json,
       tcpFilters: [...filters.tcp] as Json[],
       warnings,
     },

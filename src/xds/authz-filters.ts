@@ -5,25 +5,43 @@
 // and JWKS inputs, and shared by every proxy with those policies.
 import type { AuthzView, WorkloadAuthz } from '../model/authorization.js';
 import { trustDomains } from '../model/mesh-model.js';
-import type { JsonObject } from './common.js';
+import { type JsonObject, typed } from './common.js';
 import { buildExtAuthzFilters } from './ext-authz.js';
 import { buildJwtAuthnFilter, jwksFrom } from './jwt-authn.js';
-import { buildRbacFilters } from './rbac.js';
+import { buildRbacFilters, RBAC_TYPE } from './rbac.js';
 
 export interface AuthzFilters {
-  /** HTTP filters to place before the router, in order. */
+  /**
+   * HTTP filters to place before the router, in order. The AUDIT, DENY and
+   * ALLOW RBAC filters are always there, empty (enforcing nothing): their
+   * policies arrive per virtual host in `httpPerRoute`, over RDS.
+   */
   http: readonly JsonObject[];
-  /** Network filters to place before tcp_proxy, in order. */
+  /**
+   * `typed_per_filter_config` for every virtual host of the HCMs above. A
+   * policy edit then changes only route configurations, which Envoy applies
+   * to the next request of every open connection; a listener change would
+   * leave open connections on the old filter chain until they drain.
+   */
+  httpPerRoute: JsonObject;
+  /** Network filters to place before tcp_proxy, in order (they decide once per connection). */
   tcp: readonly JsonObject[];
   /** What could not be translated as written, per chain kind (a proxy reports those of the chains it has). */
   warnings: { http: readonly string[]; tcp: readonly string[] };
 }
 
-export const NO_AUTHZ_FILTERS: AuthzFilters = { http: [], tcp: [], warnings: { http: [], tcp: [] } };
+/** The RBAC slots of every enforcing HCM, by Istio action, in filter order. */
+export const RBAC_SLOTS = { AUDIT: 'meshlite.rbac.audit', DENY: 'meshlite.rbac.deny', ALLOW: 'meshlite.rbac.allow' } as const;
+const RBAC_PER_ROUTE_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
+const slot = (name: string): JsonObject => ({ name, typed_config: typed(RBAC_TYPE.http) });
+const [AUDIT_SLOT, DENY_SLOT, ALLOW_SLOT] = [slot(RBAC_SLOTS.AUDIT), slot(RBAC_SLOTS.DENY), slot(RBAC_SLOTS.ALLOW)];
+
+export const NO_AUTHZ_FILTERS: AuthzFilters = { http: [AUDIT_SLOT, DENY_SLOT, ALLOW_SLOT], httpPerRoute: {}, tcp: [], warnings: { http: [], tcp: [] } };
 
 const memo = new WeakMap<WorkloadAuthz, WeakMap<ReadonlyMap<string, string>, AuthzFilters>>();
 
-const isAudit = (f: JsonObject) => ((f.typed_config as JsonObject).rules as JsonObject | undefined)?.action === 'LOG';
+const rulesOf = (f: JsonObject) => (f.typed_config as JsonObject).rules as JsonObject;
+const actionOf = (f: JsonObject): keyof typeof RBAC_SLOTS => (rulesOf(f).action === 'LOG' ? 'AUDIT' : rulesOf(f).action === 'DENY' ? 'DENY' : 'ALLOW');
 
 export function authzFilters(view: AuthzView): AuthzFilters {
   const { policies } = view;
@@ -41,19 +59,28 @@ function buildAuthzFilters(view: AuthzView): AuthzFilters {
   const warnings = { http: [] as string[], tcp: [] as string[] };
   const jwt = buildJwtAuthnFilter(requestAuthentications, jwksFrom((uri) => view.jwks.get(uri)));
   warnings.http.push(...jwt.warnings);
-  const chain = (protocol: 'http' | 'tcp'): JsonObject[] => {
+  const build = (protocol: 'http' | 'tcp') => {
     const rbac = buildRbacFilters(authorizationPolicies, { trustDomains: domains, protocol });
     const custom = buildExtAuthzFilters(authorizationPolicies, view.mesh.extensionProviders, {
       trustDomains: domains,
       protocol,
       clusterFor: (service, port) => view.providerCluster(service, port),
     });
-    warnings[protocol].push(...rbac.warnings.map((w) => `${protocol.toUpperCase()} chains: ${w}`), ...custom.warnings.map((w) => `${protocol.toUpperCase()} chains: ${w}`));
-    const audit = rbac.filters.filter(isAudit);
-    const enforcing = rbac.filters.filter((f) => !isAudit(f));
-    return [...audit, ...custom.filters, ...enforcing];
+    const where = `${protocol.toUpperCase()} chains`;
+    warnings[protocol].push(...rbac.warnings.map((w) => `${where}: ${w}`), ...custom.warnings.map((w) => `${where}: ${w}`));
+    return { rbac: rbac.filters, custom: custom.filters };
   };
-  const http = [...(jwt.filter ? [jwt.filter] : []), ...chain('http')];
-  const tcp = chain('tcp');
-  return { http, tcp, warnings };
+
+  const http = build('http');
+  const httpPerRoute: JsonObject = {};
+  for (const f of http.rbac) httpPerRoute[RBAC_SLOTS[actionOf(f)]] = typed(RBAC_PER_ROUTE_TYPE, { rbac: { rules: rulesOf(f) } });
+  const tcp = build('tcp');
+  const audit = tcp.rbac.filter((f) => actionOf(f) === 'AUDIT');
+  const enforcing = tcp.rbac.filter((f) => actionOf(f) !== 'AUDIT');
+  return {
+    http: [...(jwt.filter ? [jwt.filter] : []), AUDIT_SLOT, ...http.custom, DENY_SLOT, ALLOW_SLOT],
+    httpPerRoute,
+    tcp: [...audit, ...tcp.custom, ...enforcing],
+    warnings,
+  };
 }

@@ -20,7 +20,8 @@ interface VirtualHostDraft {
   routes: JsonObject[];
 }
 
-function buildRouteConfigs(view: GatewayView, warnings: string[]): JsonObject[] {
+/** `perFilter`: the access policies of the gateway workload, on every virtual host (see authz-filters.ts). */
+function buildRouteConfigs(view: GatewayView, perFilter: JsonObject, warnings: string[]): JsonObject[] {
   const byName = new Map<string, { port: number; servers: GatewayServerView[] }>();
   for (const port of view.ports) {
     for (const server of port.servers) {
@@ -60,6 +61,7 @@ function buildRouteConfigs(view: GatewayView, warnings: string[]): JsonObject[] 
           domains: v.host === '*' ? ['*'] : [v.host, `${v.host}:*`],
           routes: v.routes,
           ...(v.requireTls ? { require_tls: 'ALL' } : {}),
+          ...(Object.keys(perFilter).length > 0 ? { typed_per_filter_config: perFilter } : {}),
         })),
       validate_clusters: false,
     });
@@ -74,10 +76,10 @@ export function translateGateway(model: MeshModel, proxyId: string): GatewayTran
   if (view.gateways.length === 0) return { ok: false, error: `no Gateway selects workload "${proxyId}"` };
   const warnings = [...view.warnings];
   const outbound = outboundResources(view.outbound, 'EXPLICIT');
-  const routes = buildRouteConfigs(view, warnings);
-  const filtersByRoute = new Map(routes.map((r) => [String(r.name), requiredHttpFilters(((r.virtual_hosts as JsonObject[]) ?? []).flatMap((v) => v.routes as JsonObject[]))]));
   const access = authzFilters(authzView(model, proxy));
   warnings.push(...access.warnings.http, ...access.warnings.tcp);
+  const routes = buildRouteConfigs(view, access.httpPerRoute, warnings);
+  const filtersByRoute = new Map(routes.map((r) => [String(r.name), requiredHttpFilters(((r.virtual_hosts as JsonObject[]) ?? []).flatMap((v) => v.routes as JsonObject[]))]));
   const listeners = buildGatewayListeners(view, {
     trustDomains: trustDomains(model.mesh),
     clusterFor: (d, ns) => view.outbound.clusterFor(d, ns),

@@ -32,30 +32,42 @@ const PATH_HYGIENE: JsonObject = { normalize_path: true, merge_slashes: true };
 /**
  * Where policy is enforced (inbound and gateways), `%2F`/`%5C` are decoded
  * too, before normalisation: RBAC then sees the path the app will act on, so
- * `/admin%2Fx` cannot slip past a DENY on `/admin/*`. (Outbound HCMs leave
- * escaped slashes alone: an app may mean them, and no policy runs there.)
+ * `/admin%2Fx` cannot slip past a DENY on `/admin/*`; and `secret.com.` loses
+ * its trailing dot, so it cannot slip past a rule on host `secret.com`.
+ * (Outbound HCMs leave both alone: an app may mean them, and no policy runs there.)
  */
-export const ENFORCING_PATH_HYGIENE: JsonObject = { ...PATH_HYGIENE, path_with_escaped_slashes_action: 'UNESCAPE_AND_FORWARD' };
+export const ENFORCING_PATH_HYGIENE: JsonObject = { ...PATH_HYGIENE, path_with_escaped_slashes_action: 'UNESCAPE_AND_FORWARD', strip_trailing_host_dot: true };
 
 /**
- * Inbound HCM: routes everything to the local app. On mTLS chains the peer's
- * identity is appended to X-Forwarded-Client-Cert; on plaintext chains any
- * client-supplied XFCC is stripped so nobody can claim an identity unverified.
+ * The inbound route configuration of a target port (served over RDS, named
+ * like its cluster): everything to the local app, with the access policies of
+ * the workload as per-filter config of its one virtual host.
  */
-export function inboundHttpConnectionManager(clusterName: string, targetPort: number, mutualTls: boolean, accessFilters: readonly JsonObject[] = []): JsonObject {
+export function inboundRouteConfiguration(clusterName: string, targetPort: number, perFilter: JsonObject): JsonObject {
+  return {
+    name: clusterName,
+    virtual_hosts: [
+      {
+        name: `inbound|http|${targetPort}`,
+        domains: ['*'],
+        routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName, timeout: '0s' } }],
+        ...(Object.keys(perFilter).length > 0 ? { typed_per_filter_config: perFilter } : {}),
+      },
+    ],
+    validate_clusters: false,
+  };
+}
+
+/**
+ * Inbound HCM: routes everything to the local app (route configuration
+ * `clusterName` over RDS). On mTLS chains the peer's identity is appended to
+ * X-Forwarded-Client-Cert; on plaintext chains any client-supplied XFCC is
+ * stripped so nobody can claim an identity unverified.
+ */
+export function inboundHttpConnectionManager(clusterName: string, targetPort: number, mutualTls: boolean, accessFilters: readonly JsonObject[]): JsonObject {
   const config: JsonObject = {
     stat_prefix: `inbound_${targetPort}`,
-    route_config: {
-      name: clusterName,
-      virtual_hosts: [
-        {
-          name: `inbound|http|${targetPort}`,
-          domains: ['*'],
-          routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName, timeout: '0s' } }],
-        },
-      ],
-      validate_clusters: false,
-    },
+    rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: clusterName },
     http_filters: [...accessFilters, ROUTER_FILTER],
     ...ENFORCING_PATH_HYGIENE,
     forward_client_cert_details: mutualTls ? 'APPEND_FORWARD' : 'SANITIZE',

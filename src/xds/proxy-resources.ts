@@ -10,6 +10,8 @@ import { buildClusterLoadAssignment } from './cluster-load-assignment.js';
 import { byName, type JsonObject } from './common.js';
 import { authzFilters, type AuthzFilters } from './authz-filters.js';
 import { buildInboundListeners } from './inbound-listener.js';
+import { inboundRouteConfiguration } from './http-connection-manager.js';
+import { clusterName } from '../model/names.js';
 import { buildOutboundListeners } from './outbound-listener.js';
 import { buildRouteConfiguration, HTTP_PROXY_ROUTE } from './route-configuration.js';
 import { referencedSecretNames } from './secret.js';
@@ -117,6 +119,7 @@ export function buildProxyResources(view: ProxyView): ProxyResources {
   if (mode === 'TRANSPARENT') ownClusters.push(buildPassthroughCluster());
   const access = authzFilters(view.authz);
   const inboundListeners = buildInboundListeners(view, access);
+  const inboundRoutes = view.inbound.filter((p) => p.http).map((p) => inboundRouteConfiguration(clusterName('inbound', p.targetPort, '', ''), p.targetPort, access.httpPerRoute));
   const outboundListeners = sharedOutboundListeners(view, outbound);
   const secretNames = [...new Set([...outbound.secretNames, ...referencedSecretNames(inboundListeners)])].sort();
   return {
@@ -124,7 +127,7 @@ export function buildProxyResources(view: ProxyView): ProxyResources {
     clusters: [...outbound.clusters, ...ownClusters].sort(byName),
     endpoints: outbound.endpoints,
     listeners: [...inboundListeners, ...outboundListeners].sort(byName),
-    routes: outbound.routes,
+    routes: [...outbound.routes, ...inboundRoutes].sort(byName),
     secretNames,
     warnings: [...outbound.warnings, ...inboundAccessWarnings(view, access)],
     layers: {

@@ -143,8 +143,12 @@ test('generate --type rbac: the policies that apply (with scope and source) and 
   assert.match(r.stderr, 'bar/echo-allow rule 0: rule dropped (allows less), cannot translate methods (HTTP-only on tcp)');
   const http = meshlite('generate', '-c', 'examples/authz-policy-kinds', '--proxy', 'httpbin.bar', '--type', 'rbac', '-o', 'yaml');
   assert.is(http.code, 0, http.stderr);
-  const names = (parse(http.stdout).httpFilters as Obj[]).map((f) => (f.name === 'envoy.filters.http.rbac' ? `${f.name} ${f.typed_config.rules.action ?? 'ALLOW'}` : f.name));
-  assert.equal(names, ['envoy.filters.http.jwt_authn', 'envoy.filters.http.rbac LOG', 'envoy.filters.http.rbac DENY', 'envoy.filters.http.rbac ALLOW']);
+  const httpReport = parse(http.stdout) as Obj;
+  assert.equal((httpReport.httpFilters as Obj[]).map((f) => f.name), ['envoy.filters.http.jwt_authn', 'meshlite.rbac.audit', 'meshlite.rbac.deny', 'meshlite.rbac.allow']);
+  const perRoute = httpReport.httpRbacPerRoute as Obj;
+  assert.equal(Object.keys(perRoute), ['meshlite.rbac.audit', 'meshlite.rbac.deny', 'meshlite.rbac.allow']);
+  assert.equal(['meshlite.rbac.audit', 'meshlite.rbac.deny', 'meshlite.rbac.allow'].map((k) => perRoute[k].rbac.rules.action ?? 'ALLOW'), ['LOG', 'DENY', 'ALLOW']);
+  assert.equal(Object.keys(perRoute['meshlite.rbac.allow'].rbac.rules.policies), ['ns[bar]-policy[httpbin-allow]-rule[0]']);
 });
 
 test.run();

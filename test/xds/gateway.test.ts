@@ -76,7 +76,7 @@ test('gateway routes carry rewrite, timeout, retries, mirror, redirect and fault
   assert.equal(routes[1]!.redirect, { path_redirect: '/new', response_code: 'PERMANENT_REDIRECT' });
   assert.ok(routes[2]!.typed_per_filter_config['envoy.filters.http.fault']);
   const hcm = listener(8443).filter_chains[0].filters[0].typed_config;
-  assert.equal(hcm.http_filters.map((f: Obj) => f.name), ['envoy.filters.http.fault', 'envoy.filters.http.router']);
+  assert.equal(hcm.http_filters.map((f: Obj) => f.name), ['meshlite.rbac.audit', 'meshlite.rbac.deny', 'meshlite.rbac.allow', 'envoy.filters.http.fault', 'envoy.filters.http.router']);
   assert.is(hcm.use_remote_address, true);
   assert.is(hcm.forward_client_cert_details, 'SANITIZE_SET');
 });

@@ -56,8 +56,11 @@ test('inbound cluster forwards to the application address on the target port', (
   if (!r.ok) return;
   const cluster = r.resources.clusters.find((c) => c.name === 'inbound|80||') as Obj;
   assert.equal(cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, { address: '127.0.12.1', port_value: 80 });
-  const route = hcm(inbound(r.resources.listeners as Obj[]).filter_chains[0]).route_config;
+  const rds = hcm(inbound(r.resources.listeners as Obj[]).filter_chains[0]).rds;
+  assert.is(rds.route_config_name, 'inbound|80||', 'inbound routes come over RDS, so policy edits never touch the listener');
+  const route = (r.resources.routes as Obj[]).find((rc) => rc.name === rds.route_config_name)!;
   assert.is(route.virtual_hosts[0].routes[0].route.cluster, 'inbound|80||');
+  assert.is(route.virtual_hosts[0].typed_per_filter_config, undefined, 'no policies: the RBAC slots stay empty');
 });
 
 test('trust domain aliases are accepted inbound', () => {

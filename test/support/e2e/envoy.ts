@@ -49,9 +49,10 @@ function uniqueBaseId(): number {
   return (process.pid % 100_000) * 100 + nextBaseId;
 }
 
-export async function startEnvoyFromFile(pm: ProcessManager, name: string, bootstrapPath: string): Promise<Envoy> {
+/** `extraArgs`: more Envoy command-line options (e.g. drain settings). */
+export async function startEnvoyFromFile(pm: ProcessManager, name: string, bootstrapPath: string, extraArgs: readonly string[] = []): Promise<Envoy> {
   const addressFile = join(pm.dir, `${name}.admin-address`);
-  const args = ['-c', bootstrapPath, '--base-id', String(uniqueBaseId()), '--admin-address-path', addressFile, '-l', 'warning', '--concurrency', '1'];
+  const args = ['-c', bootstrapPath, '--base-id', String(uniqueBaseId()), '--admin-address-path', addressFile, '-l', 'warning', '--concurrency', '1', ...extraArgs];
   const p = pm.start(`envoy-${name}`, envoyBinary(), args);
   const deadline = Date.now() + 20_000;
   let address = '';
@@ -83,14 +84,14 @@ export async function startEnvoyFromFile(pm: ProcessManager, name: string, boots
 }
 
 /** Bootstrap for `proxyId` (optionally edited) and an Envoy running it. */
-export async function startEnvoy(pm: ProcessManager, proxyId: string, o: BootstrapOptions & { name?: string; edit?: (b: Json) => void }): Promise<Envoy> {
+export async function startEnvoy(pm: ProcessManager, proxyId: string, o: BootstrapOptions & { name?: string; edit?: (b: Json) => void; args?: readonly string[] }): Promise<Envoy> {
   const name = o.name ?? proxyId;
   const { path, bootstrap } = await writeBootstrap(pm, proxyId, o, `${name}.bootstrap.json`);
   if (o.edit) {
     o.edit(bootstrap);
     writeFileSync(path, JSON.stringify(bootstrap, null, 2), { mode: 0o600 });
   }
-  return startEnvoyFromFile(pm, name, path);
+  return startEnvoyFromFile(pm, name, path, o.args);
 }
 
 /** The ADS call metadata of a bootstrap (where the token lives). */

@@ -33,6 +33,8 @@ export interface MeshProxiesOptions {
   proxies: readonly string[];
   /** `meshlite serve --secrets-dir`. */
   secretsDir?: string;
+  /** Extra Envoy command-line options for every proxy (e.g. drain settings). */
+  envoyArgs?: readonly string[];
 }
 
 /** meshlite on `cfg` and one Envoy per proxy (bootstrapped by `meshlite bootstrap`), all connected and synced. */
@@ -42,7 +44,7 @@ export async function startMeshProxies(pm: ProcessManager, cfg: ConfigDir, o: Me
   const proxies = [...o.proxies].sort();
   const envoys = new Map<string, Envoy>();
   // allSettled: on a failure, no start is still in flight when the test cleans up.
-  const started = await Promise.allSettled(proxies.map((id) => startEnvoy(pm, id, { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress })));
+  const started = await Promise.allSettled(proxies.map((id) => startEnvoy(pm, id, { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress, args: o.envoyArgs })));
   for (const s of started) {
     if (s.status === 'rejected') throw s.reason;
     envoys.set(s.value.name, s.value);

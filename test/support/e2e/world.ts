@@ -16,6 +16,8 @@ export interface WorldOptions {
   /** A prepared config directory; a fresh copy of examples/s1-auto-mtls otherwise. */
   cfg?: ConfigDir;
   certTtl?: string;
+  /** Extra Envoy command-line options for every sidecar (e.g. drain settings). */
+  envoyArgs?: readonly string[];
 }
 
 export interface World {
@@ -63,7 +65,7 @@ export async function startWorld(pm: ProcessManager, o: WorldOptions = {}): Prom
   const sidecarProxies = workloads.filter((w) => w.sidecar).map((w) => w.id).sort();
   const envoys = new Map<string, Envoy>();
   // allSettled: on a failure, no start is still in flight when the test cleans up.
-  const started = await Promise.allSettled(sidecarProxies.map((id) => startEnvoy(pm, id, { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress })));
+  const started = await Promise.allSettled(sidecarProxies.map((id) => startEnvoy(pm, id, { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress, args: o.envoyArgs })));
   for (const s of started) {
     if (s.status === 'rejected') throw s.reason;
     envoys.set(s.value.name, s.value);
