@@ -109,3 +109,10 @@ export function jwksUrisOf(config: ConfigSet): string[] {
   const uris = config.requestAuthentications.flatMap((r) => r.spec.jwtRules.flatMap((j) => (j.jwksUri !== undefined && j.jwks === undefined ? [j.jwksUri] : [])));
   return [...new Set(uris)].sort();
 }
+
+export type PolicyScope = 'mesh' | 'namespace' | 'workload';
+
+/** Why a policy applies: mesh-wide (root namespace, no selector), its namespace, or a workload selector. */
+export function policyScope(p: Scoped, rootNamespace: string): PolicyScope {
+  return p.spec.selector ? 'workload' : p.meta.namespace === rootNamespace ? 'mesh' : 'namespace';
+}

@@ -3,12 +3,12 @@
 // why: mesh, namespace or workload scope), whether each JWKS is available,
 // and the exact Envoy filters that enforce them.
 import type { MeshModel } from '../model/mesh-model.js';
-import { authzView } from '../model/authorization.js';
+import { authzView, policyScope, type PolicyScope } from '../model/authorization.js';
 import type { Json } from '../proto/proto-json.js';
 import { authzFilters } from './authz-filters.js';
 import { proxyKind } from './translate.js';
 
-type Scope = 'mesh' | 'namespace' | 'workload';
+type Scope = PolicyScope;
 
 export interface AuthorizationReport {
   proxy: string;
@@ -34,8 +34,7 @@ export function authorizationReport(model: MeshModel, proxyId: string): Authoriz
   const kind = proxyKind(model, workload);
   if (!kind) return { ok: false, error: `meshlite serves no config to "${proxyId}" (no sidecar, gateway or proxyless annotation)` };
   const view = authzView(model, workload);
-  const scope = (p: { meta: { namespace: string }; spec: { selector?: unknown } }): Scope =>
-    p.spec.selector ? 'workload' : p.meta.namespace === model.mesh.rootNamespace ? 'mesh' : 'namespace';
+  const scope = (p: Parameters<typeof policyScope>[0]): Scope => policyScope(p, model.mesh.rootNamespace);
   const where = (s: { file: string; line: number }) => `${s.file}:${s.line}`;
   const filters = authzFilters(view);
   const enforced = kind !== 'proxyless';

@@ -149,6 +149,10 @@ test('generate --type rbac: the policies that apply (with scope and source) and 
   assert.equal(Object.keys(perRoute), ['meshlite.rbac.audit', 'meshlite.rbac.deny', 'meshlite.rbac.allow']);
   assert.equal(['meshlite.rbac.audit', 'meshlite.rbac.deny', 'meshlite.rbac.allow'].map((k) => perRoute[k].rbac.rules.action ?? 'ALLOW'), ['LOG', 'DENY', 'ALLOW']);
   assert.equal(Object.keys(perRoute['meshlite.rbac.allow'].rbac.rules.policies), ['ns[bar]-policy[httpbin-allow]-rule[0]']);
+  const described = meshlite('describe', '-c', 'examples/authz-policy-kinds', '--proxy', 'echo.bar');
+  assert.is(described.code, 0, described.stderr);
+  assert.match(described.stdout, '  authorization DENY  bar/echo-deny-foo  workload, 1 rule(s)\n');
+  assert.match(described.stdout, '  authorization AUDIT  istio-system/audit-debug  mesh, 1 rule(s)\n');
 });
 
 test.run();
