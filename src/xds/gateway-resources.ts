@@ -77,7 +77,7 @@ export function translateGateway(model: MeshModel, proxyId: string): GatewayTran
   const warnings = [...view.warnings];
   const outbound = outboundResources(view.outbound, 'EXPLICIT');
   const access = authzFilters(authzView(model, proxy));
-  warnings.push(...access.warnings.http, ...access.warnings.tcp);
+  warnings.push(...access.warnings.http);
   const routes = buildRouteConfigs(view, access.httpPerRoute, warnings);
   const filtersByRoute = new Map(routes.map((r) => [String(r.name), requiredHttpFilters(((r.virtual_hosts as JsonObject[]) ?? []).flatMap((v) => v.routes as JsonObject[]))]));
   const listeners = buildGatewayListeners(view, {
@@ -87,6 +87,8 @@ export function translateGateway(model: MeshModel, proxyId: string): GatewayTran
     access,
     warn: (m) => warnings.push(m),
   }).sort(byName);
+  const tcpChains = listeners.some((l) => (l.filter_chains as JsonObject[]).some((c) => (c.filters as JsonObject[]).some((f) => f.name === 'envoy.filters.network.tcp_proxy')));
+  if (tcpChains) warnings.push(...access.warnings.tcp);
   return {
     ok: true,
     view,
