@@ -4,6 +4,7 @@
 // `node mtls-echo.js <address> <port> <server.pem> <server-key.pem> <ca.pem>`
 import { readFileSync } from 'node:fs';
 import { createServer, type TLSSocket } from 'node:tls';
+import { onLines } from './lines.js';
 
 const [address = '127.0.0.1', port = '27017', certFile, keyFile, caFile] = process.argv.slice(2);
 if (!certFile || !keyFile || !caFile) {
@@ -19,16 +20,7 @@ const server = createServer(
     const peer = socket.getPeerCertificate();
     const cn = peer.subject?.CN ?? '?';
     process.stdout.write(`session from ${socket.remoteAddress} client-cn=${cn} issuer-cn=${peer.issuer?.CN} sni=${socket.servername || null} protocol=${socket.getProtocol()}\n`);
-    let buffered = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      buffered += chunk;
-      for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
-        const line = buffered.slice(0, i).replace(/\r$/, '');
-        buffered = buffered.slice(i + 1);
-        socket.write(`${cn}: ${line}\n`);
-      }
-    });
+    onLines(socket, (line) => socket.write(`${cn}: ${line}\n`));
     socket.on('error', (err) => process.stdout.write(`session error: ${err.message}\n`));
   },
 );

@@ -3,6 +3,7 @@
 // received are logged (`connection <n> from <peer>`, `line <n> <text>`,
 // `closed <n>`), synchronously, so a test can prove whether data ever reached it.
 import { createServer, type Socket } from 'node:net';
+import { onLines } from './lines.js';
 
 const [address = '127.0.0.1', port = '9000'] = process.argv.slice(2);
 const sockets = new Set<Socket>();
@@ -11,21 +12,14 @@ const server = createServer((socket) => {
   const id = ++next;
   sockets.add(socket);
   process.stdout.write(`connection ${id} from ${socket.remoteAddress}\n`);
-  let buffered = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => {
-    buffered += chunk;
-    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, i).replace(/\r$/, '');
-      buffered = buffered.slice(i + 1);
-      process.stdout.write(`line ${id} ${line}\n`);
-      socket.write(`echo: ${line}\n`);
-    }
+  const pending = onLines(socket, (line) => {
+    process.stdout.write(`line ${id} ${line}\n`);
+    socket.write(`echo: ${line}\n`);
   });
   socket.on('error', (err) => process.stdout.write(`error ${id} ${err.message}\n`));
   socket.once('close', () => {
     sockets.delete(socket);
-    if (buffered) process.stdout.write(`partial ${id} ${buffered}\n`);
+    if (pending()) process.stdout.write(`partial ${id} ${pending()}\n`);
     process.stdout.write(`closed ${id}\n`);
   });
 });
