@@ -14,6 +14,7 @@ export interface ServeOptions {
   adminAddress: string;
   insecure?: boolean;
   certTtl: string;
+  jwksRefresh: string;
   debounce: string;
   logLevel: string;
   hint?: boolean;
@@ -30,6 +31,7 @@ export function serveCommand(): Command {
     .option('--admin-address <host:port>', 'admin HTTP listen address', DEFAULT_ADMIN_ADDRESS)
     .option('--insecure', 'plaintext ADS and no proxy tokens (development, proxyless gRPC clients)')
     .option('--cert-ttl <duration>', 'workload certificate lifetime (rotated at half life)', '24h')
+    .option('--jwks-refresh <duration>', 'how often RequestAuthentication jwksUri documents are fetched again', '20m')
     .option('--debounce <ms>', 'wait this long after a file change before reloading', '100')
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--hint', 'print how to attach an Envoy once serving')
@@ -44,6 +46,7 @@ export function serveCommand(): Command {
         adminAddress: opts.adminAddress,
         insecure: opts.insecure === true,
         certTtlSeconds: parseDurationSeconds(opts.certTtl),
+        jwksRefreshSeconds: parseDurationSeconds(opts.jwksRefresh),
         debounceMs: Number(opts.debounce),
         logger,
       });

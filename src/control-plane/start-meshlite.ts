@@ -36,6 +36,8 @@ export interface MeshliteOptions {
   /** Plaintext ADS and no proxy tokens. Only for development and proxyless clients. */
   insecure: boolean;
   certTtlSeconds?: number;
+  /** How often jwksUri documents are fetched again (20 minutes by default, as Istio). */
+  jwksRefreshSeconds?: number;
   debounceMs?: number;
   logger: PinoLogger;
 }
@@ -109,6 +111,7 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
     : undefined;
   credentialWatcher?.start();
   const jwks = new JwksFetcher({
+    refreshMillis: o.jwksRefreshSeconds === undefined ? undefined : o.jwksRefreshSeconds * 1000,
     onChange: (uri, text) => void controlPlane?.jwksChanged(uri, text),
     onError: (uri, err) => log.warn({ jwksUri: uri, err: err.message }, 'JWKS fetch failed; the last good document (if any) stays in use'),
   });

@@ -16,6 +16,8 @@ export interface MeshliteOptions {
   logLevel?: string;
   /** `--secrets-dir`: credentials for `credentialName` (keep it outside `configDir`). */
   secretsDir?: string;
+  /** `--jwks-refresh`, e.g. `1s`. */
+  jwksRefresh?: string;
 }
 
 export interface Meshlite {
@@ -47,6 +49,7 @@ export async function startMeshlite(pm: ProcessManager, o: MeshliteOptions): Pro
       '--debounce', '100', '--log-level', o.logLevel ?? 'info',
       ...(o.certTtl ? ['--cert-ttl', o.certTtl] : []),
       ...(o.secretsDir ? ['--secrets-dir', o.secretsDir] : []),
+      ...(o.jwksRefresh ? ['--jwks-refresh', o.jwksRefresh] : []),
     ];
     const p = pm.start('meshlite', process.execPath, args, { cwd: REPO_ROOT });
     runs.push(p);

@@ -18,6 +18,8 @@ export interface WorldOptions {
   certTtl?: string;
   /** Extra Envoy command-line options for every sidecar (e.g. drain settings). */
   envoyArgs?: readonly string[];
+  /** meshlite's `--jwks-refresh`. */
+  jwksRefresh?: string;
 }
 
 export interface World {
@@ -59,7 +61,7 @@ export async function startWorld(pm: ProcessManager, o: WorldOptions = {}): Prom
     const address = w.sidecar ? w.applicationAddress : w.address;
     apps.set(w.id, pm.start(`app-${w.id}`, process.execPath, [HTTPBIN, address, String(TARGET_PORT)]));
   }
-  const meshlite = await startMeshlite(pm, { configDir: cfg.dir, stateDir, certTtl: o.certTtl });
+  const meshlite = await startMeshlite(pm, { configDir: cfg.dir, stateDir, certTtl: o.certTtl, jwksRefresh: o.jwksRefresh });
   await Promise.all([...apps.values()].map((a) => a.waitForLog(/httpbin listening/, 10_000)));
 
   const sidecarProxies = workloads.filter((w) => w.sidecar).map((w) => w.id).sort();
