@@ -149,7 +149,7 @@ export class PolicyChecker {
       const received = new RegExp(`^request ${r.probe} \\S+ (.*)$`, 'm').exec(log)?.[1];
       if (!p.want.split('|').includes(r.code)) wrong.push(`${label}: got ${describeResponse(r)}, want ${p.want}`);
       else if (r.code === '403' && r.body !== RBAC_DENIED) wrong.push(`${label}: 403 not from RBAC: ${r.body}`);
-      else if (r.code === '401' && !/^Jwks? /.test(r.body)) wrong.push(`${label}: 401 not from jwt_authn: ${r.body}`);
+      else if (r.code === '401' && !/^(Jwt|Jwks) /.test(r.body)) wrong.push(`${label}: 401 not from jwt_authn: ${r.body}`);
       if (PROXY_ANSWERS.has(r.code) && received !== undefined) wrong.push(`${label}: answered ${r.code}, yet httpbin received ${received}`);
       if (!PROXY_ANSWERS.has(r.code) && received === undefined) wrong.push(`${label}: answered ${r.code}, yet httpbin never received it`);
       if (p.appUrl !== undefined && received !== undefined && received !== p.appUrl) wrong.push(`${label}: httpbin received ${received}, want ${p.appUrl}`);
