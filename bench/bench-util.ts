@@ -1,12 +1,8 @@
 // Small helpers for the benchmarks: options, timing, percentiles, memory.
+import type { MeshShape } from './synthetic-mesh.js';
 
-export interface BenchOptions {
-  services: number;
-  workloads: number;
-  policies: number;
-  authz: number;
-  namespaces: number;
-  seed: number;
+/** The synthetic mesh's shape, plus how the benchmark runs. */
+export interface BenchOptions extends MeshShape {
   /** Proxies whose output is validated and encoded through the protos. */
   encodeSample: number;
   /** Proxies whose outputs are kept alive together to measure retained heap. */
