@@ -3,7 +3,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
-import { formatIssue } from '../config/diagnostics.js';
+import { formatIssues } from '../config/diagnostics.js';
 import type { ControlPlane } from '../control-plane/control-plane.js';
 import { credentialReport } from '../credentials/credential-report.js';
 import type { CredentialStore } from '../credentials/credential-store.js';
@@ -29,6 +29,8 @@ export interface AdminDeps {
   insecure: boolean;
   /** The secrets directory (meshlite serve --secrets-dir), when configured. */
   credentials?: CredentialStore;
+  /** A change that shrinks or removes config files, held back until the files settle. */
+  pendingSettle?(): { files: readonly { file: string; change: string }[]; until: number } | undefined;
 }
 
 export function buildAdminServer(deps: AdminDeps): FastifyInstance {
@@ -109,14 +111,18 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
 
   app.get('/debug/configz', async () => {
     const status = controlPlane.configStatus;
-    if (!status) return { state: 'not loaded' };
-    if (status.state === 'ok') return { ...status, loadedAt: new Date(status.loadedAt).toISOString() };
+    const settle = deps.pendingSettle?.();
+    const waiting = settle && { waitingToSettle: { files: settle.files.map((f) => `${f.file} (${f.change})`), until: new Date(settle.until).toISOString() } };
+    if (!status) return { state: 'not loaded', ...waiting };
+    if (status.state === 'ok') return { ...status, loadedAt: new Date(status.loadedAt).toISOString(), ...waiting };
     return {
       state: 'rejected',
       servingGeneration: status.generation,
       message: status.generation > 0 ? 'the config on disk is invalid; still serving the last good config' : 'the config on disk is invalid; nothing is served yet',
       rejectedAt: new Date(status.rejectedAt).toISOString(),
-      errors: status.issues.map(formatIssue),
+      errorCount: status.totalIssues,
+      errors: formatIssues(status.issues, status.totalIssues),
+      ...waiting,
     };
   });
 

@@ -1,5 +1,6 @@
 // The few DER (X.690) constructs a certificate template needs, and a reader
 // just good enough to cut fields out of certificates we already parsed.
+import { appendAll } from '../util/append-all.js';
 
 export type DerPart = Buffer;
 
@@ -39,7 +40,7 @@ export function objectIdentifier(dotted: string): DerPart {
   for (const arc of arcs.slice(2)) {
     const base128 = [arc & 0x7f];
     for (let n = Math.floor(arc / 128); n > 0; n = Math.floor(n / 128)) base128.unshift(0x80 | (n & 0x7f));
-    bytes.push(...base128);
+    appendAll(bytes, base128);
   }
   return tlv(0x06, Buffer.from(bytes));
 }

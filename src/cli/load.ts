@@ -1,4 +1,4 @@
-import { formatIssue } from '../config/diagnostics.js';
+import { formatIssues } from '../config/diagnostics.js';
 import { loadConfig } from '../config/load-config.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
 
@@ -6,8 +6,8 @@ import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
 export function loadModelOrExit(paths: string[]): MeshModel {
   const result = loadConfig(paths);
   if (!result.ok) {
-    for (const issue of result.issues) process.stderr.write(`${formatIssue(issue)}\n`);
-    process.stderr.write(`${result.issues.length} error(s) in ${paths.join(', ')}\n`);
+    for (const line of formatIssues(result.issues, result.totalIssues)) process.stderr.write(`${line}\n`);
+    process.stderr.write(`${result.totalIssues} error(s) in ${paths.join(', ')}\n`);
     process.exit(1);
   }
   return buildMeshModel(result.config);

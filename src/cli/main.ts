@@ -19,4 +19,10 @@ program.addCommand(serveCommand());
 program.addCommand(tokenCommand());
 program.addCommand(bootstrapCommand());
 program.addCommand(diffCommand());
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // A bad flag value or an unusable setting: one line for the user, not a stack trace.
+  process.stderr.write(`meshlite: ${(err as Error).message ?? String(err)}\n`);
+  process.exitCode = 2;
+}

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { startMeshlite } from '../control-plane/start-meshlite.js';
-import { parseDurationSeconds } from './duration.js';
+import { parseDurationMillis, parseDurationSeconds } from './duration.js';
+import { addLimitOptions, limitsFrom } from './limit-options.js';
 import { collect } from './load.js';
 import { DEFAULT_ADMIN_ADDRESS, DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR } from './state.js';
 
@@ -16,12 +17,13 @@ export interface ServeOptions {
   certTtl: string;
   jwksRefresh: string;
   debounce: string;
+  settle: string;
   logLevel: string;
   hint?: boolean;
 }
 
 export function serveCommand(): Command {
-  return new Command('serve')
+  const command = new Command('serve')
     .description('run the control plane: ADS (with SDS from the built-in CA) and the admin HTTP server; follows config changes live')
     .requiredOption('-c, --config <path>', 'config file or directory to watch (repeatable)', collect)
     .option('--state-dir <dir>', 'where the CA root and token key are kept', DEFAULT_STATE_DIR)
@@ -33,9 +35,10 @@ export function serveCommand(): Command {
     .option('--cert-ttl <duration>', 'workload certificate lifetime (rotated at half life)', '24h')
     .option('--jwks-refresh <duration>', 'how often RequestAuthentication jwksUri documents are fetched again', '20m')
     .option('--debounce <ms>', 'wait this long after a file change before reloading', '100')
+    .option('--settle <duration>', 'a change that shrinks, empties or deletes a config file waits until the files were quiet this long', '1s')
     .option('--log-level <level>', 'pino log level', 'info')
-    .option('--hint', 'print how to attach an Envoy once serving')
-    .action(async (opts: ServeOptions) => {
+    .option('--hint', 'print how to attach an Envoy once serving');
+  return addLimitOptions(command).action(async (opts: ServeOptions & Record<string, unknown>) => {
       const logger = pino({ level: opts.logLevel, base: { service: 'meshlite' } });
       const running = await startMeshlite({
         configPaths: opts.config,
@@ -48,6 +51,8 @@ export function serveCommand(): Command {
         certTtlSeconds: parseDurationSeconds(opts.certTtl),
         jwksRefreshSeconds: parseDurationSeconds(opts.jwksRefresh),
         debounceMs: Number(opts.debounce),
+        settleMs: parseDurationMillis(opts.settle),
+        limits: limitsFrom(opts),
         logger,
       });
       if (opts.hint) printHint(opts, running.adsPort, running.adminPort);

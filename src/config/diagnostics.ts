@@ -10,7 +10,8 @@ export interface ConfigIssue {
 }
 
 export function formatIssue(issue: ConfigIssue): string {
-  const where = `${issue.file}:${issue.line}:${issue.column}`;
+  // Problems with a file as a whole (unreadable, too large) have no line.
+  const where = issue.line > 0 ? `${issue.file}:${issue.line}:${issue.column}` : issue.file;
   return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
 }
 
@@ -19,6 +20,13 @@ export function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
     (a, b) =>
       a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.path.localeCompare(b.path),
   );
+}
+
+/** The issues as log/CLI lines, with a closing count of those not listed. */
+export function formatIssues(issues: readonly ConfigIssue[], total = issues.length): string[] {
+  const lines = issues.map(formatIssue);
+  if (total > issues.length) lines.push(`... and ${total - issues.length} more error(s) not listed (--max-errors)`);
+  return lines;
 }
 
 export type PathSegment = string | number;

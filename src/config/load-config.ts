@@ -1,16 +1,31 @@
 // Loads a config directory into a validated ConfigSet, or every problem found.
 // Either the whole set is good or nothing is returned: never half a config.
-import { existsSync } from 'node:fs';
+import { appendAll } from '../util/append-all.js';
 import { type ConfigIssue, joinPath, type PathSegment, sortIssues } from './diagnostics.js';
 import { findHandler, type KindHandler, type LoadedResource, UNSUPPORTED_KINDS } from './kinds/index.js';
 import { anything, labels, obj, str, validateSchema } from './schema.js';
 import type { AuthorizationPolicy } from './authz-types.js';
 import { type ConfigSet, DEFAULT_MESH_CONFIG, type Meta, type MeshConfigSpec, type Resource, type VirtualService } from './types.js';
-import { readYamlFiles, type YamlDocument } from './yaml-files.js';
+import { DEFAULT_LOAD_LIMITS, type LoadLimits, withDefaults } from './limits.js';
+import { type FileSummary, readYamlFiles, type YamlDocument } from './yaml-files.js';
 
 export type LoadResult =
-  | { ok: true; config: ConfigSet; files: readonly string[] }
-  | { ok: false; issues: readonly ConfigIssue[]; files: readonly string[] };
+  | { ok: true; config: ConfigSet; files: readonly string[]; summaries: readonly FileSummary[] }
+  | {
+      ok: false;
+      /** The first `maxReportedErrors` problems, sorted by file and line. */
+      issues: readonly ConfigIssue[];
+      /** How many problems there are in all (more than `issues` holds when capped). */
+      totalIssues: number;
+      files: readonly string[];
+      summaries: readonly FileSummary[];
+    };
+
+export interface LoadOptions {
+  /** File names in errors are relative to it (default: the working directory). */
+  cwd?: string;
+  limits?: Partial<LoadLimits>;
+}
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -39,16 +54,20 @@ const ENVELOPE = obj(
   { required: ['apiVersion', 'kind', 'metadata'] },
 );
 
-export function loadConfig(paths: readonly string[], cwd?: string): LoadResult {
-  const missing = paths.filter((p) => !existsSync(p));
-  if (missing.length > 0) {
-    return { ok: false, files: [], issues: missing.map((file) => ({ file, line: 0, column: 0, path: '', message: 'no such file or directory' })) };
-  }
-  const read = readYamlFiles(paths, cwd);
-  return buildConfigSet(read.documents, read.issues, read.files);
+/** Never throws: whatever the files hold (or fail to hold) becomes issues. */
+export function loadConfig(paths: readonly string[], options: LoadOptions = {}): LoadResult {
+  const limits = withDefaults(options.limits);
+  const read = readYamlFiles(paths, options.cwd ?? process.cwd(), limits);
+  return buildConfigSet(read.documents, read.issues, read.files, { limits, summaries: read.summaries });
 }
 
-export function buildConfigSet(documents: readonly YamlDocument[], yamlIssues: readonly ConfigIssue[], files: readonly string[] = []): LoadResult {
+export function buildConfigSet(
+  documents: readonly YamlDocument[],
+  yamlIssues: readonly ConfigIssue[],
+  files: readonly string[] = [],
+  options: { limits?: LoadLimits; summaries?: readonly FileSummary[] } = {},
+): LoadResult {
+  const summaries = options.summaries ?? [];
   const issues: ConfigIssue[] = [...yamlIssues];
   const report = (doc: YamlDocument, path: readonly PathSegment[], message: string, atKey = false) => {
     const pos = doc.locate(path, atKey);
@@ -125,14 +144,17 @@ export function buildConfigSet(documents: readonly YamlDocument[], yamlIssues: r
       for (const r of list) if (r.kind === 'ServiceEntry') claimHosts(r, doc, hostOwners, report);
       for (const r of list) if (r.kind === 'VirtualService') routed.push({ vs: r, doc });
       for (const r of list) if (r.kind === 'AuthorizationPolicy' && r.spec.action === 'CUSTOM') custom.push({ ap: r, doc });
-      resources.push(...list);
+      appendAll(resources, list);
     }
   }
   checkVirtualServiceBindings(routed, seen, mesh.domainSuffix, report);
   if (mesh !== DEFAULT_MESH_CONFIG || !accepted.some((a) => a.handler.kind === 'MeshConfig')) checkCustomProviders(custom, mesh, report);
 
-  if (issues.length > 0) return { ok: false, issues: sortIssues(issues), files };
-  return { ok: true, config: assemble(mesh, resources), files };
+  if (issues.length > 0) {
+    const max = (options.limits ?? DEFAULT_LOAD_LIMITS).maxReportedErrors;
+    return { ok: false, issues: sortIssues(issues).slice(0, max), totalIssues: issues.length, files, summaries };
+  }
+  return { ok: true, config: assemble(mesh, resources), files, summaries };
 }
 
 function resolveMeshConfig(

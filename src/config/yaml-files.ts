@@ -1,9 +1,10 @@
 // Reads YAML files and directories into documents that remember where each
 // node came from, so validation errors can point at file:line:column.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { appendAll } from '../util/append-all.js';
+import { readConfigFiles } from './config-files.js';
 import type { ConfigIssue, PathSegment } from './diagnostics.js';
+import { DEFAULT_LOAD_LIMITS, type LoadLimits, overLimit } from './limits.js';
 
 export interface YamlDocument {
   file: string;
@@ -18,67 +19,70 @@ export interface YamlReadResult {
   documents: YamlDocument[];
   issues: ConfigIssue[];
   files: string[];
+  /** Per file read: its size and how many documents it holds (what a non-atomic save shrinks). */
+  summaries: FileSummary[];
 }
 
-const YAML_FILE = /\.ya?ml$/i;
-
-export function listYamlFiles(paths: readonly string[]): string[] {
-  const files: string[] = [];
-  const walk = (path: string): void => {
-    const stat = statSync(path);
-    if (stat.isDirectory()) {
-      for (const entry of readdirSync(path).sort()) {
-        if (entry.startsWith('.')) continue;
-        const child = join(path, entry);
-        if (statSync(child).isDirectory() || YAML_FILE.test(entry)) walk(child);
-      }
-    } else {
-      files.push(path);
-    }
-  };
-  for (const path of paths) walk(path);
-  return files;
+export interface FileSummary {
+  file: string;
+  bytes: number;
+  documents: number;
 }
 
 /** Reads every YAML file under `paths`; file names in results are relative to `cwd`. */
-export function readYamlFiles(paths: readonly string[], cwd = process.cwd()): YamlReadResult {
+export function readYamlFiles(paths: readonly string[], cwd = process.cwd(), limits: LoadLimits = DEFAULT_LOAD_LIMITS): YamlReadResult {
+  const read = readConfigFiles(paths, cwd, limits);
   const documents: YamlDocument[] = [];
-  const issues: ConfigIssue[] = [];
-  const files = listYamlFiles(paths);
-  for (const path of files) {
-    const display = displayPath(path, cwd);
-    const parsed = parseYamlText(readFileSync(path, 'utf8'), display);
-    documents.push(...parsed.documents);
-    issues.push(...parsed.issues);
+  const issues: ConfigIssue[] = read.issues;
+  const summaries: FileSummary[] = [];
+  for (const file of read.files) {
+    const parsed = parseYamlText(file.text, file.display, limits);
+    appendAll(documents, parsed.documents);
+    appendAll(issues, parsed.issues);
+    summaries.push({ file: file.display, bytes: file.bytes, documents: parsed.documents.length });
   }
-  return { documents, issues, files };
+  return { documents, issues, files: read.files.map((f) => f.path), summaries };
 }
 
-/** Paths under `cwd` print relative to it; anything else prints absolute. */
-function displayPath(path: string, cwd: string): string {
-  const rel = relative(cwd, path);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : resolve(path);
-}
-
-export function parseYamlText(text: string, file: string): { documents: YamlDocument[]; issues: ConfigIssue[] } {
+export function parseYamlText(text: string, file: string, limits: LoadLimits = DEFAULT_LOAD_LIMITS): { documents: YamlDocument[]; issues: ConfigIssue[] } {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const documents: YamlDocument[] = [];
   const issues: ConfigIssue[] = [];
-  const list = Array.isArray(docs) ? docs : [docs];
+  const at = (offset: number, message: string) => {
+    const pos = lineCounter.linePos(offset);
+    issues.push({ file, line: pos.line, column: pos.col, path: '', message });
+  };
+  let list: Document.Parsed[];
+  try {
+    const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+    list = (Array.isArray(docs) ? docs : [docs]) as Document.Parsed[];
+  } catch (err) {
+    return { documents, issues: [{ file, line: 0, column: 0, path: '', message: `invalid YAML: ${firstLine(String((err as Error).message))}` }] };
+  }
+  if (list.length > limits.maxDocumentsPerFile) {
+    at(list[limits.maxDocumentsPerFile]!.range[0], `${list.length} YAML documents in one file, ${overLimit('maxDocumentsPerFile', limits.maxDocumentsPerFile)}`);
+    return { documents, issues };
+  }
   list.forEach((doc, index) => {
-    const problems = [...doc.errors];
-    for (const err of problems) {
-      const pos = lineCounter.linePos(err.pos[0]);
-      issues.push({ file, line: pos.line, column: pos.col, path: '', message: `invalid YAML: ${firstLine(err.message)}` });
-    }
+    const before = issues.length;
+    for (const err of doc.errors) at(err.pos[0], `invalid YAML: ${firstLine(err.message)}`);
     // An empty document (`---` with nothing after it, e.g. a trailing separator)
     // parses as a null scalar: skip it like kubectl does.
-    if (problems.length > 0 || doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return;
+    if (issues.length > before || doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return;
+    const shape = checkShape(doc.contents, limits);
+    if (shape) return at(shape.offset, shape.message);
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: limits.maxAliases });
+    } catch (err) {
+      const message = firstLine(String((err as Error).message));
+      const aliases = /alias/i.test(message);
+      return at(doc.contents.range?.[0] ?? 0, aliases ? `too many alias (*name) expansions: ${message}, ${overLimit('maxAliases', limits.maxAliases)}` : `invalid YAML: ${message}`);
+    }
     documents.push({
       file,
       index,
-      value: doc.toJS({ maxAliasCount: 100 }),
+      value,
       locate: (path, atKey = false) => {
         const offset = offsetOf(doc, path, atKey);
         const pos = lineCounter.linePos(offset);
@@ -87,6 +91,26 @@ export function parseYamlText(text: string, file: string): { documents: YamlDocu
     });
   });
   return { documents, issues };
+}
+
+/** Depth and list lengths, walked without recursion (the input decides how deep it goes). */
+function checkShape(root: Node, limits: LoadLimits): { offset: number; message: string } | undefined {
+  const stack: { node: unknown; depth: number }[] = [{ node: root, depth: 1 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (isPair(node)) {
+      stack.push({ node: node.key, depth }, { node: node.value, depth });
+      continue;
+    }
+    if (!isMap(node) && !isSeq(node)) continue;
+    const offset = node.range?.[0] ?? 0;
+    if (depth > limits.maxDepth) return { offset, message: `maps and lists nested ${depth} deep, ${overLimit('maxDepth', limits.maxDepth)}` };
+    if (isSeq(node) && node.items.length > limits.maxListItems) {
+      return { offset, message: `a list of ${node.items.length} items, ${overLimit('maxListItems', limits.maxListItems)}` };
+    }
+    for (const item of node.items as unknown[]) stack.push({ node: item, depth: depth + 1 });
+  }
+  return undefined;
 }
 
 function firstLine(message: string): string {

@@ -1,16 +1,39 @@
 // Watches the config paths and reloads on change (debounced). A reload either
 // yields a whole new valid config or the list of problems; the caller keeps
 // serving the last good one in the second case.
+//
+// Editors and `cat > file` save in place: the file is truncated, then written.
+// Read in between, it is empty or cut short, and a valid-looking partial file
+// would drop resources (a DENY policy, every cluster). So a change in which a
+// file shrank, lost documents or vanished is applied only once the files have
+// been quiet for `settleMs`; a rewrite within that time is applied as a normal
+// edit and the short state is never seen by a proxy.
 import { type FSWatcher, readdirSync, realpathSync, statSync, watch } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DebouncedBatch, describeChanges } from '../util/debounced-batch.js';
+import type { ConfigLoader } from '../config/background-loader.js';
 import type { ConfigIssue } from '../config/diagnostics.js';
-import { loadConfig, type LoadResult } from '../config/load-config.js';
+import type { LoadResult } from '../config/load-config.js';
+import type { FileSummary } from '../config/yaml-files.js';
+import type { Logger } from '../server/ads-server.js';
+import { appendAll } from '../util/append-all.js';
+import { DebouncedBatch, describeChanges } from '../util/debounced-batch.js';
+
+export const DEFAULT_SETTLE_MS = 1000;
 
 export interface ConfigWatcherOptions {
   paths: readonly string[];
+  loader: ConfigLoader;
+  logger?: Logger;
   debounceMs?: number;
+  /** How long the files must be quiet before a shrinking change is applied. */
+  settleMs?: number;
   onLoad(result: LoadResult, reason: string): void;
+}
+
+/** A file of the last applied config that is now smaller, holds fewer documents, or is gone. */
+export interface ShrunkFile {
+  file: string;
+  change: 'deleted' | 'emptied' | 'fewer documents' | 'smaller';
 }
 
 export class ConfigWatcher {
@@ -18,34 +41,102 @@ export class ConfigWatcher {
   private readonly watchers = new Map<string, FSWatcher>();
   private readonly changes: DebouncedBatch;
   private stopped = false;
+  private active = false;
+  private missedChanges: string[] = [];
+  private lastEventAt = 0;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private waitingFor: { files: ShrunkFile[]; until: number } | undefined;
+  /** The files of the last valid config passed on: what "shrank" is measured against. */
+  private applied = new Map<string, FileSummary>();
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: ConfigWatcherOptions) {
     this.changes = new DebouncedBatch(opts.debounceMs ?? 100, (files) => {
+      if (!this.active) {
+        appendAll(this.missedChanges, files);
+        return;
+      }
       this.watchDirectories();
-      this.reload(describeChanges(files));
+      void this.load(describeChanges(files), true);
     });
   }
 
-  /** Starts watching, then loads once; every later change reloads. */
-  start(): LoadResult {
+  /** Starts watching now; changes are collected until `activate`. */
+  watchNow(): void {
     this.watchDirectories();
-    const first = loadConfig(this.opts.paths);
+  }
+
+  /**
+   * From now on changes reload. `applied` is the load the caller applied first
+   * (changes seen while it was applied reload at once).
+   */
+  activate(applied: LoadResult): void {
+    this.remember(applied);
+    this.active = true;
+    const missed = this.missedChanges.splice(0);
+    if (missed.length > 0) void this.load(describeChanges(missed), true);
+  }
+
+  /** Watches and loads once; every later change reloads. */
+  async start(): Promise<LoadResult> {
+    this.watchNow();
+    const first = await this.opts.loader.load(this.opts.paths);
     this.opts.onLoad(first, 'startup');
+    this.activate(first);
     return first;
   }
 
-  /** Reload now (used by tests and SIGHUP). */
-  reload(reason = 'manual reload'): LoadResult {
-    const result = loadConfig(this.opts.paths);
-    this.opts.onLoad(result, reason);
-    return result;
+  /** Reload now, without waiting for files to settle (SIGHUP: the operator says the files are ready). */
+  reload(reason = 'manual reload'): Promise<LoadResult> {
+    return this.load(reason, false);
+  }
+
+  /** What a pending shrinking change is waiting for (for /debug/configz). */
+  pendingSettle(): { files: ShrunkFile[]; until: number } | undefined {
+    return this.waitingFor;
   }
 
   stop(): void {
     this.stopped = true;
     this.changes.cancel();
+    clearTimeout(this.settleTimer);
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
+  }
+
+  /** Loads one at a time, in order; resolves to what was loaded (passed on, or held back to settle). */
+  private load(reason: string, settle: boolean): Promise<LoadResult> {
+    const next = this.queue.then(() => this.loadNow(reason, settle));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async loadNow(reason: string, settle: boolean): Promise<LoadResult> {
+    clearTimeout(this.settleTimer);
+    this.waitingFor = undefined;
+    const result = await this.opts.loader.load(this.opts.paths);
+    if (this.stopped) return result;
+    const shrunk = shrunkFiles(this.applied, result.summaries);
+    const quietFor = Date.now() - this.lastEventAt;
+    const settleMs = this.opts.settleMs ?? DEFAULT_SETTLE_MS;
+    if (settle && shrunk.length > 0 && quietFor < settleMs) {
+      const waitMs = settleMs - quietFor;
+      this.waitingFor = { files: shrunk, until: Date.now() + waitMs };
+      this.opts.logger?.info(
+        { reason, files: shrunk.map((s) => `${s.file} (${s.change})`), waitMs },
+        'a config file shrank, emptied or vanished: waiting for the files to settle before applying (an in-place save may still be writing)',
+      );
+      this.settleTimer = setTimeout(() => void this.load(`${reason}; settled for ${settleMs} ms`, true), waitMs);
+      this.settleTimer.unref();
+      return result;
+    }
+    this.remember(result);
+    this.opts.onLoad(result, reason);
+    return result;
+  }
+
+  private remember(result: LoadResult): void {
+    if (result.ok) this.applied = new Map(result.summaries.map((s) => [s.file, s]));
   }
 
   /** Watches every directory under the config paths (a file path: its directory), adding new ones. */
@@ -67,8 +158,24 @@ export class ConfigWatcher {
   }
 
   private schedule(file: string): void {
-    if (!this.stopped) this.changes.add(file);
+    if (this.stopped) return;
+    this.lastEventAt = Date.now();
+    this.changes.add(file);
   }
+}
+
+/** The files of `before` that `now` has smaller, with fewer documents, or not at all. */
+export function shrunkFiles(before: ReadonlyMap<string, FileSummary>, now: readonly FileSummary[]): ShrunkFile[] {
+  const current = new Map(now.map((s) => [s.file, s]));
+  const out: ShrunkFile[] = [];
+  for (const [file, was] of before) {
+    const is = current.get(file);
+    if (!is) out.push({ file, change: 'deleted' });
+    else if (is.documents === 0 && was.documents > 0) out.push({ file, change: 'emptied' });
+    else if (is.documents < was.documents) out.push({ file, change: 'fewer documents' });
+    else if (is.bytes < was.bytes) out.push({ file, change: 'smaller' });
+  }
+  return out;
 }
 
 function configDirectories(paths: readonly string[]): string[] {
@@ -77,24 +184,22 @@ function configDirectories(paths: readonly string[]): string[] {
     let real: string;
     try {
       real = realpathSync(path);
+      if (dirs.has(real)) return;
+      if (!statSync(real).isDirectory()) {
+        dirs.add(dirname(real));
+        return;
+      }
+    } catch {
+      return; // dangling link, loop or vanished entry: the loader reports it
+    }
+    dirs.add(real);
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(real);
     } catch {
       return;
     }
-    if (dirs.has(real)) return;
-    if (!statSync(real).isDirectory()) {
-      dirs.add(dirname(real));
-      return;
-    }
-    dirs.add(real);
-    for (const entry of readdirSync(real)) {
-      if (entry.startsWith('.')) continue;
-      const child = join(real, entry);
-      try {
-        if (statSync(child).isDirectory()) walk(child);
-      } catch {
-        // Dangling link or vanished entry.
-      }
-    }
+    for (const entry of entries) if (!entry.startsWith('.')) walk(join(real, entry));
   };
   for (const path of paths) walk(path);
   return [...dirs].sort();
@@ -102,4 +207,12 @@ function configDirectories(paths: readonly string[]): string[] {
 
 export type ConfigStatus =
   | { state: 'ok'; generation: number; loadedAt: number; files: readonly string[] }
-  | { state: 'rejected'; generation: number; loadedAt: number; files: readonly string[]; rejectedAt: number; issues: readonly ConfigIssue[] };
+  | {
+      state: 'rejected';
+      generation: number;
+      loadedAt: number;
+      files: readonly string[];
+      rejectedAt: number;
+      issues: readonly ConfigIssue[];
+      totalIssues: number;
+    };

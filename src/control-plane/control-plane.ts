@@ -2,7 +2,7 @@
 // connected proxy, and the refreshes that config changes and certificate
 // rotations cause. Translation and gRPC live elsewhere; this joins them.
 import type { LoadResult } from '../config/load-config.js';
-import { formatIssue } from '../config/diagnostics.js';
+import { formatIssues } from '../config/diagnostics.js';
 import { buildSnapshot, changedTypes, type ProxySnapshot } from '../cache/snapshot.js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import type { ConfigSet } from '../config/types.js';
@@ -17,6 +17,7 @@ import { SECRET_NAMES } from '../xds/secret-names.js';
 import type { CredentialLookup, CredentialReference, TlsCredentialSource } from '../credentials/credential.js';
 import { affectedSecretNames, NO_SECRETS_DIRECTORY } from '../credentials/credential-store.js';
 import type { ConfigStatus } from './config-watcher.js';
+import { RefreshQueue } from './refresh-queue.js';
 import type { WorkloadCredentialSource, WorkloadKeyPair } from './workload-credentials.js';
 
 /** Where JWKS documents for RequestAuthentication `jwksUri`s come from (meshlite fetches them; see jwks-fetcher.ts). */
@@ -33,6 +34,9 @@ export interface ControlPlaneHooks {
   snapshotBuilt?(proxyId: string, changed: readonly string[], millis: number): void;
 }
 
+/** Config errors written into one log line; /debug/configz and `meshlite validate` list more. */
+const LOGGED_ERRORS = 20;
+
 const EMPTY: ProxyResources = { proxyId: '', clusters: [], endpoints: [], listeners: [], routes: [], secretNames: [], warnings: [] };
 
 export class ControlPlane {
@@ -40,7 +44,7 @@ export class ControlPlane {
   private generation = 0;
   private status: ConfigStatus | undefined;
   private readonly connected = new Set<string>();
-  private readonly chains = new Map<string, Promise<void>>();
+  private readonly queue: RefreshQueue;
   private readonly warnings = new Map<string, string[]>();
   /** Per connected proxy: every secret name its resources reference. */
   private readonly secretNames = new Map<string, readonly string[]>();
@@ -56,6 +60,10 @@ export class ControlPlane {
     private readonly tlsCredentials: TlsCredentialSource = NO_SECRETS_DIRECTORY,
     private readonly jwksSource?: JwksSource,
   ) {
+    this.queue = new RefreshQueue(
+      (id, reason) => this.rebuild(id, reason),
+      (id, err) => this.logger.warn({ proxy: id, err: String(err) }, 'snapshot build failed; proxy keeps its previous config'),
+    );
     credentials.onRotated((key) => {
       for (const id of this.connected) {
         const w = this.model?.registry.workload(id);
@@ -70,17 +78,17 @@ export class ControlPlane {
     if (!result.ok) {
       const generation = this.generation;
       const prior = this.status;
-      this.status = { state: 'rejected', generation, loadedAt: prior?.loadedAt ?? 0, files: result.files, rejectedAt: now, issues: result.issues };
+      this.status = { state: 'rejected', generation, loadedAt: prior?.loadedAt ?? 0, files: result.files, rejectedAt: now, issues: result.issues, totalIssues: result.totalIssues };
       this.logger.warn(
-        { reason, errors: result.issues.map(formatIssue), servingGeneration: generation },
+        { reason, errors: formatIssues(result.issues.slice(0, LOGGED_ERRORS), result.totalIssues), errorCount: result.totalIssues, servingGeneration: generation },
         this.model ? 'config rejected; still serving the last good config' : 'config rejected; nothing to serve yet',
       );
-      this.hooks.configRejected?.(result.issues.length);
+      this.hooks.configRejected?.(result.totalIssues);
       return;
     }
     this.model = buildMeshModel(result.config, await this.fetchJwks(result.config));
     const started = performance.now();
-    await this.refreshInBatches([...this.connected], reason);
+    await Promise.all([...this.connected].map((id) => this.refresh(id, reason)));
     // Published only now, so "generation N reached" also means every snapshot reflects it.
     this.generation += 1;
     this.status = { state: 'ok', generation: this.generation, loadedAt: now, files: result.files };
@@ -132,20 +140,6 @@ export class ControlPlane {
     return this.model !== undefined;
   }
 
-  /**
-   * Refreshes many proxies, yielding to the event loop between batches so the
-   * first snapshots are pushed while later ones are still being built (and
-   * gRPC keepalives keep being answered).
-   */
-  private async refreshInBatches(proxies: readonly string[], reason: string, batch = 25): Promise<void> {
-    const pending: Promise<void>[] = [];
-    for (let i = 0; i < proxies.length; i += batch) {
-      pending.push(...proxies.slice(i, i + batch).map((id) => this.refresh(id, reason)));
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    await Promise.all(pending);
-  }
-
   proxyConnected(proxyId: string): Promise<void> {
     this.connected.add(proxyId);
     return this.refresh(proxyId, 'proxy connected');
@@ -192,20 +186,14 @@ export class ControlPlane {
     return this.warnings.get(proxyId) ?? [];
   }
 
-  /** Rebuilds one proxy's snapshot; refreshes of one proxy never overlap or reorder. */
+  /** Rebuilds one proxy's snapshot (queued: refreshes never overlap, and a burst of them yields to the event loop). */
   refresh(proxyId: string, reason: string): Promise<void> {
-    const previous = this.chains.get(proxyId) ?? Promise.resolve();
-    const next = previous.then(() => this.rebuild(proxyId, reason)).catch((err) => this.logger.warn({ proxy: proxyId, err: String(err) }, 'snapshot build failed; proxy keeps its previous config'));
-    this.chains.set(proxyId, next);
-    void next.finally(() => {
-      if (this.chains.get(proxyId) === next) this.chains.delete(proxyId);
-    });
-    return next;
+    return this.queue.enqueue(proxyId, reason);
   }
 
   /** Resolves once every queued refresh finished (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.chains.size > 0) await Promise.all([...this.chains.values()]);
+  idle(): Promise<void> {
+    return this.queue.idle();
   }
 
   private async rebuild(proxyId: string, reason: string): Promise<void> {

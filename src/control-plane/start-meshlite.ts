@@ -8,6 +8,8 @@ import { proxySync } from '../admin/sync-status.js';
 import { SnapshotCache } from '../cache/snapshot-cache.js';
 import { CertificateAuthority } from '../ca/certificate-authority.js';
 import { WorkloadCertificateCache } from '../ca/rotation.js';
+import { BackgroundConfigLoader } from '../config/background-loader.js';
+import type { LoadLimits } from '../config/limits.js';
 import { DEFAULT_MESH_CONFIG } from '../config/types.js';
 import { TokenAuthority } from '../identity/proxy-token.js';
 import { AdsServer } from '../server/ads-server.js';
@@ -39,6 +41,9 @@ export interface MeshliteOptions {
   /** How often jwksUri documents are fetched again (20 minutes by default, as Istio). */
   jwksRefreshSeconds?: number;
   debounceMs?: number;
+  /** How long files must be quiet before a change that shrinks or removes one is applied. */
+  settleMs?: number;
+  limits?: Partial<LoadLimits>;
   logger: PinoLogger;
 }
 
@@ -64,18 +69,15 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
   const metrics = new Metrics();
   const cache = new SnapshotCache();
   let applying: Promise<void> = Promise.resolve();
-  let controlPlane: ControlPlane | undefined;
   let convergence: ConvergenceTracker | undefined;
-  const pendingLoads: Parameters<ConstructorParameters<typeof ConfigWatcher>[0]['onLoad']>[] = [];
+  const loader = new BackgroundConfigLoader({ limits: o.limits });
   const watcher = new ConfigWatcher({
     paths: o.configPaths,
+    loader,
+    logger: log,
     debounceMs: o.debounceMs,
+    settleMs: o.settleMs,
     onLoad: (result, reason) => {
-      if (!controlPlane) {
-        pendingLoads.push([result, reason]);
-        return;
-      }
-      const cp = controlPlane;
       applying = applying.then(async () => {
         const started = Date.now();
         await cp.applyConfig(result, reason);
@@ -83,7 +85,9 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
       });
     },
   });
-  const first = watcher.start();
+  // Changes made while starting are collected now and applied once the first load is.
+  watcher.watchNow();
+  const first = await loader.load(o.configPaths);
   const trustDomain = first.ok ? first.config.mesh.trustDomain : DEFAULT_MESH_CONFIG.trustDomain;
 
   const ca = await CertificateAuthority.loadOrCreate(o.caDir ? { pluggedInDir: o.caDir, trustDomain, logger: log } : { stateDir: o.stateDir, trustDomain, logger: log });
@@ -107,16 +111,15 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
   const overlap = o.secretsDir === undefined ? undefined : configPathOverlapping(o.secretsDir, o.configPaths);
   if (overlap !== undefined) log.warn({ secretsDir: o.secretsDir, configPath: overlap }, 'the secrets directory overlaps a config path: Secret manifests there would be read as config and rejected');
   const credentialWatcher = credentialStore
-    ? new CredentialWatcher({ store: credentialStore, debounceMs: o.debounceMs, logger: log, onChange: (names) => void controlPlane?.credentialsChanged(names) })
+    ? new CredentialWatcher({ store: credentialStore, debounceMs: o.debounceMs, logger: log, onChange: (names) => void cp.credentialsChanged(names) })
     : undefined;
   credentialWatcher?.start();
   const jwks = new JwksFetcher({
     refreshMillis: o.jwksRefreshSeconds === undefined ? undefined : o.jwksRefreshSeconds * 1000,
-    onChange: (uri, text) => void controlPlane?.jwksChanged(uri, text),
+    onChange: (uri, text) => void cp.jwksChanged(uri, text),
     onError: (uri, err) => log.warn({ jwksUri: uri, err: err.message }, 'JWKS fetch failed; the last good document (if any) stays in use'),
   });
-  controlPlane = new ControlPlane(cache, countingCredentials, log, metrics, credentialStore, jwks);
-  const cp = controlPlane;
+  const cp = new ControlPlane(cache, countingCredentials, log, metrics, credentialStore, jwks);
   registerCredentialMetrics(metrics.registry, () => cp.missingCredentials());
   registerJwksMetrics(metrics.registry, jwks);
 
@@ -144,7 +147,8 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
     },
   });
 
-  for (const [result, reason] of pendingLoads.splice(0)) await cp.applyConfig(result, reason);
+  await cp.applyConfig(first, 'startup');
+  watcher.activate(first);
 
   let serverCredentials = grpc.ServerCredentials.createInsecure();
   if (!o.insecure) {
@@ -159,7 +163,7 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
     );
   }
   const adsPort = await ads.listen(o.adsAddress, serverCredentials);
-  const admin = buildAdminServer({ controlPlane: cp, ads, cache, metrics, ca, insecure: o.insecure, credentials: credentialStore });
+  const admin = buildAdminServer({ controlPlane: cp, ads, cache, metrics, ca, insecure: o.insecure, credentials: credentialStore, pendingSettle: () => watcher.pendingSettle() });
   const adminAddr = splitAddress(o.adminAddress);
   await admin.listen({ host: adminAddr.host, port: adminAddr.port });
   const adminPort = (admin.server.address() as { port: number }).port;
@@ -176,7 +180,7 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
     tokens,
     credentials: credentialStore,
     reload: () => {
-      watcher.reload('reload requested');
+      void watcher.reload('reload requested');
       credentialWatcher?.reload('reload requested');
     },
     async stop() {

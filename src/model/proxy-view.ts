@@ -11,6 +11,7 @@ import { type MeshModel, trustDomains } from './mesh-model.js';
 import type { EffectiveMtlsMode } from './peer-authentication.js';
 import { endpointPort, isHttp2Protocol, isHttpProtocol, isVisibleFrom, type Service, type ServicePort, type Workload } from './registry.js';
 import { clusterName, hostDomains, sniName } from './names.js';
+import { appendAll } from '../util/append-all.js';
 
 export interface ProxySettings {
   interceptionMode: InterceptionMode;
@@ -152,7 +153,7 @@ function computeOutbound(model: MeshModel, namespace: string): OutboundView {
   const tcpPorts: OutboundTcpPort[] = [];
   for (const service of visible) {
     for (const port of service.ports) {
-      clusters.push(...outboundClusters(model, namespace, service, port));
+      appendAll(clusters, outboundClusters(model, namespace, service, port));
       const cluster = clusterName('outbound', port.number, '', service.host);
       if (isHttpProtocol(port.protocol)) {
         const vhosts = httpRoutes.get(port.number) ?? [];

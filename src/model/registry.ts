@@ -2,6 +2,7 @@
 // and how host names written by users resolve to services.
 import type { ConfigSet, Labels, Location, Resolution, ServiceEntry, WorkloadEntrySpec } from '../config/types.js';
 import { hasSidecar, matchesSelector } from './labels.js';
+import { appendAll } from '../util/append-all.js';
 
 export interface ServicePort {
   number: number;
@@ -86,7 +87,7 @@ export class Registry {
       .sort((a, b) => a.id.localeCompare(b.id));
     for (const w of this.workloads) this.byWorkloadId.set(w.id, w);
     const services: Service[] = [];
-    for (const se of config.serviceEntries) services.push(...this.servicesOf(se));
+    for (const se of config.serviceEntries) appendAll(services, this.servicesOf(se));
     this.services = services.sort((a, b) => a.host.localeCompare(b.host));
     for (const s of this.services) {
       this.byHost.set(s.host, s);

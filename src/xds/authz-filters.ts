@@ -9,6 +9,7 @@ import { type JsonObject, typed } from './common.js';
 import { buildExtAuthzFilters } from './ext-authz.js';
 import { buildJwtAuthnFilter, jwksFrom } from './jwt-authn.js';
 import { buildRbacFilters, RBAC_TYPE } from './rbac.js';
+import { appendAll } from '../util/append-all.js';
 
 export interface AuthzFilters {
   /**
@@ -58,7 +59,7 @@ function buildAuthzFilters(view: AuthzView): AuthzFilters {
   const { authorizationPolicies, requestAuthentications } = view.policies;
   const warnings = { http: [] as string[], tcp: [] as string[] };
   const jwt = buildJwtAuthnFilter(requestAuthentications, jwksFrom((uri) => view.jwks.get(uri)));
-  warnings.http.push(...jwt.warnings);
+  appendAll(warnings.http, jwt.warnings);
   const build = (protocol: 'http' | 'tcp') => {
     const rbac = buildRbacFilters(authorizationPolicies, { trustDomains: domains, protocol });
     const custom = buildExtAuthzFilters(authorizationPolicies, view.mesh.extensionProviders, {
@@ -67,7 +68,8 @@ function buildAuthzFilters(view: AuthzView): AuthzFilters {
       clusterFor: (service, port) => view.providerCluster(service, port),
     });
     const where = `${protocol.toUpperCase()} chains`;
-    warnings[protocol].push(...rbac.warnings.map((w) => `${where}: ${w}`), ...custom.warnings.map((w) => `${where}: ${w}`));
+    appendAll(warnings[protocol], rbac.warnings.map((w) => `${where}: ${w}`));
+    appendAll(warnings[protocol], custom.warnings.map((w) => `${where}: ${w}`));
     return { rbac: rbac.filters, custom: custom.filters };
   };
 

@@ -19,6 +19,7 @@ import { envoyRoot } from '../proto/envoy-root.js';
 import { type JsonObject, protoDuration, typed } from './common.js';
 import { buildRbacFilters, RBAC_FILTER_NAME, RBAC_TYPE } from './rbac.js';
 import { stringMatch } from './rbac-matchers.js';
+import { appendAll } from '../util/append-all.js';
 
 export interface ExtAuthzContext {
   trustDomains: readonly string[];
@@ -112,7 +113,7 @@ function serviceOf(provider: ExtensionProvider): ExtAuthzProvider {
 function customPolicies(policies: readonly AuthorizationPolicy[], ctx: ExtAuthzContext, warnings: string[], widened: string): JsonObject {
   const asDeny = policies.map((p) => ({ ...p, spec: { ...p.spec, action: 'DENY' as const, provider: undefined } }));
   const built = buildRbacFilters(asDeny, { trustDomains: ctx.trustDomains, protocol: ctx.protocol });
-  warnings.push(...built.warnings.map((w) => w.replace(/\(denies more\)$/, `(${widened})`)));
+  appendAll(warnings, built.warnings.map((w) => w.replace(/\(denies more\)$/, `(${widened})`)));
   const rules = (built.filters[0]?.typed_config as JsonObject | undefined)?.rules as JsonObject | undefined;
   const out: JsonObject = {};
   for (const [key, value] of Object.entries((rules?.policies as JsonObject | undefined) ?? {})) out[EXT_AUTHZ_POLICY_PREFIX + key] = value;

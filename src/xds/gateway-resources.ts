@@ -11,6 +11,7 @@ import { buildHttpRoutes, requiredHttpFilters } from './http-route.js';
 import { outboundResources, type ProxyResources } from './proxy-resources.js';
 import { referencedSecretNames } from './secret.js';
 import { trustDomains } from '../model/mesh-model.js';
+import { appendAll } from '../util/append-all.js';
 
 export type GatewayTranslateResult = { ok: true; resources: ProxyResources; view: GatewayView } | { ok: false; error: string };
 
@@ -38,7 +39,7 @@ function buildRouteConfigs(view: GatewayView, perFilter: JsonObject, warnings: s
       const redirect = server.kind === 'http' && server.tls?.httpsRedirect === true;
       for (const { vs, hosts } of server.virtualServices) {
         const built = buildHttpRoutes(vs.spec.http, { gateway: server.gateway, port, clusterFor: (d) => view.outbound.clusterFor(d, vs.meta.namespace) }, `${vs.meta.namespace}.${vs.meta.name}`);
-        warnings.push(...built.warnings.map((w) => `${vs.meta.namespace}/${vs.meta.name}: ${w}`));
+        appendAll(warnings, built.warnings.map((w) => `${vs.meta.namespace}/${vs.meta.name}: ${w}`));
         for (const host of hosts) {
           const draft = vhosts.get(host);
           if (draft) {
@@ -77,7 +78,7 @@ export function translateGateway(model: MeshModel, proxyId: string): GatewayTran
   const warnings = [...view.warnings];
   const outbound = outboundResources(view.outbound, 'EXPLICIT');
   const access = authzFilters(authzView(model, proxy));
-  warnings.push(...access.warnings.http);
+  appendAll(warnings, access.warnings.http);
   const routes = buildRouteConfigs(view, access.httpPerRoute, warnings);
   const filtersByRoute = new Map(routes.map((r) => [String(r.name), requiredHttpFilters(((r.virtual_hosts as JsonObject[]) ?? []).flatMap((v) => v.routes as JsonObject[]))]));
   const listeners = buildGatewayListeners(view, {
@@ -88,7 +89,7 @@ export function translateGateway(model: MeshModel, proxyId: string): GatewayTran
     warn: (m) => warnings.push(m),
   }).sort(byName);
   const tcpChains = listeners.some((l) => (l.filter_chains as JsonObject[]).some((c) => (c.filters as JsonObject[]).some((f) => f.name === 'envoy.filters.network.tcp_proxy')));
-  if (tcpChains) warnings.push(...access.warnings.tcp);
+  if (tcpChains) appendAll(warnings, access.warnings.tcp);
   return {
     ok: true,
     view,

@@ -15,6 +15,7 @@ import { clusterName } from '../model/names.js';
 import { buildOutboundListeners } from './outbound-listener.js';
 import { buildRouteConfiguration, HTTP_PROXY_ROUTE } from './route-configuration.js';
 import { referencedSecretNames } from './secret.js';
+import { appendAll } from '../util/append-all.js';
 
 export interface ProxyResources {
   proxyId: string;
@@ -74,14 +75,14 @@ export function outboundResources(outbound: OutboundView, mode: InterceptionMode
     for (const [port, vhosts] of outbound.httpRoutes) {
       const built = buildRouteConfiguration(String(port), vhosts, false, (v) => virtualServiceRoutes(outbound, v, port, warnings));
       routes.push(built.routeConfiguration);
-      warnings.push(...built.conflicts);
+      appendAll(warnings, built.conflicts);
     }
   } else if (outbound.httpRoutes.size > 0) {
     const built = buildRouteConfiguration(HTTP_PROXY_ROUTE, [...outbound.httpRoutes.values()].flat(), true, (v) =>
       virtualServiceRoutes(outbound, v, Number(v.name.slice(v.name.lastIndexOf(':') + 1)), warnings),
     );
     routes.push(built.routeConfiguration);
-    warnings.push(...built.conflicts);
+    appendAll(warnings, built.conflicts);
   }
   endpoints.sort((a, b) => String(a.cluster_name).localeCompare(String(b.cluster_name)));
   routes.sort(byName);
@@ -108,7 +109,7 @@ function virtualServiceRoutes(outbound: OutboundView, vhost: VirtualHostView, po
   const vs = vhost.virtualService;
   if (!vs) return undefined;
   const built = buildHttpRoutes(vs.spec.http, { gateway: MESH_GATEWAY, port, clusterFor: (d) => outbound.clusterFor(d, vs.meta.namespace) }, `${vs.meta.namespace}.${vs.meta.name}`);
-  warnings.push(...built.warnings.map((w) => `${vs.meta.namespace}/${vs.meta.name}: ${w}`));
+  appendAll(warnings, built.warnings.map((w) => `${vs.meta.namespace}/${vs.meta.name}: ${w}`));
   return built.routes.length > 0 ? built.routes : undefined;
 }
 

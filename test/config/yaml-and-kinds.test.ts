@@ -264,6 +264,8 @@ test('issues are plain objects with file, line, column, path and message', () =>
         message: 'Sidecar (networking.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
       },
     ],
+    totalIssues: 1,
+    summaries: [],
   });
 });
 

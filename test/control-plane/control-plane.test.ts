@@ -7,6 +7,7 @@ import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
 import { buildConfigSet, type LoadResult } from '../../src/config/load-config.js';
 import { parseYamlText } from '../../src/config/yaml-files.js';
 import { ConfigWatcher } from '../../src/control-plane/config-watcher.js';
+import { InlineConfigLoader } from '../../src/config/background-loader.js';
 import { ControlPlane } from '../../src/control-plane/control-plane.js';
 import type { WorkloadCredentialSource } from '../../src/control-plane/workload-credentials.js';
 import { peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
@@ -106,8 +107,8 @@ test('the watcher debounces a burst of edits into one reload and reports bad edi
     };
     write(base.join('\n---\n'));
     const loads: { ok: boolean; reason: string }[] = [];
-    const watcher = new ConfigWatcher({ paths: [dir], debounceMs: 150, onLoad: (r, reason) => loads.push({ ok: r.ok, reason }) });
-    watcher.start();
+    const watcher = new ConfigWatcher({ paths: [dir], loader: new InlineConfigLoader(), debounceMs: 150, onLoad: (r, reason) => loads.push({ ok: r.ok, reason }) });
+    await watcher.start();
     assert.equal(loads.map((l) => l.ok), [true]);
     for (let i = 0; i < 5; i++) write([...base, peerAuthn('bar', 'default', `{mtls: {mode: ${i % 2 ? 'STRICT' : 'DISABLE'}}}`)].join('\n---\n'));
     await waitFor(() => loads.length >= 2);

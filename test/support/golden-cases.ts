@@ -30,7 +30,7 @@ export function scenarioNames(): string[] {
 export function goldenCases(): GoldenCase[] {
   const cases: GoldenCase[] = [];
   for (const scenario of scenarioNames()) {
-    const loaded = loadConfig([join(EXAMPLES_DIR, scenario)], REPO_ROOT);
+    const loaded = loadConfig([join(EXAMPLES_DIR, scenario)], { cwd: REPO_ROOT });
     if (!loaded.ok) throw new Error(`examples/${scenario} does not load:\n${loaded.issues.map(formatIssue).join('\n')}`);
     const model = buildMeshModel(loaded.config);
     for (const { workload: proxy } of meshProxies(model)) {

@@ -1,0 +1,58 @@
+// Loads config in a worker thread. The worker lives for one load, so the
+// memory a large (or hostile) file took is returned with it; a worker that
+// dies (out of memory, a bug) yields a rejected load, never an exception.
+import { Worker } from 'node:worker_threads';
+import { loadConfig, type LoadOptions, type LoadResult } from './load-config.js';
+import type { LoadRequest } from './load-worker.js';
+
+export interface ConfigLoader {
+  load(paths: readonly string[]): Promise<LoadResult>;
+}
+
+export interface BackgroundLoaderOptions extends LoadOptions {
+  /** Heap limit of the worker; over it the load fails instead of the process. */
+  maxHeapMb?: number;
+}
+
+const WORKER_URL = new URL('./load-worker.js', import.meta.url);
+
+export class BackgroundConfigLoader implements ConfigLoader {
+  constructor(private readonly options: BackgroundLoaderOptions = {}) {}
+
+  load(paths: readonly string[]): Promise<LoadResult> {
+    const { maxHeapMb = 2048, ...options } = this.options;
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = (result: LoadResult) => {
+        if (settled) return;
+        settled = true;
+        resolve(result);
+        void worker.terminate();
+      };
+      const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb }, stdout: false, stderr: false });
+      worker.once('message', (result: LoadResult) => finish(result));
+      worker.once('error', (err) => finish(failedLoad(paths, `the config could not be loaded: ${describeWorkerError(err)}`)));
+      worker.once('exit', (code) => finish(failedLoad(paths, `the config loader stopped (exit code ${code}) before finishing`)));
+      worker.postMessage({ paths, options } satisfies LoadRequest);
+    });
+  }
+}
+
+/** Loads on the calling thread (CLI commands, tests). */
+export class InlineConfigLoader implements ConfigLoader {
+  constructor(private readonly options: LoadOptions = {}) {}
+
+  async load(paths: readonly string[]): Promise<LoadResult> {
+    return loadConfig(paths, this.options);
+  }
+}
+
+function failedLoad(paths: readonly string[], message: string): LoadResult {
+  return { ok: false, issues: [{ file: paths.join(', '), line: 0, column: 0, path: '', message }], totalIssues: 1, files: [], summaries: [] };
+}
+
+function describeWorkerError(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ERR_WORKER_OUT_OF_MEMORY') return 'it needs more memory than the loader may use (is a file unreasonably large?)';
+  return err.message;
+}

@@ -1,0 +1,76 @@
+// Runs proxy snapshot rebuilds one at a time, oldest request first. A proxy
+// asked for again before its rebuild started is rebuilt once for both
+// requests, and after every `sliceMs` of work the queue yields to the event
+// loop, so a config change that rebuilds thousands of proxies never stalls
+// ADS keepalives, ACKs or the admin server for longer than one rebuild.
+export type RebuildWork = (proxyId: string, reason: string) => Promise<void>;
+
+interface Pending {
+  reasons: Set<string>;
+  done: (() => void)[];
+}
+
+export class RefreshQueue {
+  private readonly pending = new Map<string, Pending>();
+  private running = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly work: RebuildWork,
+    private readonly onError: (proxyId: string, err: unknown) => void,
+    private readonly sliceMs = 20,
+  ) {}
+
+  /** Resolves once `proxyId` was rebuilt after this call (never rejects: a failed rebuild goes to `onError`). */
+  enqueue(proxyId: string, reason: string): Promise<void> {
+    let entry = this.pending.get(proxyId);
+    if (!entry) {
+      entry = { reasons: new Set(), done: [] };
+      this.pending.set(proxyId, entry);
+    }
+    entry.reasons.add(reason);
+    const pending = entry;
+    const done = new Promise<void>((resolve) => pending.done.push(resolve));
+    if (!this.running) {
+      this.running = true;
+      queueMicrotask(() => void this.pump());
+    }
+    return done;
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Resolves once nothing is queued or running, a turn of the event loop later (so what callers chained on the rebuilds ran too). */
+  idle(): Promise<void> {
+    if (!this.running) return new Promise((resolve) => setImmediate(resolve));
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async pump(): Promise<void> {
+    let sliceStart = performance.now();
+    for (;;) {
+      const next = this.pending.entries().next();
+      if (next.done) break;
+      if (performance.now() - sliceStart >= this.sliceMs) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+        continue; // the queue may have changed meanwhile
+      }
+      const [proxyId, entry] = next.value;
+      this.pending.delete(proxyId);
+      try {
+        await this.work(proxyId, [...entry.reasons].join('; '));
+      } catch (err) {
+        this.onError(proxyId, err);
+      }
+      for (const resolve of entry.done) resolve();
+    }
+    this.running = false;
+    const waiters = this.idleWaiters.splice(0);
+    setImmediate(() => {
+      for (const resolve of waiters) resolve();
+    });
+  }
+}
