@@ -1,0 +1,28 @@
+// Code rules checked on the source itself: calls that spread an array into
+// arguments overflow the stack once the array is large (around 100,000
+// items), and config input decides how large these arrays get.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { REPO_ROOT } from './support/paths.js';
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    return statSync(path).isDirectory() ? sources(path) : entry.endsWith('.ts') ? [path] : [];
+  });
+}
+
+test('no spread of an array into push, unshift, Math.max/min or String.fromCharCode in src', () => {
+  const spread = /\.(push|unshift)\(\.\.\.|Math\.(max|min)\(\.\.\.|String\.fromCharCode\(\.\.\./;
+  const found: string[] = [];
+  for (const file of sources(join(REPO_ROOT, 'src'))) {
+    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+      if (spread.test(line) && !line.trim().startsWith('*') && !line.trim().startsWith('//')) found.push(`${relative(REPO_ROOT, file)}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.equal(found, [], `use appendAll (src/util/append-all.ts) or a loop:\n${found.join('\n')}`);
+});
+
+test.run();
