@@ -47,7 +47,7 @@ export function objectIdentifier(dotted: string): DerPart {
 
 /** A named-bit BIT STRING (KeyUsage): bit 0 is the most significant bit of the first byte. */
 export function namedBits(bits: number[]): DerPart {
-  const highest = Math.max(...bits);
+  const highest = bits.reduce((max, b) => Math.max(max, b), -Infinity);
   const bytes = Buffer.alloc(Math.floor(highest / 8) + 1);
   for (const bit of bits) bytes[bit >> 3]! |= 0x80 >> (bit & 7);
   return tlv(0x03, Buffer.concat([Buffer.from([7 - (highest & 7)]), bytes]));

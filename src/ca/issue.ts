@@ -117,8 +117,8 @@ export function signLeaf(signer: Signer, spkiDer: Der, profile: LeafProfile, ttl
     const reason = outsideValidityReason(c, now);
     if (reason) return issueFailure('signer-not-valid', `cannot sign: CA certificate ${describeCertificate(c)} ${reason}`);
   }
-  const earliestEnd = Math.min(...chain.map((c) => c.cert.notAfter.getTime()));
-  const latestStart = Math.max(...chain.map((c) => c.cert.notBefore.getTime()));
+  const earliestEnd = chain.reduce((min, c) => Math.min(min, c.cert.notAfter.getTime()), Infinity);
+  const latestStart = chain.reduce((max, c) => Math.max(max, c.cert.notBefore.getTime()), -Infinity);
   const notBefore = floorToSecond(Math.max(now.getTime() - CLOCK_SKEW_SECONDS * 1000, latestStart));
   const notAfter = floorToSecond(Math.min(now.getTime() + ttlSeconds * 1000, earliestEnd));
   const serialNumber = randomSerialHex();

@@ -105,7 +105,7 @@ export function interpretSecret(raw: RawSecret, now: Date): Credential {
         const problems = cas.value.map((c) => validityProblems(c, now, 'ca'));
         problems.flat().forEach((p) => warn(caKey, p.message));
         if (cas.value.every((c) => new Date(c.validTo).getTime() <= now.getTime())) error(caKey, 'every CA certificate has expired');
-        if (!pair) out.notAfter = new Date(Math.min(...out.caCertificates.map((c) => c.notAfter.getTime())));
+        if (!pair) out.notAfter = new Date(out.caCertificates.reduce((min, c) => Math.min(min, c.notAfter.getTime()), Infinity));
       }
     }
   }
