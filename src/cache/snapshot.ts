@@ -115,6 +115,32 @@ class LayeredMap<V> implements ReadonlyMap<string, V> {
   }
 }
 
+/**
+ * Encodes (and caches) every resource a snapshot of `resources` needs, pausing
+ * whenever `pause` says so: the first proxy of a namespace brings thousands of
+ * shared resources that are new, and encoding them in one go would stall the
+ * event loop for hundreds of milliseconds. buildSnapshot then finds them cached.
+ */
+export async function encodeInSlices(resources: ProxyResources, secrets: readonly JsonObject[], pause: () => Promise<void> | undefined): Promise<void> {
+  const layers = resources.layers;
+  const lists: [ResourceType, readonly JsonObject[]][] = [
+    ['clusters', layers ? [...layers.clusters.shared, ...layers.clusters.own] : resources.clusters],
+    ['endpoints', resources.endpoints],
+    ['listeners', layers ? [...layers.listeners.shared, ...layers.listeners.own] : resources.listeners],
+    ['routes', resources.routes],
+    ['secrets', secrets],
+  ];
+  for (const [type, jsons] of lists) {
+    if (typeSnapshots.has(jsons)) continue;
+    for (const json of jsons) {
+      if (encoded.has(json)) continue;
+      encodeResource(type, json);
+      const wait = pause();
+      if (wait) await wait;
+    }
+  }
+}
+
 export function buildSnapshot(resources: ProxyResources, secrets: readonly JsonObject[]): ProxySnapshot {
   const layers = resources.layers;
   return {

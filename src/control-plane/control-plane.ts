@@ -3,7 +3,8 @@
 // rotations cause. Translation and gRPC live elsewhere; this joins them.
 import type { LoadResult } from '../config/load-config.js';
 import { formatIssues } from '../config/diagnostics.js';
-import { buildSnapshot, changedTypes, type ProxySnapshot } from '../cache/snapshot.js';
+import { buildSnapshot, changedTypes, encodeInSlices, type ProxySnapshot } from '../cache/snapshot.js';
+import type { TimeSlicer } from '../util/time-slicer.js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import type { ConfigSet } from '../config/types.js';
 import { jwksUrisOf } from '../model/authorization.js';
@@ -61,7 +62,7 @@ export class ControlPlane {
     private readonly jwksSource?: JwksSource,
   ) {
     this.queue = new RefreshQueue(
-      (id, reason) => this.rebuild(id, reason),
+      (id, reason, slicer) => this.rebuild(id, reason, slicer),
       (id, err) => this.logger.warn({ proxy: id, err: String(err) }, 'snapshot build failed; proxy keeps its previous config'),
     );
     credentials.onRotated((key) => {
@@ -86,7 +87,10 @@ export class ControlPlane {
       this.hooks.configRejected?.(result.totalIssues);
       return;
     }
-    this.model = buildMeshModel(result.config, await this.fetchJwks(result.config));
+    const jwks = await this.fetchJwks(result.config);
+    // The load arrived in one task; building the model is the next one (each well under the event loop's budget).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.model = buildMeshModel(result.config, jwks);
     const started = performance.now();
     await Promise.all([...this.connected].map((id) => this.refresh(id, reason)));
     // Published only now, so "generation N reached" also means every snapshot reflects it.
@@ -196,7 +200,7 @@ export class ControlPlane {
     return this.queue.idle();
   }
 
-  private async rebuild(proxyId: string, reason: string): Promise<void> {
+  private async rebuild(proxyId: string, reason: string, slicer?: TimeSlicer): Promise<void> {
     if (!this.model || !this.connected.has(proxyId)) return;
     const started = performance.now();
     let waited = 0;
@@ -223,6 +227,17 @@ export class ControlPlane {
     this.warnings.set(proxyId, resources.warnings);
     this.secretNames.set(proxyId, resources.secretNames);
     this.noteCredentials(proxyId, credentials);
+    if (slicer) {
+      // Encoding is build work; the pauses between its slices are not.
+      const pause = () => {
+        const due = slicer.due();
+        if (!due) return undefined;
+        const pausedAt = performance.now();
+        return due.then(() => void (waited += performance.now() - pausedAt));
+      };
+      await encodeInSlices(resources, secrets, pause);
+      if (!this.connected.has(proxyId)) return;
+    }
     const before = this.cache.get(proxyId);
     const snapshot: ProxySnapshot = buildSnapshot(resources, secrets);
     const changed = changedTypes(before, snapshot);

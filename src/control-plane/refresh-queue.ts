@@ -3,7 +3,10 @@
 // requests, and after every `sliceMs` of work the queue yields to the event
 // loop, so a config change that rebuilds thousands of proxies never stalls
 // ADS keepalives, ACKs or the admin server for longer than one rebuild.
-export type RebuildWork = (proxyId: string, reason: string) => Promise<void>;
+import { TimeSlicer } from '../util/time-slicer.js';
+
+/** A rebuild; long ones await `slicer.due()` between steps so they yield too. */
+export type RebuildWork = (proxyId: string, reason: string, slicer: TimeSlicer) => Promise<void>;
 
 interface Pending {
   reasons: Set<string>;
@@ -18,8 +21,12 @@ export class RefreshQueue {
   constructor(
     private readonly work: RebuildWork,
     private readonly onError: (proxyId: string, err: unknown) => void,
-    private readonly sliceMs = 20,
-  ) {}
+    sliceMs = 20,
+  ) {
+    this.slicer = new TimeSlicer(sliceMs);
+  }
+
+  private readonly slicer: TimeSlicer;
 
   /** Resolves once `proxyId` was rebuilt after this call (never rejects: a failed rebuild goes to `onError`). */
   enqueue(proxyId: string, reason: string): Promise<void> {
@@ -49,19 +56,15 @@ export class RefreshQueue {
   }
 
   private async pump(): Promise<void> {
-    let sliceStart = performance.now();
     for (;;) {
+      const pause = this.slicer.due();
+      if (pause) await pause;
       const next = this.pending.entries().next();
       if (next.done) break;
-      if (performance.now() - sliceStart >= this.sliceMs) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        sliceStart = performance.now();
-        continue; // the queue may have changed meanwhile
-      }
       const [proxyId, entry] = next.value;
       this.pending.delete(proxyId);
       try {
-        await this.work(proxyId, [...entry.reasons].join('; '));
+        await this.work(proxyId, [...entry.reasons].join('; '), this.slicer);
       } catch (err) {
         this.onError(proxyId, err);
       }

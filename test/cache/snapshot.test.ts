@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildSnapshot, changedTypes, typeSnapshot } from '../../src/cache/snapshot.js';
+import { buildSnapshot, changedTypes, encodeInSlices, typeSnapshot } from '../../src/cache/snapshot.js';
 import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
 import { translateProxy } from '../../src/xds/proxy-resources.js';
 import { meshFromYaml, peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
@@ -56,6 +56,35 @@ test('the cache notifies watchers only on change', () => {
   stop();
   assert.is(seen.length, 2);
   assert.is(cache.watcherCount('p'), 0);
+});
+
+test('encoding in slices pauses between resources when asked and leaves what buildSnapshot builds unchanged', async () => {
+  const model = meshFromYaml(...base);
+  const sliced = translateProxy(model, 'httpbin.bar');
+  const direct = translateProxy(meshFromYaml(...base), 'httpbin.bar');
+  assert.ok(sliced.ok && direct.ok);
+  if (!sliced.ok || !direct.ok) return;
+  let asked = 0;
+  let paused = 0;
+  await encodeInSlices(sliced.resources, [], () => {
+    asked += 1;
+    if (asked % 2) return undefined;
+    paused += 1;
+    return new Promise<void>((resolve) => setImmediate(resolve));
+  });
+  const count = sliced.resources.clusters.length + sliced.resources.endpoints.length + sliced.resources.listeners.length + sliced.resources.routes.length;
+  assert.is(asked, count, 'asked once per resource encoded');
+  assert.ok(paused > 0);
+  const a = buildSnapshot(sliced.resources, []);
+  const b = buildSnapshot(direct.resources, []);
+  for (const t of ['clusters', 'endpoints', 'listeners', 'routes'] as const) assert.is(a[t].version, b[t].version, t);
+  // Everything is cached now: a second pass encodes nothing and never pauses.
+  let again = 0;
+  await encodeInSlices(sliced.resources, [], () => {
+    again += 1;
+    return undefined;
+  });
+  assert.is(again, 0);
 });
 
 test.run();
