@@ -42,7 +42,8 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
   app.get('/ready', async (_req, reply) => {
     const status = controlPlane.configStatus;
     const ready = controlPlane.ready;
-    return reply.code(ready ? 200 : 503).send({ ready, generation: status?.generation ?? 0, config: status?.state ?? 'not loaded' });
+    const errors = status?.state === 'rejected' ? status.totalIssues : 0;
+    return reply.code(ready ? 200 : 503).send({ ready, generation: status?.generation ?? 0, config: status?.state ?? 'not loaded', errors });
   });
 
   app.get('/metrics', async (_req, reply) => {
