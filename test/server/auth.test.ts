@@ -57,7 +57,7 @@ async function withAuthWorld(body: (w: AuthWorld) => Promise<void>): Promise<voi
   const streams: { close(): void }[] = [];
   let client: grpc.Client | undefined;
   try {
-    const port = await server.listen('127.0.0.1:0', grpc.ServerCredentials.createInsecure());
+    const port = await server.listen('127.0.0.1:0');
     const c = (client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()));
     await body({
       tokens,
