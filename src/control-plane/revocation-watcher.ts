@@ -18,6 +18,8 @@ export interface RevocationWatcherOptions {
   logger: RevocationLogger;
   /** Fallback poll interval; default 500 ms. */
   pollMs?: number;
+  /** Watch the directory for events (default); without it only the poll notices changes. */
+  watchDirectory?: boolean;
   /** A new valid list is in force (streams it revokes should be closed). */
   onChange(list: RevocationList): void;
 }
@@ -56,9 +58,15 @@ export class RevocationWatcher {
   }
 
   start(): void {
+    if (this.o.watchDirectory !== false) this.watchDirectory();
+    this.poller = setInterval(() => void this.check(), this.o.pollMs ?? 500);
+    this.poller.unref();
+  }
+
+  private watchDirectory(): void {
     try {
       this.watcher = watch(this.o.stateDir, (_event, filename) => {
-        if (!filename || filename.toString() === REVOCATIONS_FILE) this.check();
+        if (!filename || filename.toString() === REVOCATIONS_FILE) void this.check();
       });
       this.watcher.on('error', (err) => {
         this.o.logger.warn({ dir: this.o.stateDir, err: err.message }, 'cannot watch the state directory; polling the revocation file only');
@@ -68,8 +76,6 @@ export class RevocationWatcher {
     } catch (err) {
       this.o.logger.warn({ dir: this.o.stateDir, err: (err as Error).message }, 'cannot watch the state directory; polling the revocation file only');
     }
-    this.poller = setInterval(() => this.check(), this.o.pollMs ?? 500);
-    this.poller.unref();
   }
 
   stop(): void {

@@ -145,7 +145,10 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
     }
   };
   if (tokens) {
-    revocations = await RevocationWatcher.open({ stateDir: o.stateDir, logger: log, onChange: closeRevoked });
+    revocations = await RevocationWatcher.open({ stateDir: o.stateDir, logger: log, onChange: closeRevoked }).catch((err) => {
+      watcher.stop();
+      throw err;
+    });
     revocations.start();
   }
   // Read before the first config is applied, so no proxy sees a credential as missing at startup.

@@ -12,7 +12,11 @@ const PRIVATE = 0o700;
 
 /** Creates `stateDir` (and its `ca/` subdir, when present) 0700 or tightens them; throws a clear error when it cannot. */
 export function secureStateDir(stateDir: string, logger?: StateDirLogger): void {
-  mkdirSync(stateDir, { recursive: true, mode: PRIVATE });
+  try {
+    mkdirSync(stateDir, { recursive: true, mode: PRIVATE });
+  } catch (err) {
+    throw new Error(`cannot create state directory ${stateDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
   tighten(stateDir, logger);
   const ca = join(stateDir, 'ca');
   if (isDirectory(ca)) tighten(ca, logger);
