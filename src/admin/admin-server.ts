@@ -1,5 +1,7 @@
 // The admin HTTP server (fastify), on its own port: health, readiness,
-// Prometheus metrics, and the /debug views of what meshlite serves.
+// Prometheus metrics, and the /debug views of what meshlite serves. With a
+// debug token, everything but /healthz, /ready and /metrics needs it.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
@@ -31,11 +33,38 @@ export interface AdminDeps {
   credentials?: CredentialStore;
   /** A change that shrinks or removes config files, held back until the files settle. */
   pendingSettle?(): { files: readonly { file: string; change: string }[]; until: number } | undefined;
+  /** When set, every endpoint but /healthz, /ready and /metrics requires `Authorization: Bearer <debugToken>`. */
+  debugToken?: string;
+}
+
+const OPEN_ENDPOINTS = new Set(['/healthz', '/ready', '/metrics']);
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** Compares digests (equal length) in constant time, so the comparison leaks nothing about the token. */
+function bearerMatches(header: string | undefined, expected: Buffer): boolean {
+  const m = /^Bearer (.+)$/.exec(header ?? '');
+  return m !== null && timingSafeEqual(digest(m[1]!.trim()), expected);
+}
+
+function requireDebugToken(app: FastifyInstance, token: string): void {
+  const expected = digest(token);
+  app.addHook('onRequest', async (req, reply) => {
+    // The matched route, not the raw URL: no spelling of a /debug path gets around this, and unknown paths need the token too.
+    const route = req.routeOptions.url;
+    if (route !== undefined && OPEN_ENDPOINTS.has(route)) return;
+    if (bearerMatches(req.headers.authorization, expected)) return;
+    return reply
+      .code(401)
+      .header('www-authenticate', 'Bearer realm="meshlite-admin"')
+      .send({ error: 'this endpoint requires "Authorization: Bearer <token>" with the token of meshlite serve --admin-token-file' });
+  });
 }
 
 export function buildAdminServer(deps: AdminDeps): FastifyInstance {
   const app = Fastify({ logger: false });
   const { controlPlane, ads, cache, metrics } = deps;
+  if (deps.debugToken !== undefined) requireDebugToken(app, deps.debugToken);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
@@ -51,10 +80,12 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  app.get('/debug/syncz', async (req) => {
+  app.get('/debug/syncz', async (req, reply) => {
     const { proxy } = req.query as { proxy?: string };
-    const connections = ads.listConnections();
-    return proxy ? proxySync(proxy, connections, cache) : allProxySync(connections, cache);
+    if (proxy === undefined) return allProxySync(ads.listConnections(), cache);
+    const mine = ads.connectionsOf(proxy);
+    if (mine.length === 0) return reply.code(404).send({ error: `proxy "${proxy}" is not connected`, connected: [...ads.connectedProxies()].sort() });
+    return proxySync(proxy, mine, cache);
   });
 
   app.get('/debug/adsz', async () =>
@@ -65,6 +96,7 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
       peer: c.peer,
       node: { id: c.node.id, cluster: c.node.cluster, userAgent: c.node.userAgent, metadata: c.node.metadata },
       connectedAt: new Date(c.connectedAt).toISOString(),
+      token: c.credential ? { id: c.credential.id ?? null, issuedAt: iso(c.credential.issuedAt), expiresAt: iso(c.credential.expiresAt) } : null,
       types: c.status(),
       warnings: controlPlane.proxyWarnings(c.proxyId),
     })),
@@ -74,7 +106,7 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
     const { proxy } = req.query as { proxy?: string };
     if (!proxy) return reply.code(400).send({ error: 'query parameter proxy=<name>.<namespace> is required' });
     const snapshot = cache.get(proxy);
-    if (!snapshot) return reply.code(404).send({ error: `no snapshot for "${proxy}" (is it connected?)`, connected: controlPlane.connectedProxies() });
+    if (!snapshot) return reply.code(404).send({ error: `no snapshot for "${proxy}" (is it connected?)`, connected: [...ads.connectedProxies()].sort() });
     const jsons = (type: (typeof RESOURCE_TYPES)[number]): JsonObject[] =>
       [...snapshot[type].resources.values()].sort((a, b) => a.name.localeCompare(b.name)).map((r) => r.json);
     const resources: ProxyResources = { proxyId: proxy, clusters: jsons('clusters'), endpoints: jsons('endpoints'), listeners: jsons('listeners'), routes: jsons('routes'), secretNames: [], warnings: [] };
@@ -134,3 +166,5 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
 
   return app;
 }
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());

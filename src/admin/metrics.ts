@@ -40,6 +40,18 @@ export class Metrics implements StreamObserver, ControlPlaneHooks {
   readonly configErrorsCurrent = new Gauge({ name: 'meshlite_config_current_errors', help: 'Errors in the config on disk now (0 when it is being served)', registers: [this.registry] });
   readonly configGeneration = new Gauge({ name: 'meshlite_config_generation', help: 'Generation of the config being served', registers: [this.registry] });
   readonly certificatesIssued = new Counter({ name: 'meshlite_certificates_issued_total', help: 'Workload certificates issued (first issue and rotations)', registers: [this.registry] });
+  readonly streamsClosed = new Counter({
+    name: 'meshlite_ads_streams_closed_total',
+    help: 'ADS streams meshlite ended itself, by reason (refused, auth_timeout, token_expired, token_revoked, malformed_request)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly tlsHandshakeFailures = new Counter({
+    name: 'meshlite_ads_tls_handshake_failures_total',
+    help: 'Failed TLS handshakes on the ADS port, by kind (untrusted_certificate, plaintext_client, closed_early, other)',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'meshlite_process_' });

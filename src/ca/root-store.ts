@@ -77,7 +77,7 @@ export async function loadOrCreateStoredRoot(
   let keyPem = await readIfExists(keyPath);
   const created = certPem === undefined && keyPem === undefined;
   if (created) {
-    await mkdir(stateDir, { recursive: true });
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
     await mkdir(directory, { recursive: true, mode: 0o700 });
     const made = await createRootPem(trustDomain, ttlSeconds, algorithm, now);
     // Key first: a crash in between leaves a lone key, reported below, never a cert without its key.

@@ -6,21 +6,21 @@ import { buildGrpcBootstrap } from '../xds/proxyless-bootstrap.js';
 import { proxylessClients } from '../xds/proxyless-translate.js';
 import { isProxylessWorkload, PROXYLESS_GRPC_ANNOTATION } from '../xds/proxyless-workload.js';
 import { formatJson } from '../xds/proxy-config-dump.js';
-import { parseDurationSeconds } from './duration.js';
+import { DEFAULT_TOKEN_TTL_SECONDS } from '../identity/proxy-token.js';
 import { collect, loadModelOrExit } from './load.js';
-import { DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR, loadIdentityState, requireEnvoyProxy } from './state.js';
+import { DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR, durationOrExit, loadIdentityState, requireEnvoyProxy } from './state.js';
 
 export function bootstrapCommand(): Command {
   return new Command('bootstrap')
     .description('write the Envoy bootstrap for a proxy (pass it to `envoy -c`), or with --grpc the gRPC xDS bootstrap of a proxyless client (GRPC_XDS_BOOTSTRAP)')
     .requiredOption('-c, --config <path>', 'config file or directory (repeatable)', collect)
     .requiredOption('--proxy <name.namespace>', 'the workload this Envoy serves: a sidecar or a gateway (or, with --grpc, the proxyless workload)')
-    .option('--state-dir <dir>', 'meshlite state directory (CA root, token key)', DEFAULT_STATE_DIR)
+    .option('--state-dir <dir>', 'the state directory of meshlite serve (CA root, token key)', DEFAULT_STATE_DIR)
     .option('--ca-dir <dir>', 'plugged-in CA directory (Istio cacerts layout)')
     .option('--ads-address <host:port>', "where meshlite's ADS listens", DEFAULT_ADS_ADDRESS)
     .option('--admin-address <ip>', "Envoy's admin address", '127.0.0.1')
     .option('--admin-port <port>', "Envoy's admin port (0 = any; use envoy --admin-address-path to learn it)", '15000')
-    .option('--token-ttl <duration>', 'lifetime of the embedded token', '365d')
+    .option('--token-ttl <duration>', 'lifetime of the embedded token (static in the file: bootstrap again before it expires; the stream is closed then)', `${DEFAULT_TOKEN_TTL_SECONDS / 86400}d`)
     .option('--insecure', 'plaintext ADS without a token (meshlite serve --insecure)')
     .option('--grpc', `gRPC xDS bootstrap for a proxyless client (workload annotated ${PROXYLESS_GRPC_ANNOTATION}: "true"); needs meshlite serve --insecure`)
     .option('-o, --output <file>', 'write to a file instead of stdout')
@@ -44,9 +44,13 @@ export function bootstrapCommand(): Command {
       let caRootPem: string | undefined;
       let token: string | undefined;
       if (!opts.insecure) {
+        const ttl = durationOrExit('--token-ttl', opts.tokenTtl);
         const { ca, tokens } = await loadIdentityState(opts.stateDir, opts.caDir, model);
         caRootPem = ca.rootCertPem;
-        token = await tokens.issue(opts.proxy, parseDurationSeconds(opts.tokenTtl));
+        const issued = await tokens.issueToken(opts.proxy, ttl);
+        token = issued.token;
+        const expires = new Date(issued.expiresAt * 1000).toISOString();
+        process.stderr.write(`embedded token id (jti) ${issued.tokenId} for ${opts.proxy} expires ${expires}: make a new bootstrap before then\n`);
       }
       const bootstrap = buildBootstrap({
         proxyId: opts.proxy,

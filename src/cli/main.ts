@@ -11,6 +11,8 @@ import { validateCommand } from './validate.js';
 
 const program = new Command();
 program.name('meshlite').description('A lite Istio-style control plane for Envoy outside Kubernetes').version('0.1.0');
+// Options after a subcommand belong to it (`token revoke --proxy` is not `token --proxy`).
+program.enablePositionalOptions();
 program.addCommand(validateCommand());
 program.addCommand(generateCommand());
 program.addCommand(proxiesCommand());

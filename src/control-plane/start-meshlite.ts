@@ -12,7 +12,10 @@ import { BackgroundConfigLoader } from '../config/background-loader.js';
 import type { LoadLimits } from '../config/limits.js';
 import { DEFAULT_MESH_CONFIG } from '../config/types.js';
 import { TokenAuthority } from '../identity/proxy-token.js';
-import { AdsServer } from '../server/ads-server.js';
+import { secureStateDir } from '../identity/state-dir.js';
+import type { RevocationList } from '../identity/token-revocations.js';
+import { AdsServer, type ConnectionInfo } from '../server/ads-server.js';
+import { ListenError } from '../server/ads-listener.js';
 import type { StreamObserver } from '../server/stream-status.js';
 import { ADS_SERVER_NAME } from '../xds/bootstrap.js';
 import { CredentialStore } from '../credentials/credential-store.js';
@@ -24,6 +27,7 @@ import { caCredentials } from './ca-credentials.js';
 import { ConfigWatcher } from './config-watcher.js';
 import { ControlPlane } from './control-plane.js';
 import { ConvergenceTracker } from './convergence.js';
+import { RevocationWatcher } from './revocation-watcher.js';
 import { TokenStreamAuthenticator } from './stream-authenticator.js';
 
 export interface MeshliteOptions {
@@ -44,7 +48,27 @@ export interface MeshliteOptions {
   /** How long files must be quiet before a change that shrinks or removes one is applied. */
   settleMs?: number;
   limits?: Partial<LoadLimits>;
+  /** Bearer token every admin endpoint but /healthz, /ready and /metrics requires; none when undefined. */
+  adminToken?: string;
+  /** A stream must authenticate (and a TLS handshake finish) within this; default 10 s. */
+  authTimeoutSeconds?: number;
+  /** ADS connections are closed gracefully at this age (proxies reconnect and re-authenticate); 0 or undefined: never. */
+  maxConnectionAgeSeconds?: number;
+  /** How long a connection's streams may go on after that; default 10 s. */
+  maxConnectionAgeGraceSeconds?: number;
   logger: PinoLogger;
+}
+
+/** A listener could not bind: which one, where, and the system error code (EADDRINUSE, EACCES, ...). */
+export class ListenFailure extends Error {
+  constructor(
+    readonly listener: 'ads' | 'admin',
+    readonly address: string,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface RunningMeshlite {
@@ -89,6 +113,13 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
   watcher.watchNow();
   const first = await loader.load(o.configPaths);
   const trustDomain = first.ok ? first.config.mesh.trustDomain : DEFAULT_MESH_CONFIG.trustDomain;
+  if (o.insecure) {
+    log.warn(
+      { ads: o.adsAddress },
+      'INSECURE MODE: ADS is plaintext and proxies are not authenticated; any client that reaches the ADS address can claim any workload and receive its private key',
+    );
+  }
+  secureStateDir(o.stateDir, log);
 
   const ca = await CertificateAuthority.loadOrCreate(o.caDir ? { pluggedInDir: o.caDir, trustDomain, logger: log } : { stateDir: o.stateDir, trustDomain, logger: log });
   const certificates = new WorkloadCertificateCache(ca, { ttlSeconds: o.certTtlSeconds, logger: log });
@@ -106,6 +137,24 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
     },
   };
   const tokens = o.insecure ? undefined : await TokenAuthority.loadOrCreate(o.stateDir);
+  let revocations: RevocationWatcher | undefined;
+  let ads: AdsServer | undefined;
+  // Streams authenticated by a token the new list revokes are closed at once.
+  const closeRevoked = (list: RevocationList) => {
+    const why = (c: ConnectionInfo) =>
+      c.credential && list.revokedReason({ workloadId: c.proxyId, tokenId: c.credential.id, issuedAt: c.credential.issuedAt === undefined ? undefined : c.credential.issuedAt / 1000 });
+    for (const c of ads?.listConnections() ?? []) {
+      const reason = why(c);
+      if (reason) ads!.closeStreams((x) => x.streamId === c.streamId, grpc.status.UNAUTHENTICATED, `token revoked: ${reason}`, 'token_revoked');
+    }
+  };
+  if (tokens) {
+    revocations = await RevocationWatcher.open({ stateDir: o.stateDir, logger: log, onChange: closeRevoked }).catch((err) => {
+      watcher.stop();
+      throw err;
+    });
+    revocations.start();
+  }
   // Read before the first config is applied, so no proxy sees a credential as missing at startup.
   const credentialStore = o.secretsDir === undefined ? undefined : new CredentialStore(o.secretsDir);
   const overlap = o.secretsDir === undefined ? undefined : configPathOverlapping(o.secretsDir, o.configPaths);
@@ -123,7 +172,6 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
   registerCredentialMetrics(metrics.registry, () => cp.missingCredentials());
   registerJwksMetrics(metrics.registry, jwks);
 
-  let ads: AdsServer | undefined;
   const isSynced = (proxy: string) => (ads ? proxySync(proxy, ads.connectionsOf(proxy), cache).synced : false);
   convergence = new ConvergenceTracker(isSynced, (s) => metrics.convergenceSeconds.observe(s));
   const tracker = convergence;
@@ -135,11 +183,17 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
     },
     nacked: (proxy, type) => metrics.nacked(proxy, type),
   };
+  const revocationList = revocations;
   ads = new AdsServer({
     cache,
-    authenticator: new TokenStreamAuthenticator(cp, tokens),
+    authenticator: new TokenStreamAuthenticator(cp, tokens, () => revocationList?.current),
     logger: log,
     observer,
+    authTimeoutMs: (o.authTimeoutSeconds ?? 10) * 1000,
+    maxConnectionAgeMs: (o.maxConnectionAgeSeconds ?? 0) * 1000,
+    maxConnectionAgeGraceMs: (o.maxConnectionAgeGraceSeconds ?? 10) * 1000,
+    onStreamClosed: (reason) => metrics.streamsClosed.inc({ reason }),
+    onTlsFailure: (failure) => metrics.tlsHandshakeFailures.inc({ kind: failure.kind }),
     onProxyConnected: (id) => void cp.proxyConnected(id),
     onProxyDisconnected: (id) => {
       cp.proxyDisconnected(id);
@@ -150,22 +204,35 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
   await cp.applyConfig(first, 'startup');
   watcher.activate(first);
 
-  let serverCredentials = grpc.ServerCredentials.createInsecure();
+  let adsTls: { certChainPem: string; privateKeyPem: string } | undefined;
   if (!o.insecure) {
     const { host } = splitAddress(o.adsAddress);
     const ips = [...new Set(['127.0.0.1', ...(/^[\d.]+$/.test(host) && host !== '0.0.0.0' ? [host] : [])])];
     const issued = await ca.issueServerCertificate([ADS_SERVER_NAME, 'localhost'], ips, { ttlSeconds: 90 * 24 * 3600 });
     if (!issued.ok) throw new Error(`cannot issue the ADS serving certificate: ${issued.error}`);
-    serverCredentials = grpc.ServerCredentials.createSsl(
-      Buffer.from(ca.rootCertPem),
-      [{ cert_chain: Buffer.from(issued.certificate.certChainPem), private_key: Buffer.from(issued.certificate.privateKeyPem!) }],
-      false,
-    );
+    adsTls = { certChainPem: issued.certificate.certChainPem, privateKeyPem: issued.certificate.privateKeyPem! };
   }
-  const adsPort = await ads.listen(o.adsAddress, serverCredentials);
-  const admin = buildAdminServer({ controlPlane: cp, ads, cache, metrics, ca, insecure: o.insecure, credentials: credentialStore, pendingSettle: () => watcher.pendingSettle() });
+  const admin = buildAdminServer({ controlPlane: cp, ads, cache, metrics, ca, insecure: o.insecure, credentials: credentialStore, debugToken: o.adminToken, pendingSettle: () => watcher.pendingSettle() });
   const adminAddr = splitAddress(o.adminAddress);
-  await admin.listen({ host: adminAddr.host, port: adminAddr.port });
+  let adsPort: number;
+  try {
+    adsPort = await ads.listen(o.adsAddress, adsTls).catch((err) => {
+      throw err instanceof ListenError ? new ListenFailure('ads', o.adsAddress, err.code, err.message) : err;
+    });
+    await admin.listen({ host: adminAddr.host.replace(/^\[(.*)\]$/, '$1'), port: adminAddr.port }).catch((err: NodeJS.ErrnoException) => {
+      throw new ListenFailure('admin', o.adminAddress, err.code ?? 'EUNKNOWN', err.message);
+    });
+  } catch (err) {
+    // Leave nothing running: the caller reports the failure and may exit or retry.
+    watcher.stop();
+    credentialWatcher?.stop();
+    revocations?.stop();
+    jwks.close();
+    certificates.close();
+    await ads.shutdown(500);
+    await admin.close();
+    throw err;
+  }
   const adminPort = (admin.server.address() as { port: number }).port;
   log.info(
     { ads: `${splitAddress(o.adsAddress).host}:${adsPort}`, admin: `${adminAddr.host}:${adminPort}`, tls: !o.insecure, stateDir: join(o.stateDir), ca: ca.info.source, rootFingerprint: ca.info.rootFingerprintSha256 },
@@ -187,6 +254,7 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
       log.info({}, 'meshlite stopping: no new streams, closing open ones');
       watcher.stop();
       credentialWatcher?.stop();
+      revocations?.stop();
       jwks.close();
       await ads!.shutdown(2000);
       await admin.close();

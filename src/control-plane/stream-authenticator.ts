@@ -2,7 +2,8 @@
 // present a meshlite token for exactly the workload its node claims to be.
 import * as grpc from '@grpc/grpc-js';
 import type { TokenAuthority } from '../identity/proxy-token.js';
-import type { AuthResult, StreamAuthenticator } from '../server/ads-server.js';
+import type { RevocationList } from '../identity/token-revocations.js';
+import type { AuthResult, StreamAuthenticator, StreamCredential } from '../server/ads-server.js';
 import type { NodeInfo } from '../server/discovery-codec.js';
 import { PROXYLESS_GRPC_ANNOTATION, proxylessMismatch } from '../xds/proxyless-workload.js';
 import { proxyKind } from '../xds/translate.js';
@@ -18,6 +19,8 @@ export class TokenStreamAuthenticator implements StreamAuthenticator {
   constructor(
     private readonly controlPlane: ControlPlane,
     private readonly tokens: TokenAuthority | undefined,
+    /** The revoked tokens now in force (read on every stream open). */
+    private readonly revocations: () => RevocationList | undefined = () => undefined,
   ) {}
 
   /** `tokens` undefined means the explicit insecure mode: the node id is believed. */
@@ -27,6 +30,7 @@ export class TokenStreamAuthenticator implements StreamAuthenticator {
 
   async authenticate(metadata: grpc.Metadata, node: NodeInfo): Promise<AuthResult> {
     const claimed = claimedWorkload(node);
+    let credential: StreamCredential | undefined;
     if (this.tokens) {
       const header = metadata.get('authorization')[0];
       const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
@@ -36,6 +40,10 @@ export class TokenStreamAuthenticator implements StreamAuthenticator {
       if (check.workloadId !== claimed) {
         return { ok: false, code: grpc.status.PERMISSION_DENIED, message: `node "${node.id}" claims workload "${claimed}" but the token is for "${check.workloadId}"` };
       }
+      // Checked after the last await: a revocation read later closes the stream through closeStreams.
+      const revoked = this.revocations()?.revokedReason(check);
+      if (revoked) return { ok: false, code: grpc.status.UNAUTHENTICATED, message: `token revoked: ${revoked}` };
+      credential = { id: check.tokenId, issuedAt: seconds(check.issuedAt), expiresAt: seconds(check.expiresAt) };
     }
     const model = this.controlPlane.currentModel;
     if (!model) return { ok: false, code: grpc.status.UNAVAILABLE, message: 'meshlite has no valid config yet' };
@@ -50,6 +58,8 @@ export class TokenStreamAuthenticator implements StreamAuthenticator {
         message: `workload "${claimed}" runs no sidecar (label security.istio.io/tlsMode: istio), no Gateway selects it, and it is not proxyless (annotation ${PROXYLESS_GRPC_ANNOTATION}: "true")`,
       };
     }
-    return { ok: true, proxyId: claimed };
+    return credential ? { ok: true, proxyId: claimed, credential } : { ok: true, proxyId: claimed };
   }
 }
+
+const seconds = (s: number | undefined) => (s === undefined ? undefined : s * 1000);

@@ -1,5 +1,7 @@
 // Per-workload bearer tokens a proxy presents on its ADS stream. Signed by a
-// key meshlite creates once in its state directory (ES256).
+// key meshlite creates once in its state directory (ES256). Every token has a
+// random id (`jti`) so that one token can be revoked on its own.
+import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI, jwtVerify, SignJWT } from 'jose';
@@ -7,8 +9,31 @@ import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI, jwtV
 const ISSUER = 'meshlite';
 const AUDIENCE = 'meshlite-ads';
 const ALG = 'ES256';
+export const TOKEN_KEY_FILE = 'token-signing-key.pem';
+const TOKEN_PUBLIC_KEY_FILE = 'token-signing-key.pub.pem';
 
-export type TokenCheck = { ok: true; workloadId: string; expiresAt?: number } | { ok: false; reason: string };
+/** 30 days: an Envoy bootstrap holds its token statically, so the operator renews it by re-running bootstrap. */
+export const DEFAULT_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+
+export interface TokenClaims {
+  workloadId: string;
+  /** The token id (`jti`); tokens made before ids existed have none. */
+  tokenId?: string;
+  /** Seconds since the epoch (`iat`). */
+  issuedAt?: number;
+  /** Seconds since the epoch (`exp`). */
+  expiresAt?: number;
+}
+
+export type TokenCheck = ({ ok: true } & TokenClaims) | { ok: false; reason: string };
+
+export interface IssuedToken {
+  token: string;
+  tokenId: string;
+  workloadId: string;
+  issuedAt: number;
+  expiresAt: number;
+}
 
 export class TokenAuthority {
   private constructor(
@@ -16,37 +41,58 @@ export class TokenAuthority {
     private readonly publicKey: CryptoKey,
   ) {}
 
+  /** True when `stateDir` holds a token signing key (made by `meshlite serve`). */
+  static existsIn(stateDir: string): boolean {
+    return existsSync(join(stateDir, TOKEN_KEY_FILE));
+  }
+
   /** Loads the signing key from `<stateDir>/token-signing-key.pem`, creating it on first use. */
   static async loadOrCreate(stateDir: string): Promise<TokenAuthority> {
-    const keyPath = join(stateDir, 'token-signing-key.pem');
-    const pubPath = join(stateDir, 'token-signing-key.pub.pem');
+    const keyPath = join(stateDir, TOKEN_KEY_FILE);
+    const pubPath = join(stateDir, TOKEN_PUBLIC_KEY_FILE);
     if (!existsSync(keyPath)) {
       mkdirSync(stateDir, { recursive: true, mode: 0o700 });
       const { privateKey, publicKey } = await generateKeyPair(ALG, { extractable: true });
       writeAtomic(keyPath, await exportPKCS8(privateKey), 0o600);
       writeAtomic(pubPath, await exportSPKI(publicKey), 0o644);
     }
-    const privateKey = await importPKCS8(readFileSync(keyPath, 'utf8'), ALG);
-    const publicKey = await importSPKI(readFileSync(pubPath, 'utf8'), ALG);
+    return TokenAuthority.load(stateDir);
+  }
+
+  /** Loads an existing signing key; throws when there is none. */
+  static async load(stateDir: string): Promise<TokenAuthority> {
+    const privateKey = await importPKCS8(readFileSync(join(stateDir, TOKEN_KEY_FILE), 'utf8'), ALG);
+    const publicKey = await importSPKI(readFileSync(join(stateDir, TOKEN_PUBLIC_KEY_FILE), 'utf8'), ALG);
     return new TokenAuthority(privateKey, publicKey);
   }
 
-  async issue(workloadId: string, ttlSeconds = 365 * 24 * 3600): Promise<string> {
-    return new SignJWT({})
+  async issue(workloadId: string, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS): Promise<string> {
+    return (await this.issueToken(workloadId, ttlSeconds)).token;
+  }
+
+  /** A token with its id and lifetime, for the operator to record. */
+  async issueToken(workloadId: string, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS): Promise<IssuedToken> {
+    if (!(ttlSeconds > 0)) throw new Error(`token lifetime must be positive (got ${ttlSeconds} s)`);
+    const tokenId = randomUUID();
+    const issuedAt = Math.floor(Date.now() / 1000);
+    const expiresAt = issuedAt + Math.round(ttlSeconds);
+    const token = await new SignJWT({})
       .setProtectedHeader({ alg: ALG, typ: 'JWT' })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setSubject(workloadId)
-      .setIssuedAt()
-      .setExpirationTime(`${ttlSeconds}s`)
+      .setJti(tokenId)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(expiresAt)
       .sign(this.privateKey);
+    return { token, tokenId, workloadId, issuedAt, expiresAt };
   }
 
   async verify(token: string): Promise<TokenCheck> {
     try {
       const { payload } = await jwtVerify(token, this.publicKey, { issuer: ISSUER, audience: AUDIENCE, algorithms: [ALG] });
       if (!payload.sub) return { ok: false, reason: 'token has no subject' };
-      return { ok: true, workloadId: payload.sub, expiresAt: payload.exp };
+      return { ok: true, workloadId: payload.sub, tokenId: payload.jti, issuedAt: payload.iat, expiresAt: payload.exp };
     } catch (err) {
       return { ok: false, reason: (err as Error).message };
     }

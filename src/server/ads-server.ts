@@ -1,11 +1,16 @@
 // The ADS gRPC service: authenticates each stream, then wires it to the
-// snapshot cache. It never builds resources.
+// snapshot cache. It never builds resources. A stream's credential is checked
+// for its whole life: it is closed when the credential expires, and the
+// composition closes streams whose credentials were revoked (closeStreams).
 import * as grpc from '@grpc/grpc-js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
+import { type AdsTls, listenAds, type AdsListener } from './ads-listener.js';
 import { DeltaStream } from './delta-stream.js';
 import { decodeDeltaRequest, decodeSotwRequest, type NodeInfo } from './discovery-codec.js';
+import { setLongTimeout } from './long-timer.js';
 import { SotwStream } from './sotw-stream.js';
 import { NO_OBSERVER, type StreamObserver, type TypeStatus } from './stream-status.js';
+import type { TlsFailure } from './tls-failures.js';
 
 const SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 
@@ -21,11 +26,22 @@ export const ADS_SERVICE_DEFINITION: grpc.ServiceDefinition = {
   DeltaAggregatedResources: { path: `/${SERVICE}/DeltaAggregatedResources`, requestStream: true, responseStream: true, ...passthrough },
 };
 
-export type AuthResult = { ok: true; proxyId: string } | { ok: false; code: grpc.status; message: string };
+/** What authenticated a stream (a token); times are milliseconds since the epoch. */
+export interface StreamCredential {
+  id?: string;
+  issuedAt?: number;
+  /** The stream is closed (UNAUTHENTICATED) at this moment. */
+  expiresAt?: number;
+}
+
+export type AuthResult = { ok: true; proxyId: string; credential?: StreamCredential } | { ok: false; code: grpc.status; message: string };
 
 export interface StreamAuthenticator {
   authenticate(metadata: grpc.Metadata, node: NodeInfo, peer: string): Promise<AuthResult>;
 }
+
+/** Why meshlite itself ended a stream (a metric label). */
+export type StreamCloseReason = 'refused' | 'auth_timeout' | 'token_expired' | 'token_revoked' | 'malformed_request';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -40,6 +56,7 @@ export interface ConnectionInfo {
   node: NodeInfo;
   peer: string;
   connectedAt: number;
+  credential?: StreamCredential;
   status(): TypeStatus[];
 }
 
@@ -48,33 +65,55 @@ export interface AdsServerOptions {
   authenticator: StreamAuthenticator;
   logger: Logger;
   observer?: StreamObserver;
+  /** A stream whose first request has not authenticated by then is closed; also the TLS handshake deadline. Default 10 s. */
+  authTimeoutMs?: number;
+  /** Each connection is closed gracefully (GOAWAY) after this age, so proxies reconnect and re-authenticate. 0/undefined: never. */
+  maxConnectionAgeMs?: number;
+  /** How long streams may go on after that GOAWAY before the connection is dropped. Default 10 s. */
+  maxConnectionAgeGraceMs?: number;
   /** Called when a proxy's first stream opens (to build its snapshot) and its last one closes. */
   onProxyConnected?(proxyId: string, node: NodeInfo): void;
   onProxyDisconnected?(proxyId: string): void;
+  onStreamClosed?(reason: StreamCloseReason): void;
+  onTlsFailure?(failure: TlsFailure): void;
 }
 
+/** Tokens closer to expiry than this are warned about when a stream opens. */
+const EXPIRY_WARNING_MS = 24 * 3600 * 1000;
+/** Requests a stream may send before it authenticated. */
+const MAX_PENDING_REQUESTS = 64;
+
 type Call = grpc.ServerDuplexStream<Buffer, Uint8Array>;
+type Close = (code: grpc.status, message: string, reason: StreamCloseReason) => void;
 
 export class AdsServer {
-  private readonly server = new grpc.Server({ 'grpc.keepalive_time_ms': 30_000, 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  private readonly server: grpc.Server;
   private readonly connections = new Map<number, ConnectionInfo>();
   /** Open streams by proxy, oldest first: the hot path (ACKs) must not scan or sort every connection. */
   private readonly byProxy = new Map<string, ConnectionInfo[]>();
+  private readonly closers = new Map<number, Close>();
   private readonly calls = new Set<Call>();
+  private readonly listeners: AdsListener[] = [];
+  private readonly authTimeoutMs: number;
   private nextStreamId = 0;
   private accepting = true;
 
   constructor(private readonly opts: AdsServerOptions) {
+    this.authTimeoutMs = opts.authTimeoutMs ?? 10_000;
+    const age = opts.maxConnectionAgeMs ? { 'grpc.max_connection_age_ms': opts.maxConnectionAgeMs, 'grpc.max_connection_age_grace_ms': opts.maxConnectionAgeGraceMs ?? 10_000 } : {};
+    this.server = new grpc.Server({ 'grpc.keepalive_time_ms': 30_000, 'grpc.max_receive_message_length': 16 * 1024 * 1024, ...age });
     this.server.addService(ADS_SERVICE_DEFINITION, {
       StreamAggregatedResources: (call: Call) => this.handle(call, 'sotw'),
       DeltaAggregatedResources: (call: Call) => this.handle(call, 'delta'),
     });
   }
 
-  async listen(address: string, credentials: grpc.ServerCredentials): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
-    });
+  /** Listens on `host:port` (TLS with `tls`, plaintext without); resolves to the port. Throws ListenError. */
+  async listen(address: string, tls?: AdsTls): Promise<number> {
+    const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    const listener = await listenAds(address, injector, { tls, handshakeTimeoutMs: this.authTimeoutMs, logger: this.opts.logger, onTlsFailure: this.opts.onTlsFailure });
+    this.listeners.push(listener);
+    return listener.port;
   }
 
   listConnections(): ConnectionInfo[] {
@@ -90,9 +129,17 @@ export class AdsServer {
     return this.byProxy.get(proxyId) ?? [];
   }
 
+  /** Ends every open stream `select` picks with `code`; returns how many. */
+  closeStreams(select: (c: ConnectionInfo) => boolean, code: grpc.status, message: string, reason: StreamCloseReason): number {
+    const picked = [...this.connections.values()].filter(select);
+    for (const c of picked) this.closers.get(c.streamId)?.(code, message, reason);
+    return picked.length;
+  }
+
   /** Stop accepting streams, end the open ones, and close. Envoys keep their config meanwhile. */
   async shutdown(graceMs = 2000): Promise<void> {
     this.accepting = false;
+    for (const l of this.listeners) l.close();
     for (const call of this.calls) call.end();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -105,6 +152,7 @@ export class AdsServer {
         resolve();
       });
     });
+    for (const l of this.listeners) l.destroyConnections();
   }
 
   private handle(call: Call, protocol: 'sotw' | 'delta'): void {
@@ -117,28 +165,35 @@ export class AdsServer {
     this.calls.add(call);
     const streamId = ++this.nextStreamId;
     let stream: SotwStream | DeltaStream | undefined;
+    let info: ConnectionInfo | undefined;
     let pending: Buffer[] | undefined = [];
     let unwatch: (() => void) | undefined;
+    let cancelExpiry: (() => void) | undefined;
     let closed = false;
 
-    const fail = (code: grpc.status, message: string) => {
+    const close: Close = (code, message, reason) => {
       if (closed) return;
       closed = true;
-      logger.warn({ peer, streamId, code: grpc.status[code], reason: message }, 'ADS stream refused');
+      const fields = { peer, streamId, code: grpc.status[code], reason: message, ...(info ? { proxy: info.proxyId, tokenId: info.credential?.id } : {}) };
+      logger.warn(fields, info ? 'ADS stream closed' : 'ADS stream refused');
+      this.opts.onStreamClosed?.(reason);
       call.emit('error', { code, details: message });
     };
+    const authTimer = setTimeout(() => close(grpc.status.UNAUTHENTICATED, `no authenticated discovery request within ${this.authTimeoutMs / 1000} s`, 'auth_timeout'), this.authTimeoutMs);
+    authTimer.unref();
 
     const start = async (first: Buffer) => {
       let node: NodeInfo | undefined;
       try {
         node = protocol === 'sotw' ? decodeSotwRequest(first).node : decodeDeltaRequest(first).node;
       } catch (err) {
-        return fail(grpc.status.INVALID_ARGUMENT, `malformed discovery request: ${(err as Error).message}`);
+        return close(grpc.status.INVALID_ARGUMENT, `malformed discovery request: ${(err as Error).message}`, 'malformed_request');
       }
-      if (!node?.id) return fail(grpc.status.INVALID_ARGUMENT, 'the first discovery request must carry node.id');
+      if (!node?.id) return close(grpc.status.INVALID_ARGUMENT, 'the first discovery request must carry node.id', 'malformed_request');
       const auth = await this.opts.authenticator.authenticate(call.metadata, node, peer);
-      if (!auth.ok) return fail(auth.code, auth.message);
+      if (!auth.ok) return close(auth.code, auth.message, 'refused');
       if (closed) return;
+      clearTimeout(authTimer);
       const write = (bytes: Uint8Array) => {
         if (!closed) call.write(bytes);
       };
@@ -147,10 +202,13 @@ export class AdsServer {
       stream = protocol === 'sotw' ? new SotwStream(auth.proxyId, write, observer, log) : new DeltaStream(auth.proxyId, write, observer, log);
       const firstOfProxy = !this.byProxy.has(auth.proxyId);
       const s = stream;
-      const info: ConnectionInfo = { streamId, proxyId: auth.proxyId, protocol, node, peer, connectedAt: Date.now(), status: () => s.status() };
+      const credential = auth.credential;
+      info = { streamId, proxyId: auth.proxyId, protocol, node, peer, connectedAt: Date.now(), credential, status: () => s.status() };
       this.connections.set(streamId, info);
+      this.closers.set(streamId, close);
       this.byProxy.set(auth.proxyId, [...(this.byProxy.get(auth.proxyId) ?? []), info]);
-      logger.info({ proxy: auth.proxyId, streamId, protocol, peer, userAgent: node.userAgent }, 'proxy connected');
+      logger.info({ proxy: auth.proxyId, streamId, protocol, peer, userAgent: node.userAgent, tokenId: credential?.id, tokenExpiresAt: isoOf(credential?.expiresAt) }, 'proxy connected');
+      if (credential?.expiresAt !== undefined) this.watchExpiry(auth.proxyId, streamId, credential, (c) => (cancelExpiry = c), close);
       if (firstOfProxy) this.opts.onProxyConnected?.(auth.proxyId, node);
       unwatch = this.opts.cache.watch(auth.proxyId, (snap) => s.onSnapshot(snap));
       const current = this.opts.cache.get(auth.proxyId);
@@ -166,31 +224,35 @@ export class AdsServer {
         if (stream instanceof SotwStream) stream.onRequest(decodeSotwRequest(bytes));
         else stream.onRequest(decodeDeltaRequest(bytes));
       } catch (err) {
-        fail(grpc.status.INVALID_ARGUMENT, `malformed discovery request: ${(err as Error).message}`);
+        close(grpc.status.INVALID_ARGUMENT, `malformed discovery request: ${(err as Error).message}`, 'malformed_request');
       }
     };
 
     call.on('data', (bytes: Buffer) => {
       if (pending) {
         pending.push(bytes);
-        if (pending.length === 1) void start(bytes).catch((err) => fail(grpc.status.INTERNAL, String(err)));
+        if (pending.length === 1) void start(bytes).catch((err) => close(grpc.status.INTERNAL, String(err), 'refused'));
+        else if (pending.length > MAX_PENDING_REQUESTS) close(grpc.status.RESOURCE_EXHAUSTED, `more than ${MAX_PENDING_REQUESTS} requests before the stream authenticated`, 'refused');
         return;
       }
       deliver(bytes);
     });
     const cleanup = () => {
       closed = true;
+      clearTimeout(authTimer);
+      cancelExpiry?.();
       this.calls.delete(call);
+      this.closers.delete(streamId);
       unwatch?.();
-      const info = this.connections.get(streamId);
+      const known = this.connections.get(streamId);
       this.connections.delete(streamId);
-      if (info) {
-        logger.info({ proxy: info.proxyId, streamId }, 'proxy disconnected');
-        const rest = (this.byProxy.get(info.proxyId) ?? []).filter((c) => c !== info);
-        if (rest.length > 0) this.byProxy.set(info.proxyId, rest);
+      if (known) {
+        logger.info({ proxy: known.proxyId, streamId }, 'proxy disconnected');
+        const rest = (this.byProxy.get(known.proxyId) ?? []).filter((c) => c !== known);
+        if (rest.length > 0) this.byProxy.set(known.proxyId, rest);
         else {
-          this.byProxy.delete(info.proxyId);
-          this.opts.onProxyDisconnected?.(info.proxyId);
+          this.byProxy.delete(known.proxyId);
+          this.opts.onProxyDisconnected?.(known.proxyId);
         }
       }
     };
@@ -201,4 +263,21 @@ export class AdsServer {
     call.on('error', cleanup);
     call.on('cancelled', cleanup);
   }
+
+  /** Warns about a credential that expires soon, and closes the stream the moment it expires. */
+  private watchExpiry(proxyId: string, streamId: number, credential: StreamCredential, setCancel: (c: () => void) => void, close: Close): void {
+    const expiresAt = credential.expiresAt!;
+    const left = expiresAt - Date.now();
+    if (left < EXPIRY_WARNING_MS) {
+      this.opts.logger.warn(
+        { proxy: proxyId, streamId, tokenId: credential.id, tokenExpiresAt: isoOf(expiresAt) },
+        `proxy token expires in ${Math.max(0, Math.round(left / 60_000))} min; the stream will be closed then: make a new bootstrap (or token) for it`,
+      );
+    }
+    setCancel(setLongTimeout(() => close(grpc.status.UNAUTHENTICATED, `token expired at ${isoOf(expiresAt)}`, 'token_expired'), left));
+  }
+}
+
+function isoOf(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
+import { createMeshliteState } from '../support/meshlite-state.js';
 import { REPO_ROOT } from '../support/paths.js';
 
 const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
@@ -101,9 +102,10 @@ test('validate: a path that does not exist is an error, not a crash', () => {
   assert.equal(r.stderr.trim().split('\n'), ['examples/no-such-dir: no such file or directory', '1 error(s)']);
 });
 
-test('bootstrap works for a gateway workload and labels it as one; a workload meshlite does not serve is refused', () => {
+test('bootstrap works for a gateway workload and labels it as one; a workload meshlite does not serve is refused', async () => {
   const state = mkdtempSync(join(tmpdir(), 'meshlite-cli-state-'));
   try {
+    await createMeshliteState(state);
     const gw = meshlite('bootstrap', '-c', 'examples/s6-ingress-mutual-tls', '--proxy', 'ingressgateway.istio-system', '--state-dir', state);
     assert.is(gw.code, 0, gw.stderr);
     const bootstrap = JSON.parse(gw.stdout);

@@ -2,7 +2,6 @@
 // a control-plane restart under traffic, refused ADS streams, and secrets
 // that never reach the wrong proxy.
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
@@ -15,6 +14,7 @@ import { withProcesses } from '../support/e2e/process-manager.js';
 import { describeFailures, startTraffic } from '../support/e2e/traffic.js';
 import { waitForSync } from '../support/e2e/wait-for-sync.js';
 import { startWorld, type World } from '../support/e2e/world.js';
+import { createMeshliteState } from '../support/meshlite-state.js';
 
 const spiffe = (ns: string, sa: string) => `spiffe://cluster.local/ns/${ns}/sa/${sa}`;
 
@@ -163,7 +163,7 @@ test('(c) ADS streams without a valid token for the workload are refused and get
     const cfg = await prepareConfigDir(pm.dir);
     const stateDir = join(pm.dir, 'state');
     const otherStateDir = join(pm.dir, 'other-state');
-    mkdirSync(otherStateDir);
+    await createMeshliteState(otherStateDir); // another meshlite's state: its token is foreign here
     const meshlite = await startMeshlite(pm, { configDir: cfg.dir, stateDir });
     const base = { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress };
     const foreignToken = (await meshliteCli(['token', '-c', cfg.dir, '--proxy', 'sleep.foo', '--state-dir', otherStateDir])).trim();

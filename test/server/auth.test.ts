@@ -14,6 +14,7 @@ import { caCredentials } from '../../src/control-plane/ca-credentials.js';
 import { ControlPlane } from '../../src/control-plane/control-plane.js';
 import { TokenStreamAuthenticator } from '../../src/control-plane/stream-authenticator.js';
 import { TokenAuthority } from '../../src/identity/proxy-token.js';
+import { RevocationList } from '../../src/identity/token-revocations.js';
 import { AdsServer } from '../../src/server/ads-server.js';
 import { EXAMPLES_DIR } from '../support/paths.js';
 import { SILENT_LOGGER } from './harness.js';
@@ -24,6 +25,8 @@ interface AuthWorld {
   otherTokens: TokenAuthority;
   server: AdsServer;
   client: grpc.Client;
+  /** The revocations the authenticator checks from now on. */
+  setRevocations(list: RevocationList): void;
   /** A SotW stream with the given bearer token (none when undefined). */
   sotw(token?: string): SotwClient;
   delta(token?: string): DeltaClient;
@@ -47,9 +50,10 @@ async function withAuthWorld(body: (w: AuthWorld) => Promise<void>): Promise<voi
   await cp.applyConfig(loaded, 'test');
   const tokens = await TokenAuthority.loadOrCreate(stateDir);
   const otherTokens = await TokenAuthority.loadOrCreate(otherDir);
+  let revocations = new RevocationList();
   const server = new AdsServer({
     cache,
-    authenticator: new TokenStreamAuthenticator(cp, tokens),
+    authenticator: new TokenStreamAuthenticator(cp, tokens, () => revocations),
     logger: SILENT_LOGGER,
     onProxyConnected: (id) => void cp.proxyConnected(id),
     onProxyDisconnected: (id) => cp.proxyDisconnected(id),
@@ -57,13 +61,14 @@ async function withAuthWorld(body: (w: AuthWorld) => Promise<void>): Promise<voi
   const streams: { close(): void }[] = [];
   let client: grpc.Client | undefined;
   try {
-    const port = await server.listen('127.0.0.1:0', grpc.ServerCredentials.createInsecure());
+    const port = await server.listen('127.0.0.1:0');
     const c = (client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()));
     await body({
       tokens,
       otherTokens,
       server,
       client: c,
+      setRevocations: (list) => void (revocations = list),
       sotw: (token) => {
         const s = new SotwClient(c, bearer(token));
         streams.push(s);
@@ -179,6 +184,46 @@ test('the right token: the stream is accepted and config flows (plain and Istio-
       w.server.listConnections().map((c) => c.proxyId),
       ['httpbin.bar', 'sleep.foo'],
     );
+  }));
+
+test('a revoked token is refused at open: by its id, or as a token of its proxy issued up to the revocation', () =>
+  withAuthWorld(async (w) => {
+    const issued = await w.tokens.issueToken('sleep.foo', 3600);
+    const at = '2024-01-01T00:00:00.000Z';
+    w.setRevocations(new RevocationList([{ tokenId: issued.tokenId, revokedAt: at }]));
+    const byId = w.sotw(issued.token);
+    byId.request('clusters', { node: SLEEP_FOO });
+    await assertRefused(w, byId, grpc.status.UNAUTHENTICATED, `token revoked: token ${issued.tokenId} was revoked at ${at}`);
+
+    w.setRevocations(new RevocationList([{ proxy: 'sleep.foo', issuedUpTo: issued.issuedAt, revokedAt: at }]));
+    const byProxy = w.sotw(issued.token);
+    byProxy.request('clusters', { node: SLEEP_FOO });
+    await assertRefused(w, byProxy, grpc.status.UNAUTHENTICATED, 'token revoked: every token of sleep.foo issued up to');
+
+    // The same token, were it issued after the revocation, is fine (and so are other proxies' tokens).
+    w.setRevocations(new RevocationList([{ proxy: 'sleep.foo', issuedUpTo: issued.issuedAt - 1, revokedAt: at }]));
+    const later = w.sotw(issued.token);
+    later.request('clusters', { node: SLEEP_FOO });
+    assert.ok((await later.next()).names.length > 0);
+    assert.equal(w.server.listConnections().map((c) => [c.proxyId, c.credential]), [
+      ['sleep.foo', { id: issued.tokenId, issuedAt: issued.issuedAt * 1000, expiresAt: issued.expiresAt * 1000 }],
+    ]);
+  }));
+
+test("a token's stream is closed when the token expires", () =>
+  withAuthWorld(async (w) => {
+    const issued = await w.tokens.issueToken('sleep.foo', 2);
+    const s = w.sotw(issued.token);
+    s.request('clusters', { node: SLEEP_FOO });
+    assert.ok((await s.next()).names.length > 0, 'served until then');
+    const end = await s.raw.endWithin(4000);
+    assert.is(grpc.status[end.code], 'UNAUTHENTICATED');
+    assert.is(end.details, `token expired at ${new Date(issued.expiresAt * 1000).toISOString()}`);
+    assert.ok(Date.now() >= issued.expiresAt * 1000, 'not before expiry');
+    assert.equal(w.server.listConnections(), []);
+    const again = w.sotw(issued.token);
+    again.request('clusters', { node: SLEEP_FOO });
+    await assertRefused(w, again, grpc.status.UNAUTHENTICATED, 'invalid token: "exp" claim timestamp check failed');
   }));
 
 test.run();

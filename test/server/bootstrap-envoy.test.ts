@@ -1,6 +1,7 @@
 // `meshlite bootstrap` as a user runs it: real Envoy accepts the file, and the
 // token and CA root inside it are the ones of that state directory, so the
 // same file's credentials open an ADS stream to `meshlite serve` over TLS.
+// Bootstrap never creates a state directory: the tests make one as serve would.
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import * as assert from 'uvu/assert';
 import { startMeshlite, type RunningMeshlite } from '../../src/control-plane/start-meshlite.js';
 import { TokenAuthority } from '../../src/identity/proxy-token.js';
 import { envoyOrThrow } from '../support/envoy-binary.js';
+import { createMeshliteState } from '../support/meshlite-state.js';
 import { EXAMPLES_DIR, REPO_ROOT } from '../support/paths.js';
 import { SotwClient } from './xds-client.js';
 
@@ -53,6 +55,8 @@ test('meshlite bootstrap: real Envoy validates it; it holds a token for sleep.fo
   const otherDir = mkdtempSync(join(tmpdir(), 'meshlite-bootstrap-other-'));
   try {
     const stateDir = join(dir, 'state');
+    await createMeshliteState(stateDir);
+    await createMeshliteState(otherDir);
     const file = join(dir, 'sleep.foo.json');
     const b = bootstrap(stateDir, file);
     const validated = await run(envoy, ['--mode', 'validate', '-c', file, '--log-level', 'error', '--disable-hot-restart'], { timeout: 60_000 }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
@@ -64,15 +68,15 @@ test('meshlite bootstrap: real Envoy validates it; it holds a token for sleep.fo
     assert.equal(xdsCluster(b).load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, { address: '127.0.0.1', port_value: 15010 });
     assert.is(rootIn(b), readFileSync(join(stateDir, 'ca', 'root-cert.pem'), 'utf8'), 'the CA root of this state dir');
     const token = tokenIn(b);
-    const check = await (await TokenAuthority.loadOrCreate(stateDir)).verify(token);
+    const check = await (await TokenAuthority.load(stateDir)).verify(token);
     assert.equal(check.ok && check.workloadId, 'sleep.foo', 'signed by this state dir, for sleep.foo');
-    const foreign = await (await TokenAuthority.loadOrCreate(otherDir)).verify(token);
+    const foreign = await (await TokenAuthority.load(otherDir)).verify(token);
     assert.not.ok(foreign.ok, 'another state dir does not accept it');
 
     // A second bootstrap from the same state dir reuses the same root and key.
     const again = bootstrap(stateDir, join(dir, 'again.json'));
     assert.is(rootIn(again), rootIn(b));
-    assert.ok((await (await TokenAuthority.loadOrCreate(stateDir)).verify(tokenIn(again))).ok);
+    assert.ok((await (await TokenAuthority.load(stateDir)).verify(tokenIn(again))).ok);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(otherDir, { recursive: true, force: true });
@@ -86,6 +90,7 @@ test("the bootstrap's token and CA root open a TLS ADS stream to meshlite servin
   let stream: SotwClient | undefined;
   try {
     const stateDir = join(dir, 'state');
+    await createMeshliteState(stateDir);
     const b = bootstrap(stateDir, join(dir, 'sleep.foo.json'));
     running = await startMeshlite({
       configPaths: [join(EXAMPLES_DIR, 's1-auto-mtls')],

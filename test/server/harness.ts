@@ -55,7 +55,7 @@ export async function startHarness(authenticator: StreamAuthenticator = TRUST_NO
     nacked: (proxy, type, version, message) => events.push({ kind: 'nacked', proxy, type, version, message }),
   };
   const server = new AdsServer({ cache, authenticator, logger: SILENT_LOGGER, observer });
-  const port = await server.listen('127.0.0.1:0', grpc.ServerCredentials.createInsecure());
+  const port = await server.listen('127.0.0.1:0');
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const streams: { close(): void }[] = [];
   return {

@@ -15,12 +15,15 @@ export interface BootstrapOptions {
   stateDir: string;
   /** meshlite's ADS `host:port`. */
   adsAddress: string;
+  /** `--token-ttl` of the embedded token (e.g. `4s`); meshlite's default otherwise. */
+  tokenTtl?: string;
 }
 
 /** Writes `<pm.dir>/<file>` with `meshlite bootstrap` and returns it parsed. */
 export async function writeBootstrap(pm: ProcessManager, proxyId: string, o: BootstrapOptions, file = `${proxyId}.bootstrap.json`): Promise<{ path: string; bootstrap: Json }> {
   const path = join(pm.dir, file);
-  await meshliteCli(['bootstrap', '-c', o.configDir, '--proxy', proxyId, '--state-dir', o.stateDir, '--ads-address', o.adsAddress, '--admin-port', '0', '-o', path]);
+  const ttl = o.tokenTtl ? ['--token-ttl', o.tokenTtl] : [];
+  await meshliteCli(['bootstrap', '-c', o.configDir, '--proxy', proxyId, '--state-dir', o.stateDir, '--ads-address', o.adsAddress, '--admin-port', '0', ...ttl, '-o', path]);
   return { path, bootstrap: JSON.parse(readFileSync(path, 'utf8')) as Json };
 }
 

@@ -18,6 +18,8 @@ export interface MeshliteOptions {
   secretsDir?: string;
   /** `--jwks-refresh`, e.g. `1s`. */
   jwksRefresh?: string;
+  /** More `serve` flags (e.g. `--max-connection-age 3s`). */
+  extraArgs?: readonly string[];
 }
 
 export interface Meshlite {
@@ -50,6 +52,7 @@ export async function startMeshlite(pm: ProcessManager, o: MeshliteOptions): Pro
       ...(o.certTtl ? ['--cert-ttl', o.certTtl] : []),
       ...(o.secretsDir ? ['--secrets-dir', o.secretsDir] : []),
       ...(o.jwksRefresh ? ['--jwks-refresh', o.jwksRefresh] : []),
+      ...(o.extraArgs ?? []),
     ];
     const p = pm.start('meshlite', process.execPath, args, { cwd: REPO_ROOT });
     runs.push(p);

@@ -1,0 +1,146 @@
+// The ADS port itself. meshlite owns the listening socket (and, with TLS, the
+// handshake) and hands each accepted connection to grpc-js through its
+// connection injector. grpc-js gives no access to the TLS server it would
+// create, so this is where failed handshakes become visible (and can be logged
+// with a hint), where a busy port is a plain error code, and where a
+// connection that never finishes its handshake gets a deadline.
+import { lookup } from 'node:dns/promises';
+import net from 'node:net';
+import tls from 'node:tls';
+import type * as grpc from '@grpc/grpc-js';
+import { classifyTlsFailure, PerKeyRateLimit, type TlsFailure } from './tls-failures.js';
+
+export interface AdsTls {
+  certChainPem: string;
+  privateKeyPem: string;
+}
+
+export interface ListenerLogger {
+  warn(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface ListenerOptions {
+  /** TLS material; plaintext when undefined (insecure mode). */
+  tls?: AdsTls;
+  handshakeTimeoutMs: number;
+  logger: ListenerLogger;
+  onTlsFailure?(failure: TlsFailure): void;
+}
+
+/** The address could not be listened on; `code` is the system error (EADDRINUSE, EACCES, EADDRNOTAVAIL, ENOTFOUND). */
+export class ListenError extends Error {
+  constructor(
+    readonly address: string,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface AdsListener {
+  port: number;
+  /** Stop accepting connections (open ones stay). */
+  close(): void;
+  /** Drop every connection still open, handshaking or not. */
+  destroyConnections(): void;
+}
+
+/** Splits `host:port` (`[::1]:15010` too). */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(address.slice(i + 1));
+  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new ListenError(address, 'EINVAL', `${address} is not host:port`);
+  return { host, port };
+}
+
+/** Listens on every address `host` resolves to (one port for all), injecting connections into grpc-js. */
+export async function listenAds(address: string, injector: grpc.ConnectionInjector, o: ListenerOptions): Promise<AdsListener> {
+  const { host, port } = splitHostPort(address);
+  let ips: string[];
+  try {
+    ips = host === '' ? ['0.0.0.0'] : [...new Set((await lookup(host, { all: true })).map((a) => a.address))];
+  } catch (err) {
+    throw new ListenError(address, (err as NodeJS.ErrnoException).code ?? 'ENOTFOUND', `cannot resolve ${host}: ${(err as Error).message}`);
+  }
+  const servers: net.Server[] = [];
+  const sockets = new Set<net.Socket>();
+  const close = () => {
+    for (const s of servers) s.close();
+  };
+  const destroyConnections = () => {
+    for (const socket of sockets) socket.destroy();
+  };
+  let bound = port;
+  try {
+    for (const ip of ips) {
+      const server = o.tls ? tlsServer(injector, o) : net.createServer((socket) => injector.injectConnection(socket));
+      server.on('connection', (raw: net.Socket) => {
+        sockets.add(raw);
+        raw.once('close', () => sockets.delete(raw));
+      });
+      servers.push(server);
+      bound = await listenOn(server, ip, bound, address);
+    }
+  } catch (err) {
+    close();
+    throw err;
+  }
+  return { port: bound, close, destroyConnections };
+}
+
+function listenOn(server: net.Server, ip: string, port: number, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(address, err.code ?? 'EUNKNOWN', err.message)));
+    server.listen({ host: ip, port }, () => resolve((server.address() as net.AddressInfo).port));
+  });
+}
+
+function tlsServer(injector: grpc.ConnectionInjector, o: ListenerOptions): tls.Server {
+  const server = tls.createServer({
+    cert: o.tls!.certChainPem,
+    key: o.tls!.privateKeyPem,
+    // grpc-js's own TLS servers offer the same; HTTP/2 is the only protocol here.
+    ALPNProtocols: ['h2'],
+    handshakeTimeout: o.handshakeTimeoutMs,
+  });
+  const limit = new PerKeyRateLimit();
+  const peers = new WeakMap<net.Socket, { ip?: string; port?: number }>();
+  server.on('secureConnection', (socket: tls.TLSSocket) => {
+    // Once secured, grpc-js owns the connection (and its errors).
+    injector.injectConnection(socket);
+  });
+  server.on('connection', (raw: net.Socket) => {
+    // Read now: once a failed handshake destroyed the socket its address is gone.
+    peers.set(raw, { ip: raw.remoteAddress, port: raw.remotePort });
+  });
+  server.on('tlsClientError', (err: Error & { code?: string; reason?: string }, socket: tls.TLSSocket) => {
+    const failure = classifyTlsFailure(err);
+    o.onTlsFailure?.(failure);
+    const { ip, port } = peerOf(socket, peers);
+    const peer = ip === undefined ? 'an unknown peer' : `${ip}:${port}`;
+    if (failure.kind === 'closed_early') {
+      o.logger.debug({ peer, reason: failure.reason }, 'TLS connection closed before its handshake finished');
+      return;
+    }
+    const suppressed = limit.admit(ip ?? 'unknown');
+    if (suppressed === undefined) return;
+    const msg = `TLS handshake with ${peer} failed: ${failure.reason}${failure.hint ? `; ${failure.hint}` : ''}`;
+    o.logger.warn({ peer, reason: failure.reason, code: err.code, ...(suppressed > 0 ? { suppressedSinceLast: suppressed } : {}) }, msg);
+  });
+  return server;
+}
+
+/**
+ * The peer of a TLS socket whose handshake failed. Its own address is often
+ * gone by then (the socket is being destroyed); the raw TCP socket it wraps
+ * was recorded at accept time. Node keeps that raw socket in the private
+ * `_parent` field: if a Node version drops it, the log only says "unknown peer".
+ */
+function peerOf(socket: tls.TLSSocket, recorded: WeakMap<net.Socket, { ip?: string; port?: number }>): { ip?: string; port?: number } {
+  if (socket.remoteAddress !== undefined) return { ip: socket.remoteAddress, port: socket.remotePort };
+  const parent = (socket as unknown as { _parent?: unknown })._parent;
+  return parent instanceof net.Socket ? (recorded.get(parent) ?? {}) : {};
+}
