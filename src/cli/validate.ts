@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { formatIssue } from '../config/diagnostics.js';
-import { loadConfig } from '../config/load-config.js';
+import { loadMeshConfig } from '../control-plane/load-mesh.js';
 import { collect } from './load.js';
 
 export function validateCommand(): Command {
@@ -8,7 +8,7 @@ export function validateCommand(): Command {
     .description('check a config directory; prints every error with file:line:column, exit 1 on errors')
     .requiredOption('-c, --config <path>', 'config file or directory (repeatable)', collect)
     .action((opts: { config: string[] }) => {
-      const result = loadConfig(opts.config);
+      const result = loadMeshConfig(opts.config);
       if (!result.ok) {
         for (const issue of result.issues) process.stderr.write(`${formatIssue(issue)}\n`);
         process.stderr.write(`${result.issues.length} error(s)\n`);

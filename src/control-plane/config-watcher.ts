@@ -5,7 +5,7 @@ import { type FSWatcher, readdirSync, realpathSync, statSync, watch } from 'node
 import { dirname, join } from 'node:path';
 import { DebouncedBatch, describeChanges } from '../util/debounced-batch.js';
 import type { ConfigIssue } from '../config/diagnostics.js';
-import { loadConfig, type LoadResult } from '../config/load-config.js';
+import { loadMeshConfig as loadConfig, type LoadResult } from './load-mesh.js';
 
 export interface ConfigWatcherOptions {
   paths: readonly string[];
