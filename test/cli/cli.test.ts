@@ -118,6 +118,22 @@ test('validate: two sidecars given one outbound address:port is an error naming 
   }
 });
 
+test('validate: a dry-run AuthorizationPolicy is refused with file:line and the annotation', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshlite-cli-'));
+  try {
+    const file = join(dir, 'shadow.yaml');
+    writeFileSync(file, 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: shadow\n  namespace: foo\n  annotations: {istio.io/dry-run: "true"}\nspec: {}\n');
+    const r = meshlite('validate', '-c', dir);
+    assert.is(r.code, 1);
+    assert.equal(r.stderr.trim().split('\n'), [
+      `${file}:6:35: metadata.annotations["istio.io/dry-run"]: dry-run AuthorizationPolicies are not supported yet; refusing rather than enforcing it (remove the annotation to enforce the policy)`,
+      '1 error(s)',
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('validate: a path that does not exist is an error, not a crash', () => {
   const r = meshlite('validate', '-c', 'examples/no-such-dir');
   assert.is(r.code, 1);
