@@ -12,7 +12,12 @@ import type { WorkloadCredentialSource } from '../../src/control-plane/workload-
 import { peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
 
 const silent = { info() {}, warn() {}, debug() {} };
-const base = [serviceEntry('bar', 'httpbin'), workload('bar', 'httpbin', '127.0.2.1'), workload('foo', 'sleep', '127.0.1.2', { app: 'sleep' })];
+// Two sidecars on this host: sleep.foo's outbound listeners get their own address (the default one is httpbin.bar's).
+const base = [
+  serviceEntry('bar', 'httpbin'),
+  workload('bar', 'httpbin', '127.0.2.1'),
+  workload('foo', 'sleep', '127.0.1.2', { app: 'sleep', annotations: 'sidecar.meshlite.io/outboundAddress: 127.0.1.2' }),
+];
 
 function load(...docs: string[]): LoadResult {
   const parsed = parseYamlText(docs.join('\n---\n'), 'mesh.yaml');
