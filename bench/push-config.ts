@@ -32,11 +32,11 @@ export interface PushMesh {
 
 const POLICY_FILE = 'mesh-peer-authentication.yaml';
 
-/** 127.a.b.c for proxy j, never .0 or .255 in the last octet (same scheme as synthetic-mesh). */
-function loopback(j: number): string {
+/** 10.a.b.c for proxy j, never .0 or .255 in the last octet: a host per proxy (same scheme as synthetic-mesh). */
+function hostAddress(j: number): string {
   const c = (j % 250) + 1;
   const rest = Math.floor(j / 250);
-  return `127.${(rest >> 8) + 1}.${rest & 255}.${c}`;
+  return `10.${(rest >> 8) + 1}.${rest & 255}.${c}`;
 }
 
 function meshPolicy(mode: MtlsMode): string {
@@ -90,7 +90,7 @@ export function writePushMesh(dir: string, shape: PushMeshShape): PushMesh {
         kind: 'WorkloadEntry',
         metadata: { name, namespace: ns },
         spec: {
-          address: loopback(j),
+          address: hostAddress(j),
           serviceAccount: `svc-${service}`,
           labels: { app: `svc-${service}`, 'security.istio.io/tlsMode': 'istio' },
         },

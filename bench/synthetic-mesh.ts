@@ -7,7 +7,7 @@
 // - one ServiceEntry per service (MESH_INTERNAL, STATIC, workloadSelector
 //   app=svc-N), port http 8000->80 always, plus a TCP port (20%) or a GRPC
 //   port 9090 (10%);
-// - workloads spread round-robin over services (5 each), loopback addresses,
+// - workloads spread round-robin over services (5 each), a 10.x address each,
 //   labels app/version, `security.istio.io/tlsMode: istio` on ~90% (the rest
 //   are legacy, no sidecar), a per-service serviceAccount, 10% with a port
 //   override;
@@ -116,11 +116,15 @@ interface ServiceInfo {
   tcpPort?: number;
 }
 
-/** Loopback address for workload j: 127.a.b.c, never .0 or .255 in the last octet. */
-function loopback(j: number): string {
+/**
+ * Address of workload j: 10.a.b.c, never .0 or .255 in the last octet. Each
+ * workload is a host of its own (as on VMs), so the sidecars' default local
+ * sockets (127.0.0.1:15001 outbound, the app on 127.0.0.1) do not collide.
+ */
+function hostAddress(j: number): string {
   const c = (j % 250) + 1;
   const rest = Math.floor(j / 250);
-  return `127.${(rest >> 8) + 1}.${rest & 255}.${c}`;
+  return `10.${(rest >> 8) + 1}.${rest & 255}.${c}`;
 }
 
 export function generateMesh(shape: MeshShape): SyntheticMesh {
@@ -181,7 +185,7 @@ export function generateMesh(shape: MeshShape): SyntheticMesh {
       labels['security.istio.io/tlsMode'] = 'istio';
       sidecars++;
     }
-    const spec: Record<string, Yaml> = { address: loopback(j), labels, serviceAccount: `svc-${svc.index}` };
+    const spec: Record<string, Yaml> = { address: hostAddress(j), labels, serviceAccount: `svc-${svc.index}` };
     if (random() < 0.1) spec.ports = { http: 8080 };
     add(svc.namespace, resource(NETWORKING, 'WorkloadEntry', `svc-${svc.index}-${k}`, svc.namespace, spec));
     counts.WorkloadEntry!++;

@@ -1,11 +1,14 @@
 // Runs every compiled test file in its own uvu process (so one crashing file
 // cannot hide the others) and ends with the "N passed, N failed" line CI reads.
+// A file that ran no test (no uvu summary, or Total: 0) fails: a file whose
+// tests never registered or never ran proves nothing. MESHLITE_TEST_ROOT
+// points the runner at another directory of *.test.js files (its own tests).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const testRoot = fileURLToPath(new URL('.', import.meta.url));
+const testRoot = process.env.MESHLITE_TEST_ROOT ?? fileURLToPath(new URL('.', import.meta.url));
 const uvuBin = fileURLToPath(new URL('../../node_modules/uvu/bin.js', import.meta.url));
 const filter = process.argv[2] ? new RegExp(process.argv[2]) : undefined;
 
@@ -43,7 +46,13 @@ for (const file of findTests(testRoot)) {
   if (Number.isNaN(total) || Number.isNaN(ok)) {
     failed += 1;
     failedFiles.push(name);
-    console.log(`FAIL ${name} (crashed, ${seconds}s)\n${out}`);
+    console.log(`FAIL ${name} (crashed, ${seconds}s): no uvu summary (exit ${run.status ?? run.signal})\n${out}`);
+    continue;
+  }
+  if (total === 0) {
+    failed += 1;
+    failedFiles.push(name);
+    console.log(`FAIL ${name} (ran no tests, ${seconds}s): uvu reported Total: 0; a test file must define tests and call test.run()\n${out}`);
     continue;
   }
   const bad = total - ok - skip;

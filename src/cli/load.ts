@@ -1,10 +1,10 @@
 import { formatIssues } from '../config/diagnostics.js';
-import { loadConfig } from '../config/load-config.js';
+import { loadMeshConfig } from '../control-plane/load-mesh.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
 
 /** Loads config or prints every problem and exits with status 1. */
 export function loadModelOrExit(paths: string[]): MeshModel {
-  const result = loadConfig(paths);
+  const result = loadMeshConfig(paths);
   if (!result.ok) {
     for (const line of formatIssues(result.issues, result.totalIssues)) process.stderr.write(`${line}\n`);
     process.stderr.write(`${result.totalIssues} error(s) in ${paths.join(', ')}\n`);

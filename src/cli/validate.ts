@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { formatIssues } from '../config/diagnostics.js';
-import { loadConfig } from '../config/load-config.js';
+import { loadMeshConfig } from '../control-plane/load-mesh.js';
 import { addLimitOptions, limitsFrom } from './limit-options.js';
 import { collect } from './load.js';
 
@@ -10,7 +10,7 @@ export function validateCommand(): Command {
       .description('check a config directory; prints every error with file:line:column, exit 1 on errors')
       .requiredOption('-c, --config <path>', 'config file or directory (repeatable)', collect),
   ).action((opts: { config: string[] } & Record<string, unknown>) => {
-    const result = loadConfig(opts.config, { limits: limitsFrom(opts) });
+    const result = loadMeshConfig(opts.config, { limits: limitsFrom(opts) });
     if (!result.ok) {
       for (const line of formatIssues(result.issues, result.totalIssues)) process.stderr.write(`${line}\n`);
       process.stderr.write(`${result.totalIssues} error(s)\n`);

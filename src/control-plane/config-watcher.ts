@@ -10,7 +10,7 @@
 // edit and the short state is never seen by a proxy.
 import { type FSWatcher, readdirSync, realpathSync, statSync, watch } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ConfigLoader } from '../config/background-loader.js';
+import type { ConfigLoader } from './config-loader.js';
 import type { ConfigIssue } from '../config/diagnostics.js';
 import type { LoadResult } from '../config/load-config.js';
 import type { FileSummary } from '../config/yaml-files.js';

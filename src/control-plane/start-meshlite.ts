@@ -8,7 +8,7 @@ import { proxySync } from '../admin/sync-status.js';
 import { SnapshotCache } from '../cache/snapshot-cache.js';
 import { CertificateAuthority } from '../ca/certificate-authority.js';
 import { WorkloadCertificateCache } from '../ca/rotation.js';
-import { BackgroundConfigLoader } from '../config/background-loader.js';
+import { BackgroundConfigLoader } from './config-loader.js';
 import type { LoadLimits } from '../config/limits.js';
 import { DEFAULT_MESH_CONFIG } from '../config/types.js';
 import { TokenAuthority } from '../identity/proxy-token.js';

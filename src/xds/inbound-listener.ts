@@ -3,6 +3,7 @@
 // `virtualInbound` listener on 15006 (traffic redirected by iptables); EXPLICIT
 // mode binds one listener per target port on the workload's own address.
 import { clusterName } from '../model/names.js';
+import { VIRTUAL_INBOUND_PORT } from '../model/proxy-sockets.js';
 import type { InboundPort, ProxyView } from '../model/proxy-view.js';
 import { type AuthzFilters, NO_AUTHZ_FILTERS } from './authz-filters.js';
 import { type JsonObject, socketAddress, typed } from './common.js';
@@ -11,7 +12,6 @@ import { ISTIO_ALPNS, istioMutualDownstreamSocket } from './tls-context.js';
 import { TYPE } from './type-urls.js';
 
 export const VIRTUAL_INBOUND = 'virtualInbound';
-export const VIRTUAL_INBOUND_PORT = 15006;
 
 const TLS_INSPECTOR: JsonObject = { name: 'envoy.filters.listener.tls_inspector', typed_config: typed(TYPE.tlsInspector) };
 export const ORIGINAL_DST_FILTER: JsonObject = { name: 'envoy.filters.listener.original_dst', typed_config: typed(TYPE.originalDst) };

@@ -3,6 +3,7 @@
 // listener per TCP service port, all on the proxy's outbound address.
 // TRANSPARENT mode: Istio's layout, `virtualOutbound` on 15001 handing
 // redirected connections to per-port listeners that do not bind.
+import { VIRTUAL_OUTBOUND_PORT } from '../model/proxy-sockets.js';
 import type { ProxyView } from '../model/proxy-view.js';
 import { PASSTHROUGH_CLUSTER } from './cluster.js';
 import { type JsonObject, socketAddress } from './common.js';
@@ -11,7 +12,6 @@ import { ORIGINAL_DST_FILTER } from './inbound-listener.js';
 import { HTTP_PROXY_ROUTE } from './route-configuration.js';
 
 export const VIRTUAL_OUTBOUND = 'virtualOutbound';
-export const VIRTUAL_OUTBOUND_PORT = 15001;
 
 export function buildOutboundListeners(view: ProxyView, httpFilters: readonly string[] = []): JsonObject[] {
   return view.settings.interceptionMode === 'TRANSPARENT' ? transparentListeners(view, httpFilters) : explicitListeners(view, httpFilters);

@@ -7,16 +7,13 @@
 // proxyless workload, or a gRPC library connecting as a sidecar workload),
 // with a message that says how to fix the config.
 import { PROXYLESS_GRPC_ANNOTATION } from '../config/kinds/workload-entry.js';
+import { isProxylessWorkload } from '../model/proxy-kind.js';
 import type { Workload } from '../model/registry.js';
 
-export { PROXYLESS_GRPC_ANNOTATION };
+export { isProxylessWorkload, PROXYLESS_GRPC_ANNOTATION };
 
 /** Node metadata `MESHLITE` value written by `meshlite bootstrap --grpc`. */
 export const PROXYLESS_NODE_KIND = 'proxyless-grpc';
-
-export function isProxylessWorkload(workload: Pick<Workload, 'annotations'> | undefined): boolean {
-  return workload?.annotations[PROXYLESS_GRPC_ANNOTATION] === 'true';
-}
 
 /** gRPC libraries announce themselves as `gRPC Node Pure JS`, `gRPC Go`, `gRPC Java`, `gRPC C-core`... */
 export function isGrpcUserAgent(userAgent: string): boolean {

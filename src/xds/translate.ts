@@ -2,27 +2,16 @@
 // entry point that translates any of them. Each kind is a plug-in file:
 // proxy-resources.ts (sidecars), gateway-resources.ts, proxyless-translate.ts.
 import type { MeshModel } from '../model/mesh-model.js';
+import { type ProxyKind, proxyKind } from '../model/proxy-kind.js';
 import type { Workload } from '../model/registry.js';
 import { translateGateway } from './gateway-resources.js';
 import { translateProxy, type ProxyResources } from './proxy-resources.js';
-import { isProxylessWorkload, PROXYLESS_GRPC_ANNOTATION } from './proxyless-workload.js';
+import { PROXYLESS_GRPC_ANNOTATION } from './proxyless-workload.js';
 import { translateProxyless } from './proxyless-translate.js';
 
-export type ProxyKind = 'sidecar' | 'gateway' | 'proxyless';
+export { type ProxyKind, proxyKind };
 
 export type TranslationResult = { ok: true; kind: ProxyKind; proxy: Workload; resources: ProxyResources } | { ok: false; error: string };
-
-/**
- * What meshlite serves a workload as, or undefined when it serves nothing:
- * a proxyless gRPC app (annotation), a gateway (a Gateway selects it), or a
- * sidecar (Istio's tlsMode label), in that order.
- */
-export function proxyKind(model: MeshModel, workload: Workload): ProxyKind | undefined {
-  if (isProxylessWorkload(workload)) return 'proxyless';
-  if (model.gateways.isGatewayWorkload(workload)) return 'gateway';
-  if (workload.sidecar) return 'sidecar';
-  return undefined;
-}
 
 /** Every workload meshlite has config for, sorted by id. */
 export function meshProxies(model: MeshModel): { workload: Workload; kind: ProxyKind }[] {

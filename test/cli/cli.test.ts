@@ -1,6 +1,6 @@
 // The meshlite command as a user runs it: a real child process, real files.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -91,6 +91,45 @@ spec:
       '3 error(s)',
     ]);
     assert.match(lines[2]!, /syntax\.yaml:\d+:\d+: invalid YAML: /);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('validate: two sidecars given one outbound address:port is an error naming both (and generate refuses the config too)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshlite-cli-'));
+  try {
+    cpSync(join(REPO_ROOT, 'examples/s1-auto-mtls'), dir, { recursive: true });
+    const file = join(dir, 'workloads.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('sidecar.meshlite.io/outboundAddress: 127.0.2.2', 'sidecar.meshlite.io/outboundAddress: 127.0.1.2'));
+    const bad = meshlite('validate', '-c', dir);
+    assert.is(bad.code, 1);
+    assert.equal(bad.stderr.trim().split('\n'), [
+      `${file}:44:1: metadata.annotations["sidecar.meshlite.io/outboundAddress"]: sidecar sleep.bar's outbound HTTP proxy listener on 127.0.1.2:15001 ` +
+        '(sidecar.meshlite.io/outboundAddress: 127.0.1.2; sidecar.meshlite.io/outboundPort not set, default 15001) collides with ' +
+        "sidecar sleep.foo's outbound HTTP proxy listener on 127.0.1.2:15001 (sidecar.meshlite.io/outboundAddress: 127.0.1.2; sidecar.meshlite.io/outboundPort not set, default 15001), " +
+        `defined at ${file}:18: Envoy binds with SO_REUSEPORT, so both proxies would listen there and connections would be split between them; give each its own address or port`,
+      '1 error(s)',
+    ]);
+    const generate = meshlite('generate', '-c', dir, '--proxy', 'sleep.foo');
+    assert.is(generate.code, 1);
+    assert.match(generate.stderr, "sidecar sleep.bar's outbound HTTP proxy listener on 127.0.1.2:15001");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('validate: a dry-run AuthorizationPolicy is refused with file:line and the annotation', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshlite-cli-'));
+  try {
+    const file = join(dir, 'shadow.yaml');
+    writeFileSync(file, 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: shadow\n  namespace: foo\n  annotations: {istio.io/dry-run: "true"}\nspec: {}\n');
+    const r = meshlite('validate', '-c', dir);
+    assert.is(r.code, 1);
+    assert.equal(r.stderr.trim().split('\n'), [
+      `${file}:6:35: metadata.annotations["istio.io/dry-run"]: dry-run AuthorizationPolicies are not supported yet; refusing rather than enforcing it (remove the annotation to enforce the policy)`,
+      '1 error(s)',
+    ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

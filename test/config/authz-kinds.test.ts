@@ -2,7 +2,7 @@
 // through their handlers directly, and through the loader.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { joinPath, type PathSegment } from '../../src/config/diagnostics.js';
+import { formatIssue, joinPath, type PathSegment } from '../../src/config/diagnostics.js';
 import { authorizationPolicy } from '../../src/config/kinds/authorization-policy.js';
 import type { KindHandler } from '../../src/config/kinds/kind-handler.js';
 import { requestAuthentication } from '../../src/config/kinds/request-authentication.js';
@@ -10,12 +10,12 @@ import { buildConfigSet } from '../../src/config/load-config.js';
 import { validateSchema } from '../../src/config/schema.js';
 import { parseYamlText } from '../../src/config/yaml-files.js';
 
-function check(handler: KindHandler, spec: unknown) {
+function check(handler: KindHandler, spec: unknown, annotations: Record<string, string> = {}) {
   const problems = validateSchema(handler.specSchema, spec, ['spec']).map((p) => `${joinPath(p.path)}: ${p.message}`);
   if (problems.length) return { problems, built: undefined };
   const reported: string[] = [];
   const built = handler.build(spec as Record<string, unknown>, {
-    meta: { name: 'p', namespace: 'foo', labels: {}, annotations: {} },
+    meta: { name: 'p', namespace: 'foo', labels: {}, annotations },
     source: { file: 't.yaml', line: 1 },
     rootNamespace: 'istio-system',
     report: (path: PathSegment[], message: string) => reported.push(`${joinPath(path)}: ${message}`),
@@ -102,6 +102,50 @@ test('the loader accepts both kinds (v1 and v1beta1) into the config set; an emp
   if (!result.ok) return;
   assert.equal(result.config.authorizationPolicies.map((p) => [p.meta.name, p.spec.action, p.spec.rules.length]), [['allow-get', 'ALLOW', 1], ['deny-all', 'ALLOW', 0]]);
   assert.equal(result.config.requestAuthentications.map((r) => r.spec.jwtRules.map((j) => j.jwksUri)), [['https://idp.example/jwks']]);
+});
+
+/** One AuthorizationPolicy document, its `istio.io/dry-run` annotation on line 7 (value at column 23). */
+const dryRunPolicy = (value: string) =>
+  `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: shadow
+  namespace: foo
+  annotations:
+    istio.io/dry-run: ${value}
+spec:
+  action: ALLOW
+  rules: [{from: [{source: {namespaces: [foo]}}]}]
+`;
+
+function loadPolicy(text: string) {
+  const parsed = parseYamlText(text, 'authz.yaml');
+  return buildConfigSet(parsed.documents, parsed.issues);
+}
+
+test('istio.io/dry-run "true" is refused with its file:line, never enforced; "false" is an ordinary policy; any other value is an error', () => {
+  const refused = loadPolicy(dryRunPolicy('"true"'));
+  assert.equal(refused.ok ? [] : refused.issues.map(formatIssue), [
+    'authz.yaml:7:23: metadata.annotations["istio.io/dry-run"]: dry-run AuthorizationPolicies are not supported yet; refusing rather than enforcing it (remove the annotation to enforce the policy)',
+  ]);
+  const enforced = loadPolicy(dryRunPolicy('"false"'));
+  assert.ok(enforced.ok, JSON.stringify(!enforced.ok && enforced.issues));
+  if (enforced.ok) assert.equal(enforced.config.authorizationPolicies.map((p) => [p.meta.name, p.spec.action, p.spec.rules.length]), [['shadow', 'ALLOW', 1]]);
+  for (const [value, shown] of [['"yes"', 'yes'], ['"True"', 'True'], ['"1"', '1'], ['""', '']] as const) {
+    const bad = loadPolicy(dryRunPolicy(value));
+    assert.equal(bad.ok ? [] : bad.issues.map(formatIssue), [`authz.yaml:7:23: metadata.annotations["istio.io/dry-run"]: expected "true" or "false", got "${shown}"`], value);
+  }
+  // Unquoted YAML booleans are not strings: the annotation schema refuses them first.
+  const unquoted = loadPolicy(dryRunPolicy('true'));
+  assert.equal(unquoted.ok ? [] : unquoted.issues.map(formatIssue), ['authz.yaml:7:23: metadata.annotations["istio.io/dry-run"]: expected a string, got boolean true']);
+});
+
+test('the handler refuses dry-run on every action, and only reads its own annotation', () => {
+  for (const action of ['ALLOW', 'DENY', 'AUDIT'] as const) {
+    const { problems } = check(authorizationPolicy, { action }, { 'istio.io/dry-run': 'true' });
+    assert.equal(problems, ['metadata.annotations["istio.io/dry-run"]: dry-run AuthorizationPolicies are not supported yet; refusing rather than enforcing it (remove the annotation to enforce the policy)'], action);
+  }
+  assert.equal(check(authorizationPolicy, { action: 'DENY' }, { 'istio.io/other': 'true', 'example.com/dry-run': 'true' }).problems, []);
 });
 
 test.run();

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InlineConfigLoader } from '../../src/config/background-loader.js';
+import { InlineConfigLoader } from '../../src/control-plane/config-loader.js';
 import type { LoadResult } from '../../src/config/load-config.js';
 import { ConfigWatcher, shrunkFiles } from '../../src/control-plane/config-watcher.js';
 import { EXAMPLES_DIR } from '../support/paths.js';

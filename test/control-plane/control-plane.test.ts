@@ -7,13 +7,18 @@ import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
 import { buildConfigSet, type LoadResult } from '../../src/config/load-config.js';
 import { parseYamlText } from '../../src/config/yaml-files.js';
 import { ConfigWatcher } from '../../src/control-plane/config-watcher.js';
-import { InlineConfigLoader } from '../../src/config/background-loader.js';
+import { InlineConfigLoader } from '../../src/control-plane/config-loader.js';
 import { ControlPlane } from '../../src/control-plane/control-plane.js';
 import type { WorkloadCredentialSource } from '../../src/control-plane/workload-credentials.js';
 import { peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
 
 const silent = { info() {}, warn() {}, debug() {} };
-const base = [serviceEntry('bar', 'httpbin'), workload('bar', 'httpbin', '127.0.2.1'), workload('foo', 'sleep', '127.0.1.2', { app: 'sleep' })];
+// Two sidecars on this host: sleep.foo's outbound listeners get their own address (the default one is httpbin.bar's).
+const base = [
+  serviceEntry('bar', 'httpbin'),
+  workload('bar', 'httpbin', '127.0.2.1'),
+  workload('foo', 'sleep', '127.0.1.2', { app: 'sleep', annotations: 'sidecar.meshlite.io/outboundAddress: 127.0.1.2' }),
+];
 
 function load(...docs: string[]): LoadResult {
   const parsed = parseYamlText(docs.join('\n---\n'), 'mesh.yaml');

@@ -47,6 +47,22 @@ const ALLOWED: readonly { path: string; want: string; appUrl: string }[] = [
   { path: '/anything/%2e%2e/headers', want: '200', appUrl: '/headers' },
 ];
 
+/**
+ * Forms the path match does not normalise (Istio does not either): case, and
+ * trailing `.` or space in a segment; percent-encoded unreserved characters
+ * are decoded (`%41` -> `A`), other escapes stay as sent.
+ */
+const NOT_NORMALISED: readonly { path: string; want: string; appUrl: string }[] = [
+  { path: '/Admin', want: '404', appUrl: '/Admin' },
+  { path: '/ADMIN/x', want: '404', appUrl: '/ADMIN/x' },
+  { path: '/%41dmin', want: '404', appUrl: '/Admin' },
+  { path: '/admin.', want: '404', appUrl: '/admin.' },
+  { path: '/admin%2e', want: '404', appUrl: '/admin.' },
+  { path: '/admin./x', want: '404', appUrl: '/admin./x' },
+  { path: '/admin%20', want: '404', appUrl: '/admin%20' },
+  { path: '/%2561dmin', want: '404', appUrl: '/%2561dmin' },
+];
+
 /** sleep.legacy's TLS (not mesh mTLS: no istio ALPN) to httpbin.bar's port: the PERMISSIVE pass-through chain. */
 function tlsPassthrough(world: World): Promise<string> {
   const bar = world.workload('httpbin.bar');
@@ -82,6 +98,7 @@ test('bypass attempts against DENY /admin, /admin/* and DENY hosts [secret.com] 
     const viaSidecar = ADMIN_BYPASSES.filter((p) => !p.includes('#'));
     await c.expect('through sleep.foo\'s sidecar, denied', viaSidecar.map((path) => ({ from: 'foo', to: 'bar', path, want: DENIED })));
     await c.expect('through sleep.foo\'s sidecar, allowed', ALLOWED.map((a) => ({ from: 'foo', to: 'bar', ...a })));
+    await c.expect('forms not normalised: the DENY misses them', NOT_NORMALISED.map((a) => ({ from: 'legacy', to: 'bar', ...a })));
 
     // TLS that is not mesh mTLS goes to the pass-through chain: it must not carry traffic past the HTTP policy
     // (on TCP a DENY rule loses its HTTP-only fields, so it denies every connection there).
@@ -89,6 +106,21 @@ test('bypass attempts against DENY /admin, /admin/* and DENY hosts [secret.com] 
     const outcome = await tlsPassthrough(world);
     assert.ok(['ECONNRESET', 'closed'].includes(outcome), `TLS pass-through to httpbin.bar under DENY /admin: ${outcome}`);
     assert.is(await statValue(world.envoy('httpbin.bar'), 'tcp.rbac.denied'), rbacDeniedBefore + 1, 'the network RBAC filter refused the pass-through connection');
+
+    // Written robustly: a DENY prefix that does not stop at the segment (and the case variants), or an ALLOW list.
+    await c.apply(
+      authorizationPolicy('bar', 'deny-admin', { selector: HTTPBIN_SELECTOR, action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin*', '/Admin*', '/ADMIN*'] } }] }] }),
+    );
+    await c.expect('DENY /admin* and its case variants', [
+      ...NOT_NORMALISED.filter((a) => a.path !== '/%2561dmin').map((a) => ({ from: 'legacy' as const, to: 'bar' as const, path: a.path, want: '403' })),
+      { from: 'legacy', to: 'bar', path: '/headers', want: '200' },
+    ]);
+    await c.apply(authorizationPolicy('bar', 'allow-list', { selector: HTTPBIN_SELECTOR, action: 'ALLOW', rules: [{ to: [{ operation: { paths: ['/headers', '/anything', '/anything/*'] } }] }] }));
+    await c.expect('an ALLOW list refuses every spelling it does not list', [
+      ...NOT_NORMALISED.map((a) => ({ from: 'legacy' as const, to: 'bar' as const, path: a.path, want: '403' })),
+      { from: 'legacy', to: 'bar', path: '/headers', want: '200' },
+      { from: 'legacy', to: 'bar', path: '/anything/%41', want: '200', appUrl: '/anything/A' },
+    ]);
 
     // DENY by host: any case, with or without a port, and the absolute (trailing dot) form of the name.
     await c.apply(

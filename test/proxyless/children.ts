@@ -103,3 +103,23 @@ export async function eventually<T>(check: () => T | undefined, timeoutMs: numbe
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * The client's calls from its first successful one on, once `count` of them
+ * were made. Calls made while grpc still resolves the name (the first xDS
+ * round trips) may time out on a loaded machine; once resolved, none may fail.
+ * Fails if no call succeeds within `timeoutMs`.
+ */
+export async function callsAfterFirstSuccess(child: Child, count: number, timeoutMs: number): Promise<CallLine[]> {
+  const describe = () => `${child.name}: last lines:\n${child.lines.slice(-5).join('\n')}\n${child.stderr.join('').slice(-2000)}`;
+  await eventually(() => (calls(child).some((c) => c.ok) ? true : undefined), timeoutMs, () => `no call succeeded; ${describe()}`);
+  return eventually(
+    () => {
+      const all = calls(child);
+      const since = all.slice(all.findIndex((c) => c.ok));
+      return since.length >= count ? since : undefined;
+    },
+    timeoutMs,
+    () => `fewer than ${count} calls after the first success; ${describe()}`,
+  );
+}

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPO_ROOT } from '../support/paths.js';
-import { APPS, type Child, CLI, calls, eventually, startChild } from './children.js';
+import { APPS, type Child, CLI, calls, callsAfterFirstSuccess, eventually, startChild } from './children.js';
 
 const work = mkdtempSync(join(tmpdir(), 'meshlite-proxyless-'));
 const configDir = join(work, 'config');
@@ -57,11 +57,9 @@ test.after(async () => {
 
 test('a proxyless client resolves xds:///greeter.bar:50051 through meshlite and its calls reach greeter-1', async () => {
   client = proxylessClient('client', 'xds:///greeter.bar:50051');
-  const firstOk = await eventually(() => calls(client).filter((c) => c.ok).length >= 5 || undefined, 20_000, () => client.lines.slice(-5).join('\n') + client.stderr.join(''));
-  assert.ok(firstOk);
-  const all = calls(client);
-  assert.equal(all.filter((c) => !c.ok), [], 'no failed calls');
-  assert.equal([...new Set(all.map((c) => c.server))], ['greeter-1']);
+  const resolved = await callsAfterFirstSuccess(client, 5, 20_000);
+  assert.equal(resolved.filter((c) => !c.ok), [], 'no failed calls once the name resolved');
+  assert.equal([...new Set(resolved.map((c) => c.server))], ['greeter-1']);
   // meshlite's view: the node is connected as a proxyless gRPC client and accepted every type it was sent.
   const adsz = (await getJson('/debug/adsz')) as { proxy: string; node: { userAgent: string }; warnings: string[] }[];
   const conn = adsz.find((c) => c.proxy === 'greeter-client.foo');
@@ -105,13 +103,24 @@ spec:
 
 test('other published names resolve too: the FQDN with port, and `greeter.bar` without one (single gRPC port)', async () => {
   const targets = ['xds:///greeter.bar.svc.cluster.local:50051', 'xds:///greeter.bar'];
-  const clients = targets.map((target) => proxylessClient(`client ${target}`, target, 3));
+  const clients = targets.map((target) => proxylessClient(`client ${target}`, target));
   for (const [i, one] of clients.entries()) {
-    await eventually(() => (calls(one).length >= 3 ? true : undefined), 20_000, () => `${targets[i]}: ${one.lines.join('\n')}${one.stderr.join('')}`);
-    const lines = calls(one);
-    assert.equal(lines.filter((c) => !c.ok), [], targets[i]);
-    for (const c of lines) assert.ok(c.server === 'greeter-1' || c.server === 'greeter-2', JSON.stringify(c));
+    const resolved = (await callsAfterFirstSuccess(one, 3, 20_000)).slice(0, 3);
+    assert.equal(resolved.filter((c) => !c.ok), [], targets[i]);
+    for (const c of resolved) assert.ok(c.server === 'greeter-1' || c.server === 'greeter-2', JSON.stringify(c));
   }
+});
+
+test('the wait for a first success fails when no call ever succeeds (a name meshlite does not serve)', async () => {
+  const lost = proxylessClient('client xds:///nope.bar:50051', 'xds:///nope.bar:50051');
+  try {
+    await callsAfterFirstSuccess(lost, 1, 4000);
+    assert.unreachable('a client that never succeeds must fail the wait');
+  } catch (err) {
+    assert.match((err as Error).message, 'no call succeeded');
+  }
+  await eventually(() => (calls(lost).length > 0 ? true : undefined), 10_000, () => 'the client made no call');
+  assert.ok(calls(lost).every((c) => !c.ok), 'every call failed');
 });
 
 test.run();

@@ -90,6 +90,21 @@ function toRule(raw: Record<string, unknown>, path: (string | number)[], ctx: Bu
   return { from, to, when };
 }
 
+/** Istio's annotation for a policy that is only evaluated and logged (shadow rules), never enforced. */
+export const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
+
+/**
+ * meshlite cannot evaluate a policy without enforcing it yet, and enforcing a
+ * shadow ALLOW would deny everything else: such a policy is refused.
+ */
+function checkDryRun(ctx: BuildContext): void {
+  const value = ctx.meta.annotations[DRY_RUN_ANNOTATION];
+  const path = ['metadata', 'annotations', DRY_RUN_ANNOTATION];
+  if (value === undefined || value === 'false') return;
+  if (value === 'true') ctx.report(path, 'dry-run AuthorizationPolicies are not supported yet; refusing rather than enforcing it (remove the annotation to enforce the policy)');
+  else ctx.report(path, `expected "true" or "false", got "${value}"`);
+}
+
 export const authorizationPolicy = {
   group: 'security.istio.io',
   versions: ['v1', 'v1beta1'],
@@ -101,6 +116,7 @@ export const authorizationPolicy = {
     rules: list(RULE),
   }),
   build(spec, ctx) {
+    checkDryRun(ctx);
     const action = ((spec.action as string | undefined) ?? 'ALLOW') as AuthorizationAction;
     const provider = (spec.provider as { name?: string } | undefined)?.name;
     if (action === 'CUSTOM' && !provider) ctx.report(['spec', 'provider'], 'action CUSTOM needs provider.name (an extension provider of the mesh config)');

@@ -1,24 +1,19 @@
-// `npm run demo`: the S1 world of SCENARIOS.md running on this host, the same
-// one the e2e tests drive: meshlite, four Envoy sidecars, httpbin and sleep in
-// foo, bar (sidecars) and legacy (none). Prints the call matrix, then keeps
-// everything running until Ctrl-C, and stops it all cleanly.
+// `npm run demo`: the S1 world running on this host, the same one the e2e
+// tests drive: meshlite, four Envoy sidecars, httpbin and sleep in foo, bar
+// (sidecars) and legacy (none). Prints the call matrix, then keeps everything
+// running until Ctrl-C (or SIGTERM), which the process manager turns into a
+// graceful stop of every child and the removal of the temp directory (it
+// holds the CA key and the token key).
 import { NAMESPACES, xfccOf } from './client.js';
 import { ProcessManager } from './process-manager.js';
 import { startWorld } from './world.js';
 
 const pm = new ProcessManager('demo');
-let stopping = false;
 async function stop(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    process.stdout.write('\nstopping meshlite, Envoys and apps...\n');
-    await pm.stopAll();
-    pm.removeDir();
-  }
+  await pm.stopAll();
+  pm.removeDir();
   process.exit(code);
 }
-process.on('SIGINT', () => void stop(0));
-process.on('SIGTERM', () => void stop(0));
 
 try {
   process.stdout.write('starting meshlite, 4 Envoy sidecars and 6 apps on loopback (S1: foo and bar with sidecars, legacy without)...\n');

@@ -1,6 +1,9 @@
 // Child processes for end-to-end tests: each logs to its own file in a temp
 // directory, every one is stopped (SIGTERM, then SIGKILL) when the test ends,
-// pass or fail, and a failing test prints the tail of every log.
+// pass or fail, and a failing test prints the tail of every log and keeps
+// the directory (it holds the CA and token keys of the run, so a passing test
+// removes it). SIGINT/SIGTERM (Ctrl-C) stop everything the same way and
+// remove the directories before exiting.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +20,8 @@ export class ManagedProcess {
   exit: Exit | undefined;
   /** Set once the test itself stopped the process (an exit then is expected). */
   stopRequested = false;
+  /** Set when it had to be killed: SIGTERM did not end it within the grace period. */
+  killed = false;
 
   constructor(
     readonly name: string,
@@ -65,11 +70,15 @@ export class ManagedProcess {
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
-  async stop(graceMs = 3000): Promise<Exit> {
+  async stop(graceMs = STOP_GRACE_MS): Promise<Exit> {
     this.stopRequested = true;
     if (!this.running) return this.exit!;
     this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.running && this.child.kill('SIGKILL'), graceMs);
+    const timer = setTimeout(() => {
+      if (!this.running) return;
+      this.killed = true;
+      this.child.kill('SIGKILL');
+    }, graceMs);
     const exit = await this.exited;
     clearTimeout(timer);
     return exit;
@@ -80,19 +89,47 @@ export function describeExit(e: Exit): string {
   return e.signal ? `signal ${e.signal}` : `code ${e.code}`;
 }
 
-/** Every process still alive when the test process goes away gets SIGKILL. */
 const everyProcess = new Set<ManagedProcess>();
+/** Managers whose directory is still there and not kept for a failure. */
+const openManagers = new Set<ProcessManager>();
 let exitHookInstalled = false;
+let interrupted = false;
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
+  // The last resort: an exit handler cannot wait, so whatever still runs then is killed.
   process.on('exit', () => {
     for (const p of everyProcess) if (p.running) p.child.kill('SIGKILL');
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => process.exit(130));
-  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopOnSignal(signal));
 }
+
+/**
+ * Ctrl-C or SIGTERM: every child gets SIGTERM and a grace period (then
+ * SIGKILL), the temp directories go (unless MESHLITE_E2E_KEEP is set or a
+ * failed test kept one), then the process exits 130 / 143. A second signal
+ * kills what is left at once.
+ */
+async function stopOnSignal(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
+  const code = signal === 'SIGINT' ? 130 : 143;
+  if (interrupted) process.exit(code);
+  interrupted = true;
+  const managers = [...openManagers];
+  const running = managers.flatMap((m) => m.all.filter((p) => p.running));
+  console.error(`[e2e] ${signal}: stopping ${running.length} process(es) (SIGTERM, SIGKILL after ${STOP_GRACE_MS / 1000} s)`);
+  await Promise.all(managers.map((m) => m.stopAll()));
+  const killed = running.filter((p) => p.killed).map((p) => p.name);
+  console.error(`[e2e] stopped ${running.length - killed.length} process(es) gracefully${killed.length ? `; SIGKILLed ${killed.join(', ')}` : ''}`);
+  for (const m of managers) {
+    if (process.env.MESHLITE_E2E_KEEP) console.error(`[e2e] kept ${m.dir}`);
+    else m.removeDir();
+  }
+  process.exit(code);
+}
+
+/** How long a stopped process gets between SIGTERM and SIGKILL. */
+export const STOP_GRACE_MS = 3000;
 
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
@@ -108,6 +145,7 @@ export class ProcessManager {
   constructor(label: string) {
     this.dir = mkdtempSync(join(tmpdir(), `meshlite-e2e-${label}-`));
     installExitHook();
+    openManagers.add(this);
   }
 
   start(name: string, command: string, args: readonly string[], opts: StartOptions = {}): ManagedProcess {
@@ -153,7 +191,14 @@ export class ProcessManager {
   }
 
   removeDir(): void {
+    openManagers.delete(this);
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Leaves the directory for debugging (a failed test): a later Ctrl-C does not remove it either. */
+  keepDir(): void {
+    openManagers.delete(this);
+    console.error(`[e2e] kept ${this.dir}`);
   }
 }
 
@@ -177,7 +222,8 @@ export async function withProcesses<T>(label: string, fn: (pm: ProcessManager) =
   } finally {
     clearTimeout(timer);
     await pm.stopAll();
-    if (failed || process.env.MESHLITE_E2E_KEEP) console.error(`[e2e] kept ${pm.dir}`);
+    // An interrupted run removes its directory: the signal handler stops and cleans up.
+    if (process.env.MESHLITE_E2E_KEEP || (failed && !interrupted)) pm.keepDir();
     else pm.removeDir();
   }
 }

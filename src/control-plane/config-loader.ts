@@ -1,9 +1,10 @@
-// Loads config in a worker thread. The worker lives for one load, so the
+// Loads config (with the mesh-level checks) in a worker thread. The worker lives for one load, so the
 // memory a large (or hostile) file took is returned with it; a worker that
 // dies (out of memory, a bug) yields a rejected load, never an exception.
 import { Worker } from 'node:worker_threads';
-import { loadConfig, type LoadOptions, type LoadResult } from './load-config.js';
-import type { LoadRequest } from './load-worker.js';
+import type { LoadOptions, LoadResult } from '../config/load-config.js';
+import type { LoadRequest } from './config-load-worker.js';
+import { loadMeshConfig } from './load-mesh.js';
 
 export interface ConfigLoader {
   load(paths: readonly string[]): Promise<LoadResult>;
@@ -14,7 +15,7 @@ export interface BackgroundLoaderOptions extends LoadOptions {
   maxHeapMb?: number;
 }
 
-const WORKER_URL = new URL('./load-worker.js', import.meta.url);
+const WORKER_URL = new URL('./config-load-worker.js', import.meta.url);
 
 export class BackgroundConfigLoader implements ConfigLoader {
   constructor(private readonly options: BackgroundLoaderOptions = {}) {}
@@ -43,7 +44,7 @@ export class InlineConfigLoader implements ConfigLoader {
   constructor(private readonly options: LoadOptions = {}) {}
 
   async load(paths: readonly string[]): Promise<LoadResult> {
-    return loadConfig(paths, this.options);
+    return loadMeshConfig(paths, this.options);
   }
 }
 

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BackgroundConfigLoader, InlineConfigLoader } from '../../src/config/background-loader.js';
+import { BackgroundConfigLoader, InlineConfigLoader } from '../../src/control-plane/config-loader.js';
 import { formatIssue } from '../../src/config/diagnostics.js';
 import { EXAMPLES_DIR, REPO_ROOT } from '../support/paths.js';
 

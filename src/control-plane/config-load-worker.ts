@@ -2,7 +2,8 @@
 // off the main thread, so ADS and the admin server stay responsive while a
 // large config is loaded. One request in, one LoadResult out.
 import { parentPort } from 'node:worker_threads';
-import { loadConfig, type LoadOptions } from './load-config.js';
+import type { LoadOptions } from '../config/load-config.js';
+import { loadMeshConfig } from './load-mesh.js';
 
 export interface LoadRequest {
   paths: readonly string[];
@@ -10,5 +11,5 @@ export interface LoadRequest {
 }
 
 parentPort?.once('message', (request: LoadRequest) => {
-  parentPort!.postMessage(loadConfig(request.paths, request.options));
+  parentPort!.postMessage(loadMeshConfig(request.paths, request.options));
 });
