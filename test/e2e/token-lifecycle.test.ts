@@ -107,7 +107,7 @@ test('(b) token revoke --proxy closes that Envoy\'s stream within a second; othe
     await until('the reconnect with the revoked token is refused', async () => (logLines(meshlite, /^ADS stream refused$/).some((l) => /^token revoked/.test(l.reason)) ? true : undefined));
     assert.equal(await adsProxies(meshlite), ['httpbin.bar']);
     assert.is(await closedTotal(meshlite, 'token_revoked'), 1);
-    const listed = JSON.parse(await meshliteCli(['token', 'revocations', '--state-dir', stateDir, '--json'])) as { proxy: string }[];
+    const listed = JSON.parse(await meshliteCli(['token', 'revocations', '--state-dir', stateDir, '--json'])) as { proxy: string; issuedUpTo: number }[];
     assert.equal(listed.map((r) => r.proxy), ['sleep.foo']);
 
     // syncz and config_dump name the connected proxies for an unknown one.
@@ -120,7 +120,9 @@ test('(b) token revoke --proxy closes that Envoy\'s stream within a second; othe
 
     // Revocation covers tokens issued up to that second; a bootstrap made after it is accepted.
     await sleepFoo!.stop();
-    await until('a new second began', async () => (Math.floor(Date.now() / 1000) > Math.floor(revoked / 1000) ? true : undefined), 3000, 20);
+    // The command records its own clock's second, which may be later than when the test started it.
+    const upTo = listed[0]!.issuedUpTo;
+    await until('a second after the revoked one began', async () => (Math.floor(Date.now() / 1000) > upTo ? true : undefined), 3000, 20);
     await startEnvoy(pm, 'sleep.foo', { ...base, name: 'sleep.foo-renewed' });
     await waitForSync(meshlite.adminUrl, { proxies: ['sleep.foo', 'httpbin.bar'] });
   });
