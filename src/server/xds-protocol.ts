@@ -1,4 +1,4 @@
-// The xDS protocol rules meshlite follows, in one place (REFERENCE section 8).
+// The xDS protocol rules meshlite follows, in one place.
 import { type ResourceType } from '../xds/type-urls.js';
 
 /** Push order: clusters before their endpoints, listeners before their routes; secrets last. */

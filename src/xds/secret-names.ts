@@ -1,4 +1,4 @@
-// SDS secret names, as Istio's agent names them (REFERENCE section 2).
+// SDS secret names, as Istio's agent names them (what Envoys bootstrapped for Istio expect).
 export const SECRET_NAMES = {
   workloadCert: 'default',
   rootCa: 'ROOTCA',

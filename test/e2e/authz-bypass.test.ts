@@ -1,5 +1,5 @@
-// Known ways around path and host rules (Istio/Envoy security bulletins,
-// REFERENCE section 5) against real Envoys on the S1 world. Requests are
+// Known ways around path and host rules (from published Envoy and Istio
+// security fixes) against real Envoys on the S1 world. Requests are
 // written raw on the wire, mostly by sleep.legacy straight to httpbin.bar's
 // inbound listener (no client sidecar to normalise anything first), some
 // through sleep.foo's sidecar (mutual TLS). Each attempt must be answered by

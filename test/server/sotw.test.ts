@@ -1,5 +1,5 @@
-// State-of-the-world ADS over a real gRPC socket: the protocol rules of
-// REFERENCE section 8 as a client (Envoy or grpc-js-xds) experiences them.
+// State-of-the-world ADS over a real gRPC socket: meshlite's protocol rules
+// (xds-protocol.ts) as a client (Envoy or grpc-js-xds) experiences them.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { changedTypes } from '../../src/cache/snapshot.js';
