@@ -4,7 +4,7 @@
 import type { LoadResult } from '../config/load-config.js';
 import { formatIssues } from '../config/diagnostics.js';
 import { buildSnapshot, changedTypes, encodeInSlices, type ProxySnapshot } from '../cache/snapshot.js';
-import type { TimeSlicer } from '../util/time-slicer.js';
+import { nextLoopTurn, type TimeSlicer } from '../util/time-slicer.js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import type { ConfigSet } from '../config/types.js';
 import { jwksUrisOf } from '../model/authorization.js';
@@ -88,8 +88,8 @@ export class ControlPlane {
       return;
     }
     const jwks = await this.fetchJwks(result.config);
-    // The load arrived in one task; building the model is the next one (each well under the event loop's budget).
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // The load arrived in one task; building the model is another, with I/O served in between.
+    await nextLoopTurn();
     this.model = buildMeshModel(result.config, jwks);
     const started = performance.now();
     await Promise.all([...this.connected].map((id) => this.refresh(id, reason)));

@@ -18,3 +18,12 @@ export class TimeSlicer {
     );
   }
 }
+
+/**
+ * Resolves after one whole turn of the event loop, I/O polling included. A
+ * plain setImmediate scheduled from an I/O callback (a worker's message)
+ * would run in the same turn, before any pending I/O is served.
+ */
+export function nextLoopTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
