@@ -13,8 +13,6 @@ export interface PeerSubject {
   namespace: string;
   labels: Labels;
   ports: Readonly<Record<string, number>>;
-  /** Workload id, when the subject is a registered workload. */
-  workloadId?: string;
 }
 
 export class PeerAuthenticationIndex {
@@ -46,8 +44,8 @@ export class PeerAuthenticationIndex {
     return mode;
   }
 
-  /** The policy that decides at workload level, if any (for /debug and tests). */
-  workloadPolicy(subject: PeerSubject): PeerAuthentication | undefined {
+  /** The policy that decides at workload level, if any. */
+  private workloadPolicy(subject: PeerSubject): PeerAuthentication | undefined {
     if (subject.namespace === this.rootNamespace) return undefined;
     return this.byNamespace.get(subject.namespace)?.find((p) => this.selects(p, subject));
   }
