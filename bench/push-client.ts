@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { binaryToJson } from '../src/proto/proto-json.js';
 import { ADS_SERVICE_DEFINITION } from '../src/server/ads-server.js';
-import { clientCodec } from '../src/server/discovery-codec.js';
+import { clientCodec } from '../test/support/client-codec.js';
 import { TYPE_URL_OF } from '../src/xds/type-urls.js';
 import type { MtlsMode } from './push-config.js';
 import { clock, type FromWorker, type ToWorker, type TypeCounts, type WorkerInit, type WorkerStats, XDS_TYPES, type XdsType } from './push-protocol.js';

@@ -6,9 +6,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import { formatIssues } from '../config/diagnostics.js';
-import type { ControlPlane } from '../control-plane/control-plane.js';
+import type { ConfigStatus } from '../config/config-status.js';
 import { credentialReport } from '../credentials/credential-report.js';
+import type { CredentialReference } from '../credentials/credential.js';
 import type { CredentialStore } from '../credentials/credential-store.js';
+import type { MeshModel } from '../model/mesh-model.js';
 import { tlsCheck } from '../model/tls-check.js';
 import type { AdsServer } from '../server/ads-server.js';
 import type { JsonObject } from '../xds/common.js';
@@ -22,8 +24,17 @@ import { RESOURCE_TYPES } from '../xds/type-urls.js';
 import type { Metrics } from './metrics.js';
 import { allProxySync, proxySync } from './sync-status.js';
 
+/** The control plane as the admin endpoints read it. */
+export interface AdminControlPlane {
+  readonly configStatus: ConfigStatus | undefined;
+  readonly ready: boolean;
+  readonly currentModel: MeshModel | undefined;
+  proxyWarnings(proxyId: string): readonly string[];
+  credentialReferences(): CredentialReference[];
+}
+
 export interface AdminDeps {
-  controlPlane: ControlPlane;
+  controlPlane: AdminControlPlane;
   ads: AdsServer;
   cache: SnapshotCache;
   metrics: Metrics;

@@ -1,11 +1,10 @@
 // Prometheus metrics (prom-client), on a registry of their own per meshlite
 // instance. Also the observer the ADS streams report to.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ControlPlaneHooks } from '../control-plane/control-plane.js';
 import type { StreamObserver } from '../server/stream-status.js';
 import type { ResourceType } from '../xds/type-urls.js';
 
-export class Metrics implements StreamObserver, ControlPlaneHooks {
+export class Metrics implements StreamObserver {
   readonly registry = new Registry();
   readonly connectedProxies = new Gauge({ name: 'meshlite_connected_proxies', help: 'Proxies with at least one open ADS stream', registers: [this.registry] });
   readonly pushes = new Counter({ name: 'meshlite_xds_pushes_total', help: 'xDS responses sent', labelNames: ['type'], registers: [this.registry] });

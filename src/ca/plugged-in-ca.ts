@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { createSigner, type Signer } from './issue.js';
 import { loadPrivateKeyPem } from './keys.js';
-import { fileMode, readIfExists } from './files.js';
+import { fileMode, readIfExists } from '../util/files.js';
 import {
   certifiesKey,
   describeCertificate,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createSigner, floorToSecond, randomSerialHex, CLOCK_SKEW_SECONDS, type Signer } from './issue.js';
 import { generateKeyPair, loadPrivateKeyPem, privateKeyToPem, type KeyAlgorithm } from './keys.js';
 import { certifiesKey, isSelfSigned, notACaReason, outsideValidityReason, parseCertificates } from './parsed-certificate.js';
-import { fileMode, readIfExists, writeFileAtomic } from './files.js';
+import { fileMode, readIfExists, writeFileAtomic } from '../util/files.js';
 import { fail, ok, type Result } from './result.js';
 import { toPem } from './pem.js';
 import { basicConstraints, distinguishedName, KEY_USAGE, keyIdentifier, keyUsage, OID, signCertificate, subjectKeyIdentifier } from './x509-template.js';

@@ -25,10 +25,6 @@ export class SnapshotCache {
     this.snapshots.delete(proxyId);
   }
 
-  proxyIds(): string[] {
-    return [...this.snapshots.keys()].sort();
-  }
-
   watch(proxyId: string, listener: SnapshotListener): () => void {
     const set = this.listeners.get(proxyId) ?? new Set();
     set.add(listener);

@@ -1,6 +1,6 @@
 // Typed shapes of security.istio.io AuthorizationPolicy and RequestAuthentication,
 // as meshlite holds them after validation.
-import type { Labels, Resource } from './types.js';
+import type { Labels, Resource } from './resource.js';
 
 export type AuthorizationAction = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
 

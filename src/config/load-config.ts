@@ -8,6 +8,7 @@ import type { AuthorizationPolicy } from './authz-types.js';
 import { type ConfigSet, DEFAULT_MESH_CONFIG, type Meta, type MeshConfigSpec, type Resource, type VirtualService } from './types.js';
 import { DEFAULT_LOAD_LIMITS, type LoadLimits, withDefaults } from './limits.js';
 import { type FileSummary, readYamlFiles, type YamlDocument } from './yaml-files.js';
+import { byAge } from './resource.js';
 
 export type LoadResult =
   | { ok: true; config: ConfigSet; files: readonly string[]; summaries: readonly FileSummary[] }
@@ -246,20 +247,6 @@ function checkCustomProviders(
     const known = declared.length > 0 ? `declared: ${declared.map((n) => `"${n}"`).join(', ')}` : 'it declares none';
     report(doc, ['spec', 'provider', 'name'], `extension provider "${ap.spec.provider}" is not declared in the MeshConfig's extensionProviders (${known})`);
   }
-}
-
-/** A creation time as a number; no (or no valid) timestamp sorts last. */
-function instant(timestamp: string | undefined): number {
-  const t = timestamp === undefined ? NaN : Date.parse(timestamp);
-  return Number.isNaN(t) ? Infinity : t;
-}
-
-/** Oldest first (creationTimestamp), then namespace/name: Istio's tie-break, made deterministic. */
-export function byAge<T extends { meta: Meta }>(a: T, b: T): number {
-  const ta = instant(a.meta.creationTimestamp);
-  const tb = instant(b.meta.creationTimestamp);
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  return a.meta.namespace.localeCompare(b.meta.namespace) || a.meta.name.localeCompare(b.meta.name);
 }
 
 function assemble(mesh: MeshConfigSpec, resources: LoadedResource[]): ConfigSet {

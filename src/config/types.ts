@@ -1,27 +1,8 @@
 // Typed, validated config as meshlite understands it after loading. Field names
 // follow the Istio APIs; legacy kinds are already converted to modern ones.
 import type { AuthorizationPolicy, RequestAuthentication } from './authz-types.js';
-export type Labels = Readonly<Record<string, string>>;
-
-export interface Source {
-  file: string;
-  line: number;
-}
-
-export interface Meta {
-  name: string;
-  namespace: string;
-  labels: Labels;
-  annotations: Labels;
-  creationTimestamp?: string;
-}
-
-export interface Resource<Kind extends string, Spec> {
-  kind: Kind;
-  meta: Meta;
-  spec: Spec;
-  source: Source;
-}
+import type { Labels, Resource } from './resource.js';
+export type { Labels, Meta, Resource, Source } from './resource.js';
 
 export type MtlsMode = 'UNSET' | 'DISABLE' | 'PERMISSIVE' | 'STRICT';
 

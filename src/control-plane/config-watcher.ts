@@ -11,10 +11,9 @@
 import { type FSWatcher, readdirSync, realpathSync, statSync, watch } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ConfigLoader } from './config-loader.js';
-import type { ConfigIssue } from '../config/diagnostics.js';
 import type { LoadResult } from '../config/load-config.js';
 import type { FileSummary } from '../config/yaml-files.js';
-import type { Logger } from '../server/ads-server.js';
+import type { Logger } from '../util/logger.js';
 import { appendAll } from '../util/append-all.js';
 import { DebouncedBatch, describeChanges } from '../util/debounced-batch.js';
 
@@ -204,15 +203,3 @@ function configDirectories(paths: readonly string[]): string[] {
   for (const path of paths) walk(path);
   return [...dirs].sort();
 }
-
-export type ConfigStatus =
-  | { state: 'ok'; generation: number; loadedAt: number; files: readonly string[] }
-  | {
-      state: 'rejected';
-      generation: number;
-      loadedAt: number;
-      files: readonly string[];
-      rejectedAt: number;
-      issues: readonly ConfigIssue[];
-      totalIssues: number;
-    };

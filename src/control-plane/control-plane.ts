@@ -1,15 +1,17 @@
 // The control plane's state machine: the last good config, a snapshot for each
 // connected proxy, and the refreshes that config changes and certificate
 // rotations cause. Translation and gRPC live elsewhere; this joins them.
+import type { AdminControlPlane } from '../admin/admin-server.js';
 import type { LoadResult } from '../config/load-config.js';
 import { formatIssues } from '../config/diagnostics.js';
 import { buildSnapshot, changedTypes, encodeInSlices, type ProxySnapshot } from '../cache/snapshot.js';
 import { nextLoopTurn, type TimeSlicer } from '../util/time-slicer.js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
+import type { ConfigStatus } from '../config/config-status.js';
 import type { ConfigSet } from '../config/types.js';
 import { jwksUrisOf } from '../model/authorization.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
-import type { Logger } from '../server/ads-server.js';
+import type { Logger } from '../util/logger.js';
 import type { JsonObject } from '../xds/common.js';
 import type { ProxyResources } from '../xds/proxy-resources.js';
 import { translate } from '../xds/translate.js';
@@ -17,7 +19,6 @@ import { buildSecret, type SecretMaterial } from '../xds/secret.js';
 import { SECRET_NAMES } from '../xds/secret-names.js';
 import type { CredentialLookup, CredentialReference, TlsCredentialSource } from '../credentials/credential.js';
 import { affectedSecretNames, NO_SECRETS_DIRECTORY } from '../credentials/credential-store.js';
-import type { ConfigStatus } from './config-watcher.js';
 import { RefreshQueue } from './refresh-queue.js';
 import type { WorkloadCredentialSource, WorkloadKeyPair } from './workload-credentials.js';
 
@@ -40,7 +41,7 @@ const LOGGED_ERRORS = 20;
 
 const EMPTY: ProxyResources = { proxyId: '', clusters: [], endpoints: [], listeners: [], routes: [], secretNames: [], warnings: [] };
 
-export class ControlPlane {
+export class ControlPlane implements AdminControlPlane {
   private model: MeshModel | undefined;
   private generation = 0;
   private status: ConfigStatus | undefined;

@@ -25,7 +25,7 @@ import { registerCredentialMetrics, registerJwksMetrics } from '../credentials/c
 import { configPathOverlapping } from '../credentials/read-credentials.js';
 import { caCredentials } from './ca-credentials.js';
 import { ConfigWatcher } from './config-watcher.js';
-import { ControlPlane } from './control-plane.js';
+import { ControlPlane, type ControlPlaneHooks } from './control-plane.js';
 import { ConvergenceTracker } from './convergence.js';
 import { RevocationWatcher } from './revocation-watcher.js';
 import { TokenStreamAuthenticator } from './stream-authenticator.js';
@@ -168,7 +168,8 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
     onChange: (uri, text) => void cp.jwksChanged(uri, text),
     onError: (uri, err) => log.warn({ jwksUri: uri, err: err.message }, 'JWKS fetch failed; the last good document (if any) stays in use'),
   });
-  const cp = new ControlPlane(cache, countingCredentials, log, metrics, credentialStore, jwks);
+  const metricHooks: Required<ControlPlaneHooks> = metrics;
+  const cp = new ControlPlane(cache, countingCredentials, log, metricHooks, credentialStore, jwks);
   registerCredentialMetrics(metrics.registry, () => cp.missingCredentials());
   registerJwksMetrics(metrics.registry, jwks);
 

@@ -3,7 +3,7 @@
 // id) or every token of a proxy issued up to a moment (tokens issued later,
 // e.g. by a fresh `meshlite bootstrap`, are good again).
 import { join } from 'node:path';
-import { readIfExists, writeFileAtomic } from '../ca/files.js';
+import { readIfExists, writeFileAtomic } from '../util/files.js';
 import type { TokenClaims } from './proxy-token.js';
 
 export const REVOCATIONS_FILE = 'token-revocations.json';

@@ -6,8 +6,8 @@
 import type { AuthorizationPolicy, RequestAuthentication } from '../config/authz-types.js';
 import type { ConfigSet, Labels, MeshConfigSpec } from '../config/types.js';
 import { matchesSelector } from './labels.js';
-import type { MeshModel } from './mesh-model.js';
 import { clusterName } from './names.js';
+import type { Registry } from './registry.js';
 
 export interface AuthzSubject {
   namespace: string;
@@ -32,7 +32,15 @@ export interface AuthzView {
   providerCluster(service: string, port: number): string | undefined;
 }
 
-export function authzView(model: MeshModel, subject: AuthzSubject): AuthzView {
+/** The parts of the mesh model an AuthzView reads (the MeshModel satisfies it). */
+export interface AuthzSources {
+  authz: AuthorizationIndex;
+  mesh: MeshConfigSpec;
+  jwks: ReadonlyMap<string, string>;
+  registry: Registry;
+}
+
+export function authzView(model: AuthzSources, subject: AuthzSubject): AuthzView {
   return {
     policies: model.authz.for(subject),
     mesh: model.mesh,

@@ -1,6 +1,6 @@
 // Which DestinationRule governs traffic from a proxy to a service, and the
 // traffic policy that results for one port and subset.
-import { byAge } from '../config/load-config.js';
+import { byAge } from '../config/resource.js';
 import type { ConfigSet, DestinationRule, Subset, TrafficPolicy, TrafficPolicyCore } from '../config/types.js';
 import { isVisibleFrom, type Registry } from './registry.js';
 

@@ -13,8 +13,6 @@ export interface PeerSubject {
   namespace: string;
   labels: Labels;
   ports: Readonly<Record<string, number>>;
-  /** Workload id, when the subject is a registered workload. */
-  workloadId?: string;
 }
 
 export class PeerAuthenticationIndex {
@@ -46,12 +44,6 @@ export class PeerAuthenticationIndex {
     return mode;
   }
 
-  /** The policy that decides at workload level, if any (for /debug and tests). */
-  workloadPolicy(subject: PeerSubject): PeerAuthentication | undefined {
-    if (subject.namespace === this.rootNamespace) return undefined;
-    return this.byNamespace.get(subject.namespace)?.find((p) => this.selects(p, subject));
-  }
-
   private resolve(subject: PeerSubject, targetPort: number): EffectiveMtlsMode {
     const workloadMode = this.workloadLevel(subject, targetPort);
     if (workloadMode !== 'UNSET') return workloadMode;
@@ -61,7 +53,8 @@ export class PeerAuthenticationIndex {
   }
 
   private workloadLevel(subject: PeerSubject, targetPort: number): MtlsMode {
-    const policy = this.workloadPolicy(subject);
+    if (subject.namespace === this.rootNamespace) return 'UNSET';
+    const policy = this.byNamespace.get(subject.namespace)?.find((p) => this.selects(p, subject));
     if (!policy) return 'UNSET';
     const portMode = this.portMode(policy, subject, targetPort);
     return portMode !== undefined && portMode !== 'UNSET' ? portMode : policy.spec.mtlsMode;

@@ -210,7 +210,7 @@ function inboundPorts(model: MeshModel, proxy: Workload): InboundPort[] {
         existing.http = existing.http && http;
         continue;
       }
-      const mode = model.peerAuthn.effectiveMode({ namespace: proxy.namespace, labels: proxy.labels, ports: proxy.ports, workloadId: proxy.id }, targetPort);
+      const mode = model.peerAuthn.effectiveMode({ namespace: proxy.namespace, labels: proxy.labels, ports: proxy.ports }, targetPort);
       byPort.set(targetPort, { targetPort, http, mode, services: [`${service.host}:${port.number}`] });
     }
   }

@@ -11,6 +11,7 @@ import { setLongTimeout } from './long-timer.js';
 import { SotwStream } from './sotw-stream.js';
 import { NO_OBSERVER, type StreamObserver, type TypeStatus } from './stream-status.js';
 import type { TlsFailure } from './tls-failures.js';
+import type { Logger } from '../util/logger.js';
 
 const SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 
@@ -42,12 +43,6 @@ export interface StreamAuthenticator {
 
 /** Why meshlite itself ended a stream (a metric label). */
 export type StreamCloseReason = 'refused' | 'auth_timeout' | 'token_expired' | 'token_revoked' | 'malformed_request';
-
-export interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-}
 
 export interface ConnectionInfo {
   streamId: number;

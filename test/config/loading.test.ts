@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatIssue, sortIssues } from '../../src/config/diagnostics.js';
-import { buildConfigSet, byAge, loadConfig } from '../../src/config/load-config.js';
+import { buildConfigSet, loadConfig } from '../../src/config/load-config.js';
+import { byAge } from '../../src/config/resource.js';
 import { parseYamlText } from '../../src/config/yaml-files.js';
 import { EXAMPLES_DIR, REPO_ROOT } from '../support/paths.js';
 import { configOf, expectIssues, yaml } from './helpers.js';

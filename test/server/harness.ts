@@ -3,7 +3,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { buildSnapshot, type ProxySnapshot } from '../../src/cache/snapshot.js';
 import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
-import { AdsServer, type Logger, type StreamAuthenticator } from '../../src/server/ads-server.js';
+import { AdsServer, type StreamAuthenticator } from '../../src/server/ads-server.js';
+import type { Logger } from '../../src/util/logger.js';
 import type { StreamObserver, TypeStatus } from '../../src/server/stream-status.js';
 import type { JsonObject } from '../../src/xds/common.js';
 import { translateProxy } from '../../src/xds/proxy-resources.js';

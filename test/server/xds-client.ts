@@ -3,7 +3,7 @@
 // that nothing arrives, and the final gRPC status of the stream.
 import * as grpc from '@grpc/grpc-js';
 import { ADS_SERVICE_DEFINITION } from '../../src/server/ads-server.js';
-import { clientCodec } from '../../src/server/discovery-codec.js';
+import { clientCodec } from '../support/client-codec.js';
 import { binaryToJson } from '../../src/proto/proto-json.js';
 import { RESOURCE_TYPES, type ResourceType, TYPE_URL_OF } from '../../src/xds/type-urls.js';
 

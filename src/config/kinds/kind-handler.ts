@@ -1,4 +1,4 @@
-// The contract each supported config kind implements; kind-registry.ts lists them.
+// The contract each supported config kind implements; index.ts lists them.
 import type { AuthorizationPolicy, RequestAuthentication } from '../authz-types.js';
 import type { PathSegment } from '../diagnostics.js';
 import type { Schema } from '../schema.js';

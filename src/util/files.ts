@@ -1,4 +1,4 @@
-// Small filesystem helpers for CA material.
+// Small filesystem helpers for key material and state files (CA roots, revocation lists).
 import { randomBytes } from 'node:crypto';
 import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';

@@ -1,0 +1,6 @@
+// The logging calls meshlite's components make (pino's logger satisfies it).
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
