@@ -123,6 +123,17 @@ export interface SotwResponse {
   resources: { name: string; value: Uint8Array }[];
 }
 
+/** Decodes a SotW response as a client sees it, checking every resource is of the response's type. */
+export function readSotwResponse(bytes: Uint8Array): SotwResponse {
+  const r = clientCodec.decodeSotwResponse(bytes);
+  const type = typeOfUrl(r.typeUrl);
+  const resources = r.resources.map((x) => {
+    if (x.typeUrl !== r.typeUrl) throw new Error(`resource of type ${x.typeUrl} in a ${r.typeUrl} response`);
+    return { name: resourceName(type, x.value), value: x.value };
+  });
+  return { type, versionInfo: r.versionInfo, nonce: r.nonce, names: resources.map((x) => x.name).sort(), resources };
+}
+
 export interface SotwRequestArgs {
   node?: { id: string; cluster?: string };
   names?: string[];
@@ -151,13 +162,7 @@ export class SotwClient {
   }
 
   async next(timeoutMs?: number): Promise<SotwResponse> {
-    const r = clientCodec.decodeSotwResponse(await this.raw.nextRaw(timeoutMs));
-    const type = typeOfUrl(r.typeUrl);
-    const resources = r.resources.map((x) => {
-      if (x.typeUrl !== r.typeUrl) throw new Error(`resource of type ${x.typeUrl} in a ${r.typeUrl} response`);
-      return { name: resourceName(type, x.value), value: x.value };
-    });
-    return { type, versionInfo: r.versionInfo, nonce: r.nonce, names: resources.map((x) => x.name).sort(), resources };
+    return readSotwResponse(await this.raw.nextRaw(timeoutMs));
   }
 
   /** ACK a response: its version and nonce, with the names the client wants. */
@@ -177,6 +182,19 @@ export interface DeltaResponse {
   /** name -> version of each resource sent. */
   versions: Record<string, string>;
   removed: string[];
+}
+
+/** Decodes a delta response, checking each resource's outer name matches the resource it holds. */
+export function readDeltaResponse(bytes: Uint8Array): DeltaResponse {
+  const r = clientCodec.decodeDeltaResponse(bytes);
+  const type = typeOfUrl(r.typeUrl);
+  const versions: Record<string, string> = {};
+  for (const x of r.resources) {
+    const name = resourceName(type, x.value);
+    if (name !== x.name) throw new Error(`delta resource named "${x.name}" holds "${name}"`);
+    versions[x.name] = x.version;
+  }
+  return { type, systemVersion: r.systemVersion, nonce: r.nonce, versions, removed: [...r.removed].sort() };
 }
 
 export interface DeltaRequestArgs {
@@ -209,15 +227,7 @@ export class DeltaClient {
   }
 
   async next(timeoutMs?: number): Promise<DeltaResponse> {
-    const r = clientCodec.decodeDeltaResponse(await this.raw.nextRaw(timeoutMs));
-    const type = typeOfUrl(r.typeUrl);
-    const versions: Record<string, string> = {};
-    for (const x of r.resources) {
-      const name = resourceName(type, x.value);
-      if (name !== x.name) throw new Error(`delta resource named "${x.name}" holds "${name}"`);
-      versions[x.name] = x.version;
-    }
-    return { type, systemVersion: r.systemVersion, nonce: r.nonce, versions, removed: [...r.removed].sort() };
+    return readDeltaResponse(await this.raw.nextRaw(timeoutMs));
   }
 
   ack(res: DeltaResponse): void {
