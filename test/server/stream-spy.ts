@@ -19,7 +19,9 @@ interface Spy<S, R> {
   status(type: ResourceType): TypeStatus | undefined;
 }
 
-function spy<S extends SotwStream | DeltaStream, R>(make: (write: (b: Uint8Array) => void, observer: StreamObserver, log: (m: string) => void) => S, read: (b: Uint8Array) => R): Spy<S, R> {
+type MakeStream<S> = (write: (b: Uint8Array) => void, observer: StreamObserver, log: (m: string) => void) => S;
+
+function spy<S extends SotwStream | DeltaStream, R>(make: MakeStream<S>, read: (b: Uint8Array) => R): Spy<S, R> {
   let out: Uint8Array[] = [];
   const events: ObservedEvent[] = [];
   const logs: string[] = [];

@@ -1,6 +1,6 @@
 // A minimal xDS client for tests: a real grpc-js bidi stream on the raw-bytes
-// ADS service definition, with a queue of decoded responses, a way to prove
-// that nothing arrives, and the final gRPC status of the stream.
+// ADS service definition, with a queue of decoded responses and the final
+// gRPC status of the stream.
 import * as grpc from '@grpc/grpc-js';
 import { ADS_SERVICE_DEFINITION } from '../../src/server/ads-server.js';
 import { clientCodec } from '../../src/server/discovery-codec.js';
@@ -101,12 +101,6 @@ export class RawStream {
 
   /** Responses already received and not yet read. */
   get pending(): number {
-    return this.queue.length;
-  }
-
-  /** Proves absence: nothing arrives within `ms`. Returns how many arrived (0 on success). */
-  async silentFor(ms = 300): Promise<number> {
-    await new Promise((r) => setTimeout(r, ms));
     return this.queue.length;
   }
 
