@@ -1,6 +1,6 @@
 // A minimal xDS client for tests: a real grpc-js bidi stream on the raw-bytes
-// ADS service definition, with a queue of decoded responses, a way to prove
-// that nothing arrives, and the final gRPC status of the stream.
+// ADS service definition, with a queue of decoded responses and the final
+// gRPC status of the stream.
 import * as grpc from '@grpc/grpc-js';
 import { ADS_SERVICE_DEFINITION } from '../../src/server/ads-server.js';
 import { clientCodec } from '../support/client-codec.js';
@@ -104,12 +104,6 @@ export class RawStream {
     return this.queue.length;
   }
 
-  /** Proves absence: nothing arrives within `ms`. Returns how many arrived (0 on success). */
-  async silentFor(ms = 300): Promise<number> {
-    await new Promise((r) => setTimeout(r, ms));
-    return this.queue.length;
-  }
-
   close(): void {
     this.call.cancel();
   }
@@ -121,6 +115,17 @@ export interface SotwResponse {
   nonce: string;
   names: string[];
   resources: { name: string; value: Uint8Array }[];
+}
+
+/** Decodes a SotW response as a client sees it, checking every resource is of the response's type. */
+export function readSotwResponse(bytes: Uint8Array): SotwResponse {
+  const r = clientCodec.decodeSotwResponse(bytes);
+  const type = typeOfUrl(r.typeUrl);
+  const resources = r.resources.map((x) => {
+    if (x.typeUrl !== r.typeUrl) throw new Error(`resource of type ${x.typeUrl} in a ${r.typeUrl} response`);
+    return { name: resourceName(type, x.value), value: x.value };
+  });
+  return { type, versionInfo: r.versionInfo, nonce: r.nonce, names: resources.map((x) => x.name).sort(), resources };
 }
 
 export interface SotwRequestArgs {
@@ -151,13 +156,7 @@ export class SotwClient {
   }
 
   async next(timeoutMs?: number): Promise<SotwResponse> {
-    const r = clientCodec.decodeSotwResponse(await this.raw.nextRaw(timeoutMs));
-    const type = typeOfUrl(r.typeUrl);
-    const resources = r.resources.map((x) => {
-      if (x.typeUrl !== r.typeUrl) throw new Error(`resource of type ${x.typeUrl} in a ${r.typeUrl} response`);
-      return { name: resourceName(type, x.value), value: x.value };
-    });
-    return { type, versionInfo: r.versionInfo, nonce: r.nonce, names: resources.map((x) => x.name).sort(), resources };
+    return readSotwResponse(await this.raw.nextRaw(timeoutMs));
   }
 
   /** ACK a response: its version and nonce, with the names the client wants. */
@@ -177,6 +176,19 @@ export interface DeltaResponse {
   /** name -> version of each resource sent. */
   versions: Record<string, string>;
   removed: string[];
+}
+
+/** Decodes a delta response, checking each resource's outer name matches the resource it holds. */
+export function readDeltaResponse(bytes: Uint8Array): DeltaResponse {
+  const r = clientCodec.decodeDeltaResponse(bytes);
+  const type = typeOfUrl(r.typeUrl);
+  const versions: Record<string, string> = {};
+  for (const x of r.resources) {
+    const name = resourceName(type, x.value);
+    if (name !== x.name) throw new Error(`delta resource named "${x.name}" holds "${name}"`);
+    versions[x.name] = x.version;
+  }
+  return { type, systemVersion: r.systemVersion, nonce: r.nonce, versions, removed: [...r.removed].sort() };
 }
 
 export interface DeltaRequestArgs {
@@ -209,15 +221,7 @@ export class DeltaClient {
   }
 
   async next(timeoutMs?: number): Promise<DeltaResponse> {
-    const r = clientCodec.decodeDeltaResponse(await this.raw.nextRaw(timeoutMs));
-    const type = typeOfUrl(r.typeUrl);
-    const versions: Record<string, string> = {};
-    for (const x of r.resources) {
-      const name = resourceName(type, x.value);
-      if (name !== x.name) throw new Error(`delta resource named "${x.name}" holds "${name}"`);
-      versions[x.name] = x.version;
-    }
-    return { type, systemVersion: r.systemVersion, nonce: r.nonce, versions, removed: [...r.removed].sort() };
+    return readDeltaResponse(await this.raw.nextRaw(timeoutMs));
   }
 
   ack(res: DeltaResponse): void {
