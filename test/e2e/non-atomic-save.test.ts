@@ -15,6 +15,11 @@ import { meshRequest } from '../support/e2e/raw-http.js';
 import { waitForConfigz } from '../support/e2e/wait-for-sync.js';
 import { startWorld, type World } from '../support/e2e/world.js';
 
+// The writer pauses up to 800 ms; on a loaded machine that pause stretches, so
+// the settle period meshlite is given keeps a wide margin over it (a file that
+// really stays short for longer than the settle period is applied, by design).
+const SETTLE = ['--settle', '3s'];
+
 /** Rewrites a file in place like `cat > file`: truncate, write the first part, wait, write the rest. */
 async function saveInPlace(path: string, text: string, pauseMs: number, firstPart = 0): Promise<void> {
   const fd = openSync(path, 'w'); // O_TRUNC: the file is empty from here on
@@ -71,7 +76,7 @@ async function settled(world: World, after: number): Promise<void> {
 
 test('truncate-then-rewrite of services.yaml and workloads.yaml: no Envoy ever loses a cluster, listener or secret', async () => {
   await withProcesses('non-atomic-save', async (pm) => {
-    const world = await startWorld(pm, { envoyArgs: ISTIO_LIKE_DRAIN_ARGS });
+    const world = await startWorld(pm, { envoyArgs: ISTIO_LIKE_DRAIN_ARGS, meshliteArgs: SETTLE });
     const before = Object.fromEntries(await Promise.all(world.sidecarProxies.map(async (id) => [id, await dynamicConfig(world.envoy(id))] as const)));
     const first = await sampleEnvoys(world).stop();
     const floor = new Map(first.map((s) => [s.proxy, s]));
@@ -102,7 +107,7 @@ test('truncate-then-rewrite of services.yaml and workloads.yaml: no Envoy ever l
 
 test('rewriting a DENY policy in place never lets a denied request through', async () => {
   await withProcesses('non-atomic-save-deny', async (pm) => {
-    const world = await startWorld(pm, { envoyArgs: ISTIO_LIKE_DRAIN_ARGS });
+    const world = await startWorld(pm, { envoyArgs: ISTIO_LIKE_DRAIN_ARGS, meshliteArgs: SETTLE });
     const checker = new PolicyChecker(world);
     const deny = authorizationPolicy('bar', 'deny-secret', { selector: HTTPBIN_SELECTOR, action: 'DENY', rules: [{ to: [{ operation: { paths: ['/secret'] } }] }] });
     await checker.apply(deny);

@@ -20,6 +20,8 @@ export interface WorldOptions {
   envoyArgs?: readonly string[];
   /** meshlite's `--jwks-refresh`. */
   jwksRefresh?: string;
+  /** Extra `meshlite serve` flags. */
+  meshliteArgs?: readonly string[];
 }
 
 export interface World {
@@ -61,7 +63,7 @@ export async function startWorld(pm: ProcessManager, o: WorldOptions = {}): Prom
     const address = w.sidecar ? w.applicationAddress : w.address;
     apps.set(w.id, pm.start(`app-${w.id}`, process.execPath, [HTTPBIN, address, String(TARGET_PORT)]));
   }
-  const meshlite = await startMeshlite(pm, { configDir: cfg.dir, stateDir, certTtl: o.certTtl, jwksRefresh: o.jwksRefresh });
+  const meshlite = await startMeshlite(pm, { configDir: cfg.dir, stateDir, certTtl: o.certTtl, jwksRefresh: o.jwksRefresh, extraArgs: o.meshliteArgs });
   await Promise.all([...apps.values()].map((a) => a.waitForLog(/httpbin listening/, 10_000)));
 
   const sidecarProxies = workloads.filter((w) => w.sidecar).map((w) => w.id).sort();
