@@ -38,8 +38,9 @@ async function getJson(path: string): Promise<any> {
   return res.json();
 }
 
-test.before(async () => {
-  block = (await prepareConfigDir(work, 'proxyless-grpc')).block; // copies the example into configDir
+async function startAll(): Promise<void> {
+  // Copies the example into configDir; the greeters listen on port 50051 of their addresses.
+  block = (await prepareConfigDir(work, 'proxyless-grpc', [50051])).block;
   const g1 = greeter('greeter-1', mapAddresses('127.0.60.1', block));
   const g2 = greeter('greeter-2', mapAddresses('127.0.60.2', block)); // running, but not in the config until the second test
   const serve = startChild('meshlite', [CLI, 'serve', '-c', configDir, '--insecure', '--ads-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', '--state-dir', join(work, 'state'), '--debounce', '50']);
@@ -50,7 +51,15 @@ test.before(async () => {
   await g2.waitForLine((l) => l.includes('listening'), 10_000);
   const boot = spawnSync(process.execPath, [CLI, 'bootstrap', '-c', configDir, '--grpc', '--insecure', '--proxy', 'greeter-client.foo', '--ads-address', serving.ads, '-o', bootstrapFile], { encoding: 'utf8' });
   assert.is(boot.status, 0, boot.stderr);
-});
+}
+
+// uvu counts a failing before hook as failed tests but prints nothing of it, so say why here.
+test.before(() =>
+  startAll().catch((err: unknown) => {
+    console.error(`setup failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw err;
+  }),
+);
 
 test.after(async () => {
   await Promise.all(children.map((c) => c.stop()));
