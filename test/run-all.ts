@@ -3,14 +3,37 @@
 // A file that ran no test (no uvu summary, or Total: 0) fails: a file whose
 // tests never registered or never ran proves nothing. MESHLITE_TEST_ROOT
 // points the runner at another directory of *.test.js files (its own tests).
-import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+//
+// Files run concurrently: up to MESHLITE_TEST_JOBS at once (default: the
+// number of cores), of which at most MESHLITE_TEST_E2E_JOBS (default 2) are
+// end-to-end files, the ones that start real Envoy, meshlite or app processes
+// and so need several cores each. Each file's block is printed whole when it
+// finishes, so outputs never interleave. MESHLITE_TEST_JOBS=1 runs serially,
+// in path order.
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const testRoot = process.env.MESHLITE_TEST_ROOT ?? fileURLToPath(new URL('.', import.meta.url));
 const uvuBin = fileURLToPath(new URL('../../node_modules/uvu/bin.js', import.meta.url));
 const filter = process.argv[2] ? new RegExp(process.argv[2]) : undefined;
+
+const DEFAULT_E2E_JOBS = 2;
+const jobs = positiveInt('MESHLITE_TEST_JOBS') ?? availableParallelism();
+const e2eJobs = Math.min(jobs, positiveInt('MESHLITE_TEST_E2E_JOBS') ?? DEFAULT_E2E_JOBS);
+
+function positiveInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`${name} must be a whole number of at least 1, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return n;
+}
 
 function findTests(dir: string): string[] {
   const found: string[] = [];
@@ -22,56 +45,121 @@ function findTests(dir: string): string[] {
   return found;
 }
 
-const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-const failedFiles: string[] = [];
+/**
+ * End-to-end: under an `e2e/` folder, or importing the helpers that keep real
+ * Envoy, meshlite and app processes running for the whole file. (Files that
+ * only run one short CLI command or `envoy --mode validate` count as unit files.)
+ */
+const LAUNCHERS = /from\s+['"][^'"]*\/(support\/e2e\/|proxyless\/children\.js)/;
+function isEndToEnd(name: string, file: string): boolean {
+  return /(^|\/)e2e\//.test(name) || LAUNCHERS.test(readFileSync(file, 'utf8'));
+}
 
-for (const file of findTests(testRoot)) {
-  const name = relative(testRoot, file);
-  if (filter && !filter.test(name)) continue;
-  const rel = relative(process.cwd(), file);
-  const started = Date.now();
-  const run = spawnSync(process.execPath, [uvuBin, '.', `^${escapeRegex(rel)}$`], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, FORCE_COLOR: '0' },
-  });
-  const out = stripAnsi((run.stdout ?? '') + (run.stderr ?? ''));
+interface TestFile {
+  name: string;
+  file: string;
+  e2e: boolean;
+}
+
+interface Verdict {
+  passed: number;
+  failed: number;
+  skipped: number;
+  ok: boolean;
+  report: string;
+}
+
+const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
+
+function judge(name: string, out: string, exit: number | string, seconds: string): Verdict {
   const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? NaN);
   const ok = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? NaN);
   const skip = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (Number.isNaN(total) || Number.isNaN(ok)) {
-    failed += 1;
-    failedFiles.push(name);
-    console.log(`FAIL ${name} (crashed, ${seconds}s): no uvu summary (exit ${run.status ?? run.signal})\n${out}`);
-    continue;
+    return { passed: 0, failed: 1, skipped: 0, ok: false, report: `FAIL ${name} (crashed, ${seconds}s): no uvu summary (exit ${exit})\n${out}` };
   }
   if (total === 0) {
-    failed += 1;
-    failedFiles.push(name);
-    console.log(`FAIL ${name} (ran no tests, ${seconds}s): uvu reported Total: 0; a test file must define tests and call test.run()\n${out}`);
-    continue;
+    const why = 'uvu reported Total: 0; a test file must define tests and call test.run()';
+    return { passed: 0, failed: 1, skipped: 0, ok: false, report: `FAIL ${name} (ran no tests, ${seconds}s): ${why}\n${out}` };
   }
   const bad = total - ok - skip;
-  passed += ok;
-  failed += bad;
-  skipped += skip;
-  if (bad > 0 || run.status !== 0) {
-    if (bad === 0) failed += 1;
-    failedFiles.push(name);
-    console.log(`FAIL ${name} (${seconds}s)\n${out}`);
-  } else {
-    console.log(`ok   ${name}: ${ok} passed${skip ? `, ${skip} skipped` : ''} (${seconds}s)`);
+  if (bad > 0 || exit !== 0) {
+    return { passed: ok, failed: bad > 0 ? bad : 1, skipped: skip, ok: false, report: `FAIL ${name} (${seconds}s)\n${out}` };
   }
+  return { passed: ok, failed: 0, skipped: skip, ok: true, report: `ok   ${name}: ${ok} passed${skip ? `, ${skip} skipped` : ''} (${seconds}s)` };
+}
+
+function runFile(t: TestFile): Promise<Verdict> {
+  const rel = relative(process.cwd(), t.file);
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const child = spawn(process.execPath, [uvuBin, '.', `^${escapeRegex(rel)}$`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr.on('data', (c: Buffer) => chunks.push(c));
+    const finish = (exit: number | string) => {
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      resolve(judge(t.name, stripAnsi(Buffer.concat(chunks).toString('utf8')), exit, seconds));
+    };
+    child.once('error', (err) => finish(err.message));
+    child.once('close', (code, signal) => finish(code ?? signal ?? 'unknown'));
+  });
 }
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-if (failedFiles.length) console.log(`\nfailed files: ${failedFiles.join(', ')}`);
+/** Runs the files, end-to-end ones first (they are the long ones), within the two limits. */
+async function runAll(files: TestFile[], onDone: (t: TestFile, v: Verdict) => void): Promise<void> {
+  const queue = [...files.filter((f) => f.e2e), ...files.filter((f) => !f.e2e)];
+  let running = 0;
+  let e2eRunning = 0;
+  await new Promise<void>((allDone) => {
+    const fill = () => {
+      while (running < jobs) {
+        const i = queue.findIndex((f) => !f.e2e || e2eRunning < e2eJobs);
+        if (i < 0) break;
+        const [t] = queue.splice(i, 1) as [TestFile];
+        running += 1;
+        if (t.e2e) e2eRunning += 1;
+        void runFile(t).then((v) => {
+          running -= 1;
+          if (t.e2e) e2eRunning -= 1;
+          onDone(t, v);
+          fill();
+        });
+      }
+      if (running === 0 && queue.length === 0) allDone();
+    };
+    fill();
+  });
+}
+
+const files: TestFile[] = findTests(testRoot)
+  .map((file) => ({ file, name: relative(testRoot, file) }))
+  .filter(({ name }) => !filter || filter.test(name))
+  // Serial keeps plain path order; in parallel the end-to-end files are started first.
+  .map(({ file, name }) => ({ file, name, e2e: jobs > 1 && isEndToEnd(name, file) }));
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const failedFiles: string[] = [];
+const started = Date.now();
+await runAll(files, (t, v) => {
+  passed += v.passed;
+  failed += v.failed;
+  skipped += v.skipped;
+  if (!v.ok) failedFiles.push(t.name);
+  console.log(v.report);
+});
+
+const wall = ((Date.now() - started) / 1000).toFixed(1);
+console.log(`\n${files.length} file${files.length === 1 ? "" : "s"} in ${wall}s (${jobs > 1 ? `${jobs} at a time, at most ${e2eJobs} end-to-end` : 'one at a time'})`);
+if (failedFiles.length) console.log(`\nfailed files: ${failedFiles.sort().join(', ')}`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exitCode = failed > 0 ? 1 : 0;

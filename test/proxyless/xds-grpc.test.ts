@@ -4,12 +4,12 @@
 // --grpc`) calling `xds:///greeter.bar:50051`. A second WorkloadEntry written
 // into the watched config must spread the same client's calls over both servers.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { REPO_ROOT } from '../support/paths.js';
+import { mapAddresses, prepareConfigDir } from '../support/e2e/config-dir.js';
 import { APPS, type Child, CLI, calls, callsAfterFirstSuccess, eventually, startChild } from './children.js';
 
 const work = mkdtempSync(join(tmpdir(), 'meshlite-proxyless-'));
@@ -17,6 +17,8 @@ const configDir = join(work, 'config');
 const bootstrapFile = join(work, 'greeter-client.foo.json');
 const children: Child[] = [];
 let admin = '';
+// This process's loopback address block (so a concurrent run's greeters never take these addresses).
+let block = 0;
 let client: Child;
 
 function greeter(name: string, address: string): Child {
@@ -36,10 +38,11 @@ async function getJson(path: string): Promise<any> {
   return res.json();
 }
 
-test.before(async () => {
-  cpSync(join(REPO_ROOT, 'examples/proxyless-grpc'), configDir, { recursive: true });
-  const g1 = greeter('greeter-1', '127.0.60.1');
-  const g2 = greeter('greeter-2', '127.0.60.2'); // running, but not in the config until the second test
+async function startAll(): Promise<void> {
+  // Copies the example into configDir; the greeters listen on port 50051 of their addresses.
+  block = (await prepareConfigDir(work, 'proxyless-grpc', [50051])).block;
+  const g1 = greeter('greeter-1', mapAddresses('127.0.60.1', block));
+  const g2 = greeter('greeter-2', mapAddresses('127.0.60.2', block)); // running, but not in the config until the second test
   const serve = startChild('meshlite', [CLI, 'serve', '-c', configDir, '--insecure', '--ads-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', '--state-dir', join(work, 'state'), '--debounce', '50']);
   children.push(serve);
   const serving = JSON.parse(await serve.waitForLine((l) => l.includes('"meshlite serving'), 15_000)) as { ads: string; admin: string };
@@ -48,7 +51,15 @@ test.before(async () => {
   await g2.waitForLine((l) => l.includes('listening'), 10_000);
   const boot = spawnSync(process.execPath, [CLI, 'bootstrap', '-c', configDir, '--grpc', '--insecure', '--proxy', 'greeter-client.foo', '--ads-address', serving.ads, '-o', bootstrapFile], { encoding: 'utf8' });
   assert.is(boot.status, 0, boot.stderr);
-});
+}
+
+// uvu counts a failing before hook as failed tests but prints nothing of it, so say why here.
+test.before(() =>
+  startAll().catch((err: unknown) => {
+    console.error(`setup failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw err;
+  }),
+);
 
 test.after(async () => {
   await Promise.all(children.map((c) => c.stop()));
@@ -79,7 +90,7 @@ test('a second greeter WorkloadEntry appears live: the same channel then reaches
 kind: WorkloadEntry
 metadata: {name: greeter-2, namespace: bar}
 spec:
-  address: 127.0.60.2
+  address: ${mapAddresses('127.0.60.2', block)}
   serviceAccount: greeter
   locality: local/zone-b
   labels: {app: greeter}

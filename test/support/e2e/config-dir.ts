@@ -55,12 +55,15 @@ function canListen(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** Every address:port the example's workloads, sidecars and apps will listen on is free. */
-async function blockIsFree(example: string, block: number): Promise<boolean> {
+/**
+ * Every address:port the example's workloads, sidecars and apps will listen on
+ * is free (`ports`: what listens on each workload address, 80 unless told).
+ */
+async function blockIsFree(example: string, block: number, ports: readonly number[]): Promise<boolean> {
   const sockets = new Set<string>();
   for (const w of readWorkloads(join(EXAMPLES_DIR, example))) {
     const map = (a: string) => mapAddresses(a, block);
-    sockets.add(`${map(w.address)}:80`);
+    for (const port of ports) sockets.add(`${map(w.address)}:${port}`);
     if (w.sidecar) {
       sockets.add(`${map(w.applicationAddress)}:80`);
       sockets.add(`${map(w.outboundAddress)}:${w.outboundPort}`);
@@ -77,11 +80,11 @@ async function blockIsFree(example: string, block: number): Promise<boolean> {
  * This process's address block: reserved on first use (lock file, released at
  * exit), skipping blocks another run holds or whose addresses are in use.
  */
-export async function reserveAddressBlock(example = 's1-auto-mtls'): Promise<number> {
+export async function reserveAddressBlock(example = 's1-auto-mtls', ports: readonly number[] = [80]): Promise<number> {
   if (reserved !== undefined) return reserved;
   for (let block = 0; block < MAX_BLOCKS; block++) {
     if (!tryLock(block)) continue;
-    if (await blockIsFree(example, block)) {
+    if (await blockIsFree(example, block, ports)) {
       const path = lockPath(block);
       process.on('exit', () => rmSync(path, { force: true }));
       return (reserved = block);
@@ -109,8 +112,8 @@ export interface ConfigDir {
 }
 
 /** Copies `examples/<example>` (following `base` links) into `<root>/config`. */
-export async function prepareConfigDir(root: string, example = 's1-auto-mtls'): Promise<ConfigDir> {
-  const block = await reserveAddressBlock(example);
+export async function prepareConfigDir(root: string, example = 's1-auto-mtls', ports?: readonly number[]): Promise<ConfigDir> {
+  const block = await reserveAddressBlock(example, ports);
   const dir = join(root, 'config');
   const staging = join(root, 'staging');
   mkdirSync(dir, { recursive: true });
