@@ -37,7 +37,8 @@ export interface WireResource {
 }
 
 let types: Record<string, protobuf.Type> | undefined;
-function t(): Record<string, protobuf.Type> {
+/** The DiscoveryRequest/Response message types (v3, SotW and delta), looked up once. */
+export function discoveryMessageTypes(): Record<string, protobuf.Type> {
   types ??= {
     request: lookupMessage('envoy.service.discovery.v3.DiscoveryRequest'),
     response: lookupMessage('envoy.service.discovery.v3.DiscoveryResponse'),
@@ -85,7 +86,7 @@ function errorDetail(raw: Decoded | undefined): { code: number; message: string 
 }
 
 export function decodeSotwRequest(bytes: Uint8Array): SotwRequest {
-  const raw = decode(t().request!, bytes);
+  const raw = decode(discoveryMessageTypes().request!, bytes);
   return {
     versionInfo: String(raw.version_info ?? ''),
     node: node(raw.node),
@@ -97,7 +98,7 @@ export function decodeSotwRequest(bytes: Uint8Array): SotwRequest {
 }
 
 export function encodeSotwResponse(typeUrl: string, versionInfo: string, nonce: string, resources: readonly WireResource[]): Uint8Array {
-  const type = t().response!;
+  const type = discoveryMessageTypes().response!;
   return type
     .encode({
       version_info: versionInfo,
@@ -110,7 +111,7 @@ export function encodeSotwResponse(typeUrl: string, versionInfo: string, nonce: 
 }
 
 export function decodeDeltaRequest(bytes: Uint8Array): DeltaRequest {
-  const raw = decode(t().deltaRequest!, bytes);
+  const raw = decode(discoveryMessageTypes().deltaRequest!, bytes);
   return {
     node: node(raw.node),
     typeUrl: String(raw.type_url ?? ''),
@@ -123,7 +124,7 @@ export function decodeDeltaRequest(bytes: Uint8Array): DeltaRequest {
 }
 
 export function encodeDeltaResponse(typeUrl: string, systemVersion: string, nonce: string, resources: readonly WireResource[], removed: readonly string[]): Uint8Array {
-  return t()
+  return discoveryMessageTypes()
     .deltaResponse!.encode({
       system_version_info: systemVersion,
       type_url: typeUrl,

@@ -1,21 +1,11 @@
 // The client side of the ADS wire encoding (requests out, responses in), for
 // tests and the push benchmark's simulated proxies; meshlite itself only
 // decodes requests and encodes responses.
-import type protobuf from 'protobufjs';
-import { lookupMessage } from '../../src/proto/envoy-root.js';
+import { discoveryMessageTypes } from '../../src/server/discovery-codec.js';
 
 type Decoded = Record<string, any>;
 
-let types: Record<string, protobuf.Type> | undefined;
-function messages(): Record<string, protobuf.Type> {
-  types ??= {
-    request: lookupMessage('envoy.service.discovery.v3.DiscoveryRequest'),
-    response: lookupMessage('envoy.service.discovery.v3.DiscoveryResponse'),
-    deltaRequest: lookupMessage('envoy.service.discovery.v3.DeltaDiscoveryRequest'),
-    deltaResponse: lookupMessage('envoy.service.discovery.v3.DeltaDiscoveryResponse'),
-  };
-  return types;
-}
+const messages = discoveryMessageTypes;
 
 export const clientCodec = {
   encodeSotwRequest(req: { versionInfo?: string; node?: { id: string; cluster?: string }; resourceNames?: string[]; typeUrl: string; responseNonce?: string; errorDetail?: { code: number; message: string } }): Uint8Array {
