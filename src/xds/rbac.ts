@@ -36,8 +36,8 @@ const ENVOY_ACTION: Readonly<Record<'AUDIT' | 'DENY' | 'ALLOW', string>> = { AUD
 const FILTER_ORDER = ['AUDIT', 'DENY', 'ALLOW'] as const;
 
 /** One field's matchers (OR'd), or why it cannot be translated here. */
-type Good = { field: string; negate: boolean; ids: Built[] };
-type Field = Good | { field: string; skip: string };
+type TranslatedField = { field: string; negate: boolean; ids: Built[] };
+type Field = TranslatedField | { field: string; skip: string };
 
 const CONDITION_PRINCIPAL = /^(source\.|remote\.|request\.)/;
 
@@ -143,20 +143,20 @@ function conditionFields(c: AuthzCondition, ctx: RbacContext): Field[] {
 }
 
 type Kind = 'principal' | 'permission';
-const SHAPE = {
+const RBAC_FIELD_NAMES = {
   principal: { or: 'or_ids', and: 'and_ids', not: 'not_id', list: 'ids' },
   permission: { or: 'or_rules', and: 'and_rules', not: 'not_rule', list: 'rules' },
 } as const;
 
 /** A field's matchers OR'd (negated for notX); `and` of all fields; `any` when there is none. */
 function combine(kind: Kind, fields: readonly JsonObject[][]): JsonObject {
-  const s = SHAPE[kind];
+  const s = RBAC_FIELD_NAMES[kind];
   const all = fields.flat();
   return all.length === 0 ? { any: true } : { [s.and]: { [s.list]: all } };
 }
 
-function fieldMatcher(kind: Kind, f: Good): JsonObject {
-  const s = SHAPE[kind];
+function fieldMatcher(kind: Kind, f: TranslatedField): JsonObject {
+  const s = RBAC_FIELD_NAMES[kind];
   const or: JsonObject = { [s.or]: { [s.list]: f.ids as JsonObject[] } };
   return f.negate ? { [s.not]: or } : or;
 }
@@ -174,7 +174,7 @@ function buildRule(
   const conditions = rule.when.flatMap((c) => conditionFields(c, ctx).map((f) => ({ f, kind: conditionKind(c.key) })));
 
   const problems: string[] = [];
-  const keep = (f: Field): f is Good => {
+  const keep = (f: Field): f is TranslatedField => {
     if ('skip' in f) {
       problems.push(`${f.field} (${f.skip}${f.skip === 'HTTP-only' ? ` on ${ctx.protocol}` : ''})`);
       return false;
@@ -199,15 +199,15 @@ function buildRule(
     warnings.push(`${where}: ignoring ${problems.join('; ')} (denies more)`);
   }
 
-  const conds = (kind: Kind) => kept.conditions.filter((c) => c.kind === kind).map((c) => fieldMatcher(kind, c.f as Good));
-  const side = (kind: Kind, groups: Good[][]): JsonObject[] => {
-    const extra = conds(kind);
+  const conditionMatchers = (kind: Kind) => kept.conditions.filter((c) => c.kind === kind).map((c) => fieldMatcher(kind, c.f as TranslatedField));
+  const side = (kind: Kind, groups: TranslatedField[][]): JsonObject[] => {
+    const extra = conditionMatchers(kind);
     if (groups.length === 0) return [combine(kind, [extra])];
     return groups.map((g) => combine(kind, [g.map((f) => fieldMatcher(kind, f)), extra]));
   };
   return {
-    permissions: side('permission', kept.operations as Good[][]),
-    principals: side('principal', kept.sources as Good[][]),
+    permissions: side('permission', kept.operations as TranslatedField[][]),
+    principals: side('principal', kept.sources as TranslatedField[][]),
   };
 }
 

@@ -1,21 +1,21 @@
 // Envoy type URLs meshlite produces, in one place.
-const t = (name: string) => `type.googleapis.com/${name}`;
+const typeUrl = (name: string) => `type.googleapis.com/${name}`;
 
 export const TYPE = {
-  cluster: t('envoy.config.cluster.v3.Cluster'),
-  clusterLoadAssignment: t('envoy.config.endpoint.v3.ClusterLoadAssignment'),
-  listener: t('envoy.config.listener.v3.Listener'),
-  routeConfiguration: t('envoy.config.route.v3.RouteConfiguration'),
-  secret: t('envoy.extensions.transport_sockets.tls.v3.Secret'),
-  upstreamTlsContext: t('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext'),
-  downstreamTlsContext: t('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext'),
-  rawBuffer: t('envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer'),
-  httpConnectionManager: t('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager'),
-  tcpProxy: t('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy'),
-  router: t('envoy.extensions.filters.http.router.v3.Router'),
-  tlsInspector: t('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector'),
-  originalDst: t('envoy.extensions.filters.listener.original_dst.v3.OriginalDst'),
-  httpProtocolOptions: t('envoy.extensions.upstreams.http.v3.HttpProtocolOptions'),
+  cluster: typeUrl('envoy.config.cluster.v3.Cluster'),
+  clusterLoadAssignment: typeUrl('envoy.config.endpoint.v3.ClusterLoadAssignment'),
+  listener: typeUrl('envoy.config.listener.v3.Listener'),
+  routeConfiguration: typeUrl('envoy.config.route.v3.RouteConfiguration'),
+  secret: typeUrl('envoy.extensions.transport_sockets.tls.v3.Secret'),
+  upstreamTlsContext: typeUrl('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext'),
+  downstreamTlsContext: typeUrl('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext'),
+  rawBuffer: typeUrl('envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer'),
+  httpConnectionManager: typeUrl('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager'),
+  tcpProxy: typeUrl('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy'),
+  router: typeUrl('envoy.extensions.filters.http.router.v3.Router'),
+  tlsInspector: typeUrl('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector'),
+  originalDst: typeUrl('envoy.extensions.filters.listener.original_dst.v3.OriginalDst'),
+  httpProtocolOptions: typeUrl('envoy.extensions.upstreams.http.v3.HttpProtocolOptions'),
 } as const;
 
 /** The xDS resource types a proxy receives, in the order they are pushed. */
