@@ -123,13 +123,11 @@ class LayeredMap<V> implements ReadonlyMap<string, V> {
  */
 export async function encodeInSlices(resources: ProxyResources, secrets: readonly JsonObject[], pause: () => Promise<void> | undefined): Promise<void> {
   const layers = resources.layers;
-  const lists: [ResourceType, readonly JsonObject[]][] = [
-    ['clusters', layers ? [...layers.clusters.shared, ...layers.clusters.own] : resources.clusters],
-    ['endpoints', resources.endpoints],
-    ['listeners', layers ? [...layers.listeners.shared, ...layers.listeners.own] : resources.listeners],
-    ['routes', resources.routes],
-    ['secrets', secrets],
-  ];
+  type List = [ResourceType, readonly JsonObject[]];
+  const layered: List[] = layers
+    ? [['clusters', layers.clusters.shared], ['clusters', layers.clusters.own], ['listeners', layers.listeners.shared], ['listeners', layers.listeners.own]]
+    : [['clusters', resources.clusters], ['listeners', resources.listeners]];
+  const lists: List[] = [...layered, ['endpoints', resources.endpoints], ['routes', resources.routes], ['secrets', secrets]];
   for (const [type, jsons] of lists) {
     if (typeSnapshots.has(jsons)) continue;
     for (const json of jsons) {

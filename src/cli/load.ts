@@ -1,16 +1,16 @@
 import { formatIssues } from '../config/diagnostics.js';
-import { loadMeshConfig } from '../control-plane/load-mesh.js';
-import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
+import { loadMesh } from '../control-plane/load-mesh.js';
+import type { MeshModel } from '../model/mesh-model.js';
 
 /** Loads config or prints every problem and exits with status 1. */
 export function loadModelOrExit(paths: string[]): MeshModel {
-  const result = loadMeshConfig(paths);
+  const { result, model } = loadMesh(paths);
   if (!result.ok) {
     for (const line of formatIssues(result.issues, result.totalIssues)) process.stderr.write(`${line}\n`);
     process.stderr.write(`${result.totalIssues} error(s) in ${paths.join(', ')}\n`);
     process.exit(1);
   }
-  return buildMeshModel(result.config);
+  return model!;
 }
 
 export function collect(value: string, previous: string[] = []): string[] {

@@ -78,7 +78,7 @@ export function serveCommand(): Command {
           insecure: opts.insecure === true,
           certTtlSeconds: parseDurationSeconds(opts.certTtl),
           jwksRefreshSeconds: parseDurationSeconds(opts.jwksRefresh),
-          debounceMs: Number(opts.debounce),
+          debounceMs: debounceFlag(opts.debounce),
           settleMs: durationMillisFlag('--settle', opts.settle),
           limits: limitsFrom(opts),
           adminToken,
@@ -108,6 +108,12 @@ export function serveCommand(): Command {
 function fatal(message: string, code: number): never {
   process.stderr.write(`meshlite serve: ${message}\n`);
   process.exit(code);
+}
+
+function debounceFlag(text: string): number {
+  const ms = Number(text);
+  if (text.trim() === '' || !Number.isFinite(ms) || ms < 0) fatal(`--debounce: expected milliseconds (a number, 0 or more), got "${text}"`, 2);
+  return ms;
 }
 
 function durationMillisFlag(flag: string, text: string): number {

@@ -151,11 +151,18 @@ export function buildConfigSet(
   checkVirtualServiceBindings(routed, seen, mesh.domainSuffix, report);
   if (mesh !== DEFAULT_MESH_CONFIG || !accepted.some((a) => a.handler.kind === 'MeshConfig')) checkCustomProviders(custom, mesh, report);
 
-  if (issues.length > 0) {
-    const max = (options.limits ?? DEFAULT_LOAD_LIMITS).maxReportedErrors;
-    return { ok: false, issues: sortIssues(issues).slice(0, max), totalIssues: issues.length, files, summaries };
-  }
+  if (issues.length > 0) return rejectedLoad(issues, files, summaries, options.limits?.maxReportedErrors);
   return { ok: true, config: assemble(mesh, resources), files, summaries };
+}
+
+/** A rejected load: every problem counted, the first `maxReported` (by file and line) listed. */
+export function rejectedLoad(
+  issues: readonly ConfigIssue[],
+  files: readonly string[],
+  summaries: readonly FileSummary[],
+  maxReported = DEFAULT_LOAD_LIMITS.maxReportedErrors,
+): LoadResult {
+  return { ok: false, issues: sortIssues([...issues]).slice(0, maxReported), totalIssues: issues.length, files, summaries };
 }
 
 function resolveMeshConfig(

@@ -201,7 +201,7 @@ export class ControlPlane implements AdminControlPlane {
     return this.queue.idle();
   }
 
-  private async rebuild(proxyId: string, reason: string, slicer?: TimeSlicer): Promise<void> {
+  private async rebuild(proxyId: string, reason: string, slicer: TimeSlicer): Promise<void> {
     if (!this.model || !this.connected.has(proxyId)) return;
     const started = performance.now();
     let waited = 0;
@@ -228,17 +228,15 @@ export class ControlPlane implements AdminControlPlane {
     this.warnings.set(proxyId, resources.warnings);
     this.secretNames.set(proxyId, resources.secretNames);
     this.noteCredentials(proxyId, credentials);
-    if (slicer) {
-      // Encoding is build work; the pauses between its slices are not.
-      const pause = () => {
-        const due = slicer.due();
-        if (!due) return undefined;
-        const pausedAt = performance.now();
-        return due.then(() => void (waited += performance.now() - pausedAt));
-      };
-      await encodeInSlices(resources, secrets, pause);
-      if (!this.connected.has(proxyId)) return;
-    }
+    // Encoding is build work; the pauses between its slices are not.
+    const pause = () => {
+      const due = slicer.due();
+      if (!due) return undefined;
+      const pausedAt = performance.now();
+      return due.then(() => void (waited += performance.now() - pausedAt));
+    };
+    await encodeInSlices(resources, secrets, pause);
+    if (!this.connected.has(proxyId)) return;
     const before = this.cache.get(proxyId);
     const snapshot: ProxySnapshot = buildSnapshot(resources, secrets);
     const changed = changedTypes(before, snapshot);

@@ -2,22 +2,28 @@
 // per-document validation, then the checks that need the resolved mesh (which
 // sockets each proxy binds). Both kinds of problem come back as ConfigIssues
 // of one LoadResult, so a mesh-level error rejects a config like any other.
-import { sortIssues } from '../config/diagnostics.js';
-import { DEFAULT_LOAD_LIMITS } from '../config/limits.js';
-import { loadConfig, type LoadOptions, type LoadResult } from '../config/load-config.js';
+import { loadConfig, type LoadOptions, type LoadResult, rejectedLoad } from '../config/load-config.js';
 import { addressConflicts } from '../model/address-conflicts.js';
-import { buildMeshModel } from '../model/mesh-model.js';
+import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
 
 export type { LoadResult };
 
 export function loadMeshConfig(paths: readonly string[], options: LoadOptions = {}): LoadResult {
-  return withMeshChecks(loadConfig(paths, options), options.limits?.maxReportedErrors);
+  return loadMesh(paths, options).result;
+}
+
+/** The load, and the model the checks were run on when it is valid (so callers need not build it again). */
+export function loadMesh(paths: readonly string[], options: LoadOptions = {}): { result: LoadResult; model?: MeshModel } {
+  const loaded = loadConfig(paths, options);
+  if (!loaded.ok) return { result: loaded };
+  const model = buildMeshModel(loaded.config);
+  const result = withMeshChecks(loaded, options.limits?.maxReportedErrors, model);
+  return result.ok ? { result, model } : { result };
 }
 
 /** A loaded config with the mesh-level checks applied: still ok, or rejected with their issues. */
-export function withMeshChecks(result: LoadResult, maxReportedErrors = DEFAULT_LOAD_LIMITS.maxReportedErrors): LoadResult {
+export function withMeshChecks(result: LoadResult, maxReportedErrors?: number, model?: MeshModel): LoadResult {
   if (!result.ok) return result;
-  const issues = addressConflicts(buildMeshModel(result.config));
-  if (issues.length === 0) return result;
-  return { ok: false, issues: sortIssues(issues).slice(0, maxReportedErrors), totalIssues: issues.length, files: result.files, summaries: result.summaries };
+  const issues = addressConflicts(model ?? buildMeshModel(result.config));
+  return issues.length === 0 ? result : rejectedLoad(issues, result.files, result.summaries, maxReportedErrors);
 }

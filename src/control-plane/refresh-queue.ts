@@ -17,6 +17,7 @@ export class RefreshQueue {
   private readonly pending = new Map<string, Pending>();
   private running = false;
   private idleWaiters: (() => void)[] = [];
+  private readonly slicer: TimeSlicer;
 
   constructor(
     private readonly work: RebuildWork,
@@ -25,8 +26,6 @@ export class RefreshQueue {
   ) {
     this.slicer = new TimeSlicer(sliceMs);
   }
-
-  private readonly slicer: TimeSlicer;
 
   /** Resolves once `proxyId` was rebuilt after this call (never rejects: a failed rebuild goes to `onError`). */
   enqueue(proxyId: string, reason: string): Promise<void> {
