@@ -64,7 +64,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
   const set = (key: string, raw: string | undefined, from: string): void => {
     if (!(key in DEFAULTS)) throw new OptionError(`unknown option ${from}\n${USAGE}`);
     const value = Number(raw);
-    if (raw === undefined || raw === '' || !Number.isInteger(value) || value < 0) throw new OptionError(`${from} needs a non-negative integer, got ${raw}`);
+    if (raw === undefined || raw === '' || !Number.isInteger(value) || value < 0)
+      throw new OptionError(`${from} needs a non-negative integer, got ${raw}`);
     opts[key as keyof BenchOptions] = value;
   };
   for (const [key, name] of Object.entries(ENV)) if (env[name] !== undefined) set(key, env[name], name);
@@ -117,7 +118,16 @@ export function distribution(values: Float64Array | number[]): Distribution {
   const at = (q: number): number => (n === 0 ? 0 : sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!);
   let total = 0;
   for (const v of sorted) total += v;
-  return { count: n, total, mean: n ? total / n : 0, min: n ? sorted[0]! : 0, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: n ? sorted[n - 1]! : 0 };
+  return {
+    count: n,
+    total,
+    mean: n ? total / n : 0,
+    min: n ? sorted[0]! : 0,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: n ? sorted[n - 1]! : 0,
+  };
 }
 
 export function runGc(): boolean {

@@ -18,7 +18,9 @@ export interface AgentUsage {
   cpu: NodeJS.CpuUsage;
 }
 
-export type AgentReply = { agent: 'reply'; id: number; ok: true; usage?: AgentUsage; file?: string } | { agent: 'reply'; id: number; ok: false; error: string };
+export type AgentReply =
+  | { agent: 'reply'; id: number; ok: true; usage?: AgentUsage; file?: string }
+  | { agent: 'reply'; id: number; ok: false; error: string };
 
 const channel = process.channel as { unref(): void } | undefined;
 

@@ -9,7 +9,16 @@ import { ADS_SERVICE_DEFINITION } from '../src/server/ads-server.js';
 import { clientCodec } from '../test/support/client-codec.js';
 import { TYPE_URL_OF } from '../src/xds/type-urls.js';
 import type { MtlsMode } from './push-config.js';
-import { clock, type FromWorker, type ToWorker, type TypeCounts, type WorkerInit, type WorkerStats, XDS_TYPES, type XdsType } from './push-protocol.js';
+import {
+  clock,
+  type FromWorker,
+  type ToWorker,
+  type TypeCounts,
+  type WorkerInit,
+  type WorkerStats,
+  XDS_TYPES,
+  type XdsType,
+} from './push-protocol.js';
 
 const TYPE_OF_URL = new Map<string, XdsType>(XDS_TYPES.map((t) => [TYPE_URL_OF[t], t]));
 /** Only PERMISSIVE (and DISABLE) inbound listeners have a plaintext filter chain, `inbound|<port>|plaintext`. */
@@ -72,7 +81,8 @@ function edsClusterNames(resources: readonly Resource[]): string[] {
 }
 
 function listenerMode(resources: readonly Resource[]): MtlsMode {
-  for (const r of resources) if (Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).includes(PLAINTEXT_CHAIN)) return 'PERMISSIVE';
+  for (const r of resources)
+    if (Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).includes(PLAINTEXT_CHAIN)) return 'PERMISSIVE';
   return 'STRICT';
 }
 
@@ -88,7 +98,11 @@ function checkParsing(type: XdsType, resources: readonly Resource[]): string | u
     return full.join() === quick.join() ? undefined : `EDS cluster names differ: decoder ${full.length}, scanner ${quick.length}`;
   }
   if (type === 'listeners') {
-    const chains = resources.flatMap((r) => ((binaryToJson('envoy.config.listener.v3.Listener', r.value) as { filter_chains?: { name?: string }[] }).filter_chains ?? []).map((c) => c.name ?? ''));
+    const chains = resources.flatMap((r) =>
+      ((binaryToJson('envoy.config.listener.v3.Listener', r.value) as { filter_chains?: { name?: string }[] }).filter_chains ?? []).map(
+        (c) => c.name ?? '',
+      ),
+    );
     const full: MtlsMode = chains.some((n) => n.startsWith('inbound|') && n.endsWith('|plaintext')) ? 'PERMISSIVE' : 'STRICT';
     return full === listenerMode(resources) ? undefined : `listener mode differs: decoder ${full}, scanner ${listenerMode(resources)}`;
   }
@@ -149,7 +163,9 @@ class SimEnvoy {
     call.on('data', (bytes: Buffer) => {
       if (this.call === call) this.onResponse(bytes);
     });
-    call.on('error', (err: grpc.ServiceError) => this.onClosed(call, client, `${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`));
+    call.on('error', (err: grpc.ServiceError) =>
+      this.onClosed(call, client, `${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`),
+    );
     call.on('end', () => this.onClosed(call, client, 'stream ended by meshlite'));
     this.request('clusters', []);
     this.request('listeners', []);
@@ -181,7 +197,15 @@ class SimEnvoy {
     s.names = names;
     const node = this.nodeSent ? undefined : { id: this.id, cluster: 'push-bench' };
     this.nodeSent = true;
-    this.call!.write(clientCodec.encodeSotwRequest({ versionInfo: s.version, responseNonce: s.nonce, resourceNames: names, typeUrl: TYPE_URL_OF[type], node }));
+    this.call!.write(
+      clientCodec.encodeSotwRequest({
+        versionInfo: s.version,
+        responseNonce: s.nonce,
+        resourceNames: names,
+        typeUrl: TYPE_URL_OF[type],
+        node,
+      }),
+    );
   }
 
   private onResponse(bytes: Buffer): void {
@@ -230,9 +254,15 @@ class SimEnvoy {
   private fullySynced(): boolean {
     const ok = (type: XdsType, count?: number) => {
       const s = this.types.get(type);
-      return s !== undefined && s.acked && s.version !== '' && (count === undefined || s.count === count);
+      return s?.acked === true && s.version !== '' && (count === undefined || s.count === count);
     };
-    return ok('clusters') && ok('listeners') && ok('endpoints', this.edsNames?.length ?? -1) && ok('routes', ROUTES.length) && ok('secrets', SECRETS.length);
+    return (
+      ok('clusters') &&
+      ok('listeners') &&
+      ok('endpoints', this.edsNames?.length ?? -1) &&
+      ok('routes', ROUTES.length) &&
+      ok('secrets', SECRETS.length)
+    );
   }
 }
 
@@ -320,7 +350,12 @@ class Worker {
   check(problem: string | undefined, type: XdsType): void {
     if (problem === undefined && this.checked.has(type)) return;
     this.checked.add(type);
-    send({ evt: 'check', worker: this.init.worker, ok: problem === undefined, message: problem ?? `${type}: scanner agrees with the proto decoder` });
+    send({
+      evt: 'check',
+      worker: this.init.worker,
+      ok: problem === undefined,
+      message: problem ?? `${type}: scanner agrees with the proto decoder`,
+    });
   }
 
   streamFailed(client: SimEnvoy, message: string): void {
@@ -332,7 +367,16 @@ class Worker {
   stats(): WorkerStats {
     const mem = process.memoryUsage();
     const open = this.clients.filter((c) => c.open).length;
-    return { responses: { ...this.responses }, responseBytes: this.responseBytes, lastAckAt: this.lastAckAt, openStreams: open, errors: this.errors, cpu: process.cpuUsage(), rssBytes: mem.rss, heapUsedBytes: mem.heapUsed };
+    return {
+      responses: { ...this.responses },
+      responseBytes: this.responseBytes,
+      lastAckAt: this.lastAckAt,
+      openStreams: open,
+      errors: this.errors,
+      cpu: process.cpuUsage(),
+      rssBytes: mem.rss,
+      heapUsedBytes: mem.heapUsed,
+    };
   }
 
   stop(): void {

@@ -56,7 +56,10 @@ export class MeshliteProcess {
   start(extraNodeFlags: string[] = [], patch?: string): void {
     const args = ['--expose-gc', '--import', AGENT, ...extraNodeFlags, MAIN, 'serve', '-c', this.configDir, '--state-dir', this.stateDir];
     args.push('--ads-address', this.adsAddress, '--admin-address', this.adminUrl.slice('http://'.length), '--log-level', 'warn');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], env: { ...process.env, MESHLITE_BENCH_PATCH: patch ?? '' } });
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      env: { ...process.env, MESHLITE_BENCH_PATCH: patch ?? '' },
+    });
     this.child = child;
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => {
@@ -151,7 +154,8 @@ export class MeshliteProcess {
       while (samples.length > 1 && samples[1]!.at <= at - windowMs) samples.shift();
       const first = samples[0]!;
       const last = samples[samples.length - 1]!;
-      if (last.at - first.at >= windowMs * 0.95 && last.cpuMs - first.cpuMs <= maxBusy * (last.at - first.at)) return { idleAt: first.at, cpuMs: first.cpuMs };
+      if (last.at - first.at >= windowMs * 0.95 && last.cpuMs - first.cpuMs <= maxBusy * (last.at - first.at))
+        return { idleAt: first.at, cpuMs: first.cpuMs };
       if (Date.now() > deadline) throw new Error(`meshlite still busy after ${timeoutMs / 1000} s`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -218,7 +222,11 @@ export function histogram(samples: Map<string, number>, name: string): Histogram
 
 export function histogramDelta(after: Histogram, before: Histogram): Histogram {
   const prior = new Map(before.buckets);
-  return { count: after.count - before.count, sum: after.sum - before.sum, buckets: after.buckets.map(([le, c]) => [le, c - (prior.get(le) ?? 0)]) };
+  return {
+    count: after.count - before.count,
+    sum: after.sum - before.sum,
+    buckets: after.buckets.map(([le, c]) => [le, c - (prior.get(le) ?? 0)]),
+  };
 }
 
 /** Quantile as Prometheus' histogram_quantile does: linear within the bucket. */

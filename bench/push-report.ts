@@ -36,7 +36,20 @@ const USAGE = `usage: node --expose-gc dist/bench/push.js [options]
   --keep                   keep the temp config / state / profile directory`;
 
 export function parsePushOptions(argv: readonly string[]): PushOptions {
-  const o: PushOptions = { proxies: 1000, services: 0, namespaces: 0, changes: 10, workers: 2, streamsPerChannel: 50, connectTimeout: 600, changeTimeout: 300, settleMs: 500, cpuProf: false, keep: false, patchConvergence: false };
+  const o: PushOptions = {
+    proxies: 1000,
+    services: 0,
+    namespaces: 0,
+    changes: 10,
+    workers: 2,
+    streamsPerChannel: 50,
+    connectTimeout: 600,
+    changeTimeout: 300,
+    settleMs: 500,
+    cpuProf: false,
+    keep: false,
+    patchConvergence: false,
+  };
   const flags = new Set(['cpuProf', 'keep', 'patchConvergence']);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -99,7 +112,12 @@ export interface ChangeResult {
 }
 
 export function histSummary(h: Histogram): { count: number; mean: number; p50: number; p99: number } {
-  return { count: h.count, mean: h.count ? round(h.sum / h.count, 4) : 0, p50: round(histogramQuantile(h, 0.5), 4), p99: round(histogramQuantile(h, 0.99), 4) };
+  return {
+    count: h.count,
+    mean: h.count ? round(h.sum / h.count, 4) : 0,
+    p50: round(histogramQuantile(h, 0.5), 4),
+    p99: round(histogramQuantile(h, 0.99), 4),
+  };
 }
 
 export function dist(values: number[]): Distribution {
@@ -111,7 +129,9 @@ const dms = (d: Distribution) => `p50 ${ms(d.p50)}  p99 ${ms(d.p99)}  min ${ms(d
 const hs = (h: Histogram | undefined) => {
   if (!h) return 'not measured';
   const s = histSummary(h);
-  return s.count === 0 ? 'no observations' : `n=${s.count}  mean ${ms(s.mean * 1000)}  ~p50 ${ms(s.p50 * 1000)}  ~p99 ${ms(s.p99 * 1000)} (bucket-interpolated)`;
+  return s.count === 0
+    ? 'no observations'
+    : `n=${s.count}  mean ${ms(s.mean * 1000)}  ~p50 ${ms(s.p50 * 1000)}  ~p99 ${ms(s.p99 * 1000)} (bucket-interpolated)`;
 };
 
 type HistName = 'connectPushAck' | 'pushPushAck' | 'convergence' | 'configApply' | 'snapshotBuild';
@@ -120,7 +140,15 @@ type HistName = 'connectPushAck' | 'pushPushAck' | 'convergence' | 'configApply'
 export interface Report {
   opts: PushOptions;
   setup: { configFiles: number; configBytes: number; channels: number; tokensMs: number; startupMs: number };
-  connect?: { allSynced: number; busy: number; synced: Distribution; firstResponse: Distribution; meshliteCpuMs: number; responseBytes: number; responses: TypeCounts };
+  connect?: {
+    allSynced: number;
+    busy: number;
+    synced: Distribution;
+    firstResponse: Distribution;
+    meshliteCpuMs: number;
+    responseBytes: number;
+    responses: TypeCounts;
+  };
   memory: { baseline?: MemorySnapshot; connected?: MemorySnapshot; afterPushes?: MemorySnapshot };
   changes: ChangeResult[];
   hist: Partial<Record<HistName, Histogram>>;
@@ -156,14 +184,21 @@ function printMemory(r: Report): void {
 function printChanges(r: Report): void {
   const ch = r.changes;
   const out = (s: string) => process.stdout.write(`${s}\n`);
-  out(`\npolicy file change -> every proxy ACKed the LDS with the new inbound chains (${ch.length} of ${r.opts.changes} changes done, STRICT<->PERMISSIVE)`);
+  out(
+    `\npolicy file change -> every proxy ACKed the LDS with the new inbound chains (${ch.length} of ${r.opts.changes} changes done, STRICT<->PERMISSIVE)`,
+  );
   out('  (times from the file write; "busy" = until meshlite was idle again; CPU = meshlite CPU until all ACKed / until idle)');
   out('   #  mode        first ACK   p50 proxy   p99 proxy   all ACKed   last ACK    busy        CPU (all ACKed / idle)  responses');
   for (const c of ch) {
-    let resp = Object.entries(c.responses).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`).join(', ');
+    let resp = Object.entries(c.responses)
+      .filter(([, n]) => n > 0)
+      .map(([t, n]) => `${t} ${n}`)
+      .join(', ');
     if (c.streamFailures > 0) resp += `; ${c.streamFailures} streams reset`;
     const times = [c.firstAck, c.p50Ack, c.p99Ack, c.allAcked, c.lastAck, c.busy].map((v) => ms(v).padEnd(11)).join(' ');
-    out(`  ${String(c.index).padStart(2)}  ${c.mode.padEnd(11)} ${times} ${`${ms(c.meshliteCpuMs)} / ${ms(c.meshliteCpuIdleMs)}`.padEnd(23)} ${resp}`);
+    out(
+      `  ${String(c.index).padStart(2)}  ${c.mode.padEnd(11)} ${times} ${`${ms(c.meshliteCpuMs)} / ${ms(c.meshliteCpuIdleMs)}`.padEnd(23)} ${resp}`,
+    );
   }
   if (ch.length > 0) {
     line('all ACKed (file write -> last proxy)', dms(dist(ch.map((c) => c.allAcked))));
@@ -184,13 +219,19 @@ export function printReport(r: Report): void {
   const out = (s = '') => process.stdout.write(`${s}\n`);
   out(`\nmeshlite push benchmark: ${opts.proxies} simulated Envoys (SotW ADS over TLS, per-proxy tokens)`);
   if (r.error) out(`  !! RUN FAILED: ${r.error} (partial results below)`);
-  out(`  mesh: ${opts.services} ServiceEntries, ${opts.proxies} sidecar WorkloadEntries, ${opts.namespaces} namespaces, 1 mesh-wide PeerAuthentication (${r.setup.configFiles} files, ${mb(r.setup.configBytes)})`);
-  out(`  clients: ${opts.workers} worker process(es), ${opts.streamsPerChannel} streams per gRPC channel -> ${r.setup.channels} TLS connections; meshlite alone in its own process`);
-  if (opts.patchConvergence) out('  !! meshlite PATCHED at runtime (--patch-convergence: AdsServer.listConnections memoised); not the stock behaviour');
+  out(
+    `  mesh: ${opts.services} ServiceEntries, ${opts.proxies} sidecar WorkloadEntries, ${opts.namespaces} namespaces, 1 mesh-wide PeerAuthentication (${r.setup.configFiles} files, ${mb(r.setup.configBytes)})`,
+  );
+  out(
+    `  clients: ${opts.workers} worker process(es), ${opts.streamsPerChannel} streams per gRPC channel -> ${r.setup.channels} TLS connections; meshlite alone in its own process`,
+  );
+  if (opts.patchConvergence)
+    out('  !! meshlite PATCHED at runtime (--patch-convergence: AdsServer.listConnections memoised); not the stock behaviour');
   out(`  host: ${r.load.cpus} CPUs, load average ${r.load.start.toFixed(2)} at start, ${r.load.end.toFixed(2)} at end`);
   out(`  meshlite startup to /ready: ${ms(r.setup.startupMs)}; ${opts.proxies} tokens minted in ${ms(r.setup.tokensMs)}`);
   for (const c of r.checks) out(`  self check: ${c}`);
-  if (r.streamFailures.length > 0) out(`  !! ${r.streamFailures.length} stream failure(s), clients reconnected; first: ${r.streamFailures.slice(0, 3).join(' | ')}`);
+  if (r.streamFailures.length > 0)
+    out(`  !! ${r.streamFailures.length} stream failure(s), clients reconnected; first: ${r.streamFailures.slice(0, 3).join(' | ')}`);
 
   const c = r.connect;
   if (c) {
@@ -198,8 +239,16 @@ export function printReport(r: Report): void {
     line('all proxies synced after', ms(c.allSynced));
     line('per proxy, open -> synced', dms(c.synced));
     line('per proxy, open -> first response', dms(c.firstResponse));
-    line('meshlite CPU during connect', `${ms(c.meshliteCpuMs)} (${((100 * c.meshliteCpuMs) / c.allSynced).toFixed(0)}% of one core); idle again after ${ms(c.busy)}`);
-    line('responses received', `${Object.entries(c.responses).map(([t, n]) => `${t} ${n}`).join(', ')}; ${mb(c.responseBytes)}`);
+    line(
+      'meshlite CPU during connect',
+      `${ms(c.meshliteCpuMs)} (${((100 * c.meshliteCpuMs) / c.allSynced).toFixed(0)}% of one core); idle again after ${ms(c.busy)}`,
+    );
+    line(
+      'responses received',
+      `${Object.entries(c.responses)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ')}; ${mb(c.responseBytes)}`,
+    );
     line('meshlite push->ACK (metrics, connect)', hs(r.hist.connectPushAck));
   }
   printMemory(r);
@@ -214,7 +263,8 @@ export function benchJson(r: Report): Record<string, unknown> {
   const d = (x: Distribution) => ({ p50: round(x.p50), p99: round(x.p99), min: round(x.min), max: round(x.max), mean: round(x.mean) });
   const { baseline, connected, afterPushes } = r.memory;
   const mem = (s: MemorySnapshot | undefined) => (s ? { rss: s.rss, heapUsed: s.heapUsed, external: s.external } : undefined);
-  const perProxy = (pick: (s: MemorySnapshot) => number) => (baseline && connected ? Math.round((pick(connected) - pick(baseline)) / r.opts.proxies) : undefined);
+  const perProxy = (pick: (s: MemorySnapshot) => number) =>
+    baseline && connected ? Math.round((pick(connected) - pick(baseline)) / r.opts.proxies) : undefined;
   const ch = r.changes;
   const h = (x: Histogram | undefined) => (x ? histSummary(x) : undefined);
   return {
@@ -231,7 +281,13 @@ export function benchJson(r: Report): Record<string, unknown> {
     loadAverage: r.load,
     streamFailures: r.streamFailures.length,
     connectMs: r.connect
-      ? { allSynced: round(r.connect.allSynced), busy: round(r.connect.busy), perProxy: d(r.connect.synced), meshliteCpu: round(r.connect.meshliteCpuMs), responseBytes: r.connect.responseBytes }
+      ? {
+          allSynced: round(r.connect.allSynced),
+          busy: round(r.connect.busy),
+          perProxy: d(r.connect.synced),
+          meshliteCpu: round(r.connect.meshliteCpuMs),
+          responseBytes: r.connect.responseBytes,
+        }
       : undefined,
     memoryBytes: {
       baseline: mem(baseline),
@@ -248,7 +304,14 @@ export function benchJson(r: Report): Record<string, unknown> {
           busy: d(dist(ch.map((c) => c.busy))),
           meshliteCpuUntilAcked: d(dist(ch.map((c) => c.meshliteCpuMs))),
           meshliteCpuUntilIdle: d(dist(ch.map((c) => c.meshliteCpuIdleMs))),
-          perChange: ch.map((c) => ({ mode: c.mode, firstAck: round(c.firstAck), allAcked: round(c.allAcked), busy: round(c.busy), meshliteCpu: round(c.meshliteCpuIdleMs), streamFailures: c.streamFailures })),
+          perChange: ch.map((c) => ({
+            mode: c.mode,
+            firstAck: round(c.firstAck),
+            allAcked: round(c.allAcked),
+            busy: round(c.busy),
+            meshliteCpu: round(c.meshliteCpuIdleMs),
+            streamFailures: c.streamFailures,
+          })),
           responsesPerChange: ch[ch.length - 1]!.responses,
         }
       : undefined,

@@ -167,7 +167,10 @@ async function main(): Promise<number> {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `meshlite-${name}.cpuprofile`);
     await ml.profileStop(file);
-    r.profiles[name] = execFileSync(process.execPath, [PROFILE_SUMMARY, file, '--top', '25'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    r.profiles[name] = execFileSync(process.execPath, [PROFILE_SUMMARY, file, '--top', '25'], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     if (opts.keep) r.profiles[name] += `(profile kept at ${file})\n`;
   };
 
@@ -189,7 +192,15 @@ async function main(): Promise<number> {
     for (let w = 0; w < opts.workers; w++) workers.push(new WorkerHandle(w));
     const ready = workers.map((h, w) => {
       const clients = mesh.proxies.map((p, i) => ({ id: p.id, token: tokens[i]!, i })).filter((c) => c.i % opts.workers === w);
-      h.send({ cmd: 'init', worker: w, adsAddress: ml.adsAddress, rootPem, clients, streamsPerChannel: opts.streamsPerChannel, selfCheck: w === 0 });
+      h.send({
+        cmd: 'init',
+        worker: w,
+        adsAddress: ml.adsAddress,
+        rootPem,
+        clients,
+        streamsPerChannel: opts.streamsPerChannel,
+        selfCheck: w === 0,
+      });
       return h.next<Extract<FromWorker, { evt: 'ready' }>>((m) => m.evt === 'ready', 30_000, 'ready');
     });
     for (const x of await Promise.all(ready)) r.setup.channels += x.channels;
@@ -200,7 +211,9 @@ async function main(): Promise<number> {
     const cpu0 = ml.proc().cpuMs;
     const connectStart = clock();
     log(`connecting ${opts.proxies} streams over ${r.setup.channels} channels from ${opts.workers} worker(s)...`);
-    const syncedMsgs = workers.map((h) => h.next<Extract<FromWorker, { evt: 'synced' }>>((m) => m.evt === 'synced', opts.connectTimeout * 1000, 'full sync of every client'));
+    const syncedMsgs = workers.map((h) =>
+      h.next<Extract<FromWorker, { evt: 'synced' }>>((m) => m.evt === 'synced', opts.connectTimeout * 1000, 'full sync of every client'),
+    );
     for (const h of workers) h.send({ cmd: 'connect' });
     const synced: ClientSync[] = (await Promise.all(syncedMsgs)).flatMap((m) => m.clients);
     const connectCpu = ml.proc().cpuMs - cpu0;
@@ -230,7 +243,11 @@ async function main(): Promise<number> {
       const mode: MtlsMode = i % 2 === 1 ? 'PERMISSIVE' : 'STRICT';
       const reply = workers.map((h) => {
         h.send({ cmd: 'await-mode', seq: i, mode });
-        return h.next<Extract<FromWorker, { evt: 'mode' }>>((m) => m.evt === 'mode' && m.seq === i, opts.changeTimeout * 1000, `change ${i} (${mode}) everywhere`);
+        return h.next<Extract<FromWorker, { evt: 'mode' }>>(
+          (m) => m.evt === 'mode' && m.seq === i,
+          opts.changeTimeout * 1000,
+          `change ${i} (${mode}) everywhere`,
+        );
       });
       const cpuBefore = ml.proc().cpuMs;
       const t0 = clock();
@@ -255,7 +272,9 @@ async function main(): Promise<number> {
         responses: diffCounts(sumCounts(after), sumCounts(before)),
         streamFailures: after.reduce((n, x) => n + x.errors, 0) - before.reduce((n, x) => n + x.errors, 0),
       });
-      log(`change ${i} -> ${mode}: all ${acks.length} ACKed after ${d.max.toFixed(0)} ms (first ${d.min.toFixed(0)} ms), meshlite busy ${(idle.idleAt - t0).toFixed(0)} ms, CPU ${(idle.cpuMs - cpuBefore).toFixed(0)} ms`);
+      log(
+        `change ${i} -> ${mode}: all ${acks.length} ACKed after ${d.max.toFixed(0)} ms (first ${d.min.toFixed(0)} ms), meshlite busy ${(idle.idleAt - t0).toFixed(0)} ms, CPU ${(idle.cpuMs - cpuBefore).toFixed(0)} ms`,
+      );
       before = after;
     }
     if (opts.cpuProf && opts.changes > 0) await stopProfile('changes');
@@ -275,7 +294,9 @@ async function main(): Promise<number> {
   } catch {
     // a worker is gone; its figures too
   }
-  r.checks = workers.flatMap((h) => h.drain<Extract<FromWorker, { evt: 'check' }>>((m) => m.evt === 'check').map((c) => `${c.ok ? 'ok' : 'MISMATCH'}: ${c.message}`));
+  r.checks = workers.flatMap((h) =>
+    h.drain<Extract<FromWorker, { evt: 'check' }>>((m) => m.evt === 'check').map((c) => `${c.ok ? 'ok' : 'MISMATCH'}: ${c.message}`),
+  );
   r.streamFailures = workers.flatMap((h) => h.streamFailures);
   r.load.end = loadavg()[0]!;
   for (const w of workers) w.stop();
@@ -291,7 +312,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err) => {
-    process.stderr.write(err instanceof OptionError ? `${err.message}\n` : `push benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.stderr.write(
+      err instanceof OptionError ? `${err.message}\n` : `push benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`,
+    );
     process.exit(1);
   },
 );

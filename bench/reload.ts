@@ -100,7 +100,15 @@ async function measure(phase: string, adminPort: () => number | undefined, work:
   probing = false;
   await probe;
   const ms = (ns: number) => Math.round(ns / 1e4) / 100;
-  return { phase, wallMs: Math.round(wallMs), loopMaxMs: ms(histogram.max), loopP99Ms: ms(histogram.percentile(99)), healthzMaxMs: Math.round(Math.max(0, ...healthz)), healthzProbes: healthz.length, gcMaxMs: Math.round(gcMaxMs) };
+  return {
+    phase,
+    wallMs: Math.round(wallMs),
+    loopMaxMs: ms(histogram.max),
+    loopP99Ms: ms(histogram.percentile(99)),
+    healthzMaxMs: Math.round(Math.max(0, ...healthz)),
+    healthzProbes: healthz.length,
+    gcMaxMs: Math.round(gcMaxMs),
+  };
 }
 
 async function waitForGeneration(running: Running, generation: number): Promise<void> {
@@ -110,10 +118,19 @@ async function waitForGeneration(running: Running, generation: number): Promise<
 
 async function main(): Promise<void> {
   const dist = resolve(args.dist ?? join(dirname(new URL(import.meta.url).pathname), '..'));
-  const { startMeshlite } = (await import(pathToFileURL(join(dist, 'src/control-plane/start-meshlite.js')).href)) as { startMeshlite: Start };
+  const { startMeshlite } = (await import(pathToFileURL(join(dist, 'src/control-plane/start-meshlite.js')).href)) as {
+    startMeshlite: Start;
+  };
   const root = mkdtempSync(join(tmpdir(), 'meshlite-bench-reload-'));
   const configDir = join(root, 'config');
-  const mesh = generateMesh({ services: num('services'), workloads: num('workloads'), policies: num('policies'), authz: num('authz'), namespaces: Math.max(1, Math.round(num('services') / 20)), seed: 42 });
+  const mesh = generateMesh({
+    services: num('services'),
+    workloads: num('workloads'),
+    policies: num('policies'),
+    authz: num('authz'),
+    namespaces: Math.max(1, Math.round(num('services') / 20)),
+    seed: 42,
+  });
   for (const f of mesh.files) {
     mkdirSync(dirname(join(configDir, f.name)), { recursive: true });
     writeFileSync(join(configDir, f.name), f.text);
@@ -123,32 +140,48 @@ async function main(): Promise<void> {
   let running: Running | undefined;
   try {
     phases.push(
-      await measure('startup (load, CA, listen)', () => running?.adminPort, async () => {
-        running = await startMeshlite({
-          configPaths: [configDir],
-          stateDir: join(root, 'state'),
-          adsAddress: '127.0.0.1:0',
-          adminAddress: '127.0.0.1:0',
-          insecure: true,
-          logger: pino({ level: 'warn' }),
-          debounceMs: 100,
-        });
-      }),
+      await measure(
+        'startup (load, CA, listen)',
+        () => running?.adminPort,
+        async () => {
+          running = await startMeshlite({
+            configPaths: [configDir],
+            stateDir: join(root, 'state'),
+            adsAddress: '127.0.0.1:0',
+            adminAddress: '127.0.0.1:0',
+            insecure: true,
+            logger: pino({ level: 'warn' }),
+            debounceMs: 100,
+          });
+        },
+      ),
     );
     const r = running!;
     // Before any proxy connects, so heapUsed compares like with like.
     if (num('large-file-mb') > 0) await largeFile(r, configDir, num('large-file-mb'), phases);
     const proxies = sidecarIds(configDir).slice(0, num('proxies'));
-    phases.push(await measure(`connect ${proxies.length} proxies`, () => r.adminPort, async () => {
-      await Promise.all(proxies.map((id) => r.controlPlane.proxyConnected(id)));
-      await r.controlPlane.idle();
-    }));
+    phases.push(
+      await measure(
+        `connect ${proxies.length} proxies`,
+        () => r.adminPort,
+        async () => {
+          await Promise.all(proxies.map((id) => r.controlPlane.proxyConnected(id)));
+          await r.controlPlane.idle();
+        },
+      ),
+    );
     for (let i = 1; i <= num('reloads'); i++) {
       const generation = (r.controlPlane.configStatus?.generation ?? 0) + 1;
-      phases.push(await measure(`full reload ${i} (${proxies.length} proxies rebuilt)`, () => r.adminPort, async () => {
-        r.reload();
-        await waitForGeneration(r, generation);
-      }));
+      phases.push(
+        await measure(
+          `full reload ${i} (${proxies.length} proxies rebuilt)`,
+          () => r.adminPort,
+          async () => {
+            r.reload();
+            await waitForGeneration(r, generation);
+          },
+        ),
+      );
     }
   } finally {
     await running?.stop();
@@ -156,9 +189,13 @@ async function main(): Promise<void> {
   }
   if (args.json) process.stdout.write(`${JSON.stringify(phases, null, 2)}\n`);
   else {
-    process.stdout.write(`${'phase'.padEnd(44)} ${'wall ms'.padStart(8)} ${'loop max'.padStart(9)} ${'loop p99'.padStart(9)} ${'healthz max'.padStart(12)} ${'gc max'.padStart(7)}\n`);
+    process.stdout.write(
+      `${'phase'.padEnd(44)} ${'wall ms'.padStart(8)} ${'loop max'.padStart(9)} ${'loop p99'.padStart(9)} ${'healthz max'.padStart(12)} ${'gc max'.padStart(7)}\n`,
+    );
     for (const p of phases) {
-      process.stdout.write(`${p.phase.padEnd(44)} ${String(p.wallMs).padStart(8)} ${p.loopMaxMs.toFixed(1).padStart(9)} ${p.loopP99Ms.toFixed(1).padStart(9)} ${String(p.healthzMaxMs).padStart(12)} ${String(p.gcMaxMs).padStart(7)}\n`);
+      process.stdout.write(
+        `${p.phase.padEnd(44)} ${String(p.wallMs).padStart(8)} ${p.loopMaxMs.toFixed(1).padStart(9)} ${p.loopP99Ms.toFixed(1).padStart(9)} ${String(p.healthzMaxMs).padStart(12)} ${String(p.gcMaxMs).padStart(7)}\n`,
+      );
     }
   }
 }
@@ -179,24 +216,39 @@ async function largeFile(r: Running, configDir: string, megabytes: number, phase
   };
   const before = memory();
   const path = join(configDir, 'large.yaml');
-  const doc = 'apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: large, namespace: ns-0}\nspec: {hosts: [large.example.com], resolution: NONE}\n';
+  const doc =
+    'apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: large, namespace: ns-0}\nspec: {hosts: [large.example.com], resolution: NONE}\n';
   writeFileSync(path, `${`# ${'x'.repeat(97)}\n`.repeat(Math.floor((megabytes * 1024 * 1024) / 100))}${doc}`);
   const generation = r.controlPlane.configStatus?.generation ?? 0;
-  phases.push(await measure(`${megabytes} MB file added (reload)`, () => r.adminPort, async () => {
-    r.reload();
-    // Rejected (over --max-file-bytes) or applied: either way the reload is done once the status moves on.
-    const status = () => r.controlPlane.configStatus as { generation: number; state?: string; rejectedAt?: number } | undefined;
-    const seen = status();
-    while (status() === seen) await new Promise((res) => setTimeout(res, 5));
-  }));
+  phases.push(
+    await measure(
+      `${megabytes} MB file added (reload)`,
+      () => r.adminPort,
+      async () => {
+        r.reload();
+        // Rejected (over --max-file-bytes) or applied: either way the reload is done once the status moves on.
+        const status = () => r.controlPlane.configStatus as { generation: number; state?: string; rejectedAt?: number } | undefined;
+        const seen = status();
+        while (status() === seen) await new Promise((res) => setTimeout(res, 5));
+      },
+    ),
+  );
   const during = memory();
   unlinkSync(path);
-  phases.push(await measure(`${megabytes} MB file removed (reload)`, () => r.adminPort, async () => {
-    r.reload();
-    await waitForGeneration(r, generation + 1);
-  }));
+  phases.push(
+    await measure(
+      `${megabytes} MB file removed (reload)`,
+      () => r.adminPort,
+      async () => {
+        r.reload();
+        await waitForGeneration(r, generation + 1);
+      },
+    ),
+  );
   const after = memory();
-  process.stdout.write(`memory before the large file: ${before}\nwhile it is there:            ${during}\nafter it is removed:          ${after}\n`);
+  process.stdout.write(
+    `memory before the large file: ${before}\nwhile it is there:            ${during}\nafter it is removed:          ${after}\n`,
+  );
 }
 
 main().catch((err) => {

@@ -145,7 +145,13 @@ export function generateMesh(shape: MeshShape): SyntheticMesh {
     list.push(doc);
     docs.set(namespace, list);
   };
-  const counts: Record<string, number> = { ServiceEntry: 0, WorkloadEntry: 0, PeerAuthentication: 0, DestinationRule: 0, namespaces: nsCount };
+  const counts: Record<string, number> = {
+    ServiceEntry: 0,
+    WorkloadEntry: 0,
+    PeerAuthentication: 0,
+    DestinationRule: 0,
+    namespaces: nsCount,
+  };
   const services: ServiceInfo[] = [];
 
   // Services.
@@ -207,7 +213,12 @@ export function generateMesh(shape: MeshShape): SyntheticMesh {
     const svc = services[(t * 7919) % services.length]!;
     const matchLabels: Record<string, string> = { app: `svc-${svc.index}` };
     if (t >= services.length) matchLabels.version = `v${(t % 2) + 1}`;
-    const mode = pick<string>([[0.5, 'STRICT'], [0.25, 'PERMISSIVE'], [0.15, 'DISABLE'], [0.1, 'UNSET']]);
+    const mode = pick<string>([
+      [0.5, 'STRICT'],
+      [0.25, 'PERMISSIVE'],
+      [0.15, 'DISABLE'],
+      [0.1, 'UNSET'],
+    ]);
     const spec: Record<string, Yaml> = { selector: { matchLabels }, mtls: { mode } };
     if (random() < 0.3) {
       const portLevel: Record<string, Yaml> = { '80': { mode: random() < 0.5 ? 'DISABLE' : 'PERMISSIVE' } };
@@ -237,17 +248,33 @@ export function generateMesh(shape: MeshShape): SyntheticMesh {
     const namespace = t < services.length ? svc.namespace : `ns-${(svcNs + 1 + t) % nsCount}`;
     const host = namespace === svc.namespace && random() < 0.2 ? `svc-${svc.index}` : svc.host;
     const trafficPolicy: Record<string, Yaml> = {};
-    const tls = pick<string>([[0.45, 'ISTIO_MUTUAL'], [0.1, 'DISABLE'], [0.15, 'SIMPLE'], [0.3, 'NONE']]);
+    const tls = pick<string>([
+      [0.45, 'ISTIO_MUTUAL'],
+      [0.1, 'DISABLE'],
+      [0.15, 'SIMPLE'],
+      [0.3, 'NONE'],
+    ]);
     if (tls === 'SIMPLE') {
-      trafficPolicy.tls = { mode: 'SIMPLE', caCertificates: `/etc/meshlite/certs/svc-${svc.index}/ca.crt`, sni: svc.host, subjectAltNames: [svc.host] };
+      trafficPolicy.tls = {
+        mode: 'SIMPLE',
+        caCertificates: `/etc/meshlite/certs/svc-${svc.index}/ca.crt`,
+        sni: svc.host,
+        subjectAltNames: [svc.host],
+      };
     } else if (tls !== 'NONE') {
       trafficPolicy.tls = { mode: tls };
     } else {
       trafficPolicy.loadBalancer = { simple: 'LEAST_REQUEST' };
-      trafficPolicy.connectionPool = { tcp: { maxConnections: 100, connectTimeout: '5s' }, http: { http2MaxRequests: 1000, maxRetries: 3 } };
+      trafficPolicy.connectionPool = {
+        tcp: { maxConnections: 100, connectTimeout: '5s' },
+        http: { http2MaxRequests: 1000, maxRetries: 3 },
+      };
       trafficPolicy.outlierDetection = { consecutive5xxErrors: 5, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 };
     }
-    if (random() < 0.1) trafficPolicy.portLevelSettings = [{ port: { number: 8000 }, loadBalancer: { simple: 'ROUND_ROBIN' }, tls: { mode: 'ISTIO_MUTUAL' } }];
+    if (random() < 0.1)
+      trafficPolicy.portLevelSettings = [
+        { port: { number: 8000 }, loadBalancer: { simple: 'ROUND_ROBIN' }, tls: { mode: 'ISTIO_MUTUAL' } },
+      ];
     const spec: Record<string, Yaml> = { host, trafficPolicy };
     if (random() < 0.4) {
       const v2: Record<string, Yaml> = { name: 'v2', labels: { version: 'v2' } };
@@ -262,11 +289,32 @@ export function generateMesh(shape: MeshShape): SyntheticMesh {
   counts.AuthorizationPolicy = 0;
   counts.RequestAuthentication = 0;
   if (shape.authz > 0) {
-    add(ROOT_NS, resource(SECURITY, 'AuthorizationPolicy', 'audit-debug', ROOT_NS, { action: 'AUDIT', rules: [{ when: [{ key: 'request.headers[x-debug]', values: ['*'] }] }] }));
+    add(
+      ROOT_NS,
+      resource(SECURITY, 'AuthorizationPolicy', 'audit-debug', ROOT_NS, {
+        action: 'AUDIT',
+        rules: [{ when: [{ key: 'request.headers[x-debug]', values: ['*'] }] }],
+      }),
+    );
     counts.AuthorizationPolicy!++;
-    const jwks = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', kid: 'bench', x: 'q8J6jZHcsyuHxD_GnY91-0mkhxv6CspfPVFC9y-yRSo', y: 'vdgRecl1o2Ooy8qqUi74x3c-95pzlsNRhIkAA4RCQWM' }] });
+    const jwks = JSON.stringify({
+      keys: [
+        {
+          kty: 'EC',
+          crv: 'P-256',
+          kid: 'bench',
+          x: 'q8J6jZHcsyuHxD_GnY91-0mkhxv6CspfPVFC9y-yRSo',
+          y: 'vdgRecl1o2Ooy8qqUi74x3c-95pzlsNRhIkAA4RCQWM',
+        },
+      ],
+    });
     for (let m = 0; m < nsCount; m++) {
-      add(`ns-${m}`, resource(SECURITY, 'RequestAuthentication', 'jwt', `ns-${m}`, { jwtRules: [{ issuer: `https://idp-${m}.example.com`, audiences: [`ns-${m}`], jwks }] }));
+      add(
+        `ns-${m}`,
+        resource(SECURITY, 'RequestAuthentication', 'jwt', `ns-${m}`, {
+          jwtRules: [{ issuer: `https://idp-${m}.example.com`, audiences: [`ns-${m}`], jwks }],
+        }),
+      );
       counts.RequestAuthentication!++;
     }
   }
@@ -285,7 +333,13 @@ export function generateMesh(shape: MeshShape): SyntheticMesh {
       spec = {
         selector,
         action: 'ALLOW',
-        rules: [{ from: [{ source }], to: [{ operation: { methods: ['GET', 'POST'], paths: ['/api/*'] } }], when: [{ key: 'request.headers[x-tenant]', values: [`t-${t % 7}`, 'shared'] }] }],
+        rules: [
+          {
+            from: [{ source }],
+            to: [{ operation: { methods: ['GET', 'POST'], paths: ['/api/*'] } }],
+            when: [{ key: 'request.headers[x-tenant]', values: [`t-${t % 7}`, 'shared'] }],
+          },
+        ],
       };
     }
     add(svc.namespace, resource(SECURITY, 'AuthorizationPolicy', `authz-${t}`, svc.namespace, spec));
@@ -296,7 +350,7 @@ export function generateMesh(shape: MeshShape): SyntheticMesh {
   let bytes = 0;
   const names = [...docs.keys()].sort((a, b) => (a === ROOT_NS ? -1 : b === ROOT_NS ? 1 : Number(a.slice(3)) - Number(b.slice(3))));
   for (const ns of names) {
-    const text = docs.get(ns)!.map(toYaml).join('\n---\n') + '\n';
+    const text = `${docs.get(ns)!.map(toYaml).join('\n---\n')}\n`;
     bytes += Buffer.byteLength(text);
     files.push({ name: `synthetic/${ns}.yaml`, text });
   }

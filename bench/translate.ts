@@ -55,7 +55,8 @@ function translateOrDie(model: Parameters<typeof translateProxy>[0], id: string)
 
 function lbEndpointCount(endpoints: readonly JsonObject[]): number {
   let n = 0;
-  for (const cla of endpoints) for (const group of (cla.endpoints as JsonObject[] | undefined) ?? []) n += ((group.lb_endpoints as unknown[]) ?? []).length;
+  for (const cla of endpoints)
+    for (const group of (cla.endpoints as JsonObject[] | undefined) ?? []) n += ((group.lb_endpoints as unknown[]) ?? []).length;
   return n;
 }
 
@@ -80,8 +81,12 @@ function main(): void {
     fn();
     mem.sample(`${label}:end`);
   };
-  out(`meshlite translation benchmark (node ${process.version}, ${process.arch}, gc between phases: ${hasGc ? 'yes' : 'no (run with --expose-gc)'})`);
-  out(`shape: ${opts.services} services, ${opts.workloads} workloads, ${opts.policies} policies, ${opts.authz} authorization policies, ${opts.namespaces} namespaces, seed ${opts.seed}`);
+  out(
+    `meshlite translation benchmark (node ${process.version}, ${process.arch}, gc between phases: ${hasGc ? 'yes' : 'no (run with --expose-gc)'})`,
+  );
+  out(
+    `shape: ${opts.services} services, ${opts.workloads} workloads, ${opts.policies} policies, ${opts.authz} authorization policies, ${opts.namespaces} namespaces, seed ${opts.seed}`,
+  );
   mem.sample('start');
 
   // 1. Generate YAML text (not part of any measured figure).
@@ -104,10 +109,17 @@ function main(): void {
     }
     parseMs = msSince(start);
     mem.sample('load:parsed');
-    const [result, elapsed] = timed(() => buildConfigSet(documents, yamlIssues, mesh.files.map((f) => f.name)));
+    const [result, elapsed] = timed(() =>
+      buildConfigSet(
+        documents,
+        yamlIssues,
+        mesh.files.map((f) => f.name),
+      ),
+    );
     buildMs = elapsed;
     if (!result.ok) {
-      for (const issue of result.issues.slice(0, 20)) process.stderr.write(`${issue.file}:${issue.line}:${issue.column} ${issue.path}: ${issue.message}\n`);
+      for (const issue of result.issues.slice(0, 20))
+        process.stderr.write(`${issue.file}:${issue.line}:${issue.column} ${issue.path}: ${issue.message}\n`);
       throw new Error(`synthetic config is invalid: ${result.issues.length} issue(s)`);
     }
     config = result.config;
@@ -126,7 +138,9 @@ function main(): void {
     [model, modelMs] = timed(() => buildMeshModel(config));
   });
   const afterModel = mem.sample('model:retained');
-  out(`mesh model: ${ms(modelMs)} (${model.registry.services.length} services, ${model.registry.workloads.length} workloads); heap after load ${mb(afterLoad.heapUsed)}, after model ${mb(afterModel.heapUsed)}`);
+  out(
+    `mesh model: ${ms(modelMs)} (${model.registry.services.length} services, ${model.registry.workloads.length} workloads); heap after load ${mb(afterLoad.heapUsed)}, after model ${mb(afterModel.heapUsed)}`,
+  );
 
   // 4. Translate every sidecar proxy, keeping only timings and counts.
   let proxies = sidecarProxies(model);
@@ -169,10 +183,19 @@ function main(): void {
   const translateDist = distribution(perProxy);
   const kindDist = Object.fromEntries(KINDS.map((k) => [k, distribution(perKind[k])])) as Record<Kind, Distribution>;
   out();
-  out(`translation: ${proxies.length} of ${allProxies} sidecar proxies in ${ms(translateMs)} (${round(proxies.length / (translateMs / 1000), 1)} proxies/s)`);
-  out(`  per proxy: mean ${ms(translateDist.mean)}, p50 ${ms(translateDist.p50)}, p90 ${ms(translateDist.p90)}, p99 ${ms(translateDist.p99)}, max ${ms(translateDist.max)} (first ${ms(perProxy[0] ?? 0)})`);
-  out(`  sample proxy ${sample.proxy}: ${sample.clusters} clusters, ${sample.endpoints} endpoints (CLAs, ${sample.lbEndpoints} lb endpoints), ${sample.listeners} listeners, ${sample.routes} route configs (${sample.virtualHosts} virtual hosts), ${sample.secretNames} secret names, ${sample.warnings} warnings`);
-  for (const k of KINDS) out(`  ${pad(`${k} per proxy:`, 22)}min ${kindDist[k].min}, mean ${round(kindDist[k].mean, 1)}, max ${kindDist[k].max}; total ${counts[k]}`);
+  out(
+    `translation: ${proxies.length} of ${allProxies} sidecar proxies in ${ms(translateMs)} (${round(proxies.length / (translateMs / 1000), 1)} proxies/s)`,
+  );
+  out(
+    `  per proxy: mean ${ms(translateDist.mean)}, p50 ${ms(translateDist.p50)}, p90 ${ms(translateDist.p90)}, p99 ${ms(translateDist.p99)}, max ${ms(translateDist.max)} (first ${ms(perProxy[0] ?? 0)})`,
+  );
+  out(
+    `  sample proxy ${sample.proxy}: ${sample.clusters} clusters, ${sample.endpoints} endpoints (CLAs, ${sample.lbEndpoints} lb endpoints), ${sample.listeners} listeners, ${sample.routes} route configs (${sample.virtualHosts} virtual hosts), ${sample.secretNames} secret names, ${sample.warnings} warnings`,
+  );
+  for (const k of KINDS)
+    out(
+      `  ${pad(`${k} per proxy:`, 22)}min ${kindDist[k].min}, mean ${round(kindDist[k].mean, 1)}, max ${kindDist[k].max}; total ${counts[k]}`,
+    );
   out(`  lb endpoints total: ${counts.lbEndpoints}; warnings total: ${counts.warnings}`);
 
   // 4b. What serving really costs: every proxy's snapshot (validated, encoded,
@@ -198,7 +221,9 @@ function main(): void {
   });
   const snapshotDist = distribution(snapshotPerProxy);
   out(`snapshots (translate + validate + encode + version, all ${proxies.length} proxies held at once): ${ms(snapshotMs)}`);
-  out(`  per proxy: mean ${ms(snapshotDist.mean)}, p50 ${ms(snapshotDist.p50)}, p99 ${ms(snapshotDist.p99)}, max ${ms(snapshotDist.max)}; heap with all held ${mb(snapshotsHeld)}`);
+  out(
+    `  per proxy: mean ${ms(snapshotDist.mean)}, p50 ${ms(snapshotDist.p50)}, p99 ${ms(snapshotDist.p99)}, max ${ms(snapshotDist.max)}; heap with all held ${mb(snapshotsHeld)}`,
+  );
 
   // 5. Proto schema load (one-off, lazily on first lookup).
   let protoLoadMs = 0;
@@ -258,11 +283,17 @@ function main(): void {
   out();
   out(`proto schema load: ${ms(protoLoadMs)}${rootStats ? ` (${rootStats.fileCount} files)` : ''}`);
   out(`uncached validate+encode (jsonToBinary per proxy, no sharing) for ${sampleIdx.length} sample proxies: ${ms(encodeMs)} total`);
-  out(`  per proxy: mean ${ms(encodeDist.mean)}, p50 ${ms(encodeDist.p50)}, p99 ${ms(encodeDist.p99)}, max ${ms(encodeDist.max)} (translation of the same proxies: mean ${ms(distribution(sampleTranslate).mean)})`);
-  out(`  encoded bytes per proxy: mean ${mb(bytesDist.mean)}, min ${mb(bytesDist.min)}, max ${mb(bytesDist.max)} (JSON text: mean ${mb(jsonDist.mean)})`);
+  out(
+    `  per proxy: mean ${ms(encodeDist.mean)}, p50 ${ms(encodeDist.p50)}, p99 ${ms(encodeDist.p99)}, max ${ms(encodeDist.max)} (translation of the same proxies: mean ${ms(distribution(sampleTranslate).mean)})`,
+  );
+  out(
+    `  encoded bytes per proxy: mean ${mb(bytesDist.mean)}, min ${mb(bytesDist.min)}, max ${mb(bytesDist.max)} (JSON text: mean ${mb(jsonDist.mean)})`,
+  );
   for (const k of KINDS) {
     const a = byKind[k];
-    out(`  ${pad(`${k}:`, 12)}${a.resources} resources, ${ms(a.ms)}, ${round(a.resources ? (a.ms * 1000) / a.resources : 0, 1)} µs/resource, ${round(a.resources ? a.bytes / a.resources : 0, 0)} B/resource, slowest ${ms(a.maxMs)} (${a.maxName})`);
+    out(
+      `  ${pad(`${k}:`, 12)}${a.resources} resources, ${ms(a.ms)}, ${round(a.resources ? (a.ms * 1000) / a.resources : 0, 1)} µs/resource, ${round(a.resources ? a.bytes / a.resources : 0, 0)} B/resource, slowest ${ms(a.maxMs)} (${a.maxName})`,
+    );
   }
   const projectedEncodeAll = encodeDist.mean * proxies.length;
   out(`  projected for all ${proxies.length} proxies: ${ms(projectedEncodeAll)}`);
@@ -283,13 +314,25 @@ function main(): void {
   const final = mem.sample('end');
 
   out();
-  out(`memory: peak rss ${mb(mem.peak.rss)} (at ${mem.peak.rssAt}), peak heapUsed ${mb(mem.peak.heapUsed)} (at ${mem.peak.heapUsedAt}), ${mem.peak.samples} samples`);
+  out(
+    `memory: peak rss ${mb(mem.peak.rss)} (at ${mem.peak.rssAt}), peak heapUsed ${mb(mem.peak.heapUsed)} (at ${mem.peak.heapUsedAt}), ${mem.peak.samples} samples`,
+  );
   for (const [p, m] of mem.phasePeaks) out(`  ${pad(`${p}:`, 14)}rss ${mb(m.rss)}, heapUsed ${mb(m.heapUsed)}`);
   out(`  heap retained after load ${mb(afterLoad.heapUsed)}, after model ${mb(afterModel.heapUsed)}, at end ${mb(final.heapUsed)}`);
-  if (retainN > 0) out(`  one proxy's output held in memory: ~${mb(retainedPerProxy)} (${retainN} kept at once; all ${proxies.length} would be ~${mb(retainedPerProxy * proxies.length)})`);
+  if (retainN > 0)
+    out(
+      `  one proxy's output held in memory: ~${mb(retainedPerProxy)} (${retainN} kept at once; all ${proxies.length} would be ~${mb(retainedPerProxy * proxies.length)})`,
+    );
 
   const summary = {
-    shape: { ...opts, documents: docCount, yamlBytes: mesh.bytes, generated: mesh.counts, sidecarProxies: allProxies, translatedProxies: proxies.length },
+    shape: {
+      ...opts,
+      documents: docCount,
+      yamlBytes: mesh.bytes,
+      generated: mesh.counts,
+      sidecarProxies: allProxies,
+      translatedProxies: proxies.length,
+    },
     load: { parseMs: round(parseMs), validateBuildMs: round(buildMs), totalMs: round(parseMs + buildMs) },
     model: { ms: round(modelMs), services: model.registry.services.length, workloads: model.registry.workloads.length },
     translate: {
@@ -297,7 +340,9 @@ function main(): void {
       proxiesPerSecond: round(proxies.length / (translateMs / 1000), 1),
       perProxyMs: roundDist(translateDist),
       sampleProxy: sample,
-      perProxyCounts: Object.fromEntries(KINDS.map((k) => [k, { min: kindDist[k].min, mean: round(kindDist[k].mean, 1), max: kindDist[k].max }])),
+      perProxyCounts: Object.fromEntries(
+        KINDS.map((k) => [k, { min: kindDist[k].min, mean: round(kindDist[k].mean, 1), max: kindDist[k].max }]),
+      ),
       totals: counts,
     },
     snapshots: { totalMs: round(snapshotMs), perProxyMs: roundDist(snapshotDist), heapAllHeldBytes: snapshotsHeld },

@@ -64,7 +64,10 @@ test('the layer rules themselves allow no folder cycle', () => {
 
 test('the graph reader sees src: known edges are present', () => {
   assert.ok(graph.size > 100, `only ${graph.size} files read`);
-  assert.ok(graph.get('xds/translate.ts')?.includes('model/mesh-model.ts'), 'xds/translate.ts -> model/mesh-model.ts (a type-only import) is missing');
+  assert.ok(
+    graph.get('xds/translate.ts')?.includes('model/mesh-model.ts'),
+    'xds/translate.ts -> model/mesh-model.ts (a type-only import) is missing',
+  );
   assert.ok(graph.get('xds/translate.ts')?.includes('model/proxy-kind.ts'), 'xds/translate.ts -> model/proxy-kind.ts is missing');
 });
 
@@ -95,7 +98,15 @@ test('the checks fail on a file cycle, a folder cycle and an upward import, nami
     ['model/view.ts', ['config/types.ts']],
   ]);
   assert.equal(findCycles(bad), [['config/authz.ts', 'config/types.ts', 'config/authz.ts']]);
-  assert.equal(findCycles(new Map([['a.ts', ['b.ts']], ['b.ts', []]])), []);
+  assert.equal(
+    findCycles(
+      new Map([
+        ['a.ts', ['b.ts']],
+        ['b.ts', []],
+      ]),
+    ),
+    [],
+  );
   assert.equal(folderCycles(bad), ['config -> model -> config\n  config/authz.ts -> model/view.ts\n  model/view.ts -> config/types.ts']);
   const rules: LayerRules = { mayImport: { config: [], model: ['config'] }, exceptions: [] };
   assert.equal(layerViolations(bad, rules), ['config/authz.ts -> model/view.ts: config may import no other folder']);

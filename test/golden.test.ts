@@ -13,7 +13,10 @@ const rel = (path: string) => relative(REPO_ROOT, path);
 test('every core scenario (S1-S4, S8-S10) has an example', () => {
   const names = scenarioNames();
   for (const prefix of ['s1-', 's2-', 's3-', 's4-', 's8-', 's9-', 's10-']) {
-    assert.ok(names.some((n) => n.startsWith(prefix)), `no examples/${prefix}* scenario`);
+    assert.ok(
+      names.some((n) => n.startsWith(prefix)),
+      `no examples/${prefix}* scenario`,
+    );
   }
   assert.ok(cases.length >= 20, `expected a golden per proxy per scenario, got ${cases.length}`);
 });
@@ -31,7 +34,9 @@ test('every proxy of every scenario has a golden, and it matches the translation
 
 test('no orphaned goldens', () => {
   const wanted = new Set(cases.map((c) => c.goldenPath));
-  const orphans = goldenFiles().filter((f) => !wanted.has(f)).map(rel);
+  const orphans = goldenFiles()
+    .filter((f) => !wanted.has(f))
+    .map(rel);
   assert.equal(orphans, [], `orphaned goldens: ${orphans.join(', ')}`);
 });
 
@@ -45,7 +50,10 @@ test('every golden survives JSON -> binary -> JSON through the real Envoy protos
 
 test('translation is deterministic: a second run gives identical bytes', () => {
   const again = goldenCases();
-  assert.equal(again.map((c) => c.actual), cases.map((c) => c.actual));
+  assert.equal(
+    again.map((c) => c.actual),
+    cases.map((c) => c.actual),
+  );
 });
 
 test.run();

@@ -30,7 +30,8 @@ function runOn(files: Record<string, string>, o: { filter?: string; env?: Record
 const verdicts = (lines: string[]) => lines.filter((l) => /^(ok {3}|FAIL )/.test(l)).map((l) => l.replace(/\d+\.\d+s/, 'Xs'));
 const byName = (a: string, b: string) => a.slice(5).localeCompare(b.slice(5));
 
-const passing = (n: number) => `import { test } from '${UVU}';\n${Array.from({ length: n }, (_, i) => `test('t${i}', () => {});`).join('\n')}\ntest.run();\n`;
+const passing = (n: number) =>
+  `import { test } from '${UVU}';\n${Array.from({ length: n }, (_, i) => `test('t${i}', () => {});`).join('\n')}\ntest.run();\n`;
 
 const brokenFiles = {
   'a-empty.test.js': '// no tests at all\n',
@@ -61,12 +62,10 @@ for (const jobs of ['1', '3']) {
 test('only passing files: exit 0 and the summary line', () => {
   const r = runOn({ 'one.test.js': passing(1), 'two.test.js': passing(3) }, { env: { MESHLITE_TEST_JOBS: '1' } });
   assert.is(r.status, 0, r.lines.join('\n'));
-  assert.equal(r.lines.filter(Boolean).map((l) => l.replace(/\d+\.\d+s/, 'Xs')), [
-    'ok   one.test.js: 1 passed (Xs)',
-    'ok   two.test.js: 3 passed (Xs)',
-    '2 files in Xs (one at a time)',
-    '4 passed, 0 failed',
-  ]);
+  assert.equal(
+    r.lines.filter(Boolean).map((l) => l.replace(/\d+\.\d+s/, 'Xs')),
+    ['ok   one.test.js: 1 passed (Xs)', 'ok   two.test.js: 3 passed (Xs)', '2 files in Xs (one at a time)', '4 passed, 0 failed'],
+  );
 });
 
 test('the filter argument picks files by path', () => {

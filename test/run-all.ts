@@ -69,14 +69,20 @@ interface Verdict {
   report: string;
 }
 
-const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
+const stripAnsi = (s: string) => s.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
 
 function judge(name: string, out: string, exit: number | string, seconds: string): Verdict {
   const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? NaN);
   const ok = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? NaN);
   const skip = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);
   if (Number.isNaN(total) || Number.isNaN(ok)) {
-    return { passed: 0, failed: 1, skipped: 0, ok: false, report: `FAIL ${name} (crashed, ${seconds}s): no uvu summary (exit ${exit})\n${out}` };
+    return {
+      passed: 0,
+      failed: 1,
+      skipped: 0,
+      ok: false,
+      report: `FAIL ${name} (crashed, ${seconds}s): no uvu summary (exit ${exit})\n${out}`,
+    };
   }
   if (total === 0) {
     const why = 'uvu reported Total: 0; a test file must define tests and call test.run()';
@@ -86,7 +92,13 @@ function judge(name: string, out: string, exit: number | string, seconds: string
   if (bad > 0 || exit !== 0) {
     return { passed: ok, failed: bad > 0 ? bad : 1, skipped: skip, ok: false, report: `FAIL ${name} (${seconds}s)\n${out}` };
   }
-  return { passed: ok, failed: 0, skipped: skip, ok: true, report: `ok   ${name}: ${ok} passed${skip ? `, ${skip} skipped` : ''} (${seconds}s)` };
+  return {
+    passed: ok,
+    failed: 0,
+    skipped: skip,
+    ok: true,
+    report: `ok   ${name}: ${ok} passed${skip ? `, ${skip} skipped` : ''} (${seconds}s)`,
+  };
 }
 
 function runFile(t: TestFile): Promise<Verdict> {
@@ -159,7 +171,9 @@ await runAll(files, (t, v) => {
 });
 
 const wall = ((Date.now() - started) / 1000).toFixed(1);
-console.log(`\n${files.length} file${files.length === 1 ? "" : "s"} in ${wall}s (${jobs > 1 ? `${jobs} at a time, at most ${e2eJobs} end-to-end` : 'one at a time'})`);
+console.log(
+  `\n${files.length} file${files.length === 1 ? '' : 's'} in ${wall}s (${jobs > 1 ? `${jobs} at a time, at most ${e2eJobs} end-to-end` : 'one at a time'})`,
+);
 if (failedFiles.length) console.log(`\nfailed files: ${failedFiles.sort().join(', ')}`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exitCode = failed > 0 ? 1 : 0;

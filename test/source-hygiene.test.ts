@@ -1,6 +1,8 @@
 // Code rules checked on the source itself: calls that spread an array into
 // arguments overflow the stack once the array is large (around 100,000
-// items), and config input decides how large these arrays get.
+// items), and config input decides how large these arrays get. And the
+// tree is formatted and linted by Biome (biome.jsonc).
+import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -18,11 +20,23 @@ test('no spread of an array into push, unshift, Math.max/min or String.fromCharC
   const spread = /\.(push|unshift)\(\.\.\.|Math\.(max|min)\(\.\.\.|String\.fromCharCode\(\.\.\./;
   const found: string[] = [];
   for (const file of sources(join(REPO_ROOT, 'src'))) {
-    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-      if (spread.test(line) && !line.trim().startsWith('*') && !line.trim().startsWith('//')) found.push(`${relative(REPO_ROOT, file)}:${i + 1}: ${line.trim()}`);
-    });
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (spread.test(line) && !line.trim().startsWith('*') && !line.trim().startsWith('//'))
+          found.push(`${relative(REPO_ROOT, file)}:${i + 1}: ${line.trim()}`);
+      });
   }
   assert.equal(found, [], `use appendAll (src/util/append-all.ts) or a loop:\n${found.join('\n')}`);
+});
+
+test('the tree is formatted and passes the linter (npm run format fixes most findings)', () => {
+  const biome = join(REPO_ROOT, 'node_modules', '@biomejs', 'biome', 'bin', 'biome');
+  const run = spawnSync(process.execPath, [biome, 'check', '--colors=off', '--max-diagnostics=20', '.'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
+  assert.is(run.status, 0, `${run.stdout}${run.stderr}`);
 });
 
 test.run();

@@ -83,7 +83,9 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
     const status = controlPlane.configStatus;
     const ready = controlPlane.ready;
     const errors = status?.state === 'rejected' ? status.totalIssues : 0;
-    return reply.code(ready ? 200 : 503).send({ ready, generation: status?.generation ?? 0, config: status?.state ?? 'not loaded', errors });
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ ready, generation: status?.generation ?? 0, config: status?.state ?? 'not loaded', errors });
   });
 
   app.get('/metrics', async (_req, reply) => {
@@ -95,7 +97,8 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
     const { proxy } = req.query as { proxy?: string };
     if (proxy === undefined) return allProxySync(ads.listConnections(), cache);
     const mine = ads.connectionsOf(proxy);
-    if (mine.length === 0) return reply.code(404).send({ error: `proxy "${proxy}" is not connected`, connected: [...ads.connectedProxies()].sort() });
+    if (mine.length === 0)
+      return reply.code(404).send({ error: `proxy "${proxy}" is not connected`, connected: [...ads.connectedProxies()].sort() });
     return proxySync(proxy, mine, cache);
   });
 
@@ -107,7 +110,9 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
       peer: c.peer,
       node: { id: c.node.id, cluster: c.node.cluster, userAgent: c.node.userAgent, metadata: c.node.metadata },
       connectedAt: new Date(c.connectedAt).toISOString(),
-      token: c.credential ? { id: c.credential.id ?? null, issuedAt: iso(c.credential.issuedAt), expiresAt: iso(c.credential.expiresAt) } : null,
+      token: c.credential
+        ? { id: c.credential.id ?? null, issuedAt: iso(c.credential.issuedAt), expiresAt: iso(c.credential.expiresAt) }
+        : null,
       types: c.status(),
       warnings: controlPlane.proxyWarnings(c.proxyId),
     })),
@@ -117,10 +122,21 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
     const { proxy } = req.query as { proxy?: string };
     if (!proxy) return reply.code(400).send({ error: 'query parameter proxy=<name>.<namespace> is required' });
     const snapshot = cache.get(proxy);
-    if (!snapshot) return reply.code(404).send({ error: `no snapshot for "${proxy}" (is it connected?)`, connected: [...ads.connectedProxies()].sort() });
+    if (!snapshot)
+      return reply
+        .code(404)
+        .send({ error: `no snapshot for "${proxy}" (is it connected?)`, connected: [...ads.connectedProxies()].sort() });
     const jsons = (type: (typeof RESOURCE_TYPES)[number]): JsonObject[] =>
       [...snapshot[type].resources.values()].sort((a, b) => a.name.localeCompare(b.name)).map((r) => r.json);
-    const resources: ProxyResources = { proxyId: proxy, clusters: jsons('clusters'), endpoints: jsons('endpoints'), listeners: jsons('listeners'), routes: jsons('routes'), secretNames: [], warnings: [] };
+    const resources: ProxyResources = {
+      proxyId: proxy,
+      clusters: jsons('clusters'),
+      endpoints: jsons('endpoints'),
+      listeners: jsons('listeners'),
+      routes: jsons('routes'),
+      secretNames: [],
+      warnings: [],
+    };
     const versions = Object.fromEntries(RESOURCE_TYPES.map((t) => [t, snapshot[t].version]));
     return canonicalJson(CONFIG_DUMP_TYPE, buildConfigDump(resources, jsons('secrets'), { versions }));
   });
@@ -156,13 +172,18 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
   app.get('/debug/configz', async () => {
     const status = controlPlane.configStatus;
     const settle = deps.pendingSettle?.();
-    const waiting = settle && { waitingToSettle: { files: settle.files.map((f) => `${f.file} (${f.change})`), until: new Date(settle.until).toISOString() } };
+    const waiting = settle && {
+      waitingToSettle: { files: settle.files.map((f) => `${f.file} (${f.change})`), until: new Date(settle.until).toISOString() },
+    };
     if (!status) return { state: 'not loaded', ...waiting };
     if (status.state === 'ok') return { ...status, loadedAt: new Date(status.loadedAt).toISOString(), ...waiting };
     return {
       state: 'rejected',
       servingGeneration: status.generation,
-      message: status.generation > 0 ? 'the config on disk is invalid; still serving the last good config' : 'the config on disk is invalid; nothing is served yet',
+      message:
+        status.generation > 0
+          ? 'the config on disk is invalid; still serving the last good config'
+          : 'the config on disk is invalid; nothing is served yet',
       rejectedAt: new Date(status.rejectedAt).toISOString(),
       errorCount: status.totalIssues,
       errors: formatIssues(status.issues, status.totalIssues),

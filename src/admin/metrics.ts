@@ -6,10 +6,29 @@ import type { ResourceType } from '../xds/type-urls.js';
 
 export class Metrics implements StreamObserver {
   readonly registry = new Registry();
-  readonly connectedProxies = new Gauge({ name: 'meshlite_connected_proxies', help: 'Proxies with at least one open ADS stream', registers: [this.registry] });
-  readonly pushes = new Counter({ name: 'meshlite_xds_pushes_total', help: 'xDS responses sent', labelNames: ['type'], registers: [this.registry] });
-  readonly acks = new Counter({ name: 'meshlite_xds_acks_total', help: 'xDS responses accepted by proxies', labelNames: ['type'], registers: [this.registry] });
-  readonly nacks = new Counter({ name: 'meshlite_xds_nacks_total', help: 'xDS responses rejected by proxies', labelNames: ['type'], registers: [this.registry] });
+  readonly connectedProxies = new Gauge({
+    name: 'meshlite_connected_proxies',
+    help: 'Proxies with at least one open ADS stream',
+    registers: [this.registry],
+  });
+  readonly pushes = new Counter({
+    name: 'meshlite_xds_pushes_total',
+    help: 'xDS responses sent',
+    labelNames: ['type'],
+    registers: [this.registry],
+  });
+  readonly acks = new Counter({
+    name: 'meshlite_xds_acks_total',
+    help: 'xDS responses accepted by proxies',
+    labelNames: ['type'],
+    registers: [this.registry],
+  });
+  readonly nacks = new Counter({
+    name: 'meshlite_xds_nacks_total',
+    help: 'xDS responses rejected by proxies',
+    labelNames: ['type'],
+    registers: [this.registry],
+  });
   readonly pushAckSeconds = new Histogram({
     name: 'meshlite_xds_push_ack_seconds',
     help: 'Time from sending an xDS response to the proxy accepting it',
@@ -35,10 +54,26 @@ export class Metrics implements StreamObserver {
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
     registers: [this.registry],
   });
-  readonly configErrors = new Counter({ name: 'meshlite_config_errors_total', help: 'Config loads rejected (each keeps the last good config)', registers: [this.registry] });
-  readonly configErrorsCurrent = new Gauge({ name: 'meshlite_config_current_errors', help: 'Errors in the config on disk now (0 when it is being served)', registers: [this.registry] });
-  readonly configGeneration = new Gauge({ name: 'meshlite_config_generation', help: 'Generation of the config being served', registers: [this.registry] });
-  readonly certificatesIssued = new Counter({ name: 'meshlite_certificates_issued_total', help: 'Workload certificates issued (first issue and rotations)', registers: [this.registry] });
+  readonly configErrors = new Counter({
+    name: 'meshlite_config_errors_total',
+    help: 'Config loads rejected (each keeps the last good config)',
+    registers: [this.registry],
+  });
+  readonly configErrorsCurrent = new Gauge({
+    name: 'meshlite_config_current_errors',
+    help: 'Errors in the config on disk now (0 when it is being served)',
+    registers: [this.registry],
+  });
+  readonly configGeneration = new Gauge({
+    name: 'meshlite_config_generation',
+    help: 'Generation of the config being served',
+    registers: [this.registry],
+  });
+  readonly certificatesIssued = new Counter({
+    name: 'meshlite_certificates_issued_total',
+    help: 'Workload certificates issued (first issue and rotations)',
+    registers: [this.registry],
+  });
   readonly streamsClosed = new Counter({
     name: 'meshlite_ads_streams_closed_total',
     help: 'ADS streams meshlite ended itself, by reason (refused, auth_timeout, token_expired, token_revoked, malformed_request)',

@@ -54,7 +54,9 @@ export function proxySync(proxy: string, connections: readonly ConnectionInfo[],
       ...(status?.nacked ? { nacked: { version: status.nacked.version, message: status.nacked.message } } : {}),
     };
   });
-  const synced = snapshot !== undefined && types.every((t) => t.state === 'SYNCED' || (t.resources === 0 && t.state !== 'STALE' && t.state !== 'NACKED'));
+  const synced =
+    snapshot !== undefined &&
+    types.every((t) => t.state === 'SYNCED' || (t.resources === 0 && t.state !== 'STALE' && t.state !== 'NACKED'));
   return {
     proxy,
     streams: mine.map((c) => ({ id: c.streamId, protocol: c.protocol, peer: c.peer, connectedAt: new Date(c.connectedAt).toISOString() })),

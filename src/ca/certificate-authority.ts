@@ -97,7 +97,14 @@ export class CertificateAuthority {
       const loaded = await loadPluggedInCa(opts.pluggedInDir, now());
       if (!loaded.ok) throw new Error(`meshlite CA: ${loaded.error}`);
       if (loaded.value.looseKeyMode !== undefined) warnKeyMode(opts.logger, `${opts.pluggedInDir}/ca-key.pem`, loaded.value.looseKeyMode);
-      const ca = new CertificateAuthority(opts.trustDomain, loaded.value.signer, loaded.value.trustBundlePem, describe('plugged-in', opts.pluggedInDir, loaded.value.signer), now, opts.logger);
+      const ca = new CertificateAuthority(
+        opts.trustDomain,
+        loaded.value.signer,
+        loaded.value.trustBundlePem,
+        describe('plugged-in', opts.pluggedInDir, loaded.value.signer),
+        now,
+        opts.logger,
+      );
       opts.logger?.info({ ...ca.info }, 'meshlite CA loaded from plugged-in certificates');
       return ca;
     }
@@ -107,7 +114,14 @@ export class CertificateAuthority {
     if (!stored.ok) throw new Error(`meshlite CA: ${stored.error}`);
     const { signer, directory, created, looseKeyMode } = stored.value;
     if (looseKeyMode !== undefined) warnKeyMode(opts.logger, `${directory}/root-key.pem`, looseKeyMode);
-    const ca = new CertificateAuthority(opts.trustDomain, signer, signer.root.pem, describe('self-signed', directory, signer), now, opts.logger);
+    const ca = new CertificateAuthority(
+      opts.trustDomain,
+      signer,
+      signer.root.pem,
+      describe('self-signed', directory, signer),
+      now,
+      opts.logger,
+    );
     opts.logger?.info({ ...ca.info }, created ? 'meshlite CA created a self-signed root' : 'meshlite CA loaded its self-signed root');
     return ca;
   }
@@ -133,7 +147,9 @@ export class CertificateAuthority {
     if (!request.ok) return request.failure;
     if (csrPem.length > MAX_CSR_CHARS) return issueFailure('invalid-csr', `CSR is larger than ${MAX_CSR_CHARS} characters`);
     const blocks = pemBlocks(csrPem);
-    const requests = blocks.ok ? blocks.value.filter((b) => b.label === 'CERTIFICATE REQUEST' || b.label === 'NEW CERTIFICATE REQUEST') : [];
+    const requests = blocks.ok
+      ? blocks.value.filter((b) => b.label === 'CERTIFICATE REQUEST' || b.label === 'NEW CERTIFICATE REQUEST')
+      : [];
     if (!blocks.ok || requests.length !== 1 || blocks.value.length !== 1) {
       return issueFailure('invalid-csr', 'expected exactly one PEM "CERTIFICATE REQUEST" block');
     }
@@ -157,7 +173,8 @@ export class CertificateAuthority {
 
   /** A serverAuth certificate with DNS and IP SANs (meshlite's own TLS listeners), P-256 key generated here. */
   async issueServerCertificate(dnsNames: readonly string[], ipAddresses: readonly string[], opts: IssueOptions = {}): Promise<IssueResult> {
-    if (dnsNames.length + ipAddresses.length === 0) return issueFailure('invalid-request', 'a server certificate needs at least one DNS name or IP address');
+    if (dnsNames.length + ipAddresses.length === 0)
+      return issueFailure('invalid-request', 'a server certificate needs at least one DNS name or IP address');
     const badDns = dnsNames.find((n) => n.length > 253 || !DNS_NAME.test(n));
     if (badDns !== undefined) return issueFailure('invalid-request', `${JSON.stringify(badDns)} is not a valid DNS name`);
     // Node's isIP accepts IPv6 zone ids ("fe80::1%eth0"), which have no place in a certificate.
@@ -165,18 +182,30 @@ export class CertificateAuthority {
     if (badIp !== undefined) return issueFailure('invalid-request', `${JSON.stringify(badIp)} is not an IP address`);
     const ttl = validateTtl(opts.ttlSeconds, DEFAULT_WORKLOAD_TTL_SECONDS, MAX_WORKLOAD_TTL_SECONDS);
     if (!ttl.ok) return issueFailure('invalid-request', ttl.error);
-    const names: SanEntry[] = [...dnsNames.map((value) => ({ type: 'dns' as const, value })), ...ipAddresses.map((value) => ({ type: 'ip' as const, value }))];
+    const names: SanEntry[] = [
+      ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
+      ...ipAddresses.map((value) => ({ type: 'ip' as const, value })),
+    ];
     const key = await generateKeyPair('ecdsa-p256');
     const result = signLeaf(this.#signer, key.spkiDer, { names, extendedKeyUsage: SERVER_USAGES }, ttl.value, this.#now());
     if (!result.ok) return result;
-    this.#logger?.info({ dnsNames, ipAddresses, serialNumber: result.certificate.serialNumber, notAfter: result.certificate.notAfter }, 'meshlite CA issued a server certificate');
+    this.#logger?.info(
+      { dnsNames, ipAddresses, serialNumber: result.certificate.serialNumber, notAfter: result.certificate.notAfter },
+      'meshlite CA issued a server certificate',
+    );
     return { ok: true, certificate: { ...result.certificate, privateKeyPem: privateKeyToPem(key.privateKey) } };
   }
 
   /** Everything about a workload request that can be checked before any key work. */
-  #workloadRequest(identity: WorkloadIdentity, opts: IssueOptions): { ok: true; spiffeId: string; ttlSeconds: number } | { ok: false; failure: IssueResult } {
+  #workloadRequest(
+    identity: WorkloadIdentity,
+    opts: IssueOptions,
+  ): { ok: true; spiffeId: string; ttlSeconds: number } | { ok: false; failure: IssueResult } {
     if (identity.trustDomain !== this.trustDomain) {
-      return { ok: false, failure: issueFailure('invalid-identity', `trust domain "${identity.trustDomain}" is not this CA's ("${this.trustDomain}")`) };
+      return {
+        ok: false,
+        failure: issueFailure('invalid-identity', `trust domain "${identity.trustDomain}" is not this CA's ("${this.trustDomain}")`),
+      };
     }
     const id = spiffeIdOf(identity);
     if (!id.ok) return { ok: false, failure: issueFailure('invalid-identity', id.error) };

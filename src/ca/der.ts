@@ -58,7 +58,7 @@ export const bitString = (bytes: Uint8Array): DerPart => tlv(0x03, Buffer.concat
 /** RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050. Whole seconds only. */
 export function time(date: Date): DerPart {
   const iso = date.toISOString(); // 2030-01-01T12:00:00.000Z
-  const digits = iso.slice(0, 19).replace(/[-T:]/g, '') + 'Z';
+  const digits = `${iso.slice(0, 19).replace(/[-T:]/g, '')}Z`;
   const year = date.getUTCFullYear();
   return year >= 1950 && year < 2050 ? tlv(0x17, Buffer.from(digits.slice(2), 'ascii')) : tlv(0x18, Buffer.from(digits, 'ascii'));
 }

@@ -64,7 +64,12 @@ export interface Signer {
   chainTailPem: string;
 }
 
-export function createSigner(certificate: ParsedCertificate, key: SigningKey, intermediates: ParsedCertificate[], root: ParsedCertificate): Signer {
+export function createSigner(
+  certificate: ParsedCertificate,
+  key: SigningKey,
+  intermediates: ParsedCertificate[],
+  root: ParsedCertificate,
+): Signer {
   return {
     certificate,
     key,

@@ -40,7 +40,9 @@ export function signWith(key: SigningKey, data: Uint8Array): Buffer {
 export function describeKey(key: KeyObject): Result<KeyKind> {
   if (key.asymmetricKeyType === 'ec') {
     const curve = CURVES[key.asymmetricKeyDetails?.namedCurve ?? ''];
-    return curve ? ok({ type: 'ec', curve }) : fail(`EC curve ${key.asymmetricKeyDetails?.namedCurve ?? '?'} is not supported (use P-256, P-384 or P-521)`);
+    return curve
+      ? ok({ type: 'ec', curve })
+      : fail(`EC curve ${key.asymmetricKeyDetails?.namedCurve ?? '?'} is not supported (use P-256, P-384 or P-521)`);
   }
   if (key.asymmetricKeyType === 'rsa') {
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;

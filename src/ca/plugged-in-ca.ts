@@ -36,7 +36,8 @@ export async function loadPluggedInCa(dir: string, now: Date): Promise<Result<Pl
   }
   const missing = PLUGGED_IN_FILES.filter((name) => !texts.has(name));
   if (missing.length === PLUGGED_IN_FILES.length) return fail(`${dir}: no CA files found (expected ${PLUGGED_IN_FILES.join(', ')})`);
-  if (missing.length > 0) return fail(`${dir}: incomplete plugged-in CA, missing ${missing.join(', ')} (all of ${PLUGGED_IN_FILES.join(', ')} are required)`);
+  if (missing.length > 0)
+    return fail(`${dir}: incomplete plugged-in CA, missing ${missing.join(', ')} (all of ${PLUGGED_IN_FILES.join(', ')} are required)`);
 
   const path = (name: string) => join(dir, name);
   const caCerts = parseCertificates(texts.get('ca-cert.pem')!, path('ca-cert.pem'));
@@ -52,7 +53,8 @@ export async function loadPluggedInCa(dir: string, now: Date): Promise<Result<Pl
   if (notCa) return fail(`${path('ca-cert.pem')}: ${describeCertificate(caCert)} ${notCa}`);
   const key = loadPrivateKeyPem(texts.get('ca-key.pem')!, path('ca-key.pem'));
   if (!key.ok) return key;
-  if (!certifiesKey(caCert, key.value.spkiDer)) return fail(`${path('ca-key.pem')} does not match the public key of ${path('ca-cert.pem')}`);
+  if (!certifiesKey(caCert, key.value.spkiDer))
+    return fail(`${path('ca-key.pem')} does not match the public key of ${path('ca-cert.pem')}`);
 
   const anchored = anchorChain(caCert, chainFile.value, roots.value, dir);
   if (!anchored.ok) return anchored;
@@ -93,7 +95,9 @@ function anchorChain(
     const child = intermediates[i]!;
     const parent = intermediates[i + 1]!;
     if (!isIssuedBy(child, parent)) {
-      return fail(`${join(dir, 'cert-chain.pem')}: ${describeCertificate(child)} is not signed by the next certificate ${describeCertificate(parent)}`);
+      return fail(
+        `${join(dir, 'cert-chain.pem')}: ${describeCertificate(child)} is not signed by the next certificate ${describeCertificate(parent)}`,
+      );
     }
     const notCa = notACaReason(parent);
     if (notCa) return fail(`${join(dir, 'cert-chain.pem')}: ${describeCertificate(parent)} ${notCa}`);

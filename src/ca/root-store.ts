@@ -8,7 +8,16 @@ import { certifiesKey, isSelfSigned, notACaReason, outsideValidityReason, parseC
 import { fileMode, readIfExists, writeFileAtomic } from '../util/files.js';
 import { fail, ok, type Result } from './result.js';
 import { toPem } from './pem.js';
-import { basicConstraints, distinguishedName, KEY_USAGE, keyIdentifier, keyUsage, OID, signCertificate, subjectKeyIdentifier } from './x509-template.js';
+import {
+  basicConstraints,
+  distinguishedName,
+  KEY_USAGE,
+  keyIdentifier,
+  keyUsage,
+  OID,
+  signCertificate,
+  subjectKeyIdentifier,
+} from './x509-template.js';
 
 export const ROOT_CERT_FILE = 'root-cert.pem';
 export const ROOT_KEY_FILE = 'root-key.pem';
@@ -21,7 +30,12 @@ export interface StoredRoot {
   looseKeyMode?: number;
 }
 
-export async function createRootPem(trustDomain: string, ttlSeconds: number, algorithm: KeyAlgorithm, now: Date): Promise<{ certPem: string; keyPem: string }> {
+export async function createRootPem(
+  trustDomain: string,
+  ttlSeconds: number,
+  algorithm: KeyAlgorithm,
+  now: Date,
+): Promise<{ certPem: string; keyPem: string }> {
   const key = await generateKeyPair(algorithm);
   const name = distinguishedName([
     [OID.organization, trustDomain],
@@ -56,7 +70,10 @@ function rootSigner(certPem: string, keyPem: string, certSource: string, keySour
   const notCa = notACaReason(root);
   if (notCa) return fail(`${certSource}: the certificate ${notCa}`);
   const expired = outsideValidityReason(root, now);
-  if (expired) return fail(`${certSource}: the root certificate ${expired}; move the ca directory away to create a new root (every workload must then trust the new one)`);
+  if (expired)
+    return fail(
+      `${certSource}: the root certificate ${expired}; move the ca directory away to create a new root (every workload must then trust the new one)`,
+    );
   const key = loadPrivateKeyPem(keyPem, keySource);
   if (!key.ok) return key;
   if (!certifiesKey(root, key.value.spkiDer)) return fail(`${keySource} does not match the public key of ${certSource}`);

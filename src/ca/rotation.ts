@@ -72,7 +72,8 @@ export class WorkloadCertificateCache {
   async get(identity: WorkloadIdentity): Promise<IssueResult> {
     const key = identityKey(identity);
     const entry = this.#entries.get(key);
-    if (entry?.certificate && !entry.pending && this.#now().getTime() < entry.rotateAtMs) return { ok: true, certificate: entry.certificate };
+    if (entry?.certificate && !entry.pending && this.#now().getTime() < entry.rotateAtMs)
+      return { ok: true, certificate: entry.certificate };
     return this.#issue(key, identity);
   }
 
@@ -145,7 +146,10 @@ export class WorkloadCertificateCache {
     if (!result.ok) {
       const kept = entry.certificate;
       if (kept && now < kept.notAfter.getTime()) {
-        this.#logger?.warn({ identity: key, code: result.code, error: result.error }, 'workload certificate renewal failed; keeping the current one');
+        this.#logger?.warn(
+          { identity: key, code: result.code, error: result.error },
+          'workload certificate renewal failed; keeping the current one',
+        );
         entry.rotateAtMs = now + RETRY_AFTER_FAILURE_MS;
         this.#schedule();
         return { ok: true, certificate: kept };

@@ -83,7 +83,9 @@ export function distinguishedName(attributes: [oid: string, value: string][]): B
 export function keyIdentifier(spkiDer: Uint8Array): Buffer {
   const spki = readElement(spkiDer, 0);
   const bits = children(spkiDer, spki)[1]!;
-  return createHash('sha1').update(spkiDer.subarray(bits.contentStart + 1, bits.end)).digest();
+  return createHash('sha1')
+    .update(spkiDer.subarray(bits.contentStart + 1, bits.end))
+    .digest();
 }
 
 /** The subject Name of a certificate, as its exact DER bytes. */
@@ -116,7 +118,7 @@ function ipBytes(address: string): Buffer {
   const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (dotted) {
     const [a, b, c, d] = dotted[1]!.split('.').map(Number);
-    text = text.slice(0, dotted.index) + `${((a! << 8) | b!).toString(16)}:${((c! << 8) | d!).toString(16)}`;
+    text = `${text.slice(0, dotted.index)}${((a! << 8) | b!).toString(16)}:${((c! << 8) | d!).toString(16)}`;
   }
   const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
   const left = head ? head.split(':') : [];

@@ -41,5 +41,11 @@ export class SnapshotCache {
 }
 
 function sameVersions(a: ProxySnapshot, b: ProxySnapshot): boolean {
-  return a.clusters.version === b.clusters.version && a.endpoints.version === b.endpoints.version && a.listeners.version === b.listeners.version && a.routes.version === b.routes.version && a.secrets.version === b.secrets.version;
+  return (
+    a.clusters.version === b.clusters.version &&
+    a.endpoints.version === b.endpoints.version &&
+    a.listeners.version === b.listeners.version &&
+    a.routes.version === b.routes.version &&
+    a.secrets.version === b.secrets.version
+  );
 }

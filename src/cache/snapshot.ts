@@ -77,7 +77,11 @@ export function layeredTypeSnapshot(type: ResourceType, shared: readonly JsonObj
   for (const name of extra.resources.keys()) {
     if (base.resources.has(name)) throw new Error(`${type} "${name}" is both shared and proxy-specific`);
   }
-  return { typeUrl: base.typeUrl, version: hash(`${base.version}+${extra.version}`), resources: new LayeredMap(base.resources, extra.resources) };
+  return {
+    typeUrl: base.typeUrl,
+    version: hash(`${base.version}+${extra.version}`),
+    resources: new LayeredMap(base.resources, extra.resources),
+  };
 }
 
 /** Read-only union of two disjoint maps. */
@@ -121,12 +125,24 @@ class LayeredMap<V> implements ReadonlyMap<string, V> {
  * shared resources that are new, and encoding them in one go would stall the
  * event loop for hundreds of milliseconds. buildSnapshot then finds them cached.
  */
-export async function encodeInSlices(resources: ProxyResources, secrets: readonly JsonObject[], pause: () => Promise<void> | undefined): Promise<void> {
+export async function encodeInSlices(
+  resources: ProxyResources,
+  secrets: readonly JsonObject[],
+  pause: () => Promise<void> | undefined,
+): Promise<void> {
   const layers = resources.layers;
   type List = [ResourceType, readonly JsonObject[]];
   const layered: List[] = layers
-    ? [['clusters', layers.clusters.shared], ['clusters', layers.clusters.own], ['listeners', layers.listeners.shared], ['listeners', layers.listeners.own]]
-    : [['clusters', resources.clusters], ['listeners', resources.listeners]];
+    ? [
+        ['clusters', layers.clusters.shared],
+        ['clusters', layers.clusters.own],
+        ['listeners', layers.listeners.shared],
+        ['listeners', layers.listeners.own],
+      ]
+    : [
+        ['clusters', resources.clusters],
+        ['listeners', resources.listeners],
+      ];
   const lists: List[] = [...layered, ['endpoints', resources.endpoints], ['routes', resources.routes], ['secrets', secrets]];
   for (const [type, jsons] of lists) {
     if (typeSnapshots.has(jsons)) continue;
@@ -142,9 +158,13 @@ export async function encodeInSlices(resources: ProxyResources, secrets: readonl
 export function buildSnapshot(resources: ProxyResources, secrets: readonly JsonObject[]): ProxySnapshot {
   const layers = resources.layers;
   return {
-    clusters: layers ? layeredTypeSnapshot('clusters', layers.clusters.shared, layers.clusters.own) : typeSnapshot('clusters', resources.clusters),
+    clusters: layers
+      ? layeredTypeSnapshot('clusters', layers.clusters.shared, layers.clusters.own)
+      : typeSnapshot('clusters', resources.clusters),
     endpoints: typeSnapshot('endpoints', resources.endpoints),
-    listeners: layers ? layeredTypeSnapshot('listeners', layers.listeners.shared, layers.listeners.own) : typeSnapshot('listeners', resources.listeners),
+    listeners: layers
+      ? layeredTypeSnapshot('listeners', layers.listeners.shared, layers.listeners.own)
+      : typeSnapshot('listeners', resources.listeners),
     routes: typeSnapshot('routes', resources.routes),
     secrets: typeSnapshot('secrets', secrets),
   };

@@ -12,59 +12,90 @@ import { DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR, durationOrExit, loadIdentitySta
 
 export function bootstrapCommand(): Command {
   return new Command('bootstrap')
-    .description('write the Envoy bootstrap for a proxy (pass it to `envoy -c`), or with --grpc the gRPC xDS bootstrap of a proxyless client (GRPC_XDS_BOOTSTRAP)')
+    .description(
+      'write the Envoy bootstrap for a proxy (pass it to `envoy -c`), or with --grpc the gRPC xDS bootstrap of a proxyless client (GRPC_XDS_BOOTSTRAP)',
+    )
     .requiredOption('-c, --config <path>', 'config file or directory (repeatable)', collect)
-    .requiredOption('--proxy <name.namespace>', 'the workload this Envoy serves: a sidecar or a gateway (or, with --grpc, the proxyless workload)')
+    .requiredOption(
+      '--proxy <name.namespace>',
+      'the workload this Envoy serves: a sidecar or a gateway (or, with --grpc, the proxyless workload)',
+    )
     .option('--state-dir <dir>', 'the state directory of meshlite serve (CA root, token key)', DEFAULT_STATE_DIR)
     .option('--ca-dir <dir>', 'plugged-in CA directory (Istio cacerts layout)')
     .option('--ads-address <host:port>', "where meshlite's ADS listens", DEFAULT_ADS_ADDRESS)
     .option('--admin-address <ip>', "Envoy's admin address", '127.0.0.1')
     .option('--admin-port <port>', "Envoy's admin port (0 = any; use envoy --admin-address-path to learn it)", '15000')
-    .option('--token-ttl <duration>', 'lifetime of the embedded token (static in the file: bootstrap again before it expires; the stream is closed then)', `${DEFAULT_TOKEN_TTL_SECONDS / 86400}d`)
+    .option(
+      '--token-ttl <duration>',
+      'lifetime of the embedded token (static in the file: bootstrap again before it expires; the stream is closed then)',
+      `${DEFAULT_TOKEN_TTL_SECONDS / 86400}d`,
+    )
     .option('--insecure', 'plaintext ADS without a token (meshlite serve --insecure)')
-    .option('--grpc', `gRPC xDS bootstrap for a proxyless client (workload annotated ${PROXYLESS_GRPC_ANNOTATION}: "true"); needs meshlite serve --insecure`)
+    .option(
+      '--grpc',
+      `gRPC xDS bootstrap for a proxyless client (workload annotated ${PROXYLESS_GRPC_ANNOTATION}: "true"); needs meshlite serve --insecure`,
+    )
     .option('-o, --output <file>', 'write to a file instead of stdout')
-    .action(async (opts: { config: string[]; proxy: string; stateDir: string; caDir?: string; adsAddress: string; adminAddress: string; adminPort: string; tokenTtl: string; insecure?: boolean; grpc?: boolean; output?: string }) => {
-      const model = loadModelOrExit(opts.config);
-      if (opts.grpc) {
-        const workload = model.registry.workload(opts.proxy);
-        if (!isProxylessWorkload(workload)) {
-          const known = proxylessClients(model).map((w) => w.id);
-          process.stderr.write(`${workload ? `workload "${opts.proxy}" is not proxyless (annotation ${PROXYLESS_GRPC_ANNOTATION}: "true")` : `no workload "${opts.proxy}"`}; proxyless workloads: ${known.join(', ') || 'none'}\n`);
-          process.exit(1);
+    .action(
+      async (opts: {
+        config: string[];
+        proxy: string;
+        stateDir: string;
+        caDir?: string;
+        adsAddress: string;
+        adminAddress: string;
+        adminPort: string;
+        tokenTtl: string;
+        insecure?: boolean;
+        grpc?: boolean;
+        output?: string;
+      }) => {
+        const model = loadModelOrExit(opts.config);
+        if (opts.grpc) {
+          const workload = model.registry.workload(opts.proxy);
+          if (!isProxylessWorkload(workload)) {
+            const known = proxylessClients(model).map((w) => w.id);
+            process.stderr.write(
+              `${workload ? `workload "${opts.proxy}" is not proxyless (annotation ${PROXYLESS_GRPC_ANNOTATION}: "true")` : `no workload "${opts.proxy}"`}; proxyless workloads: ${known.join(', ') || 'none'}\n`,
+            );
+            process.exit(1);
+          }
+          if (!opts.insecure)
+            process.stderr.write('note: grpc xDS clients reach meshlite over plaintext only; run meshlite serve --insecure\n');
+          const text = `${JSON.stringify(buildGrpcBootstrap({ workload: workload!, adsAddress: opts.adsAddress }), null, 2)}\n`;
+          if (opts.output) writeFileSync(opts.output, text);
+          else process.stdout.write(text);
+          return;
         }
-        if (!opts.insecure) process.stderr.write('note: grpc xDS clients reach meshlite over plaintext only; run meshlite serve --insecure\n');
-        const text = `${JSON.stringify(buildGrpcBootstrap({ workload: workload!, adsAddress: opts.adsAddress }), null, 2)}\n`;
-        if (opts.output) writeFileSync(opts.output, text);
+        const { namespace, kind } = requireEnvoyProxy(model, opts.proxy);
+        const i = opts.adsAddress.lastIndexOf(':');
+        let caRootPem: string | undefined;
+        let token: string | undefined;
+        if (!opts.insecure) {
+          const ttl = durationOrExit('--token-ttl', opts.tokenTtl);
+          const { ca, tokens } = await loadIdentityState(opts.stateDir, opts.caDir, model);
+          caRootPem = ca.rootCertPem;
+          const issued = await tokens.issueToken(opts.proxy, ttl);
+          token = issued.token;
+          const expires = new Date(issued.expiresAt * 1000).toISOString();
+          process.stderr.write(
+            `embedded token id (jti) ${issued.tokenId} for ${opts.proxy} expires ${expires}: make a new bootstrap before then\n`,
+          );
+        }
+        const bootstrap = buildBootstrap({
+          proxyId: opts.proxy,
+          kind,
+          namespace,
+          adsHost: opts.adsAddress.slice(0, i),
+          adsPort: Number(opts.adsAddress.slice(i + 1)),
+          adminAddress: opts.adminAddress,
+          adminPort: Number(opts.adminPort),
+          caRootPem,
+          token,
+        });
+        const text = formatJson(canonicalJson('envoy.config.bootstrap.v3.Bootstrap', bootstrap));
+        if (opts.output) writeFileSync(opts.output, text, { mode: 0o600 });
         else process.stdout.write(text);
-        return;
-      }
-      const { namespace, kind } = requireEnvoyProxy(model, opts.proxy);
-      const i = opts.adsAddress.lastIndexOf(':');
-      let caRootPem: string | undefined;
-      let token: string | undefined;
-      if (!opts.insecure) {
-        const ttl = durationOrExit('--token-ttl', opts.tokenTtl);
-        const { ca, tokens } = await loadIdentityState(opts.stateDir, opts.caDir, model);
-        caRootPem = ca.rootCertPem;
-        const issued = await tokens.issueToken(opts.proxy, ttl);
-        token = issued.token;
-        const expires = new Date(issued.expiresAt * 1000).toISOString();
-        process.stderr.write(`embedded token id (jti) ${issued.tokenId} for ${opts.proxy} expires ${expires}: make a new bootstrap before then\n`);
-      }
-      const bootstrap = buildBootstrap({
-        proxyId: opts.proxy,
-        kind,
-        namespace,
-        adsHost: opts.adsAddress.slice(0, i),
-        adsPort: Number(opts.adsAddress.slice(i + 1)),
-        adminAddress: opts.adminAddress,
-        adminPort: Number(opts.adminPort),
-        caRootPem,
-        token,
-      });
-      const text = formatJson(canonicalJson('envoy.config.bootstrap.v3.Bootstrap', bootstrap));
-      if (opts.output) writeFileSync(opts.output, text, { mode: 0o600 });
-      else process.stdout.write(text);
-    });
+      },
+    );
 }

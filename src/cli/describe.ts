@@ -42,15 +42,21 @@ export function describeProxy(view: ProxyView): string {
   if (view.inbound.length === 0) lines.push('  inbound: none');
   for (const port of view.inbound) {
     const at = settings.interceptionMode === 'EXPLICIT' ? `${proxy.address}:${port.targetPort}` : `port ${port.targetPort} (via 15006)`;
-    lines.push(`  inbound ${at} -> app ${settings.applicationAddress}:${port.targetPort}  ${port.http ? 'HTTP' : 'TCP'}  peer mTLS ${port.mode}  (${port.services.join(', ')})`);
+    lines.push(
+      `  inbound ${at} -> app ${settings.applicationAddress}:${port.targetPort}  ${port.http ? 'HTTP' : 'TCP'}  peer mTLS ${port.mode}  (${port.services.join(', ')})`,
+    );
   }
   const { authorizationPolicies, requestAuthentications } = view.authz.policies;
   const scope = (p: Parameters<typeof policyScope>[0]) => policyScope(p, view.mesh.rootNamespace);
   for (const p of authorizationPolicies) {
-    lines.push(`  authorization ${p.spec.action}${p.spec.provider ? ` (${p.spec.provider})` : ''}  ${p.meta.namespace}/${p.meta.name}  ${scope(p)}, ${p.spec.rules.length} rule(s)`);
+    lines.push(
+      `  authorization ${p.spec.action}${p.spec.provider ? ` (${p.spec.provider})` : ''}  ${p.meta.namespace}/${p.meta.name}  ${scope(p)}, ${p.spec.rules.length} rule(s)`,
+    );
   }
-  for (const r of requestAuthentications) lines.push(`  jwt  ${r.meta.namespace}/${r.meta.name}  ${scope(r)}, issuers ${r.spec.jwtRules.map((j) => j.issuer).join(', ')}`);
-  if (settings.interceptionMode === 'EXPLICIT' && view.httpRoutes.size > 0) lines.push(`  outbound HTTP proxy ${settings.outboundAddress}:${settings.outboundPort}`);
+  for (const r of requestAuthentications)
+    lines.push(`  jwt  ${r.meta.namespace}/${r.meta.name}  ${scope(r)}, issuers ${r.spec.jwtRules.map((j) => j.issuer).join(', ')}`);
+  if (settings.interceptionMode === 'EXPLICIT' && view.httpRoutes.size > 0)
+    lines.push(`  outbound HTTP proxy ${settings.outboundAddress}:${settings.outboundPort}`);
   for (const c of view.clusters) {
     const mtls = c.endpoints.filter((e) => e.istioMtls).length;
     const eps = c.discovery === 'EDS' ? `${c.endpoints.length} endpoint(s), ${mtls} with sidecar mTLS` : c.discovery;

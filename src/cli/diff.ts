@@ -14,7 +14,9 @@ async function fetchJson(url: string): Promise<Obj> {
 
 export function diffCommand(): Command {
   return new Command('diff')
-    .description('compare what an Envoy holds with what meshlite means for it (clusters, listeners, routes, secret names); exit 1 on any difference')
+    .description(
+      'compare what an Envoy holds with what meshlite means for it (clusters, listeners, routes, secret names); exit 1 on any difference',
+    )
     .requiredOption('--proxy <name.namespace>', 'the proxy')
     .option('--envoy-admin <url>', "the Envoy's admin URL, e.g. http://127.0.0.1:15000")
     .option('--file <path>', 'an Envoy config_dump saved to a file instead')
@@ -23,7 +25,9 @@ export function diffCommand(): Command {
     .action(async (opts: { proxy: string; envoyAdmin?: string; file?: string; config?: string[]; meshliteAdmin?: string }) => {
       if (!opts.envoyAdmin === !opts.file) return usage('give exactly one of --envoy-admin or --file');
       if (!opts.config === !opts.meshliteAdmin) return usage('give exactly one of -c/--config or --meshlite-admin');
-      const held = opts.file ? (JSON.parse(readFileSync(opts.file, 'utf8')) as Obj) : await fetchJson(`${opts.envoyAdmin!.replace(/\/$/, '')}/config_dump`);
+      const held = opts.file
+        ? (JSON.parse(readFileSync(opts.file, 'utf8')) as Obj)
+        : await fetchJson(`${opts.envoyAdmin!.replace(/\/$/, '')}/config_dump`);
       let meant: Obj;
       if (opts.meshliteAdmin) {
         meant = await fetchJson(`${opts.meshliteAdmin.replace(/\/$/, '')}/debug/config_dump?proxy=${encodeURIComponent(opts.proxy)}`);

@@ -17,7 +17,10 @@ export function generateCommand(): Command {
     .option('--proxy <name.namespace>', 'the workload (sidecar, gateway or proxyless gRPC app) whose config to print')
     .option('--all', 'every proxy, as {proxy: dump}')
     .addOption(
-      new Option('--type <type>', "only one resource type; 'rbac': the access-control policies that apply and the Envoy filters enforcing them")
+      new Option(
+        '--type <type>',
+        "only one resource type; 'rbac': the access-control policies that apply and the Envoy filters enforcing them",
+      )
         .choices([...RESOURCE_TYPES, 'rbac', 'all'])
         .default('all'),
     )
@@ -25,7 +28,11 @@ export function generateCommand(): Command {
     .action((opts: { config: string[]; proxy?: string; all?: boolean; type: ResourceType | 'rbac' | 'all'; output: 'json' | 'yaml' }) => {
       const model = loadModelOrExit(opts.config);
       if (!opts.proxy && !opts.all) {
-        process.stderr.write(`--proxy <name.namespace> or --all is required; proxies: ${meshProxies(model).map((p) => p.workload.id).join(', ')}\n`);
+        process.stderr.write(
+          `--proxy <name.namespace> or --all is required; proxies: ${meshProxies(model)
+            .map((p) => p.workload.id)
+            .join(', ')}\n`,
+        );
         process.exitCode = 2;
         return;
       }
@@ -47,7 +54,11 @@ export function generateCommand(): Command {
 }
 
 /** What `generate` prints for one proxy: its config_dump (or one section of it), or its access-control report. */
-function section(model: MeshModel, id: string, type: ResourceType | 'rbac' | 'all'): { ok: true; value: Json; warnings: readonly string[] } | { ok: false; error: string } {
+function section(
+  model: MeshModel,
+  id: string,
+  type: ResourceType | 'rbac' | 'all',
+): { ok: true; value: Json; warnings: readonly string[] } | { ok: false; error: string } {
   if (type === 'rbac') {
     const report = authorizationReport(model, id);
     return report.ok ? { ok: true, value: report.report as unknown as Json, warnings: report.report.warnings } : report;

@@ -21,7 +21,9 @@ function positiveInteger(value: string): number {
 
 export function addLimitOptions(command: Command): Command {
   for (const key of Object.keys(LIMIT_FLAGS) as (keyof LoadLimits)[]) {
-    command.addOption(new Option(`${LIMIT_FLAGS[key]} <n>`, DESCRIPTIONS[key]).argParser(positiveInteger).default(DEFAULT_LOAD_LIMITS[key]));
+    command.addOption(
+      new Option(`${LIMIT_FLAGS[key]} <n>`, DESCRIPTIONS[key]).argParser(positiveInteger).default(DEFAULT_LOAD_LIMITS[key]),
+    );
   }
   return command;
 }

@@ -25,7 +25,10 @@ export interface ServeSafetyInput {
 
 /** The reason serve must not start with these flags, or undefined. */
 export function unsafeServeReason(o: ServeSafetyInput): string | undefined {
-  for (const [flag, address] of [['--ads-address', o.adsAddress], ['--admin-address', o.adminAddress]] as const) {
+  for (const [flag, address] of [
+    ['--ads-address', o.adsAddress],
+    ['--admin-address', o.adminAddress],
+  ] as const) {
     try {
       splitHostPort(address);
     } catch {

@@ -34,74 +34,93 @@ export function serveCommand(): Command {
     .requiredOption('-c, --config <path>', 'config file or directory to watch (repeatable)', collect)
     .option('--state-dir <dir>', 'where the CA root and token key are kept', DEFAULT_STATE_DIR)
     .option('--ca-dir <dir>', 'plugged-in CA directory (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem)')
-    .option('--secrets-dir <dir>', 'TLS credentials for credentialName, one per <name>/ folder (tls.crt/tls.key/ca.crt or cert/key/cacert) or <name>.yaml Secret; watched')
+    .option(
+      '--secrets-dir <dir>',
+      'TLS credentials for credentialName, one per <name>/ folder (tls.crt/tls.key/ca.crt or cert/key/cacert) or <name>.yaml Secret; watched',
+    )
     .option('--ads-address <host:port>', 'ADS gRPC listen address', DEFAULT_ADS_ADDRESS)
     .option('--admin-address <host:port>', 'admin HTTP listen address', DEFAULT_ADMIN_ADDRESS)
     .option('--insecure', 'plaintext ADS and no proxy tokens (development, proxyless gRPC clients); loopback --ads-address only')
     .option('--insecure-allow-remote', 'allow --insecure on a non-loopback --ads-address (any host that reaches it can claim any workload)')
-    .option('--admin-token-file <path>', 'file holding the bearer token that /debug/* then requires (needed for a non-loopback --admin-address)')
-    .option('--max-connection-age <duration>', 'close each ADS connection gracefully at this age so proxies reconnect and re-authenticate (0 = never)', '30m')
+    .option(
+      '--admin-token-file <path>',
+      'file holding the bearer token that /debug/* then requires (needed for a non-loopback --admin-address)',
+    )
+    .option(
+      '--max-connection-age <duration>',
+      'close each ADS connection gracefully at this age so proxies reconnect and re-authenticate (0 = never)',
+      '30m',
+    )
     .option('--max-connection-age-grace <duration>', 'how long streams may go on after that before the connection is dropped', '10s')
-    .option('--auth-timeout <duration>', 'close a stream whose first request has not authenticated (or a TLS handshake not finished) by then', '10s')
+    .option(
+      '--auth-timeout <duration>',
+      'close a stream whose first request has not authenticated (or a TLS handshake not finished) by then',
+      '10s',
+    )
     .option('--cert-ttl <duration>', 'workload certificate lifetime (rotated at half life)', '24h')
     .option('--jwks-refresh <duration>', 'how often RequestAuthentication jwksUri documents are fetched again', '20m')
     .option('--debounce <ms>', 'wait this long after a file change before reloading', '100')
-    .option('--settle <duration>', 'a change that shrinks, empties or deletes a config file waits until the files were quiet this long', '1s')
+    .option(
+      '--settle <duration>',
+      'a change that shrinks, empties or deletes a config file waits until the files were quiet this long',
+      '1s',
+    )
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--hint', 'print how to attach an Envoy once serving');
   return addLimitOptions(command).action(async (opts: ServeOptions & Record<string, unknown>) => {
-      const unsafe = unsafeServeReason({ ...opts, insecure: opts.insecure === true, insecureAllowRemote: opts.insecureAllowRemote === true });
-      if (unsafe) fatal(unsafe, 2);
-      const durations = {
-        maxConnectionAgeSeconds: durationFlag('--max-connection-age', opts.maxConnectionAge, true),
-        maxConnectionAgeGraceSeconds: durationFlag('--max-connection-age-grace', opts.maxConnectionAgeGrace, true),
-        authTimeoutSeconds: durationFlag('--auth-timeout', opts.authTimeout, false),
-      };
-      let adminToken: string | undefined;
-      let looseTokenMode: string | undefined;
-      try {
-        if (opts.adminTokenFile !== undefined) ({ token: adminToken, looseMode: looseTokenMode } = readAdminToken(opts.adminTokenFile));
-      } catch (err) {
-        fatal((err as Error).message, 2);
-      }
-      const logger = pino({ level: opts.logLevel, base: { service: 'meshlite' } });
-      if (looseTokenMode) logger.warn({ file: opts.adminTokenFile, mode: looseTokenMode }, 'the admin token file is readable by group or others; make it 0600');
-      let running: RunningMeshlite;
-      try {
-        running = await startMeshlite({
-          configPaths: opts.config,
-          stateDir: opts.stateDir,
-          caDir: opts.caDir,
-          secretsDir: opts.secretsDir,
-          adsAddress: opts.adsAddress,
-          adminAddress: opts.adminAddress,
-          insecure: opts.insecure === true,
-          certTtlSeconds: parseDurationSeconds(opts.certTtl),
-          jwksRefreshSeconds: parseDurationSeconds(opts.jwksRefresh),
-          debounceMs: debounceFlag(opts.debounce),
-          settleMs: durationMillisFlag('--settle', opts.settle),
-          limits: limitsFrom(opts),
-          adminToken,
-          ...durations,
-          logger,
-        });
-      } catch (err) {
-        if (err instanceof ListenFailure) fatal(describeListenFailure(err), 2);
-        fatal((err as Error).message, 1);
-      }
-      if (opts.hint) printHint(opts, running.adsPort, running.adminPort);
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'shutting down');
-        await running.stop();
-        process.exit(0);
-      };
-      process.on('SIGTERM', () => void stop('SIGTERM'));
-      process.on('SIGINT', () => void stop('SIGINT'));
-      process.on('SIGHUP', () => running.reload());
-    });
+    const unsafe = unsafeServeReason({ ...opts, insecure: opts.insecure === true, insecureAllowRemote: opts.insecureAllowRemote === true });
+    if (unsafe) fatal(unsafe, 2);
+    const durations = {
+      maxConnectionAgeSeconds: durationFlag('--max-connection-age', opts.maxConnectionAge, true),
+      maxConnectionAgeGraceSeconds: durationFlag('--max-connection-age-grace', opts.maxConnectionAgeGrace, true),
+      authTimeoutSeconds: durationFlag('--auth-timeout', opts.authTimeout, false),
+    };
+    let adminToken: string | undefined;
+    let looseTokenMode: string | undefined;
+    try {
+      if (opts.adminTokenFile !== undefined) ({ token: adminToken, looseMode: looseTokenMode } = readAdminToken(opts.adminTokenFile));
+    } catch (err) {
+      fatal((err as Error).message, 2);
+    }
+    const logger = pino({ level: opts.logLevel, base: { service: 'meshlite' } });
+    if (looseTokenMode)
+      logger.warn({ file: opts.adminTokenFile, mode: looseTokenMode }, 'the admin token file is readable by group or others; make it 0600');
+    let running: RunningMeshlite;
+    try {
+      running = await startMeshlite({
+        configPaths: opts.config,
+        stateDir: opts.stateDir,
+        caDir: opts.caDir,
+        secretsDir: opts.secretsDir,
+        adsAddress: opts.adsAddress,
+        adminAddress: opts.adminAddress,
+        insecure: opts.insecure === true,
+        certTtlSeconds: parseDurationSeconds(opts.certTtl),
+        jwksRefreshSeconds: parseDurationSeconds(opts.jwksRefresh),
+        debounceMs: debounceFlag(opts.debounce),
+        settleMs: durationMillisFlag('--settle', opts.settle),
+        limits: limitsFrom(opts),
+        adminToken,
+        ...durations,
+        logger,
+      });
+    } catch (err) {
+      if (err instanceof ListenFailure) fatal(describeListenFailure(err), 2);
+      fatal((err as Error).message, 1);
+    }
+    if (opts.hint) printHint(opts, running.adsPort, running.adminPort);
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      await running.stop();
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGHUP', () => running.reload());
+  });
 }
 
 /** One line on stderr, no stack, and the exit code. */
@@ -112,7 +131,8 @@ function fatal(message: string, code: number): never {
 
 function debounceFlag(text: string): number {
   const ms = Number(text);
-  if (text.trim() === '' || !Number.isFinite(ms) || ms < 0) fatal(`--debounce: expected milliseconds (a number, 0 or more), got "${text}"`, 2);
+  if (text.trim() === '' || !Number.isFinite(ms) || ms < 0)
+    fatal(`--debounce: expected milliseconds (a number, 0 or more), got "${text}"`, 2);
   return ms;
 }
 

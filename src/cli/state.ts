@@ -42,7 +42,11 @@ export async function loadTokenAuthority(stateDir: string, caDir: string | undef
 }
 
 /** The CA and token key meshlite serve uses, from the same state directory (never created here). */
-export async function loadIdentityState(stateDir: string, caDir: string | undefined, model: MeshModel): Promise<{ ca: CertificateAuthority; tokens: TokenAuthority }> {
+export async function loadIdentityState(
+  stateDir: string,
+  caDir: string | undefined,
+  model: MeshModel,
+): Promise<{ ca: CertificateAuthority; tokens: TokenAuthority }> {
   const trustDomain = model.mesh.trustDomain;
   const tokens = await loadTokenAuthority(stateDir, caDir);
   try {
@@ -77,7 +81,9 @@ export function requireEnvoyProxy(model: MeshModel, proxyId: string): { namespac
   };
   if (!w || !envoyKind(w)) {
     const known = model.registry.workloads.filter(envoyKind).map((x) => x.id);
-    process.stderr.write(`${w ? `workload "${proxyId}" runs no sidecar and no Gateway selects it` : `no workload "${proxyId}"`}; Envoy proxies: ${known.join(', ')}\n`);
+    process.stderr.write(
+      `${w ? `workload "${proxyId}" runs no sidecar and no Gateway selects it` : `no workload "${proxyId}"`}; Envoy proxies: ${known.join(', ')}\n`,
+    );
     process.exit(1);
   }
   return { namespace: w.namespace, kind: proxyKind(model, w) as 'sidecar' | 'gateway' };

@@ -35,12 +35,20 @@ export function tokenCommand(): Command {
       const issued = await tokens.issueToken(opts.proxy, ttl);
       const expiresAt = new Date(issued.expiresAt * 1000).toISOString();
       if (opts.json) {
-        const out = { token: issued.token, jti: issued.tokenId, proxy: issued.workloadId, issuedAt: new Date(issued.issuedAt * 1000).toISOString(), expiresAt };
+        const out = {
+          token: issued.token,
+          jti: issued.tokenId,
+          proxy: issued.workloadId,
+          issuedAt: new Date(issued.issuedAt * 1000).toISOString(),
+          expiresAt,
+        };
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
         return;
       }
       process.stdout.write(`${issued.token}\n`);
-      process.stderr.write(`token id (jti) ${issued.tokenId} for ${opts.proxy}, expires ${expiresAt}; revoke it with: meshlite token revoke --id ${issued.tokenId} --state-dir ${opts.stateDir}\n`);
+      process.stderr.write(
+        `token id (jti) ${issued.tokenId} for ${opts.proxy}, expires ${expiresAt}; revoke it with: meshlite token revoke --id ${issued.tokenId} --state-dir ${opts.stateDir}\n`,
+      );
     });
   token.addCommand(revokeCommand());
   token.addCommand(revocationsCommand());
@@ -49,17 +57,21 @@ export function tokenCommand(): Command {
 
 function revokeCommand(): Command {
   return new Command('revoke')
-    .description('revoke one token (--id) or every token of a proxy issued up to now (--proxy); a running meshlite serve closes their streams within a second')
+    .description(
+      'revoke one token (--id) or every token of a proxy issued up to now (--proxy); a running meshlite serve closes their streams within a second',
+    )
     .option('--proxy <name.namespace>', 'revoke every token of this proxy issued up to now (tokens issued later stay valid)')
     .option('--id <jti>', 'revoke the token with this id (printed by `meshlite token`, shown in /debug/adsz)')
     .option('--state-dir <dir>', 'the state directory of meshlite serve', DEFAULT_STATE_DIR)
     .action(async (opts: { proxy?: string; id?: string; stateDir: string }) => {
-      if ((opts.proxy === undefined) === (opts.id === undefined)) exitWith('meshlite token revoke: give exactly one of --proxy <name.namespace> or --id <jti>');
+      if ((opts.proxy === undefined) === (opts.id === undefined))
+        exitWith('meshlite token revoke: give exactly one of --proxy <name.namespace> or --id <jti>');
       requireServeState(opts.stateDir, undefined);
       const revokedAt = new Date();
-      const entry: Revocation = opts.proxy !== undefined
-        ? { proxy: opts.proxy, issuedUpTo: Math.floor(revokedAt.getTime() / 1000), revokedAt: revokedAt.toISOString() }
-        : { tokenId: opts.id!, revokedAt: revokedAt.toISOString() };
+      const entry: Revocation =
+        opts.proxy !== undefined
+          ? { proxy: opts.proxy, issuedUpTo: Math.floor(revokedAt.getTime() / 1000), revokedAt: revokedAt.toISOString() }
+          : { tokenId: opts.id!, revokedAt: revokedAt.toISOString() };
       try {
         await addRevocations(opts.stateDir, [entry]);
       } catch (err) {
@@ -84,7 +96,8 @@ function revocationsCommand(): Command {
       }
       if (read.value.length === 0) process.stdout.write(`no revoked tokens in ${revocationsPath(opts.stateDir)}\n`);
       for (const r of read.value) {
-        const what = 'proxy' in r ? `proxy ${r.proxy}\ttokens issued up to ${new Date(r.issuedUpTo * 1000).toISOString()}` : `id ${r.tokenId}`;
+        const what =
+          'proxy' in r ? `proxy ${r.proxy}\ttokens issued up to ${new Date(r.issuedUpTo * 1000).toISOString()}` : `id ${r.tokenId}`;
         process.stdout.write(`${what}\trevoked ${r.revokedAt}\n`);
       }
     });

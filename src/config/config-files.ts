@@ -2,7 +2,19 @@
 // throwing: a symlink loop, a dangling link, a file that vanishes or cannot be
 // read, a FIFO, bytes that are not UTF-8 or a file over its size limit each
 // become a config error naming the path.
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  realpathSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { ConfigIssue } from './diagnostics.js';
 import { type LoadLimits, overLimit } from './limits.js';
@@ -48,7 +60,12 @@ export function readConfigFiles(paths: readonly string[], cwd: string, limits: L
     } catch {
       return problem(path, `not UTF-8 text (byte ${firstInvalidUtf8(read.bytes)} starts an invalid sequence)`);
     }
-    files.push({ path, display: displayPath(path, cwd), text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, bytes: read.bytes.length });
+    files.push({
+      path,
+      display: displayPath(path, cwd),
+      text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text,
+      bytes: read.bytes.length,
+    });
   };
 
   const walk = (path: string, explicit: boolean) => {
@@ -66,7 +83,11 @@ export function readConfigFiles(paths: readonly string[], cwd: string, limits: L
       return problem(path, describeError(err));
     }
     const first = directories.get(real);
-    if (first !== undefined) return problem(path, `leads to ${real}, already read as ${displayPath(first, cwd)} (a symlink loop or a second link to one directory)`);
+    if (first !== undefined)
+      return problem(
+        path,
+        `leads to ${real}, already read as ${displayPath(first, cwd)} (a symlink loop or a second link to one directory)`,
+      );
     directories.set(real, path);
     let entries: string[];
     try {
@@ -101,7 +122,10 @@ function statOrExplain(path: string): StatResult {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       const link = linkTarget(path);
-      return { ok: false, message: link === undefined ? 'no such file or directory' : `dangling symlink: it points to ${link}, which does not exist` };
+      return {
+        ok: false,
+        message: link === undefined ? 'no such file or directory' : `dangling symlink: it points to ${link}, which does not exist`,
+      };
     }
     if (code === 'ELOOP') return { ok: false, message: 'symlink loop: the link never reaches a file' };
     return { ok: false, message: describeError(err) };

@@ -16,10 +16,7 @@ export function formatIssue(issue: ConfigIssue): string {
 }
 
 export function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
-  return [...issues].sort(
-    (a, b) =>
-      a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.path.localeCompare(b.path),
-  );
+  return [...issues].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.path.localeCompare(b.path));
 }
 
 /** The issues as log/CLI lines, with a closing count of those not listed. */

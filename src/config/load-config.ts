@@ -87,7 +87,8 @@ export function buildConfigSet(
     const handler = findHandler(group, kind);
     if (!handler) {
       const known = UNSUPPORTED_KINDS.get(kind);
-      if (known === group) report(doc, ['kind'], `${kind} (${group}) is not supported by meshlite yet; refusing it rather than ignoring it`);
+      if (known === group)
+        report(doc, ['kind'], `${kind} (${group}) is not supported by meshlite yet; refusing it rather than ignoring it`);
       else report(doc, ['kind'], `unknown kind "${kind}" in apiVersion "${raw.apiVersion}"`);
       continue;
     }
@@ -118,7 +119,11 @@ export function buildConfigSet(
     const key = `${handler.group}/${handler.kind}/${namespace}/${name}`;
     const first = seen.get(key);
     if (first) {
-      report(doc, ['metadata', 'name'], `duplicate ${handler.kind} "${namespace}/${name}" (first defined in ${first.file}:${first.locate([]).line})`);
+      report(
+        doc,
+        ['metadata', 'name'],
+        `duplicate ${handler.kind} "${namespace}/${name}" (first defined in ${first.file}:${first.locate([]).line})`,
+      );
       continue;
     }
     seen.set(key, doc);
@@ -231,7 +236,11 @@ function checkVirtualServiceBindings(
         } else if (prior.vs !== vs) {
           const where = gw === 'mesh' ? 'the mesh' : `gateway ${gw}`;
           const first = `${prior.vs.meta.namespace}/${prior.vs.meta.name}`;
-          report(doc, ['spec', 'hosts', i], `host ${shown} on ${where} is already routed by VirtualService ${first} (${prior.file}:${prior.line}); VirtualService ${name} conflicts with it`);
+          report(
+            doc,
+            ['spec', 'hosts', i],
+            `host ${shown} on ${where} is already routed by VirtualService ${first} (${prior.file}:${prior.line}); VirtualService ${name} conflicts with it`,
+          );
         }
       }
     });
@@ -252,7 +261,11 @@ function checkCustomProviders(
   for (const { ap, doc } of custom) {
     if (ap.spec.provider === undefined || declared.includes(ap.spec.provider)) continue;
     const known = declared.length > 0 ? `declared: ${declared.map((n) => `"${n}"`).join(', ')}` : 'it declares none';
-    report(doc, ['spec', 'provider', 'name'], `extension provider "${ap.spec.provider}" is not declared in the MeshConfig's extensionProviders (${known})`);
+    report(
+      doc,
+      ['spec', 'provider', 'name'],
+      `extension provider "${ap.spec.provider}" is not declared in the MeshConfig's extensionProviders (${known})`,
+    );
   }
 }
 

@@ -20,10 +20,11 @@ export const bool = (): Schema => ({ t: 'bool' });
 export const oneOf = (...values: string[]): Schema => ({ t: 'enum', values });
 export const list = (of: Schema): Schema => ({ t: 'array', of });
 export const mapOf = (of: Schema, key?: 'port'): Schema => ({ t: 'map', of, key });
-export const obj = (
-  fields: Record<string, Schema>,
-  opts: { required?: string[]; nullable?: boolean } = {},
-): Schema => ({ t: 'object', fields, ...opts });
+export const obj = (fields: Record<string, Schema>, opts: { required?: string[]; nullable?: boolean } = {}): Schema => ({
+  t: 'object',
+  fields,
+  ...opts,
+});
 export const anything = (): Schema => ({ t: 'any' });
 export const labels = (): Schema => mapOf(str());
 
@@ -61,8 +62,7 @@ function walk(schema: Schema, value: unknown, path: PathSegment[], out: SchemaPr
         return fail(`invalid value ${JSON.stringify(value)}${schema.hint ? `: ${schema.hint}` : ''}`);
       return;
     case 'int':
-      if (typeof value !== 'number' || !Number.isInteger(value))
-        return fail(`expected an integer, got ${describe(value)}`);
+      if (typeof value !== 'number' || !Number.isInteger(value)) return fail(`expected an integer, got ${describe(value)}`);
       if (schema.min !== undefined && value < schema.min) return fail(`must be >= ${schema.min}, got ${value}`);
       if (schema.max !== undefined && value > schema.max) return fail(`must be <= ${schema.max}, got ${value}`);
       return;
@@ -99,7 +99,8 @@ function walk(schema: Schema, value: unknown, path: PathSegment[], out: SchemaPr
         walk(fieldSchema, item, [...path, key], out);
       }
       for (const key of schema.required ?? []) {
-        if (value[key] === undefined || value[key] === null) out.push({ path: [...path, key], message: 'required field is missing', atKey: false });
+        if (value[key] === undefined || value[key] === null)
+          out.push({ path: [...path, key], message: 'required field is missing', atKey: false });
       }
       return;
     }

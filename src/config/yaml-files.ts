@@ -44,7 +44,11 @@ export function readYamlFiles(paths: readonly string[], cwd = process.cwd(), lim
   return { documents, issues, files: read.files.map((f) => f.path), summaries };
 }
 
-export function parseYamlText(text: string, file: string, limits: LoadLimits = DEFAULT_LOAD_LIMITS): { documents: YamlDocument[]; issues: ConfigIssue[] } {
+export function parseYamlText(
+  text: string,
+  file: string,
+  limits: LoadLimits = DEFAULT_LOAD_LIMITS,
+): { documents: YamlDocument[]; issues: ConfigIssue[] } {
   const lineCounter = new LineCounter();
   const documents: YamlDocument[] = [];
   const issues: ConfigIssue[] = [];
@@ -57,10 +61,16 @@ export function parseYamlText(text: string, file: string, limits: LoadLimits = D
     const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
     list = (Array.isArray(docs) ? docs : [docs]) as Document.Parsed[];
   } catch (err) {
-    return { documents, issues: [{ file, line: 0, column: 0, path: '', message: `invalid YAML: ${firstLine(String((err as Error).message))}` }] };
+    return {
+      documents,
+      issues: [{ file, line: 0, column: 0, path: '', message: `invalid YAML: ${firstLine(String((err as Error).message))}` }],
+    };
   }
   if (list.length > limits.maxDocumentsPerFile) {
-    at(list[limits.maxDocumentsPerFile]!.range[0], `${list.length} YAML documents in one file, ${overLimit('maxDocumentsPerFile', limits.maxDocumentsPerFile)}`);
+    at(
+      list[limits.maxDocumentsPerFile]!.range[0],
+      `${list.length} YAML documents in one file, ${overLimit('maxDocumentsPerFile', limits.maxDocumentsPerFile)}`,
+    );
     return { documents, issues };
   }
   list.forEach((doc, index) => {
@@ -77,7 +87,12 @@ export function parseYamlText(text: string, file: string, limits: LoadLimits = D
     } catch (err) {
       const message = firstLine(String((err as Error).message));
       const aliases = /alias/i.test(message);
-      return at(doc.contents.range?.[0] ?? 0, aliases ? `too many alias (*name) expansions: ${message}, ${overLimit('maxAliases', limits.maxAliases)}` : `invalid YAML: ${message}`);
+      return at(
+        doc.contents.range?.[0] ?? 0,
+        aliases
+          ? `too many alias (*name) expansions: ${message}, ${overLimit('maxAliases', limits.maxAliases)}`
+          : `invalid YAML: ${message}`,
+      );
     }
     documents.push({
       file,
@@ -104,7 +119,8 @@ function checkShape(root: Node, limits: LoadLimits): { offset: number; message: 
     }
     if (!isMap(node) && !isSeq(node)) continue;
     const offset = node.range?.[0] ?? 0;
-    if (depth > limits.maxDepth) return { offset, message: `maps and lists nested ${depth} deep, ${overLimit('maxDepth', limits.maxDepth)}` };
+    if (depth > limits.maxDepth)
+      return { offset, message: `maps and lists nested ${depth} deep, ${overLimit('maxDepth', limits.maxDepth)}` };
     if (isSeq(node) && node.items.length > limits.maxListItems) {
       return { offset, message: `a list of ${node.items.length} items, ${overLimit('maxListItems', limits.maxListItems)}` };
     }

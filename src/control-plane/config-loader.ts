@@ -49,7 +49,13 @@ export class InlineConfigLoader implements ConfigLoader {
 }
 
 function failedLoad(paths: readonly string[], message: string): LoadResult {
-  return { ok: false, issues: [{ file: paths.join(', '), line: 0, column: 0, path: '', message }], totalIssues: 1, files: [], summaries: [] };
+  return {
+    ok: false,
+    issues: [{ file: paths.join(', '), line: 0, column: 0, path: '', message }],
+    totalIssues: 1,
+    files: [],
+    summaries: [],
+  };
 }
 
 function describeWorkerError(err: Error): string {

@@ -80,9 +80,22 @@ export class ControlPlane implements AdminControlPlane {
     if (!result.ok) {
       const generation = this.generation;
       const prior = this.status;
-      this.status = { state: 'rejected', generation, loadedAt: prior?.loadedAt ?? 0, files: result.files, rejectedAt: now, issues: result.issues, totalIssues: result.totalIssues };
+      this.status = {
+        state: 'rejected',
+        generation,
+        loadedAt: prior?.loadedAt ?? 0,
+        files: result.files,
+        rejectedAt: now,
+        issues: result.issues,
+        totalIssues: result.totalIssues,
+      };
       this.logger.warn(
-        { reason, errors: formatIssues(result.issues.slice(0, LOGGED_ERRORS), result.totalIssues), errorCount: result.totalIssues, servingGeneration: generation },
+        {
+          reason,
+          errors: formatIssues(result.issues.slice(0, LOGGED_ERRORS), result.totalIssues),
+          errorCount: result.totalIssues,
+          servingGeneration: generation,
+        },
         this.model ? 'config rejected; still serving the last good config' : 'config rejected; nothing to serve yet',
       );
       this.hooks.configRejected?.(result.totalIssues);
@@ -124,10 +137,15 @@ export class ControlPlane implements AdminControlPlane {
     const model = this.model;
     if (!model || model.jwks.get(uri) === text || !model.authz.jwksUris.includes(uri)) return [];
     this.model = { ...model, jwks: new Map([...model.jwks, [uri, text]]) };
-    const affected = [...this.connected].filter((id) => {
-      const w = model.registry.workload(id);
-      return w !== undefined && model.authz.for(w).requestAuthentications.some((r) => r.spec.jwtRules.some((j) => j.jwks === undefined && j.jwksUri === uri));
-    }).sort();
+    const affected = [...this.connected]
+      .filter((id) => {
+        const w = model.registry.workload(id);
+        return (
+          w !== undefined &&
+          model.authz.for(w).requestAuthentications.some((r) => r.spec.jwtRules.some((j) => j.jwks === undefined && j.jwksUri === uri))
+        );
+      })
+      .sort();
     this.logger.info({ jwksUri: uri, proxies: affected.length }, 'JWKS changed; refreshing the proxies that verify its tokens');
     await Promise.all(affected.map((id) => this.refresh(id, `JWKS changed: ${uri}`)));
     return affected;
@@ -173,14 +191,21 @@ export class ControlPlane implements AdminControlPlane {
   credentialReferences(): CredentialReference[] {
     const out: CredentialReference[] = [];
     for (const [proxy, refs] of [...this.credentialRefs].sort(([a], [b]) => a.localeCompare(b))) {
-      for (const [secretName, lookup] of refs) out.push(lookup.ok ? { proxy, secretName, available: true } : { proxy, secretName, available: false, reason: lookup.reason });
+      for (const [secretName, lookup] of refs)
+        out.push(lookup.ok ? { proxy, secretName, available: true } : { proxy, secretName, available: false, reason: lookup.reason });
     }
     return out;
   }
 
   /** The distinct `kubernetes://` names connected proxies reference that are not served. */
   missingCredentials(): string[] {
-    return [...new Set(this.credentialReferences().filter((r) => !r.available).map((r) => r.secretName))].sort();
+    return [
+      ...new Set(
+        this.credentialReferences()
+          .filter((r) => !r.available)
+          .map((r) => r.secretName),
+      ),
+    ].sort();
   }
 
   connectedProxies(): string[] {
@@ -216,7 +241,9 @@ export class ControlPlane implements AdminControlPlane {
       const paused = performance.now();
       const pair = resources.secretNames.includes('default') ? await this.credentials.certificateFor(proxy) : undefined;
       waited = performance.now() - paused;
-      credentials = new Map(resources.secretNames.filter((n) => n.startsWith('kubernetes://')).map((n) => [n, this.tlsCredentials.lookup(n)]));
+      credentials = new Map(
+        resources.secretNames.filter((n) => n.startsWith('kubernetes://')).map((n) => [n, this.tlsCredentials.lookup(n)]),
+      );
       const material = secretMaterial(pair, this.credentials.rootCertPem(), credentials);
       secrets = resources.secretNames.map((name) => buildSecret(name, material)).filter((s): s is JsonObject => s !== undefined);
     } else {
@@ -242,7 +269,8 @@ export class ControlPlane implements AdminControlPlane {
     const changed = changedTypes(before, snapshot);
     this.cache.set(proxyId, snapshot);
     const millis = performance.now() - started - waited;
-    if (changed.length > 0) this.logger.debug({ proxy: proxyId, reason, changed, millis: Math.round(millis * 10) / 10 }, 'snapshot updated');
+    if (changed.length > 0)
+      this.logger.debug({ proxy: proxyId, reason, changed, millis: Math.round(millis * 10) / 10 }, 'snapshot updated');
     this.hooks.snapshotBuilt?.(proxyId, changed, millis);
   }
 
@@ -253,7 +281,10 @@ export class ControlPlane implements AdminControlPlane {
     for (const [secret, lookup] of now) {
       const was = before?.get(secret);
       if (!lookup.ok && (!was || was.ok || was.reason !== lookup.reason)) {
-        this.logger.warn({ proxy: proxyId, credential: secret, reason: lookup.reason }, 'credential not available; not served to this proxy (its listener or cluster stays warming)');
+        this.logger.warn(
+          { proxy: proxyId, credential: secret, reason: lookup.reason },
+          'credential not available; not served to this proxy (its listener or cluster stays warming)',
+        );
       } else if (lookup.ok && was && !was.ok) {
         this.logger.info({ proxy: proxyId, credential: secret, from: lookup.from }, 'credential available again; served');
       }
@@ -261,13 +292,19 @@ export class ControlPlane implements AdminControlPlane {
   }
 }
 
-function secretMaterial(pair: WorkloadKeyPair | undefined, root: string, credentials: ReadonlyMap<string, CredentialLookup>): SecretMaterial {
+function secretMaterial(
+  pair: WorkloadKeyPair | undefined,
+  root: string,
+  credentials: ReadonlyMap<string, CredentialLookup>,
+): SecretMaterial {
   return {
     workloadCertificate: () => (pair ? { certChainPem: pair.certChainPem, privateKeyPem: pair.privateKeyPem } : undefined),
     rootCertificates: () => root,
     credentialCertificate: (name) => {
       const found = credentials.get(SECRET_NAMES.credential(name));
-      return found?.ok && found.kind === 'certificate' ? { certChainPem: found.certChainPem, privateKeyPem: found.privateKeyPem } : undefined;
+      return found?.ok && found.kind === 'certificate'
+        ? { certChainPem: found.certChainPem, privateKeyPem: found.privateKeyPem }
+        : undefined;
     },
     credentialCa: (name) => {
       const found = credentials.get(SECRET_NAMES.credentialCa(name));

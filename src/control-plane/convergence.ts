@@ -17,7 +17,7 @@ export class ConvergenceTracker {
   /** Called on every ACK, for the proxy that ACKed: O(1) work, whatever the mesh size. */
   check(proxy: string): void {
     const p = this.pending;
-    if (!p || !p.proxies.has(proxy)) return;
+    if (!p?.proxies.has(proxy)) return;
     if (this.isSynced(proxy)) {
       p.proxies.delete(proxy);
       this.finishIfDone();

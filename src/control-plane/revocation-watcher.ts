@@ -48,8 +48,10 @@ export class RevocationWatcher {
   static async open(o: RevocationWatcherOptions): Promise<RevocationWatcher> {
     const signature = await signatureOf(revocationsPath(o.stateDir));
     const read = await readRevocations(o.stateDir);
-    if (!read.ok) throw new Error(`${read.error}; meshlite will not serve without knowing which tokens are revoked: fix or restore the file`);
-    if (read.value.length > 0) o.logger.info({ file: revocationsPath(o.stateDir), revocations: read.value.length }, 'token revocations loaded');
+    if (!read.ok)
+      throw new Error(`${read.error}; meshlite will not serve without knowing which tokens are revoked: fix or restore the file`);
+    if (read.value.length > 0)
+      o.logger.info({ file: revocationsPath(o.stateDir), revocations: read.value.length }, 'token revocations loaded');
     return new RevocationWatcher(o, new RevocationList(read.value), signature);
   }
 
@@ -69,12 +71,18 @@ export class RevocationWatcher {
         if (!filename || filename.toString() === REVOCATIONS_FILE) void this.check();
       });
       this.watcher.on('error', (err) => {
-        this.o.logger.warn({ dir: this.o.stateDir, err: err.message }, 'cannot watch the state directory; polling the revocation file only');
+        this.o.logger.warn(
+          { dir: this.o.stateDir, err: err.message },
+          'cannot watch the state directory; polling the revocation file only',
+        );
         this.watcher?.close();
         this.watcher = undefined;
       });
     } catch (err) {
-      this.o.logger.warn({ dir: this.o.stateDir, err: (err as Error).message }, 'cannot watch the state directory; polling the revocation file only');
+      this.o.logger.warn(
+        { dir: this.o.stateDir, err: (err as Error).message },
+        'cannot watch the state directory; polling the revocation file only',
+      );
     }
   }
 
@@ -93,7 +101,9 @@ export class RevocationWatcher {
     this.running = (async () => {
       do {
         this.again = false;
-        await this.reload().catch((err) => this.o.logger.error({ err: String(err) }, 'reading the revocation file failed; keeping the revocations already known'));
+        await this.reload().catch((err) =>
+          this.o.logger.error({ err: String(err) }, 'reading the revocation file failed; keeping the revocations already known'),
+        );
       } while (this.again && !this.stopped);
     })().finally(() => (this.running = undefined));
     return this.running;
@@ -110,7 +120,12 @@ export class RevocationWatcher {
       return;
     }
     const read = await readRevocations(this.o.stateDir);
-    if (!read.ok) return this.report(read.error, { ...kept, error: read.error }, 'revocation file is invalid; the revocations already known stay in force');
+    if (!read.ok)
+      return this.report(
+        read.error,
+        { ...kept, error: read.error },
+        'revocation file is invalid; the revocations already known stay in force',
+      );
     this.reported = '';
     const before = JSON.stringify(this.list.entries);
     if (JSON.stringify(read.value) === before) return;

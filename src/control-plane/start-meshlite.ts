@@ -121,7 +121,9 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
   }
   secureStateDir(o.stateDir, log);
 
-  const ca = await CertificateAuthority.loadOrCreate(o.caDir ? { pluggedInDir: o.caDir, trustDomain, logger: log } : { stateDir: o.stateDir, trustDomain, logger: log });
+  const ca = await CertificateAuthority.loadOrCreate(
+    o.caDir ? { pluggedInDir: o.caDir, trustDomain, logger: log } : { stateDir: o.stateDir, trustDomain, logger: log },
+  );
   const certificates = new WorkloadCertificateCache(ca, { ttlSeconds: o.certTtlSeconds, logger: log });
   const seenSerials = new Set<string>();
   const credentials = caCredentials(ca, certificates);
@@ -142,10 +144,16 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
   // Streams authenticated by a token the new list revokes are closed at once.
   const closeRevoked = (list: RevocationList) => {
     const why = (c: ConnectionInfo) =>
-      c.credential && list.revokedReason({ workloadId: c.proxyId, tokenId: c.credential.id, issuedAt: c.credential.issuedAt === undefined ? undefined : c.credential.issuedAt / 1000 });
+      c.credential &&
+      list.revokedReason({
+        workloadId: c.proxyId,
+        tokenId: c.credential.id,
+        issuedAt: c.credential.issuedAt === undefined ? undefined : c.credential.issuedAt / 1000,
+      });
     for (const c of ads?.listConnections() ?? []) {
       const reason = why(c);
-      if (reason) ads!.closeStreams((x) => x.streamId === c.streamId, grpc.status.UNAUTHENTICATED, `token revoked: ${reason}`, 'token_revoked');
+      if (reason)
+        ads!.closeStreams((x) => x.streamId === c.streamId, grpc.status.UNAUTHENTICATED, `token revoked: ${reason}`, 'token_revoked');
     }
   };
   if (tokens) {
@@ -158,9 +166,18 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
   // Read before the first config is applied, so no proxy sees a credential as missing at startup.
   const credentialStore = o.secretsDir === undefined ? undefined : new CredentialStore(o.secretsDir);
   const overlap = o.secretsDir === undefined ? undefined : configPathOverlapping(o.secretsDir, o.configPaths);
-  if (overlap !== undefined) log.warn({ secretsDir: o.secretsDir, configPath: overlap }, 'the secrets directory overlaps a config path: Secret manifests there would be read as config and rejected');
+  if (overlap !== undefined)
+    log.warn(
+      { secretsDir: o.secretsDir, configPath: overlap },
+      'the secrets directory overlaps a config path: Secret manifests there would be read as config and rejected',
+    );
   const credentialWatcher = credentialStore
-    ? new CredentialWatcher({ store: credentialStore, debounceMs: o.debounceMs, logger: log, onChange: (names) => void cp.credentialsChanged(names) })
+    ? new CredentialWatcher({
+        store: credentialStore,
+        debounceMs: o.debounceMs,
+        logger: log,
+        onChange: (names) => void cp.credentialsChanged(names),
+      })
     : undefined;
   credentialWatcher?.start();
   const jwks = new JwksFetcher({
@@ -177,7 +194,7 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
   convergence = new ConvergenceTracker(isSynced, (s) => metrics.convergenceSeconds.observe(s));
   const tracker = convergence;
   const observer: StreamObserver = {
-    sent: (proxy, type, version, count) => metrics.sent(proxy, type),
+    sent: (proxy, type, _version, _count) => metrics.sent(proxy, type),
     acked: (proxy, type, version, latencyMs) => {
       metrics.acked(proxy, type, version, latencyMs);
       tracker.check(proxy);
@@ -213,7 +230,17 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
     if (!issued.ok) throw new Error(`cannot issue the ADS serving certificate: ${issued.error}`);
     adsTls = { certChainPem: issued.certificate.certChainPem, privateKeyPem: issued.certificate.privateKeyPem! };
   }
-  const admin = buildAdminServer({ controlPlane: cp, ads, cache, metrics, ca, insecure: o.insecure, credentials: credentialStore, debugToken: o.adminToken, pendingSettle: () => watcher.pendingSettle() });
+  const admin = buildAdminServer({
+    controlPlane: cp,
+    ads,
+    cache,
+    metrics,
+    ca,
+    insecure: o.insecure,
+    credentials: credentialStore,
+    debugToken: o.adminToken,
+    pendingSettle: () => watcher.pendingSettle(),
+  });
   const adminAddr = splitAddress(o.adminAddress);
   let adsPort: number;
   try {
@@ -236,7 +263,14 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
   }
   const adminPort = (admin.server.address() as { port: number }).port;
   log.info(
-    { ads: `${splitAddress(o.adsAddress).host}:${adsPort}`, admin: `${adminAddr.host}:${adminPort}`, tls: !o.insecure, stateDir: join(o.stateDir), ca: ca.info.source, rootFingerprint: ca.info.rootFingerprintSha256 },
+    {
+      ads: `${splitAddress(o.adsAddress).host}:${adsPort}`,
+      admin: `${adminAddr.host}:${adminPort}`,
+      tls: !o.insecure,
+      stateDir: join(o.stateDir),
+      ca: ca.info.source,
+      rootFingerprint: ca.info.rootFingerprintSha256,
+    },
     o.insecure ? 'meshlite serving (INSECURE: plaintext ADS, no proxy authentication)' : 'meshlite serving',
   );
 

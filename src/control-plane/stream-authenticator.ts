@@ -34,11 +34,20 @@ export class TokenStreamAuthenticator implements StreamAuthenticator {
     if (this.tokens) {
       const header = metadata.get('authorization')[0];
       const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
-      if (!token) return { ok: false, code: grpc.status.UNAUTHENTICATED, message: 'no bearer token in the "authorization" metadata (create one with `meshlite token`)' };
+      if (!token)
+        return {
+          ok: false,
+          code: grpc.status.UNAUTHENTICATED,
+          message: 'no bearer token in the "authorization" metadata (create one with `meshlite token`)',
+        };
       const check = await this.tokens.verify(token);
       if (!check.ok) return { ok: false, code: grpc.status.UNAUTHENTICATED, message: `invalid token: ${check.reason}` };
       if (check.workloadId !== claimed) {
-        return { ok: false, code: grpc.status.PERMISSION_DENIED, message: `node "${node.id}" claims workload "${claimed}" but the token is for "${check.workloadId}"` };
+        return {
+          ok: false,
+          code: grpc.status.PERMISSION_DENIED,
+          message: `node "${node.id}" claims workload "${claimed}" but the token is for "${check.workloadId}"`,
+        };
       }
       // Checked after the last await: a revocation read later closes the stream through closeStreams.
       const revoked = this.revocations()?.revokedReason(check);
@@ -48,7 +57,12 @@ export class TokenStreamAuthenticator implements StreamAuthenticator {
     const model = this.controlPlane.currentModel;
     if (!model) return { ok: false, code: grpc.status.UNAVAILABLE, message: 'meshlite has no valid config yet' };
     const workload = model.registry.workload(claimed);
-    if (!workload) return { ok: false, code: grpc.status.PERMISSION_DENIED, message: `unknown workload "${claimed}" (no WorkloadEntry <name>.<namespace>)` };
+    if (!workload)
+      return {
+        ok: false,
+        code: grpc.status.PERMISSION_DENIED,
+        message: `unknown workload "${claimed}" (no WorkloadEntry <name>.<namespace>)`,
+      };
     const mismatch = proxylessMismatch(workload, node.userAgent);
     if (mismatch) return { ok: false, code: grpc.status.PERMISSION_DENIED, message: mismatch };
     if (!proxyKind(model, workload)) {

@@ -78,7 +78,9 @@ export function credentialReport(set: CredentialSet | undefined, references: rea
     directoryErrors: [...(set?.directoryErrors ?? [])],
     ignored: [...(set?.ignored ?? [])],
     credentials,
-    missing: [...missing.values()].sort((a, b) => a.secretName.localeCompare(b.secretName)).map((m) => ({ ...m, proxies: [...new Set(m.proxies)].sort() })),
+    missing: [...missing.values()]
+      .sort((a, b) => a.secretName.localeCompare(b.secretName))
+      .map((m) => ({ ...m, proxies: [...new Set(m.proxies)].sort() })),
   };
 }
 

@@ -54,14 +54,18 @@ export class CredentialStore implements TlsCredentialSource {
     const separate = this.current.credentials.get(`${name}${CA_SUFFIX}`);
     if (separate) {
       if (separate.errors.length > 0) return invalid(separate);
-      if (separate.caPem === undefined) return { ok: false, reason: `secret "${separate.name}" (${separate.origin.path}) holds no cacert or ca.crt` };
+      if (separate.caPem === undefined)
+        return { ok: false, reason: `secret "${separate.name}" (${separate.origin.path}) holds no cacert or ca.crt` };
       return { ok: true, kind: 'ca', caPem: separate.caPem, from: separate.origin.path };
     }
     const own = this.current.credentials.get(name);
     if (!own) return { ok: false, reason: `no secret "${name}" or "${name}${CA_SUFFIX}" in ${this.directory}${this.directoryProblem()}` };
     if (own.errors.length > 0) return invalid(own);
     if (own.caPem === undefined) {
-      return { ok: false, reason: `secret "${name}" (${own.origin.path}) has no ca.crt or cacert, and there is no "${name}${CA_SUFFIX}" secret` };
+      return {
+        ok: false,
+        reason: `secret "${name}" (${own.origin.path}) has no ca.crt or cacert, and there is no "${name}${CA_SUFFIX}" secret`,
+      };
     }
     return { ok: true, kind: 'ca', caPem: own.caPem, from: own.origin.path };
   }
@@ -86,5 +90,8 @@ export function affectedSecretNames(name: string): string[] {
 
 /** What is served when no secrets directory was configured: nothing, with the reason. */
 export const NO_SECRETS_DIRECTORY: TlsCredentialSource = {
-  lookup: (secretName) => ({ ok: false, reason: `${secretName} needs a secrets directory (meshlite serve --secrets-dir <dir>), and none is configured` }),
+  lookup: (secretName) => ({
+    ok: false,
+    reason: `${secretName} needs a secrets directory (meshlite serve --secrets-dir <dir>), and none is configured`,
+  }),
 };

@@ -81,7 +81,11 @@ export class CredentialWatcher {
     const directoryErrors = store.set.directoryErrors.join('\n');
     if (directoryErrors !== this.directoryErrors) {
       this.directoryErrors = directoryErrors;
-      if (directoryErrors) this.opts.logger?.warn({ directory: store.directory, errors: store.set.directoryErrors }, 'secrets directory unusable; no credential is served');
+      if (directoryErrors)
+        this.opts.logger?.warn(
+          { directory: store.directory, errors: store.set.directoryErrors },
+          'secrets directory unusable; no credential is served',
+        );
       else if (reason !== 'startup') this.opts.logger?.info({ directory: store.directory }, 'secrets directory readable again');
     }
     if (names.length > 0) this.log(names, reason);
@@ -94,10 +98,14 @@ export class CredentialWatcher {
     if (!logger) return;
     const set = store.set;
     const present = names.filter((n) => set.credentials.has(n));
-    logger.info({ directory: set.directory, reason, changed: present, removed: names.filter((n) => !set.credentials.has(n)) }, 'credentials read');
+    logger.info(
+      { directory: set.directory, reason, changed: present, removed: names.filter((n) => !set.credentials.has(n)) },
+      'credentials read',
+    );
     for (const name of present) {
       const c = set.credentials.get(name)!;
-      if (c.errors.length > 0) logger.warn({ credential: name, errors: c.errors, warnings: c.warnings }, 'credential is invalid and will not be served');
+      if (c.errors.length > 0)
+        logger.warn({ credential: name, errors: c.errors, warnings: c.warnings }, 'credential is invalid and will not be served');
       else if (c.warnings.length > 0) logger.warn({ credential: name, warnings: c.warnings }, 'credential has warnings');
     }
   }

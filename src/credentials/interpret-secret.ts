@@ -48,7 +48,7 @@ export function interpretSecret(raw: RawSecret, now: Date): Credential {
   const has = (key: string) => files.has(key);
   const complete = (p: Pair) => has(p.cert) && has(p.key);
   const partial = (p: Pair) => has(p.cert) !== has(p.key);
-  let pair: Pair | undefined = complete(GENERIC) ? GENERIC : complete(TLS) ? TLS : undefined;
+  const pair: Pair | undefined = complete(GENERIC) ? GENERIC : complete(TLS) ? TLS : undefined;
   for (const p of [GENERIC, TLS]) {
     if (!partial(p)) continue;
     const missing = has(p.cert) ? p.key : p.cert;
@@ -92,7 +92,8 @@ export function interpretSecret(raw: RawSecret, now: Date): Credential {
         out.privateKeyPem = String(key.value.export({ type: 'pkcs8', format: 'pem' }));
       }
     }
-    if (leaf && privateKey && !keyMatches(leaf, privateKey)) error(pair.key, `private key does not match the certificate in ${where(pair.cert)}`);
+    if (leaf && privateKey && !keyMatches(leaf, privateKey))
+      error(pair.key, `private key does not match the certificate in ${where(pair.cert)}`);
   }
   if (caKey) {
     const caText = text(caKey);
@@ -119,7 +120,16 @@ function expectedPath(origin: CredentialOrigin, key: string): string {
 
 function fingerprint(c: Credential): string {
   const h = createHash('sha256');
-  for (const part of [c.layout, c.origin.form, c.origin.path, c.certChainPem ?? '', c.privateKeyPem ?? '', c.caPem ?? '', ...c.errors, ...c.warnings]) {
+  for (const part of [
+    c.layout,
+    c.origin.form,
+    c.origin.path,
+    c.certChainPem ?? '',
+    c.privateKeyPem ?? '',
+    c.caPem ?? '',
+    ...c.errors,
+    ...c.warnings,
+  ]) {
     h.update(part).update('\u0000');
   }
   return h.digest('hex').slice(0, 16);

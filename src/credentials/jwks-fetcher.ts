@@ -37,7 +37,10 @@ interface Watched {
 }
 
 export class JwksFetchError extends Error {
-  constructor(readonly uri: string, message: string) {
+  constructor(
+    readonly uri: string,
+    message: string,
+  ) {
     super(`JWKS ${uri}: ${message}`);
     this.name = 'JwksFetchError';
   }
@@ -89,8 +92,11 @@ async function readLimited(uri: string, body: ReadableStream<Uint8Array> | null,
 }
 
 /** One fetch of `uri`, validated; throws JwksFetchError. */
-export async function fetchJwks(uri: string, timeoutMillis = DEFAULT_JWKS_TIMEOUT_MILLIS,
-  maxBytes = DEFAULT_JWKS_MAX_BYTES): Promise<string> {
+export async function fetchJwks(
+  uri: string,
+  timeoutMillis = DEFAULT_JWKS_TIMEOUT_MILLIS,
+  maxBytes = DEFAULT_JWKS_MAX_BYTES,
+): Promise<string> {
   const url = parseJwksUri(uri);
   const signal = AbortSignal.timeout(timeoutMillis);
   try {

@@ -49,9 +49,15 @@ export function parsePrivateKey(text: string): Parsed<KeyObject> {
   const found = blocks(text);
   if (!found.ok) return found;
   const keys = found.value.filter((b) => PRIVATE_KEY_LABELS.has(b.label));
-  if (found.value.some((b) => b.label === 'ENCRYPTED PRIVATE KEY')) return { ok: false, error: 'holds an encrypted private key; only unencrypted keys are supported' };
-  if (keys.length === 0) return { ok: false, error: found.value.length === 0 ? 'no PEM private key block found' : `holds no private key (found ${labels(found.value)})` };
-  if (found.value.length !== 1) return { ok: false, error: `must hold exactly one PEM block, the private key (found ${labels(found.value)})` };
+  if (found.value.some((b) => b.label === 'ENCRYPTED PRIVATE KEY'))
+    return { ok: false, error: 'holds an encrypted private key; only unencrypted keys are supported' };
+  if (keys.length === 0)
+    return {
+      ok: false,
+      error: found.value.length === 0 ? 'no PEM private key block found' : `holds no private key (found ${labels(found.value)})`,
+    };
+  if (found.value.length !== 1)
+    return { ok: false, error: `must hold exactly one PEM block, the private key (found ${labels(found.value)})` };
   try {
     return { ok: true, value: createPrivateKey(keys[0]!.pem) };
   } catch {
@@ -101,9 +107,11 @@ export function validityProblems(cert: X509Certificate, now: Date, role: 'leaf' 
   const notAfter = new Date(cert.validTo);
   const notBefore = new Date(cert.validFrom);
   const what = role === 'leaf' ? 'certificate' : `CA certificate "${oneLine(cert.subject) || cert.serialNumber}"`;
-  if (notAfter.getTime() <= now.getTime()) return [{ severity: role === 'leaf' ? 'error' : 'warning', message: `${what} expired at ${notAfter.toISOString()}` }];
+  if (notAfter.getTime() <= now.getTime())
+    return [{ severity: role === 'leaf' ? 'error' : 'warning', message: `${what} expired at ${notAfter.toISOString()}` }];
   const problems: ValidityProblem[] = [];
-  if (notBefore.getTime() > now.getTime()) problems.push({ severity: 'warning', message: `${what} is not valid before ${notBefore.toISOString()}` });
+  if (notBefore.getTime() > now.getTime())
+    problems.push({ severity: 'warning', message: `${what} is not valid before ${notBefore.toISOString()}` });
   if (notAfter.getTime() - now.getTime() < EXPIRY_WARNING_DAYS * DAY_MS) {
     problems.push({ severity: 'warning', message: `${what} expires within ${EXPIRY_WARNING_DAYS} days, at ${notAfter.toISOString()}` });
   }

@@ -54,7 +54,13 @@ export function readCredentialDirectory(directory: string, now: Date = new Date(
   const credentials = new Map<string, Credential>();
   for (const [name, list] of raws) {
     if (list.length > 1) {
-      credentials.set(name, duplicate(name, list.map((r) => r.origin)));
+      credentials.set(
+        name,
+        duplicate(
+          name,
+          list.map((r) => r.origin),
+        ),
+      );
       continue;
     }
     credentials.set(name, interpretSecret(list[0]!, now));

@@ -33,7 +33,8 @@ export function parseSecretManifest(text: string): Parsed<ParsedManifest> {
   const value: unknown = nonEmpty[0]!.toJS();
   if (!isObject(value)) return { ok: false, error: 'is not a mapping; expected a Kubernetes Secret' };
   if (value.kind !== 'Secret') return { ok: false, error: `kind is ${JSON.stringify(value.kind ?? null)}; expected "Secret"` };
-  if (value.apiVersion !== undefined && value.apiVersion !== 'v1') return { ok: false, error: `apiVersion is ${JSON.stringify(value.apiVersion)}; expected "v1"` };
+  if (value.apiVersion !== undefined && value.apiVersion !== 'v1')
+    return { ok: false, error: `apiVersion is ${JSON.stringify(value.apiVersion)}; expected "v1"` };
   const entries = new Map<string, ManifestEntry>();
   for (const section of ['data', 'stringData'] as const) {
     const map = value[section];

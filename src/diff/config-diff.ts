@@ -39,7 +39,12 @@ export function comparableSections(dump: Obj): Record<DiffSection, unknown[]> {
 export function stableJson(value: unknown): string {
   const sortKeys = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sortKeys);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v as Obj).sort().map((k) => [k, sortKeys((v as Obj)[k])]));
+    if (v && typeof v === 'object')
+      return Object.fromEntries(
+        Object.keys(v as Obj)
+          .sort()
+          .map((k) => [k, sortKeys((v as Obj)[k])]),
+      );
     return v;
   };
   return `${JSON.stringify(sortKeys(value), null, 2)}\n`;
@@ -52,7 +57,19 @@ export function diffConfigDumps(meant: Obj, held: Obj, labels = { meant: 'meshli
     const left = stableJson(a[section]);
     const right = stableJson(b[section]);
     if (left === right) return { section, match: true, patch: '' };
-    return { section, match: false, patch: createTwoFilesPatch(`${labels.meant} ${section.toLowerCase()}`, `${labels.held} ${section.toLowerCase()}`, left, right, '', '', { context: 3 }) };
+    return {
+      section,
+      match: false,
+      patch: createTwoFilesPatch(
+        `${labels.meant} ${section.toLowerCase()}`,
+        `${labels.held} ${section.toLowerCase()}`,
+        left,
+        right,
+        '',
+        '',
+        { context: 3 },
+      ),
+    };
   });
 }
 

@@ -38,9 +38,14 @@ function tighten(dir: string, logger?: StateDirLogger): void {
   try {
     chmodSync(dir, mode & PRIVATE);
   } catch (err) {
-    throw new Error(`state directory ${dir} is accessible to group or others (mode ${octal(mode)}) and cannot be made private: ${(err as Error).message}`);
+    throw new Error(
+      `state directory ${dir} is accessible to group or others (mode ${octal(mode)}) and cannot be made private: ${(err as Error).message}`,
+    );
   }
-  logger?.warn({ dir, from: octal(mode), to: octal(mode & PRIVATE) }, 'state directory was accessible to group or others; made it private (owner only)');
+  logger?.warn(
+    { dir, from: octal(mode), to: octal(mode & PRIVATE) },
+    'state directory was accessible to group or others; made it private (owner only)',
+  );
 }
 
 const octal = (mode: number) => `0${mode.toString(8).padStart(3, '0')}`;

@@ -11,8 +11,7 @@ const FORMAT_VERSION = 1;
 
 export type Revocation =
   /** Every token of `proxy` whose `iat` is at or before `issuedUpTo` (seconds since the epoch). */
-  | { proxy: string; issuedUpTo: number; revokedAt: string }
-  | { tokenId: string; revokedAt: string };
+  { proxy: string; issuedUpTo: number; revokedAt: string } | { tokenId: string; revokedAt: string };
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -29,7 +28,8 @@ export function parseRevocations(text: string): Parsed<Revocation[]> {
     return { ok: false, error: `not valid JSON (${(err as Error).message})` };
   }
   if (!isObject(doc)) return { ok: false, error: 'expected a JSON object {"version": 1, "revocations": [...]}' };
-  if (doc.version !== FORMAT_VERSION) return { ok: false, error: `unsupported version ${JSON.stringify(doc.version)} (expected ${FORMAT_VERSION})` };
+  if (doc.version !== FORMAT_VERSION)
+    return { ok: false, error: `unsupported version ${JSON.stringify(doc.version)} (expected ${FORMAT_VERSION})` };
   if (!Array.isArray(doc.revocations)) return { ok: false, error: '"revocations" must be an array' };
   const out: Revocation[] = [];
   for (const [i, entry] of doc.revocations.entries()) {
@@ -43,10 +43,12 @@ export function parseRevocations(text: string): Parsed<Revocation[]> {
 function parseEntry(entry: unknown): Parsed<Revocation> {
   if (!isObject(entry)) return { ok: false, error: 'expected an object' };
   const keys = Object.keys(entry).sort().join(',');
-  if (typeof entry.revokedAt !== 'string' || Number.isNaN(Date.parse(entry.revokedAt))) return { ok: false, error: '"revokedAt" must be an ISO date' };
+  if (typeof entry.revokedAt !== 'string' || Number.isNaN(Date.parse(entry.revokedAt)))
+    return { ok: false, error: '"revokedAt" must be an ISO date' };
   if (keys === 'issuedUpTo,proxy,revokedAt') {
     if (typeof entry.proxy !== 'string' || entry.proxy === '') return { ok: false, error: '"proxy" must be a non-empty string' };
-    if (!Number.isSafeInteger(entry.issuedUpTo) || (entry.issuedUpTo as number) < 0) return { ok: false, error: '"issuedUpTo" must be seconds since the epoch' };
+    if (!Number.isSafeInteger(entry.issuedUpTo) || (entry.issuedUpTo as number) < 0)
+      return { ok: false, error: '"issuedUpTo" must be seconds since the epoch' };
     return { ok: true, value: { proxy: entry.proxy, issuedUpTo: entry.issuedUpTo as number, revokedAt: entry.revokedAt } };
   }
   if (keys === 'revokedAt,tokenId') {
@@ -106,7 +108,8 @@ export class RevocationList {
 
   /** Why a token is revoked, or undefined when it is not. A token without `iat` counts as issued before any revocation. */
   revokedReason(t: Pick<TokenClaims, 'workloadId' | 'tokenId' | 'issuedAt'>): string | undefined {
-    if (t.tokenId !== undefined && this.byTokenId.has(t.tokenId)) return `token ${t.tokenId} was revoked at ${this.byTokenId.get(t.tokenId)!.revokedAt}`;
+    if (t.tokenId !== undefined && this.byTokenId.has(t.tokenId))
+      return `token ${t.tokenId} was revoked at ${this.byTokenId.get(t.tokenId)!.revokedAt}`;
     const upTo = this.byProxy.get(t.workloadId);
     if (upTo !== undefined && (t.issuedAt === undefined || t.issuedAt <= upTo)) {
       return `every token of ${t.workloadId} issued up to ${new Date(upTo * 1000).toISOString()} was revoked`;

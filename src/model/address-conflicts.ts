@@ -88,7 +88,10 @@ export function addressConflicts(model: MeshModel): ConfigIssue[] {
       return;
     }
     const { file, line } = later.owner.entry.source;
-    withLater.set(first.owner, { issue: { file, line, column: 1, path: joinPath(later.socket.path), message: describeClash(first, later) }, more: 0 });
+    withLater.set(first.owner, {
+      issue: { file, line, column: 1, path: joinPath(later.socket.path), message: describeClash(first, later) },
+      more: 0,
+    });
   };
   // On each host: every socket against the earlier ones there.
   const byHost = new Map<string, Owner[]>();
@@ -158,7 +161,8 @@ function checkAlone(owner: Owner, report: Report): void {
   if (!tcp) return;
   for (const socket of owner.sockets.sockets) {
     const listener = tcp.byPort.get(socket.port);
-    if (listener && (listener.ip === socket.ip || listener.ip === WILDCARD_ADDRESS || socket.ip === WILDCARD_ADDRESS)) report({ socket, owner }, { socket: listener, owner });
+    if (listener && (listener.ip === socket.ip || listener.ip === WILDCARD_ADDRESS || socket.ip === WILDCARD_ADDRESS))
+      report({ socket, owner }, { socket: listener, owner });
   }
 }
 
@@ -169,7 +173,8 @@ function reportable(a: Placed, b: Placed): boolean {
 }
 
 function describe({ socket, owner }: Placed): string {
-  const kind = owner.sockets.kind === 'app' ? 'workload' : owner.sockets.kind === 'proxyless' ? 'proxyless gRPC workload' : owner.sockets.kind;
+  const kind =
+    owner.sockets.kind === 'app' ? 'workload' : owner.sockets.kind === 'proxyless' ? 'proxyless gRPC workload' : owner.sockets.kind;
   return `${kind} ${owner.sockets.workload.id}'s ${socket.what} on ${socket.ip}:${socket.port} (${socket.from})`;
 }
 
@@ -202,7 +207,9 @@ function consequence(first: Placed, later: Placed): string {
   }
   if (a.role === 'app' && b.role === 'app') {
     const both = first.owner.sockets.kind === 'sidecar' && later.owner.sockets.kind === 'sidecar';
-    return both ? 'both sidecars would forward their inbound traffic to one application' : "the sidecar would forward its inbound traffic to the other workload's application";
+    return both
+      ? 'both sidecars would forward their inbound traffic to one application'
+      : "the sidecar would forward its inbound traffic to the other workload's application";
   }
   return 'an Envoy listener and an application cannot both listen there (with SO_REUSEPORT they would split connections)';
 }

@@ -48,7 +48,10 @@ export function authzView(model: AuthzSources, subject: AuthzSubject): AuthzView
     providerCluster(service, port) {
       // Provider hosts are written as in Istio's mesh config: an FQDN, `name.namespace`, or `namespace/host`.
       const slash = service.indexOf('/');
-      const host = slash < 0 ? model.registry.resolveHost(service, model.mesh.rootNamespace) : model.registry.resolveHost(service.slice(slash + 1), service.slice(0, slash));
+      const host =
+        slash < 0
+          ? model.registry.resolveHost(service, model.mesh.rootNamespace)
+          : model.registry.resolveHost(service.slice(slash + 1), service.slice(0, slash));
       const found = model.registry.service(host);
       return found?.ports.some((p) => p.number === port) ? clusterName('outbound', port, '', host) : undefined;
     },
@@ -58,7 +61,15 @@ export function authzView(model: AuthzSources, subject: AuthzSubject): AuthzView
 type Scoped = { meta: { namespace: string; name: string }; spec: { selector?: Labels } };
 
 const byNamespaceName = (a: Scoped, b: Scoped) =>
-  a.meta.namespace < b.meta.namespace ? -1 : a.meta.namespace > b.meta.namespace ? 1 : a.meta.name < b.meta.name ? -1 : a.meta.name > b.meta.name ? 1 : 0;
+  a.meta.namespace < b.meta.namespace
+    ? -1
+    : a.meta.namespace > b.meta.namespace
+      ? 1
+      : a.meta.name < b.meta.name
+        ? -1
+        : a.meta.name > b.meta.name
+          ? 1
+          : 0;
 
 function groupByNamespace<T extends Scoped>(items: readonly T[]): Map<string, T[]> {
   const out = new Map<string, T[]>();
@@ -92,7 +103,10 @@ export class AuthorizationIndex {
 
   for(subject: AuthzSubject): WorkloadAuthz {
     if (this.empty) return NO_AUTHZ;
-    const key = `${subject.namespace}\u0000${Object.entries(subject.labels).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(',')}`;
+    const key = `${subject.namespace}\u0000${Object.entries(subject.labels)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',')}`;
     let found = this.memo.get(key);
     if (!found) {
       found = {
@@ -107,14 +121,18 @@ export class AuthorizationIndex {
 
   private select<T extends Scoped>(byNamespace: Map<string, T[]>, subject: AuthzSubject): T[] {
     const namespaces = subject.namespace === this.rootNamespace ? [this.rootNamespace] : [this.rootNamespace, subject.namespace];
-    const out = namespaces.flatMap((ns) => (byNamespace.get(ns) ?? []).filter((p) => !p.spec.selector || matchesSelector(p.spec.selector, subject.labels)));
+    const out = namespaces.flatMap((ns) =>
+      (byNamespace.get(ns) ?? []).filter((p) => !p.spec.selector || matchesSelector(p.spec.selector, subject.labels)),
+    );
     return out.sort(byNamespaceName);
   }
 }
 
 /** Every jwksUri meshlite must fetch (rules with an inline `jwks` need none), sorted. */
 export function jwksUrisOf(config: ConfigSet): string[] {
-  const uris = config.requestAuthentications.flatMap((r) => r.spec.jwtRules.flatMap((j) => (j.jwksUri !== undefined && j.jwks === undefined ? [j.jwksUri] : [])));
+  const uris = config.requestAuthentications.flatMap((r) =>
+    r.spec.jwtRules.flatMap((j) => (j.jwksUri !== undefined && j.jwks === undefined ? [j.jwksUri] : [])),
+  );
   return [...new Set(uris)].sort();
 }
 

@@ -8,7 +8,12 @@ import { clusterName } from './names.js';
  * among `known`: the port may be omitted for single-port services; a subset
  * must be defined by the DestinationRule the client sees.
  */
-export function destinationCluster(model: MeshModel, known: ReadonlySet<string>, destination: Destination, namespace: string): string | undefined {
+export function destinationCluster(
+  model: MeshModel,
+  known: ReadonlySet<string>,
+  destination: Destination,
+  namespace: string,
+): string | undefined {
   const host = model.registry.resolveHost(destination.host, namespace);
   const service = model.registry.service(host);
   const port = destination.port ?? (service?.ports.length === 1 ? service.ports[0]!.number : undefined);

@@ -83,8 +83,21 @@ export function buildGatewayView(model: MeshModel, proxy: Workload): GatewayView
         .map((vs) => ({ vs, hosts: admittedHosts(vs, hosts) }))
         .filter((b) => b.hosts.length > 0 && hasRoutesFor(kind, b.vs));
       const routeConfigName =
-        kind === 'http' ? `http.${server.port.number}` : kind === 'https' ? `https.${server.port.number}.${server.port.name}.${gw.meta.name}.${gw.meta.namespace}` : undefined;
-      port.servers.push({ gateway: id, gatewayNamespace: gw.meta.namespace, server, kind, hosts, tls: server.tls, routeConfigName, virtualServices });
+        kind === 'http'
+          ? `http.${server.port.number}`
+          : kind === 'https'
+            ? `https.${server.port.number}.${server.port.name}.${gw.meta.name}.${gw.meta.namespace}`
+            : undefined;
+      port.servers.push({
+        gateway: id,
+        gatewayNamespace: gw.meta.namespace,
+        server,
+        kind,
+        hosts,
+        tls: server.tls,
+        routeConfigName,
+        virtualServices,
+      });
     }
   }
   const sorted = [...ports.values()].sort((a, b) => a.port - b.port || a.bind.localeCompare(b.bind));

@@ -24,7 +24,10 @@ export class PeerAuthenticationIndex {
   /** Answers per subject object and port: endpoints are shared by every proxy's translation. */
   private readonly memo = new WeakMap<PeerSubject, Map<number, EffectiveMtlsMode>>();
 
-  constructor(config: ConfigSet, private readonly registry: Registry) {
+  constructor(
+    config: ConfigSet,
+    private readonly registry: Registry,
+  ) {
     this.rootNamespace = config.mesh.rootNamespace;
     for (const p of config.peerAuthentications) {
       const list = this.byNamespace.get(p.meta.namespace) ?? [];

@@ -104,10 +104,17 @@ function sidecarSockets(model: MeshModel, workload: Workload): { sockets: Worklo
     path: app.path,
   }));
   if (settings.interceptionMode === 'TRANSPARENT') {
-    const mode = workload.annotations[SIDECAR_ANNOTATIONS.interceptionMode] !== undefined ? `${SIDECAR_ANNOTATIONS.interceptionMode}: TRANSPARENT` : 'MeshConfig defaultInterceptionMode: TRANSPARENT';
-    const path = workload.annotations[SIDECAR_ANNOTATIONS.interceptionMode] !== undefined ? ['metadata', 'annotations', SIDECAR_ANNOTATIONS.interceptionMode] : [];
+    const mode =
+      workload.annotations[SIDECAR_ANNOTATIONS.interceptionMode] !== undefined
+        ? `${SIDECAR_ANNOTATIONS.interceptionMode}: TRANSPARENT`
+        : 'MeshConfig defaultInterceptionMode: TRANSPARENT';
+    const path =
+      workload.annotations[SIDECAR_ANNOTATIONS.interceptionMode] !== undefined
+        ? ['metadata', 'annotations', SIDECAR_ANNOTATIONS.interceptionMode]
+        : [];
     const envoy: WorkloadSocket[] = [];
-    if (targets.length > 0) envoy.push({ ip: WILDCARD_ADDRESS, port: VIRTUAL_INBOUND_PORT, role: 'envoy', what: 'virtualInbound listener', from: mode, path });
+    if (targets.length > 0)
+      envoy.push({ ip: WILDCARD_ADDRESS, port: VIRTUAL_INBOUND_PORT, role: 'envoy', what: 'virtualInbound listener', from: mode, path });
     envoy.push({ ip: WILDCARD_ADDRESS, port: VIRTUAL_OUTBOUND_PORT, role: 'envoy', what: 'virtualOutbound listener', from: mode, path });
     return { sockets: [...envoy, ...apps] };
   }
@@ -133,17 +140,26 @@ function sidecarSockets(model: MeshModel, workload: Workload): { sockets: Worklo
       path: address.path.length > 0 ? address.path : port.path,
     });
   }
-  return { sockets: [...inbound, ...apps, ...out], outboundTcp: outboundTcpGroup(outbound, settings.outboundAddress, settings.outboundPort, address) };
+  return {
+    sockets: [...inbound, ...apps, ...out],
+    outboundTcp: outboundTcpGroup(outbound, settings.outboundAddress, settings.outboundPort, address),
+  };
 }
 
 /** The namespace's TCP ports on the outbound address, but the HTTP proxy port (which takes precedence). */
-function outboundTcpGroup(outbound: OutboundPorts, ip: string, outboundPort: number, address: { text: string; path: PathSegment[] }): SocketGroup {
+function outboundTcpGroup(
+  outbound: OutboundPorts,
+  ip: string,
+  outboundPort: number,
+  address: { text: string; path: PathSegment[] },
+): SocketGroup {
   const key = `${ip} ${outboundPort} ${address.path.length > 0}`;
   const known = outbound.tcpGroups.get(key);
   if (known) return known;
   const byPort = new Map<number, WorkloadSocket>();
   for (const [port, service] of outbound.tcp) {
-    if (port !== outboundPort) byPort.set(port, { ip, port, role: 'envoy', what: `outbound TCP listener for ${service}`, from: address.text, path: address.path });
+    if (port !== outboundPort)
+      byPort.set(port, { ip, port, role: 'envoy', what: `outbound TCP listener for ${service}`, from: address.text, path: address.path });
   }
   const group = { ip, byPort };
   outbound.tcpGroups.set(key, group);

@@ -1,7 +1,14 @@
 // The per-proxy view (meshlite's IR): everything one sidecar needs, resolved
 // from the mesh model, with no Envoy types in it. xds builders turn it into
 // Envoy resources.
-import type { ClientTlsSettings, Destination, InterceptionMode, MeshConfigSpec, TrafficPolicyCore, VirtualService } from '../config/types.js';
+import type {
+  ClientTlsSettings,
+  Destination,
+  InterceptionMode,
+  MeshConfigSpec,
+  TrafficPolicyCore,
+  VirtualService,
+} from '../config/types.js';
 import { type AuthzView, authzView } from './authorization.js';
 import { destinationCluster } from './destinations.js';
 import { SIDECAR_ANNOTATIONS } from '../config/kinds/workload-entry.js';
@@ -158,11 +165,17 @@ function computeOutbound(model: MeshModel, namespace: string): OutboundView {
       if (isHttpProtocol(port.protocol)) {
         const vhosts = httpRoutes.get(port.number) ?? [];
         const virtualService = meshVirtualService(model, service.host, namespace);
-        vhosts.push({ name: `${service.host}:${port.number}`, domains: hostDomains(service.host, port.number, namespace, model.mesh.domainSuffix), cluster, ...(virtualService ? { virtualService } : {}) });
+        vhosts.push({
+          name: `${service.host}:${port.number}`,
+          domains: hostDomains(service.host, port.number, namespace, model.mesh.domainSuffix),
+          cluster,
+          ...(virtualService ? { virtualService } : {}),
+        });
         httpRoutes.set(port.number, vhosts);
       } else {
         const taken = tcpPorts.find((t) => t.port === port.number);
-        if (taken) warnings.push(`TCP port ${port.number} of ${service.host} is already taken by ${taken.cluster}; it gets no outbound listener`);
+        if (taken)
+          warnings.push(`TCP port ${port.number} of ${service.host} is already taken by ${taken.cluster}; it gets no outbound listener`);
         else tcpPorts.push({ port: port.number, cluster, ...tcpRoute(model, service.host, port.number, namespace) });
       }
     }
@@ -179,9 +192,18 @@ function computeOutbound(model: MeshModel, namespace: string): OutboundView {
 }
 
 /** The first `mesh` VirtualService tcp route for this host and port, as cluster weights. */
-function tcpRoute(model: MeshModel, host: string, port: number, namespace: string): { weighted: { cluster: string; weight: number }[] } | undefined {
+function tcpRoute(
+  model: MeshModel,
+  host: string,
+  port: number,
+  namespace: string,
+): { weighted: { cluster: string; weight: number }[] } | undefined {
   const vs = meshVirtualService(model, host, namespace);
-  const route = vs?.spec.tcp.find((r) => r.match.length === 0 || r.match.some((m) => (m.port === undefined || m.port === port) && (m.gateways.length === 0 || m.gateways.includes(MESH_GATEWAY))));
+  const route = vs?.spec.tcp.find(
+    (r) =>
+      r.match.length === 0 ||
+      r.match.some((m) => (m.port === undefined || m.port === port) && (m.gateways.length === 0 || m.gateways.includes(MESH_GATEWAY))),
+  );
   if (!vs || !route) return undefined;
   const weighted = route.route.map((r) => {
     const destHost = model.registry.resolveHost(r.destination.host, vs.meta.namespace);
@@ -195,7 +217,11 @@ function tcpRoute(model: MeshModel, host: string, port: number, namespace: strin
 function meshVirtualService(model: MeshModel, host: string, namespace: string): VirtualService | undefined {
   return model.gateways
     .boundTo(MESH_GATEWAY)
-    .find((vs) => isVisibleFrom(vs.spec.exportTo, vs.meta.namespace, namespace) && vs.spec.hosts.some((h) => hostMatches(model.registry.resolveHost(h, vs.meta.namespace), host)));
+    .find(
+      (vs) =>
+        isVisibleFrom(vs.spec.exportTo, vs.meta.namespace, namespace) &&
+        vs.spec.hosts.some((h) => hostMatches(model.registry.resolveHost(h, vs.meta.namespace), host)),
+    );
 }
 
 function inboundPorts(model: MeshModel, proxy: Workload): InboundPort[] {
@@ -222,11 +248,15 @@ function outboundClusters(model: MeshModel, clientNamespace: string, service: Se
   const subsets = [undefined, ...(rule?.spec.subsets ?? [])];
   return subsets.map((subset) => {
     const policy = effectiveTrafficPolicy(rule, port.number, subset);
-    const members = subset ? service.endpoints.filter((e) => Object.entries(subset.labels).every(([k, v]) => e.labels[k] === v)) : service.endpoints;
+    const members = subset
+      ? service.endpoints.filter((e) => Object.entries(subset.labels).every(([k, v]) => e.labels[k] === v))
+      : service.endpoints;
     const endpoints: EndpointView[] = members.map((e) => ({
       address: e.address,
       port: endpointPort(e, port),
-      istioMtls: e.sidecar && model.peerAuthn.effectiveMode({ namespace: e.namespace, labels: e.labels, ports: e.ports }, endpointPort(e, port)) !== 'DISABLE',
+      istioMtls:
+        e.sidecar &&
+        model.peerAuthn.effectiveMode({ namespace: e.namespace, labels: e.labels, ports: e.ports }, endpointPort(e, port)) !== 'DISABLE',
       locality: e.locality,
       weight: e.weight,
     }));
@@ -250,7 +280,13 @@ function outboundClusters(model: MeshModel, clientNamespace: string, service: Se
       tls = { kind: 'plaintext' };
     }
     const discovery: DiscoveryType =
-      service.resolution === 'STATIC' ? 'EDS' : service.resolution === 'DNS' ? 'STRICT_DNS' : service.resolution === 'DNS_ROUND_ROBIN' ? 'LOGICAL_DNS' : 'ORIGINAL_DST';
+      service.resolution === 'STATIC'
+        ? 'EDS'
+        : service.resolution === 'DNS'
+          ? 'STRICT_DNS'
+          : service.resolution === 'DNS_ROUND_ROBIN'
+            ? 'LOGICAL_DNS'
+            : 'ORIGINAL_DST';
     return {
       name: clusterName('outbound', port.number, subset?.name ?? '', service.host),
       host: service.host,

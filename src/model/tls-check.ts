@@ -42,14 +42,27 @@ export function tlsCheck(model: MeshModel, proxyId: string): TlsCheckRow[] | und
     const service = model.registry.service(c.host);
     const modes = new Set<string>();
     for (const e of service?.endpoints ?? []) {
-      modes.add(e.sidecar ? model.peerAuthn.effectiveMode({ namespace: e.namespace, labels: e.labels, ports: e.ports }, endpointPort(e, c.port)) : '-');
+      modes.add(
+        e.sidecar
+          ? model.peerAuthn.effectiveMode({ namespace: e.namespace, labels: e.labels, ports: e.ports }, endpointPort(e, c.port))
+          : '-',
+      );
     }
     const serverModes = [...modes].sort();
     const client = clientMode(c);
     let detail: string | undefined;
     if (client === 'DISABLE' && modes.has('STRICT')) detail = 'client sends plaintext to servers that require mTLS';
-    else if (client === 'ISTIO_MUTUAL' && (modes.has('DISABLE') || modes.has('-'))) detail = 'client sends mTLS to servers that do not accept it';
-    rows.push({ host: c.host, port: c.port.number, cluster: c.name, serverModes, clientMode: client, status: detail ? 'CONFLICT' : 'OK', ...(detail ? { detail } : {}) });
+    else if (client === 'ISTIO_MUTUAL' && (modes.has('DISABLE') || modes.has('-')))
+      detail = 'client sends mTLS to servers that do not accept it';
+    rows.push({
+      host: c.host,
+      port: c.port.number,
+      cluster: c.name,
+      serverModes,
+      clientMode: client,
+      status: detail ? 'CONFLICT' : 'OK',
+      ...(detail ? { detail } : {}),
+    });
   }
   return rows;
 }

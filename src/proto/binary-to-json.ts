@@ -1,15 +1,21 @@
 // Binary -> canonical proto3 JSON (snake_case names, declaration order,
 // implicit-presence defaults omitted), failing on unknown fields.
 import protobuf from 'protobufjs';
+import { fieldPath, indexPath, keyPath, ProtoJsonError, setKey, type Json, type JsonObject } from './proto-json-error.js';
 import {
-  fieldPath, indexPath, keyPath, ProtoJsonError, setKey, type Json, type JsonObject,
-} from './proto-json-error.js';
-import {
-  ANY, DURATION, FIELD_MASK, hasSpecialJson, LIST_VALUE, NULL_VALUE, resolveAnyType, STRUCT, TIMESTAMP, VALUE, WRAPPERS,
+  ANY,
+  DURATION,
+  FIELD_MASK,
+  hasSpecialJson,
+  LIST_VALUE,
+  NULL_VALUE,
+  resolveAnyType,
+  STRUCT,
+  TIMESTAMP,
+  VALUE,
+  WRAPPERS,
 } from './well-known.js';
-import {
-  encodeBase64, formatDuration, formatFieldMask, formatFloating, formatTimestamp, is64Bit, longToBigInt,
-} from './wkt-format.js';
+import { encodeBase64, formatDuration, formatFieldMask, formatFloating, formatTimestamp, is64Bit, longToBigInt } from './wkt-format.js';
 
 type Decoded = Record<string, unknown>;
 
@@ -26,7 +32,7 @@ export function anyToJson(typeUrl: string, value: Uint8Array, path: string): Jso
   const inner = resolveAnyType(typeUrl, path);
   const json: JsonObject = { '@type': typeUrl };
   if (hasSpecialJson(inner)) {
-    json['value'] = decodeToJson(inner, value, fieldPath(path, 'value'));
+    json.value = decodeToJson(inner, value, fieldPath(path, 'value'));
   } else {
     const fields = decodeToJson(inner, value, path) as JsonObject;
     for (const key of Object.keys(fields)) setKey(json, key, fields[key] as Json);
@@ -46,7 +52,7 @@ function decode(type: protobuf.Type, bytes: Uint8Array, path: string): Decoded {
 }
 
 function own(msg: Decoded, field: protobuf.Field): unknown {
-  return Object.prototype.hasOwnProperty.call(msg, field.name) ? msg[field.name] : undefined;
+  return Object.hasOwn(msg, field.name) ? msg[field.name] : undefined;
 }
 
 function byId(type: protobuf.Type, msg: Decoded, id: number): unknown {
@@ -96,9 +102,9 @@ function messageToJson(type: protobuf.Type, msg: Decoded, path: string): Json {
     } else if (field.repeated) {
       const items = value as unknown[];
       if (items.length === 0) continue;
-      out = items.map((item, i) => messageType
-        ? messageToJson(messageType, item as Decoded, indexPath(p, i))
-        : fieldScalarToJson(field, item));
+      out = items.map((item, i) =>
+        messageType ? messageToJson(messageType, item as Decoded, indexPath(p, i)) : fieldScalarToJson(field, item),
+      );
     } else if (messageType) {
       out = messageToJson(messageType, value as Decoded, p);
     } else {
@@ -111,7 +117,7 @@ function messageToJson(type: protobuf.Type, msg: Decoded, path: string): Json {
 }
 
 function rejectUnknownFields(type: protobuf.Type, msg: Decoded, path: string): void {
-  const unknowns = Object.prototype.hasOwnProperty.call(msg, '$unknowns') ? msg['$unknowns'] as Uint8Array[] : [];
+  const unknowns = Object.hasOwn(msg, '$unknowns') ? (msg.$unknowns as Uint8Array[]) : [];
   const first = unknowns[0];
   if (!first) return;
   const tag = protobuf.Reader.create(first).uint32();
@@ -138,13 +144,17 @@ function valueToJson(type: protobuf.Type, msg: Decoded, path: string): Json {
     const value = own(msg, field);
     if (value === undefined) continue;
     switch (field.id) {
-      case 1: return null;
+      case 1:
+        return null;
       case 2:
         if (!Number.isFinite(value)) throw new ProtoJsonError(path, `google.protobuf.Value number_value ${String(value)} has no JSON form`);
         return value as number;
-      case 3: return value as string;
-      case 4: return value as boolean;
-      default: return messageToJson(field.resolvedType as protobuf.Type, value as Decoded, path);
+      case 3:
+        return value as string;
+      case 4:
+        return value as boolean;
+      default:
+        return messageToJson(field.resolvedType as protobuf.Type, value as Decoded, path);
     }
   }
   throw new ProtoJsonError(path, 'google.protobuf.Value has no kind set');

@@ -3,14 +3,39 @@
 // unknown keys and coerces types silently, which is exactly what we must not do.
 import protobuf from 'protobufjs';
 import {
-  describeJson, fieldPath, indexPath, isJsonObject, keyPath, ProtoJsonError, type Json, type JsonObject,
+  describeJson,
+  fieldPath,
+  indexPath,
+  isJsonObject,
+  keyPath,
+  ProtoJsonError,
+  type Json,
+  type JsonObject,
 } from './proto-json-error.js';
 import {
-  ANY, DURATION, FIELD_MASK, hasSpecialJson, LIST_VALUE, NULL_VALUE, resolveAnyType, STRUCT, TIMESTAMP, VALUE, WRAPPERS,
+  ANY,
+  DURATION,
+  FIELD_MASK,
+  hasSpecialJson,
+  LIST_VALUE,
+  NULL_VALUE,
+  resolveAnyType,
+  STRUCT,
+  TIMESTAMP,
+  VALUE,
+  WRAPPERS,
 } from './well-known.js';
 import {
-  decodeBase64, is64Bit, isIntegerType, parseDuration, parseFieldMask, parseFloating, parseInteger, parseTimestamp,
-  toLong, type SecondsNanos,
+  decodeBase64,
+  is64Bit,
+  isIntegerType,
+  parseDuration,
+  parseFieldMask,
+  parseFloating,
+  parseInteger,
+  parseTimestamp,
+  toLong,
+  type SecondsNanos,
 } from './wkt-format.js';
 
 type Writer = protobuf.Writer;
@@ -29,10 +54,19 @@ const WIRE_32BIT = 5;
 
 function wireType(type: string): number {
   switch (type) {
-    case 'double': case 'fixed64': case 'sfixed64': return WIRE_64BIT;
-    case 'float': case 'fixed32': case 'sfixed32': return WIRE_32BIT;
-    case 'string': case 'bytes': return WIRE_LEN;
-    default: return WIRE_VARINT;
+    case 'double':
+    case 'fixed64':
+    case 'sfixed64':
+      return WIRE_64BIT;
+    case 'float':
+    case 'fixed32':
+    case 'sfixed32':
+      return WIRE_32BIT;
+    case 'string':
+    case 'bytes':
+      return WIRE_LEN;
+    default:
+      return WIRE_VARINT;
   }
 }
 
@@ -56,18 +90,22 @@ export function encodeAny(json: Json, path: string): AnyParts | null {
   if (!isJsonObject(json)) throw new ProtoJsonError(path, `expected an object for google.protobuf.Any, got ${describeJson(json)}`);
   if (Object.keys(json).length === 0) return null;
   const url = json['@type'];
-  if (url === undefined) throw new ProtoJsonError(path, 'google.protobuf.Any needs an "@type" (e.g. "type.googleapis.com/envoy.config.cluster.v3.Cluster")');
+  if (url === undefined)
+    throw new ProtoJsonError(path, 'google.protobuf.Any needs an "@type" (e.g. "type.googleapis.com/envoy.config.cluster.v3.Cluster")');
   if (typeof url !== 'string') throw new ProtoJsonError(fieldPath(path, '@type'), `expected a type URL string, got ${describeJson(url)}`);
   const inner = resolveAnyType(url, path);
   const w = protobuf.Writer.create();
   if (hasSpecialJson(inner)) {
     for (const key of Object.keys(json)) {
       if (key !== '@type' && key !== 'value') {
-        throw new ProtoJsonError(fieldPath(path, key), `unknown field "${key}": an Any holding ${inner.fullName.slice(1)} takes only "@type" and "value"`);
+        throw new ProtoJsonError(
+          fieldPath(path, key),
+          `unknown field "${key}": an Any holding ${inner.fullName.slice(1)} takes only "@type" and "value"`,
+        );
       }
     }
     if (!('value' in json)) throw new ProtoJsonError(path, `an Any holding ${inner.fullName.slice(1)} needs a "value"`);
-    writeMessage(inner, json['value'] as Json, fieldPath(path, 'value'), w);
+    writeMessage(inner, json.value as Json, fieldPath(path, 'value'), w);
   } else {
     writeFields(inner, json, path, w, '@type');
   }
@@ -115,7 +153,10 @@ function writeFields(type: protobuf.Type, obj: JsonObject, path: string, w: Writ
     if (field.partOf) {
       const other = oneofKeys.get(field.partOf.name);
       if (other !== undefined) {
-        throw new ProtoJsonError(p, `"${other}" and "${key}" are both set, but they belong to oneof "${field.partOf.name}" of ${type.fullName.slice(1)}`);
+        throw new ProtoJsonError(
+          p,
+          `"${other}" and "${key}" are both set, but they belong to oneof "${field.partOf.name}" of ${type.fullName.slice(1)}`,
+        );
       }
       oneofKeys.set(field.partOf.name, key);
     }
@@ -165,7 +206,8 @@ function writeMessageField(id: number, type: protobuf.Type, json: Json, path: st
 }
 
 function writeMap(field: protobuf.MapField, json: Json, path: string, w: Writer): void {
-  if (!isJsonObject(json)) throw new ProtoJsonError(path, `expected an object (map<${field.keyType}, ${field.type}>), got ${describeJson(json)}`);
+  if (!isJsonObject(json))
+    throw new ProtoJsonError(path, `expected an object (map<${field.keyType}, ${field.type}>), got ${describeJson(json)}`);
   const valueType = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
   const valueSpec = scalarSpec(field as unknown as protobuf.Field);
   // Sorted so that equal maps always produce equal bytes (resource hashing, versions).
@@ -278,7 +320,7 @@ function parseEnum(enumType: protobuf.Enum, json: Json, path: string): number {
   const name = enumType.fullName.slice(1);
   if (json === null && enumType.fullName === NULL_VALUE) return 0;
   if (typeof json === 'string') {
-    if (Object.prototype.hasOwnProperty.call(enumType.values, json)) return enumType.values[json] as number;
+    if (Object.hasOwn(enumType.values, json)) return enumType.values[json] as number;
     const known = Object.keys(enumType.values);
     const shown = known.length > 12 ? `${known.slice(0, 12).join(', ')}, ...` : known.join(', ');
     throw new ProtoJsonError(path, `unknown value ${JSON.stringify(json)} for enum ${name} (expected one of ${shown})`);
@@ -307,25 +349,56 @@ function writeScalar(type: string, value: Scalar, w: Writer): void {
   if (is64Bit(type)) {
     const long = toLong(value as bigint, type === 'uint64' || type === 'fixed64');
     switch (type) {
-      case 'int64': w.int64(long); return;
-      case 'uint64': w.uint64(long); return;
-      case 'sint64': w.sint64(long); return;
-      case 'fixed64': w.fixed64(long); return;
-      default: w.sfixed64(long); return;
+      case 'int64':
+        w.int64(long);
+        return;
+      case 'uint64':
+        w.uint64(long);
+        return;
+      case 'sint64':
+        w.sint64(long);
+        return;
+      case 'fixed64':
+        w.fixed64(long);
+        return;
+      default:
+        w.sfixed64(long);
+        return;
     }
   }
   switch (type) {
-    case 'int32': w.int32(value as number); return;
-    case 'uint32': w.uint32(value as number); return;
-    case 'sint32': w.sint32(value as number); return;
-    case 'fixed32': w.fixed32(value as number); return;
-    case 'sfixed32': w.sfixed32(value as number); return;
-    case 'double': w.double(value as number); return;
-    case 'float': w.float(value as number); return;
-    case 'bool': w.bool(value as boolean); return;
-    case 'string': w.string(value as string); return;
-    case 'bytes': w.bytes(value as Uint8Array); return;
-    default: throw new Error(`unsupported scalar type ${type}`);
+    case 'int32':
+      w.int32(value as number);
+      return;
+    case 'uint32':
+      w.uint32(value as number);
+      return;
+    case 'sint32':
+      w.sint32(value as number);
+      return;
+    case 'fixed32':
+      w.fixed32(value as number);
+      return;
+    case 'sfixed32':
+      w.sfixed32(value as number);
+      return;
+    case 'double':
+      w.double(value as number);
+      return;
+    case 'float':
+      w.float(value as number);
+      return;
+    case 'bool':
+      w.bool(value as boolean);
+      return;
+    case 'string':
+      w.string(value as string);
+      return;
+    case 'bytes':
+      w.bytes(value as Uint8Array);
+      return;
+    default:
+      throw new Error(`unsupported scalar type ${type}`);
   }
 }
 

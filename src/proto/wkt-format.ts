@@ -145,8 +145,12 @@ function fraction(nanos: number): string {
 }
 
 export function formatDuration({ seconds, nanos }: SecondsNanos, path: string): string {
-  const bad = seconds > DURATION_MAX_SECONDS || seconds < -DURATION_MAX_SECONDS || Math.abs(nanos) > 999_999_999 ||
-    (seconds > 0n && nanos < 0) || (seconds < 0n && nanos > 0);
+  const bad =
+    seconds > DURATION_MAX_SECONDS ||
+    seconds < -DURATION_MAX_SECONDS ||
+    Math.abs(nanos) > 999_999_999 ||
+    (seconds > 0n && nanos < 0) ||
+    (seconds < 0n && nanos > 0);
   if (bad) throw new ProtoJsonError(path, `invalid Duration {seconds: ${seconds}, nanos: ${nanos}}`);
   const negative = seconds < 0n || nanos < 0;
   const abs = seconds < 0n ? -seconds : seconds;
@@ -201,7 +205,8 @@ export function formatTimestamp({ seconds, nanos }: SecondsNanos, path: string):
 
 /** FieldMask JSON is one string of comma-separated lowerCamel paths; the binary form is snake_case. */
 export function parseFieldMask(json: Json, path: string): string[] {
-  if (typeof json !== 'string') throw new ProtoJsonError(path, `expected a FieldMask string like "fooBar,baz.qux", got ${describeJson(json)}`);
+  if (typeof json !== 'string')
+    throw new ProtoJsonError(path, `expected a FieldMask string like "fooBar,baz.qux", got ${describeJson(json)}`);
   if (json === '') return [];
   return json.split(',').map((p) => {
     if (!/^[A-Za-z0-9.]+$/.test(p)) throw new ProtoJsonError(path, `invalid FieldMask path ${JSON.stringify(p)} (expected lowerCamelCase)`);
@@ -210,10 +215,12 @@ export function parseFieldMask(json: Json, path: string): string[] {
 }
 
 export function formatFieldMask(paths: string[], path: string): string {
-  return paths.map((p) => {
-    if (!/^[a-z0-9._]*$/.test(p) || /_(?![a-z])/.test(p)) {
-      throw new ProtoJsonError(path, `FieldMask path ${JSON.stringify(p)} cannot be written in lowerCamelCase JSON`);
-    }
-    return p.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-  }).join(',');
+  return paths
+    .map((p) => {
+      if (!/^[a-z0-9._]*$/.test(p) || /_(?![a-z])/.test(p)) {
+        throw new ProtoJsonError(path, `FieldMask path ${JSON.stringify(p)} cannot be written in lowerCamelCase JSON`);
+      }
+      return p.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    })
+    .join(',');
 }

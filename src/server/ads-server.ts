@@ -95,7 +95,12 @@ export class AdsServer {
 
   constructor(private readonly opts: AdsServerOptions) {
     this.authTimeoutMs = opts.authTimeoutMs ?? 10_000;
-    const age = opts.maxConnectionAgeMs ? { 'grpc.max_connection_age_ms': opts.maxConnectionAgeMs, 'grpc.max_connection_age_grace_ms': opts.maxConnectionAgeGraceMs ?? 10_000 } : {};
+    const age = opts.maxConnectionAgeMs
+      ? {
+          'grpc.max_connection_age_ms': opts.maxConnectionAgeMs,
+          'grpc.max_connection_age_grace_ms': opts.maxConnectionAgeGraceMs ?? 10_000,
+        }
+      : {};
     this.server = new grpc.Server({ 'grpc.keepalive_time_ms': 30_000, 'grpc.max_receive_message_length': 16 * 1024 * 1024, ...age });
     this.server.addService(ADS_SERVICE_DEFINITION, {
       StreamAggregatedResources: (call: Call) => this.handle(call, 'sotw'),
@@ -106,7 +111,12 @@ export class AdsServer {
   /** Listens on `host:port` (TLS with `tls`, plaintext without); resolves to the port. Throws ListenError. */
   async listen(address: string, tls?: AdsTls): Promise<number> {
     const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    const listener = await listenAds(address, injector, { tls, handshakeTimeoutMs: this.authTimeoutMs, logger: this.opts.logger, onTlsFailure: this.opts.onTlsFailure });
+    const listener = await listenAds(address, injector, {
+      tls,
+      handshakeTimeoutMs: this.authTimeoutMs,
+      logger: this.opts.logger,
+      onTlsFailure: this.opts.onTlsFailure,
+    });
     this.listeners.push(listener);
     return listener.port;
   }
@@ -169,12 +179,21 @@ export class AdsServer {
     const close: Close = (code, message, reason) => {
       if (closed) return;
       closed = true;
-      const fields = { peer, streamId, code: grpc.status[code], reason: message, ...(info ? { proxy: info.proxyId, tokenId: info.credential?.id } : {}) };
+      const fields = {
+        peer,
+        streamId,
+        code: grpc.status[code],
+        reason: message,
+        ...(info ? { proxy: info.proxyId, tokenId: info.credential?.id } : {}),
+      };
       logger.warn(fields, info ? 'ADS stream closed' : 'ADS stream refused');
       this.opts.onStreamClosed?.(reason);
       call.emit('error', { code, details: message });
     };
-    const authTimer = setTimeout(() => close(grpc.status.UNAUTHENTICATED, `no authenticated discovery request within ${this.authTimeoutMs / 1000} s`, 'auth_timeout'), this.authTimeoutMs);
+    const authTimer = setTimeout(
+      () => close(grpc.status.UNAUTHENTICATED, `no authenticated discovery request within ${this.authTimeoutMs / 1000} s`, 'auth_timeout'),
+      this.authTimeoutMs,
+    );
     authTimer.unref();
 
     const start = async (first: Buffer) => {
@@ -194,7 +213,8 @@ export class AdsServer {
       };
       const log = (msg: string, extra: Record<string, unknown> = {}) => logger.info({ proxy: auth.proxyId, streamId, ...extra }, msg);
       const observer = this.opts.observer ?? NO_OBSERVER;
-      stream = protocol === 'sotw' ? new SotwStream(auth.proxyId, write, observer, log) : new DeltaStream(auth.proxyId, write, observer, log);
+      stream =
+        protocol === 'sotw' ? new SotwStream(auth.proxyId, write, observer, log) : new DeltaStream(auth.proxyId, write, observer, log);
       const firstOfProxy = !this.byProxy.has(auth.proxyId);
       const s = stream;
       const credential = auth.credential;
@@ -202,7 +222,18 @@ export class AdsServer {
       this.connections.set(streamId, info);
       this.closers.set(streamId, close);
       this.byProxy.set(auth.proxyId, [...(this.byProxy.get(auth.proxyId) ?? []), info]);
-      logger.info({ proxy: auth.proxyId, streamId, protocol, peer, userAgent: node.userAgent, tokenId: credential?.id, tokenExpiresAt: isoOf(credential?.expiresAt) }, 'proxy connected');
+      logger.info(
+        {
+          proxy: auth.proxyId,
+          streamId,
+          protocol,
+          peer,
+          userAgent: node.userAgent,
+          tokenId: credential?.id,
+          tokenExpiresAt: isoOf(credential?.expiresAt),
+        },
+        'proxy connected',
+      );
       if (credential?.expiresAt !== undefined) this.watchExpiry(auth.proxyId, streamId, credential, (c) => (cancelExpiry = c), close);
       if (firstOfProxy) this.opts.onProxyConnected?.(auth.proxyId, node);
       unwatch = this.opts.cache.watch(auth.proxyId, (snap) => s.onSnapshot(snap));
@@ -227,7 +258,8 @@ export class AdsServer {
       if (pending) {
         pending.push(bytes);
         if (pending.length === 1) void start(bytes).catch((err) => close(grpc.status.INTERNAL, String(err), 'refused'));
-        else if (pending.length > MAX_PENDING_REQUESTS) close(grpc.status.RESOURCE_EXHAUSTED, `more than ${MAX_PENDING_REQUESTS} requests before the stream authenticated`, 'refused');
+        else if (pending.length > MAX_PENDING_REQUESTS)
+          close(grpc.status.RESOURCE_EXHAUSTED, `more than ${MAX_PENDING_REQUESTS} requests before the stream authenticated`, 'refused');
         return;
       }
       deliver(bytes);
@@ -260,7 +292,13 @@ export class AdsServer {
   }
 
   /** Warns about a credential that expires soon, and closes the stream the moment it expires. */
-  private watchExpiry(proxyId: string, streamId: number, credential: StreamCredential, setCancel: (c: () => void) => void, close: Close): void {
+  private watchExpiry(
+    proxyId: string,
+    streamId: number,
+    credential: StreamCredential,
+    setCancel: (c: () => void) => void,
+    close: Close,
+  ): void {
     const expiresAt = credential.expiresAt!;
     const left = expiresAt - Date.now();
     if (left < EXPIRY_WARNING_MS) {

@@ -23,7 +23,12 @@ export class DeltaStream extends AdsStream<DeltaTypeState> {
     if (!type) return;
     let state = this.types.get(type);
     if (!state) {
-      state = { wildcard: false, names: new Set(), clientVersions: new Map(Object.entries(req.initialResourceVersions)), status: { type, subscribed: [], sentCount: 0 } };
+      state = {
+        wildcard: false,
+        names: new Set(),
+        clientVersions: new Map(Object.entries(req.initialResourceVersions)),
+        status: { type, subscribed: [], sentCount: 0 },
+      };
       this.types.set(type, state);
       // Legacy wildcard: the first request of a full-state type that names nothing.
       if (isFullStateType(type) && req.subscribe.length === 0) state.wildcard = true;

@@ -48,6 +48,8 @@ export function discoveryMessageTypes(): Record<string, protobuf.Type> {
   return types;
 }
 
+// protobufjs's toObject output: plain JSON-like data whose shape the caller knows.
+// biome-ignore lint/suspicious/noExplicitAny: decoded protobuf objects are read field by field by typed callers
 type Decoded = Record<string, any>;
 const TO_OBJECT = { longs: String, enums: String, defaults: false, arrays: true, objects: true } as const;
 
@@ -123,7 +125,13 @@ export function decodeDeltaRequest(bytes: Uint8Array): DeltaRequest {
   };
 }
 
-export function encodeDeltaResponse(typeUrl: string, systemVersion: string, nonce: string, resources: readonly WireResource[], removed: readonly string[]): Uint8Array {
+export function encodeDeltaResponse(
+  typeUrl: string,
+  systemVersion: string,
+  nonce: string,
+  resources: readonly WireResource[],
+  removed: readonly string[],
+): Uint8Array {
   return discoveryMessageTypes()
     .deltaResponse!.encode({
       system_version_info: systemVersion,

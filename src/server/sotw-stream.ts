@@ -37,9 +37,14 @@ export class SotwStream extends AdsStream<TypeState> {
     } else if (kind.kind === 'nack') {
       state.status.nacked = { version: state.status.sentVersion ?? '', nonce: req.responseNonce, message: kind.message };
       this.observer.nacked(this.proxyId, type, state.status.sentVersion ?? '', kind.message);
-      this.log('proxy rejected config (NACK); keeping it until the config changes', { type, version: state.status.sentVersion, error: kind.message });
+      this.log('proxy rejected config (NACK); keeping it until the config changes', {
+        type,
+        version: state.status.sentVersion,
+        error: kind.message,
+      });
     }
-    state.wildcard = isWildcardSubscription(type, req.resourceNames, first) || (state.wildcard && req.resourceNames.length === 0 && isFullStateType(type));
+    state.wildcard =
+      isWildcardSubscription(type, req.resourceNames, first) || (state.wildcard && req.resourceNames.length === 0 && isFullStateType(type));
     state.names = new Set(req.resourceNames.filter((n) => n !== '*'));
     state.status.subscribed = state.wildcard ? '*' : [...state.names].sort();
     state.ready = true;
@@ -47,7 +52,13 @@ export class SotwStream extends AdsStream<TypeState> {
   }
 
   private newState(type: ResourceType): TypeState {
-    const state: TypeState = { wildcard: false, names: new Set(), ready: false, force: false, status: { type, subscribed: [], sentCount: 0 } };
+    const state: TypeState = {
+      wildcard: false,
+      names: new Set(),
+      ready: false,
+      force: false,
+      status: { type, subscribed: [], sentCount: 0 },
+    };
     this.types.set(type, state);
     return state;
   }
@@ -65,7 +76,7 @@ export class SotwStream extends AdsStream<TypeState> {
 
   protected respond(type: ResourceType): void {
     const state = this.types.get(type);
-    if (!state || !state.ready || !this.snapshot) return;
+    if (!state?.ready || !this.snapshot) return;
     const resources = this.selected(type, state);
     const fingerprint = fingerprintOf(resources, state);
     const neverSent = state.sentFingerprint === undefined;

@@ -22,7 +22,8 @@ export function classifyTlsFailure(err: Error & { code?: string; reason?: string
   const reason = err.reason ?? (code || err.message);
   if (UNTRUSTED.test(code)) return { reason, kind: 'untrusted_certificate', hint: UNTRUSTED_HINT };
   if (PLAINTEXT.test(code)) return { reason, kind: 'plaintext_client', hint: PLAINTEXT_HINT };
-  if (code === 'ECONNRESET' || code === 'ERR_TLS_HANDSHAKE_TIMEOUT' || /hang up|timeout/i.test(err.message)) return { reason: err.message, kind: 'closed_early' };
+  if (code === 'ECONNRESET' || code === 'ERR_TLS_HANDSHAKE_TIMEOUT' || /hang up|timeout/i.test(err.message))
+    return { reason: err.message, kind: 'closed_early' };
   return { reason, kind: 'other' };
 }
 

@@ -1,5 +1,5 @@
 // The xDS protocol rules meshlite follows, in one place.
-import { type ResourceType } from '../xds/type-urls.js';
+import type { ResourceType } from '../xds/type-urls.js';
 
 /** Push order: clusters before their endpoints, listeners before their routes; secrets last. */
 export const PUSH_ORDER: readonly ResourceType[] = ['clusters', 'endpoints', 'listeners', 'routes', 'secrets'];
@@ -29,7 +29,11 @@ export type SotwRequestKind =
   /** Answers a response that is no longer the latest: ignore. */
   | { kind: 'stale' };
 
-export function classifySotwRequest(lastNonce: string | undefined, responseNonce: string, errorDetail?: { message: string }): SotwRequestKind {
+export function classifySotwRequest(
+  lastNonce: string | undefined,
+  responseNonce: string,
+  errorDetail?: { message: string },
+): SotwRequestKind {
   // A nonce when this stream never answered the type comes from an earlier
   // stream (a client reconnecting, as Istio allows for): a fresh subscription.
   if (!responseNonce || lastNonce === undefined) return { kind: 'initial' };

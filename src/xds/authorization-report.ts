@@ -16,7 +16,12 @@ export interface AuthorizationReport {
   /** False for proxyless gRPC apps: meshlite serves them client config only, so nothing enforces policy there. */
   enforced: boolean;
   authorizationPolicies: { policy: string; action: string; provider?: string; scope: Scope; rules: number; source: string }[];
-  requestAuthentications: { policy: string; scope: Scope; source: string; issuers: { issuer: string; jwks: string; available: boolean }[] }[];
+  requestAuthentications: {
+    policy: string;
+    scope: Scope;
+    source: string;
+    issuers: { issuer: string; jwks: string; available: boolean }[];
+  }[];
   /** HTTP filters before the router of every inbound (or gateway) HCM (the RBAC ones are empty slots). */
   httpFilters: Json[];
   /** What fills the RBAC slots: `typed_per_filter_config` of every inbound (or gateway) virtual host, served over RDS. */

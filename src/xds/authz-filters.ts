@@ -37,12 +37,18 @@ const RBAC_PER_ROUTE_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.r
 const slot = (name: string): JsonObject => ({ name, typed_config: typed(RBAC_TYPE.http) });
 const [AUDIT_SLOT, DENY_SLOT, ALLOW_SLOT] = [slot(RBAC_SLOTS.AUDIT), slot(RBAC_SLOTS.DENY), slot(RBAC_SLOTS.ALLOW)];
 
-export const NO_AUTHZ_FILTERS: AuthzFilters = { http: [AUDIT_SLOT, DENY_SLOT, ALLOW_SLOT], httpPerRoute: {}, tcp: [], warnings: { http: [], tcp: [] } };
+export const NO_AUTHZ_FILTERS: AuthzFilters = {
+  http: [AUDIT_SLOT, DENY_SLOT, ALLOW_SLOT],
+  httpPerRoute: {},
+  tcp: [],
+  warnings: { http: [], tcp: [] },
+};
 
 const memo = new WeakMap<WorkloadAuthz, WeakMap<ReadonlyMap<string, string>, AuthzFilters>>();
 
 const rulesOf = (f: JsonObject) => (f.typed_config as JsonObject).rules as JsonObject;
-const actionOf = (f: JsonObject): keyof typeof RBAC_SLOTS => (rulesOf(f).action === 'LOG' ? 'AUDIT' : rulesOf(f).action === 'DENY' ? 'DENY' : 'ALLOW');
+const actionOf = (f: JsonObject): keyof typeof RBAC_SLOTS =>
+  rulesOf(f).action === 'LOG' ? 'AUDIT' : rulesOf(f).action === 'DENY' ? 'DENY' : 'ALLOW';
 
 export function authzFilters(view: AuthzView): AuthzFilters {
   const { policies } = view;
@@ -58,7 +64,10 @@ function buildAuthzFilters(view: AuthzView): AuthzFilters {
   const domains = trustDomains(view.mesh);
   const { authorizationPolicies, requestAuthentications } = view.policies;
   const warnings = { http: [] as string[], tcp: [] as string[] };
-  const jwt = buildJwtAuthnFilter(requestAuthentications, jwksFrom((uri) => view.jwks.get(uri)));
+  const jwt = buildJwtAuthnFilter(
+    requestAuthentications,
+    jwksFrom((uri) => view.jwks.get(uri)),
+  );
   appendAll(warnings.http, jwt.warnings);
   const build = (protocol: 'http' | 'tcp') => {
     const rbac = buildRbacFilters(authorizationPolicies, { trustDomains: domains, protocol });
@@ -68,8 +77,14 @@ function buildAuthzFilters(view: AuthzView): AuthzFilters {
       clusterFor: (service, port) => view.providerCluster(service, port),
     });
     const where = `${protocol.toUpperCase()} chains`;
-    appendAll(warnings[protocol], rbac.warnings.map((w) => `${where}: ${w}`));
-    appendAll(warnings[protocol], custom.warnings.map((w) => `${where}: ${w}`));
+    appendAll(
+      warnings[protocol],
+      rbac.warnings.map((w) => `${where}: ${w}`),
+    );
+    appendAll(
+      warnings[protocol],
+      custom.warnings.map((w) => `${where}: ${w}`),
+    );
     return { rbac: rbac.filters, custom: custom.filters };
   };
 

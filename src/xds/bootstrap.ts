@@ -29,9 +29,14 @@ export function buildBootstrap(o: BootstrapOptions): JsonObject {
     name: XDS_CLUSTER,
     type: /^[\d.]+$/.test(o.adsHost) ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: '1s',
-    load_assignment: { cluster_name: XDS_CLUSTER, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(o.adsHost, o.adsPort) } }] }] },
+    load_assignment: {
+      cluster_name: XDS_CLUSTER,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(o.adsHost, o.adsPort) } }] }],
+    },
     typed_extension_protocol_options: {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': typed(TYPE.httpProtocolOptions, { explicit_http_config: { http2_protocol_options: {} } }),
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': typed(TYPE.httpProtocolOptions, {
+        explicit_http_config: { http2_protocol_options: {} },
+      }),
     },
   };
   if (o.caRootPem) {

@@ -13,7 +13,9 @@ export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
 export function buildOutboundCluster(view: OutboundCluster): JsonObject {
   const cluster: JsonObject = {
     name: view.name,
-    connect_timeout: view.policy.connectionPool?.tcp?.connectTimeout ? protoDuration(view.policy.connectionPool.tcp.connectTimeout) : DEFAULT_CONNECT_TIMEOUT,
+    connect_timeout: view.policy.connectionPool?.tcp?.connectTimeout
+      ? protoDuration(view.policy.connectionPool.tcp.connectTimeout)
+      : DEFAULT_CONNECT_TIMEOUT,
   };
   switch (view.discovery) {
     case 'EDS':

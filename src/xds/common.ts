@@ -32,7 +32,7 @@ export const TLS_PARAMS: JsonObject = {
 
 /** Istio durations ("100ms", "1m30s") to protobuf JSON durations ("0.100s", "90s"). */
 export function protoDuration(istio: string): string {
-  const units: Record<string, number> = { h: 3600e9, m: 60e9, s: 1e9, ms: 1e6, us: 1e3, 'µs': 1e3, ns: 1 };
+  const units: Record<string, number> = { h: 3600e9, m: 60e9, s: 1e9, ms: 1e6, us: 1e3, µs: 1e3, ns: 1 };
   let nanos = 0n;
   for (const m of istio.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)) {
     nanos += BigInt(Math.round(Number(m[1]) * units[m[2]!]!));

@@ -16,13 +16,16 @@ export interface DumpOptions {
 
 export function buildConfigDump(resources: ProxyResources, secrets: readonly JsonObject[], options: DumpOptions = {}): JsonObject {
   const v = options.versions ?? {};
-  const withVersion = (version: string | undefined, entry: JsonObject): JsonObject => (version ? { version_info: version, ...entry } : entry);
+  const withVersion = (version: string | undefined, entry: JsonObject): JsonObject =>
+    version ? { version_info: version, ...entry } : entry;
   const configs: Json[] = [
     typed(ADMIN('ClustersConfigDump'), {
       dynamic_active_clusters: resources.clusters.map((c) => withVersion(v.clusters, { cluster: typed(TYPE.cluster, c) })),
     }),
     typed(ADMIN('EndpointsConfigDump'), {
-      dynamic_endpoint_configs: resources.endpoints.map((e) => withVersion(v.endpoints, { endpoint_config: typed(TYPE.clusterLoadAssignment, e) })),
+      dynamic_endpoint_configs: resources.endpoints.map((e) =>
+        withVersion(v.endpoints, { endpoint_config: typed(TYPE.clusterLoadAssignment, e) }),
+      ),
     }),
     typed(ADMIN('ListenersConfigDump'), {
       dynamic_listeners: resources.listeners.map((l) => ({
@@ -34,7 +37,9 @@ export function buildConfigDump(resources: ProxyResources, secrets: readonly Jso
       dynamic_route_configs: resources.routes.map((r) => withVersion(v.routes, { route_config: typed(TYPE.routeConfiguration, r) })),
     }),
     typed(ADMIN('SecretsConfigDump'), {
-      dynamic_active_secrets: [...secrets].sort(byName).map((s) => withVersion(v.secrets, { name: s.name as string, secret: typed(TYPE.secret, redactSecret(s)) })),
+      dynamic_active_secrets: [...secrets]
+        .sort(byName)
+        .map((s) => withVersion(v.secrets, { name: s.name as string, secret: typed(TYPE.secret, redactSecret(s)) })),
     }),
   ];
   return { configs };

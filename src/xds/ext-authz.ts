@@ -49,7 +49,11 @@ const byNamespaceName = (a: AuthorizationPolicy, b: AuthorizationPolicy) =>
   a.meta.namespace.localeCompare(b.meta.namespace) || a.meta.name.localeCompare(b.meta.name);
 
 /** Filters enforcing the CUSTOM policies among `policies` (others are ignored), to run before the DENY/ALLOW RBAC filters. */
-export function buildExtAuthzFilters(policies: readonly AuthorizationPolicy[], providers: readonly ExtensionProvider[], ctx: ExtAuthzContext): { filters: JsonObject[]; warnings: string[] } {
+export function buildExtAuthzFilters(
+  policies: readonly AuthorizationPolicy[],
+  providers: readonly ExtensionProvider[],
+  ctx: ExtAuthzContext,
+): { filters: JsonObject[]; warnings: string[] } {
   const custom = policies.filter((p) => p.spec.action === 'CUSTOM').sort(byNamespaceName);
   if (custom.length === 0) return { filters: [], warnings: [] };
   const warnings: string[] = [];
@@ -113,7 +117,10 @@ function serviceOf(provider: ExtensionProvider): ExtAuthzProvider {
 function customPolicies(policies: readonly AuthorizationPolicy[], ctx: ExtAuthzContext, warnings: string[], widened: string): JsonObject {
   const asDeny = policies.map((p) => ({ ...p, spec: { ...p.spec, action: 'DENY' as const, provider: undefined } }));
   const built = buildRbacFilters(asDeny, { trustDomains: ctx.trustDomains, protocol: ctx.protocol });
-  appendAll(warnings, built.warnings.map((w) => w.replace(/\(denies more\)$/, `(${widened})`)));
+  appendAll(
+    warnings,
+    built.warnings.map((w) => w.replace(/\(denies more\)$/, `(${widened})`)),
+  );
   const rules = (built.filters[0]?.typed_config as JsonObject | undefined)?.rules as JsonObject | undefined;
   const out: JsonObject = {};
   for (const [key, value] of Object.entries((rules?.policies as JsonObject | undefined) ?? {})) out[EXT_AUTHZ_POLICY_PREFIX + key] = value;
@@ -203,7 +210,9 @@ function httpExtAuthz({ provider, cluster }: Group, statPrefix: string): JsonObj
     http_service: http ? httpService(cluster, http) : undefined,
     transport_api_version: 'V3',
     failure_mode_allow: common.failOpen || undefined,
-    with_request_body: body ? compact({ max_request_bytes: body.maxRequestBytes, allow_partial_message: body.allowPartialMessage || undefined }) : undefined,
+    with_request_body: body
+      ? compact({ max_request_bytes: body.maxRequestBytes, allow_partial_message: body.allowPartialMessage || undefined })
+      : undefined,
     status_on_error: common.statusOnError !== undefined ? { code: statusCode(common.statusOnError) } : undefined,
     filter_enabled_metadata: enabledBy('http', statPrefix),
     allowed_headers: http ? headerList(http.includeRequestHeadersInCheck) : undefined,

@@ -47,7 +47,12 @@ function tcpProxyTo(statPrefix: string, clusters: readonly { name: string; weigh
 }
 
 /** tcp_proxy to a route's destinations; undefined when none of them is a known cluster. */
-function tcpProxy(statPrefix: string, route: readonly RouteDestination[], namespace: string, ctx: GatewayListenerContext): JsonObject | undefined {
+function tcpProxy(
+  statPrefix: string,
+  route: readonly RouteDestination[],
+  namespace: string,
+  ctx: GatewayListenerContext,
+): JsonObject | undefined {
   const clusters: { name: string; weight: number }[] = [];
   for (const r of route) {
     const name = ctx.clusterFor(r.destination, namespace);
@@ -73,7 +78,14 @@ function chainsFor(server: GatewayServerView, port: GatewayPortView, view: Gatew
         {
           ...(names ? { filter_chain_match: { server_names: names } } : {}),
           transport_socket: gatewayServerSocket(server.tls!, true, ctx.trustDomains),
-          filters: [gatewayHcm(`${prefix}_${server.server.port.name}`, server.routeConfigName!, ctx.httpFiltersFor(server.routeConfigName!), ctx.access.http)],
+          filters: [
+            gatewayHcm(
+              `${prefix}_${server.server.port.name}`,
+              server.routeConfigName!,
+              ctx.httpFiltersFor(server.routeConfigName!),
+              ctx.access.http,
+            ),
+          ],
           name: `${server.gateway}|${server.server.port.name}`,
         },
       ];
@@ -102,10 +114,18 @@ function chainsFor(server: GatewayServerView, port: GatewayPortView, view: Gatew
   }
 }
 
-function firstL4Route(server: GatewayServerView, port: number, pick: (vs: GatewayServerView['virtualServices'][number]['vs']) => readonly TcpRoute[]): { route: TcpRoute; namespace: string } | undefined {
+function firstL4Route(
+  server: GatewayServerView,
+  port: number,
+  pick: (vs: GatewayServerView['virtualServices'][number]['vs']) => readonly TcpRoute[],
+): { route: TcpRoute; namespace: string } | undefined {
   for (const { vs } of server.virtualServices) {
     for (const route of pick(vs)) {
-      const applies = route.match.length === 0 || route.match.some((m) => (m.port === undefined || m.port === port) && (m.gateways.length === 0 || m.gateways.includes(server.gateway)));
+      const applies =
+        route.match.length === 0 ||
+        route.match.some(
+          (m) => (m.port === undefined || m.port === port) && (m.gateways.length === 0 || m.gateways.includes(server.gateway)),
+        );
       if (applies) return { route, namespace: vs.meta.namespace };
     }
   }
@@ -127,7 +147,11 @@ function passthroughChains(server: GatewayServerView, port: GatewayPortView, ctx
           ctx.warn(`${vs.meta.namespace}/${vs.meta.name} tls route ${i}: no known destination`);
           continue;
         }
-        chains.push({ filter_chain_match: { server_names: sni }, filters: [...ctx.access.tcp, filter], name: `${server.gateway}|${vs.meta.namespace}/${vs.meta.name}|tls-${i}` });
+        chains.push({
+          filter_chain_match: { server_names: sni },
+          filters: [...ctx.access.tcp, filter],
+          name: `${server.gateway}|${vs.meta.namespace}/${vs.meta.name}|tls-${i}`,
+        });
       }
     });
   });
@@ -141,15 +165,29 @@ export function buildGatewayListeners(view: GatewayView, ctx: GatewayListenerCon
     const http = port.servers.filter((s) => s.kind === 'http');
     let chains: JsonObject[];
     if (http.length > 0) {
-      chains = [{ filters: [gatewayHcm(`gateway_${port.port}_http`, `http.${port.port}`, ctx.httpFiltersFor(`http.${port.port}`), ctx.access.http)], name: `http.${port.port}` }];
+      chains = [
+        {
+          filters: [gatewayHcm(`gateway_${port.port}_http`, `http.${port.port}`, ctx.httpFiltersFor(`http.${port.port}`), ctx.access.http)],
+          name: `http.${port.port}`,
+        },
+      ];
     } else {
-      chains = dedupeChains(port.servers.flatMap((s) => chainsFor(s, port, view, ctx)), name, ctx);
+      chains = dedupeChains(
+        port.servers.flatMap((s) => chainsFor(s, port, view, ctx)),
+        name,
+        ctx,
+      );
     }
     if (chains.length === 0) {
       ctx.warn(`listener ${name}: no server on this port has anything to serve`);
       continue;
     }
-    const listener: JsonObject = { name, address: socketAddress(port.bind, port.port), filter_chains: chains, traffic_direction: 'INBOUND' };
+    const listener: JsonObject = {
+      name,
+      address: socketAddress(port.bind, port.port),
+      filter_chains: chains,
+      traffic_direction: 'INBOUND',
+    };
     if (http.length === 0) listener.listener_filters = [TLS_INSPECTOR];
     listeners.push(listener);
   }
@@ -169,4 +207,3 @@ function dedupeChains(chains: JsonObject[], listener: string, ctx: GatewayListen
     return true;
   });
 }
-

@@ -38,12 +38,20 @@ function buildRouteConfigs(view: GatewayView, perFilter: JsonObject, warnings: s
     for (const server of servers) {
       const redirect = server.kind === 'http' && server.tls?.httpsRedirect === true;
       for (const { vs, hosts } of server.virtualServices) {
-        const built = buildHttpRoutes(vs.spec.http, { gateway: server.gateway, port, clusterFor: (d) => view.outbound.clusterFor(d, vs.meta.namespace) }, `${vs.meta.namespace}.${vs.meta.name}`);
-        appendAll(warnings, built.warnings.map((w) => `${vs.meta.namespace}/${vs.meta.name}: ${w}`));
+        const built = buildHttpRoutes(
+          vs.spec.http,
+          { gateway: server.gateway, port, clusterFor: (d) => view.outbound.clusterFor(d, vs.meta.namespace) },
+          `${vs.meta.namespace}.${vs.meta.name}`,
+        );
+        appendAll(
+          warnings,
+          built.warnings.map((w) => `${vs.meta.namespace}/${vs.meta.name}: ${w}`),
+        );
         for (const host of hosts) {
           const draft = vhosts.get(host);
           if (draft) {
-            if (draft.routes.length > 0 && built.routes.length > 0) warnings.push(`${name}: host ${host} is routed by more than one VirtualService; the oldest wins`);
+            if (draft.routes.length > 0 && built.routes.length > 0)
+              warnings.push(`${name}: host ${host} is routed by more than one VirtualService; the oldest wins`);
             continue;
           }
           vhosts.set(host, { host, requireTls: redirect, routes: built.routes });
@@ -80,7 +88,12 @@ export function translateGateway(model: MeshModel, proxyId: string): GatewayTran
   const access = authzFilters(authzView(model, proxy));
   appendAll(warnings, access.warnings.http);
   const routes = buildRouteConfigs(view, access.httpPerRoute, warnings);
-  const filtersByRoute = new Map(routes.map((r) => [String(r.name), requiredHttpFilters(((r.virtual_hosts as JsonObject[]) ?? []).flatMap((v) => v.routes as JsonObject[]))]));
+  const filtersByRoute = new Map(
+    routes.map((r) => [
+      String(r.name),
+      requiredHttpFilters(((r.virtual_hosts as JsonObject[]) ?? []).flatMap((v) => v.routes as JsonObject[])),
+    ]),
+  );
   const listeners = buildGatewayListeners(view, {
     trustDomains: trustDomains(model.mesh),
     clusterFor: (d, ns) => view.outbound.clusterFor(d, ns),
@@ -88,7 +101,9 @@ export function translateGateway(model: MeshModel, proxyId: string): GatewayTran
     access,
     warn: (m) => warnings.push(m),
   }).sort(byName);
-  const tcpChains = listeners.some((l) => (l.filter_chains as JsonObject[]).some((c) => (c.filters as JsonObject[]).some((f) => f.name === 'envoy.filters.network.tcp_proxy')));
+  const tcpChains = listeners.some((l) =>
+    (l.filter_chains as JsonObject[]).some((c) => (c.filters as JsonObject[]).some((f) => f.name === 'envoy.filters.network.tcp_proxy')),
+  );
   if (tcpChains) appendAll(warnings, access.warnings.tcp);
   return {
     ok: true,

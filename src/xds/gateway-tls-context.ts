@@ -31,11 +31,22 @@ export function gatewayServerSocket(tls: ServerTlsSettings, http: boolean, trust
   common.tls_certificate_sds_secret_configs = [sdsSecretConfig(cert)];
   const verifies = istio || tls.mode === 'MUTUAL' || tls.mode === 'OPTIONAL_MUTUAL';
   if (verifies) {
-    const root = istio ? SECRET_NAMES.rootCa : tls.credentialName ? SECRET_NAMES.credentialCa(tls.credentialName) : SECRET_NAMES.fileRoot(tls.caCertificates);
+    const root = istio
+      ? SECRET_NAMES.rootCa
+      : tls.credentialName
+        ? SECRET_NAMES.credentialCa(tls.credentialName)
+        : SECRET_NAMES.fileRoot(tls.caCertificates);
     const defaults: JsonObject = {};
-    if (istio) defaults.match_typed_subject_alt_names = sanMatchers(trustDomains.map((td) => `spiffe://${td}/`), 'prefix');
+    if (istio)
+      defaults.match_typed_subject_alt_names = sanMatchers(
+        trustDomains.map((td) => `spiffe://${td}/`),
+        'prefix',
+      );
     else if (tls.subjectAltNames.length > 0) defaults.match_typed_subject_alt_names = sanMatchers([...tls.subjectAltNames].sort());
-    common.combined_validation_context = { default_validation_context: defaults, validation_context_sds_secret_config: sdsSecretConfig(root) };
+    common.combined_validation_context = {
+      default_validation_context: defaults,
+      validation_context_sds_secret_config: sdsSecretConfig(root),
+    };
   }
   const context: JsonObject = { common_tls_context: common };
   if (tls.mode === 'MUTUAL' || istio) context.require_client_certificate = true;

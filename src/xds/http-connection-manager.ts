@@ -36,7 +36,11 @@ const PATH_HYGIENE: JsonObject = { normalize_path: true, merge_slashes: true };
  * its trailing dot, so it cannot slip past a rule on host `secret.com`.
  * (Outbound HCMs leave both alone: an app may mean them, and no policy runs there.)
  */
-export const ENFORCING_PATH_HYGIENE: JsonObject = { ...PATH_HYGIENE, path_with_escaped_slashes_action: 'UNESCAPE_AND_FORWARD', strip_trailing_host_dot: true };
+export const ENFORCING_PATH_HYGIENE: JsonObject = {
+  ...PATH_HYGIENE,
+  path_with_escaped_slashes_action: 'UNESCAPE_AND_FORWARD',
+  strip_trailing_host_dot: true,
+};
 
 /**
  * The inbound route configuration of a target port (served over RDS, named
@@ -64,7 +68,12 @@ export function inboundRouteConfiguration(clusterName: string, targetPort: numbe
  * X-Forwarded-Client-Cert; on plaintext chains any client-supplied XFCC is
  * stripped so nobody can claim an identity unverified.
  */
-export function inboundHttpConnectionManager(clusterName: string, targetPort: number, mutualTls: boolean, accessFilters: readonly JsonObject[]): JsonObject {
+export function inboundHttpConnectionManager(
+  clusterName: string,
+  targetPort: number,
+  mutualTls: boolean,
+  accessFilters: readonly JsonObject[],
+): JsonObject {
   const config: JsonObject = {
     stat_prefix: `inbound_${targetPort}`,
     rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: clusterName },

@@ -97,8 +97,10 @@ export function translateMatch(match: HttpMatchRequest | undefined): TranslatedM
   if (match.ignoreUriCase && uri && pathKind !== 'regex') out.case_sensitive = false;
 
   const headers: JsonObject[] = [
-    ...[...byKey(match.headers).map(([n, m]) => headerMatcher(n, m)), ...byKey(match.withoutHeaders).map(([n, m]) => headerMatcher(n, m, true))]
-      .sort((a, b) => (String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0)),
+    ...[
+      ...byKey(match.headers).map(([n, m]) => headerMatcher(n, m)),
+      ...byKey(match.withoutHeaders).map(([n, m]) => headerMatcher(n, m, true)),
+    ].sort((a, b) => (String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0)),
     ...(match.method ? [headerMatcher(':method', match.method)] : []),
     ...(match.authority ? [headerMatcher(':authority', match.authority)] : []),
     ...(match.scheme ? [headerMatcher(':scheme', match.scheme)] : []),

@@ -45,7 +45,10 @@ function headerValues(ops: HeaderOperations | undefined, request: boolean, where
   if (!ops) return { add, remove, authority };
   const side = request ? 'request' : 'response';
   // `set` before `add`, each sorted, as Istio emits them; an authority from `set` wins over `add`.
-  for (const [kind, record] of [['set', ops.set], ['add', ops.add]] as const) {
+  for (const [kind, record] of [
+    ['set', ops.set],
+    ['add', ops.add],
+  ] as const) {
     for (const [key, value] of sortedEntries(record)) {
       if (request && isAuthority(key)) {
         if (kind === 'set' || authority === undefined) authority = value;
@@ -81,7 +84,12 @@ export function headerMutation(headers: Headers | undefined, where: string, warn
 /** Concatenates two mutations (the second's authority only fills a gap, as Istio does for a sole destination). */
 export function mergeMutations(a: HeaderMutation, b: HeaderMutation): HeaderMutation {
   const out: HeaderMutation = {};
-  for (const key of ['request_headers_to_add', 'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove'] as const) {
+  for (const key of [
+    'request_headers_to_add',
+    'request_headers_to_remove',
+    'response_headers_to_add',
+    'response_headers_to_remove',
+  ] as const) {
     const joined = [...(a[key] ?? []), ...(b[key] ?? [])];
     if (joined.length) (out as Record<string, unknown>)[key] = joined;
   }
@@ -112,7 +120,8 @@ export function faultConfig(fault: HttpRoute['fault'], where: string, warn: Warn
     const percentage = fault.delay.percentage === undefined ? undefined : fractionalPercent(fault.delay.percentage);
     const fixedDelay = protoDuration(fault.delay.fixedDelay);
     if (fault.delay.percentage === undefined) warn(`${where}: fault.delay has no percentage, so it delays no request`);
-    else if (fixedDelay === '0s') warn(`${where}: fault.delay.fixedDelay "${fault.delay.fixedDelay}" is not a positive duration; delay dropped`);
+    else if (fixedDelay === '0s')
+      warn(`${where}: fault.delay.fixedDelay "${fault.delay.fixedDelay}" is not a positive duration; delay dropped`);
     else if (percentage) out.delay = { fixed_delay: fixedDelay, percentage };
   }
   if (fault.abort) {

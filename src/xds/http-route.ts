@@ -5,7 +5,14 @@ import type { Destination, HttpRoute, HttpRouteDestination } from '../config/typ
 import { type JsonObject, protoDuration } from './common.js';
 import { isCatchAll, type MatchScope, matchApplies, type PathKind, translateMatch, unsupportedHeaderNames } from './http-route-match.js';
 import {
-  FAULT_FILTER, faultConfig, fractionalPercent, type HeaderMutation, headerMutation, mergeMutations, mutationFields, retryPolicy,
+  FAULT_FILTER,
+  faultConfig,
+  fractionalPercent,
+  type HeaderMutation,
+  headerMutation,
+  mergeMutations,
+  mutationFields,
+  retryPolicy,
 } from './http-route-policy.js';
 
 export { FAULT_FILTER } from './http-route-policy.js';
@@ -30,7 +37,11 @@ export interface HttpRoutesResult {
 export const UNRESOLVED_STATUS = 503;
 
 const REDIRECT_CODES: Readonly<Record<number, string>> = {
-  301: 'MOVED_PERMANENTLY', 302: 'FOUND', 303: 'SEE_OTHER', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT',
+  301: 'MOVED_PERMANENTLY',
+  302: 'FOUND',
+  303: 'SEE_OTHER',
+  307: 'TEMPORARY_REDIRECT',
+  308: 'PERMANENT_REDIRECT',
 };
 
 type Warn = (message: string) => void;
@@ -163,7 +174,8 @@ function resolveTarget(route: readonly HttpRouteDestination[], ctx: RouteBuildCo
     warn(`${where}: no destination, redirect or directResponse; the route answers ${UNRESOLVED_STATUS}`);
     return undefined;
   }
-  let weighted = route.length === 1 ? [{ d: route[0]!, weight: 1 }] : route.filter((d) => (d.weight ?? 0) > 0).map((d) => ({ d, weight: d.weight! }));
+  let weighted =
+    route.length === 1 ? [{ d: route[0]!, weight: 1 }] : route.filter((d) => (d.weight ?? 0) > 0).map((d) => ({ d, weight: d.weight! }));
   if (weighted.length === 0) {
     warn(`${where}: no destination has a positive weight; splitting traffic evenly`);
     weighted = route.map((d) => ({ d, weight: 1 }));

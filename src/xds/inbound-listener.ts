@@ -16,10 +16,16 @@ export const VIRTUAL_INBOUND = 'virtualInbound';
 const TLS_INSPECTOR: JsonObject = { name: 'envoy.filters.listener.tls_inspector', typed_config: typed(TYPE.tlsInspector) };
 export const ORIGINAL_DST_FILTER: JsonObject = { name: 'envoy.filters.listener.original_dst', typed_config: typed(TYPE.originalDst) };
 
-export function inboundFilterChains(port: InboundPort, trustDomains: readonly string[], access: AuthzFilters = NO_AUTHZ_FILTERS): JsonObject[] {
+export function inboundFilterChains(
+  port: InboundPort,
+  trustDomains: readonly string[],
+  access: AuthzFilters = NO_AUTHZ_FILTERS,
+): JsonObject[] {
   const cluster = clusterName('inbound', port.targetPort, '', '');
   const terminate = (mtls: boolean): JsonObject[] =>
-    port.http ? [inboundHttpConnectionManager(cluster, port.targetPort, mtls, access.http)] : [...access.tcp, tcpProxyFilter(`inbound_${port.targetPort}`, cluster)];
+    port.http
+      ? [inboundHttpConnectionManager(cluster, port.targetPort, mtls, access.http)]
+      : [...access.tcp, tcpProxyFilter(`inbound_${port.targetPort}`, cluster)];
   const mtlsSocket = istioMutualDownstreamSocket(trustDomains, port.http ? ['h2', 'http/1.1'] : []);
   const p = port.targetPort;
   const mtlsChain = (extraMatch: JsonObject): JsonObject => ({

@@ -27,15 +27,17 @@ export const JWT_PAYLOAD_METADATA_KEY = 'payload';
  * Envoy loads the provider and rejects that issuer's tokens with 401.
  */
 export const FAIL_CLOSED_JWKS = JSON.stringify({
-  keys: [{
-    kty: 'EC',
-    crv: 'P-256',
-    kid: 'meshlite-jwks-unavailable',
-    alg: 'ES256',
-    use: 'sig',
-    x: 'onFRiccxMO1LewSLLz3PGdSBXRb3C9OX7DdLp_vLgEg',
-    y: 'NvM3HVuBuetn08PKvQ37pu_H0cvHABMYkQnIJh0f0qs',
-  }],
+  keys: [
+    {
+      kty: 'EC',
+      crv: 'P-256',
+      kid: 'meshlite-jwks-unavailable',
+      alg: 'ES256',
+      use: 'sig',
+      x: 'onFRiccxMO1LewSLLz3PGdSBXRb3C9OX7DdLp_vLgEg',
+      y: 'NvM3HVuBuetn08PKvQ37pu_H0cvHABMYkQnIJh0f0qs',
+    },
+  ],
 });
 
 export interface JwtAuthnResult {
@@ -57,11 +59,13 @@ function sortedRules(policies: readonly RequestAuthentication[]): SortableRule[]
   for (const policy of policies) {
     policy.spec.jwtRules.forEach((rule, index) => all.push({ rule, policy, index }));
   }
-  return all.sort((a, b) =>
-    compare(a.rule.issuer, b.rule.issuer) ||
-    compare(a.policy.meta.namespace, b.policy.meta.namespace) ||
-    compare(a.policy.meta.name, b.policy.meta.name) ||
-    a.index - b.index);
+  return all.sort(
+    (a, b) =>
+      compare(a.rule.issuer, b.rule.issuer) ||
+      compare(a.policy.meta.namespace, b.policy.meta.namespace) ||
+      compare(a.policy.meta.name, b.policy.meta.name) ||
+      a.index - b.index,
+  );
 }
 
 /** Why `text` is not a usable JWKS for Envoy, or undefined when it is. */

@@ -57,7 +57,9 @@ function transparentListeners(view: ProxyView, httpFilters: readonly string[]): 
   for (const port of [...ports].sort((a, b) => a - b)) {
     const name = `0.0.0.0_${port}`;
     const tcp = view.tcpPorts.find((t) => t.port === port);
-    const filter = view.httpRoutes.has(port) ? outboundHttpConnectionManager(`outbound_${name}`, String(port), httpFilters) : tcpProxyFilter(`outbound_${name}`, tcp!.cluster, tcp!.weighted);
+    const filter = view.httpRoutes.has(port)
+      ? outboundHttpConnectionManager(`outbound_${name}`, String(port), httpFilters)
+      : tcpProxyFilter(`outbound_${name}`, tcp!.cluster, tcp!.weighted);
     listeners.push({
       name,
       address: socketAddress('0.0.0.0', port),

@@ -44,7 +44,8 @@ export type TranslateResult = { ok: true; resources: ProxyResources; view: Proxy
 export function translateProxy(model: MeshModel, proxyId: string): TranslateResult {
   const proxy = model.registry.workload(proxyId);
   if (!proxy) return { ok: false, error: `no workload "${proxyId}" (expected <name>.<namespace> of a WorkloadEntry)` };
-  if (!proxy.sidecar) return { ok: false, error: `workload "${proxyId}" runs no sidecar (label security.istio.io/tlsMode: istio is missing)` };
+  if (!proxy.sidecar)
+    return { ok: false, error: `workload "${proxyId}" runs no sidecar (label security.istio.io/tlsMode: istio is missing)` };
   const view = buildProxyView(model, proxy);
   return { ok: true, resources: buildProxyResources(view), view };
 }
@@ -86,7 +87,9 @@ export function outboundResources(outbound: OutboundView, mode: InterceptionMode
   }
   endpoints.sort((a, b) => String(a.cluster_name).localeCompare(String(b.cluster_name)));
   routes.sort(byName);
-  const filters = requiredHttpFilters(routes.flatMap((r) => ((r.virtual_hosts as JsonObject[]) ?? []).flatMap((v) => v.routes as JsonObject[])));
+  const filters = requiredHttpFilters(
+    routes.flatMap((r) => ((r.virtual_hosts as JsonObject[]) ?? []).flatMap((v) => v.routes as JsonObject[])),
+  );
   const result = { clusters, endpoints, routes, secretNames: referencedSecretNames(clusters), warnings, httpFilters: filters };
   byMode.set(mode, result);
   return result;
@@ -108,8 +111,15 @@ function sharedOutboundListeners(view: ProxyView, outbound: OutboundResources): 
 function virtualServiceRoutes(outbound: OutboundView, vhost: VirtualHostView, port: number, warnings: string[]): JsonObject[] | undefined {
   const vs = vhost.virtualService;
   if (!vs) return undefined;
-  const built = buildHttpRoutes(vs.spec.http, { gateway: MESH_GATEWAY, port, clusterFor: (d) => outbound.clusterFor(d, vs.meta.namespace) }, `${vs.meta.namespace}.${vs.meta.name}`);
-  appendAll(warnings, built.warnings.map((w) => `${vs.meta.namespace}/${vs.meta.name}: ${w}`));
+  const built = buildHttpRoutes(
+    vs.spec.http,
+    { gateway: MESH_GATEWAY, port, clusterFor: (d) => outbound.clusterFor(d, vs.meta.namespace) },
+    `${vs.meta.namespace}.${vs.meta.name}`,
+  );
+  appendAll(
+    warnings,
+    built.warnings.map((w) => `${vs.meta.namespace}/${vs.meta.name}: ${w}`),
+  );
   return built.routes.length > 0 ? built.routes : undefined;
 }
 
@@ -120,7 +130,9 @@ export function buildProxyResources(view: ProxyView): ProxyResources {
   if (mode === 'TRANSPARENT') ownClusters.push(buildPassthroughCluster());
   const access = authzFilters(view.authz);
   const inboundListeners = buildInboundListeners(view, access);
-  const inboundRoutes = view.inbound.filter((p) => p.http).map((p) => inboundRouteConfiguration(clusterName('inbound', p.targetPort, '', ''), p.targetPort, access.httpPerRoute));
+  const inboundRoutes = view.inbound
+    .filter((p) => p.http)
+    .map((p) => inboundRouteConfiguration(clusterName('inbound', p.targetPort, '', ''), p.targetPort, access.httpPerRoute));
   const outboundListeners = sharedOutboundListeners(view, outbound);
   const secretNames = [...new Set([...outbound.secretNames, ...referencedSecretNames(inboundListeners)])].sort();
   return {

@@ -18,7 +18,13 @@ import { clusterName, hostDomains } from '../model/names.js';
 import { endpointPort, isVisibleFrom, type Service, type ServicePort, type Workload } from '../model/registry.js';
 import { byName, type JsonObject } from './common.js';
 import type { ProxyResources } from './proxy-resources.js';
-import { type ProxylessEndpoint, proxylessCluster, proxylessListener, proxylessLoadAssignment, proxylessRouteConfiguration } from './proxyless-resources.js';
+import {
+  type ProxylessEndpoint,
+  proxylessCluster,
+  proxylessListener,
+  proxylessLoadAssignment,
+  proxylessRouteConfiguration,
+} from './proxyless-resources.js';
 import { isProxylessWorkload, PROXYLESS_GRPC_ANNOTATION } from './proxyless-workload.js';
 
 /** Service port protocols a gRPC channel can speak (HTTP/2 with gRPC framing). */
@@ -42,7 +48,9 @@ export interface ProxylessView {
   warnings: string[];
 }
 
-export type ProxylessTranslateResult = { ok: true; resources: ProxyResources; view: { proxy: Workload; proxyless: ProxylessView } } | { ok: false; error: string };
+export type ProxylessTranslateResult =
+  | { ok: true; resources: ProxyResources; view: { proxy: Workload; proxyless: ProxylessView } }
+  | { ok: false; error: string };
 
 interface Shared {
   view: ProxylessView;
@@ -57,7 +65,11 @@ const memo = new WeakMap<MeshModel, Map<string, Shared>>();
 export function translateProxyless(model: MeshModel, proxyId: string): ProxylessTranslateResult {
   const proxy = model.registry.workload(proxyId);
   if (!proxy) return { ok: false, error: `no workload "${proxyId}" (expected <name>.<namespace> of a WorkloadEntry)` };
-  if (!isProxylessWorkload(proxy)) return { ok: false, error: `workload "${proxyId}" is not a proxyless gRPC workload (annotation ${PROXYLESS_GRPC_ANNOTATION}: "true" is missing)` };
+  if (!isProxylessWorkload(proxy))
+    return {
+      ok: false,
+      error: `workload "${proxyId}" is not a proxyless gRPC workload (annotation ${PROXYLESS_GRPC_ANNOTATION}: "true" is missing)`,
+    };
   const shared = sharedFor(model, proxy.namespace);
   const own: string[] = [];
   if (proxy.sidecar) own.push(`workload "${proxy.id}" also carries the sidecar label; meshlite serves it the proxyless config`);
@@ -118,11 +130,15 @@ export function proxylessView(model: MeshModel, namespace: string): ProxylessVie
     for (const port of grpcPorts) {
       const target = `${service.host}:${port.number}`;
       if (candidates.some((c) => c.routeConfig === target)) {
-        warnings.push(`${target}: also defined by ServiceEntry ${service.namespace}/${service.name}; proxyless clients get only the first definition`);
+        warnings.push(
+          `${target}: also defined by ServiceEntry ${service.namespace}/${service.name}; proxyless clients get only the first definition`,
+        );
         continue;
       }
       if (service.resolution !== 'STATIC') {
-        warnings.push(`${target}: resolution ${service.resolution} is not served to proxyless clients (EDS only: use resolution STATIC with IP endpoints)`);
+        warnings.push(
+          `${target}: resolution ${service.resolution} is not served to proxyless clients (EDS only: use resolution STATIC with IP endpoints)`,
+        );
         continue;
       }
       candidates.push({
@@ -200,6 +216,9 @@ function trafficPolicyOf(model: MeshModel, service: Service, port: ServicePort, 
   const lb = policy.loadBalancer?.simple;
   if (lb && lb !== 'ROUND_ROBIN' && lb !== 'UNSPECIFIED') ignored.push(`loadBalancer ${lb}`);
   if (policy.outlierDetection) ignored.push('outlierDetection');
-  if (ignored.length) warnings.push(`${target}: DestinationRule ${rule.meta.namespace}/${rule.meta.name} settings not applied to proxyless clients: ${ignored.join(', ')}`);
+  if (ignored.length)
+    warnings.push(
+      `${target}: DestinationRule ${rule.meta.namespace}/${rule.meta.name} settings not applied to proxyless clients: ${ignored.join(', ')}`,
+    );
   return policy.connectionPool?.http?.http2MaxRequests;
 }

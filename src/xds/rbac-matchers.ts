@@ -8,7 +8,8 @@ import type { JsonObject } from './common.js';
 
 export type Untranslatable = { reason: string };
 export type Built = JsonObject | Untranslatable;
-export const isUntranslatable = (b: Built): b is Untranslatable => typeof (b as Untranslatable).reason === 'string' && Object.keys(b).length === 1;
+export const isUntranslatable = (b: Built): b is Untranslatable =>
+  typeof (b as Untranslatable).reason === 'string' && Object.keys(b).length === 1;
 
 /** The jwt_authn filter writes the verified payload under this key (its providers' `payload_in_metadata`). */
 // The jwt_authn filter writes the verified payload under this metadata key; RBAC reads it there.
@@ -85,7 +86,8 @@ export function claimIds(path: readonly string[], value: string): JsonObject[] {
  */
 export function requestPrincipalId(value: string): Built {
   if (value === '*') return metadata([], { present_match: true });
-  const claim = (name: string, v: string): JsonObject => metadata([name], v === '*' ? { present_match: true } : { string_match: stringMatch(v) });
+  const claim = (name: string, v: string): JsonObject =>
+    metadata([name], v === '*' ? { present_match: true } : { string_match: stringMatch(v) });
   const slash = value.lastIndexOf('/');
   if (slash < 0) {
     if (value.endsWith('*')) return { and_ids: { ids: [claim('iss', value), claim('sub', '*')] } };

@@ -3,7 +3,14 @@
 // OR'd as principals, `to` operations OR'd as permissions, `when` ANDed in.
 // What cannot be translated fails closed: an ALLOW or AUDIT rule is dropped
 // (it allows less), a DENY rule loses only the offending field (it denies more).
-import type { AuthorizationAction, AuthorizationPolicy, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource } from '../config/authz-types.js';
+import type {
+  AuthorizationAction,
+  AuthorizationPolicy,
+  AuthzCondition,
+  AuthzOperation,
+  AuthzRule,
+  AuthzSource,
+} from '../config/authz-types.js';
 import { type JsonObject, typed } from './common.js';
 import {
   type Built,
@@ -193,13 +200,16 @@ function buildRule(
   };
   if (problems.length > 0) {
     if (action !== 'DENY') {
-      warnings.push(`${where}: rule dropped (${action === 'AUDIT' ? 'not audited here' : 'allows less'}), cannot translate ${problems.join('; ')}`);
+      warnings.push(
+        `${where}: rule dropped (${action === 'AUDIT' ? 'not audited here' : 'allows less'}), cannot translate ${problems.join('; ')}`,
+      );
       return undefined;
     }
     warnings.push(`${where}: ignoring ${problems.join('; ')} (denies more)`);
   }
 
-  const conditionMatchers = (kind: Kind) => kept.conditions.filter((c) => c.kind === kind).map((c) => fieldMatcher(kind, c.f as TranslatedField));
+  const conditionMatchers = (kind: Kind) =>
+    kept.conditions.filter((c) => c.kind === kind).map((c) => fieldMatcher(kind, c.f as TranslatedField));
   const side = (kind: Kind, groups: TranslatedField[][]): JsonObject[] => {
     const extra = conditionMatchers(kind);
     if (groups.length === 0) return [combine(kind, [extra])];
@@ -227,7 +237,10 @@ function rbacFilter(action: 'AUDIT' | 'DENY' | 'ALLOW', policies: JsonObject, ct
 }
 
 /** One RBAC config per action present (AUDIT -> action LOG, DENY, ALLOW), in filter order AUDIT, DENY, ALLOW; policies sorted by namespace/name; keys `ns[<ns>]-policy[<name>]-rule[<i>]`. */
-export function buildRbacFilters(policies: readonly AuthorizationPolicy[], ctx: RbacContext): { filters: JsonObject[]; warnings: string[] } {
+export function buildRbacFilters(
+  policies: readonly AuthorizationPolicy[],
+  ctx: RbacContext,
+): { filters: JsonObject[]; warnings: string[] } {
   const warnings: string[] = [];
   const byAction = new Map<AuthorizationAction, JsonObject>();
   const sorted = [...policies].sort((a, b) => a.meta.namespace.localeCompare(b.meta.namespace) || a.meta.name.localeCompare(b.meta.name));

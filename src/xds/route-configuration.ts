@@ -29,7 +29,9 @@ export function buildRouteConfiguration(
   const virtualHosts: JsonObject[] = [];
   for (const vhost of [...vhosts].sort((a, b) => a.name.localeCompare(b.name))) {
     const port = vhost.name.slice(vhost.name.lastIndexOf(':') + 1);
-    const wanted = withPortOnly ? vhost.domains.filter((d) => d.endsWith(`:${port}`) || (port === '80' && !d.includes(':'))) : vhost.domains;
+    const wanted = withPortOnly
+      ? vhost.domains.filter((d) => d.endsWith(`:${port}`) || (port === '80' && !d.includes(':')))
+      : vhost.domains;
     const domains = wanted.filter((d) => {
       if (claimed.has(d)) {
         conflicts.push(`${name}: domain "${d}" of ${vhost.name} is already routed by another service`);

@@ -26,7 +26,9 @@ export function parseSecretName(name: string): ParsedSecretName {
   if (name.startsWith('file-root:')) return { kind: 'file-root', ca: name.slice('file-root:'.length) };
   if (name.startsWith('kubernetes://')) {
     const rest = name.slice('kubernetes://'.length);
-    return rest.endsWith('-cacert') ? { kind: 'credential', credential: rest.slice(0, -'-cacert'.length), ca: true } : { kind: 'credential', credential: rest, ca: false };
+    return rest.endsWith('-cacert')
+      ? { kind: 'credential', credential: rest.slice(0, -'-cacert'.length), ca: true }
+      : { kind: 'credential', credential: rest, ca: false };
   }
   return { kind: 'unknown', name };
 }

@@ -52,7 +52,10 @@ export function buildSecret(name: string, material: SecretMaterial): JsonObject 
     case 'workload-cert': {
       const cert = material.workloadCertificate();
       if (!cert) return undefined;
-      return { name, tls_certificate: { certificate_chain: { inline_string: cert.certChainPem }, private_key: { inline_string: cert.privateKeyPem } } };
+      return {
+        name,
+        tls_certificate: { certificate_chain: { inline_string: cert.certChainPem }, private_key: { inline_string: cert.privateKeyPem } },
+      };
     }
     case 'root-ca': {
       const roots = material.rootCertificates();
@@ -69,7 +72,10 @@ export function buildSecret(name: string, material: SecretMaterial): JsonObject 
       }
       const cert = material.credentialCertificate?.(parsed.credential);
       if (!cert) return undefined;
-      return { name, tls_certificate: { certificate_chain: { inline_string: cert.certChainPem }, private_key: { inline_string: cert.privateKeyPem } } };
+      return {
+        name,
+        tls_certificate: { certificate_chain: { inline_string: cert.certChainPem }, private_key: { inline_string: cert.privateKeyPem } },
+      };
     }
     case 'unknown':
       return undefined;

@@ -49,7 +49,10 @@ export function userUpstreamSocket(settings: ClientTlsSettings, mutual: boolean)
     const defaults: JsonObject = {};
     if (settings.subjectAltNames.length > 0) defaults.match_typed_subject_alt_names = sanMatchers([...settings.subjectAltNames].sort());
     if (settings.caCrl) defaults.crl = { filename: settings.caCrl };
-    common.combined_validation_context = { default_validation_context: defaults, validation_context_sds_secret_config: sdsSecretConfig(root) };
+    common.combined_validation_context = {
+      default_validation_context: defaults,
+      validation_context_sds_secret_config: sdsSecretConfig(root),
+    };
   }
   const context: JsonObject = { common_tls_context: common };
   if (settings.sni) context.sni = settings.sni;
@@ -62,7 +65,12 @@ export function istioMutualDownstreamSocket(trustDomains: readonly string[], alp
     tls_params: TLS_PARAMS,
     tls_certificate_sds_secret_configs: [sdsSecretConfig(SECRET_NAMES.workloadCert)],
     combined_validation_context: {
-      default_validation_context: { match_typed_subject_alt_names: sanMatchers(trustDomains.map((td) => `spiffe://${td}/`), 'prefix') },
+      default_validation_context: {
+        match_typed_subject_alt_names: sanMatchers(
+          trustDomains.map((td) => `spiffe://${td}/`),
+          'prefix',
+        ),
+      },
       validation_context_sds_secret_config: sdsSecretConfig(SECRET_NAMES.rootCa),
     },
   };

@@ -40,13 +40,24 @@ export function translate(model: MeshModel, proxyId: string): TranslationResult 
       error: `workload "${proxyId}" runs no sidecar (label security.istio.io/tlsMode: istio), no Gateway selects it, and it is not proxyless (annotation ${PROXYLESS_GRPC_ANNOTATION}: "true")`,
     };
   }
-  const result = kind === 'proxyless' ? translateProxyless(model, proxyId) : kind === 'gateway' ? translateGateway(model, proxyId) : translateProxy(model, proxyId);
+  const result =
+    kind === 'proxyless'
+      ? translateProxyless(model, proxyId)
+      : kind === 'gateway'
+        ? translateGateway(model, proxyId)
+        : translateProxy(model, proxyId);
   if (!result.ok) return result;
   let resources = result.resources;
   const authz = model.authz.for(proxy);
   if (kind === 'proxyless' && (authz.authorizationPolicies.length > 0 || authz.requestAuthentications.length > 0)) {
     // meshlite serves proxyless apps client config only: nothing would enforce these, so say it loudly.
-    resources = { ...resources, warnings: [...resources.warnings, 'AuthorizationPolicy/RequestAuthentication select this proxyless gRPC app but are NOT enforced (meshlite serves proxyless apps client config only)'] };
+    resources = {
+      ...resources,
+      warnings: [
+        ...resources.warnings,
+        'AuthorizationPolicy/RequestAuthentication select this proxyless gRPC app but are NOT enforced (meshlite serves proxyless apps client config only)',
+      ],
+    };
   }
   return { ok: true, kind, proxy, resources };
 }

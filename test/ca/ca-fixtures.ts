@@ -26,7 +26,11 @@ import type { WorkloadIdentity } from '../../src/ca/identity.js';
 export const TRUST_DOMAIN = 'cluster.local';
 export const DAY = 24 * 3600;
 
-export const identity = (namespace: string, serviceAccount: string): WorkloadIdentity => ({ trustDomain: TRUST_DOMAIN, namespace, serviceAccount });
+export const identity = (namespace: string, serviceAccount: string): WorkloadIdentity => ({
+  trustDomain: TRUST_DOMAIN,
+  namespace,
+  serviceAccount,
+});
 
 const made: string[] = [];
 export function tempDir(): string {
@@ -67,7 +71,12 @@ export interface TestCa {
 }
 
 export async function makeRoot(opts: { now?: Date; ttlSeconds?: number; algorithm?: KeyAlgorithm } = {}): Promise<TestCa> {
-  const { certPem, keyPem } = await createRootPem(TRUST_DOMAIN, opts.ttlSeconds ?? 3650 * DAY, opts.algorithm ?? 'ecdsa-p256', opts.now ?? new Date());
+  const { certPem, keyPem } = await createRootPem(
+    TRUST_DOMAIN,
+    opts.ttlSeconds ?? 3650 * DAY,
+    opts.algorithm ?? 'ecdsa-p256',
+    opts.now ?? new Date(),
+  );
   const key = loadPrivateKeyPem(keyPem, 'test root key');
   if (!key.ok) throw new Error(key.error);
   return { certPem, keyPem, der: new X509Certificate(certPem).raw, key: key.value };
@@ -109,7 +118,8 @@ export const serialOf = (ca: TestCa): string => new X509Certificate(ca.der).seri
 
 /** Writes an Istio cacerts directory; `omit` leaves files out, `files` overrides contents. */
 export function writeCaCerts(dir: string, files: Record<string, string>, omit: string[] = []): string {
-  for (const [name, text] of Object.entries(files)) if (!omit.includes(name)) writeFileSync(join(dir, name), text, { mode: name.endsWith('key.pem') ? 0o600 : 0o644 });
+  for (const [name, text] of Object.entries(files))
+    if (!omit.includes(name)) writeFileSync(join(dir, name), text, { mode: name.endsWith('key.pem') ? 0o600 : 0o644 });
   return dir;
 }
 
@@ -132,6 +142,20 @@ export function opensslVerify(chainPem: string, purpose: 'sslclient' | 'sslserve
   writeFileSync(join(dir, 'leaf.pem'), leaf!);
   writeFileSync(join(dir, 'root.pem'), root);
   writeFileSync(join(dir, 'untrusted.pem'), rest.join('\n') || root);
-  const run = spawnSync('openssl', ['verify', '-x509_strict', '-purpose', purpose, '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'untrusted.pem'), join(dir, 'leaf.pem')], { encoding: 'utf8' });
+  const run = spawnSync(
+    'openssl',
+    [
+      'verify',
+      '-x509_strict',
+      '-purpose',
+      purpose,
+      '-CAfile',
+      join(dir, 'root.pem'),
+      '-untrusted',
+      join(dir, 'untrusted.pem'),
+      join(dir, 'leaf.pem'),
+    ],
+    { encoding: 'utf8' },
+  );
   return { ok: run.status === 0, output: `${run.stdout}${run.stderr}` };
 }

@@ -13,10 +13,19 @@ test.before(async () => {
 test.after(removeTempDirs);
 
 const EC: EcKeyGenParams & EcdsaParams = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-const rsa = (modulusLength: number): RsaHashedKeyGenParams => ({ name: 'RSASSA-PKCS1-v1_5', modulusLength, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' });
-const keyPair = async (params: EcKeyGenParams | RsaHashedKeyGenParams = EC) => (await crypto.subtle.generateKey(params, true, ['sign', 'verify'])) as CryptoKeyPair;
+const rsa = (modulusLength: number): RsaHashedKeyGenParams => ({
+  name: 'RSASSA-PKCS1-v1_5',
+  modulusLength,
+  publicExponent: new Uint8Array([1, 0, 1]),
+  hash: 'SHA-256',
+});
+const keyPair = async (params: EcKeyGenParams | RsaHashedKeyGenParams = EC) =>
+  (await crypto.subtle.generateKey(params, true, ['sign', 'verify'])) as CryptoKeyPair;
 
-async function csrPem(keys: CryptoKeyPair, opts: { name?: string; sans?: x509.JsonGeneralName[]; algorithm?: Algorithm } = {}): Promise<string> {
+async function csrPem(
+  keys: CryptoKeyPair,
+  opts: { name?: string; sans?: x509.JsonGeneralName[]; algorithm?: Algorithm } = {},
+): Promise<string> {
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     ...(opts.name ? { name: opts.name } : {}),
     keys,
@@ -67,7 +76,14 @@ test('a CSR with a tampered signature is refused', async () => {
 
 test('malformed input is refused as invalid-csr', async () => {
   const good = await csrPem(await keyPair());
-  const cases = ['', 'hello', good + good, ca.rootCertPem, '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n', good + 'x'.repeat(70_000)];
+  const cases = [
+    '',
+    'hello',
+    good + good,
+    ca.rootCertPem,
+    '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n',
+    good + 'x'.repeat(70_000),
+  ];
   for (const input of cases) {
     const result = await ca.signCsr(input, identity('foo', 'sleep'));
     assert.ok(!result.ok && result.code === 'invalid-csr', input.slice(0, 40));
@@ -82,7 +98,11 @@ test('CSR key policy: RSA-2048 is accepted, RSA-1024 is refused', async () => {
 });
 
 test('the identity is still validated when signing a CSR', async () => {
-  const result = await ca.signCsr(await csrPem(await keyPair()), { trustDomain: 'evil.example', namespace: 'foo', serviceAccount: 'sleep' });
+  const result = await ca.signCsr(await csrPem(await keyPair()), {
+    trustDomain: 'evil.example',
+    namespace: 'foo',
+    serviceAccount: 'sleep',
+  });
   assert.ok(!result.ok && result.code === 'invalid-identity');
 });
 

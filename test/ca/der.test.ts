@@ -35,8 +35,18 @@ test('key usage named bits drop trailing zero bits', () => {
 });
 
 test('UTCTime through 2049, GeneralizedTime from 2050', () => {
-  assert.is(time(new Date(Date.UTC(2049, 11, 31, 23, 59, 59))).toString('latin1').slice(2), '491231235959Z');
-  assert.is(time(new Date(Date.UTC(2050, 0, 1, 0, 0, 0))).toString('latin1').slice(2), '20500101000000Z');
+  assert.is(
+    time(new Date(Date.UTC(2049, 11, 31, 23, 59, 59)))
+      .toString('latin1')
+      .slice(2),
+    '491231235959Z',
+  );
+  assert.is(
+    time(new Date(Date.UTC(2050, 0, 1, 0, 0, 0)))
+      .toString('latin1')
+      .slice(2),
+    '20500101000000Z',
+  );
   assert.is(time(new Date(Date.UTC(2050, 0, 1)))[0], 0x18);
 });
 

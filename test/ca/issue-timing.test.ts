@@ -17,11 +17,15 @@ async function meanMs(runs: number, fn: () => Promise<unknown>): Promise<number>
 
 test('root creation (first start on an empty state directory)', async () => {
   const p256 = await meanMs(10, () => CertificateAuthority.loadOrCreate({ stateDir: tempDir(), trustDomain: TRUST_DOMAIN }));
-  const rsa = await meanMs(5, () => CertificateAuthority.loadOrCreate({ stateDir: tempDir(), trustDomain: TRUST_DOMAIN, rootKeyAlgorithm: 'rsa-2048' }));
+  const rsa = await meanMs(5, () =>
+    CertificateAuthority.loadOrCreate({ stateDir: tempDir(), trustDomain: TRUST_DOMAIN, rootKeyAlgorithm: 'rsa-2048' }),
+  );
   const stateDir = tempDir();
   await CertificateAuthority.loadOrCreate({ stateDir, trustDomain: TRUST_DOMAIN });
   const reload = await meanMs(10, () => CertificateAuthority.loadOrCreate({ stateDir, trustDomain: TRUST_DOMAIN }));
-  console.log(`  root creation: P-256 ${p256.toFixed(1)} ms, RSA-2048 ${rsa.toFixed(1)} ms; reload of a persisted root ${reload.toFixed(1)} ms`);
+  console.log(
+    `  root creation: P-256 ${p256.toFixed(1)} ms, RSA-2048 ${rsa.toFixed(1)} ms; reload of a persisted root ${reload.toFixed(1)} ms`,
+  );
   assert.ok(p256 < 500 && reload < 500);
 });
 

@@ -39,7 +39,10 @@ function handshake(server: tls.TlsOptions, client: tls.ConnectionOptions): Promi
       resolve(outcome);
     };
     // Node reports a rejected client certificate as a hang-up; the reason is on the socket.
-    srv.on('tlsClientError', (err, socket) => (outcome.serverError = socket.authorizationError ? String(socket.authorizationError) : err.message));
+    srv.on(
+      'tlsClientError',
+      (err, socket) => (outcome.serverError = socket.authorizationError ? String(socket.authorizationError) : err.message),
+    );
     srv.listen(0, '127.0.0.1', () => {
       const { port } = srv.address() as AddressInfo;
       const conn = tls.connect({ ...client, host: '127.0.0.1', port });
@@ -80,7 +83,12 @@ test('a client certificate from a second CA is rejected by the server', async ()
   const stranger = await svid(otherCa, 'foo', 'sleep');
   const outcome = await handshake(
     { key: server.privateKeyPem!, cert: server.certChainPem, ca: meshCa.rootCertPem },
-    { key: stranger.privateKeyPem!, cert: stranger.certChainPem, ca: meshCa.rootCertPem, checkServerIdentity: expectSpiffe(server.spiffeId!) },
+    {
+      key: stranger.privateKeyPem!,
+      cert: stranger.certChainPem,
+      ca: meshCa.rootCertPem,
+      checkServerIdentity: expectSpiffe(server.spiffeId!),
+    },
   );
   assert.is(outcome.serverSawPeer, undefined, 'the server application never saw the connection');
   assert.match(outcome.serverError ?? '', /CERT|ISSUER/, `the server rejected the client certificate: ${JSON.stringify(outcome)}`);
@@ -92,7 +100,12 @@ test('a server certificate from a second CA is rejected by the client', async ()
   const client = await svid(meshCa, 'foo', 'sleep');
   const outcome = await handshake(
     { key: impostor.privateKeyPem!, cert: impostor.certChainPem, ca: meshCa.rootCertPem },
-    { key: client.privateKeyPem!, cert: client.certChainPem, ca: meshCa.rootCertPem, checkServerIdentity: expectSpiffe(impostor.spiffeId!) },
+    {
+      key: client.privateKeyPem!,
+      cert: client.certChainPem,
+      ca: meshCa.rootCertPem,
+      checkServerIdentity: expectSpiffe(impostor.spiffeId!),
+    },
   );
   assert.is(outcome.serverSawPeer, undefined);
   assert.match(outcome.clientError ?? '', /certificate/i);

@@ -35,7 +35,8 @@ test.before(async () => {
   intermediate = await makeIntermediate(root);
 });
 
-const load = (pluggedInDir: string, now?: () => Date) => CertificateAuthority.loadOrCreate({ pluggedInDir, trustDomain: TRUST_DOMAIN, ...(now ? { now } : {}) });
+const load = (pluggedInDir: string, now?: () => Date) =>
+  CertificateAuthority.loadOrCreate({ pluggedInDir, trustDomain: TRUST_DOMAIN, ...(now ? { now } : {}) });
 
 async function errorOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -165,13 +166,51 @@ test('an OpenSSL-made CA (RSA root in PKCS#1, EC P-384 intermediate in SEC1) is 
     if (run.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${run.stderr}`);
   };
   ossl('genrsa', '-traditional', '-out', 'root-key.pem', '2048');
-  ossl('req', '-x509', '-new', '-key', 'root-key.pem', '-sha256', '-days', '30', '-subj', '/O=Example Corp/CN=Example Root CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', 'root-cert.pem');
+  ossl(
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    'root-key.pem',
+    '-sha256',
+    '-days',
+    '30',
+    '-subj',
+    '/O=Example Corp/CN=Example Root CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-out',
+    'root-cert.pem',
+  );
   ossl('ecparam', '-name', 'secp384r1', '-genkey', '-noout', '-out', 'ca-key.pem');
   ossl('req', '-new', '-key', 'ca-key.pem', '-subj', '/O=Example Corp/OU=mesh/CN=Example Mesh Intermediate', '-out', 'ca.csr');
-  const ext = 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n';
+  const ext =
+    'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n';
   writeFileSync(join(dir, 'ca.ext'), ext);
-  ossl('x509', '-req', '-in', 'ca.csr', '-CA', 'root-cert.pem', '-CAkey', 'root-key.pem', '-CAcreateserial', '-days', '20', '-sha256', '-extfile', 'ca.ext', '-out', 'ca-cert.pem');
-  writeFileSync(join(dir, 'cert-chain.pem'), readFileSync(join(dir, 'ca-cert.pem'), 'utf8') + readFileSync(join(dir, 'root-cert.pem'), 'utf8'));
+  ossl(
+    'x509',
+    '-req',
+    '-in',
+    'ca.csr',
+    '-CA',
+    'root-cert.pem',
+    '-CAkey',
+    'root-key.pem',
+    '-CAcreateserial',
+    '-days',
+    '20',
+    '-sha256',
+    '-extfile',
+    'ca.ext',
+    '-out',
+    'ca-cert.pem',
+  );
+  writeFileSync(
+    join(dir, 'cert-chain.pem'),
+    readFileSync(join(dir, 'ca-cert.pem'), 'utf8') + readFileSync(join(dir, 'root-cert.pem'), 'utf8'),
+  );
   assert.match(readFileSync(join(dir, 'ca-key.pem'), 'utf8'), 'BEGIN EC PRIVATE KEY');
   assert.match(readFileSync(join(dir, 'root-key.pem'), 'utf8'), 'BEGIN RSA PRIVATE KEY');
   const ca = await load(dir);

@@ -12,7 +12,11 @@ test.after(removeTempDirs);
 
 function recordingLogger(): CaLogger & { lines: string[] } {
   const lines: string[] = [];
-  return { lines, info: (fields, message) => lines.push(`${message} ${JSON.stringify(fields)}`), warn: (fields, message) => lines.push(`WARN ${message} ${JSON.stringify(fields)}`) };
+  return {
+    lines,
+    info: (fields, message) => lines.push(`${message} ${JSON.stringify(fields)}`),
+    warn: (fields, message) => lines.push(`WARN ${message} ${JSON.stringify(fields)}`),
+  };
 }
 
 async function errorOf(promise: Promise<unknown>): Promise<string> {
@@ -46,7 +50,12 @@ test('root lifetime defaults to 10 years, backdated like leaves; rootTtlSeconds 
   const root = new X509Certificate(ca.rootCertPem);
   assert.is(new Date(root.validFrom).getTime(), clock.ms - 120_000);
   assert.is(new Date(root.validTo).getTime(), clock.ms + 3650 * 86400_000);
-  const short = await CertificateAuthority.loadOrCreate({ stateDir: tempDir(), trustDomain: TRUST_DOMAIN, now: clock.now, rootTtlSeconds: 3600 });
+  const short = await CertificateAuthority.loadOrCreate({
+    stateDir: tempDir(),
+    trustDomain: TRUST_DOMAIN,
+    now: clock.now,
+    rootTtlSeconds: 3600,
+  });
   assert.is(short.info.rootNotAfter.getTime(), clock.ms + 3600_000);
 });
 
@@ -68,7 +77,10 @@ test('a restart reuses the persisted root: same PEM, same fingerprint, old leave
 });
 
 test('a lone root-key.pem or root-cert.pem is a hard error naming the missing file', async () => {
-  for (const [remove, keep] of [['root-cert.pem', 'root-key.pem'], ['root-key.pem', 'root-cert.pem']]) {
+  for (const [remove, keep] of [
+    ['root-cert.pem', 'root-key.pem'],
+    ['root-key.pem', 'root-cert.pem'],
+  ]) {
     const stateDir = tempDir();
     await CertificateAuthority.loadOrCreate({ stateDir, trustDomain: TRUST_DOMAIN });
     unlinkSync(join(stateDir, 'ca', remove!));
@@ -140,9 +152,15 @@ test('RSA-2048 root on request; workload keys stay P-256', async () => {
 
 test('exactly one of stateDir / pluggedInDir, and a valid trust domain, are required', async () => {
   assert.match(await errorOf(CertificateAuthority.loadOrCreate({ trustDomain: TRUST_DOMAIN })), 'exactly one of stateDir');
-  assert.match(await errorOf(CertificateAuthority.loadOrCreate({ trustDomain: TRUST_DOMAIN, stateDir: tempDir(), pluggedInDir: tempDir() })), 'exactly one of stateDir');
+  assert.match(
+    await errorOf(CertificateAuthority.loadOrCreate({ trustDomain: TRUST_DOMAIN, stateDir: tempDir(), pluggedInDir: tempDir() })),
+    'exactly one of stateDir',
+  );
   assert.match(await errorOf(CertificateAuthority.loadOrCreate({ trustDomain: 'Bad Domain', stateDir: tempDir() })), 'trust domain');
-  assert.match(await errorOf(CertificateAuthority.loadOrCreate({ trustDomain: TRUST_DOMAIN, stateDir: tempDir(), rootTtlSeconds: 0 })), 'ttlSeconds');
+  assert.match(
+    await errorOf(CertificateAuthority.loadOrCreate({ trustDomain: TRUST_DOMAIN, stateDir: tempDir(), rootTtlSeconds: 0 })),
+    'ttlSeconds',
+  );
 });
 
 function assertNoKeyMaterial(text: string, keyPem: string): void {

@@ -12,9 +12,18 @@ const t0 = new Date(Date.UTC(2030, 0, 1));
 const t24 = new Date(t0.getTime() + 24 * HOUR);
 
 test('rotationDelayMs: half the lifetime, jittered within +-1% of it', () => {
-  assert.is(rotationDelayMs(t0, t24, t0, () => 0.5), 12 * HOUR);
-  assert.is(rotationDelayMs(t0, t24, t0, () => 0), Math.round(0.49 * 24 * HOUR));
-  assert.is(rotationDelayMs(t0, t24, t0, () => 0.999999), Math.round(24 * HOUR * (0.5 + 0.999999 * 2 * 0.01 - 0.01)));
+  assert.is(
+    rotationDelayMs(t0, t24, t0, () => 0.5),
+    12 * HOUR,
+  );
+  assert.is(
+    rotationDelayMs(t0, t24, t0, () => 0),
+    Math.round(0.49 * 24 * HOUR),
+  );
+  assert.is(
+    rotationDelayMs(t0, t24, t0, () => 0.999999),
+    Math.round(24 * HOUR * (0.5 + 0.999999 * 2 * 0.01 - 0.01)),
+  );
   const delays = Array.from({ length: 1000 }, () => rotationDelayMs(t0, t24, t0));
   for (const d of delays) assert.ok(Math.abs(d - 12 * HOUR) <= 0.01 * 24 * HOUR, `${d}`);
   assert.ok(new Set(delays).size > 900, 'jitter actually varies');
@@ -22,8 +31,14 @@ test('rotationDelayMs: half the lifetime, jittered within +-1% of it', () => {
 
 test('rotationDelayMs counts from now and is never negative', () => {
   const now = new Date(t0.getTime() + 5 * HOUR);
-  assert.is(rotationDelayMs(t0, t24, now, () => 0.5), 7 * HOUR);
-  assert.is(rotationDelayMs(t0, t24, new Date(t24.getTime() + HOUR), () => 0.5), 0);
+  assert.is(
+    rotationDelayMs(t0, t24, now, () => 0.5),
+    7 * HOUR,
+  );
+  assert.is(
+    rotationDelayMs(t0, t24, new Date(t24.getTime() + HOUR), () => 0.5),
+    0,
+  );
 });
 
 /** A CA stand-in that counts calls and can be made to fail. */
@@ -36,7 +51,15 @@ function stubIssuer(clock: ManualClock, ttlSeconds = DAY) {
       await new Promise((resolve) => setImmediate(resolve));
       if (stub.failing) return { ok: false, code: 'signer-not-valid', error: 'CA unavailable' };
       const now = clock.ms;
-      return { ok: true, certificate: { certChainPem: `cert ${stub.calls}`, serialNumber: String(stub.calls), notBefore: new Date(now - 120_000), notAfter: new Date(now + ttlSeconds * 1000) } };
+      return {
+        ok: true,
+        certificate: {
+          certChainPem: `cert ${stub.calls}`,
+          serialNumber: String(stub.calls),
+          notBefore: new Date(now - 120_000),
+          notAfter: new Date(now + ttlSeconds * 1000),
+        },
+      };
     },
   };
   return stub;

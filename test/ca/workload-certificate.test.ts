@@ -135,7 +135,12 @@ test('server certificate: DNS and IP SANs, serverAuth only, no SPIFFE id', async
   assert.is(leaf.checkIP('127.0.0.1'), '127.0.0.1');
   assert.is(result.certificate.spiffeId, undefined);
   assert.ok(leaf.checkPrivateKey(createPrivateKey(result.certificate.privateKeyPem!)));
-  for (const [dns, ips] of [[[], []], [['bad_name!'], []], [[], ['300.1.1.1']], [[], ['fe80::1%eth0']]] as const) {
+  for (const [dns, ips] of [
+    [[], []],
+    [['bad_name!'], []],
+    [[], ['300.1.1.1']],
+    [[], ['fe80::1%eth0']],
+  ] as const) {
     const refused = await ca.issueServerCertificate(dns, ips);
     assert.ok(!refused.ok && refused.code === 'invalid-request', JSON.stringify([dns, ips]));
   }

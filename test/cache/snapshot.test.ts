@@ -5,7 +5,12 @@ import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
 import { translateProxy } from '../../src/xds/proxy-resources.js';
 import { meshFromYaml, peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
 
-const base = [serviceEntry('bar', 'httpbin'), workload('bar', 'httpbin', '127.0.2.1'), workload('bar', 'httpbin2', '127.0.2.2', { app: 'httpbin' }), workload('foo', 'sleep', '127.0.1.2', { app: 'sleep' })];
+const base = [
+  serviceEntry('bar', 'httpbin'),
+  workload('bar', 'httpbin', '127.0.2.1'),
+  workload('bar', 'httpbin2', '127.0.2.2', { app: 'httpbin' }),
+  workload('foo', 'sleep', '127.0.1.2', { app: 'sleep' }),
+];
 
 function snapshotOf(docs: string[], proxy: string) {
   const r = translateProxy(meshFromYaml(...docs), proxy);
@@ -72,7 +77,11 @@ test('encoding in slices pauses between resources when asked and leaves what bui
     paused += 1;
     return new Promise<void>((resolve) => setImmediate(resolve));
   });
-  const count = sliced.resources.clusters.length + sliced.resources.endpoints.length + sliced.resources.listeners.length + sliced.resources.routes.length;
+  const count =
+    sliced.resources.clusters.length +
+    sliced.resources.endpoints.length +
+    sliced.resources.listeners.length +
+    sliced.resources.routes.length;
   assert.is(asked, count, 'asked once per resource encoded');
   assert.ok(paused > 0);
   const a = buildSnapshot(sliced.resources, []);

@@ -34,7 +34,10 @@ test('generate: httpbin.bar under S3 accepts only TLS on port 80 (yaml output)',
   const listeners = (parse(r.stdout).dynamic_listeners as Obj[]).map((l) => l.active_state.listener);
   const inbound = listeners.filter((l) => l.traffic_direction === 'INBOUND');
   assert.is(inbound.length, 1);
-  assert.equal(inbound[0].filter_chains.map((c: Obj) => c.filter_chain_match), [{ destination_port: 80, transport_protocol: 'tls' }]);
+  assert.equal(
+    inbound[0].filter_chains.map((c: Obj) => c.filter_chain_match),
+    [{ destination_port: 80, transport_protocol: 'tls' }],
+  );
   assert.is(inbound[0].filter_chains[0].transport_socket.typed_config.require_client_certificate, true);
 });
 
@@ -101,7 +104,13 @@ test('validate: two sidecars given one outbound address:port is an error naming 
   try {
     cpSync(join(REPO_ROOT, 'examples/s1-auto-mtls'), dir, { recursive: true });
     const file = join(dir, 'workloads.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('sidecar.meshlite.io/outboundAddress: 127.0.2.2', 'sidecar.meshlite.io/outboundAddress: 127.0.1.2'));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(
+        'sidecar.meshlite.io/outboundAddress: 127.0.2.2',
+        'sidecar.meshlite.io/outboundAddress: 127.0.1.2',
+      ),
+    );
     const bad = meshlite('validate', '-c', dir);
     assert.is(bad.code, 1);
     assert.equal(bad.stderr.trim().split('\n'), [
@@ -123,7 +132,10 @@ test('validate: a dry-run AuthorizationPolicy is refused with file:line and the 
   const dir = mkdtempSync(join(tmpdir(), 'meshlite-cli-'));
   try {
     const file = join(dir, 'shadow.yaml');
-    writeFileSync(file, 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: shadow\n  namespace: foo\n  annotations: {istio.io/dry-run: "true"}\nspec: {}\n');
+    writeFileSync(
+      file,
+      'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: shadow\n  namespace: foo\n  annotations: {istio.io/dry-run: "true"}\nspec: {}\n',
+    );
     const r = meshlite('validate', '-c', dir);
     assert.is(r.code, 1);
     assert.equal(r.stderr.trim().split('\n'), [
@@ -145,7 +157,15 @@ test('bootstrap works for a gateway workload and labels it as one; a workload me
   const state = mkdtempSync(join(tmpdir(), 'meshlite-cli-state-'));
   try {
     await createMeshliteState(state);
-    const gw = meshlite('bootstrap', '-c', 'examples/s6-ingress-mutual-tls', '--proxy', 'ingressgateway.istio-system', '--state-dir', state);
+    const gw = meshlite(
+      'bootstrap',
+      '-c',
+      'examples/s6-ingress-mutual-tls',
+      '--proxy',
+      'ingressgateway.istio-system',
+      '--state-dir',
+      state,
+    );
     assert.is(gw.code, 0, gw.stderr);
     const bootstrap = JSON.parse(gw.stdout);
     assert.equal(bootstrap.node.id, 'ingressgateway.istio-system');
@@ -161,7 +181,13 @@ test('bootstrap works for a gateway workload and labels it as one; a workload me
 test('describe and proxies summarise the demo', () => {
   const proxies = meshlite('proxies', '-c', 'examples/demo');
   assert.is(proxies.code, 0);
-  assert.equal(proxies.stdout.trim().split('\n').map((l) => l.split('\t')[0]), ['httpbin.bar', 'httpbin.foo', 'sleep.bar', 'sleep.foo']);
+  assert.equal(
+    proxies.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t')[0]),
+    ['httpbin.bar', 'httpbin.foo', 'sleep.bar', 'sleep.foo'],
+  );
   const describe = meshlite('describe', '-c', 'examples/s3-workload-strict', '--proxy', 'httpbin.bar');
   assert.is(describe.code, 0);
   assert.match(describe.stdout, 'inbound 127.0.2.1:80 -> app 127.0.12.1:80  HTTP  peer mTLS STRICT');
@@ -171,24 +197,44 @@ test('generate --type rbac: the policies that apply (with scope and source) and 
   const r = meshlite('generate', '-c', 'examples/authz-policy-kinds', '--proxy', 'echo.bar', '--type', 'rbac');
   assert.is(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout) as Obj;
-  assert.equal(report.authorizationPolicies.map((p: Obj) => `${p.policy} ${p.action} ${p.scope}`), [
-    'bar/deny-admin DENY namespace',
-    'bar/echo-allow ALLOW workload',
-    'bar/echo-deny-foo DENY workload',
-    'istio-system/audit-debug AUDIT mesh',
-  ]);
+  assert.equal(
+    report.authorizationPolicies.map((p: Obj) => `${p.policy} ${p.action} ${p.scope}`),
+    [
+      'bar/deny-admin DENY namespace',
+      'bar/echo-allow ALLOW workload',
+      'bar/echo-deny-foo DENY workload',
+      'istio-system/audit-debug AUDIT mesh',
+    ],
+  );
   assert.match(report.authorizationPolicies[0].source, /^examples\/authz-policy-kinds\/policies\.yaml:\d+$/);
   const tcp = report.tcpFilters as Obj[];
-  assert.equal(tcp.map((f) => [f.name, f.typed_config.rules.action ?? 'ALLOW']), [['envoy.filters.network.rbac', 'LOG'], ['envoy.filters.network.rbac', 'DENY'], ['envoy.filters.network.rbac', 'ALLOW']]);
-  assert.equal(Object.keys(tcp[2]!.typed_config.rules.policies), ['ns[bar]-policy[echo-allow]-rule[1]'], 'the HTTP-only ALLOW rule is dropped on TCP');
+  assert.equal(
+    tcp.map((f) => [f.name, f.typed_config.rules.action ?? 'ALLOW']),
+    [
+      ['envoy.filters.network.rbac', 'LOG'],
+      ['envoy.filters.network.rbac', 'DENY'],
+      ['envoy.filters.network.rbac', 'ALLOW'],
+    ],
+  );
+  assert.equal(
+    Object.keys(tcp[2]!.typed_config.rules.policies),
+    ['ns[bar]-policy[echo-allow]-rule[1]'],
+    'the HTTP-only ALLOW rule is dropped on TCP',
+  );
   assert.match(r.stderr, 'bar/echo-allow rule 0: rule dropped (allows less), cannot translate methods (HTTP-only on tcp)');
   const http = meshlite('generate', '-c', 'examples/authz-policy-kinds', '--proxy', 'httpbin.bar', '--type', 'rbac', '-o', 'yaml');
   assert.is(http.code, 0, http.stderr);
   const httpReport = parse(http.stdout) as Obj;
-  assert.equal((httpReport.httpFilters as Obj[]).map((f) => f.name), ['envoy.filters.http.jwt_authn', 'meshlite.rbac.audit', 'meshlite.rbac.deny', 'meshlite.rbac.allow']);
+  assert.equal(
+    (httpReport.httpFilters as Obj[]).map((f) => f.name),
+    ['envoy.filters.http.jwt_authn', 'meshlite.rbac.audit', 'meshlite.rbac.deny', 'meshlite.rbac.allow'],
+  );
   const perRoute = httpReport.httpRbacPerRoute as Obj;
   assert.equal(Object.keys(perRoute), ['meshlite.rbac.audit', 'meshlite.rbac.deny', 'meshlite.rbac.allow']);
-  assert.equal(['meshlite.rbac.audit', 'meshlite.rbac.deny', 'meshlite.rbac.allow'].map((k) => perRoute[k].rbac.rules.action ?? 'ALLOW'), ['LOG', 'DENY', 'ALLOW']);
+  assert.equal(
+    ['meshlite.rbac.audit', 'meshlite.rbac.deny', 'meshlite.rbac.allow'].map((k) => perRoute[k].rbac.rules.action ?? 'ALLOW'),
+    ['LOG', 'DENY', 'ALLOW'],
+  );
   assert.equal(Object.keys(perRoute['meshlite.rbac.allow'].rbac.rules.policies), ['ns[bar]-policy[httpbin-allow]-rule[0]']);
   const described = meshlite('describe', '-c', 'examples/authz-policy-kinds', '--proxy', 'echo.bar');
   assert.is(described.code, 0, described.stderr);

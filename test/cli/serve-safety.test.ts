@@ -49,7 +49,7 @@ async function startServe(...args: string[]): Promise<Serving> {
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
   const deadline = Date.now() + 20_000;
   let line: string | undefined;
-  while (!(line = out.split('\n').find((l) => l.includes('"msg":"meshlite serving'))) ) {
+  while (!(line = out.split('\n').find((l) => l.includes('"msg":"meshlite serving')))) {
     if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}:\n${out}`);
     if (Date.now() > deadline) throw new Error(`serve did not start:\n${out}`);
     await sleep(50);
@@ -71,7 +71,8 @@ async function startServe(...args: string[]): Promise<Serving> {
 
 test('loopback means 127.0.0.0/8, ::1 and localhost', () => {
   for (const h of ['127.0.0.1', '127.3.2.1', '::1', '[::1]', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1']) assert.ok(isLoopbackHost(h), h);
-  for (const h of ['0.0.0.0', '::', '[::]', '', '10.0.0.1', '128.0.0.1', 'example.com', '::2', 'localhost.example.com']) assert.not.ok(isLoopbackHost(h), h);
+  for (const h of ['0.0.0.0', '::', '[::]', '', '10.0.0.1', '128.0.0.1', 'example.com', '::2', 'localhost.example.com'])
+    assert.not.ok(isLoopbackHost(h), h);
 });
 
 test('--insecure refuses a non-loopback --ads-address (exit 2, one line) unless --insecure-allow-remote', async () => {
@@ -83,7 +84,16 @@ test('--insecure refuses a non-loopback --ads-address (exit 2, one line) unless 
     );
   }
   const dir = tempDir();
-  const serve = await startServe('--insecure', '--insecure-allow-remote', '--ads-address', '0.0.0.0:0', '--admin-address', '127.0.0.1:0', '--state-dir', join(dir, 'state'));
+  const serve = await startServe(
+    '--insecure',
+    '--insecure-allow-remote',
+    '--ads-address',
+    '0.0.0.0:0',
+    '--admin-address',
+    '127.0.0.1:0',
+    '--state-dir',
+    join(dir, 'state'),
+  );
   try {
     assert.match(serve.out(), /"level":40,[^\n]*"msg":"INSECURE MODE: ADS is plaintext and proxies are not authenticated/);
   } finally {
@@ -101,8 +111,16 @@ test('a non-loopback --admin-address needs --admin-token-file; an empty or missi
       'meshlite serve: --admin-address 0.0.0.0:0 is not a loopback address: pass --admin-token-file <file> (its token then guards /debug/*), or bind the admin to 127.0.0.1',
     );
     writeFileSync(join(dir, 'empty'), '\n');
-    assertOneLine(refusedServe('--admin-token-file', join(dir, 'empty'), '--state-dir', join(dir, 'state')), 2, `meshlite serve: --admin-token-file ${join(dir, 'empty')} is empty`);
-    assertOneLine(refusedServe('--admin-token-file', join(dir, 'missing'), '--state-dir', join(dir, 'state')), 2, `meshlite serve: --admin-token-file ${join(dir, 'missing')}: ENOENT`);
+    assertOneLine(
+      refusedServe('--admin-token-file', join(dir, 'empty'), '--state-dir', join(dir, 'state')),
+      2,
+      `meshlite serve: --admin-token-file ${join(dir, 'empty')} is empty`,
+    );
+    assertOneLine(
+      refusedServe('--admin-token-file', join(dir, 'missing'), '--state-dir', join(dir, 'state')),
+      2,
+      `meshlite serve: --admin-token-file ${join(dir, 'missing')}: ENOENT`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -116,10 +134,29 @@ test('with --admin-token-file, /debug/* needs the bearer token (401 without or w
   const stateDir = join(dir, 'state');
   mkdirSync(stateDir, { mode: 0o755 });
   chmodSync(stateDir, 0o755);
-  const serve = await startServe('--ads-address', '127.0.0.1:0', '--admin-address', '0.0.0.0:0', '--admin-token-file', tokenFile, '--state-dir', stateDir);
+  const serve = await startServe(
+    '--ads-address',
+    '127.0.0.1:0',
+    '--admin-address',
+    '0.0.0.0:0',
+    '--admin-token-file',
+    tokenFile,
+    '--state-dir',
+    stateDir,
+  );
   try {
-    const get = (path: string, token?: string) => fetch(`${serve.adminUrl}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-    for (const path of ['/debug/syncz', '/debug/adsz', '/debug/configz', '/debug/ca', '/debug/config_dump?proxy=x', '/nope', '/debug//syncz', '/DEBUG/syncz']) {
+    const get = (path: string, token?: string) =>
+      fetch(`${serve.adminUrl}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    for (const path of [
+      '/debug/syncz',
+      '/debug/adsz',
+      '/debug/configz',
+      '/debug/ca',
+      '/debug/config_dump?proxy=x',
+      '/nope',
+      '/debug//syncz',
+      '/DEBUG/syncz',
+    ]) {
       const res = await get(path);
       assert.is(res.status, 401, `${path} without a token`);
       assert.is(res.headers.get('www-authenticate'), 'Bearer realm="meshlite-admin"');
@@ -134,7 +171,10 @@ test('with --admin-token-file, /debug/* needs the bearer token (401 without or w
     assert.equal(await typo.json(), { error: 'proxy "sleep.fo" is not connected', connected: [] });
 
     assert.is(statSync(stateDir).mode & 0o777, 0o700, 'the state dir was made private');
-    assert.match(serve.out(), /"dir":"[^"]+\/state","from":"0755","to":"0700","msg":"state directory was accessible to group or others; made it private \(owner only\)"/);
+    assert.match(
+      serve.out(),
+      /"dir":"[^"]+\/state","from":"0755","to":"0700","msg":"state directory was accessible to group or others; made it private \(owner only\)"/,
+    );
     assert.not.match(serve.out(), /s3cret-admin-token/, 'the token is never logged');
   } finally {
     await serve.stop();

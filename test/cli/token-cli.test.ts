@@ -61,7 +61,10 @@ test('token prints the token on stdout and its id on stderr; --json gives token,
     const check = await tokens.verify(plain.stdout.trim());
     assert.ok(check.ok && check.tokenId);
     const jti = check.ok ? check.tokenId! : '';
-    assert.match(plain.stderr, `token id (jti) ${jti} for sleep.foo, expires ${new Date(check.ok ? check.expiresAt! * 1000 : 0).toISOString()}; revoke it with: meshlite token revoke --id ${jti} --state-dir ${stateDir}`);
+    assert.match(
+      plain.stderr,
+      `token id (jti) ${jti} for sleep.foo, expires ${new Date(check.ok ? check.expiresAt! * 1000 : 0).toISOString()}; revoke it with: meshlite token revoke --id ${jti} --state-dir ${stateDir}`,
+    );
     assert.is(check.ok && check.expiresAt! - check.issuedAt!, 7200);
 
     const json = meshlite('token', '-c', 'examples/s1-auto-mtls', '--proxy', 'sleep.foo', '--state-dir', stateDir, '--json');
@@ -90,11 +93,20 @@ test('token revoke records revocations (0600, atomic) that token revocations lis
     assert.is(byId.code, 0, byId.stderr);
     const read = await readRevocations(stateDir);
     assert.ok(read.ok);
-    assert.equal(read.ok && read.value.map((r) => ('proxy' in r ? `proxy:${r.proxy}` : `id:${r.tokenId}`)), ['proxy:sleep.foo', 'id:abc-123']);
+    assert.equal(read.ok && read.value.map((r) => ('proxy' in r ? `proxy:${r.proxy}` : `id:${r.tokenId}`)), [
+      'proxy:sleep.foo',
+      'id:abc-123',
+    ]);
     assert.is(statSync(revocationsPath(stateDir)).mode & 0o777, 0o600);
     const list = meshlite('token', 'revocations', '--state-dir', stateDir);
     assert.is(list.code, 0);
-    assert.equal(list.stdout.trim().split('\n').map((l) => l.split('\t')[0]), ['proxy sleep.foo', 'id abc-123']);
+    assert.equal(
+      list.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\t')[0]),
+      ['proxy sleep.foo', 'id abc-123'],
+    );
 
     for (const args of [[], ['--proxy', 'a.b', '--id', 'x']]) {
       const r = meshlite('token', 'revoke', ...args, '--state-dir', stateDir);
@@ -104,7 +116,10 @@ test('token revoke records revocations (0600, atomic) that token revocations lis
     writeFileSync(revocationsPath(stateDir), '{broken');
     const corrupt = meshlite('token', 'revoke', '--proxy', 'httpbin.bar', '--state-dir', stateDir);
     assert.is(corrupt.code, 1);
-    assert.match(corrupt.lines[0]!, /^meshlite token revoke: .*token-revocations\.json: not valid JSON .*; fix or restore it first \(nothing was written\)$/);
+    assert.match(
+      corrupt.lines[0]!,
+      /^meshlite token revoke: .*token-revocations\.json: not valid JSON .*; fix or restore it first \(nothing was written\)$/,
+    );
     assert.is(readFileSync(revocationsPath(stateDir), 'utf8'), '{broken');
     const listCorrupt = meshlite('token', 'revocations', '--state-dir', stateDir);
     assert.is(listCorrupt.code, 1);

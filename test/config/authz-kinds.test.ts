@@ -70,15 +70,20 @@ test('authorization policy errors name the field', () => {
 });
 
 test('RequestAuthentication: inline JWKS or jwksUri, one of them, valid, issuers unique', () => {
-  const ok = check(requestAuthentication, { jwtRules: [{ issuer: 'https://issuer.example', jwks: '{"keys":[]}', fromHeaders: [{ name: 'x-jwt', prefix: 'Bearer ' }], forwardOriginalToken: true }] });
+  const ok = check(requestAuthentication, {
+    jwtRules: [
+      {
+        issuer: 'https://issuer.example',
+        jwks: '{"keys":[]}',
+        fromHeaders: [{ name: 'x-jwt', prefix: 'Bearer ' }],
+        forwardOriginalToken: true,
+      },
+    ],
+  });
   assert.equal(ok.problems, []);
   assert.equal((ok.built as { spec: any }).spec.jwtRules[0].fromHeaders, [{ name: 'x-jwt', prefix: 'Bearer ' }]);
   const bad = check(requestAuthentication, {
-    jwtRules: [
-      { issuer: 'a', jwks: 'not json' },
-      { issuer: 'a', jwks: '{"keys":[]}', jwksUri: 'https://x/jwks' },
-      { issuer: 'b' },
-    ],
+    jwtRules: [{ issuer: 'a', jwks: 'not json' }, { issuer: 'a', jwks: '{"keys":[]}', jwksUri: 'https://x/jwks' }, { issuer: 'b' }],
   });
   assert.equal(bad.problems, [
     'spec.jwtRules[0].jwks: is not valid JSON',
@@ -100,8 +105,17 @@ test('the loader accepts both kinds (v1 and v1beta1) into the config set; an emp
   const result = buildConfigSet(parsed.documents, parsed.issues);
   assert.ok(result.ok, JSON.stringify(!result.ok && result.issues));
   if (!result.ok) return;
-  assert.equal(result.config.authorizationPolicies.map((p) => [p.meta.name, p.spec.action, p.spec.rules.length]), [['allow-get', 'ALLOW', 1], ['deny-all', 'ALLOW', 0]]);
-  assert.equal(result.config.requestAuthentications.map((r) => r.spec.jwtRules.map((j) => j.jwksUri)), [['https://idp.example/jwks']]);
+  assert.equal(
+    result.config.authorizationPolicies.map((p) => [p.meta.name, p.spec.action, p.spec.rules.length]),
+    [
+      ['allow-get', 'ALLOW', 1],
+      ['deny-all', 'ALLOW', 0],
+    ],
+  );
+  assert.equal(
+    result.config.requestAuthentications.map((r) => r.spec.jwtRules.map((j) => j.jwksUri)),
+    [['https://idp.example/jwks']],
+  );
 });
 
 /** One AuthorizationPolicy document, its `istio.io/dry-run` annotation on line 7 (value at column 23). */
@@ -130,20 +144,41 @@ test('istio.io/dry-run "true" is refused with its file:line, never enforced; "fa
   ]);
   const enforced = loadPolicy(dryRunPolicy('"false"'));
   assert.ok(enforced.ok, JSON.stringify(!enforced.ok && enforced.issues));
-  if (enforced.ok) assert.equal(enforced.config.authorizationPolicies.map((p) => [p.meta.name, p.spec.action, p.spec.rules.length]), [['shadow', 'ALLOW', 1]]);
-  for (const [value, shown] of [['"yes"', 'yes'], ['"True"', 'True'], ['"1"', '1'], ['""', '']] as const) {
+  if (enforced.ok)
+    assert.equal(
+      enforced.config.authorizationPolicies.map((p) => [p.meta.name, p.spec.action, p.spec.rules.length]),
+      [['shadow', 'ALLOW', 1]],
+    );
+  for (const [value, shown] of [
+    ['"yes"', 'yes'],
+    ['"True"', 'True'],
+    ['"1"', '1'],
+    ['""', ''],
+  ] as const) {
     const bad = loadPolicy(dryRunPolicy(value));
-    assert.equal(bad.ok ? [] : bad.issues.map(formatIssue), [`authz.yaml:7:23: metadata.annotations["istio.io/dry-run"]: expected "true" or "false", got "${shown}"`], value);
+    assert.equal(
+      bad.ok ? [] : bad.issues.map(formatIssue),
+      [`authz.yaml:7:23: metadata.annotations["istio.io/dry-run"]: expected "true" or "false", got "${shown}"`],
+      value,
+    );
   }
   // Unquoted YAML booleans are not strings: the annotation schema refuses them first.
   const unquoted = loadPolicy(dryRunPolicy('true'));
-  assert.equal(unquoted.ok ? [] : unquoted.issues.map(formatIssue), ['authz.yaml:7:23: metadata.annotations["istio.io/dry-run"]: expected a string, got boolean true']);
+  assert.equal(unquoted.ok ? [] : unquoted.issues.map(formatIssue), [
+    'authz.yaml:7:23: metadata.annotations["istio.io/dry-run"]: expected a string, got boolean true',
+  ]);
 });
 
 test('the handler refuses dry-run on every action, and only reads its own annotation', () => {
   for (const action of ['ALLOW', 'DENY', 'AUDIT'] as const) {
     const { problems } = check(authorizationPolicy, { action }, { 'istio.io/dry-run': 'true' });
-    assert.equal(problems, ['metadata.annotations["istio.io/dry-run"]: dry-run AuthorizationPolicies are not supported yet; refusing rather than enforcing it (remove the annotation to enforce the policy)'], action);
+    assert.equal(
+      problems,
+      [
+        'metadata.annotations["istio.io/dry-run"]: dry-run AuthorizationPolicies are not supported yet; refusing rather than enforcing it (remove the annotation to enforce the policy)',
+      ],
+      action,
+    );
   }
   assert.equal(check(authorizationPolicy, { action: 'DENY' }, { 'istio.io/other': 'true', 'example.com/dry-run': 'true' }).problems, []);
 });

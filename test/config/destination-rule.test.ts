@@ -10,7 +10,8 @@ const dr = (spec: string) =>
 test('a DestinationRule needs a non-empty host', () => {
   expectIssues(
     {
-      'a.yaml': 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: a\n  namespace: foo\nspec:\n  trafficPolicy: {}\n',
+      'a.yaml':
+        'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: a\n  namespace: foo\nspec:\n  trafficPolicy: {}\n',
       'b.yaml': 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: b\n  namespace: foo\nspec:\n  host: ""\n',
       'c.yaml': 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: c\n  namespace: foo\n',
     },
@@ -45,7 +46,9 @@ test('MUTUAL with credentialName alone, or with both files, is accepted', () => 
     sni: undefined,
     insecureSkipVerify: false,
   });
-  const viaFiles = configOf(dr('  trafficPolicy:\n    tls: {mode: MUTUAL, clientCertificate: /c.pem, privateKey: /k.pem, subjectAltNames: [db]}\n'));
+  const viaFiles = configOf(
+    dr('  trafficPolicy:\n    tls: {mode: MUTUAL, clientCertificate: /c.pem, privateKey: /k.pem, subjectAltNames: [db]}\n'),
+  );
   const tls = viaFiles.destinationRules[0]!.spec.trafficPolicy!.tls!;
   assert.equal([tls.mode, tls.clientCertificate, tls.privateKey, tls.subjectAltNames], ['MUTUAL', '/c.pem', '/k.pem', ['db']]);
 });
@@ -107,16 +110,21 @@ test('duplicate portLevelSettings ports, at the top level and inside a subset', 
 });
 
 test('portLevelSettings ports must be in range and are required', () => {
-  expectIssues(dr('  trafficPolicy:\n    portLevelSettings:\n    - port: {number: 0}\n    - port: {number: 65536}\n    - tls: {mode: ISTIO_MUTUAL}\n'), [
-    'test.yaml:10:22: spec.trafficPolicy.portLevelSettings[0].port.number: must be >= 1, got 0',
-    'test.yaml:11:22: spec.trafficPolicy.portLevelSettings[1].port.number: must be <= 65535, got 65536',
-    'test.yaml:12:7: spec.trafficPolicy.portLevelSettings[2].port: required field is missing',
-  ]);
+  expectIssues(
+    dr('  trafficPolicy:\n    portLevelSettings:\n    - port: {number: 0}\n    - port: {number: 65536}\n    - tls: {mode: ISTIO_MUTUAL}\n'),
+    [
+      'test.yaml:10:22: spec.trafficPolicy.portLevelSettings[0].port.number: must be >= 1, got 0',
+      'test.yaml:11:22: spec.trafficPolicy.portLevelSettings[1].port.number: must be <= 65535, got 65536',
+      'test.yaml:12:7: spec.trafficPolicy.portLevelSettings[2].port: required field is missing',
+    ],
+  );
 });
 
 test('TLS problems in port-level and subset policies carry their full path', () => {
   expectIssues(
-    dr('  trafficPolicy:\n    portLevelSettings:\n    - port: {number: 27017}\n      tls: {mode: MUTUAL, privateKey: /k.pem}\n  subsets:\n  - name: v1\n    trafficPolicy:\n      tls: {mode: DISABLE, clientCertificate: /c.pem}\n'),
+    dr(
+      '  trafficPolicy:\n    portLevelSettings:\n    - port: {number: 27017}\n      tls: {mode: MUTUAL, privateKey: /k.pem}\n  subsets:\n  - name: v1\n    trafficPolicy:\n      tls: {mode: DISABLE, clientCertificate: /c.pem}\n',
+    ),
     [
       'test.yaml:11:12: spec.trafficPolicy.portLevelSettings[0].tls.clientCertificate: MUTUAL mode needs clientCertificate (or credentialName)',
       'test.yaml:15:19: spec.subsets[0].trafficPolicy.tls.mode: DISABLE takes no certificates; use SIMPLE or MUTUAL to set them',
@@ -154,9 +162,10 @@ test('a valid DestinationRule is converted with port-level settings keyed by por
   assert.equal(spec.exportTo, ['.', 'istio-system']);
   assert.is(spec.trafficPolicy!.tls!.mode, 'ISTIO_MUTUAL');
   assert.equal(spec.trafficPolicy!.connectionPool, { tcp: { maxConnections: 10, connectTimeout: '1s' } });
-  assert.equal(entries(spec.trafficPolicy!.portLevelSettings).map(([port, s]) => [port, s.tls!.mode, s.outlierDetection]), [
-    [9000, 'DISABLE', { consecutive5xxErrors: 3, interval: '1m30s' }],
-  ]);
+  assert.equal(
+    entries(spec.trafficPolicy!.portLevelSettings).map(([port, s]) => [port, s.tls!.mode, s.outlierDetection]),
+    [[9000, 'DISABLE', { consecutive5xxErrors: 3, interval: '1m30s' }]],
+  );
   assert.equal(spec.subsets, [{ name: 'v2', labels: { app: 'db', version: 'v2' }, trafficPolicy: undefined }]);
 });
 

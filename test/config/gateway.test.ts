@@ -4,7 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { configOf, expectIssues } from './helpers.js';
 
-const head = (name = 'ingress') => `apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: ${name}\n  namespace: edge\nspec:\n`;
+const head = (name = 'ingress') =>
+  `apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: ${name}\n  namespace: edge\nspec:\n`;
 
 /** A Gateway with a selector (line 7) whose server list starts at line 9. */
 const gw = (servers: string) => `${head()}  selector: {app: ingress}\n  servers:\n${servers}`;
@@ -35,14 +36,21 @@ test('a Gateway name must be a DNS label, as VirtualServices name it <namespace>
 });
 
 test('unknown fields are errors with a hint, at the key', () => {
-  expectIssues(gw('  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts: [a.example.com]\n    tls: {mode: SIMPLE, credentialNmae: a-cert}\n    host: [b.example.com]\n'), [
-    'test.yaml:11:25: spec.servers[0].tls.credentialNmae: unknown field "credentialNmae" (did you mean "credentialName"?)',
-    'test.yaml:12:5: spec.servers[0].host: unknown field "host" (did you mean "hosts"?)',
-  ]);
+  expectIssues(
+    gw(
+      '  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts: [a.example.com]\n    tls: {mode: SIMPLE, credentialNmae: a-cert}\n    host: [b.example.com]\n',
+    ),
+    [
+      'test.yaml:11:25: spec.servers[0].tls.credentialNmae: unknown field "credentialNmae" (did you mean "credentialName"?)',
+      'test.yaml:12:5: spec.servers[0].host: unknown field "host" (did you mean "hosts"?)',
+    ],
+  );
 });
 
 test('server hosts are required, and each is [namespace/]host with a FQDN, "*.suffix", "*" or an IP', () => {
-  expectIssues(gw('  - port: {number: 80, name: http, protocol: HTTP}\n'), ['test.yaml:9:5: spec.servers[0].hosts: required field is missing']);
+  expectIssues(gw('  - port: {number: 80, name: http, protocol: HTTP}\n'), [
+    'test.yaml:9:5: spec.servers[0].hosts: required field is missing',
+  ]);
   expectIssues(
     gw(
       [
@@ -70,7 +78,11 @@ test('server hosts are required, and each is [namespace/]host with a FQDN, "*.su
       'test.yaml:19:7: spec.servers[1].hosts[6]: short name "reviews" is not allowed here; use a fully qualified name such as "reviews.example.com"',
     ],
   );
-  const config = configOf(gw('  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ["*", "./a.example.com", "*/b.example.com", "web/*.example.com", 10.1.2.3]\n'));
+  const config = configOf(
+    gw(
+      '  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ["*", "./a.example.com", "*/b.example.com", "web/*.example.com", 10.1.2.3]\n',
+    ),
+  );
   assert.equal(config.gateways[0]!.spec.servers[0]!.hosts, ['*', './a.example.com', '*/b.example.com', 'web/*.example.com', '10.1.2.3']);
 });
 
@@ -78,7 +90,11 @@ test('protocols are case-insensitive, kept upper-case, and limited to what gatew
   expectIssues(gw('  - port: {number: 6379, name: redis, protocol: REDIS}\n    hosts: ["*"]\n'), [
     'test.yaml:9:49: spec.servers[0].port.protocol: unknown protocol "REDIS"; expected one of HTTP, HTTPS, GRPC, HTTP2, MONGO, TCP, TLS',
   ]);
-  const config = configOf(gw('  - port: {number: 80, name: http, protocol: http}\n    hosts: ["*"]\n  - port: {number: 9000, name: grpc, protocol: gRPC}\n    hosts: ["*"]\n'));
+  const config = configOf(
+    gw(
+      '  - port: {number: 80, name: http, protocol: http}\n    hosts: ["*"]\n  - port: {number: 9000, name: grpc, protocol: gRPC}\n    hosts: ["*"]\n',
+    ),
+  );
   assert.equal(
     config.gateways[0]!.spec.servers.map((s) => s.port.protocol),
     ['HTTP', 'GRPC'],
@@ -139,16 +155,24 @@ test('HTTPS and TLS servers need tls; HTTP servers only take httpsRedirect; TCP 
 });
 
 test('httpsRedirect: kept on HTTP servers, refused on TLS servers', () => {
-  const config = configOf(gw(`${HTTP_80}    tls: {httpsRedirect: true}\n  - port: {number: 81, name: http-81, protocol: HTTP}\n    hosts: ["*"]\n    tls: {httpsRedirect: false}\n`));
+  const config = configOf(
+    gw(
+      `${HTTP_80}    tls: {httpsRedirect: true}\n  - port: {number: 81, name: http-81, protocol: HTTP}\n    hosts: ["*"]\n    tls: {httpsRedirect: false}\n`,
+    ),
+  );
   const [redirecting, plain] = config.gateways[0]!.spec.servers;
   assert.equal(redirecting!.tls, { mode: 'PASSTHROUGH', httpsRedirect: true, subjectAltNames: [], cipherSuites: [] });
   assert.is(plain!.tls, undefined);
-  expectIssues(gw('  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts: ["*"]\n    tls: {mode: SIMPLE, credentialName: a, httpsRedirect: true}\n'), [
-    'test.yaml:11:59: spec.servers[0].tls.httpsRedirect: httpsRedirect only applies to plain HTTP servers',
-  ]);
+  expectIssues(
+    gw(
+      '  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts: ["*"]\n    tls: {mode: SIMPLE, credentialName: a, httpsRedirect: true}\n',
+    ),
+    ['test.yaml:11:59: spec.servers[0].tls.httpsRedirect: httpsRedirect only applies to plain HTTP servers'],
+  );
 });
 
-const https = (tls: string, protocol = 'HTTPS') => gw(`  - port: {number: 443, name: https, protocol: ${protocol}}\n    hosts: [a.example.com]\n    tls:\n${tls}`);
+const https = (tls: string, protocol = 'HTTPS') =>
+  gw(`  - port: {number: 443, name: https, protocol: ${protocol}}\n    hosts: [a.example.com]\n    tls:\n${tls}`);
 
 test('SIMPLE, MUTUAL and OPTIONAL_MUTUAL need credentialName, or serverCertificate and privateKey', () => {
   expectIssues(https('      mode: SIMPLE\n'), [
@@ -168,27 +192,38 @@ test('credentialName excludes certificate files; SIMPLE takes no client CA or SA
   expectIssues(https('      mode: MUTUAL\n      credentialName: a-cert\n      caCertificates: /certs/ca.pem\n'), [
     'test.yaml:13:23: spec.servers[0].tls.credentialName: cannot be combined with serverCertificate, privateKey or caCertificates',
   ]);
-  expectIssues(https('      mode: SIMPLE\n      serverCertificate: /a.pem\n      privateKey: /a.key\n      caCertificates: /ca.pem\n      subjectAltNames: [client]\n'), [
-    'test.yaml:15:23: spec.servers[0].tls.caCertificates: SIMPLE mode does not verify client certificates; caCertificates needs MUTUAL or OPTIONAL_MUTUAL',
-    'test.yaml:16:24: spec.servers[0].tls.subjectAltNames: SIMPLE mode does not verify client certificates; subjectAltNames needs MUTUAL or OPTIONAL_MUTUAL',
-  ]);
+  expectIssues(
+    https(
+      '      mode: SIMPLE\n      serverCertificate: /a.pem\n      privateKey: /a.key\n      caCertificates: /ca.pem\n      subjectAltNames: [client]\n',
+    ),
+    [
+      'test.yaml:15:23: spec.servers[0].tls.caCertificates: SIMPLE mode does not verify client certificates; caCertificates needs MUTUAL or OPTIONAL_MUTUAL',
+      'test.yaml:16:24: spec.servers[0].tls.subjectAltNames: SIMPLE mode does not verify client certificates; subjectAltNames needs MUTUAL or OPTIONAL_MUTUAL',
+    ],
+  );
 });
 
 test('PASSTHROUGH (also the default), AUTO_PASSTHROUGH and ISTIO_MUTUAL take no certificates', () => {
   expectIssues(https('      credentialName: a-cert\n'), [
     'test.yaml:12:7: spec.servers[0].tls.mode: PASSTHROUGH (the default when mode is not set) takes no certificates; use SIMPLE, MUTUAL or OPTIONAL_MUTUAL to set them',
   ]);
-  expectIssues(https('      mode: ISTIO_MUTUAL\n      privateKey: /a.key\n      subjectAltNames: [spiffe://cluster.local/ns/foo/sa/client]\n'), [
-    'test.yaml:12:13: spec.servers[0].tls.mode: ISTIO_MUTUAL takes no certificates; use SIMPLE, MUTUAL or OPTIONAL_MUTUAL to set them',
-  ]);
-  expectIssues(https('      mode: PASSTHROUGH\n      minProtocolVersion: TLSV1_2\n      cipherSuites: [ECDHE-RSA-AES128-GCM-SHA256]\n', 'TLS'), [
-    'test.yaml:13:27: spec.servers[0].tls.minProtocolVersion: has no effect in PASSTHROUGH mode: the gateway does not terminate TLS',
-    'test.yaml:14:21: spec.servers[0].tls.cipherSuites: has no effect in PASSTHROUGH mode: the gateway does not terminate TLS',
-  ]);
+  expectIssues(
+    https('      mode: ISTIO_MUTUAL\n      privateKey: /a.key\n      subjectAltNames: [spiffe://cluster.local/ns/foo/sa/client]\n'),
+    ['test.yaml:12:13: spec.servers[0].tls.mode: ISTIO_MUTUAL takes no certificates; use SIMPLE, MUTUAL or OPTIONAL_MUTUAL to set them'],
+  );
+  expectIssues(
+    https('      mode: PASSTHROUGH\n      minProtocolVersion: TLSV1_2\n      cipherSuites: [ECDHE-RSA-AES128-GCM-SHA256]\n', 'TLS'),
+    [
+      'test.yaml:13:27: spec.servers[0].tls.minProtocolVersion: has no effect in PASSTHROUGH mode: the gateway does not terminate TLS',
+      'test.yaml:14:21: spec.servers[0].tls.cipherSuites: has no effect in PASSTHROUGH mode: the gateway does not terminate TLS',
+    ],
+  );
 });
 
 test('AUTO_PASSTHROUGH needs protocol TLS', () => {
-  expectIssues(https('      mode: AUTO_PASSTHROUGH\n'), ['test.yaml:12:13: spec.servers[0].tls.mode: AUTO_PASSTHROUGH needs protocol TLS, not HTTPS']);
+  expectIssues(https('      mode: AUTO_PASSTHROUGH\n'), [
+    'test.yaml:12:13: spec.servers[0].tls.mode: AUTO_PASSTHROUGH needs protocol TLS, not HTTPS',
+  ]);
   assert.is(configOf(https('      mode: AUTO_PASSTHROUGH\n', 'TLS')).gateways[0]!.spec.servers[0]!.tls!.mode, 'AUTO_PASSTHROUGH');
 });
 
@@ -196,10 +231,15 @@ test('TLS versions are an enum, and the minimum cannot exceed the maximum', () =
   expectIssues(https('      mode: ISTIO_MUTUAL\n      minProtocolVersion: TLSv1_2\n'), [
     'test.yaml:13:27: spec.servers[0].tls.minProtocolVersion: invalid value "TLSv1_2"; expected one of TLS_AUTO, TLSV1_0, TLSV1_1, TLSV1_2, TLSV1_3',
   ]);
-  expectIssues(https('      mode: ISTIO_MUTUAL\n      minProtocolVersion: TLSV1_3\n      maxProtocolVersion: TLSV1_2\n      cipherSuites: [A, B, A]\n'), [
-    'test.yaml:14:27: spec.servers[0].tls.maxProtocolVersion: maxProtocolVersion TLSV1_2 is below minProtocolVersion TLSV1_3',
-    'test.yaml:15:28: spec.servers[0].tls.cipherSuites[2]: cipher suite "A" is listed twice',
-  ]);
+  expectIssues(
+    https(
+      '      mode: ISTIO_MUTUAL\n      minProtocolVersion: TLSV1_3\n      maxProtocolVersion: TLSV1_2\n      cipherSuites: [A, B, A]\n',
+    ),
+    [
+      'test.yaml:14:27: spec.servers[0].tls.maxProtocolVersion: maxProtocolVersion TLSV1_2 is below minProtocolVersion TLSV1_3',
+      'test.yaml:15:28: spec.servers[0].tls.cipherSuites[2]: cipher suite "A" is listed twice',
+    ],
+  );
 });
 
 test('Istio TLS fields meshlite does not translate are refused by name', () => {
@@ -253,7 +293,10 @@ test('servers sharing a port: plain-text HTTP with HTTP, HTTPS with TLS by SNI; 
       ].join('\n'),
     ),
   );
-  assert.equal(shared.gateways[0]!.spec.servers.map((s) => `${s.port.number}/${s.port.protocol}`), ['80/HTTP', '80/GRPC', '443/HTTPS', '443/TLS', '9000/TCP', '9000/TCP']);
+  assert.equal(
+    shared.gateways[0]!.spec.servers.map((s) => `${s.port.number}/${s.port.protocol}`),
+    ['80/HTTP', '80/GRPC', '443/HTTPS', '443/TLS', '9000/TCP', '9000/TCP'],
+  );
   expectIssues(
     gw(
       [

@@ -27,7 +27,10 @@ function loadChecked(dir: string): LoadResult {
   const result = loadConfig([dir], { cwd: dir });
   const ms = performance.now() - started;
   if (ms > MAX_MS_PER_INPUT) throw new Error(`load took ${ms.toFixed(0)} ms`);
-  if (!result.ok) for (const issue of result.issues) if (!issue.file || typeof issue.message !== 'string' || issue.message === '') throw new Error(`issue without file or message: ${JSON.stringify(issue)}`);
+  if (!result.ok)
+    for (const issue of result.issues)
+      if (!issue.file || typeof issue.message !== 'string' || issue.message === '')
+        throw new Error(`issue without file or message: ${JSON.stringify(issue)}`);
   if (!result.ok && result.totalIssues < result.issues.length) throw new Error('totalIssues under the listed count');
   return result;
 }
@@ -40,7 +43,10 @@ const mutatedExample = fc
       fc.record({
         op: fc.constantFrom('replace', 'insert', 'drop-line', 'dup-line', 'cut'),
         at: fc.nat(),
-        text: fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom(':', '- ', '&a ', '*a', '{', '[', '"', '\t', '\n', '---\n', '!!binary ', '? ', '|', '%YAML 1.2\n')),
+        text: fc.oneof(
+          fc.string({ maxLength: 8 }),
+          fc.constantFrom(':', '- ', '&a ', '*a', '{', '[', '"', '\t', '\n', '---\n', '!!binary ', '? ', '|', '%YAML 1.2\n'),
+        ),
       }),
       { maxLength: 6 },
     ),
@@ -64,12 +70,15 @@ test('random and mutated YAML files never make the loader throw', () => {
   const dir = scratch();
   try {
     fc.assert(
-      fc.property(fc.array(fc.oneof(mutatedExample, fc.string({ unit: 'binary', maxLength: 300 })), { minLength: 1, maxLength: 3 }), (texts) => {
-        rmSync(dir, { recursive: true, force: true });
-        mkdirSync(dir);
-        texts.forEach((t, i) => writeFileSync(join(dir, `f${i}.yaml`), t));
-        loadChecked(dir);
-      }),
+      fc.property(
+        fc.array(fc.oneof(mutatedExample, fc.string({ unit: 'binary', maxLength: 300 })), { minLength: 1, maxLength: 3 }),
+        (texts) => {
+          rmSync(dir, { recursive: true, force: true });
+          mkdirSync(dir);
+          texts.forEach((t, i) => writeFileSync(join(dir, `f${i}.yaml`), t));
+          loadChecked(dir);
+        },
+      ),
       { numRuns: 300 },
     );
   } finally {
@@ -78,12 +87,32 @@ test('random and mutated YAML files never make the loader throw', () => {
 });
 
 test('random documents of any shape, in the envelope of every kind, are errors or configs, never throws', () => {
-  const kinds = ['PeerAuthentication', 'DestinationRule', 'ServiceEntry', 'WorkloadEntry', 'Gateway', 'VirtualService', 'AuthorizationPolicy', 'RequestAuthentication', 'MeshConfig', 'Policy'];
-  const groups = ['security.istio.io/v1', 'networking.istio.io/v1', 'networking.istio.io/v1beta1', 'meshlite.io/v1alpha1', 'authentication.istio.io/v1alpha1'];
+  const kinds = [
+    'PeerAuthentication',
+    'DestinationRule',
+    'ServiceEntry',
+    'WorkloadEntry',
+    'Gateway',
+    'VirtualService',
+    'AuthorizationPolicy',
+    'RequestAuthentication',
+    'MeshConfig',
+    'Policy',
+  ];
+  const groups = [
+    'security.istio.io/v1',
+    'networking.istio.io/v1',
+    'networking.istio.io/v1beta1',
+    'meshlite.io/v1alpha1',
+    'authentication.istio.io/v1alpha1',
+  ];
   const doc = fc.record({
     apiVersion: fc.oneof(fc.constantFrom(...groups), fc.anything()),
     kind: fc.oneof(fc.constantFrom(...kinds), fc.anything()),
-    metadata: fc.oneof(fc.record({ name: fc.constantFrom('a', 'b', 'default'), namespace: fc.constantFrom('foo', 'bar', 'istio-system') }), fc.anything()),
+    metadata: fc.oneof(
+      fc.record({ name: fc.constantFrom('a', 'b', 'default'), namespace: fc.constantFrom('foo', 'bar', 'istio-system') }),
+      fc.anything(),
+    ),
     spec: fc.anything({ maxDepth: 4, withNullPrototype: false }),
   });
   const dir = scratch();

@@ -106,7 +106,10 @@ test('resources are ordered oldest first, then by namespace/name, whatever the f
   const order = configOf(files).peerAuthentications.map((p) => `${p.meta.namespace}/${p.meta.name}`);
   assert.equal(order, ['z/old', 'c/mid', 'c/new', 'a/x', 'a/y', 'b/x']);
   const reversed = Object.fromEntries(Object.entries(files).reverse());
-  assert.equal(configOf(reversed).peerAuthentications.map((p) => `${p.meta.namespace}/${p.meta.name}`), order);
+  assert.equal(
+    configOf(reversed).peerAuthentications.map((p) => `${p.meta.namespace}/${p.meta.name}`),
+    order,
+  );
 });
 
 test('every kind list in the config set is ordered the same way', () => {
@@ -115,22 +118,36 @@ test('every kind list in the config set is ordered the same way', () => {
   const we = (ns: string, name: string) =>
     `apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata:\n  name: ${name}\n  namespace: ${ns}\nspec:\n  address: 10.0.0.1\n`;
   const config = configOf({
-    'x.yaml': [dr('foo', 'b'), dr('foo', 'a'), dr('bar', 'z', '2020-01-01T00:00:00Z'), we('foo', 'b'), we('bar', 'c'), we('foo', 'a')].join('---\n'),
+    'x.yaml': [dr('foo', 'b'), dr('foo', 'a'), dr('bar', 'z', '2020-01-01T00:00:00Z'), we('foo', 'b'), we('bar', 'c'), we('foo', 'a')].join(
+      '---\n',
+    ),
   });
-  assert.equal(config.destinationRules.map((d) => `${d.meta.namespace}/${d.meta.name}`), ['bar/z', 'foo/a', 'foo/b']);
-  assert.equal(config.workloadEntries.map((d) => `${d.meta.namespace}/${d.meta.name}`), ['bar/c', 'foo/a', 'foo/b']);
+  assert.equal(
+    config.destinationRules.map((d) => `${d.meta.namespace}/${d.meta.name}`),
+    ['bar/z', 'foo/a', 'foo/b'],
+  );
+  assert.equal(
+    config.workloadEntries.map((d) => `${d.meta.namespace}/${d.meta.name}`),
+    ['bar/c', 'foo/a', 'foo/b'],
+  );
   assert.equal(config.destinationRules[0]!.meta.creationTimestamp, '2020-01-01T00:00:00Z');
 });
 
 test('byAge compares timestamps, then namespace, then name', () => {
-  const m = (namespace: string, name: string, creationTimestamp?: string) => ({ meta: { namespace, name, labels: {}, annotations: {}, creationTimestamp } });
+  const m = (namespace: string, name: string, creationTimestamp?: string) => ({
+    meta: { namespace, name, labels: {}, annotations: {}, creationTimestamp },
+  });
   assert.is(byAge(m('b', 'b', '2020-01-01T00:00:00Z'), m('a', 'a', '2021-01-01T00:00:00Z')), -1);
   assert.is(byAge(m('a', 'a'), m('b', 'b', '2021-01-01T00:00:00Z')), 1);
   assert.is(byAge(m('b', 'b', '2021-01-01T00:00:00Z'), m('a', 'a')), -1);
   assert.is(byAge(m('a', 'b'), m('b', 'a')), -1);
   assert.is(byAge(m('a', 'b'), m('a', 'a')), 1);
   assert.is(byAge(m('a', 'a', '2021-01-01T00:00:00Z'), m('a', 'a', '2021-01-01T00:00:00Z')), 0);
-  assert.is(byAge(m('b', 'b', '2021-01-01T01:00:00+02:00'), m('a', 'a', '2021-01-01T00:00:00Z')), -1, 'offsets compare as instants, not text');
+  assert.is(
+    byAge(m('b', 'b', '2021-01-01T01:00:00+02:00'), m('a', 'a', '2021-01-01T00:00:00Z')),
+    -1,
+    'offsets compare as instants, not text',
+  );
 });
 
 test('creationTimestamp must be RFC 3339', () => {
@@ -164,11 +181,11 @@ test('a directory walk reads .yaml/.yml files in sorted order, skips hidden entr
     const ok = loadConfig([dir], { cwd: root });
     assert.ok(ok.ok);
     assert.equal(ok.files, [join(dir, 'a.yml'), join(dir, 'b.yaml'), join(dir, 'nested', 'deeper', 'c.YAML')]);
-    if (ok.ok) assert.equal(ok.config.peerAuthentications.map((p) => `${p.meta.name}@${p.source.file}:${p.source.line}`), [
-      'a@cfg/a.yml:1',
-      'b@cfg/b.yaml:1',
-      'c@cfg/nested/deeper/c.YAML:1',
-    ]);
+    if (ok.ok)
+      assert.equal(
+        ok.config.peerAuthentications.map((p) => `${p.meta.name}@${p.source.file}:${p.source.line}`),
+        ['a@cfg/a.yml:1', 'b@cfg/b.yaml:1', 'c@cfg/nested/deeper/c.YAML:1'],
+      );
 
     // Errors are reported with paths relative to cwd, across every file read;
     // a file named explicitly is read whatever its extension.
@@ -202,14 +219,18 @@ test('examples/s1-auto-mtls loads the expected services and workloads', () => {
   const result = loadConfig([join(EXAMPLES_DIR, 's1-auto-mtls')], { cwd: REPO_ROOT });
   if (!result.ok) return assert.unreachable(result.issues.map(formatIssue).join('\n'));
   const c = result.config;
-  assert.equal(c.serviceEntries.map((s) => `${s.meta.namespace}/${s.spec.hosts.join(',')}@${s.source.file}:${s.source.line}`), [
-    'bar/httpbin.bar.svc.cluster.local@examples/s1-auto-mtls/services.yaml:16',
-    'foo/httpbin.foo.svc.cluster.local@examples/s1-auto-mtls/services.yaml:2',
-    'legacy/httpbin.legacy.svc.cluster.local@examples/s1-auto-mtls/services.yaml:30',
-  ]);
-  assert.equal(c.workloadEntries.map((w) => `${w.meta.namespace}/${w.meta.name}`), [
-    'bar/httpbin', 'bar/sleep', 'foo/httpbin', 'foo/sleep', 'legacy/httpbin', 'legacy/sleep',
-  ]);
+  assert.equal(
+    c.serviceEntries.map((s) => `${s.meta.namespace}/${s.spec.hosts.join(',')}@${s.source.file}:${s.source.line}`),
+    [
+      'bar/httpbin.bar.svc.cluster.local@examples/s1-auto-mtls/services.yaml:16',
+      'foo/httpbin.foo.svc.cluster.local@examples/s1-auto-mtls/services.yaml:2',
+      'legacy/httpbin.legacy.svc.cluster.local@examples/s1-auto-mtls/services.yaml:30',
+    ],
+  );
+  assert.equal(
+    c.workloadEntries.map((w) => `${w.meta.namespace}/${w.meta.name}`),
+    ['bar/httpbin', 'bar/sleep', 'foo/httpbin', 'foo/sleep', 'legacy/httpbin', 'legacy/sleep'],
+  );
   assert.equal(c.mesh.rootNamespace, 'istio-system');
 });
 
@@ -217,13 +238,21 @@ test('examples/s10-legacy-policies converts its legacy policies', () => {
   const result = loadConfig([join(EXAMPLES_DIR, 's10-legacy-policies')], { cwd: REPO_ROOT });
   if (!result.ok) return assert.unreachable(result.issues.map(formatIssue).join('\n'));
   assert.equal(
-    result.config.peerAuthentications.map((p) => [`${p.meta.namespace}/${p.meta.name}`, p.spec.mtlsMode, [...p.spec.portLevelMtls], p.spec.legacy]),
+    result.config.peerAuthentications.map((p) => [
+      `${p.meta.namespace}/${p.meta.name}`,
+      p.spec.mtlsMode,
+      [...p.spec.portLevelMtls],
+      p.spec.legacy,
+    ]),
     [
       ['default/httpbin-permissive', 'UNSET', [[8000, 'PERMISSIVE']], { targetService: 'httpbin', portsAreServicePorts: true }],
       ['istio-system/default', 'STRICT', [], { portsAreServicePorts: true }],
     ],
   );
-  assert.equal(result.config.destinationRules.map((d) => d.spec.host), ['*.marathon.l4lb.thisdcos.directory']);
+  assert.equal(
+    result.config.destinationRules.map((d) => d.spec.host),
+    ['*.marathon.l4lb.thisdcos.directory'],
+  );
 });
 
 test.run();

@@ -36,7 +36,8 @@ const CUSTOM = (provider: string, name = 'ext') => yaml`
 
 test('providers of both kinds load into the typed shape', () => {
   const config = configOf({
-    'mesh.yaml': MESH(indent(yaml`
+    'mesh.yaml': MESH(
+      indent(yaml`
       - name: http-authz
         envoyExtAuthzHttp:
           service: ext-authz.foo.svc.cluster.local
@@ -56,7 +57,8 @@ test('providers of both kinds load into the typed shape', () => {
           service: foo/ext-authz.foo.svc.cluster.local
           port: 9000
           statusOnError: 401
-    `)),
+    `),
+    ),
   });
   assert.equal(config.mesh.extensionProviders, [
     {
@@ -77,22 +79,31 @@ test('providers of both kinds load into the typed shape', () => {
         includeRequestBodyInCheck: { maxRequestBytes: 4096, allowPartialMessage: true },
       },
     },
-    { name: 'grpc-authz', kind: 'envoyExtAuthzGrpc', grpc: { service: 'foo/ext-authz.foo.svc.cluster.local', port: 9000, timeout: undefined, failOpen: false, statusOnError: 401 } },
+    {
+      name: 'grpc-authz',
+      kind: 'envoyExtAuthzGrpc',
+      grpc: { service: 'foo/ext-authz.foo.svc.cluster.local', port: 9000, timeout: undefined, failOpen: false, statusOnError: 401 },
+    },
   ]);
 });
 
 test('no MeshConfig, or none declared: no providers', () => {
-  assert.equal(configOf(yaml`
+  assert.equal(
+    configOf(yaml`
     apiVersion: meshlite.io/v1alpha1
     kind: MeshConfig
     metadata: {name: mesh}
     spec: {trustDomain: example.org}
-  `).mesh.extensionProviders, []);
+  `).mesh.extensionProviders,
+    [],
+  );
 });
 
 test('schema errors name the field, at its line', () => {
   expectIssues(
-    { 'mesh.yaml': MESH(indent(yaml`
+    {
+      'mesh.yaml': MESH(
+        indent(yaml`
       - name: a
         envoyExtAuthzHTTP:
           service: x.foo
@@ -110,7 +121,9 @@ test('schema errors name the field, at its line', () => {
           port: 80
           includeRequestBodyInCheck: {allowPartialMessage: true}
           failOpen: "yes"
-    `)) },
+    `),
+      ),
+    },
     [
       'mesh.yaml:8:5: spec.extensionProviders[0].envoyExtAuthzHTTP: unknown field "envoyExtAuthzHTTP" (did you mean "envoyExtAuthzHttp"?)',
       'mesh.yaml:13:16: spec.extensionProviders[1].envoyExtAuthzGrpc.service: invalid value "Not_A_Host": expected a service host name such as "ext-authz.foo.svc.cluster.local" (or "<namespace>/<host>")',
@@ -127,7 +140,9 @@ test('schema errors name the field, at its line', () => {
 
 test('semantic errors: duplicate names, kinds, status codes, pathPrefix, header names', () => {
   expectIssues(
-    { 'mesh.yaml': MESH(indent(yaml`
+    {
+      'mesh.yaml': MESH(
+        indent(yaml`
       - name: a
         envoyExtAuthzGrpc: {service: a.foo, port: 9000, statusOnError: 418}
       - name: a
@@ -143,7 +158,9 @@ test('semantic errors: duplicate names, kinds, status codes, pathPrefix, header 
           pathPrefix: check
           includeRequestHeadersInCheck: ["x-*-y", "bad header"]
           includeAdditionalHeadersInCheck: {"x a": "1", x-ok: "a\\nb"}
-    `)) },
+    `),
+      ),
+    },
     [
       'mesh.yaml:8:68: spec.extensionProviders[0].envoyExtAuthzGrpc.statusOnError: 418 is not an HTTP status code Envoy accepts here',
       'mesh.yaml:9:11: spec.extensionProviders[1].name: duplicate extension provider "a" (first at extensionProviders[0])',
@@ -159,16 +176,21 @@ test('semantic errors: duplicate names, kinds, status codes, pathPrefix, header 
   );
 });
 
-const PROVIDERS = MESH(indent(yaml`
+const PROVIDERS = MESH(
+  indent(yaml`
   - name: authz
     envoyExtAuthzHttp: {service: ext-authz.foo.svc.cluster.local, port: 8000}
   - name: grpc-authz
     envoyExtAuthzGrpc: {service: ext-authz.foo.svc.cluster.local, port: 9000}
-`));
+`),
+);
 
 test('cross-check: a CUSTOM policy names a declared provider', () => {
   const config = configOf({ 'mesh.yaml': PROVIDERS, 'policy.yaml': CUSTOM('authz') });
-  assert.equal(config.authorizationPolicies.map((p) => [p.meta.name, p.spec.action, p.spec.provider]), [['ext', 'CUSTOM', 'authz']]);
+  assert.equal(
+    config.authorizationPolicies.map((p) => [p.meta.name, p.spec.action, p.spec.provider]),
+    [['ext', 'CUSTOM', 'authz']],
+  );
   expectIssues({ 'mesh.yaml': PROVIDERS, 'policy.yaml': CUSTOM('authz-typo') }, [
     'policy.yaml:9:11: spec.provider.name: extension provider "authz-typo" is not declared in the MeshConfig\'s extensionProviders (declared: "authz", "grpc-authz")',
   ]);
@@ -181,12 +203,18 @@ test('cross-check without a MeshConfig: every CUSTOM provider is unknown', () =>
 });
 
 test('an invalid MeshConfig reports its own errors, not every CUSTOM policy', () => {
-  expectIssues({ 'mesh.yaml': MESH(indent(yaml`
+  expectIssues(
+    {
+      'mesh.yaml': MESH(
+        indent(yaml`
     - name: authz
       envoyExtAuthzHttp: {service: ext-authz.foo, port: nope}
-  `)), 'policy.yaml': CUSTOM('authz') }, [
-    'mesh.yaml:8:55: spec.extensionProviders[0].envoyExtAuthzHttp.port: expected an integer, got string "nope"',
-  ]);
+  `),
+      ),
+      'policy.yaml': CUSTOM('authz'),
+    },
+    ['mesh.yaml:8:55: spec.extensionProviders[0].envoyExtAuthzHttp.port: expected an integer, got string "nope"'],
+  );
 });
 
 test.run();

@@ -52,14 +52,20 @@ test('portLevelMtls ports out of range, and keys that are not port numbers', () 
 
 test('a valid PeerAuthentication is converted with sorted labels and numeric ports', () => {
   const config = configOf(
-    pa('foo', '  selector:\n    matchLabels: {version: v1, app: httpbin}\n  portLevelMtls:\n    8080: {mode: DISABLE}\n    80:\n      mode: PERMISSIVE\n'),
+    pa(
+      'foo',
+      '  selector:\n    matchLabels: {version: v1, app: httpbin}\n  portLevelMtls:\n    8080: {mode: DISABLE}\n    80:\n      mode: PERMISSIVE\n',
+    ),
   );
   const [p] = config.peerAuthentications;
   assert.equal(p!.meta, { name: 'pa', namespace: 'foo', labels: {}, annotations: {}, creationTimestamp: undefined });
   assert.equal(p!.source, { file: 'test.yaml', line: 1 });
   assert.equal(Object.keys(p!.spec.selector!), ['app', 'version']);
   assert.is(p!.spec.mtlsMode, 'UNSET');
-  assert.equal(entries(p!.spec.portLevelMtls), [[80, 'PERMISSIVE'], [8080, 'DISABLE']]);
+  assert.equal(entries(p!.spec.portLevelMtls), [
+    [80, 'PERMISSIVE'],
+    [8080, 'DISABLE'],
+  ]);
   assert.is(p!.spec.legacy, undefined);
 });
 
@@ -131,7 +137,13 @@ test('legacy peers convert to mTLS modes: {} and null are STRICT, PERMISSIVE sta
     'e.yaml': policy('optional', '  peers:\n  - mtls: {mode: STRICT}\n  peerIsOptional: true\n'),
     'f.yaml': policy('explicit-strict', '  peers: [{mtls: {mode: STRICT}}]\n'),
   });
-  const modes = config.peerAuthentications.map((p) => [p.meta.name, p.spec.mtlsMode, p.spec.selector, entries(p.spec.portLevelMtls), p.spec.legacy]);
+  const modes = config.peerAuthentications.map((p) => [
+    p.meta.name,
+    p.spec.mtlsMode,
+    p.spec.selector,
+    entries(p.spec.portLevelMtls),
+    p.spec.legacy,
+  ]);
   const legacy = { portsAreServicePorts: true };
   assert.equal(modes, [
     ['empty-map', 'STRICT', undefined, [], legacy],
@@ -160,12 +172,30 @@ test('MeshPolicy becomes a PeerAuthentication in the root namespace', () => {
 
 test('Policy targets become one PeerAuthentication per service, keyed by service port', () => {
   const config = configOf(
-    policy('targets', '  targets:\n  - name: httpbin\n    ports:\n    - number: 8000\n    - number: 9000\n  - name: sleep\n  peers:\n  - mtls: {mode: PERMISSIVE}\n'),
+    policy(
+      'targets',
+      '  targets:\n  - name: httpbin\n    ports:\n    - number: 8000\n    - number: 9000\n  - name: sleep\n  peers:\n  - mtls: {mode: PERMISSIVE}\n',
+    ),
   );
   assert.equal(
-    config.peerAuthentications.map((p) => ({ name: p.meta.name, ns: p.meta.namespace, mode: p.spec.mtlsMode, ports: entries(p.spec.portLevelMtls), legacy: p.spec.legacy })),
+    config.peerAuthentications.map((p) => ({
+      name: p.meta.name,
+      ns: p.meta.namespace,
+      mode: p.spec.mtlsMode,
+      ports: entries(p.spec.portLevelMtls),
+      legacy: p.spec.legacy,
+    })),
     [
-      { name: 'targets', ns: 'foo', mode: 'UNSET', ports: [[8000, 'PERMISSIVE'], [9000, 'PERMISSIVE']], legacy: { targetService: 'httpbin', portsAreServicePorts: true } },
+      {
+        name: 'targets',
+        ns: 'foo',
+        mode: 'UNSET',
+        ports: [
+          [8000, 'PERMISSIVE'],
+          [9000, 'PERMISSIVE'],
+        ],
+        legacy: { targetService: 'httpbin', portsAreServicePorts: true },
+      },
       { name: 'targets', ns: 'foo', mode: 'PERMISSIVE', ports: [], legacy: { targetService: 'sleep', portsAreServicePorts: true } },
     ],
   );
@@ -196,7 +226,12 @@ test('the s10 example converts to the documented PeerAuthentications', () => {
           mode: PERMISSIVE
   `);
   assert.equal(
-    config.peerAuthentications.map((p) => [`${p.meta.namespace}/${p.meta.name}`, p.spec.mtlsMode, entries(p.spec.portLevelMtls), p.spec.legacy]),
+    config.peerAuthentications.map((p) => [
+      `${p.meta.namespace}/${p.meta.name}`,
+      p.spec.mtlsMode,
+      entries(p.spec.portLevelMtls),
+      p.spec.legacy,
+    ]),
     [
       ['default/httpbin-permissive', 'UNSET', [[8000, 'PERMISSIVE']], { targetService: 'httpbin', portsAreServicePorts: true }],
       ['istio-system/default', 'STRICT', [], { portsAreServicePorts: true }],

@@ -31,7 +31,10 @@ test('ServiceEntry hosts are required, non-empty and well-formed', () => {
 
 test('duplicate port numbers and names', () => {
   expectIssues(
-    se('a', '  hosts: [a.example.com]\n  ports:\n  - {number: 80, name: http, protocol: HTTP}\n  - {number: 80, name: http-alt, protocol: HTTP}\n  - {number: 81, name: http, protocol: HTTP}\n'),
+    se(
+      'a',
+      '  hosts: [a.example.com]\n  ports:\n  - {number: 80, name: http, protocol: HTTP}\n  - {number: 80, name: http-alt, protocol: HTTP}\n  - {number: 81, name: http, protocol: HTTP}\n',
+    ),
     ['test.yaml:10:14: spec.ports[1].number: duplicate port 80', 'test.yaml:11:24: spec.ports[2].name: duplicate port name "http"'],
   );
 });
@@ -53,7 +56,10 @@ test('ports: required fields and range', () => {
 
 test('protocols are upper-cased, or taken from the port name prefix, TCP otherwise', () => {
   const config = configOf(
-    se('a', '  hosts: [a.example.com]\n  ports:\n  - {number: 80, name: web, protocol: http}\n  - {number: 81, name: grpc-api}\n  - {number: 82, name: mongo}\n  - {number: 83, name: admin, targetPort: 8083}\n'),
+    se(
+      'a',
+      '  hosts: [a.example.com]\n  ports:\n  - {number: 80, name: web, protocol: http}\n  - {number: 81, name: grpc-api}\n  - {number: 82, name: mongo}\n  - {number: 83, name: admin, targetPort: 8083}\n',
+    ),
   );
   assert.equal(config.serviceEntries[0]!.spec.ports, [
     { number: 80, name: 'web', protocol: 'HTTP', targetPort: undefined },
@@ -70,9 +76,13 @@ test('STATIC resolution needs endpoints or a workloadSelector', () => {
 });
 
 test('workloadSelector and endpoints cannot both be set', () => {
-  expectIssues(se('a', '  hosts: [a.example.com]\n  resolution: STATIC\n  workloadSelector:\n    labels: {app: a}\n  endpoints:\n  - address: 10.0.0.1\n'), [
-    'test.yaml:10:5: spec.workloadSelector: workloadSelector and endpoints cannot both be set',
-  ]);
+  expectIssues(
+    se(
+      'a',
+      '  hosts: [a.example.com]\n  resolution: STATIC\n  workloadSelector:\n    labels: {app: a}\n  endpoints:\n  - address: 10.0.0.1\n',
+    ),
+    ['test.yaml:10:5: spec.workloadSelector: workloadSelector and endpoints cannot both be set'],
+  );
 });
 
 test('wildcard hosts cannot be resolved by DNS', () => {
@@ -81,13 +91,19 @@ test('wildcard hosts cannot be resolved by DNS', () => {
       'a.yaml': se('a', "  hosts: ['*.example.com']\n  resolution: DNS\n"),
       'b.yaml': se('b', "  hosts: [b.example.com, '*']\n  resolution: DNS_ROUND_ROBIN\n"),
     },
-    ['a.yaml:7:10: spec.hosts: wildcard hosts cannot be resolved by DNS', 'b.yaml:7:10: spec.hosts: wildcard hosts cannot be resolved by DNS'],
+    [
+      'a.yaml:7:10: spec.hosts: wildcard hosts cannot be resolved by DNS',
+      'b.yaml:7:10: spec.hosts: wildcard hosts cannot be resolved by DNS',
+    ],
   );
 });
 
 test('an endpoint port must name a service port; endpoints need an address', () => {
   expectIssues(
-    se('a', '  hosts: [a.example.com]\n  resolution: STATIC\n  ports:\n  - {number: 80, name: http}\n  endpoints:\n  - address: 10.0.0.1\n    ports: {http: 8080, https: 8443}\n'),
+    se(
+      'a',
+      '  hosts: [a.example.com]\n  resolution: STATIC\n  ports:\n  - {number: 80, name: http}\n  endpoints:\n  - address: 10.0.0.1\n    ports: {http: 8080, https: 8443}\n',
+    ),
     ['test.yaml:13:32: spec.endpoints[0].ports.https: no service port is named "https"'],
   );
   expectIssues(se('a', '  hosts: [a.example.com]\n  resolution: STATIC\n  endpoints:\n  - ports: {http: 8080}\n    labels: {app: a}\n'), [
@@ -106,7 +122,9 @@ test('the same host defined by two ServiceEntries names the first', () => {
 });
 
 test('a host listed twice in one ServiceEntry is reported as such', () => {
-  expectIssues(se('dup', '  hosts: [api.example.com, api.example.com]\n'), ['test.yaml:7:28: spec.hosts[1]: host "api.example.com" is listed twice']);
+  expectIssues(se('dup', '  hosts: [api.example.com, api.example.com]\n'), [
+    'test.yaml:7:28: spec.hosts[1]: host "api.example.com" is listed twice',
+  ]);
 });
 
 test('resolution NONE takes no endpoints', () => {
@@ -116,7 +134,12 @@ test('resolution NONE takes no endpoints', () => {
 });
 
 test('a valid ServiceEntry is converted with defaults', () => {
-  const config = configOf(se('a', '  hosts: [a.example.com]\n  resolution: STATIC\n  endpoints:\n  - address: 10.0.0.1\n    labels: {zone: z1, app: a}\n    weight: 3\n'));
+  const config = configOf(
+    se(
+      'a',
+      '  hosts: [a.example.com]\n  resolution: STATIC\n  endpoints:\n  - address: 10.0.0.1\n    labels: {zone: z1, app: a}\n    weight: 3\n',
+    ),
+  );
   assert.equal(config.serviceEntries[0]!.spec, {
     hosts: ['a.example.com'],
     addresses: [],
@@ -124,7 +147,15 @@ test('a valid ServiceEntry is converted with defaults', () => {
     location: 'MESH_EXTERNAL',
     resolution: 'STATIC',
     endpoints: [
-      { address: '10.0.0.1', ports: {}, labels: { app: 'a', zone: 'z1' }, network: undefined, locality: undefined, weight: 3, serviceAccount: undefined },
+      {
+        address: '10.0.0.1',
+        ports: {},
+        labels: { app: 'a', zone: 'z1' },
+        network: undefined,
+        locality: undefined,
+        weight: 3,
+        serviceAccount: undefined,
+      },
     ],
     workloadSelector: undefined,
     exportTo: [],

@@ -41,11 +41,14 @@ test('an http rule forwards, redirects or responds directly: exactly one of them
 });
 
 test('forwarding settings have no effect on redirects and direct responses', () => {
-  expectIssues(http('- redirect: {authority: v2.example.com}\n    rewrite: {uri: /}\n    timeout: 5s\n    fault: {abort: {httpStatus: 500}}\n'), [
-    'test.yaml:10:14: spec.http[0].rewrite: rewrite has no effect with redirect: the request is not forwarded',
-    'test.yaml:11:14: spec.http[0].timeout: timeout has no effect with redirect: the request is not forwarded',
-    'test.yaml:12:12: spec.http[0].fault: fault has no effect with redirect: the request is not forwarded',
-  ]);
+  expectIssues(
+    http('- redirect: {authority: v2.example.com}\n    rewrite: {uri: /}\n    timeout: 5s\n    fault: {abort: {httpStatus: 500}}\n'),
+    [
+      'test.yaml:10:14: spec.http[0].rewrite: rewrite has no effect with redirect: the request is not forwarded',
+      'test.yaml:11:14: spec.http[0].timeout: timeout has no effect with redirect: the request is not forwarded',
+      'test.yaml:12:12: spec.http[0].fault: fault has no effect with redirect: the request is not forwarded',
+    ],
+  );
 });
 
 test('string matches take exactly one of exact, prefix or regex', () => {
@@ -92,7 +95,11 @@ test('regexes must work in RE2: they must compile, without lookaround or backref
       'test.yaml:13:20: spec.http[0].match[3].uri.regex: regex must not be empty',
     ],
   );
-  const config = configOf(http('- match:\n    - uri: {regex: "(?i)/api/(?P<version>v[0-9]+)/.*"}\n    - uri: {regex: "\\\\A/[[:alpha:]]+\\\\z"}\n    route:\n    - destination: {host: reviews}\n'));
+  const config = configOf(
+    http(
+      '- match:\n    - uri: {regex: "(?i)/api/(?P<version>v[0-9]+)/.*"}\n    - uri: {regex: "\\\\A/[[:alpha:]]+\\\\z"}\n    route:\n    - destination: {host: reviews}\n',
+    ),
+  );
   assert.equal(
     config.virtualServices[0]!.spec.http[0]!.match.map((m) => m.uri),
     [{ regex: '(?i)/api/(?P<version>v[0-9]+)/.*' }, { regex: '\\A/[[:alpha:]]+\\z' }],
@@ -119,18 +126,30 @@ test('header matches: lower-case token names; {} tests presence; JWT claims are 
       'test.yaml:13:39: spec.http[0].match[0].headers["@request.auth.claims.group"]: routing on JWT claims (@request.auth.claims) is not supported by meshlite',
     ],
   );
-  const config = configOf(http('- match:\n    - headers: {x-canary: {}, ":method": {exact: GET}}\n      withoutHeaders: {x-debug: {}}\n    route:\n    - destination: {host: reviews}\n'));
+  const config = configOf(
+    http(
+      '- match:\n    - headers: {x-canary: {}, ":method": {exact: GET}}\n      withoutHeaders: {x-debug: {}}\n    route:\n    - destination: {host: reviews}\n',
+    ),
+  );
   const match = config.virtualServices[0]!.spec.http[0]!.match[0]!;
-  assert.equal([match.headers, match.withoutHeaders], [{ 'x-canary': { regex: '.*' }, ':method': { exact: 'GET' } }, { 'x-debug': { regex: '.*' } }]);
+  assert.equal(
+    [match.headers, match.withoutHeaders],
+    [{ 'x-canary': { regex: '.*' }, ':method': { exact: 'GET' } }, { 'x-debug': { regex: '.*' } }],
+  );
 });
 
 test('match gateways must be among spec.gateways, or the match can never apply', () => {
   expectIssues(
     {
       'gw.yaml': gateway('foo', 'ingress'),
-      'vs.yaml': vs('  gateways: [ingress]\n  http:\n  - match:\n    - gateways: [mesh, foo/ingress]\n    route:\n    - destination: {host: reviews}\n', '[reviews.example.com]'),
+      'vs.yaml': vs(
+        '  gateways: [ingress]\n  http:\n  - match:\n    - gateways: [mesh, foo/ingress]\n    route:\n    - destination: {host: reviews}\n',
+        '[reviews.example.com]',
+      ),
     },
-    ['vs.yaml:11:18: spec.http[0].match[0].gateways[0]: gateway "mesh" is not in spec.gateways (foo/ingress), so this match can never apply'],
+    [
+      'vs.yaml:11:18: spec.http[0].match[0].gateways[0]: gateway "mesh" is not in spec.gateways (foo/ingress), so this match can never apply',
+    ],
   );
 });
 
@@ -156,14 +175,25 @@ test('weights are relative; with several destinations each needs one, and they c
       'test.yaml:14:5: spec.http[1].route: the destination weights add up to 0; at least one must be positive',
     ],
   );
-  const config = configOf(http('- route:\n    - destination: {host: reviews, subset: v1}\n      weight: 1\n    - destination: {host: reviews, subset: v2}\n      weight: 3\n'));
-  assert.equal(config.virtualServices[0]!.spec.http[0]!.route.map((r) => r.weight), [1, 3]);
-  expectIssues(http('- route:\n    - destination: {host: reviews}\n      weight: -1\n'), ['test.yaml:11:15: spec.http[0].route[0].weight: must be >= 0, got -1']);
+  const config = configOf(
+    http(
+      '- route:\n    - destination: {host: reviews, subset: v1}\n      weight: 1\n    - destination: {host: reviews, subset: v2}\n      weight: 3\n',
+    ),
+  );
+  assert.equal(
+    config.virtualServices[0]!.spec.http[0]!.route.map((r) => r.weight),
+    [1, 3],
+  );
+  expectIssues(http('- route:\n    - destination: {host: reviews}\n      weight: -1\n'), [
+    'test.yaml:11:15: spec.http[0].route[0].weight: must be >= 0, got -1',
+  ]);
 });
 
 test('destinations need a service host and a DNS-label subset', () => {
   expectIssues(
-    http('- route:\n    - destination: {host: "*", subset: V1}\n      weight: 50\n    - destination: {port: {number: 80}}\n      weight: 50\n'),
+    http(
+      '- route:\n    - destination: {host: "*", subset: V1}\n      weight: 50\n    - destination: {port: {number: 80}}\n      weight: 50\n',
+    ),
     ['test.yaml:12:20: spec.http[0].route[1].destination.host: required field is missing'],
   );
   expectIssues(http('- route:\n    - destination: {host: "*", subset: V1}\n    mirror: {host: 10.0.0.1}\n'), [
@@ -228,9 +258,13 @@ test('header operations: valid names; pseudo-headers and host only where they ca
 });
 
 test('retries: attempts >= 0, settings need attempts, known retryOn conditions', () => {
-  expectIssues(http('- route: [{destination: {host: reviews}}]\n    retries: {attempts: -1}\n'), ['test.yaml:10:25: spec.http[0].retries.attempts: must be >= 0, got -1']);
+  expectIssues(http('- route: [{destination: {host: reviews}}]\n    retries: {attempts: -1}\n'), [
+    'test.yaml:10:25: spec.http[0].retries.attempts: must be >= 0, got -1',
+  ]);
   expectIssues(
-    vs('  http:\n  - route: [{destination: {host: reviews}}]\n    retries: {perTryTimeout: 2s}\n  - route: [{destination: {host: reviews}}]\n    retries: {attempts: 3, retryOn: "5xx,connect-failure,503,oops"}\n'),
+    vs(
+      '  http:\n  - route: [{destination: {host: reviews}}]\n    retries: {perTryTimeout: 2s}\n  - route: [{destination: {host: reviews}}]\n    retries: {attempts: 3, retryOn: "5xx,connect-failure,503,oops"}\n',
+    ),
     [
       'test.yaml:10:14: spec.http[0].retries.attempts: retries are off when attempts is 0 (the default); perTryTimeout and retryOn need attempts >= 1',
       'test.yaml:12:37: spec.http[1].retries.retryOn: unknown retryOn condition "oops"',
@@ -266,7 +300,9 @@ test('fault injection: delay or abort, percentages 0-100, abort status 200-599',
 
 test('mirrors: mirrorPercentage needs mirror and defaults to 100; Istio fields meshlite lacks are refused', () => {
   expectIssues(
-    http('- route: [{destination: {host: reviews}}]\n    mirrorPercentage: {value: 10}\n    corsPolicy: {allowOrigins: [{exact: "*"}]}\n    mirrorPercent: 5\n'),
+    http(
+      '- route: [{destination: {host: reviews}}]\n    mirrorPercentage: {value: 10}\n    corsPolicy: {allowOrigins: [{exact: "*"}]}\n    mirrorPercent: 5\n',
+    ),
     [
       'test.yaml:10:23: spec.http[0].mirrorPercentage: mirrorPercentage needs mirror',
       'test.yaml:11:17: spec.http[0].corsPolicy: corsPolicy is not supported by meshlite',
@@ -312,7 +348,10 @@ test('a full http rule is converted as written, with defaults filled in', () => 
     ),
   });
   const spec = config.virtualServices[0]!.spec;
-  assert.equal([spec.hosts, spec.gateways, spec.tls, spec.tcp, spec.exportTo], [['reviews', 'reviews.example.com'], ['foo/ingress', 'mesh'], [], [], []]);
+  assert.equal(
+    [spec.hosts, spec.gateways, spec.tls, spec.tcp, spec.exportTo],
+    [['reviews', 'reviews.example.com'], ['foo/ingress', 'mesh'], [], [], []],
+  );
   assert.equal(spec.http, [
     {
       name: 'v2-canary',

@@ -94,7 +94,10 @@ test('tls rules need matches with sniHosts under the VirtualService hosts, and d
 
 test('tcp rules: optional matches, weighted destinations', () => {
   const config = configOf(
-    vs('  tcp:\n  - match: [{port: 27017, destinationSubnets: [10.0.0.0/8]}]\n    route:\n    - {destination: {host: mongo-a}, weight: 70}\n    - {destination: {host: mongo-b}, weight: 30}\n  - route: [{destination: {host: mongo-a, port: {number: 27017}}}]\n', '[mongo]'),
+    vs(
+      '  tcp:\n  - match: [{port: 27017, destinationSubnets: [10.0.0.0/8]}]\n    route:\n    - {destination: {host: mongo-a}, weight: 70}\n    - {destination: {host: mongo-b}, weight: 30}\n  - route: [{destination: {host: mongo-a, port: {number: 27017}}}]\n',
+      '[mongo]',
+    ),
   );
   assert.equal(config.virtualServices[0]!.spec.tcp, [
     {
@@ -106,7 +109,9 @@ test('tcp rules: optional matches, weighted destinations', () => {
     },
     { match: [], route: [{ destination: { host: 'mongo-a', subset: undefined, port: 27017 }, weight: undefined }] },
   ]);
-  expectIssues(vs('  tcp:\n  - match: [{port: 27017}]\n', '[mongo]'), ['test.yaml:9:5: spec.tcp[0].route: a tcp route needs at least one destination']);
+  expectIssues(vs('  tcp:\n  - match: [{port: 27017}]\n', '[mongo]'), [
+    'test.yaml:9:5: spec.tcp[0].route: a tcp route needs at least one destination',
+  ]);
 });
 
 test('exportTo: ".", "*" or namespaces, each once, "*" alone', () => {
@@ -124,7 +129,9 @@ test('two VirtualServices routing one host on one gateway, or both in the mesh, 
       'a.yaml': vs(ROUTE, '[reviews.foo.svc.cluster.local]', 'newer', '  creationTimestamp: 2024-06-01T00:00:00Z\n'),
       'b.yaml': older,
     },
-    ['a.yaml:8:11: spec.hosts[0]: host "reviews.foo.svc.cluster.local" on the mesh is already routed by VirtualService foo/older (b.yaml:8); VirtualService foo/newer conflicts with it'],
+    [
+      'a.yaml:8:11: spec.hosts[0]: host "reviews.foo.svc.cluster.local" on the mesh is already routed by VirtualService foo/older (b.yaml:8); VirtualService foo/newer conflicts with it',
+    ],
   );
   expectIssues(
     {
@@ -132,7 +139,9 @@ test('two VirtualServices routing one host on one gateway, or both in the mesh, 
       'a.yaml': `${vs(ROUTE, '["*.example.com", reviews]', 'a')}  gateways: [edge/public, mesh]\n`,
       'b.yaml': `${vs(ROUTE, '[api.other.com, "*.example.com"]', 'b')}  gateways: [edge/public]\n`,
     },
-    ['b.yaml:7:26: spec.hosts[1]: host "*.example.com" on gateway edge/public is already routed by VirtualService foo/a (a.yaml:7); VirtualService foo/b conflicts with it'],
+    [
+      'b.yaml:7:26: spec.hosts[1]: host "*.example.com" on gateway edge/public is already routed by VirtualService foo/a (a.yaml:7); VirtualService foo/b conflicts with it',
+    ],
   );
 });
 

@@ -75,7 +75,10 @@ test('tab indentation and bad nesting are YAML errors', () => {
 
 test('empty and comment-only documents are skipped (leading, repeated and trailing ---)', () => {
   const trailing = configOf(`${dr('web', 'foo')}---\n`);
-  assert.equal(trailing.destinationRules.map((d) => d.meta.name), ['web']);
+  assert.equal(
+    trailing.destinationRules.map((d) => d.meta.name),
+    ['web'],
+  );
   assert.equal(parseYamlText('---\n---\n# only a comment\n---\n', 'empty.yaml'), { documents: [], issues: [] });
   const config = configOf(yaml`
     # nothing here
@@ -89,7 +92,10 @@ test('empty and comment-only documents are skipped (leading, repeated and traili
     ---
     # trailing comment
   `);
-  assert.equal(config.peerAuthentications.map((p) => `${p.meta.namespace}/${p.meta.name}:${p.source.line}`), ['istio-system/default:4']);
+  assert.equal(
+    config.peerAuthentications.map((p) => `${p.meta.namespace}/${p.meta.name}:${p.source.line}`),
+    ['istio-system/default:4'],
+  );
 });
 
 test('a document that is not a map, and missing envelope fields', () => {
@@ -228,8 +234,14 @@ test('the same name in another namespace or of another kind is not a duplicate',
         namespace: foo
     `,
   });
-  assert.equal(config.destinationRules.map((d) => `${d.meta.namespace}/${d.meta.name}`), ['bar/web', 'foo/web']);
-  assert.equal(config.peerAuthentications.map((p) => `${p.meta.namespace}/${p.meta.name}`), ['foo/web']);
+  assert.equal(
+    config.destinationRules.map((d) => `${d.meta.namespace}/${d.meta.name}`),
+    ['bar/web', 'foo/web'],
+  );
+  assert.equal(
+    config.peerAuthentications.map((p) => `${p.meta.namespace}/${p.meta.name}`),
+    ['foo/web'],
+  );
 });
 
 const mesh = (name: string, extra = '') => `apiVersion: meshlite.io/v1alpha1\nkind: MeshConfig\nmetadata:\n  name: ${name}\n${extra}`;

@@ -37,7 +37,11 @@ test('errors and limits come back from the worker like inline ones', async () =>
 test('a worker that runs out of memory yields a rejected load naming the config path', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'meshlite-bg-'));
   try {
-    const docs = Array.from({ length: 3000 }, (_, i) => `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: s${i}, namespace: foo}\nspec: {hosts: [s${i}.example.com], resolution: NONE, ports: [{number: 80, name: http, protocol: HTTP}]}`);
+    const docs = Array.from(
+      { length: 3000 },
+      (_, i) =>
+        `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: s${i}, namespace: foo}\nspec: {hosts: [s${i}.example.com], resolution: NONE, ports: [{number: 80, name: http, protocol: HTTP}]}`,
+    );
     writeFileSync(join(dir, 'many.yaml'), docs.join('\n---\n'));
     const result = await new BackgroundConfigLoader({ maxHeapMb: 8 }).load([dir]);
     assert.is(result.ok, false);

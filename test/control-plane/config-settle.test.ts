@@ -24,7 +24,9 @@ interface Seen {
   workloads: number;
 }
 
-async function withWatcher(run: (ctx: { dir: string; seen: Seen[]; logs: string[]; watcher: ConfigWatcher }) => Promise<void>): Promise<void> {
+async function withWatcher(
+  run: (ctx: { dir: string; seen: Seen[]; logs: string[]; watcher: ConfigWatcher }) => Promise<void>,
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'meshlite-settle-'));
   writeFileSync(join(dir, 'services.yaml'), SERVICES);
   writeFileSync(join(dir, 'workloads.yaml'), WORKLOADS);
@@ -32,8 +34,21 @@ async function withWatcher(run: (ctx: { dir: string; seen: Seen[]; logs: string[
   const logs: string[] = [];
   const logger = { info: (_o: object, m?: string) => logs.push(m ?? ''), warn: () => {}, debug: () => {} };
   const onLoad = (r: LoadResult, reason: string) =>
-    seen.push({ at: Date.now(), reason, ok: r.ok, services: r.ok ? r.config.serviceEntries.length : -1, workloads: r.ok ? r.config.workloadEntries.length : -1 });
-  const watcher = new ConfigWatcher({ paths: [dir], loader: new InlineConfigLoader(), logger, debounceMs: 50, settleMs: SETTLE_MS, onLoad });
+    seen.push({
+      at: Date.now(),
+      reason,
+      ok: r.ok,
+      services: r.ok ? r.config.serviceEntries.length : -1,
+      workloads: r.ok ? r.config.workloadEntries.length : -1,
+    });
+  const watcher = new ConfigWatcher({
+    paths: [dir],
+    loader: new InlineConfigLoader(),
+    logger,
+    debounceMs: 50,
+    settleMs: SETTLE_MS,
+    onLoad,
+  });
   try {
     await watcher.start();
     await run({ dir, seen, logs, watcher });
@@ -58,9 +73,15 @@ test('truncate, then rewrite within the settle period: no load without the file 
     writeFileSync(join(dir, 'services.yaml'), '');
     await waitFor(() => watcher.pendingSettle() !== undefined, 'the truncated file to be held back');
     const held = watcher.pendingSettle()!.files;
-    assert.equal(held.map((f) => f.change), ['emptied']);
+    assert.equal(
+      held.map((f) => f.change),
+      ['emptied'],
+    );
     assert.ok(held[0]!.file.endsWith('services.yaml'), held[0]!.file);
-    assert.ok(logs.some((l) => l.startsWith('a config file shrank, emptied or vanished: waiting')), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => l.startsWith('a config file shrank, emptied or vanished: waiting')),
+      logs.join('\n'),
+    );
     // The writer comes back with the whole file (here after 200 ms, inside the settle period).
     await sleep(200);
     writeFileSync(join(dir, 'services.yaml'), SERVICES);
@@ -76,10 +97,16 @@ test('a file cut short mid-write (a prefix of itself) is held back too', async (
     const cut = WORKLOADS.slice(0, WORKLOADS.lastIndexOf('---'));
     writeFileSync(join(dir, 'workloads.yaml'), cut);
     await waitFor(() => watcher.pendingSettle() !== undefined, 'the shortened file to be held back');
-    assert.equal(watcher.pendingSettle()!.files.map((f) => f.change), ['fewer documents']);
+    assert.equal(
+      watcher.pendingSettle()!.files.map((f) => f.change),
+      ['fewer documents'],
+    );
     writeFileSync(join(dir, 'workloads.yaml'), WORKLOADS);
     await waitFor(() => seen.length >= 2, 'the rewrite');
-    assert.ok(seen.every((s) => s.workloads === seen[0]!.workloads), JSON.stringify(seen));
+    assert.ok(
+      seen.every((s) => s.workloads === seen[0]!.workloads),
+      JSON.stringify(seen),
+    );
   });
 });
 

@@ -33,7 +33,12 @@ function fakeCredentials() {
     rootCertPem: () => 'ROOT',
     async certificateFor({ namespace, serviceAccount }) {
       issued.push(`${namespace}/${serviceAccount}`);
-      return { certChainPem: `CERT-${namespace}/${serviceAccount}-${++serial}`, privateKeyPem: 'KEY', serialNumber: String(serial), notAfter: new Date() };
+      return {
+        certChainPem: `CERT-${namespace}/${serviceAccount}-${++serial}`,
+        privateKeyPem: 'KEY',
+        serialNumber: String(serial),
+        notAfter: new Date(),
+      };
     },
     onRotated: (l) => void listeners.push(l),
   };
@@ -46,7 +51,10 @@ test('an invalid config keeps the last good one being served', async () => {
   await cp.applyConfig(load(...base), 'start');
   await cp.proxyConnected('httpbin.bar');
   const before = cache.get('httpbin.bar')!;
-  await cp.applyConfig(load(...base, 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: x, namespace: bar}\nspec: {mtsl: {}}'), 'edit');
+  await cp.applyConfig(
+    load(...base, 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: x, namespace: bar}\nspec: {mtsl: {}}'),
+    'edit',
+  );
   assert.is(cache.get('httpbin.bar'), before, 'snapshot untouched');
   const status = cp.configStatus!;
   assert.is(status.state, 'rejected');
@@ -112,10 +120,19 @@ test('the watcher debounces a burst of edits into one reload and reports bad edi
     };
     write(base.join('\n---\n'));
     const loads: { ok: boolean; reason: string }[] = [];
-    const watcher = new ConfigWatcher({ paths: [dir], loader: new InlineConfigLoader(), debounceMs: 150, onLoad: (r, reason) => loads.push({ ok: r.ok, reason }) });
+    const watcher = new ConfigWatcher({
+      paths: [dir],
+      loader: new InlineConfigLoader(),
+      debounceMs: 150,
+      onLoad: (r, reason) => loads.push({ ok: r.ok, reason }),
+    });
     await watcher.start();
-    assert.equal(loads.map((l) => l.ok), [true]);
-    for (let i = 0; i < 5; i++) write([...base, peerAuthn('bar', 'default', `{mtls: {mode: ${i % 2 ? 'STRICT' : 'DISABLE'}}}`)].join('\n---\n'));
+    assert.equal(
+      loads.map((l) => l.ok),
+      [true],
+    );
+    for (let i = 0; i < 5; i++)
+      write([...base, peerAuthn('bar', 'default', `{mtls: {mode: ${i % 2 ? 'STRICT' : 'DISABLE'}}}`)].join('\n---\n'));
     await waitFor(() => loads.length >= 2);
     await new Promise((r) => setTimeout(r, 400));
     assert.is(loads.length, 2, `one reload for the burst, got ${JSON.stringify(loads)}`);

@@ -6,10 +6,13 @@ test('convergence is observed once every proxy pending at the change has synced'
   const synced = new Set<string>();
   const observed: number[] = [];
   const asked: string[] = [];
-  const tracker = new ConvergenceTracker((p) => {
-    asked.push(p);
-    return synced.has(p);
-  }, (s) => observed.push(s));
+  const tracker = new ConvergenceTracker(
+    (p) => {
+      asked.push(p);
+      return synced.has(p);
+    },
+    (s) => observed.push(s),
+  );
   tracker.begin(['a', 'b', 'c'], Date.now() - 1500);
   assert.equal(observed, []);
   asked.length = 0;
@@ -29,7 +32,10 @@ test('convergence is observed once every proxy pending at the change has synced'
 
 test('a change that needs nothing new converges immediately', () => {
   const observed: number[] = [];
-  const tracker = new ConvergenceTracker(() => true, (s) => observed.push(s));
+  const tracker = new ConvergenceTracker(
+    () => true,
+    (s) => observed.push(s),
+  );
   tracker.begin(['a', 'b'], Date.now());
   assert.is(observed.length, 1);
 });

@@ -24,7 +24,18 @@ const credentials: WorkloadCredentialSource = {
   onRotated() {},
 };
 
-const jwk = (x: string) => JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', kid: x, x: 'q8J6jZHcsyuHxD_GnY91-0mkhxv6CspfPVFC9y-yRSo', y: 'vdgRecl1o2Ooy8qqUi74x3c-95pzlsNRhIkAA4RCQWM' }] });
+const jwk = (x: string) =>
+  JSON.stringify({
+    keys: [
+      {
+        kty: 'EC',
+        crv: 'P-256',
+        kid: x,
+        x: 'q8J6jZHcsyuHxD_GnY91-0mkhxv6CspfPVFC9y-yRSo',
+        y: 'vdgRecl1o2Ooy8qqUi74x3c-95pzlsNRhIkAA4RCQWM',
+      },
+    ],
+  });
 
 function load(uri: string): LoadResult {
   const docs = [

@@ -59,7 +59,11 @@ test('a failed rebuild goes to onError and the queue goes on', async () => {
 
 test('between slices of work the event loop runs: a timer due during 200 ms of rebuilds fires within a slice or two', async () => {
   const sliceMs = 20;
-  const queue = new RefreshQueue(async () => busy(5), () => {}, sliceMs);
+  const queue = new RefreshQueue(
+    async () => busy(5),
+    () => {},
+    sliceMs,
+  );
   const gaps: number[] = [];
   let last = performance.now();
   const timer = setInterval(() => {

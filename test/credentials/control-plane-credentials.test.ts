@@ -29,8 +29,18 @@ const mesh = [
   workload('foo', 'sleep', '127.0.1.2'),
   workload('baz', 'client', '127.0.3.2'),
   // Visible only to clients in their own namespace: sleep.foo uses db-cred, client.baz uses other-cred.
-  destinationRule('foo', 'db-tls', 'db.bar.svc.cluster.local', "  exportTo: ['.']\n  trafficPolicy: {tls: {mode: MUTUAL, credentialName: db-cred}}"),
-  destinationRule('baz', 'db-tls', 'db.bar.svc.cluster.local', "  exportTo: ['.']\n  trafficPolicy: {tls: {mode: MUTUAL, credentialName: other-cred}}"),
+  destinationRule(
+    'foo',
+    'db-tls',
+    'db.bar.svc.cluster.local',
+    "  exportTo: ['.']\n  trafficPolicy: {tls: {mode: MUTUAL, credentialName: db-cred}}",
+  ),
+  destinationRule(
+    'baz',
+    'db-tls',
+    'db.bar.svc.cluster.local',
+    "  exportTo: ['.']\n  trafficPolicy: {tls: {mode: MUTUAL, credentialName: other-cred}}",
+  ),
 ];
 
 function load(...docs: string[]): LoadResult {
@@ -40,7 +50,12 @@ function load(...docs: string[]): LoadResult {
 
 const workloadCredentials: WorkloadCredentialSource = {
   rootCertPem: () => 'ROOT',
-  certificateFor: async ({ namespace, serviceAccount }) => ({ certChainPem: `CERT-${namespace}/${serviceAccount}`, privateKeyPem: 'KEY', serialNumber: '1', notAfter: new Date() }),
+  certificateFor: async ({ namespace, serviceAccount }) => ({
+    certChainPem: `CERT-${namespace}/${serviceAccount}`,
+    privateKeyPem: 'KEY',
+    serialNumber: '1',
+    notAfter: new Date(),
+  }),
   onRotated: () => {},
 };
 
@@ -70,7 +85,12 @@ async function setUp(secrets: (dir: string) => void | Promise<void>) {
   const cache = new SnapshotCache();
   const cp = new ControlPlane(cache, workloadCredentials, logger, {}, store);
   const refreshed: string[][] = [];
-  const watcher = new CredentialWatcher({ store, debounceMs: 50, resyncMs: 0, onChange: (names) => void cp.credentialsChanged(names).then((ids) => refreshed.push(ids)) });
+  const watcher = new CredentialWatcher({
+    store,
+    debounceMs: 50,
+    resyncMs: 0,
+    onChange: (names) => void cp.credentialsChanged(names).then((ids) => refreshed.push(ids)),
+  });
   watcher.start();
   await cp.applyConfig(load(...mesh), 'start');
   await cp.proxyConnected('sleep.foo');
@@ -78,13 +98,18 @@ async function setUp(secrets: (dir: string) => void | Promise<void>) {
   const secret = (proxy: string, name: string) => cache.get(proxy)!.secrets.resources.get(name)?.json as JsonObject | undefined;
   const served = (proxy: string, name: string) => {
     const s = secret(proxy, name) as Partial<CertificateSecret> | undefined;
-    return s?.tls_certificate ? new X509Certificate(s.tls_certificate.certificate_chain.inline_string).serialNumber.toLowerCase() : undefined;
+    return s?.tls_certificate
+      ? new X509Certificate(s.tls_certificate.certificate_chain.inline_string).serialNumber.toLowerCase()
+      : undefined;
   };
   return { dir, cp, cache, store, watcher, logged, refreshed, secret, served };
 }
 
 const serialOf = (c: TestCert) => new X509Certificate(c.certChainPem).serialNumber.toLowerCase();
-const samePrivateKey = (a: string, b: string) => createPrivateKey(a).export({ type: 'pkcs8', format: 'der' }).equals(createPrivateKey(b).export({ type: 'pkcs8', format: 'der' }));
+const samePrivateKey = (a: string, b: string) =>
+  createPrivateKey(a)
+    .export({ type: 'pkcs8', format: 'der' })
+    .equals(createPrivateKey(b).export({ type: 'pkcs8', format: 'der' }));
 
 test('a MUTUAL credentialName is served as kubernetes://<name> and -cacert, only to the proxies referencing it', async () => {
   const db = await issue('db.example.com');
@@ -99,12 +124,18 @@ test('a MUTUAL credentialName is served as kubernetes://<name> and -cacert, only
     assert.is(new X509Certificate(cert!.tls_certificate.certificate_chain.inline_string).serialNumber.toLowerCase(), serialOf(db));
     assert.ok(samePrivateKey(cert!.tls_certificate.private_key.inline_string, db.privateKeyPem), 'the key of the secret');
     const ca = t.secret('sleep.foo', 'kubernetes://db-cred-cacert') as CaSecret | undefined;
-    assert.is(new X509Certificate(ca!.validation_context.trusted_ca.inline_string).fingerprint256, new X509Certificate(db.caPem).fingerprint256);
+    assert.is(
+      new X509Certificate(ca!.validation_context.trusted_ca.inline_string).fingerprint256,
+      new X509Certificate(db.caPem).fingerprint256,
+    );
     const names = (proxy: string) => [...t.cache.get(proxy)!.secrets.resources.keys()].filter((n) => n.startsWith('kubernetes://')).sort();
     assert.equal(names('sleep.foo'), ['kubernetes://db-cred', 'kubernetes://db-cred-cacert']);
     assert.equal(names('client.baz'), ['kubernetes://other-cred', 'kubernetes://other-cred-cacert']);
     assert.equal(t.cp.missingCredentials(), []);
-    assert.equal(t.logged.filter((l) => l.level === 'warn'), []);
+    assert.equal(
+      t.logged.filter((l) => l.level === 'warn'),
+      [],
+    );
   } finally {
     t.watcher.stop();
   }
@@ -118,14 +149,29 @@ test('a missing credential is not served, and is logged, counted and listed; add
     assert.is(t.secret('sleep.foo', 'kubernetes://db-cred-cacert'), undefined);
     assert.equal(t.cp.missingCredentials(), ['kubernetes://db-cred', 'kubernetes://db-cred-cacert']);
     const warned = t.logged.filter((l) => l.level === 'warn');
-    assert.equal(warned.map((l) => [l.fields.proxy, l.fields.credential]), [['sleep.foo', 'kubernetes://db-cred'], ['sleep.foo', 'kubernetes://db-cred-cacert']]);
+    assert.equal(
+      warned.map((l) => [l.fields.proxy, l.fields.credential]),
+      [
+        ['sleep.foo', 'kubernetes://db-cred'],
+        ['sleep.foo', 'kubernetes://db-cred-cacert'],
+      ],
+    );
     assert.match(String(warned[0]!.fields.reason), `no secret "db-cred" in ${t.dir}`);
     const registry = new Registry();
     registerCredentialMetrics(registry, () => t.cp.missingCredentials());
     assert.match(await registry.metrics(), /meshlite_credentials_missing 2\n/);
     const report = credentialReport(t.store.set, t.cp.credentialReferences());
-    assert.equal(report.missing.map((m) => [m.secretName, m.proxies]), [['kubernetes://db-cred', ['sleep.foo']], ['kubernetes://db-cred-cacert', ['sleep.foo']]]);
-    assert.equal(report.credentials.map((c) => [c.name, c.referencedBy]), [['other-cred', { 'kubernetes://other-cred': ['client.baz'], 'kubernetes://other-cred-cacert': ['client.baz'] }]]);
+    assert.equal(
+      report.missing.map((m) => [m.secretName, m.proxies]),
+      [
+        ['kubernetes://db-cred', ['sleep.foo']],
+        ['kubernetes://db-cred-cacert', ['sleep.foo']],
+      ],
+    );
+    assert.equal(
+      report.credentials.map((c) => [c.name, c.referencedBy]),
+      [['other-cred', { 'kubernetes://other-cred': ['client.baz'], 'kubernetes://other-cred-cacert': ['client.baz'] }]],
+    );
 
     const db = await issue('db.example.com');
     const clientBefore = t.cache.get('client.baz');
@@ -135,14 +181,21 @@ test('a missing credential is not served, and is logged, counted and listed; add
     assert.equal(t.cp.missingCredentials(), []);
     assert.match(await registry.metrics(), /meshlite_credentials_missing 0\n/);
     assert.is(t.cache.get('client.baz'), clientBefore, 'a proxy not referencing it is not rebuilt');
-    assert.ok(t.logged.some((l) => l.level === 'info' && l.fields.credential === 'kubernetes://db-cred' && l.message?.includes('available again')));
+    assert.ok(
+      t.logged.some((l) => l.level === 'info' && l.fields.credential === 'kubernetes://db-cred' && l.message?.includes('available again')),
+    );
   } finally {
     t.watcher.stop();
   }
 });
 
 test('rotating the files updates the snapshot of the proxy using it and no other; an invalid rotation is withdrawn', async () => {
-  const [v1, v2, v3, other] = await Promise.all([issue('db.example.com'), issue('db.example.com'), issue('db.example.com'), issue('other.example.com')]);
+  const [v1, v2, v3, other] = await Promise.all([
+    issue('db.example.com'),
+    issue('db.example.com'),
+    issue('db.example.com'),
+    issue('other.example.com'),
+  ]);
   const t = await setUp((dir) => {
     writeFolder(dir, 'db-cred', v1);
     writeFolder(dir, 'other-cred', other);
@@ -158,7 +211,10 @@ test('rotating the files updates the snapshot of the proxy using it and no other
     replace('tls.crt', v2.certChainPem);
     await waitFor(() => t.served('sleep.foo', 'kubernetes://db-cred') === serialOf(v2), 'rotated certificate served');
     assert.is(t.cache.get('client.baz'), clientBefore, 'client.baz untouched');
-    assert.ok(t.refreshed.length > 0 && t.refreshed.every((ids) => ids.length === 1 && ids[0] === 'sleep.foo'), JSON.stringify(t.refreshed));
+    assert.ok(
+      t.refreshed.length > 0 && t.refreshed.every((ids) => ids.length === 1 && ids[0] === 'sleep.foo'),
+      JSON.stringify(t.refreshed),
+    );
 
     // A certificate without its key: withdrawn (fail closed), reported without key bytes.
     replace('tls.crt', v3.certChainPem);
@@ -181,7 +237,15 @@ test('/debug/credentialz lists credentials and missing references, never key mat
   try {
     const ads = { listConnections: () => [], connectedProxies: () => new Set<string>() } as unknown as AdsServer;
     const ca = { info: {}, trustDomain: 'cluster.local' } as unknown as CertificateAuthority;
-    const app = buildAdminServer({ controlPlane: t.cp, ads, cache: t.cache, metrics: new Metrics(), ca, insecure: true, credentials: t.store });
+    const app = buildAdminServer({
+      controlPlane: t.cp,
+      ads,
+      cache: t.cache,
+      metrics: new Metrics(),
+      ca,
+      insecure: true,
+      credentials: t.store,
+    });
     const res = await app.inject({ method: 'GET', url: '/debug/credentialz' });
     assert.is(res.statusCode, 200);
     assert.not.ok(res.body.includes('PRIVATE KEY'), 'no PEM key');
@@ -190,14 +254,24 @@ test('/debug/credentialz lists credentials and missing references, never key mat
     const body = res.json() as CredentialReport;
     assert.is(body.directory, t.dir);
     const entry = body.credentials[0]!;
-    assert.equal([entry.name, entry.form, entry.layout, entry.certificate?.subjectAltNames], ['db-cred', 'directory', 'tls', ['DNS:db.example.com']]);
+    assert.equal(
+      [entry.name, entry.form, entry.layout, entry.certificate?.subjectAltNames],
+      ['db-cred', 'directory', 'tls', ['DNS:db.example.com']],
+    );
     assert.is(entry.notAfter, new Date(new X509Certificate(db.certChainPem).validTo).toISOString());
     assert.equal(entry.referencedBy, { 'kubernetes://db-cred': ['sleep.foo'], 'kubernetes://db-cred-cacert': ['sleep.foo'] });
-    assert.equal(body.missing.map((m) => m.secretName), ['kubernetes://other-cred', 'kubernetes://other-cred-cacert']);
+    assert.equal(
+      body.missing.map((m) => m.secretName),
+      ['kubernetes://other-cred', 'kubernetes://other-cred-cacert'],
+    );
     assert.equal(body.missing[0]!.proxies, ['client.baz']);
     const authz = await app.inject({ method: 'GET', url: '/debug/authorizationz?proxy=sleep.foo' });
     assert.is(authz.statusCode, 200);
-    assert.equal((authz.json() as Record<string, { authorizationPolicies: unknown[]; enforced: boolean }>)['sleep.foo'], { ...(authz.json() as Record<string, object>)['sleep.foo'], authorizationPolicies: [], enforced: true });
+    assert.equal((authz.json() as Record<string, { authorizationPolicies: unknown[]; enforced: boolean }>)['sleep.foo'], {
+      ...(authz.json() as Record<string, object>)['sleep.foo'],
+      authorizationPolicies: [],
+      enforced: true,
+    });
     assert.is((await app.inject({ method: 'GET', url: '/debug/authorizationz?proxy=nobody.nowhere' })).statusCode, 404);
     const dump = await app.inject({ method: 'GET', url: '/debug/config_dump?proxy=sleep.foo' });
     assert.ok(dump.body.includes('kubernetes://db-cred'), 'the credential is in the dump');
@@ -211,7 +285,11 @@ test('/debug/credentialz lists credentials and missing references, never key mat
 test('without a secrets directory no credential is served, and the reason says so', async () => {
   const cache = new SnapshotCache();
   const warns: Record<string, unknown>[] = [];
-  const cp = new ControlPlane(cache, workloadCredentials, { info() {}, debug() {}, warn: (f: object) => void warns.push(f as Record<string, unknown>) });
+  const cp = new ControlPlane(cache, workloadCredentials, {
+    info() {},
+    debug() {},
+    warn: (f: object) => void warns.push(f as Record<string, unknown>),
+  });
   await cp.applyConfig(load(...mesh), 'start');
   await cp.proxyConnected('sleep.foo');
   assert.is(cache.get('sleep.foo')!.secrets.resources.has('kubernetes://db-cred'), false);

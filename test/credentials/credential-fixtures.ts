@@ -33,7 +33,11 @@ function caAt(name: string, offsetDays: number): Promise<CertificateAuthority> {
   let ca = cas.get(id);
   if (!ca) {
     const at = Date.now() + offsetDays * 24 * 3600 * 1000;
-    ca = CertificateAuthority.loadOrCreate({ stateDir: tempDir('meshlite-cred-ca-'), trustDomain: 'cluster.local', now: () => new Date(at) });
+    ca = CertificateAuthority.loadOrCreate({
+      stateDir: tempDir('meshlite-cred-ca-'),
+      trustDomain: 'cluster.local',
+      now: () => new Date(at),
+    });
     cas.set(id, ca);
   }
   return ca;
@@ -50,7 +54,10 @@ export async function issue(dnsName: string, opts: { ttlDays?: number; offsetDay
 
 /** The base64 body of a PEM private key: the bytes no message may ever contain. */
 export function keyBody(pem: string): string {
-  return pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '').slice(0, 40);
+  return pem
+    .replace(/-----[A-Z ]+-----/g, '')
+    .replace(/\s+/g, '')
+    .slice(0, 40);
 }
 
 export type Layout = 'tls' | 'generic';
@@ -70,9 +77,18 @@ export function writeFolder(dir: string, name: string, cert: TestCert, layout: L
 export function writeManifest(dir: string, name: string, keys: Record<string, string>, form: 'data' | 'stringData' = 'data'): string {
   const file = join(dir, `${name}.yaml`);
   const lines = Object.entries(keys).map(([k, v]) =>
-    form === 'data' ? `  ${k}: ${Buffer.from(v).toString('base64')}` : `  ${k}: |\n${v.trimEnd().split('\n').map((l) => `    ${l}`).join('\n')}`,
+    form === 'data'
+      ? `  ${k}: ${Buffer.from(v).toString('base64')}`
+      : `  ${k}: |\n${v
+          .trimEnd()
+          .split('\n')
+          .map((l) => `    ${l}`)
+          .join('\n')}`,
   );
-  writeFileSync(file, `apiVersion: v1\nkind: Secret\nmetadata:\n  name: ${name}\n  namespace: default\ntype: kubernetes.io/tls\n${form}:\n${lines.join('\n')}\n`);
+  writeFileSync(
+    file,
+    `apiVersion: v1\nkind: Secret\nmetadata:\n  name: ${name}\n  namespace: default\ntype: kubernetes.io/tls\n${form}:\n${lines.join('\n')}\n`,
+  );
   return file;
 }
 

@@ -60,7 +60,10 @@ test('adding, rotating and removing a secret folder each reload with the new con
     replaceFile(join(dir, 'db-cred', 'tls.key'), second.privateKeyPem);
     replaceFile(join(dir, 'db-cred', 'tls.crt'), second.certChainPem);
     await waitFor(() => servedSerial('db-cred') === serial(second.certChainPem), 'rotated secret served');
-    assert.ok(changes.every((names) => names.length === 1 && names[0] === 'db-cred'), `only db-cred reported: ${JSON.stringify(changes)}`);
+    assert.ok(
+      changes.every((names) => names.length === 1 && names[0] === 'db-cred'),
+      `only db-cred reported: ${JSON.stringify(changes)}`,
+    );
     changes.length = 0;
 
     // A file that is no secret changes nothing.

@@ -104,7 +104,10 @@ test('a mismatched key is reported with the secret and file, without key bytes',
   writeFileSync(join(folder, 'tls.key'), other.privateKeyPem);
   const c = only(dir, 'mismatch');
   assert.is(c.errors.length, 1, JSON.stringify(c.errors));
-  assert.match(c.errors[0]!, `secret "mismatch": ${join(folder, 'tls.key')}: private key does not match the certificate in ${join(folder, 'tls.crt')}`);
+  assert.match(
+    c.errors[0]!,
+    `secret "mismatch": ${join(folder, 'tls.key')}: private key does not match the certificate in ${join(folder, 'tls.crt')}`,
+  );
   assertNoKeyMaterial(c, db.privateKeyPem, other.privateKeyPem);
   const store = new CredentialStore(dir);
   store.reload();
@@ -140,19 +143,29 @@ test('a missing key, an empty folder and a broken manifest are reported', () => 
   mkdirSync(folder);
   writeFileSync(join(folder, 'tls.crt'), db.certChainPem);
   mkdirSync(join(dir, 'empty'));
-  writeFileSync(join(dir, 'broken.yaml'), `apiVersion: v1\nkind: Secret\ndata:\n  tls.key: ${Buffer.from(db.privateKeyPem).toString('base64')}\n  tls.crt: [unclosed\n`);
+  writeFileSync(
+    join(dir, 'broken.yaml'),
+    `apiVersion: v1\nkind: Secret\ndata:\n  tls.key: ${Buffer.from(db.privateKeyPem).toString('base64')}\n  tls.crt: [unclosed\n`,
+  );
   writeManifest(dir, 'notb64', { 'tls.crt': db.certChainPem });
   writeFileSync(join(dir, 'notb64.yaml'), `kind: Secret\ndata:\n  tls.crt: "not*base64"\n`);
   writeFileSync(join(dir, 'cm.yaml'), 'kind: ConfigMap\ndata: {}\n');
   writeFileSync(join(dir, 'README'), 'not a secret');
   const set = readCredentialDirectory(dir);
-  assert.equal(set.credentials.get('nokey')!.errors, [`secret "nokey": ${join(folder, 'tls.key')}: missing: "tls.crt" needs "tls.key" (a certificate and its private key go together)`]);
-  assert.equal(set.credentials.get('empty')!.errors, [`secret "empty": ${join(dir, 'empty')}: no tls.crt/tls.key, cert/key, ca.crt or cacert found`]);
+  assert.equal(set.credentials.get('nokey')!.errors, [
+    `secret "nokey": ${join(folder, 'tls.key')}: missing: "tls.crt" needs "tls.key" (a certificate and its private key go together)`,
+  ]);
+  assert.equal(set.credentials.get('empty')!.errors, [
+    `secret "empty": ${join(dir, 'empty')}: no tls.crt/tls.key, cert/key, ca.crt or cacert found`,
+  ]);
   const broken = set.credentials.get('broken')!;
   assert.is(broken.errors.length, 1);
   assert.match(broken.errors[0]!, `secret "broken": ${join(dir, 'broken.yaml')}: not valid YAML (line`);
   assertNoKeyMaterial(broken, db.privateKeyPem);
-  assert.not.ok(broken.errors[0]!.includes(Buffer.from(db.privateKeyPem).toString('base64').slice(0, 30)), 'no base64 key in the YAML error');
+  assert.not.ok(
+    broken.errors[0]!.includes(Buffer.from(db.privateKeyPem).toString('base64').slice(0, 30)),
+    'no base64 key in the YAML error',
+  );
   assert.equal(set.credentials.get('notb64')!.errors, [`secret "notb64": ${join(dir, 'notb64.yaml')}: data.tls.crt is not valid base64`]);
   assert.equal(set.credentials.get('cm')!.errors, [`secret "cm": ${join(dir, 'cm.yaml')}: kind is "ConfigMap"; expected "Secret"`]);
   assert.equal(set.ignored, ['README']);

@@ -18,11 +18,20 @@ function asEnvoyWouldPrint(d: Obj): Obj {
   const copy = JSON.parse(JSON.stringify(d));
   for (const section of copy.configs) {
     for (const c of section.dynamic_active_clusters ?? []) Object.assign(c, { version_info: 'v7', last_updated: '2026-01-01T00:00:00Z' });
-    for (const l of section.dynamic_listeners ?? []) Object.assign(l.active_state, { version_info: 'v7', last_updated: '2026-01-01T00:00:00Z' });
-    for (const s of section.dynamic_active_secrets ?? []) s.secret = { name: s.name, tls_certificate: { certificate_chain: { inline_bytes: 'MIIB...' } } };
+    for (const l of section.dynamic_listeners ?? [])
+      Object.assign(l.active_state, { version_info: 'v7', last_updated: '2026-01-01T00:00:00Z' });
+    for (const s of section.dynamic_active_secrets ?? [])
+      s.secret = { name: s.name, tls_certificate: { certificate_chain: { inline_bytes: 'MIIB...' } } };
   }
-  const reversed = (o: Obj): Obj => Object.fromEntries(Object.entries(o).reverse().map(([k, v]) => [k, v && typeof v === 'object' && !Array.isArray(v) ? reversed(v) : v]));
-  copy.configs[0].dynamic_active_clusters = copy.configs[0].dynamic_active_clusters.reverse().map((c: Obj) => ({ ...c, cluster: reversed(c.cluster) }));
+  const reversed = (o: Obj): Obj =>
+    Object.fromEntries(
+      Object.entries(o)
+        .reverse()
+        .map(([k, v]) => [k, v && typeof v === 'object' && !Array.isArray(v) ? reversed(v) : v]),
+    );
+  copy.configs[0].dynamic_active_clusters = copy.configs[0].dynamic_active_clusters
+    .reverse()
+    .map((c: Obj) => ({ ...c, cluster: reversed(c.cluster) }));
   return copy;
 }
 
@@ -33,7 +42,15 @@ test('same config matches despite versions, timestamps, secret material, order a
 
 test('a policy change shows as a listener diff and nothing else', () => {
   const diffs = diffConfigDumps(dump(peerAuthn('bar', 'default', '{mtls: {mode: STRICT}}')), dump());
-  assert.equal(diffs.map((d) => [d.section, d.match]), [['Clusters', true], ['Listeners', false], ['Routes', true], ['Secrets', true]]);
+  assert.equal(
+    diffs.map((d) => [d.section, d.match]),
+    [
+      ['Clusters', true],
+      ['Listeners', false],
+      ['Routes', true],
+      ['Secrets', true],
+    ],
+  );
   const patch = diffs[1]!.patch;
   assert.match(patch, '--- meshlite listeners');
   assert.match(patch, '+++ envoy listeners');

@@ -43,7 +43,10 @@ test('an edit that makes two sidecars share an outbound address:port is rejected
     assert.is(rejected.servingGeneration, 1, 'still serving generation 1');
     assert.equal(rejected.errors?.length, 1, JSON.stringify(rejected.errors));
     const error = rejected.errors![0]!;
-    assert.match(error, `workloads.yaml:${lineOf(clash, 'sleep.bar')}:1: metadata.annotations["${OUTBOUND}"]: sidecar sleep.bar's outbound HTTP proxy listener on ${foo.outboundAddress}:15001`);
+    assert.match(
+      error,
+      `workloads.yaml:${lineOf(clash, 'sleep.bar')}:1: metadata.annotations["${OUTBOUND}"]: sidecar sleep.bar's outbound HTTP proxy listener on ${foo.outboundAddress}:15001`,
+    );
     assert.match(error, `collides with sidecar sleep.foo's outbound HTTP proxy listener on ${foo.outboundAddress}:15001`);
     assert.match(error, new RegExp(`defined at \\S*workloads\\.yaml:${lineOf(clash, 'sleep.foo')}: Envoy binds with SO_REUSEPORT`));
     assert.is(await metricValue(admin, 'meshlite_config_current_errors'), 1);
@@ -52,7 +55,10 @@ test('an edit that makes two sidecars share an outbound address:port is rejected
     // What meshlite serves and what the Envoys hold is the last good config.
     const served = await adminJson(admin, '/debug/config_dump?proxy=sleep.bar');
     const servedListeners = JSON.stringify(served);
-    assert.ok(servedListeners.includes(`"${barListener}"`) && !servedListeners.includes(`"${fooListener}"`), `meshlite serves sleep.bar ${barListener}, not ${fooListener}`);
+    assert.ok(
+      servedListeners.includes(`"${barListener}"`) && !servedListeners.includes(`"${fooListener}"`),
+      `meshlite serves sleep.bar ${barListener}, not ${fooListener}`,
+    );
     const held = await listenersOf('sleep.bar');
     assert.ok(held.includes(barListener) && !held.includes(fooListener), `sleep.bar's Envoy holds ${held.join(', ')}`);
 

@@ -21,18 +21,40 @@ const DENIED = '403|400';
 
 /** Paths that must all be refused under a DENY on `/admin` and `/admin/*`. */
 const ADMIN_BYPASSES = [
-  '/admin', '/admin/', '/admin/x', '/admin?', '/admin?x=1',
+  '/admin',
+  '/admin/',
+  '/admin/x',
+  '/admin?',
+  '/admin?x=1',
   // merge_slashes, dot segments (plain and percent-encoded)
-  '//admin', '///admin/x', '/./admin', '/x/../admin', '/x/%2e%2e/admin', '/%2e/admin', '/admin/.',
+  '//admin',
+  '///admin/x',
+  '/./admin',
+  '/x/../admin',
+  '/x/%2e%2e/admin',
+  '/%2e/admin',
+  '/admin/.',
   // escaped slashes: %2F / %2f, and backslashes (%5C / %5c and raw), which servers treat as `/`
-  '/%2Fadmin', '/%2fadmin', '/admin%2Fx', '/admin%2fx',
-  '/%5Cadmin', '/%5cadmin', '/admin%5Cx', '/admin%5C', '/\\admin',
+  '/%2Fadmin',
+  '/%2fadmin',
+  '/admin%2Fx',
+  '/admin%2fx',
+  '/%5Cadmin',
+  '/%5cadmin',
+  '/admin%5Cx',
+  '/admin%5C',
+  '/\\admin',
   // percent-encoded unreserved characters
-  '/%61dmin', '/adm%69n',
+  '/%61dmin',
+  '/adm%69n',
   // path parameters, which many servers drop before routing
-  '/admin;param', '/admin;param/x', '/admin;/x', '/x/..;/admin',
+  '/admin;param',
+  '/admin;param/x',
+  '/admin;/x',
+  '/x/..;/admin',
   // a fragment is not part of a request target: Envoy refuses it
-  '/admin#frag', '/admin/#x',
+  '/admin#frag',
+  '/admin/#x',
 ];
 
 /** Paths the DENY must not catch: answered by httpbin, which receives `appUrl`. */
@@ -88,34 +110,69 @@ test('bypass attempts against DENY /admin, /admin/* and DENY hosts [secret.com] 
     const c = new PolicyChecker(world);
 
     await c.apply(
-      authorizationPolicy('bar', 'deny-admin', { selector: HTTPBIN_SELECTOR, action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin', '/admin/*'] } }] }] }),
+      authorizationPolicy('bar', 'deny-admin', {
+        selector: HTTPBIN_SELECTOR,
+        action: 'DENY',
+        rules: [{ to: [{ operation: { paths: ['/admin', '/admin/*'] } }] }],
+      }),
     );
     await assertDiffMatches({ ...world, proxies: world.sidecarProxies }, 'DENY /admin');
     const legacy: PolicyProbe[] = ADMIN_BYPASSES.map((path) => ({ from: 'legacy', to: 'bar', path, want: DENIED }));
     await c.expect('raw from sleep.legacy, denied', legacy);
-    await c.expect('raw from sleep.legacy, allowed', ALLOWED.map((a) => ({ from: 'legacy', to: 'bar', ...a })));
+    await c.expect(
+      'raw from sleep.legacy, allowed',
+      ALLOWED.map((a) => ({ from: 'legacy', to: 'bar', ...a })),
+    );
     // Through sleep.foo's sidecar (mTLS to httpbin.bar); `#` cannot be sent in an absolute URI here.
     const viaSidecar = ADMIN_BYPASSES.filter((p) => !p.includes('#'));
-    await c.expect('through sleep.foo\'s sidecar, denied', viaSidecar.map((path) => ({ from: 'foo', to: 'bar', path, want: DENIED })));
-    await c.expect('through sleep.foo\'s sidecar, allowed', ALLOWED.map((a) => ({ from: 'foo', to: 'bar', ...a })));
-    await c.expect('forms not normalised: the DENY misses them', NOT_NORMALISED.map((a) => ({ from: 'legacy', to: 'bar', ...a })));
+    await c.expect(
+      "through sleep.foo's sidecar, denied",
+      viaSidecar.map((path) => ({ from: 'foo', to: 'bar', path, want: DENIED })),
+    );
+    await c.expect(
+      "through sleep.foo's sidecar, allowed",
+      ALLOWED.map((a) => ({ from: 'foo', to: 'bar', ...a })),
+    );
+    await c.expect(
+      'forms not normalised: the DENY misses them',
+      NOT_NORMALISED.map((a) => ({ from: 'legacy', to: 'bar', ...a })),
+    );
 
     // TLS that is not mesh mTLS goes to the pass-through chain: it must not carry traffic past the HTTP policy
     // (on TCP a DENY rule loses its HTTP-only fields, so it denies every connection there).
     const rbacDeniedBefore = await statValue(world.envoy('httpbin.bar'), 'tcp.rbac.denied');
     const outcome = await tlsPassthrough(world);
     assert.ok(['ECONNRESET', 'closed'].includes(outcome), `TLS pass-through to httpbin.bar under DENY /admin: ${outcome}`);
-    assert.is(await statValue(world.envoy('httpbin.bar'), 'tcp.rbac.denied'), rbacDeniedBefore + 1, 'the network RBAC filter refused the pass-through connection');
+    assert.is(
+      await statValue(world.envoy('httpbin.bar'), 'tcp.rbac.denied'),
+      rbacDeniedBefore + 1,
+      'the network RBAC filter refused the pass-through connection',
+    );
 
     // Written robustly: a DENY prefix that does not stop at the segment (and the case variants), or an ALLOW list.
     await c.apply(
-      authorizationPolicy('bar', 'deny-admin', { selector: HTTPBIN_SELECTOR, action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin*', '/Admin*', '/ADMIN*'] } }] }] }),
+      authorizationPolicy('bar', 'deny-admin', {
+        selector: HTTPBIN_SELECTOR,
+        action: 'DENY',
+        rules: [{ to: [{ operation: { paths: ['/admin*', '/Admin*', '/ADMIN*'] } }] }],
+      }),
     );
     await c.expect('DENY /admin* and its case variants', [
-      ...NOT_NORMALISED.filter((a) => a.path !== '/%2561dmin').map((a) => ({ from: 'legacy' as const, to: 'bar' as const, path: a.path, want: '403' })),
+      ...NOT_NORMALISED.filter((a) => a.path !== '/%2561dmin').map((a) => ({
+        from: 'legacy' as const,
+        to: 'bar' as const,
+        path: a.path,
+        want: '403',
+      })),
       { from: 'legacy', to: 'bar', path: '/headers', want: '200' },
     ]);
-    await c.apply(authorizationPolicy('bar', 'allow-list', { selector: HTTPBIN_SELECTOR, action: 'ALLOW', rules: [{ to: [{ operation: { paths: ['/headers', '/anything', '/anything/*'] } }] }] }));
+    await c.apply(
+      authorizationPolicy('bar', 'allow-list', {
+        selector: HTTPBIN_SELECTOR,
+        action: 'ALLOW',
+        rules: [{ to: [{ operation: { paths: ['/headers', '/anything', '/anything/*'] } }] }],
+      }),
+    );
     await c.expect('an ALLOW list refuses every spelling it does not list', [
       ...NOT_NORMALISED.map((a) => ({ from: 'legacy' as const, to: 'bar' as const, path: a.path, want: '403' })),
       { from: 'legacy', to: 'bar', path: '/headers', want: '200' },
@@ -124,15 +181,36 @@ test('bypass attempts against DENY /admin, /admin/* and DENY hosts [secret.com] 
 
     // DENY by host: any case, with or without a port, and the absolute (trailing dot) form of the name.
     await c.apply(
-      authorizationPolicy('bar', 'deny-secret', { selector: HTTPBIN_SELECTOR, action: 'DENY', rules: [{ to: [{ operation: { hosts: ['secret.com'] } }] }] }),
+      authorizationPolicy('bar', 'deny-secret', {
+        selector: HTTPBIN_SELECTOR,
+        action: 'DENY',
+        rules: [{ to: [{ operation: { hosts: ['secret.com'] } }] }],
+      }),
     );
-    const host = (authority: string, want: string): PolicyProbe => ({ from: 'legacy', to: 'bar', path: '/headers', want, label: `Host: ${authority}`, opts: { authority } });
+    const host = (authority: string, want: string): PolicyProbe => ({
+      from: 'legacy',
+      to: 'bar',
+      path: '/headers',
+      want,
+      label: `Host: ${authority}`,
+      opts: { authority },
+    });
     await c.expect('DENY hosts [secret.com]', [
-      host('secret.com', '403'), host('Secret.com', '403'), host('SECRET.COM', '403'), host('secret.com:80', '403'), host('Secret.com:8000', '403'),
-      host('other.com', '200'), host('notsecret.com', '200'), host('secret.com.evil', '200'), host('httpbin.bar:8000', '200'),
+      host('secret.com', '403'),
+      host('Secret.com', '403'),
+      host('SECRET.COM', '403'),
+      host('secret.com:80', '403'),
+      host('Secret.com:8000', '403'),
+      host('other.com', '200'),
+      host('notsecret.com', '200'),
+      host('secret.com.evil', '200'),
+      host('httpbin.bar:8000', '200'),
       { from: 'legacy', to: 'bar', path: '/admin', want: '404', label: 'the path DENY is gone' },
     ]);
-    await c.expect('DENY hosts [secret.com]: fully qualified (trailing dot) names', [host('secret.com.', '403'), host('Secret.com.:80', '403')]);
+    await c.expect('DENY hosts [secret.com]: fully qualified (trailing dot) names', [
+      host('secret.com.', '403'),
+      host('Secret.com.:80', '403'),
+    ]);
   });
 });
 

@@ -7,7 +7,15 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { authorizationPolicy, documents, HTTPBIN_SELECTOR, ISTIO_LIKE_DRAIN_ARGS, JwtIssuer, PolicyChecker, requestAuthentication } from '../support/e2e/authz.js';
+import {
+  authorizationPolicy,
+  documents,
+  HTTPBIN_SELECTOR,
+  ISTIO_LIKE_DRAIN_ARGS,
+  JwtIssuer,
+  PolicyChecker,
+  requestAuthentication,
+} from '../support/e2e/authz.js';
 import { adminJson } from '../support/e2e/meshlite.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
 import { startWorld } from '../support/e2e/world.js';
@@ -32,7 +40,10 @@ test('jwksUri: fetched and inlined, a rotated key is followed without a config c
       await c.apply(
         documents(
           requestAuthentication('foo', 'jwt', { selector: HTTPBIN_SELECTOR, jwtRules: [{ issuer: ISSUER, jwksUri }] }),
-          authorizationPolicy('foo', 'require-jwt', { selector: HTTPBIN_SELECTOR, rules: [{ from: [{ source: { requestPrincipals: ['*'] } }] }] }),
+          authorizationPolicy('foo', 'require-jwt', {
+            selector: HTTPBIN_SELECTOR,
+            rules: [{ from: [{ source: { requestPrincipals: ['*'] } }] }],
+          }),
         ),
       );
       const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
@@ -42,7 +53,10 @@ test('jwksUri: fetched and inlined, a rotated key is followed without a config c
         { from: 'bar', to: 'foo', path: '/headers', want: '401', label: 'key-2 token (not published yet)', opts: bearer(tokenTwo) },
         { from: 'bar', to: 'foo', path: '/headers', want: '403', label: 'no token' },
       ]);
-      const report = await adminJson<Record<string, { requestAuthentications: { issuers: { jwks: string; available: boolean }[] }[] }>>(world.meshlite.adminUrl, '/debug/authorizationz?proxy=httpbin.foo');
+      const report = await adminJson<Record<string, { requestAuthentications: { issuers: { jwks: string; available: boolean }[] }[] }>>(
+        world.meshlite.adminUrl,
+        '/debug/authorizationz?proxy=httpbin.foo',
+      );
       assert.equal(report['httpbin.foo']!.requestAuthentications[0]!.issuers, [{ issuer: ISSUER, jwks: jwksUri, available: true }]);
 
       // The provider rotates its key: meshlite's next fetch picks it up and pushes it, with no config edit.
@@ -62,7 +76,9 @@ test('jwksUri: fetched and inlined, a rotated key is followed without a config c
       // The provider breaks: the last good document stays in force.
       served = { status: 500, body: 'oops' };
       await world.meshlite.process.waitForLog(/JWKS fetch failed/, 10_000);
-      await c.expect('provider failing', [{ from: 'bar', to: 'foo', path: '/headers', want: '200', label: 'key-2 token', opts: bearer(tokenTwo) }]);
+      await c.expect('provider failing', [
+        { from: 'bar', to: 'foo', path: '/headers', want: '200', label: 'key-2 token', opts: bearer(tokenTwo) },
+      ]);
       assert.not.match(world.meshlite.logs(), /"d":"/, 'no private key material in the logs');
     });
   } finally {

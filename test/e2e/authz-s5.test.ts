@@ -82,7 +82,10 @@ test('S5: DENY GET from cluster.local/ns/full/sa/sleep -> sleep.mtls-test 200 (X
     assert.ok(seen.has('s5-own') && seen.has('s5-full-post'), `allowed requests reached httpbin: ${[...seen].join(' ')}`);
     assert.not.ok(seen.has('s5-full-get'), 'the denied GET never reached httpbin');
     assert.not.ok(seen.has('s5-legacy'), 'the reset plaintext call never reached httpbin');
-    assert.ok((await statValue(mesh.envoy('httpbin.mtls-test'), 'http.inbound_80.rbac.denied')) >= 1, 'httpbin sidecar counted the RBAC denial');
+    assert.ok(
+      (await statValue(mesh.envoy('httpbin.mtls-test'), 'http.inbound_80.rbac.denied')) >= 1,
+      'httpbin sidecar counted the RBAC denial',
+    );
   });
 });
 
@@ -107,7 +110,10 @@ test('S5 live: the policy removed, then restored; each change applies to the nex
     await mesh.edit('policies.yaml', policies);
     assert.is(await next(3, 's5-again'), '403 403 403', 'sleep.full GETs right after the DENY policy was restored (ACKed)');
     const seen = probesSeen(app);
-    assert.not.ok([...seen].some((p) => p.startsWith('s5-again')), `no GET reached httpbin once the DENY was restored: ${[...seen].join(' ')}`);
+    assert.not.ok(
+      [...seen].some((p) => p.startsWith('s5-again')),
+      `no GET reached httpbin once the DENY was restored: ${[...seen].join(' ')}`,
+    );
     expectCode(await call('sleep.mtls-test', 's5-own'), '200', 'sleep.mtls-test with the policy restored');
     await assertDiffMatches(mesh, 'S5 restored');
   });

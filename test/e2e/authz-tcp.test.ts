@@ -70,7 +70,9 @@ class TcpChecker {
   async session(from: Client): Promise<{ probe: string; r: SessionResult }> {
     const probe = `probe-${++this.n}`;
     const sleep = this.w(`sleep.${from}`);
-    const dial = sleep.sidecar ? dialTcp(sleep.outboundAddress, ECHO_PORT, sleep.applicationAddress) : dialTcp(this.w('echo.bar').address, ECHO_PORT, sleep.address);
+    const dial = sleep.sidecar
+      ? dialTcp(sleep.outboundAddress, ECHO_PORT, sleep.applicationAddress)
+      : dialTcp(this.w('echo.bar').address, ECHO_PORT, sleep.address);
     return { probe, r: await lineSession(dial, [probe], 3000) };
   }
 
@@ -109,7 +111,8 @@ test('TCP: DENY by principal (exact, *suffix, with an HTTP-only field), ALLOW wi
     await app.waitForLog(/tcp-echo listening/, 10_000);
     const mesh = await startMeshProxies(pm, cfg, { proxies: ['echo.bar', 'sleep.bar', 'sleep.foo'] });
     const c = new TcpChecker(mesh, app, w);
-    const policy = (name: string, spec: Record<string, unknown>) => mesh.edit(POLICY_FILE, authorizationPolicy('bar', name, { selector: SELECTOR, ...spec }));
+    const policy = (name: string, spec: Record<string, unknown>) =>
+      mesh.edit(POLICY_FILE, authorizationPolicy('bar', name, { selector: SELECTOR, ...spec }));
 
     await c.expect('no policy', CLIENTS);
 
@@ -121,7 +124,10 @@ test('TCP: DENY by principal (exact, *suffix, with an HTTP-only field), ALLOW wi
     await c.expect('DENY principals [*/ns/foo/sa/sleep]', ['bar', 'legacy']);
 
     // On TCP the methods field cannot be evaluated: the DENY rule keeps only its principals (denies more).
-    await policy('deny-foo', { action: 'DENY', rules: [{ from: [{ source: { principals: ['cluster.local/ns/foo/sa/sleep'] } }], to: [{ operation: { methods: ['GET'] } }] }] });
+    await policy('deny-foo', {
+      action: 'DENY',
+      rules: [{ from: [{ source: { principals: ['cluster.local/ns/foo/sa/sleep'] } }], to: [{ operation: { methods: ['GET'] } }] }],
+    });
     await c.expect('DENY principals [foo] + methods [GET] on TCP', ['bar', 'legacy']);
 
     // An ALLOW rule with an HTTP-only field is dropped: nothing is allowed (fail closed).
@@ -131,7 +137,12 @@ test('TCP: DENY by principal (exact, *suffix, with an HTTP-only field), ALLOW wi
     await policy('allow-bar', { action: 'ALLOW', rules: [{ from: [{ source: { principals: ['cluster.local/ns/bar/sa/sleep'] } }] }] });
     await c.expect('ALLOW principals [cluster.local/ns/bar/sa/sleep]', ['bar']);
 
-    await policy('allow-bar', { action: 'ALLOW', rules: [{ from: [{ source: { principals: ['cluster.local/ns/bar/sa/sleep'] } }], to: [{ operation: { ports: [String(ECHO_PORT)] } }] }] });
+    await policy('allow-bar', {
+      action: 'ALLOW',
+      rules: [
+        { from: [{ source: { principals: ['cluster.local/ns/bar/sa/sleep'] } }], to: [{ operation: { ports: [String(ECHO_PORT)] } }] },
+      ],
+    });
     await c.expect('ALLOW principals [bar] + ports [9000] (a TCP field)', ['bar']);
     await assertDiffMatches(mesh, 'TCP ALLOW by principal');
   });

@@ -63,7 +63,9 @@ function startDemo(): Demo {
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   process.once('exit', () => alive(child.pid!) && process.kill(-child.pid!, 'SIGKILL'));
   return { child, stdout: () => out, stderr: () => err, exited };
 }
@@ -83,7 +85,8 @@ async function stopDemo(signal: 'SIGINT' | 'SIGTERM', target: 'group' | 'demo'):
   const pid = demo.child.pid!;
   const exitedEarly = () => demo.child.exitCode !== null || demo.child.signalCode !== null;
   const dir = await until(
-    () => (exitedEarly() ? 'exited' : /Ctrl-C stops everything/.test(demo.stdout()) ? /^Logs: (\S+)$/m.exec(demo.stdout())?.[1] : undefined),
+    () =>
+      exitedEarly() ? 'exited' : /Ctrl-C stops everything/.test(demo.stdout()) ? /^Logs: (\S+)$/m.exec(demo.stdout())?.[1] : undefined,
     60_000,
     () => `the demo did not come up\n${demo.stdout()}\n${demo.stderr()}`,
   );
@@ -94,14 +97,21 @@ async function stopDemo(signal: 'SIGINT' | 'SIGTERM', target: 'group' | 'demo'):
 
   process.kill(target === 'group' ? -pid : pid, signal);
   let timer: NodeJS.Timeout | undefined;
-  const exit = await Promise.race([demo.exited, new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), 30_000);
-  })]);
+  const exit = await Promise.race([
+    demo.exited,
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), 30_000);
+    }),
+  ]);
   clearTimeout(timer);
   assert.ok(exit, `the demo did not exit within 30 s of ${signal}\n${demo.stderr()}`);
   assert.equal(exit, { code: signal === 'SIGINT' ? 130 : 143, signal: null }, demo.stderr());
   assert.match(demo.stderr(), `[e2e] ${signal}: stopping`);
-  assert.match(demo.stderr(), /\[e2e\] stopped \d+ process\(es\) gracefully\n/, `every child stopped after SIGTERM, none SIGKILLed:\n${demo.stderr()}`);
+  assert.match(
+    demo.stderr(),
+    /\[e2e\] stopped \d+ process\(es\) gracefully\n/,
+    `every child stopped after SIGTERM, none SIGKILLed:\n${demo.stderr()}`,
+  );
   assert.not.match(demo.stderr(), 'SIGKILLed');
   const survivors = children.filter(alive);
   assert.equal(survivors, [], `no child of the demo survives it: ${survivors.join(', ')}`);

@@ -23,10 +23,29 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { exampleFile, mapAddresses, prepareConfigDir, readWorkloads, writeConfigFile, type ConfigDir, type WorkloadInfo } from '../support/e2e/config-dir.js';
+import {
+  exampleFile,
+  mapAddresses,
+  prepareConfigDir,
+  readWorkloads,
+  writeConfigFile,
+  type ConfigDir,
+  type WorkloadInfo,
+} from '../support/e2e/config-dir.js';
 import { dialTcp, dialTls, lineSession, proxyGet, type HttpResult } from '../support/e2e/egress-clients.js';
 import { type Envoy, startEnvoy } from '../support/e2e/envoy.js';
-import { activeCluster, activeSecret, clusterSecretNames, dataSourceText, type Sections, statValue, upstreamHttpOptions, upstreamTls, waitForEnvoyConfig, warmingClusters } from '../support/e2e/envoy-state.js';
+import {
+  activeCluster,
+  activeSecret,
+  clusterSecretNames,
+  dataSourceText,
+  type Sections,
+  statValue,
+  upstreamHttpOptions,
+  upstreamTls,
+  waitForEnvoyConfig,
+  warmingClusters,
+} from '../support/e2e/envoy-state.js';
 import { adminJson, CLI, type Meshlite, startMeshlite } from '../support/e2e/meshlite.js';
 import { withProcesses, type ManagedProcess, type ProcessManager } from '../support/e2e/process-manager.js';
 import { TestCa } from '../support/e2e/test-pki.js';
@@ -79,8 +98,16 @@ async function startMesh(pm: ProcessManager, cfg: ConfigDir, meshYaml: string, p
 
 /** `meshlite diff` (live): Envoy's clusters, listeners, routes and secret names are exactly what meshlite serves. */
 async function assertEnvoyHoldsWhatMeshliteMeans(meshlite: Meshlite, envoy: Envoy, proxyId: string, step: string): Promise<void> {
-  const r = spawnSync(process.execPath, [CLI, 'diff', '--proxy', proxyId, '--envoy-admin', envoy.adminUrl, '--meshlite-admin', meshlite.adminUrl], { cwd: REPO_ROOT, encoding: 'utf8' });
-  assert.is(r.stdout, 'Clusters Match\nListeners Match\nRoutes Match\nSecrets Match\n', `${step}: meshlite diff for ${proxyId} (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'diff', '--proxy', proxyId, '--envoy-admin', envoy.adminUrl, '--meshlite-admin', meshlite.adminUrl],
+    { cwd: REPO_ROOT, encoding: 'utf8' },
+  );
+  assert.is(
+    r.stdout,
+    'Clusters Match\nListeners Match\nRoutes Match\nSecrets Match\n',
+    `${step}: meshlite diff for ${proxyId} (exit ${r.status}):\n${r.stdout}${r.stderr}`,
+  );
 }
 
 /** The cluster is active (not warming) with these SDS names, and every one of them is an active secret. */
@@ -110,7 +137,12 @@ test('S8: SIMPLE TLS origination to an HTTPS server with its own CA (auto SNI fr
     const certs = join(pm.dir, 'certs');
     const goCa = await TestCa.create(join(certs, 'goserver'), 'goserver CA', 'ca.crt');
     const wrongCa = await TestCa.create(join(certs, 'wrong'), 'unrelated CA', 'ca.crt');
-    const server = await goCa.issue('server', { commonName: GOSERVER_FQDN, dnsNames: [GOSERVER_FQDN], ips: [goserverAddress], usage: 'server' });
+    const server = await goCa.issue('server', {
+      commonName: GOSERVER_FQDN,
+      dnsNames: [GOSERVER_FQDN],
+      ips: [goserverAddress],
+      usage: 'server',
+    });
 
     const goserver = startApp(pm, 'goserver', HTTPS_APP, [goserverAddress, '9090', server.cert, server.key]);
     await goserver.waitForLog(/https listening/, 10_000);
@@ -126,21 +158,45 @@ test('S8: SIMPLE TLS origination to an HTTPS server with its own CA (auto SNI fr
     const served = await adminJson<{ configs: Record<string, any>[] }>(mesh.meshlite.adminUrl, '/debug/config_dump?proxy=sleep.https');
     const servedSections: Sections = Object.fromEntries(served.configs.map((c) => [String(c['@type']).split('.').pop(), c]));
     const servedCluster = activeCluster(servedSections, GOSERVER_CLUSTER);
-    assert.equal(clusterSecretNames(servedCluster), { cert: undefined, root: `file-root:${goCa.caFile}` }, 'meshlite: validation context is file-root:<ca path>');
-    assert.equal(upstreamHttpOptions(servedCluster), { auto_sni: true, auto_san_validation: true }, 'meshlite: no DR sni -> auto SNI + SAN validation');
+    assert.equal(
+      clusterSecretNames(servedCluster),
+      { cert: undefined, root: `file-root:${goCa.caFile}` },
+      'meshlite: validation context is file-root:<ca path>',
+    );
+    assert.equal(
+      upstreamHttpOptions(servedCluster),
+      { auto_sni: true, auto_san_validation: true },
+      'meshlite: no DR sni -> auto SNI + SAN validation',
+    );
     assert.is(upstreamTls(servedCluster)?.sni, undefined, 'meshlite: no fixed SNI');
-    assert.equal(activeSecret(servedSections, `file-root:${goCa.caFile}`)?.validation_context?.trusted_ca, { filename: goCa.caFile }, 'meshlite: the secret is the file name');
+    assert.equal(
+      activeSecret(servedSections, `file-root:${goCa.caFile}`)?.validation_context?.trusted_ca,
+      { filename: goCa.caFile },
+      'meshlite: the secret is the file name',
+    );
 
     // What Envoy holds: the same reference, and the secret is a file name Envoy reads on its own host.
-    const held = await waitForEnvoyConfig(envoy, 'goserver cluster with the goserver CA', clusterUses(GOSERVER_CLUSTER, { root: `file-root:${goCa.caFile}` }));
-    assert.is(dataSourceText(activeSecret(held, `file-root:${goCa.caFile}`)?.validation_context?.trusted_ca), goCa.certPem, 'Envoy read the CA file');
+    const held = await waitForEnvoyConfig(
+      envoy,
+      'goserver cluster with the goserver CA',
+      clusterUses(GOSERVER_CLUSTER, { root: `file-root:${goCa.caFile}` }),
+    );
+    assert.is(
+      dataSourceText(activeSecret(held, `file-root:${goCa.caFile}`)?.validation_context?.trusted_ca),
+      goCa.certPem,
+      'Envoy read the CA file',
+    );
     assert.equal(upstreamHttpOptions(activeCluster(held, GOSERVER_CLUSTER)), { auto_sni: true, auto_san_validation: true });
 
     // The app speaks plain HTTP to its sidecar, naming the service by a name on the server's certificate.
     const ok = await proxyGet(app, `http://${GOSERVER_FQDN}:9090/healthz`);
     assert.is(ok.code, '200', `FQDN through the sidecar: ${describe(ok)}`);
     assert.is(ok.headers.server, 'envoy', 'the sidecar answered (server: envoy, the app said goserver)');
-    assert.equal(healthz(ok), { status: 'healthy', hostName: `goserver@${goserverAddress}`, sni: GOSERVER_FQDN, host: `${GOSERVER_FQDN}:9090` }, 'goserver saw TLS with SNI from the Host');
+    assert.equal(
+      healthz(ok),
+      { status: 'healthy', hostName: `goserver@${goserverAddress}`, sni: GOSERVER_FQDN, host: `${GOSERVER_FQDN}:9090` },
+      'goserver saw TLS with SNI from the Host',
+    );
     assert.ok(/^\d+$/.test(String(ok.headers['x-envoy-upstream-service-time'])), 'routed upstream by Envoy');
     assert.ok((await statValue(envoy, `cluster.${GOSERVER_CLUSTER}.ssl.handshake`)) >= 1, 'the sidecar did the TLS handshake');
 
@@ -149,17 +205,26 @@ test('S8: SIMPLE TLS origination to an HTTPS server with its own CA (auto SNI fr
     const short = await proxyGet(app, 'http://goserver:9090/healthz');
     assert.is(short.code, '503', `short name, SAN mismatch: ${describe(short)}`);
     assert.match(short.body, /upstream connect error .*remote connection failure/, `the sidecar could not connect upstream: ${short.body}`);
-    assert.is(await statValue(envoy, `cluster.${GOSERVER_CLUSTER}.ssl.fail_verify_san`), sanFailures + 1, 'counted as a SAN verification failure');
+    assert.is(
+      await statValue(envoy, `cluster.${GOSERVER_CLUSTER}.ssl.fail_verify_san`),
+      sanFailures + 1,
+      'counted as a SAN verification failure',
+    );
 
     // With `subjectAltNames` (and no sni) Istio keeps auto_sni but not auto_san_validation: the DR's SANs are
     // the check, not the Host. So the short name works, its SNI is still `goserver`.
     const withSans = withCa(goCa.caFile).replace(/(\n(\s+)mode: SIMPLE\n)/, `$1$2subjectAltNames: [${GOSERVER_FQDN}]\n`);
     assert.ok(withSans.includes(`subjectAltNames: [${GOSERVER_FQDN}]`), 'subjectAltNames added to the DR');
     const sansHeld = await mesh.edit(withSans, 'goserver cluster with DR subjectAltNames', (s) => {
-      const sans = upstreamTls(activeCluster(s, GOSERVER_CLUSTER))?.common_tls_context?.combined_validation_context?.default_validation_context?.match_typed_subject_alt_names;
+      const sans = upstreamTls(activeCluster(s, GOSERVER_CLUSTER))?.common_tls_context?.combined_validation_context
+        ?.default_validation_context?.match_typed_subject_alt_names;
       return sans?.length && !warmingClusters(s).length ? undefined : `SAN matchers ${JSON.stringify(sans)}`;
     });
-    assert.equal(upstreamHttpOptions(activeCluster(sansHeld, GOSERVER_CLUSTER)), { auto_sni: true }, 'auto SNI without auto SAN validation when the DR names SANs');
+    assert.equal(
+      upstreamHttpOptions(activeCluster(sansHeld, GOSERVER_CLUSTER)),
+      { auto_sni: true },
+      'auto SNI without auto SAN validation when the DR names SANs',
+    );
     const shortWithSans = await proxyGet(app, 'http://goserver:9090/healthz');
     assert.is(shortWithSans.code, '200', `short name with DR subjectAltNames: ${describe(shortWithSans)}`);
     assert.is(healthz(shortWithSans).sni, 'goserver', 'SNI still from the Host');
@@ -171,22 +236,43 @@ test('S8: SIMPLE TLS origination to an HTTPS server with its own CA (auto SNI fr
       const tls = upstreamTls(activeCluster(s, GOSERVER_CLUSTER));
       return tls?.sni === GOSERVER_FQDN && !warmingClusters(s).length ? undefined : `sni is ${tls?.sni}`;
     });
-    assert.is(upstreamHttpOptions(activeCluster(sniHeld, GOSERVER_CLUSTER)), undefined, 'no auto_sni / auto_san_validation once sni is set');
+    assert.is(
+      upstreamHttpOptions(activeCluster(sniHeld, GOSERVER_CLUSTER)),
+      undefined,
+      'no auto_sni / auto_san_validation once sni is set',
+    );
     const shortWithSni = await proxyGet(app, 'http://goserver:9090/healthz');
     assert.is(shortWithSni.code, '200', `short name with DR sni: ${describe(shortWithSni)}`);
-    assert.equal(healthz(shortWithSni), { status: 'healthy', hostName: `goserver@${goserverAddress}`, sni: GOSERVER_FQDN, host: 'goserver:9090' });
+    assert.equal(healthz(shortWithSni), {
+      status: 'healthy',
+      hostName: `goserver@${goserverAddress}`,
+      sni: GOSERVER_FQDN,
+      host: 'goserver:9090',
+    });
 
     // Live edit: the DR trusts an unrelated CA -> the sidecar cannot verify goserver -> 503.
-    await mesh.edit(withCa(wrongCa.caFile), 'goserver cluster with the wrong CA', clusterUses(GOSERVER_CLUSTER, { root: `file-root:${wrongCa.caFile}` }));
+    await mesh.edit(
+      withCa(wrongCa.caFile),
+      'goserver cluster with the wrong CA',
+      clusterUses(GOSERVER_CLUSTER, { root: `file-root:${wrongCa.caFile}` }),
+    );
     const verifyErrors = await statValue(envoy, `cluster.${GOSERVER_CLUSTER}.ssl.fail_verify_error`);
     const wrong = await proxyGet(app, `http://${GOSERVER_FQDN}:9090/healthz`);
     assert.is(wrong.code, '503', `wrong CA: ${describe(wrong)}`);
     assert.is(wrong.headers.server, 'envoy', 'the 503 comes from the sidecar');
     assert.match(wrong.body, /upstream connect error .*remote connection failure/, `wrong CA: ${wrong.body}`);
-    assert.is(await statValue(envoy, `cluster.${GOSERVER_CLUSTER}.ssl.fail_verify_error`), verifyErrors + 1, 'counted as a chain verification failure');
+    assert.is(
+      await statValue(envoy, `cluster.${GOSERVER_CLUSTER}.ssl.fail_verify_error`),
+      verifyErrors + 1,
+      'counted as a chain verification failure',
+    );
 
     // And back: the right CA again, no Envoy restart.
-    await mesh.edit(withCa(goCa.caFile), 'goserver cluster with the goserver CA again', clusterUses(GOSERVER_CLUSTER, { root: `file-root:${goCa.caFile}` }));
+    await mesh.edit(
+      withCa(goCa.caFile),
+      'goserver cluster with the goserver CA again',
+      clusterUses(GOSERVER_CLUSTER, { root: `file-root:${goCa.caFile}` }),
+    );
     const again = await proxyGet(app, `http://${GOSERVER_FQDN}:9090/healthz`);
     assert.is(again.code, '200', `CA restored: ${describe(again)}`);
     await mesh.diff('after the live edits');
@@ -218,12 +304,20 @@ test('S9: MUTUAL TLS origination to a TCP server that requires client certificat
     const certSecret = `file-cert:${client.cert}~${client.key}`;
 
     // Envoy holds the client certificate and the CA as file references; a TCP cluster: no SNI, no auto SNI.
-    const held = await waitForEnvoyConfig(envoy, 'mongo cluster with the client cert and CA', clusterUses(MONGO_CLUSTER, { cert: certSecret, root: `file-root:${mongoCa.caFile}` }));
+    const held = await waitForEnvoyConfig(
+      envoy,
+      'mongo cluster with the client cert and CA',
+      clusterUses(MONGO_CLUSTER, { cert: certSecret, root: `file-root:${mongoCa.caFile}` }),
+    );
     // (Envoy's dump shows what it read from the files, the key redacted; meshlite sent only the names.)
     const clientCert = activeSecret(held, certSecret)?.tls_certificate;
     assert.is(dataSourceText(clientCert?.certificate_chain), client.certPem, 'Envoy read the client certificate file');
     assert.is(dataSourceText(clientCert?.private_key), '[redacted]');
-    assert.is(dataSourceText(activeSecret(held, `file-root:${mongoCa.caFile}`)?.validation_context?.trusted_ca), mongoCa.certPem, 'Envoy read the CA file');
+    assert.is(
+      dataSourceText(activeSecret(held, `file-root:${mongoCa.caFile}`)?.validation_context?.trusted_ca),
+      mongoCa.certPem,
+      'Envoy read the CA file',
+    );
     const served = await adminJson<{ configs: Record<string, any>[] }>(mesh.meshlite.adminUrl, '/debug/config_dump?proxy=app.shop');
     const servedSecrets = served.configs.find((c) => String(c['@type']).endsWith('SecretsConfigDump'));
     assert.equal(
@@ -239,7 +333,11 @@ test('S9: MUTUAL TLS origination to a TCP server that requires client certificat
     const session = await lineSession(viaSidecar, ['ping', 'db.users.find()']);
     assert.equal(session, { ok: true, replies: ['app.shop: ping', 'app.shop: db.users.find()'] }, 'a working session through the sidecar');
     const seen = await mongo.waitForLog(/session from \S+ client-cn=(\S+) issuer-cn=(.+?) sni=(\S+) protocol=(\S+)/);
-    assert.equal(seen.slice(1), ['app.shop', 'mongo CA', 'null', 'TLSv1.3'], 'mongo saw the client cert from the DR (no SNI on a TCP cluster)');
+    assert.equal(
+      seen.slice(1),
+      ['app.shop', 'mongo CA', 'null', 'TLSv1.3'],
+      'mongo saw the client cert from the DR (no SNI on a TCP cluster)',
+    );
 
     // Straight to the server: without a client certificate the handshake is refused.
     const direct = { host: mongoAddress, port: 27017, ca: mongoCa.certPem, servername: MONGO_FQDN };
@@ -252,7 +350,11 @@ test('S9: MUTUAL TLS origination to a TCP server that requires client certificat
     assert.equal(withCert, { ok: true, replies: ['app.shop: ping'] }, 'direct with the client cert');
 
     // Live edit: the DR trusts an unrelated CA -> the sidecar rejects mongo's certificate and closes the app's connection.
-    await mesh.edit(files(wrongCa.caFile), 'mongo cluster with the wrong CA', clusterUses(MONGO_CLUSTER, { cert: certSecret, root: `file-root:${wrongCa.caFile}` }));
+    await mesh.edit(
+      files(wrongCa.caFile),
+      'mongo cluster with the wrong CA',
+      clusterUses(MONGO_CLUSTER, { cert: certSecret, root: `file-root:${wrongCa.caFile}` }),
+    );
     const verifyErrors = await statValue(envoy, `cluster.${MONGO_CLUSTER}.ssl.fail_verify_error`);
     const sessionsBefore = mongo.log().match(/^session from /gm)?.length ?? 0;
     const wrong = await lineSession(viaSidecar, ['ping']);
@@ -260,11 +362,19 @@ test('S9: MUTUAL TLS origination to a TCP server that requires client certificat
     assert.is(wrong.ok, false);
     // Envoy closes the app's connection (a reset when the app's bytes are still unread).
     assert.ok(wrong.error === 'closed by peer' || wrong.error === 'ECONNRESET', `the sidecar closed the connection: ${wrong.error}`);
-    assert.is(await statValue(envoy, `cluster.${MONGO_CLUSTER}.ssl.fail_verify_error`), verifyErrors + 1, 'the sidecar failed to verify mongo');
+    assert.is(
+      await statValue(envoy, `cluster.${MONGO_CLUSTER}.ssl.fail_verify_error`),
+      verifyErrors + 1,
+      'the sidecar failed to verify mongo',
+    );
     assert.is(mongo.log().match(/^session from /gm)?.length ?? 0, sessionsBefore, 'no session reached mongo');
 
     // And back to the right CA: sessions work again without restarting anything.
-    await mesh.edit(files(mongoCa.caFile), 'mongo cluster with the mongo CA again', clusterUses(MONGO_CLUSTER, { cert: certSecret, root: `file-root:${mongoCa.caFile}` }));
+    await mesh.edit(
+      files(mongoCa.caFile),
+      'mongo cluster with the mongo CA again',
+      clusterUses(MONGO_CLUSTER, { cert: certSecret, root: `file-root:${mongoCa.caFile}` }),
+    );
     const again = await lineSession(viaSidecar, ['ping']);
     assert.equal(again, { ok: true, replies: ['app.shop: ping'] }, 'CA restored');
     await mesh.diff('after the live edits');

@@ -46,7 +46,12 @@ function gatewayYaml(block: number, extra: readonly ExtraHost[]): string {
   const base = exampleFile('s6-ingress-mutual-tls/gateway.yaml', block);
   const anchor = '\n    hosts: [go.example.com]\n';
   assert.ok(base.includes(anchor), 'the example has the go.example.com server this test extends');
-  const servers = extra.map((e) => `  - port: {number: 443, name: ${e.portName}, protocol: HTTPS}\n    tls: {mode: MUTUAL, credentialName: ${e.credential}}\n    hosts: [${e.host}]\n`).join('');
+  const servers = extra
+    .map(
+      (e) =>
+        `  - port: {number: 443, name: ${e.portName}, protocol: HTTPS}\n    tls: {mode: MUTUAL, credentialName: ${e.credential}}\n    hosts: [${e.host}]\n`,
+    )
+    .join('');
   const services = extra.map(
     (e) =>
       `---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: ${e.portName}, namespace: default}\nspec:\n  hosts: [${e.host}]\n  gateways: [httpsgw]\n  http:\n  - route:\n    - destination: {host: httpbin, port: {number: 8000}}\n`,
@@ -82,7 +87,11 @@ function assertDiffs(mesh: MeshProxies, step: string): void {
 function assertRefused(r: HttpsResult, step: string, error: RegExp, handshakeStarted: boolean): void {
   assert.is(r.code, '000', `${step}: expected no HTTP answer, got ${describeHttps(r)}`);
   assert.match(r.error ?? '', error, `${step}: ${describeHttps(r)}`);
-  assert.is(r.secureConnect, handshakeStarted, `${step}: client side of the handshake ${handshakeStarted ? 'done' : 'never done'}: ${describeHttps(r)}`);
+  assert.is(
+    r.secureConnect,
+    handshakeStarted,
+    `${step}: client side of the handshake ${handshakeStarted ? 'done' : 'never done'}: ${describeHttps(r)}`,
+  );
 }
 const CERT_REQUIRED = /^ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED$/;
 const UNKNOWN_CA = /^ERR_SSL_TLSV1_ALERT_UNKNOWN_CA$/;
@@ -124,7 +133,11 @@ test('S6: ingress gateway, MUTUAL TLS for two hosts by SNI; live third host, cre
     // curl --cacert ca.crt --cert client.crt --key client.key https://httpbin.example.com/status/418
     const teapot = await call('httpbin.example.com', '/status/418');
     assert.is(teapot.code, '418', `httpbin /status/418: ${describeHttps(teapot)}`);
-    assert.is(teapot.peer?.serial, certificateId(httpbinCert.certPem).serial, 'SNI httpbin.example.com: the httpbin-credential certificate');
+    assert.is(
+      teapot.peer?.serial,
+      certificateId(httpbinCert.certPem).serial,
+      'SNI httpbin.example.com: the httpbin-credential certificate',
+    );
     const go = await call('go.example.com', '/healthz');
     assert.is(go.code, '200', `go /healthz: ${describeHttps(go)}`);
     assert.match(String(go.headers['content-type']), /application\/json/);
@@ -140,10 +153,22 @@ test('S6: ingress gateway, MUTUAL TLS for two hosts by SNI; live third host, cre
     const noCertBefore = await statValue(gw, `listener.${listener}.ssl.fail_verify_no_cert`);
     const noCert = await call('httpbin.example.com', '/status/418', { cert: undefined, key: undefined });
     assertRefused(noCert, 'httpbin without a client certificate', CERT_REQUIRED, true);
-    assert.is(await statValue(gw, `listener.${listener}.ssl.fail_verify_no_cert`), noCertBefore + 1, 'the gateway counted a missing client certificate');
+    assert.is(
+      await statValue(gw, `listener.${listener}.ssl.fail_verify_no_cert`),
+      noCertBefore + 1,
+      'the gateway counted a missing client certificate',
+    );
     // A client certificate from another CA is refused too.
-    const stranger = await (await TestCa.create(join(pki, 'stranger'), 'stranger CA', 'ca.crt')).issue('client', { commonName: 'stranger', usage: 'client' });
-    assertRefused(await call('go.example.com', '/healthz', { cert: stranger.certPem, key: stranger.keyPem }), 'go with a client certificate of an unknown CA', UNKNOWN_CA, true);
+    const stranger = await (await TestCa.create(join(pki, 'stranger'), 'stranger CA', 'ca.crt')).issue('client', {
+      commonName: 'stranger',
+      usage: 'client',
+    });
+    assertRefused(
+      await call('go.example.com', '/healthz', { cert: stranger.certPem, key: stranger.keyPem }),
+      'go with a client certificate of an unknown CA',
+      UNKNOWN_CA,
+      true,
+    );
     assertDiffs(mesh, 'startup');
 
     // Live: a third host with its own credential (a partner CA for server and client certificates).
@@ -151,16 +176,33 @@ test('S6: ingress gateway, MUTUAL TLS for two hosts by SNI; live third host, cre
     const bookinfoCert = await serverCert(partnerCa, 'bookinfo', 'bookinfo.example.com');
     const partnerClient = await partnerCa.issue('partner-client', { commonName: 'partner client', usage: 'client' });
     secrets.write('bookinfo-credential', secretOf(bookinfoCert, partnerCa));
-    await waitForCredentialz(mesh.meshlite, 'bookinfo-credential read', (r) => (r.credentials.some((c) => c.name === 'bookinfo-credential' && c.errors.length === 0) ? undefined : JSON.stringify(r.credentials.map((c) => c.name))));
+    await waitForCredentialz(mesh.meshlite, 'bookinfo-credential read', (r) =>
+      r.credentials.some((c) => c.name === 'bookinfo-credential' && c.errors.length === 0)
+        ? undefined
+        : JSON.stringify(r.credentials.map((c) => c.name)),
+    );
     const bookinfo: ExtraHost = { portName: 'https-bookinfo', host: 'bookinfo.example.com', credential: 'bookinfo-credential' };
     await mesh.edit('gateway.yaml', gatewayYaml(cfg.block, [bookinfo]));
-    await waitForGateway(gw, { listener, chains: [CHAIN('https'), CHAIN('https-go'), CHAIN('https-bookinfo')], secrets: [...baseSecrets, ...credentialSecrets('bookinfo-credential')] });
+    await waitForGateway(gw, {
+      listener,
+      chains: [CHAIN('https'), CHAIN('https-go'), CHAIN('https-bookinfo')],
+      secrets: [...baseSecrets, ...credentialSecrets('bookinfo-credential')],
+    });
     const partner = { ca: partnerCa.certPem, cert: partnerClient.certPem, key: partnerClient.keyPem };
     const third = await call('bookinfo.example.com', '/headers', partner);
     assert.is(third.code, '200', `bookinfo /headers: ${describeHttps(third)}`);
-    assert.is(third.peer?.serial, certificateId(bookinfoCert.certPem).serial, 'SNI bookinfo.example.com: the bookinfo-credential certificate');
+    assert.is(
+      third.peer?.serial,
+      certificateId(bookinfoCert.certPem).serial,
+      'SNI bookinfo.example.com: the bookinfo-credential certificate',
+    );
     assert.is(headersOf(third).Host ?? headersOf(third).host, 'bookinfo.example.com', 'httpbin saw the third host');
-    assertRefused(await call('bookinfo.example.com', '/headers', { ca: partnerCa.certPem }), 'bookinfo with the example.com client certificate (not the partner CA)', UNKNOWN_CA, true);
+    assertRefused(
+      await call('bookinfo.example.com', '/headers', { ca: partnerCa.certPem }),
+      'bookinfo with the example.com client certificate (not the partner CA)',
+      UNKNOWN_CA,
+      true,
+    );
     assert.is((await call('httpbin.example.com', '/status/418')).code, '418', 'httpbin still works');
     await assertSameEnvoy(mesh, first, 'third host');
     assertDiffs(mesh, 'third host');
@@ -183,7 +225,9 @@ test('S6: ingress gateway, MUTUAL TLS for two hosts by SNI; live third host, cre
       const serial = r.credentials.find((c) => c.name === 'httpbin-credential')?.certificate?.serialNumber;
       return serial && normalizeSerial(serial) === newSerial ? undefined : `serial ${serial}`;
     });
-    assert.equal(report.credentials.find((c) => c.name === 'httpbin-credential')?.referencedBy['kubernetes://httpbin-credential'], [GATEWAY]);
+    assert.equal(report.credentials.find((c) => c.name === 'httpbin-credential')?.referencedBy['kubernetes://httpbin-credential'], [
+      GATEWAY,
+    ]);
     await assertSameEnvoy(mesh, first, 'rotation');
 
     // A server whose credential is missing: only its SNI fails; meshlite says so.
@@ -191,14 +235,24 @@ test('S6: ingress gateway, MUTUAL TLS for two hosts by SNI; live third host, cre
     await mesh.edit('gateway.yaml', gatewayYaml(cfg.block, [bookinfo, missing]));
     const missingReport = await waitForCredentialz(mesh.meshlite, 'missing-credential reported', (r) => {
       const names = r.missing.map((m) => m.secretName);
-      return names.includes('kubernetes://missing-credential') && names.includes('kubernetes://missing-credential-cacert') ? undefined : `missing: ${names.join(', ')}`;
+      return names.includes('kubernetes://missing-credential') && names.includes('kubernetes://missing-credential-cacert')
+        ? undefined
+        : `missing: ${names.join(', ')}`;
     });
     for (const m of missingReport.missing) {
       assert.equal(m.proxies, [GATEWAY], `${m.secretName} is referenced by the gateway`);
       assert.match(m.reason, /no secret "missing-credential"/);
     }
-    assert.equal(missingReport.missing.map((m) => m.secretName).sort(), credentialSecrets('missing-credential'), 'only the missing credential is reported');
-    assert.is(await metricValue(mesh.meshlite.adminUrl, 'meshlite_credentials_missing'), 2, 'meshlite_credentials_missing counts its two SDS names');
+    assert.equal(
+      missingReport.missing.map((m) => m.secretName).sort(),
+      credentialSecrets('missing-credential'),
+      'only the missing credential is reported',
+    );
+    assert.is(
+      await metricValue(mesh.meshlite.adminUrl, 'meshlite_credentials_missing'),
+      2,
+      'meshlite_credentials_missing counts its two SDS names',
+    );
     await mesh.meshlite.process.waitForLog(/"credential":"kubernetes:\/\/missing-credential".*credential not available/);
     // Envoy got the new listener; it warms waiting for the secret (or, after SDS's initial fetch timeout, is active without it).
     await waitForEnvoyConfig(gw, 'the listener update with the missing server', (s) => {
@@ -244,16 +298,33 @@ test('S7: PASSTHROUGH gateway hands TLS to a backend that requires client certif
     const gw = mesh.envoy(GATEWAY);
     const held = await waitForGateway(gw, { listener, chains: ['default/gw-pt|default/nginx|tls-0'], secrets: MESH_SECRETS });
     const chains = dynamicListener(held, listener)?.active?.filter_chains ?? [];
-    assert.equal(chains.map((c: { transport_socket?: unknown }) => c.transport_socket), [undefined], 'the passthrough chain has no TLS context: the gateway holds no certificate for nginx');
+    assert.equal(
+      chains.map((c: { transport_socket?: unknown }) => c.transport_socket),
+      [undefined],
+      'the passthrough chain has no TLS context: the gateway holds no certificate for nginx',
+    );
     assert.equal(chains[0].filter_chain_match, { server_names: ['nginx.example.com'] });
     assertDiffs(mesh, 'startup');
 
     const call = (o: Partial<HttpsCall> = {}) =>
-      httpsGet({ address: gatewayAddress, port: 443, servername: 'nginx.example.com', path: '/index.html', ca: nginxCa.certPem, cert: client.certPem, key: client.keyPem, ...o });
+      httpsGet({
+        address: gatewayAddress,
+        port: 443,
+        servername: 'nginx.example.com',
+        path: '/index.html',
+        ca: nginxCa.certPem,
+        cert: client.certPem,
+        key: client.keyPem,
+        ...o,
+      });
     const ok = await call();
     assert.is(ok.code, '200', `through the gateway: ${describeHttps(ok)}`);
     assert.is(ok.headers.server, 'nginx-https', 'the backend answered (no Envoy in the HTTP path)');
-    assert.equal(JSON.parse(ok.body), { server: 'nginx-https', sni: 'nginx.example.com', clientCN: 'nginx client', path: '/index.html' }, 'the backend saw the SNI and the client certificate');
+    assert.equal(
+      JSON.parse(ok.body),
+      { server: 'nginx-https', sni: 'nginx.example.com', clientCN: 'nginx client', path: '/index.html' },
+      'the backend saw the SNI and the client certificate',
+    );
     assert.is(ok.peer?.fingerprint256, certificateId(server.certPem).fingerprint256, "the served certificate is the backend's own");
     assert.is(ok.peer?.issuerCN, 'nginx CA');
     // The gateway only proxied bytes (its chain has no TLS context, checked above): tcp_proxy carried the connection.

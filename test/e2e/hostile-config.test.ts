@@ -92,7 +92,10 @@ const HOSTILE: Hostile[] = [
       const many = join(dir, 'many');
       mkdirSync(many);
       for (let f = 0; f < 4; f++) {
-        const docs = Array.from({ length: 5_000 }, (_, i) => `apiVersion: networking.istio.io/v1\nkind: Nope\nmetadata: {name: n${i}, namespace: foo}`);
+        const docs = Array.from(
+          { length: 5_000 },
+          (_, i) => `apiVersion: networking.istio.io/v1\nkind: Nope\nmetadata: {name: n${i}, namespace: foo}`,
+        );
         writeFileSync(join(many, `part-${f}.yaml`), docs.join('\n---\n'));
       }
       return many;
@@ -109,46 +112,58 @@ async function envoyConfigs(world: World): Promise<Record<string, unknown>> {
 }
 
 test('hostile files: meshlite stays up, reports them, and every Envoy keeps its config and traffic', async () => {
-  await withProcesses('hostile-config', async (pm) => {
-    const world = await startWorld(pm);
-    const before = await envoyConfigs(world);
-    assert.is((await world.call('foo', 'bar')).code, '200');
+  await withProcesses(
+    'hostile-config',
+    async (pm) => {
+      const world = await startWorld(pm);
+      const before = await envoyConfigs(world);
+      assert.is((await world.call('foo', 'bar')).code, '200');
 
-    for (const h of HOSTILE) {
-      const goodGeneration = (await configz(world.meshlite.adminUrl)).generation!;
-      const planted = h.plant(world.cfg.dir);
-      const status = await waitForConfigz(world.meshlite.adminUrl, (s) => s.state === 'rejected' && (s.errors ?? []).some((e) => h.error.test(e)), `${h.name} rejected`, 30_000);
-      assert.ok(world.meshlite.process.running, `meshlite died on ${h.name}`);
-      assert.is(status.servingGeneration, goodGeneration, h.name);
-      const ready = await adminJson(world.meshlite.adminUrl, '/ready');
-      assert.equal([ready.ready, ready.config, ready.errors > 0], [true, 'rejected', true], `${h.name}: /ready ${JSON.stringify(ready)}`);
-      assert.equal(await envoyConfigs(world), before, `${h.name}: an Envoy's config changed`);
-      assert.is((await world.call('foo', 'bar')).code, '200', `${h.name}: traffic`);
-      rmSync(planted, { recursive: true, force: true });
-      await waitForConfigz(world.meshlite.adminUrl, (s) => s.state === 'ok', `config ok again after removing ${h.name}`, 30_000);
-    }
+      for (const h of HOSTILE) {
+        const goodGeneration = (await configz(world.meshlite.adminUrl)).generation!;
+        const planted = h.plant(world.cfg.dir);
+        const status = await waitForConfigz(
+          world.meshlite.adminUrl,
+          (s) => s.state === 'rejected' && (s.errors ?? []).some((e) => h.error.test(e)),
+          `${h.name} rejected`,
+          30_000,
+        );
+        assert.ok(world.meshlite.process.running, `meshlite died on ${h.name}`);
+        assert.is(status.servingGeneration, goodGeneration, h.name);
+        const ready = await adminJson(world.meshlite.adminUrl, '/ready');
+        assert.equal([ready.ready, ready.config, ready.errors > 0], [true, 'rejected', true], `${h.name}: /ready ${JSON.stringify(ready)}`);
+        assert.equal(await envoyConfigs(world), before, `${h.name}: an Envoy's config changed`);
+        assert.is((await world.call('foo', 'bar')).code, '200', `${h.name}: traffic`);
+        rmSync(planted, { recursive: true, force: true });
+        await waitForConfigz(world.meshlite.adminUrl, (s) => s.state === 'ok', `config ok again after removing ${h.name}`, 30_000);
+      }
 
-    // The log names the rejections, and even 20,000 errors make a bounded log line.
-    const rejections = world.meshlite.logs().split('\n').filter((l) => l.includes('config rejected; still serving the last good config'));
-    assert.ok(rejections.length >= HOSTILE.length, `${rejections.length} rejection lines`);
-    const longest = Math.max(...rejections.map((l) => l.length));
-    assert.ok(longest < 16 * 1024, `a rejection log line is ${longest} bytes`);
-    assert.equal(await envoyConfigs(world), before, 'Envoys end as they began');
+      // The log names the rejections, and even 20,000 errors make a bounded log line.
+      const rejections = world.meshlite
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes('config rejected; still serving the last good config'));
+      assert.ok(rejections.length >= HOSTILE.length, `${rejections.length} rejection lines`);
+      const longest = Math.max(...rejections.map((l) => l.length));
+      assert.ok(longest < 16 * 1024, `a rejection log line is ${longest} bytes`);
+      assert.equal(await envoyConfigs(world), before, 'Envoys end as they began');
 
-    // A restart while a bad file is there comes up, says why it serves nothing, and Envoys keep their config.
-    const bomb = HOSTILE[0]!.plant(world.cfg.dir);
-    await world.meshlite.restart();
-    const down = await waitForConfigz(world.meshlite.adminUrl, (s) => s.state === 'rejected', 'restart with the bomb present', 30_000);
-    assert.match((down.errors ?? []).join('\n'), HOSTILE[0]!.error);
-    const notReady = await fetch(`${world.meshlite.adminUrl}/ready`);
-    assert.is(notReady.status, 503);
-    assert.equal(await envoyConfigs(world), before, 'Envoys keep their config while meshlite has none to serve');
-    assert.is((await world.call('foo', 'bar')).code, '200');
-    rmSync(bomb);
-    await waitForConfigz(world.meshlite.adminUrl, (s) => s.state === 'ok', 'config ok after removing the bomb', 30_000);
-    await waitForSync(world.meshlite.adminUrl, { proxies: world.sidecarProxies, timeoutMs: 45_000 });
-    assert.equal(await envoyConfigs(world), before, 'Envoys resynced to the same config');
-  }, 240_000);
+      // A restart while a bad file is there comes up, says why it serves nothing, and Envoys keep their config.
+      const bomb = HOSTILE[0]!.plant(world.cfg.dir);
+      await world.meshlite.restart();
+      const down = await waitForConfigz(world.meshlite.adminUrl, (s) => s.state === 'rejected', 'restart with the bomb present', 30_000);
+      assert.match((down.errors ?? []).join('\n'), HOSTILE[0]!.error);
+      const notReady = await fetch(`${world.meshlite.adminUrl}/ready`);
+      assert.is(notReady.status, 503);
+      assert.equal(await envoyConfigs(world), before, 'Envoys keep their config while meshlite has none to serve');
+      assert.is((await world.call('foo', 'bar')).code, '200');
+      rmSync(bomb);
+      await waitForConfigz(world.meshlite.adminUrl, (s) => s.state === 'ok', 'config ok after removing the bomb', 30_000);
+      await waitForSync(world.meshlite.adminUrl, { proxies: world.sidecarProxies, timeoutMs: 45_000 });
+      assert.equal(await envoyConfigs(world), before, 'Envoys resynced to the same config');
+    },
+    240_000,
+  );
 });
 
 test.run();

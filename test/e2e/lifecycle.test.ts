@@ -111,7 +111,10 @@ test('(a) certificates rotate under traffic with zero failed requests', async ()
         hashes.add(xfccHash(r.body));
       }
     }
-    assert.ok(hashes.has(clientHashAfter), `httpbin.bar saw the new client certificate (XFCC hashes: ${[...hashes].join(', ')}; new ${clientHashAfter})`);
+    assert.ok(
+      hashes.has(clientHashAfter),
+      `httpbin.bar saw the new client certificate (XFCC hashes: ${[...hashes].join(', ')}; new ${clientHashAfter})`,
+    );
     await assertOwnSecretsOnly(world);
   });
 });
@@ -148,7 +151,11 @@ test('(b) meshlite restart: traffic flows during the outage, Envoys reconnect to
     await traffic.waitForMore(10);
     const records = await traffic.stop();
     const failures = traffic.failures();
-    assert.is(failures.length, 0, `${failures.length} of ${records.length} calls failed (${outageCalls} during the outage):\n${describeFailures(failures)}`);
+    assert.is(
+      failures.length,
+      0,
+      `${failures.length} of ${records.length} calls failed (${outageCalls} during the outage):\n${describeFailures(failures)}`,
+    );
 
     const configAfter = await Promise.all(envoys.map(dynamicConfig));
     envoys.forEach((e, i) => assert.equal(configAfter[i], configBefore[i], `${e.name}: dynamic clusters, listeners and routes unchanged`));
@@ -172,9 +179,17 @@ test('(c) ADS streams without a valid token for the workload are refused and get
       adsGrpcService(b).initial_metadata = [{ key: 'authorization', value: `Bearer ${token}` }];
     };
     const cases = [
-      { name: 'no-token', edit: (b: Record<string, any>) => void delete adsGrpcService(b).initial_metadata, reason: /"reason":"no bearer token/g },
+      {
+        name: 'no-token',
+        edit: (b: Record<string, any>) => void delete adsGrpcService(b).initial_metadata,
+        reason: /"reason":"no bearer token/g,
+      },
       { name: 'foreign-token', edit: withToken(foreignToken), reason: /"reason":"invalid token: [^"]+/g },
-      { name: 'other-workload-token', edit: withToken(otherWorkloadToken), reason: /"reason":"node \\"sleep\.foo\\" claims workload \\"sleep\.foo\\" but the token is for \\"httpbin\.bar\\""/g },
+      {
+        name: 'other-workload-token',
+        edit: withToken(otherWorkloadToken),
+        reason: /"reason":"node \\"sleep\.foo\\" claims workload \\"sleep\.foo\\" but the token is for \\"httpbin\.bar\\""/g,
+      },
     ];
     const refused = await Promise.all(cases.map((c) => startEnvoy(pm, 'sleep.foo', { ...base, name: c.name, edit: c.edit })));
     // A control: the same proxy with its own bootstrap is served.
@@ -200,12 +215,16 @@ test('(c) ADS streams without a valid token for the workload are refused and get
       assert.is(certs.chains.length, 0, `${envoy.name} got no certificate`);
     }
     const connected = await adminJson<{ proxy: string }[]>(meshlite.adminUrl, '/debug/syncz');
-    assert.equal(connected.map((p) => p.proxy), ['sleep.foo'], 'only the good Envoy is connected');
+    assert.equal(
+      connected.map((p) => p.proxy),
+      ['sleep.foo'],
+      'only the good Envoy is connected',
+    );
     assert.ok((await dynamicConfig(good)).listeners.length > 0, 'the control Envoy got its listeners');
   });
 });
 
-test('(d) an Envoy never receives another workload\'s secret', async () => {
+test("(d) an Envoy never receives another workload's secret", async () => {
   await withProcesses('secrets', async (pm) => {
     const world = await startWorld(pm);
     await assertOwnSecretsOnly(world);

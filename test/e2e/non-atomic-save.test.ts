@@ -71,13 +71,20 @@ function sampleEnvoys(world: World): { stop(): Promise<Sample[]> } {
 
 /** Waits until meshlite holds nothing back and has applied a generation after `after`. */
 async function settled(world: World, after: number): Promise<void> {
-  await waitForConfigz(world.meshlite.adminUrl, (s) => s.state === 'ok' && (s.generation ?? 0) > after && !(s as { waitingToSettle?: unknown }).waitingToSettle, 'the save applied and nothing held back', 20_000);
+  await waitForConfigz(
+    world.meshlite.adminUrl,
+    (s) => s.state === 'ok' && (s.generation ?? 0) > after && !(s as { waitingToSettle?: unknown }).waitingToSettle,
+    'the save applied and nothing held back',
+    20_000,
+  );
 }
 
 test('truncate-then-rewrite of services.yaml and workloads.yaml: no Envoy ever loses a cluster, listener or secret', async () => {
   await withProcesses('non-atomic-save', async (pm) => {
     const world = await startWorld(pm, { envoyArgs: ISTIO_LIKE_DRAIN_ARGS, meshliteArgs: SETTLE });
-    const before = Object.fromEntries(await Promise.all(world.sidecarProxies.map(async (id) => [id, await dynamicConfig(world.envoy(id))] as const)));
+    const before = Object.fromEntries(
+      await Promise.all(world.sidecarProxies.map(async (id) => [id, await dynamicConfig(world.envoy(id))] as const)),
+    );
     const first = await sampleEnvoys(world).stop();
     const floor = new Map(first.map((s) => [s.proxy, s]));
     for (const [file, pauseMs, firstPart] of [
@@ -109,7 +116,11 @@ test('rewriting a DENY policy in place never lets a denied request through', asy
   await withProcesses('non-atomic-save-deny', async (pm) => {
     const world = await startWorld(pm, { envoyArgs: ISTIO_LIKE_DRAIN_ARGS, meshliteArgs: SETTLE });
     const checker = new PolicyChecker(world);
-    const deny = authorizationPolicy('bar', 'deny-secret', { selector: HTTPBIN_SELECTOR, action: 'DENY', rules: [{ to: [{ operation: { paths: ['/secret'] } }] }] });
+    const deny = authorizationPolicy('bar', 'deny-secret', {
+      selector: HTTPBIN_SELECTOR,
+      action: 'DENY',
+      rules: [{ to: [{ operation: { paths: ['/secret'] } }] }],
+    });
     await checker.apply(deny);
     await checker.expect('DENY /secret', [{ from: 'foo', to: 'bar', path: '/secret', want: '403' }]);
     const path = join(world.cfg.dir, 'authz.yaml');

@@ -49,13 +49,17 @@ test('S1, S2, S3 live: auto mTLS, mesh STRICT, workload STRICT, DestinationRule 
     }
 
     // S2: mesh-wide STRICT.
-    await world.edit(() => writeConfigFile(world.cfg, 'mesh-peer-authentication.yaml', exampleFile('s2-mesh-strict/peer-authentication.yaml')));
+    await world.edit(() =>
+      writeConfigFile(world.cfg, 'mesh-peer-authentication.yaml', exampleFile('s2-mesh-strict/peer-authentication.yaml')),
+    );
     await assertMatrix(world, S2, 'S2 mesh STRICT');
 
     // Back to S1, then S3: STRICT only for httpbin in bar.
     await world.edit(() => removeConfigFile(world.cfg, 'mesh-peer-authentication.yaml'));
     await assertMatrix(world, S1, 'S2 policy removed');
-    await world.edit(() => writeConfigFile(world.cfg, 'peer-authentication.yaml', exampleFile('s3-workload-strict/peer-authentication.yaml')));
+    await world.edit(() =>
+      writeConfigFile(world.cfg, 'peer-authentication.yaml', exampleFile('s3-workload-strict/peer-authentication.yaml')),
+    );
     await assertMatrix(world, S3_STRICT, 'S3 workload STRICT');
 
     // S3 + DestinationRule DISABLE: client sidecars send plaintext to a STRICT server.
@@ -63,7 +67,9 @@ test('S1, S2, S3 live: auto mTLS, mesh STRICT, workload STRICT, DestinationRule 
     await assertMatrix(world, S3_DR_DISABLE, 'S3 DR DISABLE');
 
     // The same rule set to ISTIO_MUTUAL restores mTLS.
-    const good = await world.edit(() => writeConfigFile(world.cfg, 'destination-rule.yaml', exampleFile('s3-dr-istio-mutual/destination-rule.yaml')));
+    const good = await world.edit(() =>
+      writeConfigFile(world.cfg, 'destination-rule.yaml', exampleFile('s3-dr-istio-mutual/destination-rule.yaml')),
+    );
     await assertMatrix(world, S3_DR_ISTIO_MUTUAL, 'S3 DR ISTIO_MUTUAL');
 
     // A typo'd field is rejected with its file:line; the last good config keeps serving.

@@ -60,7 +60,10 @@ test('(a) at expiry meshlite closes the stream of a short-lived token; reconnect
     assert.match(stream!.token.id, /^[0-9a-f-]{36}$/, '/debug/adsz shows the token id');
     const expiresAt = Date.parse(stream!.token.expiresAt);
     assert.ok(expiresAt - Date.now() < 4500, `/debug/adsz shows the expiry (${stream!.token.expiresAt})`);
-    assert.ok(logLines(meshlite, /proxy token expires in \d+ min/).length >= 1, 'a token expiring within 24 h is warned about at stream open');
+    assert.ok(
+      logLines(meshlite, /proxy token expires in \d+ min/).length >= 1,
+      'a token expiring within 24 h is warned about at stream open',
+    );
 
     await until('Envoy reports its ADS stream disconnected', statIs(envoy, CONNECTED, 0), 15_000);
     const closedAfterMs = Date.now() - expiresAt;
@@ -73,16 +76,18 @@ test('(a) at expiry meshlite closes the stream of a short-lived token; reconnect
     assert.equal(await adsProxies(meshlite), [], '/debug/adsz no longer lists it');
 
     // Envoy retries with the same (expired) token: each attempt is refused and never registered.
-    await until('a reconnect with the expired token is refused', async () => (logLines(meshlite, /^ADS stream refused$/).some((l) => /"exp" claim timestamp check failed/.test(l.reason)) ? true : undefined));
+    await until('a reconnect with the expired token is refused', async () =>
+      logLines(meshlite, /^ADS stream refused$/).some((l) => /"exp" claim timestamp check failed/.test(l.reason)) ? true : undefined,
+    );
     assert.equal(await adsProxies(meshlite), [], 'still not connected');
     assert.is(await envoy.stat(CONNECTED), 0);
     assert.is(await closedTotal(meshlite, 'token_expired'), 1);
-    assert.ok(await closedTotal(meshlite, 'refused') >= 1);
+    assert.ok((await closedTotal(meshlite, 'refused')) >= 1);
     console.log(`[token-lifecycle] stream closed ${closedAfterMs} ms after expiry as seen by Envoy's stats`);
   });
 });
 
-test('(b) token revoke --proxy closes that Envoy\'s stream within a second; other proxies stay; later tokens work', async () => {
+test("(b) token revoke --proxy closes that Envoy's stream within a second; other proxies stay; later tokens work", async () => {
   await withProcesses('token-revoke', async (pm) => {
     const cfg = await prepareConfigDir(pm.dir);
     const stateDir = join(pm.dir, 'state');
@@ -102,13 +107,24 @@ test('(b) token revoke --proxy closes that Envoy\'s stream within a second; othe
     assert.equal(await adsProxies(meshlite), ['httpbin.bar'], 'only httpbin.bar stays connected');
     assert.is(await httpbinBar!.stat(CONNECTED), 1, 'httpbin.bar stays connected');
     const closed = logLines(meshlite, /^ADS stream closed$/);
-    assert.equal(closed.map((l) => [l.proxy, l.code]), [['sleep.foo', 'UNAUTHENTICATED']]);
+    assert.equal(
+      closed.map((l) => [l.proxy, l.code]),
+      [['sleep.foo', 'UNAUTHENTICATED']],
+    );
     assert.match(closed[0]!.reason, 'token revoked: every token of sleep.foo issued up to');
-    await until('the reconnect with the revoked token is refused', async () => (logLines(meshlite, /^ADS stream refused$/).some((l) => /^token revoked/.test(l.reason)) ? true : undefined));
+    await until('the reconnect with the revoked token is refused', async () =>
+      logLines(meshlite, /^ADS stream refused$/).some((l) => /^token revoked/.test(l.reason)) ? true : undefined,
+    );
     assert.equal(await adsProxies(meshlite), ['httpbin.bar']);
     assert.is(await closedTotal(meshlite, 'token_revoked'), 1);
-    const listed = JSON.parse(await meshliteCli(['token', 'revocations', '--state-dir', stateDir, '--json'])) as { proxy: string; issuedUpTo: number }[];
-    assert.equal(listed.map((r) => r.proxy), ['sleep.foo']);
+    const listed = JSON.parse(await meshliteCli(['token', 'revocations', '--state-dir', stateDir, '--json'])) as {
+      proxy: string;
+      issuedUpTo: number;
+    }[];
+    assert.equal(
+      listed.map((r) => r.proxy),
+      ['sleep.foo'],
+    );
 
     // syncz and config_dump name the connected proxies for an unknown one.
     const typo = await fetch(`${meshlite.adminUrl}/debug/syncz?proxy=sleep.fo`);
@@ -136,9 +152,19 @@ test('(c) an Envoy bootstrapped from another state dir fails TLS to meshlite and
     await createMeshliteState(otherStateDir);
     const meshlite = await startMeshlite(pm, { configDir: cfg.dir, stateDir });
     const envoy = await startEnvoy(pm, 'sleep.foo', { configDir: cfg.dir, stateDir: otherStateDir, adsAddress: meshlite.adsAddress });
-    const hint = /^TLS handshake with 127\.0\.0\.1:\d+ failed: tlsv1 alert unknown ca; was this proxy's bootstrap made with another --state-dir\?$/;
-    await until('meshlite logs the failed handshake with the hint', async () => (logLines(meshlite, hint).length > 0 ? true : undefined), 20_000);
-    const failures = async () => Number(/^meshlite_ads_tls_handshake_failures_total\{kind="untrusted_certificate"\} (\d+)$/m.exec(await adminText(meshlite.adminUrl, '/metrics'))?.[1] ?? 0);
+    const hint =
+      /^TLS handshake with 127\.0\.0\.1:\d+ failed: tlsv1 alert unknown ca; was this proxy's bootstrap made with another --state-dir\?$/;
+    await until(
+      'meshlite logs the failed handshake with the hint',
+      async () => (logLines(meshlite, hint).length > 0 ? true : undefined),
+      20_000,
+    );
+    const failures = async () =>
+      Number(
+        /^meshlite_ads_tls_handshake_failures_total\{kind="untrusted_certificate"\} (\d+)$/m.exec(
+          await adminText(meshlite.adminUrl, '/metrics'),
+        )?.[1] ?? 0,
+      );
     await until('Envoy retried the handshake', async () => ((await failures()) >= 2 ? true : undefined), 30_000, 200);
     assert.is(logLines(meshlite, /^TLS handshake with/).length, 1, 'repeated failures from one peer are logged once a minute');
     assert.is(await envoy.stat(CONNECTED), 0);
@@ -150,7 +176,11 @@ test('(d) --max-connection-age recycles the ADS connection: Envoy reconnects on 
   await withProcesses('connection-age', async (pm) => {
     const cfg = await prepareConfigDir(pm.dir);
     const stateDir = join(pm.dir, 'state');
-    const meshlite = await startMeshlite(pm, { configDir: cfg.dir, stateDir, extraArgs: ['--max-connection-age', '2s', '--max-connection-age-grace', '1s'] });
+    const meshlite = await startMeshlite(pm, {
+      configDir: cfg.dir,
+      stateDir,
+      extraArgs: ['--max-connection-age', '2s', '--max-connection-age-grace', '1s'],
+    });
     const envoy = await startEnvoy(pm, 'sleep.foo', { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress });
     await waitForSync(meshlite.adminUrl, { proxies: ['sleep.foo'] });
     const connections = () => envoy.stat('cluster.meshlite-xds.upstream_cx_total');

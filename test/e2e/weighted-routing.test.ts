@@ -16,7 +16,7 @@ import * as assert from 'uvu/assert';
 import { binomialRegion, describeRegion } from '../support/e2e/binomial.js';
 import { exampleFile, mapAddresses, prepareConfigDir, readWorkloads, type WorkloadInfo } from '../support/e2e/config-dir.js';
 import { proxyGet } from '../support/e2e/egress-clients.js';
-import { type Envoy } from '../support/e2e/envoy.js';
+import type { Envoy } from '../support/e2e/envoy.js';
 import { activeCluster, statValue, waitForEnvoyConfig, warmingClusters } from '../support/e2e/envoy-state.js';
 import { DIFF_MATCH, envoyIdentity, startMeshProxies } from '../support/e2e/mesh-proxies.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
@@ -94,13 +94,21 @@ async function assertSplit(from: WorkloadInfo, sidecar: Envoy, p: number, step: 
   assert.equal(failures, [], `${step}: every call answered by a reviews version`);
   const v1 = counts.v1 ?? 0;
   const v2 = counts.v2 ?? 0;
-  assert.equal(Object.keys(counts).filter((v) => v !== 'v1' && v !== 'v2'), [], `${step}: only v1 and v2 answer`);
+  assert.equal(
+    Object.keys(counts).filter((v) => v !== 'v1' && v !== 'v2'),
+    [],
+    `${step}: only v1 and v2 answer`,
+  );
   assert.is(v1 + v2, N);
   const summary = `${step}: v1 ${v1}/${N} (${(v1 / N).toFixed(3)}), v2 ${v2}; ${describeRegion(region)}; ${Date.now() - started} ms`;
   console.log(`  ${summary}`);
   assert.ok(v1 >= region.lo && v1 <= region.hi, summary);
   // The client sidecar's own counters saw the same split (no retries, one upstream request per call).
-  assert.equal({ v1: (await rq('v1')) - before.v1, v2: (await rq('v2')) - before.v2 }, { v1, v2 }, `${step}: sidecar per-subset request counters`);
+  assert.equal(
+    { v1: (await rq('v1')) - before.v1, v2: (await rq('v2')) - before.v2 },
+    { v1, v2 },
+    `${step}: sidecar per-subset request counters`,
+  );
   return counts;
 }
 
@@ -114,9 +122,16 @@ test('weighted subsets: 80/20 split between reviews v1 and v2 converges, then 50
       return w;
     };
     const sleep = workload('sleep.foo');
-    for (const [id, version] of [['reviews-v1.bar', 'v1'], ['reviews-v2.bar', 'v2']] as const) {
+    for (const [id, version] of [
+      ['reviews-v1.bar', 'v1'],
+      ['reviews-v2.bar', 'v2'],
+    ] as const) {
       const w = workload(id);
-      assert.is(w.applicationAddress, mapAddresses(version === 'v1' ? '127.0.12.5' : '127.0.12.6', cfg.block), `${id} app address from the example`);
+      assert.is(
+        w.applicationAddress,
+        mapAddresses(version === 'v1' ? '127.0.12.5' : '127.0.12.6', cfg.block),
+        `${id} app address from the example`,
+      );
       const app = pm.start(`app-${id}`, process.execPath, [REVIEWS_APP, w.applicationAddress, '9080', version]);
       await app.waitForLog(/reviews v\d listening/);
     }

@@ -33,12 +33,17 @@ function bootstrapFromDump(dump: { configs: Obj[] }, nodeId: string): Obj {
         explicit_http_config: { http2_protocol_options: {} },
       },
     },
-    load_assignment: { cluster_name: 'xds-grpc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 15010 } } } }] }] },
+    load_assignment: {
+      cluster_name: 'xds-grpc',
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 15010 } } } }] }],
+    },
   });
   return {
     node: { id: nodeId, cluster: 'meshlite-validate' },
     static_resources: { listeners, clusters },
-    dynamic_resources: { ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] } },
+    dynamic_resources: {
+      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] },
+    },
   };
 }
 

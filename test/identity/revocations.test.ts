@@ -10,7 +10,15 @@ import * as assert from 'uvu/assert';
 import { RevocationWatcher } from '../../src/control-plane/revocation-watcher.js';
 import { DEFAULT_TOKEN_TTL_SECONDS, TokenAuthority } from '../../src/identity/proxy-token.js';
 import { secureStateDir } from '../../src/identity/state-dir.js';
-import { addRevocations, formatRevocations, parseRevocations, readRevocations, type Revocation, RevocationList, revocationsPath } from '../../src/identity/token-revocations.js';
+import {
+  addRevocations,
+  formatRevocations,
+  parseRevocations,
+  readRevocations,
+  type Revocation,
+  RevocationList,
+  revocationsPath,
+} from '../../src/identity/token-revocations.js';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'meshlite-revocations-'));
@@ -23,7 +31,8 @@ interface LogLine {
 }
 
 function recordingLogger(lines: LogLine[]) {
-  const at = (level: LogLine['level']) => (fields: object, msg?: string) => void lines.push({ level, msg: msg ?? '', fields: fields as Record<string, unknown> });
+  const at = (level: LogLine['level']) => (fields: object, msg?: string) =>
+    void lines.push({ level, msg: msg ?? '', fields: fields as Record<string, unknown> });
   return { info: at('info'), warn: at('warn'), error: at('error') };
 }
 
@@ -88,9 +97,15 @@ test('revocation file parsing is strict: every malformed entry makes the file in
     ['{"version": 2, "revocations": []}', 'unsupported version 2'],
     ['{"version": 1}', '"revocations" must be an array'],
     ['{"version": 1, "revocations": [{"proxy": "a.b", "issuedUpTo": 1}]}', 'revocations[0]: "revokedAt" must be an ISO date'],
-    ['{"version": 1, "revocations": [{"proxy": "a.b", "issuedUpTo": -1, "revokedAt": "2024-01-01T00:00:00Z"}]}', 'revocations[0]: "issuedUpTo"'],
+    [
+      '{"version": 1, "revocations": [{"proxy": "a.b", "issuedUpTo": -1, "revokedAt": "2024-01-01T00:00:00Z"}]}',
+      'revocations[0]: "issuedUpTo"',
+    ],
     ['{"version": 1, "revocations": [{"tokenId": "", "revokedAt": "2024-01-01T00:00:00Z"}]}', '"tokenId" must be a non-empty string'],
-    ['{"version": 1, "revocations": [{"tokenId": "x", "proxy": "a.b", "revokedAt": "2024-01-01T00:00:00Z"}]}', 'found {proxy,revokedAt,tokenId}'],
+    [
+      '{"version": 1, "revocations": [{"tokenId": "x", "proxy": "a.b", "revokedAt": "2024-01-01T00:00:00Z"}]}',
+      'found {proxy,revokedAt,tokenId}',
+    ],
   ];
   for (const [text, error] of bad) {
     const parsed = parseRevocations(text);
@@ -113,12 +128,21 @@ test('RevocationList: by proxy revokes tokens issued up to the moment (and token
   assert.match(list.revokedReason({ workloadId: 'httpbin.bar', tokenId: 'abc', issuedAt: 5 })!, 'token abc was revoked');
 });
 
-async function withWatcher(body: (dir: string, w: RevocationWatcher, lists: RevocationList[], log: LogLine[]) => Promise<void>, watchDirectory = true): Promise<void> {
+async function withWatcher(
+  body: (dir: string, w: RevocationWatcher, lists: RevocationList[], log: LogLine[]) => Promise<void>,
+  watchDirectory = true,
+): Promise<void> {
   const dir = tempDir();
   const log: LogLine[] = [];
   const lists: RevocationList[] = [];
   await addRevocations(dir, [{ proxy: 'sleep.foo', issuedUpTo: 1000, revokedAt: '2024-01-01T00:00:00Z' }]);
-  const w = await RevocationWatcher.open({ stateDir: dir, logger: recordingLogger(log), pollMs: 100, watchDirectory, onChange: (l) => lists.push(l) });
+  const w = await RevocationWatcher.open({
+    stateDir: dir,
+    logger: recordingLogger(log),
+    pollMs: 100,
+    watchDirectory,
+    onChange: (l) => lists.push(l),
+  });
   w.start();
   try {
     await body(dir, w, lists, log);
@@ -135,7 +159,11 @@ test('watcher: a new revocation is in force within a second (directory events, a
     await withWatcher(async (dir, w, lists) => {
       const tookMs = await (async () => {
         await addRevocations(dir, [{ tokenId: 'abc', revokedAt: '2024-01-01T00:00:00Z' }]);
-        return eventually('the new entry is in force', () => w.current.revokedReason({ workloadId: 'x.y', tokenId: 'abc' }) !== undefined, 1000);
+        return eventually(
+          'the new entry is in force',
+          () => w.current.revokedReason({ workloadId: 'x.y', tokenId: 'abc' }) !== undefined,
+          1000,
+        );
       })();
       assert.is(lists.length, 1, 'onChange once');
       assert.is(lists[0]!.size, 2);
@@ -196,7 +224,13 @@ test('state dir: created 0700; an existing one open to group/others is made priv
     secureStateDir(loose, recordingLogger(log));
     assert.is(statSync(loose).mode & 0o777, 0o700);
     assert.is(statSync(join(loose, 'ca')).mode & 0o777, 0o700);
-    assert.equal(log.map((l) => [l.fields.dir, l.fields.from, l.fields.to]), [[loose, '0755', '0700'], [join(loose, 'ca'), '0777', '0700']]);
+    assert.equal(
+      log.map((l) => [l.fields.dir, l.fields.from, l.fields.to]),
+      [
+        [loose, '0755', '0700'],
+        [join(loose, 'ca'), '0777', '0700'],
+      ],
+    );
     secureStateDir(loose, recordingLogger(log));
     assert.is(log.length, 2, 'nothing to say the second time');
     writeFileSync(join(root, 'file'), '');

@@ -17,7 +17,7 @@ import { EXAMPLES_DIR, REPO_ROOT } from '../support/paths.js';
 /** The issues of the mesh-level checks ([] when the config is accepted). */
 function meshIssues(files: Record<string, string>): string[] {
   const loaded = loadTexts(files);
-  if (!loaded.ok) throw new Error(`the documents themselves are invalid:\n${loaded.issues.map(formatIssue).join("\n")}`);
+  if (!loaded.ok) throw new Error(`the documents themselves are invalid:\n${loaded.issues.map(formatIssue).join('\n')}`);
   const checked = withMeshChecks(loaded);
   return checked.ok ? [] : checked.issues.map(formatIssue);
 }
@@ -70,13 +70,26 @@ test('outbound clash: two sidecars left on the default outbound 127.0.0.1:15001 
 
 test('outbound clash set by annotations points at the annotation; distinct outbound addresses are fine', () => {
   const files = {
-    'mesh.yaml': [service('foo', 'front'), service('bar', 'back'), entry('foo', 'front', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '127.0.70.1' }), entry('bar', 'back', '127.0.50.2', { [APP]: '127.0.60.2', [OUT]: '127.0.70.1' })].join('---\n'),
+    'mesh.yaml': [
+      service('foo', 'front'),
+      service('bar', 'back'),
+      entry('foo', 'front', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '127.0.70.1' }),
+      entry('bar', 'back', '127.0.50.2', { [APP]: '127.0.60.2', [OUT]: '127.0.70.1' }),
+    ].join('---\n'),
   };
   const issues = meshIssues(files);
   assert.is(issues.length, 1, issues.join('\n'));
-  assert.match(issues[0]!, /^mesh.yaml:\d+:1: metadata\.annotations\["sidecar\.meshlite\.io\/outboundAddress"\]: sidecar back\.bar's outbound HTTP proxy listener on 127\.0\.70\.1:15001 \(sidecar\.meshlite\.io\/outboundAddress: 127\.0\.70\.1;/);
+  assert.match(
+    issues[0]!,
+    /^mesh.yaml:\d+:1: metadata\.annotations\["sidecar\.meshlite\.io\/outboundAddress"\]: sidecar back\.bar's outbound HTTP proxy listener on 127\.0\.70\.1:15001 \(sidecar\.meshlite\.io\/outboundAddress: 127\.0\.70\.1;/,
+  );
   assert.match(issues[0]!, "collides with sidecar front.foo's outbound HTTP proxy listener on 127.0.70.1:15001");
-  const fixed = { 'mesh.yaml': files['mesh.yaml'].replace(`${OUT}: "127.0.70.1"\nspec:\n  address: 127.0.50.2`, `${OUT}: "127.0.70.2"\nspec:\n  address: 127.0.50.2`) };
+  const fixed = {
+    'mesh.yaml': files['mesh.yaml'].replace(
+      `${OUT}: "127.0.70.1"\nspec:\n  address: 127.0.50.2`,
+      `${OUT}: "127.0.70.2"\nspec:\n  address: 127.0.50.2`,
+    ),
+  };
   assert.equal(meshIssues(fixed), []);
 });
 
@@ -93,7 +106,9 @@ test('inbound clash: two sidecars on one address and target port', () => {
 });
 
 test('applicationAddress == address: the inbound listener would forward to itself', () => {
-  const issues = meshIssues({ 'a.yaml': [service('foo', 'a'), entry('foo', 'a', '127.0.50.1', { [APP]: '127.0.50.1', [OUT]: '127.0.70.1' })].join('---\n') });
+  const issues = meshIssues({
+    'a.yaml': [service('foo', 'a'), entry('foo', 'a', '127.0.50.1', { [APP]: '127.0.50.1', [OUT]: '127.0.70.1' })].join('---\n'),
+  });
   assert.equal(issues, [
     'a.yaml:11:1: metadata.annotations["sidecar.meshlite.io/applicationAddress"]: sidecar a.foo\'s inbound listener for a.foo.svc.cluster.local:8000 on 127.0.50.1:80 (spec.address) ' +
       'would forward to its application on 127.0.50.1:80 (sidecar.meshlite.io/applicationAddress: 127.0.50.1), that is to itself; ' +
@@ -102,9 +117,17 @@ test('applicationAddress == address: the inbound listener would forward to itsel
   // The default applicationAddress (127.0.0.1) loops the same way for a workload on 127.0.0.1.
   const defaults = meshIssues({ 'a.yaml': [service('foo', 'a'), entry('foo', 'a', '127.0.0.1', { [OUT]: '127.0.70.1' })].join('---\n') });
   assert.is(defaults.length, 1);
-  assert.match(defaults[0]!, 'would forward to its application on 127.0.0.1:80 (sidecar.meshlite.io/applicationAddress not set, default 127.0.0.1), that is to itself');
+  assert.match(
+    defaults[0]!,
+    'would forward to its application on 127.0.0.1:80 (sidecar.meshlite.io/applicationAddress not set, default 127.0.0.1), that is to itself',
+  );
   // TRANSPARENT forwards from virtualInbound (15006): nothing listens on address:80 but the app.
-  assert.equal(meshIssues({ 'a.yaml': [service('foo', 'a'), entry('foo', 'a', '10.0.0.1', { [APP]: '10.0.0.1', [MODE]: 'TRANSPARENT' })].join('---\n') }), []);
+  assert.equal(
+    meshIssues({
+      'a.yaml': [service('foo', 'a'), entry('foo', 'a', '10.0.0.1', { [APP]: '10.0.0.1', [MODE]: 'TRANSPARENT' })].join('---\n'),
+    }),
+    [],
+  );
 });
 
 const gateway = yaml`
@@ -140,12 +163,20 @@ test('gateway vs sidecar: a gateway server port on the address a sidecar takes i
 
 test('wildcard: 0.0.0.0:15001 of one sidecar takes 127.0.0.1:15001 of another on the same host, not on another host', () => {
   const files = (second: string) => ({
-    'mesh.yaml': [service('foo', 'a'), service('foo', 'b'), entry('foo', 'a', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '0.0.0.0' }), entry('foo', 'b', second, { [APP]: '127.0.60.2' })].join('---\n'),
+    'mesh.yaml': [
+      service('foo', 'a'),
+      service('foo', 'b'),
+      entry('foo', 'a', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '0.0.0.0' }),
+      entry('foo', 'b', second, { [APP]: '127.0.60.2' }),
+    ].join('---\n'),
   });
   const issues = meshIssues(files('127.0.50.2'));
   assert.is(issues.length, 1, issues.join('\n'));
   assert.match(issues[0]!, "sidecar b.foo's outbound HTTP proxy listener on 127.0.0.1:15001");
-  assert.match(issues[0]!, "collides with sidecar a.foo's outbound HTTP proxy listener on 0.0.0.0:15001 (sidecar.meshlite.io/outboundAddress: 0.0.0.0;");
+  assert.match(
+    issues[0]!,
+    "collides with sidecar a.foo's outbound HTTP proxy listener on 0.0.0.0:15001 (sidecar.meshlite.io/outboundAddress: 0.0.0.0;",
+  );
   assert.match(issues[0]!, '(0.0.0.0:15001 takes the port on every address of the host)');
   // b on a host of its own (10.0.0.2): its 127.0.0.1 is not a's.
   assert.equal(meshIssues(files('10.0.0.2')), []);
@@ -154,11 +185,20 @@ test('wildcard: 0.0.0.0:15001 of one sidecar takes 127.0.0.1:15001 of another on
 test('hosts: default outbound sockets on different hosts do not clash; TRANSPARENT sidecars clash only on one host', () => {
   const twoHosts = [service('foo', 'a'), service('foo', 'b'), entry('foo', 'a', '10.0.0.1'), entry('foo', 'b', '10.0.0.2')];
   assert.equal(meshIssues({ 'mesh.yaml': twoHosts.join('---\n') }), []);
-  const transparent = (address: string) => [service('foo', 'a'), service('foo', 'b'), entry('foo', 'a', '10.0.0.1', { [MODE]: 'TRANSPARENT' }), entry('foo', 'b', address, { [MODE]: 'TRANSPARENT', [APP]: '127.0.0.2' })].join('---\n');
+  const transparent = (address: string) =>
+    [
+      service('foo', 'a'),
+      service('foo', 'b'),
+      entry('foo', 'a', '10.0.0.1', { [MODE]: 'TRANSPARENT' }),
+      entry('foo', 'b', address, { [MODE]: 'TRANSPARENT', [APP]: '127.0.0.2' }),
+    ].join('---\n');
   assert.equal(meshIssues({ 'mesh.yaml': transparent('10.0.0.2') }), []);
   const oneHost = meshIssues({ 'mesh.yaml': transparent('10.0.0.1') });
   assert.is(oneHost.length, 1, oneHost.join('\n'));
-  assert.match(oneHost[0]!, 'metadata.annotations["sidecar.meshlite.io/interceptionMode"]: sidecar b.foo\'s virtualInbound listener on 0.0.0.0:15006');
+  assert.match(
+    oneHost[0]!,
+    'metadata.annotations["sidecar.meshlite.io/interceptionMode"]: sidecar b.foo\'s virtualInbound listener on 0.0.0.0:15006',
+  );
   assert.match(oneHost[0]!, "collides with sidecar a.foo's virtualInbound listener on 0.0.0.0:15006");
   assert.match(oneHost[0]!, "(and 1 more of its sockets collide with a.foo's)");
 });
@@ -166,7 +206,11 @@ test('hosts: default outbound sockets on different hosts do not clash; TRANSPARE
 test('many sockets of one pair of workloads: one issue, the rest counted', () => {
   const tcp = (n: number) => `[${Array.from({ length: n }, (_, i) => `{name: tcp-${i}, number: ${9000 + i}, protocol: TCP}`).join(', ')}]`;
   const issues = meshIssues({
-    'mesh.yaml': [service('foo', 'db', tcp(50)), entry('foo', 'a', '127.0.50.1', { [APP]: '127.0.60.1' }), entry('foo', 'b', '127.0.50.2', { [APP]: '127.0.60.2' })].join('---\n'),
+    'mesh.yaml': [
+      service('foo', 'db', tcp(50)),
+      entry('foo', 'a', '127.0.50.1', { [APP]: '127.0.60.1' }),
+      entry('foo', 'b', '127.0.50.2', { [APP]: '127.0.60.2' }),
+    ].join('---\n'),
   });
   assert.is(issues.length, 1, issues.join('\n'));
   assert.match(issues[0]!, "sidecar b.foo's outbound TCP listener for db.foo.svc.cluster.local:9000 on 127.0.0.1:9000");
@@ -178,22 +222,43 @@ test("an outbound listener on another workload's application socket, and two sid
   const proxy = entry('foo', 'a', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '127.0.53.1', [OUT_PORT]: '80' });
   const issues = meshIssues({ 'legacy.yaml': legacy.join('---\n'), 'proxy.yaml': [service('foo', 'a'), proxy].join('---\n') });
   assert.equal(issues.length, 1, issues.join('\n'));
-  assert.match(issues[0]!, "proxy.yaml:11:1: metadata.annotations[\"sidecar.meshlite.io/outboundAddress\"]: sidecar a.foo's outbound HTTP proxy listener on 127.0.53.1:80");
-  assert.match(issues[0]!, "collides with workload old.legacy's application serving old.legacy.svc.cluster.local:8000 on 127.0.53.1:80 (spec.address), defined at legacy.yaml:11: an Envoy listener and an application cannot both listen there");
+  assert.match(
+    issues[0]!,
+    'proxy.yaml:11:1: metadata.annotations["sidecar.meshlite.io/outboundAddress"]: sidecar a.foo\'s outbound HTTP proxy listener on 127.0.53.1:80',
+  );
+  assert.match(
+    issues[0]!,
+    "collides with workload old.legacy's application serving old.legacy.svc.cluster.local:8000 on 127.0.53.1:80 (spec.address), defined at legacy.yaml:11: an Envoy listener and an application cannot both listen there",
+  );
 
   const shared = meshIssues({
-    'mesh.yaml': [service('foo', 'a'), service('foo', 'b'), entry('foo', 'a', '127.0.50.1', { [OUT]: '127.0.70.1' }), entry('foo', 'b', '127.0.50.2', { [OUT]: '127.0.70.2' })].join('---\n'),
+    'mesh.yaml': [
+      service('foo', 'a'),
+      service('foo', 'b'),
+      entry('foo', 'a', '127.0.50.1', { [OUT]: '127.0.70.1' }),
+      entry('foo', 'b', '127.0.50.2', { [OUT]: '127.0.70.2' }),
+    ].join('---\n'),
   });
   assert.equal(shared.length, 1, shared.join('\n'));
-  assert.match(shared[0]!, "sidecar b.foo's application (the sidecar forwards b.foo.svc.cluster.local:8000 to it) on 127.0.0.1:80 (sidecar.meshlite.io/applicationAddress not set, default 127.0.0.1) collides with sidecar a.foo's application");
+  assert.match(
+    shared[0]!,
+    "sidecar b.foo's application (the sidecar forwards b.foo.svc.cluster.local:8000 to it) on 127.0.0.1:80 (sidecar.meshlite.io/applicationAddress not set, default 127.0.0.1) collides with sidecar a.foo's application",
+  );
   assert.match(shared[0]!, 'both sidecars would forward their inbound traffic to one application');
 });
 
 test('one sidecar: an outbound TCP listener on its own inbound address and port', () => {
   const tcp = '[{name: tcp, number: 9000, protocol: TCP}]';
-  const issues = meshIssues({ 'mesh.yaml': [service('foo', 'echo', tcp), entry('foo', 'echo', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '127.0.50.1' })].join('---\n') });
+  const issues = meshIssues({
+    'mesh.yaml': [service('foo', 'echo', tcp), entry('foo', 'echo', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '127.0.50.1' })].join(
+      '---\n',
+    ),
+  });
   assert.equal(issues.length, 1, issues.join('\n'));
-  assert.match(issues[0]!, "sidecar echo.foo's outbound TCP listener for echo.foo.svc.cluster.local:9000 on 127.0.50.1:9000 (sidecar.meshlite.io/outboundAddress: 127.0.50.1) collides with its own inbound listener");
+  assert.match(
+    issues[0]!,
+    "sidecar echo.foo's outbound TCP listener for echo.foo.svc.cluster.local:9000 on 127.0.50.1:9000 (sidecar.meshlite.io/outboundAddress: 127.0.50.1) collides with its own inbound listener",
+  );
   assert.match(issues[0]!, 'one Envoy cannot hold two listeners on one address and port');
 });
 
@@ -201,7 +266,12 @@ test('proxyless apps and workloads without a sidecar bind no Envoy sockets; two 
   const proxyless = entry('foo', 'grpc', '127.0.50.1', { 'proxyless.meshlite.io/grpc': 'true', [OUT]: '127.0.70.1' });
   const sidecar = entry('foo', 'a', '127.0.50.2', { [APP]: '127.0.60.2', [OUT]: '127.0.70.1' });
   assert.equal(meshIssues({ 'mesh.yaml': [service('foo', 'grpc'), service('foo', 'a'), proxyless, sidecar].join('---\n') }), []);
-  const plain = [service('foo', 'x'), service('foo', 'y'), entry('foo', 'x', '127.0.50.1', {}, false), entry('foo', 'y', '127.0.50.1', {}, false)];
+  const plain = [
+    service('foo', 'x'),
+    service('foo', 'y'),
+    entry('foo', 'x', '127.0.50.1', {}, false),
+    entry('foo', 'y', '127.0.50.1', {}, false),
+  ];
   assert.equal(meshIssues({ 'mesh.yaml': plain.join('---\n') }), []);
 });
 
@@ -231,10 +301,14 @@ test('the sockets checked are the ones the translator binds, for every proxy of 
       const translated = translate(model, workload.id);
       if (!translated.ok) return assert.unreachable(`${dir} ${workload.id}: ${translated.error}`);
       const bound = boundListeners(translated.resources.listeners);
-      const checked = allSockets(workloadSockets(model, workload)).filter((s) => s.role === 'envoy').map((s) => `${s.ip}:${s.port}`).sort();
+      const checked = allSockets(workloadSockets(model, workload))
+        .filter((s) => s.role === 'envoy')
+        .map((s) => `${s.ip}:${s.port}`)
+        .sort();
       if (kind === 'gateway') {
         // Every server port is checked; a port with nothing to serve yet gets no listener.
-        for (const socket of bound) assert.ok(checked.includes(socket), `${dir} ${workload.id}: ${socket} is bound but not checked (${checked.join(', ')})`);
+        for (const socket of bound)
+          assert.ok(checked.includes(socket), `${dir} ${workload.id}: ${socket} is bound but not checked (${checked.join(', ')})`);
       } else {
         assert.equal(checked, bound, `${dir} ${workload.id} (${kind})`);
       }

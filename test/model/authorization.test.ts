@@ -24,25 +24,45 @@ const model = meshFromYaml(
   workload('bar', 'httpbin', '127.0.2.1'),
   workload('istio-system', 'ingressgateway', '127.0.9.1', { app: 'istio-ingressgateway' }),
   policy('istio-system', 'mesh-audit', '{action: AUDIT, rules: [{}]}'),
-  policy('istio-system', 'all-httpbins', '{selector: {matchLabels: {app: httpbin}}, action: DENY, rules: [{to: [{operation: {paths: [/admin]}}]}]}'),
+  policy(
+    'istio-system',
+    'all-httpbins',
+    '{selector: {matchLabels: {app: httpbin}}, action: DENY, rules: [{to: [{operation: {paths: [/admin]}}]}]}',
+  ),
   policy('foo', 'ns-allow', '{rules: [{from: [{source: {namespaces: [foo]}}]}]}'),
   policy('foo', 'sleep-only', '{selector: {matchLabels: {app: sleep}}}'),
   policy('bar', 'z-last', '{action: DENY, rules: [{}]}'),
   policy('bar', 'a-first', '{selector: {matchLabels: {app: httpbin}}, action: ALLOW, rules: [{}]}'),
   requestAuthn('istio-system', 'mesh-jwt', '{jwtRules: [{issuer: a, jwksUri: "https://idp.a/jwks"}]}'),
-  requestAuthn('bar', 'bar-jwt', '{selector: {matchLabels: {app: httpbin}}, jwtRules: [{issuer: b, jwks: "{\\"keys\\": []}"}, {issuer: c, jwksUri: "https://idp.a/jwks"}]}'),
+  requestAuthn(
+    'bar',
+    'bar-jwt',
+    '{selector: {matchLabels: {app: httpbin}}, jwtRules: [{issuer: b, jwks: "{\\"keys\\": []}"}, {issuer: c, jwksUri: "https://idp.a/jwks"}]}',
+  ),
 );
 
 const names = (id: string) => {
   const w = model.registry.workload(id)!;
   const a = model.authz.for(w);
-  return { authz: a.authorizationPolicies.map((p) => `${p.meta.namespace}/${p.meta.name}`), jwt: a.requestAuthentications.map((r) => `${r.meta.namespace}/${r.meta.name}`) };
+  return {
+    authz: a.authorizationPolicies.map((p) => `${p.meta.namespace}/${p.meta.name}`),
+    jwt: a.requestAuthentications.map((r) => `${r.meta.namespace}/${r.meta.name}`),
+  };
 };
 
 test('mesh-wide, mesh-with-selector, namespace and workload policies all apply, sorted by namespace then name', () => {
-  assert.equal(names('httpbin.foo'), { authz: ['foo/ns-allow', 'istio-system/all-httpbins', 'istio-system/mesh-audit'], jwt: ['istio-system/mesh-jwt'] });
-  assert.equal(names('sleep.foo'), { authz: ['foo/ns-allow', 'foo/sleep-only', 'istio-system/mesh-audit'], jwt: ['istio-system/mesh-jwt'] });
-  assert.equal(names('httpbin.bar'), { authz: ['bar/a-first', 'bar/z-last', 'istio-system/all-httpbins', 'istio-system/mesh-audit'], jwt: ['bar/bar-jwt', 'istio-system/mesh-jwt'] });
+  assert.equal(names('httpbin.foo'), {
+    authz: ['foo/ns-allow', 'istio-system/all-httpbins', 'istio-system/mesh-audit'],
+    jwt: ['istio-system/mesh-jwt'],
+  });
+  assert.equal(names('sleep.foo'), {
+    authz: ['foo/ns-allow', 'foo/sleep-only', 'istio-system/mesh-audit'],
+    jwt: ['istio-system/mesh-jwt'],
+  });
+  assert.equal(names('httpbin.bar'), {
+    authz: ['bar/a-first', 'bar/z-last', 'istio-system/all-httpbins', 'istio-system/mesh-audit'],
+    jwt: ['bar/bar-jwt', 'istio-system/mesh-jwt'],
+  });
 });
 
 test("a root-namespace workload gets the mesh's policies once; other namespaces' policies never leak", () => {
@@ -68,7 +88,10 @@ test('jwksUris: every URI to fetch, de-duplicated and sorted; inline jwks need n
 test('extension provider services resolve to mesh clusters: FQDN, name.namespace, namespace/host; unknown host or port -> none', () => {
   const view = authzView(model, model.registry.workload('httpbin.foo')!);
   const want = 'outbound|8000||httpbin.bar.svc.cluster.local';
-  assert.equal(['httpbin.bar.svc.cluster.local', 'httpbin.bar', 'bar/httpbin'].map((s) => view.providerCluster(s, 8000)), [want, want, want]);
+  assert.equal(
+    ['httpbin.bar.svc.cluster.local', 'httpbin.bar', 'bar/httpbin'].map((s) => view.providerCluster(s, 8000)),
+    [want, want, want],
+  );
   assert.is(view.providerCluster('httpbin.bar', 9999), undefined);
   assert.is(view.providerCluster('nope.bar', 8000), undefined);
 });

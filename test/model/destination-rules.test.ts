@@ -68,8 +68,14 @@ test('subsets make one cluster each with their own endpoints; subset policy over
   const byName = new Map(view.clusters.map((c) => [c.name, c]));
   const v1 = byName.get('outbound|8000|v1|httpbin.bar.svc.cluster.local')!;
   const v2 = byName.get('outbound|8000|v2|httpbin.bar.svc.cluster.local')!;
-  assert.equal(v1.endpoints.map((e) => e.address), ['127.0.2.1']);
-  assert.equal(v2.endpoints.map((e) => e.address), ['127.0.2.2']);
+  assert.equal(
+    v1.endpoints.map((e) => e.address),
+    ['127.0.2.1'],
+  );
+  assert.equal(
+    v2.endpoints.map((e) => e.address),
+    ['127.0.2.2'],
+  );
   assert.is(v1.tls.kind, 'istio-mutual');
   assert.is(v2.tls.kind, 'plaintext');
   assert.is(v1.policy.loadBalancer?.simple, 'RANDOM', 'port-level setting of the rule reaches the subset');

@@ -3,7 +3,11 @@ import * as assert from 'uvu/assert';
 import type { MeshModel } from '../../src/model/mesh-model.js';
 import { meshFromYaml, peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
 
-const base = [serviceEntry('bar', 'httpbin'), workload('bar', 'httpbin', '127.0.2.1'), workload('bar', 'other', '127.0.2.3', { app: 'other' })];
+const base = [
+  serviceEntry('bar', 'httpbin'),
+  workload('bar', 'httpbin', '127.0.2.1'),
+  workload('bar', 'other', '127.0.2.3', { app: 'other' }),
+];
 
 function mode(model: MeshModel, id: string, port = 80): string {
   const w = model.registry.workload(id)!;
@@ -32,7 +36,11 @@ test('UNSET inherits from the next level up', () => {
 });
 
 test('portLevelMtls is keyed by target port and UNSET on a port inherits the workload mode', () => {
-  const wl = peerAuthn('bar', 'httpbin', '{selector: {matchLabels: {app: httpbin}}, mtls: {mode: STRICT}, portLevelMtls: {80: {mode: DISABLE}, 9000: {mode: UNSET}}}');
+  const wl = peerAuthn(
+    'bar',
+    'httpbin',
+    '{selector: {matchLabels: {app: httpbin}}, mtls: {mode: STRICT}, portLevelMtls: {80: {mode: DISABLE}, 9000: {mode: UNSET}}}',
+  );
   const model = meshFromYaml(...base, wl);
   assert.is(mode(model, 'httpbin.bar', 80), 'DISABLE');
   assert.is(mode(model, 'httpbin.bar', 8000), 'STRICT', 'the service port is not the key');

@@ -21,13 +21,10 @@ test('short names, namespace-qualified names and FQDNs resolve to the same servi
 
 test('a ServiceEntry selects WorkloadEntries of its own namespace only, with sidecar and identity', () => {
   const service = model.registry.service('httpbin.bar.svc.cluster.local')!;
-  assert.equal(
-    service.endpoints.map((e) => [e.address, e.sidecar, e.identity]).sort(),
-    [
-      ['127.0.2.1', true, 'spiffe://cluster.local/ns/bar/sa/httpbin-sa'],
-      ['127.0.2.9', false, 'spiffe://cluster.local/ns/bar/sa/httpbin-legacy'],
-    ],
-  );
+  assert.equal(service.endpoints.map((e) => [e.address, e.sidecar, e.identity]).sort(), [
+    ['127.0.2.1', true, 'spiffe://cluster.local/ns/bar/sa/httpbin-sa'],
+    ['127.0.2.9', false, 'spiffe://cluster.local/ns/bar/sa/httpbin-legacy'],
+  ]);
   assert.equal(model.registry.servicesOfWorkload(model.registry.workload('httpbin.foo')!), []);
 });
 

@@ -8,15 +8,13 @@ export const cluster: Json = {
   transport_socket_matches: [
     {
       name: 'tls-mode',
-      match: { 'tlsMode': 'istio' },
+      match: { tlsMode: 'istio' },
       transport_socket: {
         name: 'envoy.transport_sockets.tls',
         typed_config: {
           '@type': TLS,
           common_tls_context: {
-            tls_certificate_sds_secret_configs: [
-              { name: 'default', sds_config: { ads: {}, resource_api_version: 'V3' } },
-            ],
+            tls_certificate_sds_secret_configs: [{ name: 'default', sds_config: { ads: {}, resource_api_version: 'V3' } }],
             validation_context_sds_secret_config: {
               name: 'ROOTCA',
               sds_config: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' },
@@ -82,15 +80,13 @@ export const cluster: Json = {
   },
   metadata: {
     filter_metadata: {
-      'istio': {
-        'alpn_override': 'false',
-        'default_original_port': 8080,
-        'services': [
-          { 'host': 'reviews.default.svc.cluster.local', 'name': 'reviews', 'namespace': 'default' },
-        ],
-        'weights': null,
+      istio: {
+        alpn_override: 'false',
+        default_original_port: 8080,
+        services: [{ host: 'reviews.default.svc.cluster.local', name: 'reviews', namespace: 'default' }],
+        weights: null,
       },
-      'meshlite': { 'generation': 3, 'managed': true },
+      meshlite: { generation: 3, managed: true },
     },
   },
   ignore_health_on_host_removal: true,
@@ -169,9 +165,9 @@ export const loadAssignment: Json = {
           health_status: 'HEALTHY',
           metadata: {
             filter_metadata: {
-              'envoy.lb': { 'canary': false, 'version': 'v2' },
-              'envoy.transport_socket_match': { 'tlsMode': 'istio' },
-              'istio': { 'workload': 'reviews-v2;default;reviews;v2;Kubernetes' },
+              'envoy.lb': { canary: false, version: 'v2' },
+              'envoy.transport_socket_match': { tlsMode: 'istio' },
+              istio: { workload: 'reviews-v2;default;reviews;v2;Kubernetes' },
             },
           },
           load_balancing_weight: 1,

@@ -60,9 +60,9 @@ test('every required API package is loaded', () => {
 
 test('field names keep their .proto snake_case', () => {
   const cluster = lookupMessage('envoy.config.cluster.v3.Cluster');
-  assert.ok(cluster.fields['connect_timeout'], 'connect_timeout');
-  assert.is(cluster.fields['connectTimeout'], undefined);
-  assert.is(cluster.fields['connect_timeout']?.resolvedType?.fullName, '.google.protobuf.Duration');
+  assert.ok(cluster.fields.connect_timeout, 'connect_timeout');
+  assert.is(cluster.fields.connectTimeout, undefined);
+  assert.is(cluster.fields.connect_timeout?.resolvedType?.fullName, '.google.protobuf.Duration');
 });
 
 test('lookupMessage accepts a leading dot and rejects what is not a message', () => {

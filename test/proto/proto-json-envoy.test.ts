@@ -2,9 +2,7 @@ import { createRequire } from 'node:module';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { lookupMessage } from '../../src/proto/envoy-root.js';
-import {
-  anyToBinary, binaryAnyToJson, binaryToJson, canonicalJson, jsonToBinary, type Json,
-} from '../../src/proto/proto-json.js';
+import { anyToBinary, binaryAnyToJson, binaryToJson, canonicalJson, jsonToBinary, type Json } from '../../src/proto/proto-json.js';
 import { cluster, configDump, listener, loadAssignment } from './envoy-fixtures.js';
 
 const CLUSTER = 'envoy.config.cluster.v3.Cluster';
@@ -51,11 +49,15 @@ test('Any values are encoded as nested message bytes', () => {
   assert.is(decoded.connect_timeout.seconds.high, 0);
 });
 
-test('binary agrees with protobufjs\'s own ProtoJSON parser', () => {
+test("binary agrees with protobufjs's own ProtoJSON parser", () => {
   const protojson = createRequire(import.meta.url)('protobufjs/ext/protojson.js') as {
     fromJson(type: unknown, json: unknown): object;
   };
-  for (const [typeName, input] of [[CLUSTER, cluster], [LISTENER, listener], [CLA, loadAssignment]] as const) {
+  for (const [typeName, input] of [
+    [CLUSTER, cluster],
+    [LISTENER, listener],
+    [CLA, loadAssignment],
+  ] as const) {
     const type = lookupMessage(typeName);
     const theirs = type.encode(protojson.fromJson(type, input)).finish();
     assert.is(Buffer.from(jsonToBinary(typeName, input)).toString('hex'), Buffer.from(theirs).toString('hex'), typeName);
@@ -136,8 +138,18 @@ test('well-known types use their special JSON forms', () => {
     ['google.protobuf.Any', { '@type': 'type.googleapis.com/google.protobuf.Duration', value: '3s' }],
     ['google.protobuf.Any', { '@type': 'type.googleapis.com/google.protobuf.Struct', value: { k: 'v' } }],
     ['google.protobuf.Any', { '@type': 'type.googleapis.com/google.protobuf.Empty' }],
-    ['google.protobuf.Any', { '@type': 'type.googleapis.com/google.protobuf.Any', value: { '@type': 'type.googleapis.com/google.protobuf.BoolValue', value: true } }],
-    ['google.protobuf.Any', { value: 'bmFtZQ==', '@type': 'type.googleapis.com/google.protobuf.BytesValue' }, { '@type': 'type.googleapis.com/google.protobuf.BytesValue', value: 'bmFtZQ==' }],
+    [
+      'google.protobuf.Any',
+      {
+        '@type': 'type.googleapis.com/google.protobuf.Any',
+        value: { '@type': 'type.googleapis.com/google.protobuf.BoolValue', value: true },
+      },
+    ],
+    [
+      'google.protobuf.Any',
+      { value: 'bmFtZQ==', '@type': 'type.googleapis.com/google.protobuf.BytesValue' },
+      { '@type': 'type.googleapis.com/google.protobuf.BytesValue', value: 'bmFtZQ==' },
+    ],
   ];
   for (const [typeName, input, expected = input] of cases) {
     assert.is(JSON.stringify(canonicalJson(typeName, input)), JSON.stringify(expected), `${typeName} ${JSON.stringify(input)}`);
@@ -177,9 +189,26 @@ test('binaryAnyToJson prints a well-known type under "value"', () => {
 });
 
 test('delta discovery and SDS types are available', () => {
-  const req = { node: { id: 'sidecar~10.0.0.1~a.ns~ns.svc.cluster.local', cluster: 'a' }, type_url: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', resource_names_subscribe: ['default', 'ROOTCA'], initial_resource_versions: { ROOTCA: '6', default: '7' } };
+  const req = {
+    node: { id: 'sidecar~10.0.0.1~a.ns~ns.svc.cluster.local', cluster: 'a' },
+    type_url: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+    resource_names_subscribe: ['default', 'ROOTCA'],
+    initial_resource_versions: { ROOTCA: '6', default: '7' },
+  };
   assert.is(JSON.stringify(canonicalJson('envoy.service.discovery.v3.DeltaDiscoveryRequest', req)), JSON.stringify(req));
-  const resp = { system_version_info: 'v1', resources: [{ name: 'default', version: '7', resource: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', name: 'default' } }], type_url: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', removed_resources: ['old'], nonce: '1' };
+  const resp = {
+    system_version_info: 'v1',
+    resources: [
+      {
+        name: 'default',
+        version: '7',
+        resource: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', name: 'default' },
+      },
+    ],
+    type_url: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+    removed_resources: ['old'],
+    nonce: '1',
+  };
   assert.is(JSON.stringify(canonicalJson('envoy.service.discovery.v3.DeltaDiscoveryResponse', resp)), JSON.stringify(resp));
 });
 

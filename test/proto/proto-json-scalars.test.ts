@@ -33,12 +33,29 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
 test('every scalar type round-trips in canonical form', () => {
   const input: Json = {
-    d: 1.5, f: 0.1, i32: -7, u32: 4294967295, s32: -2147483648, fx32: 7, sfx32: -7,
-    i64: '-9223372036854775808', u64: '18446744073709551615', s64: '-1', fx64: '18446744073709551615', sfx64: '-123',
-    b: true, s: 'héllo ✓ 😀', by: 'AAEC/w==', color: 'GREEN', opt: 0,
-    r64: ['1', '-2', '9007199254740993'], rs32: [-1, 0, 1], colors: ['RED', 5, 'COLOR_UNSPECIFIED'], names: ['', 'x'],
+    d: 1.5,
+    f: 0.1,
+    i32: -7,
+    u32: 4294967295,
+    s32: -2147483648,
+    fx32: 7,
+    sfx32: -7,
+    i64: '-9223372036854775808',
+    u64: '18446744073709551615',
+    s64: '-1',
+    fx64: '18446744073709551615',
+    sfx64: '-123',
+    b: true,
+    s: 'héllo ✓ 😀',
+    by: 'AAEC/w==',
+    color: 'GREEN',
+    opt: 0,
+    r64: ['1', '-2', '9007199254740993'],
+    rs32: [-1, 0, 1],
+    colors: ['RED', 5, 'COLOR_UNSPECIFIED'],
+    names: ['', 'x'],
     by_id: { '-1': 'neg', '7': 'seven', '9223372036854775807': 'max' },
-    flags: { 'false': 0, 'true': 1 },
+    flags: { false: 0, true: 1 },
     inners: { '1': {}, '2': { n: 2 } },
     blobs: { a: '', b: 'AQ==' },
     inner: {},
@@ -53,8 +70,11 @@ test('64-bit values encode exactly as protobufjs encodes Long values', () => {
   const Long = protobuf.util.Long as unknown as { fromString(s: string, unsigned?: boolean): protobuf.Long };
   const json = { i64: '-9223372036854775808', u64: '18446744073709551615', s64: '-2', fx64: '9223372036854775808', sfx64: '-1' };
   const longs = {
-    i64: Long.fromString(json.i64), u64: Long.fromString(json.u64, true), s64: Long.fromString(json.s64),
-    fx64: Long.fromString(json.fx64, true), sfx64: Long.fromString(json.sfx64),
+    i64: Long.fromString(json.i64),
+    u64: Long.fromString(json.u64, true),
+    s64: Long.fromString(json.s64),
+    fx64: Long.fromString(json.fx64, true),
+    sfx64: Long.fromString(json.sfx64),
   };
   assert.is(hex(encodeJson(All, json, '')), hex(All.encode(longs).finish()));
 });
@@ -80,7 +100,12 @@ test('repeated numeric fields are packed; unpacked input decodes too', () => {
   const packed = encodeJson(All, { rs32: [-1, 1] }, '');
   // Tag 19 with wire type 2 (9a 01), length 2, then zigzag -1 (01) and 1 (02).
   assert.is(hex(packed), '9a01020102');
-  const unpacked = protobuf.Writer.create().uint32((19 << 3) | 0).sint32(-1).uint32((19 << 3) | 0).sint32(1).finish();
+  const unpacked = protobuf.Writer.create()
+    .uint32((19 << 3) | 0)
+    .sint32(-1)
+    .uint32((19 << 3) | 0)
+    .sint32(1)
+    .finish();
   assert.equal(decodeToJson(All, unpacked, ''), { rs32: [-1, 1] });
 });
 

@@ -58,9 +58,22 @@ export function startChild(name: string, args: string[], env: Record<string, str
         const check = () => {
           const found = lines.find(match);
           if (found !== undefined) return done(() => resolve(found));
-          if (exited) return done(() => reject(new Error(`${name} exited before the expected line\nstdout:\n${lines.join('\n')}\nstderr:\n${stderr.join('')}`)));
+          if (exited)
+            return done(() =>
+              reject(new Error(`${name} exited before the expected line\nstdout:\n${lines.join('\n')}\nstderr:\n${stderr.join('')}`)),
+            );
         };
-        const timer = setTimeout(() => done(() => reject(new Error(`${name}: no matching line within ${timeoutMs} ms\nstdout (last 20):\n${lines.slice(-20).join('\n')}\nstderr:\n${stderr.join('').slice(-4000)}`))), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            done(() =>
+              reject(
+                new Error(
+                  `${name}: no matching line within ${timeoutMs} ms\nstdout (last 20):\n${lines.slice(-20).join('\n')}\nstderr:\n${stderr.join('').slice(-4000)}`,
+                ),
+              ),
+            ),
+          timeoutMs,
+        );
         const done = (finish: () => void) => {
           clearTimeout(timer);
           waiters.delete(check);
@@ -112,7 +125,11 @@ export async function eventually<T>(check: () => T | undefined, timeoutMs: numbe
  */
 export async function callsAfterFirstSuccess(child: Child, count: number, timeoutMs: number): Promise<CallLine[]> {
   const describe = () => `${child.name}: last lines:\n${child.lines.slice(-5).join('\n')}\n${child.stderr.join('').slice(-2000)}`;
-  await eventually(() => (calls(child).some((c) => c.ok) ? true : undefined), timeoutMs, () => `no call succeeded; ${describe()}`);
+  await eventually(
+    () => (calls(child).some((c) => c.ok) ? true : undefined),
+    timeoutMs,
+    () => `no call succeeded; ${describe()}`,
+  );
   return eventually(
     () => {
       const all = calls(child);

@@ -40,7 +40,10 @@ async function controlPlane(): Promise<{ cp: ControlPlane; cache: SnapshotCache 
 test('the authenticator accepts the annotated workload from a gRPC library, and from a node with no user agent', async () => {
   const { cp } = await controlPlane();
   const auth = new TokenStreamAuthenticator(cp, undefined);
-  assert.equal(await auth.authenticate(new grpc.Metadata(), node('greeter-client.foo', GRPC_UA)), { ok: true, proxyId: 'greeter-client.foo' });
+  assert.equal(await auth.authenticate(new grpc.Metadata(), node('greeter-client.foo', GRPC_UA)), {
+    ok: true,
+    proxyId: 'greeter-client.foo',
+  });
   assert.equal(await auth.authenticate(new grpc.Metadata(), node('greeter-client.foo', '')), { ok: true, proxyId: 'greeter-client.foo' });
 });
 
@@ -48,7 +51,12 @@ test('the authenticator refuses mix-ups with a message saying what to change', a
   const { cp } = await controlPlane();
   const auth = new TokenStreamAuthenticator(cp, undefined);
   const envoy = await auth.authenticate(new grpc.Metadata(), node('greeter-client.foo', 'envoy'));
-  assert.ok(!envoy.ok && envoy.code === grpc.status.PERMISSION_DENIED && envoy.message.includes('an Envoy (user agent "envoy") cannot use its config'), JSON.stringify(envoy));
+  assert.ok(
+    !envoy.ok &&
+      envoy.code === grpc.status.PERMISSION_DENIED &&
+      envoy.message.includes('an Envoy (user agent "envoy") cannot use its config'),
+    JSON.stringify(envoy),
+  );
   // greeter-1 is neither a sidecar nor proxyless: a gRPC client claiming it is told about the annotation.
   const server = await auth.authenticate(new grpc.Metadata(), node('greeter-1.bar', GRPC_UA));
   assert.ok(!server.ok && server.message.includes('add the annotation proxyless.meshlite.io/grpc: "true"'), JSON.stringify(server));
@@ -78,10 +86,22 @@ function meshlite(...args: string[]) {
 }
 
 test('CLI: bootstrap --grpc writes the GRPC_XDS_BOOTSTRAP json; refuses a workload that is not proxyless', () => {
-  const ok = meshlite('bootstrap', '-c', 'examples/proxyless-grpc', '--grpc', '--insecure', '--proxy', 'greeter-client.foo', '--ads-address', '127.0.0.1:15010');
+  const ok = meshlite(
+    'bootstrap',
+    '-c',
+    'examples/proxyless-grpc',
+    '--grpc',
+    '--insecure',
+    '--proxy',
+    'greeter-client.foo',
+    '--ads-address',
+    '127.0.0.1:15010',
+  );
   assert.is(ok.code, 0, ok.stderr);
   const boot = JSON.parse(ok.stdout);
-  assert.equal(boot.xds_servers, [{ server_uri: '127.0.0.1:15010', channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3', 'ignore_resource_deletion'] }]);
+  assert.equal(boot.xds_servers, [
+    { server_uri: '127.0.0.1:15010', channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3', 'ignore_resource_deletion'] },
+  ]);
   assert.equal(boot.node.id, 'greeter-client.foo');
   assert.equal(boot.node.locality, { region: 'local', zone: 'zone-a' });
   const bad = meshlite('bootstrap', '-c', 'examples/proxyless-grpc', '--grpc', '--proxy', 'greeter-1.bar');

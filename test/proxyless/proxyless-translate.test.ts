@@ -79,16 +79,28 @@ test('the example: greeter-client.foo gets a listener per name of greeter.bar, o
     assert.equal(hcm.rds.config_source, { ads: {}, resource_api_version: 'V3' });
     assert.equal(hcm.http_filters.at(-1).typed_config['@type'], 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router');
   }
-  assert.equal(r.routes.map((x) => x.name), [`${fqdn}:50051`]);
+  assert.equal(
+    r.routes.map((x) => x.name),
+    [`${fqdn}:50051`],
+  );
   const vhosts = r.routes[0]!.virtual_hosts as Obj[];
   assert.is(vhosts.length, 1);
   assert.is(vhosts[0]!.domains.at(-1), '*', 'a catch-all domain, always');
   assert.equal(vhosts[0]!.routes[0].route, { cluster: `outbound|50051||${fqdn}` });
-  assert.equal(r.clusters.map((c) => [c.name, c.type, c.transport_socket]), [[`outbound|50051||${fqdn}`, 'EDS', undefined]]);
+  assert.equal(
+    r.clusters.map((c) => [c.name, c.type, c.transport_socket]),
+    [[`outbound|50051||${fqdn}`, 'EDS', undefined]],
+  );
   assert.equal(r.endpoints, [
     {
       cluster_name: `outbound|50051||${fqdn}`,
-      endpoints: [{ locality: { region: 'local', zone: 'zone-a' }, lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.60.1', port_value: 50051 } } } }], load_balancing_weight: 1 }],
+      endpoints: [
+        {
+          locality: { region: 'local', zone: 'zone-a' },
+          lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.60.1', port_value: 50051 } } } }],
+          load_balancing_weight: 1,
+        },
+      ],
     },
   ]);
   assert.equal(r.secretNames, []);
@@ -119,7 +131,12 @@ spec:
   resolution: DNS
   ports: [{name: grpc, number: 443, protocol: GRPC}]`;
   const model = meshFromYaml(
-    serviceEntry('bar', 'greeter', '', '[{name: grpc, number: 50051, protocol: GRPC}, {name: admin, number: 50052, protocol: HTTP2}, {name: web, number: 8080, protocol: HTTP}]'),
+    serviceEntry(
+      'bar',
+      'greeter',
+      '',
+      '[{name: grpc, number: 50051, protocol: GRPC}, {name: admin, number: 50052, protocol: HTTP2}, {name: web, number: 8080, protocol: HTTP}]',
+    ),
     dnsGrpc,
     workload('bar', 'greeter', '127.0.60.1', { sidecar: false }),
     workload('bar', 'caller', '127.0.60.11', { sidecar: false, annotations: PROXYLESS }),
@@ -128,8 +145,14 @@ spec:
   const inBar = translated(model, 'caller.bar');
   const names = inBar.listeners.map((l) => String(l.name));
   assert.ok(names.includes('greeter:50051') && names.includes('greeter:50052'), names.join(' '));
-  assert.not.ok(names.some((n) => !n.includes(':')), 'two gRPC ports: no port-less names');
-  assert.not.ok(names.some((n) => n.endsWith(':8080') || n.startsWith('ext.')), names.join(' '));
+  assert.not.ok(
+    names.some((n) => !n.includes(':')),
+    'two gRPC ports: no port-less names',
+  );
+  assert.not.ok(
+    names.some((n) => n.endsWith(':8080') || n.startsWith('ext.')),
+    names.join(' '),
+  );
   assert.match(inBar.warnings.join('\n'), 'ext.example.com:443: resolution DNS is not served to proxyless clients');
   const inFoo = translated(model, 'caller.foo').listeners.map((l) => String(l.name));
   assert.not.ok(inFoo.includes('greeter:50051'), 'bare name only from the same namespace');
@@ -159,7 +182,10 @@ spec:
   const listener = r.listeners.find((l) => l.name === 'greeter.bar:50051')!;
   assert.is((listener.api_listener as Obj).api_listener.rds.route_config_name, 'greeter.bar:50051');
   assert.is(r.listeners.filter((l) => l.name === 'greeter.bar:50051').length, 1);
-  assert.match(r.warnings.join('\n'), 'listener name "greeter.bar:50051" of greeter.bar.svc.cluster.local:50051 is already taken by greeter.bar:50051');
+  assert.match(
+    r.warnings.join('\n'),
+    'listener name "greeter.bar:50051" of greeter.bar.svc.cluster.local:50051 is already taken by greeter.bar:50051',
+  );
   decodeAll(model, 'caller.foo');
 });
 
@@ -178,10 +204,28 @@ test('endpoints: weights and localities for grpc, hostnames and duplicates left 
   const r = translated(model, 'caller.foo');
   const cla = r.endpoints[0] as Obj;
   assert.equal(
-    cla.endpoints.map((l: Obj) => [l.locality, l.load_balancing_weight, l.lb_endpoints.map((e: Obj) => [e.endpoint.address.socket_address.address, e.load_balancing_weight])]),
+    cla.endpoints.map((l: Obj) => [
+      l.locality,
+      l.load_balancing_weight,
+      l.lb_endpoints.map((e: Obj) => [e.endpoint.address.socket_address.address, e.load_balancing_weight]),
+    ]),
     [
-      [{ region: 'r1', zone: 'z1' }, 4, [['127.0.60.1', 3], ['127.0.60.2', undefined]]],
-      [{}, 2, [['127.0.60.3', undefined], ['127.0.60.6', undefined]]],
+      [
+        { region: 'r1', zone: 'z1' },
+        4,
+        [
+          ['127.0.60.1', 3],
+          ['127.0.60.2', undefined],
+        ],
+      ],
+      [
+        {},
+        2,
+        [
+          ['127.0.60.3', undefined],
+          ['127.0.60.6', undefined],
+        ],
+      ],
     ],
   );
   const warnings = r.warnings.join('\n');
@@ -196,7 +240,12 @@ test('DestinationRule: http2MaxRequests becomes a circuit breaker; settings grpc
     serviceEntry('bar', 'greeter', '', '[{name: grpc, number: 50051, protocol: GRPC}]'),
     workload('bar', 'greeter', '127.0.60.1', { sidecar: false }),
     workload('foo', 'caller', '127.0.60.12', { sidecar: false, annotations: PROXYLESS }),
-    destinationRule('bar', 'greeter', 'greeter.bar.svc.cluster.local', '  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n    loadBalancer: {simple: LEAST_REQUEST}\n    connectionPool: {http: {http2MaxRequests: 7}}'),
+    destinationRule(
+      'bar',
+      'greeter',
+      'greeter.bar.svc.cluster.local',
+      '  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n    loadBalancer: {simple: LEAST_REQUEST}\n    connectionPool: {http: {http2MaxRequests: 7}}',
+    ),
   );
   const r = translated(model, 'caller.foo');
   assert.equal(r.clusters[0]!.circuit_breakers, { thresholds: [{ priority: 'DEFAULT', max_requests: 7 }] });
@@ -220,10 +269,15 @@ test('only annotated workloads translate; a sidecar that is also annotated is se
 
 test('the gRPC bootstrap passes grpc-js-xds validation with node id, locality and ignore_resource_deletion', () => {
   const model = example();
-  const info = validateBootstrapConfig(buildGrpcBootstrap({ workload: model.registry.workload('greeter-client.foo')!, adsAddress: '127.0.0.1:15010' }));
+  const info = validateBootstrapConfig(
+    buildGrpcBootstrap({ workload: model.registry.workload('greeter-client.foo')!, adsAddress: '127.0.0.1:15010' }),
+  );
   assert.is(info.node.id, 'greeter-client.foo');
   assert.equal(info.node.locality, { region: 'local', zone: 'zone-a' });
-  assert.equal(info.xdsServers.map((s) => [s.server_uri, s.channel_creds.map((c) => c.type), s.server_features.includes('ignore_resource_deletion')]), [['127.0.0.1:15010', ['insecure'], true]]);
+  assert.equal(
+    info.xdsServers.map((s) => [s.server_uri, s.channel_creds.map((c) => c.type), s.server_features.includes('ignore_resource_deletion')]),
+    [['127.0.0.1:15010', ['insecure'], true]],
+  );
 });
 
 test.run();

@@ -28,7 +28,9 @@ function greeter(name: string, address: string): Child {
 }
 
 function proxylessClient(name: string, target: string, maxCalls = 0): Child {
-  const child = startChild(name, [join(APPS, 'greeter-client.js'), target, '50', '3000', String(maxCalls)], { GRPC_XDS_BOOTSTRAP: bootstrapFile });
+  const child = startChild(name, [join(APPS, 'greeter-client.js'), target, '50', '3000', String(maxCalls)], {
+    GRPC_XDS_BOOTSTRAP: bootstrapFile,
+  });
   children.push(child);
   return child;
 }
@@ -43,13 +45,44 @@ async function startAll(): Promise<void> {
   block = (await prepareConfigDir(work, 'proxyless-grpc', [50051])).block;
   const g1 = greeter('greeter-1', mapAddresses('127.0.60.1', block));
   const g2 = greeter('greeter-2', mapAddresses('127.0.60.2', block)); // running, but not in the config until the second test
-  const serve = startChild('meshlite', [CLI, 'serve', '-c', configDir, '--insecure', '--ads-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', '--state-dir', join(work, 'state'), '--debounce', '50']);
+  const serve = startChild('meshlite', [
+    CLI,
+    'serve',
+    '-c',
+    configDir,
+    '--insecure',
+    '--ads-address',
+    '127.0.0.1:0',
+    '--admin-address',
+    '127.0.0.1:0',
+    '--state-dir',
+    join(work, 'state'),
+    '--debounce',
+    '50',
+  ]);
   children.push(serve);
   const serving = JSON.parse(await serve.waitForLine((l) => l.includes('"meshlite serving'), 15_000)) as { ads: string; admin: string };
   admin = serving.admin;
   await g1.waitForLine((l) => l.includes('listening'), 10_000);
   await g2.waitForLine((l) => l.includes('listening'), 10_000);
-  const boot = spawnSync(process.execPath, [CLI, 'bootstrap', '-c', configDir, '--grpc', '--insecure', '--proxy', 'greeter-client.foo', '--ads-address', serving.ads, '-o', bootstrapFile], { encoding: 'utf8' });
+  const boot = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'bootstrap',
+      '-c',
+      configDir,
+      '--grpc',
+      '--insecure',
+      '--proxy',
+      'greeter-client.foo',
+      '--ads-address',
+      serving.ads,
+      '-o',
+      bootstrapFile,
+    ],
+    { encoding: 'utf8' },
+  );
   assert.is(boot.status, 0, boot.stderr);
 }
 
@@ -69,7 +102,11 @@ test.after(async () => {
 test('a proxyless client resolves xds:///greeter.bar:50051 through meshlite and its calls reach greeter-1', async () => {
   client = proxylessClient('client', 'xds:///greeter.bar:50051');
   const resolved = await callsAfterFirstSuccess(client, 5, 20_000);
-  assert.equal(resolved.filter((c) => !c.ok), [], 'no failed calls once the name resolved');
+  assert.equal(
+    resolved.filter((c) => !c.ok),
+    [],
+    'no failed calls once the name resolved',
+  );
   assert.equal([...new Set(resolved.map((c) => c.server))], ['greeter-1']);
   // meshlite's view: the node is connected as a proxyless gRPC client and accepted every type it was sent.
   const adsz = (await getJson('/debug/adsz')) as { proxy: string; node: { userAgent: string }; warnings: string[] }[];
@@ -97,7 +134,10 @@ spec:
 `,
   );
   await eventually(
-    () => calls(client).slice(before).some((c) => c.server === 'greeter-2') || undefined,
+    () =>
+      calls(client)
+        .slice(before)
+        .some((c) => c.server === 'greeter-2') || undefined,
     15_000,
     () => `no call reached greeter-2; last lines:\n${client.lines.slice(-5).join('\n')}`,
   );
@@ -105,11 +145,24 @@ spec:
   // weight, so 20 calls reach both unless a locality weight is missing (grpc
   // then drops that locality) - the odds of a false failure are 2^-19.
   const mark = calls(client).length;
-  await eventually(() => calls(client).length >= mark + 20 || undefined, 10_000, () => 'client stopped calling');
+  await eventually(
+    () => calls(client).length >= mark + 20 || undefined,
+    10_000,
+    () => 'client stopped calling',
+  );
   const recent = calls(client).slice(mark, mark + 20);
-  assert.equal(recent.filter((c) => !c.ok), []);
+  assert.equal(
+    recent.filter((c) => !c.ok),
+    [],
+  );
   assert.equal([...new Set(recent.map((c) => c.server))].sort(), ['greeter-1', 'greeter-2']);
-  assert.equal(calls(client).slice(before).filter((c) => !c.ok), [], 'no call failed across the config change');
+  assert.equal(
+    calls(client)
+      .slice(before)
+      .filter((c) => !c.ok),
+    [],
+    'no call failed across the config change',
+  );
 });
 
 test('other published names resolve too: the FQDN with port, and `greeter.bar` without one (single gRPC port)', async () => {
@@ -117,7 +170,11 @@ test('other published names resolve too: the FQDN with port, and `greeter.bar` w
   const clients = targets.map((target) => proxylessClient(`client ${target}`, target));
   for (const [i, one] of clients.entries()) {
     const resolved = (await callsAfterFirstSuccess(one, 3, 20_000)).slice(0, 3);
-    assert.equal(resolved.filter((c) => !c.ok), [], targets[i]);
+    assert.equal(
+      resolved.filter((c) => !c.ok),
+      [],
+      targets[i],
+    );
     for (const c of resolved) assert.ok(c.server === 'greeter-1' || c.server === 'greeter-2', JSON.stringify(c));
   }
 });
@@ -130,8 +187,15 @@ test('the wait for a first success fails when no call ever succeeds (a name mesh
   } catch (err) {
     assert.match((err as Error).message, 'no call succeeded');
   }
-  await eventually(() => (calls(lost).length > 0 ? true : undefined), 10_000, () => 'the client made no call');
-  assert.ok(calls(lost).every((c) => !c.ok), 'every call failed');
+  await eventually(
+    () => (calls(lost).length > 0 ? true : undefined),
+    10_000,
+    () => 'the client made no call',
+  );
+  assert.ok(
+    calls(lost).every((c) => !c.ok),
+    'every call failed',
+  );
 });
 
 test.run();

@@ -205,9 +205,10 @@ test('a revoked token is refused at open: by its id, or as a token of its proxy 
     const later = w.sotw(issued.token);
     later.request('clusters', { node: SLEEP_FOO });
     assert.ok((await later.next()).names.length > 0);
-    assert.equal(w.server.listConnections().map((c) => [c.proxyId, c.credential]), [
-      ['sleep.foo', { id: issued.tokenId, issuedAt: issued.issuedAt * 1000, expiresAt: issued.expiresAt * 1000 }],
-    ]);
+    assert.equal(
+      w.server.listConnections().map((c) => [c.proxyId, c.credential]),
+      [['sleep.foo', { id: issued.tokenId, issuedAt: issued.issuedAt * 1000, expiresAt: issued.expiresAt * 1000 }]],
+    );
   }));
 
 test("a token's stream is closed when the token expires", () =>

@@ -25,7 +25,21 @@ type Obj = Record<string, any>;
 function bootstrap(stateDir: string, out: string, ...extra: string[]) {
   const r = spawnSync(
     process.execPath,
-    [CLI, 'bootstrap', '-c', 'examples/s1-auto-mtls', '--proxy', 'sleep.foo', '--state-dir', stateDir, '--ads-address', '127.0.0.1:15010', '-o', out, ...extra],
+    [
+      CLI,
+      'bootstrap',
+      '-c',
+      'examples/s1-auto-mtls',
+      '--proxy',
+      'sleep.foo',
+      '--state-dir',
+      stateDir,
+      '--ads-address',
+      '127.0.0.1:15010',
+      '-o',
+      out,
+      ...extra,
+    ],
     { cwd: REPO_ROOT, encoding: 'utf8' },
   );
   assert.is(r.status, 0, r.stderr);
@@ -33,7 +47,9 @@ function bootstrap(stateDir: string, out: string, ...extra: string[]) {
 }
 
 function xdsCluster(b: Obj): Obj {
-  const c = (b.static_resources.clusters as Obj[]).find((x) => x.name === b.dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name);
+  const c = (b.static_resources.clusters as Obj[]).find(
+    (x) => x.name === b.dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name,
+  );
   assert.ok(c, 'the ADS cluster is a static cluster');
   return c!;
 }
@@ -41,7 +57,7 @@ function xdsCluster(b: Obj): Obj {
 function tokenIn(b: Obj): string {
   const md = b.dynamic_resources.ads_config.grpc_services[0].initial_metadata as { key: string; value: string }[];
   const auth = md.find((m) => m.key === 'authorization');
-  assert.ok(auth && auth.value.startsWith('Bearer '), 'authorization: Bearer <token>');
+  assert.ok(auth?.value.startsWith('Bearer '), 'authorization: Bearer <token>');
   return auth!.value.slice('Bearer '.length);
 }
 
@@ -59,13 +75,18 @@ test('meshlite bootstrap: real Envoy validates it; it holds a token for sleep.fo
     await createMeshliteState(otherDir);
     const file = join(dir, 'sleep.foo.json');
     const b = bootstrap(stateDir, file);
-    const validated = await run(envoy, ['--mode', 'validate', '-c', file, '--log-level', 'error', '--disable-hot-restart'], { timeout: 60_000 }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
+    const validated = await run(envoy, ['--mode', 'validate', '-c', file, '--log-level', 'error', '--disable-hot-restart'], {
+      timeout: 60_000,
+    }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
       throw new Error(`envoy --mode validate rejected the bootstrap:\n${e.stderr ?? ''}${e.stdout ?? ''}${e.message}`);
     });
     assert.match(validated.stdout + validated.stderr, /OK/);
 
     assert.is(b.node.id, 'sleep.foo');
-    assert.equal(xdsCluster(b).load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, { address: '127.0.0.1', port_value: 15010 });
+    assert.equal(xdsCluster(b).load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, {
+      address: '127.0.0.1',
+      port_value: 15010,
+    });
     assert.is(rootIn(b), readFileSync(join(stateDir, 'ca', 'root-cert.pem'), 'utf8'), 'the CA root of this state dir');
     const token = tokenIn(b);
     const check = await (await TokenAuthority.load(stateDir)).verify(token);
@@ -101,7 +122,9 @@ test("the bootstrap's token and CA root open a TLS ADS stream to meshlite servin
       logger: pino({ level: 'silent' }),
     });
     const tls = xdsCluster(b).transport_socket.typed_config;
-    client = new grpc.Client(`127.0.0.1:${running.adsPort}`, grpc.credentials.createSsl(Buffer.from(rootIn(b))), { 'grpc.ssl_target_name_override': tls.sni });
+    client = new grpc.Client(`127.0.0.1:${running.adsPort}`, grpc.credentials.createSsl(Buffer.from(rootIn(b))), {
+      'grpc.ssl_target_name_override': tls.sni,
+    });
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${tokenIn(b)}`);
     stream = new SotwClient(client, md);

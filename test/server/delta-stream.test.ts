@@ -118,7 +118,10 @@ test('delta: a subscription change is honoured even with a stale nonce; a stale 
   s.request('endpoints', { nonce: r1.nonce, unsubscribe: [HTTPBIN] });
   assert.equal(s.written(), []);
   assert.equal(s.status('endpoints')!.subscribed, [ECHO]);
-  assert.not.ok(s.events.some((e) => e.kind === 'acked'), 'answers to superseded nonces are not ACKs');
+  assert.not.ok(
+    s.events.some((e) => e.kind === 'acked'),
+    'answers to superseded nonces are not ACKs',
+  );
   s.stream.onSnapshot(B);
   const [eds4, ...rest] = s.written();
   assert.equal([eds4!.type, Object.keys(eds4!.versions)], ['endpoints', [ECHO]]);
@@ -138,7 +141,13 @@ test('delta: a NACK is recorded and the rejected resources are not resent until 
   assert.equal(s.written(), [], 'the NACK is not answered with the rejected cluster');
   assert.equal(s.status('clusters')!.nacked, { version: C.clusters.version, nonce: r2.nonce, message: 'tls context rejected' });
   assert.is(s.status('clusters')!.ackedVersion, A.clusters.version);
-  assert.equal(s.events.at(-1), { kind: 'nacked', proxy: 'httpbin.bar', type: 'clusters', version: C.clusters.version, message: 'tls context rejected' });
+  assert.equal(s.events.at(-1), {
+    kind: 'nacked',
+    proxy: 'httpbin.bar',
+    type: 'clusters',
+    version: C.clusters.version,
+    message: 'tls context rejected',
+  });
 
   s.request('clusters', { nonce: r2.nonce, error: 'tls context rejected' });
   s.stream.onSnapshot(snapshotOf(MESH.c, 1)); // secrets only
@@ -175,11 +184,17 @@ test('delta: a snapshot change is pushed in the order clusters, endpoints, liste
   s.request('listeners');
   s.request('endpoints', { subscribe: [HTTPBIN, ECHO] });
   s.request('clusters');
-  assert.equal(s.written().map((r) => r.type), ['secrets', 'routes', 'listeners', 'endpoints', 'clusters', 'endpoints']);
+  assert.equal(
+    s.written().map((r) => r.type),
+    ['secrets', 'routes', 'listeners', 'endpoints', 'clusters', 'endpoints'],
+  );
   const B2 = snapshotOf(MESH.b, 2);
   s.stream.onSnapshot(B2);
   const pushed = s.written();
-  assert.equal(pushed.map((r) => r.type), ['clusters', 'endpoints', 'listeners', 'routes', 'secrets']);
+  assert.equal(
+    pushed.map((r) => r.type),
+    ['clusters', 'endpoints', 'listeners', 'routes', 'secrets'],
+  );
   for (const r of pushed) assert.is(r.systemVersion, B2[r.type].version);
 });
 

@@ -102,7 +102,10 @@ export async function withHarness(body: (h: Harness) => Promise<void>): Promise<
 
 const WORKLOADS = [workload('bar', 'httpbin', '127.0.2.1'), workload('foo', 'sleep', '127.0.1.2')];
 const HTTPBIN_SE = serviceEntry('bar', 'httpbin');
-const ECHO_DOCS = [serviceEntry('bar', 'echo', '', '[{name: http, number: 9000, protocol: HTTP, targetPort: 90}]'), workload('bar', 'echo', '127.0.2.5')];
+const ECHO_DOCS = [
+  serviceEntry('bar', 'echo', '', '[{name: http, number: 9000, protocol: HTTP, targetPort: 90}]'),
+  workload('bar', 'echo', '127.0.2.5'),
+];
 
 export const MESH = {
   /** No services: the proxy has no resources at all. */
@@ -114,13 +117,20 @@ export const MESH = {
   /** + echo + plaintext bar: clusters, endpoints, listeners and routes all change. */
   b: [HTTPBIN_SE, ...WORKLOADS, ...ECHO_DOCS, peerAuthn('bar', 'default', '{mtls: {mode: DISABLE}}')],
   /** A DestinationRule: only the httpbin cluster changes. */
-  c: [HTTPBIN_SE, ...WORKLOADS, destinationRule('bar', 'plain', 'httpbin.bar.svc.cluster.local', '  trafficPolicy: {tls: {mode: DISABLE}}')],
+  c: [
+    HTTPBIN_SE,
+    ...WORKLOADS,
+    destinationRule('bar', 'plain', 'httpbin.bar.svc.cluster.local', '  trafficPolicy: {tls: {mode: DISABLE}}'),
+  ],
 } as const;
 
 export function secrets(generation: number): JsonObject[] {
   return [
     { name: 'ROOTCA', validation_context: { trusted_ca: { inline_string: `root-${generation}` } } },
-    { name: 'default', tls_certificate: { certificate_chain: { inline_string: `chain-${generation}` }, private_key: { inline_string: `key-${generation}` } } },
+    {
+      name: 'default',
+      tls_certificate: { certificate_chain: { inline_string: `chain-${generation}` }, private_key: { inline_string: `key-${generation}` } },
+    },
   ];
 }
 

@@ -45,7 +45,13 @@ test('an empty first CDS/LDS request is a wildcard, answered at once with the ty
   s.ack(lds);
   s.stream.onSnapshot(B);
   const pushed = s.written();
-  assert.equal(pushed.map((r) => [r.type, r.versionInfo]), [['clusters', B.clusters.version], ['listeners', B.listeners.version]]);
+  assert.equal(
+    pushed.map((r) => [r.type, r.versionInfo]),
+    [
+      ['clusters', B.clusters.version],
+      ['listeners', B.listeners.version],
+    ],
+  );
   const nonces = [cds, lds, ...pushed].map((r) => r.nonce);
   assert.ok(nonces.every((n) => n.length > 0));
   assert.is(new Set(nonces).size, 4, `nonces are unique: ${nonces}`);
@@ -90,7 +96,13 @@ test('a NACK is recorded and never answered with the same content, however often
   const st = s.status('clusters')!;
   assert.equal(st.nacked, { version: B.clusters.version, nonce: r2.nonce, message: 'cluster outbound|9000 rejected' });
   assert.is(st.ackedVersion, A.clusters.version, 'the proxy still holds the previous version');
-  const nacked = { kind: 'nacked', proxy: 'httpbin.bar', type: 'clusters', version: B.clusters.version, message: 'cluster outbound|9000 rejected' };
+  const nacked = {
+    kind: 'nacked',
+    proxy: 'httpbin.bar',
+    type: 'clusters',
+    version: B.clusters.version,
+    message: 'cluster outbound|9000 rejected',
+  };
   assert.equal(s.events.at(-1), nacked);
   s.nack(r2, r1.versionInfo, 'cluster outbound|9000 rejected');
   assert.equal(s.written(), [], 'a repeated NACK is not answered either (no loop)');
@@ -231,13 +243,19 @@ test('a change of every type is pushed once each, in the order clusters, endpoin
     assert.is(r!.type, type);
     s.ack(r!, names[type]);
     // The first CDS response warms clusters: EDS (already subscribed) is sent again.
-    assert.equal(rewarm.map((x) => x.type), type === 'clusters' ? ['endpoints'] : []);
+    assert.equal(
+      rewarm.map((x) => x.type),
+      type === 'clusters' ? ['endpoints'] : [],
+    );
     for (const x of rewarm) s.ack(x, names.endpoints);
   }
   assert.equal(s.written(), []);
   s.stream.onSnapshot(B2);
   const pushed = s.written();
-  assert.equal(pushed.map((r) => r.type), ['clusters', 'endpoints', 'listeners', 'routes', 'secrets']);
+  assert.equal(
+    pushed.map((r) => r.type),
+    ['clusters', 'endpoints', 'listeners', 'routes', 'secrets'],
+  );
   for (const r of pushed) assert.is(r.versionInfo, B2[r.type].version, `${r.type} carries the new version`);
   s.stream.onSnapshot(B2);
   assert.equal(s.written(), [], 'the same snapshot again sends nothing');
@@ -287,7 +305,12 @@ test('a first request carrying a nonce from an earlier stream (reconnect) is ans
 test('a request for a type meshlite does not serve is logged and ignored', () => {
   const s = sotwSpy();
   s.stream.onSnapshot(A);
-  s.stream.onRequest({ typeUrl: 'type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig', resourceNames: [], versionInfo: '', responseNonce: '' });
+  s.stream.onRequest({
+    typeUrl: 'type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig',
+    resourceNames: [],
+    versionInfo: '',
+    responseNonce: '',
+  });
   assert.equal(s.written(), []);
   assert.equal(s.stream.status(), []);
   assert.equal(s.logs, ['ignoring request for an unsupported type']);

@@ -38,7 +38,10 @@ test('an empty first CDS/LDS request is a wildcard; every response has a fresh n
     assert.is(cds2.versionInfo, b.clusters.version);
     assert.is(lds2.versionInfo, b.listeners.version);
     const nonces = [cds, lds, cds2, lds2].map((r) => r.nonce);
-    assert.ok(nonces.every((n) => n.length > 0), 'every response has a nonce');
+    assert.ok(
+      nonces.every((n) => n.length > 0),
+      'every response has a nonce',
+    );
     assert.is(new Set(nonces).size, 4, `nonces are unique: ${nonces}`);
   }));
 
@@ -83,7 +86,15 @@ test('a NACK is recorded and the rejected content is not resent, but a later rea
     const st = h.status('clusters')!;
     assert.equal(st.nacked, { version: b.clusters.version, nonce: r2.nonce, message: 'cluster outbound|9000 rejected' });
     assert.is(st.ackedVersion, a.clusters.version, 'the proxy still holds the previous version');
-    assert.ok(h.events.some((e) => e.kind === 'nacked' && e.type === 'clusters' && e.version === b.clusters.version && e.message === 'cluster outbound|9000 rejected'));
+    assert.ok(
+      h.events.some(
+        (e) =>
+          e.kind === 'nacked' &&
+          e.type === 'clusters' &&
+          e.version === b.clusters.version &&
+          e.message === 'cluster outbound|9000 rejected',
+      ),
+    );
 
     // A snapshot change elsewhere (secrets only) must not resend the rejected clusters.
     const bSecrets = snapshotOf(MESH.b, 1);
@@ -120,14 +131,17 @@ test('a request with a stale nonce is ignored: no response and no state change',
     c.request('listeners');
     assert.is((await c.next()).type, 'listeners', 'no response to stale requests');
     assert.equal(h.status('clusters'), before, 'stale requests change nothing');
-    assert.not.ok(h.events.some((e) => e.kind === 'nacked'), 'a stale NACK is not recorded');
+    assert.not.ok(
+      h.events.some((e) => e.kind === 'nacked'),
+      'a stale NACK is not recorded',
+    );
 
     await answerAndAwaitAck(h, 'clusters', () => c.ack(r2));
     assert.is(h.status('clusters')!.ackedVersion, d.clusters.version);
     const cSnap = snapshotOf(MESH.c);
     h.cache.set(PROXY, cSnap);
     const r3 = await c.next();
-    assert.equal(r3.names, namesOf(cSnap, 'clusters'), 'still the wildcard, not the stale request\'s names');
+    assert.equal(r3.names, namesOf(cSnap, 'clusters'), "still the wildcard, not the stale request's names");
   }));
 
 test('named RDS/EDS/SDS resources requested before they exist get no response, and are sent when they appear', () =>
@@ -149,7 +163,11 @@ test('named RDS/EDS/SDS resources requested before they exist get no response, a
     const cds = await c.next();
     const eds = await c.next();
     const rds = await c.next();
-    assert.equal([cds.type, eds.type, rds.type], ['clusters', 'endpoints', 'routes'], 'the first responses: none came before (nothing requested existed)');
+    assert.equal(
+      [cds.type, eds.type, rds.type],
+      ['clusters', 'endpoints', 'routes'],
+      'the first responses: none came before (nothing requested existed)',
+    );
     assert.equal(eds.names, [HTTPBIN], 'what exists of the requested names');
     assert.equal(rds.names, ['http_proxy']);
     await answerAndAwaitAck(h, 'clusters', () => c.ack(cds));
@@ -247,7 +265,11 @@ test('a snapshot change of every type is pushed in the order clusters, endpoints
     const routes = pushed[3]!;
     c.request('routes', { version: routes.versionInfo, nonce: routes.nonce, names: [] });
     const unsubscribed = await c.next();
-    assert.equal([unsubscribed.type, unsubscribed.names], ['routes', []], 'each type pushed once: the next response answers the later request');
+    assert.equal(
+      [unsubscribed.type, unsubscribed.names],
+      ['routes', []],
+      'each type pushed once: the next response answers the later request',
+    );
   }));
 
 test('RDS (named) is never a wildcard: an empty first request gets nothing, an empty later one means nothing', () =>

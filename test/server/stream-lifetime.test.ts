@@ -27,13 +27,18 @@ interface Rig {
   tlsFailures: TlsFailure[];
 }
 
-async function withRig(auth: (nodeId: string) => Promise<AuthResult>, body: (r: Rig) => Promise<void>, tls?: { certChainPem: string; privateKeyPem: string }): Promise<void> {
+async function withRig(
+  auth: (nodeId: string) => Promise<AuthResult>,
+  body: (r: Rig) => Promise<void>,
+  tls?: { certChainPem: string; privateKeyPem: string },
+): Promise<void> {
   const cache = new SnapshotCache();
   cache.set(PROXY, snapshotOf(MESH.a));
   const closed: StreamCloseReason[] = [];
   const tlsFailures: TlsFailure[] = [];
   const logs: Rig['logs'] = [];
-  const at = (level: string) => (fields: object, msg?: string) => void logs.push({ level, msg: msg ?? '', fields: fields as Record<string, any> });
+  const at = (level: string) => (fields: object, msg?: string) =>
+    void logs.push({ level, msg: msg ?? '', fields: fields as Record<string, any> });
   const server = new AdsServer({
     cache,
     authenticator: { authenticate: (_md, node) => auth(node.id) },
@@ -68,7 +73,9 @@ async function stillServed(s: SotwClient): Promise<void> {
   assert.is((await s.next()).type, 'listeners');
 }
 
-const trust = (credential?: { expiresAt?: number; id?: string }) => async (id: string): Promise<AuthResult> => ({ ok: true, proxyId: id, ...(credential ? { credential } : {}) });
+const trust =
+  (credential?: { expiresAt?: number; id?: string }) =>
+  async (id: string): Promise<AuthResult> => ({ ok: true, proxyId: id, ...(credential ? { credential } : {}) });
 
 test('a stream that never sends a request is closed UNAUTHENTICATED after the auth timeout, and logged', () =>
   withRig(trust(), async (r) => {
@@ -104,7 +111,10 @@ test('an authenticated stream is not closed by the auth timeout', () =>
     await s.next();
     await pastAuthDeadline(r);
     await stillServed(s);
-    assert.equal(r.server.listConnections().map((c) => c.proxyId), [PROXY]);
+    assert.equal(
+      r.server.listConnections().map((c) => c.proxyId),
+      [PROXY],
+    );
     assert.equal(r.closed, ['auth_timeout'], 'only the control stream was closed');
     s.close();
   }));
@@ -116,7 +126,10 @@ test('a credential that expires closes its stream at that moment (config flows u
     s.request('clusters', { node: { id: PROXY } });
     const cds = await s.next();
     assert.ok(cds.names.length > 0, 'config before expiry');
-    assert.equal(r.server.listConnections().map((c) => c.credential), [{ id: 'tok-1', expiresAt }]);
+    assert.equal(
+      r.server.listConnections().map((c) => c.credential),
+      [{ id: 'tok-1', expiresAt }],
+    );
     const end = await s.raw.endWithin(3000);
     const lateMs = Date.now() - expiresAt;
     assert.is(grpc.status[end.code], 'UNAUTHENTICATED');
@@ -125,8 +138,15 @@ test('a credential that expires closes its stream at that moment (config flows u
     assert.equal(r.closed, ['token_expired']);
     assert.equal(r.server.listConnections(), []);
     const closedLog = r.logs.find((l) => l.msg === 'ADS stream closed');
-    assert.equal(closedLog && [closedLog.fields.proxy, closedLog.fields.tokenId, closedLog.fields.code], [PROXY, 'tok-1', 'UNAUTHENTICATED']);
-    assert.ok(r.logs.some((l) => l.level === 'warn' && /^proxy token expires in 0 min/.test(l.msg)), 'warned at open');
+    assert.equal(closedLog && [closedLog.fields.proxy, closedLog.fields.tokenId, closedLog.fields.code], [
+      PROXY,
+      'tok-1',
+      'UNAUTHENTICATED',
+    ]);
+    assert.ok(
+      r.logs.some((l) => l.level === 'warn' && /^proxy token expires in 0 min/.test(l.msg)),
+      'warned at open',
+    );
   });
 });
 
@@ -155,12 +175,15 @@ test('closeStreams ends exactly the streams it selects, with the code and messag
     assert.is(n, 1);
     const end = await a.raw.endWithin();
     assert.equal([grpc.status[end.code], end.details], ['UNAUTHENTICATED', 'token revoked: test']);
-    assert.equal(r.server.listConnections().map((c) => c.proxyId), ['sleep.foo']);
+    assert.equal(
+      r.server.listConnections().map((c) => c.proxyId),
+      ['sleep.foo'],
+    );
     assert.equal(r.closed, ['token_revoked']);
     b.close();
   }));
 
-test('long timers: a delay beyond setTimeout\'s limit does not fire early, and cancels', async () => {
+test("long timers: a delay beyond setTimeout's limit does not fire early, and cancels", async () => {
   let fired = 0;
   const cancel = setLongTimeout(() => fired++, 2 ** 31 + 5000);
   await new Promise((res) => setTimeout(res, 50));
@@ -176,9 +199,16 @@ test('a busy port is a ListenError with code EADDRINUSE', async () => {
   const blocker = net.createServer();
   await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', res));
   const port = (blocker.address() as net.AddressInfo).port;
-  const server = new AdsServer({ cache: new SnapshotCache(), authenticator: { authenticate: (_md, node) => trust()(node.id) }, logger: { info() {}, warn() {}, debug() {} } });
+  const server = new AdsServer({
+    cache: new SnapshotCache(),
+    authenticator: { authenticate: (_md, node) => trust()(node.id) },
+    logger: { info() {}, warn() {}, debug() {} },
+  });
   try {
-    const err = await server.listen(`127.0.0.1:${port}`).then(() => undefined, (e: unknown) => e);
+    const err = await server.listen(`127.0.0.1:${port}`).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.instance(err, ListenError);
     assert.is((err as ListenError).code, 'EADDRINUSE');
   } finally {
@@ -193,7 +223,10 @@ test('the TLS port: a plaintext client is logged with a hint, once per peer per 
     const ca = await CertificateAuthority.loadOrCreate({ stateDir: dir, trustDomain: 'cluster.local' });
     const issued = await ca.issueServerCertificate(['meshlite'], ['127.0.0.1']);
     assert.ok(issued.ok);
-    const tls = { certChainPem: issued.ok ? issued.certificate.certChainPem : '', privateKeyPem: issued.ok ? issued.certificate.privateKeyPem! : '' };
+    const tls = {
+      certChainPem: issued.ok ? issued.certificate.certChainPem : '',
+      privateKeyPem: issued.ok ? issued.certificate.privateKeyPem! : '',
+    };
     await withRig(
       trust(),
       async (r) => {
@@ -205,10 +238,16 @@ test('the TLS port: a plaintext client is logged with a hint, once per peer per 
           s.close();
         }
         await eventually('both handshakes failed', () => r.tlsFailures.length >= 2);
-        assert.ok(r.tlsFailures.every((f) => f.kind === 'plaintext_client'), JSON.stringify(r.tlsFailures));
+        assert.ok(
+          r.tlsFailures.every((f) => f.kind === 'plaintext_client'),
+          JSON.stringify(r.tlsFailures),
+        );
         const lines = r.logs.filter((l) => /^TLS handshake with/.test(l.msg));
         assert.is(lines.length, 1, 'logged once');
-        assert.match(lines[0]!.msg, /^TLS handshake with 127\.0\.0\.1:\d+ failed: .+; the peer speaks plaintext: was its bootstrap made with --insecure\?$/);
+        assert.match(
+          lines[0]!.msg,
+          /^TLS handshake with 127\.0\.0\.1:\d+ failed: .+; the peer speaks plaintext: was its bootstrap made with --insecure\?$/,
+        );
       },
       tls,
     );
@@ -219,7 +258,11 @@ test('the TLS port: a plaintext client is logged with a hint, once per peer per 
 
 test('TLS failure classes and the per-key rate limit', () => {
   const err = (code: string, reason?: string) => Object.assign(new Error(reason ?? code), { code, reason });
-  assert.equal(classifyTlsFailure(err('ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'tlsv1 alert unknown ca')), { reason: 'tlsv1 alert unknown ca', kind: 'untrusted_certificate', hint: "was this proxy's bootstrap made with another --state-dir?" });
+  assert.equal(classifyTlsFailure(err('ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'tlsv1 alert unknown ca')), {
+    reason: 'tlsv1 alert unknown ca',
+    kind: 'untrusted_certificate',
+    hint: "was this proxy's bootstrap made with another --state-dir?",
+  });
   assert.is(classifyTlsFailure(err('ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE')).kind, 'untrusted_certificate');
   assert.is(classifyTlsFailure(err('ERR_SSL_WRONG_VERSION_NUMBER')).kind, 'plaintext_client');
   assert.is(classifyTlsFailure(err('ECONNRESET', 'socket hang up')).kind, 'closed_early');

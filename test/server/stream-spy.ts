@@ -8,7 +8,14 @@ import { SotwStream } from '../../src/server/sotw-stream.js';
 import type { StreamObserver, TypeStatus } from '../../src/server/stream-status.js';
 import { type ResourceType, TYPE_URL_OF } from '../../src/xds/type-urls.js';
 import { type ObservedEvent, PROXY } from './harness.js';
-import { type DeltaRequestArgs, type DeltaResponse, readDeltaResponse, readSotwResponse, type SotwRequestArgs, type SotwResponse } from './xds-client.js';
+import {
+  type DeltaRequestArgs,
+  type DeltaResponse,
+  readDeltaResponse,
+  readSotwResponse,
+  type SotwRequestArgs,
+  type SotwResponse,
+} from './xds-client.js';
 
 interface Spy<S, R> {
   stream: S;
@@ -30,7 +37,11 @@ function spy<S extends SotwStream | DeltaStream, R>(make: MakeStream<S>, read: (
     acked: (proxy, type, version) => events.push({ kind: 'acked', proxy, type, version }),
     nacked: (proxy, type, version, message) => events.push({ kind: 'nacked', proxy, type, version, message }),
   };
-  const stream = make((b) => out.push(b), observer, (m) => logs.push(m));
+  const stream = make(
+    (b) => out.push(b),
+    observer,
+    (m) => logs.push(m),
+  );
   return {
     stream,
     events,

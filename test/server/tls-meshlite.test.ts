@@ -16,7 +16,10 @@ import { decodeResource, eventually, SotwClient, type SotwResponse } from './xds
 
 const SLEEP_FOO_ID = 'spiffe://cluster.local/ns/foo/sa/sleep';
 
-async function withMeshlite(certTtlSeconds: number | undefined, body: (m: RunningMeshlite, stateDir: string) => Promise<void>): Promise<void> {
+async function withMeshlite(
+  certTtlSeconds: number | undefined,
+  body: (m: RunningMeshlite, stateDir: string) => Promise<void>,
+): Promise<void> {
   const stateDir = mkdtempSync(join(tmpdir(), 'meshlite-tls-'));
   let running: RunningMeshlite | undefined;
   try {
@@ -37,7 +40,9 @@ async function withMeshlite(certTtlSeconds: number | undefined, body: (m: Runnin
 }
 
 function tlsClient(m: RunningMeshlite, rootPem = m.ca.rootCertPem): grpc.Client {
-  return new grpc.Client(`127.0.0.1:${m.adsPort}`, grpc.credentials.createSsl(Buffer.from(rootPem)), { 'grpc.ssl_target_name_override': 'meshlite' });
+  return new grpc.Client(`127.0.0.1:${m.adsPort}`, grpc.credentials.createSsl(Buffer.from(rootPem)), {
+    'grpc.ssl_target_name_override': 'meshlite',
+  });
 }
 
 async function streamFor(client: grpc.Client, m: RunningMeshlite, proxy: string): Promise<SotwClient> {
@@ -146,7 +151,8 @@ test('TLS ADS: across certificate rotations with other proxies connected, no oth
         const s = await streamFor(client, m, p);
         streams.set(p, s);
         // sleep.foo also asks for names that are not its own: it must get nothing for them.
-        const names = p === 'sleep.foo' ? ['default', 'ROOTCA', 'spiffe://cluster.local/ns/bar/sa/httpbin', 'httpbin.bar'] : ['default', 'ROOTCA'];
+        const names =
+          p === 'sleep.foo' ? ['default', 'ROOTCA', 'spiffe://cluster.local/ns/bar/sa/httpbin', 'httpbin.bar'] : ['default', 'ROOTCA'];
         s.request('secrets', { node: { id: p }, names });
         readers.push(
           (async () => {
@@ -163,7 +169,14 @@ test('TLS ADS: across certificate rotations with other proxies connected, no oth
           })(),
         );
       }
-      const serials = (p: string) => new Set(seen.get(p)!.flatMap((r) => secretsOf(r)).filter((x) => x.name === 'default').map((x) => x.certificates[0]!.serialNumber));
+      const serials = (p: string) =>
+        new Set(
+          seen
+            .get(p)!
+            .flatMap((r) => secretsOf(r))
+            .filter((x) => x.name === 'default')
+            .map((x) => x.certificates[0]!.serialNumber),
+        );
       await eventually('every proxy received its certificate', () => proxies.every((p) => serials(p).size >= 1), 10_000);
       await eventually('sleep.foo received a rotated certificate', () => serials('sleep.foo').size >= 2, 10_000);
 
@@ -178,7 +191,8 @@ test('TLS ADS: across certificate rotations with other proxies connected, no oth
         }
       }
       for (const p of proxies.filter((x) => x !== 'sleep.foo')) {
-        for (const serial of serials(p)) assert.not.ok(serials('sleep.foo').has(serial), `${p}'s certificate ${serial} never reaches sleep.foo`);
+        for (const serial of serials(p))
+          assert.not.ok(serials('sleep.foo').has(serial), `${p}'s certificate ${serial} never reaches sleep.foo`);
       }
       const ns = (p: string) => p.split('.')[1];
       const leafOf = (p: string) => secretsOf(seen.get(p)![0]!).find((x) => x.name === 'default')!.certificates[0]!;

@@ -83,7 +83,8 @@ export class RawStream {
   async nextRaw(timeoutMs = 5000): Promise<Buffer> {
     const queued = this.queue.shift();
     if (queued) return queued;
-    if (this.endStatus) throw new Error(`stream ended (${grpc.status[this.endStatus.code]}: ${this.endStatus.details}) while a response was awaited`);
+    if (this.endStatus)
+      throw new Error(`stream ended (${grpc.status[this.endStatus.code]}: ${this.endStatus.details}) while a response was awaited`);
     if (this.waiter) throw new Error('only one reader at a time');
     const got = await new Promise<Buffer | undefined>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -95,7 +96,8 @@ export class RawStream {
         resolve(b);
       };
     });
-    if (!got) throw new Error(`stream ended (${grpc.status[this.endStatus!.code]}: ${this.endStatus!.details}) while a response was awaited`);
+    if (!got)
+      throw new Error(`stream ended (${grpc.status[this.endStatus!.code]}: ${this.endStatus!.details}) while a response was awaited`);
     return got;
   }
 
@@ -241,4 +243,3 @@ export async function eventually(what: string, check: () => boolean, timeoutMs =
     await new Promise((r) => setTimeout(r, 10));
   }
 }
-

@@ -2,7 +2,13 @@
 // when a subscription is a wildcard, push order and endpoint re-warming.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { classifySotwRequest, isFullStateType, isWildcardSubscription, PUSH_ORDER, typesToRefreshAfter } from '../../src/server/xds-protocol.js';
+import {
+  classifySotwRequest,
+  isFullStateType,
+  isWildcardSubscription,
+  PUSH_ORDER,
+  typesToRefreshAfter,
+} from '../../src/server/xds-protocol.js';
 import { RESOURCE_TYPES } from '../../src/xds/type-urls.js';
 
 test('a request is initial without a nonce or before this stream answered the type; else ack, nack or stale by its nonce', () => {

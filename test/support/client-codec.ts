@@ -8,7 +8,14 @@ type Decoded = Record<string, any>;
 const messages = discoveryMessageTypes;
 
 export const clientCodec = {
-  encodeSotwRequest(req: { versionInfo?: string; node?: { id: string; cluster?: string }; resourceNames?: string[]; typeUrl: string; responseNonce?: string; errorDetail?: { code: number; message: string } }): Uint8Array {
+  encodeSotwRequest(req: {
+    versionInfo?: string;
+    node?: { id: string; cluster?: string };
+    resourceNames?: string[];
+    typeUrl: string;
+    responseNonce?: string;
+    errorDetail?: { code: number; message: string };
+  }): Uint8Array {
     return messages()
       .request!.encode({
         version_info: req.versionInfo ?? '',
@@ -20,7 +27,12 @@ export const clientCodec = {
       })
       .finish();
   },
-  decodeSotwResponse(bytes: Uint8Array): { versionInfo: string; typeUrl: string; nonce: string; resources: { typeUrl: string; value: Uint8Array }[] } {
+  decodeSotwResponse(bytes: Uint8Array): {
+    versionInfo: string;
+    typeUrl: string;
+    nonce: string;
+    resources: { typeUrl: string; value: Uint8Array }[];
+  } {
     const raw = messages().response!.decode(bytes) as unknown as Decoded;
     return {
       versionInfo: raw.version_info ?? '',
@@ -29,7 +41,15 @@ export const clientCodec = {
       resources: (raw.resources ?? []).map((r: Decoded) => ({ typeUrl: r.type_url, value: r.value })),
     };
   },
-  encodeDeltaRequest(req: { node?: { id: string }; typeUrl: string; subscribe?: string[]; unsubscribe?: string[]; initialResourceVersions?: Record<string, string>; responseNonce?: string; errorDetail?: { code: number; message: string } }): Uint8Array {
+  encodeDeltaRequest(req: {
+    node?: { id: string };
+    typeUrl: string;
+    subscribe?: string[];
+    unsubscribe?: string[];
+    initialResourceVersions?: Record<string, string>;
+    responseNonce?: string;
+    errorDetail?: { code: number; message: string };
+  }): Uint8Array {
     return messages()
       .deltaRequest!.encode({
         node: req.node,
@@ -42,7 +62,13 @@ export const clientCodec = {
       })
       .finish();
   },
-  decodeDeltaResponse(bytes: Uint8Array): { systemVersion: string; typeUrl: string; nonce: string; resources: { name: string; version: string; value: Uint8Array }[]; removed: string[] } {
+  decodeDeltaResponse(bytes: Uint8Array): {
+    systemVersion: string;
+    typeUrl: string;
+    nonce: string;
+    resources: { name: string; version: string; value: Uint8Array }[];
+    removed: string[];
+  } {
     const raw = messages().deltaResponse!.decode(bytes) as unknown as Decoded;
     return {
       systemVersion: raw.system_version_info ?? '',

@@ -36,7 +36,12 @@ export function goldenCases(): GoldenCase[] {
     for (const { workload: proxy } of meshProxies(model)) {
       const result = dumpProxyConfig(model, proxy.id);
       if (!result.ok) throw new Error(`${scenario}/${proxy.id}: ${result.error}`);
-      cases.push({ scenario, proxy: proxy.id, goldenPath: join(GOLDEN_DIR, scenario, `${proxy.id}.json`), actual: formatJson(result.dump) });
+      cases.push({
+        scenario,
+        proxy: proxy.id,
+        goldenPath: join(GOLDEN_DIR, scenario, `${proxy.id}.json`),
+        actual: formatJson(result.dump),
+      });
     }
   }
   return cases;

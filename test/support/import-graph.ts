@@ -138,7 +138,9 @@ export function layerViolations(graph: ImportGraph, rules: LayerRules): string[]
         used.add(`${exception.from} -> ${exception.to}`);
         continue;
       }
-      out.push(`${file} -> ${target}: ${allowed.length > 0 ? `${from} may import only ${allowed.join(', ')}` : `${from} may import no other folder`}`);
+      out.push(
+        `${file} -> ${target}: ${allowed.length > 0 ? `${from} may import only ${allowed.join(', ')}` : `${from} may import no other folder`}`,
+      );
     }
   }
   for (const e of rules.exceptions) {

@@ -11,7 +11,12 @@ export function meshFromYaml(...docs: string[]): MeshModel {
   return buildMeshModel(result.config);
 }
 
-export const serviceEntry = (ns: string, name: string, extra = '', ports = '[{name: http, number: 8000, protocol: HTTP, targetPort: 80}]') => `
+export const serviceEntry = (
+  ns: string,
+  name: string,
+  extra = '',
+  ports = '[{name: http, number: 8000, protocol: HTTP, targetPort: 80}]',
+) => `
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: ${name}, namespace: ${ns}}
@@ -23,7 +28,12 @@ spec:
   workloadSelector: {labels: {app: ${name}}}
 ${extra}`;
 
-export const workload = (ns: string, name: string, address: string, opts: { sidecar?: boolean; app?: string; sa?: string; labels?: string; annotations?: string } = {}) => `
+export const workload = (
+  ns: string,
+  name: string,
+  address: string,
+  opts: { sidecar?: boolean; app?: string; sa?: string; labels?: string; annotations?: string } = {},
+) => `
 apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata:

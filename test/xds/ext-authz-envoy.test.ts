@@ -42,13 +42,23 @@ function httpProvider(name: string, service: string, extra: Partial<ExtAuthzHttp
     name,
     kind: 'envoyExtAuthzHttp',
     http: {
-      service, port: 8000, failOpen: false, includeRequestHeadersInCheck: [], includeAdditionalHeadersInCheck: {},
-      headersToUpstreamOnAllow: [], headersToDownstreamOnDeny: [], headersToDownstreamOnAllow: [], ...extra,
+      service,
+      port: 8000,
+      failOpen: false,
+      includeRequestHeadersInCheck: [],
+      includeAdditionalHeadersInCheck: {},
+      headersToUpstreamOnAllow: [],
+      headersToDownstreamOnDeny: [],
+      headersToDownstreamOnAllow: [],
+      ...extra,
     },
   };
 }
-const grpcProvider = (name: string, service: string, extra: Partial<ExtAuthzProvider> = {}): ExtensionProvider =>
-  ({ name, kind: 'envoyExtAuthzGrpc', grpc: { service, port: 9000, failOpen: false, ...extra } });
+const grpcProvider = (name: string, service: string, extra: Partial<ExtAuthzProvider> = {}): ExtensionProvider => ({
+  name,
+  kind: 'envoyExtAuthzGrpc',
+  grpc: { service, port: 9000, failOpen: false, ...extra },
+});
 
 const PROVIDERS: ExtensionProvider[] = [
   httpProvider('http', 'authz.foo.svc.cluster.local', {
@@ -81,7 +91,10 @@ function filters(protocol: 'http' | 'tcp', policies: AuthorizationPolicy[]): { f
   return buildExtAuthzFilters(policies, PROVIDERS, ctx) as { filters: Obj[]; warnings: string[] };
 }
 
-const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
+const ROUTER = {
+  name: 'envoy.filters.http.router',
+  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+};
 
 /** Echoes, as a response header, the dynamic metadata value ext_authz is enabled by (as Envoy itself reads it). */
 const SHADOW_POLICY_HEADER = {
@@ -92,23 +105,47 @@ function httpListener(name: string, port: number, http_filters: Obj[]): Obj {
   return {
     name,
     address: { socket_address: { address: LOOPBACK, port_value: port } },
-    filter_chains: [{
-      filters: [{
-        name: 'envoy.filters.network.http_connection_manager',
-        typed_config: {
-          '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-          stat_prefix: name,
-          route_config: { virtual_hosts: [{ name: 'app', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }], response_headers_to_add: [SHADOW_POLICY_HEADER] }] },
-          http_filters: [...http_filters, ROUTER],
-        },
-      }],
-    }],
+    filter_chains: [
+      {
+        filters: [
+          {
+            name: 'envoy.filters.network.http_connection_manager',
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+              stat_prefix: name,
+              route_config: {
+                virtual_hosts: [
+                  {
+                    name: 'app',
+                    domains: ['*'],
+                    routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }],
+                    response_headers_to_add: [SHADOW_POLICY_HEADER],
+                  },
+                ],
+              },
+              http_filters: [...http_filters, ROUTER],
+            },
+          },
+        ],
+      },
+    ],
   };
 }
 
 function tcpListener(name: string, port: number, network_filters: Obj[]): Obj {
-  const tcpProxy = { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: name, cluster: 'app' } };
-  return { name, address: { socket_address: { address: LOOPBACK, port_value: port } }, filter_chains: [{ filters: [...network_filters, tcpProxy] }] };
+  const tcpProxy = {
+    name: 'envoy.filters.network.tcp_proxy',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+      stat_prefix: name,
+      cluster: 'app',
+    },
+  };
+  return {
+    name,
+    address: { socket_address: { address: LOOPBACK, port_value: port } },
+    filter_chains: [{ filters: [...network_filters, tcpProxy] }],
+  };
 }
 
 function cluster(name: string, port: number, http2 = false): Obj {
@@ -116,15 +153,20 @@ function cluster(name: string, port: number, http2 = false): Obj {
     name,
     type: 'STATIC',
     connect_timeout: '1s',
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: LOOPBACK, port_value: port } } } }] }] },
-    ...(http2 ? {
-      typed_extension_protocol_options: {
-        'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-          '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-          explicit_http_config: { http2_protocol_options: {} },
-        },
-      },
-    } : {}),
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: LOOPBACK, port_value: port } } } }] }],
+    },
+    ...(http2
+      ? {
+          typed_extension_protocol_options: {
+            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+              '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+              explicit_http_config: { http2_protocol_options: {} },
+            },
+          },
+        }
+      : {}),
   };
 }
 
@@ -133,7 +175,9 @@ async function waitReady(envoy: Envoy): Promise<void> {
   while (Date.now() < deadline) {
     try {
       if ((await fetch(`${envoy.adminUrl}/ready`)).ok) return;
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     await sleep(100);
   }
   throw new Error(`Envoy ${envoy.name} not ready`);
@@ -158,7 +202,9 @@ function overTcp(port: number): Promise<string> {
     socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer on ${port}`)));
     socket.on('connect', () => socket.write(`GET /ip HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n`));
     socket.on('data', (d) => (data += d));
-    socket.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve(data.split('\r\n')[0] || 'closed') : reject(err)));
+    socket.on('error', (err) =>
+      (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve(data.split('\r\n')[0] || 'closed') : reject(err),
+    );
     socket.on('close', () => resolve(data.split('\r\n')[0] || 'closed'));
   });
 }
@@ -167,7 +213,22 @@ test('real Envoy: CUSTOM delegates exactly the requests its rules match, and fai
   await withProcesses('ext-authz', async (pm) => {
     const [appPort, authzHttp, authzGrpc, downPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const L: Record<string, number> = {};
-    for (const name of ['http', 'grpc', 'down', 'down503', 'downOpen', 'grpcDown', 'unknown', 'nocluster', 'two', 'tcpA', 'tcpB', 'tcpC', 'tcpHttp']) L[name] = await freePort();
+    for (const name of [
+      'http',
+      'grpc',
+      'down',
+      'down503',
+      'downOpen',
+      'grpcDown',
+      'unknown',
+      'nocluster',
+      'two',
+      'tcpA',
+      'tcpB',
+      'tcpC',
+      'tcpHttp',
+    ])
+      L[name] = await freePort();
 
     const app = pm.start('httpbin', process.execPath, [HTTPBIN, LOOPBACK, String(appPort)]);
     const authz = pm.start('ext-authz', process.execPath, [EXT_AUTHZ, LOOPBACK, String(authzHttp), String(authzGrpc), String(L.tcpA)]);
@@ -189,7 +250,12 @@ test('real Envoy: CUSTOM delegates exactly the requests its rules match, and fai
     const bootstrap = {
       admin: { address: { socket_address: { address: LOOPBACK, port_value: 0 } } },
       static_resources: {
-        clusters: [cluster('app', appPort), cluster('authz-http', authzHttp), cluster('authz-grpc', authzGrpc, true), cluster('down', downPort, true)],
+        clusters: [
+          cluster('app', appPort),
+          cluster('authz-http', authzHttp),
+          cluster('authz-grpc', authzGrpc, true),
+          cluster('down', downPort, true),
+        ],
         listeners: [
           httpListener('http', L.http!, http([CUSTOM('ext', 'http', [protectedPaths])])),
           httpListener('grpc', L.grpc!, http([CUSTOM('ext', 'grpc', [protectedPaths])])),
@@ -212,7 +278,8 @@ test('real Envoy: CUSTOM delegates exactly the requests its rules match, and fai
     const envoy = await startEnvoyFromFile(pm, 'ext-authz', file);
     await waitReady(envoy);
 
-    const checks = async (): Promise<Obj[]> => (await get(authzHttp, '/__checks')).body ? JSON.parse((await get(authzHttp, '/__checks')).body) : [];
+    const checks = async (): Promise<Obj[]> =>
+      (await get(authzHttp, '/__checks')).body ? JSON.parse((await get(authzHttp, '/__checks')).body) : [];
     const newChecks = async (fn: () => Promise<void>): Promise<Obj[]> => {
       const before = (await checks()).length;
       await fn();
@@ -225,12 +292,20 @@ test('real Envoy: CUSTOM delegates exactly the requests its rules match, and fai
     let seen = await newChecks(async () => void (reply = await get(L.http!, '/status/200', allow)));
     assert.is(reply!.status, 200, 'matching + allow header -> 200');
     assert.is(reply!.headers.get('x-ext-authz-check-result'), 'allowed', 'headersToDownstreamOnAllow');
-    assert.is(reply!.headers.get('x-shadow-policy'), 'istio-ext-authz-ns[foo]-policy[ext]-rule[0]', 'the metadata key ext_authz is enabled by, as Envoy holds it');
-    assert.equal(seen.map((c) => [c.protocol, c.path, c.decision]), [['http', '/check/status/200', 'allow']], 'pathPrefix + includeRequestHeadersInCheck');
+    assert.is(
+      reply!.headers.get('x-shadow-policy'),
+      'istio-ext-authz-ns[foo]-policy[ext]-rule[0]',
+      'the metadata key ext_authz is enabled by, as Envoy holds it',
+    );
+    assert.equal(
+      seen.map((c) => [c.protocol, c.path, c.decision]),
+      [['http', '/check/status/200', 'allow']],
+      'pathPrefix + includeRequestHeadersInCheck',
+    );
 
     seen = await newChecks(async () => void (reply = await get(L.http!, '/status/200')));
     assert.is(reply!.status, 403, 'matching, no allow header -> 403');
-    assert.is(reply!.body, 'denied by ext_authz', 'the service\'s denial body reaches the client');
+    assert.is(reply!.body, 'denied by ext_authz', "the service's denial body reaches the client");
     assert.is(reply!.headers.get('x-ext-authz-check-result'), 'denied', 'headersToDownstreamOnDeny');
     assert.is(seen.length, 1);
 
@@ -251,7 +326,10 @@ test('real Envoy: CUSTOM delegates exactly the requests its rules match, and fai
     // gRPC provider on an HTTP chain.
     seen = await newChecks(async () => void (reply = await get(L.grpc!, '/status/200', allow)));
     assert.is(reply!.status, 200);
-    assert.equal(seen.map((c) => [c.protocol, c.path, c.decision]), [['grpc', '/status/200', 'allow']]);
+    assert.equal(
+      seen.map((c) => [c.protocol, c.path, c.decision]),
+      [['grpc', '/status/200', 'allow']],
+    );
     seen = await newChecks(async () => void (reply = await get(L.grpc!, '/status/200')));
     assert.is(reply!.status, 403);
     assert.is(seen.length, 1);
@@ -283,13 +361,27 @@ test('real Envoy: CUSTOM delegates exactly the requests its rules match, and fai
       assert.is((await get(L.two!, '/status/202')).status, 403);
       assert.is((await get(L.two!, '/status/200')).status, 200);
     });
-    assert.equal(seen.map((c) => [c.protocol, c.path ?? '']), [['http', '/check/status/201'], ['grpc', '/status/202'], ['http', '/check/status/201'], ['grpc', '/status/202']]);
+    assert.equal(
+      seen.map((c) => [c.protocol, c.path ?? '']),
+      [
+        ['http', '/check/status/201'],
+        ['grpc', '/status/202'],
+        ['http', '/check/status/201'],
+        ['grpc', '/status/202'],
+      ],
+    );
 
     // TCP: the network ext_authz filter (gRPC) checks the connections the rules match.
     seen = await newChecks(async () => void assert.match(await overTcp(L.tcpA!), /^HTTP\/1\.1 200/, 'tcpA: checked and allowed'));
-    assert.equal(seen.map((c) => [c.protocol, c.destinationPort]), [['grpc', L.tcpA]]);
+    assert.equal(
+      seen.map((c) => [c.protocol, c.destinationPort]),
+      [['grpc', L.tcpA]],
+    );
     seen = await newChecks(async () => void assert.is(await overTcp(L.tcpB!), 'closed', 'tcpB: checked and denied'));
-    assert.equal(seen.map((c) => [c.protocol, c.destinationPort, c.allowed]), [['grpc', L.tcpB, false]]);
+    assert.equal(
+      seen.map((c) => [c.protocol, c.destinationPort, c.allowed]),
+      [['grpc', L.tcpB, false]],
+    );
     seen = await newChecks(async () => void assert.match(await overTcp(L.tcpC!), /^HTTP\/1\.1 200/, 'tcpC: not matched, not checked'));
     assert.equal(seen, []);
     // An HTTP provider cannot check a TCP connection: denied.
@@ -299,10 +391,17 @@ test('real Envoy: CUSTOM delegates exactly the requests its rules match, and fai
     // The shadow RBAC filter counts what it delegated, under Istio's stat prefix.
     assert.is(await envoy.stat('http.http.rbac.istio_ext_authz_.shadow_denied'), 3);
     assert.is(await envoy.stat('http.two.rbac.istio_ext_authz_http_.shadow_denied'), 2, 'one stat prefix per provider');
-    assert.equal([await envoy.stat('ext_authz.tcp..ok'), await envoy.stat('ext_authz.tcp..denied')], [1, 1], 'TCP checks: tcpA allowed, tcpB denied');
+    assert.equal(
+      [await envoy.stat('ext_authz.tcp..ok'), await envoy.stat('ext_authz.tcp..denied')],
+      [1, 1],
+      'TCP checks: tcpA allowed, tcpB denied',
+    );
 
-
-    assert.equal(warnings.filter((w) => !/no-such-provider|nowhere|HTTP ext_authz service/.test(w)), [], warnings.join('\n'));
+    assert.equal(
+      warnings.filter((w) => !/no-such-provider|nowhere|HTTP ext_authz service/.test(w)),
+      [],
+      warnings.join('\n'),
+    );
     assert.is(warnings.length, 3, warnings.join('\n'));
   });
 });

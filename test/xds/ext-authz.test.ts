@@ -13,13 +13,31 @@ import { buildRbacFilters } from '../../src/xds/rbac.js';
 type Obj = Record<string, any>;
 
 const S = (s: Partial<AuthzSource>): { source: AuthzSource } => ({
-  source: { principals: [], notPrincipals: [], requestPrincipals: [], notRequestPrincipals: [], namespaces: [], notNamespaces: [], ipBlocks: [], notIpBlocks: [], remoteIpBlocks: [], notRemoteIpBlocks: [], ...s },
+  source: {
+    principals: [],
+    notPrincipals: [],
+    requestPrincipals: [],
+    notRequestPrincipals: [],
+    namespaces: [],
+    notNamespaces: [],
+    ipBlocks: [],
+    notIpBlocks: [],
+    remoteIpBlocks: [],
+    notRemoteIpBlocks: [],
+    ...s,
+  },
 });
 const O = (o: Partial<AuthzOperation>): { operation: AuthzOperation } => ({
   operation: { hosts: [], notHosts: [], ports: [], notPorts: [], methods: [], notMethods: [], paths: [], notPaths: [], ...o },
 });
 const R = (r: Partial<AuthzRule> = {}): AuthzRule => ({ from: [], to: [], when: [], ...r });
-const P = (name: string, provider: string | undefined, rules: AuthzRule[], namespace = 'foo', action: AuthorizationAction = 'CUSTOM'): AuthorizationPolicy => ({
+const P = (
+  name: string,
+  provider: string | undefined,
+  rules: AuthzRule[],
+  namespace = 'foo',
+  action: AuthorizationAction = 'CUSTOM',
+): AuthorizationPolicy => ({
   kind: 'AuthorizationPolicy',
   meta: { name, namespace, labels: {}, annotations: {} },
   spec: { action, provider, rules },
@@ -31,20 +49,34 @@ function httpProvider(name: string, extra: Partial<ExtAuthzHttpProvider> = {}): 
     name,
     kind: 'envoyExtAuthzHttp',
     http: {
-      service: 'ext-authz.foo.svc.cluster.local', port: 8000, failOpen: false, includeRequestHeadersInCheck: [], includeAdditionalHeadersInCheck: {},
-      headersToUpstreamOnAllow: [], headersToDownstreamOnDeny: [], headersToDownstreamOnAllow: [], ...extra,
+      service: 'ext-authz.foo.svc.cluster.local',
+      port: 8000,
+      failOpen: false,
+      includeRequestHeadersInCheck: [],
+      includeAdditionalHeadersInCheck: {},
+      headersToUpstreamOnAllow: [],
+      headersToDownstreamOnDeny: [],
+      headersToDownstreamOnAllow: [],
+      ...extra,
     },
   };
 }
-const grpcProvider = (name: string, extra: Partial<ExtAuthzProvider> = {}): ExtensionProvider =>
-  ({ name, kind: 'envoyExtAuthzGrpc', grpc: { service: 'ext-authz.foo.svc.cluster.local', port: 9000, failOpen: false, ...extra } });
+const grpcProvider = (name: string, extra: Partial<ExtAuthzProvider> = {}): ExtensionProvider => ({
+  name,
+  kind: 'envoyExtAuthzGrpc',
+  grpc: { service: 'ext-authz.foo.svc.cluster.local', port: 9000, failOpen: false, ...extra },
+});
 
 const CLUSTERS: Record<string, string> = {
   'ext-authz.foo.svc.cluster.local:8000': 'outbound|8000||ext-authz.foo.svc.cluster.local',
   'ext-authz.foo.svc.cluster.local:9000': 'outbound|9000||ext-authz.foo.svc.cluster.local',
   'bar/ext-authz.bar.svc.cluster.local:9000': 'outbound|9000||ext-authz.bar.svc.cluster.local',
 };
-const ctx = (protocol: 'http' | 'tcp'): ExtAuthzContext => ({ trustDomains: ['cluster.local'], protocol, clusterFor: (s, p) => CLUSTERS[`${s}:${p}`] });
+const ctx = (protocol: 'http' | 'tcp'): ExtAuthzContext => ({
+  trustDomains: ['cluster.local'],
+  protocol,
+  clusterFor: (s, p) => CLUSTERS[`${s}:${p}`],
+});
 
 const PROTO: Record<string, string> = {
   'envoy.filters.http.rbac': 'envoy.extensions.filters.http.rbac.v3.RBAC',
@@ -83,9 +115,13 @@ const enabledBy = (filter: string, prefix = 'istio_ext_authz_') => ({
   value: { string_match: { prefix: 'istio-ext-authz-' } },
 });
 
-test('no CUSTOM policy: nothing (ALLOW/DENY/AUDIT are the RBAC builder\'s)', () => {
+test("no CUSTOM policy: nothing (ALLOW/DENY/AUDIT are the RBAC builder's)", () => {
   assert.equal(buildExtAuthzFilters([], [httpProvider('p')], ctx('http')), { filters: [], warnings: [] });
-  const others = [P('a', undefined, [R()], 'foo', 'ALLOW'), P('d', undefined, [R()], 'foo', 'DENY'), P('x', undefined, [R()], 'foo', 'AUDIT')];
+  const others = [
+    P('a', undefined, [R()], 'foo', 'ALLOW'),
+    P('d', undefined, [R()], 'foo', 'DENY'),
+    P('x', undefined, [R()], 'foo', 'AUDIT'),
+  ];
   assert.equal(buildExtAuthzFilters(others, [httpProvider('p')], ctx('http')), { filters: [], warnings: [] });
 });
 
@@ -122,9 +158,18 @@ test('HTTP provider: shadow RBAC + ext_authz http_service, exact JSON with every
       typed_config: {
         '@type': AUTHZ_HTTP,
         http_service: {
-          server_uri: { uri: 'http://ext-authz.foo.svc.cluster.local:8000', cluster: 'outbound|8000||ext-authz.foo.svc.cluster.local', timeout: '0.250s' },
+          server_uri: {
+            uri: 'http://ext-authz.foo.svc.cluster.local:8000',
+            cluster: 'outbound|8000||ext-authz.foo.svc.cluster.local',
+            timeout: '0.250s',
+          },
           path_prefix: '/check',
-          authorization_request: { headers_to_add: [{ key: 'x-a', value: 'first' }, { key: 'x-z', value: 'last' }] },
+          authorization_request: {
+            headers_to_add: [
+              { key: 'x-a', value: 'first' },
+              { key: 'x-z', value: 'last' },
+            ],
+          },
           authorization_response: {
             allowed_upstream_headers: { patterns: [{ exact: 'x-user', ignore_case: true }] },
             allowed_client_headers: { patterns: [{ exact: 'x-reason', ignore_case: true }] },
@@ -136,37 +181,59 @@ test('HTTP provider: shadow RBAC + ext_authz http_service, exact JSON with every
         with_request_body: { max_request_bytes: 4096, allow_partial_message: true },
         status_on_error: { code: 'ServiceUnavailable' },
         filter_enabled_metadata: enabledBy('envoy.filters.http.rbac'),
-        allowed_headers: { patterns: [{ exact: 'x-ext-authz', ignore_case: true }, { prefix: 'x-trace-', ignore_case: true }, { suffix: '-id', ignore_case: true }] },
+        allowed_headers: {
+          patterns: [
+            { exact: 'x-ext-authz', ignore_case: true },
+            { prefix: 'x-trace-', ignore_case: true },
+            { suffix: '-id', ignore_case: true },
+          ],
+        },
       },
     },
   ]);
 });
 
-test('HTTP provider, defaults: Istio\'s 10m timeout, nothing optional', () => {
+test("HTTP provider, defaults: Istio's 10m timeout, nothing optional", () => {
   const { filters } = build([P('ext', 'authz', [R()])], [httpProvider('authz')]);
-  assert.equal(filters[0]!.typed_config.shadow_rules.policies, { 'istio-ext-authz-ns[foo]-policy[ext]-rule[0]': { permissions: ANY, principals: ANY } });
+  assert.equal(filters[0]!.typed_config.shadow_rules.policies, {
+    'istio-ext-authz-ns[foo]-policy[ext]-rule[0]': { permissions: ANY, principals: ANY },
+  });
   assert.equal(filters[1]!.typed_config, {
     '@type': AUTHZ_HTTP,
-    http_service: { server_uri: { uri: 'http://ext-authz.foo.svc.cluster.local:8000', cluster: 'outbound|8000||ext-authz.foo.svc.cluster.local', timeout: '600s' } },
+    http_service: {
+      server_uri: {
+        uri: 'http://ext-authz.foo.svc.cluster.local:8000',
+        cluster: 'outbound|8000||ext-authz.foo.svc.cluster.local',
+        timeout: '600s',
+      },
+    },
     transport_api_version: 'V3',
     filter_enabled_metadata: enabledBy('envoy.filters.http.rbac'),
   });
 });
 
 test('gRPC provider on HTTP chains: grpc_service (envoy_grpc, authority), every header sent', () => {
-  const { filters, warnings } = build([P('ext', 'g', [R({ from: [S({ namespaces: ['bar'] })] })])], [grpcProvider('g', { timeout: '1s', statusOnError: 401 })]);
+  const { filters, warnings } = build(
+    [P('ext', 'g', [R({ from: [S({ namespaces: ['bar'] })] })])],
+    [grpcProvider('g', { timeout: '1s', statusOnError: 401 })],
+  );
   assert.equal(warnings, []);
   assert.equal(filters[0]!.typed_config.shadow_rules.policies, {
     'istio-ext-authz-ns[foo]-policy[ext]-rule[0]': {
       permissions: ANY,
-      principals: [{ and_ids: { ids: [{ or_ids: { ids: [{ authenticated: { principal_name: { safe_regex: { regex: '.*/ns/bar/.*' } } } }] } }] } }],
+      principals: [
+        { and_ids: { ids: [{ or_ids: { ids: [{ authenticated: { principal_name: { safe_regex: { regex: '.*/ns/bar/.*' } } } }] } }] } },
+      ],
     },
   });
   assert.equal(filters[1], {
     name: 'envoy.filters.http.ext_authz',
     typed_config: {
       '@type': AUTHZ_HTTP,
-      grpc_service: { envoy_grpc: { cluster_name: 'outbound|9000||ext-authz.foo.svc.cluster.local', authority: 'ext-authz.foo.svc.cluster.local' }, timeout: '1s' },
+      grpc_service: {
+        envoy_grpc: { cluster_name: 'outbound|9000||ext-authz.foo.svc.cluster.local', authority: 'ext-authz.foo.svc.cluster.local' },
+        timeout: '1s',
+      },
       transport_api_version: 'V3',
       status_on_error: { code: 'Unauthorized' },
       filter_enabled_metadata: enabledBy('envoy.filters.http.rbac'),
@@ -174,8 +241,12 @@ test('gRPC provider on HTTP chains: grpc_service (envoy_grpc, authority), every 
   });
 });
 
-test('TCP chains: network RBAC shadow rules + network ext_authz (gRPC); Istio\'s ns/host service form', () => {
-  const provider: ExtensionProvider = { name: 'g', kind: 'envoyExtAuthzGrpc', grpc: { service: 'bar/ext-authz.bar.svc.cluster.local', port: 9000, failOpen: true } };
+test("TCP chains: network RBAC shadow rules + network ext_authz (gRPC); Istio's ns/host service form", () => {
+  const provider: ExtensionProvider = {
+    name: 'g',
+    kind: 'envoyExtAuthzGrpc',
+    grpc: { service: 'bar/ext-authz.bar.svc.cluster.local', port: 9000, failOpen: true },
+  };
   const { filters, warnings } = build([P('ext', 'g', [R({ to: [O({ ports: ['3306'] })] })])], [provider], 'tcp');
   assert.equal(warnings, []);
   assert.equal(filters, [
@@ -185,7 +256,12 @@ test('TCP chains: network RBAC shadow rules + network ext_authz (gRPC); Istio\'s
         '@type': RBAC_TCP,
         shadow_rules: {
           action: 'DENY',
-          policies: { 'istio-ext-authz-ns[foo]-policy[ext]-rule[0]': { permissions: [{ and_rules: { rules: [{ or_rules: { rules: [{ destination_port: 3306 }] } }] } }], principals: ANY } },
+          policies: {
+            'istio-ext-authz-ns[foo]-policy[ext]-rule[0]': {
+              permissions: [{ and_rules: { rules: [{ or_rules: { rules: [{ destination_port: 3306 }] } }] } }],
+              principals: ANY,
+            },
+          },
         },
         stat_prefix: 'tcp.',
         shadow_rules_stat_prefix: 'istio_ext_authz_',
@@ -196,7 +272,10 @@ test('TCP chains: network RBAC shadow rules + network ext_authz (gRPC); Istio\'s
       typed_config: {
         '@type': AUTHZ_TCP,
         stat_prefix: 'tcp.',
-        grpc_service: { envoy_grpc: { cluster_name: 'outbound|9000||ext-authz.bar.svc.cluster.local', authority: 'ext-authz.bar.svc.cluster.local' }, timeout: '600s' },
+        grpc_service: {
+          envoy_grpc: { cluster_name: 'outbound|9000||ext-authz.bar.svc.cluster.local', authority: 'ext-authz.bar.svc.cluster.local' },
+          timeout: '600s',
+        },
         failure_mode_allow: true,
         transport_api_version: 'V3',
         filter_enabled_metadata: enabledBy('envoy.filters.network.rbac'),
@@ -210,34 +289,56 @@ test('TCP: HTTP-only fields widen the rule (more connections checked), with a wa
   assert.equal(Object.values(filters[0]!.typed_config.shadow_rules.policies), [
     { permissions: [{ and_rules: { rules: [{ or_rules: { rules: [{ destination_port: 80 }] } }] } }], principals: ANY },
   ]);
-  assert.equal(warnings, ['AuthorizationPolicy foo/ext rule 0: ignoring paths (HTTP-only on tcp) (sends more connections to provider "g")']);
+  assert.equal(warnings, [
+    'AuthorizationPolicy foo/ext rule 0: ignoring paths (HTTP-only on tcp) (sends more connections to provider "g")',
+  ]);
 });
 
-test('fail closed: HTTP provider on TCP chains -> network RBAC DENY of the rules\' connections', () => {
+test("fail closed: HTTP provider on TCP chains -> network RBAC DENY of the rules' connections", () => {
   const { filters, warnings } = build([P('ext', 'h', [R({ to: [O({ ports: ['80'] })] })])], [httpProvider('h')], 'tcp');
-  assert.equal(filters, [{
-    name: 'envoy.filters.network.rbac',
-    typed_config: {
-      '@type': RBAC_TCP,
-      rules: { action: 'DENY', policies: { 'istio-ext-authz-ns[foo]-policy[ext]-rule[0]': { permissions: [{ and_rules: { rules: [{ or_rules: { rules: [{ destination_port: 80 }] } }] } }], principals: ANY } } },
-      stat_prefix: 'tcp.',
+  assert.equal(filters, [
+    {
+      name: 'envoy.filters.network.rbac',
+      typed_config: {
+        '@type': RBAC_TCP,
+        rules: {
+          action: 'DENY',
+          policies: {
+            'istio-ext-authz-ns[foo]-policy[ext]-rule[0]': {
+              permissions: [{ and_rules: { rules: [{ or_rules: { rules: [{ destination_port: 80 }] } }] } }],
+              principals: ANY,
+            },
+          },
+        },
+        stat_prefix: 'tcp.',
+      },
     },
-  }]);
-  assert.equal(warnings, ['AuthorizationPolicy foo/ext: extension provider "h" is an HTTP ext_authz service, which cannot check TCP connections (only envoyExtAuthzGrpc can); connections its rules match are denied']);
+  ]);
+  assert.equal(warnings, [
+    'AuthorizationPolicy foo/ext: extension provider "h" is an HTTP ext_authz service, which cannot check TCP connections (only envoyExtAuthzGrpc can); connections its rules match are denied',
+  ]);
 });
 
-test('fail closed: unknown provider, or a provider whose service has no cluster -> RBAC DENY of the rules\' requests', () => {
+test("fail closed: unknown provider, or a provider whose service has no cluster -> RBAC DENY of the rules' requests", () => {
   const rules = [R({ to: [O({ methods: ['POST'] })] })];
   const nowhere = httpProvider('nowhere', { service: 'nowhere.foo.svc.cluster.local' });
   const { filters, warnings } = build([P('b', 'nowhere', rules), P('a', 'missing', rules)], [nowhere]);
-  const post = { permissions: [{ and_rules: { rules: [{ or_rules: { rules: [{ header: { name: ':method', string_match: { exact: 'POST' } } }] } }] } }], principals: ANY };
-  assert.equal(filters, [{
-    name: 'envoy.filters.http.rbac',
-    typed_config: {
-      '@type': RBAC_HTTP,
-      rules: { action: 'DENY', policies: { 'istio-ext-authz-ns[foo]-policy[a]-rule[0]': post, 'istio-ext-authz-ns[foo]-policy[b]-rule[0]': post } },
+  const post = {
+    permissions: [{ and_rules: { rules: [{ or_rules: { rules: [{ header: { name: ':method', string_match: { exact: 'POST' } } }] } }] } }],
+    principals: ANY,
+  };
+  assert.equal(filters, [
+    {
+      name: 'envoy.filters.http.rbac',
+      typed_config: {
+        '@type': RBAC_HTTP,
+        rules: {
+          action: 'DENY',
+          policies: { 'istio-ext-authz-ns[foo]-policy[a]-rule[0]': post, 'istio-ext-authz-ns[foo]-policy[b]-rule[0]': post },
+        },
+      },
     },
-  }]);
+  ]);
   assert.equal(warnings, [
     'AuthorizationPolicy foo/a: extension provider "missing" is not declared in the mesh config; requests its rules match are denied',
     'AuthorizationPolicy foo/b: extension provider "nowhere": no service nowhere.foo.svc.cluster.local:8000 is known; requests its rules match are denied',
@@ -246,15 +347,21 @@ test('fail closed: unknown provider, or a provider whose service has no cluster 
 
 test('fail closed keeps the working providers working, deny first', () => {
   const { filters } = build([P('ok', 'authz', [R()]), P('bad', 'missing', [R()])], [httpProvider('authz')]);
-  assert.equal(filters.map((f) => [f.name, Object.keys(f.typed_config).filter((k) => k !== '@type')]), [
-    ['envoy.filters.http.rbac', ['rules']],
-    ['envoy.filters.http.rbac', ['shadow_rules', 'shadow_rules_stat_prefix']],
-    ['envoy.filters.http.ext_authz', ['http_service', 'transport_api_version', 'filter_enabled_metadata']],
-  ]);
+  assert.equal(
+    filters.map((f) => [f.name, Object.keys(f.typed_config).filter((k) => k !== '@type')]),
+    [
+      ['envoy.filters.http.rbac', ['rules']],
+      ['envoy.filters.http.rbac', ['shadow_rules', 'shadow_rules_stat_prefix']],
+      ['envoy.filters.http.ext_authz', ['http_service', 'transport_api_version', 'filter_enabled_metadata']],
+    ],
+  );
 });
 
 test('policies sharing a provider share one filter pair, sorted by namespace/name; a rule-less CUSTOM policy asks nothing', () => {
-  const p = [P('z', 'authz', [R({ to: [O({ paths: ['/z'] })] })], 'aaa'), P('a', 'authz', [R({ to: [O({ paths: ['/a1'] })] }), R({ to: [O({ paths: ['/a2'] })] })], 'foo')];
+  const p = [
+    P('z', 'authz', [R({ to: [O({ paths: ['/z'] })] })], 'aaa'),
+    P('a', 'authz', [R({ to: [O({ paths: ['/a1'] })] }), R({ to: [O({ paths: ['/a2'] })] })], 'foo'),
+  ];
   const { filters } = build([...p].reverse(), [httpProvider('authz')]);
   assert.is(filters.length, 2);
   assert.equal(Object.keys(filters[0]!.typed_config.shadow_rules.policies), [
@@ -269,10 +376,22 @@ test('several providers on one workload: one pair each, with its own stat prefix
   const providers = [httpProvider('a-b'), grpcProvider('a_b'), grpcProvider('Zed')];
   const { filters } = build([P('p1', 'a-b', [R()]), P('p2', 'a_b', [R()]), P('p3', 'Zed', [R()])], providers);
   const prefixes = filters.filter((f) => f.name === 'envoy.filters.http.rbac').map((f) => f.typed_config.shadow_rules_stat_prefix);
-  assert.equal(prefixes, ['istio_ext_authz_Zed_', 'istio_ext_authz_a_b_', 'istio_ext_authz_a_b_2_'], 'by provider name (code units), deduplicated');
-  const keys = filters.filter((f) => f.name === 'envoy.filters.http.ext_authz').map((f) => f.typed_config.filter_enabled_metadata.path[0].key);
-  assert.equal(keys, prefixes.map((p) => `${p}shadow_effective_policy_id`));
-  assert.equal(filters.map((f) => f.name.split('.').pop()), ['rbac', 'ext_authz', 'rbac', 'ext_authz', 'rbac', 'ext_authz']);
+  assert.equal(
+    prefixes,
+    ['istio_ext_authz_Zed_', 'istio_ext_authz_a_b_', 'istio_ext_authz_a_b_2_'],
+    'by provider name (code units), deduplicated',
+  );
+  const keys = filters
+    .filter((f) => f.name === 'envoy.filters.http.ext_authz')
+    .map((f) => f.typed_config.filter_enabled_metadata.path[0].key);
+  assert.equal(
+    keys,
+    prefixes.map((p) => `${p}shadow_effective_policy_id`),
+  );
+  assert.equal(
+    filters.map((f) => f.name.split('.').pop()),
+    ['rbac', 'ext_authz', 'rbac', 'ext_authz', 'rbac', 'ext_authz'],
+  );
 });
 
 test('deterministic: input order does not matter', () => {

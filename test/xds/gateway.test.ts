@@ -21,7 +21,10 @@ const tlsContext = (chain: Obj) => chain.transport_socket.typed_config;
 test('the workload is served as a gateway, with no warnings', () => {
   assert.is(result.kind, 'gateway');
   assert.equal(r.warnings, []);
-  assert.equal((r.listeners as Obj[]).map((l) => l.name), ['127.0.9.1_15443', '127.0.9.1_80', '127.0.9.1_8443', '127.0.9.1_8444', '127.0.9.1_9000']);
+  assert.equal(
+    (r.listeners as Obj[]).map((l) => l.name),
+    ['127.0.9.1_15443', '127.0.9.1_80', '127.0.9.1_8443', '127.0.9.1_8444', '127.0.9.1_9000'],
+  );
 });
 
 test('SIMPLE with files and OPTIONAL_MUTUAL with a credential share 8443 by SNI', () => {
@@ -29,14 +32,23 @@ test('SIMPLE with files and OPTIONAL_MUTUAL with a credential share 8443 by SNI'
   assert.equal(a!.filter_chain_match, { server_names: ['a.example.com'] });
   assert.equal(b!.filter_chain_match, { server_names: ['b.example.com'] });
   const simple = tlsContext(a!);
-  assert.is(simple.common_tls_context.tls_certificate_sds_secret_configs[0].name, 'file-cert:/etc/meshlite/certs/a/tls.crt~/etc/meshlite/certs/a/tls.key');
+  assert.is(
+    simple.common_tls_context.tls_certificate_sds_secret_configs[0].name,
+    'file-cert:/etc/meshlite/certs/a/tls.crt~/etc/meshlite/certs/a/tls.key',
+  );
   assert.is(simple.common_tls_context.combined_validation_context, undefined, 'SIMPLE checks no client certificate');
   assert.is(simple.common_tls_context.tls_params.tls_minimum_protocol_version, 'TLSv1_3');
   const optional = tlsContext(b!);
-  assert.is(optional.common_tls_context.combined_validation_context.validation_context_sds_secret_config.name, 'kubernetes://b-credential-cacert');
+  assert.is(
+    optional.common_tls_context.combined_validation_context.validation_context_sds_secret_config.name,
+    'kubernetes://b-credential-cacert',
+  );
   assert.is(optional.require_client_certificate, undefined, 'OPTIONAL_MUTUAL verifies a certificate if one is presented');
   assert.equal(optional.common_tls_context.tls_params.cipher_suites, ['ECDHE-ECDSA-AES256-GCM-SHA384']);
-  assert.equal(listener(8443).listener_filters.map((f: Obj) => f.name), ['envoy.filters.listener.tls_inspector']);
+  assert.equal(
+    listener(8443).listener_filters.map((f: Obj) => f.name),
+    ['envoy.filters.listener.tls_inspector'],
+  );
 });
 
 test('ISTIO_MUTUAL uses the mesh identity and requires a SPIFFE peer of the trust domain', () => {
@@ -55,13 +67,19 @@ test('AUTO_PASSTHROUGH routes the mesh SNI of every service port to its cluster'
     'outbound_.9091_._.goserver.default.svc.cluster.local': 'outbound|9091||goserver.default.svc.cluster.local',
     'outbound_.8000_._.httpbin.default.svc.cluster.local': 'outbound|8000||httpbin.default.svc.cluster.local',
   });
-  assert.ok(chains.every((c) => c.transport_socket === undefined), 'no termination');
+  assert.ok(
+    chains.every((c) => c.transport_socket === undefined),
+    'no termination',
+  );
 });
 
 test('TCP server forwards by the VirtualService tcp route; HTTP server on 80 redirects to HTTPS', () => {
   assert.is(listener(9000).filter_chains[0].filters[0].typed_config.cluster, 'outbound|9091||goserver.default.svc.cluster.local');
   const http80 = (r.routes as Obj[]).find((rc) => rc.name === 'http.80')!;
-  assert.equal(http80.virtual_hosts.map((v: Obj) => [v.name, v.require_tls]), [['a.example.com:80', 'ALL']]);
+  assert.equal(
+    http80.virtual_hosts.map((v: Obj) => [v.name, v.require_tls]),
+    [['a.example.com:80', 'ALL']],
+  );
 });
 
 test('gateway routes carry rewrite, timeout, retries, mirror, redirect and fault; the HCM gets the fault filter', () => {
@@ -76,7 +94,10 @@ test('gateway routes carry rewrite, timeout, retries, mirror, redirect and fault
   assert.equal(routes[1]!.redirect, { path_redirect: '/new', response_code: 'PERMANENT_REDIRECT' });
   assert.ok(routes[2]!.typed_per_filter_config['envoy.filters.http.fault']);
   const hcm = listener(8443).filter_chains[0].filters[0].typed_config;
-  assert.equal(hcm.http_filters.map((f: Obj) => f.name), ['meshlite.rbac.audit', 'meshlite.rbac.deny', 'meshlite.rbac.allow', 'envoy.filters.http.fault', 'envoy.filters.http.router']);
+  assert.equal(
+    hcm.http_filters.map((f: Obj) => f.name),
+    ['meshlite.rbac.audit', 'meshlite.rbac.deny', 'meshlite.rbac.allow', 'envoy.filters.http.fault', 'envoy.filters.http.router'],
+  );
   assert.is(hcm.use_remote_address, true);
   assert.is(hcm.forward_client_cert_details, 'SANITIZE_SET');
 });

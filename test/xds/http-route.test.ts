@@ -22,12 +22,24 @@ const CLUSTERS: Record<string, string> = {
   'shadow|': 'outbound|8000||shadow.bar.svc.cluster.local',
 };
 const clusterFor = (d: Destination) => (d.port && d.port !== 8000 ? undefined : CLUSTERS[`${d.host}|${d.subset ?? ''}`]);
-const CTX: RouteBuildContext = { clusterFor, port: 8000, gateway: 'mesh', source: { labels: { app: 'sleep', version: 'v1' }, namespace: 'foo' } };
+const CTX: RouteBuildContext = {
+  clusterFor,
+  port: 8000,
+  gateway: 'mesh',
+  source: { labels: { app: 'sleep', version: 'v1' }, namespace: 'foo' },
+};
 const C0 = CLUSTERS['httpbin|']!;
 const C1 = CLUSTERS['httpbin|v1']!;
 const C2 = CLUSTERS['httpbin|v2']!;
 
-const M = (m: Partial<HttpMatchRequest> = {}): HttpMatchRequest => ({ headers: {}, withoutHeaders: {}, queryParams: {}, gateways: [], ignoreUriCase: false, ...m });
+const M = (m: Partial<HttpMatchRequest> = {}): HttpMatchRequest => ({
+  headers: {},
+  withoutHeaders: {},
+  queryParams: {},
+  gateways: [],
+  ignoreUriCase: false,
+  ...m,
+});
 const to = (host: string, extra: Partial<Destination> & Omit<Partial<HttpRouteDestination>, 'destination'> = {}): HttpRouteDestination => {
   const { subset, port, ...rest } = extra;
   return { destination: { host, ...(subset ? { subset } : {}), ...(port ? { port } : {}) }, ...rest };
@@ -96,8 +108,16 @@ test('headers, withoutHeaders, method, authority, scheme and query params, sorte
     ],
   };
   assert.equal(only([H({ match: [match] })]).match, expected);
-  const reordered = M({ ...match, headers: Object.fromEntries(Object.entries(match.headers).reverse()), queryParams: Object.fromEntries(Object.entries(match.queryParams).reverse()) });
-  assert.is(JSON.stringify(only([H({ match: [reordered] })])), JSON.stringify(only([H({ match: [match] })])), 'key order of the YAML does not matter');
+  const reordered = M({
+    ...match,
+    headers: Object.fromEntries(Object.entries(match.headers).reverse()),
+    queryParams: Object.fromEntries(Object.entries(match.queryParams).reverse()),
+  });
+  assert.is(
+    JSON.stringify(only([H({ match: [reordered] })])),
+    JSON.stringify(only([H({ match: [match] })])),
+    'key order of the YAML does not matter',
+  );
 });
 
 test('one route per (http route, match) in order, with stable names', () => {
@@ -107,7 +127,16 @@ test('one route per (http route, match) in order, with stable names', () => {
     H({ match: [M({ uri: { prefix: '/d' } })] }),
     H({ name: 'rest' }),
   ]);
-  assert.equal(r.routes.map((x) => [x.name, x.match.prefix]), [['vs.api.0', '/a'], ['vs.api.bee', '/b'], ['vs.1.only', '/c'], ['vs.2', '/d'], ['vs.rest', '/']]);
+  assert.equal(
+    r.routes.map((x) => [x.name, x.match.prefix]),
+    [
+      ['vs.api.0', '/a'],
+      ['vs.api.bee', '/b'],
+      ['vs.1.only', '/c'],
+      ['vs.2', '/d'],
+      ['vs.rest', '/'],
+    ],
+  );
 });
 
 test('matches for another port, another gateway or other source workloads are skipped', () => {
@@ -124,7 +153,10 @@ test('matches for another port, another gateway or other source workloads are sk
   assert.equal(names({}), ['vs.p.1', 'vs.mesh', 'vs.src']);
   assert.equal(names({ port: 9000 }), ['vs.p.0', 'vs.mesh', 'vs.src']);
   assert.equal(names({ port: undefined }), ['vs.mesh', 'vs.src'], 'a port-less route config serves no port match');
-  assert.equal(names({ gateway: 'istio-system/ingress', source: { labels: { app: 'ingress' }, namespace: 'istio-system' } }), ['vs.p.1', 'vs.gw']);
+  assert.equal(names({ gateway: 'istio-system/ingress', source: { labels: { app: 'ingress' }, namespace: 'istio-system' } }), [
+    'vs.p.1',
+    'vs.gw',
+  ]);
   assert.equal(names({ source: undefined }), ['vs.p.1', 'vs.mesh'], 'source conditions cannot hold for an unknown source');
   assert.equal(build([H({ match: [M({ port: 1 })] })]).routes, [], 'an http route whose matches all skip contributes nothing');
 });
@@ -136,7 +168,10 @@ test('routes after a catch-all are dropped with a warning; skipped ones are not 
     H({ name: 'later' }),
     H({ name: 'elsewhere', match: [M({ port: 1 })] }),
   ]);
-  assert.equal(r.routes.map((x) => x.name), ['vs.a', 'vs.all.0']);
+  assert.equal(
+    r.routes.map((x) => x.name),
+    ['vs.a', 'vs.all.0'],
+  );
   assert.equal(r.warnings, ['vs.later: unreachable, route vs.all.0 before it matches every request']);
   assert.is(build([H({ match: [M({ headers: { x: { exact: '1' } } })] }), H()]).routes.length, 2, 'a header condition is not a catch-all');
 });
@@ -144,20 +179,46 @@ test('routes after a catch-all are dropped with a warning; skipped ones are not 
 test('destinations: one -> cluster; several -> weighted_clusters with plain weights, zero weights dropped', () => {
   assert.equal(action({ route: [to('httpbin', { subset: 'v1', weight: 30 })] }).cluster, C1, 'a sole destination takes all traffic');
   assert.equal(action({ route: [to('httpbin', { subset: 'v1', weight: 75 }), to('httpbin', { subset: 'v2', weight: 25 })] }), {
-    weighted_clusters: { clusters: [{ name: C1, weight: 75 }, { name: C2, weight: 25 }] },
+    weighted_clusters: {
+      clusters: [
+        { name: C1, weight: 75 },
+        { name: C2, weight: 25 },
+      ],
+    },
     timeout: '0s',
   });
   assert.equal(action({ route: [to('httpbin', { subset: 'v1', weight: 100 }), to('httpbin', { subset: 'v2', weight: 0 })] }).cluster, C1);
   const r = build([H({ route: [to('httpbin', { subset: 'v1' }), to('httpbin', { subset: 'v2' })] })]);
-  assert.equal(r.routes[0]!.route.weighted_clusters.clusters, [{ name: C1, weight: 1 }, { name: C2, weight: 1 }]);
+  assert.equal(r.routes[0]!.route.weighted_clusters.clusters, [
+    { name: C1, weight: 1 },
+    { name: C2, weight: 1 },
+  ]);
   assert.equal(r.warnings, ['vs.0: no destination has a positive weight; splitting traffic evenly']);
 });
 
 test('unresolved destinations: dropped from a split with a warning; none left -> direct 503', () => {
-  const partial = build([H({ route: [to('httpbin', { subset: 'v1', weight: 90 }), to('httpbin', { subset: 'v9', weight: 5 }), to('httpbin', { subset: 'v2', weight: 5 })] })]);
-  assert.equal(partial.routes[0]!.route.weighted_clusters.clusters, [{ name: C1, weight: 90 }, { name: C2, weight: 5 }]);
+  const partial = build([
+    H({
+      route: [
+        to('httpbin', { subset: 'v1', weight: 90 }),
+        to('httpbin', { subset: 'v9', weight: 5 }),
+        to('httpbin', { subset: 'v2', weight: 5 }),
+      ],
+    }),
+  ]);
+  assert.equal(partial.routes[0]!.route.weighted_clusters.clusters, [
+    { name: C1, weight: 90 },
+    { name: C2, weight: 5 },
+  ]);
   assert.equal(partial.warnings, ['vs.0: no cluster for httpbin subset v9; its share of traffic goes to the other destinations']);
-  const none = build([H({ name: 'x', route: [to('nowhere'), to('httpbin', { port: 9999, weight: 1 })], retries: { attempts: 3 }, fault: { abort: { httpStatus: 500, percentage: 1 } } })]);
+  const none = build([
+    H({
+      name: 'x',
+      route: [to('nowhere'), to('httpbin', { port: 9999, weight: 1 })],
+      retries: { attempts: 3 },
+      fault: { abort: { httpStatus: 500, percentage: 1 } },
+    }),
+  ]);
   assert.equal(none.routes[0]!.direct_response, { status: 503 });
   assert.is(none.routes[0]!.route, undefined);
   assert.ok(none.routes[0]!.typed_per_filter_config, 'the fault still applies');
@@ -171,7 +232,10 @@ test('unresolved destinations: dropped from a split with a warning; none left ->
 });
 
 test('per-destination headers: on the weighted cluster entry, or on the route for a sole destination', () => {
-  const ops = { request: { set: { 'x-v': 'one', host: 'v1.internal' }, add: {}, remove: ['x-drop'] }, response: { set: {}, add: { 'x-served-by': 'v1' }, remove: [] } };
+  const ops = {
+    request: { set: { 'x-v': 'one', host: 'v1.internal' }, add: {}, remove: ['x-drop'] },
+    response: { set: {}, add: { 'x-served-by': 'v1' }, remove: [] },
+  };
   const split = action({ route: [to('httpbin', { subset: 'v1', weight: 50, headers: ops }), to('httpbin', { subset: 'v2', weight: 50 })] });
   assert.equal(split.weighted_clusters.clusters[0], {
     name: C1,
@@ -181,18 +245,37 @@ test('per-destination headers: on the weighted cluster entry, or on the route fo
     response_headers_to_add: [{ header: { key: 'x-served-by', value: 'v1' } }],
     host_rewrite_literal: 'v1.internal',
   });
-  const route = only([H({ headers: { request: { set: {}, add: { 'x-route': 'r' }, remove: [] } }, route: [to('httpbin', { subset: 'v1', headers: ops })] })]);
+  const route = only([
+    H({ headers: { request: { set: {}, add: { 'x-route': 'r' }, remove: [] } }, route: [to('httpbin', { subset: 'v1', headers: ops })] }),
+  ]);
   assert.equal(route.route, { cluster: C1, host_rewrite_literal: 'v1.internal', timeout: '0s' });
-  assert.equal(route.request_headers_to_add, [{ header: { key: 'x-route', value: 'r' } }, { header: { key: 'x-v', value: 'one' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }]);
+  assert.equal(route.request_headers_to_add, [
+    { header: { key: 'x-route', value: 'r' } },
+    { header: { key: 'x-v', value: 'one' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+  ]);
   assert.equal(route.request_headers_to_remove, ['x-drop']);
   assert.equal(route.response_headers_to_add, [{ header: { key: 'x-served-by', value: 'v1' } }]);
 });
 
 test('rewrite: prefix match -> prefix_rewrite, exact/regex -> full-path regex_rewrite; authority -> host_rewrite_literal', () => {
-  const rw = (match: Partial<HttpMatchRequest> | undefined, uri: string) => only([H({ match: match ? [M(match)] : [], rewrite: { uri, authority: 'api.internal' } })]).route;
-  assert.equal(rw({ uri: { prefix: '/old/' } }, '/new/'), { cluster: C0, prefix_rewrite: '/new/', host_rewrite_literal: 'api.internal', timeout: '0s' });
-  assert.equal(rw(undefined, '/v2'), { cluster: C0, prefix_rewrite: '/v2', host_rewrite_literal: 'api.internal', timeout: '0s' }, 'no match: the matched prefix is "/"');
-  const full = { regex_rewrite: { pattern: { regex: '^.*$' }, substitution: '/status/200' }, host_rewrite_literal: 'api.internal', timeout: '0s' };
+  const rw = (match: Partial<HttpMatchRequest> | undefined, uri: string) =>
+    only([H({ match: match ? [M(match)] : [], rewrite: { uri, authority: 'api.internal' } })]).route;
+  assert.equal(rw({ uri: { prefix: '/old/' } }, '/new/'), {
+    cluster: C0,
+    prefix_rewrite: '/new/',
+    host_rewrite_literal: 'api.internal',
+    timeout: '0s',
+  });
+  assert.equal(
+    rw(undefined, '/v2'),
+    { cluster: C0, prefix_rewrite: '/v2', host_rewrite_literal: 'api.internal', timeout: '0s' },
+    'no match: the matched prefix is "/"',
+  );
+  const full = {
+    regex_rewrite: { pattern: { regex: '^.*$' }, substitution: '/status/200' },
+    host_rewrite_literal: 'api.internal',
+    timeout: '0s',
+  };
   assert.equal(rw({ uri: { exact: '/ok' } }, '/status/200'), { cluster: C0, ...full });
   assert.equal(rw({ uri: { regex: '/o+k' } }, '/status/200'), { cluster: C0, ...full });
   assert.is(rw({ uri: { exact: '/x' } }, '/a\\1').regex_rewrite.substitution, '/a\\\\1', 'a backslash is literal, not a capture group');
@@ -204,9 +287,19 @@ test('redirect: path, host, port, scheme and response codes', () => {
   assert.equal(redirect({ uri: '/new', authority: 'example.com', port: 8443, scheme: 'https', redirectCode: 302 }).routes[0], {
     name: 'vs.0',
     match: { prefix: '/' },
-    redirect: { scheme_redirect: 'https', host_redirect: 'example.com', port_redirect: 8443, path_redirect: '/new', response_code: 'FOUND' },
+    redirect: {
+      scheme_redirect: 'https',
+      host_redirect: 'example.com',
+      port_redirect: 8443,
+      path_redirect: '/new',
+      response_code: 'FOUND',
+    },
   });
-  assert.equal(redirect({ uri: '/moved' }).routes[0]!.redirect, { path_redirect: '/moved' }, '301 is the default (MOVED_PERMANENTLY, omitted)');
+  assert.equal(
+    redirect({ uri: '/moved' }).routes[0]!.redirect,
+    { path_redirect: '/moved' },
+    '301 is the default (MOVED_PERMANENTLY, omitted)',
+  );
   assert.equal(redirect({ scheme: 'https', port: 443 }).routes[0]!.redirect, { scheme_redirect: 'https' }, 'no explicit default port');
   const codes = [301, 302, 303, 307, 308].map((c) => redirect({ authority: 'a', redirectCode: c }).routes[0]!.redirect.response_code);
   assert.equal(codes, [undefined, 'FOUND', 'SEE_OTHER', 'TEMPORARY_REDIRECT', 'PERMANENT_REDIRECT']);
@@ -216,7 +309,10 @@ test('redirect: path, host, port, scheme and response codes', () => {
 });
 
 test('directResponse: status and inline body; an impossible status skips the route', () => {
-  assert.equal(only([H({ directResponse: { status: 418, body: 'teapot' } })]).direct_response, { status: 418, body: { inline_string: 'teapot' } });
+  assert.equal(only([H({ directResponse: { status: 418, body: 'teapot' } })]).direct_response, {
+    status: 418,
+    body: { inline_string: 'teapot' },
+  });
   assert.equal(only([H({ directResponse: { status: 204 } })]).direct_response, { status: 204 });
   const bad = build([H({ directResponse: { status: 700 } })]);
   assert.equal([bad.routes, bad.warnings], [[], ['vs.0: directResponse.status 700 is outside 200-599; route skipped']]);
@@ -257,9 +353,15 @@ test('fault: delay and abort as per-route HTTPFault with percentages out of a mi
 
 test('mirror: request_mirror_policies with a runtime fraction; default 100%, 0 or unknown -> none', () => {
   assert.equal(action({ mirror: { host: 'shadow' } }).request_mirror_policies, [
-    { cluster: CLUSTERS['shadow|']!, runtime_fraction: { default_value: { numerator: 1000000, denominator: 'MILLION' } }, trace_sampled: false },
+    {
+      cluster: CLUSTERS['shadow|']!,
+      runtime_fraction: { default_value: { numerator: 1000000, denominator: 'MILLION' } },
+      trace_sampled: false,
+    },
   ]);
-  assert.equal(action({ mirror: { host: 'shadow' }, mirrorPercentage: 2.5 }).request_mirror_policies[0].runtime_fraction, { default_value: { numerator: 25000, denominator: 'MILLION' } });
+  assert.equal(action({ mirror: { host: 'shadow' }, mirrorPercentage: 2.5 }).request_mirror_policies[0].runtime_fraction, {
+    default_value: { numerator: 25000, denominator: 'MILLION' },
+  });
   assert.is(action({ mirror: { host: 'shadow' }, mirrorPercentage: 0 }).request_mirror_policies, undefined);
   const unknown = build([H({ mirror: { host: 'ghost' } })]);
   assert.is(unknown.routes[0]!.route.request_mirror_policies, undefined);
@@ -267,12 +369,18 @@ test('mirror: request_mirror_policies with a runtime fraction; default 100%, 0 o
 });
 
 test('route headers: set overwrites, add appends, remove; Host becomes a host rewrite; pseudo-headers dropped', () => {
-  const r = build([H({
-    headers: {
-      request: { set: { 'x-b': '2', 'x-a': '1', Host: 'from-set' }, add: { 'x-c': '3', ':authority': 'from-add' }, remove: ['x-gone', ':path'] },
-      response: { set: { 'cache-control': 'no-store' }, add: { 'x-trace': 't' }, remove: ['server'] },
-    },
-  })]);
+  const r = build([
+    H({
+      headers: {
+        request: {
+          set: { 'x-b': '2', 'x-a': '1', Host: 'from-set' },
+          add: { 'x-c': '3', ':authority': 'from-add' },
+          remove: ['x-gone', ':path'],
+        },
+        response: { set: { 'cache-control': 'no-store' }, add: { 'x-trace': 't' }, remove: ['server'] },
+      },
+    }),
+  ]);
   assert.equal(r.routes[0], {
     name: 'vs.0',
     match: { prefix: '/' },
@@ -283,28 +391,59 @@ test('route headers: set overwrites, add appends, remove; Host becomes a host re
       { header: { key: 'x-c', value: '3' } },
     ],
     request_headers_to_remove: ['x-gone'],
-    response_headers_to_add: [{ header: { key: 'cache-control', value: 'no-store' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }, { header: { key: 'x-trace', value: 't' } }],
+    response_headers_to_add: [
+      { header: { key: 'cache-control', value: 'no-store' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+      { header: { key: 'x-trace', value: 't' } },
+    ],
     response_headers_to_remove: ['server'],
   });
   assert.equal(r.warnings, ['vs.0: headers.request.remove of ":path" dropped: Envoy does not allow removing it']);
-  assert.equal(action({ rewrite: { authority: 'wins' }, headers: { request: { set: { host: 'loses' }, add: {}, remove: [] } } }).host_rewrite_literal, 'wins');
+  assert.equal(
+    action({ rewrite: { authority: 'wins' }, headers: { request: { set: { host: 'loses' }, add: {}, remove: [] } } }).host_rewrite_literal,
+    'wins',
+  );
 });
 
 test('JWT claim conditions (@request.auth.claims) are not supported: that match is skipped', () => {
-  const r = build([H({ name: 'jwt', match: [M({ headers: { '@request.auth.claims.group': { exact: 'admin' } } }), M({ uri: { prefix: '/open' } })] })]);
-  assert.equal(r.routes.map((x) => x.name), ['vs.jwt.1']);
+  const r = build([
+    H({ name: 'jwt', match: [M({ headers: { '@request.auth.claims.group': { exact: 'admin' } } }), M({ uri: { prefix: '/open' } })] }),
+  ]);
+  assert.equal(
+    r.routes.map((x) => x.name),
+    ['vs.jwt.1'],
+  );
   assert.equal(r.warnings, ['vs.jwt.0: match skipped: conditions on @request.auth.claims.group (JWT claims) are not supported']);
 });
 
 /** Every feature at once, on several routes. */
 function kitchenSink(): HttpRoute[] {
-  const ops = { request: { set: { 'x-set': 's', host: 'rewritten' }, add: { 'x-add': 'a' }, remove: ['x-rm'] }, response: { set: { 'x-resp': 'r' }, add: {}, remove: ['x-powered-by'] } };
+  const ops = {
+    request: { set: { 'x-set': 's', host: 'rewritten' }, add: { 'x-add': 'a' }, remove: ['x-rm'] },
+    response: { set: { 'x-resp': 'r' }, add: {}, remove: ['x-powered-by'] },
+  };
   return [
-    H({ name: 'redirect', match: [M({ uri: { exact: '/old' }, scheme: { exact: 'http' } })], redirect: { uri: '/new', authority: 'example.com', port: 8443, scheme: 'https', redirectCode: 308 } }),
-    H({ name: 'teapot', match: [M({ uri: { regex: '/tea(pot)?' }, method: { exact: 'BREW' } })], directResponse: { status: 418, body: "I'm a teapot" } }),
+    H({
+      name: 'redirect',
+      match: [M({ uri: { exact: '/old' }, scheme: { exact: 'http' } })],
+      redirect: { uri: '/new', authority: 'example.com', port: 8443, scheme: 'https', redirectCode: 308 },
+    }),
+    H({
+      name: 'teapot',
+      match: [M({ uri: { regex: '/tea(pot)?' }, method: { exact: 'BREW' } })],
+      directResponse: { status: 418, body: "I'm a teapot" },
+    }),
     H({
       name: 'canary',
-      match: [M({ uri: { prefix: '/api/' }, ignoreUriCase: true, headers: { 'x-canary': { regex: 'yes|true' } }, withoutHeaders: { 'x-block': { prefix: 'b' } }, queryParams: { v: { exact: '2' } }, authority: { regex: 'httpbin(:8000)?' } })],
+      match: [
+        M({
+          uri: { prefix: '/api/' },
+          ignoreUriCase: true,
+          headers: { 'x-canary': { regex: 'yes|true' } },
+          withoutHeaders: { 'x-block': { prefix: 'b' } },
+          queryParams: { v: { exact: '2' } },
+          authority: { regex: 'httpbin(:8000)?' },
+        }),
+      ],
       route: [to('httpbin', { subset: 'v1', weight: 90, headers: ops }), to('httpbin', { subset: 'v2', weight: 10 })],
       rewrite: { uri: '/', authority: 'httpbin.internal' },
       timeout: '2.5s',
@@ -322,7 +461,10 @@ function kitchenSink(): HttpRoute[] {
 
 test('deterministic: the same input gives byte-identical output', () => {
   assert.is(JSON.stringify(build(kitchenSink())), JSON.stringify(build(kitchenSink())));
-  assert.equal(build(kitchenSink()).routes.map((r) => r.name), ['vs.redirect', 'vs.teapot', 'vs.canary', 'vs.regex-rewrite', 'vs.missing', 'vs.rest']);
+  assert.equal(
+    build(kitchenSink()).routes.map((r) => r.name),
+    ['vs.redirect', 'vs.teapot', 'vs.canary', 'vs.regex-rewrite', 'vs.missing', 'vs.rest'],
+  );
 });
 
 const run = promisify(execFile);
@@ -334,18 +476,33 @@ function staticBootstrap(routes: Json[], filters: string[]): Obj {
     stat_prefix: 'http-route-test',
     route_config: { name: 'vs-routes', virtual_hosts: [{ name: 'httpbin', domains: ['*'], routes }] },
     http_filters: [
-      ...filters.map((name) => ({ name, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault' } })),
-      { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
+      ...filters.map((name) => ({
+        name,
+        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault' },
+      })),
+      {
+        name: 'envoy.filters.http.router',
+        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+      },
     ],
   };
   return {
     node: { id: 'http-route-test', cluster: 'meshlite-validate' },
     static_resources: {
-      listeners: [{ name: 'http', address: { socket_address: { address: '127.0.0.1', port_value: 18000 } }, filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }] }],
+      listeners: [
+        {
+          name: 'http',
+          address: { socket_address: { address: '127.0.0.1', port_value: 18000 } },
+          filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
+        },
+      ],
       clusters: clusterNames.map((name) => ({
         name,
         type: 'STATIC',
-        load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 18080 } } } }] }] },
+        load_assignment: {
+          cluster_name: name,
+          endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 18080 } } } }] }],
+        },
       })),
     },
   };

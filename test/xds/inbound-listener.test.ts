@@ -4,7 +4,10 @@ import { translateProxy } from '../../src/xds/proxy-resources.js';
 import { meshFromYaml, peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
 
 type Obj = Record<string, any>;
-const base = [serviceEntry('bar', 'httpbin'), workload('bar', 'httpbin', '127.0.2.1', { annotations: 'sidecar.meshlite.io/applicationAddress: 127.0.12.1' })];
+const base = [
+  serviceEntry('bar', 'httpbin'),
+  workload('bar', 'httpbin', '127.0.2.1', { annotations: 'sidecar.meshlite.io/applicationAddress: 127.0.12.1' }),
+];
 
 function listeners(...extra: string[]): Obj[] {
   const r = translateProxy(meshFromYaml(...base, ...extra), 'httpbin.bar');
@@ -21,11 +24,16 @@ test('STRICT: one chain, TLS only, client certificate required from our trust do
   assert.equal(matches(l), [{ destination_port: 80, transport_protocol: 'tls' }]);
   const ctx = l.filter_chains[0].transport_socket.typed_config;
   assert.is(ctx.require_client_certificate, true);
-  assert.equal(ctx.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names, [{ san_type: 'URI', matcher: { prefix: 'spiffe://cluster.local/' } }]);
+  assert.equal(ctx.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names, [
+    { san_type: 'URI', matcher: { prefix: 'spiffe://cluster.local/' } },
+  ]);
   assert.is(ctx.common_tls_context.combined_validation_context.validation_context_sds_secret_config.name, 'ROOTCA');
   assert.is(ctx.common_tls_context.tls_certificate_sds_secret_configs[0].name, 'default');
   assert.equal(ctx.common_tls_context.alpn_protocols, ['h2', 'http/1.1']);
-  assert.equal(l.listener_filters.map((f: Obj) => f.name), ['envoy.filters.listener.tls_inspector']);
+  assert.equal(
+    l.listener_filters.map((f: Obj) => f.name),
+    ['envoy.filters.listener.tls_inspector'],
+  );
   assert.is(hcm(l.filter_chains[0]).forward_client_cert_details, 'APPEND_FORWARD');
   assert.equal(hcm(l.filter_chains[0]).set_current_client_cert_details, { subject: true, uri: true, dns: true });
 });
@@ -55,7 +63,10 @@ test('inbound cluster forwards to the application address on the target port', (
   assert.ok(r.ok);
   if (!r.ok) return;
   const cluster = r.resources.clusters.find((c) => c.name === 'inbound|80||') as Obj;
-  assert.equal(cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, { address: '127.0.12.1', port_value: 80 });
+  assert.equal(cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, {
+    address: '127.0.12.1',
+    port_value: 80,
+  });
   const rds = hcm(inbound(r.resources.listeners as Obj[]).filter_chains[0]).rds;
   assert.is(rds.route_config_name, 'inbound|80||', 'inbound routes come over RDS, so policy edits never touch the listener');
   const route = (r.resources.routes as Obj[]).find((rc) => rc.name === rds.route_config_name)!;
@@ -70,7 +81,9 @@ kind: MeshConfig
 metadata: {name: mesh}
 spec: {trustDomain: corp.example, trustDomainAliases: [old.example]}`;
   const l = inbound(listeners(mesh, peerAuthn('istio-system', 'default', '{mtls: {mode: STRICT}}')));
-  const sans = l.filter_chains[0].transport_socket.typed_config.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names;
+  const sans =
+    l.filter_chains[0].transport_socket.typed_config.common_tls_context.combined_validation_context.default_validation_context
+      .match_typed_subject_alt_names;
   assert.equal(sans, [
     { san_type: 'URI', matcher: { prefix: 'spiffe://corp.example/' } },
     { san_type: 'URI', matcher: { prefix: 'spiffe://old.example/' } },
@@ -79,7 +92,10 @@ spec: {trustDomain: corp.example, trustDomainAliases: [old.example]}`;
 
 test('TCP service ports get tcp_proxy chains, with no HTTP filters', () => {
   const tcp = serviceEntry('bar', 'db', '', '[{name: tcp, number: 5432, protocol: TCP}]');
-  const r = translateProxy(meshFromYaml(tcp, workload('bar', 'db', '127.0.2.7'), peerAuthn('bar', 'default', '{mtls: {mode: STRICT}}')), 'db.bar');
+  const r = translateProxy(
+    meshFromYaml(tcp, workload('bar', 'db', '127.0.2.7'), peerAuthn('bar', 'default', '{mtls: {mode: STRICT}}')),
+    'db.bar',
+  );
   assert.ok(r.ok);
   if (!r.ok) return;
   const l = (r.resources.listeners as Obj[]).find((x) => x.name === '127.0.2.7_5432')!;
@@ -95,7 +111,10 @@ metadata: {name: mesh}
 spec: {defaultInterceptionMode: TRANSPARENT}`);
   const vi = ls.find((l) => l.name === 'virtualInbound')!;
   assert.equal(vi.address.socket_address, { address: '0.0.0.0', port_value: 15006 });
-  assert.equal(vi.listener_filters.map((f: Obj) => f.name), ['envoy.filters.listener.original_dst', 'envoy.filters.listener.tls_inspector']);
+  assert.equal(
+    vi.listener_filters.map((f: Obj) => f.name),
+    ['envoy.filters.listener.original_dst', 'envoy.filters.listener.tls_inspector'],
+  );
   assert.ok(ls.some((l) => l.name === 'virtualOutbound' && l.use_original_dst === true));
   assert.ok(ls.some((l) => l.name === '0.0.0.0_8000' && l.bind_to_port === false));
 });

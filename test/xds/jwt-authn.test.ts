@@ -8,21 +8,26 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { JwtRule, RequestAuthentication } from '../../src/config/authz-types.js';
 import { canonicalJson, type Json } from '../../src/proto/proto-json.js';
-import {
-  buildJwtAuthnFilter, FAIL_CLOSED_JWKS, JWT_AUTHN_TYPE_URL, jwksFrom, jwksProblem,
-} from '../../src/xds/jwt-authn.js';
+import { buildJwtAuthnFilter, FAIL_CLOSED_JWKS, JWT_AUTHN_TYPE_URL, jwksFrom, jwksProblem } from '../../src/xds/jwt-authn.js';
 import { envoyOrThrow } from '../support/envoy-binary.js';
 import { freePort } from '../support/e2e/free-port.js';
 
 type Obj = Record<string, any>;
 const run = promisify(execFile);
-const JWKS_A = '{"keys":[{"kty":"EC","crv":"P-256","kid":"a","x":"onFRiccxMO1LewSLLz3PGdSBXRb3C9OX7DdLp_vLgEg","y":"NvM3HVuBuetn08PKvQ37pu_H0cvHABMYkQnIJh0f0qs"}]}';
+const JWKS_A =
+  '{"keys":[{"kty":"EC","crv":"P-256","kid":"a","x":"onFRiccxMO1LewSLLz3PGdSBXRb3C9OX7DdLp_vLgEg","y":"NvM3HVuBuetn08PKvQ37pu_H0cvHABMYkQnIJh0f0qs"}]}';
 const JWKS_B = JWKS_A.replace('"kid":"a"', '"kid":"b"');
 
 function rule(issuer: string, extra: Partial<JwtRule> = {}): JwtRule {
   return {
-    issuer, audiences: [], fromHeaders: [], fromParams: [], fromCookies: [], outputClaimToHeaders: [],
-    forwardOriginalToken: false, ...extra,
+    issuer,
+    audiences: [],
+    fromHeaders: [],
+    fromParams: [],
+    fromCookies: [],
+    outputClaimToHeaders: [],
+    forwardOriginalToken: false,
+    ...extra,
   };
 }
 
@@ -68,10 +73,12 @@ test('one issuer: exact JSON', () => {
           payload_in_metadata: 'payload',
         },
       },
-      rules: [{
-        match: { prefix: '/' },
-        requires: { requires_any: { requirements: [{ provider_name: 'origins-0' }, { allow_missing: {} }] } },
-      }],
+      rules: [
+        {
+          match: { prefix: '/' },
+          requires: { requires_any: { requirements: [{ provider_name: 'origins-0' }, { allow_missing: {} }] } },
+        },
+      ],
       bypass_cors_preflight: true,
     },
   });
@@ -89,12 +96,14 @@ test('two issuers across policies: sorted by issuer, origins-<i>, deterministic'
       'origins-0': { issuer: 'https://a.example', local_jwks: { inline_string: JWKS_A }, payload_in_metadata: 'payload' },
       'origins-1': { issuer: 'https://z.example', local_jwks: { inline_string: JWKS_B }, payload_in_metadata: 'payload' },
     },
-    rules: [{
-      match: { prefix: '/' },
-      requires: { requires_any: { requirements: [
-        { provider_name: 'origins-0' }, { provider_name: 'origins-1' }, { allow_missing: {} },
-      ] } },
-    }],
+    rules: [
+      {
+        match: { prefix: '/' },
+        requires: {
+          requires_any: { requirements: [{ provider_name: 'origins-0' }, { provider_name: 'origins-1' }, { allow_missing: {} }] },
+        },
+      },
+    ],
     bypass_cors_preflight: true,
   });
   assert.equal(JSON.stringify(build(p2, p1)), JSON.stringify({ filter, warnings }), 'input order does not matter');
@@ -102,16 +111,24 @@ test('two issuers across policies: sorted by issuer, origins-<i>, deterministic'
 });
 
 test('headers, params, cookies, forward, payload header, claim headers', () => {
-  const { filter, warnings } = build(ra('custom', rule('iss', {
-    jwks: JWKS_A,
-    audiences: ['a1', 'a2'],
-    fromHeaders: [{ name: 'x-jwt' }, { name: 'authorization', prefix: 'Token ' }],
-    fromParams: ['token'],
-    fromCookies: ['session'],
-    forwardOriginalToken: true,
-    outputPayloadToHeader: 'x-jwt-payload',
-    outputClaimToHeaders: [{ header: 'x-sub', claim: 'sub' }, { header: 'x-group', claim: 'groups' }],
-  })));
+  const { filter, warnings } = build(
+    ra(
+      'custom',
+      rule('iss', {
+        jwks: JWKS_A,
+        audiences: ['a1', 'a2'],
+        fromHeaders: [{ name: 'x-jwt' }, { name: 'authorization', prefix: 'Token ' }],
+        fromParams: ['token'],
+        fromCookies: ['session'],
+        forwardOriginalToken: true,
+        outputPayloadToHeader: 'x-jwt-payload',
+        outputClaimToHeaders: [
+          { header: 'x-sub', claim: 'sub' },
+          { header: 'x-group', claim: 'groups' },
+        ],
+      }),
+    ),
+  );
   assert.equal(warnings, []);
   assert.equal(providersOf(filter)['origins-0'], {
     issuer: 'iss',
@@ -123,7 +140,10 @@ test('headers, params, cookies, forward, payload header, claim headers', () => {
     from_cookies: ['session'],
     forward_payload_header: 'x-jwt-payload',
     payload_in_metadata: 'payload',
-    claim_to_headers: [{ header_name: 'x-sub', claim_name: 'sub' }, { header_name: 'x-group', claim_name: 'groups' }],
+    claim_to_headers: [
+      { header_name: 'x-sub', claim_name: 'sub' },
+      { header_name: 'x-group', claim_name: 'groups' },
+    ],
   });
   checkProto(filter);
 });
@@ -131,16 +151,24 @@ test('headers, params, cookies, forward, payload header, claim headers', () => {
 test('jwksUri: the fetched document is inlined', () => {
   const fetched = new Map([['https://idp/jwks', JWKS_B]]);
   const { filter, warnings } = buildJwtAuthnFilter(
-    [ra('uri', rule('iss', { jwksUri: 'https://idp/jwks' }))], jwksFrom((u) => fetched.get(u)));
+    [ra('uri', rule('iss', { jwksUri: 'https://idp/jwks' }))],
+    jwksFrom((u) => fetched.get(u)),
+  );
   assert.equal(warnings, []);
   assert.equal(providersOf(filter)['origins-0'].local_jwks, { inline_string: JWKS_B });
 });
 
 test('JWKS unavailable or unusable: provider kept with a JWKS that verifies nothing, and a warning', () => {
   const { filter, warnings } = build(
-    ra('bad', rule('https://b.example', { jwksUri: 'https://idp/jwks' }), rule('https://c.example', { jwks: 'nope' }),
-      rule('https://d.example', { jwks: '{"keys":[]}' }), rule('https://e.example')),
-    ra('good', rule('https://a.example', { jwks: JWKS_A })));
+    ra(
+      'bad',
+      rule('https://b.example', { jwksUri: 'https://idp/jwks' }),
+      rule('https://c.example', { jwks: 'nope' }),
+      rule('https://d.example', { jwks: '{"keys":[]}' }),
+      rule('https://e.example'),
+    ),
+    ra('good', rule('https://a.example', { jwks: JWKS_A })),
+  );
   const providers = providersOf(filter) as Obj;
   assert.equal(Object.keys(providers), ['origins-0', 'origins-1', 'origins-2', 'origins-3', 'origins-4']);
   assert.is(providers['origins-0'].local_jwks.inline_string, JWKS_A);
@@ -161,23 +189,41 @@ function bootstrap(filter: Obj, port: number, adminPort: number): Obj {
   return {
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: adminPort } } },
     static_resources: {
-      listeners: [{
-        name: 'http',
-        address: { socket_address: { address: '127.0.0.1', port_value: port } },
-        filter_chains: [{
-          filters: [{
-            name: 'envoy.filters.network.http_connection_manager',
-            typed_config: {
-              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-              stat_prefix: 'http',
-              route_config: {
-                virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: 'ok' } } }] }],
-              },
-              http_filters: [filter, { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+      listeners: [
+        {
+          name: 'http',
+          address: { socket_address: { address: '127.0.0.1', port_value: port } },
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: 'envoy.filters.network.http_connection_manager',
+                  typed_config: {
+                    '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                    stat_prefix: 'http',
+                    route_config: {
+                      virtual_hosts: [
+                        {
+                          name: 'all',
+                          domains: ['*'],
+                          routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: 'ok' } } }],
+                        },
+                      ],
+                    },
+                    http_filters: [
+                      filter,
+                      {
+                        name: 'envoy.filters.http.router',
+                        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+                      },
+                    ],
+                  },
+                },
+              ],
             },
-          }],
-        }],
-      }],
+          ],
+        },
+      ],
     },
   };
 }
@@ -185,15 +231,31 @@ function bootstrap(filter: Obj, port: number, adminPort: number): Obj {
 async function signer(issuer: string, kid: string): Promise<{ jwks: string; sign: (iss?: string) => Promise<string> }> {
   const { publicKey, privateKey } = await generateKeyPair('RS256');
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' }] });
-  const sign = (iss = issuer) => new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'RS256', kid })
-    .setIssuer(iss).setIssuedAt().setExpirationTime('10m').sign(privateKey);
+  const sign = (iss = issuer) =>
+    new SignJWT({ sub: 'alice' })
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .setIssuer(iss)
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(privateKey);
   return { jwks, sign };
 }
 
 test('real Envoy validates the filter (envoy --mode validate)', async () => {
   const envoy = envoyOrThrow();
-  const { filter } = build(ra('v', rule('https://a.example', { jwks: JWKS_A, fromHeaders: [{ name: 'x-jwt' }], forwardOriginalToken: true,
-    outputPayloadToHeader: 'x-payload', outputClaimToHeaders: [{ header: 'x-sub', claim: 'sub' }] }), rule('https://b.example')));
+  const { filter } = build(
+    ra(
+      'v',
+      rule('https://a.example', {
+        jwks: JWKS_A,
+        fromHeaders: [{ name: 'x-jwt' }],
+        forwardOriginalToken: true,
+        outputPayloadToHeader: 'x-payload',
+        outputClaimToHeaders: [{ header: 'x-sub', claim: 'sub' }],
+      }),
+      rule('https://b.example'),
+    ),
+  );
   const dir = mkdtempSync(join(tmpdir(), 'meshlite-jwt-'));
   try {
     const file = join(dir, 'bootstrap.json');
@@ -211,7 +273,9 @@ async function waitReady(adminPort: number, child: ChildProcess, log: () => stri
     try {
       const res = await fetch(`http://127.0.0.1:${adminPort}/ready`);
       if (res.ok) return;
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`Envoy not ready: ${log().slice(-2000)}`);
@@ -222,15 +286,18 @@ test('real Envoy enforces it: valid 200, bad signature 401, wrong issuer 401, no
   const a = await signer('https://a.example', 'ka');
   const forger = await signer('https://a.example', 'ka'); // same kid, different key
   const c = await signer('https://c.example', 'kc'); // JWKS unavailable for this issuer
-  const { filter, warnings } = build(ra('e2e', rule('https://a.example', { jwks: a.jwks }), rule('https://c.example', { jwksUri: 'https://idp/jwks' })));
+  const { filter, warnings } = build(
+    ra('e2e', rule('https://a.example', { jwks: a.jwks }), rule('https://c.example', { jwksUri: 'https://idp/jwks' })),
+  );
   assert.is(warnings.length, 1);
   const [port, adminPort] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'meshlite-jwt-'));
   const file = join(dir, 'bootstrap.json');
   writeFileSync(file, JSON.stringify(bootstrap(filter!, port, adminPort)));
   let output = '';
-  const child = spawn(envoy, ['-c', file, '--log-level', 'warn', '--disable-hot-restart', '--base-id', String(port)],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(envoy, ['-c', file, '--log-level', 'warn', '--disable-hot-restart', '--base-id', String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   try {

@@ -19,7 +19,13 @@ const upstream = (c: Obj) => c.transport_socket.typed_config;
 test('auto mTLS: transport_socket_matches istio then plaintext; endpoint metadata selects', () => {
   const res = resources();
   const c = cluster(res);
-  assert.equal(c.transport_socket_matches.map((m: Obj) => [m.name, m.match]), [['tlsMode-istio', { tlsMode: 'istio' }], ['tlsMode-disabled', {}]]);
+  assert.equal(
+    c.transport_socket_matches.map((m: Obj) => [m.name, m.match]),
+    [
+      ['tlsMode-istio', { tlsMode: 'istio' }],
+      ['tlsMode-disabled', {}],
+    ],
+  );
   assert.is(c.transport_socket, undefined);
   const cla = (res.endpoints as Obj[]).find((e) => e.cluster_name === c.name)!;
   assert.equal(cla.endpoints[0].lb_endpoints[0].metadata, { filter_metadata: { 'envoy.transport_socket_match': { tlsMode: 'istio' } } });
@@ -29,7 +35,9 @@ test('ISTIO_MUTUAL: plain transport_socket with mesh SNI, ALPN istio, exact SAN,
   const ctx = upstream(cluster(resources(destinationRule('bar', 'httpbin', HOST, '  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}'))));
   assert.is(ctx.sni, `outbound_.8000_._.${HOST}`);
   assert.equal(ctx.common_tls_context.alpn_protocols, ['istio']);
-  assert.equal(ctx.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names, [{ san_type: 'URI', matcher: { exact: 'spiffe://cluster.local/ns/bar/sa/httpbin' } }]);
+  assert.equal(ctx.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names, [
+    { san_type: 'URI', matcher: { exact: 'spiffe://cluster.local/ns/bar/sa/httpbin' } },
+  ]);
   assert.is(ctx.common_tls_context.tls_certificate_sds_secret_configs[0].name, 'default');
 });
 
@@ -52,25 +60,54 @@ test('SIMPLE with a CA file: file-root SDS, auto SNI and SAN validation from Hos
 });
 
 test('SIMPLE without a CA uses the system roots; insecureSkipVerify drops validation', () => {
-  const sys = upstream(cluster(resources(destinationRule('bar', 'httpbin', HOST, '  trafficPolicy: {tls: {mode: SIMPLE, sni: api.example.com}}'))));
+  const sys = upstream(
+    cluster(resources(destinationRule('bar', 'httpbin', HOST, '  trafficPolicy: {tls: {mode: SIMPLE, sni: api.example.com}}'))),
+  );
   assert.is(sys.common_tls_context.combined_validation_context.validation_context_sds_secret_config.name, 'file-root:system');
   assert.is(sys.sni, 'api.example.com');
-  const insecure = upstream(cluster(resources(destinationRule('bar', 'httpbin', HOST, '  trafficPolicy: {tls: {mode: SIMPLE, insecureSkipVerify: true}}'))));
+  const insecure = upstream(
+    cluster(resources(destinationRule('bar', 'httpbin', HOST, '  trafficPolicy: {tls: {mode: SIMPLE, insecureSkipVerify: true}}'))),
+  );
   assert.is(insecure.common_tls_context.combined_validation_context, undefined);
 });
 
 test('MUTUAL with files and with credentialName; subjectAltNames are exact matches', () => {
-  const files = upstream(cluster(resources(destinationRule('bar', 'httpbin', HOST, '  trafficPolicy: {tls: {mode: MUTUAL, clientCertificate: /c.pem, privateKey: /k.pem, caCertificates: /ca.pem, subjectAltNames: [db.example]}}'))));
+  const files = upstream(
+    cluster(
+      resources(
+        destinationRule(
+          'bar',
+          'httpbin',
+          HOST,
+          '  trafficPolicy: {tls: {mode: MUTUAL, clientCertificate: /c.pem, privateKey: /k.pem, caCertificates: /ca.pem, subjectAltNames: [db.example]}}',
+        ),
+      ),
+    ),
+  );
   assert.is(files.common_tls_context.tls_certificate_sds_secret_configs[0].name, 'file-cert:/c.pem~/k.pem');
-  assert.equal(files.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names, [{ san_type: 'DNS', matcher: { exact: 'db.example' } }]);
-  const cred = upstream(cluster(resources(destinationRule('bar', 'httpbin', HOST, '  trafficPolicy: {tls: {mode: MUTUAL, credentialName: db-cred}}'))));
+  assert.equal(files.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names, [
+    { san_type: 'DNS', matcher: { exact: 'db.example' } },
+  ]);
+  const cred = upstream(
+    cluster(resources(destinationRule('bar', 'httpbin', HOST, '  trafficPolicy: {tls: {mode: MUTUAL, credentialName: db-cred}}'))),
+  );
   assert.is(cred.common_tls_context.tls_certificate_sds_secret_configs[0].name, 'kubernetes://db-cred');
   assert.is(cred.common_tls_context.combined_validation_context.validation_context_sds_secret_config.name, 'kubernetes://db-cred-cacert');
 });
 
 test('port-level TLS settings use the service port', () => {
-  const two = serviceEntry('bar', 'multi', '', '[{name: http, number: 8000, protocol: HTTP}, {name: http-admin, number: 9000, protocol: HTTP}]');
-  const dr = destinationRule('bar', 'multi', 'multi', '  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n    portLevelSettings: [{port: {number: 9000}, tls: {mode: DISABLE}}]');
+  const two = serviceEntry(
+    'bar',
+    'multi',
+    '',
+    '[{name: http, number: 8000, protocol: HTTP}, {name: http-admin, number: 9000, protocol: HTTP}]',
+  );
+  const dr = destinationRule(
+    'bar',
+    'multi',
+    'multi',
+    '  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n    portLevelSettings: [{port: {number: 9000}, tls: {mode: DISABLE}}]',
+  );
   const res = resources(two, workload('bar', 'multi', '127.0.2.8'), dr);
   assert.ok(cluster(res, 'outbound|8000||multi.bar.svc.cluster.local').transport_socket);
   assert.is(cluster(res, 'outbound|9000||multi.bar.svc.cluster.local').transport_socket, undefined);
@@ -78,10 +115,16 @@ test('port-level TLS settings use the service port', () => {
 
 test('HTTP/2 and gRPC ports: h2 upstream and ALPN istio,h2', () => {
   const grpc = serviceEntry('bar', 'greeter', '', '[{name: grpc, number: 50051, protocol: GRPC}]');
-  const res = resources(grpc, workload('bar', 'greeter', '127.0.2.6'), destinationRule('bar', 'g', 'greeter', '  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}'));
+  const res = resources(
+    grpc,
+    workload('bar', 'greeter', '127.0.2.6'),
+    destinationRule('bar', 'g', 'greeter', '  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}'),
+  );
   const c = cluster(res, 'outbound|50051||greeter.bar.svc.cluster.local');
   assert.equal(upstream(c).common_tls_context.alpn_protocols, ['istio', 'h2']);
-  assert.equal(c.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].explicit_http_config, { http2_protocol_options: {} });
+  assert.equal(c.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].explicit_http_config, {
+    http2_protocol_options: {},
+  });
 });
 
 test('EXPLICIT outbound: HTTP proxy listener with http_proxy routes by host:port, TCP per-port listeners', () => {
@@ -133,21 +176,37 @@ spec:
   ports: [{name: https, number: 443, protocol: TLS}]`;
   const c = cluster(resources(dns), 'outbound|443||api.example.com');
   assert.is(c.type, 'STRICT_DNS');
-  assert.equal(c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, { address: 'api.example.com', port_value: 443 });
+  assert.equal(c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, {
+    address: 'api.example.com',
+    port_value: 443,
+  });
   assert.is(c.transport_socket_matches, undefined, 'no auto mTLS to the outside world');
 });
 
 test('connection pool, outlier detection and load balancer settings reach the cluster', () => {
-  const dr = destinationRule('bar', 'httpbin', HOST, `  trafficPolicy:
+  const dr = destinationRule(
+    'bar',
+    'httpbin',
+    HOST,
+    `  trafficPolicy:
     loadBalancer: {simple: LEAST_REQUEST}
     connectionPool: {tcp: {maxConnections: 10, connectTimeout: 250ms}, http: {http1MaxPendingRequests: 5, maxRequestsPerConnection: 1}}
-    outlierDetection: {consecutive5xxErrors: 3, interval: 5s, baseEjectionTime: 1m, maxEjectionPercent: 50}`);
+    outlierDetection: {consecutive5xxErrors: 3, interval: 5s, baseEjectionTime: 1m, maxEjectionPercent: 50}`,
+  );
   const c = cluster(resources(dr));
   assert.is(c.lb_policy, 'LEAST_REQUEST');
   assert.is(c.connect_timeout, '0.250s');
   assert.equal(c.circuit_breakers, { thresholds: [{ max_connections: 10, max_pending_requests: 5 }] });
-  assert.equal(c.outlier_detection, { consecutive_5xx: 3, interval: '5s', base_ejection_time: '60s', max_ejection_percent: 50, enforcing_consecutive_5xx: 100 });
-  assert.equal(c.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].common_http_protocol_options, { max_requests_per_connection: 1 });
+  assert.equal(c.outlier_detection, {
+    consecutive_5xx: 3,
+    interval: '5s',
+    base_ejection_time: '60s',
+    max_ejection_percent: 50,
+    enforcing_consecutive_5xx: 100,
+  });
+  assert.equal(c.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].common_http_protocol_options, {
+    max_requests_per_connection: 1,
+  });
 });
 
 test('a mesh VirtualService tcp route splits a TCP port across subsets by weight', () => {

@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AuthorizationAction, AuthorizationPolicy, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource } from '../../src/config/authz-types.js';
+import type {
+  AuthorizationAction,
+  AuthorizationPolicy,
+  AuthzCondition,
+  AuthzOperation,
+  AuthzRule,
+  AuthzSource,
+} from '../../src/config/authz-types.js';
 import { canonicalJson, type Json } from '../../src/proto/proto-json.js';
 import { buildRbacFilters, type RbacContext } from '../../src/xds/rbac.js';
 import { envoyOrThrow } from '../support/envoy-binary.js';
@@ -16,10 +23,25 @@ import { envoyOrThrow } from '../support/envoy-binary.js';
 type Obj = Record<string, any>;
 const HTTP: RbacContext = { trustDomains: ['cluster.local'], protocol: 'http' };
 const TCP: RbacContext = { trustDomains: ['cluster.local'], protocol: 'tcp' };
-const PROTO = { 'envoy.filters.http.rbac': 'envoy.extensions.filters.http.rbac.v3.RBAC', 'envoy.filters.network.rbac': 'envoy.extensions.filters.network.rbac.v3.RBAC' } as Record<string, string>;
+const PROTO = {
+  'envoy.filters.http.rbac': 'envoy.extensions.filters.http.rbac.v3.RBAC',
+  'envoy.filters.network.rbac': 'envoy.extensions.filters.network.rbac.v3.RBAC',
+} as Record<string, string>;
 
 const S = (s: Partial<AuthzSource> = {}): { source: AuthzSource } => ({
-  source: { principals: [], notPrincipals: [], requestPrincipals: [], notRequestPrincipals: [], namespaces: [], notNamespaces: [], ipBlocks: [], notIpBlocks: [], remoteIpBlocks: [], notRemoteIpBlocks: [], ...s },
+  source: {
+    principals: [],
+    notPrincipals: [],
+    requestPrincipals: [],
+    notRequestPrincipals: [],
+    namespaces: [],
+    notNamespaces: [],
+    ipBlocks: [],
+    notIpBlocks: [],
+    remoteIpBlocks: [],
+    notRemoteIpBlocks: [],
+    ...s,
+  },
 });
 const O = (o: Partial<AuthzOperation> = {}): { operation: AuthzOperation } => ({
   operation: { hosts: [], notHosts: [], ports: [], notPorts: [], methods: [], notMethods: [], paths: [], notPaths: [], ...o },
@@ -40,7 +62,11 @@ function build(policies: AuthorizationPolicy[], ctx: RbacContext = HTTP) {
   for (const f of result.filters) {
     const { '@type': type, ...config } = f.typed_config;
     assert.is(type, `type.googleapis.com/${PROTO[f.name]}`);
-    assert.is(JSON.stringify(canonicalJson(PROTO[f.name]!, config as Json)), JSON.stringify(config), `not canonical: ${JSON.stringify(config)}`);
+    assert.is(
+      JSON.stringify(canonicalJson(PROTO[f.name]!, config as Json)),
+      JSON.stringify(config),
+      `not canonical: ${JSON.stringify(config)}`,
+    );
     built.push(f);
   }
   return result;
@@ -61,10 +87,14 @@ const orRules = (...rules: Obj[]) => ({ or_rules: { rules } });
 const andIds = (...ids: Obj[]) => ({ and_ids: { ids } });
 const andRules = (...rules: Obj[]) => ({ and_rules: { rules } });
 const hdr = (name: string, m: Obj) => ({ header: { name, string_match: m } });
-const jwt = (path: string[], value: Obj) => ({ metadata: { filter: 'envoy.filters.http.jwt_authn', path: ['payload', ...path].map((key) => ({ key })), value } });
+const jwt = (path: string[], value: Obj) => ({
+  metadata: { filter: 'envoy.filters.http.jwt_authn', path: ['payload', ...path].map((key) => ({ key })), value },
+});
 
 test('S5: DENY GET from cluster.local/ns/full/sa/sleep -> exact HTTP RBAC filter', () => {
-  const r = build([P('deny-sleep-get', 'DENY', [R({ from: [S({ principals: ['cluster.local/ns/full/sa/sleep'] })], to: [O({ methods: ['GET'] })] })])]);
+  const r = build([
+    P('deny-sleep-get', 'DENY', [R({ from: [S({ principals: ['cluster.local/ns/full/sa/sleep'] })], to: [O({ methods: ['GET'] })] })]),
+  ]);
   assert.equal(r.warnings, []);
   assert.equal(r.filters, [
     {
@@ -86,7 +116,13 @@ test('S5: DENY GET from cluster.local/ns/full/sa/sleep -> exact HTTP RBAC filter
 });
 
 test('ALLOW by namespace; no `to` -> permissions any; several sources OR, fields AND', () => {
-  const p = policyOf([P('ns', 'ALLOW', [R({ from: [S({ namespaces: ['foo', 'a.b'] }), S({ ipBlocks: ['10.0.0.0/8', '1.2.3.4', '::1'], notRemoteIpBlocks: ['192.168.0.0/16'] })] })])]);
+  const p = policyOf([
+    P('ns', 'ALLOW', [
+      R({
+        from: [S({ namespaces: ['foo', 'a.b'] }), S({ ipBlocks: ['10.0.0.0/8', '1.2.3.4', '::1'], notRemoteIpBlocks: ['192.168.0.0/16'] })],
+      }),
+    ]),
+  ]);
   assert.equal(p.permissions, ANY);
   assert.equal(p.principals, [
     andIds(orIds(auth({ safe_regex: { regex: '.*/ns/foo/.*' } }), auth({ safe_regex: { regex: '.*/ns/a\\.b/.*' } }))),
@@ -102,18 +138,21 @@ test('ALLOW by namespace; no `to` -> permissions any; several sources OR, fields
 });
 
 test('principals: exact, prefix*, *suffix, * (any authenticated); notPrincipals -> not_id', () => {
-  const p = policyOf([P('p', 'ALLOW', [R({ from: [S({ principals: ['cluster.local/ns/a/*', '*/sa/b', '*'], notPrincipals: ['cluster.local/ns/a/sa/evil'] })] })])]);
+  const p = policyOf([
+    P('p', 'ALLOW', [
+      R({ from: [S({ principals: ['cluster.local/ns/a/*', '*/sa/b', '*'], notPrincipals: ['cluster.local/ns/a/sa/evil'] })] }),
+    ]),
+  ]);
   assert.equal(p.principals, [
-    andIds(
-      orIds(auth({ prefix: 'spiffe://cluster.local/ns/a/' }), auth({ suffix: '/sa/b' }), auth({ safe_regex: { regex: '.+' } })),
-      { not_id: orIds(auth({ exact: 'spiffe://cluster.local/ns/a/sa/evil' })) },
-    ),
+    andIds(orIds(auth({ prefix: 'spiffe://cluster.local/ns/a/' }), auth({ suffix: '/sa/b' }), auth({ safe_regex: { regex: '.+' } })), {
+      not_id: orIds(auth({ exact: 'spiffe://cluster.local/ns/a/sa/evil' })),
+    }),
   ]);
 });
 
 test('trust domain aliases: a principal in any of the mesh trust domains matches all of them; others untouched', () => {
   const ctx: RbacContext = { trustDomains: ['new.td', 'cluster.local'], protocol: 'http' };
-  const p = policyOf([P('td', 'ALLOW', [R({ from: [S({ principals: ['cluster.local/ns/a/sa/b', 'other.td/ns/a/sa/b'] })] }), ], 'x')], ctx);
+  const p = policyOf([P('td', 'ALLOW', [R({ from: [S({ principals: ['cluster.local/ns/a/sa/b', 'other.td/ns/a/sa/b'] })] })], 'x')], ctx);
   assert.equal(p.principals, [
     andIds(
       orIds(
@@ -126,7 +165,11 @@ test('trust domain aliases: a principal in any of the mesh trust domains matches
 });
 
 test('DENY by path: exact, prefix*, *suffix on url_path; notPaths; hosts ignore case with or without port', () => {
-  const p = policyOf([P('paths', 'DENY', [R({ to: [O({ paths: ['/admin', '/private/*', '*.php'], notPaths: ['/private/ok'], hosts: ['Secret.com', '*.example.com'] })] })])]);
+  const p = policyOf([
+    P('paths', 'DENY', [
+      R({ to: [O({ paths: ['/admin', '/private/*', '*.php'], notPaths: ['/private/ok'], hosts: ['Secret.com', '*.example.com'] })] }),
+    ]),
+  ]);
   assert.equal(p.principals, ANY);
   assert.equal(p.permissions, [
     andRules(
@@ -144,7 +187,12 @@ test('DENY by path: exact, prefix*, *suffix on url_path; notPaths; hosts ignore 
         { url_path: { path: { suffix: '.php' } } },
         { url_path: { path: { safe_regex: { regex: '.*\\.php(;[^/]*)?' } } } },
       ),
-      { not_rule: orRules({ url_path: { path: { exact: '/private/ok' } } }, { url_path: { path: { safe_regex: { regex: '/private(;[^/]*)?/ok(;[^/]*)?' } } } }) },
+      {
+        not_rule: orRules(
+          { url_path: { path: { exact: '/private/ok' } } },
+          { url_path: { path: { safe_regex: { regex: '/private(;[^/]*)?/ok(;[^/]*)?' } } } },
+        ),
+      },
     ),
   ]);
 });
@@ -153,7 +201,9 @@ test('paths also match with ;parameters on any segment (what many servers strip 
   const regexOf = (path: string) => {
     const rules = (policyOf([P('p', 'DENY', [R({ to: [O({ paths: [path] })] })])]).permissions as Obj[])[0] as Obj;
     const or = ((rules.and_rules as Obj).rules as Obj[])[0] as Obj;
-    const found = ((or.or_rules as Obj).rules as Obj[]).map((r) => ((r.url_path as Obj).path as Obj).safe_regex as Obj | undefined).find(Boolean);
+    const found = ((or.or_rules as Obj).rules as Obj[])
+      .map((r) => ((r.url_path as Obj).path as Obj).safe_regex as Obj | undefined)
+      .find(Boolean);
     return found ? new RegExp(`^(?:${found.regex as string})$`) : undefined;
   };
   const exact = regexOf('/api/admin')!;
@@ -174,7 +224,12 @@ test('when: headers and claims go to principals, destination.port to permissions
     P('when', 'ALLOW', [
       R({
         to: [O({ ports: ['8080'] })],
-        when: [W('request.headers[X-Token]', ['abc', 'pre*']), W('request.auth.claims[groups]', ['admin']), W('destination.port', [], ['9090']), W('source.ip', ['10.1.0.0/16'])],
+        when: [
+          W('request.headers[X-Token]', ['abc', 'pre*']),
+          W('request.auth.claims[groups]', ['admin']),
+          W('destination.port', [], ['9090']),
+          W('source.ip', ['10.1.0.0/16']),
+        ],
       }),
     ]),
   ]);
@@ -182,17 +237,26 @@ test('when: headers and claims go to principals, destination.port to permissions
   assert.equal(p.principals, [
     andIds(
       orIds(hdr('x-token', { exact: 'abc' }), hdr('x-token', { prefix: 'pre' })),
-      orIds(jwt(['groups'], { string_match: { exact: 'admin' } }), jwt(['groups'], { list_match: { one_of: { string_match: { exact: 'admin' } } } })),
+      orIds(
+        jwt(['groups'], { string_match: { exact: 'admin' } }),
+        jwt(['groups'], { list_match: { one_of: { string_match: { exact: 'admin' } } } }),
+      ),
       orIds({ direct_remote_ip: { address_prefix: '10.1.0.0', prefix_len: 16 } }),
     ),
   ]);
 });
 
 test('requestPrincipals: * = a verified JWT payload is present; iss/sub = both claims exact', () => {
-  const p = policyOf([P('jwt', 'ALLOW', [R({ from: [S({ requestPrincipals: ['*'] }), S({ requestPrincipals: ['https://issuer.example.com/alice'] })] })])]);
+  const p = policyOf([
+    P('jwt', 'ALLOW', [R({ from: [S({ requestPrincipals: ['*'] }), S({ requestPrincipals: ['https://issuer.example.com/alice'] })] })]),
+  ]);
   assert.equal(p.principals, [
     andIds(orIds(jwt([], { present_match: true }))),
-    andIds(orIds(andIds(jwt(['iss'], { string_match: { exact: 'https://issuer.example.com' } }), jwt(['sub'], { string_match: { exact: 'alice' } })))),
+    andIds(
+      orIds(
+        andIds(jwt(['iss'], { string_match: { exact: 'https://issuer.example.com' } }), jwt(['sub'], { string_match: { exact: 'alice' } })),
+      ),
+    ),
   ]);
 });
 
@@ -206,29 +270,51 @@ test('filter order AUDIT (LOG), DENY, ALLOW; policies sorted by namespace/name; 
     P('log', 'AUDIT', [any], 'a'),
     P('y', 'ALLOW', [any], 'a'),
   ]);
-  assert.equal(r.filters.map((f) => f.typed_config.rules.action), ['LOG', 'DENY', undefined], 'ALLOW is the enum default, omitted');
-  assert.equal(r.filters.map((f) => Object.keys(f.typed_config.rules.policies)), [
-    ['ns[a]-policy[log]-rule[0]'],
-    ['ns[b]-policy[a]-rule[0]', 'ns[b]-policy[b]-rule[0]'],
-    ['ns[a]-policy[y]-rule[0]', 'ns[a]-policy[z]-rule[0]', 'ns[a]-policy[z]-rule[1]'],
-  ]);
+  assert.equal(
+    r.filters.map((f) => f.typed_config.rules.action),
+    ['LOG', 'DENY', undefined],
+    'ALLOW is the enum default, omitted',
+  );
+  assert.equal(
+    r.filters.map((f) => Object.keys(f.typed_config.rules.policies)),
+    [
+      ['ns[a]-policy[log]-rule[0]'],
+      ['ns[b]-policy[a]-rule[0]', 'ns[b]-policy[b]-rule[0]'],
+      ['ns[a]-policy[y]-rule[0]', 'ns[a]-policy[z]-rule[0]', 'ns[a]-policy[z]-rule[1]'],
+    ],
+  );
   assert.equal(r.warnings, [], 'CUSTOM belongs to ext_authz (ext-authz.ts): not an RBAC filter, not a warning');
 });
 
 test('ALLOW with no rules: an ALLOW filter with zero policies (denies everything)', () => {
   const r = build([P('allow-nothing', 'ALLOW', [])]);
-  assert.equal(r.filters, [{ name: 'envoy.filters.http.rbac', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC', rules: {} } }]);
+  assert.equal(r.filters, [
+    {
+      name: 'envoy.filters.http.rbac',
+      typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC', rules: {} },
+    },
+  ]);
   assert.equal(build([]).filters, [], 'no policies, no filter');
 });
 
 test('TCP: network RBAC with stat_prefix; ALLOW rule with HTTP-only fields dropped (allows less)', () => {
-  const r = build([P('a', 'ALLOW', [R({ from: [S({ principals: ['cluster.local/ns/x/sa/y'] })], to: [O({ methods: ['GET'] })] }), R({ to: [O({ ports: ['5432'] })] })])], TCP);
+  const r = build(
+    [
+      P('a', 'ALLOW', [
+        R({ from: [S({ principals: ['cluster.local/ns/x/sa/y'] })], to: [O({ methods: ['GET'] })] }),
+        R({ to: [O({ ports: ['5432'] })] }),
+      ]),
+    ],
+    TCP,
+  );
   assert.equal(r.filters, [
     {
       name: 'envoy.filters.network.rbac',
       typed_config: {
         '@type': 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC',
-        rules: { policies: { 'ns[full]-policy[a]-rule[1]': { permissions: [andRules(orRules({ destination_port: 5432 }))], principals: ANY } } },
+        rules: {
+          policies: { 'ns[full]-policy[a]-rule[1]': { permissions: [andRules(orRules({ destination_port: 5432 }))], principals: ANY } },
+        },
         stat_prefix: 'tcp.',
       },
     },
@@ -241,15 +327,28 @@ test('TCP: network RBAC with stat_prefix; ALLOW rule with HTTP-only fields dropp
 });
 
 test('TCP: DENY rule keeps its TCP fields and drops only the HTTP-only ones (denies more)', () => {
-  const p = policyOf([
-    P('d', 'DENY', [R({ from: [S({ principals: ['cluster.local/ns/x/sa/y'], requestPrincipals: ['*'] })], to: [O({ methods: ['GET'], ports: ['80'] })], when: [W('request.auth.claims[iss]', ['x'])] })]),
-  ], TCP);
+  const p = policyOf(
+    [
+      P('d', 'DENY', [
+        R({
+          from: [S({ principals: ['cluster.local/ns/x/sa/y'], requestPrincipals: ['*'] })],
+          to: [O({ methods: ['GET'], ports: ['80'] })],
+          when: [W('request.auth.claims[iss]', ['x'])],
+        }),
+      ]),
+    ],
+    TCP,
+  );
   assert.equal(p, {
     permissions: [andRules(orRules({ destination_port: 80 }))],
     principals: [andIds(orIds(auth({ exact: 'spiffe://cluster.local/ns/x/sa/y' })))],
   });
   const r = build([P('d', 'DENY', [R({ to: [O({ paths: ['/admin'] })] })])], TCP);
-  assert.equal(Object.values(r.filters[0]!.typed_config.rules.policies), [{ permissions: ANY, principals: ANY }], 'a path-only DENY denies all TCP');
+  assert.equal(
+    Object.values(r.filters[0]!.typed_config.rules.policies),
+    [{ permissions: ANY, principals: ANY }],
+    'a path-only DENY denies all TCP',
+  );
   assert.match(r.warnings[0]!, /full\/d rule 0: ignoring paths \(HTTP-only on tcp\) \(denies more\)/);
 });
 
@@ -257,7 +356,10 @@ test('untranslatable values fail closed the same way: bad CIDR / port / key', ()
   const bad = R({ from: [S({ ipBlocks: ['10.0.0.300/8'] })], to: [O({ ports: ['http'] })], when: [W('unknown.key', ['x'])] });
   const allow = build([P('a', 'ALLOW', [bad])]);
   assert.equal(allow.filters[0]!.typed_config.rules, {});
-  assert.match(allow.warnings[0]!, /rule dropped.*ipBlocks \(invalid IP block "10.0.0.300\/8"\).*ports \(invalid port "http"\).*unknown.key/);
+  assert.match(
+    allow.warnings[0]!,
+    /rule dropped.*ipBlocks \(invalid IP block "10.0.0.300\/8"\).*ports \(invalid port "http"\).*unknown.key/,
+  );
   const deny = policyOf([P('d', 'DENY', [bad])]);
   assert.equal(deny, { permissions: ANY, principals: ANY });
 });
@@ -276,16 +378,36 @@ test('real Envoy accepts every config built above in one static bootstrap', asyn
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
       stat_prefix: 'rbac_test',
-      route_config: { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, direct_response: { status: 200 } }] }] },
-      http_filters: [...http, { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+      route_config: {
+        virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, direct_response: { status: 200 } }] }],
+      },
+      http_filters: [
+        ...http,
+        {
+          name: 'envoy.filters.http.router',
+          typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+        },
+      ],
     },
   };
-  const tcpProxy = { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 't', cluster: 'c' } };
+  const tcpProxy = {
+    name: 'envoy.filters.network.tcp_proxy',
+    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 't', cluster: 'c' },
+  };
   const bootstrap = {
     node: { id: 'rbac-test', cluster: 'meshlite-validate' },
     static_resources: {
       listeners: [listener('http', 10001, [hcm]), listener('tcp', 10002, [...tcp, tcpProxy])],
-      clusters: [{ name: 'c', type: 'STATIC', load_assignment: { cluster_name: 'c', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 1 } } } }] }] } }],
+      clusters: [
+        {
+          name: 'c',
+          type: 'STATIC',
+          load_assignment: {
+            cluster_name: 'c',
+            endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 1 } } } }] }],
+          },
+        },
+      ],
     },
   };
   assert.ok(http.length > 5 && tcp.length > 3);
@@ -293,7 +415,9 @@ test('real Envoy accepts every config built above in one static bootstrap', asyn
   try {
     const file = join(dir, 'bootstrap.json');
     writeFileSync(file, JSON.stringify(bootstrap));
-    await promisify(execFile)(envoy, ['--mode', 'validate', '-c', file, '--log-level', 'error', '--disable-hot-restart'], { timeout: 60_000 });
+    await promisify(execFile)(envoy, ['--mode', 'validate', '-c', file, '--log-level', 'error', '--disable-hot-restart'], {
+      timeout: 60_000,
+    });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     assert.unreachable((e.stderr || e.stdout || e.message).trim().split('\n').slice(-8).join('\n'));

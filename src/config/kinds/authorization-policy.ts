@@ -6,7 +6,18 @@ import { subnetProblem, toLabels, WORKLOAD_SELECTOR } from './common-fields.js';
 import type { BuildContext, KindHandler } from './kind-handler.js';
 
 const strings = () => list(str());
-const SOURCE_FIELDS = ['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces', 'ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks'] as const;
+const SOURCE_FIELDS = [
+  'principals',
+  'notPrincipals',
+  'requestPrincipals',
+  'notRequestPrincipals',
+  'namespaces',
+  'notNamespaces',
+  'ipBlocks',
+  'notIpBlocks',
+  'remoteIpBlocks',
+  'notRemoteIpBlocks',
+] as const;
 const OPERATION_FIELDS = ['hosts', 'notHosts', 'ports', 'notPorts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
 
 const RULE: Schema = obj({
@@ -101,7 +112,11 @@ function checkDryRun(ctx: BuildContext): void {
   const value = ctx.meta.annotations[DRY_RUN_ANNOTATION];
   const path = ['metadata', 'annotations', DRY_RUN_ANNOTATION];
   if (value === undefined || value === 'false') return;
-  if (value === 'true') ctx.report(path, 'dry-run AuthorizationPolicies are not supported yet; refusing rather than enforcing it (remove the annotation to enforce the policy)');
+  if (value === 'true')
+    ctx.report(
+      path,
+      'dry-run AuthorizationPolicies are not supported yet; refusing rather than enforcing it (remove the annotation to enforce the policy)',
+    );
   else ctx.report(path, `expected "true" or "false", got "${value}"`);
 }
 
@@ -119,10 +134,16 @@ export const authorizationPolicy = {
     checkDryRun(ctx);
     const action = ((spec.action as string | undefined) ?? 'ALLOW') as AuthorizationAction;
     const provider = (spec.provider as { name?: string } | undefined)?.name;
-    if (action === 'CUSTOM' && !provider) ctx.report(['spec', 'provider'], 'action CUSTOM needs provider.name (an extension provider of the mesh config)');
+    if (action === 'CUSTOM' && !provider)
+      ctx.report(['spec', 'provider'], 'action CUSTOM needs provider.name (an extension provider of the mesh config)');
     if (action !== 'CUSTOM' && provider) ctx.report(['spec', 'provider'], 'provider only applies to action CUSTOM');
     const selector = spec.selector ? toLabels((spec.selector as Record<string, unknown>).matchLabels) : undefined;
     const rules = ((spec.rules ?? []) as Record<string, unknown>[]).map((r, i) => toRule(r, ['spec', 'rules', i], ctx));
-    return { kind: 'AuthorizationPolicy', meta: ctx.meta, source: ctx.source, spec: { selector: selector && Object.keys(selector).length ? selector : undefined, action, provider, rules } };
+    return {
+      kind: 'AuthorizationPolicy',
+      meta: ctx.meta,
+      source: ctx.source,
+      spec: { selector: selector && Object.keys(selector).length ? selector : undefined, action, provider, rules },
+    };
   },
 } satisfies KindHandler;

@@ -3,7 +3,10 @@ import { isIP } from 'node:net';
 import { bool, int, labels, list, obj, oneOf, str, type Schema } from '../schema.js';
 import type { ClientTlsSettings, Labels, MtlsMode } from '../types.js';
 
-export const DURATION = str({ pattern: /^(\d+(\.\d+)?(h|m|s|ms|us|µs|ns))+$/, hint: 'expected a duration such as "5s", "100ms" or "1m30s"' });
+export const DURATION = str({
+  pattern: /^(\d+(\.\d+)?(h|m|s|ms|us|µs|ns))+$/,
+  hint: 'expected a duration such as "5s", "100ms" or "1m30s"',
+});
 
 export const MTLS_MODE = oneOf('UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT');
 
@@ -57,7 +60,10 @@ export function toClientTls(raw: Record<string, unknown>, path: (string | number
     if (!tls.clientCertificate) report([...path, 'clientCertificate'], 'MUTUAL mode needs clientCertificate (or credentialName)');
     if (!tls.privateKey) report([...path, 'privateKey'], 'MUTUAL mode needs privateKey (or credentialName)');
   }
-  if ((tls.mode === 'DISABLE' || tls.mode === 'ISTIO_MUTUAL') && (tls.clientCertificate || tls.privateKey || tls.caCertificates || tls.credentialName)) {
+  if (
+    (tls.mode === 'DISABLE' || tls.mode === 'ISTIO_MUTUAL') &&
+    (tls.clientCertificate || tls.privateKey || tls.caCertificates || tls.credentialName)
+  ) {
     const mode = raw.mode === undefined ? 'DISABLE (the default when mode is not set)' : tls.mode;
     report([...path, 'mode'], `${mode} takes no certificates; use SIMPLE or MUTUAL to set them`);
   }
@@ -81,7 +87,8 @@ export function subnetProblem(value: string): string | undefined {
   const family = isIP(address);
   const max = family === 4 ? 32 : 128;
   const lengthOk = length === undefined || (/^\d{1,3}$/.test(length) && Number(length) <= max);
-  if (family === 0 || !lengthOk || extra !== undefined) return `invalid value ${JSON.stringify(value)}: expected an IP address or a CIDR block such as 10.0.0.0/8`;
+  if (family === 0 || !lengthOk || extra !== undefined)
+    return `invalid value ${JSON.stringify(value)}: expected an IP address or a CIDR block such as 10.0.0.0/8`;
   return undefined;
 }
 
@@ -104,12 +111,15 @@ export function hostProblem(host: string, rules: HostRules): string | undefined 
   if (isIpAddress(host)) return rules.ip ? undefined : `an IP address (${host}) is not allowed here`;
   const wildcard = host.startsWith('*.');
   const name = wildcard ? host.slice(2) : host;
-  if (name.includes('*')) return `invalid host ${JSON.stringify(host)}: a wildcard is only allowed as a whole first label ("*.example.com")`;
+  if (name.includes('*'))
+    return `invalid host ${JSON.stringify(host)}: a wildcard is only allowed as a whole first label ("*.example.com")`;
   const labels = name.split('.');
   const label = labels.find((l) => !DNS_LABEL.test(l) || l.length > 63);
-  if (label !== undefined || host.length > 253) return `invalid host ${JSON.stringify(host)}: expected lower-case DNS labels (letters, digits, "-") separated by dots`;
+  if (label !== undefined || host.length > 253)
+    return `invalid host ${JSON.stringify(host)}: expected lower-case DNS labels (letters, digits, "-") separated by dots`;
   if (/^\d+$/.test(labels[labels.length - 1]!)) return `invalid host ${JSON.stringify(host)}: the last label cannot be all digits`;
-  if (!rules.shortNames && !wildcard && labels.length === 1) return `short name ${JSON.stringify(host)} is not allowed here; use a fully qualified name such as "${host}.example.com"`;
+  if (!rules.shortNames && !wildcard && labels.length === 1)
+    return `short name ${JSON.stringify(host)} is not allowed here; use a fully qualified name such as "${host}.example.com"`;
   return undefined;
 }
 

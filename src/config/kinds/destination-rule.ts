@@ -46,7 +46,9 @@ export const destinationRule: KindHandler = {
       subsets.push({
         name,
         labels: toLabels(raw.labels),
-        trafficPolicy: raw.trafficPolicy ? toTrafficPolicy(raw.trafficPolicy as Record<string, unknown>, ['spec', 'subsets', i, 'trafficPolicy'], ctx) : undefined,
+        trafficPolicy: raw.trafficPolicy
+          ? toTrafficPolicy(raw.trafficPolicy as Record<string, unknown>, ['spec', 'subsets', i, 'trafficPolicy'], ctx)
+          : undefined,
       });
     });
     return {
@@ -55,7 +57,9 @@ export const destinationRule: KindHandler = {
       source: ctx.source,
       spec: {
         host: spec.host as string,
-        trafficPolicy: spec.trafficPolicy ? toTrafficPolicy(spec.trafficPolicy as Record<string, unknown>, ['spec', 'trafficPolicy'], ctx) : undefined,
+        trafficPolicy: spec.trafficPolicy
+          ? toTrafficPolicy(spec.trafficPolicy as Record<string, unknown>, ['spec', 'trafficPolicy'], ctx)
+          : undefined,
         subsets,
         exportTo: [...((spec.exportTo as string[] | undefined) ?? [])],
       },

@@ -37,7 +37,10 @@ const SERVER_TLS: Schema = obj({
 
 const SERVER: Schema = obj(
   {
-    port: obj({ number: port(), name: str({ nonEmpty: true }), protocol: str({ nonEmpty: true }), targetPort: port() }, { required: ['number', 'name', 'protocol'] }),
+    port: obj(
+      { number: port(), name: str({ nonEmpty: true }), protocol: str({ nonEmpty: true }), targetPort: port() },
+      { required: ['number', 'name', 'protocol'] },
+    ),
     hosts: list(str()),
     tls: SERVER_TLS,
     name: str({ nonEmpty: true }),
@@ -58,7 +61,12 @@ const TERMINATING: readonly ServerTlsMode[] = ['SIMPLE', 'MUTUAL', 'OPTIONAL_MUT
  * Checks and converts a server's `tls`. HTTPS and TLS servers need it; plain
  * HTTP servers may only carry `httpsRedirect`; TCP and MONGO servers none.
  */
-export function toServerTls(protocol: GatewayProtocol, raw: Record<string, unknown> | undefined, path: Path, report: Report): ServerTlsSettings | undefined {
+export function toServerTls(
+  protocol: GatewayProtocol,
+  raw: Record<string, unknown> | undefined,
+  path: Path,
+  report: Report,
+): ServerTlsSettings | undefined {
   const family = familyOf(protocol);
   if (family === 'tcp') {
     if (raw) report(path, `a ${protocol} server takes no tls settings; use protocol TLS to terminate or pass through TLS`);
@@ -67,7 +75,8 @@ export function toServerTls(protocol: GatewayProtocol, raw: Record<string, unkno
   if (family === 'http') {
     if (!raw) return undefined;
     for (const key of Object.keys(raw)) {
-      if (key !== 'httpsRedirect' && raw[key] !== null) report([...path, key], `a ${protocol} server only takes tls.httpsRedirect; use protocol HTTPS to terminate TLS`);
+      if (key !== 'httpsRedirect' && raw[key] !== null)
+        report([...path, key], `a ${protocol} server only takes tls.httpsRedirect; use protocol HTTPS to terminate TLS`);
     }
     if (raw.httpsRedirect !== true) return undefined;
     return { mode: 'PASSTHROUGH', httpsRedirect: true, subjectAltNames: [], cipherSuites: [] };
@@ -93,7 +102,8 @@ export function toServerTls(protocol: GatewayProtocol, raw: Record<string, unkno
     cipherSuites: [...((raw.cipherSuites as string[] | undefined) ?? [])],
   };
   checkCertificates(tls, raw.mode === undefined || raw.mode === null, path, report);
-  if (tls.mode === 'AUTO_PASSTHROUGH' && protocol !== 'TLS') report([...path, 'mode'], `AUTO_PASSTHROUGH needs protocol TLS, not ${protocol}`);
+  if (tls.mode === 'AUTO_PASSTHROUGH' && protocol !== 'TLS')
+    report([...path, 'mode'], `AUTO_PASSTHROUGH needs protocol TLS, not ${protocol}`);
   const min = tls.minProtocolVersion;
   const max = tls.maxProtocolVersion;
   if (min && max && min !== 'TLS_AUTO' && max !== 'TLS_AUTO' && TLS_VERSIONS.indexOf(min) > TLS_VERSIONS.indexOf(max)) {
@@ -128,18 +138,28 @@ function checkCertificates(tls: ServerTlsSettings, modeIsDefault: boolean, path:
   if (tls.credentialName !== undefined) {
     if (files) report([...path, 'credentialName'], 'cannot be combined with serverCertificate, privateKey or caCertificates');
   } else {
-    if (tls.serverCertificate === undefined) report([...path, 'serverCertificate'], `${mode} mode needs serverCertificate (or credentialName)`);
+    if (tls.serverCertificate === undefined)
+      report([...path, 'serverCertificate'], `${mode} mode needs serverCertificate (or credentialName)`);
     if (tls.privateKey === undefined) report([...path, 'privateKey'], `${mode} mode needs privateKey (or credentialName)`);
     if (mode !== 'SIMPLE' && tls.caCertificates === undefined) {
-      report([...path, 'caCertificates'], `${mode} mode needs caCertificates to verify client certificates (or credentialName, whose CA comes from "<name>-cacert")`);
+      report(
+        [...path, 'caCertificates'],
+        `${mode} mode needs caCertificates to verify client certificates (or credentialName, whose CA comes from "<name>-cacert")`,
+      );
     }
   }
   if (mode === 'SIMPLE') {
     if (tls.caCertificates !== undefined && tls.credentialName === undefined) {
-      report([...path, 'caCertificates'], 'SIMPLE mode does not verify client certificates; caCertificates needs MUTUAL or OPTIONAL_MUTUAL');
+      report(
+        [...path, 'caCertificates'],
+        'SIMPLE mode does not verify client certificates; caCertificates needs MUTUAL or OPTIONAL_MUTUAL',
+      );
     }
     if (tls.subjectAltNames.length > 0) {
-      report([...path, 'subjectAltNames'], 'SIMPLE mode does not verify client certificates; subjectAltNames needs MUTUAL or OPTIONAL_MUTUAL');
+      report(
+        [...path, 'subjectAltNames'],
+        'SIMPLE mode does not verify client certificates; subjectAltNames needs MUTUAL or OPTIONAL_MUTUAL',
+      );
     }
   }
 }

@@ -18,8 +18,10 @@ export const gateway: KindHandler = {
       ctx.report(['metadata', 'name'], 'a Gateway name must be a DNS label (no dots): VirtualServices refer to it as <namespace>/<name>');
     }
     const selector = toLabels(spec.selector);
-    if (spec.selector == null) ctx.report(['spec', 'selector'], 'a Gateway needs a selector: meshlite has no default ingress gateway workload');
-    else if (Object.keys(selector).length === 0) ctx.report(['spec', 'selector'], 'must not be empty: it picks the gateway workloads by their labels');
+    if (spec.selector == null)
+      ctx.report(['spec', 'selector'], 'a Gateway needs a selector: meshlite has no default ingress gateway workload');
+    else if (Object.keys(selector).length === 0)
+      ctx.report(['spec', 'selector'], 'must not be empty: it picks the gateway workloads by their labels');
     const rawServers = (spec.servers ?? []) as Record<string, unknown>[];
     if (rawServers.length === 0) ctx.report(['spec', 'servers'], 'at least one server is required');
     const servers = rawServers.map((raw, i) => toServer(raw, i, ctx));
@@ -43,8 +45,10 @@ function toServer(raw: Record<string, unknown>, i: number, ctx: BuildContext): G
   });
   const protocol = rawPort.protocol.toUpperCase();
   const known = (GATEWAY_PROTOCOLS as readonly string[]).includes(protocol);
-  if (!known) ctx.report([...path, 'port', 'protocol'], `unknown protocol "${rawPort.protocol}"; expected one of ${GATEWAY_PROTOCOLS.join(', ')}`);
-  if (rawPort.targetPort != null) ctx.report([...path, 'port', 'targetPort'], 'targetPort has no effect on a Gateway server (Istio rejects it too)');
+  if (!known)
+    ctx.report([...path, 'port', 'protocol'], `unknown protocol "${rawPort.protocol}"; expected one of ${GATEWAY_PROTOCOLS.join(', ')}`);
+  if (rawPort.targetPort != null)
+    ctx.report([...path, 'port', 'targetPort'], 'targetPort has no effect on a Gateway server (Istio rejects it too)');
   const bind = raw.bind as string | undefined;
   if (bind?.startsWith('unix://')) ctx.report([...path, 'bind'], 'binding to a unix domain socket is not supported by meshlite');
   else if (bind !== undefined && !isIpAddress(bind)) ctx.report([...path, 'bind'], `expected an IP address to bind to, got "${bind}"`);
@@ -80,13 +84,17 @@ function checkNames(servers: GatewayServer[], ctx: BuildContext): void {
   servers.forEach((server, i) => {
     const prior = portNames.get(server.port.name);
     if (prior !== undefined) {
-      ctx.report(['spec', 'servers', i, 'port', 'name'], `duplicate port name "${server.port.name}" (also used by servers[${prior}]); port names must be unique across the servers of a Gateway`);
+      ctx.report(
+        ['spec', 'servers', i, 'port', 'name'],
+        `duplicate port name "${server.port.name}" (also used by servers[${prior}]); port names must be unique across the servers of a Gateway`,
+      );
     } else {
       portNames.set(server.port.name, i);
     }
     if (server.name === undefined) return;
     const priorServer = serverNames.get(server.name);
-    if (priorServer !== undefined) ctx.report(['spec', 'servers', i, 'name'], `duplicate server name "${server.name}" (also used by servers[${priorServer}])`);
+    if (priorServer !== undefined)
+      ctx.report(['spec', 'servers', i, 'name'], `duplicate server name "${server.name}" (also used by servers[${priorServer}])`);
     else serverNames.set(server.name, i);
   });
 }
@@ -112,7 +120,10 @@ function checkSharedPorts(servers: GatewayServer[], ctx: BuildContext): void {
         family === 'tcp' || clash.family === 'tcp'
           ? 'a TCP or MONGO server needs a port of its own'
           : 'plain-text and TLS servers cannot share a port (HTTP, HTTP2 and GRPC servers can share one, and so can HTTPS and TLS servers, told apart by SNI)';
-      ctx.report(['spec', 'servers', i, 'port', 'number'], `port ${server.port.number} is already used by servers[${clash.index}] with protocol ${clash.protocol}: ${reason}`);
+      ctx.report(
+        ['spec', 'servers', i, 'port', 'number'],
+        `port ${server.port.number} is already used by servers[${clash.index}] with protocol ${clash.protocol}: ${reason}`,
+      );
       return;
     }
     if (family !== 'tls') return;
@@ -120,7 +131,10 @@ function checkSharedPorts(servers: GatewayServer[], ctx: BuildContext): void {
       const host = raw.slice(raw.indexOf('/') + 1);
       const owner = others.find((o) => servers[o.index]!.hosts.some((r) => r.slice(r.indexOf('/') + 1) === host));
       if (owner) {
-        ctx.report(['spec', 'servers', i, 'hosts', h], `host "${host}" is already served on port ${server.port.number} by servers[${owner.index}]; TLS servers sharing a port are told apart by SNI, so their hosts must differ`);
+        ctx.report(
+          ['spec', 'servers', i, 'hosts', h],
+          `host "${host}" is already served on port ${server.port.number} by servers[${owner.index}]; TLS servers sharing a port are told apart by SNI, so their hosts must differ`,
+        );
       }
     });
   });

@@ -2,7 +2,17 @@
 import type { AuthorizationPolicy, RequestAuthentication } from '../authz-types.js';
 import type { PathSegment } from '../diagnostics.js';
 import type { Schema } from '../schema.js';
-import type { DestinationRule, Gateway, MeshConfig, Meta, PeerAuthentication, ServiceEntry, Source, VirtualService, WorkloadEntry } from '../types.js';
+import type {
+  DestinationRule,
+  Gateway,
+  MeshConfig,
+  Meta,
+  PeerAuthentication,
+  ServiceEntry,
+  Source,
+  VirtualService,
+  WorkloadEntry,
+} from '../types.js';
 
 export type LoadedResource =
   | PeerAuthentication

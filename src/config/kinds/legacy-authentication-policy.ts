@@ -7,7 +7,9 @@ import type { MtlsMode, PeerAuthentication } from '../types.js';
 import type { BuildContext, KindHandler } from './kind-handler.js';
 
 const POLICY_SPEC: Schema = obj({
-  targets: list(obj({ name: str({ nonEmpty: true }), ports: list(obj({ number: port(), name: str() })), labels: anything() }, { required: ['name'] })),
+  targets: list(
+    obj({ name: str({ nonEmpty: true }), ports: list(obj({ number: port(), name: str() })), labels: anything() }, { required: ['name'] }),
+  ),
   peers: list(obj({ mtls: obj({ mode: oneOf('STRICT', 'PERMISSIVE'), allowTls: bool() }, { nullable: true }), jwt: anything() })),
   peerIsOptional: bool(),
   origins: list(anything()),
@@ -36,7 +38,14 @@ function convert(spec: Record<string, unknown>, ctx: BuildContext, namespace: st
   const meta = { ...ctx.meta, namespace };
   const targets = (spec.targets ?? []) as { name: string; ports?: { number?: number; name?: string }[] }[];
   if (targets.length === 0) {
-    return [{ kind: 'PeerAuthentication', meta, source: ctx.source, spec: { mtlsMode: mode, portLevelMtls: new Map(), legacy: { portsAreServicePorts: true } } }];
+    return [
+      {
+        kind: 'PeerAuthentication',
+        meta,
+        source: ctx.source,
+        spec: { mtlsMode: mode, portLevelMtls: new Map(), legacy: { portsAreServicePorts: true } },
+      },
+    ];
   }
   return targets.map((target, t) => {
     const ports = target.ports ?? [];
@@ -74,7 +83,8 @@ export const legacyMeshPolicy: KindHandler = {
   specSchema: POLICY_SPEC,
   build(spec, ctx) {
     if (ctx.meta.name !== 'default') ctx.report(['metadata', 'name'], 'a MeshPolicy must be named "default"');
-    if (Array.isArray(spec.targets) && spec.targets.length > 0) ctx.report(['spec', 'targets'], 'a MeshPolicy applies to the whole mesh and takes no targets');
+    if (Array.isArray(spec.targets) && spec.targets.length > 0)
+      ctx.report(['spec', 'targets'], 'a MeshPolicy applies to the whole mesh and takes no targets');
     return convert({ ...spec, targets: [] }, ctx, ctx.rootNamespace);
   },
 };

@@ -1,7 +1,13 @@
 import { envoyRoot } from '../../proto/envoy-root.js';
 import type { PathSegment } from '../diagnostics.js';
 import { anything, bool, int, list, mapOf, obj, oneOf, port, str } from '../schema.js';
-import { DEFAULT_MESH_CONFIG, type ExtAuthzHttpProvider, type ExtAuthzProvider, type ExtensionProvider, type InterceptionMode } from '../types.js';
+import {
+  DEFAULT_MESH_CONFIG,
+  type ExtAuthzHttpProvider,
+  type ExtAuthzProvider,
+  type ExtensionProvider,
+  type InterceptionMode,
+} from '../types.js';
 import { DURATION } from './common-fields.js';
 import type { KindHandler } from './kind-handler.js';
 
@@ -42,7 +48,10 @@ const EXT_AUTHZ_HTTP = obj(
 
 const EXT_AUTHZ_GRPC = obj(EXT_AUTHZ_COMMON, { required: ['service', 'port'] });
 
-const EXTENSION_PROVIDER = obj({ name: str({ nonEmpty: true }), envoyExtAuthzHttp: EXT_AUTHZ_HTTP, envoyExtAuthzGrpc: EXT_AUTHZ_GRPC }, { required: ['name'] });
+const EXTENSION_PROVIDER = obj(
+  { name: str({ nonEmpty: true }), envoyExtAuthzHttp: EXT_AUTHZ_HTTP, envoyExtAuthzGrpc: EXT_AUTHZ_GRPC },
+  { required: ['name'] },
+);
 
 /** RFC 9110 token characters: what an HTTP header name may contain. */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -62,7 +71,8 @@ function statusProblem(value: unknown): string | undefined {
 function headerPatternProblems(values: readonly string[], path: PathSegment[], report: Report): void {
   values.forEach((v, i) => {
     const bare = v.startsWith('*') ? v.slice(1) : v.endsWith('*') ? v.slice(0, -1) : v;
-    if (!HEADER_NAME.test(bare) || bare.includes('*')) report([...path, i], `"${v}" is not a header name (or a "prefix*" / "*suffix" pattern)`);
+    if (!HEADER_NAME.test(bare) || bare.includes('*'))
+      report([...path, i], `"${v}" is not a header name (or a "prefix*" / "*suffix" pattern)`);
   });
 }
 
@@ -89,12 +99,14 @@ function toHttp(raw: Record<string, unknown>, path: PathSegment[], report: Repor
     return values;
   };
   const pathPrefix = raw.pathPrefix as string | undefined;
-  if (pathPrefix !== undefined && !/^\/[^\s?#]*$/.test(pathPrefix)) report([...path, 'pathPrefix'], `"${pathPrefix}" must start with "/" and hold no spaces, "?" or "#"`);
+  if (pathPrefix !== undefined && !/^\/[^\s?#]*$/.test(pathPrefix))
+    report([...path, 'pathPrefix'], `"${pathPrefix}" must start with "/" and hold no spaces, "?" or "#"`);
   const additional: Record<string, string> = {};
   const rawAdditional = (raw.includeAdditionalHeadersInCheck as Record<string, string> | undefined) ?? {};
   for (const key of Object.keys(rawAdditional).sort()) {
     const value = rawAdditional[key]!;
-    if (!HEADER_NAME.test(key) || key.includes('*')) report([...path, 'includeAdditionalHeadersInCheck', key], `"${key}" is not a header name`);
+    if (!HEADER_NAME.test(key) || key.includes('*'))
+      report([...path, 'includeAdditionalHeadersInCheck', key], `"${key}" is not a header name`);
     else if (/[\0\r\n]/.test(value)) report([...path, 'includeAdditionalHeadersInCheck', key], 'a header value cannot hold NUL, CR or LF');
     additional[key] = value;
   }
@@ -107,7 +119,9 @@ function toHttp(raw: Record<string, unknown>, path: PathSegment[], report: Repor
     headersToUpstreamOnAllow: strings('headersToUpstreamOnAllow'),
     headersToDownstreamOnDeny: strings('headersToDownstreamOnDeny'),
     headersToDownstreamOnAllow: strings('headersToDownstreamOnAllow'),
-    includeRequestBodyInCheck: body ? { maxRequestBytes: body.maxRequestBytes!, allowPartialMessage: body.allowPartialMessage === true } : undefined,
+    includeRequestBodyInCheck: body
+      ? { maxRequestBytes: body.maxRequestBytes!, allowPartialMessage: body.allowPartialMessage === true }
+      : undefined,
   };
 }
 

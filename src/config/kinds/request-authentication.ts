@@ -33,7 +33,10 @@ function toJwtRule(raw: Record<string, unknown>, path: (string | number)[], ctx:
     fromParams: [...((raw.fromParams as string[] | undefined) ?? [])],
     fromCookies: [...((raw.fromCookies as string[] | undefined) ?? [])],
     outputPayloadToHeader: raw.outputPayloadToHeader as string | undefined,
-    outputClaimToHeaders: ((raw.outputClaimToHeaders ?? []) as { header: string; claim: string }[]).map((c) => ({ header: c.header, claim: c.claim })),
+    outputClaimToHeaders: ((raw.outputClaimToHeaders ?? []) as { header: string; claim: string }[]).map((c) => ({
+      header: c.header,
+      claim: c.claim,
+    })),
     forwardOriginalToken: raw.forwardOriginalToken === true,
     timeout: raw.timeout as string | undefined,
   };
@@ -63,6 +66,11 @@ export const requestAuthentication = {
       seen.add(r.issuer);
     });
     const selector = spec.selector ? toLabels((spec.selector as Record<string, unknown>).matchLabels) : undefined;
-    return { kind: 'RequestAuthentication', meta: ctx.meta, source: ctx.source, spec: { selector: selector && Object.keys(selector).length ? selector : undefined, jwtRules } };
+    return {
+      kind: 'RequestAuthentication',
+      meta: ctx.meta,
+      source: ctx.source,
+      spec: { selector: selector && Object.keys(selector).length ? selector : undefined, jwtRules },
+    };
   },
 } satisfies KindHandler;

@@ -12,9 +12,16 @@ export const serviceEntry: KindHandler = {
   kind: 'ServiceEntry',
   specSchema: obj(
     {
-      hosts: list(str({ pattern: /^(\*\.)?[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$|^\*$/, hint: 'expected a host name, optionally with a leading "*."' })),
+      hosts: list(
+        str({
+          pattern: /^(\*\.)?[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$|^\*$/,
+          hint: 'expected a host name, optionally with a leading "*."',
+        }),
+      ),
       addresses: list(str()),
-      ports: list(obj({ number: port(), protocol: str(), name: str({ nonEmpty: true }), targetPort: port() }, { required: ['number', 'name'] })),
+      ports: list(
+        obj({ number: port(), protocol: str(), name: str({ nonEmpty: true }), targetPort: port() }, { required: ['number', 'name'] }),
+      ),
       location: oneOf('MESH_EXTERNAL', 'MESH_INTERNAL'),
       resolution: oneOf('NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN'),
       endpoints: list({ ...WORKLOAD_ENTRY_SPEC, required: ['address'] } as Schema),
@@ -31,7 +38,8 @@ export const serviceEntry: KindHandler = {
     const endpoints = ((spec.endpoints ?? []) as Record<string, unknown>[]).map(toWorkloadEntrySpec);
     const selector = spec.workloadSelector ? toLabels((spec.workloadSelector as Record<string, unknown>).labels) : undefined;
     if (selector && endpoints.length > 0) ctx.report(['spec', 'workloadSelector'], 'workloadSelector and endpoints cannot both be set');
-    if (resolution === 'NONE' && endpoints.length > 0) ctx.report(['spec', 'endpoints'], 'resolution NONE forwards to the original destination and takes no endpoints');
+    if (resolution === 'NONE' && endpoints.length > 0)
+      ctx.report(['spec', 'endpoints'], 'resolution NONE forwards to the original destination and takes no endpoints');
     if (resolution === 'STATIC' && !selector && endpoints.length === 0)
       ctx.report(['spec', 'endpoints'], 'resolution STATIC needs endpoints or a workloadSelector');
     if ((resolution === 'DNS' || resolution === 'DNS_ROUND_ROBIN') && hosts.some((h) => h.startsWith('*')))
@@ -43,7 +51,8 @@ export const serviceEntry: KindHandler = {
       const number = raw.number as number;
       const name = raw.name as string;
       const protocol = ((raw.protocol as string | undefined) ?? protocolFromName(name)).toUpperCase();
-      if (!PROTOCOLS.includes(protocol)) ctx.report(['spec', 'ports', i, 'protocol'], `unknown protocol "${raw.protocol}"; expected one of ${PROTOCOLS.join(', ')}`);
+      if (!PROTOCOLS.includes(protocol))
+        ctx.report(['spec', 'ports', i, 'protocol'], `unknown protocol "${raw.protocol}"; expected one of ${PROTOCOLS.join(', ')}`);
       if (numbers.has(number)) ctx.report(['spec', 'ports', i, 'number'], `duplicate port ${number}`);
       if (names.has(name)) ctx.report(['spec', 'ports', i, 'name'], `duplicate port name "${name}"`);
       numbers.add(number);

@@ -10,7 +10,10 @@ type Path = (string | number)[];
 const STRING_MATCH = obj({ exact: str(), prefix: str(), regex: str() });
 const HEADER_OPERATIONS = obj({ set: mapOf(str()), add: mapOf(str()), remove: list(str()) });
 const HEADERS = obj({ request: HEADER_OPERATIONS, response: HEADER_OPERATIONS });
-const DESTINATION = obj({ host: str({ nonEmpty: true }), subset: str({ nonEmpty: true }), port: obj({ number: port() }, { required: ['number'] }) }, { required: ['host'] });
+const DESTINATION = obj(
+  { host: str({ nonEmpty: true }), subset: str({ nonEmpty: true }), port: obj({ number: port() }, { required: ['number'] }) },
+  { required: ['host'] },
+);
 const PERCENT = obj({ value: anything() }, { required: ['value'] });
 const GATEWAYS = list(str({ nonEmpty: true }));
 const WEIGHT = int(0, 2147483647);
@@ -74,14 +77,25 @@ export const VIRTUAL_SERVICE_SPEC: Schema = obj(
 );
 
 /** Reports every field of `raw` listed in `fields` that is set: meshlite refuses rather than ignores. */
-export function refuseFields(raw: Record<string, unknown>, fields: readonly string[], path: Path, report: Report, why = 'is not supported by meshlite'): void {
+export function refuseFields(
+  raw: Record<string, unknown>,
+  fields: readonly string[],
+  path: Path,
+  report: Report,
+  why = 'is not supported by meshlite',
+): void {
   for (const field of fields) if (raw[field] != null) report([...path, field], `${field} ${why}`);
 }
 
 const MATCH_KINDS = ['exact', 'prefix', 'regex'] as const;
 
 /** A StringMatch with exactly one of exact, prefix or regex; a regex must compile. */
-export function toStringMatch(raw: Record<string, unknown>, path: Path, report: Report, kinds: readonly string[] = MATCH_KINDS): StringMatch | undefined {
+export function toStringMatch(
+  raw: Record<string, unknown>,
+  path: Path,
+  report: Report,
+  kinds: readonly string[] = MATCH_KINDS,
+): StringMatch | undefined {
   const set = MATCH_KINDS.filter((k) => raw[k] != null);
   for (const kind of set) if (!kinds.includes(kind)) report([...path, kind], `${kind} is not supported here; use ${kinds.join(' or ')}`);
   if (set.length === 0) {
@@ -112,7 +126,8 @@ export function regexProblem(re: string): string | undefined {
     const c = re[i];
     if (c === '\\') {
       const next = re[i + 1] ?? '';
-      if (/[1-9]/.test(next) || (next === 'k' && re[i + 2] === '<')) return 'backreferences are not supported by RE2, the regex engine Envoy uses';
+      if (/[1-9]/.test(next) || (next === 'k' && re[i + 2] === '<'))
+        return 'backreferences are not supported by RE2, the regex engine Envoy uses';
       i++;
     } else if (inClass) {
       if (c === ']') inClass = false;
@@ -148,7 +163,9 @@ const PSEUDO_HEADERS = [':authority', ':method', ':path', ':scheme'];
 export function headerMatchNameProblem(name: string): string | undefined {
   if (PSEUDO_HEADERS.includes(name)) return undefined;
   if (name.startsWith('@request.auth.claims')) return 'routing on JWT claims (@request.auth.claims) is not supported by meshlite';
-  return headerNameProblem(name) ?? (name !== name.toLowerCase() ? `header names must be lower-case; use "${name.toLowerCase()}"` : undefined);
+  return (
+    headerNameProblem(name) ?? (name !== name.toLowerCase() ? `header names must be lower-case; use "${name.toLowerCase()}"` : undefined)
+  );
 }
 
 function headerNameProblem(name: string): string | undefined {
@@ -193,7 +210,8 @@ export function authorityHeaderPath(headers: Headers | undefined, path: Path): P
 
 export function toDestination(raw: Record<string, unknown>, path: Path, report: Report): Destination {
   const host = raw.host as string;
-  const problem = host === '*' ? 'a destination needs a service host, not "*"' : hostProblem(host, { shortNames: true, star: false, ip: false });
+  const problem =
+    host === '*' ? 'a destination needs a service host, not "*"' : hostProblem(host, { shortNames: true, star: false, ip: false });
   if (problem) report([...path, 'host'], problem);
   const subset = raw.subset as string | undefined;
   if (subset !== undefined && !DNS_LABEL.test(subset)) report([...path, 'subset'], `invalid subset name "${subset}": expected a DNS label`);
@@ -224,7 +242,8 @@ export function qualifyGateways(raw: readonly string[], namespace: string, path:
     const qualified = name === 'mesh' ? name : name.includes('/') ? name : `${namespace}/${name}`;
     const [ns = '', gw = '', extra] = qualified.split('/');
     if (name !== 'mesh' && (extra !== undefined || !DNS_LABEL.test(ns) || !DNS_LABEL.test(gw))) {
-      const hint = !name.includes('/') && name.includes('.') ? '; the legacy "name.namespace..." form is not read, write "<namespace>/<name>"' : '';
+      const hint =
+        !name.includes('/') && name.includes('.') ? '; the legacy "name.namespace..." form is not read, write "<namespace>/<name>"' : '';
       report([...path, i], `invalid gateway "${name}": expected "mesh", "<name>" or "<namespace>/<name>"${hint}`);
     } else if (out.includes(qualified)) {
       report([...path, i], `gateway "${qualified}" is listed twice`);

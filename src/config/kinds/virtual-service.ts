@@ -24,8 +24,22 @@ type Raw = Record<string, unknown>;
 const REDIRECT_CODES = [301, 302, 303, 307, 308];
 /** Envoy's x-envoy-retry-on and x-envoy-retry-grpc-on conditions. */
 const RETRY_ON = new Set([
-  '5xx', 'gateway-error', 'reset', 'reset-before-request', 'connect-failure', 'envoy-ratelimited', 'retriable-4xx', 'refused-stream',
-  'retriable-status-codes', 'retriable-headers', 'http3-post-connect-failure', 'cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable',
+  '5xx',
+  'gateway-error',
+  'reset',
+  'reset-before-request',
+  'connect-failure',
+  'envoy-ratelimited',
+  'retriable-4xx',
+  'refused-stream',
+  'retriable-status-codes',
+  'retriable-headers',
+  'http3-post-connect-failure',
+  'cancelled',
+  'deadline-exceeded',
+  'internal',
+  'resource-exhausted',
+  'unavailable',
 ]);
 
 export const virtualService: KindHandler = {
@@ -62,11 +76,17 @@ function checkHosts(hosts: readonly string[], toMesh: boolean, ctx: BuildContext
   if (hosts.length === 0) ctx.report(['spec', 'hosts'], 'at least one host is required');
   hosts.forEach((host, i) => {
     const path = ['spec', 'hosts', i];
-    let problem = host.includes('/') ? `invalid host "${host}": VirtualService hosts take no namespace part` : hostProblem(host, { shortNames: true, star: true, ip: true });
+    let problem = host.includes('/')
+      ? `invalid host "${host}": VirtualService hosts take no namespace part`
+      : hostProblem(host, { shortNames: true, star: true, ip: true });
     if (!problem && host === '*' && toMesh) problem = 'the wildcard host "*" is not allowed for a VirtualService bound to the mesh';
     if (problem) return ctx.report(path, problem);
     const prior = hosts.findIndex((other, j) => j < i && (hostCovers(other, host) || hostCovers(host, other)));
-    if (prior >= 0) ctx.report(path, hosts[prior] === host ? `host "${host}" is listed twice` : `host "${host}" overlaps host "${hosts[prior]}" of this VirtualService`);
+    if (prior >= 0)
+      ctx.report(
+        path,
+        hosts[prior] === host ? `host "${host}" is listed twice` : `host "${host}" overlaps host "${hosts[prior]}" of this VirtualService`,
+      );
   });
 }
 
@@ -74,9 +94,11 @@ function checkExportTo(exportTo: readonly string[], ctx: BuildContext): void {
   exportTo.forEach((value, i) => {
     const path = ['spec', 'exportTo', i];
     const key = value === '.' ? ctx.meta.namespace : value;
-    if (value !== '*' && value !== '.' && !DNS_LABEL.test(value)) ctx.report(path, `invalid value "${value}": expected ".", "*" or a namespace name`);
+    if (value !== '*' && value !== '.' && !DNS_LABEL.test(value))
+      ctx.report(path, `invalid value "${value}": expected ".", "*" or a namespace name`);
     else if (exportTo.slice(0, i).some((v) => (v === '.' ? ctx.meta.namespace : v) === key)) ctx.report(path, `"${value}" is listed twice`);
-    else if (exportTo.length > 1 && value === '*') ctx.report(path, '"*" exports to every namespace and cannot be combined with other values');
+    else if (exportTo.length > 1 && value === '*')
+      ctx.report(path, '"*" exports to every namespace and cannot be combined with other values');
   });
 }
 
@@ -84,7 +106,11 @@ function checkExportTo(exportTo: readonly string[], ctx: BuildContext): void {
 function matchGateways(raw: Raw, path: Path, gateways: readonly string[], ctx: BuildContext): string[] {
   const own = qualifyGateways((raw.gateways ?? []) as string[], ctx.meta.namespace, [...path, 'gateways'], ctx.report);
   own.forEach((gw, i) => {
-    if (!gateways.includes(gw)) ctx.report([...path, 'gateways', i], `gateway "${gw}" is not in spec.gateways (${gateways.join(', ')}), so this match can never apply`);
+    if (!gateways.includes(gw))
+      ctx.report(
+        [...path, 'gateways', i],
+        `gateway "${gw}" is not in spec.gateways (${gateways.join(', ')}), so this match can never apply`,
+      );
   });
   return own;
 }
@@ -111,7 +137,8 @@ function toHttpMatch(raw: Raw, path: Path, gateways: readonly string[], ctx: Bui
     if (match) queryParams[name] = match;
   }
   const sourceNamespace = raw.sourceNamespace as string | undefined;
-  if (sourceNamespace !== undefined && !DNS_LABEL.test(sourceNamespace)) ctx.report([...path, 'sourceNamespace'], `invalid namespace "${sourceNamespace}"`);
+  if (sourceNamespace !== undefined && !DNS_LABEL.test(sourceNamespace))
+    ctx.report([...path, 'sourceNamespace'], `invalid namespace "${sourceNamespace}"`);
   return {
     name: raw.name as string | undefined,
     uri: single('uri'),
@@ -142,7 +169,8 @@ function toHttpRoute(raw: Raw, path: Path, gateways: readonly string[], ctx: Bui
   checkWeights(route, [...path, 'route'], report);
   const actions = (['route', 'redirect', 'directResponse'] as const).filter((k) => (k === 'route' ? route.length > 0 : raw[k] != null));
   if (actions.length === 0) report(path, 'needs one of route, redirect or directResponse');
-  if (actions.length > 1) report([...path, actions[1]!], `${actions[1]} cannot be combined with ${actions[0]}: a rule forwards, redirects or responds directly`);
+  if (actions.length > 1)
+    report([...path, actions[1]!], `${actions[1]} cannot be combined with ${actions[0]}: a rule forwards, redirects or responds directly`);
   const terminal = actions.find((a) => a !== 'route');
   if (terminal) {
     for (const key of ['rewrite', 'timeout', 'retries', 'fault', 'mirror', 'mirrorPercentage']) {
@@ -176,11 +204,24 @@ type Rep = BuildContext['report'];
 
 function toRedirect(raw: Raw, path: Path, report: Rep): HttpRoute['redirect'] {
   refuseFields(raw, ['derivePort'], path, report);
-  const redirect = { uri: raw.uri as string | undefined, authority: raw.authority as string | undefined, port: raw.port as number | undefined, scheme: raw.scheme as string | undefined, redirectCode: raw.redirectCode as number | undefined };
-  if (redirect.uri === undefined && redirect.authority === undefined && redirect.port === undefined && redirect.scheme === undefined && raw.derivePort == null) {
+  const redirect = {
+    uri: raw.uri as string | undefined,
+    authority: raw.authority as string | undefined,
+    port: raw.port as number | undefined,
+    scheme: raw.scheme as string | undefined,
+    redirectCode: raw.redirectCode as number | undefined,
+  };
+  if (
+    redirect.uri === undefined &&
+    redirect.authority === undefined &&
+    redirect.port === undefined &&
+    redirect.scheme === undefined &&
+    raw.derivePort == null
+  ) {
     report(path, 'redirect needs at least one of uri, authority, scheme or port');
   }
-  if (redirect.scheme !== undefined && redirect.scheme !== 'http' && redirect.scheme !== 'https') report([...path, 'scheme'], `invalid scheme "${redirect.scheme}": expected http or https`);
+  if (redirect.scheme !== undefined && redirect.scheme !== 'http' && redirect.scheme !== 'https')
+    report([...path, 'scheme'], `invalid scheme "${redirect.scheme}": expected http or https`);
   if (redirect.redirectCode !== undefined && !REDIRECT_CODES.includes(redirect.redirectCode)) {
     report([...path, 'redirectCode'], `unsupported redirect code ${redirect.redirectCode}; Envoy sends ${REDIRECT_CODES.join(', ')}`);
   }
@@ -193,26 +234,33 @@ function toDirectResponse(raw: Raw, path: Path, report: Rep): HttpRoute['directR
   const body = raw.body as Raw | undefined;
   if (body) refuseFields(body, ['bytes'], [...path, 'body'], report, 'is not supported by meshlite; use string');
   const text = body?.string as string | undefined;
-  if (text !== undefined && Buffer.byteLength(text) > 1024 * 1024) report([...path, 'body', 'string'], 'a direct response body must be under 1 MiB');
+  if (text !== undefined && Buffer.byteLength(text) > 1024 * 1024)
+    report([...path, 'body', 'string'], 'a direct response body must be under 1 MiB');
   return { status, body: text };
 }
 
 function toRewrite(raw: Raw, path: Path, report: Rep): HttpRoute['rewrite'] {
   refuseFields(raw, ['uriRegexRewrite'], path, report);
   const rewrite = { uri: raw.uri as string | undefined, authority: raw.authority as string | undefined };
-  if (rewrite.uri === undefined && rewrite.authority === undefined && raw.uriRegexRewrite == null) report(path, 'rewrite needs uri or authority');
+  if (rewrite.uri === undefined && rewrite.authority === undefined && raw.uriRegexRewrite == null)
+    report(path, 'rewrite needs uri or authority');
   return rewrite;
 }
 
 function toRetries(raw: Raw, path: Path, report: Rep): HttpRoute['retries'] {
   refuseFields(raw, ['retryRemoteLocalities', 'backoff'], path, report);
-  const retries = { attempts: (raw.attempts as number | undefined) ?? 0, perTryTimeout: raw.perTryTimeout as string | undefined, retryOn: raw.retryOn as string | undefined };
+  const retries = {
+    attempts: (raw.attempts as number | undefined) ?? 0,
+    perTryTimeout: raw.perTryTimeout as string | undefined,
+    retryOn: raw.retryOn as string | undefined,
+  };
   if (retries.attempts === 0 && (retries.perTryTimeout !== undefined || retries.retryOn !== undefined)) {
     report([...path, 'attempts'], 'retries are off when attempts is 0 (the default); perTryTimeout and retryOn need attempts >= 1');
   }
   for (const condition of retries.retryOn?.split(',') ?? []) {
     const status = /^\d+$/.test(condition) ? Number(condition) : NaN;
-    if (!RETRY_ON.has(condition) && !(status >= 100 && status <= 599)) report([...path, 'retryOn'], `unknown retryOn condition "${condition}"`);
+    if (!RETRY_ON.has(condition) && !(status >= 100 && status <= 599))
+      report([...path, 'retryOn'], `unknown retryOn condition "${condition}"`);
   }
   return retries;
 }
@@ -227,15 +275,23 @@ function toFault(raw: Raw, path: Path, report: Rep): HttpRoute['fault'] {
     refuseFields(delay, ['exponentialDelay'], at, report);
     refuseFields(delay, ['percent'], at, report, 'is deprecated and not supported by meshlite; use percentage');
     if (delay.fixedDelay == null && delay.exponentialDelay == null) report([...at, 'fixedDelay'], 'a delay needs fixedDelay');
-    fault.delay = { fixedDelay: (delay.fixedDelay as string | undefined) ?? '0s', percentage: delay.percentage ? toPercent(delay.percentage as Raw, [...at, 'percentage'], report) : undefined };
+    fault.delay = {
+      fixedDelay: (delay.fixedDelay as string | undefined) ?? '0s',
+      percentage: delay.percentage ? toPercent(delay.percentage as Raw, [...at, 'percentage'], report) : undefined,
+    };
   }
   if (abort) {
     const at = [...path, 'abort'];
     refuseFields(abort, ['grpcStatus', 'http2Error'], at, report);
     const status = abort.httpStatus as number | undefined;
-    if (status === undefined && abort.grpcStatus == null && abort.http2Error == null) report([...at, 'httpStatus'], 'an abort needs httpStatus');
-    else if (status !== undefined && (status < 200 || status > 599)) report([...at, 'httpStatus'], `HTTP status ${status} is not in the range 200-599`);
-    fault.abort = { httpStatus: status ?? 0, percentage: abort.percentage ? toPercent(abort.percentage as Raw, [...at, 'percentage'], report) : undefined };
+    if (status === undefined && abort.grpcStatus == null && abort.http2Error == null)
+      report([...at, 'httpStatus'], 'an abort needs httpStatus');
+    else if (status !== undefined && (status < 200 || status > 599))
+      report([...at, 'httpStatus'], `HTTP status ${status} is not in the range 200-599`);
+    fault.abort = {
+      httpStatus: status ?? 0,
+      percentage: abort.percentage ? toPercent(abort.percentage as Raw, [...at, 'percentage'], report) : undefined,
+    };
   }
   return fault;
 }
@@ -249,7 +305,8 @@ function toL4Match(raw: Raw, path: Path, gateways: readonly string[], ctx: Build
     sniHosts.forEach((sni, k) => {
       const problem = hostProblem(sni, { shortNames: true, star: true, ip: false });
       if (problem) ctx.report([...path, 'sniHosts', k], problem);
-      else if (!vsHosts.some((h) => hostCovers(h, sni))) ctx.report([...path, 'sniHosts', k], `SNI host "${sni}" is not covered by the VirtualService hosts (${vsHosts.join(', ')})`);
+      else if (!vsHosts.some((h) => hostCovers(h, sni)))
+        ctx.report([...path, 'sniHosts', k], `SNI host "${sni}" is not covered by the VirtualService hosts (${vsHosts.join(', ')})`);
     });
   }
   const destinationSubnets = [...((raw.destinationSubnets as string[] | undefined) ?? [])];

@@ -67,7 +67,7 @@ function check(request: Obj): Obj {
   const httpRequest = attrs.request?.http as Obj | undefined;
   let record: RecordedCheck;
   if (httpRequest) {
-    const decision = (httpRequest.headers ?? {})['x-ext-authz'] as string | undefined;
+    const decision = httpRequest.headers?.['x-ext-authz'] as string | undefined;
     record = { protocol: 'grpc', path: httpRequest.path, method: httpRequest.method, decision, allowed: decision === 'allow' };
   } else {
     const destinationPort = Number(attrs.destination?.address?.socket_address?.port_value ?? 0);
@@ -102,7 +102,9 @@ async function listenGrpc(port: string): Promise<number> {
     },
   });
   return new Promise((resolve, reject) =>
-    grpcServer!.bindAsync(`${address}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+    grpcServer!.bindAsync(`${address}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    ),
   );
 }
 

@@ -20,11 +20,20 @@ function callOnce(): Promise<void> {
   const n = ++seq;
   return new Promise((resolve) => {
     const deadline = new Date(Date.now() + Number(deadlineArg));
-    client.makeUnaryRequest(sayHello.path, sayHello.requestSerialize, sayHello.responseDeserialize, { name: `call-${n}` }, { deadline }, (err: grpc.ServiceError | null, reply?: HelloReply) => {
-      const line = err ? { ok: false, seq: n, code: grpc.status[err.code] ?? err.code, details: err.details } : { ok: true, seq: n, server: reply?.server, message: reply?.message };
-      process.stdout.write(`${JSON.stringify(line)}\n`);
-      resolve();
-    });
+    client.makeUnaryRequest(
+      sayHello.path,
+      sayHello.requestSerialize,
+      sayHello.responseDeserialize,
+      { name: `call-${n}` },
+      { deadline },
+      (err: grpc.ServiceError | null, reply?: HelloReply) => {
+        const line = err
+          ? { ok: false, seq: n, code: grpc.status[err.code] ?? err.code, details: err.details }
+          : { ok: true, seq: n, server: reply?.server, message: reply?.message };
+        process.stdout.write(`${JSON.stringify(line)}\n`);
+        resolve();
+      },
+    );
   });
 }
 

@@ -20,7 +20,8 @@ const server = createServer((req, res) => {
     for (let i = 0; i < req.rawHeaders.length; i += 2) headers[req.rawHeaders[i]!] = req.rawHeaders[i + 1]!;
     return json(200, { headers });
   }
-  if (url.pathname === '/anything' || url.pathname.startsWith('/anything/')) return json(200, { method: req.method, url: req.url, headers: req.headers });
+  if (url.pathname === '/anything' || url.pathname.startsWith('/anything/'))
+    return json(200, { method: req.method, url: req.url, headers: req.headers });
   if (url.pathname === '/ip') return json(200, { origin: req.socket.remoteAddress });
   const status = /^\/status\/(\d{3})$/.exec(url.pathname);
   if (status) {

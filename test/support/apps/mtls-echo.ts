@@ -19,7 +19,9 @@ const server = createServer(
     socket.once('close', () => sockets.delete(socket));
     const peer = socket.getPeerCertificate();
     const cn = peer.subject?.CN ?? '?';
-    process.stdout.write(`session from ${socket.remoteAddress} client-cn=${cn} issuer-cn=${peer.issuer?.CN} sni=${socket.servername || null} protocol=${socket.getProtocol()}\n`);
+    process.stdout.write(
+      `session from ${socket.remoteAddress} client-cn=${cn} issuer-cn=${peer.issuer?.CN} sni=${socket.servername || null} protocol=${socket.getProtocol()}\n`,
+    );
     onLines(socket, (line) => socket.write(`${cn}: ${line}\n`));
     socket.on('error', (err) => process.stdout.write(`session error: ${err.message}\n`));
   },

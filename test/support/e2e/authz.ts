@@ -123,7 +123,9 @@ export class PolicyChecker {
 
   /** Writes authz.yaml (or removes it), waits for every ACK and for old filter chains to drain. */
   async apply(text: string | undefined): Promise<void> {
-    await this.world.edit(() => (text === undefined ? removeConfigFile(this.world.cfg, POLICY_FILE) : writeConfigFile(this.world.cfg, POLICY_FILE, text)));
+    await this.world.edit(() =>
+      text === undefined ? removeConfigFile(this.world.cfg, POLICY_FILE) : writeConfigFile(this.world.cfg, POLICY_FILE, text),
+    );
     await waitForDrained(this.world.envoys.values());
   }
 
@@ -152,7 +154,8 @@ export class PolicyChecker {
       else if (r.code === '401' && !/^(Jwt|Jwks) /.test(r.body)) wrong.push(`${label}: 401 not from jwt_authn: ${r.body}`);
       if (PROXY_ANSWERS.has(r.code) && received !== undefined) wrong.push(`${label}: answered ${r.code}, yet httpbin received ${received}`);
       if (!PROXY_ANSWERS.has(r.code) && received === undefined) wrong.push(`${label}: answered ${r.code}, yet httpbin never received it`);
-      if (p.appUrl !== undefined && received !== undefined && received !== p.appUrl) wrong.push(`${label}: httpbin received ${received}, want ${p.appUrl}`);
+      if (p.appUrl !== undefined && received !== undefined && received !== p.appUrl)
+        wrong.push(`${label}: httpbin received ${received}, want ${p.appUrl}`);
     });
     assert.equal(wrong, [], `${step}:\n${wrong.join('\n')}`);
   }

@@ -34,7 +34,12 @@ export function call(t: CallTarget, path: string, timeoutMs = 3000): Promise<Cal
   const authority = `httpbin.${t.to.namespace}:${SERVICE_PORT}`;
   const viaSidecar = t.from.sidecar;
   const options = viaSidecar
-    ? { host: t.from.outboundAddress, port: t.from.outboundPort, path: `http://${authority}${path}`, localAddress: t.from.applicationAddress }
+    ? {
+        host: t.from.outboundAddress,
+        port: t.from.outboundPort,
+        path: `http://${authority}${path}`,
+        localAddress: t.from.applicationAddress,
+      }
     : { host: t.to.address, port: t.targetPort ?? 80, path, localAddress: t.from.address };
   return new Promise((resolve) => {
     let settled = false;
@@ -43,12 +48,21 @@ export function call(t: CallTarget, path: string, timeoutMs = 3000): Promise<Cal
       settled = true;
       resolve(r);
     };
-    const req = request({ ...options, method: 'GET', headers: { host: authority, 'user-agent': 'curl/8 (meshlite e2e)', accept: '*/*' }, agent: false, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done({ code: String(res.statusCode), body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', (err) => done({ code: '000', body: '', error: err.message }));
-    });
+    const req = request(
+      {
+        ...options,
+        method: 'GET',
+        headers: { host: authority, 'user-agent': 'curl/8 (meshlite e2e)', accept: '*/*' },
+        agent: false,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done({ code: String(res.statusCode), body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (err) => done({ code: '000', body: '', error: err.message }));
+      },
+    );
     req.on('timeout', () => {
       req.destroy(new Error(`timeout after ${timeoutMs} ms`));
     });

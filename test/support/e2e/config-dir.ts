@@ -6,7 +6,18 @@
 // that two e2e runs on one machine do not fight over them, each test process
 // reserves an address block (a lock file): block 0 keeps the example's
 // addresses unchanged, block N rewrites 127.0.x.y to 127.N.x.y.
-import { mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, closeSync } from 'node:fs';
+import {
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  closeSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -37,7 +37,11 @@ export async function assertDiffMatches(s: DiffSubject, step: string, offline = 
   const runs = s.proxies.flatMap((proxy) => {
     const envoyAdmin = s.envoy(proxy).adminUrl;
     const meanings = [['--meshlite-admin', s.meshlite.adminUrl], ...(offline ? [['-c', s.cfg.dir]] : [])];
-    return meanings.map(async (meaning) => ({ proxy, meaning, r: await runDiff(['--proxy', proxy, '--envoy-admin', envoyAdmin, ...meaning]) }));
+    return meanings.map(async (meaning) => ({
+      proxy,
+      meaning,
+      r: await runDiff(['--proxy', proxy, '--envoy-admin', envoyAdmin, ...meaning]),
+    }));
   });
   for (const { proxy, meaning, r } of await Promise.all(runs)) {
     assert.is(r.stdout, DIFF_MATCH, `${step}: meshlite diff ${meaning[0]} for ${proxy} (exit ${r.status}):\n${r.stdout}${r.stderr}`);

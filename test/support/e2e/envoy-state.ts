@@ -12,7 +12,12 @@ export type Sections = Record<string, Json>;
  * Polls Envoy's /config_dump until `check` returns undefined (it returns what
  * is still missing otherwise); resolves with the sections that satisfied it.
  */
-export async function waitForEnvoyConfig(envoy: Envoy, what: string, check: (s: Sections) => string | undefined, timeoutMs = 15_000): Promise<Sections> {
+export async function waitForEnvoyConfig(
+  envoy: Envoy,
+  what: string,
+  check: (s: Sections) => string | undefined,
+  timeoutMs = 15_000,
+): Promise<Sections> {
   const deadline = Date.now() + timeoutMs;
   let last = 'nothing polled yet';
   for (;;) {
@@ -60,7 +65,8 @@ export function clusterSecretNames(cluster: Json | undefined): { cert?: string; 
 
 /** Upstream HTTP options of a cluster (auto_sni, auto_san_validation), if set. */
 export function upstreamHttpOptions(cluster: Json | undefined): Json | undefined {
-  return cluster?.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']?.upstream_http_protocol_options;
+  return cluster?.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']
+    ?.upstream_http_protocol_options;
 }
 
 /** The text of a DataSource as Envoy dumps it (inline_bytes is base64; a file Envoy read shows as its content). */

@@ -20,10 +20,30 @@ export interface BootstrapOptions {
 }
 
 /** Writes `<pm.dir>/<file>` with `meshlite bootstrap` and returns it parsed. */
-export async function writeBootstrap(pm: ProcessManager, proxyId: string, o: BootstrapOptions, file = `${proxyId}.bootstrap.json`): Promise<{ path: string; bootstrap: Json }> {
+export async function writeBootstrap(
+  pm: ProcessManager,
+  proxyId: string,
+  o: BootstrapOptions,
+  file = `${proxyId}.bootstrap.json`,
+): Promise<{ path: string; bootstrap: Json }> {
   const path = join(pm.dir, file);
   const ttl = o.tokenTtl ? ['--token-ttl', o.tokenTtl] : [];
-  await meshliteCli(['bootstrap', '-c', o.configDir, '--proxy', proxyId, '--state-dir', o.stateDir, '--ads-address', o.adsAddress, '--admin-port', '0', ...ttl, '-o', path]);
+  await meshliteCli([
+    'bootstrap',
+    '-c',
+    o.configDir,
+    '--proxy',
+    proxyId,
+    '--state-dir',
+    o.stateDir,
+    '--ads-address',
+    o.adsAddress,
+    '--admin-port',
+    '0',
+    ...ttl,
+    '-o',
+    path,
+  ]);
   return { path, bootstrap: JSON.parse(readFileSync(path, 'utf8')) as Json };
 }
 
@@ -53,9 +73,26 @@ function uniqueBaseId(): number {
 }
 
 /** `extraArgs`: more Envoy command-line options (e.g. drain settings). */
-export async function startEnvoyFromFile(pm: ProcessManager, name: string, bootstrapPath: string, extraArgs: readonly string[] = []): Promise<Envoy> {
+export async function startEnvoyFromFile(
+  pm: ProcessManager,
+  name: string,
+  bootstrapPath: string,
+  extraArgs: readonly string[] = [],
+): Promise<Envoy> {
   const addressFile = join(pm.dir, `${name}.admin-address`);
-  const args = ['-c', bootstrapPath, '--base-id', String(uniqueBaseId()), '--admin-address-path', addressFile, '-l', 'warning', '--concurrency', '1', ...extraArgs];
+  const args = [
+    '-c',
+    bootstrapPath,
+    '--base-id',
+    String(uniqueBaseId()),
+    '--admin-address-path',
+    addressFile,
+    '-l',
+    'warning',
+    '--concurrency',
+    '1',
+    ...extraArgs,
+  ];
   const p = pm.start(`envoy-${name}`, envoyBinary(), args);
   const deadline = Date.now() + 20_000;
   let address = '';
@@ -87,7 +124,11 @@ export async function startEnvoyFromFile(pm: ProcessManager, name: string, boots
 }
 
 /** Bootstrap for `proxyId` (optionally edited) and an Envoy running it. */
-export async function startEnvoy(pm: ProcessManager, proxyId: string, o: BootstrapOptions & { name?: string; edit?: (b: Json) => void; args?: readonly string[] }): Promise<Envoy> {
+export async function startEnvoy(
+  pm: ProcessManager,
+  proxyId: string,
+  o: BootstrapOptions & { name?: string; edit?: (b: Json) => void; args?: readonly string[] },
+): Promise<Envoy> {
   const name = o.name ?? proxyId;
   const { path, bootstrap } = await writeBootstrap(pm, proxyId, o, `${name}.bootstrap.json`);
   if (o.edit) {
@@ -125,7 +166,11 @@ export async function dynamicConfig(envoy: Envoy): Promise<Json> {
     clusters: (s.ClustersConfigDump?.dynamic_active_clusters ?? []).map((c: Json) => strip(c).cluster).sort(byName),
     warmingClusters: s.ClustersConfigDump?.dynamic_warming_clusters ?? [],
     listeners: (s.ListenersConfigDump?.dynamic_listeners ?? [])
-      .map((l: Json) => ({ name: l.name, active: l.active_state ? strip(l.active_state) : undefined, warming: l.warming_state ? strip(l.warming_state) : undefined }))
+      .map((l: Json) => ({
+        name: l.name,
+        active: l.active_state ? strip(l.active_state) : undefined,
+        warming: l.warming_state ? strip(l.warming_state) : undefined,
+      }))
       .sort(byName),
     routes: (s.RoutesConfigDump?.dynamic_route_configs ?? []).map((r: Json) => strip(r).route_config).sort(byName),
   };

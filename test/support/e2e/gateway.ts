@@ -47,12 +47,22 @@ export function waitForGateway(envoy: Envoy, want: GatewayExpectation, timeoutMs
 
 export interface CredentialzReport {
   directory: string | null;
-  credentials: { name: string; certificate?: { serialNumber: string; subjectAltNames: string[] }; referencedBy: Record<string, string[]>; errors: string[] }[];
+  credentials: {
+    name: string;
+    certificate?: { serialNumber: string; subjectAltNames: string[] };
+    referencedBy: Record<string, string[]>;
+    errors: string[];
+  }[];
   missing: { secretName: string; reason: string; proxies: string[] }[];
 }
 
 /** Polls meshlite's /debug/credentialz until `check` returns undefined (or what is still missing). */
-export async function waitForCredentialz(meshlite: Meshlite, what: string, check: (r: CredentialzReport) => string | undefined, timeoutMs = 15_000): Promise<CredentialzReport> {
+export async function waitForCredentialz(
+  meshlite: Meshlite,
+  what: string,
+  check: (r: CredentialzReport) => string | undefined,
+  timeoutMs = 15_000,
+): Promise<CredentialzReport> {
   const deadline = Date.now() + timeoutMs;
   let last = 'nothing polled yet';
   for (;;) {

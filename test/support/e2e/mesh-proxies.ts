@@ -44,7 +44,9 @@ export async function startMeshProxies(pm: ProcessManager, cfg: ConfigDir, o: Me
   const proxies = [...o.proxies].sort();
   const envoys = new Map<string, Envoy>();
   // allSettled: on a failure, no start is still in flight when the test cleans up.
-  const started = await Promise.allSettled(proxies.map((id) => startEnvoy(pm, id, { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress, args: o.envoyArgs })));
+  const started = await Promise.allSettled(
+    proxies.map((id) => startEnvoy(pm, id, { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress, args: o.envoyArgs })),
+  );
   for (const s of started) {
     if (s.status === 'rejected') throw s.reason;
     envoys.set(s.value.name, s.value);
@@ -68,7 +70,11 @@ export async function startMeshProxies(pm: ProcessManager, cfg: ConfigDir, o: Me
       return before + 1;
     },
     diff(proxy) {
-      const r = spawnSync(process.execPath, [CLI, 'diff', '--proxy', proxy, '--envoy-admin', envoy(proxy).adminUrl, '--meshlite-admin', meshlite.adminUrl], { cwd: REPO_ROOT, encoding: 'utf8' });
+      const r = spawnSync(
+        process.execPath,
+        [CLI, 'diff', '--proxy', proxy, '--envoy-admin', envoy(proxy).adminUrl, '--meshlite-admin', meshlite.adminUrl],
+        { cwd: REPO_ROOT, encoding: 'utf8' },
+      );
       return { stdout: r.stdout + r.stderr, status: r.status };
     },
   };

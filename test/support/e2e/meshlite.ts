@@ -46,9 +46,20 @@ export async function startMeshlite(pm: ProcessManager, o: MeshliteOptions): Pro
   const runs: ManagedProcess[] = [];
   const launch = async (): Promise<ManagedProcess> => {
     const args = [
-      CLI, 'serve', '-c', o.configDir, '--state-dir', o.stateDir,
-      '--ads-address', `127.0.0.1:${adsPort}`, '--admin-address', `127.0.0.1:${adminPort}`,
-      '--debounce', '100', '--log-level', o.logLevel ?? 'info',
+      CLI,
+      'serve',
+      '-c',
+      o.configDir,
+      '--state-dir',
+      o.stateDir,
+      '--ads-address',
+      `127.0.0.1:${adsPort}`,
+      '--admin-address',
+      `127.0.0.1:${adminPort}`,
+      '--debounce',
+      '100',
+      '--log-level',
+      o.logLevel ?? 'info',
       ...(o.certTtl ? ['--cert-ttl', o.certTtl] : []),
       ...(o.secretsDir ? ['--secrets-dir', o.secretsDir] : []),
       ...(o.jwksRefresh ? ['--jwks-refresh', o.jwksRefresh] : []),
@@ -57,7 +68,10 @@ export async function startMeshlite(pm: ProcessManager, o: MeshliteOptions): Pro
     const p = pm.start('meshlite', process.execPath, args, { cwd: REPO_ROOT });
     runs.push(p);
     await p.waitForLog(SERVING, 20_000);
-    const line = p.log().split('\n').find((l) => SERVING.test(l))!;
+    const line = p
+      .log()
+      .split('\n')
+      .find((l) => SERVING.test(l))!;
     const serving = JSON.parse(line) as { ads: string; admin: string };
     adsPort = Number(serving.ads.split(':').pop());
     adminPort = Number(serving.admin.split(':').pop());

@@ -120,7 +120,9 @@ async function stopOnSignal(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
   console.error(`[e2e] ${signal}: stopping ${running.length} process(es) (SIGTERM, SIGKILL after ${STOP_GRACE_MS / 1000} s)`);
   await Promise.all(managers.map((m) => m.stopAll()));
   const killed = running.filter((p) => p.killed).map((p) => p.name);
-  console.error(`[e2e] stopped ${running.length - killed.length} process(es) gracefully${killed.length ? `; SIGKILLed ${killed.join(', ')}` : ''}`);
+  console.error(
+    `[e2e] stopped ${running.length - killed.length} process(es) gracefully${killed.length ? `; SIGKILLed ${killed.join(', ')}` : ''}`,
+  );
   for (const m of managers) {
     if (process.env.MESHLITE_E2E_KEEP) console.error(`[e2e] kept ${m.dir}`);
     else m.removeDir();

@@ -30,7 +30,9 @@ export interface RawResponse {
 
 export function rawHttp(r: RawRequest): Promise<RawResponse> {
   const timeoutMs = r.timeoutMs ?? 3000;
-  const head = [`${r.method ?? 'GET'} ${r.target} HTTP/1.1`, ...r.headers.map(([k, v]) => `${k}: ${v}`), 'connection: close', '', ''].join('\r\n');
+  const head = [`${r.method ?? 'GET'} ${r.target} HTTP/1.1`, ...r.headers.map(([k, v]) => `${k}: ${v}`), 'connection: close', '', ''].join(
+    '\r\n',
+  );
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let settled = false;
@@ -41,7 +43,14 @@ export function rawHttp(r: RawRequest): Promise<RawResponse> {
       clearTimeout(timer);
       socket.destroy();
       const parsed = parseResponse(Buffer.concat(chunks));
-      resolve(parsed ?? { code: '000', headers: {}, body: '', error: error ?? (chunks.length ? 'unparseable answer' : 'closed without an answer') });
+      resolve(
+        parsed ?? {
+          code: '000',
+          headers: {},
+          body: '',
+          error: error ?? (chunks.length ? 'unparseable answer' : 'closed without an answer'),
+        },
+      );
     };
     const timer = setTimeout(() => finish(`timeout after ${timeoutMs} ms`), timeoutMs);
     socket.on('connect', () => socket.write(head));
@@ -116,7 +125,13 @@ export function meshRequest(from: WorkloadInfo, to: WorkloadInfo, path: string, 
   ];
   const base = { method: o.method, headers, timeoutMs: o.timeoutMs };
   return from.sidecar
-    ? rawHttp({ ...base, host: from.outboundAddress, port: from.outboundPort, localAddress: from.applicationAddress, target: `http://${authority}${path}` })
+    ? rawHttp({
+        ...base,
+        host: from.outboundAddress,
+        port: from.outboundPort,
+        localAddress: from.applicationAddress,
+        target: `http://${authority}${path}`,
+      })
     : rawHttp({ ...base, host: to.address, port: o.targetPort ?? 80, localAddress: from.address, target: path });
 }
 

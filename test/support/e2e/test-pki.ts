@@ -65,12 +65,12 @@ export class TestCa {
       ],
     });
     const caFile = join(dir, caFileName);
-    writeFileSync(caFile, certificate.toString('pem') + '\n');
+    writeFileSync(caFile, `${certificate.toString('pem')}\n`);
     return new TestCa(dir, name, keys, certificate, caFile);
   }
 
   get certPem(): string {
-    return this.certificate.toString('pem') + '\n';
+    return `${this.certificate.toString('pem')}\n`;
   }
 
   /** Issues a leaf and writes `<dir>/<file>.pem` and `<dir>/<file>-key.pem`. */
@@ -100,7 +100,7 @@ export class TestCa {
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       ],
     });
-    const certPem = certificate.toString('pem') + '\n';
+    const certPem = `${certificate.toString('pem')}\n`;
     const keyPem = pem('PRIVATE KEY', await globalThis.crypto.subtle.exportKey('pkcs8', keys.privateKey));
     const cert = join(this.dir, `${file}.pem`);
     const key = join(this.dir, `${file}-key.pem`);

@@ -44,7 +44,10 @@ export interface HttpsResult {
 }
 
 export function normalizeSerial(serial: string): string {
-  return serial.toLowerCase().replace(/[^0-9a-f]/g, '').replace(/^0+(?=.)/, '');
+  return serial
+    .toLowerCase()
+    .replace(/[^0-9a-f]/g, '')
+    .replace(/^0+(?=.)/, '');
 }
 
 /** Serial and SHA-256 fingerprint of a PEM certificate, in the form `PeerCertificate` uses. */
@@ -89,8 +92,13 @@ export function httpsGet(o: HttpsCall): Promise<HttpsResult> {
       socket.once('secureConnect', () => {
         secureConnect = true;
         const c = (socket as TLSSocket).getPeerCertificate();
-        if (c && c.serialNumber) {
-          peer = { serial: normalizeSerial(c.serialNumber), fingerprint256: c.fingerprint256, subjectCN: firstOf(c.subject?.CN), issuerCN: firstOf(c.issuer?.CN) };
+        if (c?.serialNumber) {
+          peer = {
+            serial: normalizeSerial(c.serialNumber),
+            fingerprint256: c.fingerprint256,
+            subjectCN: firstOf(c.subject?.CN),
+            issuerCN: firstOf(c.issuer?.CN),
+          };
         }
       });
     });

@@ -59,6 +59,9 @@ export function startTraffic(o: TrafficOptions): Traffic {
 export function describeFailures(failures: readonly TrafficRecord[], max = 5): string {
   return failures
     .slice(0, max)
-    .map((f) => `${new Date(f.at).toISOString()} ${f.label}: ${f.result.code}${f.result.error ? ` (${f.result.error})` : ''} ${f.result.body.slice(0, 120)}`)
+    .map(
+      (f) =>
+        `${new Date(f.at).toISOString()} ${f.label}: ${f.result.code}${f.result.error ? ` (${f.result.error})` : ''} ${f.result.body.slice(0, 120)}`,
+    )
     .join('\n');
 }

@@ -55,7 +55,12 @@ export async function waitForSync(adminUrl: string, o: SyncOptions = {}): Promis
 }
 
 /** Polls /debug/configz until `accept` holds. */
-export async function waitForConfigz(adminUrl: string, accept: (s: ConfigStatus) => boolean, what: string, timeoutMs = 15_000): Promise<ConfigStatus> {
+export async function waitForConfigz(
+  adminUrl: string,
+  accept: (s: ConfigStatus) => boolean,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<ConfigStatus> {
   const deadline = Date.now() + timeoutMs;
   let last: ConfigStatus | string = 'nothing polled yet';
   for (;;) {

@@ -63,13 +63,24 @@ export async function startWorld(pm: ProcessManager, o: WorldOptions = {}): Prom
     const address = w.sidecar ? w.applicationAddress : w.address;
     apps.set(w.id, pm.start(`app-${w.id}`, process.execPath, [HTTPBIN, address, String(TARGET_PORT)]));
   }
-  const meshlite = await startMeshlite(pm, { configDir: cfg.dir, stateDir, certTtl: o.certTtl, jwksRefresh: o.jwksRefresh, extraArgs: o.meshliteArgs });
+  const meshlite = await startMeshlite(pm, {
+    configDir: cfg.dir,
+    stateDir,
+    certTtl: o.certTtl,
+    jwksRefresh: o.jwksRefresh,
+    extraArgs: o.meshliteArgs,
+  });
   await Promise.all([...apps.values()].map((a) => a.waitForLog(/httpbin listening/, 10_000)));
 
-  const sidecarProxies = workloads.filter((w) => w.sidecar).map((w) => w.id).sort();
+  const sidecarProxies = workloads
+    .filter((w) => w.sidecar)
+    .map((w) => w.id)
+    .sort();
   const envoys = new Map<string, Envoy>();
   // allSettled: on a failure, no start is still in flight when the test cleans up.
-  const started = await Promise.allSettled(sidecarProxies.map((id) => startEnvoy(pm, id, { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress, args: o.envoyArgs })));
+  const started = await Promise.allSettled(
+    sidecarProxies.map((id) => startEnvoy(pm, id, { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress, args: o.envoyArgs })),
+  );
   for (const s of started) {
     if (s.status === 'rejected') throw s.reason;
     envoys.set(s.value.name, s.value);
