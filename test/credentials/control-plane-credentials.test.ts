@@ -8,8 +8,6 @@ import { buildAdminServer } from '../../src/admin/admin-server.js';
 import { Metrics } from '../../src/admin/metrics.js';
 import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
 import type { CertificateAuthority } from '../../src/ca/certificate-authority.js';
-import { buildConfigSet, type LoadResult } from '../../src/config/load-config.js';
-import { parseYamlText } from '../../src/config/yaml-files.js';
 import { ControlPlane } from '../../src/control-plane/control-plane.js';
 import type { WorkloadCredentialSource } from '../../src/control-plane/workload-credentials.js';
 import { registerCredentialMetrics } from '../../src/credentials/credential-metrics.js';
@@ -18,35 +16,27 @@ import { CredentialStore } from '../../src/credentials/credential-store.js';
 import { CredentialWatcher } from '../../src/credentials/credential-watcher.js';
 import type { AdsServer } from '../../src/server/ads-server.js';
 import type { JsonObject } from '../../src/xds/common.js';
-import { destinationRule, serviceEntry, workload } from '../support/mesh-from-yaml.js';
+import { destinationRule, loadManifests, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 import { issue, keyBody, removeTempDirs, tempDir, waitFor, writeFolder, type TestCert } from './credential-fixtures.js';
 
 test.after(removeTempDirs);
 
-const mesh = [
-  serviceEntry('bar', 'db'),
-  workload('bar', 'db', '127.0.2.9', { sidecar: false }),
-  workload('foo', 'sleep', '127.0.1.2'),
-  workload('baz', 'client', '127.0.3.2'),
-  // Visible only to clients in their own namespace: sleep.foo uses db-cred, client.baz uses other-cred.
-  destinationRule(
-    'foo',
-    'db-tls',
-    'db.bar.svc.cluster.local',
-    "  exportTo: ['.']\n  trafficPolicy: {tls: {mode: MUTUAL, credentialName: db-cred}}",
-  ),
-  destinationRule(
-    'baz',
-    'db-tls',
-    'db.bar.svc.cluster.local',
-    "  exportTo: ['.']\n  trafficPolicy: {tls: {mode: MUTUAL, credentialName: other-cred}}",
-  ),
-];
+/** A DestinationRule for db, visible only to clients in its own namespace, presenting this client credential. */
+const dbClientTls = (namespace: string, credentialName: string) =>
+  destinationRule(`${namespace}/db-tls`, {
+    host: 'db.bar.svc.cluster.local',
+    exportTo: ['.'],
+    trafficPolicy: { tls: { mode: 'MUTUAL', credentialName } },
+  });
 
-function load(...docs: string[]): LoadResult {
-  const parsed = parseYamlText(docs.join('\n---\n'), 'mesh.yaml');
-  return buildConfigSet(parsed.documents, parsed.issues, ['mesh.yaml']);
-}
+const mesh = [
+  serviceEntry('bar/db'),
+  workloadEntry('bar/db', { address: '127.0.2.9', sidecar: false }),
+  workloadEntry('foo/sleep', { address: '127.0.1.2' }),
+  workloadEntry('baz/client', { address: '127.0.3.2' }),
+  dbClientTls('foo', 'db-cred'),
+  dbClientTls('baz', 'other-cred'),
+];
 
 const workloadCredentials: WorkloadCredentialSource = {
   rootCertPem: () => 'ROOT',
@@ -92,7 +82,7 @@ async function setUp(secrets: (dir: string) => void | Promise<void>) {
     onChange: (names) => void cp.credentialsChanged(names).then((ids) => refreshed.push(ids)),
   });
   watcher.start();
-  await cp.applyConfig(load(...mesh), 'start');
+  await cp.applyConfig(loadManifests(mesh), 'start');
   await cp.proxyConnected('sleep.foo');
   await cp.proxyConnected('client.baz');
   const secret = (proxy: string, name: string) => cache.get(proxy)!.secrets.resources.get(name)?.json as JsonObject | undefined;
@@ -290,7 +280,7 @@ test('without a secrets directory no credential is served, and the reason says s
     debug() {},
     warn: (f: object) => void warns.push(f as Record<string, unknown>),
   });
-  await cp.applyConfig(load(...mesh), 'start');
+  await cp.applyConfig(loadManifests(mesh), 'start');
   await cp.proxyConnected('sleep.foo');
   assert.is(cache.get('sleep.foo')!.secrets.resources.has('kubernetes://db-cred'), false);
   assert.match(String(warns[0]?.reason), '--secrets-dir');

@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AuthorizationPolicy, AuthzOperation, AuthzRule } from '../../src/config/authz-types.js';
-import type { ExtAuthzHttpProvider, ExtAuthzProvider, ExtensionProvider } from '../../src/config/types.js';
+import type { AuthorizationPolicy, AuthzRule } from '../../src/config/authz-types.js';
+import type { ExtensionProvider } from '../../src/config/types.js';
 import { buildExtAuthzFilters, type ExtAuthzContext } from '../../src/xds/ext-authz.js';
 import { startEnvoyFromFile, type Envoy } from '../support/e2e/envoy.js';
 import { freePort } from '../support/e2e/free-port.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
+import { authz } from '../support/fixtures/index.js';
 import { REPO_ROOT } from '../support/paths.js';
 
 type Obj = Record<string, any>;
@@ -24,44 +25,14 @@ const HTTPBIN = join(REPO_ROOT, 'dist/test/support/apps/httpbin.js');
 const EXT_AUTHZ = join(REPO_ROOT, 'dist/test/support/apps/ext-authz-server.js');
 const LOOPBACK = '127.0.0.1';
 
-const O = (o: Partial<AuthzOperation>): { operation: AuthzOperation } => ({
-  operation: { hosts: [], notHosts: [], ports: [], notPorts: [], methods: [], notMethods: [], paths: [], notPaths: [], ...o },
-});
-const R = (r: Partial<AuthzRule> = {}): AuthzRule => ({ from: [], to: [], when: [], ...r });
-const CUSTOM = (name: string, provider: string, rules: AuthzRule[]): AuthorizationPolicy => ({
-  kind: 'AuthorizationPolicy',
-  meta: { name, namespace: 'foo', labels: {}, annotations: {} },
-  spec: { action: 'CUSTOM', provider, rules },
-  source: { file: 'test.yaml', line: 1 },
-});
-const paths = (...p: string[]) => R({ to: [O({ paths: p })] });
-const ports = (...p: number[]) => R({ to: [O({ ports: p.map(String) })] });
-
-function httpProvider(name: string, service: string, extra: Partial<ExtAuthzHttpProvider> = {}): ExtensionProvider {
-  return {
-    name,
-    kind: 'envoyExtAuthzHttp',
-    http: {
-      service,
-      port: 8000,
-      failOpen: false,
-      includeRequestHeadersInCheck: [],
-      includeAdditionalHeadersInCheck: {},
-      headersToUpstreamOnAllow: [],
-      headersToDownstreamOnDeny: [],
-      headersToDownstreamOnAllow: [],
-      ...extra,
-    },
-  };
-}
-const grpcProvider = (name: string, service: string, extra: Partial<ExtAuthzProvider> = {}): ExtensionProvider => ({
-  name,
-  kind: 'envoyExtAuthzGrpc',
-  grpc: { service, port: 9000, failOpen: false, ...extra },
-});
+const CUSTOM = (name: string, provider: string, rules: AuthzRule[]): AuthorizationPolicy =>
+  authz.policy(`foo/${name}`, { action: 'CUSTOM', provider, rules });
+const paths = (...requestPaths: string[]) => authz.rule({ to: [authz.operation({ paths: requestPaths })] });
+const ports = (...listenerPorts: number[]) => authz.rule({ to: [authz.operation({ ports: listenerPorts.map(String) })] });
 
 const PROVIDERS: ExtensionProvider[] = [
-  httpProvider('http', 'authz.foo.svc.cluster.local', {
+  authz.httpProvider('http', {
+    service: 'authz.foo.svc.cluster.local',
     pathPrefix: '/check',
     timeout: '2s',
     includeRequestHeadersInCheck: ['x-ext-authz'],
@@ -70,12 +41,12 @@ const PROVIDERS: ExtensionProvider[] = [
     headersToDownstreamOnDeny: ['x-ext-authz-check-result'],
     headersToDownstreamOnAllow: ['x-ext-authz-check-result'],
   }),
-  grpcProvider('grpc', 'authz.foo.svc.cluster.local', { timeout: '2s' }),
-  httpProvider('down', 'down.foo.svc.cluster.local', { timeout: '1s' }),
-  httpProvider('down-503', 'down.foo.svc.cluster.local', { timeout: '1s', statusOnError: 503 }),
-  httpProvider('down-open', 'down.foo.svc.cluster.local', { timeout: '1s', failOpen: true }),
-  grpcProvider('grpc-down', 'down.foo.svc.cluster.local', { timeout: '1s' }),
-  httpProvider('nowhere', 'nowhere.foo.svc.cluster.local'),
+  authz.grpcProvider('grpc', { service: 'authz.foo.svc.cluster.local', timeout: '2s' }),
+  authz.httpProvider('down', { service: 'down.foo.svc.cluster.local', timeout: '1s' }),
+  authz.httpProvider('down-503', { service: 'down.foo.svc.cluster.local', timeout: '1s', statusOnError: 503 }),
+  authz.httpProvider('down-open', { service: 'down.foo.svc.cluster.local', timeout: '1s', failOpen: true }),
+  authz.grpcProvider('grpc-down', { service: 'down.foo.svc.cluster.local', timeout: '1s' }),
+  authz.httpProvider('nowhere', { service: 'nowhere.foo.svc.cluster.local' }),
 ];
 
 /** The provider services the "registry" knows: `nowhere` is not one of them. */
