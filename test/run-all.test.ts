@@ -12,15 +12,15 @@ import { REPO_ROOT } from './support/paths.js';
 const RUNNER = join(REPO_ROOT, 'dist/test/run-all.js');
 const UVU = pathToFileURL(join(REPO_ROOT, 'node_modules/uvu/dist/index.mjs')).href;
 
-function runOn(files: Record<string, string>, o: { filter?: string; env?: Record<string, string> } = {}) {
+function runOn(files: Record<string, string>, options: { filter?: string; env?: Record<string, string> } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'meshlite-runner-'));
   try {
     for (const [name, text] of Object.entries(files)) {
       mkdirSync(dirname(join(dir, name)), { recursive: true });
       writeFileSync(join(dir, name), text);
     }
-    const env = { ...process.env, MESHLITE_TEST_ROOT: dir, ...o.env };
-    const r = spawnSync(process.execPath, [RUNNER, ...(o.filter ? [o.filter] : [])], { cwd: dir, encoding: 'utf8', env });
+    const env = { ...process.env, MESHLITE_TEST_ROOT: dir, ...options.env };
+    const r = spawnSync(process.execPath, [RUNNER, ...(options.filter ? [options.filter] : [])], { cwd: dir, encoding: 'utf8', env });
     return { status: r.status, lines: r.stdout.split('\n'), stderr: r.stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -23,9 +23,9 @@ function asEnvoyWouldPrint(d: Obj): Obj {
     for (const s of section.dynamic_active_secrets ?? [])
       s.secret = { name: s.name, tls_certificate: { certificate_chain: { inline_bytes: 'MIIB...' } } };
   }
-  const reversed = (o: Obj): Obj =>
+  const reversed = (object: Obj): Obj =>
     Object.fromEntries(
-      Object.entries(o)
+      Object.entries(object)
         .reverse()
         .map(([k, v]) => [k, v && typeof v === 'object' && !Array.isArray(v) ? reversed(v) : v]),
     );
