@@ -119,6 +119,40 @@ test('end-to-end files (under e2e/) run at most MESHLITE_TEST_E2E_JOBS at a time
   assert.ok(uncapped.lines.includes('failed files: e2e/b.test.js'), uncapped.lines.join('\n'));
 });
 
+const HOOKS = pathToFileURL(join(REPO_ROOT, 'dist/test/support/hooks.js')).href;
+/** Two tests behind a before hook that throws, registered with uvu's test.before or with test/support/hooks.ts. */
+const failingBefore = (through: 'uvu' | 'hooks.ts') => `import { test } from '${UVU}';
+import { before } from '${HOOKS}';
+const explode = () => { throw new Error('setup exploded'); };
+${through === 'uvu' ? 'test.before(explode);' : 'before(test, explode);'}
+test('needs the setup', () => {});
+test('needs it too', () => {});
+test.run();
+`;
+
+test('a before hook that throws fails its file, which says its tests never ran; through test/support/hooks.ts the error is shown', () => {
+  const neverRan =
+    '2 test(s) neither passed nor failed: a before hook threw (uvu prints no error for it; register hooks with test/support/hooks.ts, which does)';
+  const plain = runOn({ 'plain.test.js': failingBefore('uvu') });
+  assert.is(plain.status, 1);
+  assert.equal(verdicts(plain.lines), ['FAIL plain.test.js (Xs)']);
+  assert.ok(plain.lines.includes(neverRan), plain.lines.join('\n'));
+  assert.not.ok(
+    plain.lines.some((l) => l.includes('setup exploded')),
+    'uvu alone prints no error',
+  );
+  assert.is(plain.lines.filter(Boolean).pop(), '0 passed, 2 failed');
+
+  const reported = runOn({ 'reported.test.js': failingBefore('hooks.ts') });
+  assert.is(reported.status, 1);
+  assert.equal(verdicts(reported.lines), ['FAIL reported.test.js (Xs)']);
+  assert.ok(reported.lines.includes(neverRan), reported.lines.join('\n'));
+  assert.ok(
+    reported.lines.some((l) => l.startsWith('✘ the before hook failed: Error: setup exploded')),
+    reported.lines.join('\n'),
+  );
+});
+
 test('a job count that is not a whole number of at least 1 stops the runner with a clear message', () => {
   for (const bad of ['0', 'two', '1.5']) {
     const r = runOn({ 'one.test.js': passing(1) }, { env: { MESHLITE_TEST_JOBS: bad } });

@@ -71,6 +71,16 @@ interface Verdict {
 
 const stripAnsi = (s: string) => s.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
 
+/**
+ * Tests counted in the total that neither passed nor failed: uvu skips them
+ * when a `before` hook throws, and prints neither the error nor a FAIL entry.
+ */
+function neverRan(out: string, bad: number): string {
+  const listed = out.match(/^\s+FAIL\s/gm)?.length ?? 0;
+  if (bad <= listed) return '';
+  return `${bad - listed} test(s) neither passed nor failed: a before hook threw (uvu prints no error for it; register hooks with test/support/hooks.ts, which does)\n`;
+}
+
 function judge(name: string, out: string, exit: number | string, seconds: string): Verdict {
   const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? NaN);
   const ok = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? NaN);
@@ -90,7 +100,13 @@ function judge(name: string, out: string, exit: number | string, seconds: string
   }
   const bad = total - ok - skip;
   if (bad > 0 || exit !== 0) {
-    return { passed: ok, failed: bad > 0 ? bad : 1, skipped: skip, ok: false, report: `FAIL ${name} (${seconds}s)\n${out}` };
+    return {
+      passed: ok,
+      failed: bad > 0 ? bad : 1,
+      skipped: skip,
+      ok: false,
+      report: `FAIL ${name} (${seconds}s)\n${out}${neverRan(out, bad)}`,
+    };
   }
   return {
     passed: ok,

@@ -25,12 +25,13 @@ import {
   writeCaCerts,
   type TestCa,
 } from './ca-fixtures.js';
+import { after, before } from '../support/hooks.js';
 
-test.after(removeTempDirs);
+after(test, removeTempDirs);
 
 let root: TestCa;
 let intermediate: TestCa;
-test.before(async () => {
+before(test, async () => {
   root = await makeRoot();
   intermediate = await makeIntermediate(root);
 });

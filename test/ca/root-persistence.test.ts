@@ -7,8 +7,9 @@ import { pino } from 'pino';
 import { CertificateAuthority, type CaLogger } from '../../src/ca/certificate-authority.js';
 import { generateKeyPair, privateKeyToPem } from '../../src/ca/keys.js';
 import { identity, ManualClock, removeTempDirs, splitChain, tempDir, TRUST_DOMAIN } from './ca-fixtures.js';
+import { after } from '../support/hooks.js';
 
-test.after(removeTempDirs);
+after(test, removeTempDirs);
 
 function recordingLogger(): CaLogger & { lines: string[] } {
   const lines: string[] = [];

@@ -18,8 +18,9 @@ import type { AdsServer } from '../../src/server/ads-server.js';
 import type { JsonObject } from '../../src/xds/common.js';
 import { destinationRule, loadManifests, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 import { issue, keyBody, removeTempDirs, tempDir, waitFor, writeFolder, type TestCert } from './credential-fixtures.js';
+import { after } from '../support/hooks.js';
 
-test.after(removeTempDirs);
+after(test, removeTempDirs);
 
 /** A DestinationRule for db, visible only to clients in its own namespace, presenting this client credential. */
 const dbClientTls = (namespace: string, credentialName: string) =>

@@ -15,7 +15,7 @@ import type { AuthorizationPolicy, AuthzRule } from '../../src/config/authz-type
 import type { ExtensionProvider } from '../../src/config/types.js';
 import { buildExtAuthzFilters, type ExtAuthzContext } from '../../src/xds/ext-authz.js';
 import { startEnvoyFromFile, type Envoy } from '../support/e2e/envoy.js';
-import { freePort } from '../support/e2e/free-port.js';
+import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
 import { authz } from '../support/fixtures/index.js';
 import { REPO_ROOT } from '../support/paths.js';
@@ -23,7 +23,26 @@ import { REPO_ROOT } from '../support/paths.js';
 type Obj = Record<string, any>;
 const HTTPBIN = join(REPO_ROOT, 'dist/test/support/apps/httpbin.js');
 const EXT_AUTHZ = join(REPO_ROOT, 'dist/test/support/apps/ext-authz-server.js');
-const LOOPBACK = '127.0.0.1';
+const LOOPBACK = loopbackAddress('xds/ext-authz-envoy.test.ts');
+/** The apps' ports; nothing listens on DOWN_PORT (the unreachable authorization service). */
+const [APP_PORT, AUTHZ_HTTP_PORT, AUTHZ_GRPC_PORT, DOWN_PORT] = [8000, 8001, 9000, 9001];
+const LISTENER_NAMES = [
+  'http',
+  'grpc',
+  'down',
+  'down503',
+  'downOpen',
+  'grpcDown',
+  'unknown',
+  'nocluster',
+  'two',
+  'tcpA',
+  'tcpB',
+  'tcpC',
+  'tcpHttp',
+];
+/** Envoy's listener ports, from 10000 on. */
+const LISTENER_PORTS: Record<string, number> = Object.fromEntries(LISTENER_NAMES.map((name, i) => [name, 10000 + i]));
 
 const CUSTOM = (name: string, provider: string, rules: AuthzRule[]): AuthorizationPolicy =>
   authz.policy(`foo/${name}`, { action: 'CUSTOM', provider, rules });
@@ -182,24 +201,8 @@ function overTcp(port: number): Promise<string> {
 
 test('real Envoy: CUSTOM delegates exactly the requests its rules match, and fails closed', async () => {
   await withProcesses('ext-authz', async (pm) => {
-    const [appPort, authzHttp, authzGrpc, downPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const L: Record<string, number> = {};
-    for (const name of [
-      'http',
-      'grpc',
-      'down',
-      'down503',
-      'downOpen',
-      'grpcDown',
-      'unknown',
-      'nocluster',
-      'two',
-      'tcpA',
-      'tcpB',
-      'tcpC',
-      'tcpHttp',
-    ])
-      L[name] = await freePort();
+    const [appPort, authzHttp, authzGrpc, downPort] = [APP_PORT, AUTHZ_HTTP_PORT, AUTHZ_GRPC_PORT, DOWN_PORT];
+    const L = LISTENER_PORTS;
 
     const app = pm.start('httpbin', process.execPath, [HTTPBIN, LOOPBACK, String(appPort)]);
     const authz = pm.start('ext-authz', process.execPath, [EXT_AUTHZ, LOOPBACK, String(authzHttp), String(authzGrpc), String(L.tcpA)]);

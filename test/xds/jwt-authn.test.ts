@@ -11,13 +11,16 @@ import { canonicalJson, type Json } from '../../src/proto/proto-json.js';
 import { buildJwtAuthnFilter, FAIL_CLOSED_JWKS, JWT_AUTHN_TYPE_URL, jwksFrom, jwksProblem } from '../../src/xds/jwt-authn.js';
 import { envoyOrThrow } from '../support/envoy-binary.js';
 import { authz } from '../support/fixtures/index.js';
-import { freePort } from '../support/e2e/free-port.js';
+import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 
 type Obj = Record<string, any>;
 const run = promisify(execFile);
 const JWKS_A =
   '{"keys":[{"kty":"EC","crv":"P-256","kid":"a","x":"onFRiccxMO1LewSLLz3PGdSBXRb3C9OX7DdLp_vLgEg","y":"NvM3HVuBuetn08PKvQ37pu_H0cvHABMYkQnIJh0f0qs"}]}';
 const JWKS_B = JWKS_A.replace('"kid":"a"', '"kid":"b"');
+const ENVOY_ADDRESS = loopbackAddress('xds/jwt-authn.test.ts');
+const LISTENER_PORT = 10000;
+const ADMIN_PORT = 9901;
 
 /** A RequestAuthentication of namespace foo. */
 const requestAuthn = (name: string, ...jwtRules: JwtRule[]): RequestAuthentication =>
@@ -170,12 +173,12 @@ test('JWKS unavailable or unusable: provider kept with a JWKS that verifies noth
 
 function bootstrap(filter: Obj, port: number, adminPort: number): Obj {
   return {
-    admin: { address: { socket_address: { address: '127.0.0.1', port_value: adminPort } } },
+    admin: { address: { socket_address: { address: ENVOY_ADDRESS, port_value: adminPort } } },
     static_resources: {
       listeners: [
         {
           name: 'http',
-          address: { socket_address: { address: '127.0.0.1', port_value: port } },
+          address: { socket_address: { address: ENVOY_ADDRESS, port_value: port } },
           filter_chains: [
             {
               filters: [
@@ -254,7 +257,7 @@ async function waitReady(adminPort: number, child: ChildProcess, log: () => stri
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`Envoy exited: ${log().slice(-2000)}`);
     try {
-      const res = await fetch(`http://127.0.0.1:${adminPort}/ready`);
+      const res = await fetch(`http://${ENVOY_ADDRESS}:${adminPort}/ready`);
       if (res.ok) return;
     } catch {
       /* not yet */
@@ -277,7 +280,7 @@ test('real Envoy enforces it: valid 200, bad signature 401, wrong issuer 401, no
     ),
   );
   assert.is(warnings.length, 1);
-  const [port, adminPort] = [await freePort(), await freePort()];
+  const [port, adminPort] = [LISTENER_PORT, ADMIN_PORT];
   const dir = mkdtempSync(join(tmpdir(), 'meshlite-jwt-'));
   const file = join(dir, 'bootstrap.json');
   writeFileSync(file, JSON.stringify(bootstrap(filter!, port, adminPort)));
@@ -291,7 +294,7 @@ test('real Envoy enforces it: valid 200, bad signature 401, wrong issuer 401, no
     await waitReady(adminPort, child, () => output);
     const get = async (path: string, token?: string, header = 'authorization') => {
       const headers: Record<string, string> = token ? { [header]: header === 'authorization' ? `Bearer ${token}` : token } : {};
-      return (await fetch(`http://127.0.0.1:${port}${path}`, { headers })).status;
+      return (await fetch(`http://${ENVOY_ADDRESS}:${port}${path}`, { headers })).status;
     };
     const valid = await a.sign();
     assert.is(await get('/', valid), 200, 'valid token');

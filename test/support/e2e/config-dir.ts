@@ -24,7 +24,8 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { EXAMPLES_DIR } from '../paths.js';
 
-const MAX_BLOCKS = 50;
+/** e2e runs take 127.N.x.y for N below this (see reserveAddressBlock). */
+export const MAX_BLOCKS = 50;
 let reserved: number | undefined;
 
 function lockPath(block: number): string {
