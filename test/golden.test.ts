@@ -3,7 +3,7 @@ import { relative } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canonicalJson } from '../src/proto/proto-json.js';
-import { CONFIG_DUMP_TYPE, formatJson } from '../src/xds/proxy-config-dump.js';
+import { CONFIG_DUMP_TYPE, formatJson } from '../src/translate/proxy-config-dump.js';
 import { goldenCases, goldenFiles, scenarioNames } from './support/golden-cases.js';
 import { REPO_ROOT } from './support/paths.js';
 

@@ -15,10 +15,10 @@ import { tlsCheck } from '../model/tls-check.js';
 import type { AdsServer } from '../server/ads-server.js';
 import type { JsonObject } from '../xds/common.js';
 import { canonicalJson } from '../proto/proto-json.js';
-import { authorizationReport } from '../xds/authorization-report.js';
+import { authorizationReport } from '../translate/authorization-report.js';
 import { buildConfigDump } from '../xds/config-dump.js';
-import { meshProxies } from '../xds/translate.js';
-import { CONFIG_DUMP_TYPE } from '../xds/proxy-config-dump.js';
+import { meshProxies } from '../translate/translator.js';
+import { CONFIG_DUMP_TYPE } from '../translate/proxy-config-dump.js';
 import type { ProxyResources } from '../xds/proxy-resources.js';
 import { RESOURCE_TYPES } from '../xds/type-urls.js';
 import type { Metrics } from './metrics.js';
@@ -134,7 +134,7 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
       endpoints: jsons('endpoints'),
       listeners: jsons('listeners'),
       routes: jsons('routes'),
-      secretNames: [],
+      secrets: [],
       warnings: [],
     };
     const versions = Object.fromEntries(RESOURCE_TYPES.map((t) => [t, snapshot[t].version]));

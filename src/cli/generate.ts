@@ -2,9 +2,9 @@ import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import type { Json } from '../proto/proto-json.js';
 import type { MeshModel } from '../model/mesh-model.js';
-import { authorizationReport } from '../xds/authorization-report.js';
-import { dumpProxyConfig, formatJson } from '../xds/proxy-config-dump.js';
-import { meshProxies } from '../xds/translate.js';
+import { authorizationReport } from '../translate/authorization-report.js';
+import { dumpProxyConfig, formatJson } from '../translate/proxy-config-dump.js';
+import { meshProxies } from '../translate/translator.js';
 import { RESOURCE_TYPES, type ResourceType } from '../xds/type-urls.js';
 import { collect, loadModelOrExit } from './load.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { diffConfigDumps, formatDiff } from '../../src/diff/config-diff.js';
-import { dumpProxyConfig } from '../../src/xds/proxy-config-dump.js';
+import { dumpProxyConfig } from '../../src/translate/proxy-config-dump.js';
 import { meshFromYaml, peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
 
 type Obj = Record<string, any>;

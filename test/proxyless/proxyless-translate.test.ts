@@ -16,8 +16,8 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { buildSnapshot } from '../../src/cache/snapshot.js';
 import { buildMeshModel, type MeshModel } from '../../src/model/mesh-model.js';
 import { buildGrpcBootstrap } from '../../src/xds/proxyless-bootstrap.js';
-import { translateProxyless } from '../../src/xds/proxyless-translate.js';
-import { sidecarProxies } from '../../src/xds/translate.js';
+import { Translator, translate } from '../../src/translate/translator.js';
+import { sidecarProxies } from '../../src/translate/translator.js';
 import { destinationRule, meshFromYaml, peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
 import { EXAMPLES_DIR } from '../support/paths.js';
 
@@ -33,15 +33,20 @@ function example(): MeshModel {
   return buildMeshModel(loaded.config);
 }
 
+/** One Translator per model, as the control plane keeps: proxyless clients of a namespace share its resources. */
+const translators = new WeakMap<MeshModel, Translator>();
+
 function translated(model: MeshModel, id: string) {
-  const r = translateProxyless(model, id);
+  let translator = translators.get(model);
+  if (!translator) translators.set(model, (translator = new Translator(model)));
+  const r = translator.translate(id);
   if (!r.ok) throw new Error(r.error);
   return r.resources;
 }
 
 /** Decodes every resource of a proxy's snapshot the way grpc-js-xds does on receipt. */
 function decodeAll(model: MeshModel, id: string): Map<string, Obj> {
-  const r = translateProxyless(model, id);
+  const r = translate(model, id);
   if (!r.ok) throw new Error(r.error);
   const bootstrap = validateBootstrapConfig(buildGrpcBootstrap({ workload: r.view.proxy, adsAddress: '127.0.0.1:15010' }));
   const context: XdsDecodeContext = { server: bootstrap.xdsServers[0]!, bootstrap };
@@ -103,7 +108,7 @@ test('the example: greeter-client.foo gets a listener per name of greeter.bar, o
       ],
     },
   ]);
-  assert.equal(r.secretNames, []);
+  assert.equal(r.secrets, []);
   assert.equal(r.warnings, []);
 });
 
@@ -260,9 +265,9 @@ test('only annotated workloads translate; a sidecar that is also annotated is se
     workload('bar', 'greeter', '127.0.60.1'),
     workload('bar', 'both', '127.0.60.2', { annotations: PROXYLESS }),
   );
-  const plain = translateProxyless(model, 'greeter.bar');
-  assert.ok(!plain.ok && plain.error.includes('is not a proxyless gRPC workload'));
-  const missing = translateProxyless(model, 'nope.bar');
+  const plain = translate(model, 'greeter.bar');
+  assert.ok(plain.ok && plain.kind === 'sidecar', 'a workload without the annotation is served as a sidecar, not proxyless');
+  const missing = translate(model, 'nope.bar');
   assert.ok(!missing.ok && missing.error.includes('no workload "nope.bar"'));
   assert.match(translated(model, 'both.bar').warnings.join('\n'), 'also carries the sidecar label');
 });

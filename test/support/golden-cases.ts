@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { formatIssue } from '../../src/config/diagnostics.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { buildMeshModel } from '../../src/model/mesh-model.js';
-import { dumpProxyConfig, formatJson } from '../../src/xds/proxy-config-dump.js';
-import { meshProxies } from '../../src/xds/translate.js';
+import { dumpProxyConfig, formatJson } from '../../src/translate/proxy-config-dump.js';
+import { meshProxies } from '../../src/translate/translator.js';
 import { EXAMPLES_DIR, GOLDEN_DIR, REPO_ROOT } from './paths.js';
 
 export interface GoldenCase {

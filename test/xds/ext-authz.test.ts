@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AuthorizationAction, AuthorizationPolicy, AuthzOperation, AuthzRule, AuthzSource } from '../../src/config/authz-types.js';
 import type { ExtAuthzHttpProvider, ExtAuthzProvider, ExtensionProvider } from '../../src/config/types.js';
+import type { ProviderView } from '../../src/model/view-types.js';
 import { binaryToJson, jsonToBinary, type Json } from '../../src/proto/proto-json.js';
 import { buildExtAuthzFilters, type ExtAuthzContext } from '../../src/xds/ext-authz.js';
 import { buildRbacFilters } from '../../src/xds/rbac.js';
@@ -72,11 +73,14 @@ const CLUSTERS: Record<string, string> = {
   'ext-authz.foo.svc.cluster.local:9000': 'outbound|9000||ext-authz.foo.svc.cluster.local',
   'bar/ext-authz.bar.svc.cluster.local:9000': 'outbound|9000||ext-authz.bar.svc.cluster.local',
 };
-const ctx = (protocol: 'http' | 'tcp'): ExtAuthzContext => ({
-  trustDomains: ['cluster.local'],
-  protocol,
-  clusterFor: (s, p) => CLUSTERS[`${s}:${p}`],
-});
+const ctx = (protocol: 'http' | 'tcp'): ExtAuthzContext => ({ trustDomains: ['cluster.local'], protocol });
+/** Providers as the model hands them over: with the cluster of their `service:port`, when there is one. */
+const resolved = (providers: readonly ExtensionProvider[]): ProviderView[] =>
+  providers.map((p) => {
+    const { service, port } = p.kind === 'envoyExtAuthzHttp' ? p.http : p.grpc;
+    const cluster = CLUSTERS[`${service}:${port}`];
+    return cluster === undefined ? p : { ...p, cluster };
+  });
 
 const PROTO: Record<string, string> = {
   'envoy.filters.http.rbac': 'envoy.extensions.filters.http.rbac.v3.RBAC',
@@ -87,7 +91,7 @@ const PROTO: Record<string, string> = {
 
 /** Builds, and checks every config against the real proto: it encodes, and decodes back to exactly itself (canonical, in field order). */
 function build(policies: AuthorizationPolicy[], providers: ExtensionProvider[], protocol: 'http' | 'tcp' = 'http') {
-  const result = buildExtAuthzFilters(policies, providers, ctx(protocol)) as { filters: Obj[]; warnings: string[] };
+  const result = buildExtAuthzFilters(policies, resolved(providers), ctx(protocol)) as { filters: Obj[]; warnings: string[] };
   for (const f of result.filters) {
     const { '@type': type, ...config } = f.typed_config;
     const proto = PROTO[f.name]!;
@@ -116,13 +120,13 @@ const enabledBy = (filter: string, prefix = 'istio_ext_authz_') => ({
 });
 
 test("no CUSTOM policy: nothing (ALLOW/DENY/AUDIT are the RBAC builder's)", () => {
-  assert.equal(buildExtAuthzFilters([], [httpProvider('p')], ctx('http')), { filters: [], warnings: [] });
+  assert.equal(buildExtAuthzFilters([], resolved([httpProvider('p')]), ctx('http')), { filters: [], warnings: [] });
   const others = [
     P('a', undefined, [R()], 'foo', 'ALLOW'),
     P('d', undefined, [R()], 'foo', 'DENY'),
     P('x', undefined, [R()], 'foo', 'AUDIT'),
   ];
-  assert.equal(buildExtAuthzFilters(others, [httpProvider('p')], ctx('http')), { filters: [], warnings: [] });
+  assert.equal(buildExtAuthzFilters(others, resolved([httpProvider('p')]), ctx('http')), { filters: [], warnings: [] });
 });
 
 test('HTTP provider: shadow RBAC + ext_authz http_service, exact JSON with every option', () => {
@@ -397,8 +401,8 @@ test('several providers on one workload: one pair each, with its own stat prefix
 test('deterministic: input order does not matter', () => {
   const policies = [P('b', 'g', [R()], 'x'), P('a', 'h', [R()], 'y'), P('c', 'missing', [R()], 'x')];
   const providers = [httpProvider('h'), grpcProvider('g')];
-  const one = buildExtAuthzFilters(policies, providers, ctx('http'));
-  const two = buildExtAuthzFilters([...policies].reverse(), [...providers].reverse(), ctx('http'));
+  const one = buildExtAuthzFilters(policies, resolved(providers), ctx('http'));
+  const two = buildExtAuthzFilters([...policies].reverse(), resolved([...providers].reverse()), ctx('http'));
   assert.is(JSON.stringify(two), JSON.stringify(one));
 });
 

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config.js';
 import { buildMeshModel } from '../../src/model/mesh-model.js';
-import { translate } from '../../src/xds/translate.js';
+import { translate } from '../../src/translate/translator.js';
 import { EXAMPLES_DIR } from '../support/paths.js';
 
 type Obj = Record<string, any>;
@@ -103,13 +103,16 @@ test('gateway routes carry rewrite, timeout, retries, mirror, redirect and fault
 });
 
 test('secrets: files and credentials by name, plus the mesh pair its clusters use', () => {
-  assert.equal(r.secretNames, [
-    'ROOTCA',
-    'default',
-    'file-cert:/etc/meshlite/certs/a/tls.crt~/etc/meshlite/certs/a/tls.key',
-    'kubernetes://b-credential',
-    'kubernetes://b-credential-cacert',
-  ]);
+  assert.equal(
+    r.secrets.map((s) => s.name),
+    [
+      'ROOTCA',
+      'default',
+      'file-cert:/etc/meshlite/certs/a/tls.crt~/etc/meshlite/certs/a/tls.key',
+      'kubernetes://b-credential',
+      'kubernetes://b-credential-cacert',
+    ],
+  );
 });
 
 test.run();

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { translateProxy } from '../../src/xds/proxy-resources.js';
+import { translate } from '../../src/translate/translator.js';
 import { meshFromYaml, peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
 
 type Obj = Record<string, any>;
@@ -10,7 +10,7 @@ const base = [
 ];
 
 function listeners(...extra: string[]): Obj[] {
-  const r = translateProxy(meshFromYaml(...base, ...extra), 'httpbin.bar');
+  const r = translate(meshFromYaml(...base, ...extra), 'httpbin.bar');
   if (!r.ok) throw new Error(r.error);
   return r.resources.listeners as Obj[];
 }
@@ -59,7 +59,7 @@ test('DISABLE: plaintext only and no TLS inspector', () => {
 });
 
 test('inbound cluster forwards to the application address on the target port', () => {
-  const r = translateProxy(meshFromYaml(...base), 'httpbin.bar');
+  const r = translate(meshFromYaml(...base), 'httpbin.bar');
   assert.ok(r.ok);
   if (!r.ok) return;
   const cluster = r.resources.clusters.find((c) => c.name === 'inbound|80||') as Obj;
@@ -92,7 +92,7 @@ spec: {trustDomain: corp.example, trustDomainAliases: [old.example]}`;
 
 test('TCP service ports get tcp_proxy chains, with no HTTP filters', () => {
   const tcp = serviceEntry('bar', 'db', '', '[{name: tcp, number: 5432, protocol: TCP}]');
-  const r = translateProxy(
+  const r = translate(
     meshFromYaml(tcp, workload('bar', 'db', '127.0.2.7'), peerAuthn('bar', 'default', '{mtls: {mode: STRICT}}')),
     'db.bar',
   );
