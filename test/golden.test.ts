@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canonicalJson } from '../src/proto/proto-json.js';
 import { CONFIG_DUMP_TYPE, formatJson } from '../src/translate/proxy-config-dump.js';
-import { goldenCases, goldenFiles, scenarioNames } from './support/golden-cases.js';
+import { envoyGoldenFiles, goldenCases, goldenFiles, scenarioNames } from './support/golden-cases.js';
 import { REPO_ROOT } from './support/paths.js';
 
 const cases = goldenCases();
@@ -47,7 +47,7 @@ test('every proxy has both stage goldens: its view and its Envoy config', () => 
 });
 
 test('every Envoy golden survives JSON -> binary -> JSON through the real Envoy protos unchanged', () => {
-  for (const file of goldenFiles().filter((f) => !f.endsWith('.view.json'))) {
+  for (const file of envoyGoldenFiles()) {
     const text = readFileSync(file, 'utf8');
     const roundTripped = formatJson(canonicalJson(CONFIG_DUMP_TYPE, JSON.parse(text)));
     if (roundTripped !== text) assert.fixture(roundTripped, text, `${rel(file)} is not canonical Envoy JSON`);

@@ -72,3 +72,8 @@ export function goldenFiles(): string[] {
   }
   return files;
 }
+
+/** The Envoy-stage goldens (`<proxy>.json`), without the views. */
+export function envoyGoldenFiles(): string[] {
+  return goldenFiles().filter((f) => !f.endsWith('.view.json'));
+}
