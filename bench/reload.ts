@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/load-config.js';
 import { buildMeshModel } from '../src/model/mesh-model.js';
-import { sidecarProxies } from '../src/xds/translate.js';
+import { sidecarProxies } from '../src/translate/translator.js';
 import { mb, runGc } from './bench-util.js';
 import { generateMesh } from './synthetic-mesh.js';
 

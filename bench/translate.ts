@@ -13,13 +13,14 @@
 import { buildConfigSet } from '../src/config/load-config.js';
 import type { ConfigIssue } from '../src/config/diagnostics.js';
 import { parseYamlText, type YamlDocument } from '../src/config/yaml-files.js';
-import { buildMeshModel } from '../src/model/mesh-model.js';
+import { buildMeshModel, type MeshModel } from '../src/model/mesh-model.js';
 import { envoyRootStats, lookupMessage } from '../src/proto/envoy-root.js';
 import { jsonToBinary } from '../src/proto/proto-json.js';
 import { buildSnapshot, type ProxySnapshot } from '../src/cache/snapshot.js';
 import type { JsonObject } from '../src/xds/common.js';
-import { type ProxyResources, translateProxy, type TranslateResult } from '../src/xds/proxy-resources.js';
-import { sidecarProxies } from '../src/xds/translate.js';
+import { Translator } from '../src/translate/translator.js';
+import type { ProxyResources } from '../src/xds/proxy-resources.js';
+import { sidecarProxies } from '../src/translate/translator.js';
 import {
   type Distribution,
   distribution,
@@ -47,8 +48,13 @@ const PROTO: Record<Kind, string> = {
   routes: 'envoy.config.route.v3.RouteConfiguration',
 };
 
-function translateOrDie(model: Parameters<typeof translateProxy>[0], id: string): ProxyResources {
-  const result: TranslateResult = translateProxy(model, id);
+/** One Translator per model, as the control plane keeps one per config generation (its caches make a namespace's proxies share work). */
+const translators = new WeakMap<MeshModel, Translator>();
+
+function translateOrDie(model: MeshModel, id: string): ProxyResources {
+  let translator = translators.get(model);
+  if (!translator) translators.set(model, (translator = new Translator(model)));
+  const result = translator.translate(id);
   if (!result.ok) throw new Error(`translation of ${id} failed: ${result.error}`);
   return result.resources;
 }
@@ -172,7 +178,7 @@ function main(): void {
           listeners: r.listeners.length,
           routes: r.routes.length,
           virtualHosts: virtualHostCount(r.routes),
-          secretNames: r.secretNames.length,
+          secretNames: r.secrets.length,
           warnings: r.warnings.length,
         };
       }

@@ -1,5 +1,6 @@
 // Dependencies in src point one way. The pipeline runs config -> model -> xds
-// -> cache -> server, on top of util and proto; ca, credentials, identity and
+// -> translate -> cache -> server, on top of util and proto (translate joins
+// model and xds; xds builders see only the view types of model); ca, credentials, identity and
 // diff sit beside it and use only its base; admin, control-plane and cli
 // compose everything (cli on top). Checked from the import statements of
 // every file: no cycle between files, none between folders, no upward import.
@@ -11,7 +12,7 @@ import { findCycles, folderCycles, importSpecifiers, layerViolations, readImport
 
 const BASE = ['util', 'proto'];
 const BESIDE = ['ca', 'credentials', 'identity', 'diff'];
-const PIPELINE = [...BASE, 'config', 'model', 'xds', 'cache', 'server'];
+const PIPELINE = [...BASE, 'config', 'model', 'xds', 'translate', 'cache', 'server'];
 
 /** What each top-level folder of src may import besides itself. */
 const RULES: LayerRules = {
@@ -20,7 +21,8 @@ const RULES: LayerRules = {
     proto: ['util'],
     config: BASE,
     model: [...BASE, 'config'],
-    xds: [...BASE, 'config', 'model'],
+    xds: [...BASE, 'model'],
+    translate: [...BASE, 'config', 'model', 'xds'],
     cache: [...BASE, 'config', 'model', 'xds'],
     server: [...BASE, 'config', 'model', 'xds', 'cache'],
     ca: [...BASE, 'config'],
@@ -34,8 +36,8 @@ const RULES: LayerRules = {
   exceptions: [
     {
       from: 'credentials/credential-store.ts',
-      to: 'xds/secret-names.ts',
-      why: 'a credential is served under the SDS names Envoy asks for; secret-names.ts imports nothing',
+      to: 'model/secret-refs.ts',
+      why: 'a credential is served under the SDS names Envoy asks for; secret-refs.ts imports nothing',
     },
   ],
 };
@@ -57,6 +59,19 @@ test('every import between folders of src follows the layer rules', () => {
   assert.equal(violations, [], `imports against the layer rules (test/architecture.test.ts):\n${violations.join('\n')}`);
 });
 
+/** What xds builders may read of the model: the view contract, nothing that computes it. */
+const VIEW_CONTRACT = ['model/view-types.ts', 'model/secret-refs.ts'];
+
+test('xds builders import from model only the view contract (view-types.ts, secret-refs.ts)', () => {
+  const outside: string[] = [];
+  for (const [file, imports] of graph) {
+    if (!file.startsWith('xds/')) continue;
+    for (const target of imports) if (target.startsWith('model/') && !VIEW_CONTRACT.includes(target)) outside.push(`${file} -> ${target}`);
+  }
+  assert.equal(outside, [], `xds must take everything from the view:\n${outside.join('\n')}`);
+  assert.ok(graph.get('xds/cluster.ts')?.includes('model/view-types.ts'), 'the check sees xds -> model imports');
+});
+
 test('the layer rules themselves allow no folder cycle', () => {
   const cycles = findCycles(new Map(Object.entries(RULES.mayImport)));
   assert.equal(cycles, [], `the rules allow a cycle: ${cycles.map((c) => c.join(' -> ')).join('; ')}`);
@@ -65,10 +80,13 @@ test('the layer rules themselves allow no folder cycle', () => {
 test('the graph reader sees src: known edges are present', () => {
   assert.ok(graph.size > 100, `only ${graph.size} files read`);
   assert.ok(
-    graph.get('xds/translate.ts')?.includes('model/mesh-model.ts'),
-    'xds/translate.ts -> model/mesh-model.ts (a type-only import) is missing',
+    graph.get('xds/translate.ts')?.includes('model/view-types.ts'),
+    'xds/translate.ts -> model/view-types.ts (a type-only import) is missing',
   );
-  assert.ok(graph.get('xds/translate.ts')?.includes('model/proxy-kind.ts'), 'xds/translate.ts -> model/proxy-kind.ts is missing');
+  assert.ok(
+    graph.get('translate/translator.ts')?.includes('model/mesh-views.ts'),
+    'translate/translator.ts -> model/mesh-views.ts is missing',
+  );
 });
 
 test('the import parser reads every statement form and refuses one it does not know', () => {

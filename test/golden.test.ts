@@ -3,8 +3,8 @@ import { relative } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canonicalJson } from '../src/proto/proto-json.js';
-import { CONFIG_DUMP_TYPE, formatJson } from '../src/xds/proxy-config-dump.js';
-import { goldenCases, goldenFiles, scenarioNames } from './support/golden-cases.js';
+import { CONFIG_DUMP_TYPE, formatJson } from '../src/translate/proxy-config-dump.js';
+import { envoyGoldenFiles, goldenCases, goldenFiles, scenarioNames } from './support/golden-cases.js';
 import { REPO_ROOT } from './support/paths.js';
 
 const cases = goldenCases();
@@ -18,7 +18,7 @@ test('every core scenario (S1-S4, S8-S10) has an example', () => {
       `no examples/${prefix}* scenario`,
     );
   }
-  assert.ok(cases.length >= 20, `expected a golden per proxy per scenario, got ${cases.length}`);
+  assert.ok(cases.length >= 40, `expected two goldens (view and Envoy) per proxy per scenario, got ${cases.length}`);
 });
 
 test('every proxy of every scenario has a golden, and it matches the translation byte for byte', () => {
@@ -40,8 +40,14 @@ test('no orphaned goldens', () => {
   assert.equal(orphans, [], `orphaned goldens: ${orphans.join(', ')}`);
 });
 
-test('every golden survives JSON -> binary -> JSON through the real Envoy protos unchanged', () => {
-  for (const file of goldenFiles()) {
+test('every proxy has both stage goldens: its view and its Envoy config', () => {
+  const stages = new Map<string, string[]>();
+  for (const c of cases) stages.set(`${c.scenario}/${c.proxy}`, [...(stages.get(`${c.scenario}/${c.proxy}`) ?? []), c.stage]);
+  for (const [proxy, found] of stages) assert.equal(found.sort(), ['envoy', 'view'], proxy);
+});
+
+test('every Envoy golden survives JSON -> binary -> JSON through the real Envoy protos unchanged', () => {
+  for (const file of envoyGoldenFiles()) {
     const text = readFileSync(file, 'utf8');
     const roundTripped = formatJson(canonicalJson(CONFIG_DUMP_TYPE, JSON.parse(text)));
     if (roundTripped !== text) assert.fixture(roundTripped, text, `${rel(file)} is not canonical Envoy JSON`);

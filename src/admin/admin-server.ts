@@ -15,11 +15,10 @@ import { tlsCheck } from '../model/tls-check.js';
 import type { AdsServer } from '../server/ads-server.js';
 import type { JsonObject } from '../xds/common.js';
 import { canonicalJson } from '../proto/proto-json.js';
-import { authorizationReport } from '../xds/authorization-report.js';
+import { authorizationReport } from '../translate/authorization-report.js';
 import { buildConfigDump } from '../xds/config-dump.js';
-import { meshProxies } from '../xds/translate.js';
-import { CONFIG_DUMP_TYPE } from '../xds/proxy-config-dump.js';
-import type { ProxyResources } from '../xds/proxy-resources.js';
+import { meshProxies } from '../translate/translator.js';
+import { CONFIG_DUMP_TYPE } from '../translate/proxy-config-dump.js';
 import { RESOURCE_TYPES } from '../xds/type-urls.js';
 import type { Metrics } from './metrics.js';
 import { allProxySync, proxySync } from './sync-status.js';
@@ -128,14 +127,11 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
         .send({ error: `no snapshot for "${proxy}" (is it connected?)`, connected: [...ads.connectedProxies()].sort() });
     const jsons = (type: (typeof RESOURCE_TYPES)[number]): JsonObject[] =>
       [...snapshot[type].resources.values()].sort((a, b) => a.name.localeCompare(b.name)).map((r) => r.json);
-    const resources: ProxyResources = {
-      proxyId: proxy,
+    const resources = {
       clusters: jsons('clusters'),
       endpoints: jsons('endpoints'),
       listeners: jsons('listeners'),
       routes: jsons('routes'),
-      secretNames: [],
-      warnings: [],
     };
     const versions = Object.fromEntries(RESOURCE_TYPES.map((t) => [t, snapshot[t].version]));
     return canonicalJson(CONFIG_DUMP_TYPE, buildConfigDump(resources, jsons('secrets'), { versions }));

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { policyScope } from '../model/authorization.js';
-import { buildProxyView, type ProxyView, type UpstreamTls } from '../model/proxy-view.js';
-import { sidecarProxies } from '../xds/translate.js';
+import { MeshViews } from '../model/mesh-views.js';
+import type { SidecarView, UpstreamTls } from '../model/view-types.js';
+import { sidecarProxies } from '../translate/translator.js';
 import { collect, loadModelOrExit } from './load.js';
 
 export function describeCommand(): Command {
@@ -17,7 +18,9 @@ export function describeCommand(): Command {
         process.exitCode = 1;
         return;
       }
-      process.stdout.write(proxies.map((p) => describeProxy(buildProxyView(model, p))).join('\n'));
+      const views = new MeshViews(model);
+      const sidecars = proxies.map((p) => views.view(p.id)).flatMap((r) => (r.ok && r.view.kind === 'sidecar' ? [r.view] : []));
+      process.stdout.write(sidecars.map((v) => describeProxy(v, model.mesh.rootNamespace)).join('\n'));
     });
 }
 
@@ -36,7 +39,7 @@ function tlsText(tls: UpstreamTls): string {
   }
 }
 
-export function describeProxy(view: ProxyView): string {
+export function describeProxy(view: SidecarView, rootNamespace: string): string {
   const { proxy, settings } = view;
   const lines = [`${proxy.id}  ${proxy.identity}  ${settings.interceptionMode}`];
   if (view.inbound.length === 0) lines.push('  inbound: none');
@@ -46,8 +49,8 @@ export function describeProxy(view: ProxyView): string {
       `  inbound ${at} -> app ${settings.applicationAddress}:${port.targetPort}  ${port.http ? 'HTTP' : 'TCP'}  peer mTLS ${port.mode}  (${port.services.join(', ')})`,
     );
   }
-  const { authorizationPolicies, requestAuthentications } = view.authz.policies;
-  const scope = (p: Parameters<typeof policyScope>[0]) => policyScope(p, view.mesh.rootNamespace);
+  const { authorizationPolicies, requestAuthentications } = view.authz;
+  const scope = (p: Parameters<typeof policyScope>[0]) => policyScope(p, rootNamespace);
   for (const p of authorizationPolicies) {
     lines.push(
       `  authorization ${p.spec.action}${p.spec.provider ? ` (${p.spec.provider})` : ''}  ${p.meta.namespace}/${p.meta.name}  ${scope(p)}, ${p.spec.rules.length} rule(s)`,
@@ -55,13 +58,13 @@ export function describeProxy(view: ProxyView): string {
   }
   for (const r of requestAuthentications)
     lines.push(`  jwt  ${r.meta.namespace}/${r.meta.name}  ${scope(r)}, issuers ${r.spec.jwtRules.map((j) => j.issuer).join(', ')}`);
-  if (settings.interceptionMode === 'EXPLICIT' && view.httpRoutes.size > 0)
+  if (settings.interceptionMode === 'EXPLICIT' && view.outbound.httpRoutes.length > 0)
     lines.push(`  outbound HTTP proxy ${settings.outboundAddress}:${settings.outboundPort}`);
-  for (const c of view.clusters) {
+  for (const c of view.outbound.clusters) {
     const mtls = c.endpoints.filter((e) => e.istioMtls).length;
     const eps = c.discovery === 'EDS' ? `${c.endpoints.length} endpoint(s), ${mtls} with sidecar mTLS` : c.discovery;
     lines.push(`  -> ${c.name}  ${tlsText(c.tls)}  [${eps}]`);
   }
-  for (const w of view.warnings) lines.push(`  warning: ${w}`);
+  for (const w of view.outbound.warnings) lines.push(`  warning: ${w}`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { diffConfigDumps, formatDiff } from '../diff/config-diff.js';
-import { dumpProxyConfig } from '../xds/proxy-config-dump.js';
+import { dumpProxyConfig } from '../translate/proxy-config-dump.js';
 import { collect, loadModelOrExit } from './load.js';
 
 type Obj = Record<string, unknown>;

@@ -2,9 +2,10 @@ import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import type { Json } from '../proto/proto-json.js';
 import type { MeshModel } from '../model/mesh-model.js';
-import { authorizationReport } from '../xds/authorization-report.js';
-import { dumpProxyConfig, formatJson } from '../xds/proxy-config-dump.js';
-import { meshProxies } from '../xds/translate.js';
+import { viewToJson } from '../model/view-json.js';
+import { authorizationReport } from '../translate/authorization-report.js';
+import { dumpProxyConfig, formatJson } from '../translate/proxy-config-dump.js';
+import { meshProxies } from '../translate/translator.js';
 import { RESOURCE_TYPES, type ResourceType } from '../xds/type-urls.js';
 import { collect, loadModelOrExit } from './load.js';
 
@@ -19,45 +20,53 @@ export function generateCommand(): Command {
     .addOption(
       new Option(
         '--type <type>',
-        "only one resource type; 'rbac': the access-control policies that apply and the Envoy filters enforcing them",
+        "only one resource type; 'rbac': the access-control policies that apply and the Envoy filters enforcing them; 'view': what the model resolved for the proxy, before Envoy builders",
       )
-        .choices([...RESOURCE_TYPES, 'rbac', 'all'])
+        .choices([...RESOURCE_TYPES, 'rbac', 'view', 'all'])
         .default('all'),
     )
     .addOption(new Option('-o, --output <format>', 'output format').choices(['json', 'yaml']).default('json'))
-    .action((opts: { config: string[]; proxy?: string; all?: boolean; type: ResourceType | 'rbac' | 'all'; output: 'json' | 'yaml' }) => {
-      const model = loadModelOrExit(opts.config);
-      if (!opts.proxy && !opts.all) {
-        process.stderr.write(
-          `--proxy <name.namespace> or --all is required; proxies: ${meshProxies(model)
-            .map((p) => p.workload.id)
-            .join(', ')}\n`,
-        );
-        process.exitCode = 2;
-        return;
-      }
-      const ids = opts.all ? meshProxies(model).map((p) => p.workload.id) : [opts.proxy!];
-      const out: Record<string, Json> = {};
-      for (const id of ids) {
-        const result = section(model, id, opts.type);
-        if (!result.ok) {
-          process.stderr.write(`${result.error}\n`);
-          process.exitCode = 1;
+    .action(
+      (opts: {
+        config: string[];
+        proxy?: string;
+        all?: boolean;
+        type: ResourceType | 'rbac' | 'view' | 'all';
+        output: 'json' | 'yaml';
+      }) => {
+        const model = loadModelOrExit(opts.config);
+        if (!opts.proxy && !opts.all) {
+          process.stderr.write(
+            `--proxy <name.namespace> or --all is required; proxies: ${meshProxies(model)
+              .map((p) => p.workload.id)
+              .join(', ')}\n`,
+          );
+          process.exitCode = 2;
           return;
         }
-        for (const warning of result.warnings) process.stderr.write(`warning: ${id}: ${warning}\n`);
-        out[id] = result.value;
-      }
-      const value = opts.all ? out : out[ids[0]!]!;
-      process.stdout.write(opts.output === 'yaml' ? stringify(value, { lineWidth: 0 }) : formatJson(value));
-    });
+        const ids = opts.all ? meshProxies(model).map((p) => p.workload.id) : [opts.proxy!];
+        const out: Record<string, Json> = {};
+        for (const id of ids) {
+          const result = section(model, id, opts.type);
+          if (!result.ok) {
+            process.stderr.write(`${result.error}\n`);
+            process.exitCode = 1;
+            return;
+          }
+          for (const warning of result.warnings) process.stderr.write(`warning: ${id}: ${warning}\n`);
+          out[id] = result.value;
+        }
+        const value = opts.all ? out : out[ids[0]!]!;
+        process.stdout.write(opts.output === 'yaml' ? stringify(value, { lineWidth: 0 }) : formatJson(value));
+      },
+    );
 }
 
 /** What `generate` prints for one proxy: its config_dump (or one section of it), or its access-control report. */
 function section(
   model: MeshModel,
   id: string,
-  type: ResourceType | 'rbac' | 'all',
+  type: ResourceType | 'rbac' | 'view' | 'all',
 ): { ok: true; value: Json; warnings: readonly string[] } | { ok: false; error: string } {
   if (type === 'rbac') {
     const report = authorizationReport(model, id);
@@ -65,7 +74,8 @@ function section(
   }
   const result = dumpProxyConfig(model, id);
   if (!result.ok) return result;
-  return { ok: true, value: type === 'all' ? result.dump : pickSection(result.dump, type), warnings: result.resources.warnings };
+  const value = type === 'all' ? result.dump : type === 'view' ? (viewToJson(result.view) as Json) : pickSection(result.dump, type);
+  return { ok: true, value, warnings: result.resources.warnings };
 }
 
 function pickSection(dump: Json, type: ResourceType): Json {

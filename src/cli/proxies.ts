@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { meshProxies } from '../xds/translate.js';
+import { meshProxies } from '../translate/translator.js';
 import { collect, loadModelOrExit } from './load.js';
 
 export function proxiesCommand(): Command {

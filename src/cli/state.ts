@@ -5,7 +5,7 @@ import { ROOT_CERT_FILE, ROOT_KEY_FILE } from '../ca/root-store.js';
 import { TokenAuthority } from '../identity/proxy-token.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import type { Workload } from '../model/registry.js';
-import { proxyKind } from '../xds/translate.js';
+import { proxyKind } from '../model/proxy-kind.js';
 import { parseDurationSeconds } from './duration.js';
 
 export const DEFAULT_STATE_DIR = '.meshlite';

@@ -99,7 +99,7 @@ export function buildConfigSet(
     accepted.push({ doc, handler, raw });
   }
 
-  const mesh = resolveMeshConfig(accepted, report);
+  const { spec: mesh, usable: meshUsable } = resolveMeshConfig(accepted, report);
   const resources: LoadedResource[] = [];
   const seen = new Map<string, YamlDocument>();
   const hostOwners = new Map<string, { entry: string; file: string; line: number }>();
@@ -127,6 +127,8 @@ export function buildConfigSet(
       continue;
     }
     seen.set(key, doc);
+    // Validated and built once, by resolveMeshConfig: every other kind needs its root namespace.
+    if (handler.kind === 'MeshConfig') continue;
     const spec = raw.spec ?? {};
     const problems = validateSchema(handler.specSchema, spec, ['spec']);
     for (const p of problems) report(doc, p.path, p.message, p.atKey);
@@ -154,7 +156,7 @@ export function buildConfigSet(
     }
   }
   checkVirtualServiceBindings(routed, seen, mesh.domainSuffix, report);
-  if (mesh !== DEFAULT_MESH_CONFIG || !accepted.some((a) => a.handler.kind === 'MeshConfig')) checkCustomProviders(custom, mesh, report);
+  if (meshUsable) checkCustomProviders(custom, mesh, report);
 
   if (issues.length > 0) return rejectedLoad(issues, files, summaries, options.limits?.maxReportedErrors);
   return { ok: true, config: assemble(mesh, resources), files, summaries };
@@ -170,19 +172,38 @@ export function rejectedLoad(
   return { ok: false, issues: sortIssues([...issues]).slice(0, maxReported), totalIssues: issues.length, files, summaries };
 }
 
+/**
+ * The MeshConfig, validated and built (its errors reported) before any other
+ * kind, which needs its root namespace. `usable`: there is none (defaults
+ * apply) or the first one is free of errors (checks that read its provider
+ * list are skipped otherwise: its own errors say why).
+ */
 function resolveMeshConfig(
   accepted: { doc: YamlDocument; handler: KindHandler; raw: Record<string, unknown> }[],
-  report: (doc: YamlDocument, path: PathSegment[], message: string) => void,
-): MeshConfigSpec {
+  report: (doc: YamlDocument, path: PathSegment[], message: string, atKey?: boolean) => void,
+): { spec: MeshConfigSpec; usable: boolean } {
   const meshDocs = accepted.filter((a) => a.handler.kind === 'MeshConfig');
   meshDocs.slice(1).forEach(({ doc }) => report(doc, ['kind'], `only one MeshConfig is allowed (first in ${meshDocs[0]!.doc.file})`));
   const first = meshDocs[0];
-  if (!first) return DEFAULT_MESH_CONFIG;
-  const spec = (first.raw.spec ?? {}) as Record<string, unknown>;
-  if (validateSchema(first.handler.specSchema, spec).length > 0) return DEFAULT_MESH_CONFIG;
+  if (!first) return { spec: DEFAULT_MESH_CONFIG, usable: true };
+  const { doc, handler, raw } = first;
+  const spec = (raw.spec ?? {}) as Record<string, unknown>;
+  const problems = validateSchema(handler.specSchema, spec, ['spec']);
+  for (const p of problems) report(doc, p.path, p.message, p.atKey);
+  if (problems.length > 0) return { spec: DEFAULT_MESH_CONFIG, usable: false };
+  let errors = 0;
   const rootNamespace = typeof spec.rootNamespace === 'string' ? spec.rootNamespace : DEFAULT_MESH_CONFIG.rootNamespace;
-  const built = first.handler.build(spec, { meta: {} as Meta, source: { file: '', line: 0 }, rootNamespace, report: () => {} });
-  return (built as Resource<'MeshConfig', MeshConfigSpec>).spec;
+  const built = handler.build(spec, {
+    meta: { name: String((raw.metadata as Record<string, unknown>).name), namespace: rootNamespace, labels: {}, annotations: {} },
+    source: { file: doc.file, line: doc.locate([]).line },
+    rootNamespace,
+    report: (path, message) => {
+      errors += 1;
+      report(doc, path, message);
+    },
+  });
+  if (!built) return { spec: DEFAULT_MESH_CONFIG, usable: false };
+  return { spec: (built as Resource<'MeshConfig', MeshConfigSpec>).spec, usable: errors === 0 };
 }
 
 /** One host, one ServiceEntry: a second definition would make routing ambiguous. */

@@ -14,9 +14,9 @@ import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
 import type { Logger } from '../util/logger.js';
 import type { JsonObject } from '../xds/common.js';
 import type { ProxyResources } from '../xds/proxy-resources.js';
-import { translate } from '../xds/translate.js';
+import { Translator } from '../translate/translator.js';
 import { buildSecret, type SecretMaterial } from '../xds/secret.js';
-import { SECRET_NAMES } from '../xds/secret-names.js';
+import { SECRET_NAMES } from '../model/secret-refs.js';
 import type { CredentialLookup, CredentialReference, TlsCredentialSource } from '../credentials/credential.js';
 import { affectedSecretNames, NO_SECRETS_DIRECTORY } from '../credentials/credential-store.js';
 import { RefreshQueue } from './refresh-queue.js';
@@ -39,10 +39,11 @@ export interface ControlPlaneHooks {
 /** Config errors written into one log line; /debug/configz and `meshlite validate` list more. */
 const LOGGED_ERRORS = 20;
 
-const EMPTY: ProxyResources = { proxyId: '', clusters: [], endpoints: [], listeners: [], routes: [], secretNames: [], warnings: [] };
+const EMPTY: ProxyResources = { proxyId: '', clusters: [], endpoints: [], listeners: [], routes: [], secrets: [], warnings: [] };
 
 export class ControlPlane implements AdminControlPlane {
-  private model: MeshModel | undefined;
+  /** The last good model with its caches; replaced whole when the model changes. */
+  private translator: Translator | undefined;
   private generation = 0;
   private status: ConfigStatus | undefined;
   private readonly connected = new Set<string>();
@@ -104,7 +105,7 @@ export class ControlPlane implements AdminControlPlane {
     const jwks = await this.fetchJwks(result.config);
     // The load arrived in one task; building the model is another, with I/O served in between.
     await nextLoopTurn();
-    this.model = buildMeshModel(result.config, jwks);
+    this.translator = new Translator(buildMeshModel(result.config, jwks));
     const started = performance.now();
     await Promise.all([...this.connected].map((id) => this.refresh(id, reason)));
     // Published only now, so "generation N reached" also means every snapshot reflects it.
@@ -136,7 +137,7 @@ export class ControlPlane implements AdminControlPlane {
   async jwksChanged(uri: string, text: string): Promise<string[]> {
     const model = this.model;
     if (!model || model.jwks.get(uri) === text || !model.authz.jwksUris.includes(uri)) return [];
-    this.model = { ...model, jwks: new Map([...model.jwks, [uri, text]]) };
+    this.translator = new Translator({ ...model, jwks: new Map([...model.jwks, [uri, text]]) });
     const affected = [...this.connected]
       .filter((id) => {
         const w = model.registry.workload(id);
@@ -149,6 +150,10 @@ export class ControlPlane implements AdminControlPlane {
     this.logger.info({ jwksUri: uri, proxies: affected.length }, 'JWKS changed; refreshing the proxies that verify its tokens');
     await Promise.all(affected.map((id) => this.refresh(id, `JWKS changed: ${uri}`)));
     return affected;
+  }
+
+  private get model(): MeshModel | undefined {
+    return this.translator?.model;
   }
 
   get currentModel(): MeshModel | undefined {
@@ -227,10 +232,11 @@ export class ControlPlane implements AdminControlPlane {
   }
 
   private async rebuild(proxyId: string, reason: string, slicer: TimeSlicer): Promise<void> {
-    if (!this.model || !this.connected.has(proxyId)) return;
+    const translator = this.translator;
+    if (!translator || !this.connected.has(proxyId)) return;
     const started = performance.now();
     let waited = 0;
-    const translated = translate(this.model, proxyId);
+    const translated = translator.translate(proxyId);
     let resources = EMPTY;
     let secrets: JsonObject[] = [];
     let credentials = new Map<string, CredentialLookup>();
@@ -239,13 +245,13 @@ export class ControlPlane implements AdminControlPlane {
       const proxy = translated.proxy;
       // Time spent waiting for the CA (or behind other rebuilds) is not build work: keep it out of the metric.
       const paused = performance.now();
-      const pair = resources.secretNames.includes('default') ? await this.credentials.certificateFor(proxy) : undefined;
+      const pair = resources.secrets.some((s) => s.kind === 'workload-cert') ? await this.credentials.certificateFor(proxy) : undefined;
       waited = performance.now() - paused;
       credentials = new Map(
-        resources.secretNames.filter((n) => n.startsWith('kubernetes://')).map((n) => [n, this.tlsCredentials.lookup(n)]),
+        resources.secrets.filter((s) => s.kind === 'credential').map((s) => [s.name, this.tlsCredentials.lookup(s.name)]),
       );
       const material = secretMaterial(pair, this.credentials.rootCertPem(), credentials);
-      secrets = resources.secretNames.map((name) => buildSecret(name, material)).filter((s): s is JsonObject => s !== undefined);
+      secrets = resources.secrets.map((ref) => buildSecret(ref, material)).filter((s): s is JsonObject => s !== undefined);
     } else {
       // The workload left the config: it gets nothing (fail closed) until it is back.
       this.logger.warn({ proxy: proxyId, error: translated.error }, 'connected proxy has no config; serving it an empty config');
@@ -253,7 +259,10 @@ export class ControlPlane implements AdminControlPlane {
     // Issuing a certificate awaited: the proxy may have gone meanwhile.
     if (!this.connected.has(proxyId)) return;
     this.warnings.set(proxyId, resources.warnings);
-    this.secretNames.set(proxyId, resources.secretNames);
+    this.secretNames.set(
+      proxyId,
+      resources.secrets.map((s) => s.name),
+    );
     this.noteCredentials(proxyId, credentials);
     // Encoding is build work; the pauses between its slices are not.
     const pause = () => {

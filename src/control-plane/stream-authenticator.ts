@@ -5,8 +5,8 @@ import type { TokenAuthority } from '../identity/proxy-token.js';
 import type { RevocationList } from '../identity/token-revocations.js';
 import type { AuthResult, StreamAuthenticator, StreamCredential } from '../server/ads-server.js';
 import type { NodeInfo } from '../server/discovery-codec.js';
-import { PROXYLESS_GRPC_ANNOTATION, proxylessMismatch } from '../xds/proxyless-workload.js';
-import { proxyKind } from '../xds/translate.js';
+import { PROXYLESS_GRPC_ANNOTATION, proxylessMismatch } from '../model/proxyless-workload.js';
+import { proxyKind } from '../model/proxy-kind.js';
 import type { ControlPlane } from './control-plane.js';
 
 /** The workload a node claims: its id, or Istio's `sidecar~<ip>~<name>.<ns>~...` form. */

@@ -1,7 +1,7 @@
 // The credentials being served: the last read of the secrets directory, and
 // what each `kubernetes://` SDS name resolves to. Resolution of the CA follows
 // Istio: a separate `<name>-cacert` secret first, else the CA inside `<name>`.
-import { parseSecretName, SECRET_NAMES } from '../xds/secret-names.js';
+import { parseSecretName, SECRET_NAMES } from '../model/secret-refs.js';
 import type { Credential, CredentialLookup, CredentialSet, TlsCredentialSource } from './credential.js';
 import { readCredentialDirectory } from './read-credentials.js';
 
@@ -36,7 +36,7 @@ export class CredentialStore implements TlsCredentialSource {
 
   lookup(secretName: string): CredentialLookup {
     const parsed = parseSecretName(secretName);
-    if (parsed.kind !== 'credential') return { ok: false, reason: `"${secretName}" is not a kubernetes:// credential name` };
+    if (parsed?.kind !== 'credential') return { ok: false, reason: `"${secretName}" is not a kubernetes:// credential name` };
     return parsed.ca ? this.lookupCa(parsed.credential) : this.lookupCertificate(parsed.credential);
   }
 

@@ -15,7 +15,14 @@ import { type ConfigIssue, joinPath, sortIssues } from '../config/diagnostics.js
 import { SIDECAR_ANNOTATIONS } from '../config/kinds/workload-entry.js';
 import type { WorkloadEntry } from '../config/types.js';
 import type { MeshModel } from './mesh-model.js';
-import { allSockets, WILDCARD_ADDRESS, type WorkloadSocket, type WorkloadSockets, workloadSockets } from './proxy-sockets.js';
+import {
+  allSockets,
+  OutboundPortIndex,
+  WILDCARD_ADDRESS,
+  type WorkloadSocket,
+  type WorkloadSockets,
+  workloadSockets,
+} from './proxy-sockets.js';
 
 interface Owner {
   sockets: WorkloadSockets;
@@ -68,8 +75,13 @@ class HostSockets {
  */
 export function addressConflicts(model: MeshModel): ConfigIssue[] {
   const entries = new Map(model.config.workloadEntries.map((we) => [`${we.meta.name}.${we.meta.namespace}`, we]));
+  const outbound = new OutboundPortIndex(model);
   const owners: Owner[] = model.registry.workloads
-    .map((workload) => ({ sockets: workloadSockets(model, workload), entry: entries.get(workload.id)!, host: hostOf(workload.address) }))
+    .map((workload) => ({
+      sockets: workloadSockets(model, workload, outbound),
+      entry: entries.get(workload.id)!,
+      host: hostOf(workload.address),
+    }))
     .sort((a, b) => a.entry.source.file.localeCompare(b.entry.source.file) || a.entry.source.line - b.entry.source.line);
   // One issue per pair of workloads (the first socket that collides; the rest
   // counted), and each socket of a workload in at most one.

@@ -4,10 +4,11 @@
 // workload whose labels match their selector, in any namespace) and the
 // workload's own namespace's policies (all of it, or matched by selector).
 import type { AuthorizationPolicy, RequestAuthentication } from '../config/authz-types.js';
-import type { ConfigSet, Labels, MeshConfigSpec } from '../config/types.js';
+import type { ConfigSet, ExtensionProvider, Labels, MeshConfigSpec } from '../config/types.js';
 import { matchesSelector } from './labels.js';
 import { clusterName } from './names.js';
 import type { Registry } from './registry.js';
+import type { AuthzView, ProviderView } from './view-types.js';
 
 export interface AuthzSubject {
   namespace: string;
@@ -22,16 +23,6 @@ export interface WorkloadAuthz {
 
 export const NO_AUTHZ: WorkloadAuthz = { authorizationPolicies: [], requestAuthentications: [] };
 
-/** What the translator needs to enforce a workload's access control. */
-export interface AuthzView {
-  policies: WorkloadAuthz;
-  mesh: MeshConfigSpec;
-  /** Fetched JWKS documents by URI (inline `jwks` need none). */
-  jwks: ReadonlyMap<string, string>;
-  /** The outbound cluster of an extension provider's `service:port`, if the registry has it. */
-  providerCluster(service: string, port: number): string | undefined;
-}
-
 /** The parts of the mesh model an AuthzView reads (the MeshModel satisfies it). */
 export interface AuthzSources {
   authz: AuthorizationIndex;
@@ -40,22 +31,54 @@ export interface AuthzSources {
   registry: Registry;
 }
 
+/** A workload's access control as plain data: its policies, trust domains, CUSTOM providers and JWKS. */
 export function authzView(model: AuthzSources, subject: AuthzSubject): AuthzView {
+  const { authorizationPolicies, requestAuthentications } = model.authz.for(subject);
+  const custom = authorizationPolicies.some((p) => p.spec.action === 'CUSTOM');
+  const fetched: [string, string][] = [];
+  for (const r of requestAuthentications) {
+    for (const rule of r.spec.jwtRules) {
+      const text = rule.jwks === undefined && rule.jwksUri !== undefined ? model.jwks.get(rule.jwksUri) : undefined;
+      if (text !== undefined) fetched.push([rule.jwksUri!, text]);
+    }
+  }
+  // fromEntries defines own properties, whatever the URI (even `__proto__`).
+  const jwks = Object.fromEntries(fetched.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const id = (p: Scoped) => `${p.meta.namespace}/${p.meta.name}`;
   return {
-    policies: model.authz.for(subject),
-    mesh: model.mesh,
-    jwks: model.jwks,
-    providerCluster(service, port) {
-      // Provider hosts are written as in Istio's mesh config: an FQDN, `name.namespace`, or `namespace/host`.
-      const slash = service.indexOf('/');
-      const host =
-        slash < 0
-          ? model.registry.resolveHost(service, model.mesh.rootNamespace)
-          : model.registry.resolveHost(service.slice(slash + 1), service.slice(0, slash));
-      const found = model.registry.service(host);
-      return found?.ports.some((p) => p.number === port) ? clusterName('outbound', port, '', host) : undefined;
-    },
+    key: `${authorizationPolicies.map(id).join(',')}|${requestAuthentications.map(id).join(',')}`,
+    authorizationPolicies,
+    requestAuthentications,
+    trustDomains: trustDomains(model.mesh),
+    providers: custom ? model.mesh.extensionProviders.map((p) => withCluster(model, p)) : [],
+    jwks,
   };
+}
+
+function withCluster(model: AuthzSources, provider: ExtensionProvider): ProviderView {
+  const { service, port } = provider.kind === 'envoyExtAuthzHttp' ? provider.http : provider.grpc;
+  const cluster = providerCluster(model, service, port);
+  return cluster === undefined ? provider : { ...provider, cluster };
+}
+
+/**
+ * The outbound cluster of an extension provider's `service:port`, if the
+ * registry has it. Provider hosts are written as in Istio's mesh config: an
+ * FQDN, `name.namespace`, or `namespace/host`.
+ */
+export function providerCluster(model: AuthzSources, service: string, port: number): string | undefined {
+  const slash = service.indexOf('/');
+  const host =
+    slash < 0
+      ? model.registry.resolveHost(service, model.mesh.rootNamespace)
+      : model.registry.resolveHost(service.slice(slash + 1), service.slice(0, slash));
+  const found = model.registry.service(host);
+  return found?.ports.some((p) => p.number === port) ? clusterName('outbound', port, '', host) : undefined;
+}
+
+/** Trust domain first, then its aliases: every domain whose peers we accept. */
+export function trustDomains(mesh: MeshConfigSpec): string[] {
+  return [mesh.trustDomain, ...mesh.trustDomainAliases.filter((d) => d !== mesh.trustDomain)];
 }
 
 type Scoped = { meta: { namespace: string; name: string }; spec: { selector?: Labels } };

@@ -1,44 +1,24 @@
 // A gateway proxy's view: its listening ports with the Gateway servers on
-// each, and the VirtualService routes bound to them, resolved per server.
+// each, the VirtualService routes bound to them (resolved per server), the
+// outbound side of its namespace, its access control and its secrets.
 import type { GatewayServer, ServerTlsSettings, VirtualService } from '../config/types.js';
-import { gatewayId, hostsOverlap, narrowerHost, parseServerHost, type ServerHost } from './gateways.js';
+import { authzView, trustDomains } from './authorization.js';
+import { gatewayId, hostsOverlap, narrowerHost, parseServerHost } from './gateways.js';
 import type { MeshModel } from './mesh-model.js';
-import { outboundView, type OutboundView } from './proxy-view.js';
+import { proxyIdentity } from './proxy-view.js';
 import type { Workload } from './registry.js';
-
-export type ServerKind = 'http' | 'https' | 'tls-terminate' | 'passthrough' | 'auto-passthrough' | 'tcp';
-
-export interface BoundVirtualService {
-  vs: VirtualService;
-  /** The VirtualService hosts this server serves, narrowed to the server's host patterns. */
-  hosts: string[];
-}
-
-export interface GatewayServerView {
-  gateway: string;
-  gatewayNamespace: string;
-  server: GatewayServer;
-  kind: ServerKind;
-  hosts: ServerHost[];
-  tls?: ServerTlsSettings;
-  /** RDS name for HTTP(S) servers: `http.<port>` or `https.<port>.<portName>.<gateway>.<namespace>`. */
-  routeConfigName?: string;
-  virtualServices: BoundVirtualService[];
-}
-
-export interface GatewayPortView {
-  port: number;
-  bind: string;
-  servers: GatewayServerView[];
-}
-
-export interface GatewayView {
-  proxy: Workload;
-  gateways: string[];
-  ports: GatewayPortView[];
-  outbound: OutboundView;
-  warnings: string[];
-}
+import { clusterResolver, resolveVirtualService } from './route-resolution.js';
+import { credentialRef, fileCertRef, fileRootRef, ROOT_CA, WORKLOAD_CERT } from './secret-refs.js';
+import type {
+  BoundVirtualService,
+  GatewayPortView,
+  GatewayView,
+  OutboundView,
+  ServerHost,
+  ServerKind,
+  ServerSecrets,
+  VirtualServiceRoutes,
+} from './view-types.js';
 
 function serverKind(server: GatewayServer): ServerKind {
   const protocol = server.port.protocol;
@@ -65,10 +45,33 @@ function admittedHosts(vs: VirtualService, hosts: readonly ServerHost[]): string
   return [...out].sort();
 }
 
-export function buildGatewayView(model: MeshModel, proxy: Workload): GatewayView {
+/** The certificate a terminating server presents and the CA that verifies its clients. */
+function serverSecrets(kind: ServerKind, tls: ServerTlsSettings | undefined): ServerSecrets | undefined {
+  if (!tls || (kind !== 'https' && kind !== 'tls-terminate')) return undefined;
+  const istio = tls.mode === 'ISTIO_MUTUAL';
+  const certificate = istio
+    ? WORKLOAD_CERT
+    : tls.credentialName
+      ? credentialRef(tls.credentialName, false)
+      : fileCertRef(tls.serverCertificate!, tls.privateKey!);
+  const verifies = istio || tls.mode === 'MUTUAL' || tls.mode === 'OPTIONAL_MUTUAL';
+  if (!verifies) return { certificate };
+  const validation = istio ? ROOT_CA : tls.credentialName ? credentialRef(tls.credentialName, true) : fileRootRef(tls.caCertificates);
+  return { certificate, validation };
+}
+
+/** `outbound`: the view of the gateway's namespace (MeshViews shares one per namespace). */
+export function buildGatewayView(model: MeshModel, proxy: Workload, outbound: OutboundView): GatewayView {
   const warnings: string[] = [];
   const ports = new Map<string, GatewayPortView>();
   const gateways = model.gateways.gatewaysOf(proxy);
+  const resolve = clusterResolver(model, new Set(outbound.clusters.map((c) => c.name)));
+  const resolved = new Map<VirtualService, VirtualServiceRoutes>();
+  const routesOf = (vs: VirtualService) => {
+    let routes = resolved.get(vs);
+    if (!routes) resolved.set(vs, (routes = resolveVirtualService(vs, resolve)));
+    return routes;
+  };
   for (const gw of gateways) {
     const id = gatewayId(gw);
     const bound = model.gateways.boundTo(id);
@@ -80,14 +83,17 @@ export function buildGatewayView(model: MeshModel, proxy: Workload): GatewayView
       const kind = serverKind(server);
       const hosts = server.hosts.map((h) => parseServerHost(h, gw.meta.namespace));
       const virtualServices = bound
+        .filter((vs) => hasRoutesFor(kind, vs))
         .map((vs) => ({ vs, hosts: admittedHosts(vs, hosts) }))
-        .filter((b) => b.hosts.length > 0 && hasRoutesFor(kind, b.vs));
+        .filter((b) => b.hosts.length > 0)
+        .map((b) => boundRoutes(kind, routesOf(b.vs), b.hosts, hosts));
       const routeConfigName =
         kind === 'http'
           ? `http.${server.port.number}`
           : kind === 'https'
             ? `https.${server.port.number}.${server.port.name}.${gw.meta.name}.${gw.meta.namespace}`
             : undefined;
+      const secrets = serverSecrets(kind, server.tls);
       port.servers.push({
         gateway: id,
         gatewayNamespace: gw.meta.namespace,
@@ -95,6 +101,7 @@ export function buildGatewayView(model: MeshModel, proxy: Workload): GatewayView
         kind,
         hosts,
         tls: server.tls,
+        ...(secrets ? { secrets } : {}),
         routeConfigName,
         virtualServices,
       });
@@ -105,7 +112,31 @@ export function buildGatewayView(model: MeshModel, proxy: Workload): GatewayView
     const kinds = new Set(p.servers.map((s) => (s.kind === 'http' ? 'http' : 'tls')));
     if (kinds.size > 1) warnings.push(`port ${p.port}: plain HTTP and TLS servers cannot share a port; the TLS servers are skipped`);
   }
-  return { proxy, gateways: gateways.map(gatewayId), ports: sorted, outbound: outboundView(model, proxy.namespace), warnings };
+  return {
+    kind: 'gateway',
+    proxy: proxyIdentity(proxy),
+    gateways: gateways.map(gatewayId),
+    trustDomains: trustDomains(model.mesh),
+    ports: sorted,
+    outbound,
+    authz: authzView(model, proxy),
+    warnings,
+  };
+}
+
+/** PASSTHROUGH servers route tls by SNI: each match keeps only the SNI hosts this server admits. */
+function boundRoutes(
+  kind: ServerKind,
+  routes: VirtualServiceRoutes,
+  hosts: string[],
+  serverHosts: readonly ServerHost[],
+): BoundVirtualService {
+  if (kind !== 'passthrough') return { routes, hosts };
+  const tls = routes.tls.map((r) => ({
+    ...r,
+    match: r.match.map((m) => ({ ...m, sniHosts: m.sniHosts.filter((h) => serverHosts.some((sh) => hostsOverlap(sh.host, h))).sort() })),
+  }));
+  return { routes: { ...routes, tls }, hosts };
 }
 
 function hasRoutesFor(kind: ServerKind, vs: VirtualService): boolean {

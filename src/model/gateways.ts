@@ -4,8 +4,11 @@ import type { ConfigSet, Gateway, VirtualService } from '../config/types.js';
 import { hostMatches } from './destination-rules.js';
 import { matchesSelector } from './labels.js';
 import type { Workload } from './registry.js';
+import { MESH_GATEWAY, type ServerHost } from './view-types.js';
 
-export const MESH_GATEWAY = 'mesh';
+export type { ServerHost };
+
+export { MESH_GATEWAY };
 
 export function gatewayId(gateway: Gateway): string {
   return `${gateway.meta.namespace}/${gateway.meta.name}`;
@@ -35,12 +38,7 @@ export class GatewayIndex {
   }
 }
 
-/** A Gateway server host split into its namespace part (`*` = any) and host part. */
-export interface ServerHost {
-  namespace: string;
-  host: string;
-}
-
+/** A Gateway server host split into its namespace part (`*` = any, `.` = the gateway's) and host part. */
 export function parseServerHost(raw: string, gatewayNamespace: string): ServerHost {
   const slash = raw.indexOf('/');
   if (slash < 0) return { namespace: '*', host: raw };

@@ -2,6 +2,7 @@
 // and shared (read-only) by every per-proxy translation.
 import type { ConfigSet, MeshConfigSpec } from '../config/types.js';
 import { AuthorizationIndex } from './authorization.js';
+export { trustDomains } from './authorization.js';
 import { DestinationRuleIndex } from './destination-rules.js';
 import { GatewayIndex } from './gateways.js';
 import { PeerAuthenticationIndex } from './peer-authentication.js';
@@ -34,9 +35,4 @@ export function buildMeshModel(config: ConfigSet, jwks: ReadonlyMap<string, stri
     authz: new AuthorizationIndex(config),
     jwks,
   };
-}
-
-/** Trust domain first, then its aliases: every domain whose peers we accept. */
-export function trustDomains(mesh: MeshConfigSpec): string[] {
-  return [mesh.trustDomain, ...mesh.trustDomainAliases.filter((d) => d !== mesh.trustDomain)];
 }

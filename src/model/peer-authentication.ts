@@ -21,8 +21,8 @@ export class PeerAuthenticationIndex {
   private readonly byNamespace = new Map<string, PeerAuthentication[]>();
   private readonly namespaceModes = new Map<string, MtlsMode>();
   private readonly meshMode: MtlsMode;
-  /** Answers per subject object and port: endpoints are shared by every proxy's translation. */
-  private readonly memo = new WeakMap<PeerSubject, Map<number, EffectiveMtlsMode>>();
+  /** Answers by what decides them (namespace, labels, named ports, target port): many proxies reach the same endpoints. */
+  private readonly memo = new Map<string, EffectiveMtlsMode>();
 
   constructor(
     config: ConfigSet,
@@ -38,12 +38,9 @@ export class PeerAuthenticationIndex {
   }
 
   effectiveMode(subject: PeerSubject, targetPort: number): EffectiveMtlsMode {
-    let ports = this.memo.get(subject);
-    const known = ports?.get(targetPort);
-    if (known) return known;
-    const mode = this.resolve(subject, targetPort);
-    if (!ports) this.memo.set(subject, (ports = new Map()));
-    ports.set(targetPort, mode);
+    const key = `${subject.namespace}\u0000${sortedPairs(subject.labels)}\u0000${sortedPairs(subject.ports)}\u0000${targetPort}`;
+    let mode = this.memo.get(key);
+    if (!mode) this.memo.set(key, (mode = this.resolve(subject, targetPort)));
     return mode;
   }
 
@@ -104,4 +101,8 @@ export class PeerAuthenticationIndex {
     }
     return undefined;
   }
+}
+
+function sortedPairs(record: Readonly<Record<string, string | number>>): string {
+  return JSON.stringify(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

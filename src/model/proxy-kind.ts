@@ -3,8 +3,10 @@
 import { PROXYLESS_GRPC_ANNOTATION } from '../config/kinds/workload-entry.js';
 import type { MeshModel } from './mesh-model.js';
 import type { Workload } from './registry.js';
+import type { ProxyKind } from './view-types.js';
 
-export type ProxyKind = 'sidecar' | 'gateway' | 'proxyless';
+export type { ProxyKind };
+export { PROXYLESS_GRPC_ANNOTATION };
 
 export function isProxylessWorkload(workload: Pick<Workload, 'annotations'> | undefined): boolean {
   return workload?.annotations[PROXYLESS_GRPC_ANNOTATION] === 'true';

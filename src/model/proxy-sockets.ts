@@ -10,10 +10,7 @@ import type { MeshModel } from './mesh-model.js';
 import { type ProxyKind, proxyKind } from './proxy-kind.js';
 import { proxySettings } from './proxy-view.js';
 import { endpointPort, isHttpProtocol, isVisibleFrom, type Workload } from './registry.js';
-
-/** TRANSPARENT mode: where iptables sends captured outbound and inbound connections. */
-export const VIRTUAL_OUTBOUND_PORT = 15001;
-export const VIRTUAL_INBOUND_PORT = 15006;
+import { VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND_PORT } from './view-types.js';
 
 export const WILDCARD_ADDRESS = '0.0.0.0';
 
@@ -51,9 +48,13 @@ export interface SocketGroup {
 }
 
 /** Every socket of one workload, in a fixed order (inbound side first). */
-export function workloadSockets(model: MeshModel, workload: Workload): WorkloadSockets {
+export function workloadSockets(
+  model: MeshModel,
+  workload: Workload,
+  outbound: OutboundPortIndex = new OutboundPortIndex(model),
+): WorkloadSockets {
   const kind = proxyKind(model, workload) ?? 'app';
-  if (kind === 'sidecar') return { workload, kind, ...sidecarSockets(model, workload) };
+  if (kind === 'sidecar') return { workload, kind, ...sidecarSockets(model, workload, outbound) };
   return { workload, kind, sockets: kind === 'gateway' ? gatewaySockets(model, workload) : appSockets(model, workload) };
 }
 
@@ -91,7 +92,11 @@ function setting(workload: Workload, key: string, value: string | number): { tex
     : { text: `${key} not set, default ${value}`, path: [] };
 }
 
-function sidecarSockets(model: MeshModel, workload: Workload): { sockets: WorkloadSocket[]; outboundTcp?: SocketGroup } {
+function sidecarSockets(
+  model: MeshModel,
+  workload: Workload,
+  outboundIndex: OutboundPortIndex,
+): { sockets: WorkloadSocket[]; outboundTcp?: SocketGroup } {
   const settings = proxySettings(workload, model.mesh);
   const targets = inboundTargets(model, workload);
   const app = setting(workload, SIDECAR_ANNOTATIONS.applicationAddress, settings.applicationAddress);
@@ -126,7 +131,7 @@ function sidecarSockets(model: MeshModel, workload: Workload): { sockets: Worklo
     from: t.portField ? `spec.address, ${t.portField}` : 'spec.address',
     path: ['spec', 'address'],
   }));
-  const outbound = outboundPorts(model, workload.namespace);
+  const outbound = outboundIndex.of(workload.namespace);
   const address = setting(workload, SIDECAR_ANNOTATIONS.outboundAddress, settings.outboundAddress);
   const out: WorkloadSocket[] = [];
   if (outbound.http !== undefined) {
@@ -174,14 +179,21 @@ interface OutboundPorts {
   tcpGroups: Map<string, SocketGroup>;
 }
 
-const outboundMemo = new WeakMap<MeshModel, Map<string, OutboundPorts>>();
+/** The outbound ports of each namespace, computed once for as long as the caller keeps the index (one conflict check). */
+export class OutboundPortIndex {
+  private readonly byNamespace = new Map<string, OutboundPorts>();
 
-/** What the outbound side of proxy-view.ts gives a namespace: any HTTP port at all, and the TCP ports (first service wins). */
+  constructor(private readonly model: MeshModel) {}
+
+  of(namespace: string): OutboundPorts {
+    let ports = this.byNamespace.get(namespace);
+    if (!ports) this.byNamespace.set(namespace, (ports = outboundPorts(this.model, namespace)));
+    return ports;
+  }
+}
+
+/** What the outbound side of outbound-view.ts gives a namespace: any HTTP port at all, and the TCP ports (first service wins). */
 function outboundPorts(model: MeshModel, namespace: string): OutboundPorts {
-  let byNamespace = outboundMemo.get(model);
-  if (!byNamespace) outboundMemo.set(model, (byNamespace = new Map()));
-  const known = byNamespace.get(namespace);
-  if (known) return known;
   let http: string | undefined;
   const tcp = new Map<number, string>();
   for (const service of model.registry.services) {
@@ -191,9 +203,7 @@ function outboundPorts(model: MeshModel, namespace: string): OutboundPorts {
       else if (!tcp.has(port.number)) tcp.set(port.number, `${service.host}:${port.number}`);
     }
   }
-  const result: OutboundPorts = { http, tcp, tcpGroups: new Map() };
-  byNamespace.set(namespace, result);
-  return result;
+  return { http, tcp, tcpGroups: new Map() };
 }
 
 /** Every server port of every Gateway that selects the workload (bound once a route uses it); servers on one port share a listener. */

@@ -2,8 +2,8 @@
 // for each destination a proxy can reach, does the TLS its sidecar will send
 // agree with what the servers accept?
 import type { MeshModel } from './mesh-model.js';
-import type { OutboundCluster } from './proxy-view.js';
-import { buildProxyView } from './proxy-view.js';
+import { computeOutbound } from './outbound-view.js';
+import type { OutboundCluster } from './view-types.js';
 import { endpointPort } from './registry.js';
 
 export interface TlsCheckRow {
@@ -35,9 +35,8 @@ function clientMode(c: OutboundCluster): string {
 export function tlsCheck(model: MeshModel, proxyId: string): TlsCheckRow[] | undefined {
   const proxy = model.registry.workload(proxyId);
   if (!proxy) return undefined;
-  const view = buildProxyView(model, proxy);
   const rows: TlsCheckRow[] = [];
-  for (const c of view.clusters) {
+  for (const c of computeOutbound(model, proxy.namespace).clusters) {
     if (c.subset) continue;
     const service = model.registry.service(c.host);
     const modes = new Set<string>();

@@ -2,9 +2,8 @@
 // HTTP chains run jwt_authn, RBAC AUDIT, CUSTOM (ext_authz), RBAC DENY, RBAC
 // ALLOW, then the router; TCP chains run RBAC AUDIT, CUSTOM, RBAC DENY, RBAC
 // ALLOW, then tcp_proxy. Built once per distinct set of applicable policies
-// and JWKS inputs, and shared by every proxy with those policies.
-import type { AuthzView, WorkloadAuthz } from '../model/authorization.js';
-import { trustDomains } from '../model/mesh-model.js';
+// and JWKS inputs (see resource-cache.ts), and shared by every proxy with those policies.
+import type { AuthzView } from '../model/view-types.js';
 import { type JsonObject, typed } from './common.js';
 import { buildExtAuthzFilters } from './ext-authz.js';
 import { buildJwtAuthnFilter, jwksFrom } from './jwt-authn.js';
@@ -44,38 +43,27 @@ export const NO_AUTHZ_FILTERS: AuthzFilters = {
   warnings: { http: [], tcp: [] },
 };
 
-const memo = new WeakMap<WorkloadAuthz, WeakMap<ReadonlyMap<string, string>, AuthzFilters>>();
-
 const rulesOf = (f: JsonObject) => (f.typed_config as JsonObject).rules as JsonObject;
 const actionOf = (f: JsonObject): keyof typeof RBAC_SLOTS =>
   rulesOf(f).action === 'LOG' ? 'AUDIT' : rulesOf(f).action === 'DENY' ? 'DENY' : 'ALLOW';
 
 export function authzFilters(view: AuthzView): AuthzFilters {
-  const { policies } = view;
-  if (policies.authorizationPolicies.length === 0 && policies.requestAuthentications.length === 0) return NO_AUTHZ_FILTERS;
-  let byJwks = memo.get(policies);
-  if (!byJwks) memo.set(policies, (byJwks = new WeakMap()));
-  let built = byJwks.get(view.jwks);
-  if (!built) byJwks.set(view.jwks, (built = buildAuthzFilters(view)));
-  return built;
+  if (view.authorizationPolicies.length === 0 && view.requestAuthentications.length === 0) return NO_AUTHZ_FILTERS;
+  return buildAuthzFilters(view);
 }
 
 function buildAuthzFilters(view: AuthzView): AuthzFilters {
-  const domains = trustDomains(view.mesh);
-  const { authorizationPolicies, requestAuthentications } = view.policies;
+  const domains = view.trustDomains;
+  const { authorizationPolicies, requestAuthentications } = view;
   const warnings = { http: [] as string[], tcp: [] as string[] };
   const jwt = buildJwtAuthnFilter(
     requestAuthentications,
-    jwksFrom((uri) => view.jwks.get(uri)),
+    jwksFrom((uri) => (Object.hasOwn(view.jwks, uri) ? view.jwks[uri] : undefined)),
   );
   appendAll(warnings.http, jwt.warnings);
   const build = (protocol: 'http' | 'tcp') => {
     const rbac = buildRbacFilters(authorizationPolicies, { trustDomains: domains, protocol });
-    const custom = buildExtAuthzFilters(authorizationPolicies, view.mesh.extensionProviders, {
-      trustDomains: domains,
-      protocol,
-      clusterFor: (service, port) => view.providerCluster(service, port),
-    });
+    const custom = buildExtAuthzFilters(authorizationPolicies, view.providers, { trustDomains: domains, protocol });
     const where = `${protocol.toUpperCase()} chains`;
     appendAll(
       warnings[protocol],

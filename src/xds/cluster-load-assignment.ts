@@ -1,6 +1,6 @@
 // ClusterLoadAssignment (EDS) resources: endpoints grouped by locality, with the
 // metadata auto mTLS uses to pick a transport socket per endpoint.
-import type { EndpointView } from '../model/proxy-view.js';
+import type { EndpointView } from '../model/view-types.js';
 import { type JsonObject, socketAddress } from './common.js';
 
 export const TRANSPORT_SOCKET_MATCH_KEY = 'envoy.transport_socket_match';

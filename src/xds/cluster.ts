@@ -1,8 +1,6 @@
 // Cluster resources: outbound clusters per service port (and subset), and the
 // inbound cluster that forwards to the local application.
-import type { TrafficPolicyCore } from '../config/types.js';
-import { clusterName } from '../model/names.js';
-import type { EndpointView, OutboundCluster, UpstreamTls } from '../model/proxy-view.js';
+import type { EndpointView, InboundPort, OutboundCluster, TrafficPolicyCore, UpstreamTls } from '../model/view-types.js';
 import { ADS_CONFIG_SOURCE, DEFAULT_CONNECT_TIMEOUT, type JsonObject, protoDuration, RAW_BUFFER_SOCKET, typed } from './common.js';
 import { buildClusterLoadAssignment } from './cluster-load-assignment.js';
 import { istioMutualUpstreamSocket, userUpstreamSocket } from './tls-context.js';
@@ -57,7 +55,7 @@ function applyTransportSocket(cluster: JsonObject, tls: UpstreamTls): void {
       return;
     case 'simple':
     case 'mutual':
-      cluster.transport_socket = userUpstreamSocket(tls.settings, tls.kind === 'mutual');
+      cluster.transport_socket = userUpstreamSocket(tls.settings, tls.certificate, tls.validation);
   }
 }
 
@@ -131,8 +129,8 @@ function applyProtocolOptions(cluster: JsonObject, view: OutboundCluster): void 
 }
 
 /** The cluster that hands inbound traffic to the application on its local address. */
-export function buildInboundCluster(targetPort: number, applicationAddress: string): JsonObject {
-  const name = clusterName('inbound', targetPort, '', '');
+export function buildInboundCluster(port: InboundPort, applicationAddress: string): JsonObject {
+  const { cluster: name, targetPort } = port;
   const endpoint: EndpointView = { address: applicationAddress, port: targetPort, istioMtls: false };
   return {
     name,

@@ -3,7 +3,6 @@
 // between runs and belong to the serving side, not the translation.
 import type { Json } from '../proto/proto-json.js';
 import { byName, type JsonObject, typed } from './common.js';
-import type { ProxyResources } from './proxy-resources.js';
 import { redactSecret } from './secret.js';
 import { TYPE } from './type-urls.js';
 
@@ -14,7 +13,15 @@ export interface DumpOptions {
   versions?: Partial<Record<'clusters' | 'endpoints' | 'listeners' | 'routes' | 'secrets', string>>;
 }
 
-export function buildConfigDump(resources: ProxyResources, secrets: readonly JsonObject[], options: DumpOptions = {}): JsonObject {
+/** The resources of a dump: a translation's (ProxyResources fits) or a served snapshot's. */
+export interface DumpResources {
+  clusters: readonly JsonObject[];
+  endpoints: readonly JsonObject[];
+  listeners: readonly JsonObject[];
+  routes: readonly JsonObject[];
+}
+
+export function buildConfigDump(resources: DumpResources, secrets: readonly JsonObject[], options: DumpOptions = {}): JsonObject {
   const v = options.versions ?? {};
   const withVersion = (version: string | undefined, entry: JsonObject): JsonObject =>
     version ? { version_info: version, ...entry } : entry;

@@ -13,8 +13,7 @@
 // provider, a provider whose service has no cluster, or an HTTP provider on
 // a TCP chain (Envoy's network ext_authz speaks gRPC only) becomes an RBAC
 // DENY of the requests its rules match, with a warning naming the policy.
-import type { AuthorizationPolicy } from '../config/authz-types.js';
-import type { ExtAuthzHttpProvider, ExtAuthzProvider, ExtensionProvider } from '../config/types.js';
+import type { AuthorizationPolicy, ExtAuthzHttpProvider, ExtAuthzProvider, ProviderView } from '../model/view-types.js';
 import { envoyRoot } from '../proto/envoy-root.js';
 import { type JsonObject, protoDuration, typed } from './common.js';
 import { buildRbacFilters, RBAC_FILTER_NAME, RBAC_TYPE } from './rbac.js';
@@ -24,8 +23,6 @@ import { appendAll } from '../util/append-all.js';
 export interface ExtAuthzContext {
   trustDomains: readonly string[];
   protocol: 'http' | 'tcp';
-  /** The outbound cluster name for a provider's `service:port`, if the registry knows that service. */
-  clusterFor(service: string, port: number): string | undefined;
 }
 
 export const EXT_AUTHZ_FILTER_NAME = { http: 'envoy.filters.http.ext_authz', tcp: 'envoy.filters.network.ext_authz' } as const;
@@ -43,7 +40,7 @@ export const SHADOW_EFFECTIVE_POLICY_ID = 'shadow_effective_policy_id';
 /** Istio's default check timeout (10m). */
 const DEFAULT_TIMEOUT = '600s';
 
-type Group = { provider: ExtensionProvider; cluster: string; policies: AuthorizationPolicy[] };
+type Group = { provider: ProviderView; cluster: string; policies: AuthorizationPolicy[] };
 
 const byNamespaceName = (a: AuthorizationPolicy, b: AuthorizationPolicy) =>
   a.meta.namespace.localeCompare(b.meta.namespace) || a.meta.name.localeCompare(b.meta.name);
@@ -51,7 +48,7 @@ const byNamespaceName = (a: AuthorizationPolicy, b: AuthorizationPolicy) =>
 /** Filters enforcing the CUSTOM policies among `policies` (others are ignored), to run before the DENY/ALLOW RBAC filters. */
 export function buildExtAuthzFilters(
   policies: readonly AuthorizationPolicy[],
-  providers: readonly ExtensionProvider[],
+  providers: readonly ProviderView[],
   ctx: ExtAuthzContext,
 ): { filters: JsonObject[]; warnings: string[] } {
   const custom = policies.filter((p) => p.spec.action === 'CUSTOM').sort(byNamespaceName);
@@ -77,7 +74,7 @@ export function buildExtAuthzFilters(
       continue;
     }
     const target = serviceOf(provider);
-    const cluster = ctx.clusterFor(target.service, target.port);
+    const cluster = provider.cluster;
     if (cluster === undefined) {
       refuse(`extension provider "${name}": no service ${target.service}:${target.port} is known`);
       continue;
@@ -105,7 +102,7 @@ export function buildExtAuthzFilters(
   return { filters, warnings };
 }
 
-function serviceOf(provider: ExtensionProvider): ExtAuthzProvider {
+function serviceOf(provider: ProviderView): ExtAuthzProvider {
   return provider.kind === 'envoyExtAuthzHttp' ? provider.http : provider.grpc;
 }
 

@@ -1,10 +1,7 @@
 // Gateway listeners: one per bound port, one filter chain per server (by SNI
 // for TLS servers), terminating HTTP(S) into RDS route configurations or
 // passing TLS/TCP through to clusters chosen by VirtualService tls/tcp routes.
-import type { RouteDestination, TcpRoute, TlsRoute } from '../config/types.js';
-import type { GatewayPortView, GatewayServerView, GatewayView } from '../model/gateway-view.js';
-import { hostsOverlap } from '../model/gateways.js';
-import { sniName } from '../model/names.js';
+import type { GatewayPortView, GatewayServerView, GatewayView, L4RouteView, ResolvedDestination, SecretRef } from '../model/view-types.js';
 import { ADS_CONFIG_SOURCE, type JsonObject, socketAddress, typed } from './common.js';
 import { gatewayServerSocket } from './gateway-tls-context.js';
 import type { AuthzFilters } from './authz-filters.js';
@@ -12,9 +9,6 @@ import { ENFORCING_PATH_HYGIENE, httpFilters } from './http-connection-manager.j
 import { TYPE } from './type-urls.js';
 
 export interface GatewayListenerContext {
-  trustDomains: readonly string[];
-  /** Envoy cluster for a VirtualService destination (host resolved in `namespace`); undefined if unknown. */
-  clusterFor(destination: RouteDestination['destination'], namespace: string): string | undefined;
   /** HTTP filters the route configuration of a server needs before the router. */
   httpFiltersFor(routeConfigName: string): string[];
   /** AuthorizationPolicy/RequestAuthentication filters selecting this gateway workload. */
@@ -47,17 +41,9 @@ function tcpProxyTo(statPrefix: string, clusters: readonly { name: string; weigh
 }
 
 /** tcp_proxy to a route's destinations; undefined when none of them is a known cluster. */
-function tcpProxy(
-  statPrefix: string,
-  route: readonly RouteDestination[],
-  namespace: string,
-  ctx: GatewayListenerContext,
-): JsonObject | undefined {
+function tcpProxy(statPrefix: string, route: readonly ResolvedDestination[]): JsonObject | undefined {
   const clusters: { name: string; weight: number }[] = [];
-  for (const r of route) {
-    const name = ctx.clusterFor(r.destination, namespace);
-    if (name) clusters.push({ name, weight: r.weight ?? 1 });
-  }
+  for (const r of route) if (r.cluster) clusters.push({ name: r.cluster, weight: r.weight ?? 1 });
   return clusters.length > 0 ? tcpProxyTo(statPrefix, clusters) : undefined;
 }
 
@@ -68,6 +54,7 @@ function serverNames(server: GatewayServerView): string[] | undefined {
 }
 
 function chainsFor(server: GatewayServerView, port: GatewayPortView, view: GatewayView, ctx: GatewayListenerContext): JsonObject[] {
+  const trustDomains = view.trustDomains;
   const prefix = `gateway_${port.port}`;
   switch (server.kind) {
     case 'http':
@@ -77,7 +64,7 @@ function chainsFor(server: GatewayServerView, port: GatewayPortView, view: Gatew
       return [
         {
           ...(names ? { filter_chain_match: { server_names: names } } : {}),
-          transport_socket: gatewayServerSocket(server.tls!, true, ctx.trustDomains),
+          transport_socket: gatewayServerSocket(server.tls!, server.secrets!, true, trustDomains),
           filters: [
             gatewayHcm(
               `${prefix}_${server.server.port.name}`,
@@ -92,14 +79,14 @@ function chainsFor(server: GatewayServerView, port: GatewayPortView, view: Gatew
     }
     case 'tls-terminate':
     case 'tcp': {
-      const route = firstL4Route(server, port.port, (vs) => vs.spec.tcp);
-      const filter = route && tcpProxy(`${prefix}_${server.server.port.name}`, route.route.route, route.namespace, ctx);
+      const route = firstTcpRoute(server, port.port);
+      const filter = route && tcpProxy(`${prefix}_${server.server.port.name}`, route.route);
       if (!filter) return [];
       const chain: JsonObject = { filters: [...ctx.access.tcp, filter], name: `${server.gateway}|${server.server.port.name}` };
       if (server.kind === 'tls-terminate') {
         const names = serverNames(server);
         if (names) chain.filter_chain_match = { server_names: names };
-        chain.transport_socket = gatewayServerSocket(server.tls!, false, ctx.trustDomains);
+        chain.transport_socket = gatewayServerSocket(server.tls!, server.secrets!, false, trustDomains);
       }
       return [chain];
     }
@@ -107,50 +94,46 @@ function chainsFor(server: GatewayServerView, port: GatewayPortView, view: Gatew
       return passthroughChains(server, port, ctx);
     case 'auto-passthrough':
       return view.outbound.clusters.map((c) => ({
-        filter_chain_match: { server_names: [sniName(c.port.number, c.subset ?? '', c.host)] },
+        filter_chain_match: { server_names: [c.sni] },
         filters: [...ctx.access.tcp, tcpProxyTo(`${prefix}_${c.name}`, [{ name: c.name, weight: 1 }])],
         name: `${server.gateway}|auto|${c.name}`,
       }));
   }
 }
 
-function firstL4Route(
-  server: GatewayServerView,
-  port: number,
-  pick: (vs: GatewayServerView['virtualServices'][number]['vs']) => readonly TcpRoute[],
-): { route: TcpRoute; namespace: string } | undefined {
-  for (const { vs } of server.virtualServices) {
-    for (const route of pick(vs)) {
+function firstTcpRoute(server: GatewayServerView, port: number): L4RouteView | undefined {
+  for (const { routes } of server.virtualServices) {
+    for (const route of routes.tcp) {
       const applies =
         route.match.length === 0 ||
         route.match.some(
           (m) => (m.port === undefined || m.port === port) && (m.gateways.length === 0 || m.gateways.includes(server.gateway)),
         );
-      if (applies) return { route, namespace: vs.meta.namespace };
+      if (applies) return route;
     }
   }
   return undefined;
 }
 
-/** PASSTHROUGH: one chain per VirtualService tls route, matched by the SNI hosts the server admits. */
+/** PASSTHROUGH: one chain per VirtualService tls route, matched by the SNI hosts the server admits (the view kept only those). */
 function passthroughChains(server: GatewayServerView, port: GatewayPortView, ctx: GatewayListenerContext): JsonObject[] {
   const chains: JsonObject[] = [];
-  server.virtualServices.forEach(({ vs }) => {
-    vs.spec.tls.forEach((route: TlsRoute, i) => {
+  server.virtualServices.forEach(({ routes }) => {
+    routes.tls.forEach((route, i) => {
       for (const match of route.match) {
         if (match.port !== undefined && match.port !== port.port) continue;
         if (match.gateways.length > 0 && !match.gateways.includes(server.gateway)) continue;
-        const sni = match.sniHosts.filter((h) => server.hosts.some((sh) => hostsOverlap(sh.host, h))).sort();
+        const sni = match.sniHosts;
         if (sni.length === 0) continue;
-        const filter = tcpProxy(`gateway_${port.port}_passthrough`, route.route, vs.meta.namespace, ctx);
+        const filter = tcpProxy(`gateway_${port.port}_passthrough`, route.route);
         if (!filter) {
-          ctx.warn(`${vs.meta.namespace}/${vs.meta.name} tls route ${i}: no known destination`);
+          ctx.warn(`${routes.source} tls route ${i}: no known destination`);
           continue;
         }
         chains.push({
-          filter_chain_match: { server_names: sni },
+          filter_chain_match: { server_names: [...sni] },
           filters: [...ctx.access.tcp, filter],
-          name: `${server.gateway}|${vs.meta.namespace}/${vs.meta.name}|tls-${i}`,
+          name: `${server.gateway}|${routes.source}|tls-${i}`,
         });
       }
     });
@@ -158,8 +141,15 @@ function passthroughChains(server: GatewayServerView, port: GatewayPortView, ctx
   return chains;
 }
 
-export function buildGatewayListeners(view: GatewayView, ctx: GatewayListenerContext): JsonObject[] {
+export interface GatewayListeners {
+  listeners: JsonObject[];
+  /** The certificates (and client CAs) of the servers that got a TLS-terminating chain. */
+  secrets: SecretRef[];
+}
+
+export function buildGatewayListeners(view: GatewayView, ctx: GatewayListenerContext): GatewayListeners {
   const listeners: JsonObject[] = [];
+  const secrets: SecretRef[] = [];
   for (const port of view.ports) {
     const name = `${port.bind}_${port.port}`;
     const http = port.servers.filter((s) => s.kind === 'http');
@@ -172,11 +162,16 @@ export function buildGatewayListeners(view: GatewayView, ctx: GatewayListenerCon
         },
       ];
     } else {
-      chains = dedupeChains(
-        port.servers.flatMap((s) => chainsFor(s, port, view, ctx)),
+      const kept = dedupeChains(
+        port.servers.flatMap((server) => chainsFor(server, port, view, ctx).map((chain) => ({ chain, server }))),
         name,
         ctx,
       );
+      for (const { chain, server } of kept) {
+        if (chain.transport_socket && server.secrets)
+          secrets.push(server.secrets.certificate, ...(server.secrets.validation ? [server.secrets.validation] : []));
+      }
+      chains = kept.map((k) => k.chain);
     }
     if (chains.length === 0) {
       ctx.warn(`listener ${name}: no server on this port has anything to serve`);
@@ -191,13 +186,13 @@ export function buildGatewayListeners(view: GatewayView, ctx: GatewayListenerCon
     if (http.length === 0) listener.listener_filters = [TLS_INSPECTOR];
     listeners.push(listener);
   }
-  return listeners;
+  return { listeners, secrets };
 }
 
 /** Envoy rejects two chains with the same match: the first server (oldest Gateway) keeps it. */
-function dedupeChains(chains: JsonObject[], listener: string, ctx: GatewayListenerContext): JsonObject[] {
+function dedupeChains<T extends { chain: JsonObject }>(chains: T[], listener: string, ctx: GatewayListenerContext): T[] {
   const seen = new Set<string>();
-  return chains.filter((c) => {
+  return chains.filter(({ chain: c }) => {
     const key = JSON.stringify(c.filter_chain_match ?? {});
     if (seen.has(key)) {
       ctx.warn(`listener ${listener}: chain ${String(c.name)} matches the same SNI as an earlier server; skipped`);

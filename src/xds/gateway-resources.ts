@@ -1,19 +1,14 @@
 // The gateway translator: a gateway proxy's listeners, route configurations,
 // clusters and endpoints (the outbound ones its namespace sees), and secrets.
-import { buildGatewayView, type GatewayServerView, type GatewayView } from '../model/gateway-view.js';
-import type { MeshModel } from '../model/mesh-model.js';
-import type { Workload } from '../model/registry.js';
-import { byName, type JsonObject } from './common.js';
+import { uniqueSecretRefs } from '../model/secret-refs.js';
+import type { GatewayServerView, GatewayView } from '../model/view-types.js';
+import { appendAll } from '../util/append-all.js';
 import { authzFilters } from './authz-filters.js';
-import { authzView } from '../model/authorization.js';
+import { byName, type JsonObject } from './common.js';
 import { buildGatewayListeners } from './gateway-listener.js';
 import { buildHttpRoutes, requiredHttpFilters } from './http-route.js';
 import { outboundResources, type ProxyResources } from './proxy-resources.js';
-import { referencedSecretNames } from './secret.js';
-import { trustDomains } from '../model/mesh-model.js';
-import { appendAll } from '../util/append-all.js';
-
-export type GatewayTranslateResult = { ok: true; resources: ProxyResources; view: GatewayView } | { ok: false; error: string };
+import { ResourceCache } from './resource-cache.js';
 
 interface VirtualHostDraft {
   host: string;
@@ -37,15 +32,11 @@ function buildRouteConfigs(view: GatewayView, perFilter: JsonObject, warnings: s
     const vhosts = new Map<string, VirtualHostDraft>();
     for (const server of servers) {
       const redirect = server.kind === 'http' && server.tls?.httpsRedirect === true;
-      for (const { vs, hosts } of server.virtualServices) {
-        const built = buildHttpRoutes(
-          vs.spec.http,
-          { gateway: server.gateway, port, clusterFor: (d) => view.outbound.clusterFor(d, vs.meta.namespace) },
-          `${vs.meta.namespace}.${vs.meta.name}`,
-        );
+      for (const { routes: vs, hosts } of server.virtualServices) {
+        const built = buildHttpRoutes(vs.http, { gateway: server.gateway, port }, `${vs.namespace}.${vs.name}`);
         appendAll(
           warnings,
-          built.warnings.map((w) => `${vs.meta.namespace}/${vs.meta.name}: ${w}`),
+          built.warnings.map((w) => `${vs.source}: ${w}`),
         );
         for (const host of hosts) {
           const draft = vhosts.get(host);
@@ -78,14 +69,10 @@ function buildRouteConfigs(view: GatewayView, perFilter: JsonObject, warnings: s
   return configs;
 }
 
-export function translateGateway(model: MeshModel, proxyId: string): GatewayTranslateResult {
-  const proxy: Workload | undefined = model.registry.workload(proxyId);
-  if (!proxy) return { ok: false, error: `no workload "${proxyId}"` };
-  const view = buildGatewayView(model, proxy);
-  if (view.gateways.length === 0) return { ok: false, error: `no Gateway selects workload "${proxyId}"` };
+export function buildGatewayResources(view: GatewayView, cache: ResourceCache = new ResourceCache()): ProxyResources {
   const warnings = [...view.warnings];
-  const outbound = outboundResources(view.outbound, 'EXPLICIT');
-  const access = authzFilters(authzView(model, proxy));
+  const outbound = outboundResources(view.outbound, 'EXPLICIT', cache);
+  const access = cache.get('authz', view.authz.key, () => authzFilters(view.authz));
   appendAll(warnings, access.warnings.http);
   const routes = buildRouteConfigs(view, access.httpPerRoute, warnings);
   const filtersByRoute = new Map(
@@ -94,29 +81,24 @@ export function translateGateway(model: MeshModel, proxyId: string): GatewayTran
       requiredHttpFilters(((r.virtual_hosts as JsonObject[]) ?? []).flatMap((v) => v.routes as JsonObject[])),
     ]),
   );
-  const listeners = buildGatewayListeners(view, {
-    trustDomains: trustDomains(model.mesh),
-    clusterFor: (d, ns) => view.outbound.clusterFor(d, ns),
+  const built = buildGatewayListeners(view, {
     httpFiltersFor: (name) => filtersByRoute.get(name) ?? [],
     access,
     warn: (m) => warnings.push(m),
-  }).sort(byName);
+  });
+  const listeners = built.listeners.sort(byName);
   const tcpChains = listeners.some((l) =>
     (l.filter_chains as JsonObject[]).some((c) => (c.filters as JsonObject[]).some((f) => f.name === 'envoy.filters.network.tcp_proxy')),
   );
   if (tcpChains) appendAll(warnings, access.warnings.tcp);
   return {
-    ok: true,
-    view,
-    resources: {
-      proxyId: proxy.id,
-      clusters: outbound.clusters,
-      endpoints: outbound.endpoints,
-      listeners,
-      routes,
-      // The clusters' mesh mTLS (default/ROOTCA) as well as the servers' certificates.
-      secretNames: [...new Set([...outbound.secretNames, ...referencedSecretNames(listeners)])].sort(),
-      warnings,
-    },
+    proxyId: view.proxy.id,
+    clusters: outbound.clusters,
+    endpoints: outbound.endpoints,
+    listeners,
+    routes,
+    // The clusters' mesh mTLS as well as the servers' certificates.
+    secrets: uniqueSecretRefs([...view.outbound.secrets, ...built.secrets]),
+    warnings,
   };
 }

@@ -1,8 +1,7 @@
 // DownstreamTlsContext for a Gateway server: certificates from a credential,
 // files or the mesh CA; client certificates required for MUTUAL and ISTIO_MUTUAL.
-import type { ServerTlsSettings, TlsProtocolVersion } from '../config/types.js';
+import type { ServerSecrets, ServerTlsSettings, TlsProtocolVersion } from '../model/view-types.js';
 import { type JsonObject, sdsSecretConfig, typed } from './common.js';
-import { SECRET_NAMES } from './secret-names.js';
 import { sanMatchers } from './tls-context.js';
 import { TYPE } from './type-urls.js';
 
@@ -14,7 +13,12 @@ const VERSION: Record<TlsProtocolVersion, string> = {
   TLSV1_3: 'TLSv1_3',
 };
 
-export function gatewayServerSocket(tls: ServerTlsSettings, http: boolean, trustDomains: readonly string[]): JsonObject {
+export function gatewayServerSocket(
+  tls: ServerTlsSettings,
+  secrets: ServerSecrets,
+  http: boolean,
+  trustDomains: readonly string[],
+): JsonObject {
   const params: JsonObject = {
     tls_minimum_protocol_version: VERSION[tls.minProtocolVersion ?? 'TLSV1_2'],
     tls_maximum_protocol_version: VERSION[tls.maxProtocolVersion ?? 'TLSV1_3'],
@@ -23,19 +27,8 @@ export function gatewayServerSocket(tls: ServerTlsSettings, http: boolean, trust
   const common: JsonObject = { tls_params: params };
   if (http) common.alpn_protocols = ['h2', 'http/1.1'];
   const istio = tls.mode === 'ISTIO_MUTUAL';
-  const cert = istio
-    ? SECRET_NAMES.workloadCert
-    : tls.credentialName
-      ? SECRET_NAMES.credential(tls.credentialName)
-      : SECRET_NAMES.fileCert(tls.serverCertificate!, tls.privateKey!);
-  common.tls_certificate_sds_secret_configs = [sdsSecretConfig(cert)];
-  const verifies = istio || tls.mode === 'MUTUAL' || tls.mode === 'OPTIONAL_MUTUAL';
-  if (verifies) {
-    const root = istio
-      ? SECRET_NAMES.rootCa
-      : tls.credentialName
-        ? SECRET_NAMES.credentialCa(tls.credentialName)
-        : SECRET_NAMES.fileRoot(tls.caCertificates);
+  common.tls_certificate_sds_secret_configs = [sdsSecretConfig(secrets.certificate.name)];
+  if (secrets.validation) {
     const defaults: JsonObject = {};
     if (istio)
       defaults.match_typed_subject_alt_names = sanMatchers(
@@ -45,7 +38,7 @@ export function gatewayServerSocket(tls: ServerTlsSettings, http: boolean, trust
     else if (tls.subjectAltNames.length > 0) defaults.match_typed_subject_alt_names = sanMatchers([...tls.subjectAltNames].sort());
     common.combined_validation_context = {
       default_validation_context: defaults,
-      validation_context_sds_secret_config: sdsSecretConfig(root),
+      validation_context_sds_secret_config: sdsSecretConfig(secrets.validation.name),
     };
   }
   const context: JsonObject = { common_tls_context: common };

@@ -1,6 +1,6 @@
 // VirtualService HTTPMatchRequest -> Envoy RouteMatch, and whether a match
 // request applies to the route configuration being built at all.
-import type { HttpMatchRequest, Labels, StringMatch } from '../config/types.js';
+import type { HttpMatchRequest, Labels, StringMatch } from '../model/view-types.js';
 import type { JsonObject } from './common.js';
 
 /** Where the routes are being built: what Istio calls the listener port, gateway names and proxy. */

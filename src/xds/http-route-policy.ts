@@ -1,6 +1,6 @@
 // Per-route policies of a VirtualService HTTP route as Envoy expresses them:
 // header operations, fault injection, retries and percentages.
-import type { HeaderOperations, Headers, HttpRoute } from '../config/types.js';
+import type { HeaderOperations, Headers, HttpRoute } from '../model/view-types.js';
 import { type JsonObject, protoDuration, typed } from './common.js';
 
 export const FAULT_FILTER = 'envoy.filters.http.fault';

@@ -1,7 +1,7 @@
 // VirtualService HTTP routes -> Envoy v3 Route objects (proto3 JSON), with
 // Istio's semantics: one route per (http route, match) in order, matches
 // scoped by port, gateway and source, and the route's action and policies.
-import type { Destination, HttpRoute, HttpRouteDestination } from '../config/types.js';
+import type { Destination, HttpRouteView, ResolvedHttpDestination } from '../model/view-types.js';
 import { type JsonObject, protoDuration } from './common.js';
 import { isCatchAll, type MatchScope, matchApplies, type PathKind, translateMatch, unsupportedHeaderNames } from './http-route-match.js';
 import {
@@ -18,8 +18,6 @@ import {
 export { FAULT_FILTER } from './http-route-policy.js';
 
 export interface RouteBuildContext extends MatchScope {
-  /** The Envoy cluster for a destination as written in the VirtualService; undefined when host, port or subset is unknown. */
-  clusterFor(destination: Destination): string | undefined;
   /** The port the route config serves; matches with a `port` never apply when undefined (a port-less route config). */
   port?: number;
   /** The gateway the route config is for: `mesh` or `ns/name` (for `match.gateways`). */
@@ -53,7 +51,7 @@ type RouteFactory = (name: string, match: JsonObject, pathKind: PathKind) => Jso
  * Routes after one that matches every request are dropped with a warning,
  * as Istio stops there.
  */
-export function buildHttpRoutes(routes: readonly HttpRoute[], ctx: RouteBuildContext, namePrefix: string): HttpRoutesResult {
+export function buildHttpRoutes(routes: readonly HttpRouteView[], ctx: RouteBuildContext, namePrefix: string): HttpRoutesResult {
   const out: JsonObject[] = [];
   const warnings: string[] = [];
   const warn: Warn = (message) => warnings.push(message);
@@ -67,7 +65,7 @@ export function buildHttpRoutes(routes: readonly HttpRoute[], ctx: RouteBuildCon
       warn(`${base}: unreachable, route ${catchAll} before it matches every request`);
       return;
     }
-    const factory = compileRoute(http, ctx, base, warn);
+    const factory = compileRoute(http, base, warn);
     if (!factory) return;
     for (const { m, j } of applicable) {
       const name = m?.name ? `${base}.${m.name}` : http.match.length > 1 ? `${base}.${j}` : base;
@@ -105,7 +103,7 @@ export function requiredHttpFilters(routes: readonly JsonObject[]): string[] {
 }
 
 /** Everything about an http route except its match; undefined when the route cannot be expressed. */
-function compileRoute(http: HttpRoute, ctx: RouteBuildContext, where: string, warn: Warn): RouteFactory | undefined {
+function compileRoute(http: HttpRouteView, where: string, warn: Warn): RouteFactory | undefined {
   const fault = faultConfig(http.fault, where, warn);
   const routeHeaders = headerMutation(http.headers, where, warn);
   const finish = (name: string, match: JsonObject, action: JsonObject, headers: HeaderMutation): JsonObject => ({
@@ -130,14 +128,14 @@ function compileRoute(http: HttpRoute, ctx: RouteBuildContext, where: string, wa
     return (name, match) => finish(name, match, { direct_response: direct }, routeHeaders);
   }
 
-  const target = resolveTarget(http.route, ctx, where, warn);
+  const target = resolveTarget(http.route, where, warn);
   if (!target) return (name, match) => finish(name, match, { direct_response: { status: UNRESOLVED_STATUS } }, routeHeaders);
   const headers = target.sole ? mergeMutations(routeHeaders, target.sole) : routeHeaders;
   // Istio's precedence: rewrite.authority, then a route-level Host header, then the sole destination's.
   const hostRewrite = http.rewrite?.authority || routeHeaders.authority || target.sole?.authority;
   const timeout = http.timeout ? protoDuration(http.timeout) : '0s';
   const retry = retryPolicy(http.retries);
-  const mirror = mirrorPolicy(http, ctx, where, warn);
+  const mirror = mirrorPolicy(http, where, warn);
   const uri = http.rewrite?.uri;
   return (name, match, pathKind) => {
     const action: JsonObject = { ...target.cluster };
@@ -169,7 +167,7 @@ function describe(d: Destination): string {
  * without a cluster are dropped too (their share goes to the others); when
  * none is left the route answers 503 rather than naming a missing cluster.
  */
-function resolveTarget(route: readonly HttpRouteDestination[], ctx: RouteBuildContext, where: string, warn: Warn): Target | undefined {
+function resolveTarget(route: readonly ResolvedHttpDestination[], where: string, warn: Warn): Target | undefined {
   if (route.length === 0) {
     warn(`${where}: no destination, redirect or directResponse; the route answers ${UNRESOLVED_STATUS}`);
     return undefined;
@@ -180,10 +178,10 @@ function resolveTarget(route: readonly HttpRouteDestination[], ctx: RouteBuildCo
     warn(`${where}: no destination has a positive weight; splitting traffic evenly`);
     weighted = route.map((d) => ({ d, weight: 1 }));
   }
-  const resolved: { d: HttpRouteDestination; weight: number; cluster: string }[] = [];
+  const resolved: { d: ResolvedHttpDestination; weight: number; cluster: string }[] = [];
   const missing: string[] = [];
   for (const { d, weight } of weighted) {
-    const cluster = ctx.clusterFor(d.destination);
+    const cluster = d.cluster;
     if (cluster) resolved.push({ d, weight, cluster });
     else missing.push(describe(d.destination));
   }
@@ -205,7 +203,7 @@ function resolveTarget(route: readonly HttpRouteDestination[], ctx: RouteBuildCo
   return { cluster: { weighted_clusters: { clusters } } };
 }
 
-function redirectAction(r: NonNullable<HttpRoute['redirect']>, where: string, warn: Warn): JsonObject | undefined {
+function redirectAction(r: NonNullable<HttpRouteView['redirect']>, where: string, warn: Warn): JsonObject | undefined {
   const code = r.redirectCode || 301;
   const responseCode = REDIRECT_CODES[code];
   if (!responseCode) {
@@ -225,11 +223,11 @@ function redirectAction(r: NonNullable<HttpRoute['redirect']>, where: string, wa
 }
 
 /** Istio: mirrorPercentage defaults to 100, and 0 turns mirroring off; mirrored requests do not force trace sampling. */
-function mirrorPolicy(http: HttpRoute, ctx: RouteBuildContext, where: string, warn: Warn): JsonObject | undefined {
+function mirrorPolicy(http: HttpRouteView, where: string, warn: Warn): JsonObject | undefined {
   if (!http.mirror) return undefined;
   const fraction = fractionalPercent(http.mirrorPercentage ?? 100);
   if (!fraction) return undefined;
-  const cluster = ctx.clusterFor(http.mirror);
+  const cluster = http.mirror.cluster;
   if (!cluster) {
     warn(`${where}: no cluster for mirror ${describe(http.mirror)}; not mirroring`);
     return undefined;

@@ -2,9 +2,7 @@
 // effective peer mTLS mode. TRANSPARENT mode gathers every port in one
 // `virtualInbound` listener on 15006 (traffic redirected by iptables); EXPLICIT
 // mode binds one listener per target port on the workload's own address.
-import { clusterName } from '../model/names.js';
-import { VIRTUAL_INBOUND_PORT } from '../model/proxy-sockets.js';
-import type { InboundPort, ProxyView } from '../model/proxy-view.js';
+import { type InboundPort, type SidecarView, VIRTUAL_INBOUND_PORT } from '../model/view-types.js';
 import { type AuthzFilters, NO_AUTHZ_FILTERS } from './authz-filters.js';
 import { type JsonObject, socketAddress, typed } from './common.js';
 import { inboundHttpConnectionManager, tcpProxyFilter } from './http-connection-manager.js';
@@ -21,7 +19,7 @@ export function inboundFilterChains(
   trustDomains: readonly string[],
   access: AuthzFilters = NO_AUTHZ_FILTERS,
 ): JsonObject[] {
-  const cluster = clusterName('inbound', port.targetPort, '', '');
+  const cluster = port.cluster;
   const terminate = (mtls: boolean): JsonObject[] =>
     port.http
       ? [inboundHttpConnectionManager(cluster, port.targetPort, mtls, access.http)]
@@ -65,7 +63,7 @@ function listenerFilters(chains: readonly JsonObject[], transparent: boolean): J
   return filters;
 }
 
-export function buildInboundListeners(view: ProxyView, access: AuthzFilters = NO_AUTHZ_FILTERS): JsonObject[] {
+export function buildInboundListeners(view: SidecarView, access: AuthzFilters = NO_AUTHZ_FILTERS): JsonObject[] {
   if (view.inbound.length === 0) return [];
   if (view.settings.interceptionMode === 'TRANSPARENT') {
     const chains = view.inbound.flatMap((port) => inboundFilterChains(port, view.trustDomains, access));

@@ -12,7 +12,7 @@
 //   unusable the provider is kept with a JWKS that verifies nothing, so tokens of
 //   that issuer fail closed (401) rather than being ignored.
 import type { Json } from '../proto/proto-json.js';
-import type { JwtRule, RequestAuthentication } from '../config/authz-types.js';
+import type { JwtRule, RequestAuthentication } from '../model/view-types.js';
 import { typed, type JsonObject } from './common.js';
 
 export const JWT_AUTHN_FILTER_NAME = 'envoy.filters.http.jwt_authn';

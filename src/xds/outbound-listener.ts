@@ -3,8 +3,7 @@
 // listener per TCP service port, all on the proxy's outbound address.
 // TRANSPARENT mode: Istio's layout, `virtualOutbound` on 15001 handing
 // redirected connections to per-port listeners that do not bind.
-import { VIRTUAL_OUTBOUND_PORT } from '../model/proxy-sockets.js';
-import type { ProxyView } from '../model/proxy-view.js';
+import { type SidecarView, VIRTUAL_OUTBOUND_PORT } from '../model/view-types.js';
 import { PASSTHROUGH_CLUSTER } from './cluster.js';
 import { type JsonObject, socketAddress } from './common.js';
 import { outboundHttpConnectionManager, tcpProxyFilter } from './http-connection-manager.js';
@@ -13,14 +12,14 @@ import { HTTP_PROXY_ROUTE } from './route-configuration.js';
 
 export const VIRTUAL_OUTBOUND = 'virtualOutbound';
 
-export function buildOutboundListeners(view: ProxyView, httpFilters: readonly string[] = []): JsonObject[] {
+export function buildOutboundListeners(view: SidecarView, httpFilters: readonly string[] = []): JsonObject[] {
   return view.settings.interceptionMode === 'TRANSPARENT' ? transparentListeners(view, httpFilters) : explicitListeners(view, httpFilters);
 }
 
-function explicitListeners(view: ProxyView, httpFilters: readonly string[]): JsonObject[] {
+function explicitListeners(view: SidecarView, httpFilters: readonly string[]): JsonObject[] {
   const { outboundAddress, outboundPort } = view.settings;
   const listeners: JsonObject[] = [];
-  if (view.httpRoutes.size > 0) {
+  if (view.outbound.httpRoutes.length > 0) {
     const name = `${outboundAddress}_${outboundPort}`;
     listeners.push({
       name,
@@ -29,7 +28,7 @@ function explicitListeners(view: ProxyView, httpFilters: readonly string[]): Jso
       traffic_direction: 'OUTBOUND',
     });
   }
-  for (const tcp of view.tcpPorts) {
+  for (const tcp of view.outbound.tcpPorts) {
     if (tcp.port === outboundPort) continue;
     const name = `${outboundAddress}_${tcp.port}`;
     listeners.push({
@@ -42,7 +41,7 @@ function explicitListeners(view: ProxyView, httpFilters: readonly string[]): Jso
   return listeners;
 }
 
-function transparentListeners(view: ProxyView, httpFilters: readonly string[]): JsonObject[] {
+function transparentListeners(view: SidecarView, httpFilters: readonly string[]): JsonObject[] {
   const listeners: JsonObject[] = [
     {
       name: VIRTUAL_OUTBOUND,
@@ -53,11 +52,13 @@ function transparentListeners(view: ProxyView, httpFilters: readonly string[]): 
       traffic_direction: 'OUTBOUND',
     },
   ];
-  const ports = new Set<number>([...view.httpRoutes.keys(), ...view.tcpPorts.map((t) => t.port)]);
+  const { httpRoutes, tcpPorts } = view.outbound;
+  const httpPorts = new Set(httpRoutes.map((r) => r.port));
+  const ports = new Set<number>([...httpPorts, ...tcpPorts.map((t) => t.port)]);
   for (const port of [...ports].sort((a, b) => a - b)) {
     const name = `0.0.0.0_${port}`;
-    const tcp = view.tcpPorts.find((t) => t.port === port);
-    const filter = view.httpRoutes.has(port)
+    const tcp = tcpPorts.find((t) => t.port === port);
+    const filter = httpPorts.has(port)
       ? outboundHttpConnectionManager(`outbound_${name}`, String(port), httpFilters)
       : tcpProxyFilter(`outbound_${name}`, tcp!.cluster, tcp!.weighted);
     listeners.push({

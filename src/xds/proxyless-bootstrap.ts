@@ -4,11 +4,10 @@
 // grpc-js-xds can only reach its control plane over an `insecure` (or
 // google_default) channel, so this bootstrap works with `meshlite serve
 // --insecure` only; the node id is then believed as the workload id.
-import type { Workload } from '../model/registry.js';
-import { PROXYLESS_NODE_KIND } from './proxyless-workload.js';
+import { PROXYLESS_NODE_KIND } from '../model/view-types.js';
 
 export interface GrpcBootstrapOptions {
-  workload: Pick<Workload, 'id' | 'namespace' | 'locality'>;
+  workload: { id: string; namespace: string; locality?: string };
   /** `host:port` of meshlite's ADS. */
   adsAddress: string;
 }

@@ -4,14 +4,7 @@
 // a ClusterLoadAssignment has a weight (grpc drops localities without one).
 import { ADS_CONFIG_SOURCE, DEFAULT_CONNECT_TIMEOUT, type JsonObject, socketAddress, typed } from './common.js';
 import { TYPE } from './type-urls.js';
-
-export interface ProxylessEndpoint {
-  /** An IP literal: grpc NACKs a ClusterLoadAssignment with a host name in it. */
-  address: string;
-  port: number;
-  locality?: string;
-  weight?: number;
-}
+import type { ProxylessEndpoint } from '../model/view-types.js';
 
 /** The vhost domain that matches any authority, so a later update can never leave the client without a vhost. */
 export const ANY_DOMAIN = '*';

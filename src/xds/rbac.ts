@@ -10,7 +10,7 @@ import type {
   AuthzOperation,
   AuthzRule,
   AuthzSource,
-} from '../config/authz-types.js';
+} from '../model/view-types.js';
 import { type JsonObject, typed } from './common.js';
 import {
   type Built,

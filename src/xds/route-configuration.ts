@@ -1,6 +1,6 @@
 // RouteConfiguration resources for outbound HTTP: one virtual host per service
 // port, matched by every name an app may use for it.
-import type { VirtualHostView } from '../model/proxy-view.js';
+import type { VirtualHostView } from '../model/view-types.js';
 import type { JsonObject } from './common.js';
 
 /** Route config name of the EXPLICIT-mode HTTP proxy listener, whose Host always carries the port. */

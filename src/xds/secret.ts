@@ -1,9 +1,8 @@
-// Secret resources (SDS). Which secrets a proxy needs follows from the names
-// its clusters and listeners reference; their material comes from a source
-// the caller provides (meshlite's CA, or files on the proxy's own host).
-import type { Json } from '../proto/proto-json.js';
+// Secret resources (SDS). Which secrets a proxy needs is part of its view
+// (SecretRef); their material comes from a source the caller provides
+// (meshlite's CA, or files on the proxy's own host).
+import type { SecretRef } from '../model/view-types.js';
 import type { JsonObject } from './common.js';
-import { parseSecretName } from './secret-names.js';
 
 /** The system trust bundle on the proxy's host, for SIMPLE TLS without a CA file. */
 export const SYSTEM_TRUST_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
@@ -22,33 +21,14 @@ export interface SecretMaterial {
   credentialCa?(name: string): string | undefined;
 }
 
-/** Every SDS secret name referenced anywhere in the given resources, sorted. */
-export function referencedSecretNames(resources: readonly Json[]): string[] {
-  const names = new Set<string>();
-  const visit = (value: Json): void => {
-    if (Array.isArray(value)) value.forEach(visit);
-    else if (value && typeof value === 'object') {
-      for (const [key, child] of Object.entries(value)) {
-        if (key === 'tls_certificate_sds_secret_configs' && Array.isArray(child)) {
-          for (const c of child) names.add(String((c as JsonObject).name));
-        } else if (key === 'validation_context_sds_secret_config' && child && typeof child === 'object') {
-          names.add(String((child as JsonObject).name));
-        } else visit(child);
-      }
-    }
-  };
-  resources.forEach(visit);
-  return [...names].sort();
-}
-
 /**
- * Builds a Secret for a name, or undefined when its material is not available
+ * Builds a Secret for a reference, or undefined when its material is not available
  * (Envoy then keeps the listener or cluster that needs it warming: fail closed).
  * File secrets point at files on the proxy's host, which Envoy reads itself.
  */
-export function buildSecret(name: string, material: SecretMaterial): JsonObject | undefined {
-  const parsed = parseSecretName(name);
-  switch (parsed.kind) {
+export function buildSecret(ref: SecretRef, material: SecretMaterial): JsonObject | undefined {
+  const name = ref.name;
+  switch (ref.kind) {
     case 'workload-cert': {
       const cert = material.workloadCertificate();
       if (!cert) return undefined;
@@ -62,23 +42,21 @@ export function buildSecret(name: string, material: SecretMaterial): JsonObject 
       return roots ? { name, validation_context: { trusted_ca: { inline_string: roots } } } : undefined;
     }
     case 'file-cert':
-      return { name, tls_certificate: { certificate_chain: { filename: parsed.cert }, private_key: { filename: parsed.key } } };
+      return { name, tls_certificate: { certificate_chain: { filename: ref.cert }, private_key: { filename: ref.key } } };
     case 'file-root':
-      return { name, validation_context: { trusted_ca: { filename: parsed.ca === 'system' ? SYSTEM_TRUST_BUNDLE : parsed.ca } } };
+      return { name, validation_context: { trusted_ca: { filename: ref.ca === 'system' ? SYSTEM_TRUST_BUNDLE : ref.ca } } };
     case 'credential': {
-      if (parsed.ca) {
-        const ca = material.credentialCa?.(parsed.credential);
+      if (ref.ca) {
+        const ca = material.credentialCa?.(ref.credential);
         return ca ? { name, validation_context: { trusted_ca: { inline_string: ca } } } : undefined;
       }
-      const cert = material.credentialCertificate?.(parsed.credential);
+      const cert = material.credentialCertificate?.(ref.credential);
       if (!cert) return undefined;
       return {
         name,
         tls_certificate: { certificate_chain: { inline_string: cert.certChainPem }, private_key: { inline_string: cert.privateKeyPem } },
       };
     }
-    case 'unknown':
-      return undefined;
   }
 }
 

@@ -1,9 +1,8 @@
 // Upstream and downstream TLS contexts: mesh mTLS with SDS `default`/`ROOTCA`,
 // and user-supplied certificates referenced as SDS secrets by name.
-import type { ClientTlsSettings } from '../config/types.js';
-import type { IstioMutualTls } from '../model/proxy-view.js';
+import { ROOT_CA, WORKLOAD_CERT } from '../model/secret-refs.js';
+import type { ClientTlsSettings, IstioMutualTls, SecretRef } from '../model/view-types.js';
 import { type JsonObject, sdsSecretConfig, TLS_PARAMS, typed } from './common.js';
-import { SECRET_NAMES } from './secret-names.js';
 import { TYPE } from './type-urls.js';
 
 /** ALPN values an Istio sidecar offers for mesh mTLS; PERMISSIVE chains match on them. */
@@ -23,10 +22,10 @@ export function istioMutualUpstreamSocket(tls: IstioMutualTls): JsonObject {
     common_tls_context: {
       tls_params: TLS_PARAMS,
       alpn_protocols: tls.alpn,
-      tls_certificate_sds_secret_configs: [sdsSecretConfig(SECRET_NAMES.workloadCert)],
+      tls_certificate_sds_secret_configs: [sdsSecretConfig(WORKLOAD_CERT.name)],
       combined_validation_context: {
         default_validation_context: { match_typed_subject_alt_names: sanMatchers(tls.subjectAltNames) },
-        validation_context_sds_secret_config: sdsSecretConfig(SECRET_NAMES.rootCa),
+        validation_context_sds_secret_config: sdsSecretConfig(ROOT_CA.name),
       },
     },
     sni: tls.sni,
@@ -34,24 +33,16 @@ export function istioMutualUpstreamSocket(tls: IstioMutualTls): JsonObject {
 }
 
 /** SIMPLE or MUTUAL origination with files or a credentialName (served by meshlite over SDS). */
-export function userUpstreamSocket(settings: ClientTlsSettings, mutual: boolean): JsonObject {
+export function userUpstreamSocket(settings: ClientTlsSettings, certificate?: SecretRef, validation?: SecretRef): JsonObject {
   const common: JsonObject = { tls_params: TLS_PARAMS };
-  if (mutual) {
-    const cert = settings.credentialName
-      ? SECRET_NAMES.credential(settings.credentialName)
-      : SECRET_NAMES.fileCert(settings.clientCertificate!, settings.privateKey!);
-    common.tls_certificate_sds_secret_configs = [sdsSecretConfig(cert)];
-  }
-  if (!settings.insecureSkipVerify) {
-    const root = settings.credentialName
-      ? SECRET_NAMES.credentialCa(settings.credentialName)
-      : SECRET_NAMES.fileRoot(settings.caCertificates);
+  if (certificate) common.tls_certificate_sds_secret_configs = [sdsSecretConfig(certificate.name)];
+  if (validation) {
     const defaults: JsonObject = {};
     if (settings.subjectAltNames.length > 0) defaults.match_typed_subject_alt_names = sanMatchers([...settings.subjectAltNames].sort());
     if (settings.caCrl) defaults.crl = { filename: settings.caCrl };
     common.combined_validation_context = {
       default_validation_context: defaults,
-      validation_context_sds_secret_config: sdsSecretConfig(root),
+      validation_context_sds_secret_config: sdsSecretConfig(validation.name),
     };
   }
   const context: JsonObject = { common_tls_context: common };
@@ -63,7 +54,7 @@ export function userUpstreamSocket(settings: ClientTlsSettings, mutual: boolean)
 export function istioMutualDownstreamSocket(trustDomains: readonly string[], alpn: readonly string[]): JsonObject {
   const common: JsonObject = {
     tls_params: TLS_PARAMS,
-    tls_certificate_sds_secret_configs: [sdsSecretConfig(SECRET_NAMES.workloadCert)],
+    tls_certificate_sds_secret_configs: [sdsSecretConfig(WORKLOAD_CERT.name)],
     combined_validation_context: {
       default_validation_context: {
         match_typed_subject_alt_names: sanMatchers(
@@ -71,7 +62,7 @@ export function istioMutualDownstreamSocket(trustDomains: readonly string[], alp
           'prefix',
         ),
       },
-      validation_context_sds_secret_config: sdsSecretConfig(SECRET_NAMES.rootCa),
+      validation_context_sds_secret_config: sdsSecretConfig(ROOT_CA.name),
     },
   };
   if (alpn.length > 0) common.alpn_protocols = [...alpn];

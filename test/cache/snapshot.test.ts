@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildSnapshot, changedTypes, encodeInSlices, typeSnapshot } from '../../src/cache/snapshot.js';
 import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
-import { translateProxy } from '../../src/xds/proxy-resources.js';
+import { Translator, translate } from '../../src/translate/translator.js';
 import { type Document, meshOf, mtlsPolicy, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 
 const base = [
@@ -13,7 +13,7 @@ const base = [
 ];
 
 function snapshotOf(docs: Document[], proxy: string) {
-  const r = translateProxy(meshOf(docs), proxy);
+  const r = translate(meshOf(docs), proxy);
   if (!r.ok) throw new Error(r.error);
   return { snapshot: buildSnapshot(r.resources, []), resources: r.resources };
 }
@@ -27,9 +27,9 @@ test('a layered snapshot holds exactly the merged resources, with identical byte
 });
 
 test('proxies of one namespace share outbound encodings; their own parts differ', () => {
-  const model = meshOf(base);
-  const a = translateProxy(model, 'httpbin.bar');
-  const b = translateProxy(model, 'httpbin2.bar');
+  const translator = new Translator(meshOf(base));
+  const a = translator.translate('httpbin.bar');
+  const b = translator.translate('httpbin2.bar');
   assert.ok(a.ok && b.ok);
   if (!a.ok || !b.ok) return;
   const sa = buildSnapshot(a.resources, []);
@@ -65,8 +65,8 @@ test('the cache notifies watchers only on change', () => {
 
 test('encoding in slices pauses between resources when asked and leaves what buildSnapshot builds unchanged', async () => {
   const model = meshOf(base);
-  const sliced = translateProxy(model, 'httpbin.bar');
-  const direct = translateProxy(meshOf(base), 'httpbin.bar');
+  const sliced = translate(model, 'httpbin.bar');
+  const direct = translate(meshOf(base), 'httpbin.bar');
   assert.ok(sliced.ok && direct.ok);
   if (!sliced.ok || !direct.ok) return;
   let asked = 0;

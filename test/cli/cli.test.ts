@@ -50,6 +50,21 @@ test('generate: full dump has the five config_dump sections in Envoy order', () 
   );
 });
 
+test('generate --type view: the resolved view, with peer modes, clusters and secret references as data', () => {
+  const r = meshlite('generate', '-c', 'examples/s3-dr-disable', '--proxy', 'httpbin.bar', '--type', 'view');
+  assert.is(r.code, 0, r.stderr);
+  const view = JSON.parse(r.stdout);
+  assert.is(view.kind, 'sidecar');
+  assert.equal(
+    view.inbound.map((p: Obj) => [p.targetPort, p.mode, p.cluster]),
+    [[80, 'STRICT', 'inbound|80||']],
+  );
+  assert.equal(
+    view.secrets.map((s: Obj) => `${s.kind}:${s.name}`),
+    ['root-ca:ROOTCA', 'workload-cert:default'],
+  );
+});
+
 test('generate: unknown proxy and a workload without sidecar are clear errors', () => {
   const unknown = meshlite('generate', '-c', 'examples/s1-auto-mtls', '--proxy', 'nope.foo');
   assert.is(unknown.code, 1);

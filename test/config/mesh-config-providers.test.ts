@@ -217,4 +217,19 @@ test('an invalid MeshConfig reports its own errors, not every CUSTOM policy', ()
   );
 });
 
+test('a MeshConfig whose schema holds but whose meaning does not: its error once, and no CUSTOM policy blamed for it', () => {
+  expectIssues(
+    {
+      'mesh.yaml': MESH(
+        indent(yaml`
+    - name: other
+      envoyExtAuthzHttp: {service: ext-authz.foo, port: 8000, pathPrefix: nope}
+  `),
+      ),
+      'policy.yaml': CUSTOM('authz'),
+    },
+    ['mesh.yaml:8:73: spec.extensionProviders[0].envoyExtAuthzHttp.pathPrefix: "nope" must start with "/" and hold no spaces, "?" or "#"'],
+  );
+});
+
 test.run();

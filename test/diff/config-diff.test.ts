@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { diffConfigDumps, formatDiff } from '../../src/diff/config-diff.js';
-import { dumpProxyConfig } from '../../src/xds/proxy-config-dump.js';
+import { dumpProxyConfig } from '../../src/translate/proxy-config-dump.js';
 import { type Document, meshOf, mtlsPolicy, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 
 type Obj = Record<string, any>;

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { envoyOrThrow } from '../support/envoy-binary.js';
-import { goldenFiles } from '../support/golden-cases.js';
+import { envoyGoldenFiles } from '../support/golden-cases.js';
 import { REPO_ROOT } from '../support/paths.js';
 
 const run = promisify(execFile);
@@ -62,7 +62,7 @@ async function validate(envoy: string, file: string, dir: string): Promise<strin
 
 test('real Envoy accepts the listeners and clusters of every golden', async () => {
   const envoy = envoyOrThrow();
-  const files = goldenFiles();
+  const files = envoyGoldenFiles();
   assert.ok(files.length > 0, 'no goldens to validate');
   const dir = mkdtempSync(join(tmpdir(), 'meshlite-validate-'));
   try {
@@ -85,7 +85,7 @@ test('the validation is real: Envoy rejects a bootstrap with a broken listener',
   const envoy = envoyOrThrow();
   const dir = mkdtempSync(join(tmpdir(), 'meshlite-validate-'));
   try {
-    const file = goldenFiles().find((f) => f.includes('s2-mesh-strict') && f.endsWith('httpbin.bar.json'))!;
+    const file = envoyGoldenFiles().find((f) => f.includes('s2-mesh-strict') && f.endsWith('httpbin.bar.json'))!;
     const dump = JSON.parse(readFileSync(file, 'utf8'));
     // Duplicate the inbound filter chain: two chains with the same match is an error Envoy reports.
     const listeners = dump.configs[2].dynamic_listeners as Obj[];

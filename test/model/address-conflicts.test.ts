@@ -9,7 +9,7 @@ import { formatIssue } from '../../src/config/diagnostics.js';
 import { loadMeshConfig, withMeshChecks } from '../../src/control-plane/load-mesh.js';
 import { buildMeshModel } from '../../src/model/mesh-model.js';
 import { allSockets, workloadSockets } from '../../src/model/proxy-sockets.js';
-import { meshProxies, translate } from '../../src/xds/translate.js';
+import { meshProxies, translate } from '../../src/translate/translator.js';
 import type { JsonObject } from '../../src/xds/common.js';
 import { type Document, gateway, loadManifests, type ManifestFiles, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 import { EXAMPLES_DIR, REPO_ROOT } from '../support/paths.js';

@@ -2,7 +2,7 @@
 // mesh (root namespace, with or without selector), namespace, workload selector.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { authzView } from '../../src/model/authorization.js';
+import { providerCluster } from '../../src/model/authorization.js';
 import { authorizationPolicy, meshOf, requestAuthentication, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 
 const model = meshOf([
@@ -77,14 +77,13 @@ test('jwksUris: every URI to fetch, de-duplicated and sorted; inline jwks need n
 });
 
 test('extension provider services resolve to mesh clusters: FQDN, name.namespace, namespace/host; unknown host or port -> none', () => {
-  const view = authzView(model, model.registry.workload('httpbin.foo')!);
   const want = 'outbound|8000||httpbin.bar.svc.cluster.local';
   assert.equal(
-    ['httpbin.bar.svc.cluster.local', 'httpbin.bar', 'bar/httpbin'].map((s) => view.providerCluster(s, 8000)),
+    ['httpbin.bar.svc.cluster.local', 'httpbin.bar', 'bar/httpbin'].map((s) => providerCluster(model, s, 8000)),
     [want, want, want],
   );
-  assert.is(view.providerCluster('httpbin.bar', 9999), undefined);
-  assert.is(view.providerCluster('nope.bar', 8000), undefined);
+  assert.is(providerCluster(model, 'httpbin.bar', 9999), undefined);
+  assert.is(providerCluster(model, 'nope.bar', 8000), undefined);
 });
 
 test.run();

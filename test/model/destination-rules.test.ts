@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { MeshModel } from '../../src/model/mesh-model.js';
-import { buildProxyView } from '../../src/model/proxy-view.js';
+import { MeshViews } from '../../src/model/mesh-views.js';
+import type { SidecarView } from '../../src/model/view-types.js';
 import { destinationRule, meshOf, peerAuthentication, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 
 const base = [
@@ -11,11 +12,17 @@ const base = [
   workloadEntry('foo/sleep', { address: '127.0.1.2' }),
   workloadEntry('baz/sleep', { address: '127.0.3.2' }),
 ];
+function sidecarView(model: MeshModel, proxy: string): SidecarView {
+  const found = new MeshViews(model).view(proxy);
+  if (!found.ok || found.view.kind !== 'sidecar') throw new Error(`${proxy} is not a sidecar`);
+  return found.view;
+}
+
 const tls = (mode: string) => ({ trafficPolicy: { tls: { mode } } });
 
 function clusterTls(model: MeshModel, proxy: string, cluster = 'outbound|8000||httpbin.bar.svc.cluster.local'): string {
-  const view = buildProxyView(model, model.registry.workload(proxy)!);
-  return view.clusters.find((c) => c.name === cluster)!.tls.kind;
+  const view = sidecarView(model, proxy);
+  return view.outbound.clusters.find((c) => c.name === cluster)!.tls.kind;
 }
 
 test('lookup order: client namespace, then service namespace, then root namespace', () => {
@@ -43,8 +50,8 @@ test('exportTo "." keeps a rule to its own namespace', () => {
 
 test('no rule: auto mTLS; SANs are the service accounts of the endpoints', () => {
   const model = meshOf(base);
-  const view = buildProxyView(model, model.registry.workload('sleep.foo')!);
-  const cluster = view.clusters.find((c) => c.host === 'httpbin.bar.svc.cluster.local')!;
+  const view = sidecarView(model, 'sleep.foo');
+  const cluster = view.outbound.clusters.find((c) => c.host === 'httpbin.bar.svc.cluster.local')!;
   assert.is(cluster.tls.kind, 'auto');
   if (cluster.tls.kind === 'auto') {
     assert.equal(cluster.tls.istio.subjectAltNames, ['spiffe://cluster.local/ns/bar/sa/httpbin']);
@@ -63,8 +70,8 @@ test('subsets make one cluster each with their own endpoints; subset policy over
     ],
   });
   const model = meshOf([...base, dr]);
-  const view = buildProxyView(model, model.registry.workload('sleep.foo')!);
-  const byName = new Map(view.clusters.map((c) => [c.name, c]));
+  const view = sidecarView(model, 'sleep.foo');
+  const byName = new Map(view.outbound.clusters.map((c) => [c.name, c]));
   const v1 = byName.get('outbound|8000|v1|httpbin.bar.svc.cluster.local')!;
   const v2 = byName.get('outbound|8000|v2|httpbin.bar.svc.cluster.local')!;
   assert.equal(
@@ -84,8 +91,8 @@ test('subsets make one cluster each with their own endpoints; subset policy over
 test('auto mTLS marks only endpoints whose sidecar accepts mTLS on that port', () => {
   const pa = peerAuthentication('bar/v2-off', { selector: { matchLabels: { version: 'v2' } }, mtls: { mode: 'DISABLE' } });
   const model = meshOf([...base, pa, workloadEntry('bar/nosidecar', { address: '127.0.2.3', labels: { app: 'httpbin' }, sidecar: false })]);
-  const view = buildProxyView(model, model.registry.workload('sleep.foo')!);
-  const cluster = view.clusters.find((c) => c.name === 'outbound|8000||httpbin.bar.svc.cluster.local')!;
+  const view = sidecarView(model, 'sleep.foo');
+  const cluster = view.outbound.clusters.find((c) => c.name === 'outbound|8000||httpbin.bar.svc.cluster.local')!;
   assert.equal(cluster.endpoints.map((e) => [e.address, e.port, e.istioMtls]).sort(), [
     ['127.0.2.1', 80, true],
     ['127.0.2.2', 80, false],

@@ -16,6 +16,22 @@ function mode(model: MeshModel, id: string, port = 80): string {
   return model.peerAuthn.effectiveMode({ namespace: w.namespace, labels: w.labels, ports: w.ports }, port);
 }
 
+test('answers are remembered by content: fresh but equal subjects resolve once, a different port or label again', () => {
+  const model = meshOf([...base, peerAuthentication('bar/default', mtls('STRICT'))]);
+  const index = model.peerAuthn as unknown as { resolve: (...args: unknown[]) => unknown };
+  const resolve = index.resolve.bind(index);
+  let calls = 0;
+  index.resolve = (...args) => {
+    calls += 1;
+    return resolve(...args);
+  };
+  for (let i = 0; i < 3; i++) assert.is(mode(model, 'httpbin.bar'), 'STRICT');
+  assert.is(calls, 1, 'equal subjects (fresh objects) share one answer');
+  mode(model, 'httpbin.bar', 81);
+  mode(model, 'other.bar');
+  assert.is(calls, 3, 'another port or other labels are resolved on their own');
+});
+
 test('no policy at all: PERMISSIVE', () => {
   assert.is(mode(meshOf(base), 'httpbin.bar'), 'PERMISSIVE');
 });

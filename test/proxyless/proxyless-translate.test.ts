@@ -14,8 +14,8 @@ import { findVirtualHostForDomain } from '@grpc/grpc-js-xds/build/src/xds-depend
 import { buildSnapshot } from '../../src/cache/snapshot.js';
 import type { MeshModel } from '../../src/model/mesh-model.js';
 import { buildGrpcBootstrap } from '../../src/xds/proxyless-bootstrap.js';
-import { translateProxyless } from '../../src/xds/proxyless-translate.js';
-import { sidecarProxies } from '../../src/xds/translate.js';
+import { Translator, translate } from '../../src/translate/translator.js';
+import { sidecarProxies } from '../../src/translate/translator.js';
 import {
   destinationRule,
   exampleMesh,
@@ -39,15 +39,20 @@ const caller = (ref: string, address: string) =>
   workloadEntry(ref, { address, sidecar: false }, { annotations: { 'proxyless.meshlite.io/grpc': 'true' } });
 const example = () => exampleMesh('proxyless-grpc');
 
+/** One Translator per model, as the control plane keeps: proxyless clients of a namespace share its resources. */
+const translators = new WeakMap<MeshModel, Translator>();
+
 function translated(model: MeshModel, id: string) {
-  const r = translateProxyless(model, id);
+  let translator = translators.get(model);
+  if (!translator) translators.set(model, (translator = new Translator(model)));
+  const r = translator.translate(id);
   if (!r.ok) throw new Error(r.error);
   return r.resources;
 }
 
 /** Decodes every resource of a proxy's snapshot the way grpc-js-xds does on receipt. */
 function decodeAll(model: MeshModel, id: string): Map<string, Obj> {
-  const r = translateProxyless(model, id);
+  const r = translate(model, id);
   if (!r.ok) throw new Error(r.error);
   const bootstrap = validateBootstrapConfig(buildGrpcBootstrap({ workload: r.view.proxy, adsAddress: '127.0.0.1:15010' }));
   const context: XdsDecodeContext = { server: bootstrap.xdsServers[0]!, bootstrap };
@@ -109,7 +114,7 @@ test('the example: greeter-client.foo gets a listener per name of greeter.bar, o
       ],
     },
   ]);
-  assert.equal(r.secretNames, []);
+  assert.equal(r.secrets, []);
   assert.equal(r.warnings, []);
 });
 
@@ -258,9 +263,9 @@ test('only annotated workloads translate; a sidecar that is also annotated is se
     workloadEntry('bar/greeter', { address: '127.0.60.1' }),
     workloadEntry('bar/both', { address: '127.0.60.2' }, { annotations: { 'proxyless.meshlite.io/grpc': 'true' } }),
   ]);
-  const plain = translateProxyless(model, 'greeter.bar');
-  assert.ok(!plain.ok && plain.error.includes('is not a proxyless gRPC workload'));
-  const missing = translateProxyless(model, 'nope.bar');
+  const plain = translate(model, 'greeter.bar');
+  assert.ok(plain.ok && plain.kind === 'sidecar', 'a workload without the annotation is served as a sidecar, not proxyless');
+  const missing = translate(model, 'nope.bar');
   assert.ok(!missing.ok && missing.error.includes('no workload "nope.bar"'));
   assert.match(translated(model, 'both.bar').warnings.join('\n'), 'also carries the sidecar label');
 });

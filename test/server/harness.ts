@@ -7,7 +7,7 @@ import { AdsServer, type StreamAuthenticator } from '../../src/server/ads-server
 import type { Logger } from '../../src/util/logger.js';
 import type { StreamObserver, TypeStatus } from '../../src/server/stream-status.js';
 import type { JsonObject } from '../../src/xds/common.js';
-import { translateProxy } from '../../src/xds/proxy-resources.js';
+import { translate } from '../../src/translate/translator.js';
 import type { ResourceType } from '../../src/xds/type-urls.js';
 import { destinationRule, type Document, meshOf, mtlsPolicy, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 import { DeltaClient, eventually, SotwClient } from './xds-client.js';
@@ -135,7 +135,7 @@ export function secrets(generation: number): JsonObject[] {
 }
 
 export function snapshotOf(docs: readonly Document[], secretGeneration?: number, proxy = PROXY): ProxySnapshot {
-  const r = translateProxy(meshOf(docs), proxy);
+  const r = translate(meshOf(docs), proxy);
   if (!r.ok) throw new Error(r.error);
   return buildSnapshot(r.resources, secretGeneration === undefined ? [] : secrets(secretGeneration));
 }

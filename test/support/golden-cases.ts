@@ -1,16 +1,22 @@
-// The golden matrix: every scenario under examples/ times every sidecar proxy it has.
+// The golden matrix: every scenario under examples/ times every proxy it has,
+// at two stages: the view (`<proxy>.view.json`, what the model resolved) and
+// the Envoy config (`<proxy>.json`, config_dump shape).
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatIssue } from '../../src/config/diagnostics.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { buildMeshModel } from '../../src/model/mesh-model.js';
-import { dumpProxyConfig, formatJson } from '../../src/xds/proxy-config-dump.js';
-import { meshProxies } from '../../src/xds/translate.js';
+import { viewToJson } from '../../src/model/view-json.js';
+import { dumpProxyConfig, formatJson } from '../../src/translate/proxy-config-dump.js';
+import { meshProxies } from '../../src/translate/translator.js';
 import { EXAMPLES_DIR, GOLDEN_DIR, REPO_ROOT } from './paths.js';
+
+export type GoldenStage = 'view' | 'envoy';
 
 export interface GoldenCase {
   scenario: string;
   proxy: string;
+  stage: GoldenStage;
   goldenPath: string;
   /** The translation as it is now, formatted exactly as the golden file. */
   actual: string;
@@ -36,12 +42,17 @@ export function goldenCases(): GoldenCase[] {
     for (const { workload: proxy } of meshProxies(model)) {
       const result = dumpProxyConfig(model, proxy.id);
       if (!result.ok) throw new Error(`${scenario}/${proxy.id}: ${result.error}`);
-      cases.push({
-        scenario,
-        proxy: proxy.id,
-        goldenPath: join(GOLDEN_DIR, scenario, `${proxy.id}.json`),
-        actual: formatJson(result.dump),
-      });
+      const dir = join(GOLDEN_DIR, scenario);
+      cases.push(
+        {
+          scenario,
+          proxy: proxy.id,
+          stage: 'view',
+          goldenPath: join(dir, `${proxy.id}.view.json`),
+          actual: formatJson(viewToJson(result.view)),
+        },
+        { scenario, proxy: proxy.id, stage: 'envoy', goldenPath: join(dir, `${proxy.id}.json`), actual: formatJson(result.dump) },
+      );
     }
   }
   return cases;
@@ -60,4 +71,9 @@ export function goldenFiles(): string[] {
     for (const file of readdirSync(path).sort()) files.push(join(path, file));
   }
   return files;
+}
+
+/** The Envoy-stage goldens (`<proxy>.json`), without the views. */
+export function envoyGoldenFiles(): string[] {
+  return goldenFiles().filter((f) => !f.endsWith('.view.json'));
 }

@@ -77,8 +77,13 @@ const CLUSTERS: Record<string, string> = {
 };
 
 function filters(protocol: 'http' | 'tcp', policies: AuthorizationPolicy[]): { filters: Obj[]; warnings: string[] } {
-  const ctx: ExtAuthzContext = { trustDomains: ['cluster.local'], protocol, clusterFor: (s, p) => CLUSTERS[`${s}:${p}`] };
-  return buildExtAuthzFilters(policies, PROVIDERS, ctx) as { filters: Obj[]; warnings: string[] };
+  const ctx: ExtAuthzContext = { trustDomains: ['cluster.local'], protocol };
+  const providers = PROVIDERS.map((p) => {
+    const { service, port } = p.kind === 'envoyExtAuthzHttp' ? p.http : p.grpc;
+    const cluster = CLUSTERS[`${service}:${port}`];
+    return cluster === undefined ? p : { ...p, cluster };
+  });
+  return buildExtAuthzFilters(policies, providers, ctx) as { filters: Obj[]; warnings: string[] };
 }
 
 const ROUTER = {

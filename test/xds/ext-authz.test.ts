@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AuthorizationAction, AuthorizationPolicy, AuthzRule } from '../../src/config/authz-types.js';
 import type { ExtensionProvider } from '../../src/config/types.js';
+import type { ProviderView } from '../../src/model/view-types.js';
 import { binaryToJson, jsonToBinary, type Json } from '../../src/proto/proto-json.js';
 import { buildExtAuthzFilters, type ExtAuthzContext } from '../../src/xds/ext-authz.js';
 import { buildRbacFilters } from '../../src/xds/rbac.js';
@@ -27,11 +28,14 @@ const CLUSTERS: Record<string, string> = {
   'ext-authz.foo.svc.cluster.local:9000': 'outbound|9000||ext-authz.foo.svc.cluster.local',
   'bar/ext-authz.bar.svc.cluster.local:9000': 'outbound|9000||ext-authz.bar.svc.cluster.local',
 };
-const ctx = (protocol: 'http' | 'tcp'): ExtAuthzContext => ({
-  trustDomains: ['cluster.local'],
-  protocol,
-  clusterFor: (s, p) => CLUSTERS[`${s}:${p}`],
-});
+const ctx = (protocol: 'http' | 'tcp'): ExtAuthzContext => ({ trustDomains: ['cluster.local'], protocol });
+/** Providers as the model hands them over: with the cluster of their `service:port`, when there is one. */
+const resolved = (providers: readonly ExtensionProvider[]): ProviderView[] =>
+  providers.map((p) => {
+    const { service, port } = p.kind === 'envoyExtAuthzHttp' ? p.http : p.grpc;
+    const cluster = CLUSTERS[`${service}:${port}`];
+    return cluster === undefined ? p : { ...p, cluster };
+  });
 
 const PROTO: Record<string, string> = {
   'envoy.filters.http.rbac': 'envoy.extensions.filters.http.rbac.v3.RBAC',
@@ -42,7 +46,7 @@ const PROTO: Record<string, string> = {
 
 /** Builds, and checks every config against the real proto: it encodes, and decodes back to exactly itself (canonical, in field order). */
 function build(policies: AuthorizationPolicy[], providers: ExtensionProvider[], protocol: 'http' | 'tcp' = 'http') {
-  const result = buildExtAuthzFilters(policies, providers, ctx(protocol)) as { filters: Obj[]; warnings: string[] };
+  const result = buildExtAuthzFilters(policies, resolved(providers), ctx(protocol)) as { filters: Obj[]; warnings: string[] };
   for (const f of result.filters) {
     const { '@type': type, ...config } = f.typed_config;
     const proto = PROTO[f.name]!;
@@ -71,13 +75,13 @@ const enabledBy = (filter: string, prefix = 'istio_ext_authz_') => ({
 });
 
 test("no CUSTOM policy: nothing (ALLOW/DENY/AUDIT are the RBAC builder's)", () => {
-  assert.equal(buildExtAuthzFilters([], [authz.httpProvider('p')], ctx('http')), { filters: [], warnings: [] });
+  assert.equal(buildExtAuthzFilters([], resolved([authz.httpProvider('p')]), ctx('http')), { filters: [], warnings: [] });
   const others = [
     policy('a', undefined, [authz.rule()], 'foo', 'ALLOW'),
     policy('d', undefined, [authz.rule()], 'foo', 'DENY'),
     policy('x', undefined, [authz.rule()], 'foo', 'AUDIT'),
   ];
-  assert.equal(buildExtAuthzFilters(others, [authz.httpProvider('p')], ctx('http')), { filters: [], warnings: [] });
+  assert.equal(buildExtAuthzFilters(others, resolved([authz.httpProvider('p')]), ctx('http')), { filters: [], warnings: [] });
 });
 
 test('HTTP provider: shadow RBAC + ext_authz http_service, exact JSON with every option', () => {
@@ -379,8 +383,8 @@ test('deterministic: input order does not matter', () => {
     policy('c', 'missing', [authz.rule()], 'x'),
   ];
   const providers = [authz.httpProvider('h'), authz.grpcProvider('g')];
-  const one = buildExtAuthzFilters(policies, providers, ctx('http'));
-  const two = buildExtAuthzFilters([...policies].reverse(), [...providers].reverse(), ctx('http'));
+  const one = buildExtAuthzFilters(policies, resolved(providers), ctx('http'));
+  const two = buildExtAuthzFilters([...policies].reverse(), resolved([...providers].reverse()), ctx('http'));
   assert.is(JSON.stringify(two), JSON.stringify(one));
 });
 

@@ -3,7 +3,7 @@
 // the TLS context each server mode needs, passthrough and TCP routing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { translate } from '../../src/xds/translate.js';
+import { translate } from '../../src/translate/translator.js';
 import { exampleMesh } from '../support/fixtures/index.js';
 
 type Obj = Record<string, any>;
@@ -98,13 +98,16 @@ test('gateway routes carry rewrite, timeout, retries, mirror, redirect and fault
 });
 
 test('secrets: files and credentials by name, plus the mesh pair its clusters use', () => {
-  assert.equal(r.secretNames, [
-    'ROOTCA',
-    'default',
-    'file-cert:/etc/meshlite/certs/a/tls.crt~/etc/meshlite/certs/a/tls.key',
-    'kubernetes://b-credential',
-    'kubernetes://b-credential-cacert',
-  ]);
+  assert.equal(
+    r.secrets.map((s) => s.name),
+    [
+      'ROOTCA',
+      'default',
+      'file-cert:/etc/meshlite/certs/a/tls.crt~/etc/meshlite/certs/a/tls.key',
+      'kubernetes://b-credential',
+      'kubernetes://b-credential-cacert',
+    ],
+  );
 });
 
 test.run();

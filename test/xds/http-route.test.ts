@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Destination, HttpMatchRequest, HttpRoute, HttpRouteDestination } from '../../src/config/types.js';
+import type { HttpRouteView } from '../../src/model/view-types.js';
 import { canonicalJson, type Json } from '../../src/proto/proto-json.js';
 import { buildHttpRoutes, type RouteBuildContext, requiredHttpFilters } from '../../src/xds/http-route.js';
 import { envoyOrThrow } from '../support/envoy-binary.js';
@@ -22,8 +23,20 @@ const CLUSTERS: Record<string, string> = {
   'shadow|': 'outbound|8000||shadow.bar.svc.cluster.local',
 };
 const clusterFor = (d: Destination) => (d.port && d.port !== 8000 ? undefined : CLUSTERS[`${d.host}|${d.subset ?? ''}`]);
+/** Routes as the model hands them over: each destination (and mirror) with its cluster, when there is one. */
+const resolved = (routes: readonly HttpRoute[]): HttpRouteView[] =>
+  routes.map(({ route, mirror, ...rest }) => {
+    const cluster = (d: Destination) => {
+      const found = clusterFor(d);
+      return found === undefined ? {} : { cluster: found };
+    };
+    return {
+      ...rest,
+      route: route.map((d) => ({ ...d, ...cluster(d.destination) })),
+      ...(mirror ? { mirror: { ...mirror, ...cluster(mirror) } } : {}),
+    };
+  });
 const CTX: RouteBuildContext = {
-  clusterFor,
   port: 8000,
   gateway: 'mesh',
   source: { labels: { app: 'sleep', version: 'v1' }, namespace: 'foo' },
@@ -48,7 +61,7 @@ const H = (h: Partial<HttpRoute> = {}): HttpRoute => ({ match: [], route: [to('h
 
 /** Builds, and checks every route against the real proto: accepted and already in canonical form. */
 function build(routes: HttpRoute[], ctx: Partial<RouteBuildContext> = {}) {
-  const result = buildHttpRoutes(routes, { ...CTX, ...ctx }, 'vs');
+  const result = buildHttpRoutes(resolved(routes), { ...CTX, ...ctx }, 'vs');
   for (const r of result.routes) {
     assert.is(JSON.stringify(canonicalJson('envoy.config.route.v3.Route', r)), JSON.stringify(r), `not canonical: ${JSON.stringify(r)}`);
   }

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { translateProxy } from '../../src/xds/proxy-resources.js';
+import { translate } from '../../src/translate/translator.js';
 import { type Document, meshConfig, meshOf, mtlsPolicy, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 
 type Obj = Record<string, any>;
@@ -10,7 +10,7 @@ const base = [
 ];
 
 function listeners(...extra: Document[]): Obj[] {
-  const r = translateProxy(meshOf([...base, ...extra]), 'httpbin.bar');
+  const r = translate(meshOf([...base, ...extra]), 'httpbin.bar');
   if (!r.ok) throw new Error(r.error);
   return r.resources.listeners as Obj[];
 }
@@ -59,7 +59,7 @@ test('DISABLE: plaintext only and no TLS inspector', () => {
 });
 
 test('inbound cluster forwards to the application address on the target port', () => {
-  const r = translateProxy(meshOf(base), 'httpbin.bar');
+  const r = translate(meshOf(base), 'httpbin.bar');
   assert.ok(r.ok);
   if (!r.ok) return;
   const cluster = r.resources.clusters.find((c) => c.name === 'inbound|80||') as Obj;
@@ -88,7 +88,7 @@ test('trust domain aliases are accepted inbound', () => {
 
 test('TCP service ports get tcp_proxy chains, with no HTTP filters', () => {
   const tcp = serviceEntry('bar/db', { ports: [{ name: 'tcp', number: 5432, protocol: 'TCP' }] });
-  const r = translateProxy(meshOf([tcp, workloadEntry('bar/db', { address: '127.0.2.7' }), mtlsPolicy('bar/default', 'STRICT')]), 'db.bar');
+  const r = translate(meshOf([tcp, workloadEntry('bar/db', { address: '127.0.2.7' }), mtlsPolicy('bar/default', 'STRICT')]), 'db.bar');
   assert.ok(r.ok);
   if (!r.ok) return;
   const l = (r.resources.listeners as Obj[]).find((x) => x.name === '127.0.2.7_5432')!;

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { translateProxy } from '../../src/xds/proxy-resources.js';
+import { translate } from '../../src/translate/translator.js';
 import {
   destinationRule,
   type Document,
@@ -24,7 +24,7 @@ const TCP_5432 = { name: 'tcp', number: 5432, protocol: 'TCP' };
 const httpbinTls = (tls: Obj) => destinationRule('bar/httpbin', { host: HOST, trafficPolicy: { tls } });
 
 function resources(...extra: Document[]) {
-  const r = translateProxy(meshOf([...base, ...extra]), 'sleep.foo');
+  const r = translate(meshOf([...base, ...extra]), 'sleep.foo');
   if (!r.ok) throw new Error(r.error);
   return r.resources;
 }
@@ -71,7 +71,7 @@ test('SIMPLE with a CA file: file-root SDS, auto SNI and SAN validation from Hos
   assert.is(ctx.sni, undefined);
   const opts = c.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
   assert.equal(opts.upstream_http_protocol_options, { auto_sni: true, auto_san_validation: true });
-  assert.ok(res.secretNames.includes('file-root:/certs/ca.pem'));
+  assert.ok(res.secrets.some((s) => s.name === 'file-root:/certs/ca.pem' && s.kind === 'file-root'));
 });
 
 test('SIMPLE without a CA uses the system roots; insecureSkipVerify drops validation', () => {
@@ -151,7 +151,7 @@ test('EXPLICIT outbound: HTTP proxy listener with http_proxy routes by host:port
 
 test('short name of a same-namespace service is routed too, and a domain claimed twice is dropped with a warning', () => {
   const same = workloadEntry('bar/sleep', { address: '127.0.2.2' });
-  const r = translateProxy(meshOf([...base, same]), 'sleep.bar');
+  const r = translate(meshOf([...base, same]), 'sleep.bar');
   assert.ok(r.ok);
   if (!r.ok) return;
   const vhost = (r.resources.routes[0] as Obj).virtual_hosts[0];
@@ -160,7 +160,7 @@ test('short name of a same-namespace service is routed too, and a domain claimed
     hosts: ['httpbin.bar.svc'],
     ports: [{ name: 'http', number: 8000, protocol: 'HTTP' }],
   });
-  const r2 = translateProxy(meshOf([...base, clash]), 'sleep.foo');
+  const r2 = translate(meshOf([...base, clash]), 'sleep.foo');
   assert.ok(r2.ok);
   if (!r2.ok) return;
   const all = (r2.resources.routes[0] as Obj).virtual_hosts.flatMap((v: Obj) => v.domains);

@@ -2,11 +2,11 @@
 // proxy: which AuthorizationPolicies and RequestAuthentications apply (and
 // why: mesh, namespace or workload scope), whether each JWKS is available,
 // and the exact Envoy filters that enforce them.
+import { authzView, type PolicyScope, policyScope } from '../model/authorization.js';
 import type { MeshModel } from '../model/mesh-model.js';
-import { authzView, policyScope, type PolicyScope } from '../model/authorization.js';
+import { proxyKind } from '../model/proxy-kind.js';
 import type { Json } from '../proto/proto-json.js';
-import { authzFilters } from './authz-filters.js';
-import { proxyKind } from './translate.js';
+import { authzFilters } from '../xds/authz-filters.js';
 
 type Scope = PolicyScope;
 
@@ -43,7 +43,7 @@ export function authorizationReport(model: MeshModel, proxyId: string): Authoriz
   const where = (s: { file: string; line: number }) => `${s.file}:${s.line}`;
   const filters = authzFilters(view);
   const enforced = kind !== 'proxyless';
-  const { authorizationPolicies, requestAuthentications } = view.policies;
+  const { authorizationPolicies, requestAuthentications } = view;
   const warnings = [...filters.warnings.http, ...filters.warnings.tcp];
   if (!enforced && (authorizationPolicies.length > 0 || requestAuthentications.length > 0)) {
     warnings.unshift('proxyless gRPC app: meshlite serves it client config only, so these policies are NOT enforced for its inbound calls');
@@ -69,7 +69,7 @@ export function authorizationReport(model: MeshModel, proxyId: string): Authoriz
         issuers: r.spec.jwtRules.map((j) => ({
           issuer: j.issuer,
           jwks: j.jwks !== undefined ? 'inline' : (j.jwksUri ?? 'none'),
-          available: j.jwks !== undefined || (j.jwksUri !== undefined && view.jwks.has(j.jwksUri)),
+          available: j.jwks !== undefined || (j.jwksUri !== undefined && Object.hasOwn(view.jwks, j.jwksUri)),
         })),
       })),
       httpFilters: [...filters.http] as Json[],

@@ -7,13 +7,12 @@
 // proxyless workload, or a gRPC library connecting as a sidecar workload),
 // with a message that says how to fix the config.
 import { PROXYLESS_GRPC_ANNOTATION } from '../config/kinds/workload-entry.js';
-import { isProxylessWorkload } from '../model/proxy-kind.js';
-import type { Workload } from '../model/registry.js';
+import { isProxylessWorkload } from './proxy-kind.js';
+import type { Workload } from './registry.js';
 
 export { isProxylessWorkload, PROXYLESS_GRPC_ANNOTATION };
 
-/** Node metadata `MESHLITE` value written by `meshlite bootstrap --grpc`. */
-export const PROXYLESS_NODE_KIND = 'proxyless-grpc';
+export { PROXYLESS_NODE_KIND } from './view-types.js';
 
 /** gRPC libraries announce themselves as `gRPC Node Pure JS`, `gRPC Go`, `gRPC Java`, `gRPC C-core`... */
 export function isGrpcUserAgent(userAgent: string): boolean {

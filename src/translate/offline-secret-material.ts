@@ -2,13 +2,13 @@
 // CA-issued certificate is not known there, so the dump says what would be
 // served instead of inventing key material. The private key is shown the way
 // Envoy's admin shows it anyway: "[redacted]".
-import type { Workload } from '../model/registry.js';
-import type { SecretMaterial } from './secret.js';
+import type { SecretMaterial } from '../xds/secret.js';
 
-export function offlineSecretMaterial(proxy: Workload): SecretMaterial {
+/** `identity`: the SPIFFE URI the certificate would carry. */
+export function offlineSecretMaterial(identity: string): SecretMaterial {
   return {
     workloadCertificate: () => ({
-      certChainPem: `[certificate issued by the meshlite CA for ${proxy.identity}]`,
+      certChainPem: `[certificate issued by the meshlite CA for ${identity}]`,
       privateKeyPem: '[redacted]',
     }),
     rootCertificates: () => '[meshlite CA root certificates]',

@@ -1,0 +1,55 @@
+// Views of one mesh model, per proxy. The parts that depend only on a proxy's
+// namespace (its outbound side, a proxyless client's targets) are computed once
+// per namespace and shared: this object owns that cache, so it lives exactly as
+// long as the model it was made for.
+import { buildGatewayView } from './gateway-view.js';
+import type { MeshModel } from './mesh-model.js';
+import { computeOutbound } from './outbound-view.js';
+import { PROXYLESS_GRPC_ANNOTATION, proxyKind } from './proxy-kind.js';
+import { buildSidecarView } from './proxy-view.js';
+import { buildProxylessView, proxylessTargets } from './proxyless-view.js';
+import type { Workload } from './registry.js';
+import type { OutboundView, ProxylessTargets, ProxyView } from './view-types.js';
+
+export type ViewResult = { ok: true; view: ProxyView; workload: Workload } | { ok: false; error: string };
+
+export class MeshViews {
+  private readonly outbound = new Map<string, OutboundView>();
+  private readonly proxyless = new Map<string, ProxylessTargets>();
+
+  constructor(readonly model: MeshModel) {}
+
+  /** The outbound side of clients in `namespace`. */
+  outboundFor(namespace: string): OutboundView {
+    let view = this.outbound.get(namespace);
+    if (!view) this.outbound.set(namespace, (view = computeOutbound(this.model, namespace)));
+    return view;
+  }
+
+  /** What proxyless clients in `namespace` can reach. */
+  proxylessFor(namespace: string): ProxylessTargets {
+    let targets = this.proxyless.get(namespace);
+    if (!targets) this.proxyless.set(namespace, (targets = proxylessTargets(this.model, namespace)));
+    return targets;
+  }
+
+  /** The view of the proxy `proxyId` serves: sidecar, gateway or proxyless, as its workload decides. */
+  view(proxyId: string): ViewResult {
+    const workload = this.model.registry.workload(proxyId);
+    if (!workload) return { ok: false, error: `no workload "${proxyId}" (expected <name>.<namespace> of a WorkloadEntry)` };
+    const kind = proxyKind(this.model, workload);
+    switch (kind) {
+      case 'proxyless':
+        return { ok: true, workload, view: buildProxylessView(this.model, workload, this.proxylessFor(workload.namespace)) };
+      case 'gateway':
+        return { ok: true, workload, view: buildGatewayView(this.model, workload, this.outboundFor(workload.namespace)) };
+      case 'sidecar':
+        return { ok: true, workload, view: buildSidecarView(this.model, workload, this.outboundFor(workload.namespace)) };
+      case undefined:
+        return {
+          ok: false,
+          error: `workload "${proxyId}" runs no sidecar (label security.istio.io/tlsMode: istio), no Gateway selects it, and it is not proxyless (annotation ${PROXYLESS_GRPC_ANNOTATION}: "true")`,
+        };
+    }
+  }
+}
