@@ -32,7 +32,7 @@ interface Running {
   reload(): void;
   stop(): Promise<void>;
 }
-type Start = (o: Record<string, unknown>) => Promise<Running>;
+type Start = (options: Record<string, unknown>) => Promise<Running>;
 
 interface Phase {
   phase: string;

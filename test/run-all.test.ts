@@ -12,15 +12,15 @@ import { REPO_ROOT } from './support/paths.js';
 const RUNNER = join(REPO_ROOT, 'dist/test/run-all.js');
 const UVU = pathToFileURL(join(REPO_ROOT, 'node_modules/uvu/dist/index.mjs')).href;
 
-function runOn(files: Record<string, string>, o: { filter?: string; env?: Record<string, string> } = {}) {
+function runOn(files: Record<string, string>, options: { filter?: string; env?: Record<string, string> } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'meshlite-runner-'));
   try {
     for (const [name, text] of Object.entries(files)) {
       mkdirSync(dirname(join(dir, name)), { recursive: true });
       writeFileSync(join(dir, name), text);
     }
-    const env = { ...process.env, MESHLITE_TEST_ROOT: dir, ...o.env };
-    const r = spawnSync(process.execPath, [RUNNER, ...(o.filter ? [o.filter] : [])], { cwd: dir, encoding: 'utf8', env });
+    const env = { ...process.env, MESHLITE_TEST_ROOT: dir, ...options.env };
+    const r = spawnSync(process.execPath, [RUNNER, ...(options.filter ? [options.filter] : [])], { cwd: dir, encoding: 'utf8', env });
     return { status: r.status, lines: r.stdout.split('\n'), stderr: r.stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -117,6 +117,40 @@ test('end-to-end files (under e2e/) run at most MESHLITE_TEST_E2E_JOBS at a time
   // The same files with room for two end-to-end files at once: e2e/b starts beside e2e/a, too early.
   const uncapped = runOn(files, { env: { MESHLITE_TEST_JOBS: '2', MESHLITE_TEST_E2E_JOBS: '2' } });
   assert.ok(uncapped.lines.includes('failed files: e2e/b.test.js'), uncapped.lines.join('\n'));
+});
+
+const HOOKS = pathToFileURL(join(REPO_ROOT, 'dist/test/support/hooks.js')).href;
+/** Two tests behind a before hook that throws, registered with uvu's test.before or with test/support/hooks.ts. */
+const failingBefore = (through: 'uvu' | 'hooks.ts') => `import { test } from '${UVU}';
+import { before } from '${HOOKS}';
+const explode = () => { throw new Error('setup exploded'); };
+${through === 'uvu' ? 'test.before(explode);' : 'before(test, explode);'}
+test('needs the setup', () => {});
+test('needs it too', () => {});
+test.run();
+`;
+
+test('a before hook that throws fails its file, which says its tests never ran; through test/support/hooks.ts the error is shown', () => {
+  const neverRan =
+    '2 test(s) neither passed nor failed: a before hook threw (uvu prints no error for it; register hooks with test/support/hooks.ts, which does)';
+  const plain = runOn({ 'plain.test.js': failingBefore('uvu') });
+  assert.is(plain.status, 1);
+  assert.equal(verdicts(plain.lines), ['FAIL plain.test.js (Xs)']);
+  assert.ok(plain.lines.includes(neverRan), plain.lines.join('\n'));
+  assert.not.ok(
+    plain.lines.some((l) => l.includes('setup exploded')),
+    'uvu alone prints no error',
+  );
+  assert.is(plain.lines.filter(Boolean).pop(), '0 passed, 2 failed');
+
+  const reported = runOn({ 'reported.test.js': failingBefore('hooks.ts') });
+  assert.is(reported.status, 1);
+  assert.equal(verdicts(reported.lines), ['FAIL reported.test.js (Xs)']);
+  assert.ok(reported.lines.includes(neverRan), reported.lines.join('\n'));
+  assert.ok(
+    reported.lines.some((l) => l.startsWith('✘ the before hook failed: Error: setup exploded')),
+    reported.lines.join('\n'),
+  );
 });
 
 test('a job count that is not a whole number of at least 1 stops the runner with a clear message', () => {

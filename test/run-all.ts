@@ -71,6 +71,16 @@ interface Verdict {
 
 const stripAnsi = (s: string) => s.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
 
+/**
+ * Tests counted in the total that neither passed nor failed: uvu skips them
+ * when a `before` hook throws, and prints neither the error nor a FAIL entry.
+ */
+function neverRan(out: string, bad: number): string {
+  const listed = out.match(/^\s+FAIL\s/gm)?.length ?? 0;
+  if (bad <= listed) return '';
+  return `${bad - listed} test(s) neither passed nor failed: a before hook threw (uvu prints no error for it; register hooks with test/support/hooks.ts, which does)\n`;
+}
+
 function judge(name: string, out: string, exit: number | string, seconds: string): Verdict {
   const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? NaN);
   const ok = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? NaN);
@@ -90,7 +100,13 @@ function judge(name: string, out: string, exit: number | string, seconds: string
   }
   const bad = total - ok - skip;
   if (bad > 0 || exit !== 0) {
-    return { passed: ok, failed: bad > 0 ? bad : 1, skipped: skip, ok: false, report: `FAIL ${name} (${seconds}s)\n${out}` };
+    return {
+      passed: ok,
+      failed: bad > 0 ? bad : 1,
+      skipped: skip,
+      ok: false,
+      report: `FAIL ${name} (${seconds}s)\n${out}${neverRan(out, bad)}`,
+    };
   }
   return {
     passed: ok,
@@ -101,8 +117,8 @@ function judge(name: string, out: string, exit: number | string, seconds: string
   };
 }
 
-function runFile(t: TestFile): Promise<Verdict> {
-  const rel = relative(process.cwd(), t.file);
+function runFile(testFile: TestFile): Promise<Verdict> {
+  const rel = relative(process.cwd(), testFile.file);
   const started = Date.now();
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -114,7 +130,7 @@ function runFile(t: TestFile): Promise<Verdict> {
     child.stderr.on('data', (c: Buffer) => chunks.push(c));
     const finish = (exit: number | string) => {
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      resolve(judge(t.name, stripAnsi(Buffer.concat(chunks).toString('utf8')), exit, seconds));
+      resolve(judge(testFile.name, stripAnsi(Buffer.concat(chunks).toString('utf8')), exit, seconds));
     };
     child.once('error', (err) => finish(err.message));
     child.once('close', (code, signal) => finish(code ?? signal ?? 'unknown'));
@@ -126,7 +142,7 @@ function escapeRegex(s: string): string {
 }
 
 /** Runs the files, end-to-end ones first (they are the long ones), within the two limits. */
-async function runAll(files: TestFile[], onDone: (t: TestFile, v: Verdict) => void): Promise<void> {
+async function runAll(files: TestFile[], onDone: (testFile: TestFile, verdict: Verdict) => void): Promise<void> {
   const queue = [...files.filter((f) => f.e2e), ...files.filter((f) => !f.e2e)];
   let running = 0;
   let e2eRunning = 0;
@@ -135,13 +151,13 @@ async function runAll(files: TestFile[], onDone: (t: TestFile, v: Verdict) => vo
       while (running < jobs) {
         const i = queue.findIndex((f) => !f.e2e || e2eRunning < e2eJobs);
         if (i < 0) break;
-        const [t] = queue.splice(i, 1) as [TestFile];
+        const [testFile] = queue.splice(i, 1) as [TestFile];
         running += 1;
-        if (t.e2e) e2eRunning += 1;
-        void runFile(t).then((v) => {
+        if (testFile.e2e) e2eRunning += 1;
+        void runFile(testFile).then((verdict) => {
           running -= 1;
-          if (t.e2e) e2eRunning -= 1;
-          onDone(t, v);
+          if (testFile.e2e) e2eRunning -= 1;
+          onDone(testFile, verdict);
           fill();
         });
       }
@@ -162,12 +178,12 @@ let failed = 0;
 let skipped = 0;
 const failedFiles: string[] = [];
 const started = Date.now();
-await runAll(files, (t, v) => {
-  passed += v.passed;
-  failed += v.failed;
-  skipped += v.skipped;
-  if (!v.ok) failedFiles.push(t.name);
-  console.log(v.report);
+await runAll(files, (testFile, verdict) => {
+  passed += verdict.passed;
+  failed += verdict.failed;
+  skipped += verdict.skipped;
+  if (!verdict.ok) failedFiles.push(testFile.name);
+  console.log(verdict.report);
 });
 
 const wall = ((Date.now() - started) / 1000).toFixed(1);

@@ -24,10 +24,10 @@ export interface ServeSafetyInput {
 }
 
 /** The reason serve must not start with these flags, or undefined. */
-export function unsafeServeReason(o: ServeSafetyInput): string | undefined {
+export function unsafeServeReason(flags: ServeSafetyInput): string | undefined {
   for (const [flag, address] of [
-    ['--ads-address', o.adsAddress],
-    ['--admin-address', o.adminAddress],
+    ['--ads-address', flags.adsAddress],
+    ['--admin-address', flags.adminAddress],
   ] as const) {
     try {
       splitHostPort(address);
@@ -35,11 +35,11 @@ export function unsafeServeReason(o: ServeSafetyInput): string | undefined {
       return `${flag} ${address} is not host:port`;
     }
   }
-  if (o.insecure && !o.insecureAllowRemote && !isLoopbackHost(splitHostPort(o.adsAddress).host)) {
-    return `--insecure with --ads-address ${o.adsAddress}, which is not a loopback address: any host that reaches it could claim any workload and get its private key; bind 127.0.0.1, or add --insecure-allow-remote if you really mean it`;
+  if (flags.insecure && !flags.insecureAllowRemote && !isLoopbackHost(splitHostPort(flags.adsAddress).host)) {
+    return `--insecure with --ads-address ${flags.adsAddress}, which is not a loopback address: any host that reaches it could claim any workload and get its private key; bind 127.0.0.1, or add --insecure-allow-remote if you really mean it`;
   }
-  if (o.adminTokenFile === undefined && !isLoopbackHost(splitHostPort(o.adminAddress).host)) {
-    return `--admin-address ${o.adminAddress} is not a loopback address: pass --admin-token-file <file> (its token then guards /debug/*), or bind the admin to 127.0.0.1`;
+  if (flags.adminTokenFile === undefined && !isLoopbackHost(splitHostPort(flags.adminAddress).host)) {
+    return `--admin-address ${flags.adminAddress} is not a loopback address: pass --admin-token-file <file> (its token then guards /debug/*), or bind the admin to 127.0.0.1`;
   }
   return undefined;
 }

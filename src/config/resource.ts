@@ -24,8 +24,8 @@ export interface Resource<Kind extends string, Spec> {
 
 /** A creation time as a number; no (or no valid) timestamp sorts last. */
 function instant(timestamp: string | undefined): number {
-  const t = timestamp === undefined ? NaN : Date.parse(timestamp);
-  return Number.isNaN(t) ? Infinity : t;
+  const millis = timestamp === undefined ? NaN : Date.parse(timestamp);
+  return Number.isNaN(millis) ? Infinity : millis;
 }
 
 /** Oldest first (creationTimestamp), then namespace/name: Istio's tie-break, made deterministic. */

@@ -36,7 +36,7 @@ export class RevocationWatcher {
   private reported = '';
 
   private constructor(
-    private readonly o: RevocationWatcherOptions,
+    private readonly options: RevocationWatcherOptions,
     list: RevocationList,
     signature: string,
   ) {
@@ -45,14 +45,14 @@ export class RevocationWatcher {
   }
 
   /** Reads the file once; throws when it exists but is invalid (serve must not start blind to revocations). */
-  static async open(o: RevocationWatcherOptions): Promise<RevocationWatcher> {
-    const signature = await signatureOf(revocationsPath(o.stateDir));
-    const read = await readRevocations(o.stateDir);
+  static async open(options: RevocationWatcherOptions): Promise<RevocationWatcher> {
+    const signature = await signatureOf(revocationsPath(options.stateDir));
+    const read = await readRevocations(options.stateDir);
     if (!read.ok)
       throw new Error(`${read.error}; meshlite will not serve without knowing which tokens are revoked: fix or restore the file`);
     if (read.value.length > 0)
-      o.logger.info({ file: revocationsPath(o.stateDir), revocations: read.value.length }, 'token revocations loaded');
-    return new RevocationWatcher(o, new RevocationList(read.value), signature);
+      options.logger.info({ file: revocationsPath(options.stateDir), revocations: read.value.length }, 'token revocations loaded');
+    return new RevocationWatcher(options, new RevocationList(read.value), signature);
   }
 
   get current(): RevocationList {
@@ -60,27 +60,27 @@ export class RevocationWatcher {
   }
 
   start(): void {
-    if (this.o.watchDirectory !== false) this.watchDirectory();
-    this.poller = setInterval(() => void this.check(), this.o.pollMs ?? 500);
+    if (this.options.watchDirectory !== false) this.watchDirectory();
+    this.poller = setInterval(() => void this.check(), this.options.pollMs ?? 500);
     this.poller.unref();
   }
 
   private watchDirectory(): void {
     try {
-      this.watcher = watch(this.o.stateDir, (_event, filename) => {
+      this.watcher = watch(this.options.stateDir, (_event, filename) => {
         if (!filename || filename.toString() === REVOCATIONS_FILE) void this.check();
       });
       this.watcher.on('error', (err) => {
-        this.o.logger.warn(
-          { dir: this.o.stateDir, err: err.message },
+        this.options.logger.warn(
+          { dir: this.options.stateDir, err: err.message },
           'cannot watch the state directory; polling the revocation file only',
         );
         this.watcher?.close();
         this.watcher = undefined;
       });
     } catch (err) {
-      this.o.logger.warn(
-        { dir: this.o.stateDir, err: (err as Error).message },
+      this.options.logger.warn(
+        { dir: this.options.stateDir, err: (err as Error).message },
         'cannot watch the state directory; polling the revocation file only',
       );
     }
@@ -102,7 +102,7 @@ export class RevocationWatcher {
       do {
         this.again = false;
         await this.reload().catch((err) =>
-          this.o.logger.error({ err: String(err) }, 'reading the revocation file failed; keeping the revocations already known'),
+          this.options.logger.error({ err: String(err) }, 'reading the revocation file failed; keeping the revocations already known'),
         );
       } while (this.again && !this.stopped);
     })().finally(() => (this.running = undefined));
@@ -110,7 +110,7 @@ export class RevocationWatcher {
   }
 
   private async reload(): Promise<void> {
-    const path = revocationsPath(this.o.stateDir);
+    const path = revocationsPath(this.options.stateDir);
     const signature = await signatureOf(path);
     if (signature === this.signature || this.stopped) return;
     this.signature = signature;
@@ -119,7 +119,7 @@ export class RevocationWatcher {
       if (this.list.size > 0) this.report('missing', kept, 'revocation file vanished; the revocations already known stay in force');
       return;
     }
-    const read = await readRevocations(this.o.stateDir);
+    const read = await readRevocations(this.options.stateDir);
     if (!read.ok)
       return this.report(
         read.error,
@@ -130,14 +130,14 @@ export class RevocationWatcher {
     const before = JSON.stringify(this.list.entries);
     if (JSON.stringify(read.value) === before) return;
     this.list = new RevocationList(read.value);
-    this.o.logger.info({ file: path, revocations: this.list.size }, 'token revocations changed');
-    this.o.onChange(this.list);
+    this.options.logger.info({ file: path, revocations: this.list.size }, 'token revocations changed');
+    this.options.onChange(this.list);
   }
 
   private report(problem: string, fields: object, msg: string): void {
     if (problem === this.reported) return;
     this.reported = problem;
-    this.o.logger.error(fields, msg);
+    this.options.logger.error(fields, msg);
   }
 }
 

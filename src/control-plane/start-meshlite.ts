@@ -88,19 +88,19 @@ function splitAddress(address: string): { host: string; port: number } {
   return { host: address.slice(0, i), port: Number(address.slice(i + 1)) };
 }
 
-export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite> {
-  const log = o.logger;
+export async function startMeshlite(options: MeshliteOptions): Promise<RunningMeshlite> {
+  const log = options.logger;
   const metrics = new Metrics();
   const cache = new SnapshotCache();
   let applying: Promise<void> = Promise.resolve();
   let convergence: ConvergenceTracker | undefined;
-  const loader = new BackgroundConfigLoader({ limits: o.limits });
+  const loader = new BackgroundConfigLoader({ limits: options.limits });
   const watcher = new ConfigWatcher({
-    paths: o.configPaths,
+    paths: options.configPaths,
     loader,
     logger: log,
-    debounceMs: o.debounceMs,
-    settleMs: o.settleMs,
+    debounceMs: options.debounceMs,
+    settleMs: options.settleMs,
     onLoad: (result, reason) => {
       applying = applying.then(async () => {
         const started = Date.now();
@@ -111,20 +111,20 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
   });
   // Changes made while starting are collected now and applied once the first load is.
   watcher.watchNow();
-  const first = await loader.load(o.configPaths);
+  const first = await loader.load(options.configPaths);
   const trustDomain = first.ok ? first.config.mesh.trustDomain : DEFAULT_MESH_CONFIG.trustDomain;
-  if (o.insecure) {
+  if (options.insecure) {
     log.warn(
-      { ads: o.adsAddress },
+      { ads: options.adsAddress },
       'INSECURE MODE: ADS is plaintext and proxies are not authenticated; any client that reaches the ADS address can claim any workload and receive its private key',
     );
   }
-  secureStateDir(o.stateDir, log);
+  secureStateDir(options.stateDir, log);
 
   const ca = await CertificateAuthority.loadOrCreate(
-    o.caDir ? { pluggedInDir: o.caDir, trustDomain, logger: log } : { stateDir: o.stateDir, trustDomain, logger: log },
+    options.caDir ? { pluggedInDir: options.caDir, trustDomain, logger: log } : { stateDir: options.stateDir, trustDomain, logger: log },
   );
-  const certificates = new WorkloadCertificateCache(ca, { ttlSeconds: o.certTtlSeconds, logger: log });
+  const certificates = new WorkloadCertificateCache(ca, { ttlSeconds: options.certTtlSeconds, logger: log });
   const seenSerials = new Set<string>();
   const credentials = caCredentials(ca, certificates);
   const countingCredentials = {
@@ -138,7 +138,7 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
       return pair;
     },
   };
-  const tokens = o.insecure ? undefined : await TokenAuthority.loadOrCreate(o.stateDir);
+  const tokens = options.insecure ? undefined : await TokenAuthority.loadOrCreate(options.stateDir);
   let revocations: RevocationWatcher | undefined;
   let ads: AdsServer | undefined;
   // Streams authenticated by a token the new list revokes are closed at once.
@@ -157,31 +157,31 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
     }
   };
   if (tokens) {
-    revocations = await RevocationWatcher.open({ stateDir: o.stateDir, logger: log, onChange: closeRevoked }).catch((err) => {
+    revocations = await RevocationWatcher.open({ stateDir: options.stateDir, logger: log, onChange: closeRevoked }).catch((err) => {
       watcher.stop();
       throw err;
     });
     revocations.start();
   }
   // Read before the first config is applied, so no proxy sees a credential as missing at startup.
-  const credentialStore = o.secretsDir === undefined ? undefined : new CredentialStore(o.secretsDir);
-  const overlap = o.secretsDir === undefined ? undefined : configPathOverlapping(o.secretsDir, o.configPaths);
+  const credentialStore = options.secretsDir === undefined ? undefined : new CredentialStore(options.secretsDir);
+  const overlap = options.secretsDir === undefined ? undefined : configPathOverlapping(options.secretsDir, options.configPaths);
   if (overlap !== undefined)
     log.warn(
-      { secretsDir: o.secretsDir, configPath: overlap },
+      { secretsDir: options.secretsDir, configPath: overlap },
       'the secrets directory overlaps a config path: Secret manifests there would be read as config and rejected',
     );
   const credentialWatcher = credentialStore
     ? new CredentialWatcher({
         store: credentialStore,
-        debounceMs: o.debounceMs,
+        debounceMs: options.debounceMs,
         logger: log,
         onChange: (names) => void cp.credentialsChanged(names),
       })
     : undefined;
   credentialWatcher?.start();
   const jwks = new JwksFetcher({
-    refreshMillis: o.jwksRefreshSeconds === undefined ? undefined : o.jwksRefreshSeconds * 1000,
+    refreshMillis: options.jwksRefreshSeconds === undefined ? undefined : options.jwksRefreshSeconds * 1000,
     onChange: (uri, text) => void cp.jwksChanged(uri, text),
     onError: (uri, err) => log.warn({ jwksUri: uri, err: err.message }, 'JWKS fetch failed; the last good document (if any) stays in use'),
   });
@@ -207,9 +207,9 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
     authenticator: new TokenStreamAuthenticator(cp, tokens, () => revocationList?.current),
     logger: log,
     observer,
-    authTimeoutMs: (o.authTimeoutSeconds ?? 10) * 1000,
-    maxConnectionAgeMs: (o.maxConnectionAgeSeconds ?? 0) * 1000,
-    maxConnectionAgeGraceMs: (o.maxConnectionAgeGraceSeconds ?? 10) * 1000,
+    authTimeoutMs: (options.authTimeoutSeconds ?? 10) * 1000,
+    maxConnectionAgeMs: (options.maxConnectionAgeSeconds ?? 0) * 1000,
+    maxConnectionAgeGraceMs: (options.maxConnectionAgeGraceSeconds ?? 10) * 1000,
     onStreamClosed: (reason) => metrics.streamsClosed.inc({ reason }),
     onTlsFailure: (failure) => metrics.tlsHandshakeFailures.inc({ kind: failure.kind }),
     onProxyConnected: (id) => void cp.proxyConnected(id),
@@ -223,8 +223,8 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
   watcher.activate(first);
 
   let adsTls: { certChainPem: string; privateKeyPem: string } | undefined;
-  if (!o.insecure) {
-    const { host } = splitAddress(o.adsAddress);
+  if (!options.insecure) {
+    const { host } = splitAddress(options.adsAddress);
     const ips = [...new Set(['127.0.0.1', ...(/^[\d.]+$/.test(host) && host !== '0.0.0.0' ? [host] : [])])];
     const issued = await ca.issueServerCertificate([ADS_SERVER_NAME, 'localhost'], ips, { ttlSeconds: 90 * 24 * 3600 });
     if (!issued.ok) throw new Error(`cannot issue the ADS serving certificate: ${issued.error}`);
@@ -236,19 +236,19 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
     cache,
     metrics,
     ca,
-    insecure: o.insecure,
+    insecure: options.insecure,
     credentials: credentialStore,
-    debugToken: o.adminToken,
+    debugToken: options.adminToken,
     pendingSettle: () => watcher.pendingSettle(),
   });
-  const adminAddr = splitAddress(o.adminAddress);
+  const adminAddr = splitAddress(options.adminAddress);
   let adsPort: number;
   try {
-    adsPort = await ads.listen(o.adsAddress, adsTls).catch((err) => {
-      throw err instanceof ListenError ? new ListenFailure('ads', o.adsAddress, err.code, err.message) : err;
+    adsPort = await ads.listen(options.adsAddress, adsTls).catch((err) => {
+      throw err instanceof ListenError ? new ListenFailure('ads', options.adsAddress, err.code, err.message) : err;
     });
     await admin.listen({ host: adminAddr.host.replace(/^\[(.*)\]$/, '$1'), port: adminAddr.port }).catch((err: NodeJS.ErrnoException) => {
-      throw new ListenFailure('admin', o.adminAddress, err.code ?? 'EUNKNOWN', err.message);
+      throw new ListenFailure('admin', options.adminAddress, err.code ?? 'EUNKNOWN', err.message);
     });
   } catch (err) {
     // Leave nothing running: the caller reports the failure and may exit or retry.
@@ -264,14 +264,14 @@ export async function startMeshlite(o: MeshliteOptions): Promise<RunningMeshlite
   const adminPort = (admin.server.address() as { port: number }).port;
   log.info(
     {
-      ads: `${splitAddress(o.adsAddress).host}:${adsPort}`,
+      ads: `${splitAddress(options.adsAddress).host}:${adsPort}`,
       admin: `${adminAddr.host}:${adminPort}`,
-      tls: !o.insecure,
-      stateDir: join(o.stateDir),
+      tls: !options.insecure,
+      stateDir: join(options.stateDir),
       ca: ca.info.source,
       rootFingerprint: ca.info.rootFingerprintSha256,
     },
-    o.insecure ? 'meshlite serving (INSECURE: plaintext ADS, no proxy authentication)' : 'meshlite serving',
+    options.insecure ? 'meshlite serving (INSECURE: plaintext ADS, no proxy authentication)' : 'meshlite serving',
   );
 
   return {

@@ -107,12 +107,12 @@ export class RevocationList {
   }
 
   /** Why a token is revoked, or undefined when it is not. A token without `iat` counts as issued before any revocation. */
-  revokedReason(t: Pick<TokenClaims, 'workloadId' | 'tokenId' | 'issuedAt'>): string | undefined {
-    if (t.tokenId !== undefined && this.byTokenId.has(t.tokenId))
-      return `token ${t.tokenId} was revoked at ${this.byTokenId.get(t.tokenId)!.revokedAt}`;
-    const upTo = this.byProxy.get(t.workloadId);
-    if (upTo !== undefined && (t.issuedAt === undefined || t.issuedAt <= upTo)) {
-      return `every token of ${t.workloadId} issued up to ${new Date(upTo * 1000).toISOString()} was revoked`;
+  revokedReason(claims: Pick<TokenClaims, 'workloadId' | 'tokenId' | 'issuedAt'>): string | undefined {
+    if (claims.tokenId !== undefined && this.byTokenId.has(claims.tokenId))
+      return `token ${claims.tokenId} was revoked at ${this.byTokenId.get(claims.tokenId)!.revokedAt}`;
+    const upTo = this.byProxy.get(claims.workloadId);
+    if (upTo !== undefined && (claims.issuedAt === undefined || claims.issuedAt <= upTo)) {
+      return `every token of ${claims.workloadId} issued up to ${new Date(upTo * 1000).toISOString()} was revoked`;
     }
     return undefined;
   }

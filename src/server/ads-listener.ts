@@ -57,7 +57,7 @@ export function splitHostPort(address: string): { host: string; port: number } {
 }
 
 /** Listens on every address `host` resolves to (one port for all), injecting connections into grpc-js. */
-export async function listenAds(address: string, injector: grpc.ConnectionInjector, o: ListenerOptions): Promise<AdsListener> {
+export async function listenAds(address: string, injector: grpc.ConnectionInjector, options: ListenerOptions): Promise<AdsListener> {
   const { host, port } = splitHostPort(address);
   let ips: string[];
   try {
@@ -76,7 +76,7 @@ export async function listenAds(address: string, injector: grpc.ConnectionInject
   let bound = port;
   try {
     for (const ip of ips) {
-      const server = o.tls ? tlsServer(injector, o) : net.createServer((socket) => injector.injectConnection(socket));
+      const server = options.tls ? tlsServer(injector, options) : net.createServer((socket) => injector.injectConnection(socket));
       server.on('connection', (raw: net.Socket) => {
         sockets.add(raw);
         raw.once('close', () => sockets.delete(raw));
@@ -98,13 +98,13 @@ function listenOn(server: net.Server, ip: string, port: number, address: string)
   });
 }
 
-function tlsServer(injector: grpc.ConnectionInjector, o: ListenerOptions): tls.Server {
+function tlsServer(injector: grpc.ConnectionInjector, options: ListenerOptions): tls.Server {
   const server = tls.createServer({
-    cert: o.tls!.certChainPem,
-    key: o.tls!.privateKeyPem,
+    cert: options.tls!.certChainPem,
+    key: options.tls!.privateKeyPem,
     // grpc-js's own TLS servers offer the same; HTTP/2 is the only protocol here.
     ALPNProtocols: ['h2'],
-    handshakeTimeout: o.handshakeTimeoutMs,
+    handshakeTimeout: options.handshakeTimeoutMs,
   });
   const limit = new PerKeyRateLimit();
   const peers = new WeakMap<net.Socket, { ip?: string; port?: number }>();
@@ -118,17 +118,20 @@ function tlsServer(injector: grpc.ConnectionInjector, o: ListenerOptions): tls.S
   });
   server.on('tlsClientError', (err: Error & { code?: string; reason?: string }, socket: tls.TLSSocket) => {
     const failure = classifyTlsFailure(err);
-    o.onTlsFailure?.(failure);
+    options.onTlsFailure?.(failure);
     const { ip, port } = peerOf(socket, peers);
     const peer = ip === undefined ? 'an unknown peer' : `${ip}:${port}`;
     if (failure.kind === 'closed_early') {
-      o.logger.debug({ peer, reason: failure.reason }, 'TLS connection closed before its handshake finished');
+      options.logger.debug({ peer, reason: failure.reason }, 'TLS connection closed before its handshake finished');
       return;
     }
     const suppressed = limit.admit(ip ?? 'unknown');
     if (suppressed === undefined) return;
     const msg = `TLS handshake with ${peer} failed: ${failure.reason}${failure.hint ? `; ${failure.hint}` : ''}`;
-    o.logger.warn({ peer, reason: failure.reason, code: err.code, ...(suppressed > 0 ? { suppressedSinceLast: suppressed } : {}) }, msg);
+    options.logger.warn(
+      { peer, reason: failure.reason, code: err.code, ...(suppressed > 0 ? { suppressedSinceLast: suppressed } : {}) },
+      msg,
+    );
   });
   return server;
 }

@@ -22,16 +22,16 @@ export interface BootstrapOptions {
   token?: string;
 }
 
-export function buildBootstrap(o: BootstrapOptions): JsonObject {
+export function buildBootstrap(options: BootstrapOptions): JsonObject {
   const grpcService: JsonObject = { envoy_grpc: { cluster_name: XDS_CLUSTER } };
-  if (o.token) grpcService.initial_metadata = [{ key: 'authorization', value: `Bearer ${o.token}` }];
+  if (options.token) grpcService.initial_metadata = [{ key: 'authorization', value: `Bearer ${options.token}` }];
   const xdsCluster: JsonObject = {
     name: XDS_CLUSTER,
-    type: /^[\d.]+$/.test(o.adsHost) ? 'STATIC' : 'STRICT_DNS',
+    type: /^[\d.]+$/.test(options.adsHost) ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: '1s',
     load_assignment: {
       cluster_name: XDS_CLUSTER,
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(o.adsHost, o.adsPort) } }] }],
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(options.adsHost, options.adsPort) } }] }],
     },
     typed_extension_protocol_options: {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': typed(TYPE.httpProtocolOptions, {
@@ -39,13 +39,13 @@ export function buildBootstrap(o: BootstrapOptions): JsonObject {
       }),
     },
   };
-  if (o.caRootPem) {
+  if (options.caRootPem) {
     xdsCluster.transport_socket = {
       name: 'envoy.transport_sockets.tls',
       typed_config: typed(TYPE.upstreamTlsContext, {
         common_tls_context: {
           validation_context: {
-            trusted_ca: { inline_string: o.caRootPem },
+            trusted_ca: { inline_string: options.caRootPem },
             match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: ADS_SERVER_NAME } }],
           },
         },
@@ -54,13 +54,17 @@ export function buildBootstrap(o: BootstrapOptions): JsonObject {
     };
   }
   return {
-    node: { id: o.proxyId, cluster: o.proxyId, metadata: { NAMESPACE: o.namespace, MESHLITE: o.kind ?? 'sidecar' } },
+    node: {
+      id: options.proxyId,
+      cluster: options.proxyId,
+      metadata: { NAMESPACE: options.namespace, MESHLITE: options.kind ?? 'sidecar' },
+    },
     static_resources: { clusters: [xdsCluster] },
     dynamic_resources: {
       lds_config: ADS_CONFIG_SOURCE,
       cds_config: ADS_CONFIG_SOURCE,
       ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [grpcService], set_node_on_first_message_only: true },
     },
-    admin: { address: socketAddress(o.adminAddress, o.adminPort) },
+    admin: { address: socketAddress(options.adminAddress, options.adminPort) },
   };
 }

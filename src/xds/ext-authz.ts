@@ -177,8 +177,8 @@ function statusCode(code: number): string {
   return name;
 }
 
-const compact = (o: Record<string, JsonObject[keyof JsonObject] | undefined>): JsonObject =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as JsonObject;
+const compact = (fields: Record<string, JsonObject[keyof JsonObject] | undefined>): JsonObject =>
+  Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as JsonObject;
 
 function httpService(cluster: string, p: ExtAuthzHttpProvider): JsonObject {
   const headersToAdd = Object.entries(p.includeAdditionalHeadersInCheck)

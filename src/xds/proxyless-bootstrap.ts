@@ -17,8 +17,8 @@ export interface GrpcBootstrap {
   node: { id: string; cluster: string; locality: { region?: string; zone?: string; sub_zone?: string }; metadata: Record<string, string> };
 }
 
-export function buildGrpcBootstrap(o: GrpcBootstrapOptions): GrpcBootstrap {
-  const [region, zone, subZone] = (o.workload.locality ?? '').split('/');
+export function buildGrpcBootstrap(options: GrpcBootstrapOptions): GrpcBootstrap {
+  const [region, zone, subZone] = (options.workload.locality ?? '').split('/');
   const locality: GrpcBootstrap['node']['locality'] = {};
   if (region) locality.region = region;
   if (zone) locality.zone = zone;
@@ -26,7 +26,7 @@ export function buildGrpcBootstrap(o: GrpcBootstrapOptions): GrpcBootstrap {
   return {
     xds_servers: [
       {
-        server_uri: o.adsAddress,
+        server_uri: options.adsAddress,
         channel_creds: [{ type: 'insecure' }],
         // ignore_resource_deletion: grpc-js-xds does not pick up a listener or
         // cluster that was removed and re-added unchanged; keeping it avoids that.
@@ -34,11 +34,11 @@ export function buildGrpcBootstrap(o: GrpcBootstrapOptions): GrpcBootstrap {
       },
     ],
     node: {
-      id: o.workload.id,
-      cluster: o.workload.id,
+      id: options.workload.id,
+      cluster: options.workload.id,
       // grpc-js-xds refuses a bootstrap without node.locality, even an empty one.
       locality,
-      metadata: { NAMESPACE: o.workload.namespace, MESHLITE: PROXYLESS_NODE_KIND },
+      metadata: { NAMESPACE: options.workload.namespace, MESHLITE: PROXYLESS_NODE_KIND },
     },
   };
 }

@@ -78,21 +78,21 @@ function port(value: string): Built {
   return typeof n === 'number' ? { destination_port: n } : n;
 }
 
-function operationFields(o: AuthzOperation, ctx: RbacContext): Field[] {
+function operationFields(operation: AuthzOperation, ctx: RbacContext): Field[] {
   const f = (field: string, values: readonly string[], negate: boolean, build: (v: string) => Built[]): Field | undefined => {
     if (values.length === 0) return undefined;
     if (ctx.protocol === 'tcp' && field !== 'ports' && field !== 'notPorts') return { field, skip: 'HTTP-only' };
     return { field, negate, ids: values.flatMap(build) };
   };
   return [
-    f('hosts', o.hosts, false, hostRules),
-    f('notHosts', o.notHosts, true, hostRules),
-    f('ports', o.ports, false, (v) => [port(v)]),
-    f('notPorts', o.notPorts, true, (v) => [port(v)]),
-    f('methods', o.methods, false, (v) => [headerMatcher(':method', v)]),
-    f('notMethods', o.notMethods, true, (v) => [headerMatcher(':method', v)]),
-    f('paths', o.paths, false, pathRules),
-    f('notPaths', o.notPaths, true, pathRules),
+    f('hosts', operation.hosts, false, hostRules),
+    f('notHosts', operation.notHosts, true, hostRules),
+    f('ports', operation.ports, false, (v) => [port(v)]),
+    f('notPorts', operation.notPorts, true, (v) => [port(v)]),
+    f('methods', operation.methods, false, (v) => [headerMatcher(':method', v)]),
+    f('notMethods', operation.notMethods, true, (v) => [headerMatcher(':method', v)]),
+    f('paths', operation.paths, false, pathRules),
+    f('notPaths', operation.notPaths, true, pathRules),
   ].filter((x): x is Field => x !== undefined);
 }
 

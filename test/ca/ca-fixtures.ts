@@ -132,6 +132,16 @@ export function cacertsFor(signer: TestCa, chainAbove: TestCa[], root: TestCa): 
   };
 }
 
+/** The message a promise is rejected with; throws when it resolves. */
+export async function errorOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('expected a rejection');
+}
+
 export const hasOpenssl = (): boolean => spawnSync('openssl', ['version'], { encoding: 'utf8' }).status === 0;
 
 /** `openssl verify` of a leaf against the chain that follows it; returns openssl's output. */

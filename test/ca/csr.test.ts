@@ -5,12 +5,13 @@ import { CertificateAuthority } from '../../src/ca/certificate-authority.js';
 import { toPem } from '../../src/ca/pem.js';
 import { x509 } from '../../src/ca/x509-lib.js';
 import { identity, removeTempDirs, splitChain, tempDir, TRUST_DOMAIN } from './ca-fixtures.js';
+import { after, before } from '../support/hooks.js';
 
 let ca: CertificateAuthority;
-test.before(async () => {
+before(test, async () => {
   ca = await CertificateAuthority.loadOrCreate({ stateDir: tempDir(), trustDomain: TRUST_DOMAIN });
 });
-test.after(removeTempDirs);
+after(test, removeTempDirs);
 
 const EC: EcKeyGenParams & EcdsaParams = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 const rsa = (modulusLength: number): RsaHashedKeyGenParams => ({

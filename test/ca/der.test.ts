@@ -4,8 +4,9 @@ import { X509Certificate } from 'node:crypto';
 import { namedBits, objectIdentifier, readElement, tlv, time, unsignedInteger } from '../../src/ca/der.js';
 import { CertificateAuthority } from '../../src/ca/certificate-authority.js';
 import { removeTempDirs, tempDir, TRUST_DOMAIN } from './ca-fixtures.js';
+import { after } from '../support/hooks.js';
 
-test.after(removeTempDirs);
+after(test, removeTempDirs);
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

@@ -5,8 +5,9 @@ import * as assert from 'uvu/assert';
 import { performance } from 'node:perf_hooks';
 import { CertificateAuthority } from '../../src/ca/certificate-authority.js';
 import { identity, removeTempDirs, tempDir, TRUST_DOMAIN } from './ca-fixtures.js';
+import { after } from '../support/hooks.js';
 
-test.after(removeTempDirs);
+after(test, removeTempDirs);
 
 async function meanMs(runs: number, fn: () => Promise<unknown>): Promise<number> {
   await fn(); // warm-up: first use loads and JITs the X.509 code

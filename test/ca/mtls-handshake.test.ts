@@ -4,14 +4,15 @@ import type { AddressInfo } from 'node:net';
 import * as tls from 'node:tls';
 import { CertificateAuthority, type IssuedCertificate } from '../../src/ca/certificate-authority.js';
 import { identity, removeTempDirs, tempDir, TRUST_DOMAIN } from './ca-fixtures.js';
+import { after, before } from '../support/hooks.js';
 
 let meshCa: CertificateAuthority;
 let otherCa: CertificateAuthority;
-test.before(async () => {
+before(test, async () => {
   meshCa = await CertificateAuthority.loadOrCreate({ stateDir: tempDir(), trustDomain: TRUST_DOMAIN });
   otherCa = await CertificateAuthority.loadOrCreate({ stateDir: tempDir(), trustDomain: TRUST_DOMAIN });
 });
-test.after(removeTempDirs);
+after(test, removeTempDirs);
 
 async function svid(ca: CertificateAuthority, ns: string, sa: string): Promise<IssuedCertificate> {
   const result = await ca.issueWorkloadCertificate(identity(ns, sa));

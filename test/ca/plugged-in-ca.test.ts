@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { CertificateAuthority } from '../../src/ca/certificate-authority.js';
 import {
   cacertsFor,
+  errorOf,
   DAY,
   hasOpenssl,
   identity,
@@ -25,27 +26,19 @@ import {
   writeCaCerts,
   type TestCa,
 } from './ca-fixtures.js';
+import { after, before } from '../support/hooks.js';
 
-test.after(removeTempDirs);
+after(test, removeTempDirs);
 
 let root: TestCa;
 let intermediate: TestCa;
-test.before(async () => {
+before(test, async () => {
   root = await makeRoot();
   intermediate = await makeIntermediate(root);
 });
 
 const load = (pluggedInDir: string, now?: () => Date) =>
   CertificateAuthority.loadOrCreate({ pluggedInDir, trustDomain: TRUST_DOMAIN, ...(now ? { now } : {}) });
-
-async function errorOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function issueChain(ca: CertificateAuthority): Promise<X509Certificate[]> {
   const issued = await ca.issueWorkloadCertificate(identity('bar', 'httpbin'));

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { CertificateAuthority, type CaLogger } from '../../src/ca/certificate-authority.js';
 import { generateKeyPair, privateKeyToPem } from '../../src/ca/keys.js';
-import { identity, ManualClock, removeTempDirs, splitChain, tempDir, TRUST_DOMAIN } from './ca-fixtures.js';
+import { errorOf, identity, ManualClock, removeTempDirs, splitChain, tempDir, TRUST_DOMAIN } from './ca-fixtures.js';
+import { after } from '../support/hooks.js';
 
-test.after(removeTempDirs);
+after(test, removeTempDirs);
 
 function recordingLogger(): CaLogger & { lines: string[] } {
   const lines: string[] = [];
@@ -17,15 +18,6 @@ function recordingLogger(): CaLogger & { lines: string[] } {
     info: (fields, message) => lines.push(`${message} ${JSON.stringify(fields)}`),
     warn: (fields, message) => lines.push(`WARN ${message} ${JSON.stringify(fields)}`),
   };
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error('expected a rejection');
 }
 
 test('first start creates root-cert.pem and a 0600 root-key.pem in <stateDir>/ca, leaving no temp files', async () => {

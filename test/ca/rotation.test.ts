@@ -4,8 +4,9 @@ import { CertificateAuthority } from '../../src/ca/certificate-authority.js';
 import type { IssueResult } from '../../src/ca/issue.js';
 import { rotationDelayMs, WorkloadCertificateCache, type CertificateRotation } from '../../src/ca/rotation.js';
 import { DAY, identity, ManualClock, removeTempDirs, tempDir, TRUST_DOMAIN } from './ca-fixtures.js';
+import { after } from '../support/hooks.js';
 
-test.after(removeTempDirs);
+after(test, removeTempDirs);
 
 const HOUR = 3600_000;
 const t0 = new Date(Date.UTC(2030, 0, 1));

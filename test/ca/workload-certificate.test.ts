@@ -4,14 +4,15 @@ import { createPrivateKey, sign, verify, X509Certificate } from 'node:crypto';
 import { CertificateAuthority } from '../../src/ca/certificate-authority.js';
 import { x509 } from '../../src/ca/x509-lib.js';
 import { DAY, hasOpenssl, identity, ManualClock, opensslVerify, removeTempDirs, splitChain, tempDir, TRUST_DOMAIN } from './ca-fixtures.js';
+import { after, before } from '../support/hooks.js';
 
 const clock = new ManualClock();
 let ca: CertificateAuthority;
 
-test.before(async () => {
+before(test, async () => {
   ca = await CertificateAuthority.loadOrCreate({ stateDir: tempDir(), trustDomain: TRUST_DOMAIN, now: clock.now });
 });
-test.after(removeTempDirs);
+after(test, removeTempDirs);
 
 async function issue(ns = 'foo', sa = 'sleep', ttlSeconds?: number) {
   const result = await ca.issueWorkloadCertificate(identity(ns, sa), ttlSeconds === undefined ? {} : { ttlSeconds });

@@ -3,17 +3,17 @@ import * as assert from 'uvu/assert';
 import { buildSnapshot, changedTypes, encodeInSlices, typeSnapshot } from '../../src/cache/snapshot.js';
 import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
 import { Translator, translate } from '../../src/translate/translator.js';
-import { meshFromYaml, peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
+import { type Document, meshOf, mtlsPolicy, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 
 const base = [
-  serviceEntry('bar', 'httpbin'),
-  workload('bar', 'httpbin', '127.0.2.1'),
-  workload('bar', 'httpbin2', '127.0.2.2', { app: 'httpbin' }),
-  workload('foo', 'sleep', '127.0.1.2', { app: 'sleep' }),
+  serviceEntry('bar/httpbin'),
+  workloadEntry('bar/httpbin', { address: '127.0.2.1' }),
+  workloadEntry('bar/httpbin2', { address: '127.0.2.2', labels: { app: 'httpbin' } }),
+  workloadEntry('foo/sleep', { address: '127.0.1.2' }),
 ];
 
-function snapshotOf(docs: string[], proxy: string) {
-  const r = translate(meshFromYaml(...docs), proxy);
+function snapshotOf(docs: Document[], proxy: string) {
+  const r = translate(meshOf(docs), proxy);
   if (!r.ok) throw new Error(r.error);
   return { snapshot: buildSnapshot(r.resources, []), resources: r.resources };
 }
@@ -27,7 +27,7 @@ test('a layered snapshot holds exactly the merged resources, with identical byte
 });
 
 test('proxies of one namespace share outbound encodings; their own parts differ', () => {
-  const translator = new Translator(meshFromYaml(...base));
+  const translator = new Translator(meshOf(base));
   const a = translator.translate('httpbin.bar');
   const b = translator.translate('httpbin2.bar');
   assert.ok(a.ok && b.ok);
@@ -44,9 +44,9 @@ test('versions are content hashes: same input, same versions; a policy change mo
   const one = snapshotOf(base, 'httpbin.bar').snapshot;
   const two = snapshotOf(base, 'httpbin.bar').snapshot;
   assert.equal(changedTypes(one, two), []);
-  const strict = snapshotOf([...base, peerAuthn('bar', 'default', '{mtls: {mode: STRICT}}')], 'httpbin.bar').snapshot;
+  const strict = snapshotOf([...base, mtlsPolicy('bar/default', 'STRICT')], 'httpbin.bar').snapshot;
   assert.equal(changedTypes(one, strict), ['listeners'], 'STRICT changes inbound chains; endpoint metadata stays (still mTLS)');
-  const off = snapshotOf([...base, peerAuthn('bar', 'default', '{mtls: {mode: DISABLE}}')], 'httpbin.bar').snapshot;
+  const off = snapshotOf([...base, mtlsPolicy('bar/default', 'DISABLE')], 'httpbin.bar').snapshot;
   assert.equal(changedTypes(one, off), ['endpoints', 'listeners'], 'DISABLE also drops tlsMode metadata from endpoints');
 });
 
@@ -57,16 +57,16 @@ test('the cache notifies watchers only on change', () => {
   const s1 = snapshotOf(base, 'httpbin.bar').snapshot;
   assert.ok(cache.set('p', s1));
   assert.not.ok(cache.set('p', snapshotOf(base, 'httpbin.bar').snapshot), 'same versions: no notification');
-  assert.ok(cache.set('p', snapshotOf([...base, peerAuthn('bar', 'default', '{mtls: {mode: STRICT}}')], 'httpbin.bar').snapshot));
+  assert.ok(cache.set('p', snapshotOf([...base, mtlsPolicy('bar/default', 'STRICT')], 'httpbin.bar').snapshot));
   stop();
   assert.is(seen.length, 2);
   assert.is(cache.watcherCount('p'), 0);
 });
 
 test('encoding in slices pauses between resources when asked and leaves what buildSnapshot builds unchanged', async () => {
-  const model = meshFromYaml(...base);
+  const model = meshOf(base);
   const sliced = translate(model, 'httpbin.bar');
-  const direct = translate(meshFromYaml(...base), 'httpbin.bar');
+  const direct = translate(meshOf(base), 'httpbin.bar');
   assert.ok(sliced.ok && direct.ok);
   if (!sliced.ok || !direct.ok) return;
   let asked = 0;

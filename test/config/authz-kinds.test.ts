@@ -6,9 +6,9 @@ import { formatIssue, joinPath, type PathSegment } from '../../src/config/diagno
 import { authorizationPolicy } from '../../src/config/kinds/authorization-policy.js';
 import type { KindHandler } from '../../src/config/kinds/kind-handler.js';
 import { requestAuthentication } from '../../src/config/kinds/request-authentication.js';
-import { buildConfigSet } from '../../src/config/load-config.js';
 import { validateSchema } from '../../src/config/schema.js';
-import { parseYamlText } from '../../src/config/yaml-files.js';
+import * as documents from '../support/fixtures/documents.js';
+import { loadManifests } from '../support/fixtures/index.js';
 
 function check(handler: KindHandler, spec: unknown, annotations: Record<string, string> = {}) {
   const problems = validateSchema(handler.specSchema, spec, ['spec']).map((p) => `${joinPath(p.path)}: ${p.message}`);
@@ -96,13 +96,12 @@ test('RequestAuthentication: inline JWKS or jwksUri, one of them, valid, issuers
 });
 
 test('the loader accepts both kinds (v1 and v1beta1) into the config set; an empty AuthorizationPolicy is ALLOW with no rules', () => {
-  const text = [
-    'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny-all, namespace: foo}\nspec: {}\n',
-    'apiVersion: security.istio.io/v1beta1\nkind: AuthorizationPolicy\nmetadata: {name: allow-get, namespace: foo}\nspec: {rules: [{to: [{operation: {methods: [GET]}}]}]}\n',
-    'apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {name: jwt, namespace: foo}\nspec: {jwtRules: [{issuer: a, jwksUri: "https://idp.example/jwks"}]}\n',
-  ].join('---\n');
-  const parsed = parseYamlText(text, 'authz.yaml');
-  const result = buildConfigSet(parsed.documents, parsed.issues);
+  const allowGet = documents.authorizationPolicy('foo/allow-get', { rules: [{ to: [{ operation: { methods: ['GET'] } }] }] });
+  const result = loadManifests([
+    documents.authorizationPolicy('foo/deny-all'),
+    { ...allowGet, apiVersion: 'security.istio.io/v1beta1' },
+    documents.requestAuthentication('foo/jwt', { jwtRules: [{ issuer: 'a', jwksUri: 'https://idp.example/jwks' }] }),
+  ]);
   assert.ok(result.ok, JSON.stringify(!result.ok && result.issues));
   if (!result.ok) return;
   assert.equal(
@@ -132,10 +131,7 @@ spec:
   rules: [{from: [{source: {namespaces: [foo]}}]}]
 `;
 
-function loadPolicy(text: string) {
-  const parsed = parseYamlText(text, 'authz.yaml');
-  return buildConfigSet(parsed.documents, parsed.issues);
-}
+const loadPolicy = (text: string) => loadManifests({ 'authz.yaml': text });
 
 test('istio.io/dry-run "true" is refused with its file:line, never enforced; "false" is an ordinary policy; any other value is an error', () => {
   const refused = loadPolicy(dryRunPolicy('"true"'));

@@ -1,19 +1,17 @@
 // DestinationRule semantics: client TLS settings, subsets, port-level settings.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { configOf, entries, expectIssues } from './helpers.js';
+import { configOf, documentText, entries, expectIssues } from '../support/fixtures/index.js';
 
 /** A DestinationRule whose spec starts at line 7 (`host` is on line 7). */
-const dr = (spec: string) =>
-  `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: db\n  namespace: foo\nspec:\n  host: db.example.com\n${spec}`;
+const dr = (spec: string) => documentText('DestinationRule', 'foo/db', `  host: db.example.com\n${spec}`);
 
 test('a DestinationRule needs a non-empty host', () => {
   expectIssues(
     {
-      'a.yaml':
-        'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: a\n  namespace: foo\nspec:\n  trafficPolicy: {}\n',
-      'b.yaml': 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: b\n  namespace: foo\nspec:\n  host: ""\n',
-      'c.yaml': 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: c\n  namespace: foo\n',
+      'a.yaml': documentText('DestinationRule', 'foo/a', '  trafficPolicy: {}\n'),
+      'b.yaml': documentText('DestinationRule', 'foo/b', '  host: ""\n'),
+      'c.yaml': documentText('DestinationRule', 'foo/c'),
     },
     [
       'a.yaml:7:3: spec.host: required field is missing',

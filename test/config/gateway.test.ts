@@ -2,10 +2,9 @@
 // mode, port names, and which servers may share a port.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { configOf, expectIssues } from './helpers.js';
+import { configOf, documentText, expectIssues } from '../support/fixtures/index.js';
 
-const head = (name = 'ingress') =>
-  `apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: ${name}\n  namespace: edge\nspec:\n`;
+const head = (name = 'ingress') => documentText('Gateway', `edge/${name}`, '');
 
 /** A Gateway with a selector (line 7) whose server list starts at line 9. */
 const gw = (servers: string) => `${head()}  selector: {app: ingress}\n  servers:\n${servers}`;

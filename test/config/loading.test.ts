@@ -6,11 +6,10 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatIssue, sortIssues } from '../../src/config/diagnostics.js';
-import { buildConfigSet, loadConfig } from '../../src/config/load-config.js';
+import { loadConfig } from '../../src/config/load-config.js';
 import { byAge } from '../../src/config/resource.js';
-import { parseYamlText } from '../../src/config/yaml-files.js';
 import { EXAMPLES_DIR, REPO_ROOT } from '../support/paths.js';
-import { configOf, expectIssues, yaml } from './helpers.js';
+import { configOf, documentText, exampleConfig, expectIssues, yaml } from '../support/fixtures/index.js';
 
 const first = yaml`
   apiVersion: networking.istio.io/v1
@@ -92,10 +91,9 @@ test('sortIssues orders by file, line, column, then path', () => {
   assert.equal(sorted.map(formatIssue), ['a:1:2: z: m', 'a:1:5: x: m', 'a:1:5: y: m', 'a:2:1: m', 'b:1:1: m']);
 });
 
+const created = (timestamp?: string) => (timestamp ? `  creationTimestamp: "${timestamp}"\n` : '');
 const pa = (namespace: string, name: string, timestamp?: string) =>
-  `apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\n${
-    timestamp ? `  creationTimestamp: "${timestamp}"\n` : ''
-  }spec:\n  mtls: {mode: STRICT}\n`;
+  documentText('PeerAuthentication', `${namespace}/${name}`, '  mtls: {mode: STRICT}\n', created(timestamp));
 
 test('resources are ordered oldest first, then by namespace/name, whatever the file order', () => {
   const files = {
@@ -113,10 +111,9 @@ test('resources are ordered oldest first, then by namespace/name, whatever the f
 });
 
 test('every kind list in the config set is ordered the same way', () => {
-  const dr = (ns: string, name: string, ts?: string) =>
-    `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: ${name}\n  namespace: ${ns}\n${ts ? `  creationTimestamp: "${ts}"\n` : ''}spec:\n  host: ${name}.${ns}\n`;
-  const we = (ns: string, name: string) =>
-    `apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata:\n  name: ${name}\n  namespace: ${ns}\nspec:\n  address: 10.0.0.1\n`;
+  const dr = (ns: string, name: string, timestamp?: string) =>
+    documentText('DestinationRule', `${ns}/${name}`, `  host: ${name}.${ns}\n`, created(timestamp));
+  const we = (ns: string, name: string) => documentText('WorkloadEntry', `${ns}/${name}`, '  address: 10.0.0.1\n');
   const config = configOf({
     'x.yaml': [dr('foo', 'b'), dr('foo', 'a'), dr('bar', 'z', '2020-01-01T00:00:00Z'), we('foo', 'b'), we('bar', 'c'), we('foo', 'a')].join(
       '---\n',
@@ -156,11 +153,7 @@ kind: PeerAuthentication
 metadata: {name: a, namespace: foo, creationTimestamp: yesterday}
 spec: {}
 `;
-  const parsed = parseYamlText(doc, 'ts.yaml');
-  const result = buildConfigSet(parsed.documents, parsed.issues);
-  assert.ok(!result.ok);
-  if (result.ok) return;
-  assert.equal(result.issues.map(formatIssue), [
+  expectIssues({ 'ts.yaml': doc }, [
     'ts.yaml:3:56: metadata.creationTimestamp: invalid value "yesterday": expected an RFC 3339 timestamp such as 2024-01-31T12:00:00Z',
   ]);
 });
@@ -216,9 +209,7 @@ test('every examples/* directory loads without issues', () => {
 });
 
 test('examples/s1-auto-mtls loads the expected services and workloads', () => {
-  const result = loadConfig([join(EXAMPLES_DIR, 's1-auto-mtls')], { cwd: REPO_ROOT });
-  if (!result.ok) return assert.unreachable(result.issues.map(formatIssue).join('\n'));
-  const c = result.config;
+  const c = exampleConfig('s1-auto-mtls');
   assert.equal(
     c.serviceEntries.map((s) => `${s.meta.namespace}/${s.spec.hosts.join(',')}@${s.source.file}:${s.source.line}`),
     [
@@ -235,10 +226,9 @@ test('examples/s1-auto-mtls loads the expected services and workloads', () => {
 });
 
 test('examples/s10-legacy-policies converts its legacy policies', () => {
-  const result = loadConfig([join(EXAMPLES_DIR, 's10-legacy-policies')], { cwd: REPO_ROOT });
-  if (!result.ok) return assert.unreachable(result.issues.map(formatIssue).join('\n'));
+  const config = exampleConfig('s10-legacy-policies');
   assert.equal(
-    result.config.peerAuthentications.map((p) => [
+    config.peerAuthentications.map((p) => [
       `${p.meta.namespace}/${p.meta.name}`,
       p.spec.mtlsMode,
       [...p.spec.portLevelMtls],
@@ -250,7 +240,7 @@ test('examples/s10-legacy-policies converts its legacy policies', () => {
     ],
   );
   assert.equal(
-    result.config.destinationRules.map((d) => d.spec.host),
+    config.destinationRules.map((d) => d.spec.host),
     ['*.marathon.l4lb.thisdcos.directory'],
   );
 });

@@ -4,7 +4,7 @@
 // declared provider.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { configOf, expectIssues, yaml } from './helpers.js';
+import { configOf, expectIssues, yaml } from '../support/fixtures/index.js';
 
 const MESH = (providers: string) => yaml`
   apiVersion: meshlite.io/v1alpha1

@@ -3,10 +3,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_MESH_CONFIG } from '../../src/config/types.js';
-import { configOf, entries, expectIssues, yaml } from './helpers.js';
+import { configOf, documentText, entries, expectIssues, yaml } from '../support/fixtures/index.js';
 
-const pa = (namespace: string, spec: string) =>
-  `apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: pa\n  namespace: ${namespace}\nspec:\n${spec}`;
+const pa = (namespace: string, spec: string) => documentText('PeerAuthentication', `${namespace}/pa`, spec);
+const MESH_ROOT = documentText('MeshConfig', 'mesh', '  rootNamespace: mesh-root\n');
 
 const SELECTOR = '  selector:\n    matchLabels: {app: httpbin}\n';
 
@@ -17,12 +17,11 @@ test('a selector on a policy in the default root namespace istio-system is refus
 });
 
 test('the root namespace comes from the MeshConfig when one sets it', () => {
-  const mesh = 'apiVersion: meshlite.io/v1alpha1\nkind: MeshConfig\nmetadata:\n  name: mesh\nspec:\n  rootNamespace: mesh-root\n';
   // The MeshConfig is read first even when its file comes after the policy's.
-  expectIssues({ 'a.yaml': pa('mesh-root', SELECTOR), 'z-mesh.yaml': mesh }, [
+  expectIssues({ 'a.yaml': pa('mesh-root', SELECTOR), 'z-mesh.yaml': MESH_ROOT }, [
     'a.yaml:8:5: spec.selector: a policy in the root namespace "mesh-root" is mesh-wide and cannot have a selector',
   ]);
-  const config = configOf({ 'a.yaml': pa('istio-system', SELECTOR), 'z-mesh.yaml': mesh });
+  const config = configOf({ 'a.yaml': pa('istio-system', SELECTOR), 'z-mesh.yaml': MESH_ROOT });
   assert.is(config.mesh.rootNamespace, 'mesh-root');
   assert.equal(config.peerAuthentications[0]!.spec.selector, { app: 'httpbin' });
 });
@@ -80,7 +79,7 @@ test('MeshConfig defaults when there is none, or when it sets nothing', () => {
     defaultInterceptionMode: 'EXPLICIT',
     extensionProviders: [],
   });
-  assert.equal(configOf('apiVersion: meshlite.io/v1alpha1\nkind: MeshConfig\nmetadata:\n  name: mesh\n').mesh, DEFAULT_MESH_CONFIG);
+  assert.equal(configOf(documentText('MeshConfig', 'mesh')).mesh, DEFAULT_MESH_CONFIG);
 });
 
 test('MeshConfig overrides every field; aliases are de-duplicated and sorted', () => {
@@ -111,7 +110,7 @@ test('MeshConfig overrides every field; aliases are de-duplicated and sorted', (
 test('an invalid MeshConfig is reported and does not move the root namespace', () => {
   expectIssues(
     {
-      'mesh.yaml': 'apiVersion: meshlite.io/v1alpha1\nkind: MeshConfig\nmetadata:\n  name: mesh\nspec:\n  rootNamespace: Mesh_Root\n',
+      'mesh.yaml': documentText('MeshConfig', 'mesh', '  rootNamespace: Mesh_Root\n'),
       'pa.yaml': pa('istio-system', SELECTOR),
     },
     [
@@ -123,10 +122,8 @@ test('an invalid MeshConfig is reported and does not move the root namespace', (
 
 // ---- legacy authentication.istio.io/v1alpha1 Policy and MeshPolicy ----
 
-const meshPolicy = (name: string, spec: string, extraMeta = '') =>
-  `apiVersion: authentication.istio.io/v1alpha1\nkind: MeshPolicy\nmetadata:\n  name: ${name}\n${extraMeta}spec:\n${spec}`;
-const policy = (name: string, spec: string) =>
-  `apiVersion: authentication.istio.io/v1alpha1\nkind: Policy\nmetadata:\n  name: ${name}\n  namespace: foo\nspec:\n${spec}`;
+const meshPolicy = (name: string, spec: string, extraMeta = '') => documentText('MeshPolicy', name, spec, extraMeta);
+const policy = (name: string, spec: string) => documentText('Policy', `foo/${name}`, spec);
 
 test('legacy peers convert to mTLS modes: {} and null are STRICT, PERMISSIVE stays, no peers is DISABLE', () => {
   const config = configOf({
@@ -157,7 +154,7 @@ test('legacy peers convert to mTLS modes: {} and null are STRICT, PERMISSIVE sta
 
 test('MeshPolicy becomes a PeerAuthentication in the root namespace', () => {
   const config = configOf({
-    'mesh.yaml': 'apiVersion: meshlite.io/v1alpha1\nkind: MeshConfig\nmetadata:\n  name: mesh\nspec:\n  rootNamespace: mesh-root\n',
+    'mesh.yaml': MESH_ROOT,
     'policy.yaml': `# mesh-wide\n${meshPolicy('default', '  peers:\n  - mtls: {}\n')}`,
   });
   assert.equal(config.peerAuthentications, [

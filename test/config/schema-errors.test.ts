@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { validateSchema, obj, str, int, list } from '../../src/config/schema.js';
-import { expectIssues, yaml } from './helpers.js';
+import { expectIssues, yaml } from '../support/fixtures/index.js';
 
 test('typo at spec level is reported at the key, with a hint', () => {
   expectIssues(

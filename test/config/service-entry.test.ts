@@ -2,15 +2,14 @@
 // host ownership, and the sidecar.meshlite.io/* WorkloadEntry annotations.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { configOf, expectIssues } from './helpers.js';
+import { configOf, documentText, expectIssues } from '../support/fixtures/index.js';
 
 /** A ServiceEntry whose spec lines start at line 7. */
-const se = (name: string, spec: string, namespace = 'foo') =>
-  `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n${spec}`;
+const se = (name: string, spec: string, namespace = 'foo') => documentText('ServiceEntry', `${namespace}/${name}`, spec);
 
 /** A WorkloadEntry with the given annotation lines (from line 6) and spec lines. */
 const we = (annotations: string, spec = '  address: 10.0.0.1\n') =>
-  `apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata:\n  name: we\n  namespace: foo\n${annotations ? `  annotations:\n${annotations}` : ''}spec:\n${spec}`;
+  documentText('WorkloadEntry', 'foo/we', spec, annotations ? `  annotations:\n${annotations}` : '');
 
 test('ServiceEntry hosts are required, non-empty and well-formed', () => {
   expectIssues(

@@ -3,15 +3,11 @@
 // retries, faults, mirrors, and the converted shape of a full rule.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { configOf, expectIssues } from './helpers.js';
+import { configOf, documentText, expectIssues, gateway } from '../support/fixtures/index.js';
 
 /** A VirtualService foo/reviews; `spec` lines start at line 8 (hosts is line 7). */
 const vs = (spec: string, hosts = '[reviews]', name = 'reviews', extraMeta = '') =>
-  `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: ${name}\n  namespace: foo\n${extraMeta}spec:\n  hosts: ${hosts}\n${spec}`;
-
-/** A Gateway (any server) so that VirtualServices may bind to it. */
-const gateway = (namespace: string, name: string) =>
-  `apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: ${name}, namespace: ${namespace}}\nspec:\n  selector: {app: ${name}}\n  servers:\n  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ["*"]\n`;
+  documentText('VirtualService', `foo/${name}`, `  hosts: ${hosts}\n${spec}`, extraMeta);
 
 /** A VirtualService with one http rule, written from line 9 (`- ...`). */
 const http = (rule: string) => vs(`  http:\n  ${rule}`);
@@ -141,7 +137,7 @@ test('header matches: lower-case token names; {} tests presence; JWT claims are 
 test('match gateways must be among spec.gateways, or the match can never apply', () => {
   expectIssues(
     {
-      'gw.yaml': gateway('foo', 'ingress'),
+      'gw.yaml': gateway('foo/ingress'),
       'vs.yaml': vs(
         '  gateways: [ingress]\n  http:\n  - match:\n    - gateways: [mesh, foo/ingress]\n    route:\n    - destination: {host: reviews}\n',
         '[reviews.example.com]',
@@ -316,7 +312,7 @@ test('mirrors: mirrorPercentage needs mirror and defaults to 100; Istio fields m
 
 test('a full http rule is converted as written, with defaults filled in', () => {
   const config = configOf({
-    'gw.yaml': gateway('foo', 'ingress'),
+    'gw.yaml': gateway('foo/ingress'),
     'vs.yaml': vs(
       [
         '  gateways: [ingress, mesh]',

@@ -3,17 +3,13 @@
 // across files. HTTP rules are in virtual-service-http.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { configOf, expectIssues } from './helpers.js';
+import { configOf, documentText, expectIssues, gateway } from '../support/fixtures/index.js';
 
 /** A VirtualService foo/reviews; `spec` lines start at line 8 (hosts is line 7). */
 const vs = (spec: string, hosts = '[reviews]', name = 'reviews', extraMeta = '') =>
-  `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: ${name}\n  namespace: foo\n${extraMeta}spec:\n  hosts: ${hosts}\n${spec}`;
+  documentText('VirtualService', `foo/${name}`, `  hosts: ${hosts}\n${spec}`, extraMeta);
 
 const ROUTE = '  http:\n  - route:\n    - destination: {host: reviews}\n';
-
-/** A Gateway (any server) so that VirtualServices may bind to it. */
-const gateway = (namespace: string, name: string) =>
-  `apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: ${name}, namespace: ${namespace}}\nspec:\n  selector: {app: ${name}}\n  servers:\n  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ["*"]\n`;
 
 test('hosts are required and valid; "*" needs a gateway binding; no namespace part; no overlaps', () => {
   expectIssues(
@@ -37,7 +33,7 @@ test('hosts are required and valid; "*" needs a gateway binding; no namespace pa
 
 test('gateways are qualified on read, default to mesh, and must exist', () => {
   const config = configOf({
-    'gw.yaml': `${gateway('foo', 'ingress')}---\n${gateway('edge', 'public')}`,
+    'gw.yaml': [gateway('foo/ingress'), gateway('edge/public')],
     'vs.yaml': `${vs(ROUTE, '[a.example.com]', 'a')}  gateways: [ingress, edge/public, mesh]\n---\n${vs(ROUTE, '[reviews]', 'b')}`,
   });
   assert.equal(
@@ -135,7 +131,7 @@ test('two VirtualServices routing one host on one gateway, or both in the mesh, 
   );
   expectIssues(
     {
-      'gw.yaml': gateway('edge', 'public'),
+      'gw.yaml': gateway('edge/public'),
       'a.yaml': `${vs(ROUTE, '["*.example.com", reviews]', 'a')}  gateways: [edge/public, mesh]\n`,
       'b.yaml': `${vs(ROUTE, '[api.other.com, "*.example.com"]', 'b')}  gateways: [edge/public]\n`,
     },
@@ -147,7 +143,7 @@ test('two VirtualServices routing one host on one gateway, or both in the mesh, 
 
 test('the same short host in two namespaces, or one host on different gateways, does not conflict', () => {
   const config = configOf({
-    'gw.yaml': `${gateway('edge', 'public')}---\n${gateway('edge', 'private')}`,
+    'gw.yaml': [gateway('edge/public'), gateway('edge/private')],
     'a.yaml': vs(ROUTE, '[reviews]', 'a'),
     'b.yaml': vs(ROUTE, '[reviews]', 'a').replace('namespace: foo', 'namespace: bar'),
     'c.yaml': `${vs(ROUTE, '[api.example.com]', 'c')}  gateways: [edge/public]\n`,

@@ -3,17 +3,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseYamlText } from '../../src/config/yaml-files.js';
-import { configOf, expectIssues, loadTexts, yaml } from './helpers.js';
+import { configOf, documentText, expectIssues, loadManifests, yaml } from '../support/fixtures/index.js';
 
-const dr = (name: string, namespace: string) => yaml`
-  apiVersion: networking.istio.io/v1
-  kind: DestinationRule
-  metadata:
-    name: ${name}
-    namespace: ${namespace}
-  spec:
-    host: ${name}.${namespace}.svc.cluster.local
-`;
+const dr = (name: string, namespace: string) =>
+  documentText('DestinationRule', `${namespace}/${name}`, `  host: ${name}.${namespace}.svc.cluster.local\n`);
 
 const brokenFlowMap = yaml`
   apiVersion: security.istio.io/v1
@@ -244,7 +237,7 @@ test('the same name in another namespace or of another kind is not a duplicate',
   );
 });
 
-const mesh = (name: string, extra = '') => `apiVersion: meshlite.io/v1alpha1\nkind: MeshConfig\nmetadata:\n  name: ${name}\n${extra}`;
+const mesh = (name: string, extra = '') => documentText('MeshConfig', name, undefined, extra);
 
 test('only one MeshConfig is allowed', () => {
   expectIssues({ 'a.yaml': mesh('one'), 'b.yaml': `# second\n${mesh('two')}` }, [
@@ -263,7 +256,7 @@ test('cluster-scoped kinds take no namespace', () => {
 });
 
 test('issues are plain objects with file, line, column, path and message', () => {
-  const result = loadTexts({ 'x.yaml': withKind('networking.istio.io/v1', 'Sidecar') });
+  const result = loadManifests({ 'x.yaml': withKind('networking.istio.io/v1', 'Sidecar') });
   assert.equal(result, {
     ok: false,
     files: ['x.yaml'],

@@ -4,26 +4,16 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
-import { buildConfigSet, type LoadResult } from '../../src/config/load-config.js';
-import { parseYamlText } from '../../src/config/yaml-files.js';
 import { ConfigWatcher } from '../../src/control-plane/config-watcher.js';
 import { InlineConfigLoader } from '../../src/control-plane/config-loader.js';
 import { ControlPlane } from '../../src/control-plane/control-plane.js';
 import type { WorkloadCredentialSource } from '../../src/control-plane/workload-credentials.js';
-import { peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
+import { loadManifests, mtlsPolicy, serviceEntry, workloadEntry, yamlOf } from '../support/fixtures/index.js';
 
 const silent = { info() {}, warn() {}, debug() {} };
 // Two sidecars on this host: sleep.foo's outbound listeners get their own address (the default one is httpbin.bar's).
-const base = [
-  serviceEntry('bar', 'httpbin'),
-  workload('bar', 'httpbin', '127.0.2.1'),
-  workload('foo', 'sleep', '127.0.1.2', { app: 'sleep', annotations: 'sidecar.meshlite.io/outboundAddress: 127.0.1.2' }),
-];
-
-function load(...docs: string[]): LoadResult {
-  const parsed = parseYamlText(docs.join('\n---\n'), 'mesh.yaml');
-  return buildConfigSet(parsed.documents, parsed.issues, ['mesh.yaml']);
-}
+const sleep = workloadEntry('foo/sleep', { address: '127.0.1.2' }, { annotations: { 'sidecar.meshlite.io/outboundAddress': '127.0.1.2' } });
+const base = [serviceEntry('bar/httpbin'), workloadEntry('bar/httpbin', { address: '127.0.2.1' }), sleep];
 
 function fakeCredentials() {
   const listeners: ((key: string) => void)[] = [];
@@ -48,11 +38,14 @@ function fakeCredentials() {
 test('an invalid config keeps the last good one being served', async () => {
   const cache = new SnapshotCache();
   const cp = new ControlPlane(cache, fakeCredentials().source, silent);
-  await cp.applyConfig(load(...base), 'start');
+  await cp.applyConfig(loadManifests(base), 'start');
   await cp.proxyConnected('httpbin.bar');
   const before = cache.get('httpbin.bar')!;
   await cp.applyConfig(
-    load(...base, 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: x, namespace: bar}\nspec: {mtsl: {}}'),
+    loadManifests([
+      ...base,
+      'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: x, namespace: bar}\nspec: {mtsl: {}}',
+    ]),
     'edit',
   );
   assert.is(cache.get('httpbin.bar'), before, 'snapshot untouched');
@@ -62,7 +55,7 @@ test('an invalid config keeps the last good one being served', async () => {
     assert.is(status.generation, 1);
     assert.match(status.issues[0]!.message, 'unknown field "mtsl"');
   }
-  await cp.applyConfig(load(...base, peerAuthn('bar', 'default', '{mtls: {mode: STRICT}}')), 'fixed');
+  await cp.applyConfig(loadManifests([...base, mtlsPolicy('bar/default', 'STRICT')]), 'fixed');
   assert.is(cp.configStatus!.state, 'ok');
   assert.is.not(cache.get('httpbin.bar')!.listeners.version, before.listeners.version);
 });
@@ -70,10 +63,10 @@ test('an invalid config keeps the last good one being served', async () => {
 test('a connected proxy whose workload disappears gets an empty config (fail closed)', async () => {
   const cache = new SnapshotCache();
   const cp = new ControlPlane(cache, fakeCredentials().source, silent);
-  await cp.applyConfig(load(...base), 'start');
+  await cp.applyConfig(loadManifests(base), 'start');
   await cp.proxyConnected('httpbin.bar');
   assert.ok(cache.get('httpbin.bar')!.listeners.resources.size > 0);
-  await cp.applyConfig(load(serviceEntry('bar', 'httpbin'), workload('foo', 'sleep', '127.0.1.2', { app: 'sleep' })), 'removed');
+  await cp.applyConfig(loadManifests([serviceEntry('bar/httpbin'), workloadEntry('foo/sleep', { address: '127.0.1.2' })]), 'removed');
   const snap = cache.get('httpbin.bar')!;
   assert.equal([snap.clusters.resources.size, snap.listeners.resources.size, snap.secrets.resources.size], [0, 0, 0]);
 });
@@ -82,7 +75,7 @@ test("secrets carry the proxy's own certificate; rotation refreshes only that id
   const cache = new SnapshotCache();
   const creds = fakeCredentials();
   const cp = new ControlPlane(cache, creds.source, silent);
-  await cp.applyConfig(load(...base), 'start');
+  await cp.applyConfig(loadManifests(base), 'start');
   await cp.proxyConnected('httpbin.bar');
   await cp.proxyConnected('sleep.foo');
   const secretOf = (id: string) => JSON.stringify(cache.get(id)!.secrets.resources.get('default')!.json);
@@ -100,12 +93,12 @@ test('disconnected proxies are forgotten and not rebuilt', async () => {
   const cache = new SnapshotCache();
   const creds = fakeCredentials();
   const cp = new ControlPlane(cache, creds.source, silent);
-  await cp.applyConfig(load(...base), 'start');
+  await cp.applyConfig(loadManifests(base), 'start');
   await cp.proxyConnected('sleep.foo');
   cp.proxyDisconnected('sleep.foo');
   assert.is(cache.get('sleep.foo'), undefined);
   const issuedBefore = creds.issued.length;
-  await cp.applyConfig(load(...base, peerAuthn('foo', 'default', '{mtls: {mode: STRICT}}')), 'edit');
+  await cp.applyConfig(loadManifests([...base, mtlsPolicy('foo/default', 'STRICT')]), 'edit');
   assert.is(creds.issued.length, issuedBefore);
   assert.equal(cp.connectedProxies(), []);
 });
@@ -118,7 +111,7 @@ test('the watcher debounces a burst of edits into one reload and reports bad edi
       writeFileSync(`${file}.tmp`, text);
       renameSync(`${file}.tmp`, file);
     };
-    write(base.join('\n---\n'));
+    write(yamlOf(...base));
     const loads: { ok: boolean; reason: string }[] = [];
     const watcher = new ConfigWatcher({
       paths: [dir],
@@ -131,8 +124,7 @@ test('the watcher debounces a burst of edits into one reload and reports bad edi
       loads.map((l) => l.ok),
       [true],
     );
-    for (let i = 0; i < 5; i++)
-      write([...base, peerAuthn('bar', 'default', `{mtls: {mode: ${i % 2 ? 'STRICT' : 'DISABLE'}}}`)].join('\n---\n'));
+    for (let i = 0; i < 5; i++) write(yamlOf(...base, mtlsPolicy('bar/default', i % 2 ? 'STRICT' : 'DISABLE')));
     await waitFor(() => loads.length >= 2);
     await new Promise((r) => setTimeout(r, 400));
     assert.is(loads.length, 2, `one reload for the burst, got ${JSON.stringify(loads)}`);
@@ -142,9 +134,9 @@ test('the watcher debounces a burst of edits into one reload and reports bad edi
     // A directory reached through a symlink (examples use `base -> ../s1-auto-mtls`) is watched too.
     const linked = mkdtempSync(join(tmpdir(), 'meshlite-watch-linked-'));
     symlinkSync(linked, join(dir, 'base'));
-    write(base.join('\n---\n'));
+    write(yamlOf(...base));
     await waitFor(() => loads.length >= 4);
-    writeFileSync(join(linked, 'extra.yaml'), peerAuthn('foo', 'default', '{mtls: {mode: STRICT}}'));
+    writeFileSync(join(linked, 'extra.yaml'), yamlOf(mtlsPolicy('foo/default', 'STRICT')));
     await waitFor(() => loads.length >= 5);
     assert.ok(loads[4]!.reason.includes('extra.yaml'), loads[4]!.reason);
     watcher.stop();

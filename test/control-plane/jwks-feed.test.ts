@@ -5,15 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
-import { buildConfigSet, type LoadResult } from '../../src/config/load-config.js';
-import { parseYamlText } from '../../src/config/yaml-files.js';
+import type { LoadResult } from '../../src/config/load-config.js';
 import { ControlPlane } from '../../src/control-plane/control-plane.js';
 import type { WorkloadCredentialSource } from '../../src/control-plane/workload-credentials.js';
 import { Registry } from 'prom-client';
 import { registerJwksMetrics } from '../../src/credentials/credential-metrics.js';
 import { JwksFetcher } from '../../src/credentials/jwks-fetcher.js';
 import { FAIL_CLOSED_JWKS } from '../../src/xds/jwt-authn.js';
-import { serviceEntry, workload } from '../support/mesh-from-yaml.js';
+import { loadManifests, requestAuthentication, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 
 const silent = { info() {}, warn() {}, debug() {} };
 const credentials: WorkloadCredentialSource = {
@@ -37,16 +36,15 @@ const jwk = (x: string) =>
     ],
   });
 
-function load(uri: string): LoadResult {
-  const docs = [
-    serviceEntry('foo', 'httpbin'),
-    serviceEntry('bar', 'httpbin'),
-    workload('foo', 'httpbin', '127.0.1.1'),
-    workload('bar', 'httpbin', '127.0.2.1'),
-    `apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {name: jwt, namespace: foo}\nspec: {jwtRules: [{issuer: "https://idp", jwksUri: "${uri}"}]}`,
-  ];
-  const parsed = parseYamlText(docs.join('\n---\n'), 'mesh.yaml');
-  return buildConfigSet(parsed.documents, parsed.issues, ['mesh.yaml']);
+/** httpbin in foo and bar; foo's verifies JWTs against the JWKS at `jwksUri`. */
+function meshVerifyingJwtsFrom(jwksUri: string): LoadResult {
+  return loadManifests([
+    serviceEntry('foo/httpbin'),
+    serviceEntry('bar/httpbin'),
+    workloadEntry('foo/httpbin', { address: '127.0.1.1' }),
+    workloadEntry('bar/httpbin', { address: '127.0.2.1' }),
+    requestAuthentication('foo/jwt', { jwtRules: [{ issuer: 'https://idp', jwksUri }] }),
+  ]);
 }
 
 /** The inline JWKS of the jwt_authn filter in a proxy's inbound listener, if any. */
@@ -72,7 +70,7 @@ test('jwksUri: fetched before the config applies, inlined, and a change refreshe
   try {
     const cache = new SnapshotCache();
     cp = new ControlPlane(cache, credentials, silent, {}, undefined, fetcher);
-    await cp.applyConfig(load(uri), 'start');
+    await cp.applyConfig(meshVerifyingJwtsFrom(uri), 'start');
     await cp.proxyConnected('httpbin.foo');
     await cp.proxyConnected('httpbin.bar');
     assert.is(inlinedJwks(cache, 'httpbin.foo'), jwk('one'), 'the fetched document is inlined from the first snapshot on');
@@ -107,7 +105,7 @@ test('a jwksUri that cannot be fetched fails closed: its issuer gets a JWKS no t
   try {
     const cache = new SnapshotCache();
     const cp = new ControlPlane(cache, credentials, silent, {}, undefined, fetcher);
-    await cp.applyConfig(load('http://127.0.0.1:9/jwks'), 'start');
+    await cp.applyConfig(meshVerifyingJwtsFrom('http://127.0.0.1:9/jwks'), 'start');
     await cp.proxyConnected('httpbin.foo');
     assert.is(inlinedJwks(cache, 'httpbin.foo'), FAIL_CLOSED_JWKS);
     assert.ok(cp.proxyWarnings('httpbin.foo').some((w) => w.includes('is not available; its tokens will be rejected')));

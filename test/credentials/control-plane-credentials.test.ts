@@ -8,8 +8,6 @@ import { buildAdminServer } from '../../src/admin/admin-server.js';
 import { Metrics } from '../../src/admin/metrics.js';
 import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
 import type { CertificateAuthority } from '../../src/ca/certificate-authority.js';
-import { buildConfigSet, type LoadResult } from '../../src/config/load-config.js';
-import { parseYamlText } from '../../src/config/yaml-files.js';
 import { ControlPlane } from '../../src/control-plane/control-plane.js';
 import type { WorkloadCredentialSource } from '../../src/control-plane/workload-credentials.js';
 import { registerCredentialMetrics } from '../../src/credentials/credential-metrics.js';
@@ -18,35 +16,28 @@ import { CredentialStore } from '../../src/credentials/credential-store.js';
 import { CredentialWatcher } from '../../src/credentials/credential-watcher.js';
 import type { AdsServer } from '../../src/server/ads-server.js';
 import type { JsonObject } from '../../src/xds/common.js';
-import { destinationRule, serviceEntry, workload } from '../support/mesh-from-yaml.js';
+import { destinationRule, loadManifests, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 import { issue, keyBody, removeTempDirs, tempDir, waitFor, writeFolder, type TestCert } from './credential-fixtures.js';
+import { after } from '../support/hooks.js';
 
-test.after(removeTempDirs);
+after(test, removeTempDirs);
+
+/** A DestinationRule for db, visible only to clients in its own namespace, presenting this client credential. */
+const dbClientTls = (namespace: string, credentialName: string) =>
+  destinationRule(`${namespace}/db-tls`, {
+    host: 'db.bar.svc.cluster.local',
+    exportTo: ['.'],
+    trafficPolicy: { tls: { mode: 'MUTUAL', credentialName } },
+  });
 
 const mesh = [
-  serviceEntry('bar', 'db'),
-  workload('bar', 'db', '127.0.2.9', { sidecar: false }),
-  workload('foo', 'sleep', '127.0.1.2'),
-  workload('baz', 'client', '127.0.3.2'),
-  // Visible only to clients in their own namespace: sleep.foo uses db-cred, client.baz uses other-cred.
-  destinationRule(
-    'foo',
-    'db-tls',
-    'db.bar.svc.cluster.local',
-    "  exportTo: ['.']\n  trafficPolicy: {tls: {mode: MUTUAL, credentialName: db-cred}}",
-  ),
-  destinationRule(
-    'baz',
-    'db-tls',
-    'db.bar.svc.cluster.local',
-    "  exportTo: ['.']\n  trafficPolicy: {tls: {mode: MUTUAL, credentialName: other-cred}}",
-  ),
+  serviceEntry('bar/db'),
+  workloadEntry('bar/db', { address: '127.0.2.9', sidecar: false }),
+  workloadEntry('foo/sleep', { address: '127.0.1.2' }),
+  workloadEntry('baz/client', { address: '127.0.3.2' }),
+  dbClientTls('foo', 'db-cred'),
+  dbClientTls('baz', 'other-cred'),
 ];
-
-function load(...docs: string[]): LoadResult {
-  const parsed = parseYamlText(docs.join('\n---\n'), 'mesh.yaml');
-  return buildConfigSet(parsed.documents, parsed.issues, ['mesh.yaml']);
-}
 
 const workloadCredentials: WorkloadCredentialSource = {
   rootCertPem: () => 'ROOT',
@@ -92,7 +83,7 @@ async function setUp(secrets: (dir: string) => void | Promise<void>) {
     onChange: (names) => void cp.credentialsChanged(names).then((ids) => refreshed.push(ids)),
   });
   watcher.start();
-  await cp.applyConfig(load(...mesh), 'start');
+  await cp.applyConfig(loadManifests(mesh), 'start');
   await cp.proxyConnected('sleep.foo');
   await cp.proxyConnected('client.baz');
   const secret = (proxy: string, name: string) => cache.get(proxy)!.secrets.resources.get(name)?.json as JsonObject | undefined;
@@ -114,41 +105,42 @@ const samePrivateKey = (a: string, b: string) =>
 test('a MUTUAL credentialName is served as kubernetes://<name> and -cacert, only to the proxies referencing it', async () => {
   const db = await issue('db.example.com');
   const other = await issue('other.example.com', { ca: 'other' });
-  const t = await setUp((dir) => {
+  const setup = await setUp((dir) => {
     writeFolder(dir, 'db-cred', db, 'tls');
     writeFolder(dir, 'other-cred', other, 'generic');
   });
   try {
-    const cert = t.secret('sleep.foo', 'kubernetes://db-cred') as CertificateSecret | undefined;
+    const cert = setup.secret('sleep.foo', 'kubernetes://db-cred') as CertificateSecret | undefined;
     assert.ok(cert, 'certificate served');
     assert.is(new X509Certificate(cert!.tls_certificate.certificate_chain.inline_string).serialNumber.toLowerCase(), serialOf(db));
     assert.ok(samePrivateKey(cert!.tls_certificate.private_key.inline_string, db.privateKeyPem), 'the key of the secret');
-    const ca = t.secret('sleep.foo', 'kubernetes://db-cred-cacert') as CaSecret | undefined;
+    const ca = setup.secret('sleep.foo', 'kubernetes://db-cred-cacert') as CaSecret | undefined;
     assert.is(
       new X509Certificate(ca!.validation_context.trusted_ca.inline_string).fingerprint256,
       new X509Certificate(db.caPem).fingerprint256,
     );
-    const names = (proxy: string) => [...t.cache.get(proxy)!.secrets.resources.keys()].filter((n) => n.startsWith('kubernetes://')).sort();
+    const names = (proxy: string) =>
+      [...setup.cache.get(proxy)!.secrets.resources.keys()].filter((n) => n.startsWith('kubernetes://')).sort();
     assert.equal(names('sleep.foo'), ['kubernetes://db-cred', 'kubernetes://db-cred-cacert']);
     assert.equal(names('client.baz'), ['kubernetes://other-cred', 'kubernetes://other-cred-cacert']);
-    assert.equal(t.cp.missingCredentials(), []);
+    assert.equal(setup.cp.missingCredentials(), []);
     assert.equal(
-      t.logged.filter((l) => l.level === 'warn'),
+      setup.logged.filter((l) => l.level === 'warn'),
       [],
     );
   } finally {
-    t.watcher.stop();
+    setup.watcher.stop();
   }
 });
 
 test('a missing credential is not served, and is logged, counted and listed; adding it serves it', async () => {
   const other = await issue('other.example.com');
-  const t = await setUp((dir) => void writeFolder(dir, 'other-cred', other));
+  const setup = await setUp((dir) => void writeFolder(dir, 'other-cred', other));
   try {
-    assert.is(t.secret('sleep.foo', 'kubernetes://db-cred'), undefined);
-    assert.is(t.secret('sleep.foo', 'kubernetes://db-cred-cacert'), undefined);
-    assert.equal(t.cp.missingCredentials(), ['kubernetes://db-cred', 'kubernetes://db-cred-cacert']);
-    const warned = t.logged.filter((l) => l.level === 'warn');
+    assert.is(setup.secret('sleep.foo', 'kubernetes://db-cred'), undefined);
+    assert.is(setup.secret('sleep.foo', 'kubernetes://db-cred-cacert'), undefined);
+    assert.equal(setup.cp.missingCredentials(), ['kubernetes://db-cred', 'kubernetes://db-cred-cacert']);
+    const warned = setup.logged.filter((l) => l.level === 'warn');
     assert.equal(
       warned.map((l) => [l.fields.proxy, l.fields.credential]),
       [
@@ -156,11 +148,11 @@ test('a missing credential is not served, and is logged, counted and listed; add
         ['sleep.foo', 'kubernetes://db-cred-cacert'],
       ],
     );
-    assert.match(String(warned[0]!.fields.reason), `no secret "db-cred" in ${t.dir}`);
+    assert.match(String(warned[0]!.fields.reason), `no secret "db-cred" in ${setup.dir}`);
     const registry = new Registry();
-    registerCredentialMetrics(registry, () => t.cp.missingCredentials());
+    registerCredentialMetrics(registry, () => setup.cp.missingCredentials());
     assert.match(await registry.metrics(), /meshlite_credentials_missing 2\n/);
-    const report = credentialReport(t.store.set, t.cp.credentialReferences());
+    const report = credentialReport(setup.store.set, setup.cp.credentialReferences());
     assert.equal(
       report.missing.map((m) => [m.secretName, m.proxies]),
       [
@@ -174,18 +166,20 @@ test('a missing credential is not served, and is logged, counted and listed; add
     );
 
     const db = await issue('db.example.com');
-    const clientBefore = t.cache.get('client.baz');
-    writeFolder(t.dir, 'db-cred', db);
-    await waitFor(() => t.served('sleep.foo', 'kubernetes://db-cred') === serialOf(db), 'added credential served');
-    await waitFor(() => t.secret('sleep.foo', 'kubernetes://db-cred-cacert') !== undefined, 'its CA served');
-    assert.equal(t.cp.missingCredentials(), []);
+    const clientBefore = setup.cache.get('client.baz');
+    writeFolder(setup.dir, 'db-cred', db);
+    await waitFor(() => setup.served('sleep.foo', 'kubernetes://db-cred') === serialOf(db), 'added credential served');
+    await waitFor(() => setup.secret('sleep.foo', 'kubernetes://db-cred-cacert') !== undefined, 'its CA served');
+    assert.equal(setup.cp.missingCredentials(), []);
     assert.match(await registry.metrics(), /meshlite_credentials_missing 0\n/);
-    assert.is(t.cache.get('client.baz'), clientBefore, 'a proxy not referencing it is not rebuilt');
+    assert.is(setup.cache.get('client.baz'), clientBefore, 'a proxy not referencing it is not rebuilt');
     assert.ok(
-      t.logged.some((l) => l.level === 'info' && l.fields.credential === 'kubernetes://db-cred' && l.message?.includes('available again')),
+      setup.logged.some(
+        (l) => l.level === 'info' && l.fields.credential === 'kubernetes://db-cred' && l.message?.includes('available again'),
+      ),
     );
   } finally {
-    t.watcher.stop();
+    setup.watcher.stop();
   }
 });
 
@@ -196,55 +190,55 @@ test('rotating the files updates the snapshot of the proxy using it and no other
     issue('db.example.com'),
     issue('other.example.com'),
   ]);
-  const t = await setUp((dir) => {
+  const setup = await setUp((dir) => {
     writeFolder(dir, 'db-cred', v1);
     writeFolder(dir, 'other-cred', other);
   });
   try {
-    assert.is(t.served('sleep.foo', 'kubernetes://db-cred'), serialOf(v1));
-    const clientBefore = t.cache.get('client.baz');
+    assert.is(setup.served('sleep.foo', 'kubernetes://db-cred'), serialOf(v1));
+    const clientBefore = setup.cache.get('client.baz');
     const replace = (file: string, text: string) => {
-      writeFileSync(join(t.dir, 'db-cred', `${file}.tmp`), text);
-      renameSync(join(t.dir, 'db-cred', `${file}.tmp`), join(t.dir, 'db-cred', file));
+      writeFileSync(join(setup.dir, 'db-cred', `${file}.tmp`), text);
+      renameSync(join(setup.dir, 'db-cred', `${file}.tmp`), join(setup.dir, 'db-cred', file));
     };
     replace('tls.key', v2.privateKeyPem);
     replace('tls.crt', v2.certChainPem);
-    await waitFor(() => t.served('sleep.foo', 'kubernetes://db-cred') === serialOf(v2), 'rotated certificate served');
-    assert.is(t.cache.get('client.baz'), clientBefore, 'client.baz untouched');
+    await waitFor(() => setup.served('sleep.foo', 'kubernetes://db-cred') === serialOf(v2), 'rotated certificate served');
+    assert.is(setup.cache.get('client.baz'), clientBefore, 'client.baz untouched');
     assert.ok(
-      t.refreshed.length > 0 && t.refreshed.every((ids) => ids.length === 1 && ids[0] === 'sleep.foo'),
-      JSON.stringify(t.refreshed),
+      setup.refreshed.length > 0 && setup.refreshed.every((ids) => ids.length === 1 && ids[0] === 'sleep.foo'),
+      JSON.stringify(setup.refreshed),
     );
 
     // A certificate without its key: withdrawn (fail closed), reported without key bytes.
     replace('tls.crt', v3.certChainPem);
-    await waitFor(() => t.secret('sleep.foo', 'kubernetes://db-cred') === undefined, 'mismatched credential withdrawn');
-    assert.equal(t.cp.missingCredentials(), ['kubernetes://db-cred', 'kubernetes://db-cred-cacert']);
-    const warning = t.logged.find((l) => l.level === 'warn' && l.fields.credential === 'kubernetes://db-cred');
+    await waitFor(() => setup.secret('sleep.foo', 'kubernetes://db-cred') === undefined, 'mismatched credential withdrawn');
+    assert.equal(setup.cp.missingCredentials(), ['kubernetes://db-cred', 'kubernetes://db-cred-cacert']);
+    const warning = setup.logged.find((l) => l.level === 'warn' && l.fields.credential === 'kubernetes://db-cred');
     assert.match(String(warning?.fields.reason), 'private key does not match the certificate');
-    assert.not.ok(JSON.stringify(t.logged).includes(keyBody(v2.privateKeyPem)), 'no key bytes logged');
+    assert.not.ok(JSON.stringify(setup.logged).includes(keyBody(v2.privateKeyPem)), 'no key bytes logged');
     replace('tls.key', v3.privateKeyPem);
-    await waitFor(() => t.served('sleep.foo', 'kubernetes://db-cred') === serialOf(v3), 'fixed credential served again');
-    assert.is(t.cache.get('client.baz'), clientBefore, 'client.baz still untouched');
+    await waitFor(() => setup.served('sleep.foo', 'kubernetes://db-cred') === serialOf(v3), 'fixed credential served again');
+    assert.is(setup.cache.get('client.baz'), clientBefore, 'client.baz still untouched');
   } finally {
-    t.watcher.stop();
+    setup.watcher.stop();
   }
 });
 
 test('/debug/credentialz lists credentials and missing references, never key material', async () => {
   const db = await issue('db.example.com');
-  const t = await setUp((dir) => void writeFolder(dir, 'db-cred', db));
+  const setup = await setUp((dir) => void writeFolder(dir, 'db-cred', db));
   try {
     const ads = { listConnections: () => [], connectedProxies: () => new Set<string>() } as unknown as AdsServer;
     const ca = { info: {}, trustDomain: 'cluster.local' } as unknown as CertificateAuthority;
     const app = buildAdminServer({
-      controlPlane: t.cp,
+      controlPlane: setup.cp,
       ads,
-      cache: t.cache,
+      cache: setup.cache,
       metrics: new Metrics(),
       ca,
       insecure: true,
-      credentials: t.store,
+      credentials: setup.store,
     });
     const res = await app.inject({ method: 'GET', url: '/debug/credentialz' });
     assert.is(res.statusCode, 200);
@@ -252,7 +246,7 @@ test('/debug/credentialz lists credentials and missing references, never key mat
     assert.not.ok(res.body.includes(keyBody(db.privateKeyPem)), 'no key bytes');
     assert.not.ok(res.body.includes('BEGIN CERTIFICATE'), 'summaries, not PEM');
     const body = res.json() as CredentialReport;
-    assert.is(body.directory, t.dir);
+    assert.is(body.directory, setup.dir);
     const entry = body.credentials[0]!;
     assert.equal(
       [entry.name, entry.form, entry.layout, entry.certificate?.subjectAltNames],
@@ -278,7 +272,7 @@ test('/debug/credentialz lists credentials and missing references, never key mat
     assert.not.ok(dump.body.includes(keyBody(db.privateKeyPem)), 'its key is redacted');
     await app.close();
   } finally {
-    t.watcher.stop();
+    setup.watcher.stop();
   }
 });
 
@@ -290,7 +284,7 @@ test('without a secrets directory no credential is served, and the reason says s
     debug() {},
     warn: (f: object) => void warns.push(f as Record<string, unknown>),
   });
-  await cp.applyConfig(load(...mesh), 'start');
+  await cp.applyConfig(loadManifests(mesh), 'start');
   await cp.proxyConnected('sleep.foo');
   assert.is(cache.get('sleep.foo')!.secrets.resources.has('kubernetes://db-cred'), false);
   assert.match(String(warns[0]?.reason), '--secrets-dir');

@@ -6,8 +6,9 @@ import * as assert from 'uvu/assert';
 import { CredentialStore } from '../../src/credentials/credential-store.js';
 import { CredentialWatcher } from '../../src/credentials/credential-watcher.js';
 import { issue, pause, removeTempDirs, tempDir, waitFor, writeFolder, type TestCert } from './credential-fixtures.js';
+import { after } from '../support/hooks.js';
 
-test.after(removeTempDirs);
+after(test, removeTempDirs);
 
 const serial = (pem: string | undefined) => (pem ? new X509Certificate(pem).serialNumber.toLowerCase() : undefined);
 

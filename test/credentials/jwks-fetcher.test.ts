@@ -4,6 +4,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkJwks, fetchJwks, JwksFetcher, parseJwksUri } from '../../src/credentials/jwks-fetcher.js';
+import { after, before } from '../support/hooks.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 let handler: Handler = (_req, res) => res.end('{}');
@@ -35,7 +36,7 @@ async function rejects(p: Promise<unknown>, pattern: RegExp, what = ''): Promise
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test.before(async () => {
+before(test, async () => {
   server = createServer((req, res) => {
     hits++;
     handler(req, res);
@@ -44,7 +45,7 @@ test.before(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-test.after(async () => {
+after(test, async () => {
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
 });

@@ -7,15 +7,16 @@ import type { Credential } from '../../src/credentials/credential.js';
 import { CredentialStore } from '../../src/credentials/credential-store.js';
 import { configPathOverlapping, readCredentialDirectory } from '../../src/credentials/read-credentials.js';
 import { issue, keyBody, removeTempDirs, tempDir, writeFolder, writeManifest, type TestCert } from './credential-fixtures.js';
+import { after, before } from '../support/hooks.js';
 
 let db: TestCert;
 let other: TestCert;
 
-test.before(async () => {
+before(test, async () => {
   db = await issue('db.example.com');
   other = await issue('other.example.com', { ca: 'other' });
 });
-test.after(removeTempDirs);
+after(test, removeTempDirs);
 
 const serialOf = (pem: string) => new X509Certificate(pem).serialNumber.toLowerCase();
 

@@ -2,13 +2,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { diffConfigDumps, formatDiff } from '../../src/diff/config-diff.js';
 import { dumpProxyConfig } from '../../src/translate/proxy-config-dump.js';
-import { meshFromYaml, peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
+import { type Document, meshOf, mtlsPolicy, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 
 type Obj = Record<string, any>;
-const docs = [serviceEntry('bar', 'httpbin'), workload('bar', 'httpbin', '127.0.2.1')];
+const docs = [serviceEntry('bar/httpbin'), workloadEntry('bar/httpbin', { address: '127.0.2.1' })];
 
-function dump(...extra: string[]): Obj {
-  const r = dumpProxyConfig(meshFromYaml(...docs, ...extra), 'httpbin.bar');
+function dump(...extra: Document[]): Obj {
+  const r = dumpProxyConfig(meshOf([...docs, ...extra]), 'httpbin.bar');
   if (!r.ok) throw new Error(r.error);
   return JSON.parse(JSON.stringify(r.dump));
 }
@@ -23,9 +23,9 @@ function asEnvoyWouldPrint(d: Obj): Obj {
     for (const s of section.dynamic_active_secrets ?? [])
       s.secret = { name: s.name, tls_certificate: { certificate_chain: { inline_bytes: 'MIIB...' } } };
   }
-  const reversed = (o: Obj): Obj =>
+  const reversed = (object: Obj): Obj =>
     Object.fromEntries(
-      Object.entries(o)
+      Object.entries(object)
         .reverse()
         .map(([k, v]) => [k, v && typeof v === 'object' && !Array.isArray(v) ? reversed(v) : v]),
     );
@@ -41,7 +41,7 @@ test('same config matches despite versions, timestamps, secret material, order a
 });
 
 test('a policy change shows as a listener diff and nothing else', () => {
-  const diffs = diffConfigDumps(dump(peerAuthn('bar', 'default', '{mtls: {mode: STRICT}}')), dump());
+  const diffs = diffConfigDumps(dump(mtlsPolicy('bar/default', 'STRICT')), dump());
   assert.equal(
     diffs.map((d) => [d.section, d.match]),
     [

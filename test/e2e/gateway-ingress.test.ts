@@ -127,8 +127,17 @@ test('S6: ingress gateway, MUTUAL TLS for two hosts by SNI; live third host, cre
     const first = await envoyIdentity(gw);
     assert.ok(first.pid, 'the gateway Envoy runs');
 
-    const call = (servername: string, path: string, o: Partial<HttpsCall> = {}) =>
-      httpsGet({ address: gatewayAddress, port: 443, servername, path, ca: ca.certPem, cert: client.certPem, key: client.keyPem, ...o });
+    const call = (servername: string, path: string, overrides: Partial<HttpsCall> = {}) =>
+      httpsGet({
+        address: gatewayAddress,
+        port: 443,
+        servername,
+        path,
+        ca: ca.certPem,
+        cert: client.certPem,
+        key: client.keyPem,
+        ...overrides,
+      });
 
     // curl --cacert ca.crt --cert client.crt --key client.key https://httpbin.example.com/status/418
     const teapot = await call('httpbin.example.com', '/status/418');
@@ -306,7 +315,7 @@ test('S7: PASSTHROUGH gateway hands TLS to a backend that requires client certif
     assert.equal(chains[0].filter_chain_match, { server_names: ['nginx.example.com'] });
     assertDiffs(mesh, 'startup');
 
-    const call = (o: Partial<HttpsCall> = {}) =>
+    const call = (overrides: Partial<HttpsCall> = {}) =>
       httpsGet({
         address: gatewayAddress,
         port: 443,
@@ -315,7 +324,7 @@ test('S7: PASSTHROUGH gateway hands TLS to a backend that requires client certif
         ca: nginxCa.certPem,
         cert: client.certPem,
         key: client.keyPem,
-        ...o,
+        ...overrides,
       });
     const ok = await call();
     assert.is(ok.code, '200', `through the gateway: ${describeHttps(ok)}`);

@@ -11,43 +11,25 @@ import { buildMeshModel } from '../../src/model/mesh-model.js';
 import { allSockets, workloadSockets } from '../../src/model/proxy-sockets.js';
 import { meshProxies, translate } from '../../src/translate/translator.js';
 import type { JsonObject } from '../../src/xds/common.js';
-import { loadTexts, yaml } from '../config/helpers.js';
+import { type Document, gateway, loadManifests, type ManifestFiles, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 import { EXAMPLES_DIR, REPO_ROOT } from '../support/paths.js';
 
+// A ServiceEntry renders as 18 lines, so the document after it in a file starts on line 20.
+
 /** The issues of the mesh-level checks ([] when the config is accepted). */
-function meshIssues(files: Record<string, string>): string[] {
-  const loaded = loadTexts(files);
+function meshIssues(files: ManifestFiles): string[] {
+  const loaded = loadManifests(files);
   if (!loaded.ok) throw new Error(`the documents themselves are invalid:\n${loaded.issues.map(formatIssue).join('\n')}`);
   const checked = withMeshChecks(loaded);
   return checked.ok ? [] : checked.issues.map(formatIssue);
 }
 
-const service = (ns: string, name: string, ports = '[{name: http, number: 8000, protocol: HTTP, targetPort: 80}]') => yaml`
-  apiVersion: networking.istio.io/v1
-  kind: ServiceEntry
-  metadata: {name: ${name}, namespace: ${ns}}
-  spec:
-    hosts: [${name}.${ns}.svc.cluster.local]
-    location: MESH_INTERNAL
-    resolution: STATIC
-    ports: ${ports}
-    workloadSelector: {labels: {app: ${name}}}
-  `;
+/** The service `<name>.<namespace>` on HTTP 8000 (target port 80), or on the given ports. */
+const service = (ref: string, ports?: object[]) => serviceEntry(ref, ports ? { ports } : {});
 
-/** A WorkloadEntry (sidecar unless `sidecar` is false); the document starts on its first line. */
-const entry = (ns: string, name: string, address: string, annotations: Record<string, string> = {}, sidecar = true) =>
-  [
-    'apiVersion: networking.istio.io/v1',
-    'kind: WorkloadEntry',
-    'metadata:',
-    `  name: ${name}`,
-    `  namespace: ${ns}`,
-    ...(Object.keys(annotations).length > 0 ? ['  annotations:', ...Object.entries(annotations).map(([k, v]) => `    ${k}: "${v}"`)] : []),
-    'spec:',
-    `  address: ${address}`,
-    `  labels: {app: ${name}${sidecar ? ', security.istio.io/tlsMode: istio' : ''}}`,
-    '',
-  ].join('\n');
+/** A WorkloadEntry of the service of its name, with a sidecar unless `sidecar` is false. */
+const entry = (ref: string, address: string, annotations: Record<string, string> = {}, sidecar = true): Document =>
+  workloadEntry(ref, { address, sidecar }, Object.keys(annotations).length > 0 ? { annotations } : {});
 
 const APP = 'sidecar.meshlite.io/applicationAddress';
 const OUT = 'sidecar.meshlite.io/outboundAddress';
@@ -56,9 +38,9 @@ const MODE = 'sidecar.meshlite.io/interceptionMode';
 
 test('outbound clash: two sidecars left on the default outbound 127.0.0.1:15001 of one host; the later names the earlier with file:line', () => {
   const issues = meshIssues({
-    'services.yaml': `${service('foo', 'front')}---\n${service('bar', 'back')}`,
-    'front.yaml': entry('foo', 'front', '127.0.50.1', { [APP]: '127.0.60.1' }),
-    'back.yaml': entry('bar', 'back', '127.0.50.2', { [APP]: '127.0.60.2' }),
+    'services.yaml': [service('foo/front'), service('bar/back')],
+    'front.yaml': entry('foo/front', '127.0.50.1', { [APP]: '127.0.60.1' }),
+    'back.yaml': entry('bar/back', '127.0.50.2', { [APP]: '127.0.60.2' }),
   });
   assert.equal(issues, [
     "front.yaml:1:1: sidecar front.foo's outbound HTTP proxy listener on 127.0.0.1:15001 (sidecar.meshlite.io/outboundAddress not set, default 127.0.0.1; " +
@@ -69,53 +51,48 @@ test('outbound clash: two sidecars left on the default outbound 127.0.0.1:15001 
 });
 
 test('outbound clash set by annotations points at the annotation; distinct outbound addresses are fine', () => {
-  const files = {
+  const files = (backOutbound: string) => ({
     'mesh.yaml': [
-      service('foo', 'front'),
-      service('bar', 'back'),
-      entry('foo', 'front', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '127.0.70.1' }),
-      entry('bar', 'back', '127.0.50.2', { [APP]: '127.0.60.2', [OUT]: '127.0.70.1' }),
-    ].join('---\n'),
-  };
-  const issues = meshIssues(files);
+      service('foo/front'),
+      service('bar/back'),
+      entry('foo/front', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '127.0.70.1' }),
+      entry('bar/back', '127.0.50.2', { [APP]: '127.0.60.2', [OUT]: backOutbound }),
+    ],
+  });
+  const issues = meshIssues(files('127.0.70.1'));
   assert.is(issues.length, 1, issues.join('\n'));
   assert.match(
     issues[0]!,
     /^mesh.yaml:\d+:1: metadata\.annotations\["sidecar\.meshlite\.io\/outboundAddress"\]: sidecar back\.bar's outbound HTTP proxy listener on 127\.0\.70\.1:15001 \(sidecar\.meshlite\.io\/outboundAddress: 127\.0\.70\.1;/,
   );
   assert.match(issues[0]!, "collides with sidecar front.foo's outbound HTTP proxy listener on 127.0.70.1:15001");
-  const fixed = {
-    'mesh.yaml': files['mesh.yaml'].replace(
-      `${OUT}: "127.0.70.1"\nspec:\n  address: 127.0.50.2`,
-      `${OUT}: "127.0.70.2"\nspec:\n  address: 127.0.50.2`,
-    ),
-  };
+  const fixed = files('127.0.70.2');
   assert.equal(meshIssues(fixed), []);
 });
 
 test('inbound clash: two sidecars on one address and target port', () => {
   const issues = meshIssues({
-    'a.yaml': [service('foo', 'a'), entry('foo', 'a', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '127.0.70.1' })].join('---\n'),
-    'b.yaml': [service('foo', 'b'), entry('foo', 'b', '127.0.50.1', { [APP]: '127.0.60.2', [OUT]: '127.0.70.2' })].join('---\n'),
+    'a.yaml': [service('foo/a'), entry('foo/a', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '127.0.70.1' })],
+    'b.yaml': [service('foo/b'), entry('foo/b', '127.0.50.1', { [APP]: '127.0.60.2', [OUT]: '127.0.70.2' })],
   });
   assert.equal(issues, [
-    "b.yaml:11:1: spec.address: sidecar b.foo's inbound listener for b.foo.svc.cluster.local:8000 on 127.0.50.1:80 (spec.address) collides with " +
-      "sidecar a.foo's inbound listener for a.foo.svc.cluster.local:8000 on 127.0.50.1:80 (spec.address), defined at a.yaml:11: " +
+    "b.yaml:20:1: spec.address: sidecar b.foo's inbound listener for b.foo.svc.cluster.local:8000 on 127.0.50.1:80 (spec.address) collides with " +
+      "sidecar a.foo's inbound listener for a.foo.svc.cluster.local:8000 on 127.0.50.1:80 (spec.address), defined at a.yaml:20: " +
       'Envoy binds with SO_REUSEPORT, so both proxies would listen there and connections would be split between them; give each its own address or port',
   ]);
 });
 
 test('applicationAddress == address: the inbound listener would forward to itself', () => {
   const issues = meshIssues({
-    'a.yaml': [service('foo', 'a'), entry('foo', 'a', '127.0.50.1', { [APP]: '127.0.50.1', [OUT]: '127.0.70.1' })].join('---\n'),
+    'a.yaml': [service('foo/a'), entry('foo/a', '127.0.50.1', { [APP]: '127.0.50.1', [OUT]: '127.0.70.1' })],
   });
   assert.equal(issues, [
-    'a.yaml:11:1: metadata.annotations["sidecar.meshlite.io/applicationAddress"]: sidecar a.foo\'s inbound listener for a.foo.svc.cluster.local:8000 on 127.0.50.1:80 (spec.address) ' +
+    'a.yaml:20:1: metadata.annotations["sidecar.meshlite.io/applicationAddress"]: sidecar a.foo\'s inbound listener for a.foo.svc.cluster.local:8000 on 127.0.50.1:80 (spec.address) ' +
       'would forward to its application on 127.0.50.1:80 (sidecar.meshlite.io/applicationAddress: 127.0.50.1), that is to itself; ' +
       'set sidecar.meshlite.io/applicationAddress to the address the application listens on, not spec.address',
   ]);
   // The default applicationAddress (127.0.0.1) loops the same way for a workload on 127.0.0.1.
-  const defaults = meshIssues({ 'a.yaml': [service('foo', 'a'), entry('foo', 'a', '127.0.0.1', { [OUT]: '127.0.70.1' })].join('---\n') });
+  const defaults = meshIssues({ 'a.yaml': [service('foo/a'), entry('foo/a', '127.0.0.1', { [OUT]: '127.0.70.1' })] });
   assert.is(defaults.length, 1);
   assert.match(
     defaults[0]!,
@@ -124,39 +101,26 @@ test('applicationAddress == address: the inbound listener would forward to itsel
   // TRANSPARENT forwards from virtualInbound (15006): nothing listens on address:80 but the app.
   assert.equal(
     meshIssues({
-      'a.yaml': [service('foo', 'a'), entry('foo', 'a', '10.0.0.1', { [APP]: '10.0.0.1', [MODE]: 'TRANSPARENT' })].join('---\n'),
+      'a.yaml': [service('foo/a'), entry('foo/a', '10.0.0.1', { [APP]: '10.0.0.1', [MODE]: 'TRANSPARENT' })],
     }),
     [],
   );
 });
 
-const gateway = yaml`
-  apiVersion: networking.istio.io/v1
-  kind: Gateway
-  metadata: {name: ingress, namespace: istio-system}
-  spec:
-    selector: {istio: ingressgateway}
-    servers:
-    - port: {number: 80, name: http, protocol: HTTP}
-      hosts: ["*"]
-  `;
-const gatewayEntry = yaml`
-  apiVersion: networking.istio.io/v1
-  kind: WorkloadEntry
-  metadata: {name: ingress, namespace: istio-system}
-  spec:
-    address: 127.0.50.9
-    labels: {istio: ingressgateway}
-  `;
+// The Gateway renders as 15 lines: its WorkloadEntry starts on line 17.
+const ingress = [
+  gateway('istio-system/ingress', { selector: { istio: 'ingressgateway' } }),
+  workloadEntry('istio-system/ingress', { address: '127.0.50.9', labels: { istio: 'ingressgateway' }, sidecar: false }),
+];
 
 test('gateway vs sidecar: a gateway server port on the address a sidecar takes inbound', () => {
   const issues = meshIssues({
-    'gateway.yaml': `${gateway}---\n${gatewayEntry}`,
-    'sidecar.yaml': [service('foo', 'web'), entry('foo', 'web', '127.0.50.9', { [APP]: '127.0.60.9', [OUT]: '127.0.70.9' })].join('---\n'),
+    'gateway.yaml': ingress,
+    'sidecar.yaml': [service('foo/web'), entry('foo/web', '127.0.50.9', { [APP]: '127.0.60.9', [OUT]: '127.0.70.9' })],
   });
   assert.equal(issues, [
-    "sidecar.yaml:11:1: spec.address: sidecar web.foo's inbound listener for web.foo.svc.cluster.local:8000 on 127.0.50.9:80 (spec.address) collides with " +
-      "gateway ingress.istio-system's gateway listener for Gateway istio-system/ingress (gateway.yaml:1) servers[0] (http) on 127.0.50.9:80 (spec.address), defined at gateway.yaml:10: " +
+    "sidecar.yaml:20:1: spec.address: sidecar web.foo's inbound listener for web.foo.svc.cluster.local:8000 on 127.0.50.9:80 (spec.address) collides with " +
+      "gateway ingress.istio-system's gateway listener for Gateway istio-system/ingress (gateway.yaml:1) servers[0] (http) on 127.0.50.9:80 (spec.address), defined at gateway.yaml:17: " +
       'Envoy binds with SO_REUSEPORT, so both proxies would listen there and connections would be split between them; give each its own address or port',
   ]);
 });
@@ -164,11 +128,11 @@ test('gateway vs sidecar: a gateway server port on the address a sidecar takes i
 test('wildcard: 0.0.0.0:15001 of one sidecar takes 127.0.0.1:15001 of another on the same host, not on another host', () => {
   const files = (second: string) => ({
     'mesh.yaml': [
-      service('foo', 'a'),
-      service('foo', 'b'),
-      entry('foo', 'a', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '0.0.0.0' }),
-      entry('foo', 'b', second, { [APP]: '127.0.60.2' }),
-    ].join('---\n'),
+      service('foo/a'),
+      service('foo/b'),
+      entry('foo/a', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '0.0.0.0' }),
+      entry('foo/b', second, { [APP]: '127.0.60.2' }),
+    ],
   });
   const issues = meshIssues(files('127.0.50.2'));
   assert.is(issues.length, 1, issues.join('\n'));
@@ -183,15 +147,14 @@ test('wildcard: 0.0.0.0:15001 of one sidecar takes 127.0.0.1:15001 of another on
 });
 
 test('hosts: default outbound sockets on different hosts do not clash; TRANSPARENT sidecars clash only on one host', () => {
-  const twoHosts = [service('foo', 'a'), service('foo', 'b'), entry('foo', 'a', '10.0.0.1'), entry('foo', 'b', '10.0.0.2')];
-  assert.equal(meshIssues({ 'mesh.yaml': twoHosts.join('---\n') }), []);
-  const transparent = (address: string) =>
-    [
-      service('foo', 'a'),
-      service('foo', 'b'),
-      entry('foo', 'a', '10.0.0.1', { [MODE]: 'TRANSPARENT' }),
-      entry('foo', 'b', address, { [MODE]: 'TRANSPARENT', [APP]: '127.0.0.2' }),
-    ].join('---\n');
+  const twoHosts = [service('foo/a'), service('foo/b'), entry('foo/a', '10.0.0.1'), entry('foo/b', '10.0.0.2')];
+  assert.equal(meshIssues({ 'mesh.yaml': twoHosts }), []);
+  const transparent = (address: string) => [
+    service('foo/a'),
+    service('foo/b'),
+    entry('foo/a', '10.0.0.1', { [MODE]: 'TRANSPARENT' }),
+    entry('foo/b', address, { [MODE]: 'TRANSPARENT', [APP]: '127.0.0.2' }),
+  ];
   assert.equal(meshIssues({ 'mesh.yaml': transparent('10.0.0.2') }), []);
   const oneHost = meshIssues({ 'mesh.yaml': transparent('10.0.0.1') });
   assert.is(oneHost.length, 1, oneHost.join('\n'));
@@ -204,13 +167,13 @@ test('hosts: default outbound sockets on different hosts do not clash; TRANSPARE
 });
 
 test('many sockets of one pair of workloads: one issue, the rest counted', () => {
-  const tcp = (n: number) => `[${Array.from({ length: n }, (_, i) => `{name: tcp-${i}, number: ${9000 + i}, protocol: TCP}`).join(', ')}]`;
+  const tcp = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `tcp-${i}`, number: 9000 + i, protocol: 'TCP' }));
   const issues = meshIssues({
     'mesh.yaml': [
-      service('foo', 'db', tcp(50)),
-      entry('foo', 'a', '127.0.50.1', { [APP]: '127.0.60.1' }),
-      entry('foo', 'b', '127.0.50.2', { [APP]: '127.0.60.2' }),
-    ].join('---\n'),
+      service('foo/db', tcp(50)),
+      entry('foo/a', '127.0.50.1', { [APP]: '127.0.60.1' }),
+      entry('foo/b', '127.0.50.2', { [APP]: '127.0.60.2' }),
+    ],
   });
   assert.is(issues.length, 1, issues.join('\n'));
   assert.match(issues[0]!, "sidecar b.foo's outbound TCP listener for db.foo.svc.cluster.local:9000 on 127.0.0.1:9000");
@@ -218,26 +181,26 @@ test('many sockets of one pair of workloads: one issue, the rest counted', () =>
 });
 
 test("an outbound listener on another workload's application socket, and two sidecars forwarding to one application", () => {
-  const legacy = [service('legacy', 'old'), entry('legacy', 'old', '127.0.53.1', {}, false)];
-  const proxy = entry('foo', 'a', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '127.0.53.1', [OUT_PORT]: '80' });
-  const issues = meshIssues({ 'legacy.yaml': legacy.join('---\n'), 'proxy.yaml': [service('foo', 'a'), proxy].join('---\n') });
+  const legacy = [service('legacy/old'), entry('legacy/old', '127.0.53.1', {}, false)];
+  const proxy = entry('foo/a', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '127.0.53.1', [OUT_PORT]: '80' });
+  const issues = meshIssues({ 'legacy.yaml': legacy, 'proxy.yaml': [service('foo/a'), proxy] });
   assert.equal(issues.length, 1, issues.join('\n'));
   assert.match(
     issues[0]!,
-    'proxy.yaml:11:1: metadata.annotations["sidecar.meshlite.io/outboundAddress"]: sidecar a.foo\'s outbound HTTP proxy listener on 127.0.53.1:80',
+    'proxy.yaml:20:1: metadata.annotations["sidecar.meshlite.io/outboundAddress"]: sidecar a.foo\'s outbound HTTP proxy listener on 127.0.53.1:80',
   );
   assert.match(
     issues[0]!,
-    "collides with workload old.legacy's application serving old.legacy.svc.cluster.local:8000 on 127.0.53.1:80 (spec.address), defined at legacy.yaml:11: an Envoy listener and an application cannot both listen there",
+    "collides with workload old.legacy's application serving old.legacy.svc.cluster.local:8000 on 127.0.53.1:80 (spec.address), defined at legacy.yaml:20: an Envoy listener and an application cannot both listen there",
   );
 
   const shared = meshIssues({
     'mesh.yaml': [
-      service('foo', 'a'),
-      service('foo', 'b'),
-      entry('foo', 'a', '127.0.50.1', { [OUT]: '127.0.70.1' }),
-      entry('foo', 'b', '127.0.50.2', { [OUT]: '127.0.70.2' }),
-    ].join('---\n'),
+      service('foo/a'),
+      service('foo/b'),
+      entry('foo/a', '127.0.50.1', { [OUT]: '127.0.70.1' }),
+      entry('foo/b', '127.0.50.2', { [OUT]: '127.0.70.2' }),
+    ],
   });
   assert.equal(shared.length, 1, shared.join('\n'));
   assert.match(
@@ -248,11 +211,9 @@ test("an outbound listener on another workload's application socket, and two sid
 });
 
 test('one sidecar: an outbound TCP listener on its own inbound address and port', () => {
-  const tcp = '[{name: tcp, number: 9000, protocol: TCP}]';
+  const tcp = [{ name: 'tcp', number: 9000, protocol: 'TCP' }];
   const issues = meshIssues({
-    'mesh.yaml': [service('foo', 'echo', tcp), entry('foo', 'echo', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '127.0.50.1' })].join(
-      '---\n',
-    ),
+    'mesh.yaml': [service('foo/echo', tcp), entry('foo/echo', '127.0.50.1', { [APP]: '127.0.60.1', [OUT]: '127.0.50.1' })],
   });
   assert.equal(issues.length, 1, issues.join('\n'));
   assert.match(
@@ -263,16 +224,11 @@ test('one sidecar: an outbound TCP listener on its own inbound address and port'
 });
 
 test('proxyless apps and workloads without a sidecar bind no Envoy sockets; two plain apps are not judged', () => {
-  const proxyless = entry('foo', 'grpc', '127.0.50.1', { 'proxyless.meshlite.io/grpc': 'true', [OUT]: '127.0.70.1' });
-  const sidecar = entry('foo', 'a', '127.0.50.2', { [APP]: '127.0.60.2', [OUT]: '127.0.70.1' });
-  assert.equal(meshIssues({ 'mesh.yaml': [service('foo', 'grpc'), service('foo', 'a'), proxyless, sidecar].join('---\n') }), []);
-  const plain = [
-    service('foo', 'x'),
-    service('foo', 'y'),
-    entry('foo', 'x', '127.0.50.1', {}, false),
-    entry('foo', 'y', '127.0.50.1', {}, false),
-  ];
-  assert.equal(meshIssues({ 'mesh.yaml': plain.join('---\n') }), []);
+  const proxyless = entry('foo/grpc', '127.0.50.1', { 'proxyless.meshlite.io/grpc': 'true', [OUT]: '127.0.70.1' });
+  const sidecar = entry('foo/a', '127.0.50.2', { [APP]: '127.0.60.2', [OUT]: '127.0.70.1' });
+  assert.equal(meshIssues({ 'mesh.yaml': [service('foo/grpc'), service('foo/a'), proxyless, sidecar] }), []);
+  const plain = [service('foo/x'), service('foo/y'), entry('foo/x', '127.0.50.1', {}, false), entry('foo/y', '127.0.50.1', {}, false)];
+  assert.equal(meshIssues({ 'mesh.yaml': plain }), []);
 });
 
 test('every example passes the mesh checks', () => {

@@ -3,43 +3,34 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { providerCluster } from '../../src/model/authorization.js';
-import { meshFromYaml, serviceEntry, workload } from '../support/mesh-from-yaml.js';
+import { authorizationPolicy, meshOf, requestAuthentication, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 
-const policy = (ns: string, name: string, spec: string) => `
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: ${name}, namespace: ${ns}}
-spec: ${spec}`;
-const requestAuthn = (ns: string, name: string, spec: string) => `
-apiVersion: security.istio.io/v1beta1
-kind: RequestAuthentication
-metadata: {name: ${name}, namespace: ${ns}}
-spec: ${spec}`;
-
-const model = meshFromYaml(
-  serviceEntry('foo', 'httpbin'),
-  serviceEntry('bar', 'httpbin'),
-  workload('foo', 'httpbin', '127.0.1.1'),
-  workload('foo', 'sleep', '127.0.1.2'),
-  workload('bar', 'httpbin', '127.0.2.1'),
-  workload('istio-system', 'ingressgateway', '127.0.9.1', { app: 'istio-ingressgateway' }),
-  policy('istio-system', 'mesh-audit', '{action: AUDIT, rules: [{}]}'),
-  policy(
-    'istio-system',
-    'all-httpbins',
-    '{selector: {matchLabels: {app: httpbin}}, action: DENY, rules: [{to: [{operation: {paths: [/admin]}}]}]}',
-  ),
-  policy('foo', 'ns-allow', '{rules: [{from: [{source: {namespaces: [foo]}}]}]}'),
-  policy('foo', 'sleep-only', '{selector: {matchLabels: {app: sleep}}}'),
-  policy('bar', 'z-last', '{action: DENY, rules: [{}]}'),
-  policy('bar', 'a-first', '{selector: {matchLabels: {app: httpbin}}, action: ALLOW, rules: [{}]}'),
-  requestAuthn('istio-system', 'mesh-jwt', '{jwtRules: [{issuer: a, jwksUri: "https://idp.a/jwks"}]}'),
-  requestAuthn(
-    'bar',
-    'bar-jwt',
-    '{selector: {matchLabels: {app: httpbin}}, jwtRules: [{issuer: b, jwks: "{\\"keys\\": []}"}, {issuer: c, jwksUri: "https://idp.a/jwks"}]}',
-  ),
-);
+const model = meshOf([
+  serviceEntry('foo/httpbin'),
+  serviceEntry('bar/httpbin'),
+  workloadEntry('foo/httpbin', { address: '127.0.1.1' }),
+  workloadEntry('foo/sleep', { address: '127.0.1.2' }),
+  workloadEntry('bar/httpbin', { address: '127.0.2.1' }),
+  workloadEntry('istio-system/ingressgateway', { address: '127.0.9.1', labels: { app: 'istio-ingressgateway' } }),
+  authorizationPolicy('istio-system/mesh-audit', { action: 'AUDIT', rules: [{}] }),
+  authorizationPolicy('istio-system/all-httpbins', {
+    selector: { matchLabels: { app: 'httpbin' } },
+    action: 'DENY',
+    rules: [{ to: [{ operation: { paths: ['/admin'] } }] }],
+  }),
+  authorizationPolicy('foo/ns-allow', { rules: [{ from: [{ source: { namespaces: ['foo'] } }] }] }),
+  authorizationPolicy('foo/sleep-only', { selector: { matchLabels: { app: 'sleep' } } }),
+  authorizationPolicy('bar/z-last', { action: 'DENY', rules: [{}] }),
+  authorizationPolicy('bar/a-first', { selector: { matchLabels: { app: 'httpbin' } }, action: 'ALLOW', rules: [{}] }),
+  requestAuthentication('istio-system/mesh-jwt', { jwtRules: [{ issuer: 'a', jwksUri: 'https://idp.a/jwks' }] }),
+  requestAuthentication('bar/bar-jwt', {
+    selector: { matchLabels: { app: 'httpbin' } },
+    jwtRules: [
+      { issuer: 'b', jwks: '{"keys": []}' },
+      { issuer: 'c', jwksUri: 'https://idp.a/jwks' },
+    ],
+  }),
+]);
 
 const names = (id: string) => {
   const w = model.registry.workload(id)!;
@@ -70,12 +61,12 @@ test("a root-namespace workload gets the mesh's policies once; other namespaces'
 });
 
 test('proxies with the same namespace and labels share one answer object (filters are built once for them)', () => {
-  const again = meshFromYaml(
-    serviceEntry('foo', 'httpbin'),
-    workload('foo', 'httpbin', '127.0.1.1'),
-    workload('foo', 'httpbin2', '127.0.1.3', { app: 'httpbin' }),
-    policy('foo', 'p', '{rules: [{}]}'),
-  );
+  const again = meshOf([
+    serviceEntry('foo/httpbin'),
+    workloadEntry('foo/httpbin', { address: '127.0.1.1' }),
+    workloadEntry('foo/httpbin2', { address: '127.0.1.3', labels: { app: 'httpbin' } }),
+    authorizationPolicy('foo/p', { rules: [{}] }),
+  ]);
   const a = again.authz.for(again.registry.workload('httpbin.foo')!);
   const b = again.authz.for(again.registry.workload('httpbin2.foo')!);
   assert.is(a, b);

@@ -3,14 +3,14 @@ import * as assert from 'uvu/assert';
 import type { MeshModel } from '../../src/model/mesh-model.js';
 import { MeshViews } from '../../src/model/mesh-views.js';
 import type { SidecarView } from '../../src/model/view-types.js';
-import { destinationRule, meshFromYaml, serviceEntry, workload } from '../support/mesh-from-yaml.js';
+import { destinationRule, meshOf, peerAuthentication, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 
 const base = [
-  serviceEntry('bar', 'httpbin'),
-  workload('bar', 'httpbin', '127.0.2.1', { labels: 'version: v1' }),
-  workload('bar', 'httpbin-v2', '127.0.2.2', { app: 'httpbin', labels: 'version: v2', sa: 'httpbin' }),
-  workload('foo', 'sleep', '127.0.1.2', { app: 'sleep' }),
-  workload('baz', 'sleep', '127.0.3.2', { app: 'sleep' }),
+  serviceEntry('bar/httpbin'),
+  workloadEntry('bar/httpbin', { address: '127.0.2.1', labels: { version: 'v1' } }),
+  workloadEntry('bar/httpbin-v2', { address: '127.0.2.2', labels: { app: 'httpbin', version: 'v2' }, serviceAccount: 'httpbin' }),
+  workloadEntry('foo/sleep', { address: '127.0.1.2' }),
+  workloadEntry('baz/sleep', { address: '127.0.3.2' }),
 ];
 function sidecarView(model: MeshModel, proxy: string): SidecarView {
   const found = new MeshViews(model).view(proxy);
@@ -18,7 +18,7 @@ function sidecarView(model: MeshModel, proxy: string): SidecarView {
   return found.view;
 }
 
-const tls = (mode: string) => `  trafficPolicy: {tls: {mode: ${mode}}}`;
+const tls = (mode: string) => ({ trafficPolicy: { tls: { mode } } });
 
 function clusterTls(model: MeshModel, proxy: string, cluster = 'outbound|8000||httpbin.bar.svc.cluster.local'): string {
   const view = sidecarView(model, proxy);
@@ -26,30 +26,30 @@ function clusterTls(model: MeshModel, proxy: string, cluster = 'outbound|8000||h
 }
 
 test('lookup order: client namespace, then service namespace, then root namespace', () => {
-  const inRoot = destinationRule('istio-system', 'root', '*.svc.cluster.local', tls('DISABLE'));
-  const inService = destinationRule('bar', 'svc', 'httpbin.bar.svc.cluster.local', tls('ISTIO_MUTUAL'));
-  const inClient = destinationRule('foo', 'client', 'httpbin.bar.svc.cluster.local', tls('DISABLE'));
-  assert.is(clusterTls(meshFromYaml(...base, inRoot), 'sleep.foo'), 'plaintext');
-  assert.is(clusterTls(meshFromYaml(...base, inRoot, inService), 'sleep.foo'), 'istio-mutual');
-  assert.is(clusterTls(meshFromYaml(...base, inRoot, inService, inClient), 'sleep.foo'), 'plaintext');
-  assert.is(clusterTls(meshFromYaml(...base, inRoot, inService, inClient), 'sleep.baz'), 'istio-mutual', "foo's rule is not baz's");
+  const inRoot = destinationRule('istio-system/root', { host: '*.svc.cluster.local', ...tls('DISABLE') });
+  const inService = destinationRule('bar/svc', { host: 'httpbin.bar.svc.cluster.local', ...tls('ISTIO_MUTUAL') });
+  const inClient = destinationRule('foo/client', { host: 'httpbin.bar.svc.cluster.local', ...tls('DISABLE') });
+  assert.is(clusterTls(meshOf([...base, inRoot]), 'sleep.foo'), 'plaintext');
+  assert.is(clusterTls(meshOf([...base, inRoot, inService]), 'sleep.foo'), 'istio-mutual');
+  assert.is(clusterTls(meshOf([...base, inRoot, inService, inClient]), 'sleep.foo'), 'plaintext');
+  assert.is(clusterTls(meshOf([...base, inRoot, inService, inClient]), 'sleep.baz'), 'istio-mutual', "foo's rule is not baz's");
 });
 
 test('most specific host wins inside a namespace; short hosts expand in the rule namespace', () => {
-  const wild = destinationRule('bar', 'wild', '*.bar.svc.cluster.local', tls('DISABLE'));
-  const exact = destinationRule('bar', 'exact', 'httpbin', tls('ISTIO_MUTUAL'));
-  assert.is(clusterTls(meshFromYaml(...base, wild), 'sleep.foo'), 'plaintext');
-  assert.is(clusterTls(meshFromYaml(...base, wild, exact), 'sleep.foo'), 'istio-mutual');
+  const wild = destinationRule('bar/wild', { host: '*.bar.svc.cluster.local', ...tls('DISABLE') });
+  const exact = destinationRule('bar/exact', { host: 'httpbin', ...tls('ISTIO_MUTUAL') });
+  assert.is(clusterTls(meshOf([...base, wild]), 'sleep.foo'), 'plaintext');
+  assert.is(clusterTls(meshOf([...base, wild, exact]), 'sleep.foo'), 'istio-mutual');
 });
 
 test('exportTo "." keeps a rule to its own namespace', () => {
-  const local = destinationRule('bar', 'local', 'httpbin', `${tls('DISABLE')}\n  exportTo: ["."]`);
-  assert.is(clusterTls(meshFromYaml(...base, local), 'sleep.foo'), 'auto');
-  assert.is(clusterTls(meshFromYaml(...base, local, workload('bar', 'sleep', '127.0.2.5', { app: 'sleep' })), 'sleep.bar'), 'plaintext');
+  const local = destinationRule('bar/local', { host: 'httpbin', ...tls('DISABLE'), exportTo: ['.'] });
+  assert.is(clusterTls(meshOf([...base, local]), 'sleep.foo'), 'auto');
+  assert.is(clusterTls(meshOf([...base, local, workloadEntry('bar/sleep', { address: '127.0.2.5' })]), 'sleep.bar'), 'plaintext');
 });
 
 test('no rule: auto mTLS; SANs are the service accounts of the endpoints', () => {
-  const model = meshFromYaml(...base);
+  const model = meshOf(base);
   const view = sidecarView(model, 'sleep.foo');
   const cluster = view.outbound.clusters.find((c) => c.host === 'httpbin.bar.svc.cluster.local')!;
   assert.is(cluster.tls.kind, 'auto');
@@ -61,16 +61,15 @@ test('no rule: auto mTLS; SANs are the service accounts of the endpoints', () =>
 });
 
 test('subsets make one cluster each with their own endpoints; subset policy overrides the rule per port', () => {
-  const dr = destinationRule(
-    'bar',
-    'httpbin',
-    'httpbin',
-    `  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}, portLevelSettings: [{port: {number: 8000}, loadBalancer: {simple: RANDOM}}]}
-  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}, trafficPolicy: {tls: {mode: DISABLE}}}`,
-  );
-  const model = meshFromYaml(...base, dr);
+  const dr = destinationRule('bar/httpbin', {
+    host: 'httpbin',
+    trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' }, portLevelSettings: [{ port: { number: 8000 }, loadBalancer: { simple: 'RANDOM' } }] },
+    subsets: [
+      { name: 'v1', labels: { version: 'v1' } },
+      { name: 'v2', labels: { version: 'v2' }, ...tls('DISABLE') },
+    ],
+  });
+  const model = meshOf([...base, dr]);
   const view = sidecarView(model, 'sleep.foo');
   const byName = new Map(view.outbound.clusters.map((c) => [c.name, c]));
   const v1 = byName.get('outbound|8000|v1|httpbin.bar.svc.cluster.local')!;
@@ -90,12 +89,8 @@ test('subsets make one cluster each with their own endpoints; subset policy over
 });
 
 test('auto mTLS marks only endpoints whose sidecar accepts mTLS on that port', () => {
-  const pa = `
-apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: {name: v2-off, namespace: bar}
-spec: {selector: {matchLabels: {version: v2}}, mtls: {mode: DISABLE}}`;
-  const model = meshFromYaml(...base, pa, workload('bar', 'nosidecar', '127.0.2.3', { app: 'httpbin', sidecar: false }));
+  const pa = peerAuthentication('bar/v2-off', { selector: { matchLabels: { version: 'v2' } }, mtls: { mode: 'DISABLE' } });
+  const model = meshOf([...base, pa, workloadEntry('bar/nosidecar', { address: '127.0.2.3', labels: { app: 'httpbin' }, sidecar: false })]);
   const view = sidecarView(model, 'sleep.foo');
   const cluster = view.outbound.clusters.find((c) => c.name === 'outbound|8000||httpbin.bar.svc.cluster.local')!;
   assert.equal(cluster.endpoints.map((e) => [e.address, e.port, e.istioMtls]).sort(), [

@@ -1,13 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { MeshModel } from '../../src/model/mesh-model.js';
-import { meshFromYaml, peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
+import { document, meshOf, peerAuthentication, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 
 const base = [
-  serviceEntry('bar', 'httpbin'),
-  workload('bar', 'httpbin', '127.0.2.1'),
-  workload('bar', 'other', '127.0.2.3', { app: 'other' }),
+  serviceEntry('bar/httpbin'),
+  workloadEntry('bar/httpbin', { address: '127.0.2.1' }),
+  workloadEntry('bar/other', { address: '127.0.2.3' }),
 ];
+const mtls = (mode: string) => ({ mtls: { mode } });
+const httpbinOnly = { selector: { matchLabels: { app: 'httpbin' } } };
 
 function mode(model: MeshModel, id: string, port = 80): string {
   const w = model.registry.workload(id)!;
@@ -15,7 +17,7 @@ function mode(model: MeshModel, id: string, port = 80): string {
 }
 
 test('answers are remembered by content: fresh but equal subjects resolve once, a different port or label again', () => {
-  const model = meshFromYaml(...base, peerAuthn('bar', 'default', '{mtls: {mode: STRICT}}'));
+  const model = meshOf([...base, peerAuthentication('bar/default', mtls('STRICT'))]);
   const index = model.peerAuthn as unknown as { resolve: (...args: unknown[]) => unknown };
   const resolve = index.resolve.bind(index);
   let calls = 0;
@@ -31,58 +33,55 @@ test('answers are remembered by content: fresh but equal subjects resolve once, 
 });
 
 test('no policy at all: PERMISSIVE', () => {
-  assert.is(mode(meshFromYaml(...base), 'httpbin.bar'), 'PERMISSIVE');
+  assert.is(mode(meshOf(base), 'httpbin.bar'), 'PERMISSIVE');
 });
 
 test('mesh < namespace < workload, each overriding the level below', () => {
-  const mesh = peerAuthn('istio-system', 'default', '{mtls: {mode: STRICT}}');
-  const ns = peerAuthn('bar', 'default', '{mtls: {mode: DISABLE}}');
-  const wl = peerAuthn('bar', 'httpbin', '{selector: {matchLabels: {app: httpbin}}, mtls: {mode: PERMISSIVE}}');
-  assert.is(mode(meshFromYaml(...base, mesh), 'httpbin.bar'), 'STRICT');
-  assert.is(mode(meshFromYaml(...base, mesh, ns), 'httpbin.bar'), 'DISABLE');
-  assert.is(mode(meshFromYaml(...base, mesh, ns, wl), 'httpbin.bar'), 'PERMISSIVE');
-  assert.is(mode(meshFromYaml(...base, mesh, ns, wl), 'other.bar'), 'DISABLE', 'the selector only picks httpbin');
+  const mesh = peerAuthentication('istio-system/default', mtls('STRICT'));
+  const ns = peerAuthentication('bar/default', mtls('DISABLE'));
+  const wl = peerAuthentication('bar/httpbin', { ...httpbinOnly, ...mtls('PERMISSIVE') });
+  assert.is(mode(meshOf([...base, mesh]), 'httpbin.bar'), 'STRICT');
+  assert.is(mode(meshOf([...base, mesh, ns]), 'httpbin.bar'), 'DISABLE');
+  assert.is(mode(meshOf([...base, mesh, ns, wl]), 'httpbin.bar'), 'PERMISSIVE');
+  assert.is(mode(meshOf([...base, mesh, ns, wl]), 'other.bar'), 'DISABLE', 'the selector only picks httpbin');
 });
 
 test('UNSET inherits from the next level up', () => {
-  const mesh = peerAuthn('istio-system', 'default', '{mtls: {mode: STRICT}}');
-  const ns = peerAuthn('bar', 'default', '{mtls: {mode: UNSET}}');
-  const wl = peerAuthn('bar', 'httpbin', '{selector: {matchLabels: {app: httpbin}}}');
-  assert.is(mode(meshFromYaml(...base, mesh, ns, wl), 'httpbin.bar'), 'STRICT');
+  const mesh = peerAuthentication('istio-system/default', mtls('STRICT'));
+  const ns = peerAuthentication('bar/default', mtls('UNSET'));
+  const wl = peerAuthentication('bar/httpbin', httpbinOnly);
+  assert.is(mode(meshOf([...base, mesh, ns, wl]), 'httpbin.bar'), 'STRICT');
 });
 
 test('portLevelMtls is keyed by target port and UNSET on a port inherits the workload mode', () => {
-  const wl = peerAuthn(
-    'bar',
-    'httpbin',
-    '{selector: {matchLabels: {app: httpbin}}, mtls: {mode: STRICT}, portLevelMtls: {80: {mode: DISABLE}, 9000: {mode: UNSET}}}',
-  );
-  const model = meshFromYaml(...base, wl);
+  const wl = peerAuthentication('bar/httpbin', {
+    ...httpbinOnly,
+    ...mtls('STRICT'),
+    portLevelMtls: { 80: { mode: 'DISABLE' }, 9000: { mode: 'UNSET' } },
+  });
+  const model = meshOf([...base, wl]);
   assert.is(mode(model, 'httpbin.bar', 80), 'DISABLE');
   assert.is(mode(model, 'httpbin.bar', 8000), 'STRICT', 'the service port is not the key');
   assert.is(mode(model, 'httpbin.bar', 9000), 'STRICT');
 });
 
 test('inside one level the oldest policy wins, whatever the file order', () => {
-  const newer = peerAuthn('bar', 'a-newer', '{mtls: {mode: DISABLE}}', '2024-02-01T00:00:00Z');
-  const older = peerAuthn('bar', 'z-older', '{mtls: {mode: STRICT}}', '2024-01-01T00:00:00Z');
-  assert.is(mode(meshFromYaml(...base, newer, older), 'httpbin.bar'), 'STRICT');
-  assert.is(mode(meshFromYaml(...base, older, newer), 'httpbin.bar'), 'STRICT');
+  const newer = peerAuthentication('bar/a-newer', mtls('DISABLE'), { creationTimestamp: '2024-02-01T00:00:00Z' });
+  const older = peerAuthentication('bar/z-older', mtls('STRICT'), { creationTimestamp: '2024-01-01T00:00:00Z' });
+  assert.is(mode(meshOf([...base, newer, older]), 'httpbin.bar'), 'STRICT');
+  assert.is(mode(meshOf([...base, older, newer]), 'httpbin.bar'), 'STRICT');
 });
 
 test('a namespace policy in another namespace does not apply', () => {
-  assert.is(mode(meshFromYaml(...base, peerAuthn('foo', 'default', '{mtls: {mode: STRICT}}')), 'httpbin.bar'), 'PERMISSIVE');
+  assert.is(mode(meshOf([...base, peerAuthentication('foo/default', mtls('STRICT'))]), 'httpbin.bar'), 'PERMISSIVE');
 });
 
 test('legacy Policy targeting a service by name applies to its workloads on the mapped target port only', () => {
-  const legacy = `
-apiVersion: authentication.istio.io/v1alpha1
-kind: Policy
-metadata: {name: httpbin-strict, namespace: bar}
-spec:
-  targets: [{name: httpbin, ports: [{number: 8000}]}]
-  peers: [{mtls: null}]`;
-  const model = meshFromYaml(...base, peerAuthn('bar', 'default', '{mtls: {mode: DISABLE}}'), legacy);
+  const legacy = document('Policy', 'bar/httpbin-strict', {
+    targets: [{ name: 'httpbin', ports: [{ number: 8000 }] }],
+    peers: [{ mtls: null }],
+  });
+  const model = meshOf([...base, peerAuthentication('bar/default', mtls('DISABLE')), legacy]);
   assert.is(mode(model, 'httpbin.bar', 80), 'STRICT', 'service port 8000 is target port 80');
   assert.is(mode(model, 'httpbin.bar', 81), 'DISABLE', 'other ports inherit the namespace policy');
   assert.is(mode(model, 'other.bar', 80), 'DISABLE', 'workloads outside the service are not targeted');

@@ -1,13 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { meshFromYaml, serviceEntry, workload } from '../support/mesh-from-yaml.js';
+import { meshOf, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 
-const model = meshFromYaml(
-  serviceEntry('bar', 'httpbin'),
-  workload('bar', 'httpbin', '127.0.2.1', { sa: 'httpbin-sa' }),
-  workload('bar', 'httpbin-legacy', '127.0.2.9', { app: 'httpbin', sidecar: false }),
-  workload('foo', 'httpbin', '127.0.1.1'),
-);
+const model = meshOf([
+  serviceEntry('bar/httpbin'),
+  workloadEntry('bar/httpbin', { address: '127.0.2.1', serviceAccount: 'httpbin-sa' }),
+  workloadEntry('bar/httpbin-legacy', { address: '127.0.2.9', labels: { app: 'httpbin' }, sidecar: false }),
+  workloadEntry('foo/httpbin', { address: '127.0.1.1' }),
+]);
 
 test('short names, namespace-qualified names and FQDNs resolve to the same service', () => {
   const r = model.registry;

@@ -1,7 +1,6 @@
 // The proxyless translation, checked with grpc-js-xds's own resource
 // validators: every Listener, RouteConfiguration, Cluster and
 // ClusterLoadAssignment meshlite serves must decode as valid in the client.
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as xds from '@grpc/grpc-js-xds';
@@ -12,26 +11,33 @@ import { ListenerResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-t
 import { RouteConfigurationResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-type/route-config-resource-type.js';
 import type { XdsDecodeContext, XdsResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-type/xds-resource-type.js';
 import { findVirtualHostForDomain } from '@grpc/grpc-js-xds/build/src/xds-dependency-manager.js';
-import { loadConfig } from '../../src/config/load-config.js';
 import { buildSnapshot } from '../../src/cache/snapshot.js';
-import { buildMeshModel, type MeshModel } from '../../src/model/mesh-model.js';
+import type { MeshModel } from '../../src/model/mesh-model.js';
 import { buildGrpcBootstrap } from '../../src/xds/proxyless-bootstrap.js';
 import { Translator, translate } from '../../src/translate/translator.js';
 import { sidecarProxies } from '../../src/translate/translator.js';
-import { destinationRule, meshFromYaml, peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
-import { EXAMPLES_DIR } from '../support/paths.js';
+import {
+  destinationRule,
+  exampleMesh,
+  externalServiceEntry,
+  meshOf,
+  peerAuthentication,
+  serviceEntry,
+  workloadEntry,
+  type WorkloadEntrySpec,
+} from '../support/fixtures/index.js';
 
 // Registers the xds resolver and, with it, the HTTP filters (the router) the listener validator looks up.
 xds.register();
 
 type Obj = Record<string, any>;
-const PROXYLESS = `"proxyless.meshlite.io/grpc": "true"`;
-
-function example(): MeshModel {
-  const loaded = loadConfig([join(EXAMPLES_DIR, 'proxyless-grpc')]);
-  if (!loaded.ok) throw new Error('examples/proxyless-grpc does not load');
-  return buildMeshModel(loaded.config);
-}
+const GRPC_SERVICE = serviceEntry('bar/greeter', { ports: [{ name: 'grpc', number: 50051, protocol: 'GRPC' }] });
+/** A workload without a sidecar; it runs a gRPC server. */
+const plainWorkload = (ref: string, spec: WorkloadEntrySpec) => workloadEntry(ref, { ...spec, sidecar: false });
+/** A proxyless gRPC client (no sidecar, annotated), the proxy these tests translate for. */
+const caller = (ref: string, address: string) =>
+  workloadEntry(ref, { address, sidecar: false }, { annotations: { 'proxyless.meshlite.io/grpc': 'true' } });
+const example = () => exampleMesh('proxyless-grpc');
 
 /** One Translator per model, as the control plane keeps: proxyless clients of a namespace share its resources. */
 const translators = new WeakMap<MeshModel, Translator>();
@@ -126,27 +132,20 @@ test('grpc-js-xds accepts every resource, and every published name finds the vho
 });
 
 test('short names follow the client namespace; non-gRPC ports and non-STATIC services are not published', () => {
-  const dnsGrpc = `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: ext, namespace: bar}
-spec:
-  hosts: [ext.example.com]
-  location: MESH_EXTERNAL
-  resolution: DNS
-  ports: [{name: grpc, number: 443, protocol: GRPC}]`;
-  const model = meshFromYaml(
-    serviceEntry(
-      'bar',
-      'greeter',
-      '',
-      '[{name: grpc, number: 50051, protocol: GRPC}, {name: admin, number: 50052, protocol: HTTP2}, {name: web, number: 8080, protocol: HTTP}]',
-    ),
+  const dnsGrpc = externalServiceEntry('bar/ext', { hosts: ['ext.example.com'], ports: [{ name: 'grpc', number: 443, protocol: 'GRPC' }] });
+  const model = meshOf([
+    serviceEntry('bar/greeter', {
+      ports: [
+        { name: 'grpc', number: 50051, protocol: 'GRPC' },
+        { name: 'admin', number: 50052, protocol: 'HTTP2' },
+        { name: 'web', number: 8080, protocol: 'HTTP' },
+      ],
+    }),
     dnsGrpc,
-    workload('bar', 'greeter', '127.0.60.1', { sidecar: false }),
-    workload('bar', 'caller', '127.0.60.11', { sidecar: false, annotations: PROXYLESS }),
-    workload('foo', 'caller', '127.0.60.12', { sidecar: false, annotations: PROXYLESS }),
-  );
+    plainWorkload('bar/greeter', { address: '127.0.60.1' }),
+    caller('bar/caller', '127.0.60.11'),
+    caller('foo/caller', '127.0.60.12'),
+  ]);
   const inBar = translated(model, 'caller.bar');
   const names = inBar.listeners.map((l) => String(l.name));
   assert.ok(names.includes('greeter:50051') && names.includes('greeter:50052'), names.join(' '));
@@ -167,22 +166,18 @@ spec:
 });
 
 test('a host literally named like a short name keeps it; the alias is reported, not duplicated', () => {
-  const literal = `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: literal, namespace: bar}
-spec:
-  hosts: [greeter.bar]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{name: grpc, number: 50051, protocol: GRPC}]
-  endpoints: [{address: 127.0.61.1}]`;
-  const model = meshFromYaml(
-    serviceEntry('bar', 'greeter', '', '[{name: grpc, number: 50051, protocol: GRPC}]'),
+  const literal = serviceEntry('bar/literal', {
+    hosts: ['greeter.bar'],
+    ports: [{ name: 'grpc', number: 50051, protocol: 'GRPC' }],
+    endpoints: [{ address: '127.0.61.1' }],
+    workloadSelector: undefined,
+  });
+  const model = meshOf([
+    GRPC_SERVICE,
     literal,
-    workload('bar', 'greeter', '127.0.60.1', { sidecar: false }),
-    workload('foo', 'caller', '127.0.60.12', { sidecar: false, annotations: PROXYLESS }),
-  );
+    plainWorkload('bar/greeter', { address: '127.0.60.1' }),
+    caller('foo/caller', '127.0.60.12'),
+  ]);
   const r = translated(model, 'caller.foo');
   const listener = r.listeners.find((l) => l.name === 'greeter.bar:50051')!;
   assert.is((listener.api_listener as Obj).api_listener.rds.route_config_name, 'greeter.bar:50051');
@@ -195,17 +190,18 @@ spec:
 });
 
 test('endpoints: weights and localities for grpc, hostnames and duplicates left out, STRICT sidecars reported', () => {
-  const model = meshFromYaml(
-    serviceEntry('bar', 'greeter', '', '[{name: grpc, number: 50051, protocol: GRPC}]'),
-    workload('bar', 'g1', '127.0.60.1', { sidecar: false, app: 'greeter' }).replace('spec:\n', 'spec:\n  locality: r1/z1\n  weight: 3\n'),
-    workload('bar', 'g2', '127.0.60.2', { sidecar: false, app: 'greeter' }).replace('spec:\n', 'spec:\n  locality: r1/z1\n'),
-    workload('bar', 'g3', '127.0.60.3', { sidecar: false, app: 'greeter' }),
-    workload('bar', 'g4', 'greeter-4.internal', { sidecar: false, app: 'greeter' }),
-    workload('bar', 'g5', '127.0.60.3', { sidecar: false, app: 'greeter' }),
-    workload('bar', 'g6', '127.0.60.6', { app: 'greeter' }),
-    peerAuthn('bar', 'strict', '{selector: {matchLabels: {app: greeter}}, mtls: {mode: STRICT}}'),
-    workload('foo', 'caller', '127.0.60.12', { sidecar: false, annotations: PROXYLESS }),
-  );
+  const greeter = { labels: { app: 'greeter' } };
+  const model = meshOf([
+    GRPC_SERVICE,
+    plainWorkload('bar/g1', { address: '127.0.60.1', ...greeter, locality: 'r1/z1', weight: 3 }),
+    plainWorkload('bar/g2', { address: '127.0.60.2', ...greeter, locality: 'r1/z1' }),
+    plainWorkload('bar/g3', { address: '127.0.60.3', ...greeter }),
+    plainWorkload('bar/g4', { address: 'greeter-4.internal', ...greeter }),
+    plainWorkload('bar/g5', { address: '127.0.60.3', ...greeter }),
+    workloadEntry('bar/g6', { address: '127.0.60.6', ...greeter }),
+    peerAuthentication('bar/strict', { selector: { matchLabels: { app: 'greeter' } }, mtls: { mode: 'STRICT' } }),
+    caller('foo/caller', '127.0.60.12'),
+  ]);
   const r = translated(model, 'caller.foo');
   const cla = r.endpoints[0] as Obj;
   assert.equal(
@@ -241,17 +237,19 @@ test('endpoints: weights and localities for grpc, hostnames and duplicates left 
 });
 
 test('DestinationRule: http2MaxRequests becomes a circuit breaker; settings grpc cannot honour are reported', () => {
-  const model = meshFromYaml(
-    serviceEntry('bar', 'greeter', '', '[{name: grpc, number: 50051, protocol: GRPC}]'),
-    workload('bar', 'greeter', '127.0.60.1', { sidecar: false }),
-    workload('foo', 'caller', '127.0.60.12', { sidecar: false, annotations: PROXYLESS }),
-    destinationRule(
-      'bar',
-      'greeter',
-      'greeter.bar.svc.cluster.local',
-      '  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n    loadBalancer: {simple: LEAST_REQUEST}\n    connectionPool: {http: {http2MaxRequests: 7}}',
-    ),
-  );
+  const model = meshOf([
+    GRPC_SERVICE,
+    plainWorkload('bar/greeter', { address: '127.0.60.1' }),
+    caller('foo/caller', '127.0.60.12'),
+    destinationRule('bar/greeter', {
+      host: 'greeter.bar.svc.cluster.local',
+      trafficPolicy: {
+        tls: { mode: 'ISTIO_MUTUAL' },
+        loadBalancer: { simple: 'LEAST_REQUEST' },
+        connectionPool: { http: { http2MaxRequests: 7 } },
+      },
+    }),
+  ]);
   const r = translated(model, 'caller.foo');
   assert.equal(r.clusters[0]!.circuit_breakers, { thresholds: [{ priority: 'DEFAULT', max_requests: 7 }] });
   assert.match(r.warnings.join('\n'), 'not applied to proxyless clients: tls mode ISTIO_MUTUAL, loadBalancer LEAST_REQUEST');
@@ -260,11 +258,11 @@ test('DestinationRule: http2MaxRequests becomes a circuit breaker; settings grpc
 });
 
 test('only annotated workloads translate; a sidecar that is also annotated is served proxyless, with a warning', () => {
-  const model = meshFromYaml(
-    serviceEntry('bar', 'greeter', '', '[{name: grpc, number: 50051, protocol: GRPC}]'),
-    workload('bar', 'greeter', '127.0.60.1'),
-    workload('bar', 'both', '127.0.60.2', { annotations: PROXYLESS }),
-  );
+  const model = meshOf([
+    GRPC_SERVICE,
+    workloadEntry('bar/greeter', { address: '127.0.60.1' }),
+    workloadEntry('bar/both', { address: '127.0.60.2' }, { annotations: { 'proxyless.meshlite.io/grpc': 'true' } }),
+  ]);
   const plain = translate(model, 'greeter.bar');
   assert.ok(plain.ok && plain.kind === 'sidecar', 'a workload without the annotation is served as a sidecar, not proxyless');
   const missing = translate(model, 'nope.bar');

@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mapAddresses, prepareConfigDir } from '../support/e2e/config-dir.js';
 import { APPS, type Child, CLI, calls, callsAfterFirstSuccess, eventually, startChild } from './children.js';
+import { after, before } from '../support/hooks.js';
 
 const work = mkdtempSync(join(tmpdir(), 'meshlite-proxyless-'));
 const configDir = join(work, 'config');
@@ -87,14 +88,14 @@ async function startAll(): Promise<void> {
 }
 
 // uvu counts a failing before hook as failed tests but prints nothing of it, so say why here.
-test.before(() =>
+before(test, () =>
   startAll().catch((err: unknown) => {
     console.error(`setup failed: ${err instanceof Error ? err.message : String(err)}`);
     throw err;
   }),
 );
 
-test.after(async () => {
+after(test, async () => {
   await Promise.all(children.map((c) => c.stop()));
   rmSync(work, { recursive: true, force: true });
 });

@@ -9,7 +9,7 @@ import type { StreamObserver, TypeStatus } from '../../src/server/stream-status.
 import type { JsonObject } from '../../src/xds/common.js';
 import { translate } from '../../src/translate/translator.js';
 import type { ResourceType } from '../../src/xds/type-urls.js';
-import { destinationRule, meshFromYaml, peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
+import { destinationRule, type Document, meshOf, mtlsPolicy, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 import { DeltaClient, eventually, SotwClient } from './xds-client.js';
 
 export const PROXY = 'httpbin.bar';
@@ -100,11 +100,11 @@ export async function withHarness(body: (h: Harness) => Promise<void>): Promise<
 
 // --- Snapshots of httpbin.bar, translated from real meshes -------------------
 
-const WORKLOADS = [workload('bar', 'httpbin', '127.0.2.1'), workload('foo', 'sleep', '127.0.1.2')];
-const HTTPBIN_SE = serviceEntry('bar', 'httpbin');
+const WORKLOADS = [workloadEntry('bar/httpbin', { address: '127.0.2.1' }), workloadEntry('foo/sleep', { address: '127.0.1.2' })];
+const HTTPBIN_SE = serviceEntry('bar/httpbin');
 const ECHO_DOCS = [
-  serviceEntry('bar', 'echo', '', '[{name: http, number: 9000, protocol: HTTP, targetPort: 90}]'),
-  workload('bar', 'echo', '127.0.2.5'),
+  serviceEntry('bar/echo', { ports: [{ name: 'http', number: 9000, protocol: 'HTTP', targetPort: 90 }] }),
+  workloadEntry('bar/echo', { address: '127.0.2.5' }),
 ];
 
 export const MESH = {
@@ -115,12 +115,12 @@ export const MESH = {
   /** + echo: a new cluster, endpoints and routes; httpbin's own resources unchanged. */
   d: [HTTPBIN_SE, ...WORKLOADS, ...ECHO_DOCS],
   /** + echo + plaintext bar: clusters, endpoints, listeners and routes all change. */
-  b: [HTTPBIN_SE, ...WORKLOADS, ...ECHO_DOCS, peerAuthn('bar', 'default', '{mtls: {mode: DISABLE}}')],
+  b: [HTTPBIN_SE, ...WORKLOADS, ...ECHO_DOCS, mtlsPolicy('bar/default', 'DISABLE')],
   /** A DestinationRule: only the httpbin cluster changes. */
   c: [
     HTTPBIN_SE,
     ...WORKLOADS,
-    destinationRule('bar', 'plain', 'httpbin.bar.svc.cluster.local', '  trafficPolicy: {tls: {mode: DISABLE}}'),
+    destinationRule('bar/plain', { host: 'httpbin.bar.svc.cluster.local', trafficPolicy: { tls: { mode: 'DISABLE' } } }),
   ],
 } as const;
 
@@ -134,8 +134,8 @@ export function secrets(generation: number): JsonObject[] {
   ];
 }
 
-export function snapshotOf(docs: readonly string[], secretGeneration?: number, proxy = PROXY): ProxySnapshot {
-  const r = translate(meshFromYaml(...docs), proxy);
+export function snapshotOf(docs: readonly Document[], secretGeneration?: number, proxy = PROXY): ProxySnapshot {
+  const r = translate(meshOf(docs), proxy);
   if (!r.ok) throw new Error(r.error);
   return buildSnapshot(r.resources, secretGeneration === undefined ? [] : secrets(secretGeneration));
 }

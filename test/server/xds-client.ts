@@ -10,9 +10,9 @@ import { RESOURCE_TYPES, type ResourceType, TYPE_URL_OF } from '../../src/xds/ty
 const TYPE_OF_URL = new Map<string, ResourceType>(RESOURCE_TYPES.map((t) => [TYPE_URL_OF[t], t]));
 
 export function typeOfUrl(url: string): ResourceType {
-  const t = TYPE_OF_URL.get(url);
-  if (!t) throw new Error(`unexpected type URL ${url}`);
-  return t;
+  const resourceType = TYPE_OF_URL.get(url);
+  if (!resourceType) throw new Error(`unexpected type URL ${url}`);
+  return resourceType;
 }
 
 /** Decodes one resource of a type into canonical JSON. */

@@ -11,57 +11,47 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AuthorizationPolicy, AuthzOperation, AuthzRule } from '../../src/config/authz-types.js';
-import type { ExtAuthzHttpProvider, ExtAuthzProvider, ExtensionProvider } from '../../src/config/types.js';
+import type { AuthorizationPolicy, AuthzRule } from '../../src/config/authz-types.js';
+import type { ExtensionProvider } from '../../src/config/types.js';
 import { buildExtAuthzFilters, type ExtAuthzContext } from '../../src/xds/ext-authz.js';
 import { startEnvoyFromFile, type Envoy } from '../support/e2e/envoy.js';
-import { freePort } from '../support/e2e/free-port.js';
+import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
+import { authz } from '../support/fixtures/index.js';
 import { REPO_ROOT } from '../support/paths.js';
 
 type Obj = Record<string, any>;
 const HTTPBIN = join(REPO_ROOT, 'dist/test/support/apps/httpbin.js');
 const EXT_AUTHZ = join(REPO_ROOT, 'dist/test/support/apps/ext-authz-server.js');
-const LOOPBACK = '127.0.0.1';
+const LOOPBACK = loopbackAddress('xds/ext-authz-envoy.test.ts');
+/** The apps' ports; nothing listens on DOWN_PORT (the unreachable authorization service). */
+const [APP_PORT, AUTHZ_HTTP_PORT, AUTHZ_GRPC_PORT, DOWN_PORT] = [8000, 8001, 9000, 9001];
+const LISTENER_NAMES = [
+  'http',
+  'grpc',
+  'down',
+  'down503',
+  'downOpen',
+  'grpcDown',
+  'unknown',
+  'nocluster',
+  'two',
+  'tcpA',
+  'tcpB',
+  'tcpC',
+  'tcpHttp',
+];
+/** Envoy's listener ports, from 10000 on. */
+const LISTENER_PORTS: Record<string, number> = Object.fromEntries(LISTENER_NAMES.map((name, i) => [name, 10000 + i]));
 
-const O = (o: Partial<AuthzOperation>): { operation: AuthzOperation } => ({
-  operation: { hosts: [], notHosts: [], ports: [], notPorts: [], methods: [], notMethods: [], paths: [], notPaths: [], ...o },
-});
-const R = (r: Partial<AuthzRule> = {}): AuthzRule => ({ from: [], to: [], when: [], ...r });
-const CUSTOM = (name: string, provider: string, rules: AuthzRule[]): AuthorizationPolicy => ({
-  kind: 'AuthorizationPolicy',
-  meta: { name, namespace: 'foo', labels: {}, annotations: {} },
-  spec: { action: 'CUSTOM', provider, rules },
-  source: { file: 'test.yaml', line: 1 },
-});
-const paths = (...p: string[]) => R({ to: [O({ paths: p })] });
-const ports = (...p: number[]) => R({ to: [O({ ports: p.map(String) })] });
-
-function httpProvider(name: string, service: string, extra: Partial<ExtAuthzHttpProvider> = {}): ExtensionProvider {
-  return {
-    name,
-    kind: 'envoyExtAuthzHttp',
-    http: {
-      service,
-      port: 8000,
-      failOpen: false,
-      includeRequestHeadersInCheck: [],
-      includeAdditionalHeadersInCheck: {},
-      headersToUpstreamOnAllow: [],
-      headersToDownstreamOnDeny: [],
-      headersToDownstreamOnAllow: [],
-      ...extra,
-    },
-  };
-}
-const grpcProvider = (name: string, service: string, extra: Partial<ExtAuthzProvider> = {}): ExtensionProvider => ({
-  name,
-  kind: 'envoyExtAuthzGrpc',
-  grpc: { service, port: 9000, failOpen: false, ...extra },
-});
+const CUSTOM = (name: string, provider: string, rules: AuthzRule[]): AuthorizationPolicy =>
+  authz.policy(`foo/${name}`, { action: 'CUSTOM', provider, rules });
+const paths = (...requestPaths: string[]) => authz.rule({ to: [authz.operation({ paths: requestPaths })] });
+const ports = (...listenerPorts: number[]) => authz.rule({ to: [authz.operation({ ports: listenerPorts.map(String) })] });
 
 const PROVIDERS: ExtensionProvider[] = [
-  httpProvider('http', 'authz.foo.svc.cluster.local', {
+  authz.httpProvider('http', {
+    service: 'authz.foo.svc.cluster.local',
     pathPrefix: '/check',
     timeout: '2s',
     includeRequestHeadersInCheck: ['x-ext-authz'],
@@ -70,12 +60,12 @@ const PROVIDERS: ExtensionProvider[] = [
     headersToDownstreamOnDeny: ['x-ext-authz-check-result'],
     headersToDownstreamOnAllow: ['x-ext-authz-check-result'],
   }),
-  grpcProvider('grpc', 'authz.foo.svc.cluster.local', { timeout: '2s' }),
-  httpProvider('down', 'down.foo.svc.cluster.local', { timeout: '1s' }),
-  httpProvider('down-503', 'down.foo.svc.cluster.local', { timeout: '1s', statusOnError: 503 }),
-  httpProvider('down-open', 'down.foo.svc.cluster.local', { timeout: '1s', failOpen: true }),
-  grpcProvider('grpc-down', 'down.foo.svc.cluster.local', { timeout: '1s' }),
-  httpProvider('nowhere', 'nowhere.foo.svc.cluster.local'),
+  authz.grpcProvider('grpc', { service: 'authz.foo.svc.cluster.local', timeout: '2s' }),
+  authz.httpProvider('down', { service: 'down.foo.svc.cluster.local', timeout: '1s' }),
+  authz.httpProvider('down-503', { service: 'down.foo.svc.cluster.local', timeout: '1s', statusOnError: 503 }),
+  authz.httpProvider('down-open', { service: 'down.foo.svc.cluster.local', timeout: '1s', failOpen: true }),
+  authz.grpcProvider('grpc-down', { service: 'down.foo.svc.cluster.local', timeout: '1s' }),
+  authz.httpProvider('nowhere', { service: 'nowhere.foo.svc.cluster.local' }),
 ];
 
 /** The provider services the "registry" knows: `nowhere` is not one of them. */
@@ -216,24 +206,8 @@ function overTcp(port: number): Promise<string> {
 
 test('real Envoy: CUSTOM delegates exactly the requests its rules match, and fails closed', async () => {
   await withProcesses('ext-authz', async (pm) => {
-    const [appPort, authzHttp, authzGrpc, downPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const L: Record<string, number> = {};
-    for (const name of [
-      'http',
-      'grpc',
-      'down',
-      'down503',
-      'downOpen',
-      'grpcDown',
-      'unknown',
-      'nocluster',
-      'two',
-      'tcpA',
-      'tcpB',
-      'tcpC',
-      'tcpHttp',
-    ])
-      L[name] = await freePort();
+    const [appPort, authzHttp, authzGrpc, downPort] = [APP_PORT, AUTHZ_HTTP_PORT, AUTHZ_GRPC_PORT, DOWN_PORT];
+    const L = LISTENER_PORTS;
 
     const app = pm.start('httpbin', process.execPath, [HTTPBIN, LOOPBACK, String(appPort)]);
     const authz = pm.start('ext-authz', process.execPath, [EXT_AUTHZ, LOOPBACK, String(authzHttp), String(authzGrpc), String(L.tcpA)]);

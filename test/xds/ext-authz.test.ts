@@ -4,69 +4,24 @@
 // already canonical). Real Envoy runs them in ext-authz-envoy.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AuthorizationAction, AuthorizationPolicy, AuthzOperation, AuthzRule, AuthzSource } from '../../src/config/authz-types.js';
-import type { ExtAuthzHttpProvider, ExtAuthzProvider, ExtensionProvider } from '../../src/config/types.js';
+import type { AuthorizationAction, AuthorizationPolicy, AuthzRule } from '../../src/config/authz-types.js';
+import type { ExtensionProvider } from '../../src/config/types.js';
 import type { ProviderView } from '../../src/model/view-types.js';
 import { binaryToJson, jsonToBinary, type Json } from '../../src/proto/proto-json.js';
 import { buildExtAuthzFilters, type ExtAuthzContext } from '../../src/xds/ext-authz.js';
 import { buildRbacFilters } from '../../src/xds/rbac.js';
+import { authz } from '../support/fixtures/index.js';
 
 type Obj = Record<string, any>;
 
-const S = (s: Partial<AuthzSource>): { source: AuthzSource } => ({
-  source: {
-    principals: [],
-    notPrincipals: [],
-    requestPrincipals: [],
-    notRequestPrincipals: [],
-    namespaces: [],
-    notNamespaces: [],
-    ipBlocks: [],
-    notIpBlocks: [],
-    remoteIpBlocks: [],
-    notRemoteIpBlocks: [],
-    ...s,
-  },
-});
-const O = (o: Partial<AuthzOperation>): { operation: AuthzOperation } => ({
-  operation: { hosts: [], notHosts: [], ports: [], notPorts: [], methods: [], notMethods: [], paths: [], notPaths: [], ...o },
-});
-const R = (r: Partial<AuthzRule> = {}): AuthzRule => ({ from: [], to: [], when: [], ...r });
-const P = (
+/** A CUSTOM AuthorizationPolicy of namespace `foo` unless given. */
+const policy = (
   name: string,
   provider: string | undefined,
   rules: AuthzRule[],
   namespace = 'foo',
   action: AuthorizationAction = 'CUSTOM',
-): AuthorizationPolicy => ({
-  kind: 'AuthorizationPolicy',
-  meta: { name, namespace, labels: {}, annotations: {} },
-  spec: { action, provider, rules },
-  source: { file: 'test.yaml', line: 1 },
-});
-
-function httpProvider(name: string, extra: Partial<ExtAuthzHttpProvider> = {}): ExtensionProvider {
-  return {
-    name,
-    kind: 'envoyExtAuthzHttp',
-    http: {
-      service: 'ext-authz.foo.svc.cluster.local',
-      port: 8000,
-      failOpen: false,
-      includeRequestHeadersInCheck: [],
-      includeAdditionalHeadersInCheck: {},
-      headersToUpstreamOnAllow: [],
-      headersToDownstreamOnDeny: [],
-      headersToDownstreamOnAllow: [],
-      ...extra,
-    },
-  };
-}
-const grpcProvider = (name: string, extra: Partial<ExtAuthzProvider> = {}): ExtensionProvider => ({
-  name,
-  kind: 'envoyExtAuthzGrpc',
-  grpc: { service: 'ext-authz.foo.svc.cluster.local', port: 9000, failOpen: false, ...extra },
-});
+): AuthorizationPolicy => authz.policy(`${namespace}/${name}`, { action, provider, rules });
 
 const CLUSTERS: Record<string, string> = {
   'ext-authz.foo.svc.cluster.local:8000': 'outbound|8000||ext-authz.foo.svc.cluster.local',
@@ -110,7 +65,7 @@ const AUTHZ_TCP = 'type.googleapis.com/envoy.extensions.filters.network.ext_auth
 const ANY = [{ any: true }];
 /** What the RBAC builder makes of one rule (CUSTOM rules are translated by it, like DENY rules). */
 function asRbac(rule: AuthzRule, protocol: 'http' | 'tcp' = 'http'): Obj {
-  const { filters } = buildRbacFilters([P('x', undefined, [rule], 'foo', 'DENY')], { trustDomains: ['cluster.local'], protocol });
+  const { filters } = buildRbacFilters([policy('x', undefined, [rule], 'foo', 'DENY')], { trustDomains: ['cluster.local'], protocol });
   return Object.values((filters[0] as Obj).typed_config.rules.policies)[0] as Obj;
 }
 const enabledBy = (filter: string, prefix = 'istio_ext_authz_') => ({
@@ -120,17 +75,17 @@ const enabledBy = (filter: string, prefix = 'istio_ext_authz_') => ({
 });
 
 test("no CUSTOM policy: nothing (ALLOW/DENY/AUDIT are the RBAC builder's)", () => {
-  assert.equal(buildExtAuthzFilters([], resolved([httpProvider('p')]), ctx('http')), { filters: [], warnings: [] });
+  assert.equal(buildExtAuthzFilters([], resolved([authz.httpProvider('p')]), ctx('http')), { filters: [], warnings: [] });
   const others = [
-    P('a', undefined, [R()], 'foo', 'ALLOW'),
-    P('d', undefined, [R()], 'foo', 'DENY'),
-    P('x', undefined, [R()], 'foo', 'AUDIT'),
+    policy('a', undefined, [authz.rule()], 'foo', 'ALLOW'),
+    policy('d', undefined, [authz.rule()], 'foo', 'DENY'),
+    policy('x', undefined, [authz.rule()], 'foo', 'AUDIT'),
   ];
-  assert.equal(buildExtAuthzFilters(others, resolved([httpProvider('p')]), ctx('http')), { filters: [], warnings: [] });
+  assert.equal(buildExtAuthzFilters(others, resolved([authz.httpProvider('p')]), ctx('http')), { filters: [], warnings: [] });
 });
 
 test('HTTP provider: shadow RBAC + ext_authz http_service, exact JSON with every option', () => {
-  const provider = httpProvider('authz', {
+  const provider = authz.httpProvider('authz', {
     timeout: '250ms',
     pathPrefix: '/check',
     failOpen: true,
@@ -142,8 +97,8 @@ test('HTTP provider: shadow RBAC + ext_authz http_service, exact JSON with every
     headersToDownstreamOnAllow: ['set-cookie'],
     includeRequestBodyInCheck: { maxRequestBytes: 4096, allowPartialMessage: true },
   });
-  const admin = R({ to: [O({ paths: ['/admin*'] })] });
-  const { filters, warnings } = build([P('ext', 'authz', [admin])], [provider]);
+  const admin = authz.rule({ to: [authz.operation({ paths: ['/admin*'] })] });
+  const { filters, warnings } = build([policy('ext', 'authz', [admin])], [provider]);
   assert.equal(warnings, []);
   assert.equal(filters, [
     {
@@ -198,7 +153,7 @@ test('HTTP provider: shadow RBAC + ext_authz http_service, exact JSON with every
 });
 
 test("HTTP provider, defaults: Istio's 10m timeout, nothing optional", () => {
-  const { filters } = build([P('ext', 'authz', [R()])], [httpProvider('authz')]);
+  const { filters } = build([policy('ext', 'authz', [authz.rule()])], [authz.httpProvider('authz')]);
   assert.equal(filters[0]!.typed_config.shadow_rules.policies, {
     'istio-ext-authz-ns[foo]-policy[ext]-rule[0]': { permissions: ANY, principals: ANY },
   });
@@ -218,8 +173,8 @@ test("HTTP provider, defaults: Istio's 10m timeout, nothing optional", () => {
 
 test('gRPC provider on HTTP chains: grpc_service (envoy_grpc, authority), every header sent', () => {
   const { filters, warnings } = build(
-    [P('ext', 'g', [R({ from: [S({ namespaces: ['bar'] })] })])],
-    [grpcProvider('g', { timeout: '1s', statusOnError: 401 })],
+    [policy('ext', 'g', [authz.rule({ from: [authz.source({ namespaces: ['bar'] })] })])],
+    [authz.grpcProvider('g', { timeout: '1s', statusOnError: 401 })],
   );
   assert.equal(warnings, []);
   assert.equal(filters[0]!.typed_config.shadow_rules.policies, {
@@ -251,7 +206,11 @@ test("TCP chains: network RBAC shadow rules + network ext_authz (gRPC); Istio's 
     kind: 'envoyExtAuthzGrpc',
     grpc: { service: 'bar/ext-authz.bar.svc.cluster.local', port: 9000, failOpen: true },
   };
-  const { filters, warnings } = build([P('ext', 'g', [R({ to: [O({ ports: ['3306'] })] })])], [provider], 'tcp');
+  const { filters, warnings } = build(
+    [policy('ext', 'g', [authz.rule({ to: [authz.operation({ ports: ['3306'] })] })])],
+    [provider],
+    'tcp',
+  );
   assert.equal(warnings, []);
   assert.equal(filters, [
     {
@@ -289,7 +248,11 @@ test("TCP chains: network RBAC shadow rules + network ext_authz (gRPC); Istio's 
 });
 
 test('TCP: HTTP-only fields widen the rule (more connections checked), with a warning', () => {
-  const { filters, warnings } = build([P('ext', 'g', [R({ to: [O({ paths: ['/x'], ports: ['80'] })] })])], [grpcProvider('g')], 'tcp');
+  const { filters, warnings } = build(
+    [policy('ext', 'g', [authz.rule({ to: [authz.operation({ paths: ['/x'], ports: ['80'] })] })])],
+    [authz.grpcProvider('g')],
+    'tcp',
+  );
   assert.equal(Object.values(filters[0]!.typed_config.shadow_rules.policies), [
     { permissions: [{ and_rules: { rules: [{ or_rules: { rules: [{ destination_port: 80 }] } }] } }], principals: ANY },
   ]);
@@ -299,7 +262,11 @@ test('TCP: HTTP-only fields widen the rule (more connections checked), with a wa
 });
 
 test("fail closed: HTTP provider on TCP chains -> network RBAC DENY of the rules' connections", () => {
-  const { filters, warnings } = build([P('ext', 'h', [R({ to: [O({ ports: ['80'] })] })])], [httpProvider('h')], 'tcp');
+  const { filters, warnings } = build(
+    [policy('ext', 'h', [authz.rule({ to: [authz.operation({ ports: ['80'] })] })])],
+    [authz.httpProvider('h')],
+    'tcp',
+  );
   assert.equal(filters, [
     {
       name: 'envoy.filters.network.rbac',
@@ -324,9 +291,9 @@ test("fail closed: HTTP provider on TCP chains -> network RBAC DENY of the rules
 });
 
 test("fail closed: unknown provider, or a provider whose service has no cluster -> RBAC DENY of the rules' requests", () => {
-  const rules = [R({ to: [O({ methods: ['POST'] })] })];
-  const nowhere = httpProvider('nowhere', { service: 'nowhere.foo.svc.cluster.local' });
-  const { filters, warnings } = build([P('b', 'nowhere', rules), P('a', 'missing', rules)], [nowhere]);
+  const rules = [authz.rule({ to: [authz.operation({ methods: ['POST'] })] })];
+  const nowhere = authz.httpProvider('nowhere', { service: 'nowhere.foo.svc.cluster.local' });
+  const { filters, warnings } = build([policy('b', 'nowhere', rules), policy('a', 'missing', rules)], [nowhere]);
   const post = {
     permissions: [{ and_rules: { rules: [{ or_rules: { rules: [{ header: { name: ':method', string_match: { exact: 'POST' } } }] } }] } }],
     principals: ANY,
@@ -350,7 +317,10 @@ test("fail closed: unknown provider, or a provider whose service has no cluster 
 });
 
 test('fail closed keeps the working providers working, deny first', () => {
-  const { filters } = build([P('ok', 'authz', [R()]), P('bad', 'missing', [R()])], [httpProvider('authz')]);
+  const { filters } = build(
+    [policy('ok', 'authz', [authz.rule()]), policy('bad', 'missing', [authz.rule()])],
+    [authz.httpProvider('authz')],
+  );
   assert.equal(
     filters.map((f) => [f.name, Object.keys(f.typed_config).filter((k) => k !== '@type')]),
     [
@@ -363,22 +333,30 @@ test('fail closed keeps the working providers working, deny first', () => {
 
 test('policies sharing a provider share one filter pair, sorted by namespace/name; a rule-less CUSTOM policy asks nothing', () => {
   const p = [
-    P('z', 'authz', [R({ to: [O({ paths: ['/z'] })] })], 'aaa'),
-    P('a', 'authz', [R({ to: [O({ paths: ['/a1'] })] }), R({ to: [O({ paths: ['/a2'] })] })], 'foo'),
+    policy('z', 'authz', [authz.rule({ to: [authz.operation({ paths: ['/z'] })] })], 'aaa'),
+    policy(
+      'a',
+      'authz',
+      [authz.rule({ to: [authz.operation({ paths: ['/a1'] })] }), authz.rule({ to: [authz.operation({ paths: ['/a2'] })] })],
+      'foo',
+    ),
   ];
-  const { filters } = build([...p].reverse(), [httpProvider('authz')]);
+  const { filters } = build([...p].reverse(), [authz.httpProvider('authz')]);
   assert.is(filters.length, 2);
   assert.equal(Object.keys(filters[0]!.typed_config.shadow_rules.policies), [
     'istio-ext-authz-ns[aaa]-policy[z]-rule[0]',
     'istio-ext-authz-ns[foo]-policy[a]-rule[0]',
     'istio-ext-authz-ns[foo]-policy[a]-rule[1]',
   ]);
-  assert.equal(build([P('empty', 'authz', [])], [httpProvider('authz')]), { filters: [], warnings: [] });
+  assert.equal(build([policy('empty', 'authz', [])], [authz.httpProvider('authz')]), { filters: [], warnings: [] });
 });
 
 test('several providers on one workload: one pair each, with its own stat prefix and metadata key', () => {
-  const providers = [httpProvider('a-b'), grpcProvider('a_b'), grpcProvider('Zed')];
-  const { filters } = build([P('p1', 'a-b', [R()]), P('p2', 'a_b', [R()]), P('p3', 'Zed', [R()])], providers);
+  const providers = [authz.httpProvider('a-b'), authz.grpcProvider('a_b'), authz.grpcProvider('Zed')];
+  const { filters } = build(
+    [policy('p1', 'a-b', [authz.rule()]), policy('p2', 'a_b', [authz.rule()]), policy('p3', 'Zed', [authz.rule()])],
+    providers,
+  );
   const prefixes = filters.filter((f) => f.name === 'envoy.filters.http.rbac').map((f) => f.typed_config.shadow_rules_stat_prefix);
   assert.equal(
     prefixes,
@@ -399,8 +377,12 @@ test('several providers on one workload: one pair each, with its own stat prefix
 });
 
 test('deterministic: input order does not matter', () => {
-  const policies = [P('b', 'g', [R()], 'x'), P('a', 'h', [R()], 'y'), P('c', 'missing', [R()], 'x')];
-  const providers = [httpProvider('h'), grpcProvider('g')];
+  const policies = [
+    policy('b', 'g', [authz.rule()], 'x'),
+    policy('a', 'h', [authz.rule()], 'y'),
+    policy('c', 'missing', [authz.rule()], 'x'),
+  ];
+  const providers = [authz.httpProvider('h'), authz.grpcProvider('g')];
   const one = buildExtAuthzFilters(policies, resolved(providers), ctx('http'));
   const two = buildExtAuthzFilters([...policies].reverse(), resolved([...providers].reverse()), ctx('http'));
   assert.is(JSON.stringify(two), JSON.stringify(one));

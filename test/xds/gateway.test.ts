@@ -3,16 +3,11 @@
 // the TLS context each server mode needs, passthrough and TCP routing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { join } from 'node:path';
-import { loadConfig } from '../../src/config/load-config.js';
-import { buildMeshModel } from '../../src/model/mesh-model.js';
 import { translate } from '../../src/translate/translator.js';
-import { EXAMPLES_DIR } from '../support/paths.js';
+import { exampleMesh } from '../support/fixtures/index.js';
 
 type Obj = Record<string, any>;
-const loaded = loadConfig([join(EXAMPLES_DIR, 'gateway-tls-modes')]);
-if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
-const result = translate(buildMeshModel(loaded.config), 'ingressgateway.istio-system');
+const result = translate(exampleMesh('gateway-tls-modes'), 'ingressgateway.istio-system');
 if (!result.ok) throw new Error(result.error);
 const r = result.resources;
 const listener = (port: number) => (r.listeners as Obj[]).find((l) => l.name === `127.0.9.1_${port}`)!;

@@ -1,16 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { translate } from '../../src/translate/translator.js';
-import { meshFromYaml, peerAuthn, serviceEntry, workload } from '../support/mesh-from-yaml.js';
+import { type Document, meshConfig, meshOf, mtlsPolicy, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 
 type Obj = Record<string, any>;
 const base = [
-  serviceEntry('bar', 'httpbin'),
-  workload('bar', 'httpbin', '127.0.2.1', { annotations: 'sidecar.meshlite.io/applicationAddress: 127.0.12.1' }),
+  serviceEntry('bar/httpbin'),
+  workloadEntry('bar/httpbin', { address: '127.0.2.1' }, { annotations: { 'sidecar.meshlite.io/applicationAddress': '127.0.12.1' } }),
 ];
 
-function listeners(...extra: string[]): Obj[] {
-  const r = translate(meshFromYaml(...base, ...extra), 'httpbin.bar');
+function listeners(...extra: Document[]): Obj[] {
+  const r = translate(meshOf([...base, ...extra]), 'httpbin.bar');
   if (!r.ok) throw new Error(r.error);
   return r.resources.listeners as Obj[];
 }
@@ -19,7 +19,7 @@ const matches = (l: Obj) => l.filter_chains.map((c: Obj) => c.filter_chain_match
 const hcm = (chain: Obj) => chain.filters[0].typed_config;
 
 test('STRICT: one chain, TLS only, client certificate required from our trust domain', () => {
-  const l = inbound(listeners(peerAuthn('istio-system', 'default', '{mtls: {mode: STRICT}}')));
+  const l = inbound(listeners(mtlsPolicy('istio-system/default', 'STRICT')));
   assert.equal(l.address, { socket_address: { address: '127.0.2.1', port_value: 80 } });
   assert.equal(matches(l), [{ destination_port: 80, transport_protocol: 'tls' }]);
   const ctx = l.filter_chains[0].transport_socket.typed_config;
@@ -53,13 +53,13 @@ test('PERMISSIVE: mesh mTLS by ALPN, plaintext, and foreign TLS passed through t
 });
 
 test('DISABLE: plaintext only and no TLS inspector', () => {
-  const l = inbound(listeners(peerAuthn('bar', 'default', '{mtls: {mode: DISABLE}}')));
+  const l = inbound(listeners(mtlsPolicy('bar/default', 'DISABLE')));
   assert.equal(matches(l), [{ destination_port: 80, transport_protocol: 'raw_buffer' }]);
   assert.is(l.listener_filters, undefined);
 });
 
 test('inbound cluster forwards to the application address on the target port', () => {
-  const r = translate(meshFromYaml(...base), 'httpbin.bar');
+  const r = translate(meshOf(base), 'httpbin.bar');
   assert.ok(r.ok);
   if (!r.ok) return;
   const cluster = r.resources.clusters.find((c) => c.name === 'inbound|80||') as Obj;
@@ -75,12 +75,8 @@ test('inbound cluster forwards to the application address on the target port', (
 });
 
 test('trust domain aliases are accepted inbound', () => {
-  const mesh = `
-apiVersion: meshlite.io/v1alpha1
-kind: MeshConfig
-metadata: {name: mesh}
-spec: {trustDomain: corp.example, trustDomainAliases: [old.example]}`;
-  const l = inbound(listeners(mesh, peerAuthn('istio-system', 'default', '{mtls: {mode: STRICT}}')));
+  const mesh = meshConfig({ trustDomain: 'corp.example', trustDomainAliases: ['old.example'] });
+  const l = inbound(listeners(mesh, mtlsPolicy('istio-system/default', 'STRICT')));
   const sans =
     l.filter_chains[0].transport_socket.typed_config.common_tls_context.combined_validation_context.default_validation_context
       .match_typed_subject_alt_names;
@@ -91,11 +87,8 @@ spec: {trustDomain: corp.example, trustDomainAliases: [old.example]}`;
 });
 
 test('TCP service ports get tcp_proxy chains, with no HTTP filters', () => {
-  const tcp = serviceEntry('bar', 'db', '', '[{name: tcp, number: 5432, protocol: TCP}]');
-  const r = translate(
-    meshFromYaml(tcp, workload('bar', 'db', '127.0.2.7'), peerAuthn('bar', 'default', '{mtls: {mode: STRICT}}')),
-    'db.bar',
-  );
+  const tcp = serviceEntry('bar/db', { ports: [{ name: 'tcp', number: 5432, protocol: 'TCP' }] });
+  const r = translate(meshOf([tcp, workloadEntry('bar/db', { address: '127.0.2.7' }), mtlsPolicy('bar/default', 'STRICT')]), 'db.bar');
   assert.ok(r.ok);
   if (!r.ok) return;
   const l = (r.resources.listeners as Obj[]).find((x) => x.name === '127.0.2.7_5432')!;
@@ -104,11 +97,7 @@ test('TCP service ports get tcp_proxy chains, with no HTTP filters', () => {
 });
 
 test('TRANSPARENT: one virtualInbound on 15006 with original_dst, chains per target port', () => {
-  const ls = listeners(`
-apiVersion: meshlite.io/v1alpha1
-kind: MeshConfig
-metadata: {name: mesh}
-spec: {defaultInterceptionMode: TRANSPARENT}`);
+  const ls = listeners(meshConfig({ defaultInterceptionMode: 'TRANSPARENT' }));
   const vi = ls.find((l) => l.name === 'virtualInbound')!;
   assert.equal(vi.address.socket_address, { address: '0.0.0.0', port_value: 15006 });
   assert.equal(

@@ -10,35 +10,21 @@ import type { JwtRule, RequestAuthentication } from '../../src/config/authz-type
 import { canonicalJson, type Json } from '../../src/proto/proto-json.js';
 import { buildJwtAuthnFilter, FAIL_CLOSED_JWKS, JWT_AUTHN_TYPE_URL, jwksFrom, jwksProblem } from '../../src/xds/jwt-authn.js';
 import { envoyOrThrow } from '../support/envoy-binary.js';
-import { freePort } from '../support/e2e/free-port.js';
+import { authz } from '../support/fixtures/index.js';
+import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 
 type Obj = Record<string, any>;
 const run = promisify(execFile);
 const JWKS_A =
   '{"keys":[{"kty":"EC","crv":"P-256","kid":"a","x":"onFRiccxMO1LewSLLz3PGdSBXRb3C9OX7DdLp_vLgEg","y":"NvM3HVuBuetn08PKvQ37pu_H0cvHABMYkQnIJh0f0qs"}]}';
 const JWKS_B = JWKS_A.replace('"kid":"a"', '"kid":"b"');
+const ENVOY_ADDRESS = loopbackAddress('xds/jwt-authn.test.ts');
+const LISTENER_PORT = 10000;
+const ADMIN_PORT = 9901;
 
-function rule(issuer: string, extra: Partial<JwtRule> = {}): JwtRule {
-  return {
-    issuer,
-    audiences: [],
-    fromHeaders: [],
-    fromParams: [],
-    fromCookies: [],
-    outputClaimToHeaders: [],
-    forwardOriginalToken: false,
-    ...extra,
-  };
-}
-
-function ra(name: string, ...jwtRules: JwtRule[]): RequestAuthentication {
-  return {
-    kind: 'RequestAuthentication',
-    meta: { name, namespace: 'foo', labels: {}, annotations: {} },
-    spec: { jwtRules },
-    source: { file: 'test.yaml', line: 1 },
-  };
-}
+/** A RequestAuthentication of namespace foo. */
+const requestAuthn = (name: string, ...jwtRules: JwtRule[]): RequestAuthentication =>
+  authz.requestAuthentication(`foo/${name}`, ...jwtRules);
 
 const inline = jwksFrom(() => undefined);
 const build = (...policies: RequestAuthentication[]) => buildJwtAuthnFilter(policies, inline);
@@ -55,11 +41,11 @@ function checkProto(filter: Obj | undefined): void {
 
 test('no rules: no filter', () => {
   assert.equal(build(), { warnings: [] });
-  assert.equal(build(ra('empty')), { warnings: [] });
+  assert.equal(build(requestAuthn('empty')), { warnings: [] });
 });
 
 test('one issuer: exact JSON', () => {
-  const { filter, warnings } = build(ra('one', rule('https://a.example', { jwks: JWKS_A, audiences: ['svc'] })));
+  const { filter, warnings } = build(requestAuthn('one', authz.jwtRule('https://a.example', { jwks: JWKS_A, audiences: ['svc'] })));
   assert.equal(warnings, []);
   assert.equal(filter, {
     name: 'envoy.filters.http.jwt_authn',
@@ -86,8 +72,8 @@ test('one issuer: exact JSON', () => {
 });
 
 test('two issuers across policies: sorted by issuer, origins-<i>, deterministic', () => {
-  const p1 = ra('p1', rule('https://z.example', { jwks: JWKS_B }));
-  const p2 = ra('p2', rule('https://a.example', { jwks: JWKS_A }));
+  const p1 = requestAuthn('p1', authz.jwtRule('https://z.example', { jwks: JWKS_B }));
+  const p2 = requestAuthn('p2', authz.jwtRule('https://a.example', { jwks: JWKS_A }));
   const { filter, warnings } = build(p1, p2);
   assert.equal(warnings, []);
   assert.equal(filter!.typed_config, {
@@ -112,9 +98,9 @@ test('two issuers across policies: sorted by issuer, origins-<i>, deterministic'
 
 test('headers, params, cookies, forward, payload header, claim headers', () => {
   const { filter, warnings } = build(
-    ra(
+    requestAuthn(
       'custom',
-      rule('iss', {
+      authz.jwtRule('iss', {
         jwks: JWKS_A,
         audiences: ['a1', 'a2'],
         fromHeaders: [{ name: 'x-jwt' }, { name: 'authorization', prefix: 'Token ' }],
@@ -151,7 +137,7 @@ test('headers, params, cookies, forward, payload header, claim headers', () => {
 test('jwksUri: the fetched document is inlined', () => {
   const fetched = new Map([['https://idp/jwks', JWKS_B]]);
   const { filter, warnings } = buildJwtAuthnFilter(
-    [ra('uri', rule('iss', { jwksUri: 'https://idp/jwks' }))],
+    [requestAuthn('uri', authz.jwtRule('iss', { jwksUri: 'https://idp/jwks' }))],
     jwksFrom((u) => fetched.get(u)),
   );
   assert.equal(warnings, []);
@@ -160,14 +146,14 @@ test('jwksUri: the fetched document is inlined', () => {
 
 test('JWKS unavailable or unusable: provider kept with a JWKS that verifies nothing, and a warning', () => {
   const { filter, warnings } = build(
-    ra(
+    requestAuthn(
       'bad',
-      rule('https://b.example', { jwksUri: 'https://idp/jwks' }),
-      rule('https://c.example', { jwks: 'nope' }),
-      rule('https://d.example', { jwks: '{"keys":[]}' }),
-      rule('https://e.example'),
+      authz.jwtRule('https://b.example', { jwksUri: 'https://idp/jwks' }),
+      authz.jwtRule('https://c.example', { jwks: 'nope' }),
+      authz.jwtRule('https://d.example', { jwks: '{"keys":[]}' }),
+      authz.jwtRule('https://e.example'),
     ),
-    ra('good', rule('https://a.example', { jwks: JWKS_A })),
+    requestAuthn('good', authz.jwtRule('https://a.example', { jwks: JWKS_A })),
   );
   const providers = providersOf(filter) as Obj;
   assert.equal(Object.keys(providers), ['origins-0', 'origins-1', 'origins-2', 'origins-3', 'origins-4']);
@@ -187,12 +173,12 @@ test('JWKS unavailable or unusable: provider kept with a JWKS that verifies noth
 
 function bootstrap(filter: Obj, port: number, adminPort: number): Obj {
   return {
-    admin: { address: { socket_address: { address: '127.0.0.1', port_value: adminPort } } },
+    admin: { address: { socket_address: { address: ENVOY_ADDRESS, port_value: adminPort } } },
     static_resources: {
       listeners: [
         {
           name: 'http',
-          address: { socket_address: { address: '127.0.0.1', port_value: port } },
+          address: { socket_address: { address: ENVOY_ADDRESS, port_value: port } },
           filter_chains: [
             {
               filters: [
@@ -244,16 +230,16 @@ async function signer(issuer: string, kid: string): Promise<{ jwks: string; sign
 test('real Envoy validates the filter (envoy --mode validate)', async () => {
   const envoy = envoyOrThrow();
   const { filter } = build(
-    ra(
+    requestAuthn(
       'v',
-      rule('https://a.example', {
+      authz.jwtRule('https://a.example', {
         jwks: JWKS_A,
         fromHeaders: [{ name: 'x-jwt' }],
         forwardOriginalToken: true,
         outputPayloadToHeader: 'x-payload',
         outputClaimToHeaders: [{ header: 'x-sub', claim: 'sub' }],
       }),
-      rule('https://b.example'),
+      authz.jwtRule('https://b.example'),
     ),
   );
   const dir = mkdtempSync(join(tmpdir(), 'meshlite-jwt-'));
@@ -271,7 +257,7 @@ async function waitReady(adminPort: number, child: ChildProcess, log: () => stri
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`Envoy exited: ${log().slice(-2000)}`);
     try {
-      const res = await fetch(`http://127.0.0.1:${adminPort}/ready`);
+      const res = await fetch(`http://${ENVOY_ADDRESS}:${adminPort}/ready`);
       if (res.ok) return;
     } catch {
       /* not yet */
@@ -287,10 +273,14 @@ test('real Envoy enforces it: valid 200, bad signature 401, wrong issuer 401, no
   const forger = await signer('https://a.example', 'ka'); // same kid, different key
   const c = await signer('https://c.example', 'kc'); // JWKS unavailable for this issuer
   const { filter, warnings } = build(
-    ra('e2e', rule('https://a.example', { jwks: a.jwks }), rule('https://c.example', { jwksUri: 'https://idp/jwks' })),
+    requestAuthn(
+      'e2e',
+      authz.jwtRule('https://a.example', { jwks: a.jwks }),
+      authz.jwtRule('https://c.example', { jwksUri: 'https://idp/jwks' }),
+    ),
   );
   assert.is(warnings.length, 1);
-  const [port, adminPort] = [await freePort(), await freePort()];
+  const [port, adminPort] = [LISTENER_PORT, ADMIN_PORT];
   const dir = mkdtempSync(join(tmpdir(), 'meshlite-jwt-'));
   const file = join(dir, 'bootstrap.json');
   writeFileSync(file, JSON.stringify(bootstrap(filter!, port, adminPort)));
@@ -304,7 +294,7 @@ test('real Envoy enforces it: valid 200, bad signature 401, wrong issuer 401, no
     await waitReady(adminPort, child, () => output);
     const get = async (path: string, token?: string, header = 'authorization') => {
       const headers: Record<string, string> = token ? { [header]: header === 'authorization' ? `Bearer ${token}` : token } : {};
-      return (await fetch(`http://127.0.0.1:${port}${path}`, { headers })).status;
+      return (await fetch(`http://${ENVOY_ADDRESS}:${port}${path}`, { headers })).status;
     };
     const valid = await a.sign();
     assert.is(await get('/', valid), 200, 'valid token');

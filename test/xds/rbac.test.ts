@@ -8,17 +8,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type {
-  AuthorizationAction,
-  AuthorizationPolicy,
-  AuthzCondition,
-  AuthzOperation,
-  AuthzRule,
-  AuthzSource,
-} from '../../src/config/authz-types.js';
+import type { AuthorizationAction, AuthorizationPolicy, AuthzRule } from '../../src/config/authz-types.js';
 import { canonicalJson, type Json } from '../../src/proto/proto-json.js';
 import { buildRbacFilters, type RbacContext } from '../../src/xds/rbac.js';
 import { envoyOrThrow } from '../support/envoy-binary.js';
+import { authz } from '../support/fixtures/index.js';
 
 type Obj = Record<string, any>;
 const HTTP: RbacContext = { trustDomains: ['cluster.local'], protocol: 'http' };
@@ -28,32 +22,9 @@ const PROTO = {
   'envoy.filters.network.rbac': 'envoy.extensions.filters.network.rbac.v3.RBAC',
 } as Record<string, string>;
 
-const S = (s: Partial<AuthzSource> = {}): { source: AuthzSource } => ({
-  source: {
-    principals: [],
-    notPrincipals: [],
-    requestPrincipals: [],
-    notRequestPrincipals: [],
-    namespaces: [],
-    notNamespaces: [],
-    ipBlocks: [],
-    notIpBlocks: [],
-    remoteIpBlocks: [],
-    notRemoteIpBlocks: [],
-    ...s,
-  },
-});
-const O = (o: Partial<AuthzOperation> = {}): { operation: AuthzOperation } => ({
-  operation: { hosts: [], notHosts: [], ports: [], notPorts: [], methods: [], notMethods: [], paths: [], notPaths: [], ...o },
-});
-const W = (key: string, values: string[], notValues: string[] = []): AuthzCondition => ({ key, values, notValues });
-const R = (r: Partial<AuthzRule> = {}): AuthzRule => ({ from: [], to: [], when: [], ...r });
-const P = (name: string, action: AuthorizationAction, rules: AuthzRule[], namespace = 'full'): AuthorizationPolicy => ({
-  kind: 'AuthorizationPolicy',
-  meta: { name, namespace, labels: {}, annotations: {} },
-  spec: { action, rules },
-  source: { file: 'test.yaml', line: 1 },
-});
+/** An AuthorizationPolicy of namespace `full` unless given. */
+const policy = (name: string, action: AuthorizationAction, rules: AuthzRule[], namespace = 'full'): AuthorizationPolicy =>
+  authz.policy(`${namespace}/${name}`, { action, rules });
 
 const built: Obj[] = [];
 /** Builds, and checks every config against the real proto: accepted and already canonical. */
@@ -93,7 +64,9 @@ const jwt = (path: string[], value: Obj) => ({
 
 test('S5: DENY GET from cluster.local/ns/full/sa/sleep -> exact HTTP RBAC filter', () => {
   const r = build([
-    P('deny-sleep-get', 'DENY', [R({ from: [S({ principals: ['cluster.local/ns/full/sa/sleep'] })], to: [O({ methods: ['GET'] })] })]),
+    policy('deny-sleep-get', 'DENY', [
+      authz.rule({ from: [authz.source({ principals: ['cluster.local/ns/full/sa/sleep'] })], to: [authz.operation({ methods: ['GET'] })] }),
+    ]),
   ]);
   assert.equal(r.warnings, []);
   assert.equal(r.filters, [
@@ -117,9 +90,12 @@ test('S5: DENY GET from cluster.local/ns/full/sa/sleep -> exact HTTP RBAC filter
 
 test('ALLOW by namespace; no `to` -> permissions any; several sources OR, fields AND', () => {
   const p = policyOf([
-    P('ns', 'ALLOW', [
-      R({
-        from: [S({ namespaces: ['foo', 'a.b'] }), S({ ipBlocks: ['10.0.0.0/8', '1.2.3.4', '::1'], notRemoteIpBlocks: ['192.168.0.0/16'] })],
+    policy('ns', 'ALLOW', [
+      authz.rule({
+        from: [
+          authz.source({ namespaces: ['foo', 'a.b'] }),
+          authz.source({ ipBlocks: ['10.0.0.0/8', '1.2.3.4', '::1'], notRemoteIpBlocks: ['192.168.0.0/16'] }),
+        ],
       }),
     ]),
   ]);
@@ -139,8 +115,10 @@ test('ALLOW by namespace; no `to` -> permissions any; several sources OR, fields
 
 test('principals: exact, prefix*, *suffix, * (any authenticated); notPrincipals -> not_id', () => {
   const p = policyOf([
-    P('p', 'ALLOW', [
-      R({ from: [S({ principals: ['cluster.local/ns/a/*', '*/sa/b', '*'], notPrincipals: ['cluster.local/ns/a/sa/evil'] })] }),
+    policy('p', 'ALLOW', [
+      authz.rule({
+        from: [authz.source({ principals: ['cluster.local/ns/a/*', '*/sa/b', '*'], notPrincipals: ['cluster.local/ns/a/sa/evil'] })],
+      }),
     ]),
   ]);
   assert.equal(p.principals, [
@@ -152,7 +130,10 @@ test('principals: exact, prefix*, *suffix, * (any authenticated); notPrincipals 
 
 test('trust domain aliases: a principal in any of the mesh trust domains matches all of them; others untouched', () => {
   const ctx: RbacContext = { trustDomains: ['new.td', 'cluster.local'], protocol: 'http' };
-  const p = policyOf([P('td', 'ALLOW', [R({ from: [S({ principals: ['cluster.local/ns/a/sa/b', 'other.td/ns/a/sa/b'] })] })], 'x')], ctx);
+  const p = policyOf(
+    [policy('td', 'ALLOW', [authz.rule({ from: [authz.source({ principals: ['cluster.local/ns/a/sa/b', 'other.td/ns/a/sa/b'] })] })], 'x')],
+    ctx,
+  );
   assert.equal(p.principals, [
     andIds(
       orIds(
@@ -166,8 +147,12 @@ test('trust domain aliases: a principal in any of the mesh trust domains matches
 
 test('DENY by path: exact, prefix*, *suffix on url_path; notPaths; hosts ignore case with or without port', () => {
   const p = policyOf([
-    P('paths', 'DENY', [
-      R({ to: [O({ paths: ['/admin', '/private/*', '*.php'], notPaths: ['/private/ok'], hosts: ['Secret.com', '*.example.com'] })] }),
+    policy('paths', 'DENY', [
+      authz.rule({
+        to: [
+          authz.operation({ paths: ['/admin', '/private/*', '*.php'], notPaths: ['/private/ok'], hosts: ['Secret.com', '*.example.com'] }),
+        ],
+      }),
     ]),
   ]);
   assert.equal(p.principals, ANY);
@@ -199,7 +184,9 @@ test('DENY by path: exact, prefix*, *suffix on url_path; notPaths; hosts ignore 
 
 test('paths also match with ;parameters on any segment (what many servers strip before routing)', () => {
   const regexOf = (path: string) => {
-    const rules = (policyOf([P('p', 'DENY', [R({ to: [O({ paths: [path] })] })])]).permissions as Obj[])[0] as Obj;
+    const rules = (
+      policyOf([policy('p', 'DENY', [authz.rule({ to: [authz.operation({ paths: [path] })] })])]).permissions as Obj[]
+    )[0] as Obj;
     const or = ((rules.and_rules as Obj).rules as Obj[])[0] as Obj;
     const found = ((or.or_rules as Obj).rules as Obj[])
       .map((r) => ((r.url_path as Obj).path as Obj).safe_regex as Obj | undefined)
@@ -215,20 +202,20 @@ test('paths also match with ;parameters on any segment (what many servers strip 
   const suffix = regexOf('*/delete')!;
   for (const p of ['/a/delete', '/a/delete;x']) assert.ok(suffix.test(p), p);
   assert.not.ok(suffix.test('/a/delete/x'));
-  const any = policyOf([P('p', 'DENY', [R({ to: [O({ paths: ['*'] })] })])]).permissions;
+  const any = policyOf([policy('p', 'DENY', [authz.rule({ to: [authz.operation({ paths: ['*'] })] })])]).permissions;
   assert.equal(any, [andRules(orRules({ url_path: { path: { safe_regex: { regex: '.+' } } } }))], '"*" is presence only');
 });
 
 test('when: headers and claims go to principals, destination.port to permissions; notValues -> not', () => {
   const p = policyOf([
-    P('when', 'ALLOW', [
-      R({
-        to: [O({ ports: ['8080'] })],
+    policy('when', 'ALLOW', [
+      authz.rule({
+        to: [authz.operation({ ports: ['8080'] })],
         when: [
-          W('request.headers[X-Token]', ['abc', 'pre*']),
-          W('request.auth.claims[groups]', ['admin']),
-          W('destination.port', [], ['9090']),
-          W('source.ip', ['10.1.0.0/16']),
+          authz.condition('request.headers[X-Token]', ['abc', 'pre*']),
+          authz.condition('request.auth.claims[groups]', ['admin']),
+          authz.condition('destination.port', [], ['9090']),
+          authz.condition('source.ip', ['10.1.0.0/16']),
         ],
       }),
     ]),
@@ -248,7 +235,11 @@ test('when: headers and claims go to principals, destination.port to permissions
 
 test('requestPrincipals: * = a verified JWT payload is present; iss/sub = both claims exact', () => {
   const p = policyOf([
-    P('jwt', 'ALLOW', [R({ from: [S({ requestPrincipals: ['*'] }), S({ requestPrincipals: ['https://issuer.example.com/alice'] })] })]),
+    policy('jwt', 'ALLOW', [
+      authz.rule({
+        from: [authz.source({ requestPrincipals: ['*'] }), authz.source({ requestPrincipals: ['https://issuer.example.com/alice'] })],
+      }),
+    ]),
   ]);
   assert.equal(p.principals, [
     andIds(orIds(jwt([], { present_match: true }))),
@@ -261,14 +252,14 @@ test('requestPrincipals: * = a verified JWT payload is present; iss/sub = both c
 });
 
 test('filter order AUDIT (LOG), DENY, ALLOW; policies sorted by namespace/name; keys keep rule indexes; CUSTOM skipped', () => {
-  const any = R({ to: [O({ methods: ['GET'] })] });
+  const any = authz.rule({ to: [authz.operation({ methods: ['GET'] })] });
   const r = build([
-    P('z', 'ALLOW', [any, any], 'a'),
-    P('b', 'DENY', [any], 'b'),
-    P('a', 'DENY', [any], 'b'),
-    P('ext', 'CUSTOM', [any], 'a'),
-    P('log', 'AUDIT', [any], 'a'),
-    P('y', 'ALLOW', [any], 'a'),
+    policy('z', 'ALLOW', [any, any], 'a'),
+    policy('b', 'DENY', [any], 'b'),
+    policy('a', 'DENY', [any], 'b'),
+    policy('ext', 'CUSTOM', [any], 'a'),
+    policy('log', 'AUDIT', [any], 'a'),
+    policy('y', 'ALLOW', [any], 'a'),
   ]);
   assert.equal(
     r.filters.map((f) => f.typed_config.rules.action),
@@ -287,7 +278,7 @@ test('filter order AUDIT (LOG), DENY, ALLOW; policies sorted by namespace/name; 
 });
 
 test('ALLOW with no rules: an ALLOW filter with zero policies (denies everything)', () => {
-  const r = build([P('allow-nothing', 'ALLOW', [])]);
+  const r = build([policy('allow-nothing', 'ALLOW', [])]);
   assert.equal(r.filters, [
     {
       name: 'envoy.filters.http.rbac',
@@ -300,9 +291,9 @@ test('ALLOW with no rules: an ALLOW filter with zero policies (denies everything
 test('TCP: network RBAC with stat_prefix; ALLOW rule with HTTP-only fields dropped (allows less)', () => {
   const r = build(
     [
-      P('a', 'ALLOW', [
-        R({ from: [S({ principals: ['cluster.local/ns/x/sa/y'] })], to: [O({ methods: ['GET'] })] }),
-        R({ to: [O({ ports: ['5432'] })] }),
+      policy('a', 'ALLOW', [
+        authz.rule({ from: [authz.source({ principals: ['cluster.local/ns/x/sa/y'] })], to: [authz.operation({ methods: ['GET'] })] }),
+        authz.rule({ to: [authz.operation({ ports: ['5432'] })] }),
       ]),
     ],
     TCP,
@@ -320,20 +311,20 @@ test('TCP: network RBAC with stat_prefix; ALLOW rule with HTTP-only fields dropp
     },
   ]);
   assert.equal(r.warnings, ['AuthorizationPolicy full/a rule 0: rule dropped (allows less), cannot translate methods (HTTP-only on tcp)']);
-  const audit = build([P('log', 'AUDIT', [R({ when: [W('request.headers[x]', ['1'])] })])], TCP);
+  const audit = build([policy('log', 'AUDIT', [authz.rule({ when: [authz.condition('request.headers[x]', ['1'])] })])], TCP);
   assert.equal(audit.filters[0]!.typed_config.rules, { action: 'LOG' }, 'AUDIT is treated like ALLOW');
-  const only = build([P('only', 'ALLOW', [R({ to: [O({ paths: ['/x'] })] })])], TCP);
+  const only = build([policy('only', 'ALLOW', [authz.rule({ to: [authz.operation({ paths: ['/x'] })] })])], TCP);
   assert.equal(only.filters[0]!.typed_config.rules, {}, 'every rule dropped: ALLOW nothing');
 });
 
 test('TCP: DENY rule keeps its TCP fields and drops only the HTTP-only ones (denies more)', () => {
   const p = policyOf(
     [
-      P('d', 'DENY', [
-        R({
-          from: [S({ principals: ['cluster.local/ns/x/sa/y'], requestPrincipals: ['*'] })],
-          to: [O({ methods: ['GET'], ports: ['80'] })],
-          when: [W('request.auth.claims[iss]', ['x'])],
+      policy('d', 'DENY', [
+        authz.rule({
+          from: [authz.source({ principals: ['cluster.local/ns/x/sa/y'], requestPrincipals: ['*'] })],
+          to: [authz.operation({ methods: ['GET'], ports: ['80'] })],
+          when: [authz.condition('request.auth.claims[iss]', ['x'])],
         }),
       ]),
     ],
@@ -343,7 +334,7 @@ test('TCP: DENY rule keeps its TCP fields and drops only the HTTP-only ones (den
     permissions: [andRules(orRules({ destination_port: 80 }))],
     principals: [andIds(orIds(auth({ exact: 'spiffe://cluster.local/ns/x/sa/y' })))],
   });
-  const r = build([P('d', 'DENY', [R({ to: [O({ paths: ['/admin'] })] })])], TCP);
+  const r = build([policy('d', 'DENY', [authz.rule({ to: [authz.operation({ paths: ['/admin'] })] })])], TCP);
   assert.equal(
     Object.values(r.filters[0]!.typed_config.rules.policies),
     [{ permissions: ANY, principals: ANY }],
@@ -353,14 +344,18 @@ test('TCP: DENY rule keeps its TCP fields and drops only the HTTP-only ones (den
 });
 
 test('untranslatable values fail closed the same way: bad CIDR / port / key', () => {
-  const bad = R({ from: [S({ ipBlocks: ['10.0.0.300/8'] })], to: [O({ ports: ['http'] })], when: [W('unknown.key', ['x'])] });
-  const allow = build([P('a', 'ALLOW', [bad])]);
+  const bad = authz.rule({
+    from: [authz.source({ ipBlocks: ['10.0.0.300/8'] })],
+    to: [authz.operation({ ports: ['http'] })],
+    when: [authz.condition('unknown.key', ['x'])],
+  });
+  const allow = build([policy('a', 'ALLOW', [bad])]);
   assert.equal(allow.filters[0]!.typed_config.rules, {});
   assert.match(
     allow.warnings[0]!,
     /rule dropped.*ipBlocks \(invalid IP block "10.0.0.300\/8"\).*ports \(invalid port "http"\).*unknown.key/,
   );
-  const deny = policyOf([P('d', 'DENY', [bad])]);
+  const deny = policyOf([policy('d', 'DENY', [bad])]);
   assert.equal(deny, { permissions: ANY, principals: ANY });
 });
 

@@ -55,40 +55,40 @@ function strs(raw: Record<string, unknown> | undefined, field: string): string[]
 }
 
 function toRule(raw: Record<string, unknown>, path: (string | number)[], ctx: BuildContext): AuthzRule {
-  const from = ((raw.from ?? []) as Record<string, unknown>[]).map((f, i) => {
-    const s = f.source as Record<string, unknown>;
+  const from = ((raw.from ?? []) as Record<string, unknown>[]).map((entry, i) => {
+    const source = entry.source as Record<string, unknown>;
     const p = [...path, 'from', i, 'source'];
-    if (SOURCE_FIELDS.every((k) => strs(s, k).length === 0)) ctx.report(p, 'a source needs at least one field');
+    if (SOURCE_FIELDS.every((k) => strs(source, k).length === 0)) ctx.report(p, 'a source needs at least one field');
     for (const k of ['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces'] as const) {
-      strs(s, k).forEach((v, j) => {
+      strs(source, k).forEach((v, j) => {
         const problem = wildcardProblem(v);
         if (problem) ctx.report([...p, k, j], problem);
       });
     }
     for (const k of ['ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks'] as const) {
-      strs(s, k).forEach((v, j) => {
+      strs(source, k).forEach((v, j) => {
         const problem = subnetProblem(v);
         if (problem) ctx.report([...p, k, j], problem);
       });
     }
-    return { source: Object.fromEntries(SOURCE_FIELDS.map((k) => [k, strs(s, k)])) as unknown as AuthzSource };
+    return { source: Object.fromEntries(SOURCE_FIELDS.map((k) => [k, strs(source, k)])) as unknown as AuthzSource };
   });
-  const to = ((raw.to ?? []) as Record<string, unknown>[]).map((t, i) => {
-    const o = t.operation as Record<string, unknown>;
+  const to = ((raw.to ?? []) as Record<string, unknown>[]).map((entry, i) => {
+    const operation = entry.operation as Record<string, unknown>;
     const p = [...path, 'to', i, 'operation'];
-    if (OPERATION_FIELDS.every((k) => strs(o, k).length === 0)) ctx.report(p, 'an operation needs at least one field');
+    if (OPERATION_FIELDS.every((k) => strs(operation, k).length === 0)) ctx.report(p, 'an operation needs at least one field');
     for (const k of ['ports', 'notPorts'] as const) {
-      strs(o, k).forEach((v, j) => {
+      strs(operation, k).forEach((v, j) => {
         if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) ctx.report([...p, k, j], `"${v}" is not a port number`);
       });
     }
     for (const k of ['paths', 'notPaths', 'hosts', 'notHosts'] as const) {
-      strs(o, k).forEach((v, j) => {
+      strs(operation, k).forEach((v, j) => {
         const problem = wildcardProblem(v);
         if (problem) ctx.report([...p, k, j], problem);
       });
     }
-    return { operation: Object.fromEntries(OPERATION_FIELDS.map((k) => [k, strs(o, k)])) as unknown as AuthzOperation };
+    return { operation: Object.fromEntries(OPERATION_FIELDS.map((k) => [k, strs(operation, k)])) as unknown as AuthzOperation };
   });
   const when = ((raw.when ?? []) as Record<string, unknown>[]).map((w, i): AuthzCondition => {
     const key = w.key as string;

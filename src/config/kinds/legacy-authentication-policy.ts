@@ -47,11 +47,11 @@ function convert(spec: Record<string, unknown>, ctx: BuildContext, namespace: st
       },
     ];
   }
-  return targets.map((target, t) => {
+  return targets.map((target, targetIndex) => {
     const ports = target.ports ?? [];
     const portLevelMtls = new Map<number, MtlsMode>();
     ports.forEach((p, i) => {
-      if (p.number === undefined) ctx.report(['spec', 'targets', t, 'ports', i], 'only numbered ports are supported');
+      if (p.number === undefined) ctx.report(['spec', 'targets', targetIndex, 'ports', i], 'only numbered ports are supported');
       else portLevelMtls.set(p.number, mode);
     });
     return {

@@ -85,14 +85,14 @@ export class JwtIssuer {
     return new JwtIssuer(issuer, kid, JSON.stringify({ keys: [jwk] }), privateKey);
   }
 
-  sign(o: TokenOptions = {}): Promise<string> {
+  sign(token: TokenOptions = {}): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ ...o.claims })
+    return new SignJWT({ ...token.claims })
       .setProtectedHeader({ alg: 'ES256', kid: this.kid, typ: 'JWT' })
-      .setIssuer(o.iss ?? this.issuer)
-      .setSubject(o.sub ?? 'alice')
+      .setIssuer(token.iss ?? this.issuer)
+      .setSubject(token.sub ?? 'alice')
       .setIssuedAt(now - 60)
-      .setExpirationTime(o.exp ?? now + 3600)
+      .setExpirationTime(token.exp ?? now + 3600)
       .sign(this.privateKey);
   }
 }

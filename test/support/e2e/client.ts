@@ -30,17 +30,17 @@ export interface CallTarget {
  * sidecar's HTTP proxy (absolute URI), or, without a sidecar, straight to the
  * destination workload's address and target port (no kube-proxy here).
  */
-export function call(t: CallTarget, path: string, timeoutMs = 3000): Promise<CallResult> {
-  const authority = `httpbin.${t.to.namespace}:${SERVICE_PORT}`;
-  const viaSidecar = t.from.sidecar;
+export function call(target: CallTarget, path: string, timeoutMs = 3000): Promise<CallResult> {
+  const authority = `httpbin.${target.to.namespace}:${SERVICE_PORT}`;
+  const viaSidecar = target.from.sidecar;
   const options = viaSidecar
     ? {
-        host: t.from.outboundAddress,
-        port: t.from.outboundPort,
+        host: target.from.outboundAddress,
+        port: target.from.outboundPort,
         path: `http://${authority}${path}`,
-        localAddress: t.from.applicationAddress,
+        localAddress: target.from.applicationAddress,
       }
-    : { host: t.to.address, port: t.targetPort ?? 80, path, localAddress: t.from.address };
+    : { host: target.to.address, port: target.targetPort ?? 80, path, localAddress: target.from.address };
   return new Promise((resolve) => {
     let settled = false;
     const done = (r: CallResult) => {

@@ -24,7 +24,8 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { EXAMPLES_DIR } from '../paths.js';
 
-const MAX_BLOCKS = 50;
+/** e2e runs take 127.N.x.y for N below this (see reserveAddressBlock). */
+export const MAX_BLOCKS = 50;
 let reserved: number | undefined;
 
 function lockPath(block: number): string {
@@ -181,15 +182,15 @@ export function readWorkloads(dir: string): WorkloadInfo[] {
       if (statSync(path).isDirectory()) walk(path);
       else if (/\.ya?ml$/.test(entry)) {
         for (const doc of parseAllDocuments(readFileSync(path, 'utf8'))) {
-          const o = doc.toJS() as Record<string, any> | null;
-          if (o?.kind !== 'WorkloadEntry') continue;
-          const ann: Record<string, string> = o.metadata?.annotations ?? {};
+          const resource = doc.toJS() as Record<string, any> | null;
+          if (resource?.kind !== 'WorkloadEntry') continue;
+          const ann: Record<string, string> = resource.metadata?.annotations ?? {};
           out.push({
-            id: `${o.metadata.name}.${o.metadata.namespace}`,
-            name: o.metadata.name,
-            namespace: o.metadata.namespace,
-            address: o.spec.address,
-            sidecar: o.spec.labels?.['security.istio.io/tlsMode'] === 'istio',
+            id: `${resource.metadata.name}.${resource.metadata.namespace}`,
+            name: resource.metadata.name,
+            namespace: resource.metadata.namespace,
+            address: resource.spec.address,
+            sidecar: resource.spec.labels?.['security.istio.io/tlsMode'] === 'istio',
             applicationAddress: ann['sidecar.meshlite.io/applicationAddress'] ?? '127.0.0.1',
             outboundAddress: ann['sidecar.meshlite.io/outboundAddress'] ?? '127.0.0.1',
             outboundPort: Number(ann['sidecar.meshlite.io/outboundPort'] ?? 15001),

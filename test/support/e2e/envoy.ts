@@ -157,8 +157,8 @@ export async function configDumpSections(envoy: Envoy): Promise<Record<string, J
  */
 export async function dynamicConfig(envoy: Envoy): Promise<Json> {
   const s = await configDumpSections(envoy);
-  const strip = (o: Json): Json => {
-    const { version_info: _v, last_updated: _l, ...rest } = o;
+  const strip = (entry: Json): Json => {
+    const { version_info: _v, last_updated: _l, ...rest } = entry;
     return rest;
   };
   const byName = (a: Json, b: Json) => String(a.name).localeCompare(String(b.name));

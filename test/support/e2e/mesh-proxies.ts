@@ -38,14 +38,14 @@ export interface MeshProxiesOptions {
 }
 
 /** meshlite on `cfg` and one Envoy per proxy (bootstrapped by `meshlite bootstrap`), all connected and synced. */
-export async function startMeshProxies(pm: ProcessManager, cfg: ConfigDir, o: MeshProxiesOptions): Promise<MeshProxies> {
+export async function startMeshProxies(pm: ProcessManager, cfg: ConfigDir, options: MeshProxiesOptions): Promise<MeshProxies> {
   const stateDir = join(pm.dir, 'state');
-  const meshlite = await startMeshlite(pm, { configDir: cfg.dir, stateDir, secretsDir: o.secretsDir });
-  const proxies = [...o.proxies].sort();
+  const meshlite = await startMeshlite(pm, { configDir: cfg.dir, stateDir, secretsDir: options.secretsDir });
+  const proxies = [...options.proxies].sort();
   const envoys = new Map<string, Envoy>();
   // allSettled: on a failure, no start is still in flight when the test cleans up.
   const started = await Promise.allSettled(
-    proxies.map((id) => startEnvoy(pm, id, { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress, args: o.envoyArgs })),
+    proxies.map((id) => startEnvoy(pm, id, { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress, args: options.envoyArgs })),
   );
   for (const s of started) {
     if (s.status === 'rejected') throw s.reason;

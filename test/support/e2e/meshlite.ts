@@ -40,7 +40,7 @@ export interface Meshlite {
 const SERVING = /"msg":"meshlite serving"/;
 
 /** Starts meshlite on free ports (the first run asks for port 0 and reads the real ones from its log). */
-export async function startMeshlite(pm: ProcessManager, o: MeshliteOptions): Promise<Meshlite> {
+export async function startMeshlite(pm: ProcessManager, options: MeshliteOptions): Promise<Meshlite> {
   let adsPort = 0;
   let adminPort = 0;
   const runs: ManagedProcess[] = [];
@@ -49,9 +49,9 @@ export async function startMeshlite(pm: ProcessManager, o: MeshliteOptions): Pro
       CLI,
       'serve',
       '-c',
-      o.configDir,
+      options.configDir,
       '--state-dir',
-      o.stateDir,
+      options.stateDir,
       '--ads-address',
       `127.0.0.1:${adsPort}`,
       '--admin-address',
@@ -59,11 +59,11 @@ export async function startMeshlite(pm: ProcessManager, o: MeshliteOptions): Pro
       '--debounce',
       '100',
       '--log-level',
-      o.logLevel ?? 'info',
-      ...(o.certTtl ? ['--cert-ttl', o.certTtl] : []),
-      ...(o.secretsDir ? ['--secrets-dir', o.secretsDir] : []),
-      ...(o.jwksRefresh ? ['--jwks-refresh', o.jwksRefresh] : []),
-      ...(o.extraArgs ?? []),
+      options.logLevel ?? 'info',
+      ...(options.certTtl ? ['--cert-ttl', options.certTtl] : []),
+      ...(options.secretsDir ? ['--secrets-dir', options.secretsDir] : []),
+      ...(options.jwksRefresh ? ['--jwks-refresh', options.jwksRefresh] : []),
+      ...(options.extraArgs ?? []),
     ];
     const p = pm.start('meshlite', process.execPath, args, { cwd: REPO_ROOT });
     runs.push(p);

@@ -114,16 +114,16 @@ export interface MeshRequestOptions {
  * without a sidecar, straight to the destination workload's address (no
  * kube-proxy here), with `path` sent as is.
  */
-export function meshRequest(from: WorkloadInfo, to: WorkloadInfo, path: string, o: MeshRequestOptions = {}): Promise<RawResponse> {
-  const authority = o.authority ?? `httpbin.${to.namespace}:${SERVICE_PORT}`;
+export function meshRequest(from: WorkloadInfo, to: WorkloadInfo, path: string, options: MeshRequestOptions = {}): Promise<RawResponse> {
+  const authority = options.authority ?? `httpbin.${to.namespace}:${SERVICE_PORT}`;
   const headers: [string, string][] = [
     ['host', authority],
     ['user-agent', 'curl/8 (meshlite e2e)'],
     ['accept', '*/*'],
-    ...Object.entries(o.headers ?? {}),
-    ...(o.probe ? [['x-probe', o.probe] as [string, string]] : []),
+    ...Object.entries(options.headers ?? {}),
+    ...(options.probe ? [['x-probe', options.probe] as [string, string]] : []),
   ];
-  const base = { method: o.method, headers, timeoutMs: o.timeoutMs };
+  const base = { method: options.method, headers, timeoutMs: options.timeoutMs };
   return from.sidecar
     ? rawHttp({
         ...base,
@@ -132,7 +132,7 @@ export function meshRequest(from: WorkloadInfo, to: WorkloadInfo, path: string, 
         localAddress: from.applicationAddress,
         target: `http://${authority}${path}`,
       })
-    : rawHttp({ ...base, host: to.address, port: o.targetPort ?? 80, localAddress: from.address, target: path });
+    : rawHttp({ ...base, host: to.address, port: options.targetPort ?? 80, localAddress: from.address, target: path });
 }
 
 /** Every probe id httpbin logged (requests that reached the app). */

@@ -74,17 +74,17 @@ export class TestCa {
   }
 
   /** Issues a leaf and writes `<dir>/<file>.pem` and `<dir>/<file>-key.pem`. */
-  async issue(file: string, o: LeafOptions): Promise<PemFiles> {
+  async issue(file: string, leaf: LeafOptions): Promise<PemFiles> {
     const keys = await newKeys();
     const now = Date.now();
     const sans: { type: 'dns' | 'ip'; value: string }[] = [
-      ...(o.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
-      ...(o.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
+      ...(leaf.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+      ...(leaf.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
     ];
-    const usage = o.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth;
+    const usage = leaf.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth;
     const certificate = await x509.X509CertificateGenerator.create({
       serialNumber: serial(),
-      subject: `CN=${o.commonName},O=meshlite e2e`,
+      subject: `CN=${leaf.commonName},O=meshlite e2e`,
       issuer: this.certificate.subject,
       notBefore: new Date(now - HOUR),
       notAfter: new Date(now + 24 * HOUR),

@@ -57,8 +57,8 @@ export function certificateId(pem: string): { serial: string; fingerprint256: st
 }
 
 /** GET over TLS; resolves (never rejects) with the status, or '000' and the error. */
-export function httpsGet(o: HttpsCall): Promise<HttpsResult> {
-  const timeoutMs = o.timeoutMs ?? 5000;
+export function httpsGet(call: HttpsCall): Promise<HttpsResult> {
+  const timeoutMs = call.timeoutMs ?? 5000;
   return new Promise((resolve) => {
     let settled = false;
     let secureConnect = false;
@@ -70,14 +70,14 @@ export function httpsGet(o: HttpsCall): Promise<HttpsResult> {
     };
     const req = request(
       {
-        host: o.address,
-        port: o.port,
-        servername: o.servername,
-        path: o.path,
+        host: call.address,
+        port: call.port,
+        servername: call.servername,
+        path: call.path,
         method: 'GET',
-        headers: { host: o.host ?? o.servername, 'user-agent': 'curl/8 (meshlite e2e)', accept: '*/*' },
-        ca: o.ca,
-        ...(o.cert ? { cert: o.cert, key: o.key } : {}),
+        headers: { host: call.host ?? call.servername, 'user-agent': 'curl/8 (meshlite e2e)', accept: '*/*' },
+        ca: call.ca,
+        ...(call.cert ? { cert: call.cert, key: call.key } : {}),
         agent: false,
         timeout: timeoutMs,
       },

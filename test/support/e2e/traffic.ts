@@ -26,15 +26,15 @@ export interface TrafficOptions {
   ok?: (r: CallResult) => boolean;
 }
 
-export function startTraffic(o: TrafficOptions): Traffic {
+export function startTraffic(options: TrafficOptions): Traffic {
   const records: TrafficRecord[] = [];
-  const ok = o.ok ?? ((r: CallResult) => r.code === '200');
+  const ok = options.ok ?? ((r: CallResult) => r.code === '200');
   let running = true;
   const loop = (async () => {
     for (let i = 0; running; i++) {
-      const c = o.calls[i % o.calls.length]!;
+      const c = options.calls[i % options.calls.length]!;
       records.push({ at: Date.now(), label: c.label, result: await c.run() });
-      await sleep(o.pauseMs ?? 20);
+      await sleep(options.pauseMs ?? 20);
     }
   })();
   return {

@@ -23,19 +23,19 @@ interface ProxySync {
   types: TypeSync[];
 }
 
-export async function waitForSync(adminUrl: string, o: SyncOptions = {}): Promise<ProxySync[]> {
-  const timeoutMs = o.timeoutMs ?? 20_000;
+export async function waitForSync(adminUrl: string, options: SyncOptions = {}): Promise<ProxySync[]> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
   const deadline = Date.now() + timeoutMs;
   let last = 'nothing polled yet';
   for (;;) {
     try {
       const status = await configz(adminUrl);
-      if (o.generation !== undefined && !(status.state === 'ok' && (status.generation ?? 0) >= o.generation)) {
-        last = `configz is ${describeStatus(status)}, waiting for generation ${o.generation}`;
+      if (options.generation !== undefined && !(status.state === 'ok' && (status.generation ?? 0) >= options.generation)) {
+        last = `configz is ${describeStatus(status)}, waiting for generation ${options.generation}`;
       } else {
         const syncz = await adminJson<ProxySync[]>(adminUrl, '/debug/syncz');
         const connected = new Set(syncz.map((p) => p.proxy));
-        const missing = (o.proxies ?? []).filter((p) => !connected.has(p));
+        const missing = (options.proxies ?? []).filter((p) => !connected.has(p));
         const unsynced = syncz.filter((p) => !p.synced);
         if (missing.length === 0 && unsynced.length === 0) return syncz;
         const parts: string[] = [];
@@ -50,7 +50,7 @@ export async function waitForSync(adminUrl: string, o: SyncOptions = {}): Promis
       last = `admin not answering: ${(err as Error).message}`;
     }
     if (Date.now() > deadline) throw new Error(`waitForSync: not synced after ${timeoutMs} ms: ${last}`);
-    await sleep(o.intervalMs ?? 50);
+    await sleep(options.intervalMs ?? 50);
   }
 }
 

@@ -46,8 +46,8 @@ export interface World {
   synced(generation?: number): Promise<void>;
 }
 
-export async function startWorld(pm: ProcessManager, o: WorldOptions = {}): Promise<World> {
-  const cfg = o.cfg ?? (await prepareConfigDir(pm.dir));
+export async function startWorld(pm: ProcessManager, options: WorldOptions = {}): Promise<World> {
+  const cfg = options.cfg ?? (await prepareConfigDir(pm.dir));
   const stateDir = join(pm.dir, 'state');
   const workloads = readWorkloads(cfg.dir);
   const byId = new Map(workloads.map((w) => [w.id, w]));
@@ -66,9 +66,9 @@ export async function startWorld(pm: ProcessManager, o: WorldOptions = {}): Prom
   const meshlite = await startMeshlite(pm, {
     configDir: cfg.dir,
     stateDir,
-    certTtl: o.certTtl,
-    jwksRefresh: o.jwksRefresh,
-    extraArgs: o.meshliteArgs,
+    certTtl: options.certTtl,
+    jwksRefresh: options.jwksRefresh,
+    extraArgs: options.meshliteArgs,
   });
   await Promise.all([...apps.values()].map((a) => a.waitForLog(/httpbin listening/, 10_000)));
 
@@ -79,7 +79,9 @@ export async function startWorld(pm: ProcessManager, o: WorldOptions = {}): Prom
   const envoys = new Map<string, Envoy>();
   // allSettled: on a failure, no start is still in flight when the test cleans up.
   const started = await Promise.allSettled(
-    sidecarProxies.map((id) => startEnvoy(pm, id, { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress, args: o.envoyArgs })),
+    sidecarProxies.map((id) =>
+      startEnvoy(pm, id, { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress, args: options.envoyArgs }),
+    ),
   );
   for (const s of started) {
     if (s.status === 'rejected') throw s.reason;

@@ -1,0 +1,17 @@
+// Fixed loopback addresses for the test files that run their own Envoy from a
+// static bootstrap. Each file owns a block 127.<octet>.0.0/16 that no other
+// test file uses (test/loopback-blocks.test.ts checks), above the blocks
+// config-dir.ts hands to e2e runs, so its fixed ports are free while it runs.
+// A port the kernel picks and then releases is not: another file running at
+// the same time can take it before the test binds it.
+export const LOOPBACK_BLOCKS = {
+  'xds/jwt-authn.test.ts': 60,
+  'xds/ext-authz-envoy.test.ts': 61,
+} as const;
+
+export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
+
+/** An address in the block of `owner` (a test file's path under test/). */
+export function loopbackAddress(owner: BlockOwner, host = 1): string {
+  return `127.${LOOPBACK_BLOCKS[owner]}.0.${host}`;
+}
