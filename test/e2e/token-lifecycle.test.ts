@@ -53,19 +53,26 @@ test('(a) at expiry meshlite closes the stream of a short-lived token; reconnect
     const cfg = await prepareConfigDir(pm.dir);
     const stateDir = join(pm.dir, 'state');
     const meshlite = await startMeshlite(pm, { configDir: cfg.dir, stateDir });
-    const envoy = await startEnvoy(pm, 'sleep.foo', { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress, tokenTtl: '4s' });
+    // Long enough for Envoy to start and sync on a loaded machine (seen taking 6 s), short enough to wait out.
+    const ttlSeconds = 15;
+    const envoy = await startEnvoy(pm, 'sleep.foo', {
+      configDir: cfg.dir,
+      stateDir,
+      adsAddress: meshlite.adsAddress,
+      tokenTtl: `${ttlSeconds}s`,
+    });
     await waitForSync(meshlite.adminUrl, { proxies: ['sleep.foo'] });
     const [stream] = await adminJson<{ proxy: string; token: { id: string; expiresAt: string } }[]>(meshlite.adminUrl, '/debug/adsz');
     assert.is(stream!.proxy, 'sleep.foo');
     assert.match(stream!.token.id, /^[0-9a-f-]{36}$/, '/debug/adsz shows the token id');
     const expiresAt = Date.parse(stream!.token.expiresAt);
-    assert.ok(expiresAt - Date.now() < 4500, `/debug/adsz shows the expiry (${stream!.token.expiresAt})`);
+    assert.ok(expiresAt - Date.now() < ttlSeconds * 1000 + 500, `/debug/adsz shows the expiry (${stream!.token.expiresAt})`);
     assert.ok(
       logLines(meshlite, /proxy token expires in \d+ min/).length >= 1,
       'a token expiring within 24 h is warned about at stream open',
     );
 
-    await until('Envoy reports its ADS stream disconnected', statIs(envoy, CONNECTED, 0), 15_000);
+    await until('Envoy reports its ADS stream disconnected', statIs(envoy, CONNECTED, 0), (ttlSeconds + 15) * 1000);
     const closedAfterMs = Date.now() - expiresAt;
     const closed = logLines(meshlite, /^ADS stream closed$/);
     assert.is(closed.length, 1, 'one stream closed');
