@@ -12,7 +12,7 @@ import type { ConfigSet } from '../config/types.js';
 import { jwksUrisOf } from '../model/authorization.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
 import type { Logger } from '../util/logger.js';
-import type { JsonObject } from '../xds/common.js';
+import type { Secret } from '../xds/envoy-types/index.js';
 import type { ProxyResources } from '../xds/proxy-resources.js';
 import { Translator } from '../translate/translator.js';
 import { buildSecret, type SecretMaterial } from '../xds/secret.js';
@@ -238,7 +238,7 @@ export class ControlPlane implements AdminControlPlane {
     let waited = 0;
     const translated = translator.translate(proxyId);
     let resources = EMPTY;
-    let secrets: JsonObject[] = [];
+    let secrets: Secret[] = [];
     let credentials = new Map<string, CredentialLookup>();
     if (translated.ok) {
       resources = translated.resources;
@@ -251,7 +251,7 @@ export class ControlPlane implements AdminControlPlane {
         resources.secrets.filter((s) => s.kind === 'credential').map((s) => [s.name, this.tlsCredentials.lookup(s.name)]),
       );
       const material = secretMaterial(pair, this.credentials.rootCertPem(), credentials);
-      secrets = resources.secrets.map((ref) => buildSecret(ref, material)).filter((s): s is JsonObject => s !== undefined);
+      secrets = resources.secrets.map((ref) => buildSecret(ref, material)).filter((s): s is Secret => s !== undefined);
     } else {
       // The workload left the config: it gets nothing (fail closed) until it is back.
       this.logger.warn({ proxy: proxyId, error: translated.error }, 'connected proxy has no config; serving it an empty config');
