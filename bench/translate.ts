@@ -17,7 +17,8 @@ import { buildMeshModel, type MeshModel } from '../src/model/mesh-model.js';
 import { envoyRootStats, lookupMessage } from '../src/proto/envoy-root.js';
 import { jsonToBinary } from '../src/proto/proto-json.js';
 import { buildSnapshot, type ProxySnapshot } from '../src/cache/snapshot.js';
-import type { JsonObject } from '../src/xds/common.js';
+import { asJson } from '../src/xds/common.js';
+import type { ClusterLoadAssignment, RouteConfiguration } from '../src/xds/envoy-types/index.js';
 import { Translator } from '../src/translate/translator.js';
 import type { ProxyResources } from '../src/xds/proxy-resources.js';
 import { sidecarProxies } from '../src/translate/translator.js';
@@ -59,15 +60,14 @@ function translateOrDie(model: MeshModel, id: string): ProxyResources {
   return result.resources;
 }
 
-function lbEndpointCount(endpoints: readonly JsonObject[]): number {
+function lbEndpointCount(endpoints: readonly ClusterLoadAssignment[]): number {
   let n = 0;
-  for (const cla of endpoints)
-    for (const group of (cla.endpoints as JsonObject[] | undefined) ?? []) n += ((group.lb_endpoints as unknown[]) ?? []).length;
+  for (const cla of endpoints) for (const group of cla.endpoints ?? []) n += (group.lb_endpoints ?? []).length;
   return n;
 }
 
-function virtualHostCount(routes: readonly JsonObject[]): number {
-  return routes.reduce((n, r) => n + ((r.virtual_hosts as unknown[] | undefined) ?? []).length, 0);
+function virtualHostCount(routes: readonly RouteConfiguration[]): number {
+  return routes.reduce((n, r) => n + (r.virtual_hosts ?? []).length, 0);
 }
 
 function evenlySpaced(total: number, want: number): number[] {
@@ -259,7 +259,7 @@ function main(): void {
       const t1 = now();
       for (const kind of KINDS) {
         const acc = byKind[kind];
-        for (const resource of r[kind]) {
+        for (const resource of r[kind].map(asJson)) {
           const t2 = now();
           const encoded = jsonToBinary(PROTO[kind], resource);
           const elapsed = msSince(t2);

@@ -21,7 +21,7 @@ import { meshProxies } from '../translate/translator.js';
 import { CONFIG_DUMP_TYPE } from '../translate/proxy-config-dump.js';
 import { RESOURCE_TYPES } from '../xds/type-urls.js';
 import type { Metrics } from './metrics.js';
-import { allProxySync, proxySync } from './sync-status.js';
+import { allProxySync, type ProxySync, proxySync } from './sync-status.js';
 
 /** The control plane as the admin endpoints read it. */
 export interface AdminControlPlane {
@@ -30,6 +30,15 @@ export interface AdminControlPlane {
   readonly currentModel: MeshModel | undefined;
   proxyWarnings(proxyId: string): readonly string[];
   credentialReferences(): CredentialReference[];
+  heldBackSnapshot(proxyId: string): HeldBackSnapshot | undefined;
+}
+
+/** A proxy's latest snapshot was not served because it names resources it does not hold (cache/snapshot-consistency.ts). */
+export interface HeldBackSnapshot {
+  since: string;
+  /** What caused the rebuild. */
+  reason: string;
+  dangling: string[];
 }
 
 export interface AdminDeps {
@@ -94,11 +103,15 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
 
   app.get('/debug/syncz', async (req, reply) => {
     const { proxy } = req.query as { proxy?: string };
-    if (proxy === undefined) return allProxySync(ads.listConnections(), cache);
+    const withHeldBack = (sync: ProxySync) => {
+      const heldBack = controlPlane.heldBackSnapshot(sync.proxy);
+      return heldBack ? { ...sync, heldBack } : sync;
+    };
+    if (proxy === undefined) return allProxySync(ads.listConnections(), cache).map(withHeldBack);
     const mine = ads.connectionsOf(proxy);
     if (mine.length === 0)
       return reply.code(404).send({ error: `proxy "${proxy}" is not connected`, connected: [...ads.connectedProxies()].sort() });
-    return proxySync(proxy, mine, cache);
+    return withHeldBack(proxySync(proxy, mine, cache));
   });
 
   app.get('/debug/adsz', async () =>

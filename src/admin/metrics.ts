@@ -1,6 +1,7 @@
 // Prometheus metrics (prom-client), on a registry of their own per meshlite
 // instance. Also the observer the ADS streams report to.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DanglingReference } from '../cache/snapshot-consistency.js';
 import type { StreamObserver } from '../server/stream-status.js';
 import type { ResourceType } from '../xds/type-urls.js';
 
@@ -52,6 +53,12 @@ export class Metrics implements StreamObserver {
     name: 'meshlite_snapshot_build_seconds',
     help: 'Time to translate and encode one proxy snapshot',
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
+    registers: [this.registry],
+  });
+  readonly snapshotsInconsistent = new Counter({
+    name: 'meshlite_snapshots_inconsistent_total',
+    help: 'Proxy snapshots not served because they name resources they do not hold, by the type missing (clusters, endpoints, routes, secrets)',
+    labelNames: ['missing'],
     registers: [this.registry],
   });
   readonly configErrors = new Counter({
@@ -117,5 +124,9 @@ export class Metrics implements StreamObserver {
 
   snapshotBuilt(_proxy: string, _changed: readonly string[], millis: number): void {
     this.snapshotBuildSeconds.observe(millis / 1000);
+  }
+
+  snapshotInconsistent(_proxy: string, dangling: readonly DanglingReference[]): void {
+    for (const missing of new Set(dangling.map((d) => d.type))) this.snapshotsInconsistent.inc({ missing });
   }
 }

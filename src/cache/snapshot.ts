@@ -3,9 +3,10 @@
 // versions so identical config always carries identical versions.
 import { createHash } from 'node:crypto';
 import { jsonToBinary, type Json } from '../proto/proto-json.js';
-import type { JsonObject } from '../xds/common.js';
+import { asJson, type JsonObject } from '../xds/common.js';
+import type { Secret } from '../xds/envoy-types/index.js';
 import type { ProxyResources } from '../xds/proxy-resources.js';
-import { RESOURCE_TYPES, type ResourceType, TYPE_URL_OF } from '../xds/type-urls.js';
+import { type EnvoyResource, RESOURCE_TYPES, type ResourceOf, type ResourceType, TYPE_URL_OF } from '../xds/type-urls.js';
 
 export interface EncodedResource {
   name: string;
@@ -35,22 +36,23 @@ function hash(data: Uint8Array | string): string {
 }
 
 /** Resource JSON objects are immutable once built, so their encoding is cached by identity. */
-const encoded = new WeakMap<JsonObject, EncodedResource>();
+const encoded = new WeakMap<EnvoyResource, EncodedResource>();
 
-export function encodeResource(type: ResourceType, json: JsonObject): EncodedResource {
-  const cached = encoded.get(json);
+export function encodeResource(type: ResourceType, resource: EnvoyResource): EncodedResource {
+  const cached = encoded.get(resource);
   if (cached) return cached;
+  const json = asJson(resource);
   const name = String(type === 'endpoints' ? json.cluster_name : json.name);
   const value = jsonToBinary(TYPE_NAME_OF[type], json as Json);
-  const resource = { name, version: hash(value), value, json };
-  encoded.set(json, resource);
-  return resource;
+  const encodedResource = { name, version: hash(value), value, json };
+  encoded.set(resource, encodedResource);
+  return encodedResource;
 }
 
 /** Arrays shared by many proxies (a namespace's endpoints and routes) are versioned once. */
-const typeSnapshots = new WeakMap<readonly JsonObject[], TypeSnapshot>();
+const typeSnapshots = new WeakMap<readonly EnvoyResource[], TypeSnapshot>();
 
-export function typeSnapshot(type: ResourceType, jsons: readonly JsonObject[]): TypeSnapshot {
+export function typeSnapshot<T extends ResourceType>(type: T, jsons: readonly ResourceOf[T][]): TypeSnapshot {
   const cached = typeSnapshots.get(jsons);
   if (cached && cached.typeUrl === TYPE_URL_OF[type]) return cached;
   const snapshot = computeTypeSnapshot(type, jsons);
@@ -58,7 +60,7 @@ export function typeSnapshot(type: ResourceType, jsons: readonly JsonObject[]): 
   return snapshot;
 }
 
-function computeTypeSnapshot(type: ResourceType, jsons: readonly JsonObject[]): TypeSnapshot {
+function computeTypeSnapshot(type: ResourceType, jsons: readonly EnvoyResource[]): TypeSnapshot {
   const resources = new Map<string, EncodedResource>();
   for (const json of jsons) {
     const r = encodeResource(type, json);
@@ -70,7 +72,11 @@ function computeTypeSnapshot(type: ResourceType, jsons: readonly JsonObject[]): 
 }
 
 /** A shared type snapshot plus a proxy's own few resources, without copying the shared map. */
-export function layeredTypeSnapshot(type: ResourceType, shared: readonly JsonObject[], own: readonly JsonObject[]): TypeSnapshot {
+export function layeredTypeSnapshot<T extends ResourceType>(
+  type: T,
+  shared: readonly ResourceOf[T][],
+  own: readonly ResourceOf[T][],
+): TypeSnapshot {
   const base = typeSnapshot(type, shared);
   if (own.length === 0) return base;
   const extra = computeTypeSnapshot(type, own);
@@ -127,11 +133,11 @@ class LayeredMap<V> implements ReadonlyMap<string, V> {
  */
 export async function encodeInSlices(
   resources: ProxyResources,
-  secrets: readonly JsonObject[],
+  secrets: readonly Secret[],
   pause: () => Promise<void> | undefined,
 ): Promise<void> {
   const layers = resources.layers;
-  type List = [ResourceType, readonly JsonObject[]];
+  type List = [ResourceType, readonly EnvoyResource[]];
   const layered: List[] = layers
     ? [
         ['clusters', layers.clusters.shared],
@@ -155,7 +161,7 @@ export async function encodeInSlices(
   }
 }
 
-export function buildSnapshot(resources: ProxyResources, secrets: readonly JsonObject[]): ProxySnapshot {
+export function buildSnapshot(resources: ProxyResources, secrets: readonly Secret[]): ProxySnapshot {
   const layers = resources.layers;
   return {
     clusters: layers

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { canonicalJson } from '../proto/proto-json.js';
+import { asJson } from '../xds/common.js';
 import { buildBootstrap } from '../xds/bootstrap.js';
 import { buildGrpcBootstrap } from '../xds/proxyless-bootstrap.js';
 import { proxylessClients } from '../model/proxyless-view.js';
@@ -93,7 +94,7 @@ export function bootstrapCommand(): Command {
           caRootPem,
           token,
         });
-        const text = formatJson(canonicalJson('envoy.config.bootstrap.v3.Bootstrap', bootstrap));
+        const text = formatJson(canonicalJson('envoy.config.bootstrap.v3.Bootstrap', asJson(bootstrap)));
         if (opts.output) writeFileSync(opts.output, text, { mode: 0o600 });
         else process.stdout.write(text);
       },

@@ -1,26 +1,26 @@
 // The control plane's state machine: the last good config, a snapshot for each
 // connected proxy, and the refreshes that config changes and certificate
 // rotations cause. Translation and gRPC live elsewhere; this joins them.
-import type { AdminControlPlane } from '../admin/admin-server.js';
+import type { AdminControlPlane, HeldBackSnapshot } from '../admin/admin-server.js';
 import type { LoadResult } from '../config/load-config.js';
 import { formatIssues } from '../config/diagnostics.js';
 import { buildSnapshot, changedTypes, encodeInSlices, type ProxySnapshot } from '../cache/snapshot.js';
 import { nextLoopTurn, type TimeSlicer } from '../util/time-slicer.js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
+import { type DanglingReference, danglingReferences, describeDangling } from '../cache/snapshot-consistency.js';
 import type { ConfigStatus } from '../config/config-status.js';
 import type { ConfigSet } from '../config/types.js';
 import { jwksUrisOf } from '../model/authorization.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
 import type { Logger } from '../util/logger.js';
-import type { JsonObject } from '../xds/common.js';
+import type { Secret } from '../xds/envoy-types/index.js';
 import type { ProxyResources } from '../xds/proxy-resources.js';
 import { Translator } from '../translate/translator.js';
-import { buildSecret, type SecretMaterial } from '../xds/secret.js';
-import { SECRET_NAMES } from '../model/secret-refs.js';
 import type { CredentialLookup, CredentialReference, TlsCredentialSource } from '../credentials/credential.js';
 import { affectedSecretNames, NO_SECRETS_DIRECTORY } from '../credentials/credential-store.js';
 import { RefreshQueue } from './refresh-queue.js';
-import type { WorkloadCredentialSource, WorkloadKeyPair } from './workload-credentials.js';
+import { proxySecrets } from './proxy-secrets.js';
+import type { WorkloadCredentialSource } from './workload-credentials.js';
 
 /** Where JWKS documents for RequestAuthentication `jwksUri`s come from (meshlite fetches them; see jwks-fetcher.ts). */
 export interface JwksSource {
@@ -34,6 +34,8 @@ export interface ControlPlaneHooks {
   configApplied?(generation: number, proxies: number, millis: number): void;
   configRejected?(issues: number): void;
   snapshotBuilt?(proxyId: string, changed: readonly string[], millis: number): void;
+  /** A snapshot was not served: it names resources it does not hold (the proxy keeps its last good one). */
+  snapshotInconsistent?(proxyId: string, dangling: readonly DanglingReference[]): void;
 }
 
 /** Config errors written into one log line; /debug/configz and `meshlite validate` list more. */
@@ -53,6 +55,8 @@ export class ControlPlane implements AdminControlPlane {
   private readonly secretNames = new Map<string, readonly string[]>();
   /** Per connected proxy: its `kubernetes://` references and whether each is served. */
   private readonly credentialRefs = new Map<string, ReadonlyMap<string, CredentialLookup>>();
+  /** Per connected proxy whose latest snapshot was not served: why. */
+  private readonly heldBack = new Map<string, HeldBackSnapshot>();
 
   constructor(
     private readonly cache: SnapshotCache,
@@ -179,6 +183,7 @@ export class ControlPlane implements AdminControlPlane {
     this.warnings.delete(proxyId);
     this.secretNames.delete(proxyId);
     this.credentialRefs.delete(proxyId);
+    this.heldBack.delete(proxyId);
   }
 
   /**
@@ -221,6 +226,10 @@ export class ControlPlane implements AdminControlPlane {
     return this.warnings.get(proxyId) ?? [];
   }
 
+  heldBackSnapshot(proxyId: string): HeldBackSnapshot | undefined {
+    return this.heldBack.get(proxyId);
+  }
+
   /** Rebuilds one proxy's snapshot (queued: refreshes never overlap, and a burst of them yields to the event loop). */
   refresh(proxyId: string, reason: string): Promise<void> {
     return this.queue.enqueue(proxyId, reason);
@@ -238,7 +247,8 @@ export class ControlPlane implements AdminControlPlane {
     let waited = 0;
     const translated = translator.translate(proxyId);
     let resources = EMPTY;
-    let secrets: JsonObject[] = [];
+    let secrets: Secret[] = [];
+    let unserved: ReadonlySet<string> = new Set();
     let credentials = new Map<string, CredentialLookup>();
     if (translated.ok) {
       resources = translated.resources;
@@ -250,8 +260,7 @@ export class ControlPlane implements AdminControlPlane {
       credentials = new Map(
         resources.secrets.filter((s) => s.kind === 'credential').map((s) => [s.name, this.tlsCredentials.lookup(s.name)]),
       );
-      const material = secretMaterial(pair, this.credentials.rootCertPem(), credentials);
-      secrets = resources.secrets.map((ref) => buildSecret(ref, material)).filter((s): s is JsonObject => s !== undefined);
+      ({ secrets, unserved } = proxySecrets(resources.secrets, pair, this.credentials.rootCertPem(), credentials));
     } else {
       // The workload left the config: it gets nothing (fail closed) until it is back.
       this.logger.warn({ proxy: proxyId, error: translated.error }, 'connected proxy has no config; serving it an empty config');
@@ -264,6 +273,9 @@ export class ControlPlane implements AdminControlPlane {
       resources.secrets.map((s) => s.name),
     );
     this.noteCredentials(proxyId, credentials);
+    const dangling = danglingReferences({ ...resources, secrets }, unserved);
+    if (dangling.length > 0) return this.holdBack(proxyId, reason, dangling);
+    this.heldBack.delete(proxyId);
     // Encoding is build work; the pauses between its slices are not.
     const pause = () => {
       const due = slicer.due();
@@ -283,6 +295,19 @@ export class ControlPlane implements AdminControlPlane {
     this.hooks.snapshotBuilt?.(proxyId, changed, millis);
   }
 
+  /** An inconsistent snapshot is not served: Envoy would wait on what it lacks, or answer 503, without a word. */
+  private holdBack(proxyId: string, reason: string, dangling: readonly DanglingReference[]): void {
+    const names = dangling.map(describeDangling);
+    this.heldBack.set(proxyId, { since: new Date().toISOString(), reason, dangling: names });
+    const log = this.logger.error ?? this.logger.warn;
+    log.call(
+      this.logger,
+      { proxy: proxyId, reason, dangling: names },
+      'snapshot not served: it names resources it does not hold; the proxy keeps its last good snapshot (if any)',
+    );
+    this.hooks.snapshotInconsistent?.(proxyId, dangling);
+  }
+
   /** Remembers a proxy's credential references; logs those that became unavailable or available again. */
   private noteCredentials(proxyId: string, now: ReadonlyMap<string, CredentialLookup>): void {
     const before = this.credentialRefs.get(proxyId);
@@ -299,25 +324,4 @@ export class ControlPlane implements AdminControlPlane {
       }
     }
   }
-}
-
-function secretMaterial(
-  pair: WorkloadKeyPair | undefined,
-  root: string,
-  credentials: ReadonlyMap<string, CredentialLookup>,
-): SecretMaterial {
-  return {
-    workloadCertificate: () => (pair ? { certChainPem: pair.certChainPem, privateKeyPem: pair.privateKeyPem } : undefined),
-    rootCertificates: () => root,
-    credentialCertificate: (name) => {
-      const found = credentials.get(SECRET_NAMES.credential(name));
-      return found?.ok && found.kind === 'certificate'
-        ? { certChainPem: found.certChainPem, privateKeyPem: found.privateKeyPem }
-        : undefined;
-    },
-    credentialCa: (name) => {
-      const found = credentials.get(SECRET_NAMES.credentialCa(name));
-      return found?.ok && found.kind === 'ca' ? found.caPem : undefined;
-    },
-  };
 }

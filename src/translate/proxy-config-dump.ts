@@ -3,8 +3,8 @@
 import type { MeshModel } from '../model/mesh-model.js';
 import type { ProxyView } from '../model/view-types.js';
 import { canonicalJson, type Json } from '../proto/proto-json.js';
-import type { JsonObject } from '../xds/common.js';
 import { buildConfigDump, type DumpOptions } from '../xds/config-dump.js';
+import type { Secret } from '../xds/envoy-types/index.js';
 import type { ProxyResources } from '../xds/proxy-resources.js';
 import { buildSecret, type SecretMaterial } from '../xds/secret.js';
 import { offlineSecretMaterial } from './offline-secret-material.js';
@@ -13,14 +13,14 @@ import { translate } from './translator.js';
 export const CONFIG_DUMP_TYPE = 'envoy.admin.v3.ConfigDump';
 
 export type DumpResult =
-  | { ok: true; dump: Json; view: ProxyView; resources: ProxyResources; secrets: JsonObject[] }
+  | { ok: true; dump: Json; view: ProxyView; resources: ProxyResources; secrets: Secret[] }
   | { ok: false; error: string };
 
 export function dumpProxyConfig(model: MeshModel, proxyId: string, material?: SecretMaterial, options?: DumpOptions): DumpResult {
   const translated = translate(model, proxyId);
   if (!translated.ok) return translated;
   const source = material ?? offlineSecretMaterial(translated.view.proxy.identity);
-  const secrets = translated.resources.secrets.map((ref) => buildSecret(ref, source)).filter((s): s is JsonObject => s !== undefined);
+  const secrets = translated.resources.secrets.map((ref) => buildSecret(ref, source)).filter((s): s is Secret => s !== undefined);
   const dump = canonicalJson(CONFIG_DUMP_TYPE, buildConfigDump(translated.resources, secrets, options));
   return { ok: true, dump, view: translated.view, resources: translated.resources, secrets };
 }

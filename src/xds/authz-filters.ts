@@ -4,7 +4,14 @@
 // ALLOW, then tcp_proxy. Built once per distinct set of applicable policies
 // and JWKS inputs (see resource-cache.ts), and shared by every proxy with those policies.
 import type { AuthzView } from '../model/view-types.js';
-import { type JsonObject, typed } from './common.js';
+import { type HttpOrNetworkFilter, typed } from './common.js';
+import type {
+  Any,
+  envoy_config_listener_v3_Filter as NetworkFilter,
+  envoy_extensions_filters_http_rbac_v3_RBAC as HttpRbac,
+  envoy_extensions_filters_network_rbac_v3_RBAC as NetworkRbac,
+  HttpFilter,
+} from './envoy-types/index.js';
 import { buildExtAuthzFilters } from './ext-authz.js';
 import { buildJwtAuthnFilter, jwksFrom } from './jwt-authn.js';
 import { buildRbacFilters, RBAC_TYPE } from './rbac.js';
@@ -16,16 +23,16 @@ export interface AuthzFilters {
    * ALLOW RBAC filters are always there, empty (enforcing nothing): their
    * policies arrive per virtual host in `httpPerRoute`, over RDS.
    */
-  http: readonly JsonObject[];
+  http: readonly HttpFilter[];
   /**
    * `typed_per_filter_config` for every virtual host of the HCMs above. A
    * policy edit then changes only route configurations, which Envoy applies
    * to the next request of every open connection; a listener change would
    * leave open connections on the old filter chain until they drain.
    */
-  httpPerRoute: JsonObject;
+  httpPerRoute: { [filterName: string]: Any };
   /** Network filters to place before tcp_proxy, in order (they decide once per connection). */
-  tcp: readonly JsonObject[];
+  tcp: readonly NetworkFilter[];
   /** What could not be translated as written, per chain kind (a proxy reports those of the chains it has). */
   warnings: { http: readonly string[]; tcp: readonly string[] };
 }
@@ -33,7 +40,7 @@ export interface AuthzFilters {
 /** The RBAC slots of every enforcing HCM, by Istio action, in filter order. */
 export const RBAC_SLOTS = { AUDIT: 'meshlite.rbac.audit', DENY: 'meshlite.rbac.deny', ALLOW: 'meshlite.rbac.allow' } as const;
 const RBAC_PER_ROUTE_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
-const slot = (name: string): JsonObject => ({ name, typed_config: typed(RBAC_TYPE.http) });
+const slot = (name: string): HttpFilter => ({ name, typed_config: typed(RBAC_TYPE.http) });
 const [AUDIT_SLOT, DENY_SLOT, ALLOW_SLOT] = [slot(RBAC_SLOTS.AUDIT), slot(RBAC_SLOTS.DENY), slot(RBAC_SLOTS.ALLOW)];
 
 export const NO_AUTHZ_FILTERS: AuthzFilters = {
@@ -43,9 +50,9 @@ export const NO_AUTHZ_FILTERS: AuthzFilters = {
   warnings: { http: [], tcp: [] },
 };
 
-const rulesOf = (f: JsonObject) => (f.typed_config as JsonObject).rules as JsonObject;
-const actionOf = (f: JsonObject): keyof typeof RBAC_SLOTS =>
-  rulesOf(f).action === 'LOG' ? 'AUDIT' : rulesOf(f).action === 'DENY' ? 'DENY' : 'ALLOW';
+const rulesOf = (f: HttpOrNetworkFilter) => (f.typed_config as HttpRbac | NetworkRbac).rules;
+const actionOf = (f: HttpOrNetworkFilter): keyof typeof RBAC_SLOTS =>
+  rulesOf(f)?.action === 'LOG' ? 'AUDIT' : rulesOf(f)?.action === 'DENY' ? 'DENY' : 'ALLOW';
 
 export function authzFilters(view: AuthzView): AuthzFilters {
   if (view.authorizationPolicies.length === 0 && view.requestAuthentications.length === 0) return NO_AUTHZ_FILTERS;
@@ -77,7 +84,7 @@ function buildAuthzFilters(view: AuthzView): AuthzFilters {
   };
 
   const http = build('http');
-  const httpPerRoute: JsonObject = {};
+  const httpPerRoute: { [filterName: string]: Any } = {};
   for (const f of http.rbac) httpPerRoute[RBAC_SLOTS[actionOf(f)]] = typed(RBAC_PER_ROUTE_TYPE, { rbac: { rules: rulesOf(f) } });
   const tcp = build('tcp');
   const audit = tcp.rbac.filter((f) => actionOf(f) === 'AUDIT');

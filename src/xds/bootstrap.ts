@@ -1,7 +1,8 @@
 // The Envoy bootstrap a user passes to `envoy -c`: who the proxy is, where its
 // admin listens, and how it reaches meshlite (ADS over TLS, pinned to the
 // meshlite CA root, with the proxy's token as call metadata).
-import { ADS_CONFIG_SOURCE, type JsonObject, socketAddress, typed } from './common.js';
+import { ADS_CONFIG_SOURCE, socketAddress, typed } from './common.js';
+import type { Bootstrap, Cluster, GrpcService } from './envoy-types/index.js';
 import { TYPE } from './type-urls.js';
 
 export const XDS_CLUSTER = 'meshlite-xds';
@@ -22,10 +23,10 @@ export interface BootstrapOptions {
   token?: string;
 }
 
-export function buildBootstrap(options: BootstrapOptions): JsonObject {
-  const grpcService: JsonObject = { envoy_grpc: { cluster_name: XDS_CLUSTER } };
+export function buildBootstrap(options: BootstrapOptions): Bootstrap {
+  const grpcService: GrpcService = { envoy_grpc: { cluster_name: XDS_CLUSTER } };
   if (options.token) grpcService.initial_metadata = [{ key: 'authorization', value: `Bearer ${options.token}` }];
-  const xdsCluster: JsonObject = {
+  const xdsCluster: Cluster = {
     name: XDS_CLUSTER,
     type: /^[\d.]+$/.test(options.adsHost) ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: '1s',

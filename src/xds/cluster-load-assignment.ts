@@ -1,11 +1,12 @@
 // ClusterLoadAssignment (EDS) resources: endpoints grouped by locality, with the
 // metadata auto mTLS uses to pick a transport socket per endpoint.
 import type { EndpointView } from '../model/view-types.js';
-import { type JsonObject, socketAddress } from './common.js';
+import { socketAddress } from './common.js';
+import type { ClusterLoadAssignment, LbEndpoint, Locality } from './envoy-types/index.js';
 
 export const TRANSPORT_SOCKET_MATCH_KEY = 'envoy.transport_socket_match';
 
-export function buildClusterLoadAssignment(clusterName: string, endpoints: readonly EndpointView[]): JsonObject {
+export function buildClusterLoadAssignment(clusterName: string, endpoints: readonly EndpointView[]): ClusterLoadAssignment {
   const byLocality = new Map<string, EndpointView[]>();
   for (const e of endpoints) {
     const key = e.locality ?? '';
@@ -21,16 +22,16 @@ export function buildClusterLoadAssignment(clusterName: string, endpoints: reado
   };
 }
 
-function lbEndpoint(e: EndpointView): JsonObject {
-  const out: JsonObject = { endpoint: { address: socketAddress(e.address, e.port) } };
+function lbEndpoint(e: EndpointView): LbEndpoint {
+  const out: LbEndpoint = { endpoint: { address: socketAddress(e.address, e.port) } };
   if (e.istioMtls) out.metadata = { filter_metadata: { [TRANSPORT_SOCKET_MATCH_KEY]: { tlsMode: 'istio' } } };
   if (e.weight) out.load_balancing_weight = e.weight;
   return out;
 }
 
-function toLocality(locality: string): JsonObject {
+function toLocality(locality: string): Locality {
   const [region, zone, subZone] = locality.split('/');
-  const out: JsonObject = {};
+  const out: Locality = {};
   if (region) out.region = region;
   if (zone) out.zone = zone;
   if (subZone) out.sub_zone = subZone;

@@ -1,15 +1,21 @@
 // Cluster resources: outbound clusters per service port (and subset), and the
 // inbound cluster that forwards to the local application.
 import type { EndpointView, InboundPort, OutboundCluster, TrafficPolicyCore, UpstreamTls } from '../model/view-types.js';
-import { ADS_CONFIG_SOURCE, DEFAULT_CONNECT_TIMEOUT, type JsonObject, protoDuration, RAW_BUFFER_SOCKET, typed } from './common.js';
+import { ADS_CONFIG_SOURCE, DEFAULT_CONNECT_TIMEOUT, protoDuration, RAW_BUFFER_SOCKET, typed } from './common.js';
+import type {
+  CircuitBreakers_Thresholds,
+  Cluster,
+  envoy_extensions_upstreams_http_v3_HttpProtocolOptions as HttpProtocolOptions,
+  OutlierDetection,
+} from './envoy-types/index.js';
 import { buildClusterLoadAssignment } from './cluster-load-assignment.js';
 import { istioMutualUpstreamSocket, userUpstreamSocket } from './tls-context.js';
 import { TYPE } from './type-urls.js';
 
 export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
 
-export function buildOutboundCluster(view: OutboundCluster): JsonObject {
-  const cluster: JsonObject = {
+export function buildOutboundCluster(view: OutboundCluster): Cluster {
+  const cluster: Cluster = {
     name: view.name,
     connect_timeout: view.policy.connectionPool?.tcp?.connectTimeout
       ? protoDuration(view.policy.connectionPool.tcp.connectTimeout)
@@ -39,7 +45,7 @@ export function buildOutboundCluster(view: OutboundCluster): JsonObject {
   return cluster;
 }
 
-function applyTransportSocket(cluster: JsonObject, tls: UpstreamTls): void {
+function applyTransportSocket(cluster: Cluster, tls: UpstreamTls): void {
   switch (tls.kind) {
     case 'plaintext':
       return;
@@ -59,7 +65,7 @@ function applyTransportSocket(cluster: JsonObject, tls: UpstreamTls): void {
   }
 }
 
-function applyLoadBalancer(cluster: JsonObject, policy: TrafficPolicyCore): void {
+function applyLoadBalancer(cluster: Cluster, policy: TrafficPolicyCore): void {
   switch (policy.loadBalancer?.simple) {
     case 'LEAST_REQUEST':
     case 'LEAST_CONN':
@@ -80,10 +86,10 @@ function applyLoadBalancer(cluster: JsonObject, policy: TrafficPolicyCore): void
   }
 }
 
-function applyConnectionPool(cluster: JsonObject, policy: TrafficPolicyCore): void {
+function applyConnectionPool(cluster: Cluster, policy: TrafficPolicyCore): void {
   const pool = policy.connectionPool;
   if (!pool) return;
-  const thresholds: JsonObject = {};
+  const thresholds: CircuitBreakers_Thresholds = {};
   if (pool.tcp?.maxConnections !== undefined) thresholds.max_connections = pool.tcp.maxConnections;
   if (pool.http?.http1MaxPendingRequests !== undefined) thresholds.max_pending_requests = pool.http.http1MaxPendingRequests;
   if (pool.http?.http2MaxRequests !== undefined) thresholds.max_requests = pool.http.http2MaxRequests;
@@ -91,10 +97,10 @@ function applyConnectionPool(cluster: JsonObject, policy: TrafficPolicyCore): vo
   if (Object.keys(thresholds).length > 0) cluster.circuit_breakers = { thresholds: [thresholds] };
 }
 
-function applyOutlierDetection(cluster: JsonObject, policy: TrafficPolicyCore): void {
+function applyOutlierDetection(cluster: Cluster, policy: TrafficPolicyCore): void {
   const od = policy.outlierDetection;
   if (!od) return;
-  const out: JsonObject = {};
+  const out: OutlierDetection = {};
   if (od.consecutive5xxErrors !== undefined) {
     out.consecutive_5xx = od.consecutive5xxErrors;
     out.enforcing_consecutive_5xx = od.consecutive5xxErrors > 0 ? 100 : 0;
@@ -109,8 +115,8 @@ function applyOutlierDetection(cluster: JsonObject, policy: TrafficPolicyCore): 
   cluster.outlier_detection = out;
 }
 
-function applyProtocolOptions(cluster: JsonObject, view: OutboundCluster): void {
-  const options: JsonObject = {};
+function applyProtocolOptions(cluster: Cluster, view: OutboundCluster): void {
+  const options: HttpProtocolOptions = {};
   const maxRequests = view.policy.connectionPool?.http?.maxRequestsPerConnection;
   if (maxRequests) options.common_http_protocol_options = { max_requests_per_connection: maxRequests };
   const tls = view.tls;
@@ -129,7 +135,7 @@ function applyProtocolOptions(cluster: JsonObject, view: OutboundCluster): void 
 }
 
 /** The cluster that hands inbound traffic to the application on its local address. */
-export function buildInboundCluster(port: InboundPort, applicationAddress: string): JsonObject {
+export function buildInboundCluster(port: InboundPort, applicationAddress: string): Cluster {
   const { cluster: name, targetPort } = port;
   const endpoint: EndpointView = { address: applicationAddress, port: targetPort, istioMtls: false };
   return {
@@ -141,6 +147,6 @@ export function buildInboundCluster(port: InboundPort, applicationAddress: strin
 }
 
 /** Original-destination forwarding for unknown destinations in TRANSPARENT mode. */
-export function buildPassthroughCluster(): JsonObject {
+export function buildPassthroughCluster(): Cluster {
   return { name: PASSTHROUGH_CLUSTER, type: 'ORIGINAL_DST', connect_timeout: DEFAULT_CONNECT_TIMEOUT, lb_policy: 'CLUSTER_PROVIDED' };
 }

@@ -2,11 +2,13 @@
 // be diffed against what Envoy holds. No versions or timestamps: those differ
 // between runs and belong to the serving side, not the translation.
 import type { Json } from '../proto/proto-json.js';
-import { byName, type JsonObject, typed } from './common.js';
+import { asJson, byName, type JsonObject } from './common.js';
+import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, Secret } from './envoy-types/index.js';
 import { redactSecret } from './secret.js';
 import { TYPE } from './type-urls.js';
 
 const ADMIN = (name: string) => `type.googleapis.com/envoy.admin.v3.${name}`;
+const anyJson = (typeUrl: string, message: object): JsonObject => ({ '@type': typeUrl, ...asJson(message) });
 
 export interface DumpOptions {
   /** Per-type version_info to include (serving side); omitted in goldens. */
@@ -15,38 +17,38 @@ export interface DumpOptions {
 
 /** The resources of a dump: a translation's (ProxyResources fits) or a served snapshot's. */
 export interface DumpResources {
-  clusters: readonly JsonObject[];
-  endpoints: readonly JsonObject[];
-  listeners: readonly JsonObject[];
-  routes: readonly JsonObject[];
+  clusters: readonly Cluster[];
+  endpoints: readonly ClusterLoadAssignment[];
+  listeners: readonly Listener[];
+  routes: readonly RouteConfiguration[];
 }
 
-export function buildConfigDump(resources: DumpResources, secrets: readonly JsonObject[], options: DumpOptions = {}): JsonObject {
+export function buildConfigDump(resources: DumpResources, secrets: readonly Secret[], options: DumpOptions = {}): JsonObject {
   const v = options.versions ?? {};
   const withVersion = (version: string | undefined, entry: JsonObject): JsonObject =>
     version ? { version_info: version, ...entry } : entry;
   const configs: Json[] = [
-    typed(ADMIN('ClustersConfigDump'), {
-      dynamic_active_clusters: resources.clusters.map((c) => withVersion(v.clusters, { cluster: typed(TYPE.cluster, c) })),
+    anyJson(ADMIN('ClustersConfigDump'), {
+      dynamic_active_clusters: resources.clusters.map((c) => withVersion(v.clusters, { cluster: anyJson(TYPE.cluster, c) })),
     }),
-    typed(ADMIN('EndpointsConfigDump'), {
+    anyJson(ADMIN('EndpointsConfigDump'), {
       dynamic_endpoint_configs: resources.endpoints.map((e) =>
-        withVersion(v.endpoints, { endpoint_config: typed(TYPE.clusterLoadAssignment, e) }),
+        withVersion(v.endpoints, { endpoint_config: anyJson(TYPE.clusterLoadAssignment, e) }),
       ),
     }),
-    typed(ADMIN('ListenersConfigDump'), {
+    anyJson(ADMIN('ListenersConfigDump'), {
       dynamic_listeners: resources.listeners.map((l) => ({
         name: l.name as string,
-        active_state: withVersion(v.listeners, { listener: typed(TYPE.listener, l) }),
+        active_state: withVersion(v.listeners, { listener: anyJson(TYPE.listener, l) }),
       })),
     }),
-    typed(ADMIN('RoutesConfigDump'), {
-      dynamic_route_configs: resources.routes.map((r) => withVersion(v.routes, { route_config: typed(TYPE.routeConfiguration, r) })),
+    anyJson(ADMIN('RoutesConfigDump'), {
+      dynamic_route_configs: resources.routes.map((r) => withVersion(v.routes, { route_config: anyJson(TYPE.routeConfiguration, r) })),
     }),
-    typed(ADMIN('SecretsConfigDump'), {
+    anyJson(ADMIN('SecretsConfigDump'), {
       dynamic_active_secrets: [...secrets]
         .sort(byName)
-        .map((s) => withVersion(v.secrets, { name: s.name as string, secret: typed(TYPE.secret, redactSecret(s)) })),
+        .map((s) => withVersion(v.secrets, { name: s.name as string, secret: anyJson(TYPE.secret, redactSecret(s)) })),
     }),
   ];
   return { configs };

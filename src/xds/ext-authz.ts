@@ -15,7 +15,22 @@
 // DENY of the requests its rules match, with a warning naming the policy.
 import type { AuthorizationPolicy, ExtAuthzHttpProvider, ExtAuthzProvider, ProviderView } from '../model/view-types.js';
 import { envoyRoot } from '../proto/envoy-root.js';
-import { type JsonObject, protoDuration, typed } from './common.js';
+import { type HttpOrNetworkFilter, protoDuration, typed } from './common.js';
+import type {
+  AuthorizationResponse,
+  BufferSettings,
+  envoy_config_rbac_v3_RBAC as RbacRules,
+  envoy_extensions_filters_http_ext_authz_v3_ExtAuthz as HttpExtAuthz,
+  envoy_extensions_filters_network_ext_authz_v3_ExtAuthz as NetworkExtAuthz,
+  envoy_extensions_filters_http_rbac_v3_RBAC as HttpRbac,
+  envoy_extensions_filters_network_rbac_v3_RBAC as NetworkRbac,
+  GrpcService,
+  HttpService,
+  ListStringMatcher,
+  MetadataMatcher,
+  Policy,
+  StatusCode,
+} from './envoy-types/index.js';
 import { buildRbacFilters, RBAC_FILTER_NAME, RBAC_TYPE } from './rbac.js';
 import { stringMatch } from './rbac-matchers.js';
 import { appendAll } from '../util/append-all.js';
@@ -50,7 +65,7 @@ export function buildExtAuthzFilters(
   policies: readonly AuthorizationPolicy[],
   providers: readonly ProviderView[],
   ctx: ExtAuthzContext,
-): { filters: JsonObject[]; warnings: string[] } {
+): { filters: HttpOrNetworkFilter[]; warnings: string[] } {
   const custom = policies.filter((p) => p.spec.action === 'CUSTOM').sort(byNamespaceName);
   if (custom.length === 0) return { filters: [], warnings: [] };
   const warnings: string[] = [];
@@ -84,7 +99,7 @@ export function buildExtAuthzFilters(
     groups.set(name, group);
   }
 
-  const filters: JsonObject[] = [];
+  const filters: HttpOrNetworkFilter[] = [];
   if (failClosed.length > 0) {
     const policies = customPolicies(failClosed, ctx, warnings, 'denies more');
     if (Object.keys(policies).length > 0) filters.push(rbacFilter('rules', policies, ctx));
@@ -111,16 +126,21 @@ function serviceOf(provider: ProviderView): ExtAuthzProvider {
  * They are translated like DENY rules: an untranslatable field is dropped,
  * so the rule matches more (more checks, or more denials), never less.
  */
-function customPolicies(policies: readonly AuthorizationPolicy[], ctx: ExtAuthzContext, warnings: string[], widened: string): JsonObject {
+function customPolicies(
+  policies: readonly AuthorizationPolicy[],
+  ctx: ExtAuthzContext,
+  warnings: string[],
+  widened: string,
+): { [name: string]: Policy } {
   const asDeny = policies.map((p) => ({ ...p, spec: { ...p.spec, action: 'DENY' as const, provider: undefined } }));
   const built = buildRbacFilters(asDeny, { trustDomains: ctx.trustDomains, protocol: ctx.protocol });
   appendAll(
     warnings,
     built.warnings.map((w) => w.replace(/\(denies more\)$/, `(${widened})`)),
   );
-  const rules = (built.filters[0]?.typed_config as JsonObject | undefined)?.rules as JsonObject | undefined;
-  const out: JsonObject = {};
-  for (const [key, value] of Object.entries((rules?.policies as JsonObject | undefined) ?? {})) out[EXT_AUTHZ_POLICY_PREFIX + key] = value;
+  const rules = (built.filters[0]?.typed_config as HttpRbac | NetworkRbac | undefined)?.rules;
+  const out: { [name: string]: Policy } = {};
+  for (const [key, value] of Object.entries(rules?.policies ?? {})) out[EXT_AUTHZ_POLICY_PREFIX + key] = value;
   return out;
 }
 
@@ -140,15 +160,20 @@ function statPrefixes(names: readonly string[]): Map<string, string> {
 }
 
 /** An RBAC filter enforcing `policies` (action DENY), or holding them as shadow rules only (enforcing nothing). */
-function rbacFilter(kind: 'rules' | 'shadow', policies: JsonObject, ctx: ExtAuthzContext, statPrefix?: string): JsonObject {
-  const rules: JsonObject = { action: 'DENY', policies };
-  const fields: JsonObject = kind === 'rules' ? { rules } : { shadow_rules: rules, shadow_rules_stat_prefix: statPrefix! };
+function rbacFilter(
+  kind: 'rules' | 'shadow',
+  policies: { [name: string]: Policy },
+  ctx: ExtAuthzContext,
+  statPrefix?: string,
+): HttpOrNetworkFilter {
+  const rules: RbacRules = { action: 'DENY', policies };
+  const fields: HttpRbac = kind === 'rules' ? { rules } : { shadow_rules: rules, shadow_rules_stat_prefix: statPrefix! };
   const config = ctx.protocol === 'http' ? typed(RBAC_TYPE.http, fields) : typed(RBAC_TYPE.tcp, { ...fields, stat_prefix: 'tcp.' });
   return { name: RBAC_FILTER_NAME[ctx.protocol], typed_config: config };
 }
 
 /** Enables ext_authz only when the shadow RBAC filter matched a CUSTOM rule. */
-function enabledBy(protocol: 'http' | 'tcp', statPrefix: string): JsonObject {
+function enabledBy(protocol: 'http' | 'tcp', statPrefix: string): MetadataMatcher {
   return {
     filter: RBAC_FILTER_NAME[protocol],
     path: [{ key: statPrefix + SHADOW_EFFECTIVE_POLICY_ID }],
@@ -161,35 +186,35 @@ const hostOf = (service: string) => service.slice(service.indexOf('/') + 1);
 
 const timeoutOf = (p: ExtAuthzProvider) => protoDuration(p.timeout ?? DEFAULT_TIMEOUT);
 
-function grpcService(cluster: string, p: ExtAuthzProvider): JsonObject {
+function grpcService(cluster: string, p: ExtAuthzProvider): GrpcService {
   return { envoy_grpc: { cluster_name: cluster, authority: hostOf(p.service) }, timeout: timeoutOf(p) };
 }
 
 /** Header name patterns (`name`, `prefix*`, `*suffix`) -> ListStringMatcher, ignoring case as header names do. */
-function headerList(patterns: readonly string[]): JsonObject | undefined {
+function headerList(patterns: readonly string[]): ListStringMatcher | undefined {
   return patterns.length === 0 ? undefined : { patterns: patterns.map((p) => stringMatch(p.toLowerCase(), true)) };
 }
 
 /** An Envoy `envoy.type.v3.StatusCode` name (`ServiceUnavailable`) for a number validated by the config loader. */
-function statusCode(code: number): string {
-  const name = envoyRoot().lookupEnum('envoy.type.v3.StatusCode').valuesById[code];
+function statusCode(code: number): StatusCode {
+  const name = envoyRoot().lookupEnum('envoy.type.v3.StatusCode').valuesById[code] as StatusCode | undefined;
   if (name === undefined) throw new Error(`HTTP status ${code} is not an Envoy StatusCode (the config loader should have refused it)`);
   return name;
 }
 
-const compact = (fields: Record<string, JsonObject[keyof JsonObject] | undefined>): JsonObject =>
-  Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as JsonObject;
+/** The fields without those undefined. */
+const compact = <T extends object>(fields: T): T => Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as T;
 
-function httpService(cluster: string, p: ExtAuthzHttpProvider): JsonObject {
+function httpService(cluster: string, p: ExtAuthzHttpProvider): HttpService {
   const headersToAdd = Object.entries(p.includeAdditionalHeadersInCheck)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([key, value]) => ({ key, value }));
-  const response = compact({
+  const response = compact<AuthorizationResponse>({
     allowed_upstream_headers: headerList(p.headersToUpstreamOnAllow),
     allowed_client_headers: headerList(p.headersToDownstreamOnDeny),
     allowed_client_headers_on_success: headerList(p.headersToDownstreamOnAllow),
   });
-  return compact({
+  return compact<HttpService>({
     server_uri: { uri: `http://${hostOf(p.service)}:${p.port}`, cluster, timeout: timeoutOf(p) },
     path_prefix: p.pathPrefix || undefined,
     authorization_request: headersToAdd.length > 0 ? { headers_to_add: headersToAdd } : undefined,
@@ -197,18 +222,18 @@ function httpService(cluster: string, p: ExtAuthzHttpProvider): JsonObject {
   });
 }
 
-function httpExtAuthz({ provider, cluster }: Group, statPrefix: string): JsonObject {
+function httpExtAuthz({ provider, cluster }: Group, statPrefix: string): HttpOrNetworkFilter {
   const common = serviceOf(provider);
   const http = provider.kind === 'envoyExtAuthzHttp' ? provider.http : undefined;
   const body = http?.includeRequestBodyInCheck;
   // Keys in .proto declaration order, as Envoy's config dump prints them.
-  const config = compact({
+  const config = compact<HttpExtAuthz>({
     grpc_service: http ? undefined : grpcService(cluster, common),
     http_service: http ? httpService(cluster, http) : undefined,
     transport_api_version: 'V3',
     failure_mode_allow: common.failOpen || undefined,
     with_request_body: body
-      ? compact({ max_request_bytes: body.maxRequestBytes, allow_partial_message: body.allowPartialMessage || undefined })
+      ? compact<BufferSettings>({ max_request_bytes: body.maxRequestBytes, allow_partial_message: body.allowPartialMessage || undefined })
       : undefined,
     status_on_error: common.statusOnError !== undefined ? { code: statusCode(common.statusOnError) } : undefined,
     filter_enabled_metadata: enabledBy('http', statPrefix),
@@ -217,9 +242,9 @@ function httpExtAuthz({ provider, cluster }: Group, statPrefix: string): JsonObj
   return { name: EXT_AUTHZ_FILTER_NAME.http, typed_config: typed(EXT_AUTHZ_TYPE.http, config) };
 }
 
-function networkExtAuthz({ provider, cluster }: Group, statPrefix: string): JsonObject {
+function networkExtAuthz({ provider, cluster }: Group, statPrefix: string): HttpOrNetworkFilter {
   const p = serviceOf(provider);
-  const config = compact({
+  const config = compact<NetworkExtAuthz>({
     stat_prefix: 'tcp.',
     grpc_service: grpcService(cluster, p),
     failure_mode_allow: p.failOpen || undefined,

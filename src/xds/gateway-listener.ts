@@ -2,7 +2,15 @@
 // for TLS servers), terminating HTTP(S) into RDS route configurations or
 // passing TLS/TCP through to clusters chosen by VirtualService tls/tcp routes.
 import type { GatewayPortView, GatewayServerView, GatewayView, L4RouteView, ResolvedDestination, SecretRef } from '../model/view-types.js';
-import { ADS_CONFIG_SOURCE, type JsonObject, socketAddress, typed } from './common.js';
+import { ADS_CONFIG_SOURCE, socketAddress, typed } from './common.js';
+import type {
+  envoy_config_listener_v3_Filter as Filter,
+  FilterChain,
+  HttpFilter,
+  Listener,
+  ListenerFilter,
+  TcpProxy,
+} from './envoy-types/index.js';
 import { gatewayServerSocket } from './gateway-tls-context.js';
 import type { AuthzFilters } from './authz-filters.js';
 import { ENFORCING_PATH_HYGIENE, httpFilters } from './http-connection-manager.js';
@@ -16,9 +24,9 @@ export interface GatewayListenerContext {
   warn(message: string): void;
 }
 
-const TLS_INSPECTOR: JsonObject = { name: 'envoy.filters.listener.tls_inspector', typed_config: typed(TYPE.tlsInspector) };
+const TLS_INSPECTOR: ListenerFilter = { name: 'envoy.filters.listener.tls_inspector', typed_config: typed(TYPE.tlsInspector) };
 
-function gatewayHcm(statPrefix: string, routeConfigName: string, filters: readonly string[], access: readonly JsonObject[]): JsonObject {
+function gatewayHcm(statPrefix: string, routeConfigName: string, filters: readonly string[], access: readonly HttpFilter[]): Filter {
   return {
     name: 'envoy.filters.network.http_connection_manager',
     typed_config: typed(TYPE.httpConnectionManager, {
@@ -33,15 +41,15 @@ function gatewayHcm(statPrefix: string, routeConfigName: string, filters: readon
   };
 }
 
-function tcpProxyTo(statPrefix: string, clusters: readonly { name: string; weight: number }[]): JsonObject {
-  const config: JsonObject = { stat_prefix: statPrefix };
+function tcpProxyTo(statPrefix: string, clusters: readonly { name: string; weight: number }[]): Filter {
+  const config: TcpProxy = { stat_prefix: statPrefix };
   if (clusters.length === 1) config.cluster = clusters[0]!.name;
   else config.weighted_clusters = { clusters: clusters.map((c) => ({ name: c.name, weight: c.weight })) };
   return { name: 'envoy.filters.network.tcp_proxy', typed_config: typed(TYPE.tcpProxy, config) };
 }
 
 /** tcp_proxy to a route's destinations; undefined when none of them is a known cluster. */
-function tcpProxy(statPrefix: string, route: readonly ResolvedDestination[]): JsonObject | undefined {
+function tcpProxy(statPrefix: string, route: readonly ResolvedDestination[]): Filter | undefined {
   const clusters: { name: string; weight: number }[] = [];
   for (const r of route) if (r.cluster) clusters.push({ name: r.cluster, weight: r.weight ?? 1 });
   return clusters.length > 0 ? tcpProxyTo(statPrefix, clusters) : undefined;
@@ -53,7 +61,7 @@ function serverNames(server: GatewayServerView): string[] | undefined {
   return hosts.includes('*') ? undefined : [...new Set(hosts)].sort();
 }
 
-function chainsFor(server: GatewayServerView, port: GatewayPortView, view: GatewayView, ctx: GatewayListenerContext): JsonObject[] {
+function chainsFor(server: GatewayServerView, port: GatewayPortView, view: GatewayView, ctx: GatewayListenerContext): FilterChain[] {
   const trustDomains = view.trustDomains;
   const prefix = `gateway_${port.port}`;
   switch (server.kind) {
@@ -82,7 +90,7 @@ function chainsFor(server: GatewayServerView, port: GatewayPortView, view: Gatew
       const route = firstTcpRoute(server, port.port);
       const filter = route && tcpProxy(`${prefix}_${server.server.port.name}`, route.route);
       if (!filter) return [];
-      const chain: JsonObject = { filters: [...ctx.access.tcp, filter], name: `${server.gateway}|${server.server.port.name}` };
+      const chain: FilterChain = { filters: [...ctx.access.tcp, filter], name: `${server.gateway}|${server.server.port.name}` };
       if (server.kind === 'tls-terminate') {
         const names = serverNames(server);
         if (names) chain.filter_chain_match = { server_names: names };
@@ -116,8 +124,8 @@ function firstTcpRoute(server: GatewayServerView, port: number): L4RouteView | u
 }
 
 /** PASSTHROUGH: one chain per VirtualService tls route, matched by the SNI hosts the server admits (the view kept only those). */
-function passthroughChains(server: GatewayServerView, port: GatewayPortView, ctx: GatewayListenerContext): JsonObject[] {
-  const chains: JsonObject[] = [];
+function passthroughChains(server: GatewayServerView, port: GatewayPortView, ctx: GatewayListenerContext): FilterChain[] {
+  const chains: FilterChain[] = [];
   server.virtualServices.forEach(({ routes }) => {
     routes.tls.forEach((route, i) => {
       for (const match of route.match) {
@@ -142,18 +150,18 @@ function passthroughChains(server: GatewayServerView, port: GatewayPortView, ctx
 }
 
 export interface GatewayListeners {
-  listeners: JsonObject[];
+  listeners: Listener[];
   /** The certificates (and client CAs) of the servers that got a TLS-terminating chain. */
   secrets: SecretRef[];
 }
 
 export function buildGatewayListeners(view: GatewayView, ctx: GatewayListenerContext): GatewayListeners {
-  const listeners: JsonObject[] = [];
+  const listeners: Listener[] = [];
   const secrets: SecretRef[] = [];
   for (const port of view.ports) {
     const name = `${port.bind}_${port.port}`;
     const http = port.servers.filter((s) => s.kind === 'http');
-    let chains: JsonObject[];
+    let chains: FilterChain[];
     if (http.length > 0) {
       chains = [
         {
@@ -177,7 +185,7 @@ export function buildGatewayListeners(view: GatewayView, ctx: GatewayListenerCon
       ctx.warn(`listener ${name}: no server on this port has anything to serve`);
       continue;
     }
-    const listener: JsonObject = {
+    const listener: Listener = {
       name,
       address: socketAddress(port.bind, port.port),
       filter_chains: chains,
@@ -190,7 +198,7 @@ export function buildGatewayListeners(view: GatewayView, ctx: GatewayListenerCon
 }
 
 /** Envoy rejects two chains with the same match: the first server (oldest Gateway) keeps it. */
-function dedupeChains<T extends { chain: JsonObject }>(chains: T[], listener: string, ctx: GatewayListenerContext): T[] {
+function dedupeChains<T extends { chain: FilterChain }>(chains: T[], listener: string, ctx: GatewayListenerContext): T[] {
   const seen = new Set<string>();
   return chains.filter(({ chain: c }) => {
     const key = JSON.stringify(c.filter_chain_match ?? {});

@@ -4,7 +4,8 @@ import { uniqueSecretRefs } from '../model/secret-refs.js';
 import type { GatewayServerView, GatewayView } from '../model/view-types.js';
 import { appendAll } from '../util/append-all.js';
 import { authzFilters } from './authz-filters.js';
-import { byName, type JsonObject } from './common.js';
+import { byName } from './common.js';
+import type { Any, Route, RouteConfiguration } from './envoy-types/index.js';
 import { buildGatewayListeners } from './gateway-listener.js';
 import { buildHttpRoutes, requiredHttpFilters } from './http-route.js';
 import { outboundResources, type ProxyResources } from './proxy-resources.js';
@@ -13,11 +14,11 @@ import { ResourceCache } from './resource-cache.js';
 interface VirtualHostDraft {
   host: string;
   requireTls: boolean;
-  routes: JsonObject[];
+  routes: Route[];
 }
 
 /** `perFilter`: the access policies of the gateway workload, on every virtual host (see authz-filters.ts). */
-function buildRouteConfigs(view: GatewayView, perFilter: JsonObject, warnings: string[]): JsonObject[] {
+function buildRouteConfigs(view: GatewayView, perFilter: { [filterName: string]: Any }, warnings: string[]): RouteConfiguration[] {
   const byName = new Map<string, { port: number; servers: GatewayServerView[] }>();
   for (const port of view.ports) {
     for (const server of port.servers) {
@@ -27,7 +28,7 @@ function buildRouteConfigs(view: GatewayView, perFilter: JsonObject, warnings: s
       byName.set(server.routeConfigName, entry);
     }
   }
-  const configs: JsonObject[] = [];
+  const configs: RouteConfiguration[] = [];
   for (const [name, { port, servers }] of [...byName.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const vhosts = new Map<string, VirtualHostDraft>();
     for (const server of servers) {
@@ -76,10 +77,7 @@ export function buildGatewayResources(view: GatewayView, cache: ResourceCache = 
   appendAll(warnings, access.warnings.http);
   const routes = buildRouteConfigs(view, access.httpPerRoute, warnings);
   const filtersByRoute = new Map(
-    routes.map((r) => [
-      String(r.name),
-      requiredHttpFilters(((r.virtual_hosts as JsonObject[]) ?? []).flatMap((v) => v.routes as JsonObject[])),
-    ]),
+    routes.map((r) => [String(r.name), requiredHttpFilters((r.virtual_hosts ?? []).flatMap((v) => v.routes ?? []))]),
   );
   const built = buildGatewayListeners(view, {
     httpFiltersFor: (name) => filtersByRoute.get(name) ?? [],
@@ -88,7 +86,7 @@ export function buildGatewayResources(view: GatewayView, cache: ResourceCache = 
   });
   const listeners = built.listeners.sort(byName);
   const tcpChains = listeners.some((l) =>
-    (l.filter_chains as JsonObject[]).some((c) => (c.filters as JsonObject[]).some((f) => f.name === 'envoy.filters.network.tcp_proxy')),
+    (l.filter_chains ?? []).some((c) => (c.filters ?? []).some((f) => f.name === 'envoy.filters.network.tcp_proxy')),
   );
   if (tcpChains) appendAll(warnings, access.warnings.tcp);
   return {

@@ -1,17 +1,26 @@
 // HttpConnectionManager network filters for inbound (terminating) and
 // outbound (routing) HTTP traffic.
-import { ADS_CONFIG_SOURCE, type JsonObject, typed } from './common.js';
+import { ADS_CONFIG_SOURCE, typed } from './common.js';
+import type {
+  AnyTypeUrl,
+  Any,
+  envoy_config_listener_v3_Filter as Filter,
+  HttpConnectionManager,
+  HttpFilter,
+  RouteConfiguration,
+  TcpProxy,
+} from './envoy-types/index.js';
 import { TYPE } from './type-urls.js';
 
-const ROUTER_FILTER: JsonObject = { name: 'envoy.filters.http.router', typed_config: typed(TYPE.router) };
+const ROUTER_FILTER: HttpFilter = { name: 'envoy.filters.http.router', typed_config: typed(TYPE.router) };
 
 /** Config types of the HTTP filters routes may need (their per-route config lives on the routes). */
-const HTTP_FILTER_TYPES: Readonly<Record<string, string>> = {
+const HTTP_FILTER_TYPES: Readonly<Record<string, AnyTypeUrl>> = {
   'envoy.filters.http.fault': 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
 };
 
 /** The HCM's filter chain: the named filters (with empty configs) and the router last. */
-export function httpFilters(names: readonly string[] = []): JsonObject[] {
+export function httpFilters(names: readonly string[] = []): HttpFilter[] {
   return [
     ...names.map((name) => {
       const type = HTTP_FILTER_TYPES[name];
@@ -22,12 +31,12 @@ export function httpFilters(names: readonly string[] = []): JsonObject[] {
   ];
 }
 
-function hcmFilter(config: JsonObject): JsonObject {
+function hcmFilter(config: HttpConnectionManager): Filter {
   return { name: 'envoy.filters.network.http_connection_manager', typed_config: typed(TYPE.httpConnectionManager, config) };
 }
 
 /** Request hygiene every HCM gets, so path-based policy cannot be dodged with `//` or `/./`. */
-const PATH_HYGIENE: JsonObject = { normalize_path: true, merge_slashes: true };
+const PATH_HYGIENE: HttpConnectionManager = { normalize_path: true, merge_slashes: true };
 
 /**
  * Where policy is enforced (inbound and gateways), `%2F`/`%5C` are decoded
@@ -36,7 +45,7 @@ const PATH_HYGIENE: JsonObject = { normalize_path: true, merge_slashes: true };
  * its trailing dot, so it cannot slip past a rule on host `secret.com`.
  * (Outbound HCMs leave both alone: an app may mean them, and no policy runs there.)
  */
-export const ENFORCING_PATH_HYGIENE: JsonObject = {
+export const ENFORCING_PATH_HYGIENE: HttpConnectionManager = {
   ...PATH_HYGIENE,
   path_with_escaped_slashes_action: 'UNESCAPE_AND_FORWARD',
   strip_trailing_host_dot: true,
@@ -47,7 +56,7 @@ export const ENFORCING_PATH_HYGIENE: JsonObject = {
  * like its cluster): everything to the local app, with the access policies of
  * the workload as per-filter config of its one virtual host.
  */
-export function inboundRouteConfiguration(clusterName: string, targetPort: number, perFilter: JsonObject): JsonObject {
+export function inboundRouteConfiguration(clusterName: string, targetPort: number, perFilter: { [name: string]: Any }): RouteConfiguration {
   return {
     name: clusterName,
     virtual_hosts: [
@@ -72,9 +81,9 @@ export function inboundHttpConnectionManager(
   clusterName: string,
   targetPort: number,
   mutualTls: boolean,
-  accessFilters: readonly JsonObject[],
-): JsonObject {
-  const config: JsonObject = {
+  accessFilters: readonly HttpFilter[],
+): Filter {
+  const config: HttpConnectionManager = {
     stat_prefix: `inbound_${targetPort}`,
     rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: clusterName },
     http_filters: [...accessFilters, ROUTER_FILTER],
@@ -86,7 +95,7 @@ export function inboundHttpConnectionManager(
 }
 
 /** Outbound HCM: routes by Host through a route configuration served over RDS. */
-export function outboundHttpConnectionManager(statPrefix: string, routeConfigName: string, filters: readonly string[] = []): JsonObject {
+export function outboundHttpConnectionManager(statPrefix: string, routeConfigName: string, filters: readonly string[] = []): Filter {
   return hcmFilter({
     stat_prefix: statPrefix,
     rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: routeConfigName },
@@ -95,8 +104,8 @@ export function outboundHttpConnectionManager(statPrefix: string, routeConfigNam
   });
 }
 
-export function tcpProxyFilter(statPrefix: string, cluster: string, weighted?: readonly { cluster: string; weight: number }[]): JsonObject {
-  const config: JsonObject =
+export function tcpProxyFilter(statPrefix: string, cluster: string, weighted?: readonly { cluster: string; weight: number }[]): Filter {
+  const config: TcpProxy =
     weighted && weighted.length > 1
       ? { stat_prefix: statPrefix, weighted_clusters: { clusters: weighted.map((w) => ({ name: w.cluster, weight: w.weight })) } }
       : { stat_prefix: statPrefix, cluster: weighted?.[0]?.cluster ?? cluster };

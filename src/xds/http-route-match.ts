@@ -1,7 +1,7 @@
 // VirtualService HTTPMatchRequest -> Envoy RouteMatch, and whether a match
 // request applies to the route configuration being built at all.
 import type { HttpMatchRequest, Labels, StringMatch } from '../model/view-types.js';
-import type { JsonObject } from './common.js';
+import type { HeaderMatcher, QueryParameterMatcher, RouteMatch, StringMatcher } from './envoy-types/index.js';
 
 /** Where the routes are being built: what Istio calls the listener port, gateway names and proxy. */
 export interface MatchScope {
@@ -14,7 +14,7 @@ export interface MatchScope {
 export type PathKind = 'prefix' | 'path' | 'regex';
 
 export interface TranslatedMatch {
-  match: JsonObject;
+  match: RouteMatch;
   pathKind: PathKind;
 }
 
@@ -40,7 +40,7 @@ export function unsupportedHeaderNames(match: HttpMatchRequest): string[] {
   return [...Object.keys(match.headers), ...Object.keys(match.withoutHeaders)].filter((name) => name.startsWith('@'));
 }
 
-export function stringMatcher(m: StringMatch): JsonObject {
+export function stringMatcher(m: StringMatch): StringMatcher {
   if ('exact' in m) return { exact: m.exact };
   if ('prefix' in m) return { prefix: m.prefix };
   return { safe_regex: { regex: m.regex } };
@@ -54,8 +54,8 @@ function isPresenceOnly(m: StringMatch): boolean {
   return ('regex' in m && m.regex === '*') || ('prefix' in m && m.prefix === '');
 }
 
-function headerMatcher(name: string, m: StringMatch, inverted = false): JsonObject {
-  const out: JsonObject = { name };
+function headerMatcher(name: string, m: StringMatch, inverted = false): HeaderMatcher {
+  const out: HeaderMatcher = { name };
   if (isPresenceOnly(m)) out.present_match = true;
   else out.string_match = stringMatcher(m);
   if (inverted) {
@@ -66,7 +66,7 @@ function headerMatcher(name: string, m: StringMatch, inverted = false): JsonObje
   return out;
 }
 
-function queryParameterMatcher(name: string, m: StringMatch): JsonObject {
+function queryParameterMatcher(name: string, m: StringMatch): QueryParameterMatcher {
   return isPresenceOnly(m) ? { name, present_match: true } : { name, string_match: stringMatcher(m) };
 }
 
@@ -81,7 +81,7 @@ const byKey = <T>(record: Readonly<Record<string, T>>): [string, T][] =>
  */
 export function translateMatch(match: HttpMatchRequest | undefined): TranslatedMatch {
   if (!match) return { match: { prefix: '/' }, pathKind: 'prefix' };
-  const out: JsonObject = {};
+  const out: RouteMatch = {};
   let pathKind: PathKind = 'prefix';
   const uri = match.uri;
   if (!uri) out.prefix = '/';
@@ -96,7 +96,7 @@ export function translateMatch(match: HttpMatchRequest | undefined): TranslatedM
   }
   if (match.ignoreUriCase && uri && pathKind !== 'regex') out.case_sensitive = false;
 
-  const headers: JsonObject[] = [
+  const headers: HeaderMatcher[] = [
     ...[
       ...byKey(match.headers).map(([n, m]) => headerMatcher(n, m)),
       ...byKey(match.withoutHeaders).map(([n, m]) => headerMatcher(n, m, true)),
@@ -112,7 +112,7 @@ export function translateMatch(match: HttpMatchRequest | undefined): TranslatedM
 }
 
 /** A route that every request reaches: later routes in the same list can never match. */
-export function isCatchAll(match: JsonObject): boolean {
-  const pathAll = match.prefix === '/' || (typeof match.safe_regex === 'object' && (match.safe_regex as JsonObject).regex === '.*');
+export function isCatchAll(match: RouteMatch): boolean {
+  const pathAll = match.prefix === '/' || match.safe_regex?.regex === '.*';
   return pathAll && match.headers === undefined && match.query_parameters === undefined;
 }

@@ -1,7 +1,15 @@
 // Per-route policies of a VirtualService HTTP route as Envoy expresses them:
 // header operations, fault injection, retries and percentages.
 import type { HeaderOperations, Headers, HttpRoute } from '../model/view-types.js';
-import { type JsonObject, protoDuration, typed } from './common.js';
+import { protoDuration, typed } from './common.js';
+import type {
+  AnyOf,
+  envoy_config_route_v3_RetryPolicy as RetryPolicy,
+  FractionalPercent,
+  HeaderValueOption,
+  HTTPFault,
+  Route,
+} from './envoy-types/index.js';
 
 export const FAULT_FILTER = 'envoy.filters.http.fault';
 export const FAULT_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
@@ -15,20 +23,26 @@ type Warn = (message: string) => void;
  * A 0-100 percentage as a FractionalPercent out of a million, which keeps
  * four decimals (Istio's precision); undefined when it rounds to nothing.
  */
-export function fractionalPercent(percent: number): JsonObject | undefined {
+export function fractionalPercent(percent: number): FractionalPercent | undefined {
   const numerator = Math.round(Math.min(100, Math.max(0, percent)) * 10_000);
   return numerator > 0 ? { numerator, denominator: 'MILLION' } : undefined;
 }
 
 /** The Envoy fields of a set of header operations (on a route or a weighted cluster). */
 export interface HeaderMutation {
-  request_headers_to_add?: JsonObject[];
+  request_headers_to_add?: HeaderValueOption[];
   request_headers_to_remove?: string[];
-  response_headers_to_add?: JsonObject[];
+  response_headers_to_add?: HeaderValueOption[];
   response_headers_to_remove?: string[];
   /** A `set`/`add` of `host` or `:authority`, which Envoy only allows as a host rewrite. */
   authority?: string;
 }
+
+/** The header fields Route and ClusterWeight share. */
+export type HeaderMutationFields = Pick<
+  Route,
+  'request_headers_to_add' | 'request_headers_to_remove' | 'response_headers_to_add' | 'response_headers_to_remove'
+>;
 
 const isAuthority = (name: string) => name.toLowerCase() === 'host' || name.toLowerCase() === ':authority';
 // Envoy refuses header mutations of these, rejecting the whole route configuration.
@@ -39,7 +53,7 @@ function sortedEntries(record: Readonly<Record<string, string>>): [string, strin
 }
 
 function headerValues(ops: HeaderOperations | undefined, request: boolean, where: string, warn: Warn) {
-  const add: JsonObject[] = [];
+  const add: HeaderValueOption[] = [];
   const remove: string[] = [];
   let authority: string | undefined;
   if (!ops) return { add, remove, authority };
@@ -99,8 +113,8 @@ export function mergeMutations(a: HeaderMutation, b: HeaderMutation): HeaderMuta
 }
 
 /** The mutation's Envoy fields, in the order Route and ClusterWeight declare them. */
-export function mutationFields(m: HeaderMutation): JsonObject {
-  const out: JsonObject = {};
+export function mutationFields(m: HeaderMutation): HeaderMutationFields {
+  const out: HeaderMutationFields = {};
   if (m.request_headers_to_add) out.request_headers_to_add = m.request_headers_to_add;
   if (m.request_headers_to_remove) out.request_headers_to_remove = m.request_headers_to_remove;
   if (m.response_headers_to_add) out.response_headers_to_add = m.response_headers_to_add;
@@ -113,9 +127,9 @@ export function mutationFields(m: HeaderMutation): JsonObject {
  * (and Envoy, whose FaultDelay/FaultAbort default to 0%), a delay or abort
  * without a percentage affects no request, so it is left out with a warning.
  */
-export function faultConfig(fault: HttpRoute['fault'], where: string, warn: Warn): JsonObject | undefined {
+export function faultConfig(fault: HttpRoute['fault'], where: string, warn: Warn): AnyOf<typeof FAULT_TYPE> | undefined {
   if (!fault) return undefined;
-  const out: JsonObject = {};
+  const out: HTTPFault = {};
   if (fault.delay) {
     const percentage = fault.delay.percentage === undefined ? undefined : fractionalPercent(fault.delay.percentage);
     const fixedDelay = protoDuration(fault.delay.fixedDelay);
@@ -139,7 +153,7 @@ export function faultConfig(fault: HttpRoute['fault'], where: string, warn: Warn
  * (100-599) are status codes, which need `retriable-status-codes` in retry_on.
  * Unset `retries` gives no policy here (Istio would apply its mesh default).
  */
-export function retryPolicy(retries: HttpRoute['retries']): JsonObject | undefined {
+export function retryPolicy(retries: HttpRoute['retries']): RetryPolicy | undefined {
   if (!retries || retries.attempts <= 0) return undefined;
   const conditions: string[] = [];
   const codes: number[] = [];
@@ -149,7 +163,7 @@ export function retryPolicy(retries: HttpRoute['retries']): JsonObject | undefin
     else conditions.push(part);
   }
   if (codes.length > 0 && !conditions.includes('retriable-status-codes')) conditions.push('retriable-status-codes');
-  const out: JsonObject = { retry_on: conditions.join(','), num_retries: retries.attempts };
+  const out: RetryPolicy = { retry_on: conditions.join(','), num_retries: retries.attempts };
   if (retries.perTryTimeout) out.per_try_timeout = protoDuration(retries.perTryTimeout);
   if (codes.length > 0) out.retriable_status_codes = codes;
   return out;

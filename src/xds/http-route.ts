@@ -2,7 +2,17 @@
 // Istio's semantics: one route per (http route, match) in order, matches
 // scoped by port, gateway and source, and the route's action and policies.
 import type { Destination, HttpRouteView, ResolvedHttpDestination } from '../model/view-types.js';
-import { type JsonObject, protoDuration } from './common.js';
+import { protoDuration } from './common.js';
+import type {
+  DirectResponseAction,
+  RedirectAction,
+  RedirectAction_RedirectResponseCode,
+  Route,
+  RouteAction,
+  RouteAction_RequestMirrorPolicy,
+  RouteMatch,
+  WeightedCluster_ClusterWeight,
+} from './envoy-types/index.js';
 import { isCatchAll, type MatchScope, matchApplies, type PathKind, translateMatch, unsupportedHeaderNames } from './http-route-match.js';
 import {
   FAULT_FILTER,
@@ -27,14 +37,14 @@ export interface RouteBuildContext extends MatchScope {
 }
 
 export interface HttpRoutesResult {
-  routes: JsonObject[];
+  routes: Route[];
   warnings: string[];
 }
 
 /** Status of a route whose destinations all lack a cluster (Envoy's own answer for a missing cluster). */
 export const UNRESOLVED_STATUS = 503;
 
-const REDIRECT_CODES: Readonly<Record<number, string>> = {
+const REDIRECT_CODES: Readonly<Record<number, RedirectAction_RedirectResponseCode>> = {
   301: 'MOVED_PERMANENTLY',
   302: 'FOUND',
   303: 'SEE_OTHER',
@@ -43,7 +53,7 @@ const REDIRECT_CODES: Readonly<Record<number, string>> = {
 };
 
 type Warn = (message: string) => void;
-type RouteFactory = (name: string, match: JsonObject, pathKind: PathKind) => JsonObject;
+type RouteFactory = (name: string, match: RouteMatch, pathKind: PathKind) => Route;
 
 /**
  * Route names are `${namePrefix}.${http.name ?? index}`, plus `.${match.name}`
@@ -52,7 +62,7 @@ type RouteFactory = (name: string, match: JsonObject, pathKind: PathKind) => Jso
  * as Istio stops there.
  */
 export function buildHttpRoutes(routes: readonly HttpRouteView[], ctx: RouteBuildContext, namePrefix: string): HttpRoutesResult {
-  const out: JsonObject[] = [];
+  const out: Route[] = [];
   const warnings: string[] = [];
   const warn: Warn = (message) => warnings.push(message);
   let catchAll: string | undefined;
@@ -86,16 +96,15 @@ export function buildHttpRoutes(routes: readonly HttpRouteView[], ctx: RouteBuil
 }
 
 /** HTTP filters the routes configure per route, which the HCM must list (with empty configs) before the router. */
-export function requiredHttpFilters(routes: readonly JsonObject[]): string[] {
+export function requiredHttpFilters(routes: readonly Route[]): string[] {
   const found = new Set<string>();
-  const collect = (holder: unknown) => {
-    const perFilter = (holder as JsonObject | undefined)?.typed_per_filter_config;
-    if (perFilter && typeof perFilter === 'object' && !Array.isArray(perFilter)) Object.keys(perFilter).forEach((k) => found.add(k));
+  const collect = (holder: Route | WeightedCluster_ClusterWeight) => {
+    const perFilter = holder.typed_per_filter_config;
+    if (perFilter) Object.keys(perFilter).forEach((k) => found.add(k));
   };
   for (const route of routes) {
     collect(route);
-    const weighted = ((route.route as JsonObject | undefined)?.weighted_clusters as JsonObject | undefined)?.clusters;
-    if (Array.isArray(weighted)) weighted.forEach(collect);
+    route.route?.weighted_clusters?.clusters?.forEach(collect);
   }
   // The fault filter goes first so that its delays and aborts happen before anything else acts.
   const rank = (name: string) => (name === FAULT_FILTER ? 0 : 1);
@@ -106,7 +115,12 @@ export function requiredHttpFilters(routes: readonly JsonObject[]): string[] {
 function compileRoute(http: HttpRouteView, where: string, warn: Warn): RouteFactory | undefined {
   const fault = faultConfig(http.fault, where, warn);
   const routeHeaders = headerMutation(http.headers, where, warn);
-  const finish = (name: string, match: JsonObject, action: JsonObject, headers: HeaderMutation): JsonObject => ({
+  const finish = (
+    name: string,
+    match: RouteMatch,
+    action: Pick<Route, 'route' | 'redirect' | 'direct_response'>,
+    headers: HeaderMutation,
+  ): Route => ({
     name,
     match,
     ...action,
@@ -124,7 +138,7 @@ function compileRoute(http: HttpRouteView, where: string, warn: Warn): RouteFact
       warn(`${where}: directResponse.status ${status} is outside 200-599; route skipped`);
       return undefined;
     }
-    const direct: JsonObject = body === undefined ? { status } : { status, body: { inline_string: body } };
+    const direct: DirectResponseAction = body === undefined ? { status } : { status, body: { inline_string: body } };
     return (name, match) => finish(name, match, { direct_response: direct }, routeHeaders);
   }
 
@@ -138,7 +152,7 @@ function compileRoute(http: HttpRouteView, where: string, warn: Warn): RouteFact
   const mirror = mirrorPolicy(http, where, warn);
   const uri = http.rewrite?.uri;
   return (name, match, pathKind) => {
-    const action: JsonObject = { ...target.cluster };
+    const action: RouteAction = { ...target.cluster };
     if (uri && pathKind === 'prefix') action.prefix_rewrite = uri;
     // An exact or regex match covers the whole path, so Istio's "replace what matched" is a full replacement.
     else if (uri) action.regex_rewrite = { pattern: { regex: '^.*$' }, substitution: uri.replace(/\\/g, '\\\\') };
@@ -152,7 +166,7 @@ function compileRoute(http: HttpRouteView, where: string, warn: Warn): RouteFact
 
 interface Target {
   /** `{cluster}` or `{weighted_clusters}`. */
-  cluster: JsonObject;
+  cluster: Pick<RouteAction, 'cluster' | 'weighted_clusters'>;
   /** Header operations of the only destination, which go on the route. */
   sole?: HeaderMutation;
 }
@@ -196,21 +210,21 @@ function resolveTarget(route: readonly ResolvedHttpDestination[], where: string,
   }
   const clusters = resolved.map(({ d, weight, cluster }) => {
     const m = headerMutation(d.headers, `${where} (${describe(d.destination)})`, warn);
-    const entry: JsonObject = { name: cluster, weight, ...mutationFields(m) };
+    const entry: WeightedCluster_ClusterWeight = { name: cluster, weight, ...mutationFields(m) };
     if (m.authority) entry.host_rewrite_literal = m.authority;
     return entry;
   });
   return { cluster: { weighted_clusters: { clusters } } };
 }
 
-function redirectAction(r: NonNullable<HttpRouteView['redirect']>, where: string, warn: Warn): JsonObject | undefined {
+function redirectAction(r: NonNullable<HttpRouteView['redirect']>, where: string, warn: Warn): RedirectAction | undefined {
   const code = r.redirectCode || 301;
   const responseCode = REDIRECT_CODES[code];
   if (!responseCode) {
     warn(`${where}: redirect code ${code} is not one Envoy supports (301, 302, 303, 307, 308); route skipped`);
     return undefined;
   }
-  const out: JsonObject = {};
+  const out: RedirectAction = {};
   if (r.scheme) out.scheme_redirect = r.scheme;
   if (r.authority) out.host_redirect = r.authority;
   // Like Istio, no explicit default port for the scheme in the Location.
@@ -223,7 +237,7 @@ function redirectAction(r: NonNullable<HttpRouteView['redirect']>, where: string
 }
 
 /** Istio: mirrorPercentage defaults to 100, and 0 turns mirroring off; mirrored requests do not force trace sampling. */
-function mirrorPolicy(http: HttpRouteView, where: string, warn: Warn): JsonObject | undefined {
+function mirrorPolicy(http: HttpRouteView, where: string, warn: Warn): RouteAction_RequestMirrorPolicy | undefined {
   if (!http.mirror) return undefined;
   const fraction = fractionalPercent(http.mirrorPercentage ?? 100);
   if (!fraction) return undefined;

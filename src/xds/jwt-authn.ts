@@ -11,9 +11,9 @@
 // - JWKS always inlined (`local_jwks`); when a rule's JWKS is unavailable or
 //   unusable the provider is kept with a JWKS that verifies nothing, so tokens of
 //   that issuer fail closed (401) rather than being ignored.
-import type { Json } from '../proto/proto-json.js';
 import type { JwtRule, RequestAuthentication } from '../model/view-types.js';
-import { typed, type JsonObject } from './common.js';
+import { typed } from './common.js';
+import type { HttpFilter, JwtHeader, JwtProvider, JwtRequirement } from './envoy-types/index.js';
 
 export const JWT_AUTHN_FILTER_NAME = 'envoy.filters.http.jwt_authn';
 export const JWT_AUTHN_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication';
@@ -42,7 +42,7 @@ export const FAIL_CLOSED_JWKS = JSON.stringify({
 
 export interface JwtAuthnResult {
   /** The HTTP filter (`{name, typed_config}`), absent when there are no jwtRules. */
-  filter?: JsonObject;
+  filter?: HttpFilter;
   warnings: string[];
 }
 
@@ -108,9 +108,9 @@ function localJwks(entry: SortableRule, jwks: (rule: JwtRule) => string | undefi
   return text;
 }
 
-function provider(entry: SortableRule, jwks: (rule: JwtRule) => string | undefined, warnings: string[]): JsonObject {
+function provider(entry: SortableRule, jwks: (rule: JwtRule) => string | undefined, warnings: string[]): JwtProvider {
   const { rule } = entry;
-  const out: JsonObject = { issuer: rule.issuer };
+  const out: JwtProvider = { issuer: rule.issuer };
   if (rule.audiences.length > 0) out.audiences = [...rule.audiences];
   out.local_jwks = { inline_string: localJwks(entry, jwks, warnings) };
   if (rule.forwardOriginalToken) out.forward = true;
@@ -119,7 +119,7 @@ function provider(entry: SortableRule, jwks: (rule: JwtRule) => string | undefin
   // all empty, which is exactly Istio's default, so none are set unless given.
   if (rule.fromHeaders.length > 0) {
     out.from_headers = rule.fromHeaders.map((h) => {
-      const header: JsonObject = { name: h.name };
+      const header: JwtHeader = { name: h.name };
       if (h.prefix) header.value_prefix = h.prefix;
       return header;
     });
@@ -146,8 +146,8 @@ export function buildJwtAuthnFilter(
   const warnings: string[] = [];
   const rules = sortedRules(policies);
   if (rules.length === 0) return { warnings };
-  const providers: JsonObject = {};
-  const requirements: Json[] = [];
+  const providers: { [name: string]: JwtProvider } = {};
+  const requirements: JwtRequirement[] = [];
   rules.forEach((entry, i) => {
     const name = `origins-${i}`;
     providers[name] = provider(entry, jwks, warnings);

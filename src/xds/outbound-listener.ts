@@ -5,20 +5,21 @@
 // redirected connections to per-port listeners that do not bind.
 import { type SidecarView, VIRTUAL_OUTBOUND_PORT } from '../model/view-types.js';
 import { PASSTHROUGH_CLUSTER } from './cluster.js';
-import { type JsonObject, socketAddress } from './common.js';
+import { socketAddress } from './common.js';
+import type { Listener } from './envoy-types/index.js';
 import { outboundHttpConnectionManager, tcpProxyFilter } from './http-connection-manager.js';
 import { ORIGINAL_DST_FILTER } from './inbound-listener.js';
 import { HTTP_PROXY_ROUTE } from './route-configuration.js';
 
 export const VIRTUAL_OUTBOUND = 'virtualOutbound';
 
-export function buildOutboundListeners(view: SidecarView, httpFilters: readonly string[] = []): JsonObject[] {
+export function buildOutboundListeners(view: SidecarView, httpFilters: readonly string[] = []): Listener[] {
   return view.settings.interceptionMode === 'TRANSPARENT' ? transparentListeners(view, httpFilters) : explicitListeners(view, httpFilters);
 }
 
-function explicitListeners(view: SidecarView, httpFilters: readonly string[]): JsonObject[] {
+function explicitListeners(view: SidecarView, httpFilters: readonly string[]): Listener[] {
   const { outboundAddress, outboundPort } = view.settings;
-  const listeners: JsonObject[] = [];
+  const listeners: Listener[] = [];
   if (view.outbound.httpRoutes.length > 0) {
     const name = `${outboundAddress}_${outboundPort}`;
     listeners.push({
@@ -41,8 +42,8 @@ function explicitListeners(view: SidecarView, httpFilters: readonly string[]): J
   return listeners;
 }
 
-function transparentListeners(view: SidecarView, httpFilters: readonly string[]): JsonObject[] {
-  const listeners: JsonObject[] = [
+function transparentListeners(view: SidecarView, httpFilters: readonly string[]): Listener[] {
+  const listeners: Listener[] = [
     {
       name: VIRTUAL_OUTBOUND,
       address: socketAddress('0.0.0.0', VIRTUAL_OUTBOUND_PORT),

@@ -12,7 +12,8 @@ import { appendAll } from '../util/append-all.js';
 import { type AuthzFilters, authzFilters } from './authz-filters.js';
 import { buildInboundCluster, buildOutboundCluster, buildPassthroughCluster } from './cluster.js';
 import { buildClusterLoadAssignment } from './cluster-load-assignment.js';
-import { byName, type JsonObject } from './common.js';
+import { byName } from './common.js';
+import type { Cluster, ClusterLoadAssignment, Listener, Route, RouteConfiguration } from './envoy-types/index.js';
 import { inboundRouteConfiguration } from './http-connection-manager.js';
 import { buildHttpRoutes, requiredHttpFilters } from './http-route.js';
 import { buildInboundListeners } from './inbound-listener.js';
@@ -22,10 +23,10 @@ import { buildRouteConfiguration, HTTP_PROXY_ROUTE } from './route-configuration
 
 export interface ProxyResources {
   proxyId: string;
-  clusters: JsonObject[];
-  endpoints: JsonObject[];
-  listeners: JsonObject[];
-  routes: JsonObject[];
+  clusters: Cluster[];
+  endpoints: ClusterLoadAssignment[];
+  listeners: Listener[];
+  routes: RouteConfiguration[];
   /** SDS secrets the proxy's resources reference, sorted by name (material is resolved at serve time). */
   secrets: SecretRef[];
   warnings: string[];
@@ -34,18 +35,18 @@ export interface ProxyResources {
    * of the namespace (same array object for all of them) and the proxy's own,
    * so snapshots can share encodings and versions.
    */
-  layers?: { clusters: ResourceLayers; listeners: ResourceLayers };
+  layers?: { clusters: ResourceLayers<Cluster>; listeners: ResourceLayers<Listener> };
 }
 
-export interface ResourceLayers {
-  shared: readonly JsonObject[];
-  own: readonly JsonObject[];
+export interface ResourceLayers<T> {
+  shared: readonly T[];
+  own: readonly T[];
 }
 
 export interface OutboundResources {
-  clusters: JsonObject[];
-  endpoints: JsonObject[];
-  routes: JsonObject[];
+  clusters: Cluster[];
+  endpoints: ClusterLoadAssignment[];
+  routes: RouteConfiguration[];
   warnings: string[];
   /** HTTP filters the outbound routes need before the router (e.g. fault injection). */
   httpFilters: string[];
@@ -60,7 +61,7 @@ function buildOutboundResources(outbound: OutboundView, mode: InterceptionMode):
   const warnings = [...outbound.warnings];
   const clusters = outbound.clusters.map(buildOutboundCluster);
   const endpoints = outbound.clusters.filter((c) => c.discovery === 'EDS').map((c) => buildClusterLoadAssignment(c.name, c.endpoints));
-  const routes: JsonObject[] = [];
+  const routes: RouteConfiguration[] = [];
   if (mode === 'TRANSPARENT') {
     for (const { port, virtualHosts } of outbound.httpRoutes) {
       const built = buildRouteConfiguration(String(port), virtualHosts, false, (v) => virtualServiceRoutes(v, port, warnings));
@@ -77,14 +78,12 @@ function buildOutboundResources(outbound: OutboundView, mode: InterceptionMode):
   }
   endpoints.sort((a, b) => String(a.cluster_name).localeCompare(String(b.cluster_name)));
   routes.sort(byName);
-  const filters = requiredHttpFilters(
-    routes.flatMap((r) => ((r.virtual_hosts as JsonObject[]) ?? []).flatMap((v) => v.routes as JsonObject[])),
-  );
+  const filters = requiredHttpFilters(routes.flatMap((r) => (r.virtual_hosts ?? []).flatMap((v) => v.routes ?? [])));
   return { clusters, endpoints, routes, warnings, httpFilters: filters };
 }
 
 /** A `mesh` VirtualService's routes for one service port, or undefined to keep the default route. */
-function virtualServiceRoutes(vhost: VirtualHostView, port: number, warnings: string[]): JsonObject[] | undefined {
+function virtualServiceRoutes(vhost: VirtualHostView, port: number, warnings: string[]): Route[] | undefined {
   const vs = vhost.virtualService;
   if (!vs) return undefined;
   const built = buildHttpRoutes(vs.http, { gateway: MESH_GATEWAY, port }, `${vs.namespace}.${vs.name}`);
@@ -96,7 +95,7 @@ function virtualServiceRoutes(vhost: VirtualHostView, port: number, warnings: st
 }
 
 /** Outbound listeners depend on the proxy's outbound address too; proxies that share it share them. */
-function sharedOutboundListeners(view: SidecarView, outbound: OutboundResources, cache: ResourceCache): JsonObject[] {
+function sharedOutboundListeners(view: SidecarView, outbound: OutboundResources, cache: ResourceCache): Listener[] {
   const key = `${view.settings.interceptionMode} ${view.settings.outboundAddress}:${view.settings.outboundPort}`;
   return cache.get(`outbound-listeners:${key}`, outbound, () => buildOutboundListeners(view, outbound.httpFilters).sort(byName));
 }

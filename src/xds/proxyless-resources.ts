@@ -2,21 +2,30 @@
 // implements them), not for Envoy: client listeners are `api_listener`s that
 // carry an HttpConnectionManager, every cluster is EDS, and every locality of
 // a ClusterLoadAssignment has a weight (grpc drops localities without one).
-import { ADS_CONFIG_SOURCE, DEFAULT_CONNECT_TIMEOUT, type JsonObject, socketAddress, typed } from './common.js';
+import { ADS_CONFIG_SOURCE, DEFAULT_CONNECT_TIMEOUT, socketAddress, typed } from './common.js';
+import type {
+  Cluster,
+  ClusterLoadAssignment,
+  HttpFilter,
+  LbEndpoint,
+  Listener,
+  Locality,
+  RouteConfiguration,
+} from './envoy-types/index.js';
 import { TYPE } from './type-urls.js';
 import type { ProxylessEndpoint } from '../model/view-types.js';
 
 /** The vhost domain that matches any authority, so a later update can never leave the client without a vhost. */
 export const ANY_DOMAIN = '*';
 
-const ROUTER_FILTER: JsonObject = { name: 'envoy.filters.http.router', typed_config: typed(TYPE.router) };
+const ROUTER_FILTER: HttpFilter = { name: 'envoy.filters.http.router', typed_config: typed(TYPE.router) };
 
 /**
  * A client listener: grpc resolves `xds:///<name>` by asking for the Listener
  * `<name>` and reads only its api_listener; the route table comes over RDS.
  * The router must be the last (here: only) HTTP filter.
  */
-export function proxylessListener(name: string, routeConfigName: string): JsonObject {
+export function proxylessListener(name: string, routeConfigName: string): Listener {
   return {
     name,
     api_listener: {
@@ -34,7 +43,7 @@ export function proxylessListener(name: string, routeConfigName: string): JsonOb
  * answers to every published name and to `*` (a route config in which no vhost
  * matches the channel's authority crashes grpc-js-xds on the next update).
  */
-export function proxylessRouteConfiguration(name: string, domains: readonly string[], cluster: string): JsonObject {
+export function proxylessRouteConfiguration(name: string, domains: readonly string[], cluster: string): RouteConfiguration {
   return {
     name,
     virtual_hosts: [
@@ -52,8 +61,8 @@ export function proxylessRouteConfiguration(name: string, domains: readonly stri
  * `round_robin`). No transport socket: proxyless mTLS needs bootstrap
  * certificate providers, which meshlite does not hand out yet.
  */
-export function proxylessCluster(name: string, maxRequests?: number): JsonObject {
-  const cluster: JsonObject = {
+export function proxylessCluster(name: string, maxRequests?: number): Cluster {
+  const cluster: Cluster = {
     name,
     type: 'EDS',
     eds_cluster_config: { eds_config: ADS_CONFIG_SOURCE, service_name: name },
@@ -69,8 +78,8 @@ export function proxylessCluster(name: string, maxRequests?: number): JsonObject
  * each locality weighted by the sum of its endpoints' weights so traffic
  * spreads over endpoints, not over localities.
  */
-export function proxylessLoadAssignment(clusterName: string, endpoints: readonly ProxylessEndpoint[]): JsonObject {
-  const groups = new Map<string, { locality: JsonObject; members: ProxylessEndpoint[] }>();
+export function proxylessLoadAssignment(clusterName: string, endpoints: readonly ProxylessEndpoint[]): ClusterLoadAssignment {
+  const groups = new Map<string, { locality: Locality; members: ProxylessEndpoint[] }>();
   for (const e of endpoints) {
     const locality = toLocality(e.locality);
     const key = JSON.stringify(locality);
@@ -94,15 +103,15 @@ function endpointWeight(e: ProxylessEndpoint): number {
   return e.weight && e.weight > 0 ? e.weight : 1;
 }
 
-function lbEndpoint(e: ProxylessEndpoint): JsonObject {
-  const out: JsonObject = { endpoint: { address: socketAddress(e.address, e.port) } };
+function lbEndpoint(e: ProxylessEndpoint): LbEndpoint {
+  const out: LbEndpoint = { endpoint: { address: socketAddress(e.address, e.port) } };
   if (e.weight && e.weight > 0) out.load_balancing_weight = e.weight;
   return out;
 }
 
-function toLocality(locality: string | undefined): JsonObject {
+function toLocality(locality: string | undefined): Locality {
   const [region, zone, subZone] = (locality ?? '').split('/');
-  const out: JsonObject = {};
+  const out: Locality = {};
   if (region) out.region = region;
   if (zone) out.zone = zone;
   if (subZone) out.sub_zone = subZone;

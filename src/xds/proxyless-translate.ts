@@ -9,16 +9,17 @@
 // Everything depends only on the client's namespace, so it is built once per
 // namespace and shared (same arrays) by every proxyless client there.
 import type { ProxylessTargets, ProxylessView } from '../model/view-types.js';
-import { byName, type JsonObject } from './common.js';
+import { byName } from './common.js';
+import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration } from './envoy-types/index.js';
 import type { ProxyResources } from './proxy-resources.js';
 import { proxylessCluster, proxylessListener, proxylessLoadAssignment, proxylessRouteConfiguration } from './proxyless-resources.js';
 import { ResourceCache } from './resource-cache.js';
 
 interface Shared {
-  clusters: JsonObject[];
-  endpoints: JsonObject[];
-  listeners: JsonObject[];
-  routes: JsonObject[];
+  clusters: Cluster[];
+  endpoints: ClusterLoadAssignment[];
+  listeners: Listener[];
+  routes: RouteConfiguration[];
 }
 
 export function buildProxylessResources(view: ProxylessView, cache: ResourceCache = new ResourceCache()): ProxyResources {
@@ -36,10 +37,10 @@ export function buildProxylessResources(view: ProxylessView, cache: ResourceCach
 }
 
 function build(view: ProxylessTargets): Shared {
-  const clusters: JsonObject[] = [];
-  const endpoints: JsonObject[] = [];
-  const listeners: JsonObject[] = [];
-  const routes: JsonObject[] = [];
+  const clusters: Cluster[] = [];
+  const endpoints: ClusterLoadAssignment[] = [];
+  const listeners: Listener[] = [];
+  const routes: RouteConfiguration[] = [];
   for (const t of view.targets) {
     clusters.push(proxylessCluster(t.cluster, t.maxRequests));
     endpoints.push(proxylessLoadAssignment(t.cluster, t.endpoints));

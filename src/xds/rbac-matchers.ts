@@ -4,11 +4,12 @@
 // (the caller decides whether that drops the rule or only the field).
 import { JWT_AUTHN_FILTER_NAME, JWT_PAYLOAD_METADATA_KEY } from './jwt-authn.js';
 import { isIP } from 'node:net';
-import type { JsonObject } from './common.js';
+import type { CidrRange, Permission, Principal, StringMatcher, ValueMatcher } from './envoy-types/index.js';
 
 export type Untranslatable = { reason: string };
-export type Built = JsonObject | Untranslatable;
-export const isUntranslatable = (b: Built): b is Untranslatable =>
+/** What one value becomes: a principal or a permission (by the field it came from), some valid as both. */
+export type Built = Principal | Permission | Untranslatable;
+export const isUntranslatable = <T extends object>(b: T | Untranslatable): b is Untranslatable =>
   typeof (b as Untranslatable).reason === 'string' && Object.keys(b).length === 1;
 
 /** The jwt_authn filter writes the verified payload under this key (its providers' `payload_in_metadata`). */
@@ -22,8 +23,8 @@ export function escapeRegex(s: string): string {
 }
 
 /** Istio value forms: `*` (present), `prefix*`, `*suffix`, else exact. */
-export function stringMatch(value: string, ignoreCase = false): JsonObject {
-  const ic: JsonObject = ignoreCase ? { ignore_case: true } : {};
+export function stringMatch(value: string, ignoreCase = false): StringMatcher {
+  const ic: StringMatcher = ignoreCase ? { ignore_case: true } : {};
   if (value === '*') return { safe_regex: { regex: '.+' } };
   if (value.endsWith('*')) return { prefix: value.slice(0, -1), ...ic };
   if (value.startsWith('*')) return { suffix: value.slice(1), ...ic };
@@ -32,13 +33,13 @@ export function stringMatch(value: string, ignoreCase = false): JsonObject {
 
 // ---- principals ----------------------------------------------------------
 
-const authenticated = (m: JsonObject): JsonObject => ({ authenticated: { principal_name: m } });
+const authenticated = (m: StringMatcher): Principal => ({ authenticated: { principal_name: m } });
 
 /**
  * `td/ns/x/sa/y` -> URI SAN `spiffe://td/ns/x/sa/y`. A principal in one of the
  * mesh's trust domains (the local one or an alias) matches it in each of them.
  */
-export function principalIds(value: string, trustDomains: readonly string[]): JsonObject[] {
+export function principalIds(value: string, trustDomains: readonly string[]): Principal[] {
   if (value === '*') return [authenticated({ safe_regex: { regex: '.+' } })];
   if (value.startsWith('*')) return [authenticated({ suffix: value.slice(1) })];
   const slash = value.indexOf('/');
@@ -48,7 +49,7 @@ export function principalIds(value: string, trustDomains: readonly string[]): Js
 }
 
 /** Namespaces match the `/ns/<ns>/` segment of the peer's SPIFFE ID. */
-export function namespaceId(value: string): JsonObject {
+export function namespaceId(value: string): Principal {
   let ns: string;
   if (value === '*') ns = '[^/]+';
   else if (value.endsWith('*')) ns = `${escapeRegex(value.slice(0, -1))}[^/]*`;
@@ -58,7 +59,7 @@ export function namespaceId(value: string): JsonObject {
 }
 
 /** `10.0.0.0/8` or a bare address (/32, /128 for IPv6) -> CidrRange. */
-export function cidrRange(value: string): Built {
+export function cidrRange(value: string): CidrRange | Untranslatable {
   const [address, len, extra] = value.split('/');
   const family = isIP(address ?? '');
   const max = family === 6 ? 128 : 32;
@@ -68,12 +69,12 @@ export function cidrRange(value: string): Built {
   return { address_prefix: address!, prefix_len: Number(len) };
 }
 
-const metadata = (path: readonly string[], value: JsonObject): JsonObject => ({
+const metadata = (path: readonly string[], value: ValueMatcher): Principal & Permission => ({
   metadata: { filter: JWT_FILTER, path: [JWT_PAYLOAD_KEY, ...path].map((key) => ({ key })), value },
 });
 
 /** Claim (path into the JWT payload) equal to a string, or a list claim containing it. */
-export function claimIds(path: readonly string[], value: string): JsonObject[] {
+export function claimIds(path: readonly string[], value: string): (Principal & Permission)[] {
   if (value === '*') return [metadata(path, { present_match: true })];
   const m = stringMatch(value);
   return [metadata(path, { string_match: m }), metadata(path, { list_match: { one_of: { string_match: m } } })];
@@ -84,9 +85,9 @@ export function claimIds(path: readonly string[], value: string): JsonObject[] {
  * both claims must match, each with the usual `*` forms. `*` alone means
  * "a verified JWT payload is present".
  */
-export function requestPrincipalId(value: string): Built {
+export function requestPrincipalId(value: string): Principal | Untranslatable {
   if (value === '*') return metadata([], { present_match: true });
-  const claim = (name: string, v: string): JsonObject =>
+  const claim = (name: string, v: string): Principal =>
     metadata([name], v === '*' ? { present_match: true } : { string_match: stringMatch(v) });
   const slash = value.lastIndexOf('/');
   if (slash < 0) {
@@ -99,10 +100,10 @@ export function requestPrincipalId(value: string): Built {
 
 // ---- permissions ---------------------------------------------------------
 
-const header = (name: string, m: JsonObject): JsonObject => ({ header: { name, string_match: m } });
+const header = (name: string, m: StringMatcher): Principal & Permission => ({ header: { name, string_match: m } });
 
 /** Header value match; `*` is presence. */
-export function headerMatcher(name: string, value: string): JsonObject {
+export function headerMatcher(name: string, value: string): Principal & Permission {
   return value === '*' ? { header: { name, present_match: true } } : header(name, stringMatch(value));
 }
 
@@ -110,8 +111,8 @@ export function headerMatcher(name: string, value: string): JsonObject {
  * Hosts compare `:authority` ignoring case, with or without a `:port`
  * (so `Secret.com:80` cannot dodge a rule on `secret.com`).
  */
-export function hostRules(value: string): JsonObject[] {
-  const h = (m: JsonObject) => header(':authority', m);
+export function hostRules(value: string): Permission[] {
+  const h = (m: StringMatcher) => header(':authority', m);
   if (value === '*') return [{ header: { name: ':authority', present_match: true } }];
   if (value.endsWith('*')) return [h({ prefix: value.slice(0, -1), ignore_case: true })];
   if (value.startsWith('*')) {
@@ -128,8 +129,8 @@ const PARAMS = '(;[^/]*)?';
  * parameters before routing, so without this a DENY on `/admin` would not
  * cover what the app serves as `/admin`.
  */
-export function pathRules(value: string): JsonObject[] {
-  const plain = { url_path: { path: stringMatch(value) } };
+export function pathRules(value: string): (Principal & Permission)[] {
+  const plain: Principal & Permission = { url_path: { path: stringMatch(value) } };
   if (value === '*') return [plain];
   const prefix = value.endsWith('*');
   const suffix = !prefix && value.startsWith('*');

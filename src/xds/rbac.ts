@@ -11,7 +11,14 @@ import type {
   AuthzRule,
   AuthzSource,
 } from '../model/view-types.js';
-import { type JsonObject, typed } from './common.js';
+import { type HttpOrNetworkFilter, typed } from './common.js';
+import type {
+  envoy_config_rbac_v3_RBAC as RbacRules,
+  envoy_config_rbac_v3_RBAC_Action,
+  Permission,
+  Policy,
+  Principal,
+} from './envoy-types/index.js';
 import {
   type Built,
   cidrRange,
@@ -39,7 +46,11 @@ export const RBAC_TYPE = {
 } as const;
 export const RBAC_FILTER_NAME = { http: 'envoy.filters.http.rbac', tcp: 'envoy.filters.network.rbac' } as const;
 
-const ENVOY_ACTION: Readonly<Record<'AUDIT' | 'DENY' | 'ALLOW', string>> = { AUDIT: 'LOG', DENY: 'DENY', ALLOW: 'ALLOW' };
+const ENVOY_ACTION: Readonly<Record<'AUDIT' | 'DENY' | 'ALLOW', envoy_config_rbac_v3_RBAC_Action>> = {
+  AUDIT: 'LOG',
+  DENY: 'DENY',
+  ALLOW: 'ALLOW',
+};
 const FILTER_ORDER = ['AUDIT', 'DENY', 'ALLOW'] as const;
 
 /** One field's matchers (OR'd), or why it cannot be translated here. */
@@ -150,22 +161,24 @@ function conditionFields(c: AuthzCondition, ctx: RbacContext): Field[] {
 }
 
 type Kind = 'principal' | 'permission';
+type MatcherOf = { principal: Principal; permission: Permission };
 const RBAC_FIELD_NAMES = {
   principal: { or: 'or_ids', and: 'and_ids', not: 'not_id', list: 'ids' },
   permission: { or: 'or_rules', and: 'and_rules', not: 'not_rule', list: 'rules' },
 } as const;
 
 /** A field's matchers OR'd (negated for notX); `and` of all fields; `any` when there is none. */
-function combine(kind: Kind, fields: readonly JsonObject[][]): JsonObject {
+// The field names differ by side (RBAC_FIELD_NAMES) but the shapes are the same, hence the casts.
+function combine<K extends Kind>(kind: K, fields: readonly (readonly MatcherOf[K][])[]): MatcherOf[K] {
   const s = RBAC_FIELD_NAMES[kind];
   const all = fields.flat();
-  return all.length === 0 ? { any: true } : { [s.and]: { [s.list]: all } };
+  return (all.length === 0 ? { any: true } : { [s.and]: { [s.list]: all } }) as MatcherOf[K];
 }
 
-function fieldMatcher(kind: Kind, f: TranslatedField): JsonObject {
+function fieldMatcher<K extends Kind>(kind: K, f: TranslatedField): MatcherOf[K] {
   const s = RBAC_FIELD_NAMES[kind];
-  const or: JsonObject = { [s.or]: { [s.list]: f.ids as JsonObject[] } };
-  return f.negate ? { [s.not]: or } : or;
+  const or = { [s.or]: { [s.list]: f.ids } } as MatcherOf[K];
+  return (f.negate ? { [s.not]: or } : or) as MatcherOf[K];
 }
 
 /** Builds one rule's Envoy policy; undefined when the rule must be dropped. */
@@ -175,7 +188,7 @@ function buildRule(
   ctx: RbacContext,
   where: string,
   warnings: string[],
-): JsonObject | undefined {
+): Policy | undefined {
   const sources = rule.from.map((f) => sourceFields(f.source, ctx));
   const operations = rule.to.map((t) => operationFields(t.operation, ctx));
   const conditions = rule.when.flatMap((c) => conditionFields(c, ctx).map((f) => ({ f, kind: conditionKind(c.key) })));
@@ -208,9 +221,9 @@ function buildRule(
     warnings.push(`${where}: ignoring ${problems.join('; ')} (denies more)`);
   }
 
-  const conditionMatchers = (kind: Kind) =>
+  const conditionMatchers = <K extends Kind>(kind: K) =>
     kept.conditions.filter((c) => c.kind === kind).map((c) => fieldMatcher(kind, c.f as TranslatedField));
-  const side = (kind: Kind, groups: TranslatedField[][]): JsonObject[] => {
+  const side = <K extends Kind>(kind: K, groups: TranslatedField[][]): MatcherOf[K][] => {
     const extra = conditionMatchers(kind);
     if (groups.length === 0) return [combine(kind, [extra])];
     return groups.map((g) => combine(kind, [g.map((f) => fieldMatcher(kind, f)), extra]));
@@ -225,10 +238,10 @@ function conditionKind(key: string): Kind {
   return CONDITION_PRINCIPAL.test(key) ? 'principal' : 'permission';
 }
 
-function rbacFilter(action: 'AUDIT' | 'DENY' | 'ALLOW', policies: JsonObject, ctx: RbacContext): JsonObject {
+function rbacFilter(action: 'AUDIT' | 'DENY' | 'ALLOW', policies: { [name: string]: Policy }, ctx: RbacContext): HttpOrNetworkFilter {
   // Canonical proto3 JSON: ALLOW (the enum default) and an empty policy map are omitted.
   // `rules` itself stays present even when empty: an RBAC filter without rules enforces nothing.
-  const rules: JsonObject = {
+  const rules: RbacRules = {
     ...(action === 'ALLOW' ? {} : { action: ENVOY_ACTION[action] }),
     ...(Object.keys(policies).length > 0 ? { policies } : {}),
   };
@@ -240,9 +253,9 @@ function rbacFilter(action: 'AUDIT' | 'DENY' | 'ALLOW', policies: JsonObject, ct
 export function buildRbacFilters(
   policies: readonly AuthorizationPolicy[],
   ctx: RbacContext,
-): { filters: JsonObject[]; warnings: string[] } {
+): { filters: HttpOrNetworkFilter[]; warnings: string[] } {
   const warnings: string[] = [];
-  const byAction = new Map<AuthorizationAction, JsonObject>();
+  const byAction = new Map<AuthorizationAction, { [name: string]: Policy }>();
   const sorted = [...policies].sort((a, b) => a.meta.namespace.localeCompare(b.meta.namespace) || a.meta.name.localeCompare(b.meta.name));
   for (const p of sorted) {
     const { action } = p.spec;

@@ -1,13 +1,13 @@
 // RouteConfiguration resources for outbound HTTP: one virtual host per service
 // port, matched by every name an app may use for it.
 import type { VirtualHostView } from '../model/view-types.js';
-import type { JsonObject } from './common.js';
+import type { Route, RouteConfiguration, VirtualHost } from './envoy-types/index.js';
 
 /** Route config name of the EXPLICIT-mode HTTP proxy listener, whose Host always carries the port. */
 export const HTTP_PROXY_ROUTE = 'http_proxy';
 
 export interface RouteBuildResult {
-  routeConfiguration: JsonObject;
+  routeConfiguration: RouteConfiguration;
   /** Domains dropped because an earlier virtual host already claimed them. */
   conflicts: string[];
 }
@@ -22,11 +22,11 @@ export function buildRouteConfiguration(
   vhosts: readonly VirtualHostView[],
   withPortOnly: boolean,
   /** Routes for a virtual host that a VirtualService governs; undefined keeps the default route. */
-  routesFor: (vhost: VirtualHostView) => JsonObject[] | undefined = () => undefined,
+  routesFor: (vhost: VirtualHostView) => Route[] | undefined = () => undefined,
 ): RouteBuildResult {
   const claimed = new Set<string>();
   const conflicts: string[] = [];
-  const virtualHosts: JsonObject[] = [];
+  const virtualHosts: VirtualHost[] = [];
   for (const vhost of [...vhosts].sort((a, b) => a.name.localeCompare(b.name))) {
     const port = vhost.name.slice(vhost.name.lastIndexOf(':') + 1);
     const wanted = withPortOnly

@@ -2,7 +2,7 @@
 // (SecretRef); their material comes from a source the caller provides
 // (meshlite's CA, or files on the proxy's own host).
 import type { SecretRef } from '../model/view-types.js';
-import type { JsonObject } from './common.js';
+import type { Secret } from './envoy-types/index.js';
 
 /** The system trust bundle on the proxy's host, for SIMPLE TLS without a CA file. */
 export const SYSTEM_TRUST_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
@@ -26,7 +26,7 @@ export interface SecretMaterial {
  * (Envoy then keeps the listener or cluster that needs it warming: fail closed).
  * File secrets point at files on the proxy's host, which Envoy reads itself.
  */
-export function buildSecret(ref: SecretRef, material: SecretMaterial): JsonObject | undefined {
+export function buildSecret(ref: SecretRef, material: SecretMaterial): Secret | undefined {
   const name = ref.name;
   switch (ref.kind) {
     case 'workload-cert': {
@@ -61,9 +61,9 @@ export function buildSecret(ref: SecretRef, material: SecretMaterial): JsonObjec
 }
 
 /** What Envoy's admin shows: private keys held inline are replaced by "[redacted]". */
-export function redactSecret(secret: JsonObject): JsonObject {
-  const tls = secret.tls_certificate as JsonObject | undefined;
-  const key = tls?.private_key as JsonObject | undefined;
+export function redactSecret(secret: Secret): Secret {
+  const tls = secret.tls_certificate;
+  const key = tls?.private_key;
   if (!tls || !key || key.filename !== undefined) return secret;
   return { ...secret, tls_certificate: { ...tls, private_key: { inline_string: '[redacted]' } } };
 }

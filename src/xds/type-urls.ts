@@ -1,5 +1,7 @@
 // Envoy type URLs meshlite produces, in one place.
-const typeUrl = (name: string) => `type.googleapis.com/${name}`;
+import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, Secret } from './envoy-types/index.js';
+
+const typeUrl = <N extends string>(name: N) => `type.googleapis.com/${name}` as const;
 
 export const TYPE = {
   cluster: typeUrl('envoy.config.cluster.v3.Cluster'),
@@ -29,3 +31,13 @@ export const TYPE_URL_OF: Readonly<Record<ResourceType, string>> = {
   routes: TYPE.routeConfiguration,
   secrets: TYPE.secret,
 };
+
+/** The message each resource type holds, as the builders write it. */
+export interface ResourceOf {
+  clusters: Cluster;
+  endpoints: ClusterLoadAssignment;
+  listeners: Listener;
+  routes: RouteConfiguration;
+  secrets: Secret;
+}
+export type EnvoyResource = ResourceOf[ResourceType];

@@ -10,7 +10,7 @@ import { loadMeshConfig, withMeshChecks } from '../../src/control-plane/load-mes
 import { buildMeshModel } from '../../src/model/mesh-model.js';
 import { allSockets, workloadSockets } from '../../src/model/proxy-sockets.js';
 import { meshProxies, translate } from '../../src/translate/translator.js';
-import type { JsonObject } from '../../src/xds/common.js';
+import type { Listener } from '../../src/xds/envoy-types/index.js';
 import { type Document, gateway, loadManifests, type ManifestFiles, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 import { EXAMPLES_DIR, REPO_ROOT } from '../support/paths.js';
 
@@ -239,7 +239,7 @@ test('every example passes the mesh checks', () => {
 });
 
 /** `address:port` of every listener that binds (TRANSPARENT's per-port listeners do not). */
-function boundListeners(listeners: readonly JsonObject[]): string[] {
+function boundListeners(listeners: readonly Listener[]): string[] {
   return listeners
     .filter((l) => l.bind_to_port !== false && !l.api_listener)
     .map((l) => (l.address as { socket_address: { address: string; port_value: number } }).socket_address)

@@ -5,10 +5,10 @@ import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatIssue } from '../../src/config/diagnostics.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import { buildMeshModel } from '../../src/model/mesh-model.js';
+import { buildMeshModel, type MeshModel } from '../../src/model/mesh-model.js';
 import { viewToJson } from '../../src/model/view-json.js';
 import { dumpProxyConfig, formatJson } from '../../src/translate/proxy-config-dump.js';
-import { meshProxies } from '../../src/translate/translator.js';
+import { meshProxies, type TranslationResult, Translator } from '../../src/translate/translator.js';
 import { EXAMPLES_DIR, GOLDEN_DIR, REPO_ROOT } from './paths.js';
 
 export type GoldenStage = 'view' | 'envoy';
@@ -33,12 +33,34 @@ export function scenarioNames(): string[] {
     .sort();
 }
 
-export function goldenCases(): GoldenCase[] {
-  const cases: GoldenCase[] = [];
-  for (const scenario of scenarioNames()) {
+/** The mesh model of every scenario. */
+export function scenarioModels(): { scenario: string; model: MeshModel }[] {
+  return scenarioNames().map((scenario) => {
     const loaded = loadConfig([join(EXAMPLES_DIR, scenario)], { cwd: REPO_ROOT });
     if (!loaded.ok) throw new Error(`examples/${scenario} does not load:\n${loaded.issues.map(formatIssue).join('\n')}`);
-    const model = buildMeshModel(loaded.config);
+    return { scenario, model: buildMeshModel(loaded.config) };
+  });
+}
+
+export type GoldenTranslation = { scenario: string } & Extract<TranslationResult, { ok: true }>;
+
+/** The translation of every golden proxy (every proxy of every scenario), one Translator per scenario. */
+export function goldenTranslations(): GoldenTranslation[] {
+  const out: GoldenTranslation[] = [];
+  for (const { scenario, model } of scenarioModels()) {
+    const translator = new Translator(model);
+    for (const { workload } of meshProxies(model)) {
+      const translated = translator.translate(workload.id);
+      if (!translated.ok) throw new Error(`${scenario}/${workload.id}: ${translated.error}`);
+      out.push({ scenario, ...translated });
+    }
+  }
+  return out;
+}
+
+export function goldenCases(): GoldenCase[] {
+  const cases: GoldenCase[] = [];
+  for (const { scenario, model } of scenarioModels()) {
     for (const { workload: proxy } of meshProxies(model)) {
       const result = dumpProxyConfig(model, proxy.id);
       if (!result.ok) throw new Error(`${scenario}/${proxy.id}: ${result.error}`);

@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import type { Destination, HttpMatchRequest, HttpRoute, HttpRouteDestination } from '../../src/config/types.js';
 import type { HttpRouteView } from '../../src/model/view-types.js';
 import { canonicalJson, type Json } from '../../src/proto/proto-json.js';
+import { asJson } from '../../src/xds/common.js';
 import { buildHttpRoutes, type RouteBuildContext, requiredHttpFilters } from '../../src/xds/http-route.js';
 import { envoyOrThrow } from '../support/envoy-binary.js';
 
@@ -63,7 +64,11 @@ const H = (h: Partial<HttpRoute> = {}): HttpRoute => ({ match: [], route: [to('h
 function build(routes: HttpRoute[], ctx: Partial<RouteBuildContext> = {}) {
   const result = buildHttpRoutes(resolved(routes), { ...CTX, ...ctx }, 'vs');
   for (const r of result.routes) {
-    assert.is(JSON.stringify(canonicalJson('envoy.config.route.v3.Route', r)), JSON.stringify(r), `not canonical: ${JSON.stringify(r)}`);
+    assert.is(
+      JSON.stringify(canonicalJson('envoy.config.route.v3.Route', asJson(r))),
+      JSON.stringify(r),
+      `not canonical: ${JSON.stringify(r)}`,
+    );
   }
   return result as { routes: Obj[]; warnings: string[] };
 }

@@ -1,0 +1,170 @@
+// Whether one proxy's resources hold everything they name (go-control-plane's
+// Snapshot.Consistent): the route configuration of every HCM on RDS, the
+// ClusterLoadAssignment of every EDS cluster, the SDS secrets of every TLS
+// context, and the clusters that routes, tcp_proxy and ext_authz send to.
+// Envoy does not refuse a dangling name: the listener or cluster stays warming
+// or the route answers 503, quietly. So a snapshot with one is not served.
+import type {
+  Any,
+  Cluster,
+  CommonTlsContext,
+  GrpcService,
+  Listener,
+  RouteAction,
+  RouteConfiguration,
+  TransportSocket,
+} from '../xds/envoy-types/index.js';
+import { EXT_AUTHZ_TYPE } from '../xds/ext-authz.js';
+import { type ResourceOf, type ResourceType, TYPE } from '../xds/type-urls.js';
+
+/** One proxy's resources, per xDS type (ProxyResources plus its Secrets fits). */
+export type SnapshotResources = { readonly [T in ResourceType]: readonly ResourceOf[T][] };
+
+type ReferencedType = Exclude<ResourceType, 'listeners'>;
+
+export interface DanglingReference {
+  /** The type that lacks the resource. */
+  type: ReferencedType;
+  name: string;
+  /** The resource that names it, as `<type>/<name>`. */
+  from: string;
+}
+
+interface Reference {
+  type: ReferencedType;
+  name: string;
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * Every reference in `resources` to a resource they do not hold, sorted.
+ * `unservedSecrets`: secret names left out on purpose (their material is not
+ * available): Envoy then keeps what needs them warming, which is intended.
+ */
+export function danglingReferences(resources: SnapshotResources, unservedSecrets: ReadonlySet<string> = NONE): DanglingReference[] {
+  const held: Record<ReferencedType, ReadonlySet<string>> = {
+    clusters: namesOf(resources.clusters, (c) => c.name),
+    endpoints: namesOf(resources.endpoints, (e) => e.cluster_name),
+    routes: namesOf(resources.routes, (r) => r.name),
+    secrets: namesOf(resources.secrets, (s) => s.name),
+  };
+  const found = new Map<string, DanglingReference>();
+  const check = (from: string, refs: readonly Reference[]) => {
+    for (const { type, name } of refs) {
+      if (held[type].has(name) || (type === 'secrets' && unservedSecrets.has(name))) continue;
+      found.set(`${type}\u0000${name}\u0000${from}`, { type, name, from });
+    }
+  };
+  for (const l of resources.listeners) check(`listeners/${l.name}`, referencesOf(l, listenerReferences));
+  for (const c of resources.clusters) check(`clusters/${c.name}`, referencesOf(c, clusterReferences));
+  for (const r of resources.routes) check(`routes/${r.name}`, referencesOf(r, routeConfigurationReferences));
+  return [...found.keys()].sort().map((key) => found.get(key)!);
+}
+
+/** `routes "8080" (named by listeners/0.0.0.0_8080)`. */
+export function describeDangling(d: DanglingReference): string {
+  return `${d.type} ${JSON.stringify(d.name)} (named by ${d.from})`;
+}
+
+// Resources are immutable once built and many proxies share them: what each names is worked out once.
+const referenceMemo = new WeakMap<object, readonly Reference[]>();
+const nameMemo = new WeakMap<readonly object[], { size: number; names: ReadonlySet<string> }>();
+
+function referencesOf<T extends object>(resource: T, collect: (resource: T, out: Reference[]) => void): readonly Reference[] {
+  let refs = referenceMemo.get(resource);
+  if (!refs) {
+    const out: Reference[] = [];
+    collect(resource, out);
+    referenceMemo.set(resource, (refs = out));
+  }
+  return refs;
+}
+
+function namesOf<T extends object>(list: readonly T[], name: (resource: T) => string | undefined): ReadonlySet<string> {
+  const known = nameMemo.get(list);
+  if (known?.size === list.length) return known.names;
+  const names = new Set(list.map((r) => name(r) ?? ''));
+  nameMemo.set(list, { size: list.length, names });
+  return names;
+}
+
+function listenerReferences(listener: Listener, out: Reference[]): void {
+  const chains = [...(listener.filter_chains ?? []), ...(listener.default_filter_chain ? [listener.default_filter_chain] : [])];
+  for (const chain of chains) {
+    tlsReferences(chain.transport_socket, out);
+    for (const filter of chain.filters ?? []) networkFilterReferences(filter.typed_config, out);
+  }
+  networkFilterReferences(listener.api_listener?.api_listener, out);
+}
+
+function networkFilterReferences(config: Any | undefined, out: Reference[]): void {
+  if (!config) return;
+  switch (config['@type']) {
+    case TYPE.httpConnectionManager: {
+      const routeConfig = config.rds?.route_config_name;
+      if (routeConfig !== undefined) out.push({ type: 'routes', name: routeConfig });
+      if (config.route_config) routeConfigurationReferences(config.route_config, out);
+      for (const filter of config.http_filters ?? []) {
+        const http = filter.typed_config;
+        if (http?.['@type'] !== EXT_AUTHZ_TYPE.http) continue;
+        grpcServiceReferences(http.grpc_service, out);
+        const cluster = http.http_service?.server_uri?.cluster;
+        if (cluster !== undefined) out.push({ type: 'clusters', name: cluster });
+      }
+      return;
+    }
+    case TYPE.tcpProxy:
+      if (config.cluster !== undefined) out.push({ type: 'clusters', name: config.cluster });
+      for (const c of config.weighted_clusters?.clusters ?? []) if (c.name !== undefined) out.push({ type: 'clusters', name: c.name });
+      return;
+    case EXT_AUTHZ_TYPE.tcp:
+      grpcServiceReferences(config.grpc_service, out);
+      return;
+    default:
+      return;
+  }
+}
+
+function grpcServiceReferences(service: GrpcService | undefined, out: Reference[]): void {
+  const cluster = service?.envoy_grpc?.cluster_name;
+  if (cluster !== undefined) out.push({ type: 'clusters', name: cluster });
+}
+
+function clusterReferences(cluster: Cluster, out: Reference[]): void {
+  // An empty service_name means the cluster's own name, as in Envoy.
+  if (cluster.type === 'EDS') out.push({ type: 'endpoints', name: cluster.eds_cluster_config?.service_name || (cluster.name ?? '') });
+  tlsReferences(cluster.transport_socket, out);
+  for (const m of cluster.transport_socket_matches ?? []) tlsReferences(m.transport_socket, out);
+}
+
+function tlsReferences(socket: TransportSocket | undefined, out: Reference[]): void {
+  const config = socket?.typed_config;
+  if (config?.['@type'] === TYPE.upstreamTlsContext || config?.['@type'] === TYPE.downstreamTlsContext) {
+    commonTlsReferences(config.common_tls_context, out);
+  }
+}
+
+function commonTlsReferences(context: CommonTlsContext | undefined, out: Reference[]): void {
+  const sds = [
+    ...(context?.tls_certificate_sds_secret_configs ?? []),
+    context?.validation_context_sds_secret_config,
+    context?.combined_validation_context?.validation_context_sds_secret_config,
+  ];
+  for (const config of sds) if (config?.name !== undefined) out.push({ type: 'secrets', name: config.name });
+}
+
+function routeConfigurationReferences(routeConfig: RouteConfiguration, out: Reference[]): void {
+  for (const vhost of routeConfig.virtual_hosts ?? []) {
+    for (const route of vhost.routes ?? []) if (route.route) routeActionReferences(route.route, out);
+  }
+}
+
+function routeActionReferences(action: RouteAction, out: Reference[]): void {
+  const clusters = [
+    action.cluster,
+    ...(action.weighted_clusters?.clusters ?? []).map((c) => c.name),
+    ...(action.request_mirror_policies ?? []).map((m) => m.cluster),
+  ];
+  for (const name of clusters) if (name !== undefined) out.push({ type: 'clusters', name });
+}

@@ -1,0 +1,74 @@
+// The Secrets a proxy's resources name, from its workload certificate, the CA
+// root and the secrets directory; and the names left out on purpose because
+// their material is not available. Those are not dangling references: Envoy
+// keeps the listener or cluster that needs them warming (fail closed).
+import type { CredentialLookup } from '../credentials/credential.js';
+import { SECRET_NAMES, type SecretRef } from '../model/secret-refs.js';
+import type { Secret } from '../xds/envoy-types/index.js';
+import { buildSecret, type SecretMaterial } from '../xds/secret.js';
+import type { WorkloadKeyPair } from './workload-credentials.js';
+
+export interface ProxySecrets {
+  secrets: Secret[];
+  /** Referenced names whose material is missing: no workload certificate or root, or a credential the directory lacks. */
+  unserved: ReadonlySet<string>;
+}
+
+/** `credentials`: the lookup of every `credential` reference, by its name. */
+export function proxySecrets(
+  refs: readonly SecretRef[],
+  pair: WorkloadKeyPair | undefined,
+  root: string,
+  credentials: ReadonlyMap<string, CredentialLookup>,
+): ProxySecrets {
+  const material = secretMaterial(pair, root, credentials);
+  const secrets: Secret[] = [];
+  const unserved = new Set<string>();
+  for (const ref of refs) {
+    const secret = buildSecret(ref, material);
+    if (secret) secrets.push(secret);
+    else if (materialMissing(ref, pair, root, credentials)) unserved.add(ref.name);
+  }
+  return { secrets, unserved };
+}
+
+/** A Secret not built for any other reason (a credential of the wrong kind, say) is a dangling reference. */
+function materialMissing(
+  ref: SecretRef,
+  pair: WorkloadKeyPair | undefined,
+  root: string,
+  credentials: ReadonlyMap<string, CredentialLookup>,
+): boolean {
+  switch (ref.kind) {
+    case 'workload-cert':
+      return pair === undefined;
+    case 'root-ca':
+      return root === '';
+    case 'credential':
+      return credentials.get(ref.name)?.ok === false;
+    case 'file-cert':
+    case 'file-root':
+      return false;
+  }
+}
+
+function secretMaterial(
+  pair: WorkloadKeyPair | undefined,
+  root: string,
+  credentials: ReadonlyMap<string, CredentialLookup>,
+): SecretMaterial {
+  return {
+    workloadCertificate: () => (pair ? { certChainPem: pair.certChainPem, privateKeyPem: pair.privateKeyPem } : undefined),
+    rootCertificates: () => root,
+    credentialCertificate: (name) => {
+      const found = credentials.get(SECRET_NAMES.credential(name));
+      return found?.ok && found.kind === 'certificate'
+        ? { certChainPem: found.certChainPem, privateKeyPem: found.privateKeyPem }
+        : undefined;
+    },
+    credentialCa: (name) => {
+      const found = credentials.get(SECRET_NAMES.credentialCa(name));
+      return found?.ok && found.kind === 'ca' ? found.caPem : undefined;
+    },
+  };
+}
