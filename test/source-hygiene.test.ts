@@ -30,6 +30,23 @@ test('no spread of an array into push, unshift, Math.max/min or String.fromCharC
   assert.equal(found, [], `use appendAll (src/util/append-all.ts) or a loop:\n${found.join('\n')}`);
 });
 
+test('no module-level cache in src: caches belong to an object whose owner decides how long they live', () => {
+  // The proto schema is loaded once per process and never changes: caching its reflection for the process is right.
+  const allowed = ['src/proto/envoy-root.ts', 'src/proto/json-to-binary.ts'];
+  const memo = /^(export )?(const|let) \w+(: [^=]+)? = new (Weak)?Map[<(]/;
+  const found: string[] = [];
+  for (const file of sources(join(REPO_ROOT, 'src'))) {
+    const rel = relative(REPO_ROOT, file);
+    if (allowed.includes(rel)) continue;
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (memo.test(line) && !/: Readonly|ReadonlyMap/.test(line)) found.push(`${rel}:${i + 1}: ${line.trim()}`);
+      });
+  }
+  assert.equal(found, [], `module-level caches (make them fields of an owned object):\n${found.join('\n')}`);
+});
+
 test('the tree is formatted and passes the linter (npm run format fixes most findings)', () => {
   const biome = join(REPO_ROOT, 'node_modules', '@biomejs', 'biome', 'bin', 'biome');
   const run = spawnSync(process.execPath, [biome, 'check', '--colors=off', '--max-diagnostics=20', '.'], {

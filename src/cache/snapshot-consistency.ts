@@ -38,55 +38,67 @@ interface Reference {
 const NONE: ReadonlySet<string> = new Set();
 
 /**
- * Every reference in `resources` to a resource they do not hold, sorted.
- * `unservedSecrets`: secret names left out on purpose (their material is not
- * available): Envoy then keeps what needs them warming, which is intended.
+ * Checks snapshots for dangling references. Resources are immutable once built
+ * and many proxies share them, so what each resource names (and the names a
+ * shared list holds) is worked out once per object, weakly, for as long as the
+ * owner keeps the checker (the control plane keeps one).
  */
-export function danglingReferences(resources: SnapshotResources, unservedSecrets: ReadonlySet<string> = NONE): DanglingReference[] {
-  const held: Record<ReferencedType, ReadonlySet<string>> = {
-    clusters: namesOf(resources.clusters, (c) => c.name),
-    endpoints: namesOf(resources.endpoints, (e) => e.cluster_name),
-    routes: namesOf(resources.routes, (r) => r.name),
-    secrets: namesOf(resources.secrets, (s) => s.name),
-  };
-  const found = new Map<string, DanglingReference>();
-  const check = (from: string, refs: readonly Reference[]) => {
-    for (const { type, name } of refs) {
-      if (held[type].has(name) || (type === 'secrets' && unservedSecrets.has(name))) continue;
-      found.set(`${type}\u0000${name}\u0000${from}`, { type, name, from });
+export class ConsistencyChecker {
+  private readonly references = new WeakMap<object, readonly Reference[]>();
+  private readonly names = new WeakMap<readonly object[], { size: number; names: ReadonlySet<string> }>();
+
+  /**
+   * Every reference in `resources` to a resource they do not hold, sorted.
+   * `unservedSecrets`: secret names left out on purpose (their material is not
+   * available): Envoy then keeps what needs them warming, which is intended.
+   */
+  dangling(resources: SnapshotResources, unservedSecrets: ReadonlySet<string> = NONE): DanglingReference[] {
+    const held: Record<ReferencedType, ReadonlySet<string>> = {
+      clusters: this.namesOf(resources.clusters, (c) => c.name),
+      endpoints: this.namesOf(resources.endpoints, (e) => e.cluster_name),
+      routes: this.namesOf(resources.routes, (r) => r.name),
+      secrets: this.namesOf(resources.secrets, (s) => s.name),
+    };
+    const found = new Map<string, DanglingReference>();
+    const check = (from: string, refs: readonly Reference[]) => {
+      for (const { type, name } of refs) {
+        if (held[type].has(name) || (type === 'secrets' && unservedSecrets.has(name))) continue;
+        found.set(`${type}\u0000${name}\u0000${from}`, { type, name, from });
+      }
+    };
+    for (const l of resources.listeners) check(`listeners/${l.name}`, this.referencesOf(l, listenerReferences));
+    for (const c of resources.clusters) check(`clusters/${c.name}`, this.referencesOf(c, clusterReferences));
+    for (const r of resources.routes) check(`routes/${r.name}`, this.referencesOf(r, routeConfigurationReferences));
+    return [...found.keys()].sort().map((key) => found.get(key)!);
+  }
+
+  private referencesOf<T extends object>(resource: T, collect: (resource: T, out: Reference[]) => void): readonly Reference[] {
+    let refs = this.references.get(resource);
+    if (!refs) {
+      const out: Reference[] = [];
+      collect(resource, out);
+      this.references.set(resource, (refs = out));
     }
-  };
-  for (const l of resources.listeners) check(`listeners/${l.name}`, referencesOf(l, listenerReferences));
-  for (const c of resources.clusters) check(`clusters/${c.name}`, referencesOf(c, clusterReferences));
-  for (const r of resources.routes) check(`routes/${r.name}`, referencesOf(r, routeConfigurationReferences));
-  return [...found.keys()].sort().map((key) => found.get(key)!);
+    return refs;
+  }
+
+  private namesOf<T extends object>(list: readonly T[], name: (resource: T) => string | undefined): ReadonlySet<string> {
+    const known = this.names.get(list);
+    if (known?.size === list.length) return known.names;
+    const names = new Set(list.map((r) => name(r) ?? ''));
+    this.names.set(list, { size: list.length, names });
+    return names;
+  }
+}
+
+/** The dangling references of one set of resources, with a checker of its own (tests, one-off checks). */
+export function danglingReferences(resources: SnapshotResources, unservedSecrets: ReadonlySet<string> = NONE): DanglingReference[] {
+  return new ConsistencyChecker().dangling(resources, unservedSecrets);
 }
 
 /** `routes "8080" (named by listeners/0.0.0.0_8080)`. */
 export function describeDangling(d: DanglingReference): string {
   return `${d.type} ${JSON.stringify(d.name)} (named by ${d.from})`;
-}
-
-// Resources are immutable once built and many proxies share them: what each names is worked out once.
-const referenceMemo = new WeakMap<object, readonly Reference[]>();
-const nameMemo = new WeakMap<readonly object[], { size: number; names: ReadonlySet<string> }>();
-
-function referencesOf<T extends object>(resource: T, collect: (resource: T, out: Reference[]) => void): readonly Reference[] {
-  let refs = referenceMemo.get(resource);
-  if (!refs) {
-    const out: Reference[] = [];
-    collect(resource, out);
-    referenceMemo.set(resource, (refs = out));
-  }
-  return refs;
-}
-
-function namesOf<T extends object>(list: readonly T[], name: (resource: T) => string | undefined): ReadonlySet<string> {
-  const known = nameMemo.get(list);
-  if (known?.size === list.length) return known.names;
-  const names = new Set(list.map((r) => name(r) ?? ''));
-  nameMemo.set(list, { size: list.length, names });
-  return names;
 }
 
 function listenerReferences(listener: Listener, out: Reference[]): void {

@@ -35,59 +35,120 @@ function hash(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex').slice(0, 16);
 }
 
-/** Resource JSON objects are immutable once built, so their encoding is cached by identity. */
-const encoded = new WeakMap<EnvoyResource, EncodedResource>();
+/**
+ * Encodes resources into snapshots and owns the two caches that make that
+ * cheap. Resources are immutable once built and proxies share them (a
+ * namespace's outbound clusters are one array for all its proxies), so an
+ * encoding is kept per resource object and a type snapshot per shared array,
+ * weakly: they go when the translation that built them does. The control
+ * plane keeps one encoder for its lifetime.
+ */
+export class SnapshotEncoder {
+  private readonly encoded = new WeakMap<EnvoyResource, EncodedResource>();
+  private readonly typeSnapshots = new WeakMap<readonly EnvoyResource[], TypeSnapshot>();
 
-export function encodeResource(type: ResourceType, resource: EnvoyResource): EncodedResource {
-  const cached = encoded.get(resource);
-  if (cached) return cached;
-  const json = asJson(resource);
-  const name = String(type === 'endpoints' ? json.cluster_name : json.name);
-  const value = jsonToBinary(TYPE_NAME_OF[type], json as Json);
-  const encodedResource = { name, version: hash(value), value, json };
-  encoded.set(resource, encodedResource);
-  return encodedResource;
-}
-
-/** Arrays shared by many proxies (a namespace's endpoints and routes) are versioned once. */
-const typeSnapshots = new WeakMap<readonly EnvoyResource[], TypeSnapshot>();
-
-export function typeSnapshot<T extends ResourceType>(type: T, jsons: readonly ResourceOf[T][]): TypeSnapshot {
-  const cached = typeSnapshots.get(jsons);
-  if (cached && cached.typeUrl === TYPE_URL_OF[type]) return cached;
-  const snapshot = computeTypeSnapshot(type, jsons);
-  typeSnapshots.set(jsons, snapshot);
-  return snapshot;
-}
-
-function computeTypeSnapshot(type: ResourceType, jsons: readonly EnvoyResource[]): TypeSnapshot {
-  const resources = new Map<string, EncodedResource>();
-  for (const json of jsons) {
-    const r = encodeResource(type, json);
-    resources.set(r.name, r);
+  encodeResource(type: ResourceType, resource: EnvoyResource): EncodedResource {
+    const cached = this.encoded.get(resource);
+    if (cached) return cached;
+    const json = asJson(resource);
+    const name = String(type === 'endpoints' ? json.cluster_name : json.name);
+    const value = jsonToBinary(TYPE_NAME_OF[type], json as Json);
+    const encodedResource = { name, version: hash(value), value, json };
+    this.encoded.set(resource, encodedResource);
+    return encodedResource;
   }
-  const names = [...resources.keys()].sort();
-  const version = hash(names.map((n) => `${n}\u0000${resources.get(n)!.version}`).join('\n'));
-  return { typeUrl: TYPE_URL_OF[type], version, resources };
+
+  /** Arrays shared by many proxies (a namespace's endpoints and routes) are versioned once. */
+  typeSnapshot<T extends ResourceType>(type: T, jsons: readonly ResourceOf[T][]): TypeSnapshot {
+    const cached = this.typeSnapshots.get(jsons);
+    if (cached && cached.typeUrl === TYPE_URL_OF[type]) return cached;
+    const snapshot = this.computeTypeSnapshot(type, jsons);
+    this.typeSnapshots.set(jsons, snapshot);
+    return snapshot;
+  }
+
+  /** A shared type snapshot plus a proxy's own few resources, without copying the shared map. */
+  layeredTypeSnapshot<T extends ResourceType>(type: T, shared: readonly ResourceOf[T][], own: readonly ResourceOf[T][]): TypeSnapshot {
+    const base = this.typeSnapshot(type, shared);
+    if (own.length === 0) return base;
+    const extra = this.computeTypeSnapshot(type, own);
+    for (const name of extra.resources.keys()) {
+      if (base.resources.has(name)) throw new Error(`${type} "${name}" is both shared and proxy-specific`);
+    }
+    return {
+      typeUrl: base.typeUrl,
+      version: hash(`${base.version}+${extra.version}`),
+      resources: new LayeredMap(base.resources, extra.resources),
+    };
+  }
+
+  /**
+   * Encodes (and caches) every resource a snapshot of `resources` needs, pausing
+   * whenever `pause` says so: the first proxy of a namespace brings thousands of
+   * shared resources that are new, and encoding them in one go would stall the
+   * event loop for hundreds of milliseconds. build() then finds them cached.
+   */
+  async encodeInSlices(resources: ProxyResources, secrets: readonly Secret[], pause: () => Promise<void> | undefined): Promise<void> {
+    for (const [type, jsons] of resourceLists(resources, secrets)) {
+      if (this.typeSnapshots.has(jsons)) continue;
+      for (const json of jsons) {
+        if (this.encoded.has(json)) continue;
+        this.encodeResource(type, json);
+        const wait = pause();
+        if (wait) await wait;
+      }
+    }
+  }
+
+  build(resources: ProxyResources, secrets: readonly Secret[]): ProxySnapshot {
+    const layers = resources.layers;
+    return {
+      clusters: layers
+        ? this.layeredTypeSnapshot('clusters', layers.clusters.shared, layers.clusters.own)
+        : this.typeSnapshot('clusters', resources.clusters),
+      endpoints: this.typeSnapshot('endpoints', resources.endpoints),
+      listeners: layers
+        ? this.layeredTypeSnapshot('listeners', layers.listeners.shared, layers.listeners.own)
+        : this.typeSnapshot('listeners', resources.listeners),
+      routes: this.typeSnapshot('routes', resources.routes),
+      secrets: this.typeSnapshot('secrets', secrets),
+    };
+  }
+
+  private computeTypeSnapshot(type: ResourceType, jsons: readonly EnvoyResource[]): TypeSnapshot {
+    const resources = new Map<string, EncodedResource>();
+    for (const json of jsons) {
+      const r = this.encodeResource(type, json);
+      resources.set(r.name, r);
+    }
+    const names = [...resources.keys()].sort();
+    const version = hash(names.map((n) => `${n}\u0000${resources.get(n)!.version}`).join('\n'));
+    return { typeUrl: TYPE_URL_OF[type], version, resources };
+  }
 }
 
-/** A shared type snapshot plus a proxy's own few resources, without copying the shared map. */
-export function layeredTypeSnapshot<T extends ResourceType>(
-  type: T,
-  shared: readonly ResourceOf[T][],
-  own: readonly ResourceOf[T][],
-): TypeSnapshot {
-  const base = typeSnapshot(type, shared);
-  if (own.length === 0) return base;
-  const extra = computeTypeSnapshot(type, own);
-  for (const name of extra.resources.keys()) {
-    if (base.resources.has(name)) throw new Error(`${type} "${name}" is both shared and proxy-specific`);
-  }
-  return {
-    typeUrl: base.typeUrl,
-    version: hash(`${base.version}+${extra.version}`),
-    resources: new LayeredMap(base.resources, extra.resources),
-  };
+/** A snapshot with caches of its own (tests, benchmarks, one-off dumps). */
+export function buildSnapshot(resources: ProxyResources, secrets: readonly Secret[]): ProxySnapshot {
+  return new SnapshotEncoder().build(resources, secrets);
+}
+
+type ResourceList = [ResourceType, readonly EnvoyResource[]];
+
+/** Every list a snapshot is made of, the shared layers apart from the proxy's own. */
+function resourceLists(resources: ProxyResources, secrets: readonly Secret[]): ResourceList[] {
+  const layers = resources.layers;
+  const layered: ResourceList[] = layers
+    ? [
+        ['clusters', layers.clusters.shared],
+        ['clusters', layers.clusters.own],
+        ['listeners', layers.listeners.shared],
+        ['listeners', layers.listeners.own],
+      ]
+    : [
+        ['clusters', resources.clusters],
+        ['listeners', resources.listeners],
+      ];
+  return [...layered, ['endpoints', resources.endpoints], ['routes', resources.routes], ['secrets', secrets]];
 }
 
 /** Read-only union of two disjoint maps. */
@@ -123,57 +184,6 @@ class LayeredMap<V> implements ReadonlyMap<string, V> {
   forEach(fn: (value: V, key: string, map: ReadonlyMap<string, V>) => void): void {
     for (const [k, v] of this.entries()) fn(v, k, this);
   }
-}
-
-/**
- * Encodes (and caches) every resource a snapshot of `resources` needs, pausing
- * whenever `pause` says so: the first proxy of a namespace brings thousands of
- * shared resources that are new, and encoding them in one go would stall the
- * event loop for hundreds of milliseconds. buildSnapshot then finds them cached.
- */
-export async function encodeInSlices(
-  resources: ProxyResources,
-  secrets: readonly Secret[],
-  pause: () => Promise<void> | undefined,
-): Promise<void> {
-  const layers = resources.layers;
-  type List = [ResourceType, readonly EnvoyResource[]];
-  const layered: List[] = layers
-    ? [
-        ['clusters', layers.clusters.shared],
-        ['clusters', layers.clusters.own],
-        ['listeners', layers.listeners.shared],
-        ['listeners', layers.listeners.own],
-      ]
-    : [
-        ['clusters', resources.clusters],
-        ['listeners', resources.listeners],
-      ];
-  const lists: List[] = [...layered, ['endpoints', resources.endpoints], ['routes', resources.routes], ['secrets', secrets]];
-  for (const [type, jsons] of lists) {
-    if (typeSnapshots.has(jsons)) continue;
-    for (const json of jsons) {
-      if (encoded.has(json)) continue;
-      encodeResource(type, json);
-      const wait = pause();
-      if (wait) await wait;
-    }
-  }
-}
-
-export function buildSnapshot(resources: ProxyResources, secrets: readonly Secret[]): ProxySnapshot {
-  const layers = resources.layers;
-  return {
-    clusters: layers
-      ? layeredTypeSnapshot('clusters', layers.clusters.shared, layers.clusters.own)
-      : typeSnapshot('clusters', resources.clusters),
-    endpoints: typeSnapshot('endpoints', resources.endpoints),
-    listeners: layers
-      ? layeredTypeSnapshot('listeners', layers.listeners.shared, layers.listeners.own)
-      : typeSnapshot('listeners', resources.listeners),
-    routes: typeSnapshot('routes', resources.routes),
-    secrets: typeSnapshot('secrets', secrets),
-  };
 }
 
 /** Types whose version differs between two snapshots. */

@@ -4,10 +4,10 @@
 import type { AdminControlPlane, HeldBackSnapshot } from '../admin/admin-server.js';
 import type { LoadResult } from '../config/load-config.js';
 import { formatIssues } from '../config/diagnostics.js';
-import { buildSnapshot, changedTypes, encodeInSlices, type ProxySnapshot } from '../cache/snapshot.js';
+import { changedTypes, type ProxySnapshot, SnapshotEncoder } from '../cache/snapshot.js';
 import { nextLoopTurn, type TimeSlicer } from '../util/time-slicer.js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
-import { type DanglingReference, danglingReferences, describeDangling } from '../cache/snapshot-consistency.js';
+import { ConsistencyChecker, type DanglingReference, describeDangling } from '../cache/snapshot-consistency.js';
 import type { ConfigStatus } from '../config/config-status.js';
 import type { ConfigSet } from '../config/types.js';
 import { jwksUrisOf } from '../model/authorization.js';
@@ -49,6 +49,9 @@ export class ControlPlane implements AdminControlPlane {
   private generation = 0;
   private status: ConfigStatus | undefined;
   private readonly connected = new Set<string>();
+  /** Encodings of the resources proxies are served, shared between proxies while they share the resources. */
+  private readonly encoder = new SnapshotEncoder();
+  private readonly checker = new ConsistencyChecker();
   private readonly queue: RefreshQueue;
   private readonly warnings = new Map<string, string[]>();
   /** Per connected proxy: every secret name its resources reference. */
@@ -273,7 +276,7 @@ export class ControlPlane implements AdminControlPlane {
       resources.secrets.map((s) => s.name),
     );
     this.noteCredentials(proxyId, credentials);
-    const dangling = danglingReferences({ ...resources, secrets }, unserved);
+    const dangling = this.checker.dangling({ ...resources, secrets }, unserved);
     if (dangling.length > 0) return this.holdBack(proxyId, reason, dangling);
     this.heldBack.delete(proxyId);
     // Encoding is build work; the pauses between its slices are not.
@@ -283,10 +286,10 @@ export class ControlPlane implements AdminControlPlane {
       const pausedAt = performance.now();
       return due.then(() => void (waited += performance.now() - pausedAt));
     };
-    await encodeInSlices(resources, secrets, pause);
+    await this.encoder.encodeInSlices(resources, secrets, pause);
     if (!this.connected.has(proxyId)) return;
     const before = this.cache.get(proxyId);
-    const snapshot: ProxySnapshot = buildSnapshot(resources, secrets);
+    const snapshot: ProxySnapshot = this.encoder.build(resources, secrets);
     const changed = changedTypes(before, snapshot);
     this.cache.set(proxyId, snapshot);
     const millis = performance.now() - started - waited;

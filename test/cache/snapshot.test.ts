@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildSnapshot, changedTypes, encodeInSlices, typeSnapshot } from '../../src/cache/snapshot.js';
+import { buildSnapshot, changedTypes, SnapshotEncoder } from '../../src/cache/snapshot.js';
 import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
 import { Translator, translate } from '../../src/translate/translator.js';
 import { type Document, meshOf, mtlsPolicy, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
@@ -20,7 +20,7 @@ function snapshotOf(docs: Document[], proxy: string) {
 
 test('a layered snapshot holds exactly the merged resources, with identical bytes', () => {
   const { snapshot, resources } = snapshotOf(base, 'httpbin.bar');
-  const flat = typeSnapshot('clusters', resources.clusters);
+  const flat = new SnapshotEncoder().typeSnapshot('clusters', resources.clusters);
   assert.equal([...snapshot.clusters.resources.keys()].sort(), [...flat.resources.keys()].sort());
   for (const [name, r] of flat.resources) assert.equal(snapshot.clusters.resources.get(name)!.value, r.value);
   assert.is(snapshot.listeners.resources.size, resources.listeners.length);
@@ -32,8 +32,9 @@ test('proxies of one namespace share outbound encodings; their own parts differ'
   const b = translator.translate('httpbin2.bar');
   assert.ok(a.ok && b.ok);
   if (!a.ok || !b.ok) return;
-  const sa = buildSnapshot(a.resources, []);
-  const sb = buildSnapshot(b.resources, []);
+  const encoder = new SnapshotEncoder();
+  const sa = encoder.build(a.resources, []);
+  const sb = encoder.build(b.resources, []);
   const name = 'outbound|8000||httpbin.bar.svc.cluster.local';
   assert.ok(sa.clusters.resources.get(name) === sb.clusters.resources.get(name), 'same encoded object');
   assert.is(sa.endpoints, sb.endpoints);
@@ -69,9 +70,10 @@ test('encoding in slices pauses between resources when asked and leaves what bui
   const direct = translate(meshOf(base), 'httpbin.bar');
   assert.ok(sliced.ok && direct.ok);
   if (!sliced.ok || !direct.ok) return;
+  const encoder = new SnapshotEncoder();
   let asked = 0;
   let paused = 0;
-  await encodeInSlices(sliced.resources, [], () => {
+  await encoder.encodeInSlices(sliced.resources, [], () => {
     asked += 1;
     if (asked % 2) return undefined;
     paused += 1;
@@ -84,12 +86,12 @@ test('encoding in slices pauses between resources when asked and leaves what bui
     sliced.resources.routes.length;
   assert.is(asked, count, 'asked once per resource encoded');
   assert.ok(paused > 0);
-  const a = buildSnapshot(sliced.resources, []);
+  const a = encoder.build(sliced.resources, []);
   const b = buildSnapshot(direct.resources, []);
   for (const t of ['clusters', 'endpoints', 'listeners', 'routes'] as const) assert.is(a[t].version, b[t].version, t);
   // Everything is cached now: a second pass encodes nothing and never pauses.
   let again = 0;
-  await encodeInSlices(sliced.resources, [], () => {
+  await encoder.encodeInSlices(sliced.resources, [], () => {
     again += 1;
     return undefined;
   });
