@@ -18,6 +18,7 @@ import type { ProxyResources } from '../xds/proxy-resources.js';
 import { Translator } from '../translate/translator.js';
 import type { CredentialLookup, CredentialReference, TlsCredentialSource } from '../credentials/credential.js';
 import { affectedSecretNames, NO_SECRETS_DIRECTORY } from '../credentials/credential-store.js';
+import { CredentialTracker } from './credential-tracker.js';
 import { RefreshQueue } from './refresh-queue.js';
 import { proxySecrets } from './proxy-secrets.js';
 import type { WorkloadCredentialSource } from './workload-credentials.js';
@@ -52,12 +53,11 @@ export class ControlPlane implements AdminControlPlane {
   /** Encodings of the resources proxies are served, shared between proxies while they share the resources. */
   private readonly encoder = new SnapshotEncoder();
   private readonly checker = new ConsistencyChecker();
+  private readonly credentialTracker: CredentialTracker;
   private readonly queue: RefreshQueue;
   private readonly warnings = new Map<string, string[]>();
   /** Per connected proxy: every secret name its resources reference. */
   private readonly secretNames = new Map<string, readonly string[]>();
-  /** Per connected proxy: its `kubernetes://` references and whether each is served. */
-  private readonly credentialRefs = new Map<string, ReadonlyMap<string, CredentialLookup>>();
   /** Per connected proxy whose latest snapshot was not served: why. */
   private readonly heldBack = new Map<string, HeldBackSnapshot>();
 
@@ -70,6 +70,7 @@ export class ControlPlane implements AdminControlPlane {
     private readonly tlsCredentials: TlsCredentialSource = NO_SECRETS_DIRECTORY,
     private readonly jwksSource?: JwksSource,
   ) {
+    this.credentialTracker = new CredentialTracker(logger);
     this.queue = new RefreshQueue(
       (id, reason, slicer) => this.rebuild(id, reason, slicer),
       (id, err) => this.logger.warn({ proxy: id, err: String(err) }, 'snapshot build failed; proxy keeps its previous config'),
@@ -185,7 +186,7 @@ export class ControlPlane implements AdminControlPlane {
     this.cache.delete(proxyId);
     this.warnings.delete(proxyId);
     this.secretNames.delete(proxyId);
-    this.credentialRefs.delete(proxyId);
+    this.credentialTracker.forget(proxyId);
     this.heldBack.delete(proxyId);
   }
 
@@ -202,23 +203,12 @@ export class ControlPlane implements AdminControlPlane {
 
   /** Every `kubernetes://` reference of every connected proxy, and whether it is served. */
   credentialReferences(): CredentialReference[] {
-    const out: CredentialReference[] = [];
-    for (const [proxy, refs] of [...this.credentialRefs].sort(([a], [b]) => a.localeCompare(b))) {
-      for (const [secretName, lookup] of refs)
-        out.push(lookup.ok ? { proxy, secretName, available: true } : { proxy, secretName, available: false, reason: lookup.reason });
-    }
-    return out;
+    return this.credentialTracker.references();
   }
 
   /** The distinct `kubernetes://` names connected proxies reference that are not served. */
   missingCredentials(): string[] {
-    return [
-      ...new Set(
-        this.credentialReferences()
-          .filter((r) => !r.available)
-          .map((r) => r.secretName),
-      ),
-    ].sort();
+    return this.credentialTracker.missing();
   }
 
   connectedProxies(): string[] {
@@ -275,7 +265,7 @@ export class ControlPlane implements AdminControlPlane {
       proxyId,
       resources.secrets.map((s) => s.name),
     );
-    this.noteCredentials(proxyId, credentials);
+    this.credentialTracker.note(proxyId, credentials);
     const dangling = this.checker.dangling({ ...resources, secrets }, unserved);
     if (dangling.length > 0) return this.holdBack(proxyId, reason, dangling);
     this.heldBack.delete(proxyId);
@@ -309,22 +299,5 @@ export class ControlPlane implements AdminControlPlane {
       'snapshot not served: it names resources it does not hold; the proxy keeps its last good snapshot (if any)',
     );
     this.hooks.snapshotInconsistent?.(proxyId, dangling);
-  }
-
-  /** Remembers a proxy's credential references; logs those that became unavailable or available again. */
-  private noteCredentials(proxyId: string, now: ReadonlyMap<string, CredentialLookup>): void {
-    const before = this.credentialRefs.get(proxyId);
-    this.credentialRefs.set(proxyId, now);
-    for (const [secret, lookup] of now) {
-      const was = before?.get(secret);
-      if (!lookup.ok && (!was || was.ok || was.reason !== lookup.reason)) {
-        this.logger.warn(
-          { proxy: proxyId, credential: secret, reason: lookup.reason },
-          'credential not available; not served to this proxy (its listener or cluster stays warming)',
-        );
-      } else if (lookup.ok && was && !was.ok) {
-        this.logger.info({ proxy: proxyId, credential: secret, from: lookup.from }, 'credential available again; served');
-      }
-    }
   }
 }
