@@ -23,11 +23,16 @@ export interface CertificateResponse {
   certChain: string[];
 }
 
+/** A CSR may have 64 KiB (see src/ca/csr.ts); anything this large is refused before it is decoded. */
+export const MAX_REQUEST_BYTES = 256 * 1024;
+
 const root = protobuf.loadSync(PROTO_FILE);
 const requestType = root.lookupType('istio.v1.auth.IstioCertificateRequest');
 const responseType = root.lookupType('istio.v1.auth.IstioCertificateResponse');
 
 export function decodeRequest(bytes: Uint8Array): DecodedRequest {
+  if (bytes.length > MAX_REQUEST_BYTES)
+    return { ok: false, malformed: `request of ${bytes.length} bytes is larger than ${MAX_REQUEST_BYTES}` };
   try {
     const message = requestType.toObject(requestType.decode(bytes), { longs: String, defaults: true });
     return { ok: true, request: { csr: String(message.csr), validitySeconds: BigInt(message.validityDuration) } };

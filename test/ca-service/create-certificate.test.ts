@@ -175,6 +175,8 @@ test('a request that is not an IstioCertificateRequest: INVALID_ARGUMENT', async
     ),
   );
   assert.ok(result && result.code === grpc.status.INVALID_ARGUMENT && /malformed request/.test(result.details), String(result?.details));
+  const huge = await createCertificate(client, { csr: 'x'.repeat(300 * 1024), token: await token('httpbin.foo') });
+  assert.ok(!huge.ok && huge.code === 'INVALID_ARGUMENT' && /larger than 262144/.test(huge.details), refusal(huge));
 });
 
 test('metrics: signed by auth, refused by reason, the signing latency histogram', async () => {
@@ -190,7 +192,7 @@ test('one warning per refusal, and no log line carries a key, a CSR or a certifi
   const refusals = t.logLines.filter((l) => l.includes('CreateCertificate refused'));
   const metrics = await (await fetch(`http://127.0.0.1:${t.m.adminPort}/metrics`)).text();
   const counted = [...metrics.matchAll(/^meshlite_ca_requests_refused_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-  assert.ok(refusals.length >= 19, `${refusals.length} refusals logged`);
+  assert.ok(refusals.length >= 20, `${refusals.length} refusals logged`);
   assert.is(refusals.length, counted, 'one line per refused call');
   for (const line of refusals) assert.match(line, /"level":40/);
   assert.match(
