@@ -77,6 +77,7 @@ export function serveCommand(): Command {
       maxConnectionAgeGraceSeconds: durationFlag('--max-connection-age-grace', opts.maxConnectionAgeGrace, true),
       authTimeoutSeconds: durationFlag('--auth-timeout', opts.authTimeout, false),
     };
+    const csrRateLimit = rateLimitFlag(opts.csrRateLimit);
     let adminToken: string | undefined;
     let looseTokenMode: string | undefined;
     try {
@@ -98,7 +99,7 @@ export function serveCommand(): Command {
         adminAddress: opts.adminAddress,
         insecure: opts.insecure === true,
         certTtlSeconds: parseDurationSeconds(opts.certTtl),
-        csrRateLimit: rateLimitFlag(opts.csrRateLimit),
+        csrRateLimit,
         jwksRefreshSeconds: parseDurationSeconds(opts.jwksRefresh),
         debounceMs: debounceFlag(opts.debounce),
         settleMs: durationMillisFlag('--settle', opts.settle),
