@@ -1,8 +1,9 @@
 // Dependencies in src point one way. The pipeline runs config -> model -> xds
 // -> translate -> cache -> server, on top of util and proto (translate joins
 // model and xds; xds builders see only the view types of model); ca, credentials, identity and
-// diff sit beside it and use only its base; admin, control-plane and cli
-// compose everything (cli on top). Checked from the import statements of
+// diff sit beside it and use only its base; ca-service (the certificate-signing
+// API) joins ca and identity over the view of workloads it is handed; admin,
+// control-plane and cli compose everything (cli on top). Checked from the import statements of
 // every file: no cycle between files, none between folders, no upward import.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -29,9 +30,10 @@ const RULES: LayerRules = {
     credentials: [...BASE, 'config'],
     identity: [...BASE, 'config'],
     diff: [...BASE, 'config'],
+    'ca-service': [...BASE, 'config', 'model', 'ca', 'identity', 'credentials'],
     admin: [...PIPELINE, ...BESIDE],
-    'control-plane': [...PIPELINE, ...BESIDE, 'admin'],
-    cli: [...PIPELINE, ...BESIDE, 'admin', 'control-plane'],
+    'control-plane': [...PIPELINE, ...BESIDE, 'ca-service', 'admin'],
+    cli: [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'control-plane'],
   },
   exceptions: [
     {

@@ -51,17 +51,6 @@ export function describeKey(key: KeyObject): Result<KeyKind> {
   return fail(`key type ${key.asymmetricKeyType ?? '?'} is not supported (use ECDSA or RSA)`);
 }
 
-/** The kind of a public key given as SubjectPublicKeyInfo DER, if the CA accepts it. */
-export function describeSpki(spkiDer: Der): Result<KeyKind> {
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
-  } catch {
-    return fail('public key is not a valid SubjectPublicKeyInfo');
-  }
-  return describeKey(key);
-}
-
 function signingKeyFrom(privateKey: KeyObject, kind: KeyKind): SigningKey {
   const spkiDer = Buffer.from(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }));
   return { privateKey, spkiDer, kind, signatureAlgorithm: signatureAlgorithmFor(kind) };

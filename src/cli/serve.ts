@@ -21,6 +21,7 @@ export interface ServeOptions {
   maxConnectionAgeGrace: string;
   authTimeout: string;
   certTtl: string;
+  csrRateLimit: string;
   jwksRefresh: string;
   debounce: string;
   settle: string;
@@ -57,7 +58,8 @@ export function serveCommand(): Command {
       'close a stream whose first request has not authenticated (or a TLS handshake not finished) by then',
       '10s',
     )
-    .option('--cert-ttl <duration>', 'workload certificate lifetime (rotated at half life)', '24h')
+    .option('--cert-ttl <duration>', 'workload certificate lifetime (rotated at half life); the most CreateCertificate grants', '24h')
+    .option('--csr-rate-limit <n/duration>', 'CreateCertificate calls per identity: n at once, n more per duration', '60/1m')
     .option('--jwks-refresh <duration>', 'how often RequestAuthentication jwksUri documents are fetched again', '20m')
     .option('--debounce <ms>', 'wait this long after a file change before reloading', '100')
     .option(
@@ -75,6 +77,7 @@ export function serveCommand(): Command {
       maxConnectionAgeGraceSeconds: durationFlag('--max-connection-age-grace', opts.maxConnectionAgeGrace, true),
       authTimeoutSeconds: durationFlag('--auth-timeout', opts.authTimeout, false),
     };
+    const csrRateLimit = rateLimitFlag(opts.csrRateLimit);
     let adminToken: string | undefined;
     let looseTokenMode: string | undefined;
     try {
@@ -96,6 +99,7 @@ export function serveCommand(): Command {
         adminAddress: opts.adminAddress,
         insecure: opts.insecure === true,
         certTtlSeconds: parseDurationSeconds(opts.certTtl),
+        csrRateLimit,
         jwksRefreshSeconds: parseDurationSeconds(opts.jwksRefresh),
         debounceMs: debounceFlag(opts.debounce),
         settleMs: durationMillisFlag('--settle', opts.settle),
@@ -142,6 +146,18 @@ function durationMillisFlag(flag: string, text: string): number {
   } catch (err) {
     return fatal(`${flag}: ${(err as Error).message}`, 2);
   }
+}
+
+function rateLimitFlag(text: string): { burst: number; perMillis: number } {
+  const [count, per] = text.split('/');
+  const burst = Number(count);
+  let perMillis = Number.NaN;
+  try {
+    perMillis = per === undefined ? Number.NaN : parseDurationMillis(per);
+  } catch {}
+  if (!Number.isInteger(burst) || burst < 1 || !(perMillis > 0))
+    fatal(`--csr-rate-limit: expected <n>/<duration> with n >= 1 and a duration above 0 (e.g. 60/1m), got "${text}"`, 2);
+  return { burst, perMillis };
 }
 
 function durationFlag(flag: string, text: string, zeroAllowed: boolean): number {

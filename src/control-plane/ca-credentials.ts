@@ -1,6 +1,9 @@
-// Adapts the built-in CA and its rotation cache to what the control plane needs.
+// Adapts the built-in CA and its rotation cache to what the control plane
+// needs, and makes the ADS listener's TLS material.
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { WorkloadCertificateCache } from '../ca/rotation.js';
+import type { AdsTls } from '../server/ads-listener.js';
+import { ADS_SERVER_NAME } from '../xds/bootstrap.js';
 import type { WorkloadCredentialSource } from './workload-credentials.js';
 
 export function caCredentials(ca: CertificateAuthority, certificates: WorkloadCertificateCache): WorkloadCredentialSource {
@@ -17,4 +20,16 @@ export function caCredentials(ca: CertificateAuthority, certificates: WorkloadCe
       certificates.onRotated((rotation) => listener(rotation.key));
     },
   };
+}
+
+/**
+ * The ADS serving certificate (DNS `meshlite` and `localhost`, 127.0.0.1 and
+ * the listen IP). Client certificates are asked for, not required, and
+ * verified against the CA's roots: workloads renew theirs with CreateCertificate.
+ */
+export async function adsServingTls(ca: CertificateAuthority, adsHost: string): Promise<AdsTls> {
+  const ips = [...new Set(['127.0.0.1', ...(/^[\d.]+$/.test(adsHost) && adsHost !== '0.0.0.0' ? [adsHost] : [])])];
+  const issued = await ca.issueServerCertificate([ADS_SERVER_NAME, 'localhost'], ips, { ttlSeconds: 90 * 24 * 3600 });
+  if (!issued.ok) throw new Error(`cannot issue the ADS serving certificate: ${issued.error}`);
+  return { certChainPem: issued.certificate.certChainPem, privateKeyPem: issued.certificate.privateKeyPem!, clientCaPem: ca.rootCertPem };
 }

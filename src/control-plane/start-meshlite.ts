@@ -7,6 +7,8 @@ import { Metrics } from '../admin/metrics.js';
 import { proxySync } from '../admin/sync-status.js';
 import { SnapshotCache } from '../cache/snapshot-cache.js';
 import { CertificateAuthority } from '../ca/certificate-authority.js';
+import { DEFAULT_WORKLOAD_TTL_SECONDS } from '../ca/issue.js';
+import type { RateLimit } from '../ca-service/rate-limit.js';
 import { WorkloadCertificateCache } from '../ca/rotation.js';
 import { BackgroundConfigLoader } from './config-loader.js';
 import type { LoadLimits } from '../config/limits.js';
@@ -17,13 +19,13 @@ import type { RevocationList } from '../identity/token-revocations.js';
 import { AdsServer, type ConnectionInfo } from '../server/ads-server.js';
 import { ListenError } from '../server/ads-listener.js';
 import type { StreamObserver } from '../server/stream-status.js';
-import { ADS_SERVER_NAME } from '../xds/bootstrap.js';
 import { CredentialStore } from '../credentials/credential-store.js';
 import { JwksFetcher } from '../credentials/jwks-fetcher.js';
 import { CredentialWatcher } from '../credentials/credential-watcher.js';
 import { registerCredentialMetrics, registerJwksMetrics } from '../credentials/credential-metrics.js';
 import { configPathOverlapping } from '../credentials/read-credentials.js';
-import { caCredentials } from './ca-credentials.js';
+import { adsServingTls, caCredentials } from './ca-credentials.js';
+import { mountCertificateService } from './certificate-service-mount.js';
 import { ConfigWatcher } from './config-watcher.js';
 import { ControlPlane, type ControlPlaneHooks } from './control-plane.js';
 import { ConvergenceTracker } from './convergence.js';
@@ -41,7 +43,10 @@ export interface MeshliteOptions {
   adminAddress: string;
   /** Plaintext ADS and no proxy tokens. Only for development and proxyless clients. */
   insecure: boolean;
+  /** Workload certificate lifetime: SDS certificates get it, CreateCertificate grants at most it. */
   certTtlSeconds?: number;
+  /** CreateCertificate calls per identity; 60 a minute by default. */
+  csrRateLimit?: RateLimit;
   /** How often jwksUri documents are fetched again (20 minutes by default, as Istio). */
   jwksRefreshSeconds?: number;
   debounceMs?: number;
@@ -219,17 +224,22 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     },
   });
 
+  mountCertificateService({
+    ads,
+    ca,
+    tokens,
+    revocations: () => revocationList?.current,
+    controlPlane: cp,
+    registry: metrics.registry,
+    maxTtlSeconds: options.certTtlSeconds ?? DEFAULT_WORKLOAD_TTL_SECONDS,
+    rateLimit: options.csrRateLimit,
+    logger: log,
+  });
+
   await cp.applyConfig(first, 'startup');
   watcher.activate(first);
 
-  let adsTls: { certChainPem: string; privateKeyPem: string } | undefined;
-  if (!options.insecure) {
-    const { host } = splitAddress(options.adsAddress);
-    const ips = [...new Set(['127.0.0.1', ...(/^[\d.]+$/.test(host) && host !== '0.0.0.0' ? [host] : [])])];
-    const issued = await ca.issueServerCertificate([ADS_SERVER_NAME, 'localhost'], ips, { ttlSeconds: 90 * 24 * 3600 });
-    if (!issued.ok) throw new Error(`cannot issue the ADS serving certificate: ${issued.error}`);
-    adsTls = { certChainPem: issued.certificate.certChainPem, privateKeyPem: issued.certificate.privateKeyPem! };
-  }
+  const adsTls = options.insecure ? undefined : await adsServingTls(ca, splitAddress(options.adsAddress).host);
   const admin = buildAdminServer({
     controlPlane: cp,
     ads,

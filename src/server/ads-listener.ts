@@ -4,6 +4,12 @@
 // create, so this is where failed handshakes become visible (and can be logged
 // with a hint), where a busy port is a plain error code, and where a
 // connection that never finishes its handshake gets a deadline.
+//
+// With `clientCaPem` the handshake asks for (never requires) a client
+// certificate and verifies it against those roots. ADS ignores the outcome;
+// services on the same port (certificate renewal) read it through grpc-js's
+// auth context, and why a certificate was not accepted through
+// clientCertificate(peer).
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -13,6 +19,15 @@ import { classifyTlsFailure, PerKeyRateLimit, type TlsFailure } from './tls-fail
 export interface AdsTls {
   certChainPem: string;
   privateKeyPem: string;
+  /** Roots that client certificates are verified against; none are asked for when undefined. */
+  clientCaPem?: string;
+}
+
+/** What a TLS client presented, keyed by grpc-js's peer string (`<address>:<port>`). */
+export interface ClientCertificateStatus {
+  presented: boolean;
+  /** Why OpenSSL did not accept it (e.g. `CERT_HAS_EXPIRED: certificate has expired`); undefined when it did. */
+  rejection?: string;
 }
 
 export interface ListenerLogger {
@@ -45,6 +60,8 @@ export interface AdsListener {
   close(): void;
   /** Drop every connection still open, handshaking or not. */
   destroyConnections(): void;
+  /** The client certificate of an open TLS connection; undefined for unknown peers and plaintext. */
+  clientCertificate(peer: string): ClientCertificateStatus | undefined;
 }
 
 /** Splits `host:port` (`[::1]:15010` too). */
@@ -67,6 +84,7 @@ export async function listenAds(address: string, injector: grpc.ConnectionInject
   }
   const servers: net.Server[] = [];
   const sockets = new Set<net.Socket>();
+  const secured = new Map<string, tls.TLSSocket>();
   const close = () => {
     for (const s of servers) s.close();
   };
@@ -76,7 +94,7 @@ export async function listenAds(address: string, injector: grpc.ConnectionInject
   let bound = port;
   try {
     for (const ip of ips) {
-      const server = options.tls ? tlsServer(injector, options) : net.createServer((socket) => injector.injectConnection(socket));
+      const server = options.tls ? tlsServer(injector, options, secured) : net.createServer((socket) => injector.injectConnection(socket));
       server.on('connection', (raw: net.Socket) => {
         sockets.add(raw);
         raw.once('close', () => sockets.delete(raw));
@@ -88,7 +106,21 @@ export async function listenAds(address: string, injector: grpc.ConnectionInject
     close();
     throw err;
   }
-  return { port: bound, close, destroyConnections };
+  const clientCertificate = (peer: string): ClientCertificateStatus | undefined => {
+    const socket = secured.get(peer);
+    if (!socket) return undefined;
+    const presented = socket.getPeerX509Certificate() !== undefined;
+    return presented && !socket.authorized ? { presented, rejection: rejectionOf(socket.authorizationError) } : { presented };
+  };
+  return { port: bound, close, destroyConnections, clientCertificate };
+}
+
+function rejectionOf(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error ?? 'not verified');
 }
 
 function listenOn(server: net.Server, ip: string, port: number, address: string): Promise<number> {
@@ -98,17 +130,24 @@ function listenOn(server: net.Server, ip: string, port: number, address: string)
   });
 }
 
-function tlsServer(injector: grpc.ConnectionInjector, options: ListenerOptions): tls.Server {
+function tlsServer(injector: grpc.ConnectionInjector, options: ListenerOptions, secured: Map<string, tls.TLSSocket>): tls.Server {
+  const { clientCaPem } = options.tls!;
   const server = tls.createServer({
     cert: options.tls!.certChainPem,
     key: options.tls!.privateKeyPem,
     // grpc-js's own TLS servers offer the same; HTTP/2 is the only protocol here.
     ALPNProtocols: ['h2'],
     handshakeTimeout: options.handshakeTimeoutMs,
+    ...(clientCaPem ? { requestCert: true, rejectUnauthorized: false, ca: clientCaPem } : {}),
   });
   const limit = new PerKeyRateLimit();
   const peers = new WeakMap<net.Socket, { ip?: string; port?: number }>();
   server.on('secureConnection', (socket: tls.TLSSocket) => {
+    if (clientCaPem) {
+      const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+      secured.set(peer, socket);
+      socket.once('close', () => secured.get(peer) === socket && secured.delete(peer));
+    }
     // Once secured, grpc-js owns the connection (and its errors).
     injector.injectConnection(socket);
   });

@@ -4,7 +4,7 @@
 // composition closes streams whose credentials were revoked (closeStreams).
 import * as grpc from '@grpc/grpc-js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
-import { type AdsTls, listenAds, type AdsListener } from './ads-listener.js';
+import { type AdsTls, type ClientCertificateStatus, listenAds, type AdsListener } from './ads-listener.js';
 import { DeltaStream } from './delta-stream.js';
 import { decodeDeltaRequest, decodeSotwRequest, type NodeInfo } from './discovery-codec.js';
 import { setLongTimeout } from './long-timer.js';
@@ -119,6 +119,20 @@ export class AdsServer {
     });
     this.listeners.push(listener);
     return listener.port;
+  }
+
+  /** Serves another gRPC service on the same port, TLS and connections (e.g. certificate signing). */
+  addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+    this.server.addService(definition, implementation);
+  }
+
+  /** The TLS client certificate of the connection `peer` (grpc-js's call.getPeer()) came on, if known. */
+  clientCertificate(peer: string): ClientCertificateStatus | undefined {
+    for (const l of this.listeners) {
+      const status = l.clientCertificate(peer);
+      if (status) return status;
+    }
+    return undefined;
   }
 
   listConnections(): ConnectionInfo[] {

@@ -5,6 +5,7 @@ import { CertificateAuthority } from '../../src/ca/certificate-authority.js';
 import { toPem } from '../../src/ca/pem.js';
 import { x509 } from '../../src/ca/x509-lib.js';
 import { identity, removeTempDirs, splitChain, tempDir, TRUST_DOMAIN } from './ca-fixtures.js';
+import { csrFor, dsa, p256, p384, rsa as rsaKey } from '../support/csr.js';
 import { after, before } from '../support/hooks.js';
 
 let ca: CertificateAuthority;
@@ -96,6 +97,20 @@ test('CSR key policy: RSA-2048 is accepted, RSA-1024 is refused', async () => {
   assert.ok(strong.ok, strong.ok ? '' : strong.error);
   const weak = await ca.signCsr(await csrPem(await keyPair(rsa(1024)), { algorithm: rsa(1024) }), identity('foo', 'sleep'));
   assert.ok(!weak.ok && weak.code === 'invalid-csr' && /too weak/.test(weak.error));
+});
+
+test('CSR key policy: only P-256 among curves, no DSA; the signature algorithm must fit the key', async () => {
+  const refused: [string, string, RegExp][] = [
+    ['P-384', csrFor(p384(), { hash: 'sha384' }), /curve P-384 is not accepted/],
+    ['DSA', csrFor(dsa()), /DSA keys are not accepted/],
+    ['EC key, RSA signature', csrFor(p256(), { signer: rsaKey(2048) }), /signed with RSASSA-PKCS1-v1_5, which does not match its EC key/],
+  ];
+  for (const [what, pem, reason] of refused) {
+    const result = await ca.signCsr(pem, identity('foo', 'sleep'));
+    assert.ok(!result.ok && result.code === 'invalid-csr' && reason.test(result.error), `${what}: ${JSON.stringify(result)}`);
+  }
+  const sha384 = await ca.signCsr(csrFor(p256(), { hash: 'sha384' }), identity('foo', 'sleep'));
+  assert.ok(sha384.ok, 'a P-256 key may sign with SHA-384');
 });
 
 test('the identity is still validated when signing a CSR', async () => {

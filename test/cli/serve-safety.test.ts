@@ -75,6 +75,15 @@ test('loopback means 127.0.0.0/8, ::1 and localhost', () => {
     assert.not.ok(isLoopbackHost(h), h);
 });
 
+test('--csr-rate-limit must be <n>/<duration> (exit 2, one line)', () => {
+  for (const value of ['60', '0/1m', '60/0s', 'x/1m', '60/soon'])
+    assertOneLine(
+      refusedServe('--csr-rate-limit', value),
+      2,
+      `meshlite serve: --csr-rate-limit: expected <n>/<duration> with n >= 1 and a duration above 0 (e.g. 60/1m), got "${value}"`,
+    );
+});
+
 test('--insecure refuses a non-loopback --ads-address (exit 2, one line) unless --insecure-allow-remote', async () => {
   for (const address of ['0.0.0.0:0', '[::]:0', '10.1.2.3:15010', 'meshlite.example.com:15010']) {
     assertOneLine(

@@ -1,0 +1,71 @@
+// Mounts the certificate-signing API (src/ca-service) on the ADS server. It
+// may sign for the workloads meshlite serves under the config in force: a
+// workload removed from the config can no longer renew its certificate.
+import type { Registry } from 'prom-client';
+import type { CertificateAuthority } from '../ca/certificate-authority.js';
+import { CA_SERVICE_DEFINITION } from '../ca-service/ca-proto.js';
+import { registerCaServiceMetrics } from '../ca-service/ca-service-metrics.js';
+import type { IdentityName, ServedWorkloads } from '../ca-service/caller-auth.js';
+import { CertificateService } from '../ca-service/certificate-service.js';
+import type { RateLimit } from '../ca-service/rate-limit.js';
+import type { TokenAuthority } from '../identity/proxy-token.js';
+import type { RevocationList } from '../identity/token-revocations.js';
+import type { MeshModel } from '../model/mesh-model.js';
+import { PROXYLESS_GRPC_ANNOTATION, proxyKind } from '../model/proxy-kind.js';
+import type { AdsServer } from '../server/ads-server.js';
+import type { Logger } from '../util/logger.js';
+
+export interface CertificateServiceDeps {
+  ads: AdsServer;
+  ca: CertificateAuthority;
+  tokens?: TokenAuthority;
+  revocations(): RevocationList | undefined;
+  controlPlane: { readonly currentModel: MeshModel | undefined };
+  registry: Registry;
+  maxTtlSeconds: number;
+  rateLimit?: RateLimit;
+  logger: Logger;
+}
+
+export function mountCertificateService(deps: CertificateServiceDeps): CertificateService {
+  const views = new WeakMap<MeshModel, ServedWorkloads>();
+  const service = new CertificateService({
+    ca: deps.ca,
+    tokens: deps.tokens,
+    revocations: deps.revocations,
+    workloads: () => {
+      const model = deps.controlPlane.currentModel;
+      if (!model) return undefined;
+      let served = views.get(model);
+      if (!served) views.set(model, (served = servedWorkloads(model)));
+      return served;
+    },
+    certificateRejection: (peer) => deps.ads.clientCertificate(peer)?.rejection,
+    maxTtlSeconds: deps.maxTtlSeconds,
+    rateLimit: deps.rateLimit,
+    logger: deps.logger,
+    metrics: registerCaServiceMetrics(deps.registry),
+  });
+  deps.ads.addService(CA_SERVICE_DEFINITION, service.implementation);
+  return service;
+}
+
+/** The same workloads ADS serves: registered, and a sidecar, gateway or proxyless app. */
+export function servedWorkloads(model: MeshModel): ServedWorkloads {
+  const key = (id: IdentityName) => `${id.namespace}/${id.serviceAccount}`;
+  const served = model.registry.workloads.filter((w) => proxyKind(model, w) !== undefined);
+  const identities = new Set(served.map(key));
+  return {
+    workload(workloadId) {
+      const w = model.registry.workload(workloadId);
+      if (!w) return { ok: false, reason: `unknown workload "${workloadId}" (no WorkloadEntry <name>.<namespace>)` };
+      if (!proxyKind(model, w))
+        return {
+          ok: false,
+          reason: `workload "${workloadId}" runs no sidecar (label security.istio.io/tlsMode: istio), no Gateway selects it, and it is not proxyless (annotation ${PROXYLESS_GRPC_ANNOTATION}: "true")`,
+        };
+      return { ok: true, identity: { namespace: w.namespace, serviceAccount: w.serviceAccount } };
+    },
+    servesIdentity: (identity) => identities.has(key(identity)),
+  };
+}
