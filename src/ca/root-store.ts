@@ -19,8 +19,9 @@ import {
   subjectKeyIdentifier,
 } from './x509-template.js';
 
-export const ROOT_CERT_FILE = 'root-cert.pem';
-export const ROOT_KEY_FILE = 'root-key.pem';
+import { ROOT_CERT_FILE, ROOT_KEY_FILE } from './root-files.js';
+
+export { ROOT_CERT_FILE, ROOT_KEY_FILE };
 
 export interface StoredRoot {
   signer: Signer;

@@ -3,7 +3,7 @@
 // listener that cannot bind.
 import { readFileSync, statSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
-import { splitHostPort } from '../server/ads-listener.js';
+import { splitHostPort } from '../server/listen-address.js';
 import type { ListenFailure } from '../control-plane/start-meshlite.js';
 
 /** 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost. */

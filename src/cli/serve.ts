@@ -1,6 +1,5 @@
 import { Command } from 'commander';
-import { pino } from 'pino';
-import { ListenFailure, type RunningMeshlite, startMeshlite } from '../control-plane/start-meshlite.js';
+import type { RunningMeshlite } from '../control-plane/start-meshlite.js';
 import { parseDurationMillis, parseDurationSeconds } from './duration.js';
 import { addLimitOptions, limitsFrom } from './limit-options.js';
 import { collect } from './load.js';
@@ -85,6 +84,8 @@ export function serveCommand(): Command {
     } catch (err) {
       fatal((err as Error).message, 2);
     }
+    // Loaded here, not at the top: every other command starts without the server's modules.
+    const [{ pino }, { ListenFailure, startMeshlite }] = await Promise.all([import('pino'), import('../control-plane/start-meshlite.js')]);
     const logger = pino({ level: opts.logLevel, base: { service: 'meshlite' } });
     if (looseTokenMode)
       logger.warn({ file: opts.adminTokenFile, mode: looseTokenMode }, 'the admin token file is readable by group or others; make it 0600');

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CertificateAuthority } from '../ca/certificate-authority.js';
-import { ROOT_CERT_FILE, ROOT_KEY_FILE } from '../ca/root-store.js';
+import type { CertificateAuthority } from '../ca/certificate-authority.js';
+import { ROOT_CERT_FILE, ROOT_KEY_FILE } from '../ca/root-files.js';
 import { TokenAuthority } from '../identity/proxy-token.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import type { Workload } from '../model/registry.js';
@@ -50,6 +50,8 @@ export async function loadIdentityState(
   const trustDomain = model.mesh.trustDomain;
   const tokens = await loadTokenAuthority(stateDir, caDir);
   try {
+    // Loaded here: the CA's X.509 modules are the slowest part of starting the CLI.
+    const { CertificateAuthority } = await import('../ca/certificate-authority.js');
     const ca = await CertificateAuthority.loadOrCreate(caDir ? { pluggedInDir: caDir, trustDomain } : { stateDir, trustDomain });
     return { ca, tokens };
   } catch (err) {

@@ -14,7 +14,10 @@ import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import type * as grpc from '@grpc/grpc-js';
+import { ListenError, splitHostPort } from './listen-address.js';
 import { classifyTlsFailure, PerKeyRateLimit, type TlsFailure } from './tls-failures.js';
+
+export { ListenError, splitHostPort };
 
 export interface AdsTls {
   certChainPem: string;
@@ -43,17 +46,6 @@ export interface ListenerOptions {
   onTlsFailure?(failure: TlsFailure): void;
 }
 
-/** The address could not be listened on; `code` is the system error (EADDRINUSE, EACCES, EADDRNOTAVAIL, ENOTFOUND). */
-export class ListenError extends Error {
-  constructor(
-    readonly address: string,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export interface AdsListener {
   port: number;
   /** Stop accepting connections (open ones stay). */
@@ -62,15 +54,6 @@ export interface AdsListener {
   destroyConnections(): void;
   /** The client certificate of an open TLS connection; undefined for unknown peers and plaintext. */
   clientCertificate(peer: string): ClientCertificateStatus | undefined;
-}
-
-/** Splits `host:port` (`[::1]:15010` too). */
-export function splitHostPort(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(':');
-  const host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(address.slice(i + 1));
-  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new ListenError(address, 'EINVAL', `${address} is not host:port`);
-  return { host, port };
 }
 
 /** Listens on every address `host` resolves to (one port for all), injecting connections into grpc-js. */
