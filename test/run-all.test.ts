@@ -119,6 +119,16 @@ test('end-to-end files (under e2e/) run at most MESHLITE_TEST_E2E_JOBS at a time
   assert.ok(uncapped.lines.includes('failed files: e2e/b.test.js'), uncapped.lines.join('\n'));
 });
 
+test('an end-to-end file marked "// runner: long" starts before the other end-to-end files', () => {
+  // One end-to-end slot: e2e/z (marked) must run before e2e/a, which checks that z had finished.
+  const files = { 'e2e/a.test.js': after('z-done'), 'e2e/z.test.js': `// runner: long\n${waiter('z', 'z')}` };
+  const marked = runOn(files, { env: { MESHLITE_TEST_JOBS: '2', MESHLITE_TEST_E2E_JOBS: '1' } });
+  assert.is(marked.status, 0, marked.lines.join('\n'));
+  // Without the marker, path order: e2e/a runs first and finds z not done.
+  const plain = runOn({ ...files, 'e2e/z.test.js': waiter('z', 'z') }, { env: { MESHLITE_TEST_JOBS: '2', MESHLITE_TEST_E2E_JOBS: '1' } });
+  assert.ok(plain.lines.includes('failed files: e2e/a.test.js'), plain.lines.join('\n'));
+});
+
 const HOOKS = pathToFileURL(join(REPO_ROOT, 'dist/test/support/hooks.js')).href;
 /** Two tests behind a before hook that throws, registered with uvu's test.before or with test/support/hooks.ts. */
 const failingBefore = (through: 'uvu' | 'hooks.ts') => `import { test } from '${UVU}';

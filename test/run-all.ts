@@ -55,10 +55,21 @@ function isEndToEnd(name: string, file: string): boolean {
   return /(^|\/)e2e\//.test(name) || LAUNCHERS.test(readFileSync(file, 'utf8'));
 }
 
+/**
+ * A file that says `// runner: long` in its source starts before the other
+ * end-to-end files: with two running at a time, the longest ones started last
+ * would finish alone at the end.
+ */
+const LONG_MARKER = /^\/\/ runner: long\b/m;
+function isLong(file: string): boolean {
+  return LONG_MARKER.test(readFileSync(file, 'utf8'));
+}
+
 interface TestFile {
   name: string;
   file: string;
   e2e: boolean;
+  long: boolean;
 }
 
 interface Verdict {
@@ -141,9 +152,10 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Runs the files, end-to-end ones first (they are the long ones), within the two limits. */
+/** Runs the files, end-to-end ones first (the long-marked among them first of all), within the two limits. */
 async function runAll(files: TestFile[], onDone: (testFile: TestFile, verdict: Verdict) => void): Promise<void> {
-  const queue = [...files.filter((f) => f.e2e), ...files.filter((f) => !f.e2e)];
+  const e2e = files.filter((f) => f.e2e);
+  const queue = [...e2e.filter((f) => f.long), ...e2e.filter((f) => !f.long), ...files.filter((f) => !f.e2e)];
   let running = 0;
   let e2eRunning = 0;
   await new Promise<void>((allDone) => {
@@ -171,7 +183,7 @@ const files: TestFile[] = findTests(testRoot)
   .map((file) => ({ file, name: relative(testRoot, file) }))
   .filter(({ name }) => !filter || filter.test(name))
   // Serial keeps plain path order; in parallel the end-to-end files are started first.
-  .map(({ file, name }) => ({ file, name, e2e: jobs > 1 && isEndToEnd(name, file) }));
+  .map(({ file, name }) => ({ file, name, e2e: jobs > 1 && isEndToEnd(name, file), long: jobs > 1 && isLong(file) }));
 
 let passed = 0;
 let failed = 0;

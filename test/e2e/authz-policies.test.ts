@@ -1,3 +1,4 @@
+// runner: long
 // AuthorizationPolicy and RequestAuthentication on the S1 world (foo and bar
 // with sidecars, legacy without), real Envoys, one world, policies applied
 // live: ALLOW by namespace, DENY by path, `when` on a request header, then

@@ -1,3 +1,4 @@
+// runner: long
 // meshlite's lifecycle with real Envoys: certificate rotation under traffic,
 // a control-plane restart under traffic, refused ADS streams, and secrets
 // that never reach the wrong proxy.

@@ -1,3 +1,4 @@
+// runner: long
 // S1 -> S2 -> S3 end to end with real Envoys, one world, config edited live
 // (no Envoy restart): every step asserts the full 3x3 matrix of curl codes.
 import { test } from 'uvu';

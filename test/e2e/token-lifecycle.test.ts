@@ -1,3 +1,4 @@
+// runner: long
 // A proxy token's whole life with real Envoys: its stream is closed when the
 // token expires and when it is revoked (and reconnects with it are refused),
 // an Envoy bootstrapped from another state dir is logged with a hint, and
