@@ -7,7 +7,7 @@ import { gatewayId, hostsOverlap, narrowerHost, parseServerHost } from './gatewa
 import type { MeshModel } from './mesh-model.js';
 import { proxyIdentity } from './proxy-view.js';
 import type { Workload } from './registry.js';
-import { clusterResolver, resolveVirtualService } from './route-resolution.js';
+import { virtualServiceRoutes } from './route-resolution.js';
 import { credentialRef, fileCertRef, fileRootRef, ROOT_CA, WORKLOAD_CERT } from './secret-refs.js';
 import type {
   BoundVirtualService,
@@ -65,13 +65,7 @@ export function buildGatewayView(model: MeshModel, proxy: Workload, outbound: Ou
   const warnings: string[] = [];
   const ports = new Map<string, GatewayPortView>();
   const gateways = model.gateways.gatewaysOf(proxy);
-  const resolve = clusterResolver(model, new Set(outbound.clusters.map((c) => c.name)));
-  const resolved = new Map<VirtualService, VirtualServiceRoutes>();
-  const routesOf = (vs: VirtualService) => {
-    let routes = resolved.get(vs);
-    if (!routes) resolved.set(vs, (routes = resolveVirtualService(vs, resolve)));
-    return routes;
-  };
+  const routesOf = virtualServiceRoutes(model, new Set(outbound.clusters.map((c) => c.name)));
   for (const gw of gateways) {
     const id = gatewayId(gw);
     const bound = model.gateways.boundTo(id);

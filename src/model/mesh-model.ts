@@ -2,7 +2,6 @@
 // and shared (read-only) by every per-proxy translation.
 import type { ConfigSet, MeshConfigSpec } from '../config/types.js';
 import { AuthorizationIndex } from './authorization.js';
-export { trustDomains } from './authorization.js';
 import { DestinationRuleIndex } from './destination-rules.js';
 import { GatewayIndex } from './gateways.js';
 import { PeerAuthenticationIndex } from './peer-authentication.js';

@@ -8,7 +8,7 @@ import { MESH_GATEWAY } from './gateways.js';
 import type { MeshModel } from './mesh-model.js';
 import { clusterName, hostDomains, sniName } from './names.js';
 import { endpointPort, isHttp2Protocol, isHttpProtocol, isVisibleFrom, type Service, type ServicePort } from './registry.js';
-import { clusterResolver, resolveVirtualService } from './route-resolution.js';
+import { virtualServiceRoutes } from './route-resolution.js';
 import { credentialRef, fileCertRef, fileRootRef, ROOT_CA, type SecretRef, uniqueSecretRefs, WORKLOAD_CERT } from './secret-refs.js';
 import type {
   DiscoveryType,
@@ -52,14 +52,8 @@ export function computeOutbound(model: MeshModel, namespace: string): OutboundVi
     }
   }
   const known = new Set(clusters.map((c) => c.name));
-  const resolve = clusterResolver(model, known);
-  // A VirtualService routing several hosts is resolved once.
-  const resolved = new Map<VirtualService, VirtualHostView['virtualService']>();
-  for (const { vhost, vs } of routed) {
-    let routes = resolved.get(vs);
-    if (!routes) resolved.set(vs, (routes = resolveVirtualService(vs, resolve)));
-    vhost.virtualService = routes;
-  }
+  const routesOf = virtualServiceRoutes(model, known);
+  for (const { vhost, vs } of routed) vhost.virtualService = routesOf(vs);
   for (const tcp of tcpPorts) {
     if (!tcp.weighted) continue;
     const kept = tcp.weighted.filter((w) => known.has(w.cluster));

@@ -25,6 +25,17 @@ export function clusterResolver(model: MeshModel, known: ReadonlySet<string>): C
   };
 }
 
+/** Resolves VirtualServices against the clusters in `known`, each once however many hosts or servers it routes. */
+export function virtualServiceRoutes(model: MeshModel, known: ReadonlySet<string>): (vs: VirtualService) => VirtualServiceRoutes {
+  const clusterFor = clusterResolver(model, known);
+  const resolved = new Map<VirtualService, VirtualServiceRoutes>();
+  return (vs) => {
+    let routes = resolved.get(vs);
+    if (!routes) resolved.set(vs, (routes = resolveVirtualService(vs, clusterFor)));
+    return routes;
+  };
+}
+
 export function resolveVirtualService(vs: VirtualService, clusterFor: ClusterResolver): VirtualServiceRoutes {
   const ns = vs.meta.namespace;
   const cluster = (d: Destination) => {

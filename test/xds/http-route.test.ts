@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Destination, HttpMatchRequest, HttpRoute, HttpRouteDestination } from '../../src/config/types.js';
+import type { Destination, HttpMatchRequest, HttpRoute, HttpRouteDestination, VirtualService } from '../../src/config/types.js';
+import { resolveVirtualService } from '../../src/model/route-resolution.js';
 import type { HttpRouteView } from '../../src/model/view-types.js';
 import { canonicalJson, type Json } from '../../src/proto/proto-json.js';
 import { asJson } from '../../src/xds/common.js';
@@ -24,19 +25,12 @@ const CLUSTERS: Record<string, string> = {
   'shadow|': 'outbound|8000||shadow.bar.svc.cluster.local',
 };
 const clusterFor = (d: Destination) => (d.port && d.port !== 8000 ? undefined : CLUSTERS[`${d.host}|${d.subset ?? ''}`]);
-/** Routes as the model hands them over: each destination (and mirror) with its cluster, when there is one. */
+/** Routes as the model hands them over: resolved by the model's own resolution, against the clusters above. */
 const resolved = (routes: readonly HttpRoute[]): HttpRouteView[] =>
-  routes.map(({ route, mirror, ...rest }) => {
-    const cluster = (d: Destination) => {
-      const found = clusterFor(d);
-      return found === undefined ? {} : { cluster: found };
-    };
-    return {
-      ...rest,
-      route: route.map((d) => ({ ...d, ...cluster(d.destination) })),
-      ...(mirror ? { mirror: { ...mirror, ...cluster(mirror) } } : {}),
-    };
-  });
+  resolveVirtualService(
+    { meta: { namespace: 'foo', name: 'vs' }, spec: { http: routes, tcp: [], tls: [] } } as unknown as VirtualService,
+    clusterFor,
+  ).http;
 const CTX: RouteBuildContext = {
   port: 8000,
   gateway: 'mesh',
