@@ -33,7 +33,8 @@ const RULES: LayerRules = {
     'ca-service': [...BASE, 'config', 'model', 'ca', 'identity', 'credentials'],
     admin: [...PIPELINE, ...BESIDE],
     'control-plane': [...PIPELINE, ...BESIDE, 'ca-service', 'admin'],
-    cli: [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'control-plane'],
+    agent: [...BASE, 'config', 'model', 'xds', 'ca', 'ca-service', 'identity'],
+    cli: [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'control-plane', 'agent'],
   },
   exceptions: [
     {
