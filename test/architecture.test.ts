@@ -33,7 +33,7 @@ const RULES: LayerRules = {
     'ca-service': [...BASE, 'config', 'model', 'ca', 'identity', 'credentials'],
     admin: [...PIPELINE, ...BESIDE],
     'control-plane': [...PIPELINE, ...BESIDE, 'ca-service', 'admin'],
-    agent: [...BASE, 'config', 'model', 'xds', 'ca', 'ca-service', 'identity'],
+    agent: [...PIPELINE, 'ca', 'ca-service', 'identity'],
     cli: [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'control-plane', 'agent'],
   },
   exceptions: [
