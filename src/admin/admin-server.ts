@@ -1,6 +1,7 @@
 // The admin HTTP server (fastify), on its own port: health, readiness,
 // Prometheus metrics, and the /debug views of what meshlite serves. With a
 // debug token, everything but /healthz, /ready and /metrics needs it.
+import { keysOnNode } from '../server/node-metadata.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
@@ -122,9 +123,13 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
       peer: c.peer,
       node: { id: c.node.id, cluster: c.node.cluster, userAgent: c.node.userAgent, metadata: c.node.metadata },
       connectedAt: new Date(c.connectedAt).toISOString(),
-      token: c.credential
-        ? { id: c.credential.id ?? null, issuedAt: iso(c.credential.issuedAt), expiresAt: iso(c.credential.expiresAt) }
-        : null,
+      token:
+        c.credential && c.credential.kind !== 'certificate'
+          ? { id: c.credential.id ?? null, issuedAt: iso(c.credential.issuedAt), expiresAt: iso(c.credential.expiresAt) }
+          : null,
+      certificate:
+        c.credential?.kind === 'certificate' ? { serialNumber: c.credential.id ?? null, expiresAt: iso(c.credential.expiresAt) } : null,
+      keysOnNode: keysOnNode(c.node),
       types: c.status(),
       warnings: controlPlane.proxyWarnings(c.proxyId),
     })),

@@ -81,6 +81,12 @@ export class Metrics implements StreamObserver {
     help: 'Workload certificates issued (first issue and rotations)',
     registers: [this.registry],
   });
+  readonly workloadKeysGenerated = new Counter({
+    name: 'meshlite_workload_keys_generated_total',
+    help: 'Private keys meshlite made for workloads of direct-mode proxies, by identity (namespace/serviceaccount); agent-run proxies make their own',
+    labelNames: ['identity'],
+    registers: [this.registry],
+  });
   readonly streamsClosed = new Counter({
     name: 'meshlite_ads_streams_closed_total',
     help: 'ADS streams meshlite ended itself, by reason (refused, auth_timeout, token_expired, token_revoked, malformed_request)',

@@ -28,8 +28,7 @@ export interface LocalSecrets {
   onChange(listener: () => void): () => void;
 }
 
-/** Node metadata key an agent sets: the proxy's key is made on its host, so meshlite makes none. */
-export const AGENT_NODE_METADATA = 'MESHLITE_AGENT';
+export { AGENT_NODE_METADATA } from '../server/node-metadata.js';
 
 /** The SDS names the agent answers itself; every other Secret comes from meshlite. */
 export const LOCAL_SECRET_NAMES: ReadonlySet<string> = new Set([WORKLOAD_CERT.name, ROOT_CA.name]);

@@ -98,7 +98,24 @@ async function tokenOutcome(header: string | undefined, context: CallerContext):
   };
 }
 
-function certificateOutcome(presented: PresentedCredentials, context: CallerContext): Outcome {
+/** What checking a client certificate needs: no token authority. */
+export type CertificateContext = Pick<CallerContext, 'trustDomain' | 'workloads' | 'now'>;
+
+/**
+ * The caller a presented client certificate proves, alone: `absent` when none
+ * was presented. ADS streams of node agents authenticate this way.
+ */
+export function certificateCaller(
+  presented: Pick<PresentedCredentials, 'verifiedCertificate' | 'certificateRejection'>,
+  context: CertificateContext,
+): { kind: 'absent' } | { kind: 'ok'; caller: Caller; notAfter: Date } | { kind: 'refused'; denied: boolean; reason: string } {
+  const outcome = certificateOutcome(presented, context);
+  if (outcome.kind !== 'ok') return outcome;
+  const cert = new x509.X509Certificate(new Uint8Array(presented.verifiedCertificate!));
+  return { ...outcome, notAfter: cert.notAfter };
+}
+
+function certificateOutcome(presented: PresentedCredentials, context: CertificateContext): Outcome {
   if (!presented.verifiedCertificate) {
     return presented.certificateRejection === undefined
       ? { kind: 'absent' }

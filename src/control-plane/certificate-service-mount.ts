@@ -5,15 +5,15 @@ import type { Registry } from 'prom-client';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import { CA_SERVICE_DEFINITION } from '../ca-service/ca-proto.js';
 import { registerCaServiceMetrics } from '../ca-service/ca-service-metrics.js';
-import type { IdentityName, ServedWorkloads } from '../ca-service/caller-auth.js';
+import type { ServedWorkloads } from '../ca-service/caller-auth.js';
 import { CertificateService } from '../ca-service/certificate-service.js';
 import type { RateLimit } from '../ca-service/rate-limit.js';
 import type { TokenAuthority } from '../identity/proxy-token.js';
 import type { RevocationList } from '../identity/token-revocations.js';
 import type { MeshModel } from '../model/mesh-model.js';
-import { PROXYLESS_GRPC_ANNOTATION, proxyKind } from '../model/proxy-kind.js';
 import type { AdsServer } from '../server/ads-server.js';
 import type { Logger } from '../util/logger.js';
+import { servedWorkloads } from './served-workloads.js';
 
 export interface CertificateServiceDeps {
   ads: AdsServer;
@@ -48,24 +48,4 @@ export function mountCertificateService(deps: CertificateServiceDeps): Certifica
   });
   deps.ads.addService(CA_SERVICE_DEFINITION, service.implementation);
   return service;
-}
-
-/** The same workloads ADS serves: registered, and a sidecar, gateway or proxyless app. */
-export function servedWorkloads(model: MeshModel): ServedWorkloads {
-  const key = (id: IdentityName) => `${id.namespace}/${id.serviceAccount}`;
-  const served = model.registry.workloads.filter((w) => proxyKind(model, w) !== undefined);
-  const identities = new Set(served.map(key));
-  return {
-    workload(workloadId) {
-      const w = model.registry.workload(workloadId);
-      if (!w) return { ok: false, reason: `unknown workload "${workloadId}" (no WorkloadEntry <name>.<namespace>)` };
-      if (!proxyKind(model, w))
-        return {
-          ok: false,
-          reason: `workload "${workloadId}" runs no sidecar (label security.istio.io/tlsMode: istio), no Gateway selects it, and it is not proxyless (annotation ${PROXYLESS_GRPC_ANNOTATION}: "true")`,
-        };
-      return { ok: true, identity: { namespace: w.namespace, serviceAccount: w.serviceAccount } };
-    },
-    servesIdentity: (identity) => identities.has(key(identity)),
-  };
 }

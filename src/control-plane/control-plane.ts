@@ -50,6 +50,8 @@ export class ControlPlane implements AdminControlPlane {
   private generation = 0;
   private status: ConfigStatus | undefined;
   private readonly connected = new Set<string>();
+  /** Connected proxies run by a node agent: their key is made and served on their host, never here. */
+  private readonly keysOnNode = new Set<string>();
   /** Encodings of the resources proxies are served, shared between proxies while they share the resources. */
   private readonly encoder = new SnapshotEncoder();
   private readonly checker = new ConsistencyChecker();
@@ -176,13 +178,17 @@ export class ControlPlane implements AdminControlPlane {
     return this.model !== undefined;
   }
 
-  proxyConnected(proxyId: string): Promise<void> {
+  /** `keysOnNode`: a node agent holds this proxy's key and serves its `default` secret; meshlite makes none. */
+  proxyConnected(proxyId: string, options: { keysOnNode?: boolean } = {}): Promise<void> {
     this.connected.add(proxyId);
+    if (options.keysOnNode) this.keysOnNode.add(proxyId);
+    else this.keysOnNode.delete(proxyId);
     return this.refresh(proxyId, 'proxy connected');
   }
 
   proxyDisconnected(proxyId: string): void {
     this.connected.delete(proxyId);
+    this.keysOnNode.delete(proxyId);
     this.cache.delete(proxyId);
     this.warnings.delete(proxyId);
     this.secretNames.delete(proxyId);
@@ -248,12 +254,18 @@ export class ControlPlane implements AdminControlPlane {
       const proxy = translated.proxy;
       // Time spent waiting for the CA (or behind other rebuilds) is not build work: keep it out of the metric.
       const paused = performance.now();
-      const pair = resources.secrets.some((s) => s.kind === 'workload-cert') ? await this.credentials.certificateFor(proxy) : undefined;
+      const onNode = this.keysOnNode.has(proxyId);
+      const wantsKey = resources.secrets.some((s) => s.kind === 'workload-cert');
+      const pair = wantsKey && !onNode ? await this.credentials.certificateFor(proxy) : undefined;
       waited = performance.now() - paused;
       credentials = new Map(
         resources.secrets.filter((s) => s.kind === 'credential').map((s) => [s.name, this.tlsCredentials.lookup(s.name)]),
       );
-      ({ secrets, unserved } = proxySecrets(resources.secrets, pair, this.credentials.rootCertPem(), credentials));
+      const served = onNode ? resources.secrets.filter((s) => s.kind !== 'workload-cert') : resources.secrets;
+      ({ secrets, unserved } = proxySecrets(served, pair, this.credentials.rootCertPem(), credentials));
+      // Served by the agent on the proxy's host: not a dangling reference.
+      if (onNode && wantsKey)
+        unserved = new Set([...unserved, ...resources.secrets.filter((s) => s.kind === 'workload-cert').map((s) => s.name)]);
     } else {
       // The workload left the config: it gets nothing (fail closed) until it is back.
       this.logger.warn({ proxy: proxyId, error: translated.error }, 'connected proxy has no config; serving it an empty config');

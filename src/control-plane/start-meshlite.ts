@@ -31,6 +31,7 @@ import { ControlPlane, type ControlPlaneHooks } from './control-plane.js';
 import { ConvergenceTracker } from './convergence.js';
 import { RevocationWatcher } from './revocation-watcher.js';
 import { TokenStreamAuthenticator } from './stream-authenticator.js';
+import { keysOnNode } from '../server/node-metadata.js';
 
 export interface MeshliteOptions {
   configPaths: string[];
@@ -139,6 +140,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
       if (!seenSerials.has(pair.serialNumber)) {
         seenSerials.add(pair.serialNumber);
         metrics.certificatesIssued.inc();
+        metrics.workloadKeysGenerated.inc({ identity: `${identity.namespace}/${identity.serviceAccount}` });
       }
       return pair;
     },
@@ -150,6 +152,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   const closeRevoked = (list: RevocationList) => {
     const why = (c: ConnectionInfo) =>
       c.credential &&
+      c.credential.kind !== 'certificate' &&
       list.revokedReason({
         workloadId: c.proxyId,
         tokenId: c.credential.id,
@@ -209,7 +212,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   const revocationList = revocations;
   ads = new AdsServer({
     cache,
-    authenticator: new TokenStreamAuthenticator(cp, tokens, () => revocationList?.current),
+    authenticator: new TokenStreamAuthenticator(cp, tokens, () => revocationList?.current, ca.trustDomain),
     logger: log,
     observer,
     authTimeoutMs: (options.authTimeoutSeconds ?? 10) * 1000,
@@ -217,7 +220,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     maxConnectionAgeGraceMs: (options.maxConnectionAgeGraceSeconds ?? 10) * 1000,
     onStreamClosed: (reason) => metrics.streamsClosed.inc({ reason }),
     onTlsFailure: (failure) => metrics.tlsHandshakeFailures.inc({ kind: failure.kind }),
-    onProxyConnected: (id) => void cp.proxyConnected(id),
+    onProxyConnected: (id, node) => void cp.proxyConnected(id, { keysOnNode: keysOnNode(node) }),
     onProxyDisconnected: (id) => {
       cp.proxyDisconnected(id);
       tracker.forget(id);

@@ -27,8 +27,11 @@ export const ADS_SERVICE_DEFINITION: grpc.ServiceDefinition = {
   DeltaAggregatedResources: { path: `/${SERVICE}/DeltaAggregatedResources`, requestStream: true, responseStream: true, ...passthrough },
 };
 
-/** What authenticated a stream (a token); times are milliseconds since the epoch. */
+/** What authenticated a stream; times are milliseconds since the epoch. */
 export interface StreamCredential {
+  /** A proxy token (the default), or a workload certificate this CA issued (node agents). */
+  kind?: 'token' | 'certificate';
+  /** The token's id, or the certificate's serial number. */
   id?: string;
   issuedAt?: number;
   /** The stream is closed (UNAUTHENTICATED) at this moment. */
@@ -37,12 +40,26 @@ export interface StreamCredential {
 
 export type AuthResult = { ok: true; proxyId: string; credential?: StreamCredential } | { ok: false; code: grpc.status; message: string };
 
+/** The TLS client certificate of a stream's connection. */
+export interface PeerCertificate {
+  /** DER, when OpenSSL verified it against the CA's roots during the handshake. */
+  verified?: Buffer;
+  /** Why one that was presented was not verified. */
+  rejection?: string;
+}
+
 export interface StreamAuthenticator {
-  authenticate(metadata: grpc.Metadata, node: NodeInfo, peer: string): Promise<AuthResult>;
+  authenticate(metadata: grpc.Metadata, node: NodeInfo, peer: string, certificate?: PeerCertificate): Promise<AuthResult>;
 }
 
 /** Why meshlite itself ended a stream (a metric label). */
-export type StreamCloseReason = 'refused' | 'auth_timeout' | 'token_expired' | 'token_revoked' | 'malformed_request';
+export type StreamCloseReason =
+  | 'refused'
+  | 'auth_timeout'
+  | 'token_expired'
+  | 'certificate_expired'
+  | 'token_revoked'
+  | 'malformed_request';
 
 export interface ConnectionInfo {
   streamId: number;
@@ -198,7 +215,7 @@ export class AdsServer {
         streamId,
         code: grpc.status[code],
         reason: message,
-        ...(info ? { proxy: info.proxyId, tokenId: info.credential?.id } : {}),
+        ...(info ? { proxy: info.proxyId, ...credentialFields(info.credential) } : {}),
       };
       logger.warn(fields, info ? 'ADS stream closed' : 'ADS stream refused');
       this.opts.onStreamClosed?.(reason);
@@ -218,7 +235,11 @@ export class AdsServer {
         return close(grpc.status.INVALID_ARGUMENT, `malformed discovery request: ${(err as Error).message}`, 'malformed_request');
       }
       if (!node?.id) return close(grpc.status.INVALID_ARGUMENT, 'the first discovery request must carry node.id', 'malformed_request');
-      const auth = await this.opts.authenticator.authenticate(call.metadata, node, peer);
+      const certificate: PeerCertificate = {
+        verified: call.getAuthContext()?.sslPeerCertificate?.raw,
+        rejection: this.clientCertificate(peer)?.rejection,
+      };
+      const auth = await this.opts.authenticator.authenticate(call.metadata, node, peer, certificate);
       if (!auth.ok) return close(auth.code, auth.message, 'refused');
       if (closed) return;
       clearTimeout(authTimer);
@@ -243,8 +264,7 @@ export class AdsServer {
           protocol,
           peer,
           userAgent: node.userAgent,
-          tokenId: credential?.id,
-          tokenExpiresAt: isoOf(credential?.expiresAt),
+          ...credentialFields(credential),
         },
         'proxy connected',
       );
@@ -315,6 +335,12 @@ export class AdsServer {
   ): void {
     const expiresAt = credential.expiresAt!;
     const left = expiresAt - Date.now();
+    if (credential.kind === 'certificate') {
+      // A node agent renews its certificate long before this and reconnects with the new one.
+      const message = `client certificate ${credential.id} expired at ${isoOf(expiresAt)}`;
+      setCancel(setLongTimeout(() => close(grpc.status.UNAUTHENTICATED, message, 'certificate_expired'), left));
+      return;
+    }
     if (left < EXPIRY_WARNING_MS) {
       this.opts.logger.warn(
         { proxy: proxyId, streamId, tokenId: credential.id, tokenExpiresAt: isoOf(expiresAt) },
@@ -323,6 +349,13 @@ export class AdsServer {
     }
     setCancel(setLongTimeout(() => close(grpc.status.UNAUTHENTICATED, `token expired at ${isoOf(expiresAt)}`, 'token_expired'), left));
   }
+}
+
+function credentialFields(c: StreamCredential | undefined): Record<string, string | undefined> {
+  if (!c) return {};
+  return c.kind === 'certificate'
+    ? { certificateSerial: c.id, certificateExpiresAt: isoOf(c.expiresAt) }
+    : { tokenId: c.id, tokenExpiresAt: isoOf(c.expiresAt) };
 }
 
 function isoOf(ms: number | undefined): string | undefined {

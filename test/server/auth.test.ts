@@ -207,7 +207,7 @@ test('a revoked token is refused at open: by its id, or as a token of its proxy 
     assert.ok((await later.next()).names.length > 0);
     assert.equal(
       w.server.listConnections().map((c) => [c.proxyId, c.credential]),
-      [['sleep.foo', { id: issued.tokenId, issuedAt: issued.issuedAt * 1000, expiresAt: issued.expiresAt * 1000 }]],
+      [['sleep.foo', { kind: 'token', id: issued.tokenId, issuedAt: issued.issuedAt * 1000, expiresAt: issued.expiresAt * 1000 }]],
     );
   }));
 

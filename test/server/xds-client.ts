@@ -131,7 +131,7 @@ export function readSotwResponse(bytes: Uint8Array): SotwResponse {
 }
 
 export interface SotwRequestArgs {
-  node?: { id: string; cluster?: string };
+  node?: { id: string; cluster?: string; metadata?: Record<string, string> };
   names?: string[];
   version?: string;
   nonce?: string;

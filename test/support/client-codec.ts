@@ -10,7 +10,7 @@ const messages = discoveryMessageTypes;
 export const clientCodec = {
   encodeSotwRequest(req: {
     versionInfo?: string;
-    node?: { id: string; cluster?: string };
+    node?: { id: string; cluster?: string; metadata?: Record<string, string> };
     resourceNames?: string[];
     typeUrl: string;
     responseNonce?: string;
@@ -19,7 +19,13 @@ export const clientCodec = {
     return messages()
       .request!.encode({
         version_info: req.versionInfo ?? '',
-        node: req.node,
+        node: req.node && {
+          id: req.node.id,
+          cluster: req.node.cluster,
+          metadata: req.node.metadata && {
+            fields: Object.fromEntries(Object.entries(req.node.metadata).map(([k, v]) => [k, { stringValue: v }])),
+          },
+        },
         resource_names: req.resourceNames ?? [],
         type_url: req.typeUrl,
         response_nonce: req.responseNonce ?? '',
