@@ -32,6 +32,8 @@ export interface AdminControlPlane {
   proxyWarnings(proxyId: string): readonly string[];
   credentialReferences(): CredentialReference[];
   heldBackSnapshot(proxyId: string): HeldBackSnapshot | undefined;
+  /** Secret names a node agent serves to this proxy itself (its key and certificate): named, never held here. */
+  secretsOnNode(proxyId: string): readonly string[];
 }
 
 /** A proxy's latest snapshot was not served because it names resources it does not hold (cache/snapshot-consistency.ts). */
@@ -152,7 +154,10 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
       routes: jsons('routes'),
     };
     const versions = Object.fromEntries(RESOURCE_TYPES.map((t) => [t, snapshot[t].version]));
-    return canonicalJson(CONFIG_DUMP_TYPE, buildConfigDump(resources, jsons('secrets'), { versions }));
+    // Named so that `meshlite diff` matches what the Envoy holds; the material stays on the proxy's host.
+    const onNode = controlPlane.secretsOnNode(proxy).map((name) => ({ name }) as JsonObject);
+    const secrets = [...jsons('secrets'), ...onNode].sort((a, b) => String(a.name).localeCompare(String(b.name)));
+    return canonicalJson(CONFIG_DUMP_TYPE, buildConfigDump(resources, secrets, { versions }));
   });
 
   app.get('/debug/authenticationz', async (req, reply) => {

@@ -18,6 +18,7 @@ import type { ProxyResources } from '../xds/proxy-resources.js';
 import { Translator } from '../translate/translator.js';
 import type { CredentialLookup, CredentialReference, TlsCredentialSource } from '../credentials/credential.js';
 import { affectedSecretNames, NO_SECRETS_DIRECTORY } from '../credentials/credential-store.js';
+import { SECRET_NAMES } from '../model/secret-refs.js';
 import { CredentialTracker } from './credential-tracker.js';
 import { RefreshQueue } from './refresh-queue.js';
 import { proxySecrets } from './proxy-secrets.js';
@@ -223,6 +224,10 @@ export class ControlPlane implements AdminControlPlane {
 
   proxyWarnings(proxyId: string): readonly string[] {
     return this.warnings.get(proxyId) ?? [];
+  }
+
+  secretsOnNode(proxyId: string): readonly string[] {
+    return this.keysOnNode.has(proxyId) ? (this.secretNames.get(proxyId) ?? []).filter((n) => n === SECRET_NAMES.workloadCert) : [];
   }
 
   heldBackSnapshot(proxyId: string): HeldBackSnapshot | undefined {

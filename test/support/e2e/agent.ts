@@ -1,0 +1,103 @@
+// Proxies run by `meshlite agent` for e2e tests: a token file and the CA root
+// for first contact, the agent started with Envoy under it, and an Envoy
+// handle whose admin URL the agent reports on its status endpoint.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { envoyOrThrow } from '../envoy-binary.js';
+import type { Envoy } from './envoy.js';
+import { CLI, meshliteCli } from './meshlite.js';
+import { describeExit, type ManagedProcess, type ProcessManager } from './process-manager.js';
+
+type Json = Record<string, any>;
+
+export interface AgentOptions {
+  configDir: string;
+  stateDir: string;
+  /** meshlite's ADS `host:port`. */
+  adsAddress: string;
+  /** `--ttl` of the token the agent starts with. */
+  tokenTtl?: string;
+  /** Extra Envoy options (after `--`). */
+  envoyArgs?: readonly string[];
+  /** Extra `meshlite agent` flags. */
+  agentArgs?: readonly string[];
+}
+
+export interface AgentProxy extends Envoy {
+  agent: ManagedProcess;
+  statusUrl: string;
+  workDir: string;
+  /** The agent's own view: GET <status>/debug/agent. */
+  status(): Promise<Json>;
+  /** GET <status>/healthz/ready: HTTP status. */
+  readiness(): Promise<number>;
+}
+
+/** Starts `meshlite agent` for `proxyId` and waits until it reports its Envoy ready. */
+export async function startAgentProxy(pm: ProcessManager, proxyId: string, o: AgentOptions): Promise<AgentProxy> {
+  const tokenFile = join(pm.dir, `${proxyId}.token`);
+  const ttl = o.tokenTtl ? ['--ttl', o.tokenTtl] : [];
+  const token = (await meshliteCli(['token', '-c', o.configDir, '--proxy', proxyId, '--state-dir', o.stateDir, ...ttl])).trim();
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+  const workDir = join(pm.dir, `agent-${proxyId}`);
+  const args = [
+    CLI,
+    'agent',
+    '--proxy',
+    proxyId,
+    '--control-plane',
+    o.adsAddress,
+    '--token-file',
+    tokenFile,
+    '--root-cert',
+    join(o.stateDir, 'ca', 'root-cert.pem'),
+    '--work-dir',
+    workDir,
+    '--status-address',
+    '127.0.0.1:0',
+    '--envoy-bin',
+    envoyOrThrow(),
+    ...(o.agentArgs ?? []),
+    '--',
+    '-l',
+    'warning',
+    '--concurrency',
+    '1',
+    ...(o.envoyArgs ?? []),
+  ];
+  const agent = pm.start(`agent-${proxyId}`, process.execPath, args);
+  const started = await agent.waitForLog(/"statusUrl":"(http:\/\/[^"]+)"/, 20_000);
+  const statusUrl = started[1]!;
+  const getStatus = async (path: string) => fetch(`${statusUrl}${path}`, { signal: AbortSignal.timeout(5000) });
+  const status = async () => (await getStatus('/debug/agent')).json() as Promise<Json>;
+  const deadline = Date.now() + 30_000;
+  let adminUrl: string | undefined;
+  for (;;) {
+    if (!agent.running) throw new Error(`agent ${proxyId} exited (${describeExit(agent.exit!)})\n${agent.tail()}`);
+    const s = await status().catch(() => undefined);
+    adminUrl = s?.envoy?.adminUrl;
+    if (adminUrl && (await getStatus('/healthz/ready').catch(() => undefined))?.status === 200) break;
+    if (Date.now() > deadline) throw new Error(`agent ${proxyId}: not ready after 30 s: ${JSON.stringify(s)}\n${agent.tail()}`);
+    await sleep(100);
+  }
+  const get = async (path: string) => (await fetch(`${adminUrl}${path}`, { signal: AbortSignal.timeout(5000) })).text();
+  return {
+    name: proxyId,
+    adminUrl,
+    process: agent,
+    agent,
+    statusUrl,
+    workDir,
+    stop: async () => void (await agent.stop()),
+    get,
+    getJson: async (path) => JSON.parse(await get(path)),
+    stat: async (stat) => {
+      const text = await get(`/stats?filter=${encodeURIComponent(`^${stat.replace(/\./g, '\\.')}$`)}`);
+      const m = /:\s*(\d+)\s*$/m.exec(text);
+      return m ? Number(m[1]) : undefined;
+    },
+    status,
+    readiness: async () => (await getStatus('/healthz/ready')).status,
+  };
+}
