@@ -49,6 +49,13 @@ const DEFAULT_RESTART: Required<RestartPolicy> = { initialMs: 1000, maxMs: 30_00
 const READY_TIMEOUT_MS = 2000;
 
 type State = 'idle' | 'running' | 'waiting' | 'stopping' | 'stopped';
+const NOT_RUNNING: Record<State, string> = {
+  idle: 'not started',
+  running: 'running',
+  waiting: 'restarting after an exit',
+  stopping: 'stopping',
+  stopped: 'stopped',
+};
 
 export class EnvoySupervisor {
   /** The full command line Envoy is started with. */
@@ -129,7 +136,7 @@ export class EnvoySupervisor {
 
   /** Envoy's own view (admin /ready): ready when it is LIVE. */
   async ready(): Promise<EnvoyReadiness> {
-    if (this.state !== 'running') return { ready: false, detail: `envoy is not running (${this.state})` };
+    if (this.state !== 'running') return { ready: false, detail: `envoy is not running (${NOT_RUNNING[this.state]})` };
     try {
       const res = await fetch(new URL('/ready', this.opts.adminUrl), { signal: AbortSignal.timeout(READY_TIMEOUT_MS) });
       const body = (await res.text()).trim().slice(0, 200);
@@ -140,23 +147,28 @@ export class EnvoySupervisor {
   }
 
   private launch(): Promise<number> {
+    this.state = 'running';
+    this.startedAt = Date.now();
+    let child: ChildProcess;
+    try {
+      child = this.spawnEnvoy();
+    } catch (err) {
+      this.child = undefined;
+      this.exited(undefined, null, null, (err as Error).message);
+      return Promise.reject(err);
+    }
+    this.child = child;
     return new Promise((resolve, reject) => {
-      const { child, logFd } = this.spawnEnvoy();
-      this.child = child;
-      this.state = 'running';
-      this.startedAt = Date.now();
       let spawned = false;
       let ended = false;
       child.once('spawn', () => {
         spawned = this.everSpawned = true;
-        if (logFd !== undefined) closeSync(logFd);
         this.opts.logger.info({ pid: child.pid, restarts: this.restartCount }, 'envoy started');
         resolve(child.pid!);
       });
       child.on('error', (err) => {
         if (spawned || ended) return void this.opts.logger.warn({ pid: child.pid, err: err.message }, 'envoy process error');
         ended = true;
-        if (logFd !== undefined) closeSync(logFd);
         reject(err);
         this.exited(child, null, null, err.message);
       });
@@ -168,7 +180,7 @@ export class EnvoySupervisor {
     });
   }
 
-  private spawnEnvoy(): { child: ChildProcess; logFd?: number } {
+  private spawnEnvoy(): ChildProcess {
     const spawn = this.opts.spawn ?? nodeSpawn;
     let logFd: number | undefined;
     if (this.opts.logDir) {
@@ -178,13 +190,18 @@ export class EnvoySupervisor {
         this.opts.logger.warn({ err: (err as Error).message }, 'cannot open the envoy log file; passing its output on instead');
       }
     }
-    const stdio: StdioOptions = logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd];
-    const child = spawn(this.opts.envoyBin, this.args, { stdio });
-    if (logFd === undefined) {
-      this.passLines(child.stdout, child);
-      this.passLines(child.stderr, child);
+    try {
+      const stdio: StdioOptions = logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd];
+      const child = spawn(this.opts.envoyBin, this.args, { stdio });
+      if (logFd === undefined) {
+        this.passLines(child.stdout, child);
+        this.passLines(child.stderr, child);
+      }
+      return child;
+    } finally {
+      // The child has its own copy of the descriptor once spawn returns.
+      if (logFd !== undefined) closeSync(logFd);
     }
-    return { child, logFd };
   }
 
   private passLines(stream: Readable | null, child: ChildProcess): void {
@@ -196,13 +213,13 @@ export class EnvoySupervisor {
     });
   }
 
-  private exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, spawnError?: string): void {
+  private exited(child: ChildProcess | undefined, code: number | null, signal: NodeJS.Signals | null, spawnError?: string): void {
     if (child !== this.child) return;
     const uptimeMs = Date.now() - this.startedAt;
     this.lastExitCode = code;
     if (this.state === 'stopping') {
       this.state = 'stopped';
-      this.opts.logger.info({ pid: child.pid, code, signal }, 'envoy stopped');
+      this.opts.logger.info({ pid: child?.pid, code, signal }, 'envoy stopped');
       this.removeSharedMemory();
       this.onStopped?.(code);
       return;
@@ -215,7 +232,7 @@ export class EnvoySupervisor {
     const delayMs = Math.min(this.policy.maxMs, this.policy.initialMs * 2 ** Math.min(this.failuresInARow, 30));
     this.failuresInARow++;
     this.state = 'waiting';
-    const why = spawnError ? { err: spawnError } : { pid: child.pid, code, signal, uptimeMs };
+    const why = spawnError ? { err: spawnError } : { pid: child?.pid, code, signal, uptimeMs };
     this.opts.logger.warn({ ...why, restartInMs: delayMs, restarts: this.restartCount }, 'envoy exited unexpectedly; restarting it');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;

@@ -1,7 +1,7 @@
 // The supervisor's restart policy and command line, with real processes that
 // stand in for a crashing Envoy: shell scripts that log when they start and
 // exit, so the pauses between them can be measured.
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -108,28 +108,67 @@ test('stop() sends SIGKILL when the process ignores the signal past the grace pe
   }
 });
 
-test('an Envoy binary that does not exist: start() rejects and nothing is retried', async () => {
+test('an Envoy binary that cannot be started: start() rejects and nothing is retried', async () => {
   const tmp = tempDir('meshlite-no-envoy-');
+  try {
+    for (const [envoyBin, code] of [
+      [join(tmp.dir, 'no-such-envoy'), 'ENOENT'],
+      [tmp.dir, 'EACCES'],
+      ['bad\0path', 'ERR_INVALID_ARG_VALUE'],
+    ]) {
+      const s = new EnvoySupervisor({
+        envoyBin: envoyBin!,
+        bootstrapPath: 'unused.json',
+        extraArgs: [],
+        baseId: 1,
+        adminUrl: 'http://127.0.0.1:9',
+        logger: memoryLogger(),
+        restart: { initialMs: 10, maxMs: 10 },
+      });
+      const err = await s.start().then(
+        () => undefined,
+        (e: NodeJS.ErrnoException) => e,
+      );
+      assert.is(err?.code, code, envoyBin);
+      await sleep(200);
+      assert.is(s.restarts, 0);
+      assert.is(s.running, false);
+      assert.equal(await s.ready(), { ready: false, detail: 'envoy is not running (stopped)' });
+      assert.is(await s.stop(), null);
+    }
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('a restart that cannot start the binary (it was removed) is retried after the next pause until it can', async () => {
+  const tmp = tempDir('meshlite-envoy-gone-');
+  const logger = memoryLogger();
+  const body = 'exec sleep 30';
+  const bin = script(tmp.dir, body);
   const s = new EnvoySupervisor({
-    envoyBin: join(tmp.dir, 'no-such-envoy'),
+    envoyBin: bin,
     bootstrapPath: 'unused.json',
     extraArgs: [],
     baseId: 1,
     adminUrl: 'http://127.0.0.1:9',
-    logger: memoryLogger(),
-    restart: { initialMs: 10, maxMs: 10 },
+    logger,
+    restart: { initialMs: 50, maxMs: 200 },
   });
   try {
-    const err = await s.start().then(
-      () => undefined,
-      (e: NodeJS.ErrnoException) => e,
-    );
-    assert.is(err?.code, 'ENOENT');
-    await sleep(200);
-    assert.is(s.restarts, 0);
-    assert.is(s.running, false);
-    assert.is(await s.stop(), null);
+    const pid1 = await s.start();
+    rmSync(bin);
+    process.kill(pid1, 'SIGKILL');
+    const failedStarts = () => logger.entries.filter((x) => x.msg.includes('exited unexpectedly') && /ENOENT/.test(String(x.fields.err)));
+    await until('two failed restarts', () => (failedStarts().length >= 2 ? true : undefined));
+    assert.is(s.pid, undefined);
+    script(tmp.dir, body);
+    const pid2 = await until('a running process again', () => (s.running && s.pid !== undefined ? s.pid : undefined));
+    assert.is.not(pid2, pid1);
+    assert.ok(s.restarts >= 3, `${s.restarts} restarts`);
+    assert.is(await s.stop(), null, 'sleep ends by the signal');
   } finally {
+    await s.stop();
     tmp.remove();
   }
 });

@@ -7,20 +7,24 @@ import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { agentBootstrap, writeAgentBootstrap } from '../../src/agent/agent-bootstrap.js';
 import { freeLoopbackPort, pickBaseId } from '../../src/agent/envoy-supervisor.js';
 import { startStatusServer } from '../../src/agent/status-server.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
+import { TYPE } from '../../src/xds/type-urls.js';
+import { AdsSocketStub } from './ads-socket-stub.js';
 import { alive, getText, memoryLogger, Supervisors, tempDir, until, writeStaticBootstrap } from './envoy-test-support.js';
 
-const OWNER = 'agent/envoy-supervisor.test.ts';
+/** The n-th fixed listener address of this file's loopback block. */
+const listenerHost = (n: number) => loopbackAddress('agent/envoy-supervisor.test.ts', n);
 const LISTENER_PORT = 15100;
 const QUIET = ['--concurrency', '1', '-l', 'error'];
 
 async function staticEnvoy(dir: string, name: string, host: number) {
   const adminPort = await freeLoopbackPort();
   const bootstrapPath = join(dir, `${name}.json`);
-  const listener = `http://${loopbackAddress(OWNER, host)}:${LISTENER_PORT}/`;
-  writeStaticBootstrap(bootstrapPath, { adminPort, listenerHost: loopbackAddress(OWNER, host), listenerPort: LISTENER_PORT, name });
+  const listener = `http://${listenerHost(host)}:${LISTENER_PORT}/`;
+  writeStaticBootstrap(bootstrapPath, { adminPort, listenerHost: listenerHost(host), listenerPort: LISTENER_PORT, name });
   return { adminPort, adminUrl: `http://127.0.0.1:${adminPort}`, bootstrapPath, listener };
 }
 
@@ -137,6 +141,58 @@ test("the user's arguments replace the agent's defaults flag by flag; with logDi
     assert.is(options.config_path, e.bootstrapPath);
     assert.match(readFileSync(join(tmp.dir, 'envoy.log'), 'utf8'), /starting main dispatch loop/);
   } finally {
+    await supervisors.stopAll();
+    tmp.remove();
+  }
+});
+
+test('the agent bootstrap: Envoy starts with nobody on its ADS socket (admin up, 503); the first request names the agent node; answered, it goes LIVE (200)', async () => {
+  const tmp = tempDir('meshlite-agent-envoy-');
+  const supervisors = new Supervisors();
+  let status: Awaited<ReturnType<typeof startStatusServer>> | undefined;
+  let stub: AdsSocketStub | undefined;
+  try {
+    const socket = join(tmp.dir, 'xds.sock');
+    const adminPort = await freeLoopbackPort();
+    const bootstrapPath = join(tmp.dir, 'sleep.foo.json');
+    await writeAgentBootstrap(
+      bootstrapPath,
+      agentBootstrap({
+        proxyId: 'sleep.foo',
+        cluster: 'sleep.foo',
+        adsSocketPath: socket,
+        adminAddress: { host: '127.0.0.1', port: adminPort },
+        metadata: { NAMESPACE: 'foo' },
+      }),
+    );
+    const adminUrl = `http://127.0.0.1:${adminPort}`;
+    const s = supervisors.make({ bootstrapPath, adminUrl, baseId: pickBaseId('sleep.foo'), extraArgs: QUIET });
+    status = await startStatusServer({ address: '127.0.0.1:0', checks: [s.check] });
+    const readiness = `${status.url}/healthz/ready`;
+    await s.start();
+    await until('the admin to answer', () => getText(`${adminUrl}/ready`));
+    const waiting = await getText(readiness);
+    assert.is(waiting?.status, 503);
+    assert.match(JSON.parse(waiting!.body).checks[0].detail, /^envoy (PRE_)?INITIALIZING$/);
+
+    stub = await AdsSocketStub.listen(socket);
+    const first = await until('the first ADS request', () => stub!.requests[0]);
+    assert.is(first.typeUrl, TYPE.cluster, 'CDS first');
+    assert.is(first.node?.id, 'sleep.foo');
+    assert.is(first.node?.cluster, 'sleep.foo');
+    assert.equal(first.node?.metadata, { NAMESPACE: 'foo', MESHLITE_AGENT: 'true' });
+    assert.is((await getText(readiness))?.status, 503, 'not ready while CDS is unanswered');
+
+    stub.answer();
+    await until('ready 200', async () => ((await getText(readiness))?.status === 200 ? true : undefined));
+    const lds = stub.requests.find((r) => r.typeUrl === TYPE.listener);
+    assert.ok(lds, 'Envoy asked for listeners on the same stream');
+    assert.is(lds!.node, undefined, 'the node is sent on the first message only');
+    assert.is(await s.stop(), 0);
+    assert.is((await getText(readiness))?.status, 503);
+  } finally {
+    stub?.close();
+    await status?.close();
     await supervisors.stopAll();
     tmp.remove();
   }
