@@ -40,6 +40,16 @@ export interface EnvoySupervisorOptions {
   spawn?: SpawnEnvoy;
 }
 
+/** What the supervisor knows of its Envoy (for the agent's debug view). */
+export interface EnvoyStatus {
+  state: 'not started' | 'running' | 'restarting after an exit' | 'stopping' | 'stopped';
+  pid?: number;
+  restarts: number;
+  lastExitCode: number | null;
+  adminUrl: string;
+  args: readonly string[];
+}
+
 export interface EnvoyReadiness {
   ready: boolean;
   detail: string;
@@ -49,7 +59,7 @@ const DEFAULT_RESTART: Required<RestartPolicy> = { initialMs: 1000, maxMs: 30_00
 const READY_TIMEOUT_MS = 2000;
 
 type State = 'idle' | 'running' | 'waiting' | 'stopping' | 'stopped';
-const NOT_RUNNING: Record<State, string> = {
+const STATE_WORDS: Record<State, EnvoyStatus['state']> = {
   idle: 'not started',
   running: 'running',
   waiting: 'restarting after an exit',
@@ -95,6 +105,11 @@ export class EnvoySupervisor {
     return this.state === 'running';
   }
 
+  status(): EnvoyStatus {
+    const { pid, restartCount: restarts, lastExitCode } = this;
+    return { state: STATE_WORDS[this.state], pid, restarts, lastExitCode, adminUrl: this.opts.adminUrl, args: this.args };
+  }
+
   /** Starts Envoy; resolves to its pid, rejects when it cannot be started at all (e.g. no such binary). */
   start(): Promise<number> {
     if (this.state !== 'idle') return Promise.reject(new Error(`Envoy was already started (${this.state})`));
@@ -136,7 +151,7 @@ export class EnvoySupervisor {
 
   /** Envoy's own view (admin /ready): ready when it is LIVE. */
   async ready(): Promise<EnvoyReadiness> {
-    if (this.state !== 'running') return { ready: false, detail: `envoy is not running (${NOT_RUNNING[this.state]})` };
+    if (this.state !== 'running') return { ready: false, detail: `envoy is not running (${STATE_WORDS[this.state]})` };
     try {
       const res = await fetch(new URL('/ready', this.opts.adminUrl), { signal: AbortSignal.timeout(READY_TIMEOUT_MS) });
       const body = (await res.text()).trim().slice(0, 200);

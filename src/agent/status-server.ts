@@ -1,6 +1,6 @@
 // The agent's status port: one readiness answer for the whole proxy (every
 // check must pass: Envoy live, a certificate held, meshlite reachable, ...)
-// and, when given a registry, the agent's metrics for Prometheus.
+// and, when given them, the agent's metrics for Prometheus and its state.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -18,6 +18,8 @@ export interface StatusServerOptions {
   address: string;
   checks: StatusCheck[];
   metrics?: Registry;
+  /** The agent's own state as JSON, served at GET /debug/agent (never key material: it is readable by anyone who can connect). */
+  debug?: () => unknown;
   /** A check that has not answered after this long fails (default 3 s). */
   checkTimeoutMs?: number;
 }
@@ -30,6 +32,7 @@ export interface StatusServer {
 
 export const READINESS_PATH = '/healthz/ready';
 export const METRICS_PATH = '/stats/prometheus';
+export const DEBUG_PATH = '/debug/agent';
 
 /** Throws a RangeError for an address that is not host:port. */
 export function parseHostPort(address: string): { host: string; port: number } {
@@ -72,12 +75,16 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
 
 async function handle(req: IncomingMessage, res: ServerResponse, opts: StatusServerOptions, timeoutMs: number): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
-  if (path !== READINESS_PATH && !(path === METRICS_PATH && opts.metrics)) {
+  const known = path === READINESS_PATH || (path === METRICS_PATH && opts.metrics) || (path === DEBUG_PATH && opts.debug);
+  if (!known) {
     return reply(res, 404, 'text/plain; charset=utf-8', 'not found\n');
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD');
     return reply(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+  }
+  if (path === DEBUG_PATH) {
+    return reply(res, 200, 'application/json', `${JSON.stringify(await opts.debug!(), null, 2)}\n`);
   }
   if (path === METRICS_PATH) {
     const registry = opts.metrics!;

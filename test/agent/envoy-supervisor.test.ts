@@ -64,6 +64,7 @@ test('kill -9 of Envoy: readiness drops to 503, a new Envoy process starts after
     assert.equal(await getText(e.listener), { status: 200, body: 'up sup-a' }, 'the new Envoy serves the listener');
     assert.not.ok(alive(pid1));
     assert.is(s.restarts, 1);
+    assert.equal(s.status(), { state: 'running', pid: pid2, restarts: 1, lastExitCode: null, adminUrl: e.adminUrl, args: s.args });
     const crash = logger.entries.find((x) => x.msg.includes('exited unexpectedly'));
     assert.is(crash?.fields.signal, 'SIGKILL');
     assert.is(crash?.fields.restartInMs, 1500);
@@ -75,6 +76,7 @@ test('kill -9 of Envoy: readiness drops to 503, a new Envoy process starts after
     await sleep(2500);
     assert.is(s.pid, undefined);
     assert.is(s.restarts, 1, 'no restart after stop()');
+    assert.equal(s.status(), { state: 'stopped', pid: undefined, restarts: 1, lastExitCode: 0, adminUrl: e.adminUrl, args: s.args });
     assert.is(await getText(`${e.adminUrl}/ready`), undefined, 'nothing answers on the admin port');
     if (process.platform === 'linux') assert.not.ok(existsSync(shm), 'the shared memory is removed once no restart follows');
   } finally {

@@ -78,11 +78,17 @@ test('a check that throws or does not answer in time fails readiness instead of 
   }
 });
 
-test('metrics: the registry in Prometheus text format when given, 404 without; unknown paths 404, other methods 405', async () => {
+test('metrics and the debug view: served when given (404 without); unknown paths 404, other methods 405', async () => {
   const registry = new Registry();
   const counter = new Counter({ name: 'meshlite_agent_test_total', help: 'a test counter', registers: [registry] });
   counter.inc(3);
-  const withMetrics = await startStatusServer({ address: '127.0.0.1:0', checks: [fail('envoy')], metrics: registry });
+  let restarts = 0;
+  const withMetrics = await startStatusServer({
+    address: '127.0.0.1:0',
+    checks: [fail('envoy')],
+    metrics: registry,
+    debug: async () => ({ envoy: { restarts } }),
+  });
   const without = await startStatusServer({ address: '127.0.0.1:0', checks: [] });
   try {
     const m = await get(`${withMetrics.url}/stats/prometheus`);
@@ -90,6 +96,11 @@ test('metrics: the registry in Prometheus text format when given, 404 without; u
     assert.is(m.type, registry.contentType);
     assert.match(m.body, /^meshlite_agent_test_total 3$/m);
     assert.is((await get(`${without.url}/stats/prometheus`)).status, 404);
+    restarts = 2;
+    const debug = await get(`${withMetrics.url}/debug/agent`);
+    assert.is(debug.status, 200);
+    assert.equal(JSON.parse(debug.body), { envoy: { restarts: 2 } }, 'asked afresh on each request');
+    assert.is((await get(`${without.url}/debug/agent`)).status, 404);
     assert.is((await get(`${without.url}/healthz/ready`)).status, 200, 'no checks: nothing is missing');
     assert.is((await get(`${withMetrics.url}/quitquitquit`)).status, 404);
     assert.is((await get(`${withMetrics.url}/healthz/ready`, { method: 'POST' })).status, 405);
