@@ -88,7 +88,13 @@ export class EnvoySupervisor {
     const line = envoyCommandLine(opts.bootstrapPath, opts.baseId, opts.extraArgs);
     this.args = line.args;
     this.ownBaseId = line.baseId;
-    this.policy = { ...DEFAULT_RESTART, ...opts.restart };
+    const r = opts.restart;
+    const ms = (value: number | undefined, fallback: number) => (value !== undefined && value >= 0 ? value : fallback);
+    this.policy = {
+      initialMs: ms(r?.initialMs, DEFAULT_RESTART.initialMs),
+      maxMs: ms(r?.maxMs, DEFAULT_RESTART.maxMs),
+      stableMs: ms(r?.stableMs, DEFAULT_RESTART.stableMs),
+    };
   }
 
   /** The running Envoy's pid; undefined between an exit and its restart. */
