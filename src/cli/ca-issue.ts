@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { readTokenFile, tokenSubject } from '../agent/token-file.js';
 import { certificateBlocks } from '../ca/pem.js';
-import { exitWith, durationOrExit } from './state.js';
+import { parseDurationSeconds } from './duration.js';
+import { exitWith } from './state.js';
 
 interface CaIssueOptions {
   proxy: string;
@@ -33,7 +34,7 @@ export function caIssueCommand(): Command {
     .option('--watch', 'keep renewing at half life until SIGTERM/SIGINT, rewriting the files each time')
     .option('--ttl <duration>', 'lifetime to ask for (meshlite grants at most its --cert-ttl)', '24h')
     .action(async (opts: CaIssueOptions) => {
-      const ttlSeconds = durationOrExit('--ttl', opts.ttl);
+      const ttlSeconds = ttlOrExit(opts.ttl);
       const bundle = readRootCert(opts.rootCert);
       const token = readToken(opts.tokenFile, opts.proxy);
       const [grpc, { CaClient }, { requestCertificate }, files] = await Promise.all([
@@ -95,6 +96,17 @@ export function caIssueCommand(): Command {
       logger.info({ signal }, 'stopped renewing');
       process.exit(0);
     });
+}
+
+function ttlOrExit(text: string): number {
+  let seconds: number;
+  try {
+    seconds = parseDurationSeconds(text);
+  } catch (err) {
+    return fail(`--ttl: ${(err as Error).message}`);
+  }
+  if (!(seconds >= 1)) fail(`--ttl: must be at least 1 s (got "${text}")`);
+  return seconds;
 }
 
 function readRootCert(path: string): string {
