@@ -43,8 +43,7 @@ export function caIssueCommand(): Command {
         import('../agent/certificate-request.js'),
         import('../agent/certificate-files.js'),
       ]);
-      let trustBundle = () => bundle;
-      const ca = new CaClient({ address: opts.controlPlane, trustBundlePem: () => trustBundle() });
+      const ca = new CaClient({ address: opts.controlPlane, trustBundlePem: () => bundle });
       const first = await requestCertificate({ ca, credential: { token }, validitySeconds: ttlSeconds });
       if (!first.ok) {
         ca.close();
@@ -69,7 +68,6 @@ export function caIssueCommand(): Command {
         logger,
         initial: first.certificate,
       });
-      trustBundle = () => manager.trustBundlePem();
       let written = first.certificate;
       let writing = Promise.resolve();
       manager.onChange(() => {
