@@ -145,7 +145,7 @@ test('meshlite down: backoff, the cached certificate served until it expires, th
   const port = down.m.adsPort;
   let back: TestMeshlite | undefined;
   cleanups.push(async () => {
-    await back?.m.stop();
+    await back?.stop(); // its own directory; the state directory is down's
     await down.stop();
   });
   const token = await down.m.tokens!.issue('httpbin.bar');
