@@ -45,7 +45,7 @@ export function encodeResponse(response: CertificateResponse): Buffer {
   return Buffer.from(responseType.encode(responseType.fromObject({ certChain: response.certChain })).finish());
 }
 
-/** Only for the definition's shape: meshlite never sends requests. */
+/** What a client sends (the agent's CA client); a `malformed` request encodes as an empty one. */
 function encodeRequest(decoded: DecodedRequest): Buffer {
   const fields = decoded.ok ? { csr: decoded.request.csr, validityDuration: decoded.request.validitySeconds.toString() } : {};
   return Buffer.from(requestType.encode(requestType.fromObject(fields)).finish());

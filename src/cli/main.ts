@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { bootstrapCommand } from './bootstrap.js';
+import { caCommand } from './ca.js';
 import { describeCommand } from './describe.js';
 import { diffCommand } from './diff.js';
 import { generateCommand } from './generate.js';
@@ -21,6 +22,7 @@ program.addCommand(serveCommand());
 program.addCommand(tokenCommand());
 program.addCommand(bootstrapCommand());
 program.addCommand(diffCommand());
+program.addCommand(caCommand());
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

@@ -7,6 +7,7 @@
 export const LOOPBACK_BLOCKS = {
   'xds/jwt-authn.test.ts': 60,
   'xds/ext-authz-envoy.test.ts': 61,
+  'agent/sds-envoy.test.ts': 62,
   'agent/envoy-supervisor.test.ts': 64,
 } as const;
 
