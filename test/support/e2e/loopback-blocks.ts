@@ -7,6 +7,7 @@
 export const LOOPBACK_BLOCKS = {
   'xds/jwt-authn.test.ts': 60,
   'xds/ext-authz-envoy.test.ts': 61,
+  'agent/ads-relay-envoy.test.ts': 63,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
