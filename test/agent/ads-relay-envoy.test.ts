@@ -3,7 +3,8 @@
 // and the relay reaches an in-process meshlite over TLS with a proxy token.
 // Envoy must end up with meshlite's listeners and clusters (none left
 // warming), the CA-file secret from meshlite, and its workload certificate
-// from the agent's LocalSecrets, replaced when that material changes.
+// from the agent's LocalSecrets, replaced when that material changes; and
+// keep all of it, still connected to the agent, while meshlite restarts.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -124,8 +125,24 @@ test("Envoy through the relay: meshlite's listeners, clusters and CA-file secret
           JSON.stringify((await servedCerts(envoy)).chains.map((c) => serial(c.serial))) === JSON.stringify([serial(renewed.serialNumber)]),
         15_000,
       );
+
+      // meshlite away: Envoy's stream to the agent stays up and Envoy keeps its config; back: nothing rejected.
+      await t.stop();
+      await until('the relay lost meshlite', () => !relay!.status().upstreamConnected);
       assert.ok(relay.status().envoyConnected);
+      assert.is(await envoy.stat('control_plane.connected_state'), 1);
+      assert.equal((await dynamicConfig(envoy)).clusters, config.clusters);
+      const updatesBefore = (await envoy.stat('cluster_manager.cds.update_attempt')) ?? 0;
+      await t.restart();
+      await until(
+        'meshlite answered Envoy again',
+        async () => ((await envoy.stat('cluster_manager.cds.update_attempt')) ?? 0) > updatesBefore,
+        15_000,
+      );
       assert.ok(relay.status().upstreamConnected);
+      for (const stat of ['cluster_manager.cds.update_rejected', 'listener_manager.lds.update_rejected'])
+        assert.is(await envoy.stat(stat), 0, stat);
+      assert.equal((await dynamicConfig(envoy)).clusters, config.clusters);
     } finally {
       await pm.stopAll();
       await relay?.close();
