@@ -16,7 +16,7 @@
 // live Envoys evict each other forever, each time with a fresh upstream stream.
 import * as grpc from '@grpc/grpc-js';
 import { ADS_SERVICE_DEFINITION } from '../server/ads-server.js';
-import { decodeSotwRequest, type SotwRequest } from '../server/discovery-codec.js';
+import type { SotwRequest } from '../server/discovery-codec.js';
 import type { Logger } from '../util/logger.js';
 import type { LocalSecrets } from './agent-types.js';
 import { type EnvoyCall, EnvoySession } from './envoy-session.js';
@@ -32,7 +32,7 @@ import {
 import type { RelayedTypes } from './relayed-types.js';
 import { type BackoffSettings, DEFAULT_BACKOFF, RetryState } from './retry-backoff.js';
 import { bindUnixSocket, closeUnixServer } from './relay-socket.js';
-import { relayEnvoySecrets, relayUpstreamSecrets } from './secret-relay.js';
+import { relayEnvoySecrets, relayUpstreamSecrets, type SecretRelayContext } from './secret-relay.js';
 import { SecretSplit, type UpstreamSecretRequest } from './secret-split.js';
 import { type UpstreamConnector, UpstreamAds, type UpstreamEnd } from './upstream-ads.js';
 
@@ -74,10 +74,8 @@ export async function startAdsRelay(opts: AdsRelayOptions): Promise<AdsRelay> {
 }
 
 /** The upstream stream and whose state it serves (the Envoy session's, or the relay's own without Envoy). */
-interface Link {
+interface Link extends SecretRelayContext {
   stream: UpstreamAds;
-  split: SecretSplit;
-  session?: EnvoySession;
   types?: RelayedTypes;
 }
 
@@ -157,7 +155,8 @@ class Relay implements AdsRelay {
         onResponse: (bytes) => link === this.link && this.onUpstreamResponse(link!, bytes),
         onEnd: (end) => link === this.link && this.onUpstreamEnd(end),
       });
-      link = { stream, split, session, types: session?.types };
+      const sendUpstream = (r: UpstreamSecretRequest) => stream.send(encodeSecretRequest(r));
+      link = { stream, split, session, types: session?.types, logger: this.opts.logger, sendUpstream };
     } catch (err) {
       this.upstreamFailed(`cannot open a stream to meshlite: ${(err as Error).message}`, false);
       return;
@@ -210,7 +209,7 @@ class Relay implements AdsRelay {
       this.opts.logger.info({ envoyConnected: link.session !== undefined }, 'connected to meshlite');
     }
     if (res.typeUrl === SECRET_TYPE_URL) {
-      const pem = relayUpstreamSecrets(this.secretContext(link), res);
+      const pem = relayUpstreamSecrets(link, res);
       if (pem !== undefined) this.acceptTrustBundle(pem, res.versionInfo);
     } else if (link.session && link.types) {
       link.types.onUpstreamResponse(res.typeUrl, res.nonce);
@@ -225,15 +224,6 @@ class Relay implements AdsRelay {
     } catch (err) {
       this.opts.logger.warn({ error: (err as Error).message }, 'the trust bundle listener failed');
     }
-  }
-
-  private secretContext(link: Link) {
-    return {
-      split: link.split,
-      session: link.session,
-      logger: this.opts.logger,
-      sendUpstream: (r: UpstreamSecretRequest) => link.stream.send(encodeSecretRequest(r)),
-    };
   }
 
   // ---- Envoy ----
@@ -273,19 +263,15 @@ class Relay implements AdsRelay {
 
   private onEnvoyRequest(session: EnvoySession, bytes: Buffer): void {
     if (!session.open || this.envoy !== session) return;
-    let req: SotwRequest;
-    let first = false;
+    let accepted: { req: SotwRequest; first: boolean };
     try {
-      req = decodeSotwRequest(bytes);
-      if (!session.node) {
-        session.node = nodeWithAgentMarker(this.opts.node, bytes);
-        first = true;
-      }
+      accepted = session.accept(bytes, this.opts.node);
     } catch (err) {
       this.opts.logger.warn({ error: (err as Error).message }, 'malformed discovery request from Envoy; ending its stream');
       session.fail(grpc.status.INVALID_ARGUMENT, `malformed discovery request: ${(err as Error).message}`);
       return this.envoyGone(session);
     }
+    const { req, first } = accepted;
     if (first) {
       // A fresh upstream stream for this Envoy, with its node.
       this.retry.reset();
@@ -300,8 +286,8 @@ class Relay implements AdsRelay {
 
   private onEnvoySecrets(session: EnvoySession, req: SotwRequest): void {
     const link = this.link?.session === session ? this.link : undefined;
-    const sendUpstream = (r: UpstreamSecretRequest) => link?.stream.send(encodeSecretRequest(r));
-    relayEnvoySecrets({ split: session.split, session, logger: this.opts.logger, sendUpstream }, req, () => this.pushLocal(session));
+    const offline = { split: session.split, session, logger: this.opts.logger, sendUpstream: () => {} };
+    relayEnvoySecrets(link ?? offline, req, () => this.pushLocal(session));
   }
 
   private pushLocalSecrets(): void {

@@ -1,9 +1,9 @@
 // The one Envoy connected to the relay: its ADS call, what it subscribed to,
 // and the answers the agent makes itself (its own secrets, from LocalSecrets).
 import type * as grpc from '@grpc/grpc-js';
-import { encodeSotwResponse, type WireResource } from '../server/discovery-codec.js';
+import { decodeSotwRequest, encodeSotwResponse, type SotwRequest, type WireResource } from '../server/discovery-codec.js';
 import { type LocalSecrets, localSecret } from './agent-types.js';
-import { encodeSecret, SECRET_TYPE_URL } from './relay-codec.js';
+import { type ConfiguredNode, encodeSecret, nodeWithAgentMarker, SECRET_TYPE_URL } from './relay-codec.js';
 import { RelayedTypes } from './relayed-types.js';
 import { SecretSplit } from './secret-split.js';
 
@@ -31,6 +31,18 @@ export class EnvoySession {
     if (this.ended) return;
     this.ended = true;
     this.call.emit('error', { code, details });
+  }
+
+  /**
+   * Decodes one of Envoy's requests; the first one also gives Envoy's node
+   * (with the agent's marker; `fallback` when it carries none). Throws on bytes
+   * that are not a DiscoveryRequest.
+   */
+  accept(bytes: Uint8Array, fallback: ConfiguredNode): { req: SotwRequest; first: boolean } {
+    const req = decodeSotwRequest(bytes);
+    if (this.node) return { req, first: false };
+    this.node = nodeWithAgentMarker(fallback, bytes);
+    return { req, first: true };
   }
 
   /** The call ended from Envoy's side. */

@@ -43,7 +43,7 @@ export function relayUpstreamSecrets(ctx: SecretRelayContext, res: RelayResponse
 }
 
 /** A Secret request from Envoy (SecretSplit only asks to send upstream while its stream is open). */
-export function relayEnvoySecrets(ctx: SecretRelayContext & { session: EnvoySession }, req: SotwRequest, pushLocal: () => void): void {
+export function relayEnvoySecrets(ctx: SecretRelayContext, req: SotwRequest, pushLocal: () => void): void {
   const out = ctx.split.onEnvoyRequest({ names: req.resourceNames, nonce: req.responseNonce, errorDetail: req.errorDetail });
   const error = req.errorDetail?.message;
   if (out.answered === 'local-nack') ctx.logger.warn({ error }, "Envoy rejected (NACK) the agent's own secrets");
