@@ -9,6 +9,7 @@ export const LOOPBACK_BLOCKS = {
   'xds/ext-authz-envoy.test.ts': 61,
   'agent/sds-envoy.test.ts': 62,
   'agent/envoy-supervisor.test.ts': 64,
+  'agent/ads-relay-envoy.test.ts': 63,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
