@@ -2,11 +2,9 @@
 // instead of SDS. The key is made here and never sent; the proxy token proves
 // the identity. With --watch it keeps renewing (by the certificate itself) and
 // rewrites the files until SIGTERM or SIGINT.
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { readTokenFile, tokenSubject } from '../agent/token-file.js';
-import { certificateBlocks } from '../ca/pem.js';
-import { parseDurationSeconds } from './duration.js';
+import { readRootCertOrExit, ttlSecondsOrExit } from './certificate-flags.js';
 import { exitWith } from './state.js';
 
 interface CaIssueOptions {
@@ -34,8 +32,8 @@ export function caIssueCommand(): Command {
     .option('--watch', 'keep renewing at half life until SIGTERM/SIGINT, rewriting the files each time')
     .option('--ttl <duration>', 'lifetime to ask for (meshlite grants at most its --cert-ttl)', '24h')
     .action(async (opts: CaIssueOptions) => {
-      const ttlSeconds = ttlOrExit(opts.ttl);
-      const bundle = readRootCert(opts.rootCert);
+      const ttlSeconds = ttlSecondsOrExit(opts.ttl, '--ttl', 'meshlite ca issue');
+      const bundle = readRootCertOrExit(opts.rootCert, 'meshlite ca issue');
       const token = readToken(opts.tokenFile, opts.proxy);
       const [grpc, { CaClient }, { requestCertificate }, files] = await Promise.all([
         import('@grpc/grpc-js'),
@@ -94,29 +92,6 @@ export function caIssueCommand(): Command {
       logger.info({ signal }, 'stopped renewing');
       process.exit(0);
     });
-}
-
-function ttlOrExit(text: string): number {
-  let seconds: number;
-  try {
-    seconds = parseDurationSeconds(text);
-  } catch (err) {
-    return fail(`--ttl: ${(err as Error).message}`);
-  }
-  if (!(seconds >= 1)) fail(`--ttl: must be at least 1 s (got "${text}")`);
-  return seconds;
-}
-
-function readRootCert(path: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    return fail(`cannot read --root-cert ${path}: ${(err as Error).message}`);
-  }
-  const certs = certificateBlocks(text, `--root-cert ${path}`);
-  if (!certs.ok) return fail(certs.error);
-  return text;
 }
 
 function readToken(path: string, proxy: string): string {

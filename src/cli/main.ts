@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { agentCommand } from './agent.js';
 import { bootstrapCommand } from './bootstrap.js';
 import { caCommand } from './ca.js';
 import { describeCommand } from './describe.js';
@@ -22,6 +23,7 @@ program.addCommand(serveCommand());
 program.addCommand(tokenCommand());
 program.addCommand(bootstrapCommand());
 program.addCommand(diffCommand());
+program.addCommand(agentCommand());
 program.addCommand(caCommand());
 try {
   await program.parseAsync(process.argv);

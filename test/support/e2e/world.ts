@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../paths.js';
 import { call, type CallResult, matrixKey, type Matrix, NAMESPACES, type Namespace } from './client.js';
 import { type ConfigDir, prepareConfigDir, readWorkloads, type WorkloadInfo } from './config-dir.js';
+import { startAgentProxy } from './agent.js';
 import { type Envoy, startEnvoy } from './envoy.js';
 import { type Meshlite, startMeshlite } from './meshlite.js';
 import type { ManagedProcess, ProcessManager } from './process-manager.js';
@@ -22,6 +23,8 @@ export interface WorldOptions {
   jwksRefresh?: string;
   /** Extra `meshlite serve` flags. */
   meshliteArgs?: readonly string[];
+  /** Run every sidecar under `meshlite agent` (keys made on the node, SDS and ADS over Unix sockets). */
+  agents?: { agentArgs?: readonly string[]; tokenTtl?: string };
 }
 
 export interface World {
@@ -80,7 +83,15 @@ export async function startWorld(pm: ProcessManager, options: WorldOptions = {})
   // allSettled: on a failure, no start is still in flight when the test cleans up.
   const started = await Promise.allSettled(
     sidecarProxies.map((id) =>
-      startEnvoy(pm, id, { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress, args: options.envoyArgs }),
+      options.agents
+        ? startAgentProxy(pm, id, {
+            configDir: cfg.dir,
+            stateDir,
+            adsAddress: meshlite.adsAddress,
+            envoyArgs: options.envoyArgs,
+            ...options.agents,
+          })
+        : startEnvoy(pm, id, { configDir: cfg.dir, stateDir, adsAddress: meshlite.adsAddress, args: options.envoyArgs }),
     ),
   );
   for (const s of started) {
