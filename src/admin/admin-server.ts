@@ -21,6 +21,7 @@ import { buildConfigDump } from '../xds/config-dump.js';
 import { meshProxies } from '../translate/translator.js';
 import { CONFIG_DUMP_TYPE } from '../translate/proxy-config-dump.js';
 import { RESOURCE_TYPES } from '../xds/type-urls.js';
+import { type AdminRootRotation, registerCaRoutes } from './ca-routes.js';
 import type { Metrics } from './metrics.js';
 import { allProxySync, type ProxySync, proxySync } from './sync-status.js';
 
@@ -57,6 +58,8 @@ export interface AdminDeps {
   pendingSettle?(): { files: readonly { file: string; change: string }[]; until: number } | undefined;
   /** When set, every endpoint but /healthz, /ready and /metrics requires `Authorization: Bearer <debugToken>`. */
   debugToken?: string;
+  /** The CA root rotation (POST /ca/rotate-root, /debug/ca). */
+  rootRotation?: AdminRootRotation;
 }
 
 const OPEN_ENDPOINTS = new Set(['/healthz', '/ready', '/metrics']);
@@ -213,7 +216,7 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
   // Every credential of the secrets directory and every referenced one that is not served; never key material.
   app.get('/debug/credentialz', async () => credentialReport(deps.credentials?.set, controlPlane.credentialReferences()));
 
-  app.get('/debug/ca', async () => ({ ...deps.ca.info, trustDomain: deps.ca.trustDomain, insecureAds: deps.insecure }));
+  registerCaRoutes(app, deps);
 
   return app;
 }

@@ -141,7 +141,11 @@ export class CertificateService {
     const ttl = grantedTtl(decoded.request.validitySeconds, this.opts.maxTtlSeconds);
     if (typeof ttl === 'string') return refuse(grpc.status.INVALID_ARGUMENT, 'invalid_request', ttl, caller);
     const identity = { trustDomain: ca.trustDomain, namespace: caller.namespace, serviceAccount: caller.serviceAccount };
-    const issued = await ca.signCsr(decoded.request.csr, identity, { ttlSeconds: ttl });
+    const issued = await ca.signCsr(decoded.request.csr, identity, {
+      ttlSeconds: ttl,
+      holder: caller.workloadId,
+      renewalOf: caller.certificateSerial,
+    });
     if (!issued.ok) {
       const [code, reason] = ISSUE_FAILURES[issued.code];
       return refuse(code, reason, issued.error, caller);

@@ -49,6 +49,23 @@ export interface CertificateAuthorityOptions {
 export interface IssueOptions {
   /** Default 24 h, at most 90 days; always clamped to the CA certificate's own NotAfter. */
   ttlSeconds?: number;
+  /** Who will hold the certificate (a proxy id, an identity), for the ledger of issued certificates. */
+  holder?: string;
+  /** The serial of the certificate this one replaces (a renewal authenticated by that certificate). */
+  renewalOf?: string;
+}
+
+/** What the CA tells issue listeners: never the key, never the certificate itself. */
+export interface IssuedRecord {
+  serialNumber: string;
+  /** The SPIFFE id, or the DNS names and IPs of a server certificate. */
+  subject: string;
+  holder?: string;
+  renewalOf?: string;
+  /** SHA-256 fingerprint of the root the certificate chains to. */
+  rootFingerprintSha256: string;
+  issuedAt: Date;
+  notAfter: Date;
 }
 
 export interface CaInfo {
@@ -67,20 +84,60 @@ const DNS_NAME = /^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-
 
 export class CertificateAuthority {
   readonly trustDomain: string;
-  /** The trust bundle workloads need, PEM. */
-  readonly rootCertPem: string;
-  readonly info: CaInfo;
-  readonly #signer: Signer;
+  #signer: Signer;
+  #trustBundlePem: string;
+  #info: CaInfo;
   readonly #now: () => Date;
   readonly #logger: CaLogger | undefined;
+  readonly #trustListeners = new Set<(bundlePem: string) => void>();
+  readonly #issueListeners = new Set<(record: IssuedRecord) => void>();
 
   private constructor(trustDomain: string, signer: Signer, rootCertPem: string, info: CaInfo, now: () => Date, logger?: CaLogger) {
     this.trustDomain = trustDomain;
     this.#signer = signer;
-    this.rootCertPem = rootCertPem;
-    this.info = info;
+    this.#trustBundlePem = rootCertPem;
+    this.#info = info;
     this.#now = now;
     this.#logger = logger;
+  }
+
+  /** The trust bundle workloads need, PEM: during a root rotation, both roots. */
+  get rootCertPem(): string {
+    return this.#trustBundlePem;
+  }
+
+  /** The signing CA. */
+  get info(): CaInfo {
+    return this.#info;
+  }
+
+  /** The signing certificate and its key (a root rotation cross-signs the next root with it). */
+  get signer(): Signer {
+    return this.#signer;
+  }
+
+  /** Signs with another CA from now on (a root rotation); the trust bundle is set apart. */
+  useSigner(signer: Signer, info: CaInfo): void {
+    this.#signer = signer;
+    this.#info = info;
+  }
+
+  /** Replaces the trust bundle; listeners hear of it when it changed. */
+  setTrustBundle(bundlePem: string): void {
+    if (bundlePem === this.#trustBundlePem) return;
+    this.#trustBundlePem = bundlePem;
+    for (const listener of this.#trustListeners) listener(bundlePem);
+  }
+
+  onTrustChanged(listener: (bundlePem: string) => void): () => void {
+    this.#trustListeners.add(listener);
+    return () => this.#trustListeners.delete(listener);
+  }
+
+  /** Called after every certificate this CA signs (the rotation's ledger). */
+  onIssued(listener: (record: IssuedRecord) => void): () => void {
+    this.#issueListeners.add(listener);
+    return () => this.#issueListeners.delete(listener);
   }
 
   /** Loads the CA from exactly one source, creating the self-signed root on first use. Throws on any problem. */
@@ -99,7 +156,7 @@ export class CertificateAuthority {
         opts.trustDomain,
         loaded.value.signer,
         loaded.value.trustBundlePem,
-        describe('plugged-in', opts.pluggedInDir, loaded.value.signer),
+        describeCa('plugged-in', opts.pluggedInDir, loaded.value.signer),
         now,
         opts.logger,
       );
@@ -116,7 +173,7 @@ export class CertificateAuthority {
       opts.trustDomain,
       signer,
       signer.root.pem,
-      describe('self-signed', directory, signer),
+      describeCa('self-signed', directory, signer),
       now,
       opts.logger,
     );
@@ -131,7 +188,7 @@ export class CertificateAuthority {
     const key = await generateKeyPair('ecdsa-p256');
     const result = signLeaf(this.#signer, key.spkiDer, workloadProfile(request.spiffeId), request.ttlSeconds, this.#now());
     if (!result.ok) return result;
-    this.#logIssued(request.spiffeId, result);
+    this.#logIssued(request.spiffeId, result, { ...opts, holder: opts.holder ?? request.spiffeId });
     return { ok: true, certificate: { ...result.certificate, privateKeyPem: privateKeyToPem(key.privateKey), spiffeId: request.spiffeId } };
   }
 
@@ -148,7 +205,7 @@ export class CertificateAuthority {
     if (!csr.ok) return issueFailure('invalid-csr', csr.error);
     const result = signLeaf(this.#signer, csr.value.spkiDer, workloadProfile(request.spiffeId), request.ttlSeconds, this.#now());
     if (!result.ok) return result;
-    this.#logIssued(request.spiffeId, result);
+    this.#logIssued(request.spiffeId, result, opts);
     return { ok: true, certificate: { ...result.certificate, spiffeId: request.spiffeId } };
   }
 
@@ -174,6 +231,7 @@ export class CertificateAuthority {
       { dnsNames, ipAddresses, serialNumber: result.certificate.serialNumber, notAfter: result.certificate.notAfter },
       'meshlite CA issued a server certificate',
     );
+    this.#record([...dnsNames, ...ipAddresses].join(','), result, opts);
     return { ok: true, certificate: { ...result.certificate, privateKeyPem: privateKeyToPem(key.privateKey) } };
   }
 
@@ -195,9 +253,24 @@ export class CertificateAuthority {
     return { ok: true, spiffeId: id.value, ttlSeconds: ttl.value };
   }
 
-  #logIssued(spiffeId: string, result: Extract<IssueResult, { ok: true }>): void {
+  #logIssued(spiffeId: string, result: Extract<IssueResult, { ok: true }>, opts: IssueOptions): void {
     const { serialNumber, notAfter } = result.certificate;
     this.#logger?.info({ spiffeId, serialNumber, notAfter }, 'meshlite CA issued a workload certificate');
+    this.#record(spiffeId, result, opts);
+  }
+
+  #record(subject: string, result: Extract<IssueResult, { ok: true }>, opts: IssueOptions): void {
+    if (this.#issueListeners.size === 0) return;
+    const record: IssuedRecord = {
+      serialNumber: result.certificate.serialNumber,
+      subject,
+      holder: opts.holder,
+      renewalOf: opts.renewalOf,
+      rootFingerprintSha256: this.#signer.root.node.fingerprint256,
+      issuedAt: this.#now(),
+      notAfter: result.certificate.notAfter,
+    };
+    for (const listener of this.#issueListeners) listener(record);
   }
 }
 
@@ -205,7 +278,8 @@ function workloadProfile(spiffeId: string): LeafProfile {
   return { names: [{ type: 'uri', value: spiffeId }], extendedKeyUsage: WORKLOAD_USAGES };
 }
 
-function describe(source: CaInfo['source'], directory: string, signer: Signer): CaInfo {
+/** What /debug/ca and the logs say about a signing CA. */
+export function describeCa(source: CaInfo['source'], directory: string, signer: Signer): CaInfo {
   return {
     source,
     directory,

@@ -36,11 +36,12 @@ export async function createRootPem(
   ttlSeconds: number,
   algorithm: KeyAlgorithm,
   now: Date,
+  commonName = 'meshlite root CA',
 ): Promise<{ certPem: string; keyPem: string }> {
   const key = await generateKeyPair(algorithm);
   const name = distinguishedName([
     [OID.organization, trustDomain],
-    [OID.commonName, 'meshlite root CA'],
+    [OID.commonName, commonName],
   ]);
   const der = signCertificate(
     {
@@ -62,7 +63,7 @@ export async function createRootPem(
 }
 
 /** Checks a root certificate + key pair and turns it into a signer. */
-function rootSigner(certPem: string, keyPem: string, certSource: string, keySource: string, now: Date): Result<Signer> {
+export function rootSigner(certPem: string, keyPem: string, certSource: string, keySource: string, now: Date): Result<Signer> {
   const certs = parseCertificates(certPem, certSource);
   if (!certs.ok) return certs;
   if (certs.value.length !== 1) return fail(`${certSource}: expected exactly one certificate, found ${certs.value.length}`);

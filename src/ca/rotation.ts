@@ -111,6 +111,19 @@ export class WorkloadCertificateCache {
     return replaced.filter(Boolean).length;
   }
 
+  /** Renews every certificate now, due or not (the CA signs with a new root); resolves to how many were replaced. */
+  async renewAll(): Promise<number> {
+    const held = [...this.#entries].filter(([, e]) => e.certificate && !e.pending);
+    const replaced = await Promise.all(
+      held.map(async ([key, e]) => {
+        const before = e.certificate;
+        const result = await this.#issue(key, e.identity);
+        return result.ok && result.certificate !== before;
+      }),
+    );
+    return replaced.filter(Boolean).length;
+  }
+
   /** Drops an identity (its workload is gone); no further renewals. */
   forget(identity: WorkloadIdentity): void {
     this.#entries.delete(identityKey(identity));

@@ -19,8 +19,14 @@ export function caCredentials(ca: CertificateAuthority, certificates: WorkloadCe
     onRotated(listener) {
       certificates.onRotated((rotation) => listener(rotation.key));
     },
+    onTrustChanged(listener) {
+      ca.onTrustChanged(() => listener());
+    },
   };
 }
+
+/** meshlite's own ADS certificate in the ledger of issued certificates: each one supersedes the one before. */
+export const ADS_CERTIFICATE_HOLDER = 'meshlite ADS server';
 
 /**
  * The ADS serving certificate (DNS `meshlite` and `localhost`, 127.0.0.1 and
@@ -29,7 +35,10 @@ export function caCredentials(ca: CertificateAuthority, certificates: WorkloadCe
  */
 export async function adsServingTls(ca: CertificateAuthority, adsHost: string): Promise<AdsTls> {
   const ips = [...new Set(['127.0.0.1', ...(/^[\d.]+$/.test(adsHost) && adsHost !== '0.0.0.0' ? [adsHost] : [])])];
-  const issued = await ca.issueServerCertificate([ADS_SERVER_NAME, 'localhost'], ips, { ttlSeconds: 90 * 24 * 3600 });
+  const issued = await ca.issueServerCertificate([ADS_SERVER_NAME, 'localhost'], ips, {
+    ttlSeconds: 90 * 24 * 3600,
+    holder: ADS_CERTIFICATE_HOLDER,
+  });
   if (!issued.ok) throw new Error(`cannot issue the ADS serving certificate: ${issued.error}`);
   return { certChainPem: issued.certificate.certChainPem, privateKeyPem: issued.certificate.privateKeyPem!, clientCaPem: ca.rootCertPem };
 }

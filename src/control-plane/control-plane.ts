@@ -84,6 +84,9 @@ export class ControlPlane implements AdminControlPlane {
         if (w && `${w.namespace}/${w.serviceAccount}` === key) void this.refresh(id, 'certificate rotated');
       }
     });
+    credentials.onTrustChanged?.(() => {
+      for (const id of this.connected) void this.refresh(id, 'trust bundle changed');
+    });
   }
 
   /** Applies a config load: a good one replaces the model and refreshes every connected proxy. */

@@ -6,7 +6,8 @@ import { buildAdminServer } from '../admin/admin-server.js';
 import { Metrics } from '../admin/metrics.js';
 import { proxySync } from '../admin/sync-status.js';
 import { SnapshotCache } from '../cache/snapshot-cache.js';
-import { CertificateAuthority } from '../ca/certificate-authority.js';
+import type { CertificateAuthority } from '../ca/certificate-authority.js';
+import { openCertificateAuthority } from '../ca/root-rotation-open.js';
 import { DEFAULT_WORKLOAD_TTL_SECONDS } from '../ca/issue.js';
 import type { RateLimit } from '../ca-service/rate-limit.js';
 import { WorkloadCertificateCache } from '../ca/rotation.js';
@@ -24,12 +25,13 @@ import { JwksFetcher } from '../credentials/jwks-fetcher.js';
 import { CredentialWatcher } from '../credentials/credential-watcher.js';
 import { registerCredentialMetrics, registerJwksMetrics } from '../credentials/credential-metrics.js';
 import { configPathOverlapping } from '../credentials/read-credentials.js';
-import { adsServingTls, caCredentials } from './ca-credentials.js';
+import { caCredentials } from './ca-credentials.js';
 import { mountCertificateService } from './certificate-service-mount.js';
 import { ConfigWatcher } from './config-watcher.js';
 import { ControlPlane, type ControlPlaneHooks } from './control-plane.js';
 import { ConvergenceTracker } from './convergence.js';
 import { RevocationWatcher } from './revocation-watcher.js';
+import { RootRotationDriver } from './root-rotation-driver.js';
 import { TokenStreamAuthenticator } from './stream-authenticator.js';
 import { keysOnNode } from '../server/node-metadata.js';
 
@@ -82,6 +84,8 @@ export interface RunningMeshlite {
   adminPort: number;
   controlPlane: ControlPlane;
   ca: CertificateAuthority;
+  /** The CA root rotation (`meshlite ca rotate-root`). */
+  rootRotation: RootRotationDriver;
   tokens?: TokenAuthority;
   /** The secrets directory's credentials, when --secrets-dir was given. */
   credentials?: CredentialStore;
@@ -127,9 +131,11 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   }
   secureStateDir(options.stateDir, log);
 
-  const ca = await CertificateAuthority.loadOrCreate(
-    options.caDir ? { pluggedInDir: options.caDir, trustDomain, logger: log } : { stateDir: options.stateDir, trustDomain, logger: log },
-  );
+  const { ca, rotation } = await openCertificateAuthority({
+    ...options,
+    trustDomain,
+    maxTtlSeconds: options.certTtlSeconds ?? DEFAULT_WORKLOAD_TTL_SECONDS,
+  });
   const certificates = new WorkloadCertificateCache(ca, { ttlSeconds: options.certTtlSeconds, logger: log });
   const seenSerials = new Set<string>();
   const credentials = caCredentials(ca, certificates);
@@ -242,7 +248,9 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   await cp.applyConfig(first, 'startup');
   watcher.activate(first);
 
-  const adsTls = options.insecure ? undefined : await adsServingTls(ca, splitAddress(options.adsAddress).host);
+  const adsHost = options.insecure ? undefined : splitAddress(options.adsAddress).host;
+  const rootRotation = new RootRotationDriver({ rotation, certificates, ads, cache, controlPlane: cp, metrics, logger: log, adsHost });
+  const adsTls = await rootRotation.servingTls();
   const admin = buildAdminServer({
     controlPlane: cp,
     ads,
@@ -253,6 +261,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     credentials: credentialStore,
     debugToken: options.adminToken,
     pendingSettle: () => watcher.pendingSettle(),
+    rootRotation,
   });
   const adminAddr = splitAddress(options.adminAddress);
   let adsPort: number;
@@ -272,6 +281,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     certificates.close();
     await ads.shutdown(500);
     await admin.close();
+    await rootRotation.close();
     throw err;
   }
   const adminPort = (admin.server.address() as { port: number }).port;
@@ -292,6 +302,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     adminPort,
     controlPlane: cp,
     ca,
+    rootRotation,
     tokens,
     credentials: credentialStore,
     reload: () => {
@@ -307,6 +318,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
       await ads!.shutdown(2000);
       await admin.close();
       certificates.close();
+      await rootRotation.close();
       await applying;
       log.info({}, 'meshlite stopped');
     },

@@ -12,4 +12,6 @@ export interface WorkloadCredentialSource {
   certificateFor(identity: { namespace: string; serviceAccount: string }): Promise<WorkloadKeyPair>;
   /** Called with `<namespace>/<serviceAccount>` whenever that identity's certificate was replaced. */
   onRotated(listener: (identityKey: string) => void): void;
+  /** Called whenever rootCertPem() changed (a CA root rotation): every proxy needs the new bundle. */
+  onTrustChanged?(listener: () => void): void;
 }

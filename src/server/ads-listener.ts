@@ -54,6 +54,8 @@ export interface AdsListener {
   destroyConnections(): void;
   /** The client certificate of an open TLS connection; undefined for unknown peers and plaintext. */
   clientCertificate(peer: string): ClientCertificateStatus | undefined;
+  /** New TLS material (certificate, key, client CAs) for connections accepted from now on; open ones keep theirs. */
+  setTls(tls: AdsTls): void;
 }
 
 /** Listens on every address `host` resolves to (one port for all), injecting connections into grpc-js. */
@@ -66,6 +68,7 @@ export async function listenAds(address: string, injector: grpc.ConnectionInject
     throw new ListenError(address, (err as NodeJS.ErrnoException).code ?? 'ENOTFOUND', `cannot resolve ${host}: ${(err as Error).message}`);
   }
   const servers: net.Server[] = [];
+  const tlsServers: tls.Server[] = [];
   const sockets = new Set<net.Socket>();
   const secured = new Map<string, tls.TLSSocket>();
   const close = () => {
@@ -78,6 +81,7 @@ export async function listenAds(address: string, injector: grpc.ConnectionInject
   try {
     for (const ip of ips) {
       const server = options.tls ? tlsServer(injector, options, secured) : net.createServer((socket) => injector.injectConnection(socket));
+      if (server instanceof tls.Server) tlsServers.push(server);
       server.on('connection', (raw: net.Socket) => {
         sockets.add(raw);
         raw.once('close', () => sockets.delete(raw));
@@ -95,7 +99,11 @@ export async function listenAds(address: string, injector: grpc.ConnectionInject
     const presented = socket.getPeerX509Certificate() !== undefined;
     return presented && !socket.authorized ? { presented, rejection: rejectionOf(socket.authorizationError) } : { presented };
   };
-  return { port: bound, close, destroyConnections, clientCertificate };
+  const setTls = (material: AdsTls) => {
+    if (!options.tls) throw new Error('the ADS listener is plaintext: it has no TLS material to replace');
+    for (const server of tlsServers) server.setSecureContext(secureContextOptions(material));
+  };
+  return { port: bound, close, destroyConnections, clientCertificate, setTls };
 }
 
 function rejectionOf(error: unknown): string {
@@ -113,15 +121,18 @@ function listenOn(server: net.Server, ip: string, port: number, address: string)
   });
 }
 
+function secureContextOptions(material: AdsTls): tls.SecureContextOptions {
+  return { cert: material.certChainPem, key: material.privateKeyPem, ...(material.clientCaPem ? { ca: material.clientCaPem } : {}) };
+}
+
 function tlsServer(injector: grpc.ConnectionInjector, options: ListenerOptions, secured: Map<string, tls.TLSSocket>): tls.Server {
   const { clientCaPem } = options.tls!;
   const server = tls.createServer({
-    cert: options.tls!.certChainPem,
-    key: options.tls!.privateKeyPem,
+    ...secureContextOptions(options.tls!),
     // grpc-js's own TLS servers offer the same; HTTP/2 is the only protocol here.
     ALPNProtocols: ['h2'],
     handshakeTimeout: options.handshakeTimeoutMs,
-    ...(clientCaPem ? { requestCert: true, rejectUnauthorized: false, ca: clientCaPem } : {}),
+    ...(clientCaPem ? { requestCert: true, rejectUnauthorized: false } : {}),
   });
   const limit = new PerKeyRateLimit();
   const peers = new WeakMap<net.Socket, { ip?: string; port?: number }>();

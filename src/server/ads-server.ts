@@ -138,6 +138,11 @@ export class AdsServer {
     return listener.port;
   }
 
+  /** New TLS material for connections accepted from now on (a CA root rotation); open connections keep theirs. */
+  setTls(tls: AdsTls): void {
+    for (const l of this.listeners) l.setTls(tls);
+  }
+
   /** Serves another gRPC service on the same port, TLS and connections (e.g. certificate signing). */
   addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
     this.server.addService(definition, implementation);
