@@ -151,13 +151,13 @@ export class RootRotation {
     const record = this.#record;
     if (!record || !this.#next) return;
     const now = this.context.now().toISOString();
-    this.#record = { ...record, phase: to, phaseSince: now, ...(to === 'done' ? { completedAt: now } : {}) };
-    await writeRotationRecord(this.context.stateDir, this.#record);
+    let next: RotationRecord = { ...record, phase: to, phaseSince: now, ...(to === 'done' ? { completedAt: now } : {}) };
+    await writeRotationRecord(this.context.stateDir, next);
+    // Stored before it is reported: once the phase reads done, a restart loads the new root.
+    if (to === 'done') next = await this.#promote(next);
+    this.#record = next;
     this.#apply(to);
-    if (to === 'done') {
-      await this.#promote();
-      this.#oldRoots = [];
-    }
+    if (to === 'done') this.#oldRoots = [];
     await this.#writeLedger(false);
     this.context.logger?.info(
       { phase: to, reason, oldRoot: record.oldRootFingerprint, newRoot: record.newRootFingerprint },
@@ -249,18 +249,18 @@ export class RootRotation {
   }
 
   /** Self-signed CA: the new root becomes the stored root, so restarts load it. */
-  async #promote(): Promise<void> {
-    const record = this.#record!;
-    if (this.context.caDir !== undefined || record.promoted) return;
+  async #promote(record: RotationRecord): Promise<RotationRecord> {
+    if (this.context.caDir !== undefined || record.promoted) return record;
     const material = await promotableRoot(record.next, this.context.stateDir);
     if (!material.ok) {
       this.context.logger?.warn({ error: material.error }, 'the new root could not become the stored root; the next start retries');
-      return;
+      return record;
     }
     await promoteRoot(this.context.stateDir, material.value.certPem, material.value.keyPem);
-    this.#record = { ...record, promoted: true };
-    await writeRotationRecord(this.context.stateDir, this.#record);
+    const promoted = { ...record, promoted: true };
+    await writeRotationRecord(this.context.stateDir, promoted);
     await removeNewRootKey(this.context.stateDir);
+    return promoted;
   }
 
   #scheduleLedgerWrite(): void {
