@@ -10,6 +10,7 @@ export const LOOPBACK_BLOCKS = {
   'agent/sds-envoy.test.ts': 62,
   'agent/envoy-supervisor.test.ts': 64,
   'agent/ads-relay-envoy.test.ts': 63,
+  'server/root-rotation-envoy.test.ts': 65,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
