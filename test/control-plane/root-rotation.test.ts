@@ -14,7 +14,7 @@ import { after } from '../support/hooks.js';
 import { EXAMPLES_DIR } from '../support/paths.js';
 import { AckingSecrets, adsHandshake, certificatesOf, fingerprintsOf, until } from './root-rotation-support.js';
 
-const CERT_TTL_SECONDS = 3;
+const CERT_TTL_SECONDS = 5;
 /** S1: sidecars in foo and bar with auto mTLS, so every proxy is served `default` and ROOTCA. */
 const S1 = readdirSync(join(EXAMPLES_DIR, 's1-auto-mtls'))
   .map((f) => readFileSync(join(EXAMPLES_DIR, 's1-auto-mtls', f), 'utf8'))
@@ -105,7 +105,7 @@ test('trust-both reaches the proxy, its ACK moves signing to the new root, and t
   const midway = await metricsText(t);
   assert.match(midway, /meshlite_ca_root_rotation_phase 2\b/);
 
-  // (c) the 3 s certificates of the old root expire or are superseded: only the new root stays.
+  // (c) the 5 s certificates of the old root expire or are superseded: only the new root stays.
   await until('done', () => rotationStatus(t).phase === 'done', 20_000);
   await until('the proxy holds only the new root', () => fingerprintsOf(proxy.trustedPem).join() === newFp);
   assert.equal(fingerprintsOf(t.m.ca.rootCertPem), [newFp]);
