@@ -15,6 +15,8 @@ import { fail, ok, type Result } from './result.js';
 import { beginRefusal, type RotationPhase, trustBundleOf } from './root-rotation-phase.js';
 import { promoteRoot, removeNewRootKey, type RotationRecord, writeLedger, writeRotationRecord } from './root-rotation-store.js';
 
+/** Live old-root certificates the status lists (it counts them all). */
+const LISTED_CERTIFICATES = 100;
 /** How long after a certificate is issued during a rotation the ledger is written. */
 const LEDGER_WRITE_DELAY_MS = 1000;
 
@@ -53,7 +55,7 @@ export interface RotationStatus {
   oldRoot?: { fingerprintSha256: string; notAfter: string };
   /** Served after meshlite's ADS certificate (for clients that pin the old root) until it expires. */
   crossSigned?: { notAfter: string; served: boolean };
-  /** Certificates under the old root still valid and current (during signing-new). */
+  /** Certificates under the old root still valid and current (the first 100 listed). */
   oldSigned?: { count: number; certificates: { holder: string; serial: string; subject: string; notAfter: string }[] };
   /** Certificates issued before the ledger knew the CA may be valid until then. */
   unknownCertificatesUntil?: string;
@@ -212,7 +214,7 @@ export class RootRotation {
         : {
             oldSigned: {
               count: live.length,
-              certificates: live.map((e) => ({
+              certificates: live.slice(0, LISTED_CERTIFICATES).map((e) => ({
                 holder: e.holder,
                 serial: e.serial,
                 subject: e.subject,

@@ -10,7 +10,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { spiffeIdOf } from '../ca/identity.js';
 import type { LedgerEntry } from '../ca/issued-ledger.js';
 import type { RootRotation } from '../ca/root-rotation.js';
-import { isRotating, nextPhase, phaseGaugeValue } from '../ca/root-rotation-phase.js';
+import { beginRefusal, isRotating, nextPhase, phaseGaugeValue } from '../ca/root-rotation-phase.js';
 import type { WorkloadCertificateCache } from '../ca/rotation.js';
 import type { AdminRootRotation, RotateRootOutcome, RotateRootRequest } from '../admin/ca-routes.js';
 import { proxySync } from '../admin/sync-status.js';
@@ -169,8 +169,9 @@ export class RootRotationDriver implements AdminRootRotation {
   }
 
   #refusal(): string {
-    const record = this.#o.rotation.record;
-    return `a root rotation is already in progress (phase ${this.#o.rotation.phase} since ${record?.phaseSince}); wait for it to finish (meshlite ca status)`;
+    const { rotation } = this.#o;
+    const since = rotation.record ? new Date(rotation.record.phaseSince) : undefined;
+    return beginRefusal(rotation.phase, since) ?? 'a root rotation is already in progress';
   }
 
   #tick(): void {
