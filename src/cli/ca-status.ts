@@ -62,8 +62,11 @@ export function formatRotation(r: RotationView): string {
   if (r.proxiesWithoutNewRoot)
     lines.push(`connected proxies that have not accepted the new root: ${r.proxiesWithoutNewRoot.length}${list(r.proxiesWithoutNewRoot)}`);
   if (r.oldSigned) {
-    const proxies = r.proxiesWithOldCertificates ?? [];
-    lines.push(`live certificates of the old root: ${r.oldSigned.count}; connected proxies holding one: ${proxies.length}${list(proxies)}`);
+    // Until signing-new every certificate is of the old root: who holds one says nothing yet.
+    const proxies = r.proxiesWithOldCertificates;
+    lines.push(
+      `live certificates of the old root: ${r.oldSigned.count}${proxies ? `; connected proxies holding one: ${proxies.length}${list(proxies)}` : ''}`,
+    );
     for (const c of r.oldSigned.certificates.slice(0, 20)) lines.push(`  ${c.holder}  serial ${c.serial}  notAfter ${c.notAfter}`);
   }
   if (r.unknownCertificatesUntil)
