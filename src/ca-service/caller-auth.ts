@@ -41,6 +41,8 @@ export interface PresentedCredentials {
 
 export interface CallerContext {
   trustDomain: string;
+  /** Why a client certificate (by serial) was revoked with its proxy, or undefined. */
+  certificateRevoked?(serial: string): string | undefined;
   tokens: TokenAuthority;
   revocations(): RevocationList | undefined;
   workloads: ServedWorkloads;
@@ -99,7 +101,7 @@ async function tokenOutcome(header: string | undefined, context: CallerContext):
 }
 
 /** What checking a client certificate needs: no token authority. */
-export type CertificateContext = Pick<CallerContext, 'trustDomain' | 'workloads' | 'now'>;
+export type CertificateContext = Pick<CallerContext, 'trustDomain' | 'workloads' | 'now' | 'certificateRevoked'>;
 
 /**
  * The caller a presented client certificate proves, alone: `absent` when none
@@ -134,6 +136,8 @@ function certificateOutcome(presented: PresentedCredentials, context: Certificat
   if (context.now < cert.notBefore)
     return unauthenticated(`client certificate ${serial} is not valid before ${cert.notBefore.toISOString()}`);
   if (cert.getExtension(x509.BasicConstraintsExtension)?.ca) return unauthenticated(`client certificate ${serial} is a CA certificate`);
+  const revoked = context.certificateRevoked?.(serial);
+  if (revoked) return unauthenticated(`client certificate revoked: ${revoked}`);
   const uris = (cert.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? []).filter((n) => n.type === 'url');
   if (uris.length !== 1)
     return unauthenticated(`client certificate ${serial} has ${uris.length} URI SANs; a workload certificate has exactly one SPIFFE id`);

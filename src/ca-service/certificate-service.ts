@@ -26,6 +26,8 @@ export interface CertificateServiceOptions {
   workloads(): ServedWorkloads | undefined;
   /** Why the TLS client certificate of `peer` was not accepted, if it presented one. */
   certificateRejection(peer: string): string | undefined;
+  /** Why a client certificate (by serial) was revoked with its proxy, or undefined. */
+  certificateRevoked?(serial: string): string | undefined;
   /** Longest lifetime granted (`--cert-ttl`); also what a request without one gets. */
   maxTtlSeconds: number;
   rateLimit?: RateLimit;
@@ -123,7 +125,14 @@ export class CertificateService {
         verifiedCertificate: call.getAuthContext()?.sslPeerCertificate?.raw,
         certificateRejection: this.opts.certificateRejection(peer),
       },
-      { trustDomain: ca.trustDomain, tokens, revocations: this.opts.revocations, workloads, now },
+      {
+        trustDomain: ca.trustDomain,
+        tokens,
+        revocations: this.opts.revocations,
+        certificateRevoked: this.opts.certificateRevoked,
+        workloads,
+        now,
+      },
     );
     if (!auth.ok)
       return auth.denied

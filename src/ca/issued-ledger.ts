@@ -63,6 +63,10 @@ export class IssuedLedger {
     return this.#bySerial.get(serial.toLowerCase())?.holder;
   }
 
+  entry(serial: string): Readonly<LedgerEntry> | undefined {
+    return this.#bySerial.get(serial.toLowerCase());
+  }
+
   /** Certificates chaining to `root` that are valid at `now` and the newest of their holder. */
   liveUnder(root: string, now: number): LedgerEntry[] {
     this.prune(now);

@@ -25,6 +25,32 @@ export function caCredentials(ca: CertificateAuthority, certificates: WorkloadCe
   };
 }
 
+/** The metrics a key-counting source updates. */
+export interface KeyCounters {
+  certificatesIssued: { inc(): void };
+  workloadKeysGenerated: { inc(labels: { identity: string }): void };
+}
+
+/**
+ * The same source, counting each certificate (and so each private key) meshlite
+ * made once, by identity: proxies run by agents make their own and count nowhere here.
+ */
+export function countingKeys(source: WorkloadCredentialSource, metrics: KeyCounters): WorkloadCredentialSource {
+  const seen = new Set<string>();
+  return {
+    ...source,
+    async certificateFor(identity) {
+      const pair = await source.certificateFor(identity);
+      if (!seen.has(pair.serialNumber)) {
+        seen.add(pair.serialNumber);
+        metrics.certificatesIssued.inc();
+        metrics.workloadKeysGenerated.inc({ identity: `${identity.namespace}/${identity.serviceAccount}` });
+      }
+      return pair;
+    },
+  };
+}
+
 /** meshlite's own ADS certificate in the ledger of issued certificates: each one supersedes the one before. */
 export const ADS_CERTIFICATE_HOLDER = 'meshlite ADS server';
 

@@ -20,6 +20,7 @@ export interface CertificateServiceDeps {
   ca: CertificateAuthority;
   tokens?: TokenAuthority;
   revocations(): RevocationList | undefined;
+  certificateRevoked?(serial: string): string | undefined;
   controlPlane: { readonly currentModel: MeshModel | undefined };
   registry: Registry;
   maxTtlSeconds: number;
@@ -33,6 +34,7 @@ export function mountCertificateService(deps: CertificateServiceDeps): Certifica
     ca: deps.ca,
     tokens: deps.tokens,
     revocations: deps.revocations,
+    certificateRevoked: deps.certificateRevoked,
     workloads: () => {
       const model = deps.controlPlane.currentModel;
       if (!model) return undefined;

@@ -1,6 +1,5 @@
 // The composition root of `meshlite serve`: builds every part and joins them.
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import type { Logger as PinoLogger } from 'pino';
 import { buildAdminServer } from '../admin/admin-server.js';
 import { Metrics } from '../admin/metrics.js';
@@ -17,7 +16,7 @@ import { DEFAULT_MESH_CONFIG } from '../config/types.js';
 import { TokenAuthority } from '../identity/proxy-token.js';
 import { secureStateDir } from '../identity/state-dir.js';
 import type { RevocationList } from '../identity/token-revocations.js';
-import { AdsServer, type ConnectionInfo } from '../server/ads-server.js';
+import { AdsServer } from '../server/ads-server.js';
 import { ListenError } from '../server/ads-listener.js';
 import type { StreamObserver } from '../server/stream-status.js';
 import { CredentialStore } from '../credentials/credential-store.js';
@@ -25,7 +24,7 @@ import { JwksFetcher } from '../credentials/jwks-fetcher.js';
 import { CredentialWatcher } from '../credentials/credential-watcher.js';
 import { registerCredentialMetrics, registerJwksMetrics } from '../credentials/credential-metrics.js';
 import { configPathOverlapping } from '../credentials/read-credentials.js';
-import { caCredentials } from './ca-credentials.js';
+import { caCredentials, countingKeys } from './ca-credentials.js';
 import { mountCertificateService } from './certificate-service-mount.js';
 import { ConfigWatcher } from './config-watcher.js';
 import { ControlPlane, type ControlPlaneHooks } from './control-plane.js';
@@ -33,6 +32,7 @@ import { ConvergenceTracker } from './convergence.js';
 import { RevocationWatcher } from './revocation-watcher.js';
 import { RootRotationDriver } from './root-rotation-driver.js';
 import { TokenStreamAuthenticator } from './stream-authenticator.js';
+import { certificateRevocation, closeRevokedStreams } from './credential-revocation.js';
 import { keysOnNode } from '../server/node-metadata.js';
 
 export interface MeshliteOptions {
@@ -137,39 +137,14 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     maxTtlSeconds: options.certTtlSeconds ?? DEFAULT_WORKLOAD_TTL_SECONDS,
   });
   const certificates = new WorkloadCertificateCache(ca, { ttlSeconds: options.certTtlSeconds, logger: log });
-  const seenSerials = new Set<string>();
-  const credentials = caCredentials(ca, certificates);
-  const countingCredentials = {
-    ...credentials,
-    async certificateFor(identity: { namespace: string; serviceAccount: string }) {
-      const pair = await credentials.certificateFor(identity);
-      if (!seenSerials.has(pair.serialNumber)) {
-        seenSerials.add(pair.serialNumber);
-        metrics.certificatesIssued.inc();
-        metrics.workloadKeysGenerated.inc({ identity: `${identity.namespace}/${identity.serviceAccount}` });
-      }
-      return pair;
-    },
-  };
+  const credentials = countingKeys(caCredentials(ca, certificates), metrics);
   const tokens = options.insecure ? undefined : await TokenAuthority.loadOrCreate(options.stateDir);
   let revocations: RevocationWatcher | undefined;
   let ads: AdsServer | undefined;
-  // Streams authenticated by a token the new list revokes are closed at once.
-  const closeRevoked = (list: RevocationList) => {
-    const why = (c: ConnectionInfo) =>
-      c.credential &&
-      c.credential.kind !== 'certificate' &&
-      list.revokedReason({
-        workloadId: c.proxyId,
-        tokenId: c.credential.id,
-        issuedAt: c.credential.issuedAt === undefined ? undefined : c.credential.issuedAt / 1000,
-      });
-    for (const c of ads?.listConnections() ?? []) {
-      const reason = why(c);
-      if (reason)
-        ads!.closeStreams((x) => x.streamId === c.streamId, grpc.status.UNAUTHENTICATED, `token revoked: ${reason}`, 'token_revoked');
-    }
-  };
+  const revocationList = () => revocations?.current;
+  const certificateRevoked = certificateRevocation(rotation.ledger, revocationList);
+  // Streams whose token or certificate the new list revokes are closed at once.
+  const closeRevoked = (list: RevocationList) => closeRevokedStreams(ads, list, certificateRevoked);
   if (tokens) {
     revocations = await RevocationWatcher.open({ stateDir: options.stateDir, logger: log, onChange: closeRevoked }).catch((err) => {
       watcher.stop();
@@ -200,7 +175,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     onError: (uri, err) => log.warn({ jwksUri: uri, err: err.message }, 'JWKS fetch failed; the last good document (if any) stays in use'),
   });
   const metricHooks: Required<ControlPlaneHooks> = metrics;
-  const cp = new ControlPlane(cache, countingCredentials, log, metricHooks, credentialStore, jwks);
+  const cp = new ControlPlane(cache, credentials, log, metricHooks, credentialStore, jwks);
   registerCredentialMetrics(metrics.registry, () => cp.missingCredentials());
   registerJwksMetrics(metrics.registry, jwks);
 
@@ -215,10 +190,9 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     },
     nacked: (proxy, type) => metrics.nacked(proxy, type),
   };
-  const revocationList = revocations;
   ads = new AdsServer({
     cache,
-    authenticator: new TokenStreamAuthenticator(cp, tokens, () => revocationList?.current, ca.trustDomain),
+    authenticator: new TokenStreamAuthenticator(cp, tokens, revocationList, ca.trustDomain, certificateRevoked),
     logger: log,
     observer,
     authTimeoutMs: (options.authTimeoutSeconds ?? 10) * 1000,
@@ -237,7 +211,8 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     ads,
     ca,
     tokens,
-    revocations: () => revocationList?.current,
+    revocations: revocationList,
+    certificateRevoked,
     controlPlane: cp,
     registry: metrics.registry,
     maxTtlSeconds: options.certTtlSeconds ?? DEFAULT_WORKLOAD_TTL_SECONDS,

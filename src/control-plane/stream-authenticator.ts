@@ -30,6 +30,8 @@ export class TokenStreamAuthenticator implements StreamAuthenticator {
     private readonly revocations: () => RevocationList | undefined = () => undefined,
     /** The CA's trust domain: client certificates of other domains are refused. */
     private readonly trustDomain = 'cluster.local',
+    /** Why a client certificate was revoked with its proxy (see credential-revocation.ts). */
+    private readonly certificateRevoked: (serial: string) => string | undefined = () => undefined,
   ) {}
 
   private served: { model: MeshModel; workloads: ServedWorkloads } | undefined;
@@ -115,7 +117,7 @@ export class TokenStreamAuthenticator implements StreamAuthenticator {
     if (!model) return { ok: false, code: grpc.status.UNAVAILABLE, message: 'meshlite has no valid config yet' };
     const outcome = certificateCaller(
       { verifiedCertificate: certificate.verified, certificateRejection: certificate.rejection },
-      { trustDomain: this.trustDomain, workloads: this.servedIn(model), now: new Date() },
+      { trustDomain: this.trustDomain, workloads: this.servedIn(model), now: new Date(), certificateRevoked: this.certificateRevoked },
     );
     if (outcome.kind === 'absent') return { ok: false, code: grpc.status.UNAUTHENTICATED, message: 'no credential' };
     if (outcome.kind === 'refused')

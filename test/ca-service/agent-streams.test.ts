@@ -12,6 +12,7 @@ import { csrFor, p256 } from '../support/csr.js';
 import { after, before } from '../support/hooks.js';
 import { EXAMPLES_DIR } from '../support/paths.js';
 import { SotwClient, type SotwResponse } from '../server/xds-client.js';
+import { addRevocations } from '../../src/identity/token-revocations.js';
 import { caClient, type ClientTls, createCertificate, signed, startTestMeshlite, type TestMeshlite } from './ca-client.js';
 
 let t: TestMeshlite;
@@ -126,6 +127,31 @@ test('the stream ends UNAUTHENTICATED when its certificate expires; an expired c
   const again = agentStream(svid);
   again.request('clusters', { node: { id: 'sleep.bar', metadata: AGENT } });
   assert.match(await refusal(again), /^UNAUTHENTICATED: client certificate not accepted \(CERT_HAS_EXPIRED/);
+});
+
+test('revoking a proxy revokes the certificates issued to it: its agent stream closes, it can neither renew nor reconnect', async () => {
+  const svid = await svidFor('httpbin.foo');
+  const s = agentStream(svid);
+  s.request('clusters', { node: { id: 'httpbin.foo', metadata: AGENT } });
+  await s.next();
+  const revokedAt = Math.floor(Date.now() / 1000);
+  await addRevocations(t.stateDir, [{ proxy: 'httpbin.foo', issuedUpTo: revokedAt, revokedAt: new Date().toISOString() }]);
+  const end = await s.raw.endWithin(5000);
+  assert.is(grpc.status[end.code], 'UNAUTHENTICATED');
+  assert.match(
+    end.details,
+    /certificate [0-9a-f]+ was issued to httpbin\.foo, and every token of httpbin\.foo issued up to .* was revoked/,
+  );
+  const renewal = caClient(t.m, svid);
+  clients.push(renewal);
+  const refused = await createCertificate(renewal, { csr: csrFor(p256()) });
+  assert.ok(
+    !refused.ok && refused.code === 'UNAUTHENTICATED' && /client certificate revoked/.test(refused.details),
+    JSON.stringify(refused),
+  );
+  const again = agentStream(svid);
+  again.request('clusters', { node: { id: 'httpbin.foo', metadata: AGENT } });
+  assert.match(await refusal(again), /^UNAUTHENTICATED: client certificate revoked/);
 });
 
 test.run();
