@@ -147,8 +147,9 @@ test('plugged-in CA: --new-ca-dir is required; signing moves to the next directo
     [undefined, 'CN=intermediate two', 'CN=meshlite root CA'],
   );
   assert.is(chain[2]!.fingerprint256, fingerprintsOf(root2.certPem)[0]);
+  // The phase reads signing-new a moment before the ADS certificate of the new root is served.
+  await until('the ADS certificate of the new root', async () => (await adsHandshake(m.adsPort, root2.certPem)).verdict === 'verified');
   assert.is((await adsHandshake(m.adsPort, root1.certPem)).verdict, 'verified', 'old root: leaf -> int two -> cross -> int one');
-  assert.is((await adsHandshake(m.adsPort, root2.certPem)).verdict, 'verified');
   await until('done', () => phaseOf(m) === 'done', 15_000);
   await stop(m);
 
