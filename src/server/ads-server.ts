@@ -7,11 +7,21 @@ import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import { type AdsTls, type ClientCertificateStatus, listenAds, type AdsListener } from './ads-listener.js';
 import { DeltaStream } from './delta-stream.js';
 import { decodeDeltaRequest, decodeSotwRequest, type NodeInfo } from './discovery-codec.js';
-import { setLongTimeout } from './long-timer.js';
 import { SotwStream } from './sotw-stream.js';
 import { NO_OBSERVER, type StreamObserver, type TypeStatus } from './stream-status.js';
 import type { TlsFailure } from './tls-failures.js';
 import type { Logger } from '../util/logger.js';
+import {
+  type CloseStream,
+  credentialFields,
+  type PeerCertificate,
+  type StreamAuthenticator,
+  type StreamCloseReason,
+  type StreamCredential,
+  watchCredentialExpiry,
+} from './stream-credential.js';
+
+export type { AuthResult, PeerCertificate, StreamAuthenticator, StreamCloseReason, StreamCredential } from './stream-credential.js';
 
 const SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 
@@ -26,40 +36,6 @@ export const ADS_SERVICE_DEFINITION: grpc.ServiceDefinition = {
   StreamAggregatedResources: { path: `/${SERVICE}/StreamAggregatedResources`, requestStream: true, responseStream: true, ...passthrough },
   DeltaAggregatedResources: { path: `/${SERVICE}/DeltaAggregatedResources`, requestStream: true, responseStream: true, ...passthrough },
 };
-
-/** What authenticated a stream; times are milliseconds since the epoch. */
-export interface StreamCredential {
-  /** A proxy token (the default), or a workload certificate this CA issued (node agents). */
-  kind?: 'token' | 'certificate';
-  /** The token's id, or the certificate's serial number. */
-  id?: string;
-  issuedAt?: number;
-  /** The stream is closed (UNAUTHENTICATED) at this moment. */
-  expiresAt?: number;
-}
-
-export type AuthResult = { ok: true; proxyId: string; credential?: StreamCredential } | { ok: false; code: grpc.status; message: string };
-
-/** The TLS client certificate of a stream's connection. */
-export interface PeerCertificate {
-  /** DER, when OpenSSL verified it against the CA's roots during the handshake. */
-  verified?: Buffer;
-  /** Why one that was presented was not verified. */
-  rejection?: string;
-}
-
-export interface StreamAuthenticator {
-  authenticate(metadata: grpc.Metadata, node: NodeInfo, peer: string, certificate?: PeerCertificate): Promise<AuthResult>;
-}
-
-/** Why meshlite itself ended a stream (a metric label). */
-export type StreamCloseReason =
-  | 'refused'
-  | 'auth_timeout'
-  | 'token_expired'
-  | 'certificate_expired'
-  | 'token_revoked'
-  | 'malformed_request';
 
 export interface ConnectionInfo {
   streamId: number;
@@ -90,13 +66,11 @@ export interface AdsServerOptions {
   onTlsFailure?(failure: TlsFailure): void;
 }
 
-/** Tokens closer to expiry than this are warned about when a stream opens. */
-const EXPIRY_WARNING_MS = 24 * 3600 * 1000;
 /** Requests a stream may send before it authenticated. */
 const MAX_PENDING_REQUESTS = 64;
 
 type Call = grpc.ServerDuplexStream<Buffer, Uint8Array>;
-type Close = (code: grpc.status, message: string, reason: StreamCloseReason) => void;
+type Close = CloseStream;
 
 export class AdsServer {
   private readonly server: grpc.Server;
@@ -273,7 +247,8 @@ export class AdsServer {
         },
         'proxy connected',
       );
-      if (credential?.expiresAt !== undefined) this.watchExpiry(auth.proxyId, streamId, credential, (c) => (cancelExpiry = c), close);
+      if (credential?.expiresAt !== undefined)
+        cancelExpiry = watchCredentialExpiry(logger, auth.proxyId, streamId, { ...credential, expiresAt: credential.expiresAt }, close);
       if (firstOfProxy) this.opts.onProxyConnected?.(auth.proxyId, node);
       unwatch = this.opts.cache.watch(auth.proxyId, (snap) => s.onSnapshot(snap));
       const current = this.opts.cache.get(auth.proxyId);
@@ -329,40 +304,4 @@ export class AdsServer {
     call.on('error', cleanup);
     call.on('cancelled', cleanup);
   }
-
-  /** Warns about a credential that expires soon, and closes the stream the moment it expires. */
-  private watchExpiry(
-    proxyId: string,
-    streamId: number,
-    credential: StreamCredential,
-    setCancel: (c: () => void) => void,
-    close: Close,
-  ): void {
-    const expiresAt = credential.expiresAt!;
-    const left = expiresAt - Date.now();
-    if (credential.kind === 'certificate') {
-      // A node agent renews its certificate long before this and reconnects with the new one.
-      const message = `client certificate ${credential.id} expired at ${isoOf(expiresAt)}`;
-      setCancel(setLongTimeout(() => close(grpc.status.UNAUTHENTICATED, message, 'certificate_expired'), left));
-      return;
-    }
-    if (left < EXPIRY_WARNING_MS) {
-      this.opts.logger.warn(
-        { proxy: proxyId, streamId, tokenId: credential.id, tokenExpiresAt: isoOf(expiresAt) },
-        `proxy token expires in ${Math.max(0, Math.round(left / 60_000))} min; the stream will be closed then: make a new bootstrap (or token) for it`,
-      );
-    }
-    setCancel(setLongTimeout(() => close(grpc.status.UNAUTHENTICATED, `token expired at ${isoOf(expiresAt)}`, 'token_expired'), left));
-  }
-}
-
-function credentialFields(c: StreamCredential | undefined): Record<string, string | undefined> {
-  if (!c) return {};
-  return c.kind === 'certificate'
-    ? { certificateSerial: c.id, certificateExpiresAt: isoOf(c.expiresAt) }
-    : { tokenId: c.id, tokenExpiresAt: isoOf(c.expiresAt) };
-}
-
-function isoOf(ms: number | undefined): string | undefined {
-  return ms === undefined ? undefined : new Date(ms).toISOString();
 }
