@@ -21,7 +21,7 @@ import { affectedSecretNames, NO_SECRETS_DIRECTORY } from '../credentials/creden
 import { SECRET_NAMES } from '../model/secret-refs.js';
 import { CredentialTracker } from './credential-tracker.js';
 import { RefreshQueue } from './refresh-queue.js';
-import { proxySecrets } from './proxy-secrets.js';
+import { resolveProxySecrets } from './proxy-secrets.js';
 import type { WorkloadCredentialSource } from './workload-credentials.js';
 
 /** Where JWKS documents for RequestAuthentication `jwksUri`s come from (meshlite fetches them; see jwks-fetcher.ts). */
@@ -259,21 +259,14 @@ export class ControlPlane implements AdminControlPlane {
     let credentials = new Map<string, CredentialLookup>();
     if (translated.ok) {
       resources = translated.resources;
-      const proxy = translated.proxy;
+      const resolved = await resolveProxySecrets(resources.secrets, translated.proxy, {
+        keysOnNode: this.keysOnNode.has(proxyId),
+        workload: this.credentials,
+        tls: this.tlsCredentials,
+      });
+      ({ secrets, unserved, credentials } = resolved);
       // Time spent waiting for the CA (or behind other rebuilds) is not build work: keep it out of the metric.
-      const paused = performance.now();
-      const onNode = this.keysOnNode.has(proxyId);
-      const wantsKey = resources.secrets.some((s) => s.kind === 'workload-cert');
-      const pair = wantsKey && !onNode ? await this.credentials.certificateFor(proxy) : undefined;
-      waited = performance.now() - paused;
-      credentials = new Map(
-        resources.secrets.filter((s) => s.kind === 'credential').map((s) => [s.name, this.tlsCredentials.lookup(s.name)]),
-      );
-      const served = onNode ? resources.secrets.filter((s) => s.kind !== 'workload-cert') : resources.secrets;
-      ({ secrets, unserved } = proxySecrets(served, pair, this.credentials.rootCertPem(), credentials));
-      // Served by the agent on the proxy's host: not a dangling reference.
-      if (onNode && wantsKey)
-        unserved = new Set([...unserved, ...resources.secrets.filter((s) => s.kind === 'workload-cert').map((s) => s.name)]);
+      waited = resolved.waitedMs;
     } else {
       // The workload left the config: it gets nothing (fail closed) until it is back.
       this.logger.warn({ proxy: proxyId, error: translated.error }, 'connected proxy has no config; serving it an empty config');

@@ -2,16 +2,49 @@
 // root and the secrets directory; and the names left out on purpose because
 // their material is not available. Those are not dangling references: Envoy
 // keeps the listener or cluster that needs them warming (fail closed).
-import type { CredentialLookup } from '../credentials/credential.js';
+import type { CredentialLookup, TlsCredentialSource } from '../credentials/credential.js';
 import { SECRET_NAMES, type SecretRef } from '../model/secret-refs.js';
 import type { Secret } from '../xds/envoy-types/index.js';
 import { buildSecret, type SecretMaterial } from '../xds/secret.js';
-import type { WorkloadKeyPair } from './workload-credentials.js';
+import type { WorkloadCredentialSource, WorkloadKeyPair } from './workload-credentials.js';
 
 export interface ProxySecrets {
   secrets: Secret[];
   /** Referenced names whose material is missing: no workload certificate or root, or a credential the directory lacks. */
   unserved: ReadonlySet<string>;
+}
+
+export interface SecretSources {
+  /** A node agent makes and serves this proxy's key and certificate: meshlite makes none. */
+  keysOnNode: boolean;
+  workload: WorkloadCredentialSource;
+  tls: TlsCredentialSource;
+}
+
+/**
+ * The Secrets for a proxy's references, the names left unserved on purpose,
+ * the `credential` lookups, and how long the CA was waited for.
+ */
+export async function resolveProxySecrets(
+  refs: readonly SecretRef[],
+  identity: { namespace: string; serviceAccount: string },
+  sources: SecretSources,
+): Promise<ProxySecrets & { credentials: Map<string, CredentialLookup>; waitedMs: number }> {
+  const paused = performance.now();
+  const wantsKey = refs.some((s) => s.kind === 'workload-cert');
+  const pair = wantsKey && !sources.keysOnNode ? await sources.workload.certificateFor(identity) : undefined;
+  const waitedMs = performance.now() - paused;
+  const credentials = new Map(refs.filter((s) => s.kind === 'credential').map((s) => [s.name, sources.tls.lookup(s.name)]));
+  if (!sources.keysOnNode) return { ...proxySecrets(refs, pair, sources.workload.rootCertPem(), credentials), credentials, waitedMs };
+  const onNode = refs.filter((s) => s.kind === 'workload-cert');
+  const served = proxySecrets(
+    refs.filter((s) => s.kind !== 'workload-cert'),
+    undefined,
+    sources.workload.rootCertPem(),
+    credentials,
+  );
+  // Served by the agent on the proxy's host: not a dangling reference.
+  return { secrets: served.secrets, unserved: new Set([...served.unserved, ...onNode.map((s) => s.name)]), credentials, waitedMs };
 }
 
 /** `credentials`: the lookup of every `credential` reference, by its name. */
