@@ -31,7 +31,7 @@ import {
 } from './relay-codec.js';
 import type { RelayedTypes } from './relayed-types.js';
 import { type BackoffSettings, DEFAULT_BACKOFF, RetryState } from './retry-backoff.js';
-import { bindUnixSocket, closeUnixServer } from './relay-socket.js';
+import { bindUnixSocket, closeUnixServer } from './unix-socket.js';
 import { relayEnvoySecrets, relayUpstreamSecrets, type SecretRelayContext } from './secret-relay.js';
 import { SecretSplit, type UpstreamSecretRequest } from './secret-split.js';
 import { type UpstreamConnector, UpstreamAds, type UpstreamEnd } from './upstream-ads.js';

@@ -3,10 +3,9 @@
 // key goes over it). Envoy's bootstrap points its `default` and `ROOTCA`
 // secrets at a pipe cluster to this socket; every change of the agent's
 // secrets is pushed on the open streams, so Envoy rotates without a restart.
-import { chmod, lstat, unlink } from 'node:fs/promises';
-import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { LocalSecrets } from './agent-types.js';
+import { bindUnixSocket, closeUnixServer } from './unix-socket.js';
 import { DeltaSdsStream, type SdsLogger, type SdsStream, SotwSdsStream } from './sds-streams.js';
 
 const SERVICE = 'envoy.service.secret.v3.SecretDiscoveryService';
@@ -41,7 +40,6 @@ type StreamClass = new (id: number, secrets: LocalSecrets, logger: SdsLogger, wr
 
 export async function startSdsServer(opts: SdsServerOptions): Promise<SdsServer> {
   const { socketPath, secrets, logger } = opts;
-  await removeStaleSocket(socketPath);
   const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });
   const open = new Map<SdsStream, Call>();
   let streamIds = 0;
@@ -86,10 +84,7 @@ export async function startSdsServer(opts: SdsServerOptions): Promise<SdsServer>
   });
 
   try {
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(`unix://${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
-    );
-    await chmod(socketPath, 0o600);
+    await bindUnixSocket(server, socketPath);
   } catch (err) {
     unsubscribe();
     server.forceShutdown();
@@ -104,47 +99,9 @@ export async function startSdsServer(opts: SdsServerOptions): Promise<SdsServer>
         unsubscribe();
         for (const call of open.values()) call.end();
         open.clear();
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            server.forceShutdown();
-            resolve();
-          }, SHUTDOWN_GRACE_MS);
-          server.tryShutdown(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-        await unlink(socketPath).catch(() => undefined);
+        await closeUnixServer(server, socketPath, SHUTDOWN_GRACE_MS);
       })();
       return closing;
     },
   };
-}
-
-/**
- * Nothing may be at `path` but a socket no process listens on any more (left
- * by an agent that was killed); that one is removed. Anything else is an error.
- */
-async function removeStaleSocket(path: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = (await lstat(path)).isSocket();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new Error(`SDS socket ${path}: ${(err as Error).message}`);
-  }
-  if (!isSocket) throw new Error(`SDS socket ${path}: the path exists and is not a socket; refusing to replace it`);
-  if (await accepting(path)) throw new Error(`SDS socket ${path}: another process is listening on it`);
-  await unlink(path);
-}
-
-function accepting(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(path);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

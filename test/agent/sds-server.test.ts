@@ -195,7 +195,7 @@ test('the path: a regular file and a live socket are refused; a stale socket is 
     }
   };
   assert.match(await refused(file), /exists and is not a socket/);
-  assert.match(await refused(socketPath), /another process is listening/);
+  assert.match(await refused(socketPath), /in use by another process/);
 
   const stalePath = join(dir, 'stale.sock');
   const child = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(stalePath)})`]);

@@ -1,6 +1,6 @@
-// The Unix socket Envoy reaches the relay on: only the agent's own user may
-// connect (mode 0600), and a socket left behind by an agent that died is
-// replaced, while one that still answers is not taken over.
+// The Unix sockets Envoy reaches the agent on (ADS relay, SDS): only the
+// agent's own user may connect (mode 0600), and a socket left behind by an
+// agent that died is replaced, while one that still answers is not taken over.
 import { chmodSync, lstatSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
