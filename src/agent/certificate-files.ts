@@ -3,9 +3,10 @@
 // Each file is private to this user and replaced atomically (a reader sees the
 // old file or the new one, never a part), the key before the certificate that
 // certifies it.
-import { chmod, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { certificateBlocks } from '../ca/pem.js';
+import { writeFileAtomic } from '../util/files.js';
 import type { HeldCertificate } from './agent-types.js';
 
 export const KEY_FILE = 'key.pem';
@@ -16,9 +17,9 @@ export const ROOT_CERT_FILE = 'root-cert.pem';
 export async function writeCertificateFiles(dir: string, held: HeldCertificate, trustBundlePem: string): Promise<void> {
   const created = await mkdir(dir, { recursive: true, mode: 0o700 });
   if (created !== undefined) await chmod(dir, 0o700);
-  await replaceFile(join(dir, KEY_FILE), held.privateKeyPem);
-  await replaceFile(join(dir, CERT_CHAIN_FILE), held.certChainPem);
-  await replaceFile(join(dir, ROOT_CERT_FILE), bundleWithRoot(trustBundlePem, held.rootPem));
+  await writeFileAtomic(join(dir, KEY_FILE), held.privateKeyPem, 0o600);
+  await writeFileAtomic(join(dir, CERT_CHAIN_FILE), held.certChainPem, 0o600);
+  await writeFileAtomic(join(dir, ROOT_CERT_FILE), bundleWithRoot(trustBundlePem, held.rootPem), 0o600);
 }
 
 /** The bundle, plus the root the chain ends in when the bundle lacks it (so the files always verify). */
@@ -35,21 +36,4 @@ export function bundleWithRoot(bundlePem: string, rootPem: string): string {
 /** Summary of what was written, for one line of output: never the key. */
 export function describeHeld(held: HeldCertificate): string {
   return `${held.spiffeId} serial ${held.serialNumber} notAfter ${held.notAfter.toISOString()}`;
-}
-
-async function replaceFile(path: string, text: string): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  try {
-    const file = await open(temp, 'wx', 0o600);
-    try {
-      await file.writeFile(text);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
-  } catch (err) {
-    await unlink(temp).catch(() => undefined);
-    throw err;
-  }
 }

@@ -16,7 +16,7 @@ import { exampleFile, removeConfigFile, writeConfigFile } from '../support/e2e/c
 import { assertDiffMatches } from '../support/e2e/diff-check.js';
 import { servedCerts } from '../support/e2e/envoy.js';
 import { adminText } from '../support/e2e/meshlite.js';
-import { withProcesses } from '../support/e2e/process-manager.js';
+import { processAlive, withProcesses } from '../support/e2e/process-manager.js';
 import { describeFailures, startTraffic } from '../support/e2e/traffic.js';
 import { startWorld, type World } from '../support/e2e/world.js';
 
@@ -134,21 +134,12 @@ test('the agent restarts a killed Envoy, traffic rides out a 30 s control-plane 
     const envoyPid = (await httpbinBar.status()).envoy.pid as number;
     await httpbinBar.agent.stop();
     assert.equal(httpbinBar.agent.exit, { code: 0, signal: null }, 'the agent exits 0 on SIGTERM');
-    assert.not.ok(alive(envoyPid), 'its Envoy is gone too');
+    assert.not.ok(processAlive(envoyPid), 'its Envoy is gone too');
   });
 });
 
 function normalize(serial: string): string {
   return serial.toLowerCase().replace(/^0+/, '');
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test.run();

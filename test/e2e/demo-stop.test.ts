@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPO_ROOT } from '../support/paths.js';
+import { processAlive } from '../support/e2e/process-manager.js';
 
 const DEMO = join(REPO_ROOT, 'dist/test/support/e2e/demo.js');
 
@@ -40,15 +41,6 @@ function descendants(root: number): number[] {
   return out;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 interface Demo {
   child: ChildProcess;
   stdout(): string;
@@ -66,7 +58,7 @@ function startDemo(): Demo {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  process.once('exit', () => alive(child.pid!) && process.kill(-child.pid!, 'SIGKILL'));
+  process.once('exit', () => processAlive(child.pid!) && process.kill(-child.pid!, 'SIGKILL'));
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
@@ -113,7 +105,7 @@ async function stopDemo(signal: 'SIGINT' | 'SIGTERM', target: 'group' | 'demo'):
     `every child stopped after SIGTERM, none SIGKILLed:\n${demo.stderr()}`,
   );
   assert.not.match(demo.stderr(), 'SIGKILLed');
-  const survivors = children.filter(alive);
+  const survivors = children.filter(processAlive);
   assert.equal(survivors, [], `no child of the demo survives it: ${survivors.join(', ')}`);
   assert.not.ok(existsSync(dir), `the demo removed ${dir}`);
 }

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { envoyOrThrow } from '../envoy-binary.js';
-import type { Envoy } from './envoy.js';
+import { type Envoy, envoyAdmin } from './envoy.js';
 import { CLI, meshliteCli } from './meshlite.js';
 import { describeExit, type ManagedProcess, type ProcessManager } from './process-manager.js';
 
@@ -81,7 +81,6 @@ export async function startAgentProxy(pm: ProcessManager, proxyId: string, o: Ag
     if (Date.now() > deadline) throw new Error(`agent ${proxyId}: not ready after 30 s: ${JSON.stringify(s)}\n${agent.tail()}`);
     await sleep(100);
   }
-  const get = async (path: string) => (await fetch(`${adminUrl}${path}`, { signal: AbortSignal.timeout(5000) })).text();
   return {
     name: proxyId,
     adminUrl,
@@ -90,13 +89,7 @@ export async function startAgentProxy(pm: ProcessManager, proxyId: string, o: Ag
     statusUrl,
     workDir,
     stop: async () => void (await agent.stop()),
-    get,
-    getJson: async (path) => JSON.parse(await get(path)),
-    stat: async (stat) => {
-      const text = await get(`/stats?filter=${encodeURIComponent(`^${stat.replace(/\./g, '\\.')}$`)}`);
-      const m = /:\s*(\d+)\s*$/m.exec(text);
-      return m ? Number(m[1]) : undefined;
-    },
+    ...envoyAdmin(adminUrl),
     status,
     readiness: async () => (await getStatus('/healthz/ready')).status,
   };

@@ -104,15 +104,16 @@ export async function startEnvoyFromFile(
     await sleep(50);
   }
   const adminUrl = `http://${address}`;
+  return { name, adminUrl, process: p, stop: async () => void (await p.stop()), ...envoyAdmin(adminUrl) };
+}
+
+/** Reads of an Envoy admin: any path as text or JSON, and one stat's value. */
+export function envoyAdmin(adminUrl: string): Pick<Envoy, 'get' | 'getJson' | 'stat'> {
   const get = async (path: string) => {
     const res = await fetch(`${adminUrl}${path}`, { signal: AbortSignal.timeout(5000) });
     return res.text();
   };
   return {
-    name,
-    adminUrl,
-    process: p,
-    stop: async () => void (await p.stop()),
     get,
     getJson: async (path) => JSON.parse(await get(path)),
     stat: async (stat) => {

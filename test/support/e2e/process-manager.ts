@@ -229,3 +229,13 @@ export async function withProcesses<T>(label: string, fn: (pm: ProcessManager) =
     else pm.removeDir();
   }
 }
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
