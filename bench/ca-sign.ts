@@ -1,13 +1,17 @@
 // CreateCertificate throughput and latency: `meshlite serve` in its own
 // process, pinned to one core (taskset, when there is more than one core),
-// signing P-256 CSRs that this process made beforehand, for callers that
-// authenticate with proxy tokens over TLS. Phases: one caller, 16 callers on
-// one connection, then 1,000 callers with a connection each.
+// signing P-256 CSRs that this process made beforehand. Phases: one caller,
+// 16 callers on one connection, 1,000 callers connecting at once (TLS
+// handshake, token) for a first certificate, the same 1,000 calling again on
+// their connections, and 1,000 renewals at once, each on a new connection
+// authenticated by its current certificate (the steady state of agents).
+// Two reference phases make 1,000 connections that call a method meshlite
+// does not have: what a handshake and an HTTP/2 session cost on their own.
 //
 //   npm run bench:ca [-- --callers 1000 --calls-per-caller 5 --profile <dir>]
 // --profile writes meshlite's CPU profile there (see profile-summary.ts).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { type KeyObject, X509Certificate } from 'node:crypto';
 import { availableParallelism, tmpdir } from 'node:os';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +26,8 @@ import { freePort } from './push-meshlite.js';
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const PROTO = fileURLToPath(new URL('../../protos/istio-certificate-service.proto', import.meta.url));
 const METHOD = '/istio.v1.auth.IstioCertificateService/CreateCertificate';
+/** A method meshlite does not serve: grpc-js answers UNIMPLEMENTED without any meshlite code. */
+const MISSING_METHOD = '/meshlite.bench.Nothing/Nothing';
 const IDENTITIES = 100;
 /** Calls before the first measure, 16 at a time: until then V8 is still compiling meshlite's hot paths. */
 const WARM_UP = 2000;
@@ -93,16 +99,24 @@ function cpuMs(pid: number): number {
 
 type Call = (request: Buffer, md: grpc.Metadata) => Promise<Buffer>;
 
-function caller(port: number, rootPem: string): { call: Call; close(): void } {
-  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createSsl(Buffer.from(rootPem)), {
+interface ClientCertificate {
+  keyPem: string;
+  chainPem: string;
+}
+
+function caller(port: number, rootPem: string, client?: ClientCertificate, method = METHOD): { call: Call; close(): void } {
+  const credentials = client
+    ? grpc.credentials.createSsl(Buffer.from(rootPem), Buffer.from(client.keyPem), Buffer.from(client.chainPem))
+    : grpc.credentials.createSsl(Buffer.from(rootPem));
+  const channel = new grpc.Client(`127.0.0.1:${port}`, credentials, {
     'grpc.ssl_target_name_override': 'meshlite',
     'grpc.use_local_subchannel_pool': 1,
   });
   const call: Call = (request, md) =>
     new Promise((resolve, reject) =>
-      client.makeUnaryRequest(METHOD, identity, identity, request, md, (err, res) => (err ? reject(err) : resolve(res!))),
+      channel.makeUnaryRequest(method, identity, identity, request, md, (err, res) => (err ? reject(err) : resolve(res!))),
     );
-  return { call, close: () => client.close() };
+  return { call, close: () => channel.close() };
 }
 
 interface PhaseResult {
@@ -121,6 +135,8 @@ async function phase(name: string, pid: number, workers: (() => Promise<number[]
   const latencies = (await Promise.all(workers.map((w) => w()))).flat();
   const wallMs = msSince(start);
   const client = process.cpuUsage(client0);
+  // Both clocks are the monotonic one: the window selects this phase's samples in meshlite's profile.
+  if (PROFILE_DIR) console.log(`profile window of "${name}": --from ${start / 1000n} --to ${now() / 1000n}`);
   return {
     name,
     calls: latencies.length,
@@ -143,24 +159,60 @@ function loop(call: Call, requests: Buffer[], md: grpc.Metadata): () => Promise<
   };
 }
 
-/** One line per phase. Capacity is what meshlite's core would sign at 100% at the CPU each certificate took. */
-function report(r: PhaseResult): void {
+/** One line per phase. Capacity is what meshlite's core would answer at 100% at the CPU each call took. */
+function report(r: PhaseResult, note = ''): void {
   const d = distribution(r.latencies);
   const rate = (r.calls / r.wallMs) * 1000;
   const percent = (cpu: number) => `${((cpu / r.wallMs) * 100).toFixed(0)}%`;
   console.log(
-    `${pad(r.name, 34)} ${String(r.calls).padStart(5)} certs ${rate.toFixed(0).padStart(5)}/s  p50 ${ms(d.p50).padStart(8)}  p99 ${ms(d.p99).padStart(8)}  ` +
-      `meshlite CPU ${percent(r.serverCpuMs)} (${ms(r.serverCpuMs / r.calls)}/cert, capacity ${((r.calls / r.serverCpuMs) * 1000).toFixed(0)}/s)  client CPU ${percent(r.clientCpuMs)}`,
+    `${pad(r.name, 34)} ${String(r.calls).padStart(5)} calls ${rate.toFixed(0).padStart(5)}/s  p50 ${ms(d.p50).padStart(8)}  p99 ${ms(d.p99).padStart(8)}  ` +
+      `meshlite CPU ${percent(r.serverCpuMs)} (${ms(r.serverCpuMs / r.calls)}/call, capacity ${((r.calls / r.serverCpuMs) * 1000).toFixed(0)}/s)  ` +
+      `client CPU ${percent(r.clientCpuMs)}  wall ${ms(r.wallMs)}${note ? `  [${note}]` : ''}`,
   );
+}
+
+/** A CSR request ready to send, and the key it is for (kept for the callers that renew with the certificate they get). */
+interface Prepared {
+  key: KeyObject;
+  request: Buffer;
+}
+
+const keyPem = (key: KeyObject) => key.export({ format: 'pem', type: 'pkcs8' }).toString();
+
+/** `callers` callers at once, each on a new connection making one call: the time until all are answered is the phase's wall time. */
+function connecting(
+  port: number,
+  rootPem: string,
+  callers: { client?: ClientCertificate; request: Buffer; md: grpc.Metadata }[],
+  method = METHOD,
+): { workers: (() => Promise<number[]>)[]; responses: Buffer[] } {
+  const responses: Buffer[] = [];
+  const workers = callers.map(({ client, request, md }, i) => async () => {
+    const start = now();
+    const c = caller(port, rootPem, client, method);
+    try {
+      responses[i] = await c.call(request, md).catch((err: grpc.ServiceError) => {
+        if (method === METHOD || err.code !== grpc.status.UNIMPLEMENTED) throw err;
+        return Buffer.alloc(0);
+      });
+    } finally {
+      c.close();
+    }
+    return [msSince(start)];
+  });
+  return { workers, responses };
 }
 
 async function main(): Promise<void> {
   const prefix = pinning();
   const dir = mkdtempSync(join(tmpdir(), 'meshlite-bench-ca-'));
   writeFileSync(join(dir, 'config.yaml'), configYaml());
-  const total = 1 + WARM_UP + SEQUENTIAL + CONCURRENT_CALLS + CALLERS * (CALLS_PER_CALLER + 1);
+  const total = 1 + WARM_UP + SEQUENTIAL + CONCURRENT_CALLS + CALLERS * (CALLS_PER_CALLER + 2);
   const madeAt = now();
-  const requests = Array.from({ length: total }, () => Buffer.from(requestType.encode({ csr: csrFor(p256()) }).finish()));
+  const prepared: Prepared[] = Array.from({ length: total }, () => {
+    const key = p256();
+    return { key, request: Buffer.from(requestType.encode({ csr: csrFor(key) }).finish()) };
+  });
   console.log(
     `${total} P-256 CSRs made in ${ms(msSince(madeAt))} (not measured); meshlite ${prefix.length ? 'pinned to core 0' : 'unpinned'}`,
   );
@@ -176,7 +228,9 @@ async function main(): Promise<void> {
         return md;
       }),
     );
-    const take = (n: number) => requests.splice(0, n);
+    const noToken = new grpc.Metadata();
+    const takePrepared = (n: number) => prepared.splice(0, n);
+    const take = (n: number) => takePrepared(n).map((p) => p.request);
     const shared = caller(adsPort, rootPem);
     clients.push(shared);
     const sample = responseType.decode(await shared.call(take(1)[0]!, mds[0]!)) as unknown as { certChain: string[] };
@@ -191,13 +245,49 @@ async function main(): Promise<void> {
     const onOne = Array.from({ length: CONCURRENT_ON_ONE }, (_, i) => loop(shared.call, take(perWorker), mds[i % IDENTITIES]!));
     report(await phase(`${CONCURRENT_ON_ONE} callers, one connection`, pid, onOne));
 
+    const firsts = takePrepared(CALLERS);
+    const handshakes = connecting(
+      adsPort,
+      rootPem,
+      firsts.map((p, i) => ({ request: p.request, md: mds[i % IDENTITIES]! })),
+      MISSING_METHOD,
+    );
+    report(await phase(`${CALLERS} connections, no certificate`, pid, handshakes.workers), 'handshake + 1 call to a missing method');
+
     const connectAt = now();
     const many = Array.from({ length: CALLERS }, () => caller(adsPort, rootPem));
     clients.push(...many);
-    await Promise.all(many.map((c, i) => c.call(take(1)[0]!, mds[i % IDENTITIES]!)));
+    const first: Buffer[] = [];
+    const connect = many.map((c, i) => async () => {
+      const start = now();
+      first[i] = await c.call(firsts[i]!.request, mds[i % IDENTITIES]!);
+      return [msSince(start)];
+    });
+    report(await phase(`${CALLERS} callers connect, token`, pid, connect), 'handshake + first certificate');
     console.log(`${CALLERS} callers connected (TLS) and got a first certificate in ${ms(msSince(connectAt))}`);
     const workers = many.map((c, i) => loop(c.call, take(CALLS_PER_CALLER), mds[i % IDENTITIES]!));
     report(await phase(`${CALLERS} callers, a connection each`, pid, workers));
+    for (const c of many) c.close();
+
+    const held: ClientCertificate[] = first.map((response, i) => ({
+      keyPem: keyPem(firsts[i]!.key),
+      chainPem: (responseType.decode(response) as unknown as { certChain: string[] }).certChain.join(''),
+    }));
+    const mutual = connecting(
+      adsPort,
+      rootPem,
+      held.map((client, i) => ({ client, request: firsts[i]!.request, md: noToken })),
+      MISSING_METHOD,
+    );
+    report(await phase(`${CALLERS} connections, client certificate`, pid, mutual.workers), 'handshake + 1 call to a missing method');
+    const renewals = connecting(
+      adsPort,
+      rootPem,
+      held.map((client) => ({ client, request: take(1)[0]!, md: noToken })),
+    );
+    report(await phase(`${CALLERS} renewals, client certificate`, pid, renewals.workers), 'handshake + certificate, no token');
+    const renewed = new X509Certificate((responseType.decode(renewals.responses[0]!) as unknown as { certChain: string[] }).certChain[0]!);
+    if (renewed.subjectAltName !== `URI:spiffe://cluster.local/ns/bench/sa/w0`) throw new Error(`renewed ${renewed.subjectAltName}`);
   } finally {
     for (const c of clients) c.close();
     child.kill('SIGTERM');

@@ -7,7 +7,7 @@
 // certificate); two valid ones must name the same identity.
 import type { TokenAuthority } from '../identity/proxy-token.js';
 import type { RevocationList } from '../identity/token-revocations.js';
-import { x509 } from '../ca/x509-lib.js';
+import { type LeafFields, readLeafFields } from '../ca/leaf-fields.js';
 
 export interface IdentityName {
   namespace: string;
@@ -51,14 +51,17 @@ export interface CallerContext {
 
 export type CallerResult = { ok: true; caller: Caller } | { ok: false; denied: boolean; message: string };
 
-type Outcome = { kind: 'absent' } | { kind: 'ok'; caller: Caller } | { kind: 'refused'; denied: boolean; reason: string };
+type Refused = { kind: 'refused'; denied: boolean; reason: string };
+type Outcome = { kind: 'absent' } | { kind: 'ok'; caller: Caller } | Refused;
+/** What a client certificate proves: nothing (`absent`), a caller until `notAfter`, or a refusal. */
+export type CertificateOutcome = { kind: 'absent' } | { kind: 'ok'; caller: Caller; notAfter: Date } | Refused;
 
 const SPIFFE_ID = /^spiffe:\/\/([a-z0-9._-]+)\/ns\/([A-Za-z0-9._-]+)\/sa\/([A-Za-z0-9._-]+)$/;
 const NO_CREDENTIAL =
   'no credential: send "authorization: Bearer <token>" (see `meshlite token`), or present a certificate issued by meshlite as the TLS client certificate';
 
 export async function authenticateCaller(presented: PresentedCredentials, context: CallerContext): Promise<CallerResult> {
-  const outcomes = [certificateOutcome(presented, context), await tokenOutcome(presented.authorization, context)];
+  const outcomes = [certificateCaller(presented, context), await tokenOutcome(presented.authorization, context)];
   const valid = outcomes.flatMap((o) => (o.kind === 'ok' ? [o.caller] : []));
   if (valid.length === 2 && valid[0]!.spiffeId !== valid[1]!.spiffeId)
     return {
@@ -72,8 +75,8 @@ export async function authenticateCaller(presented: PresentedCredentials, contex
   return { ok: false, denied: refused.some((o) => o.denied), message: refused.map((o) => o.reason).join('; ') };
 }
 
-const unauthenticated = (reason: string): Outcome => ({ kind: 'refused', denied: false, reason });
-const denied = (reason: string): Outcome => ({ kind: 'refused', denied: true, reason });
+const unauthenticated = (reason: string): Refused => ({ kind: 'refused', denied: false, reason });
+const denied = (reason: string): Refused => ({ kind: 'refused', denied: true, reason });
 const spiffeUri = (trustDomain: string, id: IdentityName) => `spiffe://${trustDomain}/ns/${id.namespace}/sa/${id.serviceAccount}`;
 
 async function tokenOutcome(header: string | undefined, context: CallerContext): Promise<Outcome> {
@@ -110,14 +113,7 @@ export type CertificateContext = Pick<CallerContext, 'trustDomain' | 'workloads'
 export function certificateCaller(
   presented: Pick<PresentedCredentials, 'verifiedCertificate' | 'certificateRejection'>,
   context: CertificateContext,
-): { kind: 'absent' } | { kind: 'ok'; caller: Caller; notAfter: Date } | { kind: 'refused'; denied: boolean; reason: string } {
-  const outcome = certificateOutcome(presented, context);
-  if (outcome.kind !== 'ok') return outcome;
-  const cert = new x509.X509Certificate(new Uint8Array(presented.verifiedCertificate!));
-  return { ...outcome, notAfter: cert.notAfter };
-}
-
-function certificateOutcome(presented: PresentedCredentials, context: CertificateContext): Outcome {
+): CertificateOutcome {
   if (!presented.verifiedCertificate) {
     return presented.certificateRejection === undefined
       ? { kind: 'absent' }
@@ -125,23 +121,20 @@ function certificateOutcome(presented: PresentedCredentials, context: Certificat
           `client certificate not accepted (${presented.certificateRejection}): it must be a current certificate issued by meshlite's CA`,
         );
   }
-  let cert: x509.X509Certificate;
-  try {
-    cert = new x509.X509Certificate(new Uint8Array(presented.verifiedCertificate));
-  } catch {
-    return unauthenticated('client certificate cannot be parsed');
-  }
-  const serial = cert.serialNumber.toLowerCase();
+  const read = readLeafFields(presented.verifiedCertificate);
+  if (!read.ok) return unauthenticated('client certificate cannot be parsed');
+  const cert: LeafFields = read.value;
+  const serial = cert.serialHex;
   if (context.now > cert.notAfter) return unauthenticated(`client certificate ${serial} expired at ${cert.notAfter.toISOString()}`);
   if (context.now < cert.notBefore)
     return unauthenticated(`client certificate ${serial} is not valid before ${cert.notBefore.toISOString()}`);
-  if (cert.getExtension(x509.BasicConstraintsExtension)?.ca) return unauthenticated(`client certificate ${serial} is a CA certificate`);
+  if (cert.isCa) return unauthenticated(`client certificate ${serial} is a CA certificate`);
   const revoked = context.certificateRevoked?.(serial);
   if (revoked) return unauthenticated(`client certificate revoked: ${revoked}`);
-  const uris = (cert.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? []).filter((n) => n.type === 'url');
+  const { uris } = cert;
   if (uris.length !== 1)
     return unauthenticated(`client certificate ${serial} has ${uris.length} URI SANs; a workload certificate has exactly one SPIFFE id`);
-  const spiffeId = uris[0]!.value;
+  const spiffeId = uris[0]!;
   const match = SPIFFE_ID.exec(spiffeId);
   if (!match) return unauthenticated(`client certificate ${serial}: ${JSON.stringify(spiffeId)} is not a workload SPIFFE id`);
   const [, trustDomain, namespace, serviceAccount] = match as unknown as [string, string, string, string];
@@ -149,5 +142,9 @@ function certificateOutcome(presented: PresentedCredentials, context: Certificat
     return denied(`client certificate is for trust domain ${trustDomain}, not ${context.trustDomain}`);
   if (!context.workloads.servesIdentity({ namespace, serviceAccount }))
     return denied(`client certificate is for ${spiffeId}, which no workload meshlite serves has (any more)`);
-  return { kind: 'ok', caller: { namespace, serviceAccount, spiffeId, via: 'certificate', certificateSerial: serial } };
+  return {
+    kind: 'ok',
+    caller: { namespace, serviceAccount, spiffeId, via: 'certificate', certificateSerial: serial },
+    notAfter: cert.notAfter,
+  };
 }

@@ -1,20 +1,45 @@
 // PKCS#10 certificate requests from workloads: the one key the CA will
-// certify, and proof that the requester holds it. @peculiar/x509 parses the
-// request; its signature is then checked with Node's crypto on the exact DER
-// bytes, because verifying through WebCrypto costs about a millisecond of
-// event-loop time per request and the ADS streams share that loop.
+// certify, and proof that the requester holds it. The request is decoded
+// from its DER by csr-decoder.ts and its signature checked with Node's crypto
+// on the exact signed bytes: a general ASN.1 library and WebCrypto cost
+// several times more per request, and the ADS streams share the event loop.
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { children, objectIdentifier, readElement, sequence } from './der.js';
+import { decodeCsr, type DecodedCsr } from './csr-decoder.js';
+import { NULL, objectIdentifier, sequence } from './der.js';
+import { sameBytes } from './der-reader.js';
 import { describeKey, type KeyKind } from './keys.js';
 import { pemBlocks, type Der } from './pem.js';
 import { fail, ok, type Result } from './result.js';
-import { x509 } from './x509-lib.js';
 
 export const MAX_CSR_CHARS = 64 * 1024;
 /** Larger RSA keys only cost signature checks; no workload needs one. */
 const MAX_RSA_BITS = 8192;
-const HASHES: Record<string, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
 const ACCEPTED = 'ECDSA P-256 or RSA of 2048 to 8192 bits';
+const ACCEPTED_SIGNATURES = 'use ECDSA or RSA PKCS#1 v1.5 with SHA-256, SHA-384 or SHA-512';
+
+interface SignatureAlgorithm {
+  name: string;
+  oid: Buffer;
+  /** Node's name of the hash; undefined for algorithms that are recognised only to be refused by name. */
+  hash?: string;
+  /** ECDSA identifiers carry no parameters (RFC 5758); RSA ones carry NULL, which some encoders leave out. */
+  parameters?: 'none' | 'null-or-none';
+}
+
+const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithm[] = [
+  { name: 'ECDSA', oid: objectIdentifier('1.2.840.10045.4.3.2'), hash: 'sha256', parameters: 'none' },
+  { name: 'ECDSA', oid: objectIdentifier('1.2.840.10045.4.3.3'), hash: 'sha384', parameters: 'none' },
+  { name: 'ECDSA', oid: objectIdentifier('1.2.840.10045.4.3.4'), hash: 'sha512', parameters: 'none' },
+  { name: 'RSASSA-PKCS1-v1_5', oid: objectIdentifier('1.2.840.113549.1.1.11'), hash: 'sha256', parameters: 'null-or-none' },
+  { name: 'RSASSA-PKCS1-v1_5', oid: objectIdentifier('1.2.840.113549.1.1.12'), hash: 'sha384', parameters: 'null-or-none' },
+  { name: 'RSASSA-PKCS1-v1_5', oid: objectIdentifier('1.2.840.113549.1.1.13'), hash: 'sha512', parameters: 'null-or-none' },
+  { name: 'ECDSA with SHA-1', oid: objectIdentifier('1.2.840.10045.4.1') },
+  { name: 'RSASSA-PKCS1-v1_5 with SHA-1', oid: objectIdentifier('1.2.840.113549.1.1.5') },
+  { name: 'RSA-PSS', oid: objectIdentifier('1.2.840.113549.1.1.10') },
+  { name: 'DSA with SHA-1', oid: objectIdentifier('1.2.840.10040.4.3') },
+  { name: 'DSA with SHA-256', oid: objectIdentifier('2.16.840.1.101.3.4.3.2') },
+  { name: 'Ed25519', oid: objectIdentifier('1.3.101.112') },
+];
 
 export interface CheckedCsr {
   /** SubjectPublicKeyInfo DER of the key to certify. */
@@ -39,109 +64,65 @@ export function checkCsr(csrPem: string): Result<CheckedCsr> {
   const blocks = pemBlocks(csrPem);
   const requests = blocks.ok ? blocks.value.filter((b) => b.label === 'CERTIFICATE REQUEST' || b.label === 'NEW CERTIFICATE REQUEST') : [];
   if (!blocks.ok || requests.length !== 1 || blocks.value.length !== 1) return fail('expected exactly one PEM "CERTIFICATE REQUEST" block');
-  const der = requests[0]!.der;
-  let csr: x509.Pkcs10CertificateRequest;
-  let spkiDer: Der;
-  try {
-    csr = new x509.Pkcs10CertificateRequest(der);
-    spkiDer = Buffer.from(csr.publicKey.rawData);
-  } catch {
-    return fail('CSR is not a valid PKCS#10 certificate request');
-  }
-  const imported = importPublicKey(spkiDer);
+  const decoded = decodeCsr(requests[0]!.der);
+  if (!decoded.ok) return decoded;
+  const csr = decoded.value;
+  const imported = importPublicKey(csr);
   if (!imported.ok) return fail(`CSR public key: ${imported.error}`);
   const { key, kind } = imported.value;
   const problem = workloadKeyProblem(kind);
   if (problem) return fail(`CSR public key: ${problem}`);
-  const signed = signatureParts(csr, der);
-  if (!signed.ok) return signed;
-  const { hash, algorithm, tbs, signature } = signed.value;
+  const algorithm = signatureAlgorithm(csr);
+  if (!algorithm.ok) return algorithm;
+  const { name, hash } = algorithm.value;
   const expected = kind.type === 'ec' ? 'ECDSA' : 'RSASSA-PKCS1-v1_5';
-  if (algorithm !== expected) return fail(`CSR is signed with ${algorithm}, which does not match its ${kind.type.toUpperCase()} key`);
+  if (name !== expected) return fail(`CSR is signed with ${name}, which does not match its ${kind.type.toUpperCase()} key`);
   let verified: boolean;
   try {
-    verified = verify(hash, tbs, key, signature);
+    verified = verify(hash, csr.info, key, csr.signature);
   } catch {
     verified = false;
   }
   if (!verified) return fail('CSR signature does not verify with its own public key (no proof of possession)');
-  return ok({ spkiDer, kind });
+  return ok({ spkiDer: Buffer.from(csr.spki), kind });
+}
+
+function signatureAlgorithm(csr: DecodedCsr): Result<{ name: string; hash: string }> {
+  const known = SIGNATURE_ALGORITHMS.find((a) => sameBytes(a.oid, csr.signatureOid));
+  if (!known?.hash) return fail(`CSR signature algorithm ${known ? `${known.name} ` : ''}is not accepted (${ACCEPTED_SIGNATURES})`);
+  const parameters = csr.signatureParameters;
+  if (parameters && (known.parameters === 'none' || !sameBytes(parameters, NULL)))
+    return fail(`CSR signature algorithm ${known.name} has parameters it does not take`);
+  return ok({ name: known.name, hash: known.hash });
 }
 
 /** AlgorithmIdentifier of an EC key on P-256 (id-ecPublicKey, prime256v1), DER. */
 const P256_ALGORITHM = sequence(objectIdentifier('1.2.840.10045.2.1'), objectIdentifier('1.2.840.10045.3.1.7'));
 
 /**
- * A KeyObject for an SPKI, and its kind. Uncompressed P-256 keys, nearly
- * every CSR, are imported from their point as a JWK: OpenSSL's DER decoder
- * and its key-details query cost three times as much. Node checks the point
- * lies on the curve either way.
+ * A KeyObject for the CSR's key, and its kind. Uncompressed P-256 keys,
+ * nearly every CSR, are imported from their point as a JWK: OpenSSL's DER
+ * decoder costs twice as much. Node checks the point lies on the curve
+ * either way.
  */
-function importPublicKey(spkiDer: Der): Result<{ key: KeyObject; kind: KeyKind }> {
-  try {
-    const [algorithm, bits] = children(spkiDer, readElement(spkiDer, 0));
-    const point = bits && spkiDer.subarray(bits.contentStart, bits.end);
-    if (
-      algorithm &&
-      point &&
-      spkiDer.subarray(algorithm.start, algorithm.end).equals(P256_ALGORITHM) &&
-      point.length === 66 &&
-      point[1] === 4
-    ) {
-      const coordinate = (from: number) => Buffer.from(point.subarray(from, from + 32)).toString('base64url');
-      const key = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: coordinate(2), y: coordinate(34) }, format: 'jwk' });
+function importPublicKey(csr: DecodedCsr): Result<{ key: KeyObject; kind: KeyKind }> {
+  const point = csr.publicKey;
+  if (sameBytes(csr.keyAlgorithm, P256_ALGORITHM) && point.length === 65 && point[0] === 4) {
+    const coordinate = (from: number) => Buffer.from(point.buffer, point.byteOffset + from, 32).toString('base64url');
+    try {
+      const key = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: coordinate(1), y: coordinate(33) }, format: 'jwk' });
       return ok({ key, kind: { type: 'ec', curve: 'P-256' } });
+    } catch {
+      return fail('not a valid SubjectPublicKeyInfo');
     }
-  } catch {
-    return fail('not a valid SubjectPublicKeyInfo');
   }
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+    key = createPublicKey({ key: Buffer.from(csr.spki), format: 'der', type: 'spki' });
   } catch {
     return fail('not a valid SubjectPublicKeyInfo');
   }
   if (key.asymmetricKeyType === 'dsa') return fail(`DSA keys are not accepted (use ${ACCEPTED})`);
   const kind = describeKey(key);
   return kind.ok ? ok({ key, kind: kind.value }) : kind;
-}
-
-interface SignatureParts {
-  algorithm: string;
-  hash: string;
-  /** The signed CertificationRequestInfo, exact bytes. */
-  tbs: Buffer;
-  /** The BIT STRING's content (DER ECDSA-Sig-Value, or the RSA signature). */
-  signature: Buffer;
-}
-
-function signatureParts(csr: x509.Pkcs10CertificateRequest, der: Der): Result<SignatureParts> {
-  let algorithm: string;
-  let hashName: string | undefined;
-  try {
-    const alg = csr.signatureAlgorithm;
-    algorithm = alg.name;
-    hashName = typeof alg.hash === 'string' ? alg.hash : alg.hash?.name;
-  } catch {
-    return fail('CSR signature algorithm is not known');
-  }
-  const hash = HASHES[hashName?.toUpperCase() ?? ''];
-  if ((algorithm !== 'ECDSA' && algorithm !== 'RSASSA-PKCS1-v1_5') || hash === undefined)
-    return fail(
-      `CSR signature algorithm ${algorithm}${hashName ? ` with ${hashName}` : ''} is not accepted (use ECDSA or RSA PKCS#1 v1.5 with SHA-256, SHA-384 or SHA-512)`,
-    );
-  let parts: ReturnType<typeof children>;
-  try {
-    parts = children(der, readElement(der, 0));
-  } catch {
-    return fail('CSR is not a valid PKCS#10 certificate request');
-  }
-  const [info, , bits] = parts;
-  if (!info || bits?.tag !== 0x03 || der[bits.contentStart] !== 0) return fail('CSR is not a valid PKCS#10 certificate request');
-  return ok({
-    algorithm,
-    hash,
-    tbs: Buffer.from(der.subarray(info.start, info.end)),
-    signature: Buffer.from(der.subarray(bits.contentStart + 1, bits.end)),
-  });
 }

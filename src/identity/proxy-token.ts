@@ -1,10 +1,14 @@
 // Per-workload bearer tokens a proxy presents on its ADS stream. Signed by a
 // key meshlite creates once in its state directory (ES256). Every token has a
-// random id (`jti`) so that one token can be revoked on its own.
-import { randomUUID } from 'node:crypto';
+// random id (`jti`) so that one token can be revoked on its own. Tokens are
+// made with jose and checked by jwt-es256.ts; the ones that checked out are
+// remembered until they expire (verified-token-cache.ts).
+import { createPublicKey, type KeyObject, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI, jwtVerify, SignJWT } from 'jose';
+import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, SignJWT } from 'jose';
+import { verifyEs256Jwt } from './jwt-es256.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 const ISSUER = 'meshlite';
 const AUDIENCE = 'meshlite-ads';
@@ -36,9 +40,11 @@ export interface IssuedToken {
 }
 
 export class TokenAuthority {
+  readonly #verified = new VerifiedTokenCache<TokenClaims>();
+
   private constructor(
     private readonly privateKey: CryptoKey,
-    private readonly publicKey: CryptoKey,
+    private readonly publicKey: KeyObject,
   ) {}
 
   /** True when `stateDir` holds a token signing key (made by `meshlite serve`). */
@@ -62,7 +68,9 @@ export class TokenAuthority {
   /** Loads an existing signing key; throws when there is none. */
   static async load(stateDir: string): Promise<TokenAuthority> {
     const privateKey = await importPKCS8(readFileSync(join(stateDir, TOKEN_KEY_FILE), 'utf8'), ALG);
-    const publicKey = await importSPKI(readFileSync(join(stateDir, TOKEN_PUBLIC_KEY_FILE), 'utf8'), ALG);
+    const publicKey = createPublicKey(readFileSync(join(stateDir, TOKEN_PUBLIC_KEY_FILE), 'utf8'));
+    if (publicKey.asymmetricKeyType !== 'ec' || publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+      throw new Error(`${TOKEN_PUBLIC_KEY_FILE} does not hold an EC P-256 public key`);
     return new TokenAuthority(privateKey, publicKey);
   }
 
@@ -88,14 +96,24 @@ export class TokenAuthority {
     return { token, tokenId, workloadId, issuedAt, expiresAt };
   }
 
+  /** Signature, issuer, audience, expiry and subject; revocation is the caller's to check. */
   async verify(token: string): Promise<TokenCheck> {
-    try {
-      const { payload } = await jwtVerify(token, this.publicKey, { issuer: ISSUER, audience: AUDIENCE, algorithms: [ALG] });
-      if (!payload.sub) return { ok: false, reason: 'token has no subject' };
-      return { ok: true, workloadId: payload.sub, tokenId: payload.jti, issuedAt: payload.iat, expiresAt: payload.exp };
-    } catch (err) {
-      return { ok: false, reason: (err as Error).message };
-    }
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const known = this.#verified.get(token, nowSeconds);
+    if (known) return { ok: true, ...known };
+    const check = verifyEs256Jwt(token, this.publicKey, { issuer: ISSUER, audience: AUDIENCE, nowSeconds });
+    if (!check.ok) return check;
+    const { sub, jti, iat, exp } = check.claims;
+    if (typeof sub !== 'string' || sub === '') return { ok: false, reason: 'token has no subject' };
+    if (jti !== undefined && typeof jti !== 'string') return { ok: false, reason: '"jti" claim must be a string' };
+    const claims: TokenClaims = {
+      workloadId: sub,
+      tokenId: jti,
+      issuedAt: iat as number | undefined,
+      expiresAt: exp as number | undefined,
+    };
+    this.#verified.remember(token, claims);
+    return { ok: true, ...claims };
   }
 }
 
