@@ -9,7 +9,7 @@ import { objectIdentifier } from './der.js';
 import { fail, ok, type Result } from './result.js';
 
 export interface LeafFields {
-  /** The serial number's INTEGER bytes in lower-case hex. */
+  /** The serial number in lower-case hex, without the sign byte DER puts before a high first bit. */
   serialHex: string;
   notBefore: Date;
   notAfter: Date;
@@ -50,7 +50,7 @@ function read(der: Uint8Array): LeafFields {
     return found[0]?.value;
   };
   return {
-    serialHex: Buffer.from(der.subarray(serial.contentStart, serial.end)).toString('hex'),
+    serialHex: serialHex(der.subarray(serial.contentStart, serial.end)),
     notBefore: timeOf(der, notBefore!),
     notAfter: timeOf(der, notAfter!),
     isCa: isCa(value(BASIC_CONSTRAINTS)),
@@ -67,6 +67,11 @@ function extensionsOf(der: Uint8Array, wrapper: Tlv): { oid: Uint8Array; value: 
     if (value.tag !== 0x04) throw new DerError('expected an extension value');
     return { oid: objectIdentifierBytes(der, oid), value: der.subarray(value.contentStart, value.end) };
   });
+}
+
+function serialHex(integer: Uint8Array): string {
+  const magnitude = integer.length > 1 && integer[0] === 0 && integer[1]! > 0x7f ? integer.subarray(1) : integer;
+  return Buffer.from(magnitude).toString('hex');
 }
 
 /** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL } */

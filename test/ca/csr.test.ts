@@ -113,6 +113,23 @@ test('CSR key policy: only P-256 among curves, no DSA; the signature algorithm m
   assert.ok(sha384.ok, 'a P-256 key may sign with SHA-384');
 });
 
+test('CSR signature algorithm: parameters as the algorithm defines them, no SHA-1; nothing after the request', async () => {
+  const refused: [string, string, RegExp][] = [
+    ['ECDSA with NULL parameters', csrFor(p256(), { parameters: 'null' }), /ECDSA has parameters it does not take/],
+    ['ECDSA with SHA-1', csrFor(p256(), { hash: 'sha1' }), /ECDSA with SHA-1 is not accepted/],
+    ['RSA with SHA-1', csrFor(rsaKey(2048), { hash: 'sha1' }), /RSASSA-PKCS1-v1_5 with SHA-1 is not accepted/],
+    ['a corrupted signature', csrFor(p256(), { corrupt: true }), /no proof of possession/],
+    ['a byte after the request', csrFor(p256(), { trailing: Buffer.from([0]) }), /not a valid PKCS#10/],
+    ['RSA-1024', csrFor(rsaKey(1024)), /too weak/],
+  ];
+  for (const [what, pem, reason] of refused) {
+    const result = await ca.signCsr(pem, identity('foo', 'sleep'));
+    assert.ok(!result.ok && result.code === 'invalid-csr' && reason.test(result.error), `${what}: ${JSON.stringify(result)}`);
+  }
+  const rsaWithoutNull = await ca.signCsr(csrFor(rsaKey(2048), { parameters: 'none' }), identity('foo', 'sleep'));
+  assert.ok(rsaWithoutNull.ok, 'RSA PKCS#1 v1.5 identifiers whose NULL parameters were left out are accepted');
+});
+
 test('the identity is still validated when signing a CSR', async () => {
   const result = await ca.signCsr(await csrPem(await keyPair()), {
     trustDomain: 'evil.example',

@@ -8,8 +8,10 @@ import { distinguishedName, type SanEntry, subjectAltName } from '../../src/ca/x
 
 const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 const SIGNATURE_OIDS: Record<string, string> = {
+  'ec:sha1': '1.2.840.10045.4.1',
   'ec:sha256': '1.2.840.10045.4.3.2',
   'ec:sha384': '1.2.840.10045.4.3.3',
+  'rsa:sha1': '1.2.840.113549.1.1.5',
   'rsa:sha256': '1.2.840.113549.1.1.11',
   'dsa:sha256': '2.16.840.1.101.3.4.3.2',
 };
@@ -21,9 +23,13 @@ export interface CsrOptions {
   sans?: SanEntry[];
   /** Sign with this key instead (the CSR then carries a key its signer does not hold). */
   signer?: KeyObject;
-  hash?: 'sha256' | 'sha384';
+  hash?: 'sha1' | 'sha256' | 'sha384';
   /** Flip a bit of the signature. */
   corrupt?: boolean;
+  /** The signature AlgorithmIdentifier's parameters: NULL for RSA and none for the others unless given. */
+  parameters?: 'null' | 'none';
+  /** Bytes appended after the request's DER, inside the PEM block. */
+  trailing?: Buffer;
 }
 
 /** A PEM CSR for the public half of `privateKey`. */
@@ -40,8 +46,10 @@ export function csrFor(privateKey: KeyObject, opts: CsrOptions = {}): string {
   if (!oid) throw new Error(`no signature algorithm for ${type} with ${hash}`);
   const signature = sign(hash, info, signer);
   if (opts.corrupt) signature[signature.length - 1]! ^= 0x01;
-  const algorithm = type === 'rsa' ? sequence(objectIdentifier(oid), NULL) : sequence(objectIdentifier(oid));
-  return toPem('CERTIFICATE REQUEST', sequence(info, algorithm, bitString(signature)));
+  const parameters = opts.parameters ?? (type === 'rsa' ? 'null' : 'none');
+  const algorithm = parameters === 'null' ? sequence(objectIdentifier(oid), NULL) : sequence(objectIdentifier(oid));
+  const request = sequence(info, algorithm, bitString(signature));
+  return toPem('CERTIFICATE REQUEST', opts.trailing ? Buffer.concat([request, opts.trailing]) : request);
 }
 
 export const p256 = (): KeyObject => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
