@@ -9,7 +9,8 @@
 // does not have: what a handshake and an HTTP/2 session cost on their own.
 //
 //   npm run bench:ca [-- --callers 1000 --calls-per-caller 5 --profile <dir>]
-// --profile writes meshlite's CPU profile there (see profile-summary.ts).
+// --profile writes meshlite's CPU profile there (see profile-summary.ts);
+// --dist <other checkout>/dist runs that build's meshlite (before/after).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { type KeyObject, X509Certificate } from 'node:crypto';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -23,7 +24,10 @@ import { csrFor, p256 } from '../test/support/csr.js';
 import { distribution, ms, now, msSince, pad } from './bench-util.js';
 import { freePort } from './push-meshlite.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const DIST = process.argv.includes('--dist')
+  ? process.argv[process.argv.indexOf('--dist') + 1]!
+  : fileURLToPath(new URL('..', import.meta.url));
+const MAIN = join(DIST, 'src/cli/main.js');
 const PROTO = fileURLToPath(new URL('../../protos/istio-certificate-service.proto', import.meta.url));
 const METHOD = '/istio.v1.auth.IstioCertificateService/CreateCertificate';
 /** A method meshlite does not serve: grpc-js answers UNIMPLEMENTED without any meshlite code. */
@@ -214,7 +218,7 @@ async function main(): Promise<void> {
     return { key, request: Buffer.from(requestType.encode({ csr: csrFor(key) }).finish()) };
   });
   console.log(
-    `${total} P-256 CSRs made in ${ms(msSince(madeAt))} (not measured); meshlite ${prefix.length ? 'pinned to core 0' : 'unpinned'}`,
+    `${total} P-256 CSRs made in ${ms(msSince(madeAt))} (not measured); meshlite ${MAIN} ${prefix.length ? 'pinned to core 0' : 'unpinned'}`,
   );
   const { child, adsPort } = await startServer(dir, prefix);
   const clients: { close(): void }[] = [];

@@ -4,34 +4,58 @@ import { appendAll } from '../util/append-all.js';
 
 export type DerPart = Buffer;
 
-function lengthBytes(length: number): Buffer {
-  if (length < 0x80) return Buffer.from([length]);
-  const bytes: number[] = [];
-  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n % 256);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
+/** Bytes a DER header takes for `length` content bytes: the tag, then one length byte or 0x8n and n bytes. */
+function headerSize(length: number): number {
+  if (length < 0x80) return 2;
+  let size = 2;
+  for (let n = length; n > 0; n = Math.floor(n / 256)) size++;
+  return size;
 }
 
-export function tlv(tag: number, content: Uint8Array): DerPart {
-  return Buffer.concat([Buffer.from([tag]), lengthBytes(content.length), content]);
+/**
+ * One element whose content is `parts` one after the other. Certificates are
+ * built from dozens of these per signature: one allocation each, no
+ * intermediate concatenations.
+ */
+function element(tag: number, parts: readonly Uint8Array[]): DerPart {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const header = headerSize(length);
+  const out = Buffer.allocUnsafe(header + length);
+  out[0] = tag;
+  if (header === 2) out[1] = length;
+  else {
+    out[1] = 0x80 | (header - 2);
+    for (let i = header - 1, n = length; i >= 2; i--, n = Math.floor(n / 256)) out[i] = n % 256;
+  }
+  let at = header;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
-export const sequence = (...parts: Uint8Array[]): DerPart => tlv(0x30, Buffer.concat(parts));
-export const set = (...parts: Uint8Array[]): DerPart => tlv(0x31, Buffer.concat(parts));
+export const tlv = (tag: number, content: Uint8Array): DerPart => element(tag, [content]);
+export const sequence = (...parts: Uint8Array[]): DerPart => element(0x30, parts);
+export const set = (...parts: Uint8Array[]): DerPart => element(0x31, parts);
 export const octetString = (bytes: Uint8Array): DerPart => tlv(0x04, bytes);
 export const utf8String = (text: string): DerPart => tlv(0x0c, Buffer.from(text, 'utf8'));
 export const NULL = Buffer.from([0x05, 0x00]);
 export const TRUE = Buffer.from([0x01, 0x01, 0xff]);
 /** [n] EXPLICIT, constructed. */
-export const explicit = (n: number, content: Uint8Array): DerPart => tlv(0xa0 | n, content);
+export const explicit = (n: number, content: Uint8Array): DerPart => element(0xa0 | n, [content]);
 /** [n] IMPLICIT over a primitive value. */
 export const implicit = (n: number, bytes: Uint8Array): DerPart => tlv(0x80 | n, bytes);
+
+const ZERO = Buffer.from([0]);
 
 /** A non-negative INTEGER from big-endian magnitude bytes. */
 export function unsignedInteger(magnitude: Uint8Array): DerPart {
   let start = 0;
   while (start < magnitude.length - 1 && magnitude[start] === 0) start++;
   const trimmed = magnitude.subarray(start);
-  return tlv(0x02, trimmed[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed);
+  return trimmed[0]! & 0x80 ? element(0x02, [ZERO, trimmed]) : element(0x02, [trimmed]);
 }
 
 export function objectIdentifier(dotted: string): DerPart {
@@ -53,14 +77,16 @@ export function namedBits(bits: number[]): DerPart {
   return tlv(0x03, Buffer.concat([Buffer.from([7 - (highest & 7)]), bytes]));
 }
 
-export const bitString = (bytes: Uint8Array): DerPart => tlv(0x03, Buffer.concat([Buffer.from([0]), bytes]));
+export const bitString = (bytes: Uint8Array): DerPart => element(0x03, [ZERO, bytes]);
 
 /** RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050. Whole seconds only. */
 export function time(date: Date): DerPart {
-  const iso = date.toISOString(); // 2030-01-01T12:00:00.000Z
-  const digits = `${iso.slice(0, 19).replace(/[-T:]/g, '')}Z`;
+  const two = (n: number) => (n < 10 ? `0${n}` : String(n));
   const year = date.getUTCFullYear();
-  return year >= 1950 && year < 2050 ? tlv(0x17, Buffer.from(digits.slice(2), 'ascii')) : tlv(0x18, Buffer.from(digits, 'ascii'));
+  const rest = `${two(date.getUTCMonth() + 1)}${two(date.getUTCDate())}${two(date.getUTCHours())}${two(date.getUTCMinutes())}${two(date.getUTCSeconds())}Z`;
+  return year >= 1950 && year < 2050
+    ? tlv(0x17, Buffer.from(`${two(year % 100)}${rest}`, 'latin1'))
+    : tlv(0x18, Buffer.from(`${String(year).padStart(4, '0')}${rest}`, 'latin1'));
 }
 
 export interface DerElement {

@@ -51,15 +51,21 @@ export interface CertificateTemplate {
   extensions: Buffer[];
 }
 
-export function extension(oid: string, critical: boolean, value: Buffer): Buffer {
-  return critical ? sequence(objectIdentifier(oid), TRUE, octetString(value)) : sequence(objectIdentifier(oid), octetString(value));
+export function extension(oid: string | Buffer, critical: boolean, value: Buffer): Buffer {
+  const id = typeof oid === 'string' ? objectIdentifier(oid) : oid;
+  return critical ? sequence(id, TRUE, octetString(value)) : sequence(id, octetString(value));
 }
+
+/** The identifiers of the extensions every leaf gets, encoded once. */
+const SUBJECT_ALT_NAME = objectIdentifier(OID.subjectAltName);
+const SUBJECT_KEY_IDENTIFIER = objectIdentifier(OID.subjectKeyIdentifier);
+const VERSION_3 = explicit(0, unsignedInteger(Buffer.from([2])));
 
 /** cA FALSE is the DEFAULT and so, in DER, an empty SEQUENCE. */
 export const basicConstraints = (ca: boolean): Buffer => extension(OID.basicConstraints, true, ca ? sequence(TRUE) : sequence());
 export const keyUsage = (bits: number[]): Buffer => extension(OID.keyUsage, true, namedBits(bits));
 export const extendedKeyUsage = (oids: string[]): Buffer => extension(OID.extKeyUsage, false, sequence(...oids.map(objectIdentifier)));
-export const subjectKeyIdentifier = (keyId: Buffer): Buffer => extension(OID.subjectKeyIdentifier, false, octetString(keyId));
+export const subjectKeyIdentifier = (keyId: Buffer): Buffer => extension(SUBJECT_KEY_IDENTIFIER, false, octetString(keyId));
 export const authorityKeyIdentifier = (keyId: Buffer): Buffer => extension(OID.authorityKeyIdentifier, false, sequence(implicit(0, keyId)));
 
 /** RFC 5280 4.2.1.6: with an empty subject the SAN extension is the identity and must be critical. */
@@ -69,7 +75,7 @@ export function subjectAltName(entries: SanEntry[], critical: boolean): Buffer {
     if (e.type === 'dns') return implicit(2, Buffer.from(e.value, 'ascii'));
     return implicit(7, ipBytes(e.value));
   });
-  return extension(OID.subjectAltName, critical, sequence(...names));
+  return extension(SUBJECT_ALT_NAME, critical, sequence(...names));
 }
 
 export const EMPTY_NAME = sequence();
@@ -100,7 +106,7 @@ export function subjectNameDer(certDer: Uint8Array): Buffer {
 
 export function signCertificate(template: CertificateTemplate, key: SigningKey): Der {
   const tbs = sequence(
-    explicit(0, unsignedInteger(Buffer.from([2]))), // v3
+    VERSION_3,
     unsignedInteger(Buffer.from(template.serialHex, 'hex')),
     key.signatureAlgorithm,
     template.issuer,

@@ -96,8 +96,10 @@ export async function listenAds(address: string, injector: grpc.ConnectionInject
   const clientCertificate = (peer: string): ClientCertificateStatus | undefined => {
     const socket = secured.get(peer);
     if (!socket) return undefined;
+    // A verified certificate was presented; asking Node for it would parse it again (a quarter of a millisecond).
+    if (socket.authorized) return { presented: true };
     const presented = socket.getPeerX509Certificate() !== undefined;
-    return presented && !socket.authorized ? { presented, rejection: rejectionOf(socket.authorizationError) } : { presented };
+    return presented ? { presented, rejection: rejectionOf(socket.authorizationError) } : { presented };
   };
   const setTls = (material: AdsTls) => {
     if (!options.tls) throw new Error('the ADS listener is plaintext: it has no TLS material to replace');
