@@ -14,8 +14,9 @@ const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END ([A-Z0-9 ]+)-
 
 export function toPem(label: string, der: ArrayBuffer | Uint8Array): string {
   const base64 = Buffer.from(der instanceof ArrayBuffer ? new Uint8Array(der) : der).toString('base64');
-  const lines = base64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+  let body = '';
+  for (let at = 0; at < base64.length; at += 64) body += `${base64.slice(at, at + 64)}\n`;
+  return `-----BEGIN ${label}-----\n${body}-----END ${label}-----\n`;
 }
 
 /** Every PEM block in a text, in order; text between blocks is ignored. */
@@ -24,7 +25,8 @@ export function pemBlocks(text: string): Result<PemBlock[]> {
   for (const match of text.matchAll(BLOCK)) {
     const [, begin, body, end] = match;
     if (begin !== end) return fail(`a "${begin}" PEM block ends with "${end}"`);
-    blocks.push({ label: begin!, der: Buffer.from(body!.replace(/\s+/g, ''), 'base64') });
+    // Node's base64 decoder skips the line breaks and other white space itself.
+    blocks.push({ label: begin!, der: Buffer.from(body!, 'base64') });
   }
   return ok(blocks);
 }
