@@ -22,6 +22,7 @@ import protobuf from 'protobufjs';
 import { TokenAuthority } from '../src/identity/proxy-token.js';
 import { csrFor, p256 } from '../test/support/csr.js';
 import { distribution, ms, now, msSince, pad } from './bench-util.js';
+import { caller, type ClientCertificate, connecting, keyPem, loop, MISSING_METHOD } from './ca-callers.js';
 import { freePort } from './push-meshlite.js';
 
 const DIST = process.argv.includes('--dist')
@@ -29,9 +30,6 @@ const DIST = process.argv.includes('--dist')
   : fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(DIST, 'src/cli/main.js');
 const PROTO = fileURLToPath(new URL('../../protos/istio-certificate-service.proto', import.meta.url));
-const METHOD = '/istio.v1.auth.IstioCertificateService/CreateCertificate';
-/** A method meshlite does not serve: grpc-js answers UNIMPLEMENTED without any meshlite code. */
-const MISSING_METHOD = '/meshlite.bench.Nothing/Nothing';
 const IDENTITIES = 100;
 /** Calls before the first measure, 16 at a time: until then V8 is still compiling meshlite's hot paths. */
 const WARM_UP = 2000;
@@ -51,7 +49,6 @@ const PROFILE_DIR = process.argv.includes('--profile') ? process.argv[process.ar
 const root = protobuf.loadSync(PROTO);
 const requestType = root.lookupType('istio.v1.auth.IstioCertificateRequest');
 const responseType = root.lookupType('istio.v1.auth.IstioCertificateResponse');
-const identity = (b: Buffer) => b;
 
 /** Pins this process away from core 0 and returns the taskset prefix for meshlite, or nothing on one core. */
 function pinning(): string[] {
@@ -101,28 +98,6 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
-type Call = (request: Buffer, md: grpc.Metadata) => Promise<Buffer>;
-
-interface ClientCertificate {
-  keyPem: string;
-  chainPem: string;
-}
-
-function caller(port: number, rootPem: string, client?: ClientCertificate, method = METHOD): { call: Call; close(): void } {
-  const credentials = client
-    ? grpc.credentials.createSsl(Buffer.from(rootPem), Buffer.from(client.keyPem), Buffer.from(client.chainPem))
-    : grpc.credentials.createSsl(Buffer.from(rootPem));
-  const channel = new grpc.Client(`127.0.0.1:${port}`, credentials, {
-    'grpc.ssl_target_name_override': 'meshlite',
-    'grpc.use_local_subchannel_pool': 1,
-  });
-  const call: Call = (request, md) =>
-    new Promise((resolve, reject) =>
-      channel.makeUnaryRequest(method, identity, identity, request, md, (err, res) => (err ? reject(err) : resolve(res!))),
-    );
-  return { call, close: () => channel.close() };
-}
-
 interface PhaseResult {
   name: string;
   calls: number;
@@ -151,18 +126,6 @@ async function phase(name: string, pid: number, workers: (() => Promise<number[]
   };
 }
 
-function loop(call: Call, requests: Buffer[], md: grpc.Metadata): () => Promise<number[]> {
-  return async () => {
-    const latencies: number[] = [];
-    for (const request of requests) {
-      const start = now();
-      await call(request, md);
-      latencies.push(msSince(start));
-    }
-    return latencies;
-  };
-}
-
 /** One line per phase. Capacity is what meshlite's core would answer at 100% at the CPU each call took. */
 function report(r: PhaseResult, note = ''): void {
   const d = distribution(r.latencies);
@@ -179,32 +142,6 @@ function report(r: PhaseResult, note = ''): void {
 interface Prepared {
   key: KeyObject;
   request: Buffer;
-}
-
-const keyPem = (key: KeyObject) => key.export({ format: 'pem', type: 'pkcs8' }).toString();
-
-/** `callers` callers at once, each on a new connection making one call: the time until all are answered is the phase's wall time. */
-function connecting(
-  port: number,
-  rootPem: string,
-  callers: { client?: ClientCertificate; request: Buffer; md: grpc.Metadata }[],
-  method = METHOD,
-): { workers: (() => Promise<number[]>)[]; responses: Buffer[] } {
-  const responses: Buffer[] = [];
-  const workers = callers.map(({ client, request, md }, i) => async () => {
-    const start = now();
-    const c = caller(port, rootPem, client, method);
-    try {
-      responses[i] = await c.call(request, md).catch((err: grpc.ServiceError) => {
-        if (method === METHOD || err.code !== grpc.status.UNIMPLEMENTED) throw err;
-        return Buffer.alloc(0);
-      });
-    } finally {
-      c.close();
-    }
-    return [msSince(start)];
-  });
-  return { workers, responses };
 }
 
 async function main(): Promise<void> {
@@ -258,7 +195,6 @@ async function main(): Promise<void> {
     );
     report(await phase(`${CALLERS} connections, no certificate`, pid, handshakes.workers), 'handshake + 1 call to a missing method');
 
-    const connectAt = now();
     const many = Array.from({ length: CALLERS }, () => caller(adsPort, rootPem));
     clients.push(...many);
     const first: Buffer[] = [];
@@ -267,8 +203,7 @@ async function main(): Promise<void> {
       first[i] = await c.call(firsts[i]!.request, mds[i % IDENTITIES]!);
       return [msSince(start)];
     });
-    report(await phase(`${CALLERS} callers connect, token`, pid, connect), 'handshake + first certificate');
-    console.log(`${CALLERS} callers connected (TLS) and got a first certificate in ${ms(msSince(connectAt))}`);
+    report(await phase(`${CALLERS} callers connect, token`, pid, connect), 'all at once: handshake + first certificate');
     const workers = many.map((c, i) => loop(c.call, take(CALLS_PER_CALLER), mds[i % IDENTITIES]!));
     report(await phase(`${CALLERS} callers, a connection each`, pid, workers));
     for (const c of many) c.close();
