@@ -1,13 +1,12 @@
 // Per-workload bearer tokens a proxy presents on its ADS stream. Signed by a
 // key meshlite creates once in its state directory (ES256). Every token has a
 // random id (`jti`) so that one token can be revoked on its own. Tokens are
-// made with jose and checked by jwt-es256.ts; the ones that checked out are
-// remembered until they expire (verified-token-cache.ts).
+// made and checked with jose; the ones that checked out are remembered until
+// they expire (verified-token-cache.ts), so an agent's repeated calls cost a lookup.
 import { createPublicKey, type KeyObject, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, SignJWT } from 'jose';
-import { verifyEs256Jwt } from './jwt-es256.js';
+import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, jwtVerify, SignJWT } from 'jose';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 const ISSUER = 'meshlite';
@@ -101,9 +100,13 @@ export class TokenAuthority {
     const nowSeconds = Math.floor(Date.now() / 1000);
     const known = this.#verified.get(token, nowSeconds);
     if (known) return { ok: true, ...known };
-    const check = verifyEs256Jwt(token, this.publicKey, { issuer: ISSUER, audience: AUDIENCE, nowSeconds });
-    if (!check.ok) return check;
-    const { sub, jti, iat, exp } = check.claims;
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, this.publicKey, { issuer: ISSUER, audience: AUDIENCE, algorithms: [ALG] }));
+    } catch (err) {
+      return { ok: false, reason: (err as Error).message };
+    }
+    const { sub, jti, iat, exp } = payload;
     if (typeof sub !== 'string' || sub === '') return { ok: false, reason: 'token has no subject' };
     if (jti !== undefined && typeof jti !== 'string') return { ok: false, reason: '"jti" claim must be a string' };
     const claims: TokenClaims = {
