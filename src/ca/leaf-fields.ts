@@ -23,6 +23,12 @@ const SEQUENCE = 0x30;
 const VERSION = 0xa0;
 const EXTENSIONS = 0xa3;
 const URI_NAME = 0x86;
+const [ISSUER_UID, SUBJECT_UID] = [0x81, 0x82];
+/** Every order the optional trailing fields of a TBSCertificate may come in. */
+const OPTIONAL_TAIL: readonly number[][] = [[], [ISSUER_UID], [SUBJECT_UID], [ISSUER_UID, SUBJECT_UID]].flatMap((t) => [
+  t,
+  [...t, EXTENSIONS],
+]);
 const BOOLEAN_TRUE = Buffer.from([0x01, 0x01, 0xff]);
 const BASIC_CONSTRAINTS = objectIdentifier('2.5.29.19');
 const SUBJECT_ALT_NAME = objectIdentifier('2.5.29.17');
@@ -40,9 +46,13 @@ export function readLeafFields(der: Uint8Array): Result<LeafFields> {
 function read(der: Uint8Array): LeafFields {
   const [tbs] = expect(der, readOnly(der), SEQUENCE, 3);
   const fields = expect(der, tbs, SEQUENCE, 6, 10);
-  const [serial, , , validity] = fields[0]!.tag === VERSION ? fields.slice(1) : fields;
+  const body = fields[0]!.tag === VERSION ? fields.slice(1) : fields;
+  const [serial, , , validity] = body;
   if (serial?.tag !== 0x02 || serial.end === serial.contentStart) throw new DerError('expected the serial number');
   const [notBefore, notAfter] = expect(der, validity, SEQUENCE, 2);
+  // After the six mandatory fields only issuerUniqueID [1], subjectUniqueID [2] and extensions [3] may follow, in that order.
+  const optional = body.slice(6).map((f) => f.tag);
+  if (!OPTIONAL_TAIL.some((tail) => tail.join() === optional.join())) throw new DerError('unexpected fields after the public key');
   const extensions = fields.at(-1)!.tag === EXTENSIONS ? extensionsOf(der, fields.at(-1)!) : [];
   const value = (oid: Uint8Array): Uint8Array | undefined => {
     const found = extensions.filter((e) => sameBytes(e.oid, oid));

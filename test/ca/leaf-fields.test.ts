@@ -82,6 +82,17 @@ test('GeneralizedTime from 2050, several URIs among other names, a serial with a
   assert.ok(!twice.ok && /twice/.test(twice.error), 'a repeated extension makes the certificate unreadable');
 });
 
+// Found by the property below: one byte changed inside the extensions, so that a field follows them.
+const FIELD_AFTER_EXTENSIONS = Buffer.from(
+  '308201e93082018ea00302010202104a903bb924ece730fef70fff4c3c4f82300a06082a8648ce3d040302303331163014060355040a0c0d636c75737465722e6c6f63616c3119301706035504030c106d6573686c69746520726f6f74204341301e170d3236313230373036303330325a170d3236313230383036303530325a30003059301306072a8648ce3d020106082a8648ce3d03010703420004b78612ba102b0e4ad00ff92cc0349f0479bbfa8b7631dac395a3563723e191ba3cdc4ce5d5a6b28b9dc3a234832bc8d6ad965274a1c9b22bfc9a7e0da11171b2a381953081b3300c0603551d130101ff04023000300e0603551d0f0101ff0404030205a0301d0603551d250416301406082b0601050507030106082b0601050507030230340603551d110101ff042a302886267370696666653a2f2f636c75737465722e6c6f63616c2f6e732f666f6f2f73612f736c656570301d0603551d0e04160414a7e3c0ef47388c4a56990af1c4cd55867e5a0558301f0603551d23041830168014260248f94b99794dc9b3f9116ad5b719953a1315300a06082a8648ce3d0403020349003046022100c76edfb6fcd43a53e4b988de04195aa01e3d8b4260932627d2372eade5b88b89022100eea55384612a7cc25982a0d486b437bdeded3cfc3e481ff8ca066565d9d0cae3',
+  'hex',
+);
+
+test('a field after the extensions is refused, not read with the extensions missed', () => {
+  const read = readLeafFields(FIELD_AFTER_EXTENSIONS);
+  assert.ok(!read.ok && /unexpected fields after the public key/.test(read.error), JSON.stringify(read));
+});
+
 test('random bytes and mutated certificates: a refusal, never a throw; what both read, both read alike', async () => {
   const ca = await CertificateAuthority.loadOrCreate({ stateDir: tempDir(), trustDomain: TRUST_DOMAIN });
   const issued = await ca.signCsr(csrFor(p256()), identity('foo', 'sleep'));
