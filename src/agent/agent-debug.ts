@@ -5,19 +5,24 @@ import { certificateBlocks } from '../ca/pem.js';
 import type { AdsRelay } from './ads-relay.js';
 import type { CertificateManager } from './certificate-manager.js';
 import type { EnvoySupervisor } from './envoy-supervisor.js';
+import type { GrpcModeStatus } from './grpc-mode.js';
 
 export interface AgentParts {
+  /** What the agent serves: its Envoy, a proxyless gRPC app, or only its sockets. */
+  mode: 'envoy' | 'grpc' | 'sockets';
   proxyId: string;
   controlPlane: string;
   workDir: string;
   certificates: CertificateManager;
   relay: AdsRelay | undefined;
   envoy: EnvoySupervisor | undefined;
+  grpc?: GrpcModeStatus;
 }
 
 export function agentDebugView(p: AgentParts): unknown {
   const held = p.certificates.certificate();
   return {
+    mode: p.mode,
     proxy: p.proxyId,
     controlPlane: p.controlPlane,
     workDir: p.workDir,
@@ -34,6 +39,7 @@ export function agentDebugView(p: AgentParts): unknown {
     trustBundle: bundleFingerprints(p.certificates.trustBundlePem()),
     upstream: p.relay?.status() ?? null,
     envoy: p.envoy?.status() ?? null,
+    grpc: p.grpc ?? null,
   };
 }
 

@@ -4,6 +4,8 @@
 // the rest of its config relayed from meshlite, both over Unix sockets in the
 // work directory, so its bootstrap holds no token and no CA material; and
 // Envoy itself is started, restarted if it dies, and stopped with the agent.
+// With `grpc` there is no Envoy: a proxyless gRPC app reads certificate files
+// and a gRPC bootstrap the agent writes, and takes its xDS from the relay.
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -19,6 +21,7 @@ import { startSdsServer, type SdsServer } from './sds-server.js';
 import { type StatusCheck, type StatusServer, startStatusServer } from './status-server.js';
 import { readTokenFile } from './token-file.js';
 import { agentDebugView } from './agent-debug.js';
+import { type GrpcMode, startGrpcMode } from './grpc-mode.js';
 
 export interface AgentOptions {
   proxyId: string;
@@ -35,18 +38,25 @@ export interface AgentOptions {
   certTtlSeconds?: number;
   /** Run this Envoy; without it the agent only serves its sockets (an Envoy started elsewhere uses them). */
   envoy?: { bin: string; args: readonly string[] };
+  /** Serve a proxyless gRPC app instead (no Envoy): certificate files in <workDir>/certs and its bootstrap at this path. */
+  grpc?: { bootstrapPath: string };
   logger: AgentLogger & { debug(obj: object, msg?: string): void };
 }
 
 export interface RunningAgent {
   statusUrl: string;
   xdsSocket: string;
-  sdsSocket: string;
+  /** Not served with `grpc`: nothing there asks for SDS. */
+  sdsSocket?: string;
+  /** With `grpc`: the bootstrap for GRPC_XDS_BOOTSTRAP. */
+  grpcBootstrap?: string;
   /** Stops Envoy (SIGTERM, then SIGKILL), then everything else. */
   stop(): Promise<void>;
 }
 
+/** Throws a RangeError when both `envoy` and `grpc` are given. */
 export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
+  if (o.envoy && o.grpc) throw new RangeError('an agent serves either an Envoy or a proxyless gRPC app, not both');
   const log = o.logger;
   mkdirSync(o.workDir, { recursive: true, mode: 0o700 });
   chmodSync(o.workDir, 0o700);
@@ -65,6 +75,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   let relay: AdsRelay | undefined;
   let sds: SdsServer | undefined;
   let envoy: EnvoySupervisor | undefined;
+  let grpcMode: GrpcMode | undefined;
   const registry = agentMetrics(
     certificates,
     () => relay,
@@ -80,15 +91,30 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     },
   ];
   if (o.envoy) checks.push(async () => (envoy ? envoy.check() : { name: 'envoy', ok: false, detail: 'not started' }));
+  if (o.grpc) {
+    checks.push(async () => grpcMode?.check() ?? { name: 'certificate-files', ok: false, detail: 'not written yet' });
+    checks.push(async () => upstreamCheck(relay));
+  }
   const status: StatusServer = await startStatusServer({
     address: o.statusAddress,
     checks,
     metrics: registry,
-    debug: () => agentDebugView({ proxyId: o.proxyId, controlPlane: o.controlPlane, workDir: o.workDir, certificates, relay, envoy }),
+    debug: () =>
+      agentDebugView({
+        mode: o.grpc ? 'grpc' : o.envoy ? 'envoy' : 'sockets',
+        proxyId: o.proxyId,
+        controlPlane: o.controlPlane,
+        workDir: o.workDir,
+        certificates,
+        relay,
+        envoy,
+        grpc: grpcMode?.status(),
+      }),
   });
   log.info({ proxy: o.proxyId, statusUrl: status.url, controlPlane: o.controlPlane }, 'agent started; getting the workload certificate');
   const stopAll = async () => {
     await envoy?.stop('SIGTERM');
+    await grpcMode?.stop();
     await relay?.close();
     await sds?.close();
     certificates.stop();
@@ -114,11 +140,30 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       serial = now;
       activeRelay.reconnectUpstream('workload certificate renewed');
     });
-    sds = await startSdsServer({ socketPath: sdsSocket, secrets: certificates, logger: log });
+    if (o.grpc) {
+      grpcMode = await startGrpcMode({
+        proxyId: o.proxyId,
+        cluster: o.cluster ?? o.proxyId,
+        workDir: o.workDir,
+        bootstrapPath: o.grpc.bootstrapPath,
+        serverUri: `unix://${xdsSocket}`,
+        certTtlSeconds: o.certTtlSeconds,
+        secrets: certificates,
+        logger: log,
+      });
+    } else sds = await startSdsServer({ socketPath: sdsSocket, secrets: certificates, logger: log });
     if (o.envoy) envoy = await startEnvoy(o, xdsSocket);
   } catch (err) {
     await stopAll();
     throw err;
+  }
+  if (grpcMode) {
+    const g = grpcMode.status();
+    log.info(
+      { proxy: o.proxyId, statusUrl: status.url, xdsSocket, grpcBootstrap: g.bootstrap, certificateFiles: g.certificateFiles },
+      'agent ready: run the app with GRPC_XDS_BOOTSTRAP set to grpcBootstrap',
+    );
+    return { statusUrl: status.url, xdsSocket, grpcBootstrap: g.bootstrap, stop: stopAll };
   }
   log.info(
     { proxy: o.proxyId, statusUrl: status.url, xdsSocket, sdsSocket, envoyAdmin: envoy?.status().adminUrl },
@@ -149,6 +194,12 @@ async function startEnvoy(o: AgentOptions, xdsSocket: string): Promise<EnvoySupe
   });
   await envoy.start();
   return envoy;
+}
+
+async function upstreamCheck(relay: AdsRelay | undefined) {
+  const s = relay?.status();
+  if (s?.upstreamConnected) return { name: 'upstream', ok: true, detail: 'meshlite answers the relay' };
+  return { name: 'upstream', ok: false, detail: s?.lastUpstreamError ?? 'no answer from meshlite yet' };
 }
 
 /** TLS to meshlite with the current workload certificate, verified against the current trust bundle. */

@@ -2,11 +2,15 @@
 // that read files instead of SDS: key.pem, cert-chain.pem and root-cert.pem.
 // Each file is private to this user and replaced atomically (a reader sees the
 // old file or the new one, never a part), the key before the certificate that
-// certifies it.
+// certifies it. All three are written out first and only then renamed into
+// place back to back, so a reader that reads the key and the certificate one
+// after the other (gRPC's file watcher does, on every refresh) finds a new key
+// beside the old certificate only if it reads inside that instant, and then
+// gets a matching pair on its next read.
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { certificateBlocks } from '../ca/pem.js';
-import { writeFileAtomic } from '../util/files.js';
+import { replaceFilesTogether } from '../util/files.js';
 import type { HeldCertificate } from './agent-types.js';
 
 export const KEY_FILE = 'key.pem';
@@ -17,9 +21,14 @@ export const ROOT_CERT_FILE = 'root-cert.pem';
 export async function writeCertificateFiles(dir: string, held: HeldCertificate, trustBundlePem: string): Promise<void> {
   const created = await mkdir(dir, { recursive: true, mode: 0o700 });
   if (created !== undefined) await chmod(dir, 0o700);
-  await writeFileAtomic(join(dir, KEY_FILE), held.privateKeyPem, 0o600);
-  await writeFileAtomic(join(dir, CERT_CHAIN_FILE), held.certChainPem, 0o600);
-  await writeFileAtomic(join(dir, ROOT_CERT_FILE), bundleWithRoot(trustBundlePem, held.rootPem), 0o600);
+  await replaceFilesTogether(
+    [
+      { path: join(dir, KEY_FILE), data: held.privateKeyPem },
+      { path: join(dir, CERT_CHAIN_FILE), data: held.certChainPem },
+      { path: join(dir, ROOT_CERT_FILE), data: bundleWithRoot(trustBundlePem, held.rootPem) },
+    ],
+    0o600,
+  );
 }
 
 /** The bundle, plus the root the chain ends in when the bundle lacks it (so the files always verify). */

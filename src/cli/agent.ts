@@ -1,6 +1,7 @@
-// `meshlite agent`: runs one proxy's node agent, and its Envoy under it.
+// `meshlite agent`: runs one proxy's node agent, and its Envoy under it (or,
+// with --grpc, serves a proxyless gRPC app instead).
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { readRootCertOrExit, ttlSecondsOrExit } from './certificate-flags.js';
 import { exitWith } from './state.js';
@@ -15,6 +16,8 @@ interface AgentCliOptions {
   certTtl?: string;
   envoyBin: string;
   envoy: boolean;
+  grpc?: boolean;
+  grpcBootstrap?: string;
   cluster?: string;
   logLevel: string;
 }
@@ -42,13 +45,21 @@ export function agentCommand(): Command {
     .option('--cert-ttl <duration>', 'certificate lifetime to ask for (meshlite grants at most its --cert-ttl)')
     .option('--envoy-bin <path>', 'the Envoy binary', process.env.ENVOY_BIN ?? 'envoy')
     .option('--no-envoy', 'do not run Envoy: only serve the sockets (for an Envoy started some other way)')
+    .option(
+      '--grpc',
+      'serve a proxyless gRPC app instead of Envoy: certificate files in <work-dir>/certs and a gRPC xDS bootstrap (implies --no-envoy)',
+    )
+    .option('--grpc-bootstrap <path>', 'where --grpc writes the bootstrap for GRPC_XDS_BOOTSTRAP (default <work-dir>/grpc-bootstrap.json)')
     .option('--cluster <name>', 'the node cluster Envoy reports (default: the proxy id)')
     .option('--log-level <level>', 'pino log level', 'info')
     .argument('[envoy-args...]', 'extra Envoy arguments, after --')
     .action(async (envoyArgs: string[], opts: AgentCliOptions) => {
+      if (opts.grpcBootstrap !== undefined && !opts.grpc) fail('--grpc-bootstrap needs --grpc');
+      if (opts.grpc && envoyArgs.length > 0)
+        fail(`--grpc runs no Envoy, so it takes no Envoy arguments after --, got: ${envoyArgs.join(' ')}`);
       const rootCertPem = readRootCertOrExit(opts.rootCert, 'meshlite agent');
       const certTtlSeconds = opts.certTtl === undefined ? undefined : ttlSecondsOrExit(opts.certTtl, '--cert-ttl', 'meshlite agent');
-      const workDir = opts.workDir ?? join(tmpdir(), `meshlite-agent-${opts.proxy}`);
+      const workDir = resolve(opts.workDir ?? join(tmpdir(), `meshlite-agent-${opts.proxy}`));
       const [{ pino }, { startAgent }] = await Promise.all([import('pino'), import('../agent/agent.js')]);
       const logger = pino({ level: opts.logLevel, base: { service: 'meshlite-agent', proxy: opts.proxy } });
       let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
@@ -73,7 +84,8 @@ export function agentCommand(): Command {
           workDir,
           statusAddress: opts.statusAddress,
           certTtlSeconds,
-          envoy: opts.envoy ? { bin: opts.envoyBin, args: envoyArgs } : undefined,
+          envoy: opts.envoy && !opts.grpc ? { bin: opts.envoyBin, args: envoyArgs } : undefined,
+          grpc: opts.grpc ? { bootstrapPath: resolve(opts.grpcBootstrap ?? join(workDir, 'grpc-bootstrap.json')) } : undefined,
           logger,
         });
       } catch (err) {

@@ -3,7 +3,7 @@
 // their material is not available. Those are not dangling references: Envoy
 // keeps the listener or cluster that needs them warming (fail closed).
 import type { CredentialLookup, TlsCredentialSource } from '../credentials/credential.js';
-import { SECRET_NAMES, type SecretRef } from '../model/secret-refs.js';
+import { ROOT_CA, SECRET_NAMES, type SecretRef } from '../model/secret-refs.js';
 import type { Secret } from '../xds/envoy-types/index.js';
 import { buildSecret, type SecretMaterial } from '../xds/secret.js';
 import type { WorkloadCredentialSource, WorkloadKeyPair } from './workload-credentials.js';
@@ -37,12 +37,11 @@ export async function resolveProxySecrets(
   const credentials = new Map(refs.filter((s) => s.kind === 'credential').map((s) => [s.name, sources.tls.lookup(s.name)]));
   if (!sources.keysOnNode) return { ...proxySecrets(refs, pair, sources.workload.rootCertPem(), credentials), credentials, waitedMs };
   const onNode = refs.filter((s) => s.kind === 'workload-cert');
-  const served = proxySecrets(
-    refs.filter((s) => s.kind !== 'workload-cert'),
-    undefined,
-    sources.workload.rootCertPem(),
-    credentials,
-  );
+  // The agent keeps its trust bundle from ROOTCA even when the proxy's config
+  // names no secret (a proxyless gRPC app reads its roots from a file the agent writes).
+  const fromHere: SecretRef[] = refs.filter((s) => s.kind !== 'workload-cert');
+  if (!fromHere.some((s) => s.kind === 'root-ca')) fromHere.push(ROOT_CA);
+  const served = proxySecrets(fromHere, undefined, sources.workload.rootCertPem(), credentials);
   // Served by the agent on the proxy's host: not a dangling reference.
   return { secrets: served.secrets, unserved: new Set([...served.unserved, ...onNode.map((s) => s.name)]), credentials, waitedMs };
 }

@@ -11,6 +11,7 @@ export const LOOPBACK_BLOCKS = {
   'agent/envoy-supervisor.test.ts': 64,
   'agent/ads-relay-envoy.test.ts': 63,
   'server/root-rotation-envoy.test.ts': 65,
+  'agent/agent-grpc.test.ts': 66,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
