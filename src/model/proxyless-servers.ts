@@ -6,16 +6,13 @@
 import { isIP } from 'node:net';
 import type { MeshModel } from './mesh-model.js';
 import { endpointPort, type Workload } from './registry.js';
-import type { ProxylessServerPort } from './view-types.js';
+import { PROXYLESS_SERVER_LISTENER_TEMPLATE, type ProxylessServerPort } from './view-types.js';
 
 /** Service port protocols a gRPC server speaks (mirrors PROXYLESS_PROTOCOLS of proxyless-view.ts). */
 const SERVER_PROTOCOLS: readonly string[] = ['GRPC', 'HTTP2'];
 
-/** The listener name prefix of `meshlite bootstrap --grpc` / `meshlite agent --grpc` bootstraps. */
-export const PROXYLESS_SERVER_LISTENER_PREFIX = 'grpc/server?xds.resource.listening_address=';
-
 export function proxylessServerListenerName(address: string, port: number): string {
-  return `${PROXYLESS_SERVER_LISTENER_PREFIX}${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
+  return PROXYLESS_SERVER_LISTENER_TEMPLATE.replace('%s', `${isIP(address) === 6 ? `[${address}]` : address}:${port}`);
 }
 
 export function proxylessServers(model: MeshModel, proxy: Workload, secure: boolean, warnings: string[]): ProxylessServerPort[] {

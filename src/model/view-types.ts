@@ -54,6 +54,9 @@ export type ProxyKind = 'sidecar' | 'gateway' | 'proxyless';
 /** Node metadata `MESHLITE` value of a proxyless client (written by `meshlite bootstrap --grpc`). */
 export const PROXYLESS_NODE_KIND = 'proxyless-grpc';
 
+/** grpc's XdsServer bound to `<ip>:<port>` asks for the Listener this template names with `%s` = `<ip>:<port>` (`[<ipv6>]:<port>`). */
+export const PROXYLESS_SERVER_LISTENER_TEMPLATE = 'grpc/server?xds.resource.listening_address=%s';
+
 /** The gateway name VirtualServices bind to for sidecar (east-west) traffic. */
 export const MESH_GATEWAY = 'mesh';
 

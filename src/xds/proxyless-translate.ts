@@ -10,6 +10,7 @@
 // namespace and shared by every proxyless client there. Per app it adds a
 // server Listener `grpc/server?xds.resource.listening_address=<ip>:<port>`
 // for every port it serves (proxyless-server-listener.ts).
+import { appendAll } from '../util/append-all.js';
 import type { ProxylessTargets, ProxylessView } from '../model/view-types.js';
 import { byName } from './common.js';
 import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration } from './envoy-types/index.js';
@@ -32,7 +33,7 @@ export function buildProxylessResources(view: ProxylessView, cache: ResourceCach
   let listeners = shared.listeners;
   if (view.servers.length > 0) {
     const authz = proxylessAuthzFilters(view.authz);
-    warnings.push(...authz.warnings);
+    appendAll(warnings, authz.warnings);
     listeners = [...listeners, ...view.servers.map((s) => proxylessServerListener(s, authz.filters))].sort(byName);
   }
   return {
