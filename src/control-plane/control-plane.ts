@@ -15,7 +15,7 @@ import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
 import type { Logger } from '../util/logger.js';
 import type { Secret } from '../xds/envoy-types/index.js';
 import type { ProxyResources } from '../xds/proxy-resources.js';
-import { Translator } from '../translate/translator.js';
+import { Translator, type TranslatorOptions } from '../translate/translator.js';
 import type { CredentialLookup, CredentialReference, TlsCredentialSource } from '../credentials/credential.js';
 import { affectedSecretNames, NO_SECRETS_DIRECTORY } from '../credentials/credential-store.js';
 import { SECRET_NAMES } from '../model/secret-refs.js';
@@ -72,6 +72,7 @@ export class ControlPlane implements AdminControlPlane {
     /** `credentialName` secrets (meshlite serve --secrets-dir); without it none is served. */
     private readonly tlsCredentials: TlsCredentialSource = NO_SECRETS_DIRECTORY,
     private readonly jwksSource?: JwksSource,
+    private readonly translatorOptions: TranslatorOptions = {},
   ) {
     this.credentialTracker = new CredentialTracker(logger);
     this.queue = new RefreshQueue(
@@ -119,7 +120,7 @@ export class ControlPlane implements AdminControlPlane {
     const jwks = await this.fetchJwks(result.config);
     // The load arrived in one task; building the model is another, with I/O served in between.
     await nextLoopTurn();
-    this.translator = new Translator(buildMeshModel(result.config, jwks));
+    this.translator = new Translator(buildMeshModel(result.config, jwks), this.translatorOptions);
     const started = performance.now();
     await Promise.all([...this.connected].map((id) => this.refresh(id, reason)));
     // Published only now, so "generation N reached" also means every snapshot reflects it.
@@ -151,7 +152,7 @@ export class ControlPlane implements AdminControlPlane {
   async jwksChanged(uri: string, text: string): Promise<string[]> {
     const model = this.model;
     if (!model || model.jwks.get(uri) === text || !model.authz.jwksUris.includes(uri)) return [];
-    this.translator = new Translator({ ...model, jwks: new Map([...model.jwks, [uri, text]]) });
+    this.translator = new Translator({ ...model, jwks: new Map([...model.jwks, [uri, text]]) }, this.translatorOptions);
     const affected = [...this.connected]
       .filter((id) => {
         const w = model.registry.workload(id);

@@ -175,7 +175,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     onError: (uri, err) => log.warn({ jwksUri: uri, err: err.message }, 'JWKS fetch failed; the last good document (if any) stays in use'),
   });
   const metricHooks: Required<ControlPlaneHooks> = metrics;
-  const cp = new ControlPlane(cache, credentials, log, metricHooks, credentialStore, jwks);
+  const cp = new ControlPlane(cache, credentials, log, metricHooks, credentialStore, jwks, { proxylessSecurity: !options.insecure });
   registerCredentialMetrics(metrics.registry, () => cp.missingCredentials());
   registerJwksMetrics(metrics.registry, jwks);
 

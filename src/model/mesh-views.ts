@@ -13,11 +13,26 @@ import type { OutboundView, ProxylessTargets, ProxyView } from './view-types.js'
 
 export type ViewResult = { ok: true; view: ProxyView; workload: Workload } | { ok: false; error: string };
 
+export interface ViewOptions {
+  /**
+   * Proxyless apps run under `meshlite agent --grpc` and have certificates:
+   * their clusters and STRICT server ports use mTLS (default). Off for
+   * `meshlite serve --insecure`, where no certificates exist.
+   */
+  proxylessSecurity?: boolean;
+}
+
 export class MeshViews {
   private readonly outbound = new Map<string, OutboundView>();
   private readonly proxyless = new Map<string, ProxylessTargets>();
+  private readonly proxylessSecurity: boolean;
 
-  constructor(readonly model: MeshModel) {}
+  constructor(
+    readonly model: MeshModel,
+    options: ViewOptions = {},
+  ) {
+    this.proxylessSecurity = options.proxylessSecurity ?? true;
+  }
 
   /** The outbound side of clients in `namespace`. */
   outboundFor(namespace: string): OutboundView {
@@ -29,7 +44,10 @@ export class MeshViews {
   /** What proxyless clients in `namespace` can reach. */
   proxylessFor(namespace: string): ProxylessTargets {
     let targets = this.proxyless.get(namespace);
-    if (!targets) this.proxyless.set(namespace, (targets = proxylessTargets(this.model, namespace)));
+    if (!targets) {
+      const outbound = this.proxylessSecurity ? this.outboundFor(namespace) : undefined;
+      this.proxyless.set(namespace, (targets = proxylessTargets(this.model, namespace, outbound)));
+    }
     return targets;
   }
 
@@ -40,7 +58,11 @@ export class MeshViews {
     const kind = proxyKind(this.model, workload);
     switch (kind) {
       case 'proxyless':
-        return { ok: true, workload, view: buildProxylessView(this.model, workload, this.proxylessFor(workload.namespace)) };
+        return {
+          ok: true,
+          workload,
+          view: buildProxylessView(this.model, workload, this.proxylessFor(workload.namespace), this.proxylessSecurity),
+        };
       case 'gateway':
         return { ok: true, workload, view: buildGatewayView(this.model, workload, this.outboundFor(workload.namespace)) };
       case 'sidecar':

@@ -1,15 +1,18 @@
 // What proxyless gRPC clients of one namespace can reach: every GRPC or HTTP2
 // port of every visible service with resolution STATIC (WorkloadEntry or
 // inline IP endpoints), the names an app may write after `xds:///`, its IP
-// endpoints and the DestinationRule settings grpc can honour.
+// endpoints, the DestinationRule settings grpc can honour and the mTLS it uses.
 import { isIP } from 'node:net';
+import { authzView } from './authorization.js';
 import { effectiveTrafficPolicy } from './destination-rules.js';
 import type { MeshModel } from './mesh-model.js';
 import { clusterName, hostDomains } from './names.js';
 import { isProxylessWorkload, PROXYLESS_GRPC_ANNOTATION } from './proxy-kind.js';
 import { proxyIdentity } from './proxy-view.js';
-import { endpointPort, isVisibleFrom, type Service, type ServicePort, type Workload } from './registry.js';
-import type { ProxylessEndpoint, ProxylessTarget, ProxylessTargets, ProxylessView } from './view-types.js';
+import { proxylessServers } from './proxyless-servers.js';
+import { proxylessClientTls } from './proxyless-tls.js';
+import { type Endpoint, endpointPort, isVisibleFrom, type Service, type ServicePort, type Workload } from './registry.js';
+import type { OutboundView, ProxylessEndpoint, ProxylessTarget, ProxylessTargets, ProxylessView } from './view-types.js';
 
 /** Service port protocols a gRPC channel can speak (HTTP/2 with gRPC framing). */
 export const PROXYLESS_PROTOCOLS: readonly string[] = ['GRPC', 'HTTP2'];
@@ -19,18 +22,21 @@ export function proxylessClients(model: MeshModel): Workload[] {
   return model.registry.workloads.filter(isProxylessWorkload);
 }
 
-/** `targets`: those of the proxy's namespace (MeshViews shares one per namespace). */
-export function buildProxylessView(model: MeshModel, proxy: Workload, targets: ProxylessTargets): ProxylessView {
+/**
+ * `targets`: those of the proxy's namespace (MeshViews shares one per namespace).
+ * `secure`: the app runs under `meshlite agent --grpc` (certificates exist), so STRICT ports get mTLS.
+ */
+export function buildProxylessView(model: MeshModel, proxy: Workload, targets: ProxylessTargets, secure: boolean): ProxylessView {
   const warnings: string[] = [];
   if (proxy.sidecar) warnings.push(`workload "${proxy.id}" also carries the sidecar label; meshlite serves it the proxyless config`);
-  const authz = model.authz.for(proxy);
-  if (authz.authorizationPolicies.length > 0 || authz.requestAuthentications.length > 0) {
-    // meshlite serves proxyless apps client config only: nothing would enforce these, so say it loudly.
+  const servers = proxylessServers(model, proxy, secure, warnings);
+  const authz = authzView(model, proxy);
+  if (servers.length === 0 && (authz.authorizationPolicies.length > 0 || authz.requestAuthentications.length > 0)) {
     warnings.push(
-      'AuthorizationPolicy/RequestAuthentication select this proxyless gRPC app but are NOT enforced (meshlite serves proxyless apps client config only)',
+      'AuthorizationPolicy/RequestAuthentication select this proxyless gRPC app, but it is the endpoint of no GRPC/HTTP2 service port, so it gets no server listener to enforce them on',
     );
   }
-  return { kind: 'proxyless', proxy: proxyIdentity(proxy), proxyless: targets, warnings };
+  return { kind: 'proxyless', proxy: proxyIdentity(proxy), proxyless: targets, servers, authz, warnings };
 }
 
 export { PROXYLESS_GRPC_ANNOTATION };
@@ -39,8 +45,12 @@ interface Candidate extends ProxylessTarget {
   aliases: string[];
 }
 
-/** What a proxyless client in `namespace` can reach, with the listener names it may use. */
-export function proxylessTargets(model: MeshModel, namespace: string): ProxylessTargets {
+/**
+ * What a proxyless client in `namespace` can reach, with the listener names it
+ * may use. `outbound`: the sidecar outbound view of the namespace, whose TLS
+ * decisions mTLS follows; undefined when proxyless security is off (plaintext).
+ */
+export function proxylessTargets(model: MeshModel, namespace: string, outbound?: OutboundView): ProxylessTargets {
   const warnings: string[] = [];
   const candidates: Candidate[] = [];
   for (const service of model.registry.services) {
@@ -60,15 +70,20 @@ export function proxylessTargets(model: MeshModel, namespace: string): Proxyless
         );
         continue;
       }
+      const cluster = clusterName('outbound', port.number, '', service.host);
+      const endpoints = endpointsOf(service, port, warnings);
+      const outboundCluster = outbound?.clusters.find((c) => c.name === cluster);
+      const tls = proxylessClientTls(model, target, endpoints.kept, port, outboundCluster, warnings);
       candidates.push({
         host: service.host,
         port: port.number,
-        cluster: clusterName('outbound', port.number, '', service.host),
+        cluster,
         routeConfig: target,
         names: [target],
         aliases: aliasesOf(model, service, port, namespace, grpcPorts.length === 1).filter((n) => n !== target),
-        endpoints: endpointsOf(model, service, port, warnings),
-        maxRequests: trafficPolicyOf(model, service, port, namespace, warnings),
+        endpoints: endpoints.out,
+        maxRequests: trafficPolicyOf(model, service, port, namespace, outbound !== undefined, warnings),
+        ...(tls ? { tls } : {}),
       });
     }
   }
@@ -99,10 +114,11 @@ function aliasesOf(model: MeshModel, service: Service, port: ServicePort, namesp
   return domains.filter((d) => withoutPort || d.endsWith(`:${port.number}`));
 }
 
-function endpointsOf(model: MeshModel, service: Service, port: ServicePort, warnings: string[]): ProxylessEndpoint[] {
+function endpointsOf(service: Service, port: ServicePort, warnings: string[]): { out: ProxylessEndpoint[]; kept: Endpoint[] } {
   const target = `${service.host}:${port.number}`;
   const seen = new Set<string>();
   const out: ProxylessEndpoint[] = [];
+  const kept: Endpoint[] = [];
   for (const e of service.endpoints) {
     const p = endpointPort(e, port);
     const who = e.workload ? `workload ${e.workload.id}` : `endpoint ${e.address}`;
@@ -116,22 +132,30 @@ function endpointsOf(model: MeshModel, service: Service, port: ServicePort, warn
       continue;
     }
     seen.add(key);
-    if (e.sidecar && model.peerAuthn.effectiveMode(e, p) === 'STRICT') {
-      warnings.push(`${target}: ${who} requires mTLS (STRICT) on port ${p}; proxyless clients connect in plaintext and will be refused`);
-    }
+    kept.push(e);
     out.push({ address: e.address, port: p, locality: e.locality, weight: e.weight });
   }
-  return out;
+  return { out, kept };
 }
 
-/** The DestinationRule settings grpc can honour (max concurrent requests); the others are reported, not applied. */
-function trafficPolicyOf(model: MeshModel, service: Service, port: ServicePort, namespace: string, warnings: string[]): number | undefined {
+/**
+ * The DestinationRule settings grpc can honour (max concurrent requests; tls
+ * is decided in proxyless-tls.ts when security is on); the others are reported, not applied.
+ */
+function trafficPolicyOf(
+  model: MeshModel,
+  service: Service,
+  port: ServicePort,
+  namespace: string,
+  secure: boolean,
+  warnings: string[],
+): number | undefined {
   const rule = model.destinationRules.find(service.host, service.namespace, namespace);
   if (!rule) return undefined;
   const policy = effectiveTrafficPolicy(rule, port.number);
   const target = `${service.host}:${port.number}`;
   const ignored: string[] = [];
-  if (policy.tls && policy.tls.mode !== 'DISABLE') ignored.push(`tls mode ${policy.tls.mode}`);
+  if (!secure && policy.tls && policy.tls.mode !== 'DISABLE') ignored.push(`tls mode ${policy.tls.mode}`);
   const lb = policy.loadBalancer?.simple;
   if (lb && lb !== 'ROUND_ROBIN' && lb !== 'UNSPECIFIED') ignored.push(`loadBalancer ${lb}`);
   if (policy.outlierDetection) ignored.push('outlierDetection');

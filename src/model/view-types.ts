@@ -54,6 +54,9 @@ export type ProxyKind = 'sidecar' | 'gateway' | 'proxyless';
 /** Node metadata `MESHLITE` value of a proxyless client (written by `meshlite bootstrap --grpc`). */
 export const PROXYLESS_NODE_KIND = 'proxyless-grpc';
 
+/** grpc's XdsServer bound to `<ip>:<port>` asks for the Listener this template names with `%s` = `<ip>:<port>` (`[<ipv6>]:<port>`). */
+export const PROXYLESS_SERVER_LISTENER_TEMPLATE = 'grpc/server?xds.resource.listening_address=%s';
+
 /** The gateway name VirtualServices bind to for sidecar (east-west) traffic. */
 export const MESH_GATEWAY = 'mesh';
 
@@ -297,6 +300,27 @@ export interface ProxylessTarget {
   endpoints: ProxylessEndpoint[];
   /** DestinationRule connectionPool.http.http2MaxRequests, as a circuit breaker. */
   maxRequests?: number;
+  /** Set when the client must call with mTLS (certificates from its bootstrap provider `default`). */
+  tls?: ProxylessMtls;
+}
+
+/** mTLS from a proxyless client: the SPIFFE ids a server may present. */
+export interface ProxylessMtls {
+  subjectAltNames: string[];
+}
+
+/** One port a proxyless app serves as an xDS-configured gRPC server. */
+export interface ProxylessServerPort {
+  /** `grpc/server?xds.resource.listening_address=<ip>:<port>`: what grpc's XdsServer asks for when it binds `<ip>:<port>`. */
+  listener: string;
+  address: string;
+  port: number;
+  /** The effective PeerAuthentication mode of the port. */
+  mode: EffectiveMtlsMode;
+  /** The server requires client certificates (STRICT, with proxyless security on). */
+  mtls: boolean;
+  /** `host:port` of the services reaching the app on this port. */
+  services: string[];
 }
 
 /** What proxyless clients of one namespace can reach (shared by all of them). */
@@ -310,6 +334,10 @@ export interface ProxylessView {
   kind: 'proxyless';
   proxy: ProxyIdentity;
   proxyless: ProxylessTargets;
+  /** The ports the app serves, each a server Listener. */
+  servers: ProxylessServerPort[];
+  /** Policies enforced on its server ports (by gRPC's RBAC filter). */
+  authz: AuthzView;
   /** The proxy's own warnings (those of its namespace's targets are in `proxyless`). */
   warnings: string[];
 }

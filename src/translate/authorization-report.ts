@@ -7,13 +7,18 @@ import type { MeshModel } from '../model/mesh-model.js';
 import { proxyKind } from '../model/proxy-kind.js';
 import type { Json } from '../proto/proto-json.js';
 import { authzFilters } from '../xds/authz-filters.js';
+import { proxylessAuthzFilters } from '../xds/proxyless-rbac.js';
+import { proxylessServers } from '../model/proxyless-servers.js';
 
 type Scope = PolicyScope;
 
 export interface AuthorizationReport {
   proxy: string;
   kind: string;
-  /** False for proxyless gRPC apps: meshlite serves them client config only, so nothing enforces policy there. */
+  /**
+   * Whether anything enforces the policies: false only for a proxyless gRPC
+   * app that serves no GRPC/HTTP2 service port (it gets no server listener).
+   */
   enforced: boolean;
   authorizationPolicies: { policy: string; action: string; provider?: string; scope: Scope; rules: number; source: string }[];
   requestAuthentications: {
@@ -22,7 +27,10 @@ export interface AuthorizationReport {
     source: string;
     issuers: { issuer: string; jwks: string; available: boolean }[];
   }[];
-  /** HTTP filters before the router of every inbound (or gateway) HCM (the RBAC ones are empty slots). */
+  /**
+   * HTTP filters before the router of every inbound (or gateway) HCM (the RBAC
+   * ones are empty slots); for a proxyless app, the RBAC filters of its server listeners, rules inline.
+   */
   httpFilters: Json[];
   /** What fills the RBAC slots: `typed_per_filter_config` of every inbound (or gateway) virtual host, served over RDS. */
   httpRbacPerRoute: Json;
@@ -41,12 +49,19 @@ export function authorizationReport(model: MeshModel, proxyId: string): Authoriz
   const view = authzView(model, workload);
   const scope = (p: Parameters<typeof policyScope>[0]): Scope => policyScope(p, model.mesh.rootNamespace);
   const where = (s: { file: string; line: number }) => `${s.file}:${s.line}`;
-  const filters = authzFilters(view);
-  const enforced = kind !== 'proxyless';
   const { authorizationPolicies, requestAuthentications } = view;
-  const warnings = [...filters.warnings.http, ...filters.warnings.tcp];
-  if (!enforced && (authorizationPolicies.length > 0 || requestAuthentications.length > 0)) {
-    warnings.unshift('proxyless gRPC app: meshlite serves it client config only, so these policies are NOT enforced for its inbound calls');
+  let filters = authzFilters(view);
+  let enforced = true;
+  let warnings = [...filters.warnings.http, ...filters.warnings.tcp];
+  if (kind === 'proxyless') {
+    const grpc = proxylessAuthzFilters(view);
+    filters = { http: grpc.filters, httpPerRoute: {}, tcp: [], warnings: { http: grpc.warnings, tcp: [] } };
+    warnings = grpc.warnings;
+    // Whether the ports use TLS does not change the filters, so security on or off gives the same answer here.
+    enforced = proxylessServers(model, workload, true, []).length > 0;
+    if (!enforced && (authorizationPolicies.length > 0 || requestAuthentications.length > 0)) {
+      warnings.unshift('proxyless gRPC app serving no GRPC/HTTP2 service port: no server listener, so these policies are NOT enforced');
+    }
   }
   return {
     ok: true,

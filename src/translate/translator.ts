@@ -2,7 +2,7 @@
 // Envoy resources (src/xds). A Translator owns the two caches that make
 // proxies of one namespace share work, the views' and the resources', and
 // lives exactly as long as its model: a new model gets a new Translator.
-import { MeshViews } from '../model/mesh-views.js';
+import { MeshViews, type ViewOptions } from '../model/mesh-views.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import { type ProxyKind, proxyKind } from '../model/proxy-kind.js';
 import type { Workload } from '../model/registry.js';
@@ -15,12 +15,18 @@ export type TranslationResult =
   | { ok: true; kind: ProxyKind; proxy: Workload; view: ProxyView; resources: ProxyResources }
   | { ok: false; error: string };
 
+/** `proxylessSecurity` (default true): mTLS and server listeners with TLS for proxyless apps; false for `serve --insecure`. */
+export type TranslatorOptions = ViewOptions;
+
 export class Translator {
   readonly views: MeshViews;
   private readonly resources = new ResourceCache();
 
-  constructor(readonly model: MeshModel) {
-    this.views = new MeshViews(model);
+  constructor(
+    readonly model: MeshModel,
+    options: TranslatorOptions = {},
+  ) {
+    this.views = new MeshViews(model, options);
   }
 
   translate(proxyId: string): TranslationResult {

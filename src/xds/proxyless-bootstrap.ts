@@ -4,7 +4,7 @@
 // grpc-js-xds can only reach its control plane over an `insecure` (or
 // google_default) channel, so this bootstrap works with `meshlite serve
 // --insecure` only; the node id is then believed as the workload id.
-import { PROXYLESS_NODE_KIND } from '../model/view-types.js';
+import { PROXYLESS_NODE_KIND, PROXYLESS_SERVER_LISTENER_TEMPLATE } from '../model/view-types.js';
 
 export interface GrpcBootstrapOptions {
   workload: { id: string; namespace: string; locality?: string };
@@ -15,6 +15,8 @@ export interface GrpcBootstrapOptions {
 export interface GrpcBootstrap {
   xds_servers: { server_uri: string; channel_creds: { type: string }[]; server_features: string[] }[];
   node: { id: string; cluster: string; locality: { region?: string; zone?: string; sub_zone?: string }; metadata: Record<string, string> };
+  /** Lets the app serve with grpc's XdsServer: the Listener names meshlite gives proxyless server ports. */
+  server_listener_resource_name_template: string;
 }
 
 export function buildGrpcBootstrap(options: GrpcBootstrapOptions): GrpcBootstrap {
@@ -40,5 +42,6 @@ export function buildGrpcBootstrap(options: GrpcBootstrapOptions): GrpcBootstrap
       locality,
       metadata: { NAMESPACE: options.workload.namespace, MESHLITE: PROXYLESS_NODE_KIND },
     },
+    server_listener_resource_name_template: PROXYLESS_SERVER_LISTENER_TEMPLATE,
   };
 }

@@ -13,7 +13,8 @@ import type {
   RouteConfiguration,
 } from './envoy-types/index.js';
 import { TYPE } from './type-urls.js';
-import type { ProxylessEndpoint } from '../model/view-types.js';
+import type { ProxylessEndpoint, ProxylessMtls } from '../model/view-types.js';
+import { proxylessUpstreamTls } from './proxyless-tls.js';
 
 /** The vhost domain that matches any authority, so a later update can never leave the client without a vhost. */
 export const ANY_DOMAIN = '*';
@@ -58,10 +59,10 @@ export function proxylessRouteConfiguration(name: string, domains: readonly stri
 
 /**
  * An EDS cluster over ADS with round robin (grpc's `xds_wrr_locality` over
- * `round_robin`). No transport socket: proxyless mTLS needs bootstrap
- * certificate providers, which meshlite does not hand out yet.
+ * `round_robin`), with mTLS from the bootstrap's certificate provider when
+ * `tls` is set (proxyless-tls.ts).
  */
-export function proxylessCluster(name: string, maxRequests?: number): Cluster {
+export function proxylessCluster(name: string, maxRequests?: number, tls?: ProxylessMtls): Cluster {
   const cluster: Cluster = {
     name,
     type: 'EDS',
@@ -70,6 +71,7 @@ export function proxylessCluster(name: string, maxRequests?: number): Cluster {
     lb_policy: 'ROUND_ROBIN',
   };
   if (maxRequests !== undefined) cluster.circuit_breakers = { thresholds: [{ priority: 'DEFAULT', max_requests: maxRequests }] };
+  if (tls) cluster.transport_socket = proxylessUpstreamTls(tls.subjectAltNames);
   return cluster;
 }
 

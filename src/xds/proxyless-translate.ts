@@ -4,16 +4,21 @@
 //   Listener            `<host>:<port>` and one per other name an app may write,
 //                       each an api_listener -> RDS
 //   RouteConfiguration  `<host>:<port>`: one vhost, every name plus `*`
-//   Cluster             `outbound|<port>||<host>` (EDS over ADS, plaintext)
+//   Cluster             `outbound|<port>||<host>` (EDS over ADS, mTLS when the view says so)
 //   ClusterLoadAssignment for it, IP endpoints grouped by locality.
-// Everything depends only on the client's namespace, so it is built once per
-// namespace and shared (same arrays) by every proxyless client there.
+// That depends only on the client's namespace, so it is built once per
+// namespace and shared by every proxyless client there. Per app it adds a
+// server Listener `grpc/server?xds.resource.listening_address=<ip>:<port>`
+// for every port it serves (proxyless-server-listener.ts).
+import { appendAll } from '../util/append-all.js';
 import type { ProxylessTargets, ProxylessView } from '../model/view-types.js';
 import { byName } from './common.js';
 import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration } from './envoy-types/index.js';
 import type { ProxyResources } from './proxy-resources.js';
 import { proxylessCluster, proxylessListener, proxylessLoadAssignment, proxylessRouteConfiguration } from './proxyless-resources.js';
 import { ResourceCache } from './resource-cache.js';
+import { proxylessAuthzFilters } from './proxyless-rbac.js';
+import { proxylessServerListener } from './proxyless-server-listener.js';
 
 interface Shared {
   clusters: Cluster[];
@@ -24,12 +29,18 @@ interface Shared {
 
 export function buildProxylessResources(view: ProxylessView, cache: ResourceCache = new ResourceCache()): ProxyResources {
   const shared = cache.get('proxyless', view.proxyless, () => build(view.proxyless));
-  const warnings = view.warnings.length > 0 ? [...view.proxyless.warnings, ...view.warnings] : view.proxyless.warnings;
+  const warnings = [...view.proxyless.warnings, ...view.warnings];
+  let listeners = shared.listeners;
+  if (view.servers.length > 0) {
+    const authz = proxylessAuthzFilters(view.authz);
+    appendAll(warnings, authz.warnings);
+    listeners = [...listeners, ...view.servers.map((s) => proxylessServerListener(s, authz.filters))].sort(byName);
+  }
   return {
     proxyId: view.proxy.id,
     clusters: shared.clusters,
     endpoints: shared.endpoints,
-    listeners: shared.listeners,
+    listeners,
     routes: shared.routes,
     secrets: [],
     warnings,
@@ -42,7 +53,7 @@ function build(view: ProxylessTargets): Shared {
   const listeners: Listener[] = [];
   const routes: RouteConfiguration[] = [];
   for (const t of view.targets) {
-    clusters.push(proxylessCluster(t.cluster, t.maxRequests));
+    clusters.push(proxylessCluster(t.cluster, t.maxRequests, t.tls));
     endpoints.push(proxylessLoadAssignment(t.cluster, t.endpoints));
     routes.push(proxylessRouteConfiguration(t.routeConfig, t.names, t.cluster));
     for (const name of t.names) listeners.push(proxylessListener(name, t.routeConfig));

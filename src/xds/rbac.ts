@@ -38,7 +38,11 @@ export interface RbacContext {
   trustDomains: readonly string[];
   /** 'http' for HCM chains, 'tcp' for tcp_proxy chains */
   protocol: 'http' | 'tcp';
+  /** A proxyless gRPC server evaluates the rules: it verifies no JWT and sees no SNI. */
+  grpc?: boolean;
 }
+
+const GRPC_CANNOT = 'a gRPC server verifies no JWT';
 
 export const RBAC_TYPE = {
   http: 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
@@ -63,7 +67,11 @@ function sourceFields(s: AuthzSource, ctx: RbacContext): Field[] {
   const f = (field: string, values: readonly string[], negate: boolean, build: (v: string) => Built[]): Field | undefined =>
     values.length === 0 ? undefined : { field, negate, ids: values.flatMap(build) };
   const http = (field: string, values: readonly string[], negate: boolean, build: (v: string) => Built[]) =>
-    ctx.protocol === 'tcp' && values.length > 0 ? { field, skip: 'HTTP-only' } : f(field, values, negate, build);
+    ctx.protocol === 'tcp' && values.length > 0
+      ? { field, skip: 'HTTP-only' }
+      : ctx.grpc && values.length > 0
+        ? { field, skip: GRPC_CANNOT }
+        : f(field, values, negate, build);
   const principal = (v: string) => principalIds(v, ctx.trustDomains);
   return [
     f('principals', s.principals, false, principal),
@@ -152,6 +160,8 @@ function conditionBuilder(key: string, ctx: RbacContext): ((v: string) => Built[
 function conditionFields(c: AuthzCondition, ctx: RbacContext): Field[] {
   const field = `when ${c.key}`;
   if (ctx.protocol === 'tcp' && c.key.startsWith('request.')) return [{ field, skip: 'HTTP-only' }];
+  if (ctx.grpc && c.key.startsWith('request.auth.')) return [{ field, skip: GRPC_CANNOT }];
+  if (ctx.grpc && c.key === 'connection.sni') return [{ field, skip: 'a gRPC server does not see the SNI' }];
   const build = conditionBuilder(c.key, ctx);
   if (!build) return [{ field, skip: 'unsupported condition key' }];
   const out: Field[] = [];

@@ -19,11 +19,15 @@ type Obj = Record<string, unknown>;
 function bootstrapFromDump(dump: { configs: Obj[] }, nodeId: string): Obj {
   const section = (suffix: string) => dump.configs.find((c) => String(c['@type']).endsWith(suffix)) ?? {};
   const strip = (any: Obj) => Object.fromEntries(Object.entries(any).filter(([k]) => k !== '@type'));
-  const clusters = ((section('ClustersConfigDump').dynamic_active_clusters ?? []) as Obj[]).map((c) => strip(c.cluster as Obj));
-  // API listeners are for proxyless gRPC clients, not Envoy; grpc-js-xds's own validators check them (test/proxyless).
+  // Clusters of proxyless gRPC clients with mTLS name the gRPC bootstrap's certificate provider, which Envoy
+  // has not; grpc-js-xds's validators check those (test/proxyless).
+  const clusters = ((section('ClustersConfigDump').dynamic_active_clusters ?? []) as Obj[])
+    .map((c) => strip(c.cluster as Obj))
+    .filter((c) => !JSON.stringify(c.transport_socket ?? {}).includes('tls_certificate_provider_instance'));
+  // API listeners and `grpc/server?...` listeners are for proxyless gRPC apps, not Envoy; grpc-js-xds's own validators check them (test/proxyless).
   const listeners = ((section('ListenersConfigDump').dynamic_listeners ?? []) as Obj[])
     .map((l) => strip((l.active_state as Obj).listener as Obj))
-    .filter((l) => l.api_listener === undefined);
+    .filter((l) => l.api_listener === undefined && !String(l.name).startsWith('grpc/server?'));
   clusters.push({
     name: 'xds-grpc',
     type: 'STATIC',

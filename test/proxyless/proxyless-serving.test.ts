@@ -2,6 +2,8 @@
 // the stream authenticator (annotation + user agent), the control plane's
 // choice of translation, and the CLI's `bootstrap --grpc` and `generate`.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { test } from 'uvu';
@@ -27,12 +29,21 @@ const credentials: WorkloadCredentialSource = {
 };
 
 const GRPC_UA = 'gRPC Node Pure JS/1.14.1';
+
+// The example's workloads are all proxyless; this adds one that is neither a sidecar nor proxyless.
+const extraDir = mkdtempSync(join(tmpdir(), 'meshlite-proxyless-serving-'));
+const LEGACY = join(extraDir, 'legacy.yaml');
+writeFileSync(
+  LEGACY,
+  'apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: legacy, namespace: bar}\nspec: {address: 127.0.60.5, serviceAccount: legacy}\n',
+);
+test.after(() => rmSync(extraDir, { recursive: true, force: true }));
 const node = (id: string, userAgent: string): NodeInfo => ({ id, cluster: id, metadata: {}, userAgent });
 
 async function controlPlane(): Promise<{ cp: ControlPlane; cache: SnapshotCache }> {
   const cache = new SnapshotCache();
   const cp = new ControlPlane(cache, credentials, silent);
-  const loaded = loadConfig([join(EXAMPLES_DIR, 'proxyless-grpc')]);
+  const loaded = loadConfig([join(EXAMPLES_DIR, 'proxyless-grpc'), LEGACY]);
   await cp.applyConfig(loaded, 'test');
   return { cp, cache };
 }
@@ -57,10 +68,10 @@ test('the authenticator refuses mix-ups with a message saying what to change', a
       envoy.message.includes('an Envoy (user agent "envoy") cannot use its config'),
     JSON.stringify(envoy),
   );
-  // greeter-1 is neither a sidecar nor proxyless: a gRPC client claiming it is told about the annotation.
-  const server = await auth.authenticate(new grpc.Metadata(), node('greeter-1.bar', GRPC_UA));
+  // legacy is neither a sidecar nor proxyless: a gRPC client claiming it is told about the annotation.
+  const server = await auth.authenticate(new grpc.Metadata(), node('legacy.bar', GRPC_UA));
   assert.ok(!server.ok && server.message.includes('add the annotation proxyless.meshlite.io/grpc: "true"'), JSON.stringify(server));
-  const other = await auth.authenticate(new grpc.Metadata(), node('greeter-1.bar', ''));
+  const other = await auth.authenticate(new grpc.Metadata(), node('legacy.bar', ''));
   assert.ok(!other.ok && other.message.includes('runs no sidecar') && other.message.includes('is not proxyless'), JSON.stringify(other));
 });
 
@@ -104,10 +115,10 @@ test('CLI: bootstrap --grpc writes the GRPC_XDS_BOOTSTRAP json; refuses a worklo
   ]);
   assert.equal(boot.node.id, 'greeter-client.foo');
   assert.equal(boot.node.locality, { region: 'local', zone: 'zone-a' });
-  const bad = meshlite('bootstrap', '-c', 'examples/proxyless-grpc', '--grpc', '--proxy', 'greeter-1.bar');
+  const bad = meshlite('bootstrap', '-c', 'examples/proxyless-grpc', '-c', LEGACY, '--grpc', '--proxy', 'legacy.bar');
   assert.is(bad.code, 1);
-  assert.match(bad.stderr, 'workload "greeter-1.bar" is not proxyless');
-  assert.match(bad.stderr, 'proxyless workloads: greeter-client.foo');
+  assert.match(bad.stderr, 'workload "legacy.bar" is not proxyless');
+  assert.match(bad.stderr, 'proxyless workloads: greeter-1.bar, greeter-client.foo');
 });
 
 test('CLI: generate prints a proxyless workload in config_dump shape', () => {

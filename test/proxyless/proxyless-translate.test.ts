@@ -50,11 +50,28 @@ function translated(model: MeshModel, id: string) {
   return r.resources;
 }
 
+/** What `meshlite agent --grpc` adds to the bootstrap: the certificate provider `default` the TLS contexts name. */
+function withCertificateProvider(bootstrap: object): object {
+  const files = {
+    certificate_file: '/dev/null',
+    private_key_file: '/dev/null',
+    ca_certificate_file: '/dev/null',
+    refresh_interval: '600s',
+  };
+  return {
+    ...bootstrap,
+    certificate_providers: { default: { plugin_name: 'file_watcher', config: files } },
+    server_listener_resource_name_template: 'grpc/server?xds.resource.listening_address=%s',
+  };
+}
+
 /** Decodes every resource of a proxy's snapshot the way grpc-js-xds does on receipt. */
 function decodeAll(model: MeshModel, id: string): Map<string, Obj> {
   const r = translate(model, id);
   if (!r.ok) throw new Error(r.error);
-  const bootstrap = validateBootstrapConfig(buildGrpcBootstrap({ workload: r.view.proxy, adsAddress: '127.0.0.1:15010' }));
+  const bootstrap = validateBootstrapConfig(
+    withCertificateProvider(buildGrpcBootstrap({ workload: r.view.proxy, adsAddress: '127.0.0.1:15010' })),
+  );
   const context: XdsDecodeContext = { server: bootstrap.xdsServers[0]!, bootstrap };
   const snapshot = buildSnapshot(r.resources, []);
   const types: [keyof typeof snapshot, XdsResourceType][] = [
@@ -99,8 +116,9 @@ test('the example: greeter-client.foo gets a listener per name of greeter.bar, o
   assert.is(vhosts[0]!.domains.at(-1), '*', 'a catch-all domain, always');
   assert.equal(vhosts[0]!.routes[0].route, { cluster: `outbound|50051||${fqdn}` });
   assert.equal(
-    r.clusters.map((c) => [c.name, c.type, c.transport_socket]),
-    [[`outbound|50051||${fqdn}`, 'EDS', undefined]],
+    r.clusters.map((c) => [c.name, c.type, c.transport_socket?.name]),
+    [[`outbound|50051||${fqdn}`, 'EDS', 'envoy.transport_sockets.tls']],
+    'the example is STRICT and its server runs proxyless (under the agent): auto mTLS',
   );
   assert.equal(r.endpoints, [
     {
@@ -232,7 +250,7 @@ test('endpoints: weights and localities for grpc, hostnames and duplicates left 
   const warnings = r.warnings.join('\n');
   assert.match(warnings, 'workload g4.bar has address "greeter-4.internal", not an IP');
   assert.match(warnings, 'workload g5.bar repeats endpoint 127.0.60.3:50051');
-  assert.match(warnings, 'workload g6.bar requires mTLS (STRICT) on port 50051');
+  assert.match(warnings, 'workload g6.bar require mTLS (STRICT) but');
   decodeAll(model, 'caller.foo');
 });
 
@@ -252,7 +270,12 @@ test('DestinationRule: http2MaxRequests becomes a circuit breaker; settings grpc
   ]);
   const r = translated(model, 'caller.foo');
   assert.equal(r.clusters[0]!.circuit_breakers, { thresholds: [{ priority: 'DEFAULT', max_requests: 7 }] });
-  assert.match(r.warnings.join('\n'), 'not applied to proxyless clients: tls mode ISTIO_MUTUAL, loadBalancer LEAST_REQUEST');
+  assert.match(r.warnings.join('\n'), 'not applied to proxyless clients: loadBalancer LEAST_REQUEST');
+  assert.is(
+    r.clusters[0]!.transport_socket?.name,
+    'envoy.transport_sockets.tls',
+    'ISTIO_MUTUAL is applied: mTLS from the bootstrap provider',
+  );
   const decoded = decodeAll(model, 'caller.foo');
   assert.is(decoded.get('clusters/outbound|50051||greeter.bar.svc.cluster.local')!.maxConcurrentRequests, 7);
 });
