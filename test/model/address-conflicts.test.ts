@@ -257,11 +257,17 @@ test('the sockets checked are the ones the translator binds, for every proxy of 
       const translated = translate(model, workload.id);
       if (!translated.ok) return assert.unreachable(`${dir} ${workload.id}: ${translated.error}`);
       const bound = boundListeners(translated.resources.listeners);
-      const checked = allSockets(workloadSockets(model, workload))
+      const sockets = allSockets(workloadSockets(model, workload));
+      const checked = sockets
         .filter((s) => s.role === 'envoy')
         .map((s) => `${s.ip}:${s.port}`)
         .sort();
-      if (kind === 'gateway') {
+      if (kind === 'proxyless') {
+        // A proxyless server's listeners are bound by the app itself (grpc's XdsServer): its app sockets.
+        const app = sockets.filter((s) => s.role === 'app').map((s) => `${s.ip}:${s.port}`);
+        for (const socket of bound)
+          assert.ok(app.includes(socket), `${dir} ${workload.id}: ${socket} is served but not checked (${app.join(', ')})`);
+      } else if (kind === 'gateway') {
         // Every server port is checked; a port with nothing to serve yet gets no listener.
         for (const socket of bound)
           assert.ok(checked.includes(socket), `${dir} ${workload.id}: ${socket} is bound but not checked (${checked.join(', ')})`);
