@@ -91,12 +91,8 @@ async function startAll(): Promise<void> {
   await greeter.waitForLine((l) => l.includes('listening'), 10_000);
 }
 
-before(test, () =>
-  startAll().catch((err: unknown) => {
-    console.error(`setup failed: ${err instanceof Error ? err.message : String(err)}`);
-    throw err;
-  }),
-);
+// The hooks wrapper prints why setup failed.
+before(test, startAll);
 after(test, async () => {
   await Promise.all(children.map((c) => c.stop()));
   await m?.stop();

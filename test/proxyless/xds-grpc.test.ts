@@ -87,13 +87,8 @@ async function startAll(): Promise<void> {
   assert.is(boot.status, 0, boot.stderr);
 }
 
-// uvu counts a failing before hook as failed tests but prints nothing of it, so say why here.
-before(test, () =>
-  startAll().catch((err: unknown) => {
-    console.error(`setup failed: ${err instanceof Error ? err.message : String(err)}`);
-    throw err;
-  }),
-);
+// The hooks wrapper prints why setup failed.
+before(test, startAll);
 
 after(test, async () => {
   await Promise.all(children.map((c) => c.stop()));
