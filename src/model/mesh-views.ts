@@ -37,7 +37,7 @@ export class MeshViews {
   /** The outbound side of clients in `namespace`. */
   outboundFor(namespace: string): OutboundView {
     let view = this.outbound.get(namespace);
-    if (!view) this.outbound.set(namespace, (view = computeOutbound(this.model, namespace)));
+    if (!view) this.outbound.set(namespace, (view = computeOutbound(this.model, namespace, this.proxylessSecurity)));
     return view;
   }
 

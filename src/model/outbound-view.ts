@@ -6,6 +6,7 @@ import { appendAll } from '../util/append-all.js';
 import { effectiveTrafficPolicy, hostMatches } from './destination-rules.js';
 import { MESH_GATEWAY } from './gateways.js';
 import type { MeshModel } from './mesh-model.js';
+import { endpointAccepts } from './proxyless-tls.js';
 import { clusterName, hostDomains, sniName } from './names.js';
 import { endpointPort, isHttp2Protocol, isHttpProtocol, isVisibleFrom, type Service, type ServicePort } from './registry.js';
 import { virtualServiceRoutes } from './route-resolution.js';
@@ -21,7 +22,11 @@ import type {
   VirtualHostView,
 } from './view-types.js';
 
-export function computeOutbound(model: MeshModel, namespace: string): OutboundView {
+/**
+ * `proxylessMtls`: proxyless servers are run by agents and take mTLS under
+ * STRICT (false under `serve --insecure`, where they have no certificates).
+ */
+export function computeOutbound(model: MeshModel, namespace: string, proxylessMtls = true): OutboundView {
   const warnings: string[] = [];
   const visible = model.registry.services.filter((s) => isVisibleFrom(s.exportTo, s.namespace, namespace));
   const clusters: OutboundCluster[] = [];
@@ -30,7 +35,7 @@ export function computeOutbound(model: MeshModel, namespace: string): OutboundVi
   const routed: { vhost: VirtualHostView; vs: VirtualService }[] = [];
   for (const service of visible) {
     for (const port of service.ports) {
-      appendAll(clusters, outboundClusters(model, namespace, service, port));
+      appendAll(clusters, outboundClusters(model, namespace, service, port, proxylessMtls));
       const cluster = clusterName('outbound', port.number, '', service.host);
       if (isHttpProtocol(port.protocol)) {
         const vhosts = httpRoutes.get(port.number) ?? [];
@@ -110,7 +115,13 @@ function meshVirtualService(model: MeshModel, host: string, namespace: string): 
     );
 }
 
-function outboundClusters(model: MeshModel, clientNamespace: string, service: Service, port: ServicePort): OutboundCluster[] {
+function outboundClusters(
+  model: MeshModel,
+  clientNamespace: string,
+  service: Service,
+  port: ServicePort,
+  proxylessMtls: boolean,
+): OutboundCluster[] {
   const rule = model.destinationRules.find(service.host, service.namespace, clientNamespace);
   const subsets = [undefined, ...(rule?.spec.subsets ?? [])];
   return subsets.map((subset) => {
@@ -121,9 +132,7 @@ function outboundClusters(model: MeshModel, clientNamespace: string, service: Se
     const endpoints: EndpointView[] = members.map((e) => ({
       address: e.address,
       port: endpointPort(e, port),
-      istioMtls:
-        e.sidecar &&
-        model.peerAuthn.effectiveMode({ namespace: e.namespace, labels: e.labels, ports: e.ports }, endpointPort(e, port)) !== 'DISABLE',
+      istioMtls: endpointAccepts(model, e, port, proxylessMtls) !== 'plaintext',
       locality: e.locality,
       weight: e.weight,
     }));
