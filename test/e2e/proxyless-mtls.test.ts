@@ -8,15 +8,25 @@
 // is read off each reply.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, type TLSSocket } from 'node:tls';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { removeConfigFile, writeConfigFile } from '../support/e2e/config-dir.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
-import { adminJson, adminText, CLI, type Meshlite, meshliteCli, startMeshlite } from '../support/e2e/meshlite.js';
+import { adminJson, adminText, type Meshlite, startMeshlite } from '../support/e2e/meshlite.js';
 import { type ManagedProcess, ProcessManager } from '../support/e2e/process-manager.js';
+import {
+  APPS,
+  callsOf,
+  describeCalls,
+  eventually,
+  type GrpcAgent,
+  startGreeterClient,
+  startGrpcAgent,
+  tailOf,
+  tlsProbe,
+} from '../support/e2e/proxyless.js';
 import { after, before } from '../support/hooks.js';
-import { EXAMPLES_DIR, REPO_ROOT } from '../support/paths.js';
+import { EXAMPLES_DIR } from '../support/paths.js';
 
 const address = (n: number) => loopbackAddress('e2e/proxyless-mtls.test.ts', n);
 // Not the example's 50051: grpc's XdsServer listens on its port on every
@@ -28,28 +38,8 @@ const SERVER = `${address(1)}:${SERVER_PORT}`;
 const TARGET = 'xds:///greeter.bar:50051';
 const CLIENT_SPIFFE = 'spiffe://cluster.local/ns/foo/sa/greeter-client';
 const SERVER_SPIFFE = 'spiffe://cluster.local/ns/bar/sa/greeter';
-const APPS = join(REPO_ROOT, 'dist/test/support/apps');
 const PROXIES = { server: 'greeter-1.bar', client: 'greeter-client.foo', intruder: 'greeter-intruder.foo' } as const;
 type Role = keyof typeof PROXIES;
-
-interface GrpcAgent {
-  proxy: string;
-  process: ManagedProcess;
-  statusUrl: string;
-  bootstrap: string;
-  certsDir: string;
-  /** The serial of the certificate the agent holds now. */
-  serial(): Promise<string>;
-}
-
-interface CallLine {
-  ok: boolean;
-  seq: number;
-  server?: string;
-  caller?: string;
-  code?: string;
-  details?: string;
-}
 
 const pm = new ProcessManager('proxyless-mtls');
 let failed = false;
@@ -88,115 +78,6 @@ function writeConfig(): void {
   }
 }
 
-async function startAgent(role: Role): Promise<GrpcAgent> {
-  const proxy = PROXIES[role];
-  const state = join(pm.dir, 'state');
-  const token = (await meshliteCli(['token', '-c', cfg.dir, '--proxy', proxy, '--state-dir', state])).trim();
-  const tokenFile = join(pm.dir, `${proxy}.token`);
-  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
-  const workDir = join(pm.dir, `agent-${proxy}`);
-  const p = pm.start(`agent-${proxy}`, process.execPath, [
-    CLI,
-    'agent',
-    '--grpc',
-    '--proxy',
-    proxy,
-    '--control-plane',
-    meshlite.adsAddress,
-    '--token-file',
-    tokenFile,
-    '--root-cert',
-    join(state, 'ca', 'root-cert.pem'),
-    '--work-dir',
-    workDir,
-    '--status-address',
-    '127.0.0.1:0',
-    '--cert-ttl',
-    '20s',
-  ]);
-  const line = (await p.waitForLog(/^.*"msg":"agent ready.*$/m, 20_000))[0];
-  const ready = JSON.parse(line) as { statusUrl: string; grpcBootstrap: string };
-  const serial = async () => {
-    const res = await fetch(`${ready.statusUrl}/debug/agent`, { signal: AbortSignal.timeout(5000) });
-    return ((await res.json()) as { certificate: { serialNumber: string } }).certificate.serialNumber.toLowerCase();
-  };
-  return { proxy, process: p, statusUrl: ready.statusUrl, bootstrap: ready.grpcBootstrap, certsDir: join(workDir, 'certs'), serial };
-}
-
-/** A greeter client; with an agent, it runs on that agent's bootstrap with xDS channel credentials. */
-function startClient(name: string, agent: GrpcAgent | undefined, target: string, rest: string[]): ManagedProcess {
-  const { GRPC_XDS_BOOTSTRAP: _, ...inherited } = process.env;
-  const env = agent ? { ...inherited, GRPC_XDS_BOOTSTRAP: agent.bootstrap } : inherited;
-  const args = [join(APPS, 'greeter-client.js'), ...(agent ? ['--xds-creds'] : []), target, ...rest];
-  return pm.start(name, process.execPath, args, { env });
-}
-
-function callsOf(p: ManagedProcess): CallLine[] {
-  return p
-    .log()
-    .split('\n')
-    .filter((l) => l.startsWith('{"ok"'))
-    .map((l) => JSON.parse(l) as CallLine);
-}
-
-const describeCalls = (cs: CallLine[]) => cs.map((c) => (c.ok ? `ok(${c.caller})` : `${c.code}: ${c.details}`)).join('\n');
-
-/** Polls `check` until it returns a value, failing after `timeoutMs` with `describe()`. */
-async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs: number, describe: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** The calls `p` made after index `from`, once the last `n` of them all satisfy `want` (earlier ones may still be switching over). */
-function tailOf(p: ManagedProcess, from: number, n: number, want: (c: CallLine) => boolean): Promise<CallLine[]> {
-  return eventually(
-    () => {
-      const since = callsOf(p).slice(from);
-      return since.length >= n && since.slice(-n).every(want) ? since : undefined;
-    },
-    20_000,
-    () => `${p.name}: last calls:\n${describeCalls(callsOf(p).slice(-8))}`,
-  );
-}
-
-/** A raw TLS connection to the server (ALPN h2) with the given client key pair: its peer certificate, or the error that ended it. */
-function tlsProbe(certsDir: string, withClientCertificate: boolean): Promise<{ san?: string; serial?: string; error?: string }> {
-  const read = (f: string) => readFileSync(join(certsDir, f));
-  return new Promise((resolve) => {
-    const [host, port] = [address(1), SERVER_PORT];
-    const socket: TLSSocket = connect({
-      host,
-      port,
-      ca: read('root-cert.pem'),
-      ...(withClientCertificate ? { key: read('key.pem'), cert: read('cert-chain.pem') } : {}),
-      ALPNProtocols: ['h2'],
-      // The server's certificate names a SPIFFE id, no host name: verify the chain here, the SAN below.
-      checkServerIdentity: () => undefined,
-    });
-    const timer = setTimeout(() => finish({ error: 'no verdict within 5 s' }), 5000);
-    let peer: { san?: string; serial?: string } = {};
-    const finish = (r: { san?: string; serial?: string; error?: string }) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(r);
-    };
-    socket.on('secureConnect', () => {
-      const cert = socket.getPeerCertificate();
-      peer = { san: cert.subjectaltname, serial: cert.serialNumber?.toLowerCase() };
-      // TLS 1.3: a server that wants a client certificate says so after the client's Finished; give it a moment.
-      socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-      socket.once('data', () => finish(peer));
-    });
-    socket.on('error', (err) => finish({ ...peer, error: err.message }));
-    socket.on('close', () => finish({ ...peer, error: 'closed' }));
-  });
-}
-
 function step(name: string, fn: () => Promise<void>): void {
   test(name, async () => {
     try {
@@ -214,7 +95,8 @@ before(test, async () => {
     for (const d of [cfg.dir, cfg.staging]) mkdirSync(d, { recursive: true });
     writeConfig();
     meshlite = await startMeshlite(pm, { configDir: cfg.dir, stateDir: join(pm.dir, 'state') });
-    for (const role of Object.keys(PROXIES) as Role[]) agents[role] = await startAgent(role);
+    const agentOptions = { configDir: cfg.dir, stateDir: join(pm.dir, 'state'), adsAddress: meshlite.adsAddress, certTtl: '20s' };
+    for (const role of Object.keys(PROXIES) as Role[]) agents[role] = await startGrpcAgent(pm, PROXIES[role], agentOptions);
     server = pm.start(
       'greeter-1',
       process.execPath,
@@ -232,14 +114,13 @@ before(test, async () => {
 
 after(test, async () => {
   await pm.stopAll();
-  if (failed) {
-    pm.printTails(40);
-    pm.keepDir();
-  } else pm.removeDir();
+  if (failed) pm.printTails(40);
+  if (failed || process.env.MESHLITE_E2E_KEEP) pm.keepDir();
+  else pm.removeDir();
 });
 
 step('calls succeed over mTLS and the server sees the caller as spiffe://cluster.local/ns/foo/sa/greeter-client', async () => {
-  client = startClient('client-greeter-client', agents.client, TARGET, ['100', '3000', '0']);
+  client = startGreeterClient(pm, 'client-greeter-client', agents.client, TARGET, ['100', '3000', '0']);
   await eventually(
     () => (callsOf(client).some((c) => c.ok) ? true : undefined),
     30_000,
@@ -255,13 +136,13 @@ step('calls succeed over mTLS and the server sees the caller as spiffe://cluster
   assert.equal([...new Set(since.map((c) => c.caller))], [CLIENT_SPIFFE]);
   assert.equal([...new Set(since.map((c) => c.server))], ['greeter-1']);
   // The server's side of the handshake, seen with the client's certificate files: its own SPIFFE id.
-  const probe = await tlsProbe(agents.client.certsDir, true);
+  const probe = await tlsProbe(address(1), SERVER_PORT, agents.client.certsDir, true);
   assert.is(probe.error, undefined, JSON.stringify(probe));
   assert.is(probe.san, `URI:${SERVER_SPIFFE}`);
 });
 
 step('ALLOW names greeter-client only: a proxyless client with another service account gets PERMISSION_DENIED', async () => {
-  const intruder = startClient('client-greeter-intruder', agents.intruder, TARGET, ['200', '3000', '0']);
+  const intruder = startGreeterClient(pm, 'client-greeter-intruder', agents.intruder, TARGET, ['200', '3000', '0']);
   const denied = await eventually(
     () => {
       const cs = callsOf(intruder);
@@ -283,7 +164,7 @@ step('ALLOW names greeter-client only: a proxyless client with another service a
 });
 
 step('STRICT: a plaintext client, and a TLS client without a certificate, are refused', async () => {
-  const plain = startClient('client-plaintext', undefined, SERVER, ['100', '2000', '5']);
+  const plain = startGreeterClient(pm, 'client-plaintext', undefined, SERVER, ['100', '2000', '5']);
   await plain.exited;
   const cs = callsOf(plain);
   assert.is(cs.length, 5, plain.log());
@@ -292,7 +173,7 @@ step('STRICT: a plaintext client, and a TLS client without a certificate, are re
     [],
     describeCalls(cs),
   );
-  const noCert = await tlsProbe(agents.client.certsDir, false);
+  const noCert = await tlsProbe(address(1), SERVER_PORT, agents.client.certsDir, false);
   assert.ok(noCert.error, `a TLS connection without a client certificate was served: ${JSON.stringify(noCert)}`);
   assert.is(noCert.san, `URI:${SERVER_SPIFFE}`, 'the handshake reached the server');
   // The mTLS client went on working meanwhile.
@@ -369,8 +250,8 @@ step('certificates rotate under calls (20 s lifetimes, > 25 s of calls, reconnec
         toggles++;
         nextToggle = Date.now() + 4000;
         // A fresh handshake of our own with the client's files of the moment (read twice if caught between the key and the certificate file).
-        const probe = await tlsProbe(agents.client.certsDir, true);
-        const retry = probe.error ? await tlsProbe(agents.client.certsDir, true) : probe;
+        const probe = await tlsProbe(address(1), SERVER_PORT, agents.client.certsDir, true);
+        const retry = probe.error ? await tlsProbe(address(1), SERVER_PORT, agents.client.certsDir, true) : probe;
         if (retry.error) probeErrors.push(retry.error);
       }
       const long = Date.now() - started > 26_000;
@@ -390,7 +271,7 @@ step('certificates rotate under calls (20 s lifetimes, > 25 s of calls, reconnec
   // The server presents the certificate its agent holds now: it picked up the rewritten files.
   await eventually(
     async () => {
-      const probe = await tlsProbe(agents.client.certsDir, true);
+      const probe = await tlsProbe(address(1), SERVER_PORT, agents.client.certsDir, true);
       const held = await agents.server.serial();
       return probe.serial?.replace(/^0+/, '') === held.replace(/^0+/, '') ? true : undefined;
     },
