@@ -20,7 +20,11 @@ export interface TypeSync {
 export interface ProxySync {
   proxy: string;
   streams: { id: number; protocol: string; peer: string; connectedAt: string }[];
-  /** Every type that has something to send was accepted at its current version. */
+  /**
+   * Every type that has something to send was accepted at its current
+   * version; for a proxy that subscribes by name (a gRPC app), every type it
+   * subscribed to.
+   */
   synced: boolean;
   types: TypeSync[];
 }
@@ -54,9 +58,19 @@ export function proxySync(proxy: string, connections: readonly ConnectionInfo[],
       ...(status?.nacked ? { nacked: { version: status.nacked.version, message: status.nacked.message } } : {}),
     };
   });
+  // Envoy asks for every listener ('*') and in time for every type; a gRPC
+  // app asks for listeners by name and only for the types it uses (a server
+  // never asks for clusters): a type it never asked for does not hold it back.
+  const listeners = statuses.get('listeners')?.subscribed;
+  const onDemand = listeners !== undefined && listeners !== '*';
   const synced =
     snapshot !== undefined &&
-    types.every((t) => t.state === 'SYNCED' || (t.resources === 0 && t.state !== 'STALE' && t.state !== 'NACKED'));
+    types.every(
+      (t) =>
+        t.state === 'SYNCED' ||
+        (onDemand && t.state === 'NOT SUBSCRIBED') ||
+        (t.resources === 0 && t.state !== 'STALE' && t.state !== 'NACKED'),
+    );
   return {
     proxy,
     streams: mine.map((c) => ({ id: c.streamId, protocol: c.protocol, peer: c.peer, connectedAt: new Date(c.connectedAt).toISOString() })),

@@ -90,3 +90,18 @@ export function requireEnvoyProxy(model: MeshModel, proxyId: string): { namespac
   }
   return { namespace: w.namespace, kind: proxyKind(model, w) as 'sidecar' | 'gateway' };
 }
+
+/**
+ * The proxy must be one meshlite serves: an Envoy (sidecar or gateway) or a
+ * proxyless gRPC app (its `meshlite agent --grpc` needs a token too); exits
+ * with a clear message otherwise.
+ */
+export function requireMeshProxy(model: MeshModel, proxyId: string): void {
+  const w = model.registry.workload(proxyId);
+  if (w && proxyKind(model, w) !== undefined) return;
+  const known = model.registry.workloads.filter((x) => proxyKind(model, x) !== undefined).map((x) => x.id);
+  process.stderr.write(
+    `${w ? `workload "${proxyId}" runs no sidecar, is not a proxyless gRPC app and no Gateway selects it` : `no workload "${proxyId}"`}; proxies: ${known.join(', ')}\n`,
+  );
+  process.exit(1);
+}

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { DEFAULT_TOKEN_TTL_SECONDS } from '../identity/proxy-token.js';
 import { addRevocations, readRevocations, type Revocation, revocationsPath } from '../identity/token-revocations.js';
 import { collect, loadModelOrExit } from './load.js';
-import { DEFAULT_STATE_DIR, durationOrExit, exitWith, loadTokenAuthority, requireEnvoyProxy, requireServeState } from './state.js';
+import { DEFAULT_STATE_DIR, durationOrExit, exitWith, loadTokenAuthority, requireMeshProxy, requireServeState } from './state.js';
 
 const DEFAULT_TTL = `${DEFAULT_TOKEN_TTL_SECONDS / 86400}d`;
 
@@ -30,7 +30,7 @@ export function tokenCommand(): Command {
       if (!opts.proxy) exitWith("error: required option '--proxy <name.namespace>' not specified");
       const ttl = durationOrExit('--ttl', opts.ttl);
       const model = loadModelOrExit(opts.config);
-      requireEnvoyProxy(model, opts.proxy);
+      requireMeshProxy(model, opts.proxy);
       const tokens = await loadTokenAuthority(opts.stateDir, opts.caDir);
       const issued = await tokens.issueToken(opts.proxy, ttl);
       const expiresAt = new Date(issued.expiresAt * 1000).toISOString();

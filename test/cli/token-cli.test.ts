@@ -84,6 +84,22 @@ test('token prints the token on stdout and its id on stderr; --json gives token,
     assert.match(bad.lines[0]!, /^--ttl: invalid duration "soon"/);
   }));
 
+test('token is for any proxy meshlite serves: a proxyless gRPC app gets one, a workload with no proxy does not', () =>
+  withStateDir(async (stateDir) => {
+    const tokens = await TokenAuthority.load(stateDir);
+    const r = meshlite('token', '-c', 'examples/proxyless-grpc', '--proxy', 'greeter-1.bar', '--state-dir', stateDir);
+    assert.is(r.code, 0, r.stderr);
+    const check = await tokens.verify(r.stdout.trim());
+    assert.ok(check.ok && check.workloadId === 'greeter-1.bar', JSON.stringify(check));
+    const none = meshlite('token', '-c', 'examples/s1-auto-mtls', '--proxy', 'sleep.legacy', '--state-dir', stateDir);
+    assert.is(none.code, 1);
+    assert.match(
+      none.lines[0]!,
+      /^workload "sleep\.legacy" runs no sidecar, is not a proxyless gRPC app and no Gateway selects it; proxies: .*sleep\.foo/,
+    );
+    assert.is(none.stdout, '');
+  }));
+
 test('token revoke records revocations (0600, atomic) that token revocations lists; bad usage and a corrupt file are clear errors', () =>
   withStateDir(async (stateDir) => {
     const byProxy = meshlite('token', 'revoke', '--proxy', 'sleep.foo', '--state-dir', stateDir);

@@ -1,17 +1,24 @@
 // A proxyless gRPC Greeter client for tests:
-//   GRPC_XDS_BOOTSTRAP=<file> node greeter-client.js <target> [intervalMs] [deadlineMs] [maxCalls]
+//   GRPC_XDS_BOOTSTRAP=<file> node greeter-client.js [--xds-creds] <target> [intervalMs] [deadlineMs] [maxCalls]
+// --xds-creds: xDS channel credentials (mTLS when the control plane's cluster
+// says so, with the bootstrap's certificate provider), plaintext otherwise.
 // With an `xds:///name` target, grpc-js-xds resolves it through the control
 // plane. Calls SayHello every intervalMs until maxCalls (0 = no limit) were
 // made, stdin closes or SIGTERM arrives, and prints one JSON line per call: {"ok":true,"server":...} or {"ok":false,"code":...,"details":...}.
+import { fstatSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import * as xds from '@grpc/grpc-js-xds';
 import { GREETER_DEFINITION, type HelloReply } from './greeter-proto.js';
 
 xds.register();
 
-const [target = 'xds:///greeter.bar:50051', intervalArg = '100', deadlineArg = '2000', maxCallsArg = '0'] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const [target = 'xds:///greeter.bar:50051', intervalArg = '100', deadlineArg = '2000', maxCallsArg = '0'] = args.filter(
+  (a) => !a.startsWith('--'),
+);
 const maxCalls = Number(maxCallsArg);
-const client = new grpc.Client(target, grpc.credentials.createInsecure());
+const insecure = grpc.credentials.createInsecure();
+const client = new grpc.Client(target, args.includes('--xds-creds') ? new xds.XdsChannelCredentials(insecure) : insecure);
 const sayHello = GREETER_DEFINITION.SayHello;
 let seq = 0;
 let stopped = false;
@@ -29,7 +36,7 @@ function callOnce(): Promise<void> {
       (err: grpc.ServiceError | null, reply?: HelloReply) => {
         const line = err
           ? { ok: false, seq: n, code: grpc.status[err.code] ?? err.code, details: err.details }
-          : { ok: true, seq: n, server: reply?.server, message: reply?.message };
+          : { ok: true, seq: n, server: reply?.server, message: reply?.message, caller: reply?.caller };
         process.stdout.write(`${JSON.stringify(line)}\n`);
         resolve();
       },
@@ -51,6 +58,10 @@ const stop = () => {
   stopped = true;
 };
 process.on('SIGTERM', stop);
-process.stdin.on('end', stop);
-process.stdin.resume();
+// A parent holding a pipe to stdin stops the client by closing it; stdin from /dev/null (a detached child) ends at once and means nothing.
+const stdin = fstatSync(0);
+if (stdin.isFIFO() || stdin.isSocket()) {
+  process.stdin.on('end', stop);
+  process.stdin.resume();
+}
 void loop();

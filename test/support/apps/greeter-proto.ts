@@ -12,6 +12,8 @@ export interface HelloRequest {
 export interface HelloReply {
   message: string;
   server: string;
+  /** The caller's SPIFFE id as the server saw it (`greeter-server --xds` fills it in). */
+  caller?: string;
 }
 
 export const GREETER_SERVICE = 'meshlite.examples.greeter.v1.Greeter';

@@ -12,6 +12,7 @@ export const LOOPBACK_BLOCKS = {
   'agent/ads-relay-envoy.test.ts': 63,
   'server/root-rotation-envoy.test.ts': 65,
   'agent/agent-grpc.test.ts': 66,
+  'e2e/proxyless-mtls.test.ts': 67,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;

@@ -1,0 +1,303 @@
+// runner: long
+// Proxyless gRPC with mTLS, every piece a real process: `meshlite serve` (not
+// insecure) on a copy of examples/proxyless-grpc in this file's loopback
+// block, one `meshlite agent --grpc` per proxyless workload, an XdsServer
+// Greeter (xDS server credentials) and grpc-js-xds clients (xDS channel
+// credentials) that take their mTLS certificates from the files their agent
+// keeps current. The server answers with the caller's SPIFFE id, so identity
+// is read off each reply.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { removeConfigFile, writeConfigFile } from '../support/e2e/config-dir.js';
+import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
+import { adminJson, adminText, type Meshlite, startMeshlite } from '../support/e2e/meshlite.js';
+import { type ManagedProcess, ProcessManager } from '../support/e2e/process-manager.js';
+import {
+  APPS,
+  callsOf,
+  describeCalls,
+  eventually,
+  type GrpcAgent,
+  startGreeterClient,
+  startGrpcAgent,
+  tailOf,
+  tlsProbe,
+} from '../support/e2e/proxyless.js';
+import { after, before } from '../support/hooks.js';
+import { EXAMPLES_DIR } from '../support/paths.js';
+
+const address = (n: number) => loopbackAddress('e2e/proxyless-mtls.test.ts', n);
+// Not the example's 50051: grpc's XdsServer listens on its port on every
+// address (it takes the IP only to name its Listener), so a port other tests
+// bind on their own addresses would clash. The WorkloadEntry maps the service
+// port to it; below the kernel's ephemeral range.
+const SERVER_PORT = 26767;
+const SERVER = `${address(1)}:${SERVER_PORT}`;
+const TARGET = 'xds:///greeter.bar:50051';
+const CLIENT_SPIFFE = 'spiffe://cluster.local/ns/foo/sa/greeter-client';
+const SERVER_SPIFFE = 'spiffe://cluster.local/ns/bar/sa/greeter';
+const PROXIES = { server: 'greeter-1.bar', client: 'greeter-client.foo', intruder: 'greeter-intruder.foo' } as const;
+type Role = keyof typeof PROXIES;
+
+const pm = new ProcessManager('proxyless-mtls');
+let failed = false;
+let cfg: { dir: string; staging: string };
+let meshlite: Meshlite;
+const agents = {} as Record<Role, GrpcAgent>;
+let server: ManagedProcess;
+let client: ManagedProcess;
+
+/** The example with its 127.0.60.x addresses in this block, the server on SERVER_PORT, and a second client workload. */
+function writeConfig(): void {
+  const example = join(EXAMPLES_DIR, 'proxyless-grpc');
+  for (const f of ['services.yaml', 'policies.yaml', 'workloads.yaml']) {
+    let text = readFileSync(join(example, f), 'utf8').replace(/\b127\.0\.60\.(\d+)\b/g, (_, n: string) => address(Number(n)));
+    if (f === 'workloads.yaml') {
+      const sa = '  serviceAccount: greeter\n';
+      assert.ok(text.includes(sa), 'the example names the server workload as expected');
+      text = text.replace(sa, `${sa}  ports: {grpc: ${SERVER_PORT}}\n`);
+      text += [
+        '---',
+        'apiVersion: networking.istio.io/v1',
+        'kind: WorkloadEntry',
+        'metadata:',
+        '  name: greeter-intruder',
+        '  namespace: foo',
+        '  annotations:',
+        '    proxyless.meshlite.io/grpc: "true"',
+        'spec:',
+        `  address: ${address(11)}`,
+        '  serviceAccount: greeter-intruder',
+        '  labels: {app: greeter-intruder}',
+        '',
+      ].join('\n');
+    }
+    writeFileSync(join(cfg.dir, f), text);
+  }
+}
+
+function step(name: string, fn: () => Promise<void>): void {
+  test(name, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  });
+}
+
+before(test, async () => {
+  try {
+    cfg = { dir: join(pm.dir, 'config'), staging: join(pm.dir, 'staging') };
+    for (const d of [cfg.dir, cfg.staging]) mkdirSync(d, { recursive: true });
+    writeConfig();
+    meshlite = await startMeshlite(pm, { configDir: cfg.dir, stateDir: join(pm.dir, 'state') });
+    const agentOptions = { configDir: cfg.dir, stateDir: join(pm.dir, 'state'), adsAddress: meshlite.adsAddress, certTtl: '20s' };
+    for (const role of Object.keys(PROXIES) as Role[]) agents[role] = await startGrpcAgent(pm, PROXIES[role], agentOptions);
+    server = pm.start(
+      'greeter-1',
+      process.execPath,
+      [join(APPS, 'greeter-server.js'), '--xds', address(1), String(SERVER_PORT), 'greeter-1'],
+      {
+        env: { ...process.env, GRPC_XDS_BOOTSTRAP: agents.server.bootstrap, GRPC_XDS_EXPERIMENTAL_RBAC: 'true' },
+      },
+    );
+    await server.waitForLog(/listening on /, 20_000);
+  } catch (err) {
+    failed = true;
+    throw err;
+  }
+});
+
+after(test, async () => {
+  await pm.stopAll();
+  if (failed) pm.printTails(40);
+  if (failed || process.env.MESHLITE_E2E_KEEP) pm.keepDir();
+  else pm.removeDir();
+});
+
+step('calls succeed over mTLS and the server sees the caller as spiffe://cluster.local/ns/foo/sa/greeter-client', async () => {
+  client = startGreeterClient(pm, 'client-greeter-client', agents.client, TARGET, ['100', '3000', '0']);
+  await eventually(
+    () => (callsOf(client).some((c) => c.ok) ? true : undefined),
+    30_000,
+    () => `no call succeeded:\n${client.tail(20)}`,
+  );
+  const first = callsOf(client).findIndex((c) => c.ok);
+  const since = await tailOf(client, first, 10, (c) => c.ok);
+  assert.equal(
+    since.filter((c) => !c.ok),
+    [],
+    'no call fails once resolved',
+  );
+  assert.equal([...new Set(since.map((c) => c.caller))], [CLIENT_SPIFFE]);
+  assert.equal([...new Set(since.map((c) => c.server))], ['greeter-1']);
+  // The server's side of the handshake, seen with the client's certificate files: its own SPIFFE id.
+  const probe = await tlsProbe(address(1), SERVER_PORT, agents.client.certsDir, true);
+  assert.is(probe.error, undefined, JSON.stringify(probe));
+  assert.is(probe.san, `URI:${SERVER_SPIFFE}`);
+});
+
+step('ALLOW names greeter-client only: a proxyless client with another service account gets PERMISSION_DENIED', async () => {
+  const intruder = startGreeterClient(pm, 'client-greeter-intruder', agents.intruder, TARGET, ['200', '3000', '0']);
+  const denied = await eventually(
+    () => {
+      const cs = callsOf(intruder);
+      const from = cs.findIndex((c) => c.code === 'PERMISSION_DENIED');
+      return from >= 0 && cs.length - from >= 5 ? cs.slice(from) : undefined;
+    },
+    30_000,
+    () => `no denial:\n${intruder.tail(20)}`,
+  );
+  assert.equal(
+    denied.filter((c) => c.code !== 'PERMISSION_DENIED'),
+    [],
+  );
+  assert.not.ok(
+    callsOf(intruder).some((c) => c.ok),
+    'no intruder call ever got through',
+  );
+  await intruder.stop();
+});
+
+step('STRICT: a plaintext client, and a TLS client without a certificate, are refused', async () => {
+  const plain = startGreeterClient(pm, 'client-plaintext', undefined, SERVER, ['100', '2000', '5']);
+  await plain.exited;
+  const cs = callsOf(plain);
+  assert.is(cs.length, 5, plain.log());
+  assert.equal(
+    cs.filter((c) => c.ok || c.code !== 'UNAVAILABLE'),
+    [],
+    describeCalls(cs),
+  );
+  const noCert = await tlsProbe(address(1), SERVER_PORT, agents.client.certsDir, false);
+  assert.ok(noCert.error, `a TLS connection without a client certificate was served: ${JSON.stringify(noCert)}`);
+  assert.is(noCert.san, `URI:${SERVER_SPIFFE}`, 'the handshake reached the server');
+  // The mTLS client went on working meanwhile.
+  const from = callsOf(client).length;
+  await tailOf(client, from, 5, (c) => c.ok);
+});
+
+step('a DENY on the method path applies live, and removing it restores OK; no process restarts', async () => {
+  const pids = [meshlite.process, server, client, agents.server.process, agents.client.process].map((p) => p.pid);
+  const deny = [
+    'apiVersion: security.istio.io/v1',
+    'kind: AuthorizationPolicy',
+    'metadata: {name: deny-say-hello, namespace: bar}',
+    'spec:',
+    '  selector: {matchLabels: {app: greeter}}',
+    '  action: DENY',
+    '  rules:',
+    '  - to:',
+    '    - operation: {paths: [/meshlite.examples.greeter.v1.Greeter/SayHello]}',
+    '',
+  ].join('\n');
+  let from = callsOf(client).length;
+  writeConfigFile({ ...cfg, block: 0 }, 'deny.yaml', deny);
+  await tailOf(client, from, 5, (c) => c.code === 'PERMISSION_DENIED');
+  from = callsOf(client).length;
+  removeConfigFile({ ...cfg, block: 0 }, 'deny.yaml');
+  const restored = await tailOf(client, from, 5, (c) => c.ok);
+  assert.equal([...new Set(restored.filter((c) => c.ok).map((c) => c.caller))], [CLIENT_SPIFFE]);
+  const now = [meshlite.process, server, client, agents.server.process, agents.client.process];
+  assert.equal(
+    now.map((p) => p.pid),
+    pids,
+  );
+  assert.ok(
+    now.every((p) => p.running),
+    'all still running',
+  );
+});
+
+// The long-lived client's connection would outlive any certificate: every
+// few seconds a Listener change (a DENY on a path nobody calls, added then
+// removed) makes the server drain its connections, so the client handshakes
+// anew with whatever its files hold. The window outlasts the certificates
+// both held at its start (20 s), so a side still using an old one would fail.
+step('certificates rotate under calls (20 s lifetimes, > 25 s of calls, reconnecting): no call fails', async () => {
+  const started = Date.now();
+  const from = callsOf(client).length;
+  const servingBefore = (server.log().match(/serving: OK/g) ?? []).length;
+  const serials = { server: new Set<string>(), client: new Set<string>() };
+  const churn = [
+    'apiVersion: security.istio.io/v1',
+    'kind: AuthorizationPolicy',
+    'metadata: {name: deny-nothing, namespace: bar}',
+    'spec:',
+    '  selector: {matchLabels: {app: greeter}}',
+    '  action: DENY',
+    '  rules:',
+    '  - to:',
+    '    - operation: {paths: [/meshlite.examples.greeter.v1.Greeter/Nothing]}',
+    '',
+  ].join('\n');
+  let churned = false;
+  let toggles = 0;
+  let nextToggle = 0;
+  const probeErrors: string[] = [];
+  await eventually(
+    async () => {
+      serials.server.add(await agents.server.serial());
+      serials.client.add(await agents.client.serial());
+      if (Date.now() >= nextToggle) {
+        if (churned) removeConfigFile({ ...cfg, block: 0 }, 'churn.yaml');
+        else writeConfigFile({ ...cfg, block: 0 }, 'churn.yaml', churn);
+        churned = !churned;
+        toggles++;
+        nextToggle = Date.now() + 4000;
+        // A fresh handshake of our own with the client's files of the moment (read twice if caught between the key and the certificate file).
+        const probe = await tlsProbe(address(1), SERVER_PORT, agents.client.certsDir, true);
+        const retry = probe.error ? await tlsProbe(address(1), SERVER_PORT, agents.client.certsDir, true) : probe;
+        if (retry.error) probeErrors.push(retry.error);
+      }
+      const long = Date.now() - started > 26_000;
+      return long && serials.server.size >= 3 && serials.client.size >= 3 ? true : undefined;
+    },
+    60_000,
+    () => `serials: server ${serials.server.size}, client ${serials.client.size}`,
+  );
+  if (churned) removeConfigFile({ ...cfg, block: 0 }, 'churn.yaml');
+  const during = callsOf(client).slice(from);
+  assert.ok(during.length >= 100, `the client kept calling (${during.length} calls)`);
+  assert.equal(describeCalls(during.filter((c) => !c.ok)), '', 'no failed call');
+  assert.equal([...new Set(during.map((c) => c.caller))], [CLIENT_SPIFFE]);
+  assert.equal(probeErrors, [], 'every fresh TLS handshake with the current files succeeded');
+  const listenerSwitches = (server.log().match(/serving: OK/g) ?? []).length - servingBefore;
+  assert.ok(listenerSwitches >= toggles - 1, `the server took ${listenerSwitches} of ${toggles} Listener changes`);
+  // The server presents the certificate its agent holds now: it picked up the rewritten files.
+  await eventually(
+    async () => {
+      const probe = await tlsProbe(address(1), SERVER_PORT, agents.client.certsDir, true);
+      const held = await agents.server.serial();
+      return probe.serial?.replace(/^0+/, '') === held.replace(/^0+/, '') ? true : undefined;
+    },
+    10_000,
+    () => 'the server does not present the certificate its agent holds',
+  );
+});
+
+step('/debug/syncz: the proxyless proxies are synced, nothing was NACKed', async () => {
+  const syncz = await adminJson<{ proxy: string; synced: boolean; types: { type: string; state: string; nacked?: unknown }[] }[]>(
+    meshlite.adminUrl,
+    '/debug/syncz',
+  );
+  for (const proxy of [PROXIES.server, PROXIES.client]) {
+    const s = syncz.find((p) => p.proxy === proxy);
+    assert.ok(s, `${proxy} is connected: ${JSON.stringify(syncz.map((p) => p.proxy))}`);
+    assert.equal(
+      s!.types.filter((t) => t.state === 'NACKED' || t.nacked),
+      [],
+      proxy,
+    );
+    assert.ok(s!.synced, `${proxy}: ${JSON.stringify(s!.types)}`);
+  }
+  const metrics = await adminText(meshlite.adminUrl, '/metrics');
+  const nacks = metrics.split('\n').filter((l) => l.startsWith('meshlite_xds_nacks_total') && !/ 0$/.test(l));
+  assert.equal(nacks, [], 'no NACK over the whole run (the intruder included)');
+});
+
+test.run();
