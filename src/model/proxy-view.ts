@@ -6,7 +6,7 @@ import type { InterceptionMode, MeshConfigSpec } from '../config/types.js';
 import { authzView, trustDomains } from './authorization.js';
 import type { MeshModel } from './mesh-model.js';
 import { clusterName } from './names.js';
-import { endpointPort, isHttpProtocol, type Workload } from './registry.js';
+import { endpointPort, isHttp2Protocol, isHttpProtocol, type Workload } from './registry.js';
 import { ROOT_CA, uniqueSecretRefs, WORKLOAD_CERT } from './secret-refs.js';
 import type { InboundPort, OutboundView, ProxyIdentity, ProxySettings, SidecarView } from './view-types.js';
 
@@ -47,9 +47,11 @@ function inboundPorts(model: MeshModel, proxy: Workload): InboundPort[] {
       const targetPort = endpointPort(proxy, port);
       const existing = byPort.get(targetPort);
       const http = isHttpProtocol(port.protocol);
+      const http2 = isHttp2Protocol(port.protocol);
       if (existing) {
         existing.services.push(`${service.host}:${port.number}`);
         existing.http = existing.http && http;
+        existing.http2 = existing.http2 && http2;
         continue;
       }
       const mode = model.peerAuthn.effectiveMode({ namespace: proxy.namespace, labels: proxy.labels, ports: proxy.ports }, targetPort);
@@ -57,6 +59,7 @@ function inboundPorts(model: MeshModel, proxy: Workload): InboundPort[] {
         targetPort,
         cluster: clusterName('inbound', targetPort, '', ''),
         http,
+        http2,
         mode,
         services: [`${service.host}:${port.number}`],
       });

@@ -85,6 +85,8 @@ export interface InboundPort {
   /** The cluster forwarding to the application on this port. */
   cluster: string;
   http: boolean;
+  /** Every service port here is GRPC or HTTP2: the application speaks HTTP/2 (h2c). */
+  http2: boolean;
   mode: EffectiveMtlsMode;
   /** `host:port` of the services reaching the workload on this port. */
   services: string[];

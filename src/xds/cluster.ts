@@ -138,12 +138,20 @@ function applyProtocolOptions(cluster: Cluster, view: OutboundCluster): void {
 export function buildInboundCluster(port: InboundPort, applicationAddress: string): Cluster {
   const { cluster: name, targetPort } = port;
   const endpoint: EndpointView = { address: applicationAddress, port: targetPort, istioMtls: false };
-  return {
+  const cluster: Cluster = {
     name,
     type: 'STATIC',
     connect_timeout: DEFAULT_CONNECT_TIMEOUT,
     load_assignment: buildClusterLoadAssignment(name, [endpoint]),
   };
+  // A gRPC application speaks only HTTP/2: Envoy's default HTTP/1.1 upstream would be a protocol error.
+  if (port.http2)
+    cluster.typed_extension_protocol_options = {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': typed(TYPE.httpProtocolOptions, {
+        explicit_http_config: { http2_protocol_options: {} },
+      }),
+    };
+  return cluster;
 }
 
 /** Original-destination forwarding for unknown destinations in TRANSPARENT mode. */

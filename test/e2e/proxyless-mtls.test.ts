@@ -8,6 +8,7 @@
 // is read off each reply.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { removeConfigFile, writeConfigFile } from '../support/e2e/config-dir.js';
@@ -26,6 +27,8 @@ import {
   tlsProbe,
 } from '../support/e2e/proxyless.js';
 import { after, before } from '../support/hooks.js';
+import { startAgentProxy } from '../support/e2e/agent.js';
+import { GREETER_DEFINITION, type HelloReply } from '../support/apps/greeter-proto.js';
 import { EXAMPLES_DIR } from '../support/paths.js';
 
 const address = (n: number) => loopbackAddress('e2e/proxyless-mtls.test.ts', n);
@@ -35,6 +38,8 @@ const address = (n: number) => loopbackAddress('e2e/proxyless-mtls.test.ts', n);
 // port to it; below the kernel's ephemeral range.
 const SERVER_PORT = 26767;
 const SERVER = `${address(1)}:${SERVER_PORT}`;
+/** The sidecar'd Greeter's port (its Envoy's inbound listener on the workload address, the app behind it). */
+const SIDECAR_SERVER_PORT = 26768;
 const TARGET = 'xds:///greeter.bar:50051';
 const CLIENT_SPIFFE = 'spiffe://cluster.local/ns/foo/sa/greeter-client';
 const SERVER_SPIFFE = 'spiffe://cluster.local/ns/bar/sa/greeter';
@@ -76,6 +81,61 @@ function writeConfig(): void {
     }
     writeFileSync(join(cfg.dir, f), text);
   }
+  writeFileSync(join(cfg.dir, 'mixed-mesh.yaml'), mixedMeshYaml());
+}
+
+/**
+ * The mixed mesh: a sidecar client (`greeter-envoy.foo`, allowed by a second
+ * ALLOW policy) calling the proxyless server, and a sidecar'd Greeter
+ * (`greeter-2.bar`, service `greeter2.bar:50052`) the proxyless client calls.
+ */
+function mixedMeshYaml(): string {
+  return `apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata:
+  name: greeter-envoy
+  namespace: foo
+  annotations:
+    sidecar.meshlite.io/applicationAddress: ${address(21)}
+    sidecar.meshlite.io/outboundAddress: ${address(20)}
+spec:
+  address: ${address(20)}
+  serviceAccount: greeter-envoy
+  labels: {app: greeter-envoy, security.istio.io/tlsMode: istio}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: greeter-envoy-callers, namespace: bar}
+spec:
+  selector: {matchLabels: {app: greeter}}
+  action: ALLOW
+  rules:
+  - from: [{source: {principals: [cluster.local/ns/foo/sa/greeter-envoy]}}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: greeter2, namespace: bar}
+spec:
+  hosts: [greeter2.bar.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports:
+  - {name: grpc, number: 50052, protocol: GRPC, targetPort: ${SIDECAR_SERVER_PORT}}
+  workloadSelector: {labels: {app: greeter2}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata:
+  name: greeter-2
+  namespace: bar
+  annotations:
+    sidecar.meshlite.io/applicationAddress: ${address(31)}
+    sidecar.meshlite.io/outboundAddress: ${address(30)}
+spec:
+  address: ${address(30)}
+  serviceAccount: greeter2
+  labels: {app: greeter2, security.istio.io/tlsMode: istio}
+`;
 }
 
 function step(name: string, fn: () => Promise<void>): void {
@@ -299,5 +359,84 @@ step('/debug/syncz: the proxyless proxies are synced, nothing was NACKed', async
   const nacks = metrics.split('\n').filter((l) => l.startsWith('meshlite_xds_nacks_total') && !/ 0$/.test(l));
   assert.equal(nacks, [], 'no NACK over the whole run (the intruder included)');
 });
+
+step(
+  'mixed mesh under STRICT: a sidecar Envoy calls the proxyless server with mTLS, a proxyless client calls a sidecar server',
+  async () => {
+    const envoyClient = await startAgentProxy(pm, 'greeter-envoy.foo', {
+      configDir: cfg.dir,
+      stateDir: join(pm.dir, 'state'),
+      adsAddress: meshlite.adsAddress,
+    });
+    const app = pm.start('greeter-2', process.execPath, [
+      join(APPS, 'greeter-server.js'),
+      address(31),
+      String(SIDECAR_SERVER_PORT),
+      'greeter-2',
+    ]);
+    await app.waitForLog(/listening on /, 10_000);
+    const envoyServer = await startAgentProxy(pm, 'greeter-2.bar', {
+      configDir: cfg.dir,
+      stateDir: join(pm.dir, 'state'),
+      adsAddress: meshlite.adsAddress,
+    });
+    assert.ok(envoyServer.agent.running);
+
+    // Through the sidecar's outbound HTTP listener (h2c, routed by authority): Envoy originates mTLS to the STRICT proxyless server.
+    const viaEnvoy = new grpc.Client(`${address(20)}:15001`, grpc.credentials.createInsecure(), {
+      'grpc.default_authority': 'greeter.bar.svc.cluster.local:50051',
+    });
+    let lastError: string | undefined;
+    try {
+      const reply = await eventually(
+        async () => {
+          const r = await sayHello(viaEnvoy);
+          lastError = r.error;
+          return r.ok ? r : undefined;
+        },
+        20_000,
+        () => `the sidecar client never got an answer from the proxyless server: ${lastError}`,
+      );
+      assert.is(reply.server, 'greeter-1');
+      assert.is(reply.caller, 'spiffe://cluster.local/ns/foo/sa/greeter-envoy', "the proxyless server saw the sidecar's identity");
+    } finally {
+      viaEnvoy.close();
+    }
+
+    // The agent relays one app process at a time: the long-lived client makes way for this one.
+
+    await client.stop();
+
+    // The proxyless client resolves the sidecar'd service and speaks mTLS to its Envoy (STRICT takes nothing else).
+    const toSidecar = startGreeterClient(pm, 'client-to-sidecar', agents.client, 'xds:///greeter2.bar:50052', ['100', '3000', '5']);
+    await eventually(
+      async () => (callsOf(toSidecar).some((c) => c.ok && c.server === 'greeter-2') ? true : undefined),
+      20_000,
+      () => `no call reached greeter-2: ${describeCalls(callsOf(toSidecar))}`,
+    );
+    assert.ok(envoyClient.agent.running);
+    const handshakes = await envoyServer.stat(`listener.${address(30)}_${SIDECAR_SERVER_PORT}.ssl.handshake`);
+    assert.ok((handshakes ?? 0) > 0, `greeter-2's Envoy accepted mTLS handshakes on its inbound listener: ${handshakes}`);
+  },
+);
+
+function sayHello(client: grpc.Client): Promise<{ ok: boolean; server?: string; caller?: string; error?: string }> {
+  const method = GREETER_DEFINITION.SayHello;
+  return new Promise((resolve) =>
+    client.makeUnaryRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      { name: 'mixed' },
+      { deadline: Date.now() + 3000 },
+      (err: grpc.ServiceError | null, reply?: HelloReply) =>
+        resolve(
+          err
+            ? { ok: false, error: `${grpc.status[err.code]}: ${err.details}` }
+            : { ok: true, server: reply?.server, caller: reply?.caller },
+        ),
+    ),
+  );
+}
 
 test.run();

@@ -5,6 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { computeOutbound } from '../../src/model/outbound-view.js';
+import { translate } from '../../src/translate/translator.js';
 import { meshOf, mtlsPolicy, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 
 const GRPC = { name: 'grpc', number: 50051, protocol: 'GRPC' };
@@ -42,6 +43,24 @@ test('PERMISSIVE proxyless server, or no proxyless certificates (serve --insecur
     greeterCluster('STRICT', false).endpoints.map((e) => e.istioMtls),
     [false],
   );
+});
+
+test("a sidecar'd gRPC server: its inbound cluster speaks HTTP/2 to the app (gRPC has no HTTP/1.1)", () => {
+  const model = meshOf([
+    serviceEntry('bar/greeter2', { ports: [{ ...GRPC, targetPort: 7070 }] }),
+    workloadEntry('bar/greeter2', { address: '10.0.0.8' }),
+    serviceEntry('bar/web', { ports: [{ name: 'http', number: 8000, protocol: 'HTTP', targetPort: 8080 }] }),
+    workloadEntry('bar/web', { address: '10.0.0.7' }),
+  ]);
+  const options = (id: string, cluster: string) => {
+    const translated = translate(model, id);
+    if (!translated.ok) throw new Error(translated.error);
+    const found = translated.resources.clusters.find((c) => c.name === cluster);
+    if (!found) throw new Error(`${id}: no ${cluster}`);
+    return JSON.stringify(found.typed_extension_protocol_options ?? null);
+  };
+  assert.match(options('greeter2.bar', 'inbound|7070||'), /"http2_protocol_options":\{\}/);
+  assert.is(options('web.bar', 'inbound|8080||'), 'null', 'an HTTP/1.1 app keeps the default');
 });
 
 test.run();
