@@ -34,28 +34,31 @@ export interface AgentProxy extends Envoy {
   readiness(): Promise<number>;
 }
 
-/** Starts `meshlite agent` for `proxyId` and waits until it reports its Envoy ready. */
-export async function startAgentProxy(pm: ProcessManager, proxyId: string, o: AgentOptions): Promise<AgentProxy> {
+/**
+ * A fresh token file for `proxyId` and the `meshlite agent` arguments every
+ * test agent has (node binary first): control plane, token, meshlite's root,
+ * work dir, a kernel-chosen status port.
+ */
+export async function agentArgs(
+  pm: ProcessManager,
+  proxyId: string,
+  o: { configDir: string; stateDir: string; adsAddress: string; tokenTtl?: string },
+): Promise<{ args: string[]; workDir: string }> {
   const tokenFile = join(pm.dir, `${proxyId}.token`);
   const ttl = o.tokenTtl ? ['--ttl', o.tokenTtl] : [];
   const token = (await meshliteCli(['token', '-c', o.configDir, '--proxy', proxyId, '--state-dir', o.stateDir, ...ttl])).trim();
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
   const workDir = join(pm.dir, `agent-${proxyId}`);
+  const root = join(o.stateDir, 'ca', 'root-cert.pem');
+  const args = [CLI, 'agent', '--proxy', proxyId, '--control-plane', o.adsAddress, '--token-file', tokenFile, '--root-cert', root];
+  return { args: [...args, '--work-dir', workDir, '--status-address', '127.0.0.1:0'], workDir };
+}
+
+/** Starts `meshlite agent` for `proxyId` and waits until it reports its Envoy ready. */
+export async function startAgentProxy(pm: ProcessManager, proxyId: string, o: AgentOptions): Promise<AgentProxy> {
+  const { args: common, workDir } = await agentArgs(pm, proxyId, o);
   const args = [
-    CLI,
-    'agent',
-    '--proxy',
-    proxyId,
-    '--control-plane',
-    o.adsAddress,
-    '--token-file',
-    tokenFile,
-    '--root-cert',
-    join(o.stateDir, 'ca', 'root-cert.pem'),
-    '--work-dir',
-    workDir,
-    '--status-address',
-    '127.0.0.1:0',
+    ...common,
     '--envoy-bin',
     envoyOrThrow(),
     ...(o.agentArgs ?? []),

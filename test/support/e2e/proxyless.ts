@@ -1,11 +1,11 @@
 // Proxyless gRPC workloads for e2e tests: `meshlite agent --grpc` as a child
 // process (its bootstrap and certificate files), the greeter client app on
 // it, the client's JSON call lines, and a raw TLS probe of a server.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { agentArgs } from './agent.js';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { REPO_ROOT } from '../paths.js';
-import { CLI, meshliteCli } from './meshlite.js';
 import type { ManagedProcess, ProcessManager } from './process-manager.js';
 
 export const APPS = join(REPO_ROOT, 'dist/test/support/apps');
@@ -33,28 +33,8 @@ export interface GrpcAgentOptions {
 
 /** Issues a token with `meshlite token`, starts `meshlite agent --grpc` for `proxy` and waits until it is ready. */
 export async function startGrpcAgent(pm: ProcessManager, proxy: string, o: GrpcAgentOptions): Promise<GrpcAgent> {
-  const token = (await meshliteCli(['token', '-c', o.configDir, '--proxy', proxy, '--state-dir', o.stateDir])).trim();
-  const tokenFile = join(pm.dir, `${proxy}.token`);
-  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
-  const workDir = join(pm.dir, `agent-${proxy}`);
-  const p = pm.start(`agent-${proxy}`, process.execPath, [
-    CLI,
-    'agent',
-    '--grpc',
-    '--proxy',
-    proxy,
-    '--control-plane',
-    o.adsAddress,
-    '--token-file',
-    tokenFile,
-    '--root-cert',
-    join(o.stateDir, 'ca', 'root-cert.pem'),
-    '--work-dir',
-    workDir,
-    '--status-address',
-    '127.0.0.1:0',
-    ...(o.certTtl ? ['--cert-ttl', o.certTtl] : []),
-  ]);
+  const { args, workDir } = await agentArgs(pm, proxy, o);
+  const p = pm.start(`agent-${proxy}`, process.execPath, [...args, '--grpc', ...(o.certTtl ? ['--cert-ttl', o.certTtl] : [])]);
   const line = (await p.waitForLog(/^.*"msg":"agent ready.*$/m, 20_000))[0];
   const ready = JSON.parse(line) as { statusUrl: string; grpcBootstrap: string };
   const serial = async () => {
