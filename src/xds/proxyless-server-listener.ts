@@ -13,7 +13,10 @@ import { TYPE } from './type-urls.js';
 const ROUTER_FILTER: HttpFilter = { name: 'envoy.filters.http.router', typed_config: typed(TYPE.router) };
 
 export function proxylessServerListener(server: ProxylessServerPort, rbacFilters: readonly HttpFilter[]): Listener {
-  const name = `inbound|${server.port}`;
+  // grpc-js-xds compares a new Listener with the one it serves by the filters' bytes and chain matches
+  // only, not the transport socket: a chain's name (part of the HCM below) that says its TLS mode makes
+  // a STRICT <-> plaintext change a different Listener, which it then applies.
+  const name = `inbound|${server.port}|${server.mtls ? 'mtls' : 'plaintext'}`;
   return {
     name: server.listener,
     address: socketAddress(server.address, server.port),

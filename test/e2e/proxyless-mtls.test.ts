@@ -420,6 +420,28 @@ step(
   },
 );
 
+step(
+  'PERMISSIVE for bar, live: the server takes plaintext (the ALLOW policy then judges it: no principal, PERMISSION_DENIED)',
+  async () => {
+    const permissive =
+      'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: bar}\nspec: {mtls: {mode: PERMISSIVE}}\n';
+    writeConfigFile({ ...cfg, block: 0 }, 'bar-permissive.yaml', permissive);
+    let last: unknown;
+    await eventually(
+      async () => {
+        const plain = startGreeterClient(pm, `client-plaintext-${Date.now()}`, undefined, SERVER, ['100', '2000', '1']);
+        await plain.exited;
+        const [c] = callsOf(plain);
+        last = c;
+        // Under STRICT the handshake fails (UNAVAILABLE); PERMISSIVE serves plaintext, so the call reaches RBAC.
+        return c?.code === 'PERMISSION_DENIED' ? c : undefined;
+      },
+      30_000,
+      () => `a plaintext call never reached the server after PERMISSIVE was applied: ${JSON.stringify(last)}`,
+    );
+  },
+);
+
 function sayHello(client: grpc.Client): Promise<{ ok: boolean; server?: string; caller?: string; error?: string }> {
   const method = GREETER_DEFINITION.SayHello;
   return new Promise((resolve) =>
