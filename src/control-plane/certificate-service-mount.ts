@@ -13,7 +13,7 @@ import type { RevocationList } from '../identity/token-revocations.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import type { AdsServer } from '../server/ads-server.js';
 import type { Logger } from '../util/logger.js';
-import { servedWorkloads } from './served-workloads.js';
+import { servedWorkloadsMemo } from './served-workloads.js';
 
 export interface CertificateServiceDeps {
   ads: AdsServer;
@@ -26,10 +26,12 @@ export interface CertificateServiceDeps {
   maxTtlSeconds: number;
   rateLimit?: RateLimit;
   logger: Logger;
+  /** The workloads served under a model; shared with ADS stream authentication. */
+  servedIn?: (model: MeshModel) => ServedWorkloads;
 }
 
 export function mountCertificateService(deps: CertificateServiceDeps): CertificateService {
-  const views = new WeakMap<MeshModel, ServedWorkloads>();
+  const servedIn = deps.servedIn ?? servedWorkloadsMemo();
   const service = new CertificateService({
     ca: deps.ca,
     tokens: deps.tokens,
@@ -37,10 +39,7 @@ export function mountCertificateService(deps: CertificateServiceDeps): Certifica
     certificateRevoked: deps.certificateRevoked,
     workloads: () => {
       const model = deps.controlPlane.currentModel;
-      if (!model) return undefined;
-      let served = views.get(model);
-      if (!served) views.set(model, (served = servedWorkloads(model)));
-      return served;
+      return model && servedIn(model);
     },
     certificateRejection: (peer) => deps.ads.clientCertificate(peer)?.rejection,
     maxTtlSeconds: deps.maxTtlSeconds,

@@ -81,6 +81,8 @@ export class ControlPlane implements AdminControlPlane {
     );
     credentials.onRotated((key) => {
       for (const id of this.connected) {
+        // A proxy whose agent holds its key never got this certificate.
+        if (this.keysOnNode.has(id)) continue;
         const w = this.model?.registry.workload(id);
         if (w && `${w.namespace}/${w.serviceAccount}` === key) void this.refresh(id, 'certificate rotated');
       }

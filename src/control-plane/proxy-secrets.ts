@@ -35,15 +35,11 @@ export async function resolveProxySecrets(
   const pair = wantsKey && !sources.keysOnNode ? await sources.workload.certificateFor(identity) : undefined;
   const waitedMs = performance.now() - paused;
   const credentials = new Map(refs.filter((s) => s.kind === 'credential').map((s) => [s.name, sources.tls.lookup(s.name)]));
-  if (!sources.keysOnNode) return { ...proxySecrets(refs, pair, sources.workload.rootCertPem(), credentials), credentials, waitedMs };
-  const onNode = refs.filter((s) => s.kind === 'workload-cert');
-  // The agent keeps its trust bundle from ROOTCA even when the proxy's config
-  // names no secret (a proxyless gRPC app reads its roots from a file the agent writes).
-  const fromHere: SecretRef[] = refs.filter((s) => s.kind !== 'workload-cert');
-  if (!fromHere.some((s) => s.kind === 'root-ca')) fromHere.push(ROOT_CA);
-  const served = proxySecrets(fromHere, undefined, sources.workload.rootCertPem(), credentials);
-  // Served by the agent on the proxy's host: not a dangling reference.
-  return { secrets: served.secrets, unserved: new Set([...served.unserved, ...onNode.map((s) => s.name)]), credentials, waitedMs };
+  // With the key on the node there is no pair: its `default` is left unserved on purpose (the agent
+  // serves it), and ROOTCA is always served, since the agent keeps its trust bundle from it even when
+  // the proxy's config names no secret (a proxyless gRPC app reads its roots from a file the agent writes).
+  const served = sources.keysOnNode && !refs.some((s) => s.kind === 'root-ca') ? [...refs, ROOT_CA] : refs;
+  return { ...proxySecrets(served, pair, sources.workload.rootCertPem(), credentials), credentials, waitedMs };
 }
 
 /** `credentials`: the lookup of every `credential` reference, by its name. */

@@ -23,3 +23,15 @@ export function servedWorkloads(model: MeshModel): ServedWorkloads {
     servesIdentity: (identity) => identities.has(key(identity)),
   };
 }
+
+/**
+ * `servedWorkloads` of the model it is given, computed once per model (the
+ * model in force changes with each config; both callers ask on every call).
+ */
+export function servedWorkloadsMemo(): (model: MeshModel) => ServedWorkloads {
+  let last: { model: MeshModel; served: ServedWorkloads } | undefined;
+  return (model) => {
+    if (last?.model !== model) last = { model, served: servedWorkloads(model) };
+    return last.served;
+  };
+}

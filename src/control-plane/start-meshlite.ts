@@ -33,6 +33,7 @@ import { RevocationWatcher } from './revocation-watcher.js';
 import { RootRotationDriver } from './root-rotation-driver.js';
 import { TokenStreamAuthenticator } from './stream-authenticator.js';
 import { certificateRevocation, closeRevokedStreams } from './credential-revocation.js';
+import { servedWorkloadsMemo } from './served-workloads.js';
 import { keysOnNode } from '../server/node-metadata.js';
 
 export interface MeshliteOptions {
@@ -142,6 +143,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   let revocations: RevocationWatcher | undefined;
   let ads: AdsServer | undefined;
   const revocationList = () => revocations?.current;
+  const servedIn = servedWorkloadsMemo();
   const certificateRevoked = certificateRevocation(rotation.ledger, revocationList);
   // Streams whose token or certificate the new list revokes are closed at once.
   const closeRevoked = (list: RevocationList) => closeRevokedStreams(ads, list, certificateRevoked);
@@ -192,7 +194,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   };
   ads = new AdsServer({
     cache,
-    authenticator: new TokenStreamAuthenticator(cp, tokens, revocationList, ca.trustDomain, certificateRevoked),
+    authenticator: new TokenStreamAuthenticator(cp, tokens, revocationList, ca.trustDomain, certificateRevoked, servedIn),
     logger: log,
     observer,
     authTimeoutMs: (options.authTimeoutSeconds ?? 10) * 1000,
@@ -213,6 +215,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     tokens,
     revocations: revocationList,
     certificateRevoked,
+    servedIn,
     controlPlane: cp,
     registry: metrics.registry,
     maxTtlSeconds: options.certTtlSeconds ?? DEFAULT_WORKLOAD_TTL_SECONDS,

@@ -12,7 +12,7 @@ import type { NodeInfo } from '../server/discovery-codec.js';
 import { PROXYLESS_GRPC_ANNOTATION, proxylessMismatch } from '../model/proxyless-workload.js';
 import { proxyKind } from '../model/proxy-kind.js';
 import type { ControlPlane } from './control-plane.js';
-import { servedWorkloads } from './served-workloads.js';
+import { servedWorkloadsMemo } from './served-workloads.js';
 import type { ServedWorkloads } from '../ca-service/caller-auth.js';
 import type { MeshModel } from '../model/mesh-model.js';
 
@@ -32,9 +32,9 @@ export class TokenStreamAuthenticator implements StreamAuthenticator {
     private readonly trustDomain = 'cluster.local',
     /** Why a client certificate was revoked with its proxy (see credential-revocation.ts). */
     private readonly certificateRevoked: (serial: string) => string | undefined = () => undefined,
+    /** The workloads served under a model (see served-workloads.ts). */
+    private readonly servedIn: (model: MeshModel) => ServedWorkloads = servedWorkloadsMemo(),
   ) {}
-
-  private served: { model: MeshModel; workloads: ServedWorkloads } | undefined;
 
   /** `tokens` undefined means the explicit insecure mode: the node id is believed. */
   get insecure(): boolean {
@@ -101,11 +101,6 @@ export class TokenStreamAuthenticator implements StreamAuthenticator {
       ok: true,
       credential: { kind: 'token', id: check.tokenId, issuedAt: seconds(check.issuedAt), expiresAt: seconds(check.expiresAt) },
     };
-  }
-
-  private servedIn(model: MeshModel): ServedWorkloads {
-    if (this.served?.model !== model) this.served = { model, workloads: servedWorkloads(model) };
-    return this.served.workloads;
   }
 
   /** A certificate proves a namespace and service account; the claimed workload must have them. */

@@ -1,7 +1,7 @@
 // Small filesystem helpers for key material and state files (CA roots, revocation lists).
 import { randomBytes } from 'node:crypto';
 import { renameSync } from 'node:fs';
-import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** Contents of a file, or undefined when it does not exist. */
@@ -20,22 +20,7 @@ export async function readIfExists(path: string): Promise<string | undefined> {
  * then renamed over the target.
  */
 export async function writeFileAtomic(path: string, data: string, mode: number): Promise<void> {
-  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    const handle = await open(temp, 'wx', mode);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await chmod(temp, mode);
-    await rename(temp, path);
-  } catch (err) {
-    await unlink(temp).catch(() => undefined);
-    throw err;
-  }
-  await syncDirectory(dirname(path));
+  await replaceFilesTogether([{ path, data }], mode);
 }
 
 // The rename itself is durable only once the directory entry is flushed.
