@@ -67,6 +67,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   manager = new CertificateManager({
     ca,
     token: () => readTokenFile(o.tokenFile),
+    tokenSource: `the token file ${o.tokenFile}`,
     trustBundlePem: o.rootCertPem,
     ttlSeconds: o.certTtlSeconds,
     logger: log,

@@ -37,6 +37,8 @@ export interface CertificateManagerOptions {
   ca: Pick<CaClient, 'createCertificate'>;
   /** The proxy token, read afresh at each use (the file may be replaced); undefined when there is none. */
   token(): string | undefined;
+  /** Where the token is read from, for messages (e.g. `the token file /etc/meshlite/token`). */
+  tokenSource?: string;
   /** The bundle for the first contact with meshlite: the --root-cert file. */
   trustBundlePem: string;
   /** Lifetime asked for; meshlite's --cert-ttl when undefined. */
@@ -185,7 +187,8 @@ export class CertificateManager implements LocalSecrets {
     }
     const token = this.#token();
     if (token) return { outcome: await ask({ token }), via: 'token' };
-    const message = held ? 'the certificate has expired and there is no token' : 'there is no token';
+    const none = `there is no token${this.#opts.tokenSource ? ` (${this.#opts.tokenSource} is missing or empty)` : ''}`;
+    const message = held ? `the certificate has expired and ${none}` : none;
     return { outcome: { ok: false, code: grpc.status.UNAUTHENTICATED, message: `no credential: ${message}` }, via: 'none' };
   }
 

@@ -61,6 +61,7 @@ export function caIssueCommand(): Command {
       const manager = new CertificateManager({
         ca,
         token: () => readTokenFile(opts.tokenFile),
+        tokenSource: `the token file ${opts.tokenFile}`,
         trustBundlePem: bundle,
         ttlSeconds,
         logger,
