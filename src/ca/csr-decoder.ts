@@ -1,4 +1,4 @@
-// The structure of a PKCS#10 request (RFC 2986), decoded strictly from DER:
+// The structure of a PKCS#10 certificate request, decoded strictly from DER:
 //
 //   CertificationRequest ::= SEQUENCE { certificationRequestInfo, signatureAlgorithm, signature BIT STRING }
 //   CertificationRequestInfo ::= SEQUENCE { version INTEGER (0), subject Name,

@@ -22,7 +22,7 @@ interface SignatureAlgorithm {
   oid: Buffer;
   /** Node's name of the hash; undefined for algorithms that are recognised only to be refused by name. */
   hash?: string;
-  /** ECDSA identifiers carry no parameters (RFC 5758); RSA ones carry NULL, which some encoders leave out. */
+  /** ECDSA signature identifiers carry no parameters; RSA ones carry NULL, which some encoders leave out. */
   parameters?: 'none' | 'null-or-none';
 }
 

@@ -79,7 +79,7 @@ export function namedBits(bits: number[]): DerPart {
 
 export const bitString = (bytes: Uint8Array): DerPart => element(0x03, [ZERO, bytes]);
 
-/** RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050. Whole seconds only. */
+/** X.509 validity times: UTCTime through 2049, GeneralizedTime from 2050. Whole seconds only. */
 export function time(date: Date): DerPart {
   const two = (n: number) => (n < 10 ? `0${n}` : String(n));
   const year = date.getUTCFullYear();

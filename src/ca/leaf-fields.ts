@@ -1,5 +1,5 @@
 // The few fields of a workload certificate that decide whom it names, read
-// straight from its DER (RFC 5280 4.1): serial, validity, basicConstraints
+// straight from its DER: serial, validity, basicConstraints
 // and the URI subjectAltNames. Renewals and ADS streams authenticate with a
 // client certificate, and a general ASN.1 library takes over a millisecond to
 // find these; the certificate's signature is OpenSSL's to check (during the
@@ -98,7 +98,7 @@ function urisOf(value: Uint8Array | undefined): string[] {
   return names.filter((n) => n.tag === URI_NAME).map((n) => Buffer.from(value.subarray(n.contentStart, n.end)).toString('latin1'));
 }
 
-/** UTCTime (YYMMDDHHMMSSZ, years 1950-2049) or GeneralizedTime (YYYYMMDDHHMMSSZ), the only forms RFC 5280 allows. */
+/** UTCTime (YYMMDDHHMMSSZ, years 1950-2049) or GeneralizedTime (YYYYMMDDHHMMSSZ), the only time forms X.509 certificates may use. */
 function timeOf(der: Uint8Array, element: Tlv): Date {
   const text = Buffer.from(der.subarray(element.contentStart, element.end)).toString('latin1');
   const utc = element.tag === 0x17 && /^\d{12}Z$/.test(text);

@@ -65,7 +65,7 @@ export function outsideValidityReason(c: ParsedCertificate, now: Date): string |
   return undefined;
 }
 
-/** The subject key identifier: the extension when present, else the RFC 5280 SHA-1 of the key. */
+/** The subject key identifier: the extension when present, else the SHA-1 of the key's bits (the usual method). */
 export function subjectKeyIdOf(c: ParsedCertificate): Buffer {
   const ski = c.cert.getExtension(x509.SubjectKeyIdentifierExtension);
   if (ski) return Buffer.from(ski.keyId, 'hex');

@@ -68,7 +68,7 @@ export const extendedKeyUsage = (oids: string[]): Buffer => extension(OID.extKey
 export const subjectKeyIdentifier = (keyId: Buffer): Buffer => extension(SUBJECT_KEY_IDENTIFIER, false, octetString(keyId));
 export const authorityKeyIdentifier = (keyId: Buffer): Buffer => extension(OID.authorityKeyIdentifier, false, sequence(implicit(0, keyId)));
 
-/** RFC 5280 4.2.1.6: with an empty subject the SAN extension is the identity and must be critical. */
+/** With an empty subject the SAN extension is the certificate's identity, and X.509 then requires it to be critical. */
 export function subjectAltName(entries: SanEntry[], critical: boolean): Buffer {
   const names = entries.map((e) => {
     if (e.type === 'uri') return implicit(6, Buffer.from(e.value, 'ascii'));
@@ -85,7 +85,7 @@ export function distinguishedName(attributes: [oid: string, value: string][]): B
   return sequence(...attributes.map(([oid, value]) => set(sequence(objectIdentifier(oid), utf8String(value)))));
 }
 
-/** RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits. */
+/** The usual key identifier: SHA-1 of the subjectPublicKey bits. */
 export function keyIdentifier(spkiDer: Uint8Array): Buffer {
   const spki = readElement(spkiDer, 0);
   const bits = children(spkiDer, spki)[1]!;

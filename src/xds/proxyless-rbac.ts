@@ -1,5 +1,5 @@
 // Access control on a proxyless gRPC server port: the RBAC HTTP filter as
-// gRPC evaluates it (gRFC A41 as grpc-js-xds implements it). Differences with
+// gRPC evaluates it (as grpc-js-xds implements it). Differences with
 // a sidecar's inbound, each failing closed and reported:
 //  - no LOG action: AUDIT policies are left out (they never decide anything);
 //  - no ext_authz: a CUSTOM policy becomes a DENY of the requests its rules

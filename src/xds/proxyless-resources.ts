@@ -1,4 +1,4 @@
-// xDS resources shaped for proxyless gRPC clients (gRFC A27/A28 as grpc-js-xds
+// xDS resources shaped for proxyless gRPC clients (as grpc-js-xds
 // implements them), not for Envoy: client listeners are `api_listener`s that
 // carry an HttpConnectionManager, every cluster is EDS, and every locality of
 // a ClusterLoadAssignment has a weight (grpc drops localities without one).

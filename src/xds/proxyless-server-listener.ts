@@ -1,4 +1,4 @@
-// A proxyless gRPC server's Listener (gRFC A36 as grpc-js-xds implements it):
+// A proxyless gRPC server's Listener (as grpc-js-xds reads it):
 // the address the app bound, one filter chain (grpc matches chains only on
 // plaintext-transport fields: no SNI, ALPN or TLS sniffing), its TLS when the
 // port is STRICT, and an HCM with an inline route table whose routes carry

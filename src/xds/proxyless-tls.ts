@@ -1,4 +1,4 @@
-// TLS of proxyless gRPC clusters and server ports (gRFC A29 as grpc-js-xds
+// TLS of proxyless gRPC clusters and server ports (as grpc-js-xds
 // implements it). gRPC takes certificates only from certificate provider
 // instances named in its bootstrap; `meshlite agent --grpc` writes one named
 // `default` (file_watcher: key, chain and CA bundle kept rotated on disk).
