@@ -1,7 +1,8 @@
 // Dependencies in src point one way. The pipeline runs config -> model -> xds
 // -> translate -> cache -> server, on top of util and proto (translate joins
 // model and xds; xds builders see only the view types of model); ca, credentials, identity and
-// diff sit beside it and use only its base; ca-service (the certificate-signing
+// diff sit beside it and use only its base; store (etcd) keeps config, CA and
+// token material and replica state for the replicated mode, on config, ca and identity; ca-service (the certificate-signing
 // API) joins ca and identity over the view of workloads it is handed; admin,
 // control-plane and cli compose everything (cli on top). Checked from the import statements of
 // every file: no cycle between files, none between folders, no upward import.
@@ -30,11 +31,12 @@ const RULES: LayerRules = {
     credentials: [...BASE, 'config'],
     identity: [...BASE, 'config'],
     diff: [...BASE, 'config'],
+    store: [...BASE, 'config', 'ca', 'identity'],
     'ca-service': [...BASE, 'config', 'model', 'ca', 'identity', 'credentials'],
     admin: [...PIPELINE, ...BESIDE],
-    'control-plane': [...PIPELINE, ...BESIDE, 'ca-service', 'admin'],
+    'control-plane': [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'store'],
     agent: [...PIPELINE, 'ca', 'ca-service', 'identity'],
-    cli: [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'control-plane', 'agent'],
+    cli: [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'control-plane', 'agent', 'store'],
   },
   exceptions: [
     {

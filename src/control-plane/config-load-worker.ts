@@ -3,13 +3,13 @@
 // large config is loaded. One request in, one LoadResult out.
 import { parentPort } from 'node:worker_threads';
 import type { LoadOptions } from '../config/load-config.js';
-import { loadMeshConfig } from './load-mesh.js';
+import type { ConfigText } from '../config/load-texts.js';
+import { loadMeshConfig, loadMeshTexts } from './load-mesh.js';
 
-export interface LoadRequest {
-  paths: readonly string[];
-  options: LoadOptions;
-}
+export type LoadRequest = { paths: readonly string[]; options: LoadOptions } | { texts: readonly ConfigText[]; options: LoadOptions };
 
 parentPort?.once('message', (request: LoadRequest) => {
-  parentPort!.postMessage(loadMeshConfig(request.paths, request.options));
+  parentPort!.postMessage(
+    'texts' in request ? loadMeshTexts(request.texts, request.options) : loadMeshConfig(request.paths, request.options),
+  );
 });

@@ -3,6 +3,7 @@
 // dies (out of memory, a bug) yields a rejected load, never an exception.
 import { Worker } from 'node:worker_threads';
 import type { LoadOptions, LoadResult } from '../config/load-config.js';
+import type { ConfigText } from '../config/load-texts.js';
 import type { LoadRequest } from './config-load-worker.js';
 import { loadMeshConfig } from './load-mesh.js';
 
@@ -21,7 +22,21 @@ export class BackgroundConfigLoader implements ConfigLoader {
   constructor(private readonly options: BackgroundLoaderOptions = {}) {}
 
   load(paths: readonly string[]): Promise<LoadResult> {
-    const { maxHeapMb = 2048, ...options } = this.options;
+    return this.run({ paths, options: this.loadOptions() }, paths.join(', '));
+  }
+
+  /** Named texts (a store's values) instead of files. */
+  loadTexts(texts: readonly ConfigText[]): Promise<LoadResult> {
+    return this.run({ texts, options: this.loadOptions() }, 'the store');
+  }
+
+  private loadOptions(): LoadOptions {
+    const { maxHeapMb: _, ...options } = this.options;
+    return options;
+  }
+
+  private run(request: LoadRequest, source: string): Promise<LoadResult> {
+    const maxHeapMb = this.options.maxHeapMb ?? 2048;
     return new Promise((resolve) => {
       let settled = false;
       const finish = (result: LoadResult) => {
@@ -32,9 +47,9 @@ export class BackgroundConfigLoader implements ConfigLoader {
       };
       const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb }, stdout: false, stderr: false });
       worker.once('message', (result: LoadResult) => finish(result));
-      worker.once('error', (err) => finish(failedLoad(paths, `the config could not be loaded: ${describeWorkerError(err)}`)));
-      worker.once('exit', (code) => finish(failedLoad(paths, `the config loader stopped (exit code ${code}) before finishing`)));
-      worker.postMessage({ paths, options } satisfies LoadRequest);
+      worker.once('error', (err) => finish(failedLoad(source, `the config could not be loaded: ${describeWorkerError(err)}`)));
+      worker.once('exit', (code) => finish(failedLoad(source, `the config loader stopped (exit code ${code}) before finishing`)));
+      worker.postMessage(request);
     });
   }
 }
@@ -48,10 +63,10 @@ export class InlineConfigLoader implements ConfigLoader {
   }
 }
 
-function failedLoad(paths: readonly string[], message: string): LoadResult {
+function failedLoad(source: string, message: string): LoadResult {
   return {
     ok: false,
-    issues: [{ file: paths.join(', '), line: 0, column: 0, path: '', message }],
+    issues: [{ file: source, line: 0, column: 0, path: '', message }],
     totalIssues: 1,
     files: [],
     summaries: [],

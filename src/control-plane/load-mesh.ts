@@ -3,6 +3,7 @@
 // sockets each proxy binds). Both kinds of problem come back as ConfigIssues
 // of one LoadResult, so a mesh-level error rejects a config like any other.
 import { loadConfig, type LoadOptions, type LoadResult, rejectedLoad } from '../config/load-config.js';
+import { type ConfigText, loadConfigTexts } from '../config/load-texts.js';
 import { addressConflicts } from '../model/address-conflicts.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
 
@@ -19,6 +20,12 @@ export function loadMesh(paths: readonly string[], options: LoadOptions = {}): {
   const model = buildMeshModel(loaded.config);
   const result = withMeshChecks(loaded, options.limits?.maxReportedErrors, model);
   return result.ok ? { result, model } : { result };
+}
+
+/** Config held as named texts (a store's values), checked exactly as files are. */
+export function loadMeshTexts(texts: readonly ConfigText[], options: LoadOptions = {}): LoadResult {
+  const loaded = loadConfigTexts(texts, options);
+  return withMeshChecks(loaded, options.limits?.maxReportedErrors);
 }
 
 /** A loaded config with the mesh-level checks applied: still ok, or rejected with their issues. */

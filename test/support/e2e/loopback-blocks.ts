@@ -13,6 +13,14 @@ export const LOOPBACK_BLOCKS = {
   'server/root-rotation-envoy.test.ts': 65,
   'agent/agent-grpc.test.ts': 66,
   'e2e/proxyless-mtls.test.ts': 67,
+  // etcd members listen on 127.<block>.9.x (test/support/etcd.ts).
+  'store/store-config-source.test.ts': 68,
+  'cli/apply.test.ts': 69,
+  'store/store-identity.test.ts': 70,
+  'store/replica-registry.test.ts': 71,
+  'e2e/replicas-failover.test.ts': 72,
+  'e2e/store-outage.test.ts': 73,
+  'store/etcd-store.test.ts': 74,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;

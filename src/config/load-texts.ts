@@ -1,0 +1,44 @@
+// Loading config that is not in files: each source is a named text (a store
+// key and its value), validated exactly as files are, with the source's name
+// where a file name would be in every error.
+import type { ConfigIssue } from './diagnostics.js';
+import { type LoadOptions, type LoadResult, buildConfigSet } from './load-config.js';
+import { overLimit, withDefaults } from './limits.js';
+import { parseYamlText, type FileSummary, type YamlDocument } from './yaml-files.js';
+
+export interface ConfigText {
+  /** What errors name as the file, e.g. `etcd:/meshlite/config/security.istio.io/AuthorizationPolicy/foo/deny`. */
+  name: string;
+  text: string;
+}
+
+/** Never throws; sources are read in the order given (sort them for a deterministic result). */
+export function loadConfigTexts(sources: readonly ConfigText[], options: LoadOptions = {}): LoadResult {
+  const limits = withDefaults(options.limits);
+  const documents: YamlDocument[] = [];
+  const issues: ConfigIssue[] = [];
+  const summaries: FileSummary[] = [];
+  for (const source of sources) {
+    const bytes = Buffer.byteLength(source.text);
+    if (bytes > limits.maxFileBytes) {
+      issues.push({
+        file: source.name,
+        line: 0,
+        column: 0,
+        path: '',
+        message: `${bytes} bytes, ${overLimit('maxFileBytes', limits.maxFileBytes)}`,
+      });
+      continue;
+    }
+    const parsed = parseYamlText(source.text, source.name, limits);
+    for (const d of parsed.documents) documents.push(d);
+    for (const i of parsed.issues) issues.push(i);
+    summaries.push({ file: source.name, bytes, documents: parsed.documents.length });
+  }
+  return buildConfigSet(
+    documents,
+    issues,
+    sources.map((s) => s.name),
+    { limits, summaries },
+  );
+}
