@@ -33,7 +33,12 @@ async function withStore<T>(command: string, url: string, fn: (store: EtcdStore)
 }
 
 /** A token signed with the store's shared key, for a proxy of the store's config. */
-export async function issueStoreToken(opts: { store: string; storeKeyFile?: string; proxy: string; ttlSeconds: number }): Promise<IssuedToken> {
+export async function issueStoreToken(opts: {
+  store: string;
+  storeKeyFile?: string;
+  proxy: string;
+  ttlSeconds: number;
+}): Promise<IssuedToken> {
   let key: Buffer | undefined;
   try {
     key = storeKeyFromFlags({ store: opts.store, storeKeyFile: opts.storeKeyFile }).key;

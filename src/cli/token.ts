@@ -32,7 +32,8 @@ export function tokenCommand(): Command {
     .option(...STORE_OPTION)
     .option('--store-key-file <file>', 'with --store: the key the replicas seal their keys with (serve --store-key-file)')
     .action(async (opts: TokenOptions) => {
-      if (opts.store !== undefined && opts.config?.length) exitWith('meshlite token: give -c or --store, not both (with --store the config is the store\'s)');
+      if (opts.store !== undefined && opts.config?.length)
+        exitWith("meshlite token: give -c or --store, not both (with --store the config is the store's)");
       if (opts.store === undefined && !opts.config?.length) exitWith("error: required option '-c, --config <path>' not specified");
       if (!opts.proxy) exitWith("error: required option '--proxy <name.namespace>' not specified");
       const ttl = durationOrExit('--ttl', opts.ttl);

@@ -155,8 +155,9 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   // Streams whose token or certificate the new list revokes are closed at once.
   const closeRevoked = (list: RevocationList) => closeRevokedStreams(ads, list, certificateRevoked);
   if (tokens) {
-    revocations = await (
-      shared ? shared.openRevocations(closeRevoked) : RevocationWatcher.open({ stateDir: options.stateDir, logger: log, onChange: closeRevoked })
+    revocations = await (shared
+      ? shared.openRevocations(closeRevoked)
+      : RevocationWatcher.open({ stateDir: options.stateDir, logger: log, onChange: closeRevoked })
     ).catch(async (err) => {
       watcher.stop();
       await shared?.rotation.close();
@@ -240,7 +241,17 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
 
   const adsHost = options.insecure ? undefined : splitAddress(options.adsAddress).host;
   const refusal = shared ? STORE_ROTATION_REFUSAL : undefined;
-  const rootRotation = new RootRotationDriver({ rotation, certificates, ads, cache, controlPlane: cp, metrics, logger: log, adsHost, refusal });
+  const rootRotation = new RootRotationDriver({
+    rotation,
+    certificates,
+    ads,
+    cache,
+    controlPlane: cp,
+    metrics,
+    logger: log,
+    adsHost,
+    refusal,
+  });
   const adsTls = await rootRotation.servingTls();
   const admin = buildAdminServer({
     controlPlane: cp,

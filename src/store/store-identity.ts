@@ -57,7 +57,9 @@ export async function openStoreIdentity(store: EtcdStore, key: Buffer, options: 
     });
     logger?.info(
       { ...ca.info },
-      made.created ? 'meshlite CA created a self-signed root and shared it in the store' : 'meshlite CA loaded the root shared in the store',
+      made.created
+        ? 'meshlite CA created a self-signed root and shared it in the store'
+        : 'meshlite CA loaded the root shared in the store',
     );
   }
   await untilStoreAnswers(store, 'publishing the CA root fingerprint', () => checkSharedRoot(store, ca, options.caDir), retry);
@@ -90,7 +92,8 @@ async function sharedTokenKey(store: EtcdStore, key: Buffer): Promise<TokenAutho
   let value = existing?.value;
   if (!value) {
     const pem = await TokenAuthority.generatePrivateKeyPem();
-    value = (await createIfAbsent(store, STORE_KEYS.tokenKey, seal(key, STORE_KEYS.tokenKey, JSON.stringify({ privateKeyPem: pem })))).value;
+    value = (await createIfAbsent(store, STORE_KEYS.tokenKey, seal(key, STORE_KEYS.tokenKey, JSON.stringify({ privateKeyPem: pem }))))
+      .value;
   }
   return tokenAuthorityFrom(key, value);
 }

@@ -58,7 +58,10 @@ export class StoreLedger {
     this.#queue.push({ ...entry });
     if (this.#queue.length > MAX_QUEUED) {
       const dropped = this.#queue.shift()!;
-      this.#o.logger.warn({ serial: dropped.serial }, 'the store has not taken the ledger for a while; an entry waiting for it was dropped');
+      this.#o.logger.warn(
+        { serial: dropped.serial },
+        'the store has not taken the ledger for a while; an entry waiting for it was dropped',
+      );
     }
     void this.flush();
   }

@@ -15,7 +15,12 @@ export interface RetryOptions {
   signal?: AbortSignal;
 }
 
-export async function untilStoreAnswers<T>(store: EtcdStore, what: string, attempt: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+export async function untilStoreAnswers<T>(
+  store: EtcdStore,
+  what: string,
+  attempt: () => Promise<T>,
+  options: RetryOptions = {},
+): Promise<T> {
   const started = Date.now();
   let delay = 200;
   for (let tries = 1; ; tries++) {

@@ -98,7 +98,8 @@ export class StoreRevocationWatcher {
       if (this.#stop.signal.aborted) await watch.cancel();
       else this.#watch = watch;
     } catch (err) {
-      if (!this.#stop.signal.aborted) logger.warn({ err: String(err) }, 'watching the token revocations failed; the revocations already known stay in force');
+      if (!this.#stop.signal.aborted)
+        logger.warn({ err: String(err) }, 'watching the token revocations failed; the revocations already known stay in force');
     }
   }
 
@@ -114,7 +115,9 @@ export class StoreRevocationWatcher {
       });
       const present = new Set(read.entries.map((e) => e.key));
       const changes: StoreChange[] = [
-        ...[...this.#byKey.keys()].filter((k) => !present.has(k)).map((key) => ({ type: 'delete' as const, key, modRevision: read.revision })),
+        ...[...this.#byKey.keys()]
+          .filter((k) => !present.has(k))
+          .map((key) => ({ type: 'delete' as const, key, modRevision: read.revision })),
         ...read.entries.map((entry) => ({ type: 'put' as const, entry })),
       ];
       this.#apply(changes, read.revision);
@@ -138,7 +141,11 @@ export class StoreRevocationWatcher {
       }
       const parsed = parseStoredRevocation(c.entry);
       if (!parsed.ok) {
-        (logger.error ?? logger.warn).call(logger, { error: parsed.error }, 'invalid revocation in the store; its last valid value (if any) stays in force');
+        (logger.error ?? logger.warn).call(
+          logger,
+          { error: parsed.error },
+          'invalid revocation in the store; its last valid value (if any) stays in force',
+        );
         continue;
       }
       if (JSON.stringify(this.#byKey.get(c.entry.key)) === JSON.stringify(parsed.value)) continue;
