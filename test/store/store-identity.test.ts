@@ -13,7 +13,8 @@ import * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { MeshliteOptions } from '../../src/control-plane/start-meshlite.js';
+import { pino } from 'pino';
+import { type MeshliteOptions, startMeshlite } from '../../src/control-plane/start-meshlite.js';
 import { EtcdStore } from '../../src/store/etcd-store.js';
 import { ledgerKey, STORE_KEYS } from '../../src/store/store-keys.js';
 import { resourceKeyOf } from '../../src/store/stored-resources.js';
@@ -63,6 +64,24 @@ async function replica(options: Partial<MeshliteOptions> = {}): Promise<TestMesh
   const r = await startTestMeshlite({ store: openStore(), storeKey, ...options });
   replicas.push(r);
   return r;
+}
+
+/** Why a replica with these options does not start (its files under the process manager's directory). */
+async function refusal(options: Partial<MeshliteOptions>): Promise<string> {
+  const dir = mkdtempSync(join(pm.dir, 'refused-'));
+  writeFileSync(join(dir, 'workloads.yaml'), yamlOf(...WORKLOADS));
+  const started = startMeshlite({
+    configPaths: [join(dir, 'workloads.yaml')],
+    stateDir: join(dir, 'state'),
+    adsAddress: '127.0.0.1:0',
+    adminAddress: '127.0.0.1:0',
+    insecure: false,
+    logger: pino({ level: 'silent' }),
+    store: openStore(),
+    storeKey,
+    ...options,
+  });
+  return errorOf(started);
 }
 
 async function meshlite(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -150,7 +169,7 @@ test('replicas started at the same moment share one root and one token key, seal
 });
 
 test('a replica with another store key refuses to start, saying so', async () => {
-  const message = await errorOf(replica({ storeKey: randomBytes(32) }));
+  const message = await refusal({ storeKey: randomBytes(32) });
   assert.match(message, '--store-key-file does not open identity/ca: not the key the replicas that created it used');
 });
 
@@ -159,7 +178,7 @@ test('a replica whose --ca-dir holds another root refuses to start', async () =>
   try {
     const root = await makeRoot();
     writeCaCerts(dir, cacertsFor(root, [], root));
-    const message = await errorOf(replica({ caDir: dir }));
+    const message = await refusal({ caDir: dir });
     assert.match(message, `the CA in --ca-dir ${dir} has root`);
     assert.match(message, `but the replicas of this store serve root ${r1.m.ca.info.rootFingerprintSha256}`);
   } finally {
@@ -221,6 +240,30 @@ test('a root rotation is refused with 409 in store mode', async () => {
   assert.is(res.status, 409);
   assert.equal(await res.json(), { error: 'root rotation is not available with --store yet' });
   assert.is(r1.m.rootRotation.status() && (r1.m.rootRotation.status() as { phase: string }).phase, 'idle');
+});
+
+test('etcd down: certificates are still issued; their ledger entries wait and reach the store once it is back', async () => {
+  await etcd.members[0]!.stop();
+  const token = await r1.m.tokens!.issue('httpbin.bar');
+  const cert = await svid(r1, token);
+  const serial = new (await import('node:crypto')).X509Certificate(cert.certChainPem).serialNumber.toLowerCase();
+  await until('the write failed and was logged', async () =>
+    r1.logLines.find((l) => l.includes('could not share an issued certificate in the store') && l.includes(serial)),
+  );
+  await etcd.members[0]!.start();
+  const stored = await until(
+    'the queued entry is written',
+    async () =>
+      (
+        await raw
+          .namespace(`${PREFIX}/`)
+          .get(ledgerKey(serial))
+          .exec()
+          .catch(() => undefined)
+      )?.kvs[0],
+    20_000,
+  );
+  assert.is(JSON.parse(stored.value.toString()).holder, 'httpbin.bar');
 });
 
 test.run();
