@@ -4,6 +4,7 @@ import type { RunningMeshlite } from '../control-plane/start-meshlite.js';
 import { parseDurationMillis, parseDurationSeconds } from './duration.js';
 import { addLimitOptions, limitsFrom } from './limit-options.js';
 import { collect } from './load.js';
+import { STORE_KEY_FILE_HELP, storeKeyFromFlags } from './store-key-flag.js';
 import { describeListenFailure, readAdminToken, unsafeServeReason } from './serve-guards.js';
 import { DEFAULT_ADMIN_ADDRESS, DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR } from './state.js';
 
@@ -17,6 +18,7 @@ export interface ServeOptions {
   insecure?: boolean;
   insecureAllowRemote?: boolean;
   adminTokenFile?: string;
+  storeKeyFile?: string;
   maxConnectionAge: string;
   maxConnectionAgeGrace: string;
   authTimeout: string;
@@ -47,6 +49,7 @@ export function serveCommand(): Command {
       '--admin-token-file <path>',
       'file holding the bearer token that /debug/* then requires (needed for a non-loopback --admin-address)',
     )
+    .option('--store-key-file <file>', STORE_KEY_FILE_HELP)
     .option(
       '--max-connection-age <duration>',
       'close each ADS connection gracefully at this age so proxies reconnect and re-authenticate (0 = never)',
@@ -85,11 +88,19 @@ export function serveCommand(): Command {
     } catch (err) {
       fatal((err as Error).message, 2);
     }
+    let storeKey: ReturnType<typeof storeKeyFromFlags> = {};
+    try {
+      storeKey = storeKeyFromFlags(opts);
+    } catch (err) {
+      fatal((err as Error).message, 2);
+    }
     // Loaded here, not at the top: every other command starts without the server's modules.
     const [{ pino }, { ListenFailure, startMeshlite }] = await Promise.all([import('pino'), import('../control-plane/start-meshlite.js')]);
     const logger = pino({ level: opts.logLevel, base: { service: 'meshlite' } });
     if (looseTokenMode)
       logger.warn({ file: opts.adminTokenFile, mode: looseTokenMode }, 'the admin token file is readable by group or others; make it 0600');
+    if (storeKey.looseMode)
+      logger.warn({ file: opts.storeKeyFile, mode: storeKey.looseMode }, 'the store key file is readable by group or others; make it 0600');
     let running: RunningMeshlite;
     try {
       running = await startMeshlite({
@@ -107,6 +118,7 @@ export function serveCommand(): Command {
         settleMs: durationMillisFlag('--settle', opts.settle),
         limits: limitsFrom(opts),
         adminToken,
+        storeKey: storeKey.key,
         ...durations,
         logger,
       });
