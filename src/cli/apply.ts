@@ -4,7 +4,7 @@ import { withDefaults } from '../config/limits.js';
 import { planApply } from '../store/config-plan.js';
 import { writeConfig } from '../store/config-write.js';
 import { collect } from './load.js';
-import { addStoreFlags, parseCount, reportWrite, type StoreFlags, whoWrites, withStore } from './store-command.js';
+import { addStoreFlags, parseCount, reportWrite, type StoreFlags, whoWrites, withStore, holdAfterReadForTests } from './store-command.js';
 
 interface ApplyFlags extends StoreFlags {
   filename: string[];
@@ -38,6 +38,7 @@ export function applyCommand(): Command {
           retries: flags.retries,
           dryRun: flags.dryRun === true,
           by: whoWrites(),
+          afterRead: holdAfterReadForTests(),
         });
         return reportWrite(outcome, flags.output, 'apply');
       });

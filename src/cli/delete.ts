@@ -10,7 +10,17 @@ import { splitResourceDocuments } from '../store/resource-documents.js';
 import { parseConfigKey } from '../store/store-keys.js';
 import { outputFormat } from './apply.js';
 import { collect } from './load.js';
-import { addStoreFlags, EXIT, parseCount, reportWrite, resourceName, type StoreFlags, whoWrites, withStore } from './store-command.js';
+import {
+  addStoreFlags,
+  EXIT,
+  parseCount,
+  reportWrite,
+  resourceName,
+  type StoreFlags,
+  whoWrites,
+  withStore,
+  holdAfterReadForTests,
+} from './store-command.js';
 
 interface DeleteFlags extends StoreFlags {
   filename?: string[];
@@ -44,7 +54,13 @@ export function deleteCommand(): Command {
         return;
       }
       await withStore(flags, async (store) => {
-        const outcome = await writeConfig(store, { plan, retries: flags.retries, dryRun: flags.dryRun === true, by: whoWrites() });
+        const outcome = await writeConfig(store, {
+          plan,
+          retries: flags.retries,
+          dryRun: flags.dryRun === true,
+          by: whoWrites(),
+          afterRead: holdAfterReadForTests(),
+        });
         return reportWrite(outcome, flags.output, 'delete');
       });
     });

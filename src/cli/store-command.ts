@@ -1,10 +1,11 @@
 // What `apply`, `get` and `delete` share: the --store flags, one connection for
 // the command, the exit codes, and how a change is reported.
+import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { createTwoFilesPatch } from 'diff';
 import { formatIssues } from '../config/diagnostics.js';
-import type { ConfigWriteOutcome } from '../store/config-write.js';
+import type { ConfigWriteOutcome, ConfigWriteRequest } from '../store/config-write.js';
 import { conflictMessage, summarizeChanges } from '../store/config-transaction.js';
 import { EtcdStore } from '../store/etcd-store.js';
 import { STORE_KEYS } from '../store/store-keys.js';
@@ -146,4 +147,19 @@ function patchOf(key: string, before: string | undefined, after: string | undefi
 
 function firstLine(text: string): string {
   return text.split('\n')[0]!.slice(0, 300);
+}
+
+/**
+ * Test hook for the concurrent-write tests, not for users: with
+ * MESHLITE_APPLY_HOLD_AFTER_READ=<file> every attempt stops between its read
+ * and its write, says so on stderr, and goes on once <file> exists (60 s at most).
+ */
+export function holdAfterReadForTests(): ConfigWriteRequest['afterRead'] {
+  const gate = process.env.MESHLITE_APPLY_HOLD_AFTER_READ;
+  if (!gate) return undefined;
+  return async (snapshot) => {
+    process.stderr.write(`held after reading store revision ${snapshot.revision}\n`);
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(gate) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  };
 }

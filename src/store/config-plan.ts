@@ -49,6 +49,7 @@ export function planApply(
   }
   const kept = snapshot.resources.filter((r) => !applied.has(r.key));
   const stored = storedConfigTexts(snapshot.prefix, kept);
+  // Stored first (sorted by key), the files after: what conflicts with the stored config is reported in the file.
   const texts: ConfigText[] = [...stored.texts, ...files.map((f) => ({ name: f.display, text: f.text }))];
   const checked = checkConfig(texts, [...readIssues, ...stored.issues], options);
   if (!checked.ok) return checked;
@@ -132,8 +133,7 @@ function checkConfig(
   extraIssues: readonly ConfigIssue[],
   options: PlanOptions,
 ): { ok: true } | { ok: false; issues: ConfigIssue[]; totalIssues: number } {
-  const sorted = [...texts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const loaded = loadMeshTexts(sorted, { limits: options.limits });
+  const loaded = loadMeshTexts(texts, { limits: options.limits });
   if (loaded.ok && extraIssues.length === 0) return { ok: true };
   const issues = sortIssues([...extraIssues, ...(loaded.ok ? [] : loaded.issues)]);
   return { ok: false, issues, totalIssues: extraIssues.length + (loaded.ok ? 0 : loaded.totalIssues) };
