@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { readConfigFiles } from '../config/config-files.js';
 import { withDefaults } from '../config/limits.js';
+import { loadMeshTexts } from '../control-plane/load-mesh.js';
 import { planApply } from '../store/config-plan.js';
 import { writeConfig } from '../store/config-write.js';
 import { collect } from './load.js';
@@ -34,7 +35,7 @@ export function applyCommand(): Command {
       const read = readConfigFiles(flags.filename, process.cwd(), withDefaults());
       await withStore(flags, async (store) => {
         const outcome = await writeConfig(store, {
-          plan: (snapshot) => planApply(snapshot, read.files, read.issues),
+          plan: (snapshot) => planApply(snapshot, read.files, read.issues, { validate: loadMeshTexts }),
           retries: flags.retries,
           dryRun: flags.dryRun === true,
           by: whoWrites(),

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { ConfigIssue } from '../config/diagnostics.js';
 import { readConfigFiles } from '../config/config-files.js';
 import { withDefaults } from '../config/limits.js';
+import { loadMeshTexts } from '../control-plane/load-mesh.js';
 import { type ConfigPlan, planDelete } from '../store/config-plan.js';
 import type { ConfigSnapshot } from '../store/config-transaction.js';
 import { writeConfig } from '../store/config-write.js';
@@ -73,7 +74,7 @@ function planner(kind: string | undefined, name: string | undefined, flags: Dele
     if (kind !== undefined) return 'give either -f or a kind and name, not both';
     const keys = keysOfFiles(flags.filename);
     if (!Array.isArray(keys)) return keys;
-    return (snapshot) => planDelete(snapshot, keys, ignore);
+    return (snapshot) => planDelete(snapshot, keys, ignore, { validate: loadMeshTexts });
   }
   if (kind === undefined || name === undefined) return 'name what to delete: -f <file|dir>, or <kind> <name> [-n namespace]';
   if (resolveKind(kind).length === 0) return `unknown kind ${JSON.stringify(kind)} (meshlite reads ${knownKindNames().join(', ')})`;
@@ -99,6 +100,7 @@ function planner(kind: string | undefined, name: string | undefined, flags: Dele
       snapshot,
       matches.map((m) => ({ key: m.key })),
       ignore,
+      { validate: loadMeshTexts },
     );
   };
 }

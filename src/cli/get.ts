@@ -79,7 +79,7 @@ function printResources(found: readonly StoredValue[], output: GetFlags['output'
       parts ? [parts.namespace ?? CLUSTER_SCOPED, parts.kind, parts.name, String(r.modRevision)] : ['?', '?', r.key, String(r.modRevision)],
     );
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const widths = rows[0]!.map((_, i) => rows.reduce((w, row) => Math.max(w, row[i]!.length), 0));
   for (const row of rows)
     process.stdout.write(`${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join('')}\n`);
 }

@@ -4,9 +4,8 @@
 // error, each naming the file (or store key) and line it is in.
 import { type ConfigIssue, sortIssues } from '../config/diagnostics.js';
 import type { ConfigFile } from '../config/config-files.js';
-import type { LoadLimits } from '../config/limits.js';
+import type { LoadResult } from '../config/load-config.js';
 import type { ConfigText } from '../config/load-texts.js';
-import { loadMeshTexts } from '../control-plane/load-mesh.js';
 import type { ConfigChange, ConfigSnapshot } from './config-transaction.js';
 import type { StoredValue } from './etcd-store.js';
 import { splitResourceDocuments } from './resource-documents.js';
@@ -24,7 +23,8 @@ export type ConfigPlan =
   | { ok: false; issues: ConfigIssue[]; totalIssues: number; notFound?: string[] };
 
 export interface PlanOptions {
-  limits?: Partial<LoadLimits>;
+  /** The checks `validate` runs, over named texts (the control plane's loadMeshTexts; the store layer may not import it). */
+  validate: (texts: readonly ConfigText[]) => LoadResult;
 }
 
 /**
@@ -36,7 +36,7 @@ export function planApply(
   snapshot: ConfigSnapshot,
   files: readonly ConfigFile[],
   readIssues: readonly ConfigIssue[],
-  options: PlanOptions = {},
+  options: PlanOptions,
 ): ConfigPlan {
   const applied = new Map<string, { text: string; source: string }>();
   const keyless: string[] = [];
@@ -85,7 +85,7 @@ export function planDelete(
   snapshot: ConfigSnapshot,
   keys: readonly { key: string; source?: string }[],
   ignoreNotFound: boolean,
-  options: PlanOptions = {},
+  options: PlanOptions,
 ): ConfigPlan {
   const current = new Map(snapshot.resources.map((r) => [r.key, r]));
   const notFound = keys.filter((k) => !current.has(k.key)).map((k) => k.key);
@@ -133,7 +133,7 @@ function checkConfig(
   extraIssues: readonly ConfigIssue[],
   options: PlanOptions,
 ): { ok: true } | { ok: false; issues: ConfigIssue[]; totalIssues: number } {
-  const loaded = loadMeshTexts(texts, { limits: options.limits });
+  const loaded = options.validate(texts);
   if (loaded.ok && extraIssues.length === 0) return { ok: true };
   const issues = sortIssues([...extraIssues, ...(loaded.ok ? [] : loaded.issues)]);
   return { ok: false, issues, totalIssues: extraIssues.length + (loaded.ok ? 0 : loaded.totalIssues) };

@@ -6,6 +6,12 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readConfigFiles } from '../../src/config/config-files.js';
+import { withDefaults } from '../../src/config/limits.js';
+import { loadMeshTexts } from '../../src/control-plane/load-mesh.js';
+import { planApply, planDelete } from '../../src/store/config-plan.js';
+import { commitConfigChanges, readConfigSnapshot } from '../../src/store/config-transaction.js';
+import { writeConfig } from '../../src/store/config-write.js';
 import { EtcdStore } from '../../src/store/etcd-store.js';
 import { parseStoreUrl } from '../../src/store/store-url.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
@@ -14,6 +20,7 @@ import { type EtcdCluster, startEtcd } from '../support/etcd.js';
 import { REPO_ROOT } from '../support/paths.js';
 
 const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
+const CHECKS = { validate: loadMeshTexts };
 const GATEWAY = 'config/networking.istio.io/Gateway/default/httpsgw';
 
 let pm: ProcessManager;
@@ -143,7 +150,10 @@ test('an invalid apply prints every error with file:line and writes nothing', as
   assert.is(r.code, 1, r.stdout);
   assert.match(r.stderr, /^invalid-change\/bad\.yaml:3:\d+: metadata\.name: .*Bad_Name/m);
   // Reported where the loader's order puts it (the stored route, by name), naming the applied file and line.
-  assert.match(r.stderr, /^etcd:\/invalid\/config\/.*\/httpbin:\d+:\d+: .*httpbin\.example\.com.*already routed .*\(invalid-change\/route\.yaml:\d+\)/m);
+  assert.match(
+    r.stderr,
+    /^etcd:\/invalid\/config\/.*\/httpbin:\d+:\d+: .*httpbin\.example\.com.*already routed .*\(invalid-change\/route\.yaml:\d+\)/m,
+  );
   assert.match(r.stderr, '2 error(s); nothing was written');
   assert.is((await store.range('')).revision, before, 'the store is untouched');
 
@@ -249,6 +259,59 @@ test('two applies from the same read: exactly one writes, the other exits 3; --r
       assert.match((await store.get('config/networking.istio.io/VirtualService/default/bee'))!.value.toString(), 'b1.example.com');
     }
   }
+});
+
+test('in process: of two writes planned from the same read only the first commits; a retry plans again and may then refuse', async () => {
+  const url = etcd.storeUrl('/stale');
+  assert.is((await meshlite(['apply', '-f', configDir('stale-base'), '--store', url])).code, 0);
+  const store = storeAt('/stale');
+  writeFileSync(join(pm.dir, 'stale-route.yaml'), VS_EXTRA('stale.example.com', 'httpsgw'));
+  const files = readConfigFiles([join(pm.dir, 'stale-route.yaml')], pm.dir, withDefaults());
+
+  const first = await readConfigSnapshot(store);
+  const second = await readConfigSnapshot(store);
+  const plan = planApply(first, files.files, files.issues, CHECKS);
+  assert.ok(plan.ok && plan.changes.length === 1);
+  const won = await commitConfigChanges(store, first, plan.changes, { by: 't', at: 'now', summary: 'a' });
+  assert.ok(won.committed);
+  const lost = await commitConfigChanges(store, second, plan.changes, { by: 't', at: 'now', summary: 'b' });
+  assert.equal(lost, { committed: false, conflict: { currentRevision: won.revision, readRevision: first.writes!.modRevision } });
+
+  // A delete of the gateway with every route bound to it is valid as read; while it is between its read
+  // and its write another route on that gateway lands: the retry plans on top of it and refuses.
+  const gateway = (await readConfigSnapshot(store)).resources.find((r) => r.key === GATEWAY)!;
+  const routes = (await readConfigSnapshot(store)).resources.filter((r) => r.key.includes('/VirtualService/'));
+  assert.is(routes.length, 3);
+  let interfered = false;
+  const outcome = await writeConfig(store, {
+    plan: (snapshot) =>
+      planDelete(
+        snapshot,
+        [gateway, ...routes].map((r) => ({ key: r.key })),
+        false,
+        CHECKS,
+      ),
+    retries: 3,
+    dryRun: false,
+    by: 't',
+    afterRead: async () => {
+      if (interfered) return;
+      interfered = true;
+      const current = await readConfigSnapshot(store);
+      writeFileSync(join(pm.dir, 'late.yaml'), VS_EXTRA('late.example.com', 'httpsgw').replace('name: extra', 'name: late'));
+      const lateFiles = readConfigFiles([join(pm.dir, 'late.yaml')], pm.dir, withDefaults());
+      const latePlan = planApply(current, lateFiles.files, lateFiles.issues, CHECKS);
+      assert.ok(latePlan.ok);
+      assert.ok((await commitConfigChanges(store, current, latePlan.changes, { by: 't', at: 'now', summary: 'late' })).committed);
+    },
+  });
+  assert.ok(interfered);
+  assert.is(outcome.kind, 'invalid');
+  if (outcome.kind !== 'invalid') return;
+  const messages = outcome.plan.issues.map((i) => `${i.file}: ${i.message}`).join('\n');
+  assert.match(messages, /VirtualService\/default\/late: .*no Gateway "default\/httpsgw"/);
+  assert.is(outcome.plan.issues.length, 1, messages);
+  assert.ok(await store.get(GATEWAY), 'the gateway is still there');
 });
 
 test('etcd down: a clear one-line error, exit 4, quickly', async () => {
