@@ -33,6 +33,15 @@ export function applyCommand(): Command {
     .action(async (flags: ApplyFlags) => {
       // The files are read once; each attempt plans them against a fresh read of the store.
       const read = readConfigFiles(flags.filename, process.cwd(), withDefaults());
+      if (read.issues.length > 0) {
+        // Files that cannot be read are refused before the store is asked anything.
+        process.exitCode = reportWrite(
+          { kind: 'invalid', plan: { ok: false, issues: read.issues, totalIssues: read.issues.length } },
+          flags.output,
+          'apply',
+        );
+        return;
+      }
       await withStore(flags, async (store) => {
         const outcome = await writeConfig(store, {
           plan: (snapshot) => planApply(snapshot, read.files, read.issues, { validate: loadMeshTexts }),

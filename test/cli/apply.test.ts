@@ -1,7 +1,6 @@
 // `meshlite apply`, `get` and `delete` as a user runs them, against a real
 // etcd: the whole resulting config is validated before anything is written,
 // every change lands in one transaction, a concurrent write is detected.
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -18,8 +17,8 @@ import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { ProcessManager } from '../support/e2e/process-manager.js';
 import { type EtcdCluster, startEtcd } from '../support/etcd.js';
 import { REPO_ROOT } from '../support/paths.js';
+import { routeYaml, runMeshlite } from '../support/store-cli.js';
 
-const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
 const CHECKS = { validate: loadMeshTexts };
 const GATEWAY = 'config/networking.istio.io/Gateway/default/httpsgw';
 
@@ -27,25 +26,9 @@ let pm: ProcessManager;
 let etcd: EtcdCluster;
 const stores: EtcdStore[] = [];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** The CLI as a child process, in the test's directory (file names in errors are relative to it). */
-function meshlite(args: string[], env: Record<string, string> = {}, onStderr?: (text: string) => void): Promise<Run> {
-  const started = Date.now();
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: pm.dir, env: { ...process.env, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => {
-    stderr += d;
-    onStderr?.(stderr);
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started })));
+/** The CLI in the test's directory (file names in errors are relative to it). */
+function meshlite(args: string[], env: Record<string, string> = {}, onStderr?: (text: string) => void) {
+  return runMeshlite(pm.dir, args, env, onStderr);
 }
 
 function storeAt(prefix: string): EtcdStore {
@@ -62,18 +45,6 @@ function configDir(name: string, extra: Record<string, string> = {}): string {
   for (const [file, text] of Object.entries(extra)) writeFileSync(join(dir, file), text);
   return name;
 }
-
-const VS_EXTRA = (host: string, gateway: string) => `# routes for ${host}
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: extra, namespace: default}
-spec:
-  hosts: [${host}]
-  gateways: [${gateway}]
-  http:
-  - route:
-    - destination: {host: httpbin, port: {number: 8000}}
-`;
 
 test.before(async () => {
   pm = new ProcessManager('cli-apply');
@@ -144,8 +115,8 @@ test('an invalid apply prints every error with file:line and writes nothing', as
     join(pm.dir, 'invalid-change/bad.yaml'),
     'apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: Bad_Name, namespace: default}\nspec: {}\n',
   );
-  writeFileSync(join(pm.dir, 'invalid-change/route.yaml'), VS_EXTRA('httpbin.example.com', 'httpsgw'));
-  writeFileSync(join(pm.dir, 'invalid-change/good.yaml'), VS_EXTRA('other.example.com', 'httpsgw').replace('name: extra', 'name: fine'));
+  writeFileSync(join(pm.dir, 'invalid-change/route.yaml'), routeYaml('httpbin.example.com', 'httpsgw'));
+  writeFileSync(join(pm.dir, 'invalid-change/good.yaml'), routeYaml('other.example.com', 'httpsgw', 'fine'));
   const r = await meshlite(['apply', '-f', 'invalid-change', '--store', url]);
   assert.is(r.code, 1, r.stdout);
   assert.match(r.stderr, /^invalid-change\/bad\.yaml:3:\d+: metadata\.name: .*Bad_Name/m);
@@ -159,7 +130,7 @@ test('an invalid apply prints every error with file:line and writes nothing', as
 
   const unbound = await meshlite(['apply', '-f', 'invalid-change/good.yaml', '--store', url, '--dry-run']);
   assert.is(unbound.code, 0, unbound.stderr);
-  writeFileSync(join(pm.dir, 'unbound.yaml'), VS_EXTRA('other.example.com', 'nogw'));
+  writeFileSync(join(pm.dir, 'unbound.yaml'), routeYaml('other.example.com', 'nogw'));
   const missingGateway = await meshlite(['apply', '-f', 'unbound.yaml', '--store', url]);
   assert.is(missingGateway.code, 1);
   assert.match(missingGateway.stderr, /^unbound\.yaml:7:\d+: spec\.gateways\[0\]: no Gateway "default\/nogw"/m);
@@ -224,8 +195,8 @@ test('two applies from the same read: exactly one writes, the other exits 3; --r
   const url = etcd.storeUrl('/race');
   assert.is((await meshlite(['apply', '-f', configDir('race-base'), '--store', url])).code, 0);
   const store = storeAt('/race');
-  writeFileSync(join(pm.dir, 'race-a.yaml'), VS_EXTRA('a.example.com', 'httpsgw'));
-  writeFileSync(join(pm.dir, 'race-b.yaml'), VS_EXTRA('b.example.com', 'httpsgw').replace('name: extra', 'name: bee'));
+  writeFileSync(join(pm.dir, 'race-a.yaml'), routeYaml('a.example.com', 'httpsgw'));
+  writeFileSync(join(pm.dir, 'race-b.yaml'), routeYaml('b.example.com', 'httpsgw', 'bee'));
 
   for (const retries of ['0', '1']) {
     const gate = join(pm.dir, `gate-${retries}`);
@@ -240,7 +211,7 @@ test('two applies from the same read: exactly one writes, the other exits 3; --r
     );
     await readDone;
     // B reads the same config A read, and writes first.
-    writeFileSync(join(pm.dir, 'race-b.yaml'), VS_EXTRA(`b${retries}.example.com`, 'httpsgw').replace('name: extra', 'name: bee'));
+    writeFileSync(join(pm.dir, 'race-b.yaml'), routeYaml(`b${retries}.example.com`, 'httpsgw', 'bee'));
     const b = await meshlite(['apply', '-f', 'race-b.yaml', '--store', url]);
     assert.is(b.code, 0, b.stderr);
     writeFileSync(gate, '');
@@ -265,7 +236,7 @@ test('in process: of two writes planned from the same read only the first commit
   const url = etcd.storeUrl('/stale');
   assert.is((await meshlite(['apply', '-f', configDir('stale-base'), '--store', url])).code, 0);
   const store = storeAt('/stale');
-  writeFileSync(join(pm.dir, 'stale-route.yaml'), VS_EXTRA('stale.example.com', 'httpsgw'));
+  writeFileSync(join(pm.dir, 'stale-route.yaml'), routeYaml('stale.example.com', 'httpsgw'));
   const files = readConfigFiles([join(pm.dir, 'stale-route.yaml')], pm.dir, withDefaults());
 
   const first = await readConfigSnapshot(store);
@@ -298,7 +269,7 @@ test('in process: of two writes planned from the same read only the first commit
       if (interfered) return;
       interfered = true;
       const current = await readConfigSnapshot(store);
-      writeFileSync(join(pm.dir, 'late.yaml'), VS_EXTRA('late.example.com', 'httpsgw').replace('name: extra', 'name: late'));
+      writeFileSync(join(pm.dir, 'late.yaml'), routeYaml('late.example.com', 'httpsgw', 'late'));
       const lateFiles = readConfigFiles([join(pm.dir, 'late.yaml')], pm.dir, withDefaults());
       const latePlan = planApply(current, lateFiles.files, lateFiles.issues, CHECKS);
       assert.ok(latePlan.ok);
@@ -323,6 +294,10 @@ test('etcd down: a clear one-line error, exit 4, quickly', async () => {
       assert.match(r.stderr, /^meshlite: the store etcd:\/\/[\d.:]+\/down did not answer \(.*\); nothing was written\n$/);
       assert.ok(r.ms < 10_000, `${args[0]} took ${r.ms} ms`);
     }
+    // Files that cannot be read are refused first, with their own error.
+    const unreadable = await meshlite(['apply', '-f', 'no-such-dir', '--store', etcd.storeUrl('/down')]);
+    assert.is(unreadable.code, 1);
+    assert.match(unreadable.stderr, /^no-such-dir: .*\n1 error\(s\); nothing was written\n$/);
   } finally {
     await etcd.members[0]!.start();
   }
