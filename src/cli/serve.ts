@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import type { RunningMeshlite } from '../control-plane/start-meshlite.js';
 import { parseDurationMillis, parseDurationSeconds } from './duration.js';
 import { addLimitOptions, limitsFrom } from './limit-options.js';
+import { addReplicaOptions, replicaFlagsFrom } from './replica-options.js';
 import { collect } from './load.js';
 import { describeListenFailure, readAdminToken, unsafeServeReason } from './serve-guards.js';
 import { DEFAULT_ADMIN_ADDRESS, DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR } from './state.js';
@@ -69,7 +70,7 @@ export function serveCommand(): Command {
     )
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--hint', 'print how to attach an Envoy once serving');
-  return addLimitOptions(command).action(async (opts: ServeOptions & Record<string, unknown>) => {
+  return addReplicaOptions(addLimitOptions(command)).action(async (opts: ServeOptions & Record<string, unknown>) => {
     const unsafe = unsafeServeReason({ ...opts, insecure: opts.insecure === true, insecureAllowRemote: opts.insecureAllowRemote === true });
     if (unsafe) fatal(unsafe, 2);
     const durations = {
@@ -108,6 +109,7 @@ export function serveCommand(): Command {
         limits: limitsFrom(opts),
         adminToken,
         ...durations,
+        ...replicaFlagsFrom(opts),
         logger,
       });
     } catch (err) {

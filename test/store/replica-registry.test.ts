@@ -1,15 +1,23 @@
 // Replicas and their proxies in a real etcd, under leases: listed while they
 // run, gone at once when a replica stops, gone after the TTL when one dies,
 // back after an outage longer than the TTL, and written in few transactions.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { type RunningMeshlite, startMeshlite } from '../../src/control-plane/start-meshlite.js';
 import { EtcdStore } from '../../src/store/etcd-store.js';
 import { type MeshView, ReplicaRegistry, type ReplicaRecord, readMesh } from '../../src/store/replica-registry.js';
 import { parseStoreUrl } from '../../src/store/store-url.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { ProcessManager } from '../support/e2e/process-manager.js';
 import { type EtcdCluster, startEtcd } from '../support/etcd.js';
+import { EXAMPLES_DIR } from '../support/paths.js';
+import { SotwClient } from '../server/xds-client.js';
 
 let pm: ProcessManager;
 let etcd: EtcdCluster;
@@ -157,6 +165,71 @@ test('1,000 proxies connecting at once are written in a few transactions', async
   for (let i = 0; i < 1000; i += 2) r.proxyDisconnected(`p${i}.load`);
   await r.whenSettled();
   assert.is((await mesh(store)).proxies.length, 500);
+});
+
+test('serve in store mode: /debug/syncz shows every replica and where each proxy is; a stopped replica leaves at once', async () => {
+  const store = openStore('/serve');
+  const stateDir = mkdtempSync(join(tmpdir(), 'meshlite-replicas-'));
+  const serve = (replicaId: string) =>
+    startMeshlite({
+      configPaths: [join(EXAMPLES_DIR, 's1-auto-mtls')],
+      stateDir,
+      adsAddress: '127.0.0.1:0',
+      adminAddress: '127.0.0.1:0',
+      insecure: true,
+      logger: pino({ level: 'silent' }),
+      store,
+      replicaId,
+    });
+  const running: RunningMeshlite[] = [];
+  let client: grpc.Client | undefined;
+  let stream: SotwClient | undefined;
+  try {
+    running.push(await serve('one'));
+    running.push(await serve('two'));
+    const [one, two] = running as [RunningMeshlite, RunningMeshlite];
+    client = new grpc.Client(`127.0.0.1:${two.adsPort}`, grpc.credentials.createInsecure());
+    stream = new SotwClient(client);
+    stream.request('clusters', { node: { id: 'sleep.foo', cluster: 'sleep.foo' } });
+    await stream.next();
+    const syncz = async () => (await fetch(`http://127.0.0.1:${one.adminPort}/debug/syncz`)).json() as Promise<any>;
+    await until('sleep.foo listed on replica two', async () => {
+      const view = (await syncz()).mesh;
+      return view.proxies?.some((p: any) => p.proxy === 'sleep.foo' && p.replica === 'two') === true;
+    });
+    const view = await syncz();
+    assert.equal(view.proxies, [], 'replica one has no proxy of its own');
+    assert.is(view.mesh.replica, 'one');
+    assert.equal(view.mesh.replicas.map((r: ReplicaRecord) => r.id).sort(), ['one', 'two']);
+    const listed = view.mesh.replicas.find((r: ReplicaRecord) => r.id === 'two');
+    assert.is(listed.adsAddress, `127.0.0.1:${two.adsPort}`);
+    assert.is(listed.rootFingerprint, two.ca.info.rootFingerprintSha256);
+    const onTwo = (await (await fetch(`http://127.0.0.1:${two.adminPort}/debug/syncz`)).json()) as any;
+    assert.equal(
+      onTwo.proxies.map((p: { proxy: string }) => p.proxy),
+      ['sleep.foo'],
+    );
+
+    await two.stop();
+    running.pop();
+    const after = await mesh(store);
+    assert.equal(ids(after), ['one']);
+    assert.equal(placed(after), []);
+
+    // The store down: the endpoint still answers, and says why the mesh is missing.
+    await etcd.members[0]!.stop();
+    const res = await fetch(`http://127.0.0.1:${one.adminPort}/debug/syncz`);
+    assert.is(res.status, 200);
+    const down = (await res.json()) as any;
+    assert.match(down.mesh.unavailable, /did not answer/);
+    assert.equal(down.proxies, []);
+  } finally {
+    stream?.close();
+    client?.close();
+    await etcd.members[0]!.start();
+    for (const r of running) await r.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
 });
 
 test.run();
