@@ -7,6 +7,7 @@ import { describeCommand } from './describe.js';
 import { diffCommand } from './diff.js';
 import { generateCommand } from './generate.js';
 import { proxiesCommand } from './proxies.js';
+import { replicasCommand } from './replicas.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 import { validateCommand } from './validate.js';
@@ -25,6 +26,7 @@ program.addCommand(bootstrapCommand());
 program.addCommand(diffCommand());
 program.addCommand(agentCommand());
 program.addCommand(caCommand());
+program.addCommand(replicasCommand());
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
