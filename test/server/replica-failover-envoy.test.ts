@@ -3,6 +3,7 @@
 // opens its stream to the other within seconds and keeps the same config
 // (both replicas share one state dir and one config dir, so they serve the
 // same mesh, under the same CA and token key).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { test } from 'uvu';
@@ -12,11 +13,13 @@ import { type Envoy, configDumpSections, startEnvoyFromFile } from '../support/e
 import { meshliteCli } from '../support/e2e/meshlite.js';
 import { ProcessManager } from '../support/e2e/process-manager.js';
 import { createMeshliteState } from '../support/meshlite-state.js';
-import { EXAMPLES_DIR } from '../support/paths.js';
+import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
+import { relayTestConfig } from '../agent/relay-fixture.js';
 
 type Json = Record<string, any>;
 const PROXY = 'sleep.foo';
-const CONFIG = join(EXAMPLES_DIR, 's1-auto-mtls');
+const address = (n: number) => loopbackAddress('server/replica-failover-envoy.test.ts', n);
+let CONFIG: string;
 
 let pm: ProcessManager;
 let stateDir: string;
@@ -26,6 +29,12 @@ test.before(async () => {
   pm = new ProcessManager('replica-failover-envoy');
   stateDir = join(pm.dir, 'state');
   await createMeshliteState(stateDir);
+  // One config dir for both replicas; the workloads' addresses in this file's block.
+  CONFIG = join(pm.dir, 'config');
+  mkdirSync(CONFIG);
+  const caFile = join(pm.dir, 'goserver-ca.pem');
+  writeFileSync(caFile, readFileSync(join(stateDir, 'ca', 'root-cert.pem')));
+  writeFileSync(join(CONFIG, 'mesh.yaml'), relayTestConfig(address, caFile));
 });
 
 test.after(async () => {
