@@ -1,7 +1,7 @@
 // Replicas and their proxies in a real etcd, under leases: listed while they
 // run, gone at once when a replica stops, gone after the TTL when one dies,
 // back after an outage longer than the TTL, and written in few transactions.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,8 @@ import { parseStoreUrl } from '../../src/store/store-url.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { ProcessManager } from '../support/e2e/process-manager.js';
 import { type EtcdCluster, startEtcd } from '../support/etcd.js';
+import { meshliteCli } from '../support/e2e/meshlite.js';
+import { createMeshliteState } from '../support/meshlite-state.js';
 import { EXAMPLES_DIR } from '../support/paths.js';
 import { SotwClient } from '../server/xds-client.js';
 
@@ -42,10 +44,11 @@ function openStore(prefix: string): EtcdStore {
   return store;
 }
 
+let nextPort = 15010;
 function record(id: string): ReplicaRecord {
   return {
     id,
-    adsAddress: `10.0.0.1:${id.length}`,
+    adsAddress: `10.0.0.1:${nextPort++}`,
     adminAddress: '127.0.0.1:9901',
     startedAt: new Date().toISOString(),
     version: 'test',
@@ -87,7 +90,10 @@ test('two replicas list themselves and their proxies; a disconnect removes one; 
   assert.equal(ids(both), ['replica-a', 'replica-b']);
   assert.equal(placed(both), ['httpbin.foo@replica-a', 'sleep.foo@replica-a', 'web.bar@replica-b']);
   assert.is(both.proxies.find((p) => p.proxy === 'sleep.foo')?.agent, true);
-  assert.is(both.replicas.find((r) => r.id === 'replica-a')?.adsAddress, '10.0.0.1:9');
+  assert.equal(
+    both.replicas.find((r) => r.id === 'replica-a'),
+    a.replica,
+  );
 
   a.proxyDisconnected('httpbin.foo');
   await a.whenSettled();
@@ -228,6 +234,56 @@ test('serve in store mode: /debug/syncz shows every replica and where each proxy
     client?.close();
     await etcd.members[0]!.start();
     for (const r of running) await r.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+});
+
+test('meshlite replicas lists the registry; bootstrap --store lists every registered ADS address', async () => {
+  const store = openStore('/cli');
+  const a = registry(store, 'cli-a');
+  const b = registry(store, 'cli-b');
+  a.proxyConnected('sleep.foo', true);
+  await Promise.all([a.whenSettled(), b.whenSettled()]);
+  const url = etcd.storeUrl('/cli');
+  const json = JSON.parse(await meshliteCli(['replicas', '--store', url, '-o', 'json', '--proxies']));
+  assert.equal(
+    json.replicas.map((r: { id: string; proxies: number }) => [r.id, r.proxies]),
+    [
+      ['cli-a', 1],
+      ['cli-b', 0],
+    ],
+  );
+  assert.equal(
+    json.proxies.map((p: { proxy: string; replica: string }) => `${p.proxy}@${p.replica}`),
+    ['sleep.foo@cli-a'],
+  );
+  const table = await meshliteCli(['replicas', '--store', url, '--proxies']);
+  assert.match(table, /^REPLICA\s+ADS ADDRESS/m);
+  assert.match(table, /^sleep\.foo\s+cli-a\s+\S+\s+yes$/m);
+
+  const stateDir = mkdtempSync(join(tmpdir(), 'meshlite-replicas-cli-'));
+  try {
+    await createMeshliteState(stateDir);
+    const out = join(stateDir, 'b.json');
+    await meshliteCli([
+      'bootstrap',
+      '-c',
+      join(EXAMPLES_DIR, 's1-auto-mtls'),
+      '--proxy',
+      'sleep.foo',
+      '--state-dir',
+      stateDir,
+      '--store',
+      url,
+      '-o',
+      out,
+    ]);
+    const boot = JSON.parse(readFileSync(out, 'utf8'));
+    const endpoints = boot.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints.map(
+      (e: any) => `${e.endpoint.address.socket_address.address}:${e.endpoint.address.socket_address.port_value}`,
+    );
+    assert.equal(endpoints, [a.replica.adsAddress, b.replica.adsAddress]);
+  } finally {
     rmSync(stateDir, { recursive: true, force: true });
   }
 });

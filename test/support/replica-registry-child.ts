@@ -19,8 +19,9 @@ const registry = new ReplicaRegistry({
     rootFingerprint: '',
   },
 });
+// The registry's timers do not hold the process open (serve's servers do): this does, until the kill.
+setInterval(() => undefined, 60_000);
 registry.start();
 for (const p of proxies) registry.proxyConnected(p, false);
 await registry.whenSettled();
 process.stdout.write('registered\n');
-setInterval(() => undefined, 60_000);
