@@ -5,6 +5,7 @@ import { parseDurationMillis, parseDurationSeconds } from './duration.js';
 import { addLimitOptions, limitsFrom } from './limit-options.js';
 import { addReplicaOptions, replicaFlagsFrom } from './replica-options.js';
 import { collect } from './load.js';
+import { STORE_KEY_FILE_HELP, storeKeyFromFlags } from './store-key-flag.js';
 import { describeListenFailure, readAdminToken, unsafeServeReason } from './serve-guards.js';
 import { DEFAULT_ADMIN_ADDRESS, DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR } from './state.js';
 
@@ -18,6 +19,7 @@ export interface ServeOptions {
   insecure?: boolean;
   insecureAllowRemote?: boolean;
   adminTokenFile?: string;
+  storeKeyFile?: string;
   maxConnectionAge: string;
   maxConnectionAgeGrace: string;
   authTimeout: string;
@@ -48,6 +50,7 @@ export function serveCommand(): Command {
       '--admin-token-file <path>',
       'file holding the bearer token that /debug/* then requires (needed for a non-loopback --admin-address)',
     )
+    .option('--store-key-file <file>', STORE_KEY_FILE_HELP)
     .option(
       '--max-connection-age <duration>',
       'close each ADS connection gracefully at this age so proxies reconnect and re-authenticate (0 = never)',
@@ -86,11 +89,19 @@ export function serveCommand(): Command {
     } catch (err) {
       fatal((err as Error).message, 2);
     }
+    let storeKey: ReturnType<typeof storeKeyFromFlags> = {};
+    try {
+      storeKey = storeKeyFromFlags(opts);
+    } catch (err) {
+      fatal((err as Error).message, 2);
+    }
     // Loaded here, not at the top: every other command starts without the server's modules.
     const [{ pino }, { ListenFailure, startMeshlite }] = await Promise.all([import('pino'), import('../control-plane/start-meshlite.js')]);
     const logger = pino({ level: opts.logLevel, base: { service: 'meshlite' } });
     if (looseTokenMode)
       logger.warn({ file: opts.adminTokenFile, mode: looseTokenMode }, 'the admin token file is readable by group or others; make it 0600');
+    if (storeKey.looseMode)
+      logger.warn({ file: opts.storeKeyFile, mode: storeKey.looseMode }, 'the store key file is readable by group or others; make it 0600');
     let running: RunningMeshlite;
     try {
       running = await startMeshlite({
@@ -108,6 +119,7 @@ export function serveCommand(): Command {
         settleMs: durationMillisFlag('--settle', opts.settle),
         limits: limitsFrom(opts),
         adminToken,
+        storeKey: storeKey.key,
         ...durations,
         ...replicaFlagsFrom(opts),
         logger,

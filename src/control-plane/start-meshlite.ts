@@ -29,13 +29,14 @@ import { mountCertificateService } from './certificate-service-mount.js';
 import { ConfigWatcher } from './config-watcher.js';
 import { ControlPlane, type ControlPlaneHooks } from './control-plane.js';
 import { ConvergenceTracker } from './convergence.js';
-import { RevocationWatcher } from './revocation-watcher.js';
+import { type RevocationSource, RevocationWatcher } from './revocation-watcher.js';
+import { STORE_ROTATION_REFUSAL, sharedIdentity } from './store-identity-mount.js';
+import type { EtcdStore } from '../store/etcd-store.js';
 import { RootRotationDriver } from './root-rotation-driver.js';
 import { TokenStreamAuthenticator } from './stream-authenticator.js';
 import { certificateRevocation, closeRevokedStreams } from './credential-revocation.js';
 import { servedWorkloadsMemo } from './served-workloads.js';
 import { keysOnNode } from '../server/node-metadata.js';
-import type { EtcdStore } from '../store/etcd-store.js';
 import { mountReplicaRegistry, type ReplicaMount } from './replica-mount.js';
 
 export interface MeshliteOptions {
@@ -67,9 +68,11 @@ export interface MeshliteOptions {
   maxConnectionAgeSeconds?: number;
   /** How long a connection's streams may go on after that; default 10 s. */
   maxConnectionAgeGraceSeconds?: number;
-  logger: PinoLogger;
-  /** Store mode: config, identity and the replica registry live in this etcd store. */
+  /** Replicated mode: the CA, token key, revocations and certificate ledger are shared through this store. */
   store?: EtcdStore;
+  /** The 32-byte key sealing the CA and token keys in the store (--store-key-file). */
+  storeKey?: Buffer;
+  logger: PinoLogger;
   /** This replica's name in the store; default `<hostname>-<ads port>`. */
   replicaId?: string;
   /** host:port proxies and other replicas reach this replica's ADS at; default the ADS listen address. */
@@ -142,15 +145,16 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   }
   secureStateDir(options.stateDir, log);
 
-  const { ca, rotation } = await openCertificateAuthority({
-    ...options,
-    trustDomain,
-    maxTtlSeconds: options.certTtlSeconds ?? DEFAULT_WORKLOAD_TTL_SECONDS,
+  const maxTtlSeconds = options.certTtlSeconds ?? DEFAULT_WORKLOAD_TTL_SECONDS;
+  const shared = await sharedIdentity({ ...options, trustDomain, maxTtlSeconds, logger: log }).catch((err) => {
+    watcher.stop();
+    throw err;
   });
+  const { ca, rotation } = shared ?? (await openCertificateAuthority({ ...options, trustDomain, maxTtlSeconds }));
   const certificates = new WorkloadCertificateCache(ca, { ttlSeconds: options.certTtlSeconds, logger: log });
   const credentials = countingKeys(caCredentials(ca, certificates), metrics);
-  const tokens = options.insecure ? undefined : await TokenAuthority.loadOrCreate(options.stateDir);
-  let revocations: RevocationWatcher | undefined;
+  const tokens = options.insecure ? undefined : (shared?.tokens ?? (await TokenAuthority.loadOrCreate(options.stateDir)));
+  let revocations: RevocationSource | undefined;
   let ads: AdsServer | undefined;
   let replicas: ReplicaMount | undefined;
   const revocationList = () => revocations?.current;
@@ -159,12 +163,18 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   // Streams whose token or certificate the new list revokes are closed at once.
   const closeRevoked = (list: RevocationList) => closeRevokedStreams(ads, list, certificateRevoked);
   if (tokens) {
-    revocations = await RevocationWatcher.open({ stateDir: options.stateDir, logger: log, onChange: closeRevoked }).catch((err) => {
+    revocations = await (shared
+      ? shared.openRevocations(closeRevoked)
+      : RevocationWatcher.open({ stateDir: options.stateDir, logger: log, onChange: closeRevoked })
+    ).catch(async (err) => {
       watcher.stop();
+      await shared?.rotation.close();
       throw err;
     });
     revocations.start();
   }
+  // A certificate another replica issued, newly known here, may belong to a proxy already revoked.
+  shared?.ledger.start(() => revocations && closeRevoked(revocations.current));
   // Read before the first config is applied, so no proxy sees a credential as missing at startup.
   const credentialStore = options.secretsDir === undefined ? undefined : new CredentialStore(options.secretsDir);
   const overlap = options.secretsDir === undefined ? undefined : configPathOverlapping(options.secretsDir, options.configPaths);
@@ -242,7 +252,18 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   watcher.activate(first);
 
   const adsHost = options.insecure ? undefined : splitAddress(options.adsAddress).host;
-  const rootRotation = new RootRotationDriver({ rotation, certificates, ads, cache, controlPlane: cp, metrics, logger: log, adsHost });
+  const refusal = shared ? STORE_ROTATION_REFUSAL : undefined;
+  const rootRotation = new RootRotationDriver({
+    rotation,
+    certificates,
+    ads,
+    cache,
+    controlPlane: cp,
+    metrics,
+    logger: log,
+    adsHost,
+    refusal,
+  });
   const adsTls = await rootRotation.servingTls();
   const admin = buildAdminServer({
     controlPlane: cp,
@@ -271,6 +292,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     watcher.stop();
     credentialWatcher?.stop();
     revocations?.stop();
+    await shared?.ledger.stop();
     jwks.close();
     certificates.close();
     await ads.shutdown(500);
@@ -320,6 +342,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
       watcher.stop();
       credentialWatcher?.stop();
       revocations?.stop();
+      await shared?.ledger.stop();
       jwks.close();
       await ads!.shutdown(2000);
       await admin.close();
