@@ -60,6 +60,8 @@ export interface AdminDeps {
   debugToken?: string;
   /** The CA root rotation (POST /ca/rotate-root, /debug/ca). */
   rootRotation?: AdminRootRotation;
+  /** Store mode: every replica and where each proxy is connected, read from the store (never rejects). */
+  meshView?(): Promise<unknown>;
 }
 
 const OPEN_ENDPOINTS = new Set(['/healthz', '/ready', '/metrics']);
@@ -113,7 +115,11 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
       const heldBack = controlPlane.heldBackSnapshot(sync.proxy);
       return heldBack ? { ...sync, heldBack } : sync;
     };
-    if (proxy === undefined) return allProxySync(ads.listConnections(), cache).map(withHeldBack);
+    if (proxy === undefined) {
+      const proxies = allProxySync(ads.listConnections(), cache).map(withHeldBack);
+      // In store mode this replica's proxies come with the mesh-wide view.
+      return deps.meshView ? { proxies, mesh: await deps.meshView() } : proxies;
+    }
     const mine = ads.connectionsOf(proxy);
     if (mine.length === 0)
       return reply.code(404).send({ error: `proxy "${proxy}" is not connected`, connected: [...ads.connectedProxies()].sort() });

@@ -10,6 +10,7 @@ import { diffCommand } from './diff.js';
 import { generateCommand } from './generate.js';
 import { getCommand } from './get.js';
 import { proxiesCommand } from './proxies.js';
+import { replicasCommand } from './replicas.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 import { validateCommand } from './validate.js';
@@ -31,6 +32,7 @@ program.addCommand(caCommand());
 program.addCommand(applyCommand());
 program.addCommand(getCommand());
 program.addCommand(deleteCommand());
+program.addCommand(replicasCommand());
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

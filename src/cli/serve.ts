@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import type { RunningMeshlite } from '../control-plane/start-meshlite.js';
 import { parseDurationMillis, parseDurationSeconds } from './duration.js';
 import { addLimitOptions, limitsFrom } from './limit-options.js';
+import { addReplicaOptions, replicaFlagsFrom } from './replica-options.js';
 import { collect } from './load.js';
 import { STORE_KEY_FILE_HELP, storeKeyFromFlags } from './store-key-flag.js';
 import { describeListenFailure, readAdminToken, unsafeServeReason } from './serve-guards.js';
@@ -72,7 +73,7 @@ export function serveCommand(): Command {
     )
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--hint', 'print how to attach an Envoy once serving');
-  return addLimitOptions(command).action(async (opts: ServeOptions & Record<string, unknown>) => {
+  return addReplicaOptions(addLimitOptions(command)).action(async (opts: ServeOptions & Record<string, unknown>) => {
     const unsafe = unsafeServeReason({ ...opts, insecure: opts.insecure === true, insecureAllowRemote: opts.insecureAllowRemote === true });
     if (unsafe) fatal(unsafe, 2);
     const durations = {
@@ -120,6 +121,7 @@ export function serveCommand(): Command {
         adminToken,
         storeKey: storeKey.key,
         ...durations,
+        ...replicaFlagsFrom(opts),
         logger,
       });
     } catch (err) {

@@ -37,6 +37,7 @@ import { TokenStreamAuthenticator } from './stream-authenticator.js';
 import { certificateRevocation, closeRevokedStreams } from './credential-revocation.js';
 import { servedWorkloadsMemo } from './served-workloads.js';
 import { keysOnNode } from '../server/node-metadata.js';
+import { mountReplicaRegistry, type ReplicaMount } from './replica-mount.js';
 
 export interface MeshliteOptions {
   configPaths: string[];
@@ -72,6 +73,12 @@ export interface MeshliteOptions {
   /** The 32-byte key sealing the CA and token keys in the store (--store-key-file). */
   storeKey?: Buffer;
   logger: PinoLogger;
+  /** This replica's name in the store; default `<hostname>-<ads port>`. */
+  replicaId?: string;
+  /** host:port proxies and other replicas reach this replica's ADS at; default the ADS listen address. */
+  advertiseAddress?: string;
+  /** TTL of the lease the replica's registry entries live under; default 10 s. */
+  replicaLeaseSeconds?: number;
 }
 
 /** A listener could not bind: which one, where, and the system error code (EADDRINUSE, EACCES, ...). */
@@ -149,6 +156,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   const tokens = options.insecure ? undefined : (shared?.tokens ?? (await TokenAuthority.loadOrCreate(options.stateDir)));
   let revocations: RevocationSource | undefined;
   let ads: AdsServer | undefined;
+  let replicas: ReplicaMount | undefined;
   const revocationList = () => revocations?.current;
   const servedIn = servedWorkloadsMemo();
   const certificateRevoked = certificateRevocation(rotation.ledger, revocationList);
@@ -215,9 +223,13 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     maxConnectionAgeGraceMs: (options.maxConnectionAgeGraceSeconds ?? 10) * 1000,
     onStreamClosed: (reason) => metrics.streamsClosed.inc({ reason }),
     onTlsFailure: (failure) => metrics.tlsHandshakeFailures.inc({ kind: failure.kind }),
-    onProxyConnected: (id, node) => void cp.proxyConnected(id, { keysOnNode: keysOnNode(node) }),
+    onProxyConnected: (id, node) => {
+      void cp.proxyConnected(id, { keysOnNode: keysOnNode(node) });
+      replicas?.registry.proxyConnected(id, keysOnNode(node));
+    },
     onProxyDisconnected: (id) => {
       cp.proxyDisconnected(id);
+      replicas?.registry.proxyDisconnected(id);
       tracker.forget(id);
     },
   });
@@ -264,6 +276,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     debugToken: options.adminToken,
     pendingSettle: () => watcher.pendingSettle(),
     rootRotation,
+    meshView: options.store ? () => replicas?.meshView() ?? Promise.resolve({ unavailable: 'not registered yet' }) : undefined,
   });
   const adminAddr = splitAddress(options.adminAddress);
   let adsPort: number;
@@ -288,6 +301,16 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     throw err;
   }
   const adminPort = (admin.server.address() as { port: number }).port;
+  if (options.store)
+    replicas = mountReplicaRegistry({
+      ...options,
+      store: options.store,
+      adsListenAddress: options.adsAddress,
+      adsPort,
+      adminAddress: `${adminAddr.host}:${adminPort}`,
+      rootFingerprint: ca.info.rootFingerprintSha256,
+      leaseSeconds: options.replicaLeaseSeconds,
+    });
   log.info(
     {
       ads: `${splitAddress(options.adsAddress).host}:${adsPort}`,
@@ -314,6 +337,8 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     },
     async stop() {
       log.info({}, 'meshlite stopping: no new streams, closing open ones');
+      // First, so other replicas and operators see this one gone at once.
+      await replicas?.registry.stop();
       watcher.stop();
       credentialWatcher?.stop();
       revocations?.stop();

@@ -46,6 +46,10 @@ export function parseConfigKey(key: string): ResourceKeyParts | undefined {
   return { group, kind, namespace: namespace === CLUSTER_SCOPED ? undefined : namespace, name };
 }
 
+export function replicaKey(replica: string): string {
+  return `${STORE_KEYS.replicas}${replica}`;
+}
+
 export function proxyKey(replica: string, proxy: string): string {
   return `${STORE_KEYS.proxies}${replica}/${proxy}`;
 }
