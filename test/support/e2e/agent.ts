@@ -11,10 +11,10 @@ import { describeExit, type ManagedProcess, type ProcessManager } from './proces
 
 type Json = Record<string, any>;
 
-export interface AgentOptions {
+export interface AgentOptions extends TokenSource {
   configDir: string;
   stateDir: string;
-  /** meshlite's ADS `host:port`. */
+  /** meshlite's ADS `host:port` (several, comma-separated, for replicas). */
   adsAddress: string;
   /** `--ttl` of the token the agent starts with. */
   tokenTtl?: string;
@@ -34,6 +34,14 @@ export interface AgentProxy extends Envoy {
   readiness(): Promise<number>;
 }
 
+/** Where an agent's token and first-contact root come from when not from `-c configDir --state-dir stateDir`. */
+export interface TokenSource {
+  /** `meshlite token` flags that say where the config and key are (e.g. `--store <url> --store-key-file f`). */
+  tokenArgs?: readonly string[];
+  /** meshlite's root certificate file; `<stateDir>/ca/root-cert.pem` otherwise. */
+  rootCert?: string;
+}
+
 /**
  * A fresh token file for `proxyId` and the `meshlite agent` arguments every
  * test agent has (node binary first): control plane, token, meshlite's root,
@@ -42,14 +50,15 @@ export interface AgentProxy extends Envoy {
 export async function agentArgs(
   pm: ProcessManager,
   proxyId: string,
-  o: { configDir: string; stateDir: string; adsAddress: string; tokenTtl?: string },
+  o: { configDir: string; stateDir: string; adsAddress: string; tokenTtl?: string } & TokenSource,
 ): Promise<{ args: string[]; workDir: string }> {
   const tokenFile = join(pm.dir, `${proxyId}.token`);
   const ttl = o.tokenTtl ? ['--ttl', o.tokenTtl] : [];
-  const token = (await meshliteCli(['token', '-c', o.configDir, '--proxy', proxyId, '--state-dir', o.stateDir, ...ttl])).trim();
+  const from = o.tokenArgs ?? ['-c', o.configDir, '--state-dir', o.stateDir];
+  const token = (await meshliteCli(['token', ...from, '--proxy', proxyId, ...ttl])).trim();
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
   const workDir = join(pm.dir, `agent-${proxyId}`);
-  const root = join(o.stateDir, 'ca', 'root-cert.pem');
+  const root = o.rootCert ?? join(o.stateDir, 'ca', 'root-cert.pem');
   const args = [CLI, 'agent', '--proxy', proxyId, '--control-plane', o.adsAddress, '--token-file', tokenFile, '--root-cert', root];
   return { args: [...args, '--work-dir', workDir, '--status-address', '127.0.0.1:0'], workDir };
 }

@@ -9,7 +9,12 @@ export const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
 const execFileAsync = promisify(execFile);
 
 export interface MeshliteOptions {
+  /** `-c <configDir>`; ignored when `source` is given. */
   configDir: string;
+  /** Where the config comes from instead of `-c configDir`, e.g. `--store etcd://... --store-key-file f`. */
+  source?: readonly string[];
+  /** The process name in logs (several replicas in one test). */
+  name?: string;
   stateDir: string;
   /** e.g. `20s`; meshlite's default (24h) otherwise. */
   certTtl?: string;
@@ -48,8 +53,7 @@ export async function startMeshlite(pm: ProcessManager, options: MeshliteOptions
     const args = [
       CLI,
       'serve',
-      '-c',
-      options.configDir,
+      ...(options.source ?? ['-c', options.configDir]),
       '--state-dir',
       options.stateDir,
       '--ads-address',
@@ -65,7 +69,7 @@ export async function startMeshlite(pm: ProcessManager, options: MeshliteOptions
       ...(options.jwksRefresh ? ['--jwks-refresh', options.jwksRefresh] : []),
       ...(options.extraArgs ?? []),
     ];
-    const p = pm.start('meshlite', process.execPath, args, { cwd: REPO_ROOT });
+    const p = pm.start(options.name ?? 'meshlite', process.execPath, args, { cwd: REPO_ROOT });
     runs.push(p);
     await p.waitForLog(SERVING, 20_000);
     const line = p
