@@ -5,10 +5,11 @@ import { parseDurationMillis, parseDurationSeconds } from './duration.js';
 import { addLimitOptions, limitsFrom } from './limit-options.js';
 import { collect } from './load.js';
 import { describeListenFailure, readAdminToken, unsafeServeReason } from './serve-guards.js';
+import { addStoreOptions, configSourceProblem, openStoreFromFlags, type StoreFlags } from './serve-store.js';
 import { DEFAULT_ADMIN_ADDRESS, DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR } from './state.js';
 
-export interface ServeOptions {
-  config: string[];
+export interface ServeOptions extends StoreFlags {
+  config?: string[];
   stateDir: string;
   caDir?: string;
   secretsDir?: string;
@@ -32,7 +33,7 @@ export interface ServeOptions {
 export function serveCommand(): Command {
   const command = new Command('serve')
     .description('run the control plane: ADS (with SDS from the built-in CA) and the admin HTTP server; follows config changes live')
-    .requiredOption('-c, --config <path>', 'config file or directory to watch (repeatable)', collect)
+    .option('-c, --config <path>', 'config file or directory to watch (repeatable; required without --store)', collect)
     .option('--state-dir <dir>', 'where the CA root and token key are kept', DEFAULT_STATE_DIR)
     .option('--ca-dir <dir>', 'plugged-in CA directory (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem)')
     .option(
@@ -69,7 +70,9 @@ export function serveCommand(): Command {
     )
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--hint', 'print how to attach an Envoy once serving');
-  return addLimitOptions(command).action(async (opts: ServeOptions & Record<string, unknown>) => {
+  return addLimitOptions(addStoreOptions(command)).action(async (opts: ServeOptions & Record<string, unknown>) => {
+    const source = configSourceProblem(opts);
+    if (source) fatal(source, 2);
     const unsafe = unsafeServeReason({ ...opts, insecure: opts.insecure === true, insecureAllowRemote: opts.insecureAllowRemote === true });
     if (unsafe) fatal(unsafe, 2);
     const durations = {
@@ -91,9 +94,16 @@ export function serveCommand(): Command {
     if (looseTokenMode)
       logger.warn({ file: opts.adminTokenFile, mode: looseTokenMode }, 'the admin token file is readable by group or others; make it 0600');
     let running: RunningMeshlite;
+    let store: Awaited<ReturnType<typeof openStoreFromFlags>>;
+    try {
+      store = openStoreFromFlags(opts, logger);
+    } catch (err) {
+      fatal((err as Error).message, 2);
+    }
     try {
       running = await startMeshlite({
-        configPaths: opts.config,
+        configPaths: opts.config ?? [],
+        store,
         stateDir: opts.stateDir,
         caDir: opts.caDir,
         secretsDir: opts.secretsDir,
@@ -111,6 +121,7 @@ export function serveCommand(): Command {
         logger,
       });
     } catch (err) {
+      await store?.close();
       if (err instanceof ListenFailure) fatal(describeListenFailure(err), 2);
       fatal((err as Error).message, 1);
     }
@@ -121,6 +132,7 @@ export function serveCommand(): Command {
       stopping = true;
       logger.info({ signal }, 'shutting down');
       await running.stop();
+      await store?.close();
       process.exit(0);
     };
     process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -174,7 +186,7 @@ function durationFlag(flag: string, text: string, zeroAllowed: boolean): number 
 }
 
 function printHint(opts: ServeOptions, adsPort: number, adminPort: number): void {
-  const c = opts.config.map((p) => `-c ${p}`).join(' ');
+  const c = (opts.config ?? []).map((p) => `-c ${p}`).join(' ');
   const host = (address: string) => address.slice(0, address.lastIndexOf(':'));
   const ads = `${host(opts.adsAddress)}:${adsPort}`;
   const admin = `http://${host(opts.adminAddress)}:${adminPort}`;

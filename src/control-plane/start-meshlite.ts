@@ -26,7 +26,9 @@ import { registerCredentialMetrics, registerJwksMetrics } from '../credentials/c
 import { configPathOverlapping } from '../credentials/read-credentials.js';
 import { caCredentials, countingKeys } from './ca-credentials.js';
 import { mountCertificateService } from './certificate-service-mount.js';
-import { ConfigWatcher } from './config-watcher.js';
+import { servedConfigSource } from './served-config-source.js';
+import { registerStoreMetrics } from '../admin/store-status.js';
+import type { EtcdStore } from '../store/etcd-store.js';
 import { ControlPlane, type ControlPlaneHooks } from './control-plane.js';
 import { ConvergenceTracker } from './convergence.js';
 import { RevocationWatcher } from './revocation-watcher.js';
@@ -65,6 +67,8 @@ export interface MeshliteOptions {
   maxConnectionAgeSeconds?: number;
   /** How long a connection's streams may go on after that; default 10 s. */
   maxConnectionAgeGraceSeconds?: number;
+  /** Config is read from this store (config/ keys) and followed, instead of `configPaths`; the caller opens and closes it. */
+  store?: EtcdStore;
   logger: PinoLogger;
 }
 
@@ -106,24 +110,17 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   let applying: Promise<void> = Promise.resolve();
   let convergence: ConvergenceTracker | undefined;
   const loader = new BackgroundConfigLoader({ limits: options.limits });
-  const watcher = new ConfigWatcher({
-    paths: options.configPaths,
-    loader,
-    logger: log,
-    debounceMs: options.debounceMs,
-    settleMs: options.settleMs,
-    onLoad: (result, reason) => {
-      applying = applying.then(async () => {
-        const started = Date.now();
-        await cp.applyConfig(result, reason);
-        if (result.ok) convergence?.begin(cp.connectedProxies(), started);
-      });
-    },
+  const watcher = servedConfigSource(options, loader, log, (result, reason) => {
+    applying = applying.then(async () => {
+      const started = Date.now();
+      await cp.applyConfig(result, reason);
+      if (result.ok) convergence?.begin(cp.connectedProxies(), started);
+    });
+    return applying;
   });
-  // Changes made while starting are collected now and applied once the first load is.
-  watcher.watchNow();
-  const first = await loader.load(options.configPaths);
-  const trustDomain = first.ok ? first.config.mesh.trustDomain : DEFAULT_MESH_CONFIG.trustDomain;
+  const firstRead = await watcher.readFirst();
+  const first = firstRead?.result;
+  const trustDomain = first?.ok ? first.config.mesh.trustDomain : DEFAULT_MESH_CONFIG.trustDomain;
   if (options.insecure) {
     log.warn(
       { ads: options.adsAddress },
@@ -149,7 +146,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   const closeRevoked = (list: RevocationList) => closeRevokedStreams(ads, list, certificateRevoked);
   if (tokens) {
     revocations = await RevocationWatcher.open({ stateDir: options.stateDir, logger: log, onChange: closeRevoked }).catch((err) => {
-      watcher.stop();
+      void watcher.stop();
       throw err;
     });
     revocations.start();
@@ -223,8 +220,9 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     logger: log,
   });
 
-  await cp.applyConfig(first, 'startup');
+  if (firstRead) await cp.applyConfig(firstRead.result, firstRead.reason);
   watcher.activate(first);
+  if (watcher.storeStatus) registerStoreMetrics(metrics.registry, watcher.storeStatus);
 
   const adsHost = options.insecure ? undefined : splitAddress(options.adsAddress).host;
   const rootRotation = new RootRotationDriver({ rotation, certificates, ads, cache, controlPlane: cp, metrics, logger: log, adsHost });
@@ -240,6 +238,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     debugToken: options.adminToken,
     pendingSettle: () => watcher.pendingSettle(),
     rootRotation,
+    store: watcher.storeStatus,
   });
   const adminAddr = splitAddress(options.adminAddress);
   let adsPort: number;
@@ -252,7 +251,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     });
   } catch (err) {
     // Leave nothing running: the caller reports the failure and may exit or retry.
-    watcher.stop();
+    await watcher.stop();
     credentialWatcher?.stop();
     revocations?.stop();
     jwks.close();
@@ -289,7 +288,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     },
     async stop() {
       log.info({}, 'meshlite stopping: no new streams, closing open ones');
-      watcher.stop();
+      await watcher.stop();
       credentialWatcher?.stop();
       revocations?.stop();
       jwks.close();
