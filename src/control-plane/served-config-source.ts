@@ -38,7 +38,15 @@ export function servedConfigSource(
   if (options.store) {
     const source = new StoreConfigSource({ store: options.store, loader, logger, debounceMs: options.debounceMs, onLoad });
     return {
-      readFirst: () => source.readFirst(),
+      readFirst: async () => {
+        const first = await source.readFirst();
+        if (!first)
+          logger.warn(
+            { store: options.store?.description },
+            'the store could not be read at startup: nothing is served until it is, and the CA starts with the default trust domain (restart once the store answers if the mesh names another)',
+          );
+        return first;
+      },
       activate: (first) => source.activate(first),
       reload: (reason) => void source.reload(reason),
       pendingSettle: () => undefined,

@@ -9,19 +9,18 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { LoadResult } from '../../src/config/load-config.js';
 import { BackgroundConfigLoader } from '../../src/control-plane/config-loader.js';
 import { startMeshlite } from '../../src/control-plane/start-meshlite.js';
 import { StoreConfigSource } from '../../src/control-plane/store-config-source.js';
 import { EtcdStore } from '../../src/store/etcd-store.js';
 import { configKey } from '../../src/store/store-keys.js';
-import { resourceKeyOf } from '../../src/store/stored-resources.js';
 import { parseStoreUrl } from '../../src/store/store-url.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { ProcessManager } from '../support/e2e/process-manager.js';
 import { type EtcdCluster, startEtcd } from '../support/etcd.js';
-import { type Document, workloadEntry, yamlOf } from '../support/fixtures/index.js';
+import { yamlOf } from '../support/fixtures/index.js';
 import { REPO_ROOT } from '../support/paths.js';
+import { type Load, put, putWhenUp, until, wl, workloadIds } from './store-config-fixtures.js';
 
 let pm: ProcessManager;
 let etcd: EtcdCluster;
@@ -47,11 +46,6 @@ function openStore(prefix: string): EtcdStore {
   return store;
 }
 
-interface Load {
-  result: LoadResult;
-  reason: string;
-}
-
 function follow(store: EtcdStore): { source: StoreConfigSource; loads: Load[] } {
   const loads: Load[] = [];
   const source = new StoreConfigSource({
@@ -66,42 +60,20 @@ function follow(store: EtcdStore): { source: StoreConfigSource; loads: Load[] } 
   return { source, loads };
 }
 
-/** Polls `check` (after `refresh`, when given) until it holds. */
-async function until(what: string, check: () => boolean, timeoutMs = 20_000, refresh?: () => Promise<void>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await refresh?.();
-    if (check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+async function serveInProcess(store: EtcdStore) {
+  const stateDir = mkdtempSync(join(tmpdir(), 'meshlite-store-serve-'));
+  const m = await startMeshlite({
+    configPaths: [],
+    store,
+    stateDir,
+    adsAddress: '127.0.0.1:0',
+    adminAddress: '127.0.0.1:0',
+    insecure: true,
+    debounceMs: 20,
+    logger: pino({ level: 'silent' }),
+  });
+  return { m, stateDir };
 }
-
-async function put(store: EtcdStore, doc: Document): Promise<number> {
-  const res = await store.kv.put(resourceKeyOf(doc)!).value(yamlOf(doc));
-  return Number(res.header.revision);
-}
-
-/** Retries a write until etcd takes it (it was just restarted). */
-async function putWhenUp(store: EtcdStore, doc: Document): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      await put(store, doc);
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
-const workloadIds = (load: Load | undefined): string[] => {
-  if (!load?.result.ok) throw new Error(`expected a valid load, got ${JSON.stringify(load && !load.result.ok && load.result.issues)}`);
-  return load.result.config.workloadEntries.map((w) => `${w.meta.name}.${w.meta.namespace}`).sort();
-};
-
-const wl = (ref: string, address: string) => workloadEntry(ref, { address });
 
 test('the first read loads every resource at one revision; the same revision loads the same way', async () => {
   const store = openStore('/initial');
@@ -117,6 +89,8 @@ test('the first read loads every resource at one revision; the same revision loa
   assert.equal(source.status().revision, revision);
   const again = await follow(store).source.readFirst();
   assert.equal(again?.result, first, 'a second reader of the same revision loads the same config');
+  assert.ok(await source.reload(), 'a reload (SIGHUP) reads everything again');
+  assert.is(loads[1]?.reason, `store revision ${revision}: reload requested`);
 });
 
 test('a put and a delete are followed; a burst of changes becomes one load', async () => {
@@ -146,7 +120,11 @@ test('invalid values are rejected naming their key, and the last good config sta
   await until('the watch', () => source.following);
   const badKey = 'config/networking.istio.io/WorkloadEntry/foo/broken';
   const cases: [string, string, RegExp][] = [
-    [badKey, 'apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: broken, namespace: foo\n', /:\d+:\d+/],
+    [
+      badKey,
+      'apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: broken, namespace: foo\n',
+      /^etcd:\/invalid\/config\/networking\.istio\.io\/WorkloadEntry\/foo\/broken:4:1: invalid YAML/,
+    ],
     [badKey, yamlOf(wl('foo/other', '10.0.0.9')), /belongs under the key config\/networking\.istio\.io\/WorkloadEntry\/foo\/other/],
     [
       'config/example.io/Gadget/foo/g',
@@ -231,17 +209,7 @@ test('a store down at startup: nothing is served and nothing throws; the first c
 test('serve --store: a put changes what is served; /ready and /metrics show the store', async () => {
   const store = openStore('/serve');
   await put(store, wl('foo/sleep', '10.0.0.1'));
-  const stateDir = mkdtempSync(join(tmpdir(), 'meshlite-store-serve-'));
-  const m = await startMeshlite({
-    configPaths: [],
-    store,
-    stateDir,
-    adsAddress: '127.0.0.1:0',
-    adminAddress: '127.0.0.1:0',
-    insecure: true,
-    debounceMs: 20,
-    logger: pino({ level: 'silent' }),
-  });
+  const { m, stateDir } = await serveInProcess(store);
   try {
     const served = () => (m.controlPlane.currentModel?.registry.workloads.map((w) => w.id) ?? []).sort();
     assert.equal(served(), ['sleep.foo']);
@@ -273,6 +241,32 @@ test('serve --store: a put changes what is served; /ready and /metrics show the 
     const configz = (await (await fetch(`${admin}/debug/configz`)).json()) as any;
     assert.is(configz.source, 'store');
     assert.is(configz.store.revision, revision);
+  } finally {
+    await m.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+});
+
+test('serve --store with etcd down at startup: not ready ("store not read yet") until the store is read', async () => {
+  const store = openStore('/serve-late');
+  await put(store, wl('foo/sleep', '10.0.0.1'));
+  await etcd.members[0]!.stop();
+  let started: Awaited<ReturnType<typeof serveInProcess>> | undefined;
+  try {
+    started = await serveInProcess(store);
+    const res = await fetch(`http://127.0.0.1:${started.m.adminPort}/ready`);
+    assert.is(res.status, 503);
+    const body = (await res.json()) as any;
+    assert.is(body.store.reason, 'store not read yet');
+    assert.is(body.store.state, 'unavailable');
+    assert.is(started.m.controlPlane.currentModel, undefined);
+  } finally {
+    await etcd.members[0]!.start();
+  }
+  const { m, stateDir } = started;
+  try {
+    await until('the first config served', () => m.controlPlane.currentModel?.registry.workloads.length === 1);
+    assert.is((await fetch(`http://127.0.0.1:${m.adminPort}/ready`)).status, 200);
   } finally {
     await m.stop();
     rmSync(stateDir, { recursive: true, force: true });
