@@ -111,6 +111,7 @@ export class StoreConfigSource {
 
   /** Reads everything again and loads it (SIGHUP). When the store cannot be read, following it goes on as before. */
   reload(reason = 'reload requested'): Promise<boolean> {
+    if (!this.#active) return Promise.resolve(false);
     return this.#resync(reason, true);
   }
 

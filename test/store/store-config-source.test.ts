@@ -273,16 +273,22 @@ test('serve --store with etcd down at startup: not ready ("store not read yet") 
   }
 });
 
-test('serve refuses --store together with -c (exit 2, one line)', () => {
-  const cli = join(REPO_ROOT, 'dist/src/cli/main.js');
-  const r = spawnSync(process.execPath, [cli, 'serve', '--store', 'etcd://127.0.0.1:2379', '-c', 'examples/s1-auto-mtls'], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
-  assert.is(r.status, 2, r.stderr);
-  assert.equal(r.stderr.trim().split('\n'), [
+test('serve takes its config from -c or --store, never both, never neither (exit 2, one line)', () => {
+  const serve = (...args: string[]) =>
+    spawnSync(process.execPath, [join(REPO_ROOT, 'dist/src/cli/main.js'), 'serve', ...args], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+  const both = serve('--store', 'etcd://127.0.0.1:2379', '-c', 'examples/s1-auto-mtls');
+  assert.is(both.status, 2, both.stderr);
+  assert.equal(both.stderr.trim().split('\n'), [
     'meshlite serve: --store and -c/--config cannot be used together: the store is the one source of config (load files into it with meshlite apply -f)',
+  ]);
+  const neither = serve();
+  assert.is(neither.status, 2, neither.stderr);
+  assert.equal(neither.stderr.trim().split('\n'), [
+    "meshlite serve: required option '-c, --config <path>' not specified (or --store <url>)",
   ]);
 });
 
