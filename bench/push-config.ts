@@ -39,7 +39,7 @@ function hostAddress(j: number): string {
   return `10.${(rest >> 8) + 1}.${rest & 255}.${c}`;
 }
 
-function meshPolicy(mode: MtlsMode): string {
+export function meshPolicy(mode: MtlsMode): string {
   return `${toYaml({
     apiVersion: 'security.istio.io/v1',
     kind: 'PeerAuthentication',

@@ -40,10 +40,12 @@ export class MeshliteProcess {
   private stderrTail = '';
 
   constructor(
-    private readonly configDir: string,
+    configDir: string,
     readonly stateDir: string,
     adsPort: number,
     adminPort: number,
+    /** Where the config comes from: `-c <configDir>` unless given (e.g. `--store <url> --store-key-file <f>`). */
+    private readonly sourceArgs: readonly string[] = ['-c', configDir],
   ) {
     this.adsAddress = `127.0.0.1:${adsPort}`;
     this.adminUrl = `http://127.0.0.1:${adminPort}`;
@@ -54,7 +56,7 @@ export class MeshliteProcess {
   }
 
   start(extraNodeFlags: string[] = [], patch?: string): void {
-    const args = ['--expose-gc', '--import', AGENT, ...extraNodeFlags, MAIN, 'serve', '-c', this.configDir, '--state-dir', this.stateDir];
+    const args = ['--expose-gc', '--import', AGENT, ...extraNodeFlags, MAIN, 'serve', ...this.sourceArgs, '--state-dir', this.stateDir];
     args.push('--ads-address', this.adsAddress, '--admin-address', this.adminUrl.slice('http://'.length), '--log-level', 'warn');
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
@@ -82,14 +84,14 @@ export class MeshliteProcess {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Resolves once /ready answers 200 and the CA root exists. */
-  async waitReady(timeoutMs: number): Promise<void> {
+  /** Resolves once /ready answers 200 and (unless `rootFile` is false: a store holds it) the CA root file exists. */
+  async waitReady(timeoutMs: number, rootFile = true): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running) throw new Error(`meshlite exited during startup:\n${this.stderrTail}`);
       try {
         const res = await fetch(`${this.adminUrl}/ready`);
-        if (res.status === 200 && existsSync(`${this.stateDir}/ca/root-cert.pem`)) return;
+        if (res.status === 200 && (!rootFile || existsSync(`${this.stateDir}/ca/root-cert.pem`))) return;
       } catch {
         // not listening yet
       }

@@ -63,6 +63,8 @@ export interface AdminDeps {
   rootRotation?: AdminRootRotation;
   /** The store config is read from (serve --store); absent in file mode. */
   store?(): StoreStatus;
+  /** Store mode: every replica and where each proxy is connected, read from the store (never rejects). */
+  meshView?(): Promise<unknown>;
 }
 
 const OPEN_ENDPOINTS = new Set(['/healthz', '/ready', '/metrics']);
@@ -120,7 +122,11 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
       const heldBack = controlPlane.heldBackSnapshot(sync.proxy);
       return heldBack ? { ...sync, heldBack } : sync;
     };
-    if (proxy === undefined) return allProxySync(ads.listConnections(), cache).map(withHeldBack);
+    if (proxy === undefined) {
+      const proxies = allProxySync(ads.listConnections(), cache).map(withHeldBack);
+      // In store mode this replica's proxies come with the mesh-wide view.
+      return deps.meshView ? { proxies, mesh: await deps.meshView() } : proxies;
+    }
     const mine = ads.connectionsOf(proxy);
     if (mine.length === 0)
       return reply.code(404).send({ error: `proxy "${proxy}" is not connected`, connected: [...ads.connectedProxies()].sort() });

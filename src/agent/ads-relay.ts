@@ -49,6 +49,8 @@ export interface AdsRelayOptions {
   node: ConfiguredNode;
   logger: Logger;
   retry?: BackoffSettings;
+  /** Several replicas: a failed stream moves to the next at once; the backoff applies once every one failed. */
+  failover?: { failed(): boolean; succeeded(): void };
 }
 
 export interface AdsRelayStatus {
@@ -184,6 +186,13 @@ class Relay implements AdsRelay {
   }
 
   private upstreamFailed(message: string, authFailure: boolean): void {
+    if (this.opts.failover?.failed()) {
+      this.retry.lastError = message;
+      this.opts.logger.warn({ error: message }, 'the stream to meshlite ended; trying the next replica');
+      this.retryTimer = setTimeout(() => this.connect(), 0);
+      this.retryTimer.unref();
+      return;
+    }
     const { delayMs, attempt } = this.retry.failed(message);
     const { logger } = this.opts;
     const fields = { error: message, retryInMs: delayMs, attempt };
@@ -206,6 +215,7 @@ class Relay implements AdsRelay {
     if (!this.upstreamConnected) {
       this.upstreamConnected = true;
       this.retry.reset();
+      this.opts.failover?.succeeded();
       this.opts.logger.info({ envoyConnected: link.session !== undefined }, 'connected to meshlite');
     }
     if (res.typeUrl === SECRET_TYPE_URL) {

@@ -20,6 +20,7 @@ import { EnvoySupervisor, freeLoopbackPort, pickBaseId } from './envoy-superviso
 import { startSdsServer, type SdsServer } from './sds-server.js';
 import { type StatusCheck, type StatusServer, startStatusServer } from './status-server.js';
 import { readTokenFile } from './token-file.js';
+import { ReplicaRotation } from './replica-rotation.js';
 import { agentDebugView } from './agent-debug.js';
 import { type GrpcMode, startGrpcMode } from './grpc-mode.js';
 
@@ -27,7 +28,7 @@ export interface AgentOptions {
   proxyId: string;
   /** Node cluster Envoy reports; the proxy id by default (as `meshlite bootstrap` writes it). */
   cluster?: string;
-  /** meshlite's ADS address, host:port. */
+  /** meshlite's ADS address, host:port, or every replica's, comma-separated (tried in turn). */
   controlPlane: string;
   tokenFile: string;
   /** The roots to trust meshlite with at first contact (its root-cert.pem). */
@@ -63,7 +64,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const xdsSocket = join(o.workDir, 'xds.sock');
   const sdsSocket = join(o.workDir, 'sds.sock');
   let manager: CertificateManager | undefined;
-  const ca = new CaClient({ address: o.controlPlane, trustBundlePem: () => manager?.trustBundlePem() ?? o.rootCertPem });
+  const ca = new CaClient({
+    address: ReplicaRotation.parse(o.controlPlane),
+    trustBundlePem: () => manager?.trustBundlePem() ?? o.rootCertPem,
+  });
   manager = new CertificateManager({
     ca,
     token: () => readTokenFile(o.tokenFile),
@@ -125,9 +129,11 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   try {
     await certificates.start();
     let serial = certificates.certificate()?.serialNumber;
+    const replicas = ReplicaRotation.parse(o.controlPlane);
     relay = await startAdsRelay({
       socketPath: xdsSocket,
-      upstream: () => upstreamConnection(o.controlPlane, certificates),
+      upstream: () => upstreamConnection(replicas.current, certificates),
+      failover: replicas,
       secrets: certificates,
       onTrustBundle: (pem) => certificates.setTrustBundle(pem),
       node: { id: o.proxyId, cluster: o.cluster ?? o.proxyId, metadata: { [AGENT_NODE_METADATA]: 'true' } },

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { CA_SERVICE_DEFINITION } from '../ca-service/ca-proto.js';
 import type { HeldCertificate } from './agent-types.js';
+import { ReplicaRotation } from './replica-rotation.js';
 
 export const CA_CALL_DEADLINE_MS = 10_000;
 /** The DNS name in meshlite's serving certificate, whatever address it is reached at. */
@@ -25,14 +26,14 @@ export interface CreateCertificateRequest {
 export type CreateCertificateResult = { ok: true; chain: string[] } | { ok: false; code: grpc.status; message: string };
 
 export interface CaClientOptions {
-  /** host:port of meshlite's ADS port. */
-  address: string;
+  /** host:port of meshlite's ADS port, or the replicas to try in turn (an unreachable one moves the call to the next). */
+  address: string | ReplicaRotation;
   /** PEM roots meshlite's serving certificate is verified against; read at every call. */
   trustBundlePem(): string;
 }
 
 interface Channel {
-  /** Hash over the bundle and the credential's certificate: a different one needs another channel. */
+  /** Hash over the bundle, the credential's certificate and the replica: a different one needs another channel. */
   fingerprint: string;
   client: grpc.Client;
 }
@@ -44,14 +45,25 @@ const REDIAL_AFTER = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCE
 
 export class CaClient {
   readonly #opts: CaClientOptions;
+  readonly #replicas: ReplicaRotation;
   readonly #channels: Partial<Record<ChannelKind, Channel>> = {};
   #closed = false;
 
   constructor(opts: CaClientOptions) {
     this.#opts = opts;
+    this.#replicas = typeof opts.address === 'string' ? new ReplicaRotation([opts.address]) : opts.address;
   }
 
+  /** Tries the replicas in turn while they are unreachable; the caller backs off once every one failed. */
   async createCertificate(req: CreateCertificateRequest): Promise<CreateCertificateResult> {
+    for (;;) {
+      const result = await this.#createCertificateOnce(req);
+      if (result.ok) this.#replicas.succeeded();
+      if (result.ok || !REDIAL_AFTER.has(result.code) || !this.#replicas.failed()) return result;
+    }
+  }
+
+  async #createCertificateOnce(req: CreateCertificateRequest): Promise<CreateCertificateResult> {
     if (this.#closed) return { ok: false, code: grpc.status.CANCELLED, message: 'the CA client is closed' };
     const kind: ChannelKind = 'token' in req.credential ? 'token' : 'certificate';
     const channel = this.#channel(kind, req.credential);
@@ -97,6 +109,8 @@ export class CaClient {
       .update(bundle)
       .update('\0')
       .update(held?.certChainPem ?? '')
+      .update('\0')
+      .update(this.#replicas.current)
       .digest('hex');
     const current = this.#channels[kind];
     if (current?.fingerprint === fingerprint) return { ok: true, client: current.client };
@@ -111,7 +125,7 @@ export class CaClient {
       return { ok: false, code: grpc.status.FAILED_PRECONDITION, message: `${what} cannot be used for TLS: ${(err as Error).message}` };
     }
     this.#drop(kind);
-    const client = new grpc.Client(this.#opts.address, credentials, {
+    const client = new grpc.Client(this.#replicas.current, credentials, {
       'grpc.ssl_target_name_override': MESHLITE_SERVER_NAME,
       'grpc.use_local_subchannel_pool': 1,
     });

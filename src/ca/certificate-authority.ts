@@ -181,6 +181,14 @@ export class CertificateAuthority {
     return ca;
   }
 
+  /** A self-signed CA whose root and key are kept elsewhere (the store); `source` names where, for /debug/ca. */
+  static fromRootSigner(trustDomain: string, signer: Signer, source: string, opts: { now?: () => Date; logger?: CaLogger } = {}) {
+    const domain = validateTrustDomain(trustDomain);
+    if (!domain.ok) throw new Error(`meshlite CA: ${domain.error}`);
+    const info = describeCa('self-signed', source, signer);
+    return new CertificateAuthority(trustDomain, signer, signer.root.pem, info, opts.now ?? (() => new Date()), opts.logger);
+  }
+
   /** An X.509-SVID for `identity` with a P-256 key generated here. */
   async issueWorkloadCertificate(identity: WorkloadIdentity, opts: IssueOptions = {}): Promise<IssueResult> {
     const request = this.#workloadRequest(identity, opts);

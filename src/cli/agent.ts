@@ -31,7 +31,10 @@ export function agentCommand(): Command {
     )
     .usage('--proxy <name.namespace> --control-plane <host:port> --token-file <file> --root-cert <file> [options] [-- envoy args...]')
     .requiredOption('--proxy <name.namespace>', 'the workload this proxy is (its WorkloadEntry)')
-    .requiredOption('--control-plane <host:port>', "meshlite's ADS address")
+    .requiredOption(
+      '--control-plane <host:port[,host:port...]>',
+      "meshlite's ADS address; with several replicas, all of them: the agent moves to the next when one fails",
+    )
     .requiredOption(
       '--token-file <file>',
       'a proxy token for the workload (`meshlite token`), needed for the first certificate only; re-read at each use',

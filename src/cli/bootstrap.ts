@@ -9,6 +9,7 @@ import { isProxylessWorkload, PROXYLESS_GRPC_ANNOTATION } from '../model/proxyle
 import { formatJson } from '../translate/proxy-config-dump.js';
 import { DEFAULT_TOKEN_TTL_SECONDS } from '../identity/proxy-token.js';
 import { collect, loadModelOrExit } from './load.js';
+import { replicaEndpointsOrExit } from './replica-endpoints.js';
 import { DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR, durationOrExit, loadIdentityState, requireEnvoyProxy } from './state.js';
 
 export function bootstrapCommand(): Command {
@@ -24,6 +25,11 @@ export function bootstrapCommand(): Command {
     .option('--state-dir <dir>', 'the state directory of meshlite serve (CA root, token key)', DEFAULT_STATE_DIR)
     .option('--ca-dir <dir>', 'plugged-in CA directory (Istio cacerts layout)')
     .option('--ads-address <host:port>', "where meshlite's ADS listens", DEFAULT_ADS_ADDRESS)
+    .option(
+      '--control-plane <host:port,...>',
+      "every replica's ADS address, comma-separated: Envoy moves to a live one when its replica dies (replaces --ads-address)",
+    )
+    .option('--store <url>', 'list the ADS addresses the replicas registered in this store (etcd://...) instead of --control-plane')
     .option('--admin-address <ip>', "Envoy's admin address", '127.0.0.1')
     .option('--admin-port <port>', "Envoy's admin port (0 = any; use envoy --admin-address-path to learn it)", '15000')
     .option(
@@ -44,6 +50,8 @@ export function bootstrapCommand(): Command {
         stateDir: string;
         caDir?: string;
         adsAddress: string;
+        controlPlane?: string;
+        store?: string;
         adminAddress: string;
         adminPort: string;
         tokenTtl: string;
@@ -70,6 +78,7 @@ export function bootstrapCommand(): Command {
         }
         const { namespace, kind } = requireEnvoyProxy(model, opts.proxy);
         const i = opts.adsAddress.lastIndexOf(':');
+        const adsEndpoints = await replicaEndpointsOrExit(opts);
         let caRootPem: string | undefined;
         let token: string | undefined;
         if (!opts.insecure) {
@@ -89,6 +98,7 @@ export function bootstrapCommand(): Command {
           namespace,
           adsHost: opts.adsAddress.slice(0, i),
           adsPort: Number(opts.adsAddress.slice(i + 1)),
+          adsEndpoints,
           adminAddress: opts.adminAddress,
           adminPort: Number(opts.adminPort),
           caRootPem,

@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { agentCommand } from './agent.js';
+import { applyCommand } from './apply.js';
 import { bootstrapCommand } from './bootstrap.js';
 import { caCommand } from './ca.js';
+import { deleteCommand } from './delete.js';
 import { describeCommand } from './describe.js';
 import { diffCommand } from './diff.js';
 import { generateCommand } from './generate.js';
+import { getCommand } from './get.js';
 import { proxiesCommand } from './proxies.js';
+import { replicasCommand } from './replicas.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 import { validateCommand } from './validate.js';
@@ -25,6 +29,10 @@ program.addCommand(bootstrapCommand());
 program.addCommand(diffCommand());
 program.addCommand(agentCommand());
 program.addCommand(caCommand());
+program.addCommand(applyCommand());
+program.addCommand(getCommand());
+program.addCommand(deleteCommand());
+program.addCommand(replicasCommand());
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

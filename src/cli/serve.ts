@@ -3,7 +3,9 @@ import { Command } from 'commander';
 import type { RunningMeshlite } from '../control-plane/start-meshlite.js';
 import { parseDurationMillis, parseDurationSeconds } from './duration.js';
 import { addLimitOptions, limitsFrom } from './limit-options.js';
+import { addReplicaOptions, replicaFlagsFrom } from './replica-options.js';
 import { collect } from './load.js';
+import { STORE_KEY_FILE_HELP, storeKeyFromFlags } from './store-key-flag.js';
 import { describeListenFailure, readAdminToken, unsafeServeReason } from './serve-guards.js';
 import { addStoreOptions, configSourceProblem, openStoreFromFlags, type StoreFlags } from './serve-store.js';
 import { DEFAULT_ADMIN_ADDRESS, DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR } from './state.js';
@@ -18,6 +20,7 @@ export interface ServeOptions extends StoreFlags {
   insecure?: boolean;
   insecureAllowRemote?: boolean;
   adminTokenFile?: string;
+  storeKeyFile?: string;
   maxConnectionAge: string;
   maxConnectionAgeGrace: string;
   authTimeout: string;
@@ -48,6 +51,7 @@ export function serveCommand(): Command {
       '--admin-token-file <path>',
       'file holding the bearer token that /debug/* then requires (needed for a non-loopback --admin-address)',
     )
+    .option('--store-key-file <file>', STORE_KEY_FILE_HELP)
     .option(
       '--max-connection-age <duration>',
       'close each ADS connection gracefully at this age so proxies reconnect and re-authenticate (0 = never)',
@@ -70,7 +74,7 @@ export function serveCommand(): Command {
     )
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--hint', 'print how to attach an Envoy once serving');
-  return addLimitOptions(addStoreOptions(command)).action(async (opts: ServeOptions & Record<string, unknown>) => {
+  return addReplicaOptions(addLimitOptions(addStoreOptions(command))).action(async (opts: ServeOptions & Record<string, unknown>) => {
     const source = configSourceProblem(opts);
     if (source) fatal(source, 2);
     const unsafe = unsafeServeReason({ ...opts, insecure: opts.insecure === true, insecureAllowRemote: opts.insecureAllowRemote === true });
@@ -88,11 +92,19 @@ export function serveCommand(): Command {
     } catch (err) {
       fatal((err as Error).message, 2);
     }
+    let storeKey: ReturnType<typeof storeKeyFromFlags> = {};
+    try {
+      storeKey = storeKeyFromFlags(opts);
+    } catch (err) {
+      fatal((err as Error).message, 2);
+    }
     // Loaded here, not at the top: every other command starts without the server's modules.
     const [{ pino }, { ListenFailure, startMeshlite }] = await Promise.all([import('pino'), import('../control-plane/start-meshlite.js')]);
     const logger = pino({ level: opts.logLevel, base: { service: 'meshlite' } });
     if (looseTokenMode)
       logger.warn({ file: opts.adminTokenFile, mode: looseTokenMode }, 'the admin token file is readable by group or others; make it 0600');
+    if (storeKey.looseMode)
+      logger.warn({ file: opts.storeKeyFile, mode: storeKey.looseMode }, 'the store key file is readable by group or others; make it 0600');
     let running: RunningMeshlite;
     let store: Awaited<ReturnType<typeof openStoreFromFlags>>;
     try {
@@ -117,7 +129,9 @@ export function serveCommand(): Command {
         settleMs: durationMillisFlag('--settle', opts.settle),
         limits: limitsFrom(opts),
         adminToken,
+        storeKey: storeKey.key,
         ...durations,
+        ...replicaFlagsFrom(opts),
         logger,
       });
     } catch (err) {

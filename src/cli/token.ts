@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { DEFAULT_TOKEN_TTL_SECONDS } from '../identity/proxy-token.js';
+import { DEFAULT_TOKEN_TTL_SECONDS, type IssuedToken } from '../identity/proxy-token.js';
 import { addRevocations, readRevocations, type Revocation, revocationsPath } from '../identity/token-revocations.js';
 import { collect, loadModelOrExit } from './load.js';
 import { DEFAULT_STATE_DIR, durationOrExit, exitWith, loadTokenAuthority, requireMeshProxy, requireServeState } from './state.js';
@@ -13,7 +13,11 @@ interface TokenOptions {
   caDir?: string;
   ttl: string;
   json?: boolean;
+  store?: string;
+  storeKeyFile?: string;
 }
+
+const STORE_OPTION = ['--store <etcd://host:port[,...]/prefix>', 'the store of a replicated meshlite (instead of --state-dir)'] as const;
 
 export function tokenCommand(): Command {
   const token = new Command('token')
@@ -25,14 +29,15 @@ export function tokenCommand(): Command {
     .option('--ca-dir <dir>', 'plugged-in CA directory (Istio cacerts layout)')
     .option('--ttl <duration>', 'token lifetime; the stream it opens is closed when it expires', DEFAULT_TTL)
     .option('--json', 'print {token, jti, proxy, issuedAt, expiresAt} as JSON')
+    .option(...STORE_OPTION)
+    .option('--store-key-file <file>', 'with --store: the key the replicas seal their keys with (serve --store-key-file)')
     .action(async (opts: TokenOptions) => {
-      if (!opts.config?.length) exitWith("error: required option '-c, --config <path>' not specified");
+      if (opts.store !== undefined && opts.config?.length)
+        exitWith("meshlite token: give -c or --store, not both (with --store the config is the store's)");
+      if (opts.store === undefined && !opts.config?.length) exitWith("error: required option '-c, --config <path>' not specified");
       if (!opts.proxy) exitWith("error: required option '--proxy <name.namespace>' not specified");
       const ttl = durationOrExit('--ttl', opts.ttl);
-      const model = loadModelOrExit(opts.config);
-      requireMeshProxy(model, opts.proxy);
-      const tokens = await loadTokenAuthority(opts.stateDir, opts.caDir);
-      const issued = await tokens.issueToken(opts.proxy, ttl);
+      const issued = await issue(opts, opts.proxy, ttl);
       const expiresAt = new Date(issued.expiresAt * 1000).toISOString();
       if (opts.json) {
         const out = {
@@ -46,13 +51,25 @@ export function tokenCommand(): Command {
         return;
       }
       process.stdout.write(`${issued.token}\n`);
+      const where = opts.store !== undefined ? `--store ${opts.store}` : `--state-dir ${opts.stateDir}`;
       process.stderr.write(
-        `token id (jti) ${issued.tokenId} for ${opts.proxy}, expires ${expiresAt}; revoke it with: meshlite token revoke --id ${issued.tokenId} --state-dir ${opts.stateDir}\n`,
+        `token id (jti) ${issued.tokenId} for ${opts.proxy}, expires ${expiresAt}; revoke it with: meshlite token revoke --id ${issued.tokenId} ${where}\n`,
       );
     });
   token.addCommand(revokeCommand());
   token.addCommand(revocationsCommand());
   return token;
+}
+
+async function issue(opts: TokenOptions, proxy: string, ttl: number): Promise<IssuedToken> {
+  if (opts.store !== undefined) {
+    const { issueStoreToken } = await import('./store-token.js');
+    return issueStoreToken({ store: opts.store, storeKeyFile: opts.storeKeyFile, proxy, ttlSeconds: ttl });
+  }
+  const model = loadModelOrExit(opts.config!);
+  requireMeshProxy(model, proxy);
+  const tokens = await loadTokenAuthority(opts.stateDir, opts.caDir);
+  return tokens.issueToken(proxy, ttl);
 }
 
 function revokeCommand(): Command {
@@ -63,21 +80,27 @@ function revokeCommand(): Command {
     .option('--proxy <name.namespace>', 'revoke every token of this proxy issued up to now (tokens issued later stay valid)')
     .option('--id <jti>', 'revoke the token with this id (printed by `meshlite token`, shown in /debug/adsz)')
     .option('--state-dir <dir>', 'the state directory of meshlite serve', DEFAULT_STATE_DIR)
-    .action(async (opts: { proxy?: string; id?: string; stateDir: string }) => {
+    .option(...STORE_OPTION)
+    .action(async (opts: { proxy?: string; id?: string; stateDir: string; store?: string }) => {
       if ((opts.proxy === undefined) === (opts.id === undefined))
         exitWith('meshlite token revoke: give exactly one of --proxy <name.namespace> or --id <jti>');
-      requireServeState(opts.stateDir, undefined);
+      if (opts.store === undefined) requireServeState(opts.stateDir, undefined);
       const revokedAt = new Date();
       const entry: Revocation =
         opts.proxy !== undefined
           ? { proxy: opts.proxy, issuedUpTo: Math.floor(revokedAt.getTime() / 1000), revokedAt: revokedAt.toISOString() }
           : { tokenId: opts.id!, revokedAt: revokedAt.toISOString() };
+      const what = 'proxy' in entry ? `every token of ${entry.proxy} issued up to ${revokedAt.toISOString()}` : `token ${entry.tokenId}`;
+      if (opts.store !== undefined) {
+        const key = await (await import('./store-token.js')).revokeInStore(opts.store, entry);
+        process.stdout.write(`revoked ${what} (recorded in ${opts.store} as ${key}; every replica closes its streams)\n`);
+        return;
+      }
       try {
         await addRevocations(opts.stateDir, [entry]);
       } catch (err) {
         exitWith(`meshlite token revoke: ${(err as Error).message}`);
       }
-      const what = 'proxy' in entry ? `every token of ${entry.proxy} issued up to ${revokedAt.toISOString()}` : `token ${entry.tokenId}`;
       process.stdout.write(`revoked ${what} (recorded in ${revocationsPath(opts.stateDir)})\n`);
     });
 }
@@ -87,14 +110,18 @@ function revocationsCommand(): Command {
     .description('list the revoked tokens recorded in the state directory')
     .option('--state-dir <dir>', 'the state directory of meshlite serve', DEFAULT_STATE_DIR)
     .option('--json', 'print the entries as JSON')
-    .action(async (opts: { stateDir: string; json?: boolean }) => {
-      const read = await readRevocations(opts.stateDir);
+    .option(...STORE_OPTION)
+    .action(async (opts: { stateDir: string; json?: boolean; store?: string }) => {
+      const read =
+        opts.store === undefined
+          ? await readRevocations(opts.stateDir)
+          : { ok: true as const, value: await (await import('./store-token.js')).storeRevocations(opts.store) };
       if (!read.ok) exitWith(`meshlite token revocations: ${read.error}`);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(read.value, null, 2)}\n`);
         return;
       }
-      if (read.value.length === 0) process.stdout.write(`no revoked tokens in ${revocationsPath(opts.stateDir)}\n`);
+      if (read.value.length === 0) process.stdout.write(`no revoked tokens in ${opts.store ?? revocationsPath(opts.stateDir)}\n`);
       for (const r of read.value) {
         const what =
           'proxy' in r ? `proxy ${r.proxy}\ttokens issued up to ${new Date(r.issuedUpTo * 1000).toISOString()}` : `id ${r.tokenId}`;

@@ -24,7 +24,14 @@ export interface RevocationWatcherOptions {
   onChange(list: RevocationList): void;
 }
 
-export class RevocationWatcher {
+/** Where a running meshlite gets its revocations: the state directory's file, or the store. */
+export interface RevocationSource {
+  readonly current: RevocationList;
+  start(): void;
+  stop(): void;
+}
+
+export class RevocationWatcher implements RevocationSource {
   private list: RevocationList;
   private signature: string;
   private watcher: FSWatcher | undefined;

@@ -35,6 +35,8 @@ export interface RootRotationDriverOptions {
   controlPlane: { readonly currentModel: MeshModel | undefined };
   metrics: { registry: Registry };
   logger: Logger;
+  /** Set when this meshlite may not start a rotation (409 with this message). */
+  refusal?: string;
   /** The ADS listen host; undefined when ADS is plaintext (--insecure: no serving certificate). */
   adsHost?: string;
   now?: () => Date;
@@ -98,6 +100,7 @@ export class RootRotationDriver implements AdminRootRotation {
 
   async start(request: RotateRootRequest): Promise<RotateRootOutcome> {
     const { rotation } = this.#o;
+    if (this.#o.refusal !== undefined) return { ok: false, httpStatus: 409, error: this.#o.refusal };
     if (this.#starting || isRotating(rotation.phase))
       return { ok: false, httpStatus: 409, error: this.#starting ? 'a root rotation is starting' : this.#refusal() };
     this.#starting = true;

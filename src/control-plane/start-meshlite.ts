@@ -28,15 +28,17 @@ import { caCredentials, countingKeys } from './ca-credentials.js';
 import { mountCertificateService } from './certificate-service-mount.js';
 import { servedConfigSource } from './served-config-source.js';
 import { registerStoreMetrics } from '../admin/store-status.js';
-import type { EtcdStore } from '../store/etcd-store.js';
 import { ControlPlane, type ControlPlaneHooks } from './control-plane.js';
 import { ConvergenceTracker } from './convergence.js';
-import { RevocationWatcher } from './revocation-watcher.js';
+import { type RevocationSource, RevocationWatcher } from './revocation-watcher.js';
+import { STORE_ROTATION_REFUSAL, sharedIdentity } from './store-identity-mount.js';
+import type { EtcdStore } from '../store/etcd-store.js';
 import { RootRotationDriver } from './root-rotation-driver.js';
 import { TokenStreamAuthenticator } from './stream-authenticator.js';
 import { certificateRevocation, closeRevokedStreams } from './credential-revocation.js';
 import { servedWorkloadsMemo } from './served-workloads.js';
 import { keysOnNode } from '../server/node-metadata.js';
+import { mountReplicaRegistry, type ReplicaMount } from './replica-mount.js';
 
 export interface MeshliteOptions {
   configPaths: string[];
@@ -67,9 +69,20 @@ export interface MeshliteOptions {
   maxConnectionAgeSeconds?: number;
   /** How long a connection's streams may go on after that; default 10 s. */
   maxConnectionAgeGraceSeconds?: number;
-  /** Config is read from this store (config/ keys) and followed, instead of `configPaths`; the caller opens and closes it. */
+  /**
+   * Replicated mode: config is read from this store (config/ keys) and followed instead of `configPaths`; the CA,
+   * token key, revocations and certificate ledger are shared through it. The caller opens and closes it.
+   */
   store?: EtcdStore;
+  /** The 32-byte key sealing the CA and token keys in the store (--store-key-file). */
+  storeKey?: Buffer;
   logger: PinoLogger;
+  /** This replica's name in the store; default `<hostname>-<ads port>`. */
+  replicaId?: string;
+  /** host:port proxies and other replicas reach this replica's ADS at; default the ADS listen address. */
+  advertiseAddress?: string;
+  /** TTL of the lease the replica's registry entries live under; default 10 s. */
+  replicaLeaseSeconds?: number;
 }
 
 /** A listener could not bind: which one, where, and the system error code (EADDRINUSE, EACCES, ...). */
@@ -129,28 +142,36 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   }
   secureStateDir(options.stateDir, log);
 
-  const { ca, rotation } = await openCertificateAuthority({
-    ...options,
-    trustDomain,
-    maxTtlSeconds: options.certTtlSeconds ?? DEFAULT_WORKLOAD_TTL_SECONDS,
+  const maxTtlSeconds = options.certTtlSeconds ?? DEFAULT_WORKLOAD_TTL_SECONDS;
+  const shared = await sharedIdentity({ ...options, trustDomain, maxTtlSeconds, logger: log }).catch(async (err) => {
+    await watcher.stop();
+    throw err;
   });
+  const { ca, rotation } = shared ?? (await openCertificateAuthority({ ...options, trustDomain, maxTtlSeconds }));
   const certificates = new WorkloadCertificateCache(ca, { ttlSeconds: options.certTtlSeconds, logger: log });
   const credentials = countingKeys(caCredentials(ca, certificates), metrics);
-  const tokens = options.insecure ? undefined : await TokenAuthority.loadOrCreate(options.stateDir);
-  let revocations: RevocationWatcher | undefined;
+  const tokens = options.insecure ? undefined : (shared?.tokens ?? (await TokenAuthority.loadOrCreate(options.stateDir)));
+  let revocations: RevocationSource | undefined;
   let ads: AdsServer | undefined;
+  let replicas: ReplicaMount | undefined;
   const revocationList = () => revocations?.current;
   const servedIn = servedWorkloadsMemo();
   const certificateRevoked = certificateRevocation(rotation.ledger, revocationList);
   // Streams whose token or certificate the new list revokes are closed at once.
   const closeRevoked = (list: RevocationList) => closeRevokedStreams(ads, list, certificateRevoked);
   if (tokens) {
-    revocations = await RevocationWatcher.open({ stateDir: options.stateDir, logger: log, onChange: closeRevoked }).catch((err) => {
-      void watcher.stop();
+    revocations = await (shared
+      ? shared.openRevocations(closeRevoked)
+      : RevocationWatcher.open({ stateDir: options.stateDir, logger: log, onChange: closeRevoked })
+    ).catch(async (err) => {
+      await watcher.stop();
+      await shared?.rotation.close();
       throw err;
     });
     revocations.start();
   }
+  // A certificate another replica issued, newly known here, may belong to a proxy already revoked.
+  shared?.ledger.start(() => revocations && closeRevoked(revocations.current));
   // Read before the first config is applied, so no proxy sees a credential as missing at startup.
   const credentialStore = options.secretsDir === undefined ? undefined : new CredentialStore(options.secretsDir);
   const overlap = options.secretsDir === undefined ? undefined : configPathOverlapping(options.secretsDir, options.configPaths);
@@ -199,9 +220,13 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     maxConnectionAgeGraceMs: (options.maxConnectionAgeGraceSeconds ?? 10) * 1000,
     onStreamClosed: (reason) => metrics.streamsClosed.inc({ reason }),
     onTlsFailure: (failure) => metrics.tlsHandshakeFailures.inc({ kind: failure.kind }),
-    onProxyConnected: (id, node) => void cp.proxyConnected(id, { keysOnNode: keysOnNode(node) }),
+    onProxyConnected: (id, node) => {
+      void cp.proxyConnected(id, { keysOnNode: keysOnNode(node) });
+      replicas?.registry.proxyConnected(id, keysOnNode(node));
+    },
     onProxyDisconnected: (id) => {
       cp.proxyDisconnected(id);
+      replicas?.registry.proxyDisconnected(id);
       tracker.forget(id);
     },
   });
@@ -225,7 +250,18 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   if (watcher.storeStatus) registerStoreMetrics(metrics.registry, watcher.storeStatus);
 
   const adsHost = options.insecure ? undefined : splitAddress(options.adsAddress).host;
-  const rootRotation = new RootRotationDriver({ rotation, certificates, ads, cache, controlPlane: cp, metrics, logger: log, adsHost });
+  const refusal = shared ? STORE_ROTATION_REFUSAL : undefined;
+  const rootRotation = new RootRotationDriver({
+    rotation,
+    certificates,
+    ads,
+    cache,
+    controlPlane: cp,
+    metrics,
+    logger: log,
+    adsHost,
+    refusal,
+  });
   const adsTls = await rootRotation.servingTls();
   const admin = buildAdminServer({
     controlPlane: cp,
@@ -239,6 +275,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     pendingSettle: () => watcher.pendingSettle(),
     rootRotation,
     store: watcher.storeStatus,
+    meshView: options.store ? () => replicas?.meshView() ?? Promise.resolve({ unavailable: 'not registered yet' }) : undefined,
   });
   const adminAddr = splitAddress(options.adminAddress);
   let adsPort: number;
@@ -254,6 +291,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     await watcher.stop();
     credentialWatcher?.stop();
     revocations?.stop();
+    await shared?.ledger.stop();
     jwks.close();
     certificates.close();
     await ads.shutdown(500);
@@ -262,6 +300,16 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     throw err;
   }
   const adminPort = (admin.server.address() as { port: number }).port;
+  if (options.store)
+    replicas = mountReplicaRegistry({
+      ...options,
+      store: options.store,
+      adsListenAddress: options.adsAddress,
+      adsPort,
+      adminAddress: `${adminAddr.host}:${adminPort}`,
+      rootFingerprint: ca.info.rootFingerprintSha256,
+      leaseSeconds: options.replicaLeaseSeconds,
+    });
   log.info(
     {
       ads: `${splitAddress(options.adsAddress).host}:${adsPort}`,
@@ -288,9 +336,12 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     },
     async stop() {
       log.info({}, 'meshlite stopping: no new streams, closing open ones');
+      // First, so other replicas and operators see this one gone at once.
+      await replicas?.registry.stop();
       await watcher.stop();
       credentialWatcher?.stop();
       revocations?.stop();
+      await shared?.ledger.stop();
       jwks.close();
       await ads!.shutdown(2000);
       await admin.close();

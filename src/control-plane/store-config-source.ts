@@ -215,8 +215,8 @@ export class StoreConfigSource {
   async #follow(epoch: number): Promise<void> {
     try {
       const watch = await this.#o.store.watchPrefix(STORE_KEYS.config, this.#revision, {
-        onChanges: (changes, revision) => {
-          if (epoch === this.#epoch) this.#changed(changes, revision);
+        onChanges: (changes) => {
+          if (epoch === this.#epoch) this.#changed(changes);
         },
         onCompacted: () => {
           if (epoch !== this.#epoch) return;
@@ -240,14 +240,15 @@ export class StoreConfigSource {
     }
   }
 
-  #changed(changes: readonly StoreChange[], revision: number): void {
+  /** The revision noted is that of the newest config change (the header's may count writes to other keys since). */
+  #changed(changes: readonly StoreChange[]): void {
     for (const c of changes) {
       const key = c.type === 'put' ? c.entry.key : c.key;
       if (c.type === 'put') this.#entries.set(key, c.entry);
       else this.#entries.delete(key);
+      this.#revision = Math.max(this.#revision, c.type === 'put' ? c.entry.modRevision : c.modRevision);
       this.#batch.add(key);
     }
-    this.#revision = Math.max(this.#revision, revision);
   }
 
   /** Loads one at a time, in order. A load of the revision last loaded is skipped unless forced. */

@@ -64,13 +64,23 @@ export class TokenAuthority {
     return TokenAuthority.load(stateDir);
   }
 
+  /** A new signing key, PKCS#8 PEM (kept by the caller: the store seals it). */
+  static async generatePrivateKeyPem(): Promise<string> {
+    const { privateKey } = await generateKeyPair(ALG, { extractable: true });
+    return exportPKCS8(privateKey);
+  }
+
+  /** An authority signing with this PKCS#8 PEM key (its public key derived from it). */
+  static async fromPrivateKeyPem(pem: string): Promise<TokenAuthority> {
+    const privateKey = await importPKCS8(pem, ALG);
+    return new TokenAuthority(privateKey, checkedPublicKey(createPublicKey(pem), 'the token signing key'));
+  }
+
   /** Loads an existing signing key; throws when there is none. */
   static async load(stateDir: string): Promise<TokenAuthority> {
     const privateKey = await importPKCS8(readFileSync(join(stateDir, TOKEN_KEY_FILE), 'utf8'), ALG);
     const publicKey = createPublicKey(readFileSync(join(stateDir, TOKEN_PUBLIC_KEY_FILE), 'utf8'));
-    if (publicKey.asymmetricKeyType !== 'ec' || publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
-      throw new Error(`${TOKEN_PUBLIC_KEY_FILE} does not hold an EC P-256 public key`);
-    return new TokenAuthority(privateKey, publicKey);
+    return new TokenAuthority(privateKey, checkedPublicKey(publicKey, TOKEN_PUBLIC_KEY_FILE));
   }
 
   async issue(workloadId: string, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS): Promise<string> {
@@ -118,6 +128,12 @@ export class TokenAuthority {
     this.#verified.remember(token, claims);
     return { ok: true, ...claims };
   }
+}
+
+function checkedPublicKey(publicKey: KeyObject, source: string): KeyObject {
+  if (publicKey.asymmetricKeyType !== 'ec' || publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+    throw new Error(`${source} does not hold an EC P-256 ${publicKey.type} key`);
+  return publicKey;
 }
 
 function writeAtomic(path: string, data: string, mode: number): void {

@@ -33,14 +33,15 @@ export function parseRevocations(text: string): Parsed<Revocation[]> {
   if (!Array.isArray(doc.revocations)) return { ok: false, error: '"revocations" must be an array' };
   const out: Revocation[] = [];
   for (const [i, entry] of doc.revocations.entries()) {
-    const parsed = parseEntry(entry);
+    const parsed = parseRevocationEntry(entry);
     if (!parsed.ok) return { ok: false, error: `revocations[${i}]: ${parsed.error}` };
     out.push(parsed.value);
   }
   return { ok: true, value: out };
 }
 
-function parseEntry(entry: unknown): Parsed<Revocation> {
+/** One entry, as the file and the store's `revocations/<id>` keys hold it. */
+export function parseRevocationEntry(entry: unknown): Parsed<Revocation> {
   if (!isObject(entry)) return { ok: false, error: 'expected an object' };
   const keys = Object.keys(entry).sort().join(',');
   if (typeof entry.revokedAt !== 'string' || Number.isNaN(Date.parse(entry.revokedAt)))

@@ -14,6 +14,11 @@ interface TypeState {
   lastNonce?: string;
   /** Fingerprint of the content last sent; unchanged content is never resent, so a NACK is not answered with the same config. */
   sentFingerprint?: string;
+  /**
+   * The version the client said it holds on its first request of this stream
+   * (it reconnected, perhaps to another replica), until compared with a snapshot.
+   */
+  heldVersion?: string;
   /** The client answered our last response (or never got one): we may send. */
   ready: boolean;
   force: boolean;
@@ -29,6 +34,7 @@ export class SotwStream extends AdsStream<TypeState> {
     const kind = classifySotwRequest(state?.lastNonce, req.responseNonce, req.errorDetail);
     if (kind.kind === 'stale') return;
     state ??= this.newState(type);
+    if (first && req.versionInfo !== '') state.heldVersion = req.versionInfo;
     if (kind.kind === 'ack') {
       state.status.ackedVersion = req.versionInfo;
       state.status.lastAckAt = Date.now();
@@ -74,6 +80,13 @@ export class SotwStream extends AdsStream<TypeState> {
     return out;
   }
 
+  /** Wildcard, or names exactly the type's resources (a named type's set is what the proxy's other resources reference). */
+  private asksForAll(type: ResourceType, state: TypeState): boolean {
+    if (state.wildcard) return true;
+    const all = this.snapshot![type].resources;
+    return all.size === state.names.size && [...state.names].every((n) => all.has(n));
+  }
+
   protected respond(type: ResourceType): void {
     const state = this.types.get(type);
     if (!state?.ready || !this.snapshot) return;
@@ -85,11 +98,26 @@ export class SotwStream extends AdsStream<TypeState> {
       state.status.reconciledVersion = this.snapshot[type].version;
       return;
     }
+    const version = this.snapshot[type].version;
+    const held = state.heldVersion;
+    state.heldVersion = undefined;
+    // Versions are derived from content: a proxy that reconnects (perhaps to another
+    // replica) holding this version holds these resources, if it asks for all of them.
+    if (neverSent && held === version && this.asksForAll(type, state)) {
+      state.sentFingerprint = fingerprint;
+      state.status = {
+        ...state.status,
+        sentVersion: version,
+        ackedVersion: version,
+        reconciledVersion: version,
+        sentCount: resources.length,
+      };
+      return;
+    }
     const changed = fingerprint !== state.sentFingerprint;
-    state.status.reconciledVersion = this.snapshot[type].version;
+    state.status.reconciledVersion = version;
     if (!changed && !state.force && !neverSent) return;
     const nonce = this.nextNonce();
-    const version = this.snapshot[type].version;
     this.write(encodeSotwResponse(this.snapshot[type].typeUrl, version, nonce, resources));
     state.lastNonce = nonce;
     state.sentFingerprint = fingerprint;

@@ -5,6 +5,7 @@
 //   config-writes                                     bumped by every apply/delete (the conflict check)
 //   identity/ca                                       CA root and signing key, sealed
 //   identity/token-key                                token signing key, sealed
+//   identity/ca-root-fingerprint                      SHA-256 of the root every replica must serve
 //   revocations/<id>                                  one token or proxy revocation (JSON)
 //   ledger/<serial>                                   holder of a workload certificate (JSON, leased until expiry)
 //   replicas/<replica>                                a running replica (JSON, leased)
@@ -14,6 +15,7 @@ export const STORE_KEYS = {
   configWrites: 'config-writes',
   caIdentity: 'identity/ca',
   tokenKey: 'identity/token-key',
+  caRootFingerprint: 'identity/ca-root-fingerprint',
   revocations: 'revocations/',
   ledger: 'ledger/',
   replicas: 'replicas/',
@@ -44,6 +46,20 @@ export function parseConfigKey(key: string): ResourceKeyParts | undefined {
   return { group, kind, namespace: namespace === CLUSTER_SCOPED ? undefined : namespace, name };
 }
 
+export function replicaKey(replica: string): string {
+  return `${STORE_KEYS.replicas}${replica}`;
+}
+
 export function proxyKey(replica: string, proxy: string): string {
   return `${STORE_KEYS.proxies}${replica}/${proxy}`;
+}
+
+/** One revocation: `token-<jti>`, or `proxy-<proxy>-<issuedUpTo>` (the same revocation written twice is one key). */
+export function revocationKey(revocation: { tokenId: string } | { proxy: string; issuedUpTo: number }): string {
+  const id = 'tokenId' in revocation ? `token-${revocation.tokenId}` : `proxy-${revocation.proxy}-${revocation.issuedUpTo}`;
+  return `${STORE_KEYS.revocations}${id}`;
+}
+
+export function ledgerKey(serial: string): string {
+  return `${STORE_KEYS.ledger}${serial.toLowerCase()}`;
 }

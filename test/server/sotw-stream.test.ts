@@ -297,7 +297,7 @@ test('CDS subscribed by name (grpc-js-xds): a later empty list means no clusters
 test('a first request carrying a nonce from an earlier stream (reconnect) is answered as a fresh subscription', () => {
   const s = sotwSpy();
   s.stream.onSnapshot(A);
-  s.request('clusters', { node: NODE, version: A.clusters.version, nonce: '17' });
+  s.request('clusters', { node: NODE, version: B.clusters.version, nonce: '17' });
   const r = s.one();
   assert.equal([r.versionInfo, r.names], [A.clusters.version, namesOf(A, 'clusters')]);
 });
@@ -314,6 +314,38 @@ test('a request for a type meshlite does not serve is logged and ignored', () =>
   assert.equal(s.written(), []);
   assert.equal(s.stream.status(), []);
   assert.equal(s.logs, ['ignoring request for an unsupported type']);
+});
+
+test('a reconnecting proxy that holds the current version of a type is sent nothing for it; an older version, or a subset of names, is answered', () => {
+  const s = sotwSpy();
+  s.stream.onSnapshot(A);
+  s.request('clusters', { node: NODE, version: A.clusters.version });
+  s.request('listeners', { node: NODE, version: 'an-older-version' });
+  const written = s.written();
+  assert.equal(
+    written.map((r) => r.type),
+    ['listeners'],
+    'only the type whose held version differs is sent',
+  );
+  const clusters = s.status('clusters')!;
+  assert.equal([clusters.sentVersion, clusters.ackedVersion], [A.clusters.version, A.clusters.version]);
+  assert.equal(
+    s.events.filter((e) => e.kind === 'sent').map((e) => e.type),
+    ['listeners'],
+  );
+  s.stream.onSnapshot(B);
+  assert.ok(
+    s.written().some((r) => r.type === 'clusters' && r.versionInfo === B.clusters.version),
+    'a later change of the skipped type is pushed',
+  );
+
+  const named = sotwSpy();
+  named.stream.onSnapshot(A);
+  const routes = namesOf(A, 'routes');
+  named.request('routes', { node: NODE, version: A.routes.version, names: routes.slice(0, 1) });
+  if (routes.length > 1) assert.is(named.one().type, 'routes', 'a subset of names at the current version is answered');
+  named.request('endpoints', { node: NODE, version: A.endpoints.version, names: namesOf(A, 'endpoints') });
+  assert.equal(named.written(), [], 'every name at the current version: nothing to send');
 });
 
 test.run();

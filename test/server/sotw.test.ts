@@ -293,20 +293,35 @@ test('RDS (named) is never a wildcard: an empty first request gets nothing, an e
 
 // Envoy 1.40 and grpc-js-xds clear the nonce on a new stream; clients that keep
 // it (Istio's INIT/RECONNECT case) must still get their config.
-test('a new stream whose first request carries a nonce from an earlier stream (reconnect) is answered', () =>
+test('a reconnecting stream is answered only for what changed since the version it holds', () =>
   withHarness(async (h) => {
     const a = snapshotOf(MESH.a);
     h.cache.set(PROXY, a);
     const first = h.sotw();
     first.request('clusters', { node: NODE });
-    const r1 = await first.next();
+    first.request('listeners', { node: NODE });
+    const held = new Map([await first.next(), await first.next()].map((r) => [r.type, r]));
     first.close();
     await eventually('the first stream is gone', () => h.server.listConnections().length === 0);
+    const c = snapshotOf(MESH.c);
+    assert.is.not(c.clusters.version, a.clusters.version, 'fixture: clusters change in c');
+    assert.is(c.listeners.version, a.listeners.version, 'fixture: listeners do not');
+    h.cache.set(PROXY, c);
     const second = h.sotw();
-    second.request('clusters', { node: NODE, version: r1.versionInfo, nonce: r1.nonce });
-    const r2 = await second.next(2000);
-    assert.is(r2.versionInfo, a.clusters.version);
-    assert.equal(r2.names, namesOf(a, 'clusters'));
+    for (const type of ['clusters', 'listeners'] as const) {
+      const r = held.get(type)!;
+      second.request(type, { node: NODE, version: r.versionInfo, nonce: r.nonce });
+    }
+    // Answered in order: had listeners been sent, they would come before these endpoints.
+    second.request('endpoints', { node: NODE, names: namesOf(c, 'endpoints') });
+    const types: string[] = [];
+    for (;;) {
+      const r = await second.next(2000);
+      types.push(r.type);
+      if (r.type === 'endpoints') break;
+    }
+    assert.equal(types, ['clusters', 'endpoints']);
+    assert.is(h.server.listConnections().length, 1);
   }));
 
 test.run();

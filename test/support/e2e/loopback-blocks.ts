@@ -21,6 +21,8 @@ export const LOOPBACK_BLOCKS = {
   'e2e/replicas-failover.test.ts': 72,
   'e2e/store-outage.test.ts': 73,
   'store/etcd-store.test.ts': 74,
+  'server/replica-failover-envoy.test.ts': 75,
+  'agent/agent-failover.test.ts': 76,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;

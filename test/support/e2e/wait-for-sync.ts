@@ -33,7 +33,9 @@ export async function waitForSync(adminUrl: string, options: SyncOptions = {}): 
       if (options.generation !== undefined && !(status.state === 'ok' && (status.generation ?? 0) >= options.generation)) {
         last = `configz is ${describeStatus(status)}, waiting for generation ${options.generation}`;
       } else {
-        const syncz = await adminJson<ProxySync[]>(adminUrl, '/debug/syncz');
+        // In store mode the endpoint answers {proxies, mesh}: this replica's proxies are under `proxies`.
+        const answer = await adminJson<ProxySync[] | { proxies: ProxySync[] }>(adminUrl, '/debug/syncz');
+        const syncz = Array.isArray(answer) ? answer : answer.proxies;
         const connected = new Set(syncz.map((p) => p.proxy));
         const missing = (options.proxies ?? []).filter((p) => !connected.has(p));
         const unsynced = syncz.filter((p) => !p.synced);
