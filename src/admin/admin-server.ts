@@ -23,6 +23,7 @@ import { CONFIG_DUMP_TYPE } from '../translate/proxy-config-dump.js';
 import { RESOURCE_TYPES } from '../xds/type-urls.js';
 import { type AdminRootRotation, registerCaRoutes } from './ca-routes.js';
 import type { Metrics } from './metrics.js';
+import type { StoreStatus } from './store-status.js';
 import { allProxySync, type ProxySync, proxySync } from './sync-status.js';
 
 /** The control plane as the admin endpoints read it. */
@@ -60,6 +61,8 @@ export interface AdminDeps {
   debugToken?: string;
   /** The CA root rotation (POST /ca/rotate-root, /debug/ca). */
   rootRotation?: AdminRootRotation;
+  /** The store config is read from (serve --store); absent in file mode. */
+  store?(): StoreStatus;
   /** Store mode: every replica and where each proxy is connected, read from the store (never rejects). */
   meshView?(): Promise<unknown>;
 }
@@ -99,9 +102,13 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
     const status = controlPlane.configStatus;
     const ready = controlPlane.ready;
     const errors = status?.state === 'rejected' ? status.totalIssues : 0;
-    return reply
-      .code(ready ? 200 : 503)
-      .send({ ready, generation: status?.generation ?? 0, config: status?.state ?? 'not loaded', errors });
+    return reply.code(ready ? 200 : 503).send({
+      ready,
+      generation: status?.generation ?? 0,
+      config: status?.state ?? 'not loaded',
+      errors,
+      ...(deps.store ? { store: deps.store() } : {}),
+    });
   });
 
   app.get('/metrics', async (_req, reply) => {
@@ -200,9 +207,13 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
   app.get('/debug/configz', async () => {
     const status = controlPlane.configStatus;
     const settle = deps.pendingSettle?.();
-    const waiting = settle && {
-      waitingToSettle: { files: settle.files.map((f) => `${f.file} (${f.change})`), until: new Date(settle.until).toISOString() },
+    const waiting = {
+      ...(settle && {
+        waitingToSettle: { files: settle.files.map((f) => `${f.file} (${f.change})`), until: new Date(settle.until).toISOString() },
+      }),
+      ...(deps.store ? { source: 'store', store: deps.store() } : {}),
     };
+    const where = deps.store ? 'in the store' : 'on disk';
     if (!status) return { state: 'not loaded', ...waiting };
     if (status.state === 'ok') return { ...status, loadedAt: new Date(status.loadedAt).toISOString(), ...waiting };
     return {
@@ -210,8 +221,8 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
       servingGeneration: status.generation,
       message:
         status.generation > 0
-          ? 'the config on disk is invalid; still serving the last good config'
-          : 'the config on disk is invalid; nothing is served yet',
+          ? `the config ${where} is invalid; still serving the last good config`
+          : `the config ${where} is invalid; nothing is served yet`,
       rejectedAt: new Date(status.rejectedAt).toISOString(),
       errorCount: status.totalIssues,
       errors: formatIssues(status.issues, status.totalIssues),

@@ -7,10 +7,11 @@ import { addReplicaOptions, replicaFlagsFrom } from './replica-options.js';
 import { collect } from './load.js';
 import { STORE_KEY_FILE_HELP, storeKeyFromFlags } from './store-key-flag.js';
 import { describeListenFailure, readAdminToken, unsafeServeReason } from './serve-guards.js';
+import { addStoreOptions, configSourceProblem, openStoreFromFlags, type StoreFlags } from './serve-store.js';
 import { DEFAULT_ADMIN_ADDRESS, DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR } from './state.js';
 
-export interface ServeOptions {
-  config: string[];
+export interface ServeOptions extends StoreFlags {
+  config?: string[];
   stateDir: string;
   caDir?: string;
   secretsDir?: string;
@@ -35,7 +36,7 @@ export interface ServeOptions {
 export function serveCommand(): Command {
   const command = new Command('serve')
     .description('run the control plane: ADS (with SDS from the built-in CA) and the admin HTTP server; follows config changes live')
-    .requiredOption('-c, --config <path>', 'config file or directory to watch (repeatable)', collect)
+    .option('-c, --config <path>', 'config file or directory to watch (repeatable; required without --store)', collect)
     .option('--state-dir <dir>', 'where the CA root and token key are kept', DEFAULT_STATE_DIR)
     .option('--ca-dir <dir>', 'plugged-in CA directory (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem)')
     .option(
@@ -73,7 +74,9 @@ export function serveCommand(): Command {
     )
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--hint', 'print how to attach an Envoy once serving');
-  return addReplicaOptions(addLimitOptions(command)).action(async (opts: ServeOptions & Record<string, unknown>) => {
+  return addReplicaOptions(addLimitOptions(addStoreOptions(command))).action(async (opts: ServeOptions & Record<string, unknown>) => {
+    const source = configSourceProblem(opts);
+    if (source) fatal(source, 2);
     const unsafe = unsafeServeReason({ ...opts, insecure: opts.insecure === true, insecureAllowRemote: opts.insecureAllowRemote === true });
     if (unsafe) fatal(unsafe, 2);
     const durations = {
@@ -103,9 +106,16 @@ export function serveCommand(): Command {
     if (storeKey.looseMode)
       logger.warn({ file: opts.storeKeyFile, mode: storeKey.looseMode }, 'the store key file is readable by group or others; make it 0600');
     let running: RunningMeshlite;
+    let store: Awaited<ReturnType<typeof openStoreFromFlags>>;
+    try {
+      store = openStoreFromFlags(opts, logger);
+    } catch (err) {
+      fatal((err as Error).message, 2);
+    }
     try {
       running = await startMeshlite({
-        configPaths: opts.config,
+        configPaths: opts.config ?? [],
+        store,
         stateDir: opts.stateDir,
         caDir: opts.caDir,
         secretsDir: opts.secretsDir,
@@ -125,6 +135,7 @@ export function serveCommand(): Command {
         logger,
       });
     } catch (err) {
+      await store?.close();
       if (err instanceof ListenFailure) fatal(describeListenFailure(err), 2);
       fatal((err as Error).message, 1);
     }
@@ -135,6 +146,7 @@ export function serveCommand(): Command {
       stopping = true;
       logger.info({ signal }, 'shutting down');
       await running.stop();
+      await store?.close();
       process.exit(0);
     };
     process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -188,7 +200,7 @@ function durationFlag(flag: string, text: string, zeroAllowed: boolean): number 
 }
 
 function printHint(opts: ServeOptions, adsPort: number, adminPort: number): void {
-  const c = opts.config.map((p) => `-c ${p}`).join(' ');
+  const c = (opts.config ?? []).map((p) => `-c ${p}`).join(' ');
   const host = (address: string) => address.slice(0, address.lastIndexOf(':'));
   const ads = `${host(opts.adsAddress)}:${adsPort}`;
   const admin = `http://${host(opts.adminAddress)}:${adminPort}`;

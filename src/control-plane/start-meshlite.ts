@@ -26,7 +26,8 @@ import { registerCredentialMetrics, registerJwksMetrics } from '../credentials/c
 import { configPathOverlapping } from '../credentials/read-credentials.js';
 import { caCredentials, countingKeys } from './ca-credentials.js';
 import { mountCertificateService } from './certificate-service-mount.js';
-import { ConfigWatcher } from './config-watcher.js';
+import { servedConfigSource } from './served-config-source.js';
+import { registerStoreMetrics } from '../admin/store-status.js';
 import { ControlPlane, type ControlPlaneHooks } from './control-plane.js';
 import { ConvergenceTracker } from './convergence.js';
 import { type RevocationSource, RevocationWatcher } from './revocation-watcher.js';
@@ -68,7 +69,10 @@ export interface MeshliteOptions {
   maxConnectionAgeSeconds?: number;
   /** How long a connection's streams may go on after that; default 10 s. */
   maxConnectionAgeGraceSeconds?: number;
-  /** Replicated mode: the CA, token key, revocations and certificate ledger are shared through this store. */
+  /**
+   * Replicated mode: config is read from this store (config/ keys) and followed instead of `configPaths`; the CA,
+   * token key, revocations and certificate ledger are shared through it. The caller opens and closes it.
+   */
   store?: EtcdStore;
   /** The 32-byte key sealing the CA and token keys in the store (--store-key-file). */
   storeKey?: Buffer;
@@ -119,24 +123,17 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   let applying: Promise<void> = Promise.resolve();
   let convergence: ConvergenceTracker | undefined;
   const loader = new BackgroundConfigLoader({ limits: options.limits });
-  const watcher = new ConfigWatcher({
-    paths: options.configPaths,
-    loader,
-    logger: log,
-    debounceMs: options.debounceMs,
-    settleMs: options.settleMs,
-    onLoad: (result, reason) => {
-      applying = applying.then(async () => {
-        const started = Date.now();
-        await cp.applyConfig(result, reason);
-        if (result.ok) convergence?.begin(cp.connectedProxies(), started);
-      });
-    },
+  const watcher = servedConfigSource(options, loader, log, (result, reason) => {
+    applying = applying.then(async () => {
+      const started = Date.now();
+      await cp.applyConfig(result, reason);
+      if (result.ok) convergence?.begin(cp.connectedProxies(), started);
+    });
+    return applying;
   });
-  // Changes made while starting are collected now and applied once the first load is.
-  watcher.watchNow();
-  const first = await loader.load(options.configPaths);
-  const trustDomain = first.ok ? first.config.mesh.trustDomain : DEFAULT_MESH_CONFIG.trustDomain;
+  const firstRead = await watcher.readFirst();
+  const first = firstRead?.result;
+  const trustDomain = first?.ok ? first.config.mesh.trustDomain : DEFAULT_MESH_CONFIG.trustDomain;
   if (options.insecure) {
     log.warn(
       { ads: options.adsAddress },
@@ -146,8 +143,8 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   secureStateDir(options.stateDir, log);
 
   const maxTtlSeconds = options.certTtlSeconds ?? DEFAULT_WORKLOAD_TTL_SECONDS;
-  const shared = await sharedIdentity({ ...options, trustDomain, maxTtlSeconds, logger: log }).catch((err) => {
-    watcher.stop();
+  const shared = await sharedIdentity({ ...options, trustDomain, maxTtlSeconds, logger: log }).catch(async (err) => {
+    await watcher.stop();
     throw err;
   });
   const { ca, rotation } = shared ?? (await openCertificateAuthority({ ...options, trustDomain, maxTtlSeconds }));
@@ -167,7 +164,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
       ? shared.openRevocations(closeRevoked)
       : RevocationWatcher.open({ stateDir: options.stateDir, logger: log, onChange: closeRevoked })
     ).catch(async (err) => {
-      watcher.stop();
+      await watcher.stop();
       await shared?.rotation.close();
       throw err;
     });
@@ -248,8 +245,9 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     logger: log,
   });
 
-  await cp.applyConfig(first, 'startup');
+  if (firstRead) await cp.applyConfig(firstRead.result, firstRead.reason);
   watcher.activate(first);
+  if (watcher.storeStatus) registerStoreMetrics(metrics.registry, watcher.storeStatus);
 
   const adsHost = options.insecure ? undefined : splitAddress(options.adsAddress).host;
   const refusal = shared ? STORE_ROTATION_REFUSAL : undefined;
@@ -276,6 +274,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     debugToken: options.adminToken,
     pendingSettle: () => watcher.pendingSettle(),
     rootRotation,
+    store: watcher.storeStatus,
     meshView: options.store ? () => replicas?.meshView() ?? Promise.resolve({ unavailable: 'not registered yet' }) : undefined,
   });
   const adminAddr = splitAddress(options.adminAddress);
@@ -289,7 +288,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     });
   } catch (err) {
     // Leave nothing running: the caller reports the failure and may exit or retry.
-    watcher.stop();
+    await watcher.stop();
     credentialWatcher?.stop();
     revocations?.stop();
     await shared?.ledger.stop();
@@ -339,7 +338,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
       log.info({}, 'meshlite stopping: no new streams, closing open ones');
       // First, so other replicas and operators see this one gone at once.
       await replicas?.registry.stop();
-      watcher.stop();
+      await watcher.stop();
       credentialWatcher?.stop();
       revocations?.stop();
       await shared?.ledger.stop();

@@ -18,7 +18,8 @@ import { ProcessManager } from '../support/e2e/process-manager.js';
 import { type EtcdCluster, startEtcd } from '../support/etcd.js';
 import { meshliteCli } from '../support/e2e/meshlite.js';
 import { createMeshliteState } from '../support/meshlite-state.js';
-import { EXAMPLES_DIR } from '../support/paths.js';
+import { EXAMPLES_DIR, REPO_ROOT } from '../support/paths.js';
+import { runMeshlite } from '../support/store-cli.js';
 import { SotwClient } from '../server/xds-client.js';
 
 let pm: ProcessManager;
@@ -175,10 +176,13 @@ test('1,000 proxies connecting at once are written in a few transactions', async
 
 test('serve in store mode: /debug/syncz shows every replica and where each proxy is; a stopped replica leaves at once', async () => {
   const store = openStore('/serve');
+  // In store mode the config is the store's: put there as an operator would.
+  const applied = await runMeshlite(REPO_ROOT, ['apply', '-f', join(EXAMPLES_DIR, 's1-auto-mtls'), '--store', etcd.storeUrl('/serve')]);
+  assert.is(applied.code, 0, applied.stderr);
   const stateDir = mkdtempSync(join(tmpdir(), 'meshlite-replicas-'));
   const serve = (replicaId: string) =>
     startMeshlite({
-      configPaths: [join(EXAMPLES_DIR, 's1-auto-mtls')],
+      configPaths: [],
       stateDir,
       adsAddress: '127.0.0.1:0',
       adminAddress: '127.0.0.1:0',
