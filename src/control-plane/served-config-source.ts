@@ -27,6 +27,12 @@ export interface ServedConfigOptions {
   store?: EtcdStore;
   debounceMs?: number;
   settleMs?: number;
+  /**
+   * Wait for the store's first read instead of starting without a config: set
+   * when the shared identity needs the store anyway, so the CA is made with the
+   * trust domain the stored mesh names.
+   */
+  waitForStore?: boolean;
 }
 
 export function servedConfigSource(
@@ -39,7 +45,12 @@ export function servedConfigSource(
     const source = new StoreConfigSource({ store: options.store, loader, logger, debounceMs: options.debounceMs, onLoad });
     return {
       readFirst: async () => {
-        const first = await source.readFirst();
+        let first = await source.readFirst();
+        for (let waitMs = 500; !first && options.waitForStore; waitMs = Math.min(waitMs * 2, 5000)) {
+          if (waitMs === 500) logger.warn({ store: options.store?.description }, 'the store could not be read at startup: waiting for it');
+          await new Promise((r) => setTimeout(r, waitMs));
+          first = await source.readFirst();
+        }
         if (!first)
           logger.warn(
             { store: options.store?.description },

@@ -123,7 +123,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   let applying: Promise<void> = Promise.resolve();
   let convergence: ConvergenceTracker | undefined;
   const loader = new BackgroundConfigLoader({ limits: options.limits });
-  const watcher = servedConfigSource(options, loader, log, (result, reason) => {
+  const watcher = servedConfigSource({ ...options, waitForStore: options.storeKey !== undefined }, loader, log, (result, reason) => {
     applying = applying.then(async () => {
       const started = Date.now();
       await cp.applyConfig(result, reason);

@@ -3,7 +3,11 @@
 // of from the state directory (which still keeps this replica's rotation
 // record and a copy of its ledger). A CA root rotation is not offered: the
 // replicas would have to move through its phases together.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { IssuedLedger } from '../ca/issued-ledger.js';
+import { ROOT_CERT_FILE } from '../ca/root-files.js';
+import { writeFileAtomic } from '../util/files.js';
 import type { CaLogger } from '../ca/certificate-authority.js';
 import { RootRotation } from '../ca/root-rotation.js';
 import type { TokenAuthority } from '../identity/proxy-token.js';
@@ -44,6 +48,9 @@ export async function mountStoreIdentity(o: StoreIdentityMountOptions): Promise<
     logger: o.logger,
     now,
   });
+  // The shared root, public, where the state directory keeps it in file mode: what agents and Envoys are handed to trust.
+  await mkdir(join(o.stateDir, 'ca'), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(join(o.stateDir, 'ca', ROOT_CERT_FILE), ca.rootCertPem, 0o644);
   // Other replicas may have issued certificates the shared ledger lost (written while the store was down).
   const blindUntil = caCreated ? 0 : Date.now() + o.maxTtlSeconds * 1000;
   const issued = new IssuedLedger({ entries: [], blindUntil });
