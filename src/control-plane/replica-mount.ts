@@ -17,6 +17,8 @@ export interface ReplicaMountOptions {
   adsPort: number;
   adminAddress: string;
   rootFingerprint: string;
+  /** The store revision of the config served when the replica registers. */
+  configRevision?: number;
   leaseSeconds?: number;
   logger: Logger;
 }
@@ -45,6 +47,7 @@ export function mountReplicaRegistry(o: ReplicaMountOptions): ReplicaMount {
       startedAt: new Date().toISOString(),
       version: meshliteVersion(),
       rootFingerprint: o.rootFingerprint,
+      ...(o.configRevision === undefined ? {} : { configRevision: o.configRevision }),
     },
   });
   registry.start();

@@ -40,9 +40,10 @@ export function servedConfigSource(
   loader: BackgroundConfigLoader,
   logger: Logger,
   onLoad: (result: LoadResult, reason: string) => void | Promise<void>,
+  onServed?: (revision: number) => void,
 ): ServedConfigSource {
   if (options.store) {
-    const source = new StoreConfigSource({ store: options.store, loader, logger, debounceMs: options.debounceMs, onLoad });
+    const source = new StoreConfigSource({ store: options.store, loader, logger, debounceMs: options.debounceMs, onLoad, onServed });
     return {
       readFirst: async () => {
         let first = await source.readFirst();

@@ -1,17 +1,13 @@
 // The composition root of `meshlite serve`: builds every part and joins them.
 import { join } from 'node:path';
-import type { Logger as PinoLogger } from 'pino';
 import { buildAdminServer } from '../admin/admin-server.js';
 import { Metrics } from '../admin/metrics.js';
 import { proxySync } from '../admin/sync-status.js';
 import { SnapshotCache } from '../cache/snapshot-cache.js';
-import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import { openCertificateAuthority } from '../ca/root-rotation-open.js';
 import { DEFAULT_WORKLOAD_TTL_SECONDS } from '../ca/issue.js';
-import type { RateLimit } from '../ca-service/rate-limit.js';
 import { WorkloadCertificateCache } from '../ca/rotation.js';
 import { BackgroundConfigLoader } from './config-loader.js';
-import type { LoadLimits } from '../config/limits.js';
 import { DEFAULT_MESH_CONFIG } from '../config/types.js';
 import { TokenAuthority } from '../identity/proxy-token.js';
 import { secureStateDir } from '../identity/state-dir.js';
@@ -32,7 +28,6 @@ import { ControlPlane, type ControlPlaneHooks } from './control-plane.js';
 import { ConvergenceTracker } from './convergence.js';
 import { type RevocationSource, RevocationWatcher } from './revocation-watcher.js';
 import { STORE_ROTATION_REFUSAL, sharedIdentity } from './store-identity-mount.js';
-import type { EtcdStore } from '../store/etcd-store.js';
 import { RootRotationDriver } from './root-rotation-driver.js';
 import { TokenStreamAuthenticator } from './stream-authenticator.js';
 import { certificateRevocation, closeRevokedStreams } from './credential-revocation.js';
@@ -40,81 +35,9 @@ import { servedWorkloadsMemo } from './served-workloads.js';
 import { keysOnNode } from '../server/node-metadata.js';
 import { mountReplicaRegistry, type ReplicaMount } from './replica-mount.js';
 
-export interface MeshliteOptions {
-  configPaths: string[];
-  stateDir: string;
-  /** Istio `cacerts` directory for a plugged-in CA; else a self-signed root in the state dir. */
-  caDir?: string;
-  /** Secrets for `credentialName` (served as kubernetes://<name>); none when absent. */
-  secretsDir?: string;
-  adsAddress: string;
-  adminAddress: string;
-  /** Plaintext ADS and no proxy tokens. Only for development and proxyless clients. */
-  insecure: boolean;
-  /** Workload certificate lifetime: SDS certificates get it, CreateCertificate grants at most it. */
-  certTtlSeconds?: number;
-  /** CreateCertificate calls per identity; 60 a minute by default. */
-  csrRateLimit?: RateLimit;
-  /** How often jwksUri documents are fetched again (20 minutes by default, as Istio). */
-  jwksRefreshSeconds?: number;
-  debounceMs?: number;
-  /** How long files must be quiet before a change that shrinks or removes one is applied. */
-  settleMs?: number;
-  limits?: Partial<LoadLimits>;
-  /** Bearer token every admin endpoint but /healthz, /ready and /metrics requires; none when undefined. */
-  adminToken?: string;
-  /** A stream must authenticate (and a TLS handshake finish) within this; default 10 s. */
-  authTimeoutSeconds?: number;
-  /** ADS connections are closed gracefully at this age (proxies reconnect and re-authenticate); 0 or undefined: never. */
-  maxConnectionAgeSeconds?: number;
-  /** How long a connection's streams may go on after that; default 10 s. */
-  maxConnectionAgeGraceSeconds?: number;
-  /**
-   * Replicated mode: config is read from this store (config/ keys) and followed instead of `configPaths`; the CA,
-   * token key, revocations and certificate ledger are shared through it. The caller opens and closes it.
-   */
-  store?: EtcdStore;
-  /** The 32-byte key sealing the CA and token keys in the store (--store-key-file). */
-  storeKey?: Buffer;
-  logger: PinoLogger;
-  /** This replica's name in the store; default `<hostname>-<ads port>`. */
-  replicaId?: string;
-  /** host:port proxies and other replicas reach this replica's ADS at; default the ADS listen address. */
-  advertiseAddress?: string;
-  /** TTL of the lease the replica's registry entries live under; default 10 s. */
-  replicaLeaseSeconds?: number;
-}
+import { ListenFailure, type MeshliteOptions, type RunningMeshlite, splitAddress } from './meshlite-options.js';
 
-/** A listener could not bind: which one, where, and the system error code (EADDRINUSE, EACCES, ...). */
-export class ListenFailure extends Error {
-  constructor(
-    readonly listener: 'ads' | 'admin',
-    readonly address: string,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export interface RunningMeshlite {
-  adsPort: number;
-  adminPort: number;
-  controlPlane: ControlPlane;
-  ca: CertificateAuthority;
-  /** The CA root rotation (`meshlite ca rotate-root`). */
-  rootRotation: RootRotationDriver;
-  tokens?: TokenAuthority;
-  /** The secrets directory's credentials, when --secrets-dir was given. */
-  credentials?: CredentialStore;
-  reload(): void;
-  stop(): Promise<void>;
-}
-
-function splitAddress(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(':');
-  return { host: address.slice(0, i), port: Number(address.slice(i + 1)) };
-}
+export { ListenFailure, type MeshliteOptions, type RunningMeshlite } from './meshlite-options.js';
 
 export async function startMeshlite(options: MeshliteOptions): Promise<RunningMeshlite> {
   const log = options.logger;
@@ -123,14 +46,22 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   let applying: Promise<void> = Promise.resolve();
   let convergence: ConvergenceTracker | undefined;
   const loader = new BackgroundConfigLoader({ limits: options.limits });
-  const watcher = servedConfigSource({ ...options, waitForStore: options.storeKey !== undefined }, loader, log, (result, reason) => {
-    applying = applying.then(async () => {
-      const started = Date.now();
-      await cp.applyConfig(result, reason);
-      if (result.ok) convergence?.begin(cp.connectedProxies(), started);
-    });
-    return applying;
-  });
+  let replicas: ReplicaMount | undefined;
+  const watcher = servedConfigSource(
+    { ...options, waitForStore: options.storeKey !== undefined },
+    loader,
+    log,
+    (result, reason) => {
+      applying = applying.then(async () => {
+        const started = Date.now();
+        await cp.applyConfig(result, reason);
+        if (result.ok) convergence?.begin(cp.connectedProxies(), started);
+      });
+      return applying;
+    },
+    // Registered replicas show the store revision they serve.
+    (revision) => replicas?.registry.update({ configRevision: revision }),
+  );
   const firstRead = await watcher.readFirst();
   const first = firstRead?.result;
   const trustDomain = first?.ok ? first.config.mesh.trustDomain : DEFAULT_MESH_CONFIG.trustDomain;
@@ -153,7 +84,6 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   const tokens = options.insecure ? undefined : (shared?.tokens ?? (await TokenAuthority.loadOrCreate(options.stateDir)));
   let revocations: RevocationSource | undefined;
   let ads: AdsServer | undefined;
-  let replicas: ReplicaMount | undefined;
   const revocationList = () => revocations?.current;
   const servedIn = servedWorkloadsMemo();
   const certificateRevoked = certificateRevocation(rotation.ledger, revocationList);
@@ -277,6 +207,17 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     store: watcher.storeStatus,
     meshView: options.store ? () => replicas?.meshView() ?? Promise.resolve({ unavailable: 'not registered yet' }) : undefined,
   });
+  const closeAll = async (streamGraceMs: number) => {
+    await watcher.stop();
+    credentialWatcher?.stop();
+    revocations?.stop();
+    await shared?.ledger.stop();
+    jwks.close();
+    await ads!.shutdown(streamGraceMs);
+    await admin.close();
+    certificates.close();
+    await rootRotation.close();
+  };
   const adminAddr = splitAddress(options.adminAddress);
   let adsPort: number;
   try {
@@ -288,15 +229,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     });
   } catch (err) {
     // Leave nothing running: the caller reports the failure and may exit or retry.
-    await watcher.stop();
-    credentialWatcher?.stop();
-    revocations?.stop();
-    await shared?.ledger.stop();
-    jwks.close();
-    certificates.close();
-    await ads.shutdown(500);
-    await admin.close();
-    await rootRotation.close();
+    await closeAll(500);
     throw err;
   }
   const adminPort = (admin.server.address() as { port: number }).port;
@@ -308,6 +241,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
       adsPort,
       adminAddress: `${adminAddr.host}:${adminPort}`,
       rootFingerprint: ca.info.rootFingerprintSha256,
+      configRevision: watcher.storeStatus?.().revision,
       leaseSeconds: options.replicaLeaseSeconds,
     });
   log.info(
@@ -338,15 +272,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
       log.info({}, 'meshlite stopping: no new streams, closing open ones');
       // First, so other replicas and operators see this one gone at once.
       await replicas?.registry.stop();
-      await watcher.stop();
-      credentialWatcher?.stop();
-      revocations?.stop();
-      await shared?.ledger.stop();
-      jwks.close();
-      await ads!.shutdown(2000);
-      await admin.close();
-      certificates.close();
-      await rootRotation.close();
+      await closeAll(2000);
       await applying;
       log.info({}, 'meshlite stopped');
     },

@@ -23,6 +23,8 @@ export interface StoreConfigSourceOptions {
   retryMaxMs?: number;
   /** Every load after activation, in order; awaited before the next one starts. `reason` names the store revision. */
   onLoad(result: LoadResult, reason: string): void | Promise<void>;
+  /** A valid config of this store revision is now served (the first one included). */
+  onServed?(revision: number): void;
 }
 
 export class StoreConfigSource {
@@ -276,7 +278,9 @@ export class StoreConfigSource {
 
   #noteOutcome(result: LoadResult, revision: number): void {
     this.#latestRejected = !result.ok;
-    if (result.ok) this.#appliedRevision = revision;
-    else this.#rejectedRevision = revision;
+    if (result.ok) {
+      this.#appliedRevision = revision;
+      this.#o.onServed?.(revision);
+    } else this.#rejectedRevision = revision;
   }
 }

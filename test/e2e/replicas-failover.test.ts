@@ -98,7 +98,8 @@ test('three replicas on etcd: one root, applies reach all, a stopped replica han
 
       const deleted = await mesh.cli(['delete', 'authorizationpolicy', 'allow-nothing', '-n', 'bar']);
       assert.is(deleted.code, 0, deleted.stderr);
-      await mesh.servedEverywhere(writtenRevision(deleted.stdout));
+      const lastWrite = writtenRevision(deleted.stdout);
+      await mesh.servedEverywhere(lastWrite);
       await until('the policy is gone', async () => ((await codeOf(mesh)) === '200' ? true : undefined));
 
       const from = await Promise.all(PROXIES.map((p) => mesh.replicaOf(p)));
@@ -144,6 +145,7 @@ test('three replicas on etcd: one root, applies reach all, a stopped replica han
         others.map((r) => r.process.name.replace('meshlite-', '')).sort(),
         'the stopped replica left the registry at once',
       );
+      for (const r of view.replicas) assert.is(r.configRevision, lastWrite, `${r.id} registered the store revision it serves`);
     },
     180_000,
   );
