@@ -10,12 +10,11 @@ import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type RunningMeshlite, startMeshlite } from '../../src/control-plane/start-meshlite.js';
-import { EtcdStore } from '../../src/store/etcd-store.js';
+import type { EtcdStore } from '../../src/store/etcd-store.js';
 import { type MeshView, ReplicaRegistry, type ReplicaRecord, readMesh } from '../../src/store/replica-registry.js';
-import { parseStoreUrl } from '../../src/store/store-url.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { ProcessManager } from '../support/e2e/process-manager.js';
-import { type EtcdCluster, startEtcd } from '../support/etcd.js';
+import { type EtcdCluster, openTestStore, startEtcd } from '../support/etcd.js';
 import { meshliteCli } from '../support/e2e/meshlite.js';
 import { createMeshliteState } from '../support/meshlite-state.js';
 import { EXAMPLES_DIR, REPO_ROOT } from '../support/paths.js';
@@ -39,11 +38,7 @@ test.after(async () => {
   pm.removeDir();
 });
 
-function openStore(prefix: string): EtcdStore {
-  const store = new EtcdStore({ location: parseStoreUrl(etcd.storeUrl(prefix)), callTimeoutMs: 1500 });
-  stores.push(store);
-  return store;
-}
+const openStore = (prefix: string): EtcdStore => openTestStore(etcd, prefix, stores);
 
 let nextPort = 15010;
 function record(id: string): ReplicaRecord {

@@ -6,6 +6,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
+import { EtcdStore } from '../../src/store/etcd-store.js';
+import { parseStoreUrl } from '../../src/store/store-url.js';
 import type { ManagedProcess, ProcessManager } from './e2e/process-manager.js';
 
 export const ETCD_BIN = process.env.ETCD_BIN ?? '/usr/bin/etcd';
@@ -122,4 +124,11 @@ export async function waitAnswering(urls: string[], watched: ManagedProcess, tim
   } finally {
     client.close();
   }
+}
+
+/** A store connection to `cluster` under `prefix` (short deadlines for tests), remembered in `opened` to be closed after. */
+export function openTestStore(cluster: EtcdCluster, prefix: string, opened: EtcdStore[]): EtcdStore {
+  const store = new EtcdStore({ location: parseStoreUrl(cluster.storeUrl(prefix)), callTimeoutMs: 1500 });
+  opened.push(store);
+  return store;
 }
