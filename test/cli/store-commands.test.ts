@@ -126,7 +126,7 @@ test('validate --store: ok on the applied config; a broken stored value is repor
   assert.match(empty.stderr, 'holds no config yet: write it with meshlite apply');
 });
 
-test('proxies, generate and describe --store print exactly what they print from the files applied', async () => {
+test('proxies, generate, describe and diff --store mean exactly what they mean from the files applied', async () => {
   for (const args of [['proxies'], ['generate', '--proxy', 'sleep.foo'], ['describe'], ['generate', '--all', '-o', 'yaml']]) {
     const [fromFiles, fromStore] = await Promise.all([meshlite(...args, '-c', S1), meshlite(...args, '--store', url)]);
     assert.is(fromFiles.code, 0, fromFiles.stderr);
@@ -134,6 +134,19 @@ test('proxies, generate and describe --store print exactly what they print from 
     assert.ok(fromStore.stdout.length > 100, `${args[0]} printed something`);
     assert.is(fromStore.stdout, fromFiles.stdout, `${args.join(' ')}: byte for byte`);
   }
+  // diff's offline meaning from the store: a dump made from the files matches it, one from another proxy does not.
+  const dumps = await Promise.all(['sleep.foo', 'httpbin.bar'].map((p) => meshlite('generate', '-c', S1, '--proxy', p)));
+  const [same, other] = ['same.json', 'other.json'].map((f, i) => {
+    writeFileSync(join(pm.dir, f), dumps[i]!.stdout);
+    return join(pm.dir, f);
+  });
+  const matching = await meshlite('diff', '--store', url, '--proxy', 'sleep.foo', '--file', same!);
+  assert.is(matching.code, 0, matching.stdout + matching.stderr);
+  const differing = await meshlite('diff', '--store', url, '--proxy', 'sleep.foo', '--file', other!);
+  assert.is(differing.code, 1, differing.stdout + differing.stderr);
+  const both = await meshlite('diff', '--store', url, '-c', S1, '--proxy', 'sleep.foo', '--file', same!);
+  assert.is(both.code, 2);
+  assert.is(both.stderr, 'meshlite diff: give exactly one of -c/--config, --store or --meshlite-admin\n');
 });
 
 test('one source of config: -c with --store, or neither, is one line and exit 2', async () => {
