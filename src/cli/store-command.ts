@@ -21,9 +21,10 @@ export interface StoreFlags {
   storeTlsKey?: string;
 }
 
-export function addStoreFlags(command: Command): Command {
-  return command
-    .requiredOption('--store <url>', 'etcd://host:port[,host:port...][/prefix] (etcds:// for TLS)')
+/** `required: false` for commands that read the config from the store or from files (-c). */
+export function addStoreFlags(command: Command, required = true): Command {
+  const help = 'etcd://host:port[,host:port...][/prefix] (etcds:// for TLS)';
+  return (required ? command.requiredOption('--store <url>', help) : command.option('--store <url>', `the config of a store: ${help}`))
     .option('--store-tls-ca <file>', 'CA certificate that signs the etcd members (PEM)')
     .option('--store-tls-cert <file>', 'client certificate for etcd (PEM)')
     .option('--store-tls-key <file>', 'its private key (PEM)');
@@ -52,7 +53,7 @@ export async function withStore(flags: StoreFlags, fn: (store: EtcdStore) => Pro
 }
 
 /** Anything the etcd client throws (its errors, its fault-handling policies); a local bug is not one of them. */
-function isStoreFailure(err: unknown): boolean {
+export function isStoreFailure(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const name = err.constructor?.name ?? '';
   return (
@@ -60,7 +61,7 @@ function isStoreFailure(err: unknown): boolean {
   );
 }
 
-function storeFailureLine(store: string, err: Error): string {
+export function storeFailureLine(store: string, err: Error): string {
   const detail = firstLine(String(err.message ?? err));
   if (/too many operations in txn/i.test(detail))
     return `the store ${store} refused the transaction as too large (${detail}); apply fewer resources at a time or raise etcd's --max-txn-ops`;
