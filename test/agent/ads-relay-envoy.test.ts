@@ -139,7 +139,10 @@ test("Envoy through the relay: meshlite's listeners, clusters and CA-file secret
         'meshlite has Envoy again, synced',
         async () => {
           if (!relay!.status().upstreamConnected) return false;
-          const syncz = (await (await fetch(`http://127.0.0.1:${t.m.adminPort}/debug/syncz`)).json()) as { proxy: string; synced: boolean }[];
+          const syncz = (await (await fetch(`http://127.0.0.1:${t.m.adminPort}/debug/syncz`)).json()) as {
+            proxy: string;
+            synced: boolean;
+          }[];
           return syncz.some((p) => p.proxy === PROXY && p.synced);
         },
         15_000,
