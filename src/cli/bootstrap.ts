@@ -10,10 +10,11 @@ import { formatJson } from '../translate/proxy-config-dump.js';
 import { DEFAULT_TOKEN_TTL_SECONDS } from '../identity/proxy-token.js';
 import { collect, loadModelOrExit } from './load.js';
 import { replicaEndpointsOrExit } from './replica-endpoints.js';
+import { addStoreTlsFlags } from './store-connection.js';
 import { DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR, durationOrExit, loadIdentityState, requireEnvoyProxy } from './state.js';
 
 export function bootstrapCommand(): Command {
-  return new Command('bootstrap')
+  return addStoreTlsFlags(new Command('bootstrap'))
     .description(
       'write the Envoy bootstrap for a proxy (pass it to `envoy -c`), or with --grpc the gRPC xDS bootstrap of a proxyless client (GRPC_XDS_BOOTSTRAP)',
     )

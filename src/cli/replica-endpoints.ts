@@ -2,6 +2,7 @@
 // fail over between them: given as a list, or read from the store's registry.
 import { readMeshOrExit } from './replicas.js';
 import { exitWith } from './state.js';
+import type { StoreConnectionFlags } from './store-connection.js';
 
 export interface Endpoint {
   host: string;
@@ -24,7 +25,7 @@ export function parseEndpointList(text: string, flag: string): Endpoint[] {
 }
 
 /** For `bootstrap`: undefined when neither --control-plane nor --store was given (--ads-address then applies). */
-export async function replicaEndpointsOrExit(opts: { controlPlane?: string; store?: string }): Promise<Endpoint[] | undefined> {
+export async function replicaEndpointsOrExit(opts: StoreConnectionFlags & { controlPlane?: string }): Promise<Endpoint[] | undefined> {
   if (opts.controlPlane !== undefined && opts.store !== undefined)
     exitWith('meshlite bootstrap: pass --control-plane or --store, not both');
   if (opts.controlPlane !== undefined) {
@@ -35,7 +36,7 @@ export async function replicaEndpointsOrExit(opts: { controlPlane?: string; stor
     }
   }
   if (opts.store === undefined) return undefined;
-  const mesh = await readMeshOrExit(opts.store, 'meshlite bootstrap');
+  const mesh = await readMeshOrExit({ ...opts, store: opts.store }, 'meshlite bootstrap');
   if (mesh.replicas.length === 0)
     exitWith(`meshlite bootstrap: no replica is registered in ${opts.store}; start meshlite serve --store first`);
   const addresses = [...new Set(mesh.replicas.map((r) => r.adsAddress))].join(',');

@@ -3,9 +3,9 @@
 // replica then serves the same mesh, and `meshlite apply` validates exactly
 // what is served (files go in with `meshlite apply -f`).
 import type { Command } from 'commander';
-import { EtcdStore } from '../store/etcd-store.js';
-import { parseStoreUrl } from '../store/store-url.js';
+import type { EtcdStore } from '../store/etcd-store.js';
 import type { Logger } from '../util/logger.js';
+import { openStore } from './store-connection.js';
 
 export interface StoreFlags {
   config?: string[];
@@ -41,16 +41,5 @@ export function configSourceProblem(flags: StoreFlags): string | undefined {
 /** The store of --store (not yet contacted), or undefined in file mode. Throws one line on a bad URL or TLS file. */
 export function openStoreFromFlags(flags: StoreFlags, logger: Logger): EtcdStore | undefined {
   if (flags.store === undefined) return undefined;
-  const location = parseStoreUrl(flags.store);
-  const tls = [flags.storeTlsCa, flags.storeTlsCert, flags.storeTlsKey].some((f) => f !== undefined);
-  if (tls && !location.tls) throw new Error(`--store ${flags.store}: the --store-tls-* files need an etcds:// URL`);
-  try {
-    return new EtcdStore({
-      location,
-      tls: tls ? { caFile: flags.storeTlsCa, certFile: flags.storeTlsCert, keyFile: flags.storeTlsKey } : undefined,
-      logger,
-    });
-  } catch (err) {
-    throw new Error(`--store: ${(err as Error).message}`);
-  }
+  return openStore({ ...flags, store: flags.store }, logger);
 }

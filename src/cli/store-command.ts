@@ -7,9 +7,10 @@ import { createTwoFilesPatch } from 'diff';
 import { formatIssues } from '../config/diagnostics.js';
 import type { ConfigWriteOutcome, ConfigWriteRequest } from '../store/config-write.js';
 import { conflictMessage, summarizeChanges } from '../store/config-transaction.js';
-import { EtcdStore } from '../store/etcd-store.js';
+import type { EtcdStore } from '../store/etcd-store.js';
 import { STORE_KEYS } from '../store/store-keys.js';
-import { parseStoreUrl } from '../store/store-url.js';
+import { explainStoreError, tlsFailure } from '../store/store-tls.js';
+import { addStoreTlsFlags, openStore } from './store-connection.js';
 
 /** 1: the config (or the request) is refused; 2: bad flags; 3: a concurrent write won; 4: etcd did not answer. */
 export const EXIT = { ok: 0, refused: 1, usage: 2, conflict: 3, storeUnavailable: 4 } as const;
@@ -22,11 +23,7 @@ export interface StoreFlags {
 }
 
 export function addStoreFlags(command: Command): Command {
-  return command
-    .requiredOption('--store <url>', 'etcd://host:port[,host:port...][/prefix] (etcds:// for TLS)')
-    .option('--store-tls-ca <file>', 'CA certificate that signs the etcd members (PEM)')
-    .option('--store-tls-cert <file>', 'client certificate for etcd (PEM)')
-    .option('--store-tls-key <file>', 'its private key (PEM)');
+  return addStoreTlsFlags(command.requiredOption('--store <url>', 'etcd://host:port[,host:port...][/prefix] (etcds:// for TLS)'));
 }
 
 /**
@@ -35,16 +32,21 @@ export function addStoreFlags(command: Command): Command {
  * is one transaction, so nothing was half-written.
  */
 export async function withStore(flags: StoreFlags, fn: (store: EtcdStore) => Promise<number>): Promise<void> {
-  const location = parseStoreUrl(flags.store);
-  const store = new EtcdStore({
-    location,
-    tls: { caFile: flags.storeTlsCa, certFile: flags.storeTlsCert, keyFile: flags.storeTlsKey },
-  });
+  let store: EtcdStore;
+  try {
+    store = openStore(flags);
+  } catch (err) {
+    process.stderr.write(`meshlite: ${(err as Error).message}\n`);
+    process.exitCode = EXIT.usage;
+    return;
+  }
   try {
     process.exitCode = await fn(store);
   } catch (err) {
     if (!isStoreFailure(err)) throw err;
-    process.stderr.write(`meshlite: ${storeFailureLine(store.description, err as Error)}; nothing was written\n`);
+    process.stderr.write(
+      `meshlite: ${storeFailureLine(store.description, err as Error, store.options.location.tls)}; nothing was written\n`,
+    );
     process.exitCode = EXIT.storeUnavailable;
   } finally {
     await store.close();
@@ -60,8 +62,10 @@ function isStoreFailure(err: unknown): boolean {
   );
 }
 
-function storeFailureLine(store: string, err: Error): string {
-  const detail = firstLine(String(err.message ?? err));
+function storeFailureLine(store: string, err: Error, tls: boolean): string {
+  const refused = tlsFailure(err);
+  if (refused) return `no TLS connection to the store ${store}: ${refused}`;
+  const detail = explainStoreError(err, tls);
   if (/too many operations in txn/i.test(detail))
     return `the store ${store} refused the transaction as too large (${detail}); apply fewer resources at a time or raise etcd's --max-txn-ops`;
   if (/deadline|unavailable|circuit|ECONNREFUSED|connect/i.test(`${err.constructor?.name} ${detail}`))
@@ -143,10 +147,6 @@ function patchOf(key: string, before: string | undefined, after: string | undefi
       context: 3,
     },
   );
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0]!.slice(0, 300);
 }
 
 /**

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { DEFAULT_TOKEN_TTL_SECONDS, type IssuedToken } from '../identity/proxy-token.js';
 import { addRevocations, readRevocations, type Revocation, revocationsPath } from '../identity/token-revocations.js';
 import { collect, loadModelOrExit } from './load.js';
+import { addStoreTlsFlags } from './store-connection.js';
 import { DEFAULT_STATE_DIR, durationOrExit, exitWith, loadTokenAuthority, requireMeshProxy, requireServeState } from './state.js';
 
 const DEFAULT_TTL = `${DEFAULT_TOKEN_TTL_SECONDS / 86400}d`;
@@ -20,7 +21,7 @@ interface TokenOptions {
 const STORE_OPTION = ['--store <etcd://host:port[,...]/prefix>', 'the store of a replicated meshlite (instead of --state-dir)'] as const;
 
 export function tokenCommand(): Command {
-  const token = new Command('token')
+  const token = addStoreTlsFlags(new Command('token'))
     .description('print an ADS bearer token for a proxy (signed with the key in the state directory); its id goes to stderr')
     .enablePositionalOptions()
     .option('-c, --config <path>', 'config file or directory (repeatable; required)', collect)
@@ -64,7 +65,7 @@ export function tokenCommand(): Command {
 async function issue(opts: TokenOptions, proxy: string, ttl: number): Promise<IssuedToken> {
   if (opts.store !== undefined) {
     const { issueStoreToken } = await import('./store-token.js');
-    return issueStoreToken({ store: opts.store, storeKeyFile: opts.storeKeyFile, proxy, ttlSeconds: ttl });
+    return issueStoreToken({ ...opts, store: opts.store, storeKeyFile: opts.storeKeyFile, proxy, ttlSeconds: ttl });
   }
   const model = loadModelOrExit(opts.config!);
   requireMeshProxy(model, proxy);
@@ -73,7 +74,7 @@ async function issue(opts: TokenOptions, proxy: string, ttl: number): Promise<Is
 }
 
 function revokeCommand(): Command {
-  return new Command('revoke')
+  return addStoreTlsFlags(new Command('revoke'))
     .description(
       'revoke one token (--id) or every token of a proxy issued up to now (--proxy); a running meshlite serve closes their streams within a second',
     )
@@ -92,7 +93,7 @@ function revokeCommand(): Command {
           : { tokenId: opts.id!, revokedAt: revokedAt.toISOString() };
       const what = 'proxy' in entry ? `every token of ${entry.proxy} issued up to ${revokedAt.toISOString()}` : `token ${entry.tokenId}`;
       if (opts.store !== undefined) {
-        const key = await (await import('./store-token.js')).revokeInStore(opts.store, entry);
+        const key = await (await import('./store-token.js')).revokeInStore({ ...opts, store: opts.store }, entry);
         process.stdout.write(`revoked ${what} (recorded in ${opts.store} as ${key}; every replica closes its streams)\n`);
         return;
       }
@@ -106,7 +107,7 @@ function revokeCommand(): Command {
 }
 
 function revocationsCommand(): Command {
-  return new Command('revocations')
+  return addStoreTlsFlags(new Command('revocations'))
     .description('list the revoked tokens recorded in the state directory')
     .option('--state-dir <dir>', 'the state directory of meshlite serve', DEFAULT_STATE_DIR)
     .option('--json', 'print the entries as JSON')
@@ -115,7 +116,7 @@ function revocationsCommand(): Command {
       const read =
         opts.store === undefined
           ? await readRevocations(opts.stateDir)
-          : { ok: true as const, value: await (await import('./store-token.js')).storeRevocations(opts.store) };
+          : { ok: true as const, value: await (await import('./store-token.js')).storeRevocations({ ...opts, store: opts.store }) };
       if (!read.ok) exitWith(`meshlite token revocations: ${read.error}`);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(read.value, null, 2)}\n`);

@@ -23,6 +23,7 @@ export const LOOPBACK_BLOCKS = {
   'store/etcd-store.test.ts': 74,
   'server/replica-failover-envoy.test.ts': 75,
   'agent/agent-failover.test.ts': 76,
+  'store/store-tls.test.ts': 78,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
