@@ -3,15 +3,15 @@ import { policyScope } from '../model/authorization.js';
 import { MeshViews } from '../model/mesh-views.js';
 import type { SidecarView, UpstreamTls } from '../model/view-types.js';
 import { sidecarProxies } from '../translate/translator.js';
-import { collect, loadModelOrExit } from './load.js';
+import { addConfigSourceFlags, type ConfigSourceFlags, loadModelFromSourceOrExit } from './config-source.js';
 
 export function describeCommand(): Command {
-  return new Command('describe')
-    .description('summarise, per sidecar proxy, what it accepts inbound and how it reaches each service')
-    .requiredOption('-c, --config <path>', 'config file or directory (repeatable)', collect)
+  return addConfigSourceFlags(
+    new Command('describe').description('summarise, per sidecar proxy, what it accepts inbound and how it reaches each service'),
+  )
     .option('--proxy <name.namespace>', 'only this proxy')
-    .action((opts: { config: string[]; proxy?: string }) => {
-      const model = loadModelOrExit(opts.config);
+    .action(async (opts: ConfigSourceFlags & { proxy?: string }) => {
+      const model = await loadModelFromSourceOrExit(opts, 'describe');
       const proxies = sidecarProxies(model).filter((w) => !opts.proxy || w.id === opts.proxy);
       if (proxies.length === 0) {
         process.stderr.write(opts.proxy ? `no sidecar proxy "${opts.proxy}"\n` : 'no sidecar proxies in this config\n');

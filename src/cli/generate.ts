@@ -7,14 +7,16 @@ import { authorizationReport } from '../translate/authorization-report.js';
 import { dumpProxyConfig, formatJson } from '../translate/proxy-config-dump.js';
 import { meshProxies } from '../translate/translator.js';
 import { RESOURCE_TYPES, type ResourceType } from '../xds/type-urls.js';
-import { collect, loadModelOrExit } from './load.js';
+import { addConfigSourceFlags, type ConfigSourceFlags, loadModelFromSourceOrExit } from './config-source.js';
 
 const SECTION_INDEX: Record<ResourceType, number> = { clusters: 0, endpoints: 1, listeners: 2, routes: 3, secrets: 4 };
 
 export function generateCommand(): Command {
-  return new Command('generate')
-    .description("translate offline and print a proxy's Envoy config in config_dump shape")
-    .requiredOption('-c, --config <path>', 'config file or directory (repeatable)', collect)
+  return addConfigSourceFlags(
+    new Command('generate').description(
+      "translate offline (files, or a store's config) and print a proxy's Envoy config in config_dump shape",
+    ),
+  )
     .option('--proxy <name.namespace>', 'the workload (sidecar, gateway or proxyless gRPC app) whose config to print')
     .option('--all', 'every proxy, as {proxy: dump}')
     .addOption(
@@ -27,14 +29,15 @@ export function generateCommand(): Command {
     )
     .addOption(new Option('-o, --output <format>', 'output format').choices(['json', 'yaml']).default('json'))
     .action(
-      (opts: {
-        config: string[];
-        proxy?: string;
-        all?: boolean;
-        type: ResourceType | 'rbac' | 'view' | 'all';
-        output: 'json' | 'yaml';
-      }) => {
-        const model = loadModelOrExit(opts.config);
+      async (
+        opts: ConfigSourceFlags & {
+          proxy?: string;
+          all?: boolean;
+          type: ResourceType | 'rbac' | 'view' | 'all';
+          output: 'json' | 'yaml';
+        },
+      ) => {
+        const model = await loadModelFromSourceOrExit(opts, 'generate');
         if (!opts.proxy && !opts.all) {
           process.stderr.write(
             `--proxy <name.namespace> or --all is required; proxies: ${meshProxies(model)

@@ -1,8 +1,7 @@
 // The ADS addresses of every replica, for a bootstrap or an agent that should
 // fail over between them: given as a list, or read from the store's registry.
-import { readMeshOrExit } from './replicas.js';
+import type { MeshView } from '../store/replica-registry.js';
 import { exitWith } from './state.js';
-import type { StoreConnectionFlags } from './store-connection.js';
 
 export interface Endpoint {
   host: string;
@@ -24,24 +23,21 @@ export function parseEndpointList(text: string, flag: string): Endpoint[] {
   });
 }
 
-/** For `bootstrap`: undefined when neither --control-plane nor --store was given (--ads-address then applies). */
-export async function replicaEndpointsOrExit(opts: StoreConnectionFlags & { controlPlane?: string }): Promise<Endpoint[] | undefined> {
-  if (opts.controlPlane !== undefined && opts.store !== undefined)
-    exitWith('meshlite bootstrap: pass --control-plane or --store, not both');
-  if (opts.controlPlane !== undefined) {
-    try {
-      return parseEndpointList(opts.controlPlane, '--control-plane');
-    } catch (err) {
-      return exitWith(`meshlite bootstrap: ${(err as Error).message}`);
-    }
-  }
-  if (opts.store === undefined) return undefined;
-  const mesh = await readMeshOrExit({ ...opts, store: opts.store }, 'meshlite bootstrap');
-  if (mesh.replicas.length === 0)
-    exitWith(`meshlite bootstrap: no replica is registered in ${opts.store}; start meshlite serve --store first`);
-  const addresses = [...new Set(mesh.replicas.map((r) => r.adsAddress))].join(',');
+/** For `bootstrap -c`: the --control-plane list, or undefined (--ads-address then applies). */
+export function replicaEndpointsOrExit(opts: { controlPlane?: string }): Endpoint[] | undefined {
+  if (opts.controlPlane === undefined) return undefined;
+  return endpointsOrExit(opts.controlPlane, '--control-plane');
+}
+
+/** The ADS address of every replica registered in the store (each once), or one line and exit 1 when there is none. */
+export function registeredEndpointsOrExit(mesh: MeshView, where: string): Endpoint[] {
+  if (mesh.replicas.length === 0) exitWith(`meshlite bootstrap: no replica is registered in ${where}; start meshlite serve --store first`);
+  return endpointsOrExit([...new Set(mesh.replicas.map((r) => r.adsAddress))].join(','), 'the registered ADS addresses');
+}
+
+function endpointsOrExit(text: string, flag: string): Endpoint[] {
   try {
-    return parseEndpointList(addresses, 'the registered ADS addresses');
+    return parseEndpointList(text, flag);
   } catch (err) {
     return exitWith(`meshlite bootstrap: ${(err as Error).message}`);
   }

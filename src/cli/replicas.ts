@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import type { MeshView } from '../store/replica-registry.js';
 import { exitWith } from './state.js';
-import { addStoreTlsFlags, type StoreConnectionFlags } from './store-connection.js';
+import { addStoreFlags, type StoreConnectionFlags } from './store-connection.js';
 
 interface ReplicasCliOptions extends StoreConnectionFlags {
   store: string;
@@ -14,38 +14,16 @@ interface ReplicasCliOptions extends StoreConnectionFlags {
 export function replicasCommand(): Command {
   const command = new Command('replicas')
     .description('list the meshlite replicas registered in the store (and, with --proxies, which replica each proxy is on)')
-    .requiredOption('--store <url>', 'the store: etcd://host:port[,host:port...][/prefix] (etcds:// for TLS)')
     .option('--proxies', 'also list every connected proxy and its replica')
     .option('-o, --output <format>', 'table or json', 'table');
-  return addStoreTlsFlags(command).action(async (opts: ReplicasCliOptions) => {
+  return addStoreFlags(command, true, 'the store').action(async (opts: ReplicasCliOptions) => {
     if (opts.output !== 'table' && opts.output !== 'json') exitWith(`meshlite replicas: -o expects table or json, got "${opts.output}"`);
-    const mesh = await readMeshOrExit(opts, 'meshlite replicas');
+    const [{ withStoreOrExit }, { readMesh }] = await Promise.all([import('./config-source.js'), import('../store/replica-registry.js')]);
+    const mesh = await withStoreOrExit(opts, 'replicas', readMesh);
     process.stdout.write(
       opts.output === 'json' ? `${JSON.stringify(asJson(mesh, opts.proxies === true), null, 2)}\n` : table(mesh, opts.proxies === true),
     );
   });
-}
-
-/** Reads the registry from the store the flags name, or exits with one line saying why not. */
-export async function readMeshOrExit(flags: StoreConnectionFlags & { store: string }, command: string): Promise<MeshView> {
-  const [{ openStore }, { readMesh }, { explainStoreError }] = await Promise.all([
-    import('./store-connection.js'),
-    import('../store/replica-registry.js'),
-    import('../store/store-tls.js'),
-  ]);
-  let store: Awaited<ReturnType<typeof openStore>>;
-  try {
-    store = openStore(flags);
-  } catch (err) {
-    return exitWith(`${command}: ${(err as Error).message}`);
-  }
-  try {
-    return await readMesh(store);
-  } catch (err) {
-    return exitWith(`${command}: cannot read ${store.description}: ${explainStoreError(err, store.options.location.tls)}`);
-  } finally {
-    await store.close();
-  }
 }
 
 function asJson(mesh: MeshView, withProxies: boolean) {

@@ -1,8 +1,8 @@
-// What `apply`, `get` and `delete` share: the --store flags, one connection for
-// the command, the exit codes, and how a change is reported.
+// What `apply`, `get` and `delete` share: one connection for the command, the
+// exit codes, and how a change is reported (their --store flags come from
+// store-connection.ts, like every store command's).
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import type { Command } from 'commander';
 import { createTwoFilesPatch } from 'diff';
 import { formatIssues } from '../config/diagnostics.js';
 import type { ConfigWriteOutcome, ConfigWriteRequest } from '../store/config-write.js';
@@ -10,21 +10,12 @@ import { conflictMessage, summarizeChanges } from '../store/config-transaction.j
 import type { EtcdStore } from '../store/etcd-store.js';
 import { STORE_KEYS } from '../store/store-keys.js';
 import { explainStoreError, tlsFailure } from '../store/store-tls.js';
-import { addStoreTlsFlags, openStore } from './store-connection.js';
+import { openStore, type StoreConnectionFlags } from './store-connection.js';
 
 /** 1: the config (or the request) is refused; 2: bad flags; 3: a concurrent write won; 4: etcd did not answer. */
 export const EXIT = { ok: 0, refused: 1, usage: 2, conflict: 3, storeUnavailable: 4 } as const;
 
-export interface StoreFlags {
-  store: string;
-  storeTlsCa?: string;
-  storeTlsCert?: string;
-  storeTlsKey?: string;
-}
-
-export function addStoreFlags(command: Command): Command {
-  return addStoreTlsFlags(command.requiredOption('--store <url>', 'etcd://host:port[,host:port...][/prefix] (etcds:// for TLS)'));
-}
+export type StoreFlags = StoreConnectionFlags & { store: string };
 
 /**
  * Runs `fn` with a connection to the store and sets the exit code it returns.
@@ -54,7 +45,7 @@ export async function withStore(flags: StoreFlags, fn: (store: EtcdStore) => Pro
 }
 
 /** Anything the etcd client throws (its errors, its fault-handling policies); a local bug is not one of them. */
-function isStoreFailure(err: unknown): boolean {
+export function isStoreFailure(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const name = err.constructor?.name ?? '';
   return (
@@ -62,7 +53,8 @@ function isStoreFailure(err: unknown): boolean {
   );
 }
 
-function storeFailureLine(store: string, err: Error, tls: boolean): string {
+/** One line for a store failure: what to fix for a TLS handshake that failed, else what etcd said. */
+export function storeFailureLine(store: string, err: Error, tls: boolean): string {
   const refused = tlsFailure(err);
   if (refused) return `no TLS connection to the store ${store}: ${refused}`;
   const detail = explainStoreError(err, tls);

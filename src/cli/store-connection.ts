@@ -1,4 +1,5 @@
-// How every store command (apply/get/delete, token, replicas, bootstrap)
+// How every store command (serve, apply/get/delete, replicas, token, and the
+// config readers: validate, proxies, describe, generate, diff, bootstrap)
 // names and opens the store: --store plus the same --store-tls-* flags, so a
 // store that wants mutual TLS is reached the same way by each of them.
 import type { Command } from 'commander';
@@ -14,8 +15,16 @@ export interface StoreConnectionFlags {
   storeTlsKey?: string;
 }
 
-export function addStoreTlsFlags(command: Command): Command {
-  return command
+const URL_HELP = 'etcd://host:port[,host:port...][/prefix] (etcds:// for TLS)';
+
+/**
+ * --store and its --store-tls-* files. `required: false` for commands that
+ * also work without a store (the config from -c, a state directory);
+ * `purpose` says what the store is for in the help.
+ */
+export function addStoreFlags(command: Command, required = true, purpose?: string): Command {
+  const help = purpose === undefined ? URL_HELP : `${purpose}: ${URL_HELP}`;
+  return (required ? command.requiredOption('--store <url>', help) : command.option('--store <url>', help))
     .option('--store-tls-ca <file>', 'CA certificate that signed the etcd members (PEM; etcds://)')
     .option('--store-tls-cert <file>', 'client certificate for etcd (PEM; etcds://)')
     .option('--store-tls-key <file>', 'private key of --store-tls-cert (PEM)');

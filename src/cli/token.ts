@@ -1,41 +1,40 @@
 import { Command } from 'commander';
 import { DEFAULT_TOKEN_TTL_SECONDS, type IssuedToken } from '../identity/proxy-token.js';
 import { addRevocations, readRevocations, type Revocation, revocationsPath } from '../identity/token-revocations.js';
-import { collect, loadModelOrExit } from './load.js';
-import { addStoreTlsFlags } from './store-connection.js';
+import { addConfigSourceFlags, configSourceOrExit, type ConfigSourceFlags } from './config-source.js';
+import { loadModelOrExit } from './load.js';
+import { addStoreFlags, type StoreConnectionFlags } from './store-connection.js';
 import { DEFAULT_STATE_DIR, durationOrExit, exitWith, loadTokenAuthority, requireMeshProxy, requireServeState } from './state.js';
 
 const DEFAULT_TTL = `${DEFAULT_TOKEN_TTL_SECONDS / 86400}d`;
 
-interface TokenOptions {
-  config?: string[];
+interface TokenOptions extends ConfigSourceFlags {
   proxy?: string;
   stateDir: string;
   caDir?: string;
   ttl: string;
   json?: boolean;
-  store?: string;
   storeKeyFile?: string;
 }
 
-const STORE_OPTION = ['--store <etcd://host:port[,...]/prefix>', 'the store of a replicated meshlite (instead of --state-dir)'] as const;
+const STORE_PURPOSE = 'the store of a replicated meshlite (instead of --state-dir)';
 
 export function tokenCommand(): Command {
-  const token = addStoreTlsFlags(new Command('token'))
-    .description('print an ADS bearer token for a proxy (signed with the key in the state directory); its id goes to stderr')
-    .enablePositionalOptions()
-    .option('-c, --config <path>', 'config file or directory (repeatable; required)', collect)
+  const token = addConfigSourceFlags(
+    new Command('token')
+      .description(
+        "print an ADS bearer token for a proxy (signed with the key in the state directory, or with --store the store's shared key); its id goes to stderr",
+      )
+      .enablePositionalOptions(),
+  )
     .option('--proxy <name.namespace>', 'the workload the token is for (required)')
     .option('--state-dir <dir>', 'the state directory of meshlite serve (CA root, token key)', DEFAULT_STATE_DIR)
     .option('--ca-dir <dir>', 'plugged-in CA directory (Istio cacerts layout)')
     .option('--ttl <duration>', 'token lifetime; the stream it opens is closed when it expires', DEFAULT_TTL)
     .option('--json', 'print {token, jti, proxy, issuedAt, expiresAt} as JSON')
-    .option(...STORE_OPTION)
     .option('--store-key-file <file>', 'with --store: the key the replicas seal their keys with (serve --store-key-file)')
     .action(async (opts: TokenOptions) => {
-      if (opts.store !== undefined && opts.config?.length)
-        exitWith("meshlite token: give -c or --store, not both (with --store the config is the store's)");
-      if (opts.store === undefined && !opts.config?.length) exitWith("error: required option '-c, --config <path>' not specified");
+      configSourceOrExit(opts, 'token');
       if (!opts.proxy) exitWith("error: required option '--proxy <name.namespace>' not specified");
       const ttl = durationOrExit('--ttl', opts.ttl);
       const issued = await issue(opts, opts.proxy, ttl);
@@ -63,9 +62,10 @@ export function tokenCommand(): Command {
 }
 
 async function issue(opts: TokenOptions, proxy: string, ttl: number): Promise<IssuedToken> {
-  if (opts.store !== undefined) {
+  const source = configSourceOrExit(opts, 'token');
+  if (source.kind === 'store') {
     const { issueStoreToken } = await import('./store-token.js');
-    return issueStoreToken({ ...opts, store: opts.store, storeKeyFile: opts.storeKeyFile, proxy, ttlSeconds: ttl });
+    return issueStoreToken({ flags: source.flags, storeKeyFile: opts.storeKeyFile, proxy, ttlSeconds: ttl });
   }
   const model = loadModelOrExit(opts.config!);
   requireMeshProxy(model, proxy);
@@ -74,15 +74,14 @@ async function issue(opts: TokenOptions, proxy: string, ttl: number): Promise<Is
 }
 
 function revokeCommand(): Command {
-  return addStoreTlsFlags(new Command('revoke'))
+  return addStoreFlags(new Command('revoke'), false, STORE_PURPOSE)
     .description(
       'revoke one token (--id) or every token of a proxy issued up to now (--proxy); a running meshlite serve closes their streams within a second',
     )
     .option('--proxy <name.namespace>', 'revoke every token of this proxy issued up to now (tokens issued later stay valid)')
     .option('--id <jti>', 'revoke the token with this id (printed by `meshlite token`, shown in /debug/adsz)')
     .option('--state-dir <dir>', 'the state directory of meshlite serve', DEFAULT_STATE_DIR)
-    .option(...STORE_OPTION)
-    .action(async (opts: { proxy?: string; id?: string; stateDir: string; store?: string }) => {
+    .action(async (opts: StoreConnectionFlags & { proxy?: string; id?: string; stateDir: string }) => {
       if ((opts.proxy === undefined) === (opts.id === undefined))
         exitWith('meshlite token revoke: give exactly one of --proxy <name.namespace> or --id <jti>');
       if (opts.store === undefined) requireServeState(opts.stateDir, undefined);
@@ -107,12 +106,11 @@ function revokeCommand(): Command {
 }
 
 function revocationsCommand(): Command {
-  return addStoreTlsFlags(new Command('revocations'))
+  return addStoreFlags(new Command('revocations'), false, STORE_PURPOSE)
     .description('list the revoked tokens recorded in the state directory')
     .option('--state-dir <dir>', 'the state directory of meshlite serve', DEFAULT_STATE_DIR)
     .option('--json', 'print the entries as JSON')
-    .option(...STORE_OPTION)
-    .action(async (opts: { stateDir: string; json?: boolean; store?: string }) => {
+    .action(async (opts: StoreConnectionFlags & { stateDir: string; json?: boolean }) => {
       const read =
         opts.store === undefined
           ? await readRevocations(opts.stateDir)

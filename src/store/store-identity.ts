@@ -80,7 +80,8 @@ async function sharedCa(
   return { material: written.created ? made : openCa(key, written.value), created: written.created };
 }
 
-function openCa(key: Buffer, value: Buffer): CaMaterial {
+/** The sealed CA of `identity/ca`, opened with the store key (a StoreContentError when it does not open). */
+export function openCa(key: Buffer, value: Buffer): CaMaterial {
   const doc = parseJson(openSealed(key, STORE_KEYS.caIdentity, value), STORE_KEYS.caIdentity) as Partial<CaMaterial>;
   if (typeof doc.certPem !== 'string' || typeof doc.keyPem !== 'string')
     throw new StoreContentError(`${STORE_KEYS.caIdentity}: the sealed value holds no certPem and keyPem`);

@@ -7,7 +7,6 @@
 // unnoticed by traffic, and SIGTERM stops agent and Envoy together.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AgentProxy } from '../support/e2e/agent.js';
@@ -19,6 +18,7 @@ import { adminText } from '../support/e2e/meshlite.js';
 import { processAlive, withProcesses } from '../support/e2e/process-manager.js';
 import { describeFailures, startTraffic } from '../support/e2e/traffic.js';
 import { startWorld, type World } from '../support/e2e/world.js';
+import { until } from '../support/poll.js';
 
 const S1 = expectedMatrix();
 const S2 = expectedMatrix({ 'legacy->foo': '000', 'legacy->bar': '000' });
@@ -30,16 +30,6 @@ async function assertMatrix(world: World, expected: Matrix, step: string): Promi
   const actual = await world.matrix();
   assert.equal(actual, expected, `${step}: ${matrixDiff(actual, expected)}`);
   await assertDiffMatches({ ...world, proxies: world.sidecarProxies }, step, true);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(100);
-  }
 }
 
 test('S1 -> S2 -> S3 with every sidecar under meshlite agent; no workload key is made or held by meshlite', async () => {

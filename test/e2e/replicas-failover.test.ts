@@ -6,7 +6,6 @@
 // did not change, and `meshlite diff` matches on the new replica.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { assertDiffMatches } from '../support/e2e/diff-check.js';
@@ -16,6 +15,7 @@ import { withProcesses } from '../support/e2e/process-manager.js';
 import { startReplicatedMesh, type ReplicatedMesh } from '../support/e2e/replicated-mesh.js';
 import { describeFailures, startTraffic } from '../support/e2e/traffic.js';
 import { etcdInstalled } from '../support/etcd.js';
+import { until } from '../support/poll.js';
 
 const PROXIES = ['httpbin.bar', 'sleep.foo'];
 
@@ -40,16 +40,6 @@ spec:
   - route:
     - destination: {host: httpbin.bar.svc.cluster.local}
 `;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
 
 /** The revision `meshlite apply`/`delete` reports it wrote. */
 function writtenRevision(stdout: string): number {

@@ -5,7 +5,6 @@
 // 3-member etcd, a killed member changes nothing for the replicas.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
@@ -13,6 +12,7 @@ import { adminJson, adminText } from '../support/e2e/meshlite.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
 import { type ReplicatedMesh, startReplicatedMesh } from '../support/e2e/replicated-mesh.js';
 import { describeFailures, startTraffic } from '../support/e2e/traffic.js';
+import { until } from '../support/poll.js';
 
 const BLOCK = loopbackAddress('e2e/store-outage.test.ts');
 const PROXIES = ['httpbin.bar', 'sleep.foo'];
@@ -24,16 +24,6 @@ metadata:
   namespace: bar
 spec: {}
 `;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
 
 interface ReadyStore {
   state: string;

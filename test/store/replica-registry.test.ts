@@ -10,14 +10,12 @@ import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type RunningMeshlite, startMeshlite } from '../../src/control-plane/start-meshlite.js';
-import { EtcdStore } from '../../src/store/etcd-store.js';
+import type { EtcdStore } from '../../src/store/etcd-store.js';
 import { type MeshView, ReplicaRegistry, type ReplicaRecord, readMesh } from '../../src/store/replica-registry.js';
-import { parseStoreUrl } from '../../src/store/store-url.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { ProcessManager } from '../support/e2e/process-manager.js';
-import { type EtcdCluster, startEtcd } from '../support/etcd.js';
+import { type EtcdCluster, openTestStore, startEtcd } from '../support/etcd.js';
 import { meshliteCli } from '../support/e2e/meshlite.js';
-import { createMeshliteState } from '../support/meshlite-state.js';
 import { EXAMPLES_DIR, REPO_ROOT } from '../support/paths.js';
 import { runMeshlite } from '../support/store-cli.js';
 import { SotwClient } from '../server/xds-client.js';
@@ -39,11 +37,7 @@ test.after(async () => {
   pm.removeDir();
 });
 
-function openStore(prefix: string): EtcdStore {
-  const store = new EtcdStore({ location: parseStoreUrl(etcd.storeUrl(prefix)), callTimeoutMs: 1500 });
-  stores.push(store);
-  return store;
-}
+const openStore = (prefix: string): EtcdStore => openTestStore(etcd, prefix, stores);
 
 let nextPort = 15010;
 function record(id: string): ReplicaRecord {
@@ -265,23 +259,13 @@ test('meshlite replicas lists the registry; bootstrap --store lists every regist
   assert.match(table, /^REPLICA\s+ADS ADDRESS/m);
   assert.match(table, /^sleep\.foo\s+cli-a\s+\S+\s+yes$/m);
 
+  // The config is the store's too (-c and --store are one source or the other); plaintext, so no identity is needed.
+  const applied = await runMeshlite(REPO_ROOT, ['apply', '-f', join(EXAMPLES_DIR, 's1-auto-mtls'), '--store', url]);
+  assert.is(applied.code, 0, applied.stderr);
   const stateDir = mkdtempSync(join(tmpdir(), 'meshlite-replicas-cli-'));
   try {
-    await createMeshliteState(stateDir);
     const out = join(stateDir, 'b.json');
-    await meshliteCli([
-      'bootstrap',
-      '-c',
-      join(EXAMPLES_DIR, 's1-auto-mtls'),
-      '--proxy',
-      'sleep.foo',
-      '--state-dir',
-      stateDir,
-      '--store',
-      url,
-      '-o',
-      out,
-    ]);
+    await meshliteCli(['bootstrap', '--store', url, '--proxy', 'sleep.foo', '--insecure', '-o', out]);
     const boot = JSON.parse(readFileSync(out, 'utf8'));
     const endpoints = boot.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints.map(
       (e: any) => `${e.endpoint.address.socket_address.address}:${e.endpoint.address.socket_address.port_value}`,

@@ -12,12 +12,11 @@ import * as assert from 'uvu/assert';
 import { BackgroundConfigLoader } from '../../src/control-plane/config-loader.js';
 import { startMeshlite } from '../../src/control-plane/start-meshlite.js';
 import { StoreConfigSource } from '../../src/control-plane/store-config-source.js';
-import { EtcdStore } from '../../src/store/etcd-store.js';
+import type { EtcdStore } from '../../src/store/etcd-store.js';
 import { configKey } from '../../src/store/store-keys.js';
-import { parseStoreUrl } from '../../src/store/store-url.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { ProcessManager } from '../support/e2e/process-manager.js';
-import { type EtcdCluster, startEtcd } from '../support/etcd.js';
+import { type EtcdCluster, openTestStore, startEtcd } from '../support/etcd.js';
 import { yamlOf } from '../support/fixtures/index.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { type Load, put, putWhenUp, until, wl, workloadIds } from './store-config-fixtures.js';
@@ -40,11 +39,7 @@ test.after(async () => {
   pm.removeDir();
 });
 
-function openStore(prefix: string): EtcdStore {
-  const store = new EtcdStore({ location: parseStoreUrl(etcd.storeUrl(prefix)), callTimeoutMs: 1500 });
-  stores.push(store);
-  return store;
-}
+const openStore = (prefix: string): EtcdStore => openTestStore(etcd, prefix, stores);
 
 function follow(store: EtcdStore): { source: StoreConfigSource; loads: Load[] } {
   const loads: Load[] = [];

@@ -9,12 +9,12 @@ import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startMeshlite } from '../../src/control-plane/start-meshlite.js';
-import { EtcdStore, type StoreTlsFiles } from '../../src/store/etcd-store.js';
-import { parseStoreUrl } from '../../src/store/store-url.js';
+import type { EtcdStore, StoreTlsFiles } from '../../src/store/etcd-store.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { ProcessManager } from '../support/e2e/process-manager.js';
 import { type PemFiles, TestCa } from '../support/e2e/test-pki.js';
-import { type EtcdCluster, startEtcd } from '../support/etcd.js';
+import { type EtcdCluster, openTestStore, startEtcd } from '../support/etcd.js';
+import { until } from '../support/poll.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { runMeshlite } from '../support/store-cli.js';
 
@@ -52,19 +52,23 @@ function meshlite(...args: string[]) {
 }
 
 function openStore(prefix: string, tls: StoreTlsFiles): EtcdStore {
-  const store = new EtcdStore({ location: parseStoreUrl(etcd.storeUrl(prefix)), tls, callTimeoutMs: 1500 });
-  stores.push(store);
-  return store;
+  return openTestStore(etcd, prefix, stores, tls);
 }
 
 const goodTls = (): StoreTlsFiles => ({ caFile: ca.caFile, certFile: client.cert, keyFile: client.key });
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** `meshlite serve` in this process on the store under /served, reached with `tls`. */
+function serveStore(tls: StoreTlsFiles, stateDir: string) {
+  return startMeshlite({
+    configPaths: [],
+    store: openStore('/served', tls),
+    stateDir,
+    adsAddress: '127.0.0.1:0',
+    adminAddress: '127.0.0.1:0',
+    insecure: true,
+    debounceMs: 20,
+    logger: pino({ level: 'silent' }),
+  });
 }
 
 test('the harness member wants TLS: its URL is etcds:// on https', () => {
@@ -86,22 +90,13 @@ test('apply and get with the --store-tls-* files; serve from the same store show
   assert.ok(listed.stdout.split('\n').includes('networking.istio.io/WorkloadEntry/foo/sleep'), listed.stdout);
 
   const stateDir = mkdtempSync(join(tmpdir(), 'meshlite-store-tls-'));
-  const m = await startMeshlite({
-    configPaths: [],
-    store: openStore('/served', goodTls()),
-    stateDir,
-    adsAddress: '127.0.0.1:0',
-    adminAddress: '127.0.0.1:0',
-    insecure: true,
-    debounceMs: 20,
-    logger: pino({ level: 'silent' }),
-  });
+  const m = await serveStore(goodTls(), stateDir);
   try {
     let ready: any;
     await until('/ready at the applied revision', async () => {
       const res = await fetch(`http://127.0.0.1:${m.adminPort}/ready`);
       ready = await res.json();
-      return res.status === 200 && ready.store?.revision === revision;
+      return (res.status === 200 && ready.store?.revision === revision) || undefined;
     });
     assert.is(ready.store.url, url);
     assert.is(ready.store.state, 'available');
@@ -218,22 +213,13 @@ test('a client key others can read works, with a warning', async () => {
 
 test('serve without a client certificate does not crash: not ready, the store unavailable and why', async () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'meshlite-store-tls-'));
-  const m = await startMeshlite({
-    configPaths: [],
-    store: openStore('/served', { caFile: ca.caFile }),
-    stateDir,
-    adsAddress: '127.0.0.1:0',
-    adminAddress: '127.0.0.1:0',
-    insecure: true,
-    debounceMs: 20,
-    logger: pino({ level: 'silent' }),
-  });
+  const m = await serveStore({ caFile: ca.caFile }, stateDir);
   try {
     let body: any;
     await until('/ready to say why the store is unavailable', async () => {
       const res = await fetch(`http://127.0.0.1:${m.adminPort}/ready`);
       body = await res.json();
-      return res.status === 503 && /client certificate/.test(body.store?.lastError ?? '');
+      return (res.status === 503 && /client certificate/.test(body.store?.lastError ?? '')) || undefined;
     });
     assert.is(body.store.state, 'unavailable');
     assert.is(m.controlPlane.currentModel, undefined, 'nothing is served');

@@ -7,6 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
+import { EtcdStore, type StoreTlsFiles } from '../../src/store/etcd-store.js';
+import { parseStoreUrl } from '../../src/store/store-url.js';
 import type { ManagedProcess, ProcessManager } from './e2e/process-manager.js';
 
 export const ETCD_BIN = process.env.ETCD_BIN ?? '/usr/bin/etcd';
@@ -172,4 +174,14 @@ export async function waitAnswering(urls: string[], watched: ManagedProcess, tim
   } finally {
     client.close();
   }
+}
+
+/**
+ * A store connection to `cluster` under `prefix` (short deadlines for tests,
+ * `tls` files for a TLS cluster), remembered in `opened` to be closed after.
+ */
+export function openTestStore(cluster: EtcdCluster, prefix: string, opened: EtcdStore[], tls?: StoreTlsFiles): EtcdStore {
+  const store = new EtcdStore({ location: parseStoreUrl(cluster.storeUrl(prefix)), tls, callTimeoutMs: 1500 });
+  opened.push(store);
+  return store;
 }

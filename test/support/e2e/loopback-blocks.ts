@@ -23,6 +23,7 @@ export const LOOPBACK_BLOCKS = {
   'store/etcd-store.test.ts': 74,
   'server/replica-failover-envoy.test.ts': 75,
   'agent/agent-failover.test.ts': 76,
+  'cli/store-commands.test.ts': 77,
   'store/store-tls.test.ts': 78,
 } as const;
 
