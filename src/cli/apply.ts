@@ -5,7 +5,8 @@ import { loadMeshTexts } from '../control-plane/load-mesh.js';
 import { planApply } from '../store/config-plan.js';
 import { writeConfig } from '../store/config-write.js';
 import { collect } from './load.js';
-import { addStoreFlags, parseCount, reportWrite, type StoreFlags, whoWrites, withStore, holdAfterReadForTests } from './store-command.js';
+import { parseCount, reportWrite, type StoreFlags, whoWrites, withStore, holdAfterReadForTests } from './store-command.js';
+import { addStoreFlags } from './store-connection.js';
 
 interface ApplyFlags extends StoreFlags {
   filename: string[];

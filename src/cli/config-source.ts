@@ -8,13 +8,13 @@ import type { LoadOptions, LoadResult } from '../config/load-config.js';
 import { loadMeshTexts } from '../control-plane/load-mesh.js';
 import { withKeyIssues } from '../control-plane/stored-config-load.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
-import { EtcdStore } from '../store/etcd-store.js';
+import type { EtcdStore } from '../store/etcd-store.js';
 import { STORE_KEYS } from '../store/store-keys.js';
 import { StoreContentError } from '../store/store-retry.js';
-import { parseStoreUrl } from '../store/store-url.js';
 import { storedConfigTexts } from '../store/stored-resources.js';
 import { collect, loadModelOrExit } from './load.js';
-import { addStoreFlags, EXIT, isStoreFailure, type StoreFlags, storeFailureLine } from './store-command.js';
+import { EXIT, isStoreFailure, type StoreFlags, storeFailureLine } from './store-command.js';
+import { addStoreFlags, openStore } from './store-connection.js';
 
 export interface ConfigSourceFlags extends Partial<StoreFlags> {
   config?: string[];
@@ -24,7 +24,7 @@ export type ConfigSource = { kind: 'files'; paths: string[] } | { kind: 'store';
 
 /** `-c` and `--store` (with its TLS flags), neither required by commander: configSourceOrExit checks them. */
 export function addConfigSourceFlags(command: Command, configHelp = 'config file or directory (repeatable)'): Command {
-  return addStoreFlags(command.option('-c, --config <path>', configHelp, collect), false);
+  return addStoreFlags(command.option('-c, --config <path>', configHelp, collect), false, 'the config of a store');
 }
 
 /** Exactly one of -c and --store, or one line and exit 2. */
@@ -48,10 +48,7 @@ export function configSourceOrExit(opts: ConfigSourceFlags, command: string): Co
 export async function withStoreOrExit<T>(flags: StoreFlags, command: string, fn: (store: EtcdStore) => Promise<T>): Promise<T> {
   let store: EtcdStore;
   try {
-    store = new EtcdStore({
-      location: parseStoreUrl(flags.store),
-      tls: { caFile: flags.storeTlsCa, certFile: flags.storeTlsCert, keyFile: flags.storeTlsKey },
-    });
+    store = openStore(flags);
   } catch (err) {
     return usageExit(`meshlite ${command}: ${(err as Error).message}`);
   }
@@ -60,7 +57,10 @@ export async function withStoreOrExit<T>(flags: StoreFlags, command: string, fn:
   } catch (err) {
     if (err instanceof StoreContentError) return exitLine(`meshlite ${command}: ${err.message}`, EXIT.refused);
     if (isStoreFailure(err))
-      return exitLine(`meshlite ${command}: ${storeFailureLine(store.description, err as Error)}`, EXIT.storeUnavailable);
+      return exitLine(
+        `meshlite ${command}: ${storeFailureLine(store.description, err as Error, store.options.location.tls)}`,
+        EXIT.storeUnavailable,
+      );
     throw err;
   } finally {
     await store.close();

@@ -12,7 +12,6 @@ import { parseConfigKey } from '../store/store-keys.js';
 import { outputFormat } from './apply.js';
 import { collect } from './load.js';
 import {
-  addStoreFlags,
   EXIT,
   parseCount,
   reportWrite,
@@ -22,6 +21,7 @@ import {
   withStore,
   holdAfterReadForTests,
 } from './store-command.js';
+import { addStoreFlags } from './store-connection.js';
 
 interface DeleteFlags extends StoreFlags {
   filename?: string[];

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { diffConfigDumps, formatDiff } from '../diff/config-diff.js';
 import { dumpProxyConfig } from '../translate/proxy-config-dump.js';
-import { addStoreFlags, type StoreFlags } from './store-command.js';
+import type { StoreFlags } from './store-command.js';
+import { addStoreFlags } from './store-connection.js';
 import { collect } from './load.js';
 import { loadModelFromSourceOrExit } from './config-source.js';
 
@@ -24,7 +25,7 @@ export function diffCommand(): Command {
     .option('--file <path>', 'an Envoy config_dump saved to a file instead')
     .option('-c, --config <path>', "meshlite's meaning from a config directory (offline translation)", collect)
     .option('--meshlite-admin <url>', "meshlite's meaning from a running meshlite's admin, e.g. http://127.0.0.1:15014");
-  return addStoreFlags(command, false).action(
+  return addStoreFlags(command, false, "meshlite's meaning from the config in a store").action(
     async (
       opts: Partial<StoreFlags> & { proxy: string; envoyAdmin?: string; file?: string; config?: string[]; meshliteAdmin?: string },
     ) => {

@@ -3,7 +3,8 @@ import { readConfigSnapshot } from '../store/config-transaction.js';
 import type { StoredValue } from '../store/etcd-store.js';
 import { kindMatches, knownKindNames, resolveKind } from '../store/kind-query.js';
 import { CLUSTER_SCOPED, parseConfigKey } from '../store/store-keys.js';
-import { addStoreFlags, EXIT, resourceName, type StoreFlags, withStore } from './store-command.js';
+import { EXIT, resourceName, type StoreFlags, withStore } from './store-command.js';
+import { addStoreFlags } from './store-connection.js';
 
 interface GetFlags extends StoreFlags {
   namespace?: string;

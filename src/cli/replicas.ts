@@ -3,49 +3,27 @@
 import { Command } from 'commander';
 import type { MeshView } from '../store/replica-registry.js';
 import { exitWith } from './state.js';
+import { addStoreFlags, type StoreConnectionFlags } from './store-connection.js';
 
-interface ReplicasCliOptions {
+interface ReplicasCliOptions extends StoreConnectionFlags {
   store: string;
   output: string;
   proxies?: boolean;
 }
 
 export function replicasCommand(): Command {
-  return new Command('replicas')
+  const command = new Command('replicas')
     .description('list the meshlite replicas registered in the store (and, with --proxies, which replica each proxy is on)')
-    .requiredOption('--store <url>', 'the store: etcd://host:port[,host:port...][/prefix] (etcds:// for TLS)')
     .option('--proxies', 'also list every connected proxy and its replica')
-    .option('-o, --output <format>', 'table or json', 'table')
-    .action(async (opts: ReplicasCliOptions) => {
-      if (opts.output !== 'table' && opts.output !== 'json') exitWith(`meshlite replicas: -o expects table or json, got "${opts.output}"`);
-      const mesh = await readMeshOrExit(opts.store, 'meshlite replicas');
-      process.stdout.write(
-        opts.output === 'json' ? `${JSON.stringify(asJson(mesh, opts.proxies === true), null, 2)}\n` : table(mesh, opts.proxies === true),
-      );
-    });
-}
-
-/** Reads the registry from the store named by `url`, or exits with one line saying why not. */
-export async function readMeshOrExit(url: string, command: string): Promise<MeshView> {
-  const [{ parseStoreUrl }, { EtcdStore }, { readMesh }] = await Promise.all([
-    import('../store/store-url.js'),
-    import('../store/etcd-store.js'),
-    import('../store/replica-registry.js'),
-  ]);
-  let location: ReturnType<typeof parseStoreUrl>;
-  try {
-    location = parseStoreUrl(url);
-  } catch (err) {
-    return exitWith(`${command}: ${(err as Error).message}`);
-  }
-  const store = new EtcdStore({ location });
-  try {
-    return await readMesh(store);
-  } catch (err) {
-    return exitWith(`${command}: cannot read ${store.description}: ${(err as Error).message}`);
-  } finally {
-    await store.close();
-  }
+    .option('-o, --output <format>', 'table or json', 'table');
+  return addStoreFlags(command, true, 'the store').action(async (opts: ReplicasCliOptions) => {
+    if (opts.output !== 'table' && opts.output !== 'json') exitWith(`meshlite replicas: -o expects table or json, got "${opts.output}"`);
+    const [{ withStoreOrExit }, { readMesh }] = await Promise.all([import('./config-source.js'), import('../store/replica-registry.js')]);
+    const mesh = await withStoreOrExit(opts, 'replicas', readMesh);
+    process.stdout.write(
+      opts.output === 'json' ? `${JSON.stringify(asJson(mesh, opts.proxies === true), null, 2)}\n` : table(mesh, opts.proxies === true),
+    );
+  });
 }
 
 function asJson(mesh: MeshView, withProxies: boolean) {

@@ -1,34 +1,21 @@
-// What `apply`, `get` and `delete` share: the --store flags, one connection for
-// the command, the exit codes, and how a change is reported.
+// What `apply`, `get` and `delete` share: one connection for the command, the
+// exit codes, and how a change is reported (their --store flags come from
+// store-connection.ts, like every store command's).
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import type { Command } from 'commander';
 import { createTwoFilesPatch } from 'diff';
 import { formatIssues } from '../config/diagnostics.js';
 import type { ConfigWriteOutcome, ConfigWriteRequest } from '../store/config-write.js';
 import { conflictMessage, summarizeChanges } from '../store/config-transaction.js';
-import { EtcdStore } from '../store/etcd-store.js';
+import type { EtcdStore } from '../store/etcd-store.js';
 import { STORE_KEYS } from '../store/store-keys.js';
-import { parseStoreUrl } from '../store/store-url.js';
+import { explainStoreError, tlsFailure } from '../store/store-tls.js';
+import { openStore, type StoreConnectionFlags } from './store-connection.js';
 
 /** 1: the config (or the request) is refused; 2: bad flags; 3: a concurrent write won; 4: etcd did not answer. */
 export const EXIT = { ok: 0, refused: 1, usage: 2, conflict: 3, storeUnavailable: 4 } as const;
 
-export interface StoreFlags {
-  store: string;
-  storeTlsCa?: string;
-  storeTlsCert?: string;
-  storeTlsKey?: string;
-}
-
-/** `required: false` for commands that read the config from the store or from files (-c). */
-export function addStoreFlags(command: Command, required = true): Command {
-  const help = 'etcd://host:port[,host:port...][/prefix] (etcds:// for TLS)';
-  return (required ? command.requiredOption('--store <url>', help) : command.option('--store <url>', `the config of a store: ${help}`))
-    .option('--store-tls-ca <file>', 'CA certificate that signs the etcd members (PEM)')
-    .option('--store-tls-cert <file>', 'client certificate for etcd (PEM)')
-    .option('--store-tls-key <file>', 'its private key (PEM)');
-}
+export type StoreFlags = StoreConnectionFlags & { store: string };
 
 /**
  * Runs `fn` with a connection to the store and sets the exit code it returns.
@@ -36,16 +23,21 @@ export function addStoreFlags(command: Command, required = true): Command {
  * is one transaction, so nothing was half-written.
  */
 export async function withStore(flags: StoreFlags, fn: (store: EtcdStore) => Promise<number>): Promise<void> {
-  const location = parseStoreUrl(flags.store);
-  const store = new EtcdStore({
-    location,
-    tls: { caFile: flags.storeTlsCa, certFile: flags.storeTlsCert, keyFile: flags.storeTlsKey },
-  });
+  let store: EtcdStore;
+  try {
+    store = openStore(flags);
+  } catch (err) {
+    process.stderr.write(`meshlite: ${(err as Error).message}\n`);
+    process.exitCode = EXIT.usage;
+    return;
+  }
   try {
     process.exitCode = await fn(store);
   } catch (err) {
     if (!isStoreFailure(err)) throw err;
-    process.stderr.write(`meshlite: ${storeFailureLine(store.description, err as Error)}; nothing was written\n`);
+    process.stderr.write(
+      `meshlite: ${storeFailureLine(store.description, err as Error, store.options.location.tls)}; nothing was written\n`,
+    );
     process.exitCode = EXIT.storeUnavailable;
   } finally {
     await store.close();
@@ -61,8 +53,11 @@ export function isStoreFailure(err: unknown): boolean {
   );
 }
 
-export function storeFailureLine(store: string, err: Error): string {
-  const detail = firstLine(String(err.message ?? err));
+/** One line for a store failure: what to fix for a TLS handshake that failed, else what etcd said. */
+export function storeFailureLine(store: string, err: Error, tls: boolean): string {
+  const refused = tlsFailure(err);
+  if (refused) return `no TLS connection to the store ${store}: ${refused}`;
+  const detail = explainStoreError(err, tls);
   if (/too many operations in txn/i.test(detail))
     return `the store ${store} refused the transaction as too large (${detail}); apply fewer resources at a time or raise etcd's --max-txn-ops`;
   if (/deadline|unavailable|circuit|ECONNREFUSED|connect/i.test(`${err.constructor?.name} ${detail}`))
@@ -144,10 +139,6 @@ function patchOf(key: string, before: string | undefined, after: string | undefi
       context: 3,
     },
   );
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0]!.slice(0, 300);
 }
 
 /**

@@ -27,13 +27,13 @@ export async function issueStoreToken(opts: {
 }
 
 /** Records a revocation every replica of the store follows; returns its key. */
-export function revokeInStore(url: string, revocation: Revocation): Promise<string> {
-  return withStoreOrExit({ store: url }, 'token revoke', (store) => writeRevocation(store, revocation));
+export function revokeInStore(flags: StoreFlags, revocation: Revocation): Promise<string> {
+  return withStoreOrExit(flags, 'token revoke', (store) => writeRevocation(store, revocation));
 }
 
 /** The revocations of a store, in key order. */
-export function storeRevocations(url: string): Promise<Revocation[]> {
-  return withStoreOrExit({ store: url }, 'token revocations', async (store) => {
+export function storeRevocations(flags: StoreFlags): Promise<Revocation[]> {
+  return withStoreOrExit(flags, 'token revocations', async (store) => {
     const read = await store.range(STORE_KEYS.revocations);
     return read.entries.flatMap((e) => {
       const parsed = parseStoredRevocation(e);

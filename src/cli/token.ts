@@ -3,6 +3,7 @@ import { DEFAULT_TOKEN_TTL_SECONDS, type IssuedToken } from '../identity/proxy-t
 import { addRevocations, readRevocations, type Revocation, revocationsPath } from '../identity/token-revocations.js';
 import { addConfigSourceFlags, configSourceOrExit, type ConfigSourceFlags } from './config-source.js';
 import { loadModelOrExit } from './load.js';
+import { addStoreFlags, type StoreConnectionFlags } from './store-connection.js';
 import { DEFAULT_STATE_DIR, durationOrExit, exitWith, loadTokenAuthority, requireMeshProxy, requireServeState } from './state.js';
 
 const DEFAULT_TTL = `${DEFAULT_TOKEN_TTL_SECONDS / 86400}d`;
@@ -16,7 +17,7 @@ interface TokenOptions extends ConfigSourceFlags {
   storeKeyFile?: string;
 }
 
-const STORE_OPTION = ['--store <etcd://host:port[,...]/prefix>', 'the store of a replicated meshlite (instead of --state-dir)'] as const;
+const STORE_PURPOSE = 'the store of a replicated meshlite (instead of --state-dir)';
 
 export function tokenCommand(): Command {
   const token = addConfigSourceFlags(
@@ -73,15 +74,14 @@ async function issue(opts: TokenOptions, proxy: string, ttl: number): Promise<Is
 }
 
 function revokeCommand(): Command {
-  return new Command('revoke')
+  return addStoreFlags(new Command('revoke'), false, STORE_PURPOSE)
     .description(
       'revoke one token (--id) or every token of a proxy issued up to now (--proxy); a running meshlite serve closes their streams within a second',
     )
     .option('--proxy <name.namespace>', 'revoke every token of this proxy issued up to now (tokens issued later stay valid)')
     .option('--id <jti>', 'revoke the token with this id (printed by `meshlite token`, shown in /debug/adsz)')
     .option('--state-dir <dir>', 'the state directory of meshlite serve', DEFAULT_STATE_DIR)
-    .option(...STORE_OPTION)
-    .action(async (opts: { proxy?: string; id?: string; stateDir: string; store?: string }) => {
+    .action(async (opts: StoreConnectionFlags & { proxy?: string; id?: string; stateDir: string }) => {
       if ((opts.proxy === undefined) === (opts.id === undefined))
         exitWith('meshlite token revoke: give exactly one of --proxy <name.namespace> or --id <jti>');
       if (opts.store === undefined) requireServeState(opts.stateDir, undefined);
@@ -92,7 +92,7 @@ function revokeCommand(): Command {
           : { tokenId: opts.id!, revokedAt: revokedAt.toISOString() };
       const what = 'proxy' in entry ? `every token of ${entry.proxy} issued up to ${revokedAt.toISOString()}` : `token ${entry.tokenId}`;
       if (opts.store !== undefined) {
-        const key = await (await import('./store-token.js')).revokeInStore(opts.store, entry);
+        const key = await (await import('./store-token.js')).revokeInStore({ ...opts, store: opts.store }, entry);
         process.stdout.write(`revoked ${what} (recorded in ${opts.store} as ${key}; every replica closes its streams)\n`);
         return;
       }
@@ -106,16 +106,15 @@ function revokeCommand(): Command {
 }
 
 function revocationsCommand(): Command {
-  return new Command('revocations')
+  return addStoreFlags(new Command('revocations'), false, STORE_PURPOSE)
     .description('list the revoked tokens recorded in the state directory')
     .option('--state-dir <dir>', 'the state directory of meshlite serve', DEFAULT_STATE_DIR)
     .option('--json', 'print the entries as JSON')
-    .option(...STORE_OPTION)
-    .action(async (opts: { stateDir: string; json?: boolean; store?: string }) => {
+    .action(async (opts: StoreConnectionFlags & { stateDir: string; json?: boolean }) => {
       const read =
         opts.store === undefined
           ? await readRevocations(opts.stateDir)
-          : { ok: true as const, value: await (await import('./store-token.js')).storeRevocations(opts.store) };
+          : { ok: true as const, value: await (await import('./store-token.js')).storeRevocations({ ...opts, store: opts.store }) };
       if (!read.ok) exitWith(`meshlite token revocations: ${read.error}`);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(read.value, null, 2)}\n`);

@@ -3,17 +3,13 @@
 // to a partitioned member would wait forever), and the store's availability
 // (the last call or watch succeeded, or did not) is tracked for /ready,
 // metrics and logs.
-import { readFileSync } from 'node:fs';
 import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { Etcd3, type IKeyValue, isRecoverableError, type Namespace, type Watcher } from 'etcd3';
 import type { Logger } from '../util/logger.js';
+import { explainStoreError, looseKeyMode, quietIpServerNameWarning, type StoreTlsFiles, storeTlsCredentials } from './store-tls.js';
 import { describeStore, type StoreLocation } from './store-url.js';
 
-export interface StoreTlsFiles {
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-}
+export type { StoreTlsFiles } from './store-tls.js';
 
 export interface EtcdStoreOptions {
   location: StoreLocation;
@@ -65,9 +61,19 @@ export class EtcdStore {
   constructor(readonly options: EtcdStoreOptions) {
     this.callTimeoutMs = options.callTimeoutMs ?? 3000;
     this.description = describeStore(options.location);
+    const credentials = storeTlsCredentials(options.tls);
+    if (credentials && !options.location.tls)
+      throw new Error(`${this.description}: the --store-tls-* files need an etcds:// URL (etcd:// dials plaintext)`);
+    quietIpServerNameWarning(options.location.endpoints);
+    const loose = looseKeyMode(options.tls?.keyFile);
+    if (loose !== undefined)
+      options.logger?.warn(
+        { file: options.tls?.keyFile, mode: loose.toString(8) },
+        '--store-tls-key is readable by group or others; chmod 600 it',
+      );
     this.client = new Etcd3({
       hosts: options.location.endpoints,
-      credentials: tlsCredentials(options.tls),
+      credentials,
       dialTimeout: this.callTimeoutMs,
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + this.callTimeoutMs }),
       // Notice a silent member (a partition, a stopped process) within seconds, on idle connections too.
@@ -170,7 +176,7 @@ export class EtcdStore {
 
   noteUnavailable(err: unknown): void {
     if (this.#closed) return;
-    const message = String((err as Error)?.message ?? err);
+    const message = explainStoreError(err, this.options.location.tls);
     if (this.#availability.state === 'unavailable') {
       this.#availability = { ...this.#availability, lastError: message };
       return;
@@ -199,15 +205,6 @@ export class EtcdStore {
     const prefix = this.options.location.prefix;
     return text.startsWith(prefix) ? text.slice(prefix.length) : text;
   }
-}
-
-function tlsCredentials(tls: StoreTlsFiles | undefined) {
-  if (!tls || (tls.caFile === undefined && tls.certFile === undefined)) return undefined;
-  return {
-    rootCertificate: tls.caFile === undefined ? Buffer.alloc(0) : readFileSync(tls.caFile),
-    certChain: tls.certFile === undefined ? undefined : readFileSync(tls.certFile),
-    privateKey: tls.keyFile === undefined ? undefined : readFileSync(tls.keyFile),
-  };
 }
 
 async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {

@@ -24,6 +24,7 @@ export const LOOPBACK_BLOCKS = {
   'server/replica-failover-envoy.test.ts': 75,
   'agent/agent-failover.test.ts': 76,
   'cli/store-commands.test.ts': 77,
+  'store/store-tls.test.ts': 78,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;

@@ -21,7 +21,8 @@ export interface LeafOptions {
   commonName: string;
   dnsNames?: readonly string[];
   ips?: readonly string[];
-  usage: 'server' | 'client';
+  /** `peer`: both, as a member of a cluster presents one certificate to clients and to the other members. */
+  usage: 'server' | 'client' | 'peer';
 }
 
 function pem(label: string, der: ArrayBuffer): string {
@@ -81,7 +82,10 @@ export class TestCa {
       ...(leaf.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
       ...(leaf.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
     ];
-    const usage = leaf.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth;
+    const usages = [
+      ...(leaf.usage === 'client' ? [] : [x509.ExtendedKeyUsage.serverAuth]),
+      ...(leaf.usage === 'server' ? [] : [x509.ExtendedKeyUsage.clientAuth]),
+    ];
     const certificate = await x509.X509CertificateGenerator.create({
       serialNumber: serial(),
       subject: `CN=${leaf.commonName},O=meshlite e2e`,
@@ -94,7 +98,7 @@ export class TestCa {
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-        new x509.ExtendedKeyUsageExtension([usage]),
+        new x509.ExtendedKeyUsageExtension(usages),
         ...(sans.length ? [new x509.SubjectAlternativeNameExtension(sans)] : []),
         await x509.AuthorityKeyIdentifierExtension.create(this.keys.publicKey),
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
