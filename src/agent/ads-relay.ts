@@ -154,6 +154,7 @@ class Relay implements AdsRelay {
     let link: Link | undefined;
     try {
       const stream = new UpstreamAds(this.opts.upstream, {
+        onAccepted: () => link === this.link && this.upstreamAccepted(link!),
         onResponse: (bytes) => link === this.link && this.onUpstreamResponse(link!, bytes),
         onEnd: (end) => link === this.link && this.onUpstreamEnd(end),
       });
@@ -203,6 +204,15 @@ class Relay implements AdsRelay {
     this.retryTimer.unref();
   }
 
+  /** The stream is up: meshlite accepted it (headers) or answered on it. */
+  private upstreamAccepted(link: Link): void {
+    if (this.upstreamConnected) return;
+    this.upstreamConnected = true;
+    this.retry.reset();
+    this.opts.failover?.succeeded();
+    this.opts.logger.info({ envoyConnected: link.session !== undefined }, 'connected to meshlite');
+  }
+
   private onUpstreamResponse(link: Link, bytes: Buffer): void {
     let res: RelayResponse;
     try {
@@ -212,12 +222,7 @@ class Relay implements AdsRelay {
       this.upstreamFailed(`malformed discovery response from meshlite: ${(err as Error).message}`, false);
       return;
     }
-    if (!this.upstreamConnected) {
-      this.upstreamConnected = true;
-      this.retry.reset();
-      this.opts.failover?.succeeded();
-      this.opts.logger.info({ envoyConnected: link.session !== undefined }, 'connected to meshlite');
-    }
+    this.upstreamAccepted(link);
     if (res.typeUrl === SECRET_TYPE_URL) {
       const pem = relayUpstreamSecrets(link, res);
       if (pem !== undefined) this.acceptTrustBundle(pem, res.versionInfo);

@@ -20,6 +20,8 @@ export interface UpstreamEnd {
 }
 
 export interface UpstreamHandlers {
+  /** meshlite authenticated the stream (its response headers arrived). */
+  onAccepted?(): void;
   onResponse(bytes: Buffer): void;
   /** The stream ended on its own (never called after close()). */
   onEnd(end: UpstreamEnd): void;
@@ -49,6 +51,10 @@ export class UpstreamAds {
       (b: Buffer) => b,
       target.metadata ?? new grpc.Metadata(),
     );
+    // meshlite sends its response headers once it authenticated the stream.
+    this.call.on('metadata', () => {
+      if (!this.done) handlers.onAccepted?.();
+    });
     this.call.on('data', (bytes: Buffer) => {
       if (!this.done) handlers.onResponse(bytes);
     });

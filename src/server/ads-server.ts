@@ -222,6 +222,8 @@ export class AdsServer {
       if (!auth.ok) return close(auth.code, auth.message, 'refused');
       if (closed) return;
       clearTimeout(authTimer);
+      // Response headers say "accepted" at once: a client holding the current versions may get no response for long.
+      call.sendMetadata(new grpc.Metadata());
       const write = (bytes: Uint8Array) => {
         if (!closed) call.write(bytes);
       };
