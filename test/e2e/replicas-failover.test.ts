@@ -109,6 +109,10 @@ test('three replicas on etcd: one root, applies reach all, a stopped replica han
         return now.every((r) => r !== undefined && r !== stopped) ? now : undefined;
       });
       const movedMs = Date.now() - stoppedAt;
+      for (const p of PROXIES)
+        await until(`${p}'s agent reports itself connected to the new replica`, async () =>
+          (await mesh.agents.get(p)!.status()).upstream.upstreamConnected ? true : undefined,
+        );
       await traffic.waitForMore(20);
       const records = await traffic.stop();
       const failures = traffic.failures();
