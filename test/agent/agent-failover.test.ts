@@ -16,6 +16,7 @@ import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { ProcessManager } from '../support/e2e/process-manager.js';
 import { createMeshliteState } from '../support/meshlite-state.js';
 import { PROXY, relayTestConfig } from './relay-fixture.js';
+import { until } from '../support/poll.js';
 
 const address = (n: number) => loopbackAddress('agent/agent-failover.test.ts', n);
 let pm: ProcessManager;
@@ -42,18 +43,6 @@ test.after(async () => {
   await pm.stopAll();
   pm.removeDir();
 });
-
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await Promise.resolve()
-      .then(check)
-      .catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 test('a rotation moves on at once until every replica failed, then asks for the backoff', () => {
   const r = ReplicaRotation.parse('a:1, b:2,c:3');

@@ -6,11 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BackgroundConfigLoader } from '../../src/control-plane/config-loader.js';
-import { startMeshlite } from '../../src/control-plane/start-meshlite.js';
 import { StoreConfigSource } from '../../src/control-plane/store-config-source.js';
 import type { EtcdStore } from '../../src/store/etcd-store.js';
 import { configKey } from '../../src/store/store-keys.js';
@@ -20,6 +18,7 @@ import { type EtcdCluster, openTestStore, startEtcd } from '../support/etcd.js';
 import { yamlOf } from '../support/fixtures/index.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { type Load, put, putWhenUp, until, wl, workloadIds } from './store-config-fixtures.js';
+import { serveFromStore } from '../support/store-replica.js';
 
 let pm: ProcessManager;
 let etcd: EtcdCluster;
@@ -57,16 +56,7 @@ function follow(store: EtcdStore): { source: StoreConfigSource; loads: Load[] } 
 
 async function serveInProcess(store: EtcdStore) {
   const stateDir = mkdtempSync(join(tmpdir(), 'meshlite-store-serve-'));
-  const m = await startMeshlite({
-    configPaths: [],
-    store,
-    stateDir,
-    adsAddress: '127.0.0.1:0',
-    adminAddress: '127.0.0.1:0',
-    insecure: true,
-    debounceMs: 20,
-    logger: pino({ level: 'silent' }),
-  });
+  const m = await serveFromStore(store, stateDir);
   return { m, stateDir };
 }
 

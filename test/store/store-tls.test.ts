@@ -5,10 +5,8 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startMeshlite } from '../../src/control-plane/start-meshlite.js';
 import type { EtcdStore, StoreTlsFiles } from '../../src/store/etcd-store.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { ProcessManager } from '../support/e2e/process-manager.js';
@@ -17,6 +15,7 @@ import { type EtcdCluster, openTestStore, startEtcd } from '../support/etcd.js';
 import { until } from '../support/poll.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { runMeshlite } from '../support/store-cli.js';
+import { serveFromStore } from '../support/store-replica.js';
 
 let pm: ProcessManager;
 let etcd: EtcdCluster;
@@ -59,16 +58,7 @@ const goodTls = (): StoreTlsFiles => ({ caFile: ca.caFile, certFile: client.cert
 
 /** `meshlite serve` in this process on the store under /served, reached with `tls`. */
 function serveStore(tls: StoreTlsFiles, stateDir: string) {
-  return startMeshlite({
-    configPaths: [],
-    store: openStore('/served', tls),
-    stateDir,
-    adsAddress: '127.0.0.1:0',
-    adminAddress: '127.0.0.1:0',
-    insecure: true,
-    debounceMs: 20,
-    logger: pino({ level: 'silent' }),
-  });
+  return serveFromStore(openStore('/served', tls), stateDir);
 }
 
 test('the harness member wants TLS: its URL is etcds:// on https', () => {
