@@ -7,9 +7,11 @@ import type {
   envoy_config_listener_v3_Filter as Filter,
   HttpConnectionManager,
   HttpFilter,
+  RouteAction,
   RouteConfiguration,
   TcpProxy,
 } from './envoy-types/index.js';
+import { inboundRetryPolicy } from './retry-policy.js';
 import { TYPE } from './type-urls.js';
 
 const ROUTER_FILTER: HttpFilter = { name: 'envoy.filters.http.router', typed_config: typed(TYPE.router) };
@@ -54,16 +56,24 @@ export const ENFORCING_PATH_HYGIENE: HttpConnectionManager = {
 /**
  * The inbound route configuration of a target port (served over RDS, named
  * like its cluster): everything to the local app, with the access policies of
- * the workload as per-filter config of its one virtual host.
+ * the workload as per-filter config of its one virtual host. As in Istio, a
+ * gRPC (HTTP/2) port gets no inbound retry policy.
  */
-export function inboundRouteConfiguration(clusterName: string, targetPort: number, perFilter: { [name: string]: Any }): RouteConfiguration {
+export function inboundRouteConfiguration(
+  clusterName: string,
+  targetPort: number,
+  perFilter: { [name: string]: Any },
+  http2 = false,
+): RouteConfiguration {
+  const route: RouteAction = { cluster: clusterName, timeout: '0s' };
+  if (!http2) route.retry_policy = inboundRetryPolicy();
   return {
     name: clusterName,
     virtual_hosts: [
       {
         name: `inbound|http|${targetPort}`,
         domains: ['*'],
-        routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName, timeout: '0s' } }],
+        routes: [{ name: 'default', match: { prefix: '/' }, route }],
         ...(Object.keys(perFilter).length > 0 ? { typed_per_filter_config: perFilter } : {}),
       },
     ],

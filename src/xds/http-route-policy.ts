@@ -1,21 +1,11 @@
 // Per-route policies of a VirtualService HTTP route as Envoy expresses them:
-// header operations, fault injection, retries and percentages.
+// header operations, fault injection and percentages.
 import type { HeaderOperations, Headers, HttpRoute } from '../model/view-types.js';
 import { protoDuration, typed } from './common.js';
-import type {
-  AnyOf,
-  envoy_config_route_v3_RetryPolicy as RetryPolicy,
-  FractionalPercent,
-  HeaderValueOption,
-  HTTPFault,
-  Route,
-} from './envoy-types/index.js';
+import type { AnyOf, FractionalPercent, HeaderValueOption, HTTPFault, Route } from './envoy-types/index.js';
 
 export const FAULT_FILTER = 'envoy.filters.http.fault';
 export const FAULT_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
-
-/** Istio's retry_on when `retries.retryOn` is not given. */
-export const DEFAULT_RETRY_ON = 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes';
 
 type Warn = (message: string) => void;
 
@@ -146,25 +136,4 @@ export function faultConfig(fault: HttpRoute['fault'], where: string, warn: Warn
     else if (percentage) out.abort = { http_status: status, percentage };
   }
   return out.delay || out.abort ? typed(FAULT_TYPE, out) : undefined;
-}
-
-/**
- * Istio's conversion: attempts <= 0 disables retries; integers in retryOn
- * (100-599) are status codes, which need `retriable-status-codes` in retry_on.
- * Unset `retries` gives no policy here (Istio would apply its mesh default).
- */
-export function retryPolicy(retries: HttpRoute['retries']): RetryPolicy | undefined {
-  if (!retries || retries.attempts <= 0) return undefined;
-  const conditions: string[] = [];
-  const codes: number[] = [];
-  for (const part of (retries.retryOn || DEFAULT_RETRY_ON).split(',').map((p) => p.trim())) {
-    if (!part) continue;
-    if (/^\d+$/.test(part) && Number(part) >= 100 && Number(part) <= 599) codes.push(Number(part));
-    else conditions.push(part);
-  }
-  if (codes.length > 0 && !conditions.includes('retriable-status-codes')) conditions.push('retriable-status-codes');
-  const out: RetryPolicy = { retry_on: conditions.join(','), num_retries: retries.attempts };
-  if (retries.perTryTimeout) out.per_try_timeout = protoDuration(retries.perTryTimeout);
-  if (codes.length > 0) out.retriable_status_codes = codes;
-  return out;
 }

@@ -22,8 +22,8 @@ import {
   headerMutation,
   mergeMutations,
   mutationFields,
-  retryPolicy,
 } from './http-route-policy.js';
+import { retryPolicy } from './retry-policy.js';
 
 export { FAULT_FILTER } from './http-route-policy.js';
 

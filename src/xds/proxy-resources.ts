@@ -109,7 +109,7 @@ export function buildSidecarResources(view: SidecarView, cache: ResourceCache = 
   const inboundListeners = buildInboundListeners(view, access);
   const inboundRoutes = view.inbound
     .filter((p) => p.http)
-    .map((p) => inboundRouteConfiguration(p.cluster, p.targetPort, access.httpPerRoute));
+    .map((p) => inboundRouteConfiguration(p.cluster, p.targetPort, access.httpPerRoute, p.http2));
   const outboundListeners = sharedOutboundListeners(view, outbound, cache);
   return {
     proxyId: view.proxy.id,

@@ -2,6 +2,7 @@
 // port, matched by every name an app may use for it.
 import type { VirtualHostView } from '../model/view-types.js';
 import type { Route, RouteConfiguration, VirtualHost } from './envoy-types/index.js';
+import { defaultRetryPolicy } from './retry-policy.js';
 
 /** Route config name of the EXPLICIT-mode HTTP proxy listener, whose Host always carries the port. */
 export const HTTP_PROXY_ROUTE = 'http_proxy';
@@ -44,7 +45,9 @@ export function buildRouteConfiguration(
     virtualHosts.push({
       name: vhost.name,
       domains,
-      routes: routesFor(vhost) ?? [{ name: 'default', match: { prefix: '/' }, route: { cluster: vhost.cluster, timeout: '0s' } }],
+      routes: routesFor(vhost) ?? [
+        { name: 'default', match: { prefix: '/' }, route: { cluster: vhost.cluster, timeout: '0s', retry_policy: defaultRetryPolicy() } },
+      ],
     });
   }
   return { routeConfiguration: { name, virtual_hosts: virtualHosts, validate_clusters: false }, conflicts };

@@ -18,6 +18,7 @@ export const TYPE = {
   tlsInspector: typeUrl('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector'),
   originalDst: typeUrl('envoy.extensions.filters.listener.original_dst.v3.OriginalDst'),
   httpProtocolOptions: typeUrl('envoy.extensions.upstreams.http.v3.HttpProtocolOptions'),
+  previousHosts: typeUrl('envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate'),
 } as const;
 
 /** The xDS resource types a proxy receives, in the order they are pushed. */

@@ -14,6 +14,7 @@ import type { HttpRouteView } from '../../src/model/view-types.js';
 import { canonicalJson, type Json } from '../../src/proto/proto-json.js';
 import { asJson } from '../../src/xds/common.js';
 import { buildHttpRoutes, type RouteBuildContext, requiredHttpFilters } from '../../src/xds/http-route.js';
+import { defaultRetryPolicy } from '../../src/xds/retry-policy.js';
 import { envoyOrThrow } from '../support/envoy-binary.js';
 
 type Obj = Record<string, any>;
@@ -39,6 +40,9 @@ const CTX: RouteBuildContext = {
 const C0 = CLUSTERS['httpbin|']!;
 const C1 = CLUSTERS['httpbin|v1']!;
 const C2 = CLUSTERS['httpbin|v2']!;
+/** What every route to a destination carries when its VirtualService sets no `retries`. */
+const RETRY = defaultRetryPolicy();
+const PREVIOUS_HOSTS = RETRY.retry_host_predicate;
 
 const M = (m: Partial<HttpMatchRequest> = {}): HttpMatchRequest => ({
   headers: {},
@@ -75,7 +79,7 @@ const action = (http: Partial<HttpRoute>) => only([H(http)]).route as Obj;
 
 test('an http route without match is one catch-all route to its cluster, timeout disabled', () => {
   const r = build([H()]);
-  assert.equal(r.routes, [{ name: 'vs.0', match: { prefix: '/' }, route: { cluster: C0, timeout: '0s' } }]);
+  assert.equal(r.routes, [{ name: 'vs.0', match: { prefix: '/' }, route: { cluster: C0, timeout: '0s', retry_policy: RETRY } }]);
   assert.equal(r.warnings, []);
 });
 
@@ -198,6 +202,7 @@ test('destinations: one -> cluster; several -> weighted_clusters with plain weig
       ],
     },
     timeout: '0s',
+    retry_policy: RETRY,
   });
   assert.equal(action({ route: [to('httpbin', { subset: 'v1', weight: 100 }), to('httpbin', { subset: 'v2', weight: 0 })] }).cluster, C1);
   const r = build([H({ route: [to('httpbin', { subset: 'v1' }), to('httpbin', { subset: 'v2' })] })]);
@@ -260,7 +265,7 @@ test('per-destination headers: on the weighted cluster entry, or on the route fo
   const route = only([
     H({ headers: { request: { set: {}, add: { 'x-route': 'r' }, remove: [] } }, route: [to('httpbin', { subset: 'v1', headers: ops })] }),
   ]);
-  assert.equal(route.route, { cluster: C1, host_rewrite_literal: 'v1.internal', timeout: '0s' });
+  assert.equal(route.route, { cluster: C1, host_rewrite_literal: 'v1.internal', timeout: '0s', retry_policy: RETRY });
   assert.equal(route.request_headers_to_add, [
     { header: { key: 'x-route', value: 'r' } },
     { header: { key: 'x-v', value: 'one' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
@@ -277,21 +282,28 @@ test('rewrite: prefix match -> prefix_rewrite, exact/regex -> full-path regex_re
     prefix_rewrite: '/new/',
     host_rewrite_literal: 'api.internal',
     timeout: '0s',
+    retry_policy: RETRY,
   });
   assert.equal(
     rw(undefined, '/v2'),
-    { cluster: C0, prefix_rewrite: '/v2', host_rewrite_literal: 'api.internal', timeout: '0s' },
+    { cluster: C0, prefix_rewrite: '/v2', host_rewrite_literal: 'api.internal', timeout: '0s', retry_policy: RETRY },
     'no match: the matched prefix is "/"',
   );
   const full = {
     regex_rewrite: { pattern: { regex: '^.*$' }, substitution: '/status/200' },
     host_rewrite_literal: 'api.internal',
     timeout: '0s',
+    retry_policy: RETRY,
   };
   assert.equal(rw({ uri: { exact: '/ok' } }, '/status/200'), { cluster: C0, ...full });
   assert.equal(rw({ uri: { regex: '/o+k' } }, '/status/200'), { cluster: C0, ...full });
   assert.is(rw({ uri: { exact: '/x' } }, '/a\\1').regex_rewrite.substitution, '/a\\\\1', 'a backslash is literal, not a capture group');
-  assert.equal(action({ rewrite: { authority: 'only-host' } }), { cluster: C0, host_rewrite_literal: 'only-host', timeout: '0s' });
+  assert.equal(action({ rewrite: { authority: 'only-host' } }), {
+    cluster: C0,
+    host_rewrite_literal: 'only-host',
+    timeout: '0s',
+    retry_policy: RETRY,
+  });
 });
 
 test('redirect: path, host, port, scheme and response codes', () => {
@@ -330,21 +342,51 @@ test('directResponse: status and inline body; an impossible status skips the rou
   assert.equal([bad.routes, bad.warnings], [[], ['vs.0: directResponse.status 700 is outside 200-599; route skipped']]);
 });
 
-test('timeout and retries: Istio durations, default retry_on, status codes in retryOn, attempts 0', () => {
+test('timeout and retries: Istio durations; explicit retries over the default; attempts 0 turns retries off', () => {
   assert.equal(action({ timeout: '100ms' }).timeout, '0.100s');
   assert.equal(action({ timeout: '1m30s' }).timeout, '90s');
   assert.equal(action({ retries: { attempts: 3, perTryTimeout: '2s' } }).retry_policy, {
     retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
     num_retries: 3,
     per_try_timeout: '2s',
+    retry_host_predicate: PREVIOUS_HOSTS,
+    host_selection_retry_max_attempts: '5',
   });
   assert.equal(action({ retries: { attempts: 2, retryOn: 'gateway-error, 503,reset,429' } }).retry_policy, {
     retry_on: 'gateway-error,reset,retriable-status-codes',
     num_retries: 2,
+    retry_host_predicate: PREVIOUS_HOSTS,
+    host_selection_retry_max_attempts: '5',
     retriable_status_codes: [503, 429],
   });
   assert.is(action({ retries: { attempts: 0, retryOn: '5xx' } }).retry_policy, undefined);
-  assert.is(action({}).retry_policy, undefined, 'no retries field: no policy');
+  assert.is(action({ retries: { attempts: 0 } }).retry_policy, undefined, 'attempts 0: no policy at all');
+});
+
+test("no retries field: Istio's default policy (2 retries on connection-level failures, on other endpoints)", () => {
+  assert.equal(action({}).retry_policy, {
+    retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
+    num_retries: 2,
+    retry_host_predicate: [
+      {
+        name: 'envoy.retry_host_predicates.previous_hosts',
+        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' },
+      },
+    ],
+    host_selection_retry_max_attempts: '5',
+  });
+  assert.equal(action({ timeout: '3s' }).retry_policy, RETRY, 'a timeout alone keeps the default retries');
+  const split = action({ route: [to('httpbin', { subset: 'v1', weight: 50 }), to('httpbin', { subset: 'v2', weight: 50 })] });
+  assert.equal(split.retry_policy, RETRY, 'a split gets it too');
+  const noAction = build([
+    H({ name: 'd', directResponse: { status: 204 }, match: [M({ uri: { exact: '/d' } })] }),
+    H({ name: 'r', redirect: { uri: '/x' } }),
+  ]);
+  assert.equal(
+    noAction.routes.map((r) => r.name),
+    ['vs.d', 'vs.r'],
+  );
+  for (const r of noAction.routes) assert.is(r.route, undefined, 'redirects and direct responses forward nothing, so retry nothing');
 });
 
 test('fault: delay and abort as per-route HTTPFault with percentages out of a million; filter required', () => {
@@ -396,7 +438,7 @@ test('route headers: set overwrites, add appends, remove; Host becomes a host re
   assert.equal(r.routes[0], {
     name: 'vs.0',
     match: { prefix: '/' },
-    route: { cluster: C0, host_rewrite_literal: 'from-set', timeout: '0s' },
+    route: { cluster: C0, host_rewrite_literal: 'from-set', timeout: '0s', retry_policy: RETRY },
     request_headers_to_add: [
       { header: { key: 'x-a', value: '1' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
       { header: { key: 'x-b', value: '2' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
