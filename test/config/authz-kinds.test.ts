@@ -139,8 +139,7 @@ test('istio.io/dry-run: the boolean spellings Istio accepts mark (or not) the po
     assert.ok(r.ok, `${value}: ${JSON.stringify(!r.ok && r.issues)}`);
     return r.ok ? r.config.authorizationPolicies.map((p) => [p.meta.name, p.spec.action, p.spec.rules.length, p.spec.dryRun]) : [];
   };
-  for (const value of ['"true"', '"True"', '"TRUE"', '"t"', '"1"'])
-    assert.equal(specOf(value), [['shadow', 'ALLOW', 1, true]], value);
+  for (const value of ['"true"', '"True"', '"TRUE"', '"t"', '"1"']) assert.equal(specOf(value), [['shadow', 'ALLOW', 1, true]], value);
   for (const value of ['"false"', '"False"', '"FALSE"', '"f"', '"0"'])
     assert.equal(specOf(value), [['shadow', 'ALLOW', 1, undefined]], value);
   for (const [value, shown] of [

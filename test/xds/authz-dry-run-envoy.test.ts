@@ -30,7 +30,14 @@ const paths = (...requestPaths: string[]) => authz.rule({ to: [authz.operation({
 const ports = (...listenerPorts: number[]) => authz.rule({ to: [authz.operation({ ports: listenerPorts.map(String) })] });
 
 function view(policies: AuthorizationPolicy[]): AuthzView {
-  return { key: 'test', authorizationPolicies: policies, requestAuthentications: [], trustDomains: ['cluster.local'], providers: [], jwks: {} };
+  return {
+    key: 'test',
+    authorizationPolicies: policies,
+    requestAuthentications: [],
+    trustDomains: ['cluster.local'],
+    providers: [],
+    jwks: {},
+  };
 }
 
 function httpListener(name: string, port: number, policies: AuthorizationPolicy[]): Obj {
@@ -59,7 +66,10 @@ function httpListener(name: string, port: number, policies: AuthorizationPolicy[
               },
               http_filters: [
                 ...built.http,
-                { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
+                {
+                  name: 'envoy.filters.http.router',
+                  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+                },
               ],
             },
           },
@@ -73,9 +83,17 @@ function tcpListener(name: string, port: number, policies: AuthorizationPolicy[]
   const built = authzFilters(view(policies));
   const tcpProxy = {
     name: 'envoy.filters.network.tcp_proxy',
-    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: name, cluster: 'app' },
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+      stat_prefix: name,
+      cluster: 'app',
+    },
   };
-  return { name, address: { socket_address: { address: LOOPBACK, port_value: port } }, filter_chains: [{ filters: [...built.tcp, tcpProxy] }] };
+  return {
+    name,
+    address: { socket_address: { address: LOOPBACK, port_value: port } },
+    filter_chains: [{ filters: [...built.tcp, tcpProxy] }],
+  };
 }
 
 async function waitReady(envoy: Envoy): Promise<void> {

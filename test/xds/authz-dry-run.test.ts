@@ -56,17 +56,24 @@ const view = (policies: AuthorizationPolicy[]): AuthzView => ({
 
 test('a dry-run ALLOW only: shadow rules under istio_dry_run_allow_, no enforced rules (nothing is denied)', () => {
   assert.equal(configs([policy('only-a', 'ALLOW', [paths('/a')], true)]), {
-    configs: [{ shadow_rules: { policies: { 'ns[foo]-policy[only-a]-rule[0]': PATH_A } }, shadow_rules_stat_prefix: 'istio_dry_run_allow_' }],
+    configs: [
+      { shadow_rules: { policies: { 'ns[foo]-policy[only-a]-rule[0]': PATH_A } }, shadow_rules_stat_prefix: 'istio_dry_run_allow_' },
+    ],
     warnings: [],
   });
 });
 
 test('a dry-run DENY: shadow rules (action DENY) under istio_dry_run_deny_', () => {
   assert.equal(configs([policy('no-a', 'DENY', [paths('/a')], true)]).configs, [
-    { shadow_rules: { action: 'DENY', policies: { 'ns[foo]-policy[no-a]-rule[0]': PATH_A } }, shadow_rules_stat_prefix: 'istio_dry_run_deny_' },
+    {
+      shadow_rules: { action: 'DENY', policies: { 'ns[foo]-policy[no-a]-rule[0]': PATH_A } },
+      shadow_rules_stat_prefix: 'istio_dry_run_deny_',
+    },
   ]);
   // A dry-run ALLOW without rules would deny everything: as a shadow it only counts that.
-  assert.equal(configs([policy('nothing', 'ALLOW', [], true)]).configs, [{ shadow_rules: {}, shadow_rules_stat_prefix: 'istio_dry_run_allow_' }]);
+  assert.equal(configs([policy('nothing', 'ALLOW', [], true)]).configs, [
+    { shadow_rules: {}, shadow_rules_stat_prefix: 'istio_dry_run_allow_' },
+  ]);
 });
 
 test('enforced and dry-run policies of one action share a filter: the enforced in rules, the dry-run in shadow_rules', () => {
@@ -111,13 +118,25 @@ test('TCP: the network RBAC filter gets the shadow rules and prefix, and authzFi
 });
 
 test('HTTP: the DENY and ALLOW slots carry the dry-run stat prefixes; the per-route config carries rules and shadow rules', () => {
-  const filters = authzFilters(view([policy('deny-a', 'DENY', [paths('/a')]), policy('deny-b', 'DENY', [paths('/b')], true), policy('allow-a', 'ALLOW', [paths('/a')], true)]));
+  const filters = authzFilters(
+    view([
+      policy('deny-a', 'DENY', [paths('/a')]),
+      policy('deny-b', 'DENY', [paths('/b')], true),
+      policy('allow-a', 'ALLOW', [paths('/a')], true),
+    ]),
+  );
   assert.equal(
     filters.http.map((f) => [f.name, f.typed_config]),
     [
       [RBAC_SLOTS.AUDIT, { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC' }],
-      [RBAC_SLOTS.DENY, { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC', shadow_rules_stat_prefix: 'istio_dry_run_deny_' }],
-      [RBAC_SLOTS.ALLOW, { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC', shadow_rules_stat_prefix: 'istio_dry_run_allow_' }],
+      [
+        RBAC_SLOTS.DENY,
+        { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC', shadow_rules_stat_prefix: 'istio_dry_run_deny_' },
+      ],
+      [
+        RBAC_SLOTS.ALLOW,
+        { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC', shadow_rules_stat_prefix: 'istio_dry_run_allow_' },
+      ],
     ],
   );
   const perRoute = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
@@ -134,10 +153,7 @@ test('HTTP: the DENY and ALLOW slots carry the dry-run stat prefixes; the per-ro
   });
   for (const config of Object.values(filters.httpPerRoute)) {
     const { '@type': _, ...fields } = config as Obj;
-    assert.is(
-      JSON.stringify(canonicalJson('envoy.extensions.filters.http.rbac.v3.RBACPerRoute', fields as Json)),
-      JSON.stringify(fields),
-    );
+    assert.is(JSON.stringify(canonicalJson('envoy.extensions.filters.http.rbac.v3.RBACPerRoute', fields as Json)), JSON.stringify(fields));
   }
   assert.equal(filters.warnings.http, []);
 });
@@ -145,7 +161,9 @@ test('HTTP: the DENY and ALLOW slots carry the dry-run stat prefixes; the per-ro
 test('dry-run AUDIT and CUSTOM policies are left out with a warning; never enforced', () => {
   const audit = configs([policy('log-a', 'AUDIT', [paths('/a')], true)]);
   assert.equal(audit.configs, []);
-  assert.equal(audit.warnings, ['AuthorizationPolicy foo/log-a: dry-run AUDIT policy ignored (an audit decides nothing, so there is nothing to rehearse)']);
+  assert.equal(audit.warnings, [
+    'AuthorizationPolicy foo/log-a: dry-run AUDIT policy ignored (an audit decides nothing, so there is nothing to rehearse)',
+  ]);
   const custom = authz.policy('foo/ext', { action: 'CUSTOM', provider: 'p', rules: [paths('/a')], dryRun: true });
   const ext = buildExtAuthzFilters([custom], [], { trustDomains: ['cluster.local'], protocol: 'http' });
   assert.equal(ext.filters, []);
