@@ -53,7 +53,7 @@ export function describeProxy(view: SidecarView, rootNamespace: string): string 
   const scope = (p: Parameters<typeof policyScope>[0]) => policyScope(p, rootNamespace);
   for (const p of authorizationPolicies) {
     lines.push(
-      `  authorization ${p.spec.action}${p.spec.provider ? ` (${p.spec.provider})` : ''}  ${p.meta.namespace}/${p.meta.name}  ${scope(p)}, ${p.spec.rules.length} rule(s)`,
+      `  authorization ${p.spec.action}${p.spec.provider ? ` (${p.spec.provider})` : ''}${p.spec.dryRun ? ' [dry-run: not enforced]' : ''}  ${p.meta.namespace}/${p.meta.name}  ${scope(p)}, ${p.spec.rules.length} rule(s)`,
     );
   }
   for (const r of requestAuthentications)

@@ -48,6 +48,12 @@ export interface AuthorizationPolicySpec {
   provider?: string;
   /** Absent `rules` (as opposed to an empty list) matter: ALLOW with no rules denies all. */
   rules: readonly AuthzRule[];
+  /**
+   * `istio.io/dry-run` is true: ALLOW and DENY rules become Envoy shadow rules
+   * (evaluated and counted, never enforced); AUDIT and CUSTOM ones are left out.
+   * Absent when false, so enforced policies look as they always did.
+   */
+  dryRun?: true;
 }
 
 export interface JwtHeader {

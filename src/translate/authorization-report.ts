@@ -20,7 +20,16 @@ export interface AuthorizationReport {
    * app that serves no GRPC/HTTP2 service port (it gets no server listener).
    */
   enforced: boolean;
-  authorizationPolicies: { policy: string; action: string; provider?: string; scope: Scope; rules: number; source: string }[];
+  authorizationPolicies: {
+    policy: string;
+    action: string;
+    provider?: string;
+    /** Present (true) for an `istio.io/dry-run` policy: evaluated as shadow rules, never enforced. */
+    dryRun?: true;
+    scope: Scope;
+    rules: number;
+    source: string;
+  }[];
   requestAuthentications: {
     policy: string;
     scope: Scope;
@@ -73,6 +82,7 @@ export function authorizationReport(model: MeshModel, proxyId: string): Authoriz
         policy: `${p.meta.namespace}/${p.meta.name}`,
         action: p.spec.action,
         ...(p.spec.provider ? { provider: p.spec.provider } : {}),
+        ...(p.spec.dryRun ? { dryRun: true as const } : {}),
         scope: scope(p),
         rules: p.spec.rules.length,
         source: where(p.source),

@@ -14,7 +14,7 @@ import type {
 } from './envoy-types/index.js';
 import { buildExtAuthzFilters } from './ext-authz.js';
 import { buildJwtAuthnFilter, jwksFrom } from './jwt-authn.js';
-import { buildRbacFilters, RBAC_TYPE } from './rbac.js';
+import { buildRbacFilters, DRY_RUN_STAT_PREFIX, RBAC_TYPE } from './rbac.js';
 import { appendAll } from '../util/append-all.js';
 
 export interface AuthzFilters {
@@ -40,8 +40,17 @@ export interface AuthzFilters {
 /** The RBAC slots of every enforcing HCM, by Istio action, in filter order. */
 export const RBAC_SLOTS = { AUDIT: 'meshlite.rbac.audit', DENY: 'meshlite.rbac.deny', ALLOW: 'meshlite.rbac.allow' } as const;
 const RBAC_PER_ROUTE_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
-const slot = (name: string): HttpFilter => ({ name, typed_config: typed(RBAC_TYPE.http) });
-const [AUDIT_SLOT, DENY_SLOT, ALLOW_SLOT] = [slot(RBAC_SLOTS.AUDIT), slot(RBAC_SLOTS.DENY), slot(RBAC_SLOTS.ALLOW)];
+// Envoy names the shadow-rule stats from the filter's own config, not the per-route one: the DENY and
+// ALLOW slots carry the dry-run stat prefixes, so adding a dry-run policy changes no listener.
+const slot = (name: string, shadowPrefix?: string): HttpFilter => ({
+  name,
+  typed_config: typed(RBAC_TYPE.http, shadowPrefix ? { shadow_rules_stat_prefix: shadowPrefix } : {}),
+});
+const [AUDIT_SLOT, DENY_SLOT, ALLOW_SLOT] = [
+  slot(RBAC_SLOTS.AUDIT),
+  slot(RBAC_SLOTS.DENY, DRY_RUN_STAT_PREFIX.DENY),
+  slot(RBAC_SLOTS.ALLOW, DRY_RUN_STAT_PREFIX.ALLOW),
+];
 
 export const NO_AUTHZ_FILTERS: AuthzFilters = {
   http: [AUDIT_SLOT, DENY_SLOT, ALLOW_SLOT],
@@ -50,9 +59,17 @@ export const NO_AUTHZ_FILTERS: AuthzFilters = {
   warnings: { http: [], tcp: [] },
 };
 
-const rulesOf = (f: HttpOrNetworkFilter) => (f.typed_config as HttpRbac | NetworkRbac).rules;
-const actionOf = (f: HttpOrNetworkFilter): keyof typeof RBAC_SLOTS =>
-  rulesOf(f)?.action === 'LOG' ? 'AUDIT' : rulesOf(f)?.action === 'DENY' ? 'DENY' : 'ALLOW';
+const configOf = (f: HttpOrNetworkFilter) => f.typed_config as HttpRbac | NetworkRbac;
+// A filter of dry-run policies only has shadow rules and no rules.
+const actionOf = (f: HttpOrNetworkFilter): keyof typeof RBAC_SLOTS => {
+  const action = (configOf(f).rules ?? configOf(f).shadow_rules)?.action;
+  return action === 'LOG' ? 'AUDIT' : action === 'DENY' ? 'DENY' : 'ALLOW';
+};
+/** The per-route override of a slot: the filter's rules and shadow rules (the stat prefix is the slot's). */
+const perRouteRbac = (f: HttpOrNetworkFilter): HttpRbac => {
+  const { rules, shadow_rules } = configOf(f);
+  return { ...(rules ? { rules } : {}), ...(shadow_rules ? { shadow_rules } : {}) };
+};
 
 export function authzFilters(view: AuthzView): AuthzFilters {
   if (view.authorizationPolicies.length === 0 && view.requestAuthentications.length === 0) return NO_AUTHZ_FILTERS;
@@ -85,7 +102,7 @@ function buildAuthzFilters(view: AuthzView): AuthzFilters {
 
   const http = build('http');
   const httpPerRoute: { [filterName: string]: Any } = {};
-  for (const f of http.rbac) httpPerRoute[RBAC_SLOTS[actionOf(f)]] = typed(RBAC_PER_ROUTE_TYPE, { rbac: { rules: rulesOf(f) } });
+  for (const f of http.rbac) httpPerRoute[RBAC_SLOTS[actionOf(f)]] = typed(RBAC_PER_ROUTE_TYPE, { rbac: perRouteRbac(f) });
   const tcp = build('tcp');
   const audit = tcp.rbac.filter((f) => actionOf(f) === 'AUDIT');
   const enforcing = tcp.rbac.filter((f) => actionOf(f) !== 'AUDIT');

@@ -66,9 +66,15 @@ export function buildExtAuthzFilters(
   providers: readonly ProviderView[],
   ctx: ExtAuthzContext,
 ): { filters: HttpOrNetworkFilter[]; warnings: string[] } {
-  const custom = policies.filter((p) => p.spec.action === 'CUSTOM').sort(byNamespaceName);
-  if (custom.length === 0) return { filters: [], warnings: [] };
   const warnings: string[] = [];
+  const all = policies.filter((p) => p.spec.action === 'CUSTOM').sort(byNamespaceName);
+  for (const p of all.filter((c) => c.spec.dryRun)) {
+    warnings.push(
+      `AuthorizationPolicy ${p.meta.namespace}/${p.meta.name}: dry-run CUSTOM policy ignored (the external authorizer cannot be asked without enforcing its answer)`,
+    );
+  }
+  const custom = all.filter((p) => !p.spec.dryRun);
+  if (custom.length === 0) return { filters: [], warnings };
   const failClosed: AuthorizationPolicy[] = [];
   const groups = new Map<string, Group>();
   const denied = ctx.protocol === 'tcp' ? 'connections' : 'requests';

@@ -6,6 +6,7 @@
 //    match (the external authorizer cannot be asked, so they are refused);
 //  - no JWT verification: request principals and `request.auth.*` conditions
 //    cannot match (an ALLOW rule using them is dropped, a DENY rule loses the field);
+//  - no shadow rules: a dry-run policy is left out (it enforces nothing anyway);
 //  - filter names must be unique in one HCM, hence the DENY/ALLOW names below.
 import type { AuthorizationPolicy, AuthzView } from '../model/view-types.js';
 import type { envoy_extensions_filters_http_rbac_v3_RBAC as HttpRbac, HttpFilter } from './envoy-types/index.js';
@@ -26,7 +27,9 @@ export function proxylessAuthzFilters(view: AuthzView): ProxylessAuthz {
   const policies: AuthorizationPolicy[] = [];
   for (const p of view.authorizationPolicies) {
     const name = `AuthorizationPolicy ${p.meta.namespace}/${p.meta.name}`;
-    if (p.spec.action === 'AUDIT') {
+    if (p.spec.dryRun) {
+      warnings.push(`${PREFIX}: ${name} (dry-run ${p.spec.action}) is not evaluated: gRPC's RBAC filter has no shadow rules`);
+    } else if (p.spec.action === 'AUDIT') {
       warnings.push(`${PREFIX}: ${name} (AUDIT) is not audited: gRPC's RBAC filter has no LOG action`);
     } else if (p.spec.action === 'CUSTOM') {
       warnings.push(

@@ -248,35 +248,59 @@ function conditionKind(key: string): Kind {
   return CONDITION_PRINCIPAL.test(key) ? 'principal' : 'permission';
 }
 
-function rbacFilter(action: 'AUDIT' | 'DENY' | 'ALLOW', policies: { [name: string]: Policy }, ctx: RbacContext): HttpOrNetworkFilter {
+/** Istio's stat prefixes of dry-run (shadow) rules, per action: Envoy counts `<prefix>shadow_allowed` and `<prefix>shadow_denied`. */
+export const DRY_RUN_STAT_PREFIX = { DENY: 'istio_dry_run_deny_', ALLOW: 'istio_dry_run_allow_' } as const;
+
+/** The rules of one action: enforced ones (undefined when no enforced policy has it) and dry-run ones. */
+type ActionRules = { enforced?: { [name: string]: Policy }; shadow?: { [name: string]: Policy } };
+
+function rbacFilter(action: 'AUDIT' | 'DENY' | 'ALLOW', built: ActionRules, ctx: RbacContext): HttpOrNetworkFilter {
   // Canonical proto3 JSON: ALLOW (the enum default) and an empty policy map are omitted.
-  // `rules` itself stays present even when empty: an RBAC filter without rules enforces nothing.
-  const rules: RbacRules = {
+  // `rules` stays present even when empty (an enforced ALLOW whose rules were all dropped denies all);
+  // it is absent only when every policy of this action is a dry run (then nothing is enforced).
+  const rulesOf = (policies: { [name: string]: Policy }): RbacRules => ({
     ...(action === 'ALLOW' ? {} : { action: ENVOY_ACTION[action] }),
     ...(Object.keys(policies).length > 0 ? { policies } : {}),
+  });
+  const fields = {
+    ...(built.enforced ? { rules: rulesOf(built.enforced) } : {}),
+    ...(built.shadow && action !== 'AUDIT'
+      ? { shadow_rules: rulesOf(built.shadow), shadow_rules_stat_prefix: DRY_RUN_STAT_PREFIX[action] }
+      : {}),
   };
-  const config = ctx.protocol === 'http' ? typed(RBAC_TYPE.http, { rules }) : typed(RBAC_TYPE.tcp, { rules, stat_prefix: 'tcp.' });
+  const config = ctx.protocol === 'http' ? typed(RBAC_TYPE.http, fields) : typed(RBAC_TYPE.tcp, { ...fields, stat_prefix: 'tcp.' });
   return { name: RBAC_FILTER_NAME[ctx.protocol], typed_config: config };
 }
 
-/** One RBAC config per action present (AUDIT -> action LOG, DENY, ALLOW), in filter order AUDIT, DENY, ALLOW; policies sorted by namespace/name; keys `ns[<ns>]-policy[<name>]-rule[<i>]`. */
+/**
+ * One RBAC config per action present (AUDIT -> action LOG, DENY, ALLOW), in filter order AUDIT, DENY, ALLOW;
+ * policies sorted by namespace/name; keys `ns[<ns>]-policy[<name>]-rule[<i>]`. Dry-run ALLOW and DENY
+ * policies go to `shadow_rules` of their action's filter; dry-run AUDIT ones are left out (with a warning).
+ */
 export function buildRbacFilters(
   policies: readonly AuthorizationPolicy[],
   ctx: RbacContext,
 ): { filters: HttpOrNetworkFilter[]; warnings: string[] } {
   const warnings: string[] = [];
-  const byAction = new Map<AuthorizationAction, { [name: string]: Policy }>();
+  const byAction = new Map<AuthorizationAction, ActionRules>();
   const sorted = [...policies].sort((a, b) => a.meta.namespace.localeCompare(b.meta.namespace) || a.meta.name.localeCompare(b.meta.name));
   for (const p of sorted) {
     const { action } = p.spec;
     const where = `AuthorizationPolicy ${p.meta.namespace}/${p.meta.name}`;
     // CUSTOM policies are enforced by ext_authz (ext-authz.ts), before the DENY and ALLOW filters built here.
     if (action === 'CUSTOM') continue;
-    const out = byAction.get(action) ?? {};
-    byAction.set(action, out);
+    if (p.spec.dryRun && action === 'AUDIT') {
+      warnings.push(`${where}: dry-run AUDIT policy ignored (an audit decides nothing, so there is nothing to rehearse)`);
+      continue;
+    }
+    const built = byAction.get(action) ?? {};
+    byAction.set(action, built);
+    const slot = p.spec.dryRun ? 'shadow' : 'enforced';
+    const out = built[slot] ?? {};
+    built[slot] = out;
     p.spec.rules.forEach((rule, i) => {
-      const built = buildRule(rule, action, ctx, `${where} rule ${i}`, warnings);
-      if (built) out[`ns[${p.meta.namespace}]-policy[${p.meta.name}]-rule[${i}]`] = built;
+      const rulePolicy = buildRule(rule, action, ctx, `${where} rule ${i}`, warnings);
+      if (rulePolicy) out[`ns[${p.meta.namespace}]-policy[${p.meta.name}]-rule[${i}]`] = rulePolicy;
     });
   }
   const filters = FILTER_ORDER.filter((a) => byAction.has(a)).map((a) => rbacFilter(a, byAction.get(a)!, ctx));

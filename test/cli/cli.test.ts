@@ -143,18 +143,18 @@ test('validate: two sidecars given one outbound address:port is an error naming 
   }
 });
 
-test('validate: a dry-run AuthorizationPolicy is refused with file:line and the annotation', () => {
+test('validate: a dry-run annotation that is not a boolean is refused with file:line and the annotation', () => {
   const dir = mkdtempSync(join(tmpdir(), 'meshlite-cli-'));
   try {
     const file = join(dir, 'shadow.yaml');
     writeFileSync(
       file,
-      'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: shadow\n  namespace: foo\n  annotations: {istio.io/dry-run: "true"}\nspec: {}\n',
+      'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: shadow\n  namespace: foo\n  annotations: {istio.io/dry-run: "yes"}\nspec: {}\n',
     );
     const r = meshlite('validate', '-c', dir);
     assert.is(r.code, 1);
     assert.equal(r.stderr.trim().split('\n'), [
-      `${file}:6:35: metadata.annotations["istio.io/dry-run"]: dry-run AuthorizationPolicies are not supported yet; refusing rather than enforcing it (remove the annotation to enforce the policy)`,
+      `${file}:6:35: metadata.annotations["istio.io/dry-run"]: expected a boolean ("true" or "false"), got "yes"`,
       '1 error(s)',
     ]);
   } finally {

@@ -133,28 +133,25 @@ spec:
 
 const loadPolicy = (text: string) => loadManifests({ 'authz.yaml': text });
 
-test('istio.io/dry-run "true" is refused with its file:line, never enforced; "false" is an ordinary policy; any other value is an error', () => {
-  const refused = loadPolicy(dryRunPolicy('"true"'));
-  assert.equal(refused.ok ? [] : refused.issues.map(formatIssue), [
-    'authz.yaml:7:23: metadata.annotations["istio.io/dry-run"]: dry-run AuthorizationPolicies are not supported yet; refusing rather than enforcing it (remove the annotation to enforce the policy)',
-  ]);
-  const enforced = loadPolicy(dryRunPolicy('"false"'));
-  assert.ok(enforced.ok, JSON.stringify(!enforced.ok && enforced.issues));
-  if (enforced.ok)
-    assert.equal(
-      enforced.config.authorizationPolicies.map((p) => [p.meta.name, p.spec.action, p.spec.rules.length]),
-      [['shadow', 'ALLOW', 1]],
-    );
+test('istio.io/dry-run: the boolean spellings Istio accepts mark (or not) the policy dry-run; any other value is an error naming the annotation', () => {
+  const specOf = (value: string) => {
+    const r = loadPolicy(dryRunPolicy(value));
+    assert.ok(r.ok, `${value}: ${JSON.stringify(!r.ok && r.issues)}`);
+    return r.ok ? r.config.authorizationPolicies.map((p) => [p.meta.name, p.spec.action, p.spec.rules.length, p.spec.dryRun]) : [];
+  };
+  for (const value of ['"true"', '"True"', '"TRUE"', '"t"', '"1"']) assert.equal(specOf(value), [['shadow', 'ALLOW', 1, true]], value);
+  for (const value of ['"false"', '"False"', '"FALSE"', '"f"', '"0"'])
+    assert.equal(specOf(value), [['shadow', 'ALLOW', 1, undefined]], value);
   for (const [value, shown] of [
     ['"yes"', 'yes'],
-    ['"True"', 'True'],
-    ['"1"', '1'],
+    ['"tRuE"', 'tRuE'],
+    ['"on"', 'on'],
     ['""', ''],
   ] as const) {
     const bad = loadPolicy(dryRunPolicy(value));
     assert.equal(
       bad.ok ? [] : bad.issues.map(formatIssue),
-      [`authz.yaml:7:23: metadata.annotations["istio.io/dry-run"]: expected "true" or "false", got "${shown}"`],
+      [`authz.yaml:7:23: metadata.annotations["istio.io/dry-run"]: expected a boolean ("true" or "false"), got "${shown}"`],
       value,
     );
   }
@@ -165,18 +162,15 @@ test('istio.io/dry-run "true" is refused with its file:line, never enforced; "fa
   ]);
 });
 
-test('the handler refuses dry-run on every action, and only reads its own annotation', () => {
+test('the handler accepts dry-run on every action, and only reads its own annotation', () => {
   for (const action of ['ALLOW', 'DENY', 'AUDIT'] as const) {
-    const { problems } = check(authorizationPolicy, { action }, { 'istio.io/dry-run': 'true' });
-    assert.equal(
-      problems,
-      [
-        'metadata.annotations["istio.io/dry-run"]: dry-run AuthorizationPolicies are not supported yet; refusing rather than enforcing it (remove the annotation to enforce the policy)',
-      ],
-      action,
-    );
+    const { problems, built } = check(authorizationPolicy, { action }, { 'istio.io/dry-run': 'true' });
+    assert.equal(problems, [], action);
+    assert.is((built as { spec: { dryRun?: true } }).spec.dryRun, true, action);
   }
-  assert.equal(check(authorizationPolicy, { action: 'DENY' }, { 'istio.io/other': 'true', 'example.com/dry-run': 'true' }).problems, []);
+  const other = check(authorizationPolicy, { action: 'DENY' }, { 'istio.io/other': 'true', 'example.com/dry-run': 'true' });
+  assert.equal(other.problems, []);
+  assert.is((other.built as { spec: { dryRun?: true } }).spec.dryRun, undefined, 'only istio.io/dry-run counts');
 });
 
 test.run();

@@ -101,23 +101,24 @@ function toRule(raw: Record<string, unknown>, path: (string | number)[], ctx: Bu
   return { from, to, when };
 }
 
-/** Istio's annotation for a policy that is only evaluated and logged (shadow rules), never enforced. */
+/** Istio's annotation for a policy that is only evaluated and counted (shadow rules), never enforced. */
 export const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
 
+// The spellings Go's strconv.ParseBool accepts, which is how Istio reads the annotation.
+const TRUE_VALUES = ['1', 't', 'T', 'TRUE', 'true', 'True'];
+const FALSE_VALUES = ['0', 'f', 'F', 'FALSE', 'false', 'False'];
+
 /**
- * meshlite cannot evaluate a policy without enforcing it yet, and enforcing a
- * shadow ALLOW would deny everything else: such a policy is refused.
+ * Whether the policy is a dry run. A value that is not a boolean is an error:
+ * Istio would log it and enforce the policy, which for a shadow ALLOW denies
+ * everything else.
  */
-function checkDryRun(ctx: BuildContext): void {
+function isDryRun(ctx: BuildContext): boolean {
   const value = ctx.meta.annotations[DRY_RUN_ANNOTATION];
-  const path = ['metadata', 'annotations', DRY_RUN_ANNOTATION];
-  if (value === undefined || value === 'false') return;
-  if (value === 'true')
-    ctx.report(
-      path,
-      'dry-run AuthorizationPolicies are not supported yet; refusing rather than enforcing it (remove the annotation to enforce the policy)',
-    );
-  else ctx.report(path, `expected "true" or "false", got "${value}"`);
+  if (value === undefined || FALSE_VALUES.includes(value)) return false;
+  if (TRUE_VALUES.includes(value)) return true;
+  ctx.report(['metadata', 'annotations', DRY_RUN_ANNOTATION], `expected a boolean ("true" or "false"), got "${value}"`);
+  return false;
 }
 
 export const authorizationPolicy = {
@@ -131,7 +132,7 @@ export const authorizationPolicy = {
     rules: list(RULE),
   }),
   build(spec, ctx) {
-    checkDryRun(ctx);
+    const dryRun = isDryRun(ctx);
     const action = ((spec.action as string | undefined) ?? 'ALLOW') as AuthorizationAction;
     const provider = (spec.provider as { name?: string } | undefined)?.name;
     if (action === 'CUSTOM' && !provider)
@@ -143,7 +144,13 @@ export const authorizationPolicy = {
       kind: 'AuthorizationPolicy',
       meta: ctx.meta,
       source: ctx.source,
-      spec: { selector: selector && Object.keys(selector).length ? selector : undefined, action, provider, rules },
+      spec: {
+        selector: selector && Object.keys(selector).length ? selector : undefined,
+        action,
+        provider,
+        rules,
+        ...(dryRun ? { dryRun: true as const } : {}),
+      },
     };
   },
 } satisfies KindHandler;

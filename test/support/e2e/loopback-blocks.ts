@@ -26,6 +26,7 @@ export const LOOPBACK_BLOCKS = {
   'cli/store-commands.test.ts': 77,
   'store/store-tls.test.ts': 78,
   'xds/retry-policy-envoy.test.ts': 81,
+  'xds/authz-dry-run-envoy.test.ts': 80,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
