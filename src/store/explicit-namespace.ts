@@ -2,7 +2,7 @@
 // one (as kubectl users write them) gets the default put into its text, so
 // the key and the value agree and a later read needs no default to mean the
 // same thing. The line is added to the user's text; the rest stays as written.
-import { isMap, isScalar, parseDocument, type Node, type Pair } from 'yaml';
+import { isMap, isScalar, parseDocument, stringify, type Node, type Pair } from 'yaml';
 import { findHandler } from '../config/kinds/index.js';
 
 /** The document with `metadata.namespace` set, or as it was when it names one, is cluster-scoped or is not a known kind. */
@@ -12,10 +12,21 @@ export function withExplicitNamespace(text: string, value: unknown, namespace: s
   const filled = { ...(value as Record<string, unknown>), metadata: { ...meta, namespace } };
   const inserted = insertAfterName(text, namespace);
   if (inserted !== undefined && namespaceIn(inserted) === namespace) return { text: inserted, value: filled };
-  // A layout the line insertion does not handle: the document is written out again (comments kept).
-  const doc = parseDocument(text, { prettyErrors: false });
-  doc.setIn(['metadata', 'namespace'], namespace);
-  return { text: doc.toString({ lineWidth: 0 }), value: filled };
+  // A layout the line insertion does not handle: the document is written out again (comments kept),
+  // or, when even that cannot be done (metadata behind an alias), rendered from its value.
+  const rewritten = setNamespace(text, namespace);
+  if (rewritten !== undefined && namespaceIn(rewritten) === namespace) return { text: rewritten, value: filled };
+  return { text: stringify(filled, { lineWidth: 0 }), value: filled };
+}
+
+function setNamespace(text: string, namespace: string): string | undefined {
+  try {
+    const doc = parseDocument(text, { prettyErrors: false });
+    doc.setIn(['metadata', 'namespace'], namespace);
+    return doc.toString({ lineWidth: 0 });
+  } catch {
+    return undefined;
+  }
 }
 
 function needsNamespace(value: unknown): boolean {
