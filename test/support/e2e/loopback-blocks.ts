@@ -25,6 +25,7 @@ export const LOOPBACK_BLOCKS = {
   'agent/agent-failover.test.ts': 76,
   'cli/store-commands.test.ts': 77,
   'store/store-tls.test.ts': 78,
+  'cli/namespace-flag.test.ts': 79,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
