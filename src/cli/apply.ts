@@ -6,9 +6,10 @@ import { planApply } from '../store/config-plan.js';
 import { writeConfig } from '../store/config-write.js';
 import { collect } from './load.js';
 import { parseCount, reportWrite, type StoreFlags, whoWrites, withStore, holdAfterReadForTests } from './store-command.js';
+import { addNamespaceFlag, type NamespaceFlag } from './namespace-flag.js';
 import { addStoreFlags } from './store-connection.js';
 
-interface ApplyFlags extends StoreFlags {
+interface ApplyFlags extends StoreFlags, NamespaceFlag {
   filename: string[];
   dryRun?: boolean;
   retries: number;
@@ -17,11 +18,13 @@ interface ApplyFlags extends StoreFlags {
 
 export function applyCommand(): Command {
   return addStoreFlags(
-    new Command('apply')
-      .description(
-        'write config files into the store: the whole resulting config is validated first, then every change lands in one transaction (exit 1 invalid, 3 conflict, 4 store unavailable)',
-      )
-      .requiredOption('-f, --filename <path>', 'config file or directory (repeatable)', collect),
+    addNamespaceFlag(
+      new Command('apply')
+        .description(
+          'write config files into the store: the whole resulting config is validated first, then every change lands in one transaction (exit 1 invalid, 3 conflict, 4 store unavailable)',
+        )
+        .requiredOption('-f, --filename <path>', 'config file or directory (repeatable)', collect),
+    ),
   )
     .option('--dry-run', 'validate and print the diff of each changed key; write nothing')
     .option(
@@ -43,9 +46,11 @@ export function applyCommand(): Command {
         );
         return;
       }
+      // What is stored names its namespace: the directory's, else -n's, is written into documents that name none.
+      const files = read.files.map((f) => ({ ...f, defaultNamespace: f.defaultNamespace ?? flags.namespace }));
       await withStore(flags, async (store) => {
         const outcome = await writeConfig(store, {
-          plan: (snapshot) => planApply(snapshot, read.files, read.issues, { validate: loadMeshTexts }),
+          plan: (snapshot) => planApply(snapshot, files, read.issues, { validate: loadMeshTexts }),
           retries: flags.retries,
           dryRun: flags.dryRun === true,
           by: whoWrites(),

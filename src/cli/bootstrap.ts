@@ -72,7 +72,7 @@ interface BootstrapOptions extends ConfigSourceFlags {
 /** With `store`, everything comes from it (config, replicas, identity); otherwise from -c and the state directory. */
 async function makeBootstrap(opts: BootstrapOptions, store: EtcdStore | undefined): Promise<void> {
   if (store === undefined && opts.rootCert !== undefined) exitWith('meshlite bootstrap: --root-cert goes with --store');
-  const model = store ? await storeModelOrExit(store) : loadModelOrExit(opts.config!);
+  const model = store ? await storeModelOrExit(store) : loadModelOrExit(opts.config!, opts.namespace);
   if (opts.grpc) {
     const workload = model.registry.workload(opts.proxy);
     if (!isProxylessWorkload(workload)) {

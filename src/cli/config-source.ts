@@ -14,17 +14,18 @@ import { StoreContentError } from '../store/store-retry.js';
 import { storedConfigTexts } from '../store/stored-resources.js';
 import { collect, loadModelOrExit } from './load.js';
 import { EXIT, isStoreFailure, type StoreFlags, storeFailureLine } from './store-command.js';
+import { addNamespaceFlag, type NamespaceFlag } from './namespace-flag.js';
 import { addStoreFlags, openStore } from './store-connection.js';
 
-export interface ConfigSourceFlags extends Partial<StoreFlags> {
+export interface ConfigSourceFlags extends Partial<StoreFlags>, NamespaceFlag {
   config?: string[];
 }
 
 export type ConfigSource = { kind: 'files'; paths: string[] } | { kind: 'store'; flags: StoreFlags };
 
-/** `-c` and `--store` (with its TLS flags), neither required by commander: configSourceOrExit checks them. */
+/** `-c` (with `-n`) and `--store` (with its TLS flags), neither required by commander: configSourceOrExit checks them. */
 export function addConfigSourceFlags(command: Command, configHelp = 'config file or directory (repeatable)'): Command {
-  return addStoreFlags(command.option('-c, --config <path>', configHelp, collect), false, 'the config of a store');
+  return addStoreFlags(addNamespaceFlag(command.option('-c, --config <path>', configHelp, collect)), false, 'the config of a store');
 }
 
 /** Exactly one of -c and --store, or one line and exit 2. */
@@ -99,7 +100,7 @@ export async function storeModelOrExit(store: EtcdStore): Promise<MeshModel> {
 /** The model of the config given by -c or --store; exits with its problems otherwise. */
 export async function loadModelFromSourceOrExit(opts: ConfigSourceFlags, command: string): Promise<MeshModel> {
   const source = configSourceOrExit(opts, command);
-  if (source.kind === 'files') return loadModelOrExit(source.paths);
+  if (source.kind === 'files') return loadModelOrExit(source.paths, opts.namespace);
   return withStoreOrExit(source.flags, command, storeModelOrExit);
 }
 

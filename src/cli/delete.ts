@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { ConfigIssue } from '../config/diagnostics.js';
 import { readConfigFiles } from '../config/config-files.js';
 import { withDefaults } from '../config/limits.js';
+import { DEFAULT_NAMESPACE } from '../config/load-config.js';
 import { loadMeshTexts } from '../control-plane/load-mesh.js';
 import { type ConfigPlan, planDelete } from '../store/config-plan.js';
 import type { ConfigSnapshot } from '../store/config-transaction.js';
@@ -41,7 +42,7 @@ export function deleteCommand(): Command {
       .argument('[kind]', 'Gateway, gateways, ...')
       .argument('[name]', 'the resource')
       .option('-f, --filename <path>', 'delete the resources these files define (repeatable)', collect)
-      .option('-n, --namespace <ns>', 'its namespace (needed when the name is in several)'),
+      .option('-n, --namespace <ns>', 'its namespace (needed when the name is in several); with -f, that of documents naming none'),
   )
     .option('--ignore-not-found', 'a resource that is not stored is no error')
     .option('--dry-run', 'check and print the diff; write nothing')
@@ -72,7 +73,7 @@ function planner(kind: string | undefined, name: string | undefined, flags: Dele
   const ignore = flags.ignoreNotFound === true;
   if (flags.filename) {
     if (kind !== undefined) return 'give either -f or a kind and name, not both';
-    const keys = keysOfFiles(flags.filename);
+    const keys = keysOfFiles(flags.filename, flags.namespace ?? DEFAULT_NAMESPACE);
     if (!Array.isArray(keys)) return keys;
     return (snapshot) => planDelete(snapshot, keys, ignore, { validate: loadMeshTexts });
   }
@@ -105,12 +106,13 @@ function planner(kind: string | undefined, name: string | undefined, flags: Dele
   };
 }
 
-function keysOfFiles(paths: string[]): { key: string; source: string }[] | string {
+/** The keys apply would have written the files' resources under. */
+function keysOfFiles(paths: string[], namespace: string): { key: string; source: string }[] | string {
   const read = readConfigFiles(paths, process.cwd(), withDefaults());
   const problems: ConfigIssue[] = [...read.issues];
   const keys: { key: string; source: string }[] = [];
   for (const file of read.files) {
-    for (const doc of splitResourceDocuments(file.text)) {
+    for (const doc of splitResourceDocuments(file.text, file.defaultNamespace ?? namespace)) {
       if (doc.key === undefined)
         problems.push({
           file: file.display,

@@ -6,6 +6,7 @@ import type { StoreFlags } from './store-command.js';
 import { addStoreFlags } from './store-connection.js';
 import { collect } from './load.js';
 import { loadModelFromSourceOrExit } from './config-source.js';
+import { addNamespaceFlag } from './namespace-flag.js';
 
 type Obj = Record<string, unknown>;
 
@@ -25,9 +26,16 @@ export function diffCommand(): Command {
     .option('--file <path>', 'an Envoy config_dump saved to a file instead')
     .option('-c, --config <path>', "meshlite's meaning from a config directory (offline translation)", collect)
     .option('--meshlite-admin <url>', "meshlite's meaning from a running meshlite's admin, e.g. http://127.0.0.1:15014");
-  return addStoreFlags(command, false, "meshlite's meaning from the config in a store").action(
+  return addStoreFlags(addNamespaceFlag(command), false, "meshlite's meaning from the config in a store").action(
     async (
-      opts: Partial<StoreFlags> & { proxy: string; envoyAdmin?: string; file?: string; config?: string[]; meshliteAdmin?: string },
+      opts: Partial<StoreFlags> & {
+        proxy: string;
+        envoyAdmin?: string;
+        file?: string;
+        config?: string[];
+        namespace?: string;
+        meshliteAdmin?: string;
+      },
     ) => {
       if (!opts.envoyAdmin === !opts.file) return usage('give exactly one of --envoy-admin or --file');
       if (opts.store !== undefined) {

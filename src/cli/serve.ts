@@ -5,12 +5,13 @@ import { parseDurationMillis, parseDurationSeconds } from './duration.js';
 import { addLimitOptions, limitsFrom } from './limit-options.js';
 import { addReplicaOptions, replicaFlagsFrom } from './replica-options.js';
 import { collect } from './load.js';
+import { addNamespaceFlag, type NamespaceFlag } from './namespace-flag.js';
 import { STORE_KEY_FILE_HELP, storeKeyFromFlags } from './store-key-flag.js';
 import { describeListenFailure, readAdminToken, unsafeServeReason } from './serve-guards.js';
 import { addStoreOptions, configSourceProblem, openStoreFromFlags, type StoreFlags } from './serve-store.js';
 import { DEFAULT_ADMIN_ADDRESS, DEFAULT_ADS_ADDRESS, DEFAULT_STATE_DIR } from './state.js';
 
-export interface ServeOptions extends StoreFlags {
+export interface ServeOptions extends StoreFlags, NamespaceFlag {
   config?: string[];
   stateDir: string;
   caDir?: string;
@@ -34,9 +35,11 @@ export interface ServeOptions extends StoreFlags {
 }
 
 export function serveCommand(): Command {
-  const command = new Command('serve')
-    .description('run the control plane: ADS (with SDS from the built-in CA) and the admin HTTP server; follows config changes live')
-    .option('-c, --config <path>', 'config file or directory to watch (repeatable; required without --store)', collect)
+  const command = addNamespaceFlag(
+    new Command('serve')
+      .description('run the control plane: ADS (with SDS from the built-in CA) and the admin HTTP server; follows config changes live')
+      .option('-c, --config <path>', 'config file or directory to watch (repeatable; required without --store)', collect),
+  )
     .option('--state-dir <dir>', 'where the CA root and token key are kept', DEFAULT_STATE_DIR)
     .option('--ca-dir <dir>', 'plugged-in CA directory (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem)')
     .option(
@@ -128,6 +131,7 @@ export function serveCommand(): Command {
         debounceMs: debounceFlag(opts.debounce),
         settleMs: durationMillisFlag('--settle', opts.settle),
         limits: limitsFrom(opts),
+        defaultNamespace: opts.namespace,
         adminToken,
         storeKey: storeKey.key,
         ...durations,

@@ -67,7 +67,7 @@ async function issue(opts: TokenOptions, proxy: string, ttl: number): Promise<Is
     const { issueStoreToken } = await import('./store-token.js');
     return issueStoreToken({ flags: source.flags, storeKeyFile: opts.storeKeyFile, proxy, ttlSeconds: ttl });
   }
-  const model = loadModelOrExit(opts.config!);
+  const model = loadModelOrExit(opts.config!, opts.namespace);
   requireMeshProxy(model, proxy);
   const tokens = await loadTokenAuthority(opts.stateDir, opts.caDir);
   return tokens.issueToken(proxy, ttl);

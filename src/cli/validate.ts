@@ -12,10 +12,11 @@ export function validateCommand(): Command {
         'check a config directory (or the config in a store); prints every error with file:line:column, exit 1 on errors',
       ),
     ),
-  ).action((opts: { config?: string[]; store?: string } & Record<string, unknown>) =>
+  ).action((opts: { config?: string[]; store?: string; namespace?: string } & Record<string, unknown>) =>
     withConfigSource(opts, 'validate', async (source, store) => {
       const limits = limitsFrom(opts);
-      if (source.kind === 'files') return report(loadMeshConfig(source.paths, { limits }), (files) => `${files} file(s)`);
+      if (source.kind === 'files')
+        return report(loadMeshConfig(source.paths, { limits, defaultNamespace: opts.namespace }), (files) => `${files} file(s)`);
       const loaded = await loadStoreConfig(store!, { limits });
       return report(loaded.result, () => `${loaded.keys} key(s) of ${store!.description} at revision ${loaded.revision}`);
     }),

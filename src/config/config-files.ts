@@ -1,7 +1,8 @@
 // Finds and reads the YAML files under the config paths without ever
 // throwing: a symlink loop, a dangling link, a file that vanishes or cannot be
 // read, a FIFO, bytes that are not UTF-8 or a file over its size limit each
-// become a config error naming the path.
+// become a config error naming the path. A `.meshlite-namespace` file in a
+// directory gives the namespace of the documents under it that name none.
 import {
   closeSync,
   constants,
@@ -15,7 +16,7 @@ import {
   statSync,
   type Stats,
 } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ConfigIssue } from './diagnostics.js';
 import { type LoadLimits, overLimit } from './limits.js';
 
@@ -26,6 +27,8 @@ export interface ConfigFile {
   display: string;
   text: string;
   bytes: number;
+  /** From the nearest `.meshlite-namespace` (its directory or one above, within what was walked). */
+  defaultNamespace?: string;
 }
 
 export interface ConfigFilesRead {
@@ -34,6 +37,14 @@ export interface ConfigFilesRead {
 }
 
 const YAML_FILE = /\.ya?ml$/i;
+/** The per-directory default namespace: one DNS label. */
+export const NAMESPACE_FILE = '.meshlite-namespace';
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** A namespace name (of a namespace file or `-n`): a lower-case DNS label. */
+export function isNamespaceName(text: string): boolean {
+  return DNS_LABEL.test(text);
+}
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function readConfigFiles(paths: readonly string[], cwd: string, limits: LoadLimits): ConfigFilesRead {
@@ -45,7 +56,7 @@ export function readConfigFiles(paths: readonly string[], cwd: string, limits: L
   let totalBytes = 0;
   let overTotal = false;
 
-  const readFile = (path: string) => {
+  const readFile = (path: string, defaultNamespace: string | undefined) => {
     const read = readBounded(path, limits.maxFileBytes);
     if (!read.ok) return problem(path, read.message);
     totalBytes += read.bytes.length;
@@ -65,15 +76,29 @@ export function readConfigFiles(paths: readonly string[], cwd: string, limits: L
       display: displayPath(path, cwd),
       text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text,
       bytes: read.bytes.length,
+      ...(defaultNamespace === undefined ? {} : { defaultNamespace }),
     });
   };
 
-  const walk = (path: string, explicit: boolean) => {
+  /** The directory's own namespace file, else `inherited`; a bad one is reported (and the load fails). */
+  const namespaceOf = (dir: string, inherited: string | undefined): string | undefined => {
+    const found = readNamespaceFile(join(dir, NAMESPACE_FILE));
+    if (found === undefined) return inherited;
+    if (!found.ok) {
+      problem(join(dir, NAMESPACE_FILE), found.message);
+      return inherited;
+    }
+    return found.namespace;
+  };
+
+  const walk = (path: string, explicit: boolean, inherited: string | undefined) => {
     const stat = statOrExplain(path);
     if (!stat.ok) return problem(path, stat.message);
     if (!stat.stat.isDirectory()) {
       if (!stat.stat.isFile()) return problem(path, 'not a regular file (a FIFO, socket or device is never read)');
-      if (explicit || YAML_FILE.test(path)) readFile(path);
+      // A file named on its own takes the namespace file beside it.
+      if (explicit) readFile(path, namespaceOf(dirname(path), inherited));
+      else if (YAML_FILE.test(path)) readFile(path, inherited);
       return;
     }
     let real: string;
@@ -89,6 +114,7 @@ export function readConfigFiles(paths: readonly string[], cwd: string, limits: L
         `leads to ${real}, already read as ${displayPath(first, cwd)} (a symlink loop or a second link to one directory)`,
       );
     directories.set(real, path);
+    const namespace = namespaceOf(path, inherited);
     let entries: string[];
     try {
       entries = readdirSync(path).sort();
@@ -99,11 +125,11 @@ export function readConfigFiles(paths: readonly string[], cwd: string, limits: L
       if (entry.startsWith('.')) continue;
       const child = join(path, entry);
       // Only YAML files and directories count; anything else (README, backups) is not config.
-      if (YAML_FILE.test(entry) || isDirectoryOrLink(child)) walk(child, false);
+      if (YAML_FILE.test(entry) || isDirectoryOrLink(child)) walk(child, false, namespace);
     }
   };
 
-  for (const path of paths) walk(path, true);
+  for (const path of paths) walk(path, true, undefined);
   return { files, issues };
 }
 
@@ -111,6 +137,24 @@ export function readConfigFiles(paths: readonly string[], cwd: string, limits: L
 export function displayPath(path: string, cwd: string): string {
   const rel = relative(cwd, path);
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : resolve(path);
+}
+
+type NamespaceFile = { ok: true; namespace: string } | { ok: false; message: string };
+
+/** undefined when there is no such file. */
+function readNamespaceFile(path: string): NamespaceFile | undefined {
+  const stat = statOrExplain(path);
+  if (!stat.ok) return stat.message === 'no such file or directory' ? undefined : stat;
+  if (!stat.stat.isFile()) return { ok: false, message: 'not a regular file (it must hold one namespace name)' };
+  const read = readBounded(path, 1024);
+  if (!read.ok) return read;
+  const text = read.bytes.toString('utf8').trim();
+  if (!isNamespaceName(text))
+    return {
+      ok: false,
+      message: `holds ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text)}; expected one namespace name (a lower-case DNS label of at most 63 characters)`,
+    };
+  return { ok: true, namespace: text };
 }
 
 type StatResult = { ok: true; stat: Stats } | { ok: false; message: string };

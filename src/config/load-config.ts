@@ -26,7 +26,16 @@ export interface LoadOptions {
   /** File names in errors are relative to it (default: the working directory). */
   cwd?: string;
   limits?: Partial<LoadLimits>;
+  /**
+   * The namespace of a namespaced resource in a file that names none, unless a
+   * `.meshlite-namespace` file above it says otherwise (default: `default`).
+   * Config held as texts (a store's values) always names its namespace.
+   */
+  defaultNamespace?: string;
 }
+
+/** The namespace a file's resources are in when neither they nor their directory name one (as kubectl's). */
+export const DEFAULT_NAMESPACE = 'default';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -58,7 +67,7 @@ const ENVELOPE = obj(
 /** Never throws: whatever the files hold (or fail to hold) becomes issues. */
 export function loadConfig(paths: readonly string[], options: LoadOptions = {}): LoadResult {
   const limits = withDefaults(options.limits);
-  const read = readYamlFiles(paths, options.cwd ?? process.cwd(), limits);
+  const read = readYamlFiles(paths, options.cwd ?? process.cwd(), limits, options.defaultNamespace ?? DEFAULT_NAMESPACE);
   return buildConfigSet(read.documents, read.issues, read.files, { limits, summaries: read.summaries });
 }
 
@@ -108,7 +117,7 @@ export function buildConfigSet(
   for (const { doc, handler, raw } of accepted) {
     const metadata = raw.metadata as Record<string, unknown>;
     const name = metadata.name as string;
-    let namespace = metadata.namespace as string | undefined;
+    let namespace = (metadata.namespace as string | undefined) ?? (handler.clusterScoped ? undefined : doc.defaultNamespace);
     if (handler.clusterScoped) {
       if (namespace !== undefined) report(doc, ['metadata', 'namespace'], `${handler.kind} is cluster-scoped and takes no namespace`);
       namespace = mesh.rootNamespace;

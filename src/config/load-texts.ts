@@ -10,6 +10,8 @@ export interface ConfigText {
   /** What errors name as the file, e.g. `etcd:/meshlite/config/security.istio.io/AuthorizationPolicy/foo/deny`. */
   name: string;
   text: string;
+  /** Files given to apply: the namespace of their documents that name none (stored values always name theirs). */
+  defaultNamespace?: string;
 }
 
 /** Never throws; sources are read in the order given (sort them for a deterministic result). */
@@ -30,7 +32,7 @@ export function loadConfigTexts(sources: readonly ConfigText[], options: LoadOpt
       });
       continue;
     }
-    const parsed = parseYamlText(source.text, source.name, limits);
+    const parsed = parseYamlText(source.text, source.name, limits, source.defaultNamespace);
     for (const d of parsed.documents) documents.push(d);
     for (const i of parsed.issues) issues.push(i);
     summaries.push({ file: source.name, bytes, documents: parsed.documents.length });

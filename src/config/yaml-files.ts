@@ -11,6 +11,8 @@ export interface YamlDocument {
   /** Index of the document inside its file (0-based). */
   index: number;
   value: unknown;
+  /** The namespace of a namespaced resource that names none; without it, it must name one. */
+  defaultNamespace?: string;
   /** Line and column of the node at `path` (of its key, when `atKey`). */
   locate(path: readonly PathSegment[], atKey?: boolean): { line: number; column: number };
 }
@@ -29,14 +31,22 @@ export interface FileSummary {
   documents: number;
 }
 
-/** Reads every YAML file under `paths`; file names in results are relative to `cwd`. */
-export function readYamlFiles(paths: readonly string[], cwd = process.cwd(), limits: LoadLimits = DEFAULT_LOAD_LIMITS): YamlReadResult {
+/**
+ * Reads every YAML file under `paths`; file names in results are relative to
+ * `cwd`. A document naming no namespace takes its directory's namespace file, else `defaultNamespace`.
+ */
+export function readYamlFiles(
+  paths: readonly string[],
+  cwd = process.cwd(),
+  limits: LoadLimits = DEFAULT_LOAD_LIMITS,
+  defaultNamespace?: string,
+): YamlReadResult {
   const read = readConfigFiles(paths, cwd, limits);
   const documents: YamlDocument[] = [];
   const issues: ConfigIssue[] = read.issues;
   const summaries: FileSummary[] = [];
   for (const file of read.files) {
-    const parsed = parseYamlText(file.text, file.display, limits);
+    const parsed = parseYamlText(file.text, file.display, limits, file.defaultNamespace ?? defaultNamespace);
     appendAll(documents, parsed.documents);
     appendAll(issues, parsed.issues);
     summaries.push({ file: file.display, bytes: file.bytes, documents: parsed.documents.length });
@@ -48,6 +58,7 @@ export function parseYamlText(
   text: string,
   file: string,
   limits: LoadLimits = DEFAULT_LOAD_LIMITS,
+  defaultNamespace?: string,
 ): { documents: YamlDocument[]; issues: ConfigIssue[] } {
   const lineCounter = new LineCounter();
   const documents: YamlDocument[] = [];
@@ -98,6 +109,7 @@ export function parseYamlText(
       file,
       index,
       value,
+      ...(defaultNamespace === undefined ? {} : { defaultNamespace }),
       locate: (path, atKey = false) => {
         const offset = offsetOf(doc, path, atKey);
         const pos = lineCounter.linePos(offset);

@@ -31,6 +31,8 @@ export interface MeshliteOptions {
   /** How long files must be quiet before a change that shrinks or removes one is applied. */
   settleMs?: number;
   limits?: Partial<LoadLimits>;
+  /** The namespace of config documents (in files) that name none and whose directory names none. */
+  defaultNamespace?: string;
   /** Bearer token every admin endpoint but /healthz, /ready and /metrics requires; none when undefined. */
   adminToken?: string;
   /** A stream must authenticate (and a TLS handshake finish) within this; default 10 s. */

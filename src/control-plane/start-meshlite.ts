@@ -45,7 +45,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   const cache = new SnapshotCache();
   let applying: Promise<void> = Promise.resolve();
   let convergence: ConvergenceTracker | undefined;
-  const loader = new BackgroundConfigLoader({ limits: options.limits });
+  const loader = new BackgroundConfigLoader({ limits: options.limits, defaultNamespace: options.defaultNamespace });
   let replicas: ReplicaMount | undefined;
   const watcher = servedConfigSource(
     { ...options, waitForStore: options.storeKey !== undefined },

@@ -29,7 +29,8 @@ export interface PlanOptions {
 
 /**
  * The stored config with the files' resources put in (one key each, replacing
- * what the key held). `readIssues`: problems reading the files (unreadable,
+ * what the key held). A file's `defaultNamespace` is written into its
+ * documents that name none. `readIssues`: problems reading the files (unreadable,
  * too large), reported with the rest.
  */
 export function planApply(
@@ -41,7 +42,7 @@ export function planApply(
   const applied = new Map<string, { text: string; source: string }>();
   const keyless: string[] = [];
   for (const file of files) {
-    for (const doc of splitResourceDocuments(file.text)) {
+    for (const doc of splitResourceDocuments(file.text, file.defaultNamespace)) {
       // Twice in the files: the loader reports the duplicate.
       if (doc.key === undefined) keyless.push(file.display);
       else if (!applied.has(doc.key)) applied.set(doc.key, { text: doc.text, source: file.display });
@@ -50,7 +51,10 @@ export function planApply(
   const kept = snapshot.resources.filter((r) => !applied.has(r.key));
   const stored = storedConfigTexts(snapshot.prefix, kept);
   // Stored first (sorted by key), the files after: what conflicts with the stored config is reported in the file.
-  const texts: ConfigText[] = [...stored.texts, ...files.map((f) => ({ name: f.display, text: f.text }))];
+  const texts: ConfigText[] = [
+    ...stored.texts,
+    ...files.map((f) => ({ name: f.display, text: f.text, ...(f.defaultNamespace ? { defaultNamespace: f.defaultNamespace } : {}) })),
+  ];
   const checked = checkConfig(texts, [...readIssues, ...stored.issues], options);
   if (!checked.ok) return checked;
   // The loader rejects every document that names no key; this is the guard that none slips through unwritten.

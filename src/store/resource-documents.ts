@@ -3,6 +3,7 @@
 // words. Comments before a document's `---` go with that document; a bare
 // `---` marker is dropped, and documents holding nothing are skipped.
 import { Parser, parseDocument } from 'yaml';
+import { withExplicitNamespace } from './explicit-namespace.js';
 import { resourceKeyOf } from './stored-resources.js';
 
 export interface ResourceDocument {
@@ -12,7 +13,8 @@ export interface ResourceDocument {
   key: string | undefined;
 }
 
-export function splitResourceDocuments(source: string): ResourceDocument[] {
+/** `defaultNamespace`: written into each namespaced resource that names none (what is stored is explicit). */
+export function splitResourceDocuments(source: string, defaultNamespace?: string): ResourceDocument[] {
   const tokens = [...new Parser().parse(source)];
   const out: ResourceDocument[] = [];
   let pending = '';
@@ -28,9 +30,14 @@ export function splitResourceDocuments(source: string): ResourceDocument[] {
     const own = directives ? pending + text : dropMarker(pending + text);
     pending = '';
     directives = false;
-    const value = documentValue(own);
-    if (value === null) return;
-    out.push({ text: own.endsWith('\n') ? own : `${own}\n`, key: value === undefined ? undefined : resourceKeyOf(value) });
+    const parsed = documentValue(own);
+    if (parsed === null) return;
+    const ended = own.endsWith('\n') ? own : `${own}\n`;
+    const stored =
+      parsed === undefined || defaultNamespace === undefined
+        ? { text: ended, value: parsed }
+        : withExplicitNamespace(ended, parsed, defaultNamespace);
+    out.push({ text: stored.text, key: stored.value === undefined ? undefined : resourceKeyOf(stored.value) });
   });
   return out;
 }
