@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatIssue } from '../../src/config/diagnostics.js';
+import { loadMeshTexts } from '../../src/control-plane/load-mesh.js';
 import { buildMeshModel } from '../../src/model/mesh-model.js';
 import { translate } from '../../src/translate/translator.js';
 import type { Cluster, Listener } from '../../src/xds/envoy-types/index.js';
@@ -191,6 +192,20 @@ spec:
   const withOther = loadProbeMesh({ probes: PROBES, outboundAddress: '127.0.70.1', extra: other.replace('127.0.70.9', '127.0.70.1') });
   assert.not.ok(withOther.ok);
   if (!withOther.ok) assert.match(withOther.issues.map(formatIssue).join('\n'), /plaintext health probe listener on 127\.0\.70\.1:15021/);
+});
+
+test('a probe annotation on a workload without a sidecar is an error, not silently ignored', () => {
+  const plain = probeMeshText({ probes: PROBES }).replace('labels: {app: web, security.istio.io/tlsMode: istio}', 'labels: {app: web}');
+  const loaded = loadMeshTexts([{ name: 'mesh.yaml', text: plain }]);
+  assert.not.ok(loaded.ok);
+  if (loaded.ok) return;
+  const found = loaded.issues.map(formatIssue);
+  assert.equal(found.length, 1, found.join('\n'));
+  assert.match(
+    found[0]!,
+    /^mesh\.yaml:\d+:1: metadata\.annotations\["sidecar\.meshlite\.io\/healthProbes"\]: health probes are served by a sidecar/,
+  );
+  assert.match(found[0]!, /web\.shop is not a sidecar/);
 });
 
 test.run();
