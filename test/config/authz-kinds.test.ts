@@ -95,6 +95,54 @@ test('RequestAuthentication: inline JWKS or jwksUri, one of them, valid, issuers
   assert.match(scheme.problems[0]!, 'spec.jwtRules[0].jwksUri: invalid value "file:///etc/jwks.json": expected an http:// or https:// URL');
 });
 
+test('RequestAuthentication claim headers: Istio header names (lower-cased), nested claims, no reserved or repeated headers; timeout', () => {
+  const ok = check(requestAuthentication, {
+    jwtRules: [
+      {
+        issuer: 'a',
+        jwksUri: 'https://idp/jwks',
+        timeout: '1m30s',
+        fromCookies: ['session'],
+        outputClaimToHeaders: [
+          { header: 'X-Jwt_Sub', claim: 'sub' },
+          { header: 'x-team', claim: 'org.team.name' },
+        ],
+      },
+    ],
+  });
+  assert.equal(ok.problems, []);
+  const rule = (ok.built as { spec: any }).spec.jwtRules[0];
+  assert.equal(rule.outputClaimToHeaders, [
+    { header: 'x-jwt_sub', claim: 'sub' },
+    { header: 'x-team', claim: 'org.team.name' },
+  ]);
+  assert.equal([rule.timeout, rule.fromCookies], ['1m30s', ['session']]);
+  const badName = check(requestAuthentication, {
+    jwtRules: [{ issuer: 'a', jwks: '{"keys":[]}', outputClaimToHeaders: [{ header: 'x:y', claim: 'c' }] }],
+  });
+  assert.match(badName.problems[0]!, 'spec.jwtRules[0].outputClaimToHeaders[0].header: invalid value "x:y"');
+  const bad = check(requestAuthentication, {
+    jwtRules: [
+      {
+        issuer: 'a',
+        jwksUri: 'https://idp/jwks',
+        timeout: '0s',
+        outputClaimToHeaders: [
+          { header: 'Host', claim: 'c' },
+          { header: 'x-a', claim: 'a..b' },
+          { header: 'X-A', claim: 'b' },
+        ],
+      },
+    ],
+  });
+  assert.equal(bad.problems, [
+    'spec.jwtRules[0].timeout: must be greater than zero',
+    'spec.jwtRules[0].outputClaimToHeaders[0].header: "host" cannot carry a claim',
+    'spec.jwtRules[0].outputClaimToHeaders[1].claim: a nested claim is written "outer.inner" with no empty part',
+    'spec.jwtRules[0].outputClaimToHeaders[2].header: header "x-a" is written twice',
+  ]);
+});
+
 test('the loader accepts both kinds (v1 and v1beta1) into the config set; an empty AuthorizationPolicy is ALLOW with no rules', () => {
   const allowGet = documents.authorizationPolicy('foo/allow-get', { rules: [{ to: [{ operation: { methods: ['GET'] } }] }] });
   const result = loadManifests([
