@@ -8,7 +8,8 @@ import type { KindHandler } from '../../src/config/kinds/kind-handler.js';
 import { requestAuthentication } from '../../src/config/kinds/request-authentication.js';
 import { validateSchema } from '../../src/config/schema.js';
 import * as documents from '../support/fixtures/documents.js';
-import { loadManifests } from '../support/fixtures/index.js';
+import { jwksTimeoutsOf } from '../../src/model/authorization.js';
+import { configOf, loadManifests } from '../support/fixtures/index.js';
 
 function check(handler: KindHandler, spec: unknown, annotations: Record<string, string> = {}) {
   const problems = validateSchema(handler.specSchema, spec, ['spec']).map((p) => `${joinPath(p.path)}: ${p.message}`);
@@ -140,6 +141,27 @@ test('RequestAuthentication claim headers: Istio header names (lower-cased), nes
     'spec.jwtRules[0].outputClaimToHeaders[0].header: "host" cannot carry a claim',
     'spec.jwtRules[0].outputClaimToHeaders[1].claim: a nested claim is written "outer.inner" with no empty part',
     'spec.jwtRules[0].outputClaimToHeaders[2].header: header "x-a" is written twice',
+  ]);
+});
+
+test('jwksUri fetch timeouts: the rule timeout, else 5s; the longest wins when rules share a URI', () => {
+  const config = configOf([
+    documents.requestAuthentication('foo/one', {
+      jwtRules: [
+        { issuer: 'a', jwksUri: 'https://x/jwks', timeout: '200ms' },
+        { issuer: 'b', jwksUri: 'https://y/jwks' },
+      ],
+    }),
+    documents.requestAuthentication('foo/two', {
+      jwtRules: [
+        { issuer: 'c', jwksUri: 'https://x/jwks', timeout: '1m' },
+        { issuer: 'd', jwks: '{"keys":[]}', timeout: '9s' },
+      ],
+    }),
+  ]);
+  assert.equal([...jwksTimeoutsOf(config)].sort(), [
+    ['https://x/jwks', 60_000],
+    ['https://y/jwks', 5_000],
   ]);
 });
 
