@@ -29,6 +29,7 @@ export const LOOPBACK_BLOCKS = {
   'xds/authz-dry-run-envoy.test.ts': 80,
   'cli/namespace-flag.test.ts': 79,
   'xds/health-probes-envoy.test.ts': 86,
+  'xds/jwt-fields-envoy.test.ts': 83,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
