@@ -28,6 +28,7 @@ export const LOOPBACK_BLOCKS = {
   'xds/retry-policy-envoy.test.ts': 81,
   'xds/authz-dry-run-envoy.test.ts': 80,
   'cli/namespace-flag.test.ts': 79,
+  'xds/sidecar-scope-envoy.test.ts': 85,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
