@@ -1,7 +1,8 @@
 // Views of one mesh model, per proxy. The parts that depend only on a proxy's
 // namespace (its outbound side, a proxyless client's targets) are computed once
-// per namespace and shared: this object owns that cache, so it lives exactly as
-// long as the model it was made for.
+// per namespace and shared (a sidecar under a Sidecar resource shares its view
+// with the proxies under the same one): this object owns those caches, so it
+// lives exactly as long as the model it was made for.
 import { buildGatewayView } from './gateway-view.js';
 import type { Sidecar } from '../config/sidecar-types.js';
 import type { MeshModel } from './mesh-model.js';

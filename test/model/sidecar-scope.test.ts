@@ -2,6 +2,7 @@
 // and what a proxy's outbound side then holds.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { addressConflicts } from '../../src/model/address-conflicts.js';
 import { MeshViews } from '../../src/model/mesh-views.js';
 import type { SidecarView } from '../../src/model/view-types.js';
 import { translate } from '../../src/translate/translator.js';
@@ -180,6 +181,21 @@ test('refused: malformed hosts, listener-shaping fields, ingress, a second names
   const twice = issuesOf([sidecar('foo/a', {}), sidecar('foo/b', {})]).join('\n');
   assert.match(twice, 'namespace "foo" already has a Sidecar without a workloadSelector ("a"');
   assert.ok(loadManifests([sidecar('foo/a', {}), sidecar('foo/b', { workloadSelector: { labels: { app: 'x' } } })]).ok);
+});
+
+test('address conflicts count only the TCP listeners a scoped proxy binds', () => {
+  const db = [
+    serviceEntry('baz/db', { ports: [{ name: 'tcp', number: 5432, protocol: 'TCP' }] }),
+    workloadEntry('baz/db', { address: '127.0.0.5', labels: { app: 'db', 'security.istio.io/tlsMode': 'none' } }),
+    workloadEntry('foo/sleep', { address: '127.0.1.2' }, { annotations: { 'sidecar.meshlite.io/outboundAddress': '127.0.0.5' } }),
+  ];
+  const conflicts = (docs: Document[]) => addressConflicts(meshOf(docs)).map((i) => i.message);
+  const unscoped = conflicts(db);
+  assert.ok(
+    unscoped.some((m) => m.includes('127.0.0.5:5432')),
+    unscoped.join('\n'),
+  );
+  assert.equal(conflicts([...db, sidecar('foo/default', { egress: [{ hosts: ['./*'] }] })]), []);
 });
 
 test.run();
