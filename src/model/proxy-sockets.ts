@@ -4,12 +4,14 @@
 // Envoy is reached there directly). It follows the listener builders of
 // src/xds exactly; a test holds the two together on every example.
 import type { PathSegment } from '../config/diagnostics.js';
+import type { Sidecar } from '../config/sidecar-types.js';
 import { SIDECAR_ANNOTATIONS } from '../config/kinds/workload-entry.js';
 import { gatewayId } from './gateways.js';
 import type { MeshModel } from './mesh-model.js';
 import { type ProxyKind, proxyKind } from './proxy-kind.js';
 import { healthProbeListener, proxySettings } from './proxy-view.js';
 import { endpointPort, isHttpProtocol, isVisibleFrom, type Workload } from './registry.js';
+import { type OutboundScope, outboundScope, scopedServices, sidecarsByNamespace } from './sidecar-scope.js';
 import { VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND_PORT } from './view-types.js';
 
 export const WILDCARD_ADDRESS = '0.0.0.0';
@@ -132,7 +134,7 @@ function sidecarSockets(
     from: t.portField ? `spec.address, ${t.portField}` : 'spec.address',
     path: ['spec', 'address'],
   }));
-  const outbound = outboundIndex.of(workload.namespace);
+  const outbound = outboundIndex.of(workload);
   const address = setting(workload, SIDECAR_ANNOTATIONS.outboundAddress, settings.outboundAddress);
   const out: WorkloadSocket[] = [];
   if (outbound.http !== undefined) {
@@ -215,23 +217,29 @@ interface OutboundPorts {
 
 /** The outbound ports of each namespace, computed once for as long as the caller keeps the index (one conflict check). */
 export class OutboundPortIndex {
-  private readonly byNamespace = new Map<string, OutboundPorts>();
+  private readonly byScope = new Map<string, OutboundPorts>();
+  private readonly sidecars: ReadonlyMap<string, readonly Sidecar[]>;
 
-  constructor(private readonly model: MeshModel) {}
+  constructor(private readonly model: MeshModel) {
+    this.sidecars = sidecarsByNamespace(model.config.sidecars);
+  }
 
-  of(namespace: string): OutboundPorts {
-    let ports = this.byNamespace.get(namespace);
-    if (!ports) this.byNamespace.set(namespace, (ports = outboundPorts(this.model, namespace)));
+  /** The ports of the workload's outbound side: its namespace's, narrowed by the Sidecar resource that applies. */
+  of(workload: Workload): OutboundPorts {
+    const scope = outboundScope(this.sidecars, workload, this.model.mesh.rootNamespace);
+    const key = scope?.key ?? workload.namespace;
+    let ports = this.byScope.get(key);
+    if (!ports) this.byScope.set(key, (ports = outboundPorts(this.model, workload.namespace, scope)));
     return ports;
   }
 }
 
 /** What the outbound side of outbound-view.ts gives a namespace: any HTTP port at all, and the TCP ports (first service wins). */
-function outboundPorts(model: MeshModel, namespace: string): OutboundPorts {
+function outboundPorts(model: MeshModel, namespace: string, scope: OutboundScope | undefined): OutboundPorts {
   let http: string | undefined;
   const tcp = new Map<number, string>();
-  for (const service of model.registry.services) {
-    if (!isVisibleFrom(service.exportTo, service.namespace, namespace)) continue;
+  const visible = model.registry.services.filter((s) => isVisibleFrom(s.exportTo, s.namespace, namespace));
+  for (const service of scope ? scopedServices(model, namespace, visible, scope) : visible) {
     for (const port of service.ports) {
       if (isHttpProtocol(port.protocol)) http ??= `${service.host}:${port.number}`;
       else if (!tcp.has(port.number)) tcp.set(port.number, `${service.host}:${port.number}`);

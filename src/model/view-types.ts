@@ -16,6 +16,7 @@ import type {
   TrafficPolicyCore,
 } from '../config/types.js';
 import type { AuthorizationPolicy, RequestAuthentication } from '../config/authz-types.js';
+import type { OutboundTrafficMode } from '../config/sidecar-types.js';
 import type { EffectiveMtlsMode } from './peer-authentication.js';
 import type { SecretRef } from './secret-refs.js';
 
@@ -200,6 +201,10 @@ export interface OutboundView {
   /** Secrets the clusters' TLS needs. */
   secrets: SecretRef[];
   warnings: string[];
+  /** `namespace/name` of the Sidecar resource that scoped this view (none: every visible service). */
+  sidecar?: string;
+  /** The Sidecar's outboundTrafficPolicy, when it sets one. */
+  outboundTrafficPolicy?: OutboundTrafficMode;
 }
 
 /** An extension provider with the outbound cluster of its `service:port` (none: the registry lacks it). */

@@ -30,6 +30,7 @@ export const LOOPBACK_BLOCKS = {
   'cli/namespace-flag.test.ts': 79,
   'xds/health-probes-envoy.test.ts': 86,
   'xds/jwt-fields-envoy.test.ts': 83,
+  'xds/sidecar-scope-envoy.test.ts': 85,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
