@@ -3,6 +3,7 @@
 // a directory stands for its *.json files in name order.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { appendAll } from '../../util/append-all.js';
 import { type MarathonApp, type MarathonPod, readApps, readPods } from './marathon-documents.js';
 
 /** True for a document holding pod statuses rather than apps. */
@@ -20,8 +21,8 @@ export function readMarathonFiles(paths: readonly string[]): { apps: MarathonApp
   for (const file of paths.flatMap(expand)) {
     try {
       const doc: unknown = JSON.parse(readFileSync(file, 'utf8'));
-      if (isPodDocument(doc)) pods.push(...readPods(doc));
-      else apps.push(...readApps(doc));
+      if (isPodDocument(doc)) appendAll(pods, readPods(doc));
+      else appendAll(apps, readApps(doc));
     } catch (err) {
       throw new Error(`${file}: ${(err as Error).message}`);
     }
