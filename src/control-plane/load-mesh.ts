@@ -5,6 +5,7 @@
 import { loadConfig, type LoadOptions, type LoadResult, rejectedLoad } from '../config/load-config.js';
 import { type ConfigText, loadConfigFilesAndTexts, loadConfigTexts } from '../config/load-texts.js';
 import { addressConflicts } from '../model/address-conflicts.js';
+import { healthProbeIssues } from '../model/health-probe-checks.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
 
 export type { LoadResult };
@@ -36,6 +37,7 @@ export function loadMeshFilesAndTexts(paths: readonly string[], texts: readonly 
 /** A loaded config with the mesh-level checks applied: still ok, or rejected with their issues. */
 export function withMeshChecks(result: LoadResult, maxReportedErrors?: number, model?: MeshModel): LoadResult {
   if (!result.ok) return result;
-  const issues = addressConflicts(model ?? buildMeshModel(result.config));
+  const built = model ?? buildMeshModel(result.config);
+  const issues = [...addressConflicts(built), ...healthProbeIssues(built)];
   return issues.length === 0 ? result : rejectedLoad(issues, result.files, result.summaries, maxReportedErrors);
 }

@@ -8,7 +8,7 @@ import { SIDECAR_ANNOTATIONS } from '../config/kinds/workload-entry.js';
 import { gatewayId } from './gateways.js';
 import type { MeshModel } from './mesh-model.js';
 import { type ProxyKind, proxyKind } from './proxy-kind.js';
-import { proxySettings } from './proxy-view.js';
+import { healthProbeListener, proxySettings } from './proxy-view.js';
 import { endpointPort, isHttpProtocol, isVisibleFrom, type Workload } from './registry.js';
 import { VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND_PORT } from './view-types.js';
 
@@ -108,6 +108,7 @@ function sidecarSockets(
     from: app.text,
     path: app.path,
   }));
+  const probes = probeSockets(workload, settings.applicationAddress, app.text, targets);
   if (settings.interceptionMode === 'TRANSPARENT') {
     const mode =
       workload.annotations[SIDECAR_ANNOTATIONS.interceptionMode] !== undefined
@@ -121,7 +122,7 @@ function sidecarSockets(
     if (targets.length > 0)
       envoy.push({ ip: WILDCARD_ADDRESS, port: VIRTUAL_INBOUND_PORT, role: 'envoy', what: 'virtualInbound listener', from: mode, path });
     envoy.push({ ip: WILDCARD_ADDRESS, port: VIRTUAL_OUTBOUND_PORT, role: 'envoy', what: 'virtualOutbound listener', from: mode, path });
-    return { sockets: [...envoy, ...apps] };
+    return { sockets: [...envoy, ...probes.envoy, ...apps, ...probes.apps] };
   }
   const inbound: WorkloadSocket[] = targets.map((t) => ({
     ip: workload.address,
@@ -146,9 +147,42 @@ function sidecarSockets(
     });
   }
   return {
-    sockets: [...inbound, ...apps, ...out],
+    sockets: [...inbound, ...probes.envoy, ...apps, ...probes.apps, ...out],
     outboundTcp: outboundTcpGroup(outbound, settings.outboundAddress, settings.outboundPort, address),
   };
+}
+
+/** The plaintext probe listener, and the application ports it forwards to that no service port names already. */
+function probeSockets(
+  workload: Workload,
+  applicationAddress: string,
+  appFrom: string,
+  targets: readonly InboundTarget[],
+): { envoy: WorkloadSocket[]; apps: WorkloadSocket[] } {
+  const probes = healthProbeListener(workload);
+  if (!probes) return { envoy: [], apps: [] };
+  const path = ['metadata', 'annotations', SIDECAR_ANNOTATIONS.healthProbes];
+  const from = `${SIDECAR_ANNOTATIONS.healthProbes} port ${probes.port}`;
+  const envoy: WorkloadSocket = {
+    ip: probes.address,
+    port: probes.port,
+    role: 'envoy',
+    what: 'plaintext health probe listener',
+    from,
+    path,
+  };
+  const ports = [...new Set(probes.routes.map((r) => r.targetPort))].filter((p) => !targets.some((t) => t.targetPort === p));
+  const apps = ports.map(
+    (port): WorkloadSocket => ({
+      ip: applicationAddress,
+      port,
+      role: 'app',
+      what: 'application (the sidecar forwards health probes to it)',
+      from: appFrom,
+      path,
+    }),
+  );
+  return { envoy: [envoy], apps };
 }
 
 /** The namespace's TCP ports on the outbound address, but the HTTP proxy port (which takes precedence). */

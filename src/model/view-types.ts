@@ -219,6 +219,23 @@ export interface AuthzView {
   jwks: Readonly<Record<string, string>>;
 }
 
+/** One path a health checker may GET on the probe listener, and where the application answers it. */
+export interface HealthProbeRoute {
+  path: string;
+  /** The cluster to the application's port (`probe|<port>`). */
+  cluster: string;
+  targetPort: number;
+  targetPath: string;
+}
+
+/** A plaintext listener on the workload address for health checkers without mesh certificates. */
+export interface HealthProbeListener {
+  address: string;
+  port: number;
+  /** Sorted by path. */
+  routes: HealthProbeRoute[];
+}
+
 export interface SidecarView {
   kind: 'sidecar';
   proxy: ProxyIdentity;
@@ -230,6 +247,8 @@ export interface SidecarView {
   authz: AuthzView;
   /** Every secret the proxy's resources reference. */
   secrets: SecretRef[];
+  /** Declared with the WorkloadEntry's health probe annotation; not subject to mTLS or AuthorizationPolicies. */
+  healthProbes?: HealthProbeListener;
 }
 
 export type ServerKind = 'http' | 'https' | 'tls-terminate' | 'passthrough' | 'auto-passthrough' | 'tcp';

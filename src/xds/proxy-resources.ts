@@ -15,6 +15,7 @@ import { buildClusterLoadAssignment } from './cluster-load-assignment.js';
 import { byName } from './common.js';
 import type { Cluster, ClusterLoadAssignment, Listener, Route, RouteConfiguration } from './envoy-types/index.js';
 import { inboundRouteConfiguration } from './http-connection-manager.js';
+import { buildHealthProbeClusters, buildHealthProbeListener } from './health-probe-listener.js';
 import { buildHttpRoutes, requiredHttpFilters } from './http-route.js';
 import { buildInboundListeners } from './inbound-listener.js';
 import { buildOutboundListeners } from './outbound-listener.js';
@@ -107,6 +108,10 @@ export function buildSidecarResources(view: SidecarView, cache: ResourceCache = 
   if (mode === 'TRANSPARENT') ownClusters.push(buildPassthroughCluster());
   const access = cache.get('authz', view.authz.key, () => authzFilters(view.authz));
   const inboundListeners = buildInboundListeners(view, access);
+  if (view.healthProbes) {
+    inboundListeners.push(buildHealthProbeListener(view.healthProbes));
+    appendAll(ownClusters, buildHealthProbeClusters(view.healthProbes, view.settings.applicationAddress));
+  }
   const inboundRoutes = view.inbound
     .filter((p) => p.http)
     .map((p) => inboundRouteConfiguration(p.cluster, p.targetPort, access.httpPerRoute, p.http2));
