@@ -55,6 +55,8 @@ export interface MeshliteOptions {
   advertiseAddress?: string;
   /** TTL of the lease the replica's registry entries live under; default 10 s. */
   replicaLeaseSeconds?: number;
+  /** Marathon polled for services and workloads (--registry marathon=<url>), merged with the config read-only. */
+  marathon?: { url: string; intervalMs: number /** Of apps without a namespace label; else an id's first segment. */; namespace?: string };
 }
 
 /** A listener could not bind: which one, where, and the system error code (EADDRINUSE, EACCES, ...). */
