@@ -45,6 +45,7 @@ export const ENVOY_TYPE_SELECTION: EnvoyTypeSelection = {
     'envoy.extensions.filters.listener.original_dst.v3.OriginalDst',
     'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
     'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
+    'envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig',
   ],
 };
 

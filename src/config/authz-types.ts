@@ -7,6 +7,9 @@ export type AuthorizationAction = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
 export interface AuthzSource {
   principals: readonly string[];
   notPrincipals: readonly string[];
+  /** `<namespace>/<serviceaccount>`: the peer's SPIFFE ID in one of the mesh's trust domains. */
+  serviceAccounts: readonly string[];
+  notServiceAccounts: readonly string[];
   requestPrincipals: readonly string[];
   notRequestPrincipals: readonly string[];
   namespaces: readonly string[];
@@ -41,8 +44,21 @@ export interface AuthzRule {
   when: readonly AuthzCondition[];
 }
 
+/**
+ * What a policy's `targetRef`/`targetRefs` names. Outside Kubernetes only a
+ * ServiceEntry of the policy's namespace can be pointed at (as `kind: Service`
+ * or `kind: ServiceEntry`): the policy applies to the workloads its
+ * workloadSelector selects.
+ */
+export interface AuthzTargetRef {
+  kind: 'Service' | 'ServiceEntry';
+  name: string;
+}
+
 export interface AuthorizationPolicySpec {
   selector?: Labels;
+  /** Set instead of `selector`: the ServiceEntries whose workloads the policy applies to. */
+  targetRefs?: readonly AuthzTargetRef[];
   action: AuthorizationAction;
   /** CUSTOM only: the extension provider declared in the mesh config. */
   provider?: string;

@@ -11,6 +11,7 @@ import { type ConfigSet, DEFAULT_MESH_CONFIG, type Meta, type MeshConfigSpec, ty
 import { DEFAULT_LOAD_LIMITS, type LoadLimits, withDefaults } from './limits.js';
 import { type FileSummary, readYamlFiles, type YamlDocument } from './yaml-files.js';
 import { byAge } from './resource.js';
+import { checkPolicyTargets, type TargetedPolicy } from './policy-targets.js';
 
 export type LoadResult =
   | { ok: true; config: ConfigSet; files: readonly string[]; summaries: readonly FileSummary[] }
@@ -117,6 +118,7 @@ export function buildConfigSet(
   const routed: { vs: VirtualService; doc: YamlDocument }[] = [];
   const custom: { ap: AuthorizationPolicy; doc: YamlDocument }[] = [];
   const sidecars: { sc: Sidecar; report: (path: PathSegment[], message: string) => void }[] = [];
+  const targeted: TargetedPolicy<YamlDocument>[] = [];
   for (const { doc, handler, raw } of accepted) {
     const metadata = raw.metadata as Record<string, unknown>;
     const name = metadata.name as string;
@@ -165,12 +167,21 @@ export function buildConfigSet(
       for (const r of list) if (r.kind === 'VirtualService') routed.push({ vs: r, doc });
       for (const r of list) if (r.kind === 'AuthorizationPolicy' && r.spec.action === 'CUSTOM') custom.push({ ap: r, doc });
       for (const r of list) if (r.kind === 'Sidecar') sidecars.push({ sc: r, report: (path, message) => report(doc, path, message) });
+      for (const r of list) {
+        const field = (spec as Record<string, unknown>).targetRef ? 'targetRef' : 'targetRefs';
+        if (r.kind === 'AuthorizationPolicy' && r.spec.targetRefs) targeted.push({ ap: r, doc, field });
+      }
       appendAll(resources, list);
     }
   }
   checkVirtualServiceBindings(routed, seen, mesh.domainSuffix, report);
   checkNamespaceDefaults(sidecars.sort((a, b) => byAge(a.sc, b.sc)));
   if (meshUsable) checkCustomProviders(custom, mesh, report);
+  checkPolicyTargets(
+    targeted,
+    resources.filter((r) => r.kind === 'ServiceEntry'),
+    report,
+  );
 
   if (issues.length > 0) return rejectedLoad(issues, files, summaries, options.limits?.maxReportedErrors);
   return { ok: true, config: assemble(mesh, resources), files, summaries };

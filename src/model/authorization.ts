@@ -83,7 +83,7 @@ export function trustDomains(mesh: MeshConfigSpec): string[] {
   return [mesh.trustDomain, ...mesh.trustDomainAliases.filter((d) => d !== mesh.trustDomain)];
 }
 
-type Scoped = { meta: { namespace: string; name: string }; spec: { selector?: Labels } };
+type Scoped = { meta: { namespace: string; name: string }; spec: { selector?: Labels; targetRefs?: readonly { name: string }[] } };
 
 const byNamespaceName = (a: Scoped, b: Scoped) =>
   a.meta.namespace < b.meta.namespace
@@ -110,6 +110,8 @@ export class AuthorizationIndex {
   private readonly policies: Map<string, AuthorizationPolicy[]>;
   private readonly requestAuthns: Map<string, RequestAuthentication[]>;
   private readonly rootNamespace: string;
+  /** `namespace/name` of each ServiceEntry -> its workloadSelector (what a policy's targetRef selects). */
+  private readonly entrySelectors: Map<string, Labels | undefined>;
   /** Proxies with the same namespace and labels share one answer (and the filters built from it). */
   private readonly memo = new Map<string, WorkloadAuthz>();
   /** Every jwksUri any RequestAuthentication names, sorted. */
@@ -117,6 +119,7 @@ export class AuthorizationIndex {
 
   constructor(config: ConfigSet) {
     this.rootNamespace = config.mesh.rootNamespace;
+    this.entrySelectors = new Map(config.serviceEntries.map((e) => [`${e.meta.namespace}/${e.meta.name}`, e.spec.workloadSelector]));
     this.policies = groupByNamespace(config.authorizationPolicies);
     this.requestAuthns = groupByNamespace(config.requestAuthentications);
     this.jwksUris = jwksUrisOf(config);
@@ -147,9 +150,24 @@ export class AuthorizationIndex {
   private select<T extends Scoped>(byNamespace: Map<string, T[]>, subject: AuthzSubject): T[] {
     const namespaces = subject.namespace === this.rootNamespace ? [this.rootNamespace] : [this.rootNamespace, subject.namespace];
     const out = namespaces.flatMap((ns) =>
-      (byNamespace.get(ns) ?? []).filter((p) => !p.spec.selector || matchesSelector(p.spec.selector, subject.labels)),
+      (byNamespace.get(ns) ?? []).filter((p) =>
+        p.spec.targetRefs ? this.targets(p, subject) : !p.spec.selector || matchesSelector(p.spec.selector, subject.labels),
+      ),
     );
     return out.sort(byNamespaceName);
+  }
+
+  /**
+   * A policy with targetRefs applies to the workloads of its own namespace that
+   * a targeted ServiceEntry's workloadSelector selects (the loader refuses a
+   * target that is missing or has no workloadSelector), even in the root namespace.
+   */
+  private targets(p: Scoped, subject: AuthzSubject): boolean {
+    if (p.meta.namespace !== subject.namespace) return false;
+    return (p.spec.targetRefs ?? []).some((ref) => {
+      const selector = this.entrySelectors.get(`${p.meta.namespace}/${ref.name}`);
+      return selector !== undefined && matchesSelector(selector, subject.labels);
+    });
   }
 }
 
@@ -182,5 +200,5 @@ export type PolicyScope = 'mesh' | 'namespace' | 'workload';
 
 /** Why a policy applies: mesh-wide (root namespace, no selector), its namespace, or a workload selector. */
 export function policyScope(p: Scoped, rootNamespace: string): PolicyScope {
-  return p.spec.selector ? 'workload' : p.meta.namespace === rootNamespace ? 'mesh' : 'namespace';
+  return p.spec.selector || p.spec.targetRefs ? 'workload' : p.meta.namespace === rootNamespace ? 'mesh' : 'namespace';
 }

@@ -81,6 +81,7 @@ export const ENVOY_ENTRY_FILES: readonly string[] = [
     'extensions/filters/listener/original_src/v3/original_src',
     'extensions/filters/listener/proxy_protocol/v3/proxy_protocol',
     'extensions/retry/host/previous_hosts/v3/previous_hosts',
+    'extensions/path/match/uri_template/v3/uri_template_match',
     'extensions/upstreams/http/v3/http_protocol_options',
     'extensions/upstreams/tcp/v3/tcp_protocol_options',
     'extensions/clusters/aggregate/v3/cluster',

@@ -4,6 +4,8 @@
 // (the caller decides whether that drops the rule or only the field).
 import { JWT_AUTHN_FILTER_NAME, JWT_PAYLOAD_METADATA_KEY } from './jwt-authn.js';
 import { isIP } from 'node:net';
+import { typed } from './common.js';
+import { TYPE } from './type-urls.js';
 import type { CidrRange, Permission, Principal, StringMatcher, ValueMatcher } from './envoy-types/index.js';
 
 export type Untranslatable = { reason: string };
@@ -80,22 +82,42 @@ export function claimIds(path: readonly string[], value: string): (Principal & P
   return [metadata(path, { string_match: m }), metadata(path, { list_match: { one_of: { string_match: m } } })];
 }
 
+const ANY: StringMatcher = { safe_regex: { regex: '.+' } };
+
 /**
- * Request principal `iss/sub` (split at the last `/`, as issuers are URLs):
- * both claims must match, each with the usual `*` forms. `*` alone means
- * "a verified JWT payload is present".
+ * Request principal `iss/sub`, split at the last `/` (issuers are often URLs),
+ * as Istio matches it: both claims of the verified payload, each exact unless
+ * a `*` says otherwise. A leading `*` makes the issuer a suffix (the subject
+ * stays exact); a trailing `*` makes the subject a prefix (the issuer stays
+ * exact). Without a `/`, `x*` is an issuer prefix with any subject, `*x` a
+ * subject suffix with any issuer, and a plain `x` means issuer `x` with an
+ * empty subject, which no real token has. `*` alone: any issuer and subject.
  */
-export function requestPrincipalId(value: string): Principal | Untranslatable {
-  if (value === '*') return metadata([], { present_match: true });
-  const claim = (name: string, v: string): Principal =>
-    metadata([name], v === '*' ? { present_match: true } : { string_match: stringMatch(v) });
+export function requestPrincipalId(value: string): Principal {
   const slash = value.lastIndexOf('/');
-  if (slash < 0) {
-    if (value.endsWith('*')) return { and_ids: { ids: [claim('iss', value), claim('sub', '*')] } };
-    if (value.startsWith('*')) return { and_ids: { ids: [claim('iss', '*'), claim('sub', value)] } };
-    return { reason: `request principal "${value}" is not of the form iss/sub` };
-  }
-  return { and_ids: { ids: [claim('iss', value.slice(0, slash)), claim('sub', value.slice(slash + 1))] } };
+  const found = slash >= 0;
+  const iss = found ? value.slice(0, slash) : value;
+  const sub = found ? value.slice(slash + 1) : '';
+  let matchIss: StringMatcher;
+  let matchSub: StringMatcher;
+  if (value === '*') [matchIss, matchSub] = [ANY, ANY];
+  else if (value.startsWith('*')) {
+    [matchIss, matchSub] = found ? [iss === '*' ? ANY : { suffix: iss.slice(1) }, { exact: sub }] : [ANY, { suffix: value.slice(1) }];
+  } else if (value.endsWith('*')) {
+    [matchIss, matchSub] = found
+      ? [{ exact: iss }, sub === '*' ? ANY : { prefix: sub.slice(0, -1) }]
+      : [{ prefix: value.slice(0, -1) }, ANY];
+  } else [matchIss, matchSub] = [{ exact: iss }, { exact: sub }];
+  return { and_ids: { ids: [metadata(['iss'], { string_match: matchIss }), metadata(['sub'], { string_match: matchSub })] } };
+}
+
+/**
+ * `<ns>/<sa>` -> the peer's SPIFFE ID `spiffe://<td>/ns/<ns>/sa/<sa>`, exact,
+ * in each of the mesh's trust domains (the local one and its aliases).
+ */
+export function serviceAccountIds(value: string, trustDomains: readonly string[]): Principal[] {
+  const [ns, sa] = value.split('/');
+  return trustDomains.map((td) => authenticated({ exact: `spiffe://${td}/ns/${ns}/sa/${sa}` }));
 }
 
 // ---- permissions ---------------------------------------------------------
@@ -144,6 +166,42 @@ export function pathRules(value: string): (Principal & Permission)[] {
     })
     .join('/');
   return [plain, { url_path: { path: { safe_regex: { regex: `${suffix ? '.*' : ''}${regex}${prefix ? '.*' : ''}` } } } }];
+}
+
+const URI_TEMPLATE_EXTENSION = 'envoy.path.match.uri_template.uri_template_matcher';
+
+export const isPathTemplate = (value: string): boolean => value.includes('{*}') || value.includes('{**}');
+
+/**
+ * A path template (`{*}` one segment, `{**}` the rest; validated by the
+ * loader) -> Envoy's URI template matcher, whose spelling of the same
+ * operators is `*` and `**`. Like pathRules, a second matcher also takes the
+ * path with `;parameters` on a literal segment.
+ */
+export function pathTemplateRules(value: string): Permission[] {
+  const template: Permission = {
+    uri_template: {
+      name: URI_TEMPLATE_EXTENSION,
+      typed_config: typed(TYPE.uriTemplateMatch, { path_template: value.replaceAll('{**}', '**').replaceAll('{*}', '*') }),
+    },
+  };
+  const regex = value
+    .split('/')
+    .map((segment, i) => (segment === '{*}' ? '[^/]+' : segment === '{**}' ? '.*' : escapeRegex(segment) + (i === 0 ? '' : PARAMS)))
+    .join('/');
+  return [template, { url_path: { path: { safe_regex: { regex } } } }];
+}
+
+/**
+ * A condition on another filter's dynamic metadata (`<filter>[<key>]`): the
+ * value `v` is a string value of that key, `[v]` a list value containing v.
+ * Either form takes the usual `*`, `x*` and `*x`.
+ */
+export function filterMetadataIds(filter: string, key: string, value: string): Permission {
+  const list = value.startsWith('[') && value.endsWith(']');
+  const m = stringMatch(list ? value.slice(1, -1) : value);
+  const matcher: ValueMatcher = list ? { list_match: { one_of: { string_match: m } } } : { string_match: m };
+  return { metadata: { filter, path: [{ key }], value: matcher } };
 }
 
 export function portNumber(value: string): number | Untranslatable {

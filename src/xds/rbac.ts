@@ -23,14 +23,18 @@ import {
   type Built,
   cidrRange,
   claimIds,
+  filterMetadataIds,
   headerMatcher,
   hostRules,
+  isPathTemplate,
   isUntranslatable,
   namespaceId,
   pathRules,
+  pathTemplateRules,
   portNumber,
   principalIds,
   requestPrincipalId,
+  serviceAccountIds,
   stringMatch,
 } from './rbac-matchers.js';
 
@@ -76,6 +80,8 @@ function sourceFields(s: AuthzSource, ctx: RbacContext): Field[] {
   return [
     f('principals', s.principals, false, principal),
     f('notPrincipals', s.notPrincipals, true, principal),
+    f('serviceAccounts', s.serviceAccounts, false, (v) => serviceAccountIds(v, ctx.trustDomains)),
+    f('notServiceAccounts', s.notServiceAccounts, true, (v) => serviceAccountIds(v, ctx.trustDomains)),
     http('requestPrincipals', s.requestPrincipals, false, (v) => [requestPrincipalId(v)]),
     http('notRequestPrincipals', s.notRequestPrincipals, true, (v) => [requestPrincipalId(v)]),
     f('namespaces', s.namespaces, false, (v) => [namespaceId(v)]),
@@ -97,6 +103,16 @@ function port(value: string): Built {
   return typeof n === 'number' ? { destination_port: n } : n;
 }
 
+/** Path templates need Envoy's URI template extension, which a gRPC server does not have. */
+function paths(ctx: RbacContext): (v: string) => Built[] {
+  return (v) =>
+    !isPathTemplate(v)
+      ? pathRules(v)
+      : ctx.grpc
+        ? [{ reason: `a gRPC server cannot match the path template "${v}"` }]
+        : pathTemplateRules(v);
+}
+
 function operationFields(operation: AuthzOperation, ctx: RbacContext): Field[] {
   const f = (field: string, values: readonly string[], negate: boolean, build: (v: string) => Built[]): Field | undefined => {
     if (values.length === 0) return undefined;
@@ -110,8 +126,8 @@ function operationFields(operation: AuthzOperation, ctx: RbacContext): Field[] {
     f('notPorts', operation.notPorts, true, (v) => [port(v)]),
     f('methods', operation.methods, false, (v) => [headerMatcher(':method', v)]),
     f('notMethods', operation.notMethods, true, (v) => [headerMatcher(':method', v)]),
-    f('paths', operation.paths, false, pathRules),
-    f('notPaths', operation.notPaths, true, pathRules),
+    f('paths', operation.paths, false, paths(ctx)),
+    f('notPaths', operation.notPaths, true, paths(ctx)),
   ].filter((x): x is Field => x !== undefined);
 }
 
@@ -122,7 +138,11 @@ function bracketPath(rest: string): string[] | undefined {
 }
 
 /** How each condition value of a key becomes matchers; undefined for an unknown key. */
+const FILTER_CONDITION = /^experimental\.(envoy\.filters\.[a-z0-9_.]+)\[([^\][]+)\]$/;
+
 function conditionBuilder(key: string, ctx: RbacContext): ((v: string) => Built[]) | undefined {
+  const filterKey = FILTER_CONDITION.exec(key);
+  if (filterKey) return (v) => [filterMetadataIds(filterKey[1]!, filterKey[2]!, v)];
   if (key.startsWith('request.headers')) {
     const path = bracketPath(key.slice('request.headers'.length));
     return path?.length === 1 ? (v) => [headerMatcher(path[0]!.toLowerCase(), v)] : undefined;
@@ -162,6 +182,7 @@ function conditionFields(c: AuthzCondition, ctx: RbacContext): Field[] {
   if (ctx.protocol === 'tcp' && c.key.startsWith('request.')) return [{ field, skip: 'HTTP-only' }];
   if (ctx.grpc && c.key.startsWith('request.auth.')) return [{ field, skip: GRPC_CANNOT }];
   if (ctx.grpc && c.key === 'connection.sni') return [{ field, skip: 'a gRPC server does not see the SNI' }];
+  if (ctx.grpc && c.key.startsWith('experimental.')) return [{ field, skip: 'a gRPC server has no filter metadata' }];
   const build = conditionBuilder(c.key, ctx);
   if (!build) return [{ field, skip: 'unsupported condition key' }];
   const out: Field[] = [];

@@ -19,6 +19,7 @@ export const TYPE = {
   originalDst: typeUrl('envoy.extensions.filters.listener.original_dst.v3.OriginalDst'),
   httpProtocolOptions: typeUrl('envoy.extensions.upstreams.http.v3.HttpProtocolOptions'),
   previousHosts: typeUrl('envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate'),
+  uriTemplateMatch: typeUrl('envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig'),
 } as const;
 
 /** The xDS resource types a proxy receives, in the order they are pushed. */

@@ -233,7 +233,7 @@ test('when: headers and claims go to principals, destination.port to permissions
   ]);
 });
 
-test('requestPrincipals: * = a verified JWT payload is present; iss/sub = both claims exact', () => {
+test('requestPrincipals: * = any non-empty iss and sub; iss/sub = both claims exact', () => {
   const p = policyOf([
     policy('jwt', 'ALLOW', [
       authz.rule({
@@ -242,7 +242,14 @@ test('requestPrincipals: * = a verified JWT payload is present; iss/sub = both c
     ]),
   ]);
   assert.equal(p.principals, [
-    andIds(orIds(jwt([], { present_match: true }))),
+    andIds(
+      orIds(
+        andIds(
+          jwt(['iss'], { string_match: { safe_regex: { regex: '.+' } } }),
+          jwt(['sub'], { string_match: { safe_regex: { regex: '.+' } } }),
+        ),
+      ),
+    ),
     andIds(
       orIds(
         andIds(jwt(['iss'], { string_match: { exact: 'https://issuer.example.com' } }), jwt(['sub'], { string_match: { exact: 'alice' } })),

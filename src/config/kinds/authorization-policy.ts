@@ -1,7 +1,17 @@
 // security.istio.io AuthorizationPolicy (v1 and v1beta1): schema, semantic
 // checks and the typed shape the model selects per workload.
-import type { AuthorizationAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource } from '../authz-types.js';
+import type { AuthorizationAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, AuthzTargetRef } from '../authz-types.js';
 import { list, obj, oneOf, str, type Schema } from '../schema.js';
+import {
+  FILTER_CONDITION_PREFIX,
+  filterMetadataKey,
+  filterValueProblem,
+  isPathTemplate,
+  MAX_SERVICE_ACCOUNTS,
+  pathTemplateProblem,
+  serviceAccountProblem,
+  targetRefOf,
+} from './authorization-policy-fields.js';
 import { subnetProblem, toLabels, WORKLOAD_SELECTOR } from './common-fields.js';
 import type { BuildContext, KindHandler } from './kind-handler.js';
 
@@ -9,6 +19,8 @@ const strings = () => list(str());
 const SOURCE_FIELDS = [
   'principals',
   'notPrincipals',
+  'serviceAccounts',
+  'notServiceAccounts',
   'requestPrincipals',
   'notRequestPrincipals',
   'namespaces',
@@ -27,6 +39,11 @@ const RULE: Schema = obj({
 });
 
 /** Condition keys Istio defines (request.headers[...] and request.auth.claims[...] take a name). */
+const TARGET_REF: Schema = obj(
+  { group: str(), kind: str({ nonEmpty: true }), name: str({ nonEmpty: true }), namespace: str() },
+  { required: ['kind', 'name'] },
+);
+
 const CONDITION_KEYS = [
   'source.ip',
   'remote.ip',
@@ -65,6 +82,16 @@ function toRule(raw: Record<string, unknown>, path: (string | number)[], ctx: Bu
         if (problem) ctx.report([...p, k, j], problem);
       });
     }
+    for (const k of ['serviceAccounts', 'notServiceAccounts'] as const) {
+      const values = strs(source, k);
+      if (values.length > MAX_SERVICE_ACCOUNTS) ctx.report([...p, k], `at most ${MAX_SERVICE_ACCOUNTS} service accounts`);
+      values.forEach((v, j) => {
+        const problem = serviceAccountProblem(v);
+        if (problem) ctx.report([...p, k, j], problem);
+      });
+      const clash = (['principals', 'notPrincipals', 'namespaces', 'notNamespaces'] as const).find((o) => strs(source, o).length > 0);
+      if (values.length > 0 && clash) ctx.report([...p, k], `cannot be set together with ${clash} in the same source`);
+    }
     for (const k of ['ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks'] as const) {
       strs(source, k).forEach((v, j) => {
         const problem = subnetProblem(v);
@@ -84,7 +111,7 @@ function toRule(raw: Record<string, unknown>, path: (string | number)[], ctx: Bu
     }
     for (const k of ['paths', 'notPaths', 'hosts', 'notHosts'] as const) {
       strs(operation, k).forEach((v, j) => {
-        const problem = wildcardProblem(v);
+        const problem = k.endsWith('aths') && isPathTemplate(v) ? pathTemplateProblem(v) : wildcardProblem(v);
         if (problem) ctx.report([...p, k, j], problem);
       });
     }
@@ -93,8 +120,20 @@ function toRule(raw: Record<string, unknown>, path: (string | number)[], ctx: Bu
   const when = ((raw.when ?? []) as Record<string, unknown>[]).map((w, i): AuthzCondition => {
     const key = w.key as string;
     const p = [...path, 'when', i];
-    if (!CONDITION_KEYS.includes(key) && !NAMED_CONDITION.test(key)) ctx.report([...p, 'key'], `unknown condition key "${key}"`);
     const condition = { key, values: strs(w, 'values'), notValues: strs(w, 'notValues') };
+    if (key.startsWith(FILTER_CONDITION_PREFIX)) {
+      if (!filterMetadataKey(key)) {
+        ctx.report([...p, 'key'], `"${key}": expected ${FILTER_CONDITION_PREFIX}<filter name>[<metadata key>]`);
+      }
+      for (const k of ['values', 'notValues'] as const) {
+        condition[k].forEach((v, j) => {
+          const problem = filterValueProblem(v) ?? wildcardProblem(v.replace(/^\[(.*)\]$/, '$1'));
+          if (problem) ctx.report([...p, k, j], problem);
+        });
+      }
+    } else if (!CONDITION_KEYS.includes(key) && !NAMED_CONDITION.test(key)) {
+      ctx.report([...p, 'key'], `unknown condition key "${key}"`);
+    }
     if (condition.values.length === 0 && condition.notValues.length === 0) ctx.report(p, 'a condition needs values or notValues');
     return condition;
   });
@@ -121,6 +160,29 @@ function isDryRun(ctx: BuildContext): boolean {
   return false;
 }
 
+type RawTargetRef = { group?: string; kind: string; name: string; namespace?: string };
+
+/** `targetRef` or `targetRefs` (never both, never with `selector`), each checked by targetRefOf. */
+function targetRefsOf(spec: Record<string, unknown>, ctx: BuildContext): AuthzTargetRef[] | undefined {
+  const one = spec.targetRef as RawTargetRef | undefined;
+  const many = spec.targetRefs as RawTargetRef[] | undefined;
+  if (one && many) ctx.report(['spec', 'targetRefs'], 'set targetRef or targetRefs, not both');
+  if ((one || many) && spec.selector) ctx.report(['spec', 'selector'], 'selector cannot be set together with targetRef or targetRefs');
+  if (many && many.length === 0) ctx.report(['spec', 'targetRefs'], 'an empty list targets nothing: leave it out or name a target');
+  const entries: [RawTargetRef, (string | number)[]][] = one
+    ? [[one, ['spec', 'targetRef']]]
+    : (many ?? []).map((r, i) => [r, ['spec', 'targetRefs', i]]);
+  if (entries.length === 0) return undefined;
+  return entries.flatMap(([raw, path]) => {
+    const ref = targetRefOf(raw, ctx.meta.namespace);
+    if ('problem' in ref) {
+      ctx.report([...path, ref.field], ref.problem);
+      return [];
+    }
+    return [ref];
+  });
+}
+
 export const authorizationPolicy = {
   group: 'security.istio.io',
   versions: ['v1', 'v1beta1'],
@@ -130,6 +192,8 @@ export const authorizationPolicy = {
     action: oneOf('ALLOW', 'DENY', 'AUDIT', 'CUSTOM'),
     provider: obj({ name: str({ nonEmpty: true }) }, { required: ['name'] }),
     rules: list(RULE),
+    targetRef: TARGET_REF,
+    targetRefs: list(TARGET_REF),
   }),
   build(spec, ctx) {
     const dryRun = isDryRun(ctx);
@@ -140,12 +204,14 @@ export const authorizationPolicy = {
     if (action !== 'CUSTOM' && provider) ctx.report(['spec', 'provider'], 'provider only applies to action CUSTOM');
     const selector = spec.selector ? toLabels((spec.selector as Record<string, unknown>).matchLabels) : undefined;
     const rules = ((spec.rules ?? []) as Record<string, unknown>[]).map((r, i) => toRule(r, ['spec', 'rules', i], ctx));
+    const targetRefs = targetRefsOf(spec, ctx);
     return {
       kind: 'AuthorizationPolicy',
       meta: ctx.meta,
       source: ctx.source,
       spec: {
         selector: selector && Object.keys(selector).length ? selector : undefined,
+        ...(targetRefs ? { targetRefs } : {}),
         action,
         provider,
         rules,

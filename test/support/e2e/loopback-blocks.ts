@@ -27,6 +27,7 @@ export const LOOPBACK_BLOCKS = {
   'store/store-tls.test.ts': 78,
   'xds/retry-policy-envoy.test.ts': 81,
   'xds/authz-dry-run-envoy.test.ts': 80,
+  'xds/authz-fields-envoy.test.ts': 82,
   'cli/namespace-flag.test.ts': 79,
   'xds/health-probes-envoy.test.ts': 86,
   'xds/jwt-fields-envoy.test.ts': 83,

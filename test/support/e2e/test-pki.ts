@@ -21,6 +21,8 @@ export interface LeafOptions {
   commonName: string;
   dnsNames?: readonly string[];
   ips?: readonly string[];
+  /** URI SANs, e.g. a SPIFFE ID. */
+  uris?: readonly string[];
   /** `peer`: both, as a member of a cluster presents one certificate to clients and to the other members. */
   usage: 'server' | 'client' | 'peer';
 }
@@ -78,9 +80,10 @@ export class TestCa {
   async issue(file: string, leaf: LeafOptions): Promise<PemFiles> {
     const keys = await newKeys();
     const now = Date.now();
-    const sans: { type: 'dns' | 'ip'; value: string }[] = [
+    const sans: { type: 'dns' | 'ip' | 'url'; value: string }[] = [
       ...(leaf.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
       ...(leaf.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
+      ...(leaf.uris ?? []).map((value) => ({ type: 'url' as const, value })),
     ];
     const usages = [
       ...(leaf.usage === 'client' ? [] : [x509.ExtendedKeyUsage.serverAuth]),
