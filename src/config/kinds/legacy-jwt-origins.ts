@@ -105,6 +105,8 @@ function withoutEndUser() {
     notPrincipals: [],
     requestPrincipals: [],
     notRequestPrincipals: ['*'],
+    serviceAccounts: [],
+    notServiceAccounts: [],
     namespaces: [],
     notNamespaces: [],
     ipBlocks: [],
