@@ -34,6 +34,8 @@ import { certificateRevocation, closeRevokedStreams } from './credential-revocat
 import { servedWorkloadsMemo } from './served-workloads.js';
 import { keysOnNode } from '../server/node-metadata.js';
 import { mountReplicaRegistry, type ReplicaMount } from './replica-mount.js';
+import { AutoRegistrations } from './auto-registration.js';
+import { mountRegistrationService } from './registration-service.js';
 
 import { ListenFailure, type MeshliteOptions, type RunningMeshlite, splitAddress } from './meshlite-options.js';
 
@@ -128,6 +130,8 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   const cp = new ControlPlane(cache, credentials, log, metricHooks, credentialStore, jwks, { proxylessSecurity: !options.insecure });
   registerCredentialMetrics(metrics.registry, () => cp.missingCredentials());
   registerJwksMetrics(metrics.registry, jwks);
+  const registrations = new AutoRegistrations(log, (reason) => void cp.registrationsChanged(reason), options.autoRegisterGraceMs);
+  cp.useRegisteredWorkloads((config) => registrations.entriesFor(config));
 
   const isSynced = (proxy: string) => (ads ? proxySync(proxy, ads.connectionsOf(proxy), cache).synced : false);
   convergence = new ConvergenceTracker(isSynced, (s) => metrics.convergenceSeconds.observe(s));
@@ -142,7 +146,9 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   };
   ads = new AdsServer({
     cache,
-    authenticator: new TokenStreamAuthenticator(cp, tokens, revocationList, ca.trustDomain, certificateRevoked, servedIn),
+    authenticator: new TokenStreamAuthenticator(cp, tokens, revocationList, ca.trustDomain, certificateRevoked, servedIn, (id) =>
+      registrations.groupOf(id),
+    ),
     logger: log,
     observer,
     authTimeoutMs: (options.authTimeoutSeconds ?? 10) * 1000,
@@ -151,11 +157,13 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     onStreamClosed: (reason) => metrics.streamsClosed.inc({ reason }),
     onTlsFailure: (failure) => metrics.tlsHandshakeFailures.inc({ kind: failure.kind }),
     onProxyConnected: (id, node) => {
+      registrations.hold(id);
       void cp.proxyConnected(id, { keysOnNode: keysOnNode(node) });
       replicas?.registry.proxyConnected(id, keysOnNode(node));
     },
     onProxyDisconnected: (id) => {
       cp.proxyDisconnected(id);
+      registrations.release(id);
       replicas?.registry.proxyDisconnected(id);
       tracker.forget(id);
     },
@@ -174,6 +182,8 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     rateLimit: options.csrRateLimit,
     logger: log,
   });
+
+  mountRegistrationService({ ads, registrations, tokens, revocations: revocationList, config: () => cp.loadedConfig, logger: log });
 
   if (firstRead) await cp.applyConfig(firstRead.result, firstRead.reason);
   watcher.activate(first);
@@ -213,6 +223,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     revocations?.stop();
     await shared?.ledger.stop();
     jwks.close();
+    registrations.close();
     await ads!.shutdown(streamGraceMs);
     await admin.close();
     certificates.close();
@@ -263,6 +274,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     ca,
     rootRotation,
     tokens,
+    registrations,
     credentials: credentialStore,
     reload: () => {
       void watcher.reload('reload requested');

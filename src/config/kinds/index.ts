@@ -10,6 +10,7 @@ import { requestAuthentication } from './request-authentication.js';
 import { serviceEntry } from './service-entry.js';
 import { virtualService } from './virtual-service.js';
 import { workloadEntry } from './workload-entry.js';
+import { workloadGroup } from './workload-group.js';
 
 export type { KindHandler, LoadedResource } from './kind-handler.js';
 
@@ -18,6 +19,7 @@ export const KIND_HANDLERS: readonly KindHandler[] = [
   destinationRule,
   serviceEntry,
   workloadEntry,
+  workloadGroup,
   meshConfig,
   legacyPolicy,
   legacyMeshPolicy,
@@ -31,7 +33,6 @@ export const KIND_HANDLERS: readonly KindHandler[] = [
 export const UNSUPPORTED_KINDS: ReadonlyMap<string, string> = new Map([
   ['Sidecar', 'networking.istio.io'],
   ['EnvoyFilter', 'networking.istio.io'],
-  ['WorkloadGroup', 'networking.istio.io'],
   ['ProxyConfig', 'networking.istio.io'],
   ['Telemetry', 'telemetry.istio.io'],
   ['WasmPlugin', 'extensions.istio.io'],

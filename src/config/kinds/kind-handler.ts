@@ -12,6 +12,7 @@ import type {
   Source,
   VirtualService,
   WorkloadEntry,
+  WorkloadGroup,
 } from '../types.js';
 
 export type LoadedResource =
@@ -19,6 +20,7 @@ export type LoadedResource =
   | DestinationRule
   | ServiceEntry
   | WorkloadEntry
+  | WorkloadGroup
   | MeshConfig
   | Gateway
   | VirtualService
