@@ -3,7 +3,7 @@
 // of that group, and reports its probe's verdict on the same stream.
 import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import type { ConfigSet } from '../config/types.js';
+import type { ConfigSet, WorkloadProbe } from '../config/types.js';
 import type { TokenAuthority } from '../identity/proxy-token.js';
 import type { RevocationList } from '../identity/token-revocations.js';
 import type { AdsServer } from '../server/ads-server.js';
@@ -51,7 +51,7 @@ function serve(call: Call, deps: RegistrationServiceDeps): void {
           if (!result.ok) return end(result.code, result.message);
           if (ended) return deps.registrations.release(result.workloadId);
           workloadId = result.workloadId;
-          call.write({ workloadId });
+          call.write({ workloadId, ...(result.probe ? { probe: result.probe } : {}) });
         },
         (err) => end(grpc.status.INTERNAL, String(err)),
       );
@@ -68,7 +68,7 @@ function serve(call: Call, deps: RegistrationServiceDeps): void {
   call.on('cancelled', () => end());
 }
 
-type First = { ok: true; workloadId: string } | { ok: false; code: grpc.status; message: string };
+type First = { ok: true; workloadId: string; probe?: WorkloadProbe } | { ok: false; code: grpc.status; message: string };
 
 async function first(call: Call, request: RegistrationRequest, deps: RegistrationServiceDeps): Promise<First> {
   const { group, address } = request;
@@ -93,5 +93,6 @@ async function first(call: Call, request: RegistrationRequest, deps: Registratio
     if (revoked) return { ok: false, code: grpc.status.UNAUTHENTICATED, message: `token revoked: ${revoked}` };
   }
   const registered = deps.registrations.register(deps.config(), group, address);
-  return registered.ok ? registered : { ok: false, code: grpc.status.FAILED_PRECONDITION, message: registered.reason };
+  const probe = deps.config()?.workloadGroups?.find((g) => `${g.meta.name}.${g.meta.namespace}` === group)?.spec.probe;
+  return registered.ok ? { ...registered, probe } : { ok: false, code: grpc.status.FAILED_PRECONDITION, message: registered.reason };
 }

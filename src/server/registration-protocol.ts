@@ -4,6 +4,7 @@
 // workload stays registered while the stream (or its proxy's ADS stream) is
 // open. Messages are JSON documents, one per gRPC message.
 import * as grpc from '@grpc/grpc-js';
+import type { WorkloadProbe } from '../config/types.js';
 
 export const REGISTRATION_SERVICE = 'meshlite.v1.Registration';
 
@@ -17,6 +18,8 @@ export interface RegistrationRequest {
 /** Sent once the workload is registered. */
 export interface RegistrationResponse {
   workloadId: string;
+  /** The group's probe, for the agent to run on its host; none means nothing to report. */
+  probe?: WorkloadProbe;
 }
 
 /** Far above any real message: a peer cannot make meshlite parse megabytes. */
