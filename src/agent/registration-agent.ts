@@ -5,11 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../util/logger.js';
 import { ADS_SERVER_NAME } from '../xds/bootstrap.js';
-import {
-  RegistrationClient,
-  type RegistrationRequest,
-  type RegistrationResponse,
-} from '../server/registration-protocol.js';
+import { RegistrationClient, type RegistrationRequest, type RegistrationResponse } from '../server/registration-protocol.js';
 import { DEFAULT_BACKOFF, type BackoffSettings, RetryState } from './retry-backoff.js';
 import { ProbeRunner, type ProbeVerdict } from './workload-probe.js';
 
@@ -51,7 +47,9 @@ export class RegistrationAgent {
   }
 
   start(): void {
-    const credentials = this.o.rootCertPem ? grpc.credentials.createSsl(Buffer.from(this.o.rootCertPem)) : grpc.credentials.createInsecure();
+    const credentials = this.o.rootCertPem
+      ? grpc.credentials.createSsl(Buffer.from(this.o.rootCertPem))
+      : grpc.credentials.createInsecure();
     this.client = new RegistrationClient(this.o.controlPlane, credentials, { 'grpc.ssl_target_name_override': ADS_SERVER_NAME });
     this.open();
   }

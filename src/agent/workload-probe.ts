@@ -27,11 +27,14 @@ function httpProbe(get: NonNullable<WorkloadProbe['httpGet']>, host: string, tim
     const headers = Object.fromEntries(get.httpHeaders.map((h) => [h.name, h.value]));
     const send = get.scheme === 'HTTPS' ? httpsRequest : httpRequest;
     // Like Kubernetes, an HTTPS probe does not verify the certificate: it checks liveness, not identity.
-    const req = send({ host, port: get.port, path: get.path, method: 'GET', headers, timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
-      res.resume();
-      const status = res.statusCode ?? 0;
-      resolve(status >= 200 && status < 400 ? { healthy: true } : { healthy: false, message: `HTTP GET ${get.path} answered ${status}` });
-    });
+    const req = send(
+      { host, port: get.port, path: get.path, method: 'GET', headers, timeout: timeoutMs, rejectUnauthorized: false },
+      (res) => {
+        res.resume();
+        const status = res.statusCode ?? 0;
+        resolve(status >= 200 && status < 400 ? { healthy: true } : { healthy: false, message: `HTTP GET ${get.path} answered ${status}` });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (err) => resolve({ healthy: false, message: `HTTP GET ${get.path} failed: ${err.message}` }));
     req.end();
@@ -55,7 +58,10 @@ function execProbe(command: readonly string[], timeoutMs: number): Promise<Probe
     const [file, ...args] = command;
     execFile(file!, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 }, (err) => {
       if (!err) return resolve({ healthy: true });
-      resolve({ healthy: false, message: `${file} failed: ${err.killed ? `timed out after ${timeoutMs} ms` : err.message.split('\n')[0]}` });
+      resolve({
+        healthy: false,
+        message: `${file} failed: ${err.killed ? `timed out after ${timeoutMs} ms` : err.message.split('\n')[0]}`,
+      });
     });
   });
 }

@@ -97,7 +97,13 @@ export interface WorkloadEntrySpec {
 
 /** How an auto-registering agent checks its workload: exactly one of httpGet, tcpSocket, exec. */
 export interface WorkloadProbe {
-  httpGet?: { path: string; port: number; host?: string; scheme: 'HTTP' | 'HTTPS'; httpHeaders: readonly { name: string; value: string }[] };
+  httpGet?: {
+    path: string;
+    port: number;
+    host?: string;
+    scheme: 'HTTP' | 'HTTPS';
+    httpHeaders: readonly { name: string; value: string }[];
+  };
   tcpSocket?: { port: number; host?: string };
   exec?: { command: readonly string[] };
   /** Seconds; the Kubernetes defaults apply when unset. */

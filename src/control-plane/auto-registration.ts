@@ -52,8 +52,7 @@ export class AutoRegistrations {
     if (config.workloadEntries.some((we) => we.meta.name === name && we.meta.namespace === wg.meta.namespace))
       return { ok: false, reason: `a WorkloadEntry "${id}" is already in the config; it cannot be auto-registered` };
     const known = this.#entries.get(id);
-    if (known && known.group !== group)
-      return { ok: false, reason: `"${id}" is already registered by WorkloadGroup "${known.group}"` };
+    if (known && known.group !== group) return { ok: false, reason: `"${id}" is already registered by WorkloadGroup "${known.group}"` };
     this.cancelRemoval(id);
     if (known) {
       known.streams += 1;

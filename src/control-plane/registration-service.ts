@@ -7,11 +7,7 @@ import type { ConfigSet, WorkloadProbe } from '../config/types.js';
 import type { TokenAuthority } from '../identity/proxy-token.js';
 import type { RevocationList } from '../identity/token-revocations.js';
 import type { AdsServer } from '../server/ads-server.js';
-import {
-  REGISTRATION_SERVICE_DEFINITION,
-  type RegistrationRequest,
-  type RegistrationResponse,
-} from '../server/registration-protocol.js';
+import { REGISTRATION_SERVICE_DEFINITION, type RegistrationRequest, type RegistrationResponse } from '../server/registration-protocol.js';
 import type { Logger } from '../util/logger.js';
 import type { AutoRegistrations } from './auto-registration.js';
 

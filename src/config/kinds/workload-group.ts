@@ -55,12 +55,16 @@ function toProbe(raw: Record<string, unknown>, report: Report): WorkloadProbe {
   for (const key of Object.keys(PROBE_DEFAULTS) as (keyof typeof PROBE_DEFAULTS)[])
     if (typeof raw[key] === 'number') probe[key] = raw[key] as number;
   if (probe.timeoutSeconds > probe.periodSeconds)
-    report([...path, 'timeoutSeconds'], `must not exceed periodSeconds (${probe.periodSeconds}): a probe would still run when the next one starts`);
+    report(
+      [...path, 'timeoutSeconds'],
+      `must not exceed periodSeconds (${probe.periodSeconds}): a probe would still run when the next one starts`,
+    );
   const http = raw.httpGet as Record<string, unknown> | undefined;
   if (http) {
     const headers = (http.httpHeaders as { name: string; value?: string }[] | undefined) ?? [];
     headers.forEach((h, i) => {
-      if (!HEADER_NAME.test(h.name)) report([...path, 'httpGet', 'httpHeaders', i, 'name'], `invalid HTTP header name ${JSON.stringify(h.name)}`);
+      if (!HEADER_NAME.test(h.name))
+        report([...path, 'httpGet', 'httpHeaders', i, 'name'], `invalid HTTP header name ${JSON.stringify(h.name)}`);
     });
     const httpPath = (http.path as string | undefined) || '/';
     if (!httpPath.startsWith('/')) report([...path, 'httpGet', 'path'], `must start with "/", got ${JSON.stringify(httpPath)}`);
@@ -76,7 +80,8 @@ function toProbe(raw: Record<string, unknown>, report: Report): WorkloadProbe {
   if (tcp) probe.tcpSocket = { port: tcp.port as number, host: (tcp.host as string | undefined) || undefined };
   const exec = raw.exec as { command: string[] } | undefined;
   if (exec) {
-    if (exec.command.length === 0 || exec.command[0] === '') report([...path, 'exec', 'command'], 'needs the program to run (and its arguments)');
+    if (exec.command.length === 0 || exec.command[0] === '')
+      report([...path, 'exec', 'command'], 'needs the program to run (and its arguments)');
     probe.exec = { command: [...exec.command] };
   }
   return probe;
