@@ -215,6 +215,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     pendingSettle: () => watcher.pendingSettle(),
     rootRotation,
     store: watcher.storeStatus,
+    registrations: () => registrations.list(),
     meshView: options.store ? () => replicas?.meshView() ?? Promise.resolve({ unavailable: 'not registered yet' }) : undefined,
   });
   const closeAll = async (streamGraceMs: number) => {

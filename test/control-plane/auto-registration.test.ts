@@ -167,6 +167,12 @@ test('an agent with a group token registers; other proxies get its endpoint; it 
         listed.map((r) => [r.id, r.group, r.address, r.streams]),
         [['api-vms-127-0-0-1.shop', 'api-vms.shop', '127.0.0.1', 1]],
       );
+      const debug = (await (await fetch(`http://127.0.0.1:${m.adminPort}/debug/registrationz`)).json()) as { id: string }[];
+      assert.equal(
+        debug.map((r) => r.id),
+        ['api-vms-127-0-0-1.shop'],
+        '/debug/registrationz lists it',
+      );
       const w = m.controlPlane.currentModel!.registry.workload('api-vms-127-0-0-1.shop')!;
       assert.is(w.identity, 'spiffe://cluster.local/ns/shop/sa/api');
       assert.equal(w.labels, { app: 'api', 'security.istio.io/tlsMode': 'istio' });
