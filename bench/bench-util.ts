@@ -20,6 +20,7 @@ const DEFAULTS: BenchOptions = {
   authz: 1000,
   namespaces: 0,
   seed: 42,
+  sidecars: 0,
   encodeSample: 200,
   retainSample: 20,
   maxProxies: 0,
@@ -33,6 +34,7 @@ const ENV: Record<keyof BenchOptions, string> = {
   authz: 'BENCH_AUTHZ',
   namespaces: 'BENCH_NAMESPACES',
   seed: 'BENCH_SEED',
+  sidecars: 'BENCH_SIDECARS',
   encodeSample: 'BENCH_ENCODE_SAMPLE',
   retainSample: 'BENCH_RETAIN_SAMPLE',
   maxProxies: 'BENCH_MAX_PROXIES',
@@ -46,6 +48,7 @@ const USAGE = `usage: node dist/bench/translate.js [options]
   --authz N           AuthorizationPolicies, + a RequestAuthentication per namespace (default 1000)  env BENCH_AUTHZ
   --namespaces N      namespaces (default services/20, at least 1)         env BENCH_NAMESPACES
   --seed N            generator seed (default 42)            env BENCH_SEED
+  --sidecars N        1: a Sidecar per namespace importing "./*" and the next namespace (default 0)  env BENCH_SIDECARS
   --encode-sample N   proxies encoded through protos (default 200)         env BENCH_ENCODE_SAMPLE
   --retain-sample N   proxy outputs kept alive to size them (default 20)   env BENCH_RETAIN_SAMPLE
   --max-proxies N     translate only the first N proxies (default 0 = all) env BENCH_MAX_PROXIES

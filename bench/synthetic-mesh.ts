@@ -31,6 +31,8 @@ export interface MeshShape {
   authz: number;
   namespaces: number;
   seed: number;
+  /** When 1, every namespace gets a Sidecar importing its own services and those of the next namespace. */
+  sidecars?: number;
 }
 
 export interface SyntheticMesh {
@@ -344,6 +346,15 @@ export function generateMesh(shape: MeshShape): SyntheticMesh {
     }
     add(svc.namespace, resource(SECURITY, 'AuthorizationPolicy', `authz-${t}`, svc.namespace, spec));
     counts.AuthorizationPolicy!++;
+  }
+
+  if (shape.sidecars) {
+    counts.Sidecar = 0;
+    for (let n = 0; n < nsCount; n++) {
+      const egress = [{ hosts: ['./*', `ns-${(n + 1) % nsCount}/*`] }];
+      add(`ns-${n}`, resource(NETWORKING, 'Sidecar', 'default', `ns-${n}`, { egress }));
+      counts.Sidecar++;
+    }
   }
 
   const files: { name: string; text: string }[] = [];

@@ -91,7 +91,7 @@ function main(): void {
     `meshlite translation benchmark (node ${process.version}, ${process.arch}, gc between phases: ${hasGc ? 'yes' : 'no (run with --expose-gc)'})`,
   );
   out(
-    `shape: ${opts.services} services, ${opts.workloads} workloads, ${opts.policies} policies, ${opts.authz} authorization policies, ${opts.namespaces} namespaces, seed ${opts.seed}`,
+    `shape: ${opts.services} services, ${opts.workloads} workloads, ${opts.policies} policies, ${opts.authz} authorization policies, ${opts.namespaces} namespaces, seed ${opts.seed}${opts.sidecars ? ', a Sidecar per namespace' : ''}`,
   );
   mem.sample('start');
 

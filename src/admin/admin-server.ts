@@ -23,6 +23,7 @@ import { CONFIG_DUMP_TYPE } from '../translate/proxy-config-dump.js';
 import { RESOURCE_TYPES } from '../xds/type-urls.js';
 import { type AdminRootRotation, registerCaRoutes } from './ca-routes.js';
 import type { Metrics } from './metrics.js';
+import type { RegistryStatus } from './registry-status.js';
 import type { StoreStatus } from './store-status.js';
 import { allProxySync, type ProxySync, proxySync } from './sync-status.js';
 
@@ -67,6 +68,8 @@ export interface AdminDeps {
   meshView?(): Promise<unknown>;
   /** Workloads agents registered from WorkloadGroups (GET /debug/registrationz). */
   registrations?(): readonly unknown[];
+  /** The registries polled for services and workloads (serve --registry); absent when none. */
+  registries?(): readonly RegistryStatus[];
 }
 
 const OPEN_ENDPOINTS = new Set(['/healthz', '/ready', '/metrics']);
@@ -110,6 +113,7 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
       config: status?.state ?? 'not loaded',
       errors,
       ...(deps.store ? { store: deps.store() } : {}),
+      ...(deps.registries ? { registries: deps.registries() } : {}),
     });
   });
 

@@ -9,6 +9,7 @@ import { describeCommand } from './describe.js';
 import { diffCommand } from './diff.js';
 import { generateCommand } from './generate.js';
 import { getCommand } from './get.js';
+import { importCommand } from './import-marathon.js';
 import { proxiesCommand } from './proxies.js';
 import { replicasCommand } from './replicas.js';
 import { serveCommand } from './serve.js';
@@ -33,6 +34,7 @@ program.addCommand(applyCommand());
 program.addCommand(getCommand());
 program.addCommand(deleteCommand());
 program.addCommand(replicasCommand());
+program.addCommand(importCommand());
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
-import type { RunningMeshlite } from '../control-plane/start-meshlite.js';
+import type { MeshliteOptions, RunningMeshlite } from '../control-plane/start-meshlite.js';
 import { parseDurationMillis, parseDurationSeconds } from './duration.js';
 import { addLimitOptions, limitsFrom } from './limit-options.js';
 import { addReplicaOptions, replicaFlagsFrom } from './replica-options.js';
@@ -33,6 +33,8 @@ export interface ServeOptions extends StoreFlags, NamespaceFlag {
   settle: string;
   logLevel: string;
   hint?: boolean;
+  registry?: string;
+  registryInterval: string;
 }
 
 export function serveCommand(): Command {
@@ -81,6 +83,11 @@ export function serveCommand(): Command {
       'a change that shrinks, empties or deletes a config file waits until the files were quiet this long',
       '1s',
     )
+    .option(
+      '--registry <source=url>',
+      'poll a service registry and serve its services and workloads with the config (read-only): marathon=http://host:8080',
+    )
+    .option('--registry-interval <duration>', 'how often the registry is polled; its changes reach proxies within this', '5s')
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--hint', 'print how to attach an Envoy once serving');
   return addReplicaOptions(addLimitOptions(addStoreOptions(command))).action(async (opts: ServeOptions & Record<string, unknown>) => {
@@ -95,6 +102,7 @@ export function serveCommand(): Command {
     };
     const autoRegisterGraceMs = durationFlag('--auto-register-grace', opts.autoRegisterGrace, true) * 1000;
     const csrRateLimit = rateLimitFlag(opts.csrRateLimit);
+    const marathon = registryFlag(opts, namespaceGiven(command));
     let adminToken: string | undefined;
     let looseTokenMode: string | undefined;
     try {
@@ -145,6 +153,7 @@ export function serveCommand(): Command {
         autoRegisterGraceMs,
         ...replicaFlagsFrom(opts),
         logger,
+        marathon,
       });
     } catch (err) {
       await store?.close();
@@ -171,6 +180,27 @@ export function serveCommand(): Command {
 function fatal(message: string, code: number): never {
   process.stderr.write(`meshlite serve: ${message}\n`);
   process.exit(code);
+}
+
+/** --registry marathon=<url>: the URL must be http(s); -n given on the command line names the namespace of its apps. */
+function registryFlag(opts: ServeOptions, namespaceGiven: boolean): MeshliteOptions['marathon'] {
+  if (opts.registry === undefined) return undefined;
+  const [source, ...rest] = opts.registry.split('=');
+  const url = rest.join('=');
+  if (source !== 'marathon') fatal(`--registry: expected marathon=<url>, got "${opts.registry}" (only Marathon is supported)`, 2);
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {}
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:'))
+    fatal(`--registry: expected an http(s) URL after marathon=, got "${url}"`, 2);
+  const intervalMs = durationMillisFlag('--registry-interval', opts.registryInterval);
+  if (intervalMs < 100) fatal('--registry-interval must be at least 100ms', 2);
+  return { url, intervalMs, namespace: namespaceGiven ? opts.namespace : undefined };
+}
+
+function namespaceGiven(command: Command): boolean {
+  return command.getOptionValueSource('namespace') === 'cli';
 }
 
 function debounceFlag(text: string): number {

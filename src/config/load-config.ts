@@ -3,6 +3,8 @@
 import { appendAll } from '../util/append-all.js';
 import { type ConfigIssue, joinPath, type PathSegment, sortIssues } from './diagnostics.js';
 import { findHandler, type KindHandler, type LoadedResource, UNSUPPORTED_KINDS } from './kinds/index.js';
+import { checkNamespaceDefaults } from './kinds/sidecar.js';
+import type { Sidecar } from './sidecar-types.js';
 import { anything, labels, obj, str, validateSchema } from './schema.js';
 import type { AuthorizationPolicy } from './authz-types.js';
 import { type ConfigSet, DEFAULT_MESH_CONFIG, type Meta, type MeshConfigSpec, type Resource, type VirtualService } from './types.js';
@@ -114,6 +116,7 @@ export function buildConfigSet(
   const hostOwners = new Map<string, { entry: string; file: string; line: number }>();
   const routed: { vs: VirtualService; doc: YamlDocument }[] = [];
   const custom: { ap: AuthorizationPolicy; doc: YamlDocument }[] = [];
+  const sidecars: { sc: Sidecar; report: (path: PathSegment[], message: string) => void }[] = [];
   for (const { doc, handler, raw } of accepted) {
     const metadata = raw.metadata as Record<string, unknown>;
     const name = metadata.name as string;
@@ -161,10 +164,12 @@ export function buildConfigSet(
       for (const r of list) if (r.kind === 'ServiceEntry') claimHosts(r, doc, hostOwners, report);
       for (const r of list) if (r.kind === 'VirtualService') routed.push({ vs: r, doc });
       for (const r of list) if (r.kind === 'AuthorizationPolicy' && r.spec.action === 'CUSTOM') custom.push({ ap: r, doc });
+      for (const r of list) if (r.kind === 'Sidecar') sidecars.push({ sc: r, report: (path, message) => report(doc, path, message) });
       appendAll(resources, list);
     }
   }
   checkVirtualServiceBindings(routed, seen, mesh.domainSuffix, report);
+  checkNamespaceDefaults(sidecars.sort((a, b) => byAge(a.sc, b.sc)));
   if (meshUsable) checkCustomProviders(custom, mesh, report);
 
   if (issues.length > 0) return rejectedLoad(issues, files, summaries, options.limits?.maxReportedErrors);
@@ -313,5 +318,6 @@ function assemble(mesh: MeshConfigSpec, resources: LoadedResource[]): ConfigSet 
     virtualServices: of('VirtualService'),
     authorizationPolicies: of('AuthorizationPolicy'),
     requestAuthentications: of('RequestAuthentication'),
+    sidecars: of('Sidecar'),
   };
 }

@@ -2,9 +2,9 @@
 // key and its value), validated exactly as files are, with the source's name
 // where a file name would be in every error.
 import type { ConfigIssue } from './diagnostics.js';
-import { type LoadOptions, type LoadResult, buildConfigSet } from './load-config.js';
-import { overLimit, withDefaults } from './limits.js';
-import { parseYamlText, type FileSummary, type YamlDocument } from './yaml-files.js';
+import { DEFAULT_NAMESPACE, type LoadOptions, type LoadResult, buildConfigSet } from './load-config.js';
+import { type LoadLimits, overLimit, withDefaults } from './limits.js';
+import { parseYamlText, readYamlFiles, type FileSummary, type YamlDocument } from './yaml-files.js';
 
 export interface ConfigText {
   /** What errors name as the file, e.g. `etcd:/meshlite/config/security.istio.io/AuthorizationPolicy/foo/deny`. */
@@ -17,6 +17,32 @@ export interface ConfigText {
 /** Never throws; sources are read in the order given (sort them for a deterministic result). */
 export function loadConfigTexts(sources: readonly ConfigText[], options: LoadOptions = {}): LoadResult {
   const limits = withDefaults(options.limits);
+  const parsed = parseTexts(sources, limits);
+  return buildConfigSet(
+    parsed.documents,
+    parsed.issues,
+    sources.map((s) => s.name),
+    { limits, summaries: parsed.summaries },
+  );
+}
+
+/** Files and named texts (a registry's resources) as one config. */
+export function loadConfigFilesAndTexts(paths: readonly string[], sources: readonly ConfigText[], options: LoadOptions = {}): LoadResult {
+  const limits = withDefaults(options.limits);
+  const read = readYamlFiles(paths, options.cwd ?? process.cwd(), limits, options.defaultNamespace ?? DEFAULT_NAMESPACE);
+  const parsed = parseTexts(sources, limits);
+  return buildConfigSet(
+    [...read.documents, ...parsed.documents],
+    [...read.issues, ...parsed.issues],
+    [...read.files, ...sources.map((s) => s.name)],
+    { limits, summaries: [...read.summaries, ...parsed.summaries] },
+  );
+}
+
+function parseTexts(
+  sources: readonly ConfigText[],
+  limits: LoadLimits,
+): { documents: YamlDocument[]; issues: ConfigIssue[]; summaries: FileSummary[] } {
   const documents: YamlDocument[] = [];
   const issues: ConfigIssue[] = [];
   const summaries: FileSummary[] = [];
@@ -37,10 +63,5 @@ export function loadConfigTexts(sources: readonly ConfigText[], options: LoadOpt
     for (const i of parsed.issues) issues.push(i);
     summaries.push({ file: source.name, bytes, documents: parsed.documents.length });
   }
-  return buildConfigSet(
-    documents,
-    issues,
-    sources.map((s) => s.name),
-    { limits, summaries },
-  );
+  return { documents, issues, summaries };
 }

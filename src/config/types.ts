@@ -2,6 +2,7 @@
 // follow the Istio APIs; legacy kinds are already converted to modern ones.
 import type { AuthorizationPolicy, RequestAuthentication } from './authz-types.js';
 import type { Labels, Resource } from './resource.js';
+import type { Sidecar } from './sidecar-types.js';
 export type { Labels, Meta, Resource, Source } from './resource.js';
 
 export type MtlsMode = 'UNSET' | 'DISABLE' | 'PERMISSIVE' | 'STRICT';
@@ -207,6 +208,7 @@ export interface ConfigSet {
   virtualServices: readonly VirtualService[];
   authorizationPolicies: readonly AuthorizationPolicy[];
   requestAuthentications: readonly RequestAuthentication[];
+  sidecars: readonly Sidecar[];
 }
 
 // ---- networking.istio.io Gateway and VirtualService ----

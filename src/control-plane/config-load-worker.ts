@@ -4,12 +4,18 @@
 import { parentPort } from 'node:worker_threads';
 import type { LoadOptions } from '../config/load-config.js';
 import type { ConfigText } from '../config/load-texts.js';
-import { loadMeshConfig, loadMeshTexts } from './load-mesh.js';
+import { loadMeshConfig, loadMeshFilesAndTexts, loadMeshTexts } from './load-mesh.js';
 
-export type LoadRequest = { paths: readonly string[]; options: LoadOptions } | { texts: readonly ConfigText[]; options: LoadOptions };
+export type LoadRequest =
+  | { paths: readonly string[]; registry?: readonly ConfigText[]; options: LoadOptions }
+  | { texts: readonly ConfigText[]; options: LoadOptions };
 
 parentPort?.once('message', (request: LoadRequest) => {
   parentPort!.postMessage(
-    'texts' in request ? loadMeshTexts(request.texts, request.options) : loadMeshConfig(request.paths, request.options),
+    'texts' in request
+      ? loadMeshTexts(request.texts, request.options)
+      : request.registry && request.registry.length > 0
+        ? loadMeshFilesAndTexts(request.paths, request.registry, request.options)
+        : loadMeshConfig(request.paths, request.options),
   );
 });

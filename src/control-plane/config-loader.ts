@@ -14,6 +14,8 @@ export interface ConfigLoader {
 export interface BackgroundLoaderOptions extends LoadOptions {
   /** Heap limit of the worker; over it the load fails instead of the process. */
   maxHeapMb?: number;
+  /** Read-only resources of a registry (Marathon), loaded with every config as if they were more files. */
+  registryTexts?: () => readonly ConfigText[];
 }
 
 const WORKER_URL = new URL('./config-load-worker.js', import.meta.url);
@@ -22,16 +24,18 @@ export class BackgroundConfigLoader implements ConfigLoader {
   constructor(private readonly options: BackgroundLoaderOptions = {}) {}
 
   load(paths: readonly string[]): Promise<LoadResult> {
-    return this.run({ paths, options: this.loadOptions() }, paths.join(', '));
+    const registry = this.options.registryTexts?.() ?? [];
+    return this.run({ paths, registry, options: this.loadOptions() }, paths.join(', '));
   }
 
   /** Named texts (a store's values) instead of files. */
   loadTexts(texts: readonly ConfigText[]): Promise<LoadResult> {
-    return this.run({ texts, options: this.loadOptions() }, 'the store');
+    const registry = this.options.registryTexts?.() ?? [];
+    return this.run({ texts: [...texts, ...registry], options: this.loadOptions() }, 'the store');
   }
 
   private loadOptions(): LoadOptions {
-    const { maxHeapMb: _, ...options } = this.options;
+    const { maxHeapMb: _, registryTexts: __, ...options } = this.options;
     return options;
   }
 

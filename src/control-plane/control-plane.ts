@@ -10,7 +10,7 @@ import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import { ConsistencyChecker, type DanglingReference, describeDangling } from '../cache/snapshot-consistency.js';
 import type { ConfigStatus } from '../config/config-status.js';
 import type { ConfigSet, WorkloadEntry } from '../config/types.js';
-import { jwksUrisOf } from '../model/authorization.js';
+import { jwksTimeoutsOf, jwksUrisOf } from '../model/authorization.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
 import type { Logger } from '../util/logger.js';
 import type { Secret } from '../xds/envoy-types/index.js';
@@ -26,8 +26,11 @@ import type { WorkloadCredentialSource } from './workload-credentials.js';
 
 /** Where JWKS documents for RequestAuthentication `jwksUri`s come from (meshlite fetches them; see jwks-fetcher.ts). */
 export interface JwksSource {
-  /** Watch exactly these URIs; resolves once each has had its first fetch (success or not). */
-  setUris(uris: Iterable<string>): Promise<void>;
+  /**
+   * Watch exactly these URIs; resolves once each has had its first fetch
+   * (success or not). `timeouts` (milliseconds by URI) bounds each fetch.
+   */
+  setUris(uris: Iterable<string>, timeouts?: ReadonlyMap<string, number>): Promise<void>;
   /** The last good document of a URI. */
   current(uri: string): string | undefined;
 }
@@ -142,7 +145,7 @@ export class ControlPlane implements AdminControlPlane {
   private async fetchJwks(config: ConfigSet): Promise<ReadonlyMap<string, string>> {
     const uris = jwksUrisOf(config);
     if (!this.jwksSource) return new Map();
-    await this.jwksSource.setUris(uris);
+    await this.jwksSource.setUris(uris, jwksTimeoutsOf(config));
     const found = new Map<string, string>();
     for (const uri of uris) {
       const text = this.jwksSource.current(uri);

@@ -3,8 +3,9 @@
 // sockets each proxy binds). Both kinds of problem come back as ConfigIssues
 // of one LoadResult, so a mesh-level error rejects a config like any other.
 import { loadConfig, type LoadOptions, type LoadResult, rejectedLoad } from '../config/load-config.js';
-import { type ConfigText, loadConfigTexts } from '../config/load-texts.js';
+import { type ConfigText, loadConfigFilesAndTexts, loadConfigTexts } from '../config/load-texts.js';
 import { addressConflicts } from '../model/address-conflicts.js';
+import { healthProbeIssues } from '../model/health-probe-checks.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
 
 export type { LoadResult };
@@ -28,9 +29,15 @@ export function loadMeshTexts(texts: readonly ConfigText[], options: LoadOptions
   return withMeshChecks(loaded, options.limits?.maxReportedErrors);
 }
 
+/** Files and a registry's texts as one config, checked as files are. */
+export function loadMeshFilesAndTexts(paths: readonly string[], texts: readonly ConfigText[], options: LoadOptions = {}): LoadResult {
+  return withMeshChecks(loadConfigFilesAndTexts(paths, texts, options), options.limits?.maxReportedErrors);
+}
+
 /** A loaded config with the mesh-level checks applied: still ok, or rejected with their issues. */
 export function withMeshChecks(result: LoadResult, maxReportedErrors?: number, model?: MeshModel): LoadResult {
   if (!result.ok) return result;
-  const issues = addressConflicts(model ?? buildMeshModel(result.config));
+  const built = model ?? buildMeshModel(result.config);
+  const issues = [...addressConflicts(built), ...healthProbeIssues(built)];
   return issues.length === 0 ? result : rejectedLoad(issues, result.files, result.summaries, maxReportedErrors);
 }

@@ -58,6 +58,8 @@ export interface MeshliteOptions {
   replicaLeaseSeconds?: number;
   /** How long an auto-registered workload outlives its last stream; default 10 s. */
   autoRegisterGraceMs?: number;
+  /** Marathon polled for services and workloads (--registry marathon=<url>), merged with the config read-only. */
+  marathon?: { url: string; intervalMs: number /** Of apps without a namespace label; else an id's first segment. */; namespace?: string };
 }
 
 /** A listener could not bind: which one, where, and the system error code (EADDRINUSE, EACCES, ...). */

@@ -36,6 +36,8 @@ import { keysOnNode } from '../server/node-metadata.js';
 import { mountReplicaRegistry, type ReplicaMount } from './replica-mount.js';
 import { AutoRegistrations } from './auto-registration.js';
 import { mountRegistrationService } from './registration-service.js';
+import { MarathonRegistry } from './marathon-registry.js';
+import { registerRegistryMetrics } from '../admin/registry-status.js';
 
 import { ListenFailure, type MeshliteOptions, type RunningMeshlite, splitAddress } from './meshlite-options.js';
 
@@ -47,7 +49,16 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   const cache = new SnapshotCache();
   let applying: Promise<void> = Promise.resolve();
   let convergence: ConvergenceTracker | undefined;
-  const loader = new BackgroundConfigLoader({ limits: options.limits, defaultNamespace: options.defaultNamespace });
+  const marathon = options.marathon
+    ? new MarathonRegistry({ ...options.marathon, logger: log, onChange: () => watcher.reload('Marathon changed') })
+    : undefined;
+  // The first config already holds what Marathon has (or, when it does not answer, it says so and is retried).
+  await marathon?.poll();
+  const loader = new BackgroundConfigLoader({
+    limits: options.limits,
+    defaultNamespace: options.defaultNamespace,
+    registryTexts: marathon ? () => marathon.texts() : undefined,
+  });
   let replicas: ReplicaMount | undefined;
   const watcher = servedConfigSource(
     { ...options, waitForStore: options.storeKey !== undefined },
@@ -188,6 +199,8 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   if (firstRead) await cp.applyConfig(firstRead.result, firstRead.reason);
   watcher.activate(first);
   if (watcher.storeStatus) registerStoreMetrics(metrics.registry, watcher.storeStatus);
+  if (marathon) registerRegistryMetrics(metrics.registry, () => [marathon.status()]);
+  marathon?.start();
 
   const adsHost = options.insecure ? undefined : splitAddress(options.adsAddress).host;
   const refusal = shared ? STORE_ROTATION_REFUSAL : undefined;
@@ -217,8 +230,10 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     store: watcher.storeStatus,
     registrations: () => registrations.list(),
     meshView: options.store ? () => replicas?.meshView() ?? Promise.resolve({ unavailable: 'not registered yet' }) : undefined,
+    registries: marathon ? () => [marathon.status()] : undefined,
   });
   const closeAll = async (streamGraceMs: number) => {
+    marathon?.stop();
     await watcher.stop();
     credentialWatcher?.stop();
     revocations?.stop();

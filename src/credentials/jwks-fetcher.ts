@@ -158,6 +158,7 @@ export class JwksFetcher {
   watch(uri: string, timeoutMillis = this.timeoutMillis): Promise<JwksEntry> {
     if (this.closed) throw new Error('JwksFetcher is closed');
     const existing = this.watched.get(uri);
+    if (existing) existing.timeoutMillis = timeoutMillis;
     if (existing) return existing.inFlight ?? Promise.resolve({ ...existing.entry });
     const w: Watched = { entry: {}, timeoutMillis };
     this.watched.set(uri, w);
@@ -166,11 +167,15 @@ export class JwksFetcher {
     return this.refresh(uri);
   }
 
-  /** Watches exactly `uris`: new ones start, ones no longer listed are dropped. */
-  async setUris(uris: Iterable<string>): Promise<void> {
+  /**
+   * Watches exactly `uris`: new ones start, ones no longer listed are dropped.
+   * `timeouts` gives a URI its own fetch timeout (a RequestAuthentication's
+   * `timeout`); others use the fetcher's default.
+   */
+  async setUris(uris: Iterable<string>, timeouts?: ReadonlyMap<string, number>): Promise<void> {
     const wanted = new Set(uris);
     for (const uri of [...this.watched.keys()]) if (!wanted.has(uri)) this.unwatch(uri);
-    await Promise.all([...wanted].map((uri) => this.watch(uri)));
+    await Promise.all([...wanted].map((uri) => this.watch(uri, timeouts?.get(uri) ?? this.timeoutMillis)));
   }
 
   unwatch(uri: string): void {

@@ -5,6 +5,8 @@
 // workload's own namespace's policies (all of it, or matched by selector).
 import type { AuthorizationPolicy, RequestAuthentication } from '../config/authz-types.js';
 import type { ConfigSet, ExtensionProvider, Labels, MeshConfigSpec } from '../config/types.js';
+import { durationMillis } from '../config/kinds/common-fields.js';
+import { DEFAULT_JWKS_FETCH_TIMEOUT } from '../config/kinds/request-authentication.js';
 import { matchesSelector } from './labels.js';
 import { clusterName } from './names.js';
 import type { Registry } from './registry.js';
@@ -157,6 +159,23 @@ export function jwksUrisOf(config: ConfigSet): string[] {
     r.spec.jwtRules.flatMap((j) => (j.jwksUri !== undefined && j.jwks === undefined ? [j.jwksUri] : [])),
   );
   return [...new Set(uris)].sort();
+}
+
+/**
+ * How long meshlite waits for each jwksUri (the rule's `timeout`, else Istio's
+ * 5s). When rules disagree about one URI the longest wins: a short timeout in
+ * one policy must not starve another policy that allows more.
+ */
+export function jwksTimeoutsOf(config: ConfigSet): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of config.requestAuthentications) {
+    for (const j of r.spec.jwtRules) {
+      if (j.jwksUri === undefined || j.jwks !== undefined) continue;
+      const millis = durationMillis(j.timeout ?? DEFAULT_JWKS_FETCH_TIMEOUT);
+      out.set(j.jwksUri, Math.max(out.get(j.jwksUri) ?? 0, millis));
+    }
+  }
+  return out;
 }
 
 export type PolicyScope = 'mesh' | 'namespace' | 'workload';

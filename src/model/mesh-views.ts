@@ -1,14 +1,17 @@
 // Views of one mesh model, per proxy. The parts that depend only on a proxy's
 // namespace (its outbound side, a proxyless client's targets) are computed once
-// per namespace and shared: this object owns that cache, so it lives exactly as
-// long as the model it was made for.
+// per namespace and shared (a sidecar under a Sidecar resource shares its view
+// with the proxies under the same one): this object owns those caches, so it
+// lives exactly as long as the model it was made for.
 import { buildGatewayView } from './gateway-view.js';
+import type { Sidecar } from '../config/sidecar-types.js';
 import type { MeshModel } from './mesh-model.js';
 import { computeOutbound } from './outbound-view.js';
 import { PROXYLESS_GRPC_ANNOTATION, proxyKind } from './proxy-kind.js';
 import { buildSidecarView } from './proxy-view.js';
 import { buildProxylessView, proxylessTargets } from './proxyless-view.js';
 import type { Workload } from './registry.js';
+import { outboundScope, sidecarsByNamespace } from './sidecar-scope.js';
 import type { OutboundView, ProxylessTargets, ProxyView } from './view-types.js';
 
 export type ViewResult = { ok: true; view: ProxyView; workload: Workload } | { ok: false; error: string };
@@ -25,6 +28,8 @@ export interface ViewOptions {
 export class MeshViews {
   private readonly outbound = new Map<string, OutboundView>();
   private readonly proxyless = new Map<string, ProxylessTargets>();
+  private readonly scoped = new Map<string, OutboundView>();
+  private readonly sidecars: ReadonlyMap<string, readonly Sidecar[]>;
   private readonly proxylessSecurity: boolean;
 
   constructor(
@@ -32,6 +37,16 @@ export class MeshViews {
     options: ViewOptions = {},
   ) {
     this.proxylessSecurity = options.proxylessSecurity ?? true;
+    this.sidecars = sidecarsByNamespace(model.config.sidecars);
+  }
+
+  /** A sidecar's outbound side: its namespace's, narrowed by the Sidecar resource that applies to it (shared per Sidecar). */
+  outboundOfSidecar(workload: Workload): OutboundView {
+    const scope = outboundScope(this.sidecars, workload, this.model.mesh.rootNamespace);
+    if (!scope) return this.outboundFor(workload.namespace);
+    let view = this.scoped.get(scope.key);
+    if (!view) this.scoped.set(scope.key, (view = computeOutbound(this.model, workload.namespace, this.proxylessSecurity, scope)));
+    return view;
   }
 
   /** The outbound side of clients in `namespace`. */
@@ -66,7 +81,7 @@ export class MeshViews {
       case 'gateway':
         return { ok: true, workload, view: buildGatewayView(this.model, workload, this.outboundFor(workload.namespace)) };
       case 'sidecar':
-        return { ok: true, workload, view: buildSidecarView(this.model, workload, this.outboundFor(workload.namespace)) };
+        return { ok: true, workload, view: buildSidecarView(this.model, workload, this.outboundOfSidecar(workload)) };
       case undefined:
         return {
           ok: false,

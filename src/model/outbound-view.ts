@@ -10,6 +10,7 @@ import { endpointAccepts } from './proxyless-tls.js';
 import { clusterName, hostDomains, sniName } from './names.js';
 import { endpointPort, isHttp2Protocol, isHttpProtocol, isVisibleFrom, type Service, type ServicePort } from './registry.js';
 import { virtualServiceRoutes } from './route-resolution.js';
+import { type OutboundScope, scopedServices } from './sidecar-scope.js';
 import { credentialRef, fileCertRef, fileRootRef, ROOT_CA, type SecretRef, uniqueSecretRefs, WORKLOAD_CERT } from './secret-refs.js';
 import type {
   DiscoveryType,
@@ -26,9 +27,10 @@ import type {
  * `proxylessMtls`: proxyless servers are run by agents and take mTLS under
  * STRICT (false under `serve --insecure`, where they have no certificates).
  */
-export function computeOutbound(model: MeshModel, namespace: string, proxylessMtls = true): OutboundView {
-  const warnings: string[] = [];
-  const visible = model.registry.services.filter((s) => isVisibleFrom(s.exportTo, s.namespace, namespace));
+export function computeOutbound(model: MeshModel, namespace: string, proxylessMtls = true, scope?: OutboundScope): OutboundView {
+  const warnings: string[] = [...(scope?.warnings ?? [])];
+  const exported = model.registry.services.filter((s) => isVisibleFrom(s.exportTo, s.namespace, namespace));
+  const visible = scope ? scopedServices(model, namespace, exported, scope) : exported;
   const clusters: OutboundCluster[] = [];
   const httpRoutes = new Map<number, VirtualHostView[]>();
   const tcpPorts: OutboundTcpPort[] = [];
@@ -73,7 +75,13 @@ export function computeOutbound(model: MeshModel, namespace: string, proxylessMt
     tcpPorts,
     secrets: uniqueSecretRefs(clusters.flatMap((c) => upstreamSecrets(c.tls))),
     warnings,
+    ...(scope ? sidecarFields(scope) : {}),
   };
+}
+
+function sidecarFields({ sidecar }: OutboundScope): Pick<OutboundView, 'sidecar' | 'outboundTrafficPolicy'> {
+  const mode = sidecar.spec.outboundTrafficPolicy;
+  return { sidecar: `${sidecar.meta.namespace}/${sidecar.meta.name}`, ...(mode ? { outboundTrafficPolicy: mode } : {}) };
 }
 
 function upstreamSecrets(tls: UpstreamTls): SecretRef[] {

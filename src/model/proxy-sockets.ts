@@ -4,12 +4,14 @@
 // Envoy is reached there directly). It follows the listener builders of
 // src/xds exactly; a test holds the two together on every example.
 import type { PathSegment } from '../config/diagnostics.js';
+import type { Sidecar } from '../config/sidecar-types.js';
 import { SIDECAR_ANNOTATIONS } from '../config/kinds/workload-entry.js';
 import { gatewayId } from './gateways.js';
 import type { MeshModel } from './mesh-model.js';
 import { type ProxyKind, proxyKind } from './proxy-kind.js';
-import { proxySettings } from './proxy-view.js';
+import { healthProbeListener, proxySettings } from './proxy-view.js';
 import { endpointPort, isHttpProtocol, isVisibleFrom, type Workload } from './registry.js';
+import { type OutboundScope, outboundScope, scopedServices, sidecarsByNamespace } from './sidecar-scope.js';
 import { VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND_PORT } from './view-types.js';
 
 export const WILDCARD_ADDRESS = '0.0.0.0';
@@ -108,6 +110,7 @@ function sidecarSockets(
     from: app.text,
     path: app.path,
   }));
+  const probes = probeSockets(workload, settings.applicationAddress, app.text, targets);
   if (settings.interceptionMode === 'TRANSPARENT') {
     const mode =
       workload.annotations[SIDECAR_ANNOTATIONS.interceptionMode] !== undefined
@@ -121,7 +124,7 @@ function sidecarSockets(
     if (targets.length > 0)
       envoy.push({ ip: WILDCARD_ADDRESS, port: VIRTUAL_INBOUND_PORT, role: 'envoy', what: 'virtualInbound listener', from: mode, path });
     envoy.push({ ip: WILDCARD_ADDRESS, port: VIRTUAL_OUTBOUND_PORT, role: 'envoy', what: 'virtualOutbound listener', from: mode, path });
-    return { sockets: [...envoy, ...apps] };
+    return { sockets: [...envoy, ...probes.envoy, ...apps, ...probes.apps] };
   }
   const inbound: WorkloadSocket[] = targets.map((t) => ({
     ip: workload.address,
@@ -131,7 +134,7 @@ function sidecarSockets(
     from: t.portField ? `spec.address, ${t.portField}` : 'spec.address',
     path: ['spec', 'address'],
   }));
-  const outbound = outboundIndex.of(workload.namespace);
+  const outbound = outboundIndex.of(workload);
   const address = setting(workload, SIDECAR_ANNOTATIONS.outboundAddress, settings.outboundAddress);
   const out: WorkloadSocket[] = [];
   if (outbound.http !== undefined) {
@@ -146,9 +149,42 @@ function sidecarSockets(
     });
   }
   return {
-    sockets: [...inbound, ...apps, ...out],
+    sockets: [...inbound, ...probes.envoy, ...apps, ...probes.apps, ...out],
     outboundTcp: outboundTcpGroup(outbound, settings.outboundAddress, settings.outboundPort, address),
   };
+}
+
+/** The plaintext probe listener, and the application ports it forwards to that no service port names already. */
+function probeSockets(
+  workload: Workload,
+  applicationAddress: string,
+  appFrom: string,
+  targets: readonly InboundTarget[],
+): { envoy: WorkloadSocket[]; apps: WorkloadSocket[] } {
+  const probes = healthProbeListener(workload);
+  if (!probes) return { envoy: [], apps: [] };
+  const path = ['metadata', 'annotations', SIDECAR_ANNOTATIONS.healthProbes];
+  const from = `${SIDECAR_ANNOTATIONS.healthProbes} port ${probes.port}`;
+  const envoy: WorkloadSocket = {
+    ip: probes.address,
+    port: probes.port,
+    role: 'envoy',
+    what: 'plaintext health probe listener',
+    from,
+    path,
+  };
+  const ports = [...new Set(probes.routes.map((r) => r.targetPort))].filter((p) => !targets.some((t) => t.targetPort === p));
+  const apps = ports.map(
+    (port): WorkloadSocket => ({
+      ip: applicationAddress,
+      port,
+      role: 'app',
+      what: 'application (the sidecar forwards health probes to it)',
+      from: appFrom,
+      path,
+    }),
+  );
+  return { envoy: [envoy], apps };
 }
 
 /** The namespace's TCP ports on the outbound address, but the HTTP proxy port (which takes precedence). */
@@ -181,23 +217,29 @@ interface OutboundPorts {
 
 /** The outbound ports of each namespace, computed once for as long as the caller keeps the index (one conflict check). */
 export class OutboundPortIndex {
-  private readonly byNamespace = new Map<string, OutboundPorts>();
+  private readonly byScope = new Map<string, OutboundPorts>();
+  private readonly sidecars: ReadonlyMap<string, readonly Sidecar[]>;
 
-  constructor(private readonly model: MeshModel) {}
+  constructor(private readonly model: MeshModel) {
+    this.sidecars = sidecarsByNamespace(model.config.sidecars);
+  }
 
-  of(namespace: string): OutboundPorts {
-    let ports = this.byNamespace.get(namespace);
-    if (!ports) this.byNamespace.set(namespace, (ports = outboundPorts(this.model, namespace)));
+  /** The ports of the workload's outbound side: its namespace's, narrowed by the Sidecar resource that applies. */
+  of(workload: Workload): OutboundPorts {
+    const scope = outboundScope(this.sidecars, workload, this.model.mesh.rootNamespace);
+    const key = scope?.key ?? workload.namespace;
+    let ports = this.byScope.get(key);
+    if (!ports) this.byScope.set(key, (ports = outboundPorts(this.model, workload.namespace, scope)));
     return ports;
   }
 }
 
 /** What the outbound side of outbound-view.ts gives a namespace: any HTTP port at all, and the TCP ports (first service wins). */
-function outboundPorts(model: MeshModel, namespace: string): OutboundPorts {
+function outboundPorts(model: MeshModel, namespace: string, scope: OutboundScope | undefined): OutboundPorts {
   let http: string | undefined;
   const tcp = new Map<number, string>();
-  for (const service of model.registry.services) {
-    if (!isVisibleFrom(service.exportTo, service.namespace, namespace)) continue;
+  const visible = model.registry.services.filter((s) => isVisibleFrom(s.exportTo, s.namespace, namespace));
+  for (const service of scope ? scopedServices(model, namespace, visible, scope) : visible) {
     for (const port of service.ports) {
       if (isHttpProtocol(port.protocol)) http ??= `${service.host}:${port.number}`;
       else if (!tcp.has(port.number)) tcp.set(port.number, `${service.host}:${port.number}`);

@@ -1,6 +1,7 @@
 // A sidecar's view: its settings, inbound ports with their peer mTLS modes,
 // the outbound side its namespace shares, its access control and the secrets
 // all of that references.
+import { parseHealthProbes } from '../config/kinds/health-probes-annotation.js';
 import { SIDECAR_ANNOTATIONS } from '../config/kinds/workload-entry.js';
 import type { InterceptionMode, MeshConfigSpec } from '../config/types.js';
 import { authzView, trustDomains } from './authorization.js';
@@ -8,7 +9,7 @@ import type { MeshModel } from './mesh-model.js';
 import { clusterName } from './names.js';
 import { endpointPort, isHttp2Protocol, isHttpProtocol, type Workload } from './registry.js';
 import { ROOT_CA, uniqueSecretRefs, WORKLOAD_CERT } from './secret-refs.js';
-import type { InboundPort, OutboundView, ProxyIdentity, ProxySettings, SidecarView } from './view-types.js';
+import type { HealthProbeListener, InboundPort, OutboundView, ProxyIdentity, ProxySettings, SidecarView } from './view-types.js';
 
 export function proxySettings(proxy: Workload, mesh: MeshConfigSpec): ProxySettings {
   const a = proxy.annotations;
@@ -28,7 +29,7 @@ export function proxyIdentity(proxy: Workload): ProxyIdentity {
 export function buildSidecarView(model: MeshModel, proxy: Workload, outbound: OutboundView): SidecarView {
   const inbound = inboundPorts(model, proxy);
   const mtls = inbound.some((p) => p.mode !== 'DISABLE') ? [WORKLOAD_CERT, ROOT_CA] : [];
-  return {
+  const view: SidecarView = {
     kind: 'sidecar',
     proxy: proxyIdentity(proxy),
     settings: proxySettings(proxy, model.mesh),
@@ -38,6 +39,21 @@ export function buildSidecarView(model: MeshModel, proxy: Workload, outbound: Ou
     authz: authzView(model, proxy),
     secrets: uniqueSecretRefs([...outbound.secrets, ...mtls]),
   };
+  const probes = healthProbeListener(proxy);
+  if (probes) view.healthProbes = probes;
+  return view;
+}
+
+/** The workload's declared probe listener (the config layer rejects a malformed annotation, so one that does not parse is none). */
+export function healthProbeListener(proxy: Workload): HealthProbeListener | undefined {
+  const value = proxy.annotations[SIDECAR_ANNOTATIONS.healthProbes];
+  if (value === undefined) return undefined;
+  const parsed = parseHealthProbes(value);
+  if (!parsed.ok) return undefined;
+  const routes = Object.entries(parsed.probes.paths)
+    .map(([path, target]) => ({ path, cluster: `probe|${target.port}`, targetPort: target.port, targetPath: target.path }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { address: proxy.address, port: parsed.probes.port, routes };
 }
 
 function inboundPorts(model: MeshModel, proxy: Workload): InboundPort[] {

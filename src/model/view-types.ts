@@ -16,6 +16,7 @@ import type {
   TrafficPolicyCore,
 } from '../config/types.js';
 import type { AuthorizationPolicy, RequestAuthentication } from '../config/authz-types.js';
+import type { OutboundTrafficMode } from '../config/sidecar-types.js';
 import type { EffectiveMtlsMode } from './peer-authentication.js';
 import type { SecretRef } from './secret-refs.js';
 
@@ -202,6 +203,10 @@ export interface OutboundView {
   /** Secrets the clusters' TLS needs. */
   secrets: SecretRef[];
   warnings: string[];
+  /** `namespace/name` of the Sidecar resource that scoped this view (none: every visible service). */
+  sidecar?: string;
+  /** The Sidecar's outboundTrafficPolicy, when it sets one. */
+  outboundTrafficPolicy?: OutboundTrafficMode;
 }
 
 /** An extension provider with the outbound cluster of its `service:port` (none: the registry lacks it). */
@@ -221,6 +226,23 @@ export interface AuthzView {
   jwks: Readonly<Record<string, string>>;
 }
 
+/** One path a health checker may GET on the probe listener, and where the application answers it. */
+export interface HealthProbeRoute {
+  path: string;
+  /** The cluster to the application's port (`probe|<port>`). */
+  cluster: string;
+  targetPort: number;
+  targetPath: string;
+}
+
+/** A plaintext listener on the workload address for health checkers without mesh certificates. */
+export interface HealthProbeListener {
+  address: string;
+  port: number;
+  /** Sorted by path. */
+  routes: HealthProbeRoute[];
+}
+
 export interface SidecarView {
   kind: 'sidecar';
   proxy: ProxyIdentity;
@@ -232,6 +254,8 @@ export interface SidecarView {
   authz: AuthzView;
   /** Every secret the proxy's resources reference. */
   secrets: SecretRef[];
+  /** Declared with the WorkloadEntry's health probe annotation; not subject to mTLS or AuthorizationPolicies. */
+  healthProbes?: HealthProbeListener;
 }
 
 export type ServerKind = 'http' | 'https' | 'tls-terminate' | 'passthrough' | 'auto-passthrough' | 'tcp';

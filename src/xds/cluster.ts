@@ -13,6 +13,8 @@ import { istioMutualUpstreamSocket, userUpstreamSocket } from './tls-context.js'
 import { TYPE } from './type-urls.js';
 
 export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
+/** Where REGISTRY_ONLY sends connections to unknown destinations: a cluster without endpoints. */
+export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
 
 export function buildOutboundCluster(view: OutboundCluster): Cluster {
   const cluster: Cluster = {
@@ -155,6 +157,10 @@ export function buildInboundCluster(port: InboundPort, applicationAddress: strin
 }
 
 /** Original-destination forwarding for unknown destinations in TRANSPARENT mode. */
+export function buildBlackHoleCluster(): Cluster {
+  return { name: BLACKHOLE_CLUSTER, type: 'STATIC', connect_timeout: DEFAULT_CONNECT_TIMEOUT };
+}
+
 export function buildPassthroughCluster(): Cluster {
   return { name: PASSTHROUGH_CLUSTER, type: 'ORIGINAL_DST', connect_timeout: DEFAULT_CONNECT_TIMEOUT, lb_policy: 'CLUSTER_PROVIDED' };
 }

@@ -4,7 +4,7 @@
 // TRANSPARENT mode: Istio's layout, `virtualOutbound` on 15001 handing
 // redirected connections to per-port listeners that do not bind.
 import { type SidecarView, VIRTUAL_OUTBOUND_PORT } from '../model/view-types.js';
-import { PASSTHROUGH_CLUSTER } from './cluster.js';
+import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER } from './cluster.js';
 import { socketAddress } from './common.js';
 import type { Listener } from './envoy-types/index.js';
 import { outboundHttpConnectionManager, tcpProxyFilter } from './http-connection-manager.js';
@@ -43,13 +43,14 @@ function explicitListeners(view: SidecarView, httpFilters: readonly string[]): L
 }
 
 function transparentListeners(view: SidecarView, httpFilters: readonly string[]): Listener[] {
+  const unknown = view.outbound.outboundTrafficPolicy === 'REGISTRY_ONLY' ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
   const listeners: Listener[] = [
     {
       name: VIRTUAL_OUTBOUND,
       address: socketAddress('0.0.0.0', VIRTUAL_OUTBOUND_PORT),
       listener_filters: [ORIGINAL_DST_FILTER],
       use_original_dst: true,
-      filter_chains: [{ name: VIRTUAL_OUTBOUND, filters: [tcpProxyFilter(PASSTHROUGH_CLUSTER, PASSTHROUGH_CLUSTER)] }],
+      filter_chains: [{ name: VIRTUAL_OUTBOUND, filters: [tcpProxyFilter(unknown, unknown)] }],
       traffic_direction: 'OUTBOUND',
     },
   ];

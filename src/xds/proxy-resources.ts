@@ -10,11 +10,12 @@ import {
 } from '../model/view-types.js';
 import { appendAll } from '../util/append-all.js';
 import { type AuthzFilters, authzFilters } from './authz-filters.js';
-import { buildInboundCluster, buildOutboundCluster, buildPassthroughCluster } from './cluster.js';
+import { buildBlackHoleCluster, buildInboundCluster, buildOutboundCluster, buildPassthroughCluster } from './cluster.js';
 import { buildClusterLoadAssignment } from './cluster-load-assignment.js';
 import { byName } from './common.js';
 import type { Cluster, ClusterLoadAssignment, Listener, Route, RouteConfiguration } from './envoy-types/index.js';
 import { inboundRouteConfiguration } from './http-connection-manager.js';
+import { buildHealthProbeClusters, buildHealthProbeListener } from './health-probe-listener.js';
 import { buildHttpRoutes, requiredHttpFilters } from './http-route.js';
 import { buildInboundListeners } from './inbound-listener.js';
 import { buildOutboundListeners } from './outbound-listener.js';
@@ -59,6 +60,10 @@ export function outboundResources(outbound: OutboundView, mode: InterceptionMode
 
 function buildOutboundResources(outbound: OutboundView, mode: InterceptionMode): OutboundResources {
   const warnings = [...outbound.warnings];
+  if (mode === 'EXPLICIT' && outbound.outboundTrafficPolicy === 'ALLOW_ANY')
+    warnings.push(
+      `Sidecar ${outbound.sidecar}: outboundTrafficPolicy ALLOW_ANY has no effect in EXPLICIT mode, whose HTTP proxy and per-port listeners only know registry services (unknown hosts get 404, unknown ports no listener)`,
+    );
   const clusters = outbound.clusters.map(buildOutboundCluster);
   const endpoints = outbound.clusters.filter((c) => c.discovery === 'EDS').map((c) => buildClusterLoadAssignment(c.name, c.endpoints));
   const routes: RouteConfiguration[] = [];
@@ -104,9 +109,14 @@ export function buildSidecarResources(view: SidecarView, cache: ResourceCache = 
   const mode = view.settings.interceptionMode;
   const outbound = outboundResources(view.outbound, mode, cache);
   const ownClusters = view.inbound.map((p) => buildInboundCluster(p, view.settings.applicationAddress));
-  if (mode === 'TRANSPARENT') ownClusters.push(buildPassthroughCluster());
+  if (mode === 'TRANSPARENT')
+    ownClusters.push(view.outbound.outboundTrafficPolicy === 'REGISTRY_ONLY' ? buildBlackHoleCluster() : buildPassthroughCluster());
   const access = cache.get('authz', view.authz.key, () => authzFilters(view.authz));
   const inboundListeners = buildInboundListeners(view, access);
+  if (view.healthProbes) {
+    inboundListeners.push(buildHealthProbeListener(view.healthProbes));
+    appendAll(ownClusters, buildHealthProbeClusters(view.healthProbes, view.settings.applicationAddress));
+  }
   const inboundRoutes = view.inbound
     .filter((p) => p.http)
     .map((p) => inboundRouteConfiguration(p.cluster, p.targetPort, access.httpPerRoute, p.http2));

@@ -8,7 +8,8 @@ import type { KindHandler } from '../../src/config/kinds/kind-handler.js';
 import { requestAuthentication } from '../../src/config/kinds/request-authentication.js';
 import { validateSchema } from '../../src/config/schema.js';
 import * as documents from '../support/fixtures/documents.js';
-import { loadManifests } from '../support/fixtures/index.js';
+import { jwksTimeoutsOf } from '../../src/model/authorization.js';
+import { configOf, loadManifests } from '../support/fixtures/index.js';
 
 function check(handler: KindHandler, spec: unknown, annotations: Record<string, string> = {}) {
   const problems = validateSchema(handler.specSchema, spec, ['spec']).map((p) => `${joinPath(p.path)}: ${p.message}`);
@@ -93,6 +94,75 @@ test('RequestAuthentication: inline JWKS or jwksUri, one of them, valid, issuers
   ]);
   const scheme = check(requestAuthentication, { jwtRules: [{ issuer: 'a', jwksUri: 'file:///etc/jwks.json' }] });
   assert.match(scheme.problems[0]!, 'spec.jwtRules[0].jwksUri: invalid value "file:///etc/jwks.json": expected an http:// or https:// URL');
+});
+
+test('RequestAuthentication claim headers: Istio header names (lower-cased), nested claims, no reserved or repeated headers; timeout', () => {
+  const ok = check(requestAuthentication, {
+    jwtRules: [
+      {
+        issuer: 'a',
+        jwksUri: 'https://idp/jwks',
+        timeout: '1m30s',
+        fromCookies: ['session'],
+        outputClaimToHeaders: [
+          { header: 'X-Jwt_Sub', claim: 'sub' },
+          { header: 'x-team', claim: 'org.team.name' },
+        ],
+      },
+    ],
+  });
+  assert.equal(ok.problems, []);
+  const rule = (ok.built as { spec: any }).spec.jwtRules[0];
+  assert.equal(rule.outputClaimToHeaders, [
+    { header: 'x-jwt_sub', claim: 'sub' },
+    { header: 'x-team', claim: 'org.team.name' },
+  ]);
+  assert.equal([rule.timeout, rule.fromCookies], ['1m30s', ['session']]);
+  const badName = check(requestAuthentication, {
+    jwtRules: [{ issuer: 'a', jwks: '{"keys":[]}', outputClaimToHeaders: [{ header: 'x:y', claim: 'c' }] }],
+  });
+  assert.match(badName.problems[0]!, 'spec.jwtRules[0].outputClaimToHeaders[0].header: invalid value "x:y"');
+  const bad = check(requestAuthentication, {
+    jwtRules: [
+      {
+        issuer: 'a',
+        jwksUri: 'https://idp/jwks',
+        timeout: '0s',
+        outputClaimToHeaders: [
+          { header: 'Host', claim: 'c' },
+          { header: 'x-a', claim: 'a..b' },
+          { header: 'X-A', claim: 'b' },
+        ],
+      },
+    ],
+  });
+  assert.equal(bad.problems, [
+    'spec.jwtRules[0].timeout: must be greater than zero',
+    'spec.jwtRules[0].outputClaimToHeaders[0].header: "host" cannot carry a claim',
+    'spec.jwtRules[0].outputClaimToHeaders[1].claim: a nested claim is written "outer.inner" with no empty part',
+    'spec.jwtRules[0].outputClaimToHeaders[2].header: header "x-a" is written twice',
+  ]);
+});
+
+test('jwksUri fetch timeouts: the rule timeout, else 5s; the longest wins when rules share a URI', () => {
+  const config = configOf([
+    documents.requestAuthentication('foo/one', {
+      jwtRules: [
+        { issuer: 'a', jwksUri: 'https://x/jwks', timeout: '200ms' },
+        { issuer: 'b', jwksUri: 'https://y/jwks' },
+      ],
+    }),
+    documents.requestAuthentication('foo/two', {
+      jwtRules: [
+        { issuer: 'c', jwksUri: 'https://x/jwks', timeout: '1m' },
+        { issuer: 'd', jwks: '{"keys":[]}', timeout: '9s' },
+      ],
+    }),
+  ]);
+  assert.equal([...jwksTimeoutsOf(config)].sort(), [
+    ['https://x/jwks', 60_000],
+    ['https://y/jwks', 5_000],
+  ]);
 });
 
 test('the loader accepts both kinds (v1 and v1beta1) into the config set; an empty AuthorizationPolicy is ALLOW with no rules', () => {

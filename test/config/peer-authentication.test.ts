@@ -236,11 +236,14 @@ test('the s10 example converts to the documented PeerAuthentications', () => {
   );
 });
 
-test('legacy origins and peer JWT are reported as unsupported', () => {
-  expectIssues(policy('jwt', '  origins:\n  - jwt: {issuer: https://issuer.example.com}\n  peers:\n  - mtls: {}\n  - jwt: {issuer: x}\n'), [
-    'test.yaml:8:3: spec.origins: end-user (JWT) origins are not supported in legacy policies; use a RequestAuthentication',
-    'test.yaml:11:10: spec.peers[1].jwt: peer JWT authentication is not supported',
-  ]);
+test('legacy peer JWT is reported as unsupported (origins are converted: legacy-jwt-origins.test.ts)', () => {
+  expectIssues(
+    policy(
+      'jwt',
+      '  origins:\n  - jwt: {issuer: https://issuer.example.com, jwksUri: https://idp.example/jwks}\n  peers:\n  - mtls: {}\n  - jwt: {issuer: x}\n',
+    ),
+    ['test.yaml:11:10: spec.peers[1].jwt: peer JWT authentication is not supported'],
+  );
 });
 
 test('a legacy target port given only by name is refused', () => {

@@ -218,4 +218,22 @@ test('setUris drops URIs no longer referenced', async () => {
   }
 });
 
+test('setUris applies a per-URI timeout (a RequestAuthentication timeout) and updates it on the next call', async () => {
+  const doc = await jwks('k1');
+  // Answers after 300ms: too slow for a 50ms timeout, fine for the default 5s.
+  handler = (req, res) => setTimeout(() => serve(doc)(req, res), 300);
+  const f = new JwksFetcher({ refreshMillis: 60_000 });
+  const slow = `${base}/slow`;
+  try {
+    await f.setUris([slow], new Map([[slow, 50]]));
+    assert.is(f.current(slow), undefined);
+    assert.match(f.entry(slow)!.lastError!, 'timed out after 50ms');
+    await f.setUris([slow], new Map([[slow, 5_000]]));
+    await f.refresh(slow);
+    assert.is(f.current(slow), doc, 'the longer timeout now applies');
+  } finally {
+    f.close();
+  }
+});
+
 test.run();

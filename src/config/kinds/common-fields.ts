@@ -8,6 +8,14 @@ export const DURATION = str({
   hint: 'expected a duration such as "5s", "100ms" or "1m30s"',
 });
 
+/** A duration that matched DURATION, in milliseconds (fractions kept). */
+export function durationMillis(text: string): number {
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, µs: 1e-3, ns: 1e-6 };
+  let millis = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)) millis += Number(m[1]) * unit[m[2]!]!;
+  return millis;
+}
+
 export const MTLS_MODE = oneOf('UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT');
 
 export const CLIENT_TLS: Schema = obj({

@@ -8,6 +8,7 @@ import { meshConfig } from './mesh-config.js';
 import { peerAuthentication } from './peer-authentication.js';
 import { requestAuthentication } from './request-authentication.js';
 import { serviceEntry } from './service-entry.js';
+import { sidecar } from './sidecar.js';
 import { virtualService } from './virtual-service.js';
 import { workloadEntry } from './workload-entry.js';
 import { workloadGroup } from './workload-group.js';
@@ -27,11 +28,11 @@ export const KIND_HANDLERS: readonly KindHandler[] = [
   virtualService,
   authorizationPolicy,
   requestAuthentication,
+  sidecar,
 ];
 
 /** Istio kinds meshlite knows of but does not translate yet: refused, never silently ignored. */
 export const UNSUPPORTED_KINDS: ReadonlyMap<string, string> = new Map([
-  ['Sidecar', 'networking.istio.io'],
   ['EnvoyFilter', 'networking.istio.io'],
   ['ProxyConfig', 'networking.istio.io'],
   ['Telemetry', 'telemetry.istio.io'],

@@ -2,6 +2,7 @@
 import type { AuthorizationPolicy, RequestAuthentication } from '../authz-types.js';
 import type { PathSegment } from '../diagnostics.js';
 import type { Schema } from '../schema.js';
+import type { Sidecar } from '../sidecar-types.js';
 import type {
   DestinationRule,
   Gateway,
@@ -25,7 +26,8 @@ export type LoadedResource =
   | Gateway
   | VirtualService
   | AuthorizationPolicy
-  | RequestAuthentication;
+  | RequestAuthentication
+  | Sidecar;
 
 export interface BuildContext {
   meta: Meta;

@@ -2,9 +2,11 @@
 // converted on read into PeerAuthentication with the same meaning:
 // `peers: [{mtls: {}}]` (or a null mtls) is STRICT, `mtls.mode: PERMISSIVE`
 // (or peerIsOptional) is PERMISSIVE, and no peers at all means plaintext.
+// End-user `origins` are converted too (legacy-jwt-origins.ts).
 import { anything, bool, int, list, obj, oneOf, port, str, type Schema } from '../schema.js';
 import type { MtlsMode, PeerAuthentication } from '../types.js';
-import type { BuildContext, KindHandler } from './kind-handler.js';
+import type { BuildContext, KindHandler, LoadedResource } from './kind-handler.js';
+import { convertOrigins, LEGACY_ORIGIN } from './legacy-jwt-origins.js';
 
 const POLICY_SPEC: Schema = obj({
   targets: list(
@@ -12,7 +14,7 @@ const POLICY_SPEC: Schema = obj({
   ),
   peers: list(obj({ mtls: obj({ mode: oneOf('STRICT', 'PERMISSIVE'), allowTls: bool() }, { nullable: true }), jwt: anything() })),
   peerIsOptional: bool(),
-  origins: list(anything()),
+  origins: list(LEGACY_ORIGIN),
   originIsOptional: bool(),
   principalBinding: oneOf('USE_PEER', 'USE_ORIGIN'),
   weight: int(),
@@ -20,8 +22,6 @@ const POLICY_SPEC: Schema = obj({
 
 function peerMode(spec: Record<string, unknown>, ctx: BuildContext): MtlsMode {
   const peers = (spec.peers ?? []) as Record<string, unknown>[];
-  if (Array.isArray(spec.origins) && spec.origins.length > 0)
-    ctx.report(['spec', 'origins'], 'end-user (JWT) origins are not supported in legacy policies; use a RequestAuthentication');
   let mode: MtlsMode = 'DISABLE';
   peers.forEach((peer, i) => {
     if (peer.jwt !== undefined) ctx.report(['spec', 'peers', i, 'jwt'], 'peer JWT authentication is not supported');
@@ -33,7 +33,11 @@ function peerMode(spec: Record<string, unknown>, ctx: BuildContext): MtlsMode {
   return mode;
 }
 
-function convert(spec: Record<string, unknown>, ctx: BuildContext, namespace: string): PeerAuthentication[] {
+function convert(spec: Record<string, unknown>, ctx: BuildContext, namespace: string): LoadedResource[] {
+  return [...convertPeers(spec, ctx, namespace), ...convertOrigins(spec, ctx, namespace)];
+}
+
+function convertPeers(spec: Record<string, unknown>, ctx: BuildContext, namespace: string): PeerAuthentication[] {
   const mode = peerMode(spec, ctx);
   const meta = { ...ctx.meta, namespace };
   const targets = (spec.targets ?? []) as { name: string; ports?: { number?: number; name?: string }[] }[];

@@ -1,6 +1,7 @@
 import { int, labels, mapOf, obj, port, str, type Schema } from '../schema.js';
 import type { WorkloadEntrySpec } from '../types.js';
 import { toLabels } from './common-fields.js';
+import { HEALTH_PROBES_ANNOTATION, parseHealthProbes } from './health-probes-annotation.js';
 import type { KindHandler } from './kind-handler.js';
 
 export const WORKLOAD_ENTRY_SPEC: Schema = obj({
@@ -42,6 +43,7 @@ export const SIDECAR_ANNOTATIONS = {
   applicationAddress: 'sidecar.meshlite.io/applicationAddress',
   outboundAddress: 'sidecar.meshlite.io/outboundAddress',
   outboundPort: 'sidecar.meshlite.io/outboundPort',
+  healthProbes: HEALTH_PROBES_ANNOTATION,
 } as const;
 
 /** Marks a proxyless gRPC workload (it resolves `xds:///` itself; no Envoy). */
@@ -66,5 +68,9 @@ function checkSidecarAnnotations(annotations: Record<string, string>, report: (p
       report(path, `expected an IPv4 address, got "${value}"`);
     else if (key === SIDECAR_ANNOTATIONS.outboundPort && !(/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 65535))
       report(path, `expected a port number, got "${value}"`);
+    else if (key === SIDECAR_ANNOTATIONS.healthProbes) {
+      const parsed = parseHealthProbes(value);
+      if (!parsed.ok) report(path, parsed.error);
+    }
   }
 }

@@ -28,6 +28,11 @@ export const LOOPBACK_BLOCKS = {
   'xds/retry-policy-envoy.test.ts': 81,
   'xds/authz-dry-run-envoy.test.ts': 80,
   'cli/namespace-flag.test.ts': 79,
+  'xds/health-probes-envoy.test.ts': 86,
+  'xds/jwt-fields-envoy.test.ts': 83,
+  'xds/sidecar-scope-envoy.test.ts': 85,
+  // A Marathon API stand-in on 127.87.0.1.
+  'control-plane/marathon-registry.test.ts': 87,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
