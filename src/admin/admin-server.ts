@@ -66,6 +66,8 @@ export interface AdminDeps {
   store?(): StoreStatus;
   /** Store mode: every replica and where each proxy is connected, read from the store (never rejects). */
   meshView?(): Promise<unknown>;
+  /** Workloads agents registered from WorkloadGroups (GET /debug/registrationz). */
+  registrations?(): readonly unknown[];
   /** The registries polled for services and workloads (serve --registry); absent when none. */
   registries?(): readonly RegistryStatus[];
 }
@@ -136,6 +138,8 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
       return reply.code(404).send({ error: `proxy "${proxy}" is not connected`, connected: [...ads.connectedProxies()].sort() });
     return withHeldBack(proxySync(proxy, mine, cache));
   });
+
+  app.get('/debug/registrationz', async () => deps.registrations?.() ?? []);
 
   app.get('/debug/adsz', async () =>
     ads.listConnections().map((c) => ({

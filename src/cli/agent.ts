@@ -1,5 +1,6 @@
 // `meshlite agent`: runs one proxy's node agent, and its Envoy under it (or,
 // with --grpc, serves a proxyless gRPC app instead).
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
@@ -7,7 +8,9 @@ import { readRootCertOrExit, ttlSecondsOrExit } from './certificate-flags.js';
 import { exitWith } from './state.js';
 
 interface AgentCliOptions {
-  proxy: string;
+  proxy?: string;
+  group?: string;
+  address?: string;
   controlPlane: string;
   tokenFile: string;
   rootCert: string;
@@ -30,7 +33,12 @@ export function agentCommand(): Command {
       "run a proxy's node agent: its key is made here, its certificate comes from meshlite's CA and is renewed at half life; Envoy gets SDS and ADS over Unix sockets (no token or CA in its bootstrap) and is started and restarted by the agent",
     )
     .usage('--proxy <name.namespace> --control-plane <host:port> --token-file <file> --root-cert <file> [options] [-- envoy args...]')
-    .requiredOption('--proxy <name.namespace>', 'the workload this proxy is (its WorkloadEntry)')
+    .option('--proxy <name.namespace>', 'the workload this proxy is (its WorkloadEntry); this or --group is required')
+    .option(
+      '--group <name.namespace>',
+      'instead of --proxy: register this host as a workload of the WorkloadGroup (token from `meshlite token --group`), run its probe here and report the verdict; needs --address and --no-envoy',
+    )
+    .option('--address <ip>', 'with --group: the address other proxies reach this host at (and probes connect to)')
     .requiredOption(
       '--control-plane <host:port[,host:port...]>',
       "meshlite's ADS address; with several replicas, all of them: the agent moves to the next when one fails",
@@ -57,14 +65,16 @@ export function agentCommand(): Command {
     .option('--log-level <level>', 'pino log level', 'info')
     .argument('[envoy-args...]', 'extra Envoy arguments, after --')
     .action(async (envoyArgs: string[], opts: AgentCliOptions) => {
+      if (opts.group !== undefined) return runRegistration(opts);
+      const proxy = opts.proxy ?? fail("give '--proxy <name.namespace>' (or '--group <name.namespace>')");
       if (opts.grpcBootstrap !== undefined && !opts.grpc) fail('--grpc-bootstrap needs --grpc');
       if (opts.grpc && envoyArgs.length > 0)
         fail(`--grpc runs no Envoy, so it takes no Envoy arguments after --, got: ${envoyArgs.join(' ')}`);
       const rootCertPem = readRootCertOrExit(opts.rootCert, 'meshlite agent');
       const certTtlSeconds = opts.certTtl === undefined ? undefined : ttlSecondsOrExit(opts.certTtl, '--cert-ttl', 'meshlite agent');
-      const workDir = resolve(opts.workDir ?? join(tmpdir(), `meshlite-agent-${opts.proxy}`));
+      const workDir = resolve(opts.workDir ?? join(tmpdir(), `meshlite-agent-${proxy}`));
       const [{ pino }, { startAgent }] = await Promise.all([import('pino'), import('../agent/agent.js')]);
-      const logger = pino({ level: opts.logLevel, base: { service: 'meshlite-agent', proxy: opts.proxy } });
+      const logger = pino({ level: opts.logLevel, base: { service: 'meshlite-agent', proxy } });
       let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
       let stopping = false;
       const stop = async (signal: NodeJS.Signals) => {
@@ -79,7 +89,7 @@ export function agentCommand(): Command {
       process.once('SIGINT', stop);
       try {
         agent = await startAgent({
-          proxyId: opts.proxy,
+          proxyId: proxy,
           cluster: opts.cluster,
           controlPlane: opts.controlPlane,
           tokenFile: opts.tokenFile,
@@ -96,4 +106,43 @@ export function agentCommand(): Command {
         fail((err as Error).message);
       }
     });
+}
+
+/** `--group`: registration and probing only (the workload's own Envoy is not run yet in this mode). */
+async function runRegistration(opts: AgentCliOptions): Promise<void> {
+  if (opts.proxy !== undefined) fail('give either --proxy or --group, not both');
+  if (opts.address === undefined || isIP(opts.address) === 0) fail('--group needs --address <ip> (an IP address)');
+  if (opts.envoy || opts.grpc) fail('--group registers and probes only: add --no-envoy (and no --grpc)');
+  const rootCertPem = readRootCertOrExit(opts.rootCert, 'meshlite agent');
+  const [{ pino }, { RegistrationAgent }, { readTokenFile }] = await Promise.all([
+    import('pino'),
+    import('../agent/registration-agent.js'),
+    import('../agent/token-file.js'),
+  ]);
+  const logger = pino({ level: opts.logLevel, base: { service: 'meshlite-agent', group: opts.group } });
+  const agent = new RegistrationAgent({
+    controlPlane: opts.controlPlane.split(',')[0]!,
+    group: opts.group!,
+    address: opts.address!,
+    token: () => {
+      try {
+        return readTokenFile(opts.tokenFile);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'cannot read the token file');
+        return undefined;
+      }
+    },
+    rootCertPem,
+    logger,
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'agent stopping: its registration ends after the grace period');
+    agent.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  agent.start();
+  // Keeps the process alive: the agent's timers do not.
+  setInterval(() => undefined, 1 << 30);
 }

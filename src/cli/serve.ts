@@ -24,6 +24,7 @@ export interface ServeOptions extends StoreFlags, NamespaceFlag {
   storeKeyFile?: string;
   maxConnectionAge: string;
   maxConnectionAgeGrace: string;
+  autoRegisterGrace: string;
   authTimeout: string;
   certTtl: string;
   csrRateLimit: string;
@@ -64,6 +65,11 @@ export function serveCommand(): Command {
     )
     .option('--max-connection-age-grace <duration>', 'how long streams may go on after that before the connection is dropped', '10s')
     .option(
+      '--auto-register-grace <duration>',
+      'how long a WorkloadEntry an agent registered (meshlite agent --group) outlives its last stream',
+      '10s',
+    )
+    .option(
       '--auth-timeout <duration>',
       'close a stream whose first request has not authenticated (or a TLS handshake not finished) by then',
       '10s',
@@ -94,6 +100,7 @@ export function serveCommand(): Command {
       maxConnectionAgeGraceSeconds: durationFlag('--max-connection-age-grace', opts.maxConnectionAgeGrace, true),
       authTimeoutSeconds: durationFlag('--auth-timeout', opts.authTimeout, false),
     };
+    const autoRegisterGraceMs = durationFlag('--auto-register-grace', opts.autoRegisterGrace, true) * 1000;
     const csrRateLimit = rateLimitFlag(opts.csrRateLimit);
     const marathon = registryFlag(opts, namespaceGiven(command));
     let adminToken: string | undefined;
@@ -143,6 +150,7 @@ export function serveCommand(): Command {
         adminToken,
         storeKey: storeKey.key,
         ...durations,
+        autoRegisterGraceMs,
         ...replicaFlagsFrom(opts),
         logger,
         marathon,

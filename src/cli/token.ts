@@ -10,6 +10,7 @@ const DEFAULT_TTL = `${DEFAULT_TOKEN_TTL_SECONDS / 86400}d`;
 
 interface TokenOptions extends ConfigSourceFlags {
   proxy?: string;
+  group?: string;
   stateDir: string;
   caDir?: string;
   ttl: string;
@@ -27,7 +28,8 @@ export function tokenCommand(): Command {
       )
       .enablePositionalOptions(),
   )
-    .option('--proxy <name.namespace>', 'the workload the token is for (required)')
+    .option('--proxy <name.namespace>', 'the workload the token is for (this or --group is required)')
+    .option('--group <name.namespace>', 'instead of --proxy: a WorkloadGroup whose agents register themselves with the token')
     .option('--state-dir <dir>', 'the state directory of meshlite serve (CA root, token key)', DEFAULT_STATE_DIR)
     .option('--ca-dir <dir>', 'plugged-in CA directory (Istio cacerts layout)')
     .option('--ttl <duration>', 'token lifetime; the stream it opens is closed when it expires', DEFAULT_TTL)
@@ -35,15 +37,16 @@ export function tokenCommand(): Command {
     .option('--store-key-file <file>', 'with --store: the key the replicas seal their keys with (serve --store-key-file)')
     .action(async (opts: TokenOptions) => {
       configSourceOrExit(opts, 'token');
-      if (!opts.proxy) exitWith("error: required option '--proxy <name.namespace>' not specified");
+      if ((opts.proxy === undefined) === (opts.group === undefined))
+        exitWith("error: give exactly one of '--proxy <name.namespace>' or '--group <name.namespace>'");
       const ttl = durationOrExit('--ttl', opts.ttl);
-      const issued = await issue(opts, opts.proxy, ttl);
+      const issued = opts.group !== undefined ? await issueForGroup(opts, opts.group, ttl) : await issue(opts, opts.proxy!, ttl);
       const expiresAt = new Date(issued.expiresAt * 1000).toISOString();
       if (opts.json) {
         const out = {
           token: issued.token,
           jti: issued.tokenId,
-          proxy: issued.workloadId,
+          ...(opts.group !== undefined ? { group: opts.group } : { proxy: issued.workloadId }),
           issuedAt: new Date(issued.issuedAt * 1000).toISOString(),
           expiresAt,
         };
@@ -53,7 +56,7 @@ export function tokenCommand(): Command {
       process.stdout.write(`${issued.token}\n`);
       const where = opts.store !== undefined ? `--store ${opts.store}` : `--state-dir ${opts.stateDir}`;
       process.stderr.write(
-        `token id (jti) ${issued.tokenId} for ${opts.proxy}, expires ${expiresAt}; revoke it with: meshlite token revoke --id ${issued.tokenId} ${where}\n`,
+        `token id (jti) ${issued.tokenId} for ${opts.proxy ?? `group ${opts.group}`}, expires ${expiresAt}; revoke it with: meshlite token revoke --id ${issued.tokenId} ${where}\n`,
       );
     });
   token.addCommand(revokeCommand());
@@ -71,6 +74,17 @@ async function issue(opts: TokenOptions, proxy: string, ttl: number): Promise<Is
   requireMeshProxy(model, proxy);
   const tokens = await loadTokenAuthority(opts.stateDir, opts.caDir);
   return tokens.issueToken(proxy, ttl);
+}
+
+async function issueForGroup(opts: TokenOptions, group: string, ttl: number): Promise<IssuedToken> {
+  const source = configSourceOrExit(opts, 'token');
+  if (source.kind === 'store') exitWith('meshlite token --group: group tokens are made from a state directory (not --store) for now');
+  const model = loadModelOrExit(opts.config!, opts.namespace);
+  const known = (model.config.workloadGroups ?? []).map((g) => `${g.meta.name}.${g.meta.namespace}`);
+  if (!known.includes(group))
+    exitWith(`meshlite token: no WorkloadGroup "${group}" in the config${known.length ? ` (known: ${known.join(', ')})` : ''}`);
+  const tokens = await loadTokenAuthority(opts.stateDir, opts.caDir);
+  return tokens.issueGroupToken(group, ttl);
 }
 
 function revokeCommand(): Command {

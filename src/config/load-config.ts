@@ -324,6 +324,7 @@ function assemble(mesh: MeshConfigSpec, resources: LoadedResource[]): ConfigSet 
     destinationRules: of('DestinationRule'),
     serviceEntries: of('ServiceEntry'),
     workloadEntries: of('WorkloadEntry'),
+    workloadGroups: of('WorkloadGroup'),
     gateways: of('Gateway'),
     virtualServices: of('VirtualService'),
     authorizationPolicies: of('AuthorizationPolicy'),

@@ -92,6 +92,35 @@ export interface WorkloadEntrySpec {
   locality?: string;
   weight?: number;
   serviceAccount?: string;
+  /** False for an auto-registered entry whose agent's probe fails; never read from YAML. */
+  healthy?: boolean;
+}
+
+/** How an auto-registering agent checks its workload: exactly one of httpGet, tcpSocket, exec. */
+export interface WorkloadProbe {
+  httpGet?: {
+    path: string;
+    port: number;
+    host?: string;
+    scheme: 'HTTP' | 'HTTPS';
+    httpHeaders: readonly { name: string; value: string }[];
+  };
+  tcpSocket?: { port: number; host?: string };
+  exec?: { command: readonly string[] };
+  /** Seconds; the Kubernetes defaults apply when unset. */
+  periodSeconds: number;
+  timeoutSeconds: number;
+  successThreshold: number;
+  failureThreshold: number;
+  initialDelaySeconds: number;
+}
+
+export interface WorkloadGroupSpec {
+  /** Labels and annotations every registered WorkloadEntry gets. */
+  metadata: { labels: Labels; annotations: Labels };
+  /** The WorkloadEntry template; each registration adds its address. */
+  template: Omit<WorkloadEntrySpec, 'address'>;
+  probe?: WorkloadProbe;
 }
 
 export interface ServiceEntrySpec {
@@ -164,6 +193,7 @@ export type DestinationRule = Resource<'DestinationRule', DestinationRuleSpec>;
 export type ServiceEntry = Resource<'ServiceEntry', ServiceEntrySpec>;
 export type WorkloadEntry = Resource<'WorkloadEntry', WorkloadEntrySpec>;
 export type MeshConfig = Resource<'MeshConfig', MeshConfigSpec>;
+export type WorkloadGroup = Resource<'WorkloadGroup', WorkloadGroupSpec>;
 
 /** Everything loaded from a config directory, validated and normalised. */
 export interface ConfigSet {
@@ -172,6 +202,8 @@ export interface ConfigSet {
   destinationRules: readonly DestinationRule[];
   serviceEntries: readonly ServiceEntry[];
   workloadEntries: readonly WorkloadEntry[];
+  /** Templates agents register WorkloadEntries from (absent in sets built by hand). */
+  workloadGroups?: readonly WorkloadGroup[];
   gateways: readonly Gateway[];
   virtualServices: readonly VirtualService[];
   authorizationPolicies: readonly AuthorizationPolicy[];

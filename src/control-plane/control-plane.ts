@@ -9,7 +9,7 @@ import { nextLoopTurn, type TimeSlicer } from '../util/time-slicer.js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import { ConsistencyChecker, type DanglingReference, describeDangling } from '../cache/snapshot-consistency.js';
 import type { ConfigStatus } from '../config/config-status.js';
-import type { ConfigSet } from '../config/types.js';
+import type { ConfigSet, WorkloadEntry } from '../config/types.js';
 import { jwksTimeoutsOf, jwksUrisOf } from '../model/authorization.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
 import type { Logger } from '../util/logger.js';
@@ -66,6 +66,10 @@ export class ControlPlane implements AdminControlPlane {
   private readonly secretNames = new Map<string, readonly string[]>();
   /** Per connected proxy whose latest snapshot was not served: why. */
   private readonly heldBack = new Map<string, HeldBackSnapshot>();
+  /** The last good config as loaded, before auto-registered workloads join it. */
+  private loaded: ConfigSet | undefined;
+  /** WorkloadEntries agents registered (see auto-registration.ts), as they are under a config. */
+  private registered: (config: ConfigSet) => readonly WorkloadEntry[] = () => [];
 
   constructor(
     private readonly cache: SnapshotCache,
@@ -125,7 +129,8 @@ export class ControlPlane implements AdminControlPlane {
     const jwks = await this.fetchJwks(result.config);
     // The load arrived in one task; building the model is another, with I/O served in between.
     await nextLoopTurn();
-    this.translator = new Translator(buildMeshModel(result.config, jwks), this.translatorOptions);
+    this.loaded = result.config;
+    this.translator = new Translator(buildMeshModel(this.withRegistered(result.config), jwks), this.translatorOptions);
     const started = performance.now();
     await Promise.all([...this.connected].map((id) => this.refresh(id, reason)));
     // Published only now, so "generation N reached" also means every snapshot reflects it.
@@ -170,6 +175,29 @@ export class ControlPlane implements AdminControlPlane {
     this.logger.info({ jwksUri: uri, proxies: affected.length }, 'JWKS changed; refreshing the proxies that verify its tokens');
     await Promise.all(affected.map((id) => this.refresh(id, `JWKS changed: ${uri}`)));
     return affected;
+  }
+
+  /** Where auto-registered WorkloadEntries come from; each model built from now on includes them. */
+  useRegisteredWorkloads(source: (config: ConfigSet) => readonly WorkloadEntry[]): void {
+    this.registered = source;
+  }
+
+  /** The last good config as loaded (without auto-registered workloads). */
+  get loadedConfig(): ConfigSet | undefined {
+    return this.loaded;
+  }
+
+  /** Auto-registered workloads changed (joined, left, health): rebuilds the model and refreshes every connected proxy. */
+  async registrationsChanged(reason: string): Promise<void> {
+    const model = this.model;
+    if (!model || !this.loaded) return;
+    this.translator = new Translator(buildMeshModel(this.withRegistered(this.loaded), model.jwks), this.translatorOptions);
+    await Promise.all([...this.connected].map((id) => this.refresh(id, reason)));
+  }
+
+  private withRegistered(config: ConfigSet): ConfigSet {
+    const extra = this.registered(config);
+    return extra.length === 0 ? config : { ...config, workloadEntries: [...config.workloadEntries, ...extra] };
   }
 
   private get model(): MeshModel | undefined {

@@ -1,5 +1,6 @@
 // What `meshlite serve` is started with and what a started one offers: the
 // contract between the command line (or a test) and the composition root.
+import type { AutoRegistrations } from './auto-registration.js';
 import type { Logger as PinoLogger } from 'pino';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { RateLimit } from '../ca-service/rate-limit.js';
@@ -55,6 +56,8 @@ export interface MeshliteOptions {
   advertiseAddress?: string;
   /** TTL of the lease the replica's registry entries live under; default 10 s. */
   replicaLeaseSeconds?: number;
+  /** How long an auto-registered workload outlives its last stream; default 10 s. */
+  autoRegisterGraceMs?: number;
   /** Marathon polled for services and workloads (--registry marathon=<url>), merged with the config read-only. */
   marathon?: { url: string; intervalMs: number /** Of apps without a namespace label; else an id's first segment. */; namespace?: string };
 }
@@ -79,6 +82,8 @@ export interface RunningMeshlite {
   /** The CA root rotation (`meshlite ca rotate-root`). */
   rootRotation: RootRotationDriver;
   tokens?: TokenAuthority;
+  /** Workloads agents registered from WorkloadGroups. */
+  registrations: AutoRegistrations;
   /** The secrets directory's credentials, when --secrets-dir was given. */
   credentials?: CredentialStore;
   reload(): void;

@@ -34,6 +34,8 @@ import { certificateRevocation, closeRevokedStreams } from './credential-revocat
 import { servedWorkloadsMemo } from './served-workloads.js';
 import { keysOnNode } from '../server/node-metadata.js';
 import { mountReplicaRegistry, type ReplicaMount } from './replica-mount.js';
+import { AutoRegistrations } from './auto-registration.js';
+import { mountRegistrationService } from './registration-service.js';
 import { MarathonRegistry } from './marathon-registry.js';
 import { registerRegistryMetrics } from '../admin/registry-status.js';
 
@@ -139,6 +141,8 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   const cp = new ControlPlane(cache, credentials, log, metricHooks, credentialStore, jwks, { proxylessSecurity: !options.insecure });
   registerCredentialMetrics(metrics.registry, () => cp.missingCredentials());
   registerJwksMetrics(metrics.registry, jwks);
+  const registrations = new AutoRegistrations(log, (reason) => void cp.registrationsChanged(reason), options.autoRegisterGraceMs);
+  cp.useRegisteredWorkloads((config) => registrations.entriesFor(config));
 
   const isSynced = (proxy: string) => (ads ? proxySync(proxy, ads.connectionsOf(proxy), cache).synced : false);
   convergence = new ConvergenceTracker(isSynced, (s) => metrics.convergenceSeconds.observe(s));
@@ -153,7 +157,9 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   };
   ads = new AdsServer({
     cache,
-    authenticator: new TokenStreamAuthenticator(cp, tokens, revocationList, ca.trustDomain, certificateRevoked, servedIn),
+    authenticator: new TokenStreamAuthenticator(cp, tokens, revocationList, ca.trustDomain, certificateRevoked, servedIn, (id) =>
+      registrations.groupOf(id),
+    ),
     logger: log,
     observer,
     authTimeoutMs: (options.authTimeoutSeconds ?? 10) * 1000,
@@ -162,11 +168,13 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     onStreamClosed: (reason) => metrics.streamsClosed.inc({ reason }),
     onTlsFailure: (failure) => metrics.tlsHandshakeFailures.inc({ kind: failure.kind }),
     onProxyConnected: (id, node) => {
+      registrations.hold(id);
       void cp.proxyConnected(id, { keysOnNode: keysOnNode(node) });
       replicas?.registry.proxyConnected(id, keysOnNode(node));
     },
     onProxyDisconnected: (id) => {
       cp.proxyDisconnected(id);
+      registrations.release(id);
       replicas?.registry.proxyDisconnected(id);
       tracker.forget(id);
     },
@@ -185,6 +193,8 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     rateLimit: options.csrRateLimit,
     logger: log,
   });
+
+  mountRegistrationService({ ads, registrations, tokens, revocations: revocationList, config: () => cp.loadedConfig, logger: log });
 
   if (firstRead) await cp.applyConfig(firstRead.result, firstRead.reason);
   watcher.activate(first);
@@ -218,6 +228,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     pendingSettle: () => watcher.pendingSettle(),
     rootRotation,
     store: watcher.storeStatus,
+    registrations: () => registrations.list(),
     meshView: options.store ? () => replicas?.meshView() ?? Promise.resolve({ unavailable: 'not registered yet' }) : undefined,
     registries: marathon ? () => [marathon.status()] : undefined,
   });
@@ -228,6 +239,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     revocations?.stop();
     await shared?.ledger.stop();
     jwks.close();
+    registrations.close();
     await ads!.shutdown(streamGraceMs);
     await admin.close();
     certificates.close();
@@ -278,6 +290,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     ca,
     rootRotation,
     tokens,
+    registrations,
     credentials: credentialStore,
     reload: () => {
       void watcher.reload('reload requested');

@@ -34,6 +34,8 @@ export class TokenStreamAuthenticator implements StreamAuthenticator {
     private readonly certificateRevoked: (serial: string) => string | undefined = () => undefined,
     /** The workloads served under a model (see served-workloads.ts). */
     private readonly servedIn: (model: MeshModel) => ServedWorkloads = servedWorkloadsMemo(),
+    /** The WorkloadGroup an auto-registered workload belongs to: its group's token may open its streams. */
+    private readonly groupOf: (workloadId: string) => string | undefined = () => undefined,
   ) {}
 
   /** `tokens` undefined means the explicit insecure mode: the node id is believed. */
@@ -87,7 +89,8 @@ export class TokenStreamAuthenticator implements StreamAuthenticator {
       };
     const check = await this.tokens!.verify(token);
     if (!check.ok) return { ok: false, code: grpc.status.UNAUTHENTICATED, message: `invalid token: ${check.reason}` };
-    if (check.workloadId !== claimed) {
+    const byGroup = check.group !== undefined && this.groupOf(claimed) === check.group;
+    if (check.workloadId !== claimed && !byGroup) {
       return {
         ok: false,
         code: grpc.status.PERMISSION_DENIED,

@@ -20,6 +20,12 @@ export const DEFAULT_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 
 export interface TokenClaims {
   workloadId: string;
+  /**
+   * A WorkloadGroup token (`<name>.<namespace>`): it registers workloads of the
+   * group rather than naming one. Its subject is `group:<id>`, which no
+   * workload id can equal, so it never passes for a workload's own token.
+   */
+  group?: string;
   /** The token id (`jti`); tokens made before ids existed have none. */
   tokenId?: string;
   /** Seconds since the epoch (`iat`). */
@@ -89,11 +95,20 @@ export class TokenAuthority {
 
   /** A token with its id and lifetime, for the operator to record. */
   async issueToken(workloadId: string, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS): Promise<IssuedToken> {
+    return this.sign(workloadId, {}, ttlSeconds);
+  }
+
+  /** A token for agents that register workloads of the WorkloadGroup `<name>.<namespace>`. */
+  async issueGroupToken(groupId: string, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS): Promise<IssuedToken> {
+    return this.sign(groupSubject(groupId), { group: groupId }, ttlSeconds);
+  }
+
+  private async sign(workloadId: string, claims: Record<string, string>, ttlSeconds: number): Promise<IssuedToken> {
     if (!(ttlSeconds > 0)) throw new Error(`token lifetime must be positive (got ${ttlSeconds} s)`);
     const tokenId = randomUUID();
     const issuedAt = Math.floor(Date.now() / 1000);
     const expiresAt = issuedAt + Math.round(ttlSeconds);
-    const token = await new SignJWT({})
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: ALG, typ: 'JWT' })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
@@ -116,11 +131,14 @@ export class TokenAuthority {
     } catch (err) {
       return { ok: false, reason: (err as Error).message };
     }
-    const { sub, jti, iat, exp } = payload;
+    const { sub, jti, iat, exp, group } = payload;
     if (typeof sub !== 'string' || sub === '') return { ok: false, reason: 'token has no subject' };
+    if (group !== undefined && (typeof group !== 'string' || sub !== groupSubject(group)))
+      return { ok: false, reason: '"group" claim does not match the subject' };
     if (jti !== undefined && typeof jti !== 'string') return { ok: false, reason: '"jti" claim must be a string' };
     const claims: TokenClaims = {
       workloadId: sub,
+      ...(group === undefined ? {} : { group }),
       tokenId: jti,
       issuedAt: iat as number | undefined,
       expiresAt: exp as number | undefined,
@@ -128,6 +146,11 @@ export class TokenAuthority {
     this.#verified.remember(token, claims);
     return { ok: true, ...claims };
   }
+}
+
+/** The subject of a WorkloadGroup token. */
+export function groupSubject(groupId: string): string {
+  return `group:${groupId}`;
 }
 
 function checkedPublicKey(publicKey: KeyObject, source: string): KeyObject {

@@ -143,6 +143,7 @@ function outboundClusters(
       istioMtls: endpointAccepts(model, e, port, proxylessMtls) !== 'plaintext',
       locality: e.locality,
       weight: e.weight,
+      ...(e.unhealthy ? { unhealthy: true } : {}),
     }));
     const http2 = isHttp2Protocol(port.protocol);
     const sni = sniName(port.number, subset?.name ?? '', service.host);

@@ -24,6 +24,8 @@ export interface Workload {
   locality?: string;
   weight?: number;
   sidecar: boolean;
+  /** Its agent's probe fails (auto-registered workloads only): other proxies mark it unhealthy. */
+  unhealthy?: boolean;
   /** SPIFFE URI of the workload identity. */
   identity: string;
 }
@@ -38,6 +40,7 @@ export interface Endpoint {
   locality?: string;
   weight?: number;
   sidecar: boolean;
+  unhealthy?: boolean;
   workload?: Workload;
 }
 
@@ -174,6 +177,7 @@ function toWorkload(name: string, namespace: string, annotations: Labels, spec: 
     locality: spec.locality,
     weight: spec.weight,
     sidecar: hasSidecar(spec.labels),
+    ...(spec.healthy === false ? { unhealthy: true } : {}),
     identity: spiffeId(trustDomain, namespace, serviceAccount),
   };
 }

@@ -126,6 +126,8 @@ export interface EndpointView {
   istioMtls: boolean;
   locality?: string;
   weight?: number;
+  /** Reported unhealthy by its agent's probe: Envoy sends it no traffic. */
+  unhealthy?: boolean;
 }
 
 export type DiscoveryType = 'EDS' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'ORIGINAL_DST';

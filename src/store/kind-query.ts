@@ -22,6 +22,7 @@ const SHORT_NAMES: Readonly<Record<string, string>> = {
   DestinationRule: 'dr',
   ServiceEntry: 'se',
   WorkloadEntry: 'we',
+  WorkloadGroup: 'wg',
   PeerAuthentication: 'pa',
   AuthorizationPolicy: 'ap',
   RequestAuthentication: 'ra',

@@ -26,6 +26,7 @@ function lbEndpoint(e: EndpointView): LbEndpoint {
   const out: LbEndpoint = { endpoint: { address: socketAddress(e.address, e.port) } };
   if (e.istioMtls) out.metadata = { filter_metadata: { [TRANSPORT_SOCKET_MATCH_KEY]: { tlsMode: 'istio' } } };
   if (e.weight) out.load_balancing_weight = e.weight;
+  if (e.unhealthy) out.health_status = 'UNHEALTHY';
   return out;
 }
 

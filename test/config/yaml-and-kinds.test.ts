@@ -161,12 +161,12 @@ test('known Istio kinds meshlite does not translate are refused, not ignored', (
     {
       'telemetry.yaml': withKind('telemetry.istio.io/v1', 'Telemetry'),
       'ef.yaml': withKind('networking.istio.io/v1alpha3', 'EnvoyFilter'),
-      'wg.yaml': withKind('networking.istio.io/v1beta1', 'WorkloadGroup'),
+      'pc.yaml': withKind('networking.istio.io/v1beta1', 'ProxyConfig'),
     },
     [
       'ef.yaml:2:7: kind: EnvoyFilter (networking.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
+      'pc.yaml:2:7: kind: ProxyConfig (networking.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
       'telemetry.yaml:2:7: kind: Telemetry (telemetry.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
-      'wg.yaml:2:7: kind: WorkloadGroup (networking.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
     ],
   );
 });
@@ -256,7 +256,7 @@ test('cluster-scoped kinds take no namespace', () => {
 });
 
 test('issues are plain objects with file, line, column, path and message', () => {
-  const result = loadManifests({ 'x.yaml': withKind('networking.istio.io/v1', 'WorkloadGroup') });
+  const result = loadManifests({ 'x.yaml': withKind('networking.istio.io/v1beta1', 'ProxyConfig') });
   assert.equal(result, {
     ok: false,
     files: ['x.yaml'],
@@ -266,7 +266,7 @@ test('issues are plain objects with file, line, column, path and message', () =>
         line: 2,
         column: 7,
         path: 'kind',
-        message: 'WorkloadGroup (networking.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
+        message: 'ProxyConfig (networking.istio.io) is not supported by meshlite yet; refusing it rather than ignoring it',
       },
     ],
     totalIssues: 1,

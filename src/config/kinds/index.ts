@@ -11,6 +11,7 @@ import { serviceEntry } from './service-entry.js';
 import { sidecar } from './sidecar.js';
 import { virtualService } from './virtual-service.js';
 import { workloadEntry } from './workload-entry.js';
+import { workloadGroup } from './workload-group.js';
 
 export type { KindHandler, LoadedResource } from './kind-handler.js';
 
@@ -19,6 +20,7 @@ export const KIND_HANDLERS: readonly KindHandler[] = [
   destinationRule,
   serviceEntry,
   workloadEntry,
+  workloadGroup,
   meshConfig,
   legacyPolicy,
   legacyMeshPolicy,
@@ -32,7 +34,6 @@ export const KIND_HANDLERS: readonly KindHandler[] = [
 /** Istio kinds meshlite knows of but does not translate yet: refused, never silently ignored. */
 export const UNSUPPORTED_KINDS: ReadonlyMap<string, string> = new Map([
   ['EnvoyFilter', 'networking.istio.io'],
-  ['WorkloadGroup', 'networking.istio.io'],
   ['ProxyConfig', 'networking.istio.io'],
   ['Telemetry', 'telemetry.istio.io'],
   ['WasmPlugin', 'extensions.istio.io'],

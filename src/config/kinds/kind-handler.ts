@@ -13,6 +13,7 @@ import type {
   Source,
   VirtualService,
   WorkloadEntry,
+  WorkloadGroup,
 } from '../types.js';
 
 export type LoadedResource =
@@ -20,6 +21,7 @@ export type LoadedResource =
   | DestinationRule
   | ServiceEntry
   | WorkloadEntry
+  | WorkloadGroup
   | MeshConfig
   | Gateway
   | VirtualService
