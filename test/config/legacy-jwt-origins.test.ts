@@ -13,6 +13,8 @@ const NO_END_USER = {
   notPrincipals: [],
   requestPrincipals: [],
   notRequestPrincipals: ['*'],
+  serviceAccounts: [],
+  notServiceAccounts: [],
   namespaces: [],
   notNamespaces: [],
   ipBlocks: [],

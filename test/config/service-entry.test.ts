@@ -176,7 +176,7 @@ test('WorkloadEntry field formats: locality, serviceAccount', () => {
 
 test('an unknown sidecar.meshlite.io annotation lists the known ones', () => {
   expectIssues(we('    sidecar.meshlite.io/interceptMode: TRANSPARENT\n    example.com/other: anything\n'), [
-    'test.yaml:7:40: metadata.annotations["sidecar.meshlite.io/interceptMode"]: unknown meshlite annotation; known: sidecar.meshlite.io/interceptionMode, sidecar.meshlite.io/applicationAddress, sidecar.meshlite.io/outboundAddress, sidecar.meshlite.io/outboundPort',
+    'test.yaml:7:40: metadata.annotations["sidecar.meshlite.io/interceptMode"]: unknown meshlite annotation; known: sidecar.meshlite.io/interceptionMode, sidecar.meshlite.io/applicationAddress, sidecar.meshlite.io/outboundAddress, sidecar.meshlite.io/outboundPort, sidecar.meshlite.io/healthProbes',
   ]);
 });
 
