@@ -34,6 +34,7 @@ export const LOOPBACK_BLOCKS = {
   'xds/sidecar-scope-envoy.test.ts': 85,
   // A Marathon API stand-in on 127.87.0.1.
   'control-plane/marathon-registry.test.ts': 87,
+  'e2e/marathon-mesh.test.ts': 88,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
