@@ -67,6 +67,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const ca = new CaClient({
     address: ReplicaRotation.parse(o.controlPlane),
     trustBundlePem: () => manager?.trustBundlePem() ?? o.rootCertPem,
+    workloadId: o.proxyId,
   });
   manager = new CertificateManager({
     ca,

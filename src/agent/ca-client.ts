@@ -30,6 +30,8 @@ export interface CaClientOptions {
   address: string | ReplicaRotation;
   /** PEM roots meshlite's serving certificate is verified against; read at every call. */
   trustBundlePem(): string;
+  /** The workload asked for, sent with a token: a WorkloadGroup token names none itself. */
+  workloadId?: string;
 }
 
 interface Channel {
@@ -69,7 +71,10 @@ export class CaClient {
     const channel = this.#channel(kind, req.credential);
     if (!channel.ok) return channel;
     const metadata = new grpc.Metadata();
-    if ('token' in req.credential) metadata.set('authorization', `Bearer ${req.credential.token}`);
+    if ('token' in req.credential) {
+      metadata.set('authorization', `Bearer ${req.credential.token}`);
+      if (this.#opts.workloadId) metadata.set('meshlite-workload', this.#opts.workloadId);
+    }
     const request = {
       ok: true as const,
       request: { csr: req.csrPem, validitySeconds: BigInt(Math.max(0, Math.round(req.validitySeconds ?? 0))) },

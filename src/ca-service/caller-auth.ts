@@ -4,7 +4,10 @@
 // certificate: verified against the CA's roots during the handshake, still
 // valid now, and naming an identity that a served workload still has. One
 // valid credential is enough (an agent whose token expired renews with its
-// certificate); two valid ones must name the same identity.
+// certificate); two valid ones must name the same identity. A WorkloadGroup
+// token names no workload: it counts for the workload an agent registered
+// from that group, named in the `meshlite-workload` metadata, and for that
+// workload's identity only.
 import type { TokenAuthority } from '../identity/proxy-token.js';
 import type { RevocationList } from '../identity/token-revocations.js';
 import { type LeafFields, readLeafFields } from '../ca/leaf-fields.js';
@@ -33,6 +36,8 @@ export interface Caller extends IdentityName {
 export interface PresentedCredentials {
   /** The first `authorization` metadata value. */
   authorization?: string;
+  /** The first `meshlite-workload` metadata value: the workload the caller says it is. */
+  workload?: string;
   /** The client certificate (DER) when OpenSSL verified it against the CA's roots during the handshake. */
   verifiedCertificate?: Buffer;
   /** Why a client certificate that was presented was not verified. */
@@ -46,6 +51,8 @@ export interface CallerContext {
   tokens: TokenAuthority;
   revocations(): RevocationList | undefined;
   workloads: ServedWorkloads;
+  /** The WorkloadGroup a live auto-registered workload came from, if it is one. */
+  registeredFrom?(workloadId: string): string | undefined;
   now: Date;
 }
 
@@ -61,7 +68,7 @@ const NO_CREDENTIAL =
   'no credential: send "authorization: Bearer <token>" (see `meshlite token`), or present a certificate issued by meshlite as the TLS client certificate';
 
 export async function authenticateCaller(presented: PresentedCredentials, context: CallerContext): Promise<CallerResult> {
-  const outcomes = [certificateCaller(presented, context), await tokenOutcome(presented.authorization, context)];
+  const outcomes = [certificateCaller(presented, context), await tokenOutcome(presented.authorization, presented.workload, context)];
   const valid = outcomes.flatMap((o) => (o.kind === 'ok' ? [o.caller] : []));
   if (valid.length === 2 && valid[0]!.spiffeId !== valid[1]!.spiffeId)
     return {
@@ -79,7 +86,7 @@ const unauthenticated = (reason: string): Refused => ({ kind: 'refused', denied:
 const denied = (reason: string): Refused => ({ kind: 'refused', denied: true, reason });
 const spiffeUri = (trustDomain: string, id: IdentityName) => `spiffe://${trustDomain}/ns/${id.namespace}/sa/${id.serviceAccount}`;
 
-async function tokenOutcome(header: string | undefined, context: CallerContext): Promise<Outcome> {
+async function tokenOutcome(header: string | undefined, claimed: string | undefined, context: CallerContext): Promise<Outcome> {
   if (header === undefined) return { kind: 'absent' };
   const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
   if (!token) return unauthenticated('the "authorization" metadata is not "Bearer <token>"');
@@ -87,8 +94,15 @@ async function tokenOutcome(header: string | undefined, context: CallerContext):
   if (!check.ok) return unauthenticated(`invalid token: ${check.reason}`);
   const revoked = context.revocations()?.revokedReason(check);
   if (revoked) return unauthenticated(`token revoked: ${revoked}`);
-  const workload = context.workloads.workload(check.workloadId);
-  if (!workload.ok) return denied(`token for ${check.workloadId}: ${workload.reason}`);
+  const workloadId = check.group === undefined ? check.workloadId : claimed;
+  if (workloadId === undefined)
+    return denied(`a token for WorkloadGroup ${check.group} needs the registered workload's id in the "meshlite-workload" metadata`);
+  if (check.group !== undefined && context.registeredFrom?.(workloadId) !== check.group)
+    return denied(`workload ${workloadId} is not registered from WorkloadGroup ${check.group} (register it first: meshlite agent --group)`);
+  if (claimed !== undefined && claimed !== workloadId)
+    return denied(`the token is for ${check.workloadId} but the caller says it is ${claimed}`);
+  const workload = context.workloads.workload(workloadId);
+  if (!workload.ok) return denied(`token for ${workloadId}: ${workload.reason}`);
   const { namespace, serviceAccount } = workload.identity;
   return {
     kind: 'ok',
@@ -97,7 +111,7 @@ async function tokenOutcome(header: string | undefined, context: CallerContext):
       serviceAccount,
       spiffeId: spiffeUri(context.trustDomain, workload.identity),
       via: 'token',
-      workloadId: check.workloadId,
+      workloadId,
       tokenId: check.tokenId,
     },
   };

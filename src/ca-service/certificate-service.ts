@@ -24,6 +24,8 @@ export interface CertificateServiceOptions {
   revocations(): RevocationList | undefined;
   /** The workloads of the config in force; undefined until a valid config is loaded. */
   workloads(): ServedWorkloads | undefined;
+  /** The WorkloadGroup a live auto-registered workload came from (its group's token may ask for its certificate). */
+  registeredFrom?(workloadId: string): string | undefined;
   /** Why the TLS client certificate of `peer` was not accepted, if it presented one. */
   certificateRejection(peer: string): string | undefined;
   /** Why a client certificate (by serial) was revoked with its proxy, or undefined. */
@@ -122,6 +124,7 @@ export class CertificateService {
     const auth = await authenticateCaller(
       {
         authorization: firstString(call.metadata.get('authorization')),
+        workload: firstString(call.metadata.get('meshlite-workload')),
         verifiedCertificate: call.getAuthContext()?.sslPeerCertificate?.raw,
         certificateRejection: this.opts.certificateRejection(peer),
       },
@@ -131,6 +134,7 @@ export class CertificateService {
         revocations: this.opts.revocations,
         certificateRevoked: this.opts.certificateRevoked,
         workloads,
+        registeredFrom: this.opts.registeredFrom,
         now,
       },
     );

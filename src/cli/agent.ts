@@ -36,7 +36,7 @@ export function agentCommand(): Command {
     .option('--proxy <name.namespace>', 'the workload this proxy is (its WorkloadEntry); this or --group is required')
     .option(
       '--group <name.namespace>',
-      'instead of --proxy: register this host as a workload of the WorkloadGroup (token from `meshlite token --group`), run its probe here and report the verdict; needs --address and --no-envoy',
+      'instead of --proxy: register this host as a workload of the WorkloadGroup (token from `meshlite token --group`), run its probe here and report the verdict, then run the agent as the registered workload (no --grpc); needs --address',
     )
     .option('--address <ip>', 'with --group: the address other proxies reach this host at (and probes connect to)')
     .requiredOption(
@@ -65,54 +65,62 @@ export function agentCommand(): Command {
     .option('--log-level <level>', 'pino log level', 'info')
     .argument('[envoy-args...]', 'extra Envoy arguments, after --')
     .action(async (envoyArgs: string[], opts: AgentCliOptions) => {
-      if (opts.group !== undefined) return runRegistration(opts);
+      if (opts.group !== undefined) return runRegistration(opts, envoyArgs);
       const proxy = opts.proxy ?? fail("give '--proxy <name.namespace>' (or '--group <name.namespace>')");
-      if (opts.grpcBootstrap !== undefined && !opts.grpc) fail('--grpc-bootstrap needs --grpc');
-      if (opts.grpc && envoyArgs.length > 0)
-        fail(`--grpc runs no Envoy, so it takes no Envoy arguments after --, got: ${envoyArgs.join(' ')}`);
-      const rootCertPem = readRootCertOrExit(opts.rootCert, 'meshlite agent');
-      const certTtlSeconds = opts.certTtl === undefined ? undefined : ttlSecondsOrExit(opts.certTtl, '--cert-ttl', 'meshlite agent');
-      const workDir = resolve(opts.workDir ?? join(tmpdir(), `meshlite-agent-${proxy}`));
-      const [{ pino }, { startAgent }] = await Promise.all([import('pino'), import('../agent/agent.js')]);
-      const logger = pino({ level: opts.logLevel, base: { service: 'meshlite-agent', proxy } });
-      let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
-      let stopping = false;
-      const stop = async (signal: NodeJS.Signals) => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'agent stopping: Envoy first');
-        await agent?.stop();
-        logger.info({}, 'agent stopped');
-        process.exit(0);
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-      try {
-        agent = await startAgent({
-          proxyId: proxy,
-          cluster: opts.cluster,
-          controlPlane: opts.controlPlane,
-          tokenFile: opts.tokenFile,
-          rootCertPem,
-          workDir,
-          statusAddress: opts.statusAddress,
-          certTtlSeconds,
-          envoy: opts.envoy && !opts.grpc ? { bin: opts.envoyBin, args: envoyArgs } : undefined,
-          grpc: opts.grpc ? { bootstrapPath: resolve(opts.grpcBootstrap ?? join(workDir, 'grpc-bootstrap.json')) } : undefined,
-          logger,
-        });
-      } catch (err) {
-        if (stopping) return;
-        fail((err as Error).message);
-      }
+      await runAgent(opts, proxy, envoyArgs);
     });
 }
 
-/** `--group`: registration and probing only (the workload's own Envoy is not run yet in this mode). */
-async function runRegistration(opts: AgentCliOptions): Promise<void> {
+/** The node agent of `proxy`; `before` is stopped first on a signal (the registration of --group). */
+async function runAgent(opts: AgentCliOptions, proxy: string, envoyArgs: string[], before?: { stop(): void }): Promise<void> {
+  if (opts.grpcBootstrap !== undefined && !opts.grpc) fail('--grpc-bootstrap needs --grpc');
+  if (opts.grpc && envoyArgs.length > 0) fail(`--grpc runs no Envoy, so it takes no Envoy arguments after --, got: ${envoyArgs.join(' ')}`);
+  const rootCertPem = readRootCertOrExit(opts.rootCert, 'meshlite agent');
+  const certTtlSeconds = opts.certTtl === undefined ? undefined : ttlSecondsOrExit(opts.certTtl, '--cert-ttl', 'meshlite agent');
+  const workDir = resolve(opts.workDir ?? join(tmpdir(), `meshlite-agent-${proxy}`));
+  const [{ pino }, { startAgent }] = await Promise.all([import('pino'), import('../agent/agent.js')]);
+  const logger = pino({ level: opts.logLevel, base: { service: 'meshlite-agent', proxy } });
+  let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'agent stopping: Envoy first');
+    await agent?.stop();
+    before?.stop();
+    logger.info({}, 'agent stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  try {
+    agent = await startAgent({
+      proxyId: proxy,
+      cluster: opts.cluster,
+      controlPlane: opts.controlPlane,
+      tokenFile: opts.tokenFile,
+      rootCertPem,
+      workDir,
+      statusAddress: opts.statusAddress,
+      certTtlSeconds,
+      envoy: opts.envoy && !opts.grpc ? { bin: opts.envoyBin, args: envoyArgs } : undefined,
+      grpc: opts.grpc ? { bootstrapPath: resolve(opts.grpcBootstrap ?? join(workDir, 'grpc-bootstrap.json')) } : undefined,
+      logger,
+    });
+  } catch (err) {
+    if (stopping) return;
+    fail((err as Error).message);
+  }
+}
+
+/**
+ * `--group`: registers this host and keeps it registered; unless --no-envoy,
+ * then runs the node agent (certificate, relays, Envoy) as the registered workload.
+ */
+async function runRegistration(opts: AgentCliOptions, envoyArgs: string[]): Promise<void> {
   if (opts.proxy !== undefined) fail('give either --proxy or --group, not both');
   if (opts.address === undefined || isIP(opts.address) === 0) fail('--group needs --address <ip> (an IP address)');
-  if (opts.envoy || opts.grpc) fail('--group registers and probes only: add --no-envoy (and no --grpc)');
+  if (opts.grpc) fail('--group runs Envoy (or, with --no-envoy, nothing): --grpc is not supported with it');
   const rootCertPem = readRootCertOrExit(opts.rootCert, 'meshlite agent');
   const [{ pino }, { RegistrationAgent }, { readTokenFile }] = await Promise.all([
     import('pino'),
@@ -143,6 +151,15 @@ async function runRegistration(opts: AgentCliOptions): Promise<void> {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   agent.start();
+  if (opts.envoy) {
+    let workloadId: string | undefined;
+    // Registration retries on its own; the node agent starts once meshlite answered.
+    while (!workloadId)
+      workloadId = await agent.registered(60_000).catch((err: Error) => void logger.warn({ err: err.message }, 'still not registered'));
+    process.removeListener('SIGTERM', stop);
+    process.removeListener('SIGINT', stop);
+    return runAgent(opts, workloadId, envoyArgs, agent);
+  }
   // Keeps the process alive: the agent's timers do not.
   setInterval(() => undefined, 1 << 30);
 }

@@ -26,6 +26,8 @@ export interface CertificateServiceDeps {
   maxTtlSeconds: number;
   rateLimit?: RateLimit;
   logger: Logger;
+  /** The WorkloadGroup a live auto-registered workload came from. */
+  registeredFrom?(workloadId: string): string | undefined;
   /** The workloads served under a model; shared with ADS stream authentication. */
   servedIn?: (model: MeshModel) => ServedWorkloads;
 }
@@ -41,6 +43,7 @@ export function mountCertificateService(deps: CertificateServiceDeps): Certifica
       const model = deps.controlPlane.currentModel;
       return model && servedIn(model);
     },
+    registeredFrom: deps.registeredFrom,
     certificateRejection: (peer) => deps.ads.clientCertificate(peer)?.rejection,
     maxTtlSeconds: deps.maxTtlSeconds,
     rateLimit: deps.rateLimit,

@@ -186,6 +186,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     tokens,
     revocations: revocationList,
     certificateRevoked,
+    registeredFrom: (id) => registrations.groupOf(id),
     servedIn,
     controlPlane: cp,
     registry: metrics.registry,
