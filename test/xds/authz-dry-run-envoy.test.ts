@@ -6,13 +6,12 @@
 import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AuthorizationAction, AuthorizationPolicy, AuthzRule } from '../../src/config/authz-types.js';
 import type { AuthzView } from '../../src/model/view-types.js';
 import { authzFilters } from '../../src/xds/authz-filters.js';
-import { startEnvoyFromFile, type Envoy } from '../support/e2e/envoy.js';
+import { startEnvoyFromFile, type Envoy, waitEnvoyReady } from '../support/e2e/envoy.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
 import { authz } from '../support/fixtures/index.js';
@@ -96,19 +95,6 @@ function tcpListener(name: string, port: number, policies: AuthorizationPolicy[]
   };
 }
 
-async function waitReady(envoy: Envoy): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${envoy.adminUrl}/ready`)).ok) return;
-    } catch {
-      /* not yet */
-    }
-    await sleep(100);
-  }
-  throw new Error(`Envoy ${envoy.name} not ready`);
-}
-
 async function status(port: number, path: string): Promise<number> {
   const res = await fetch(`http://${LOOPBACK}:${port}${path}`, { signal: AbortSignal.timeout(10_000) });
   await res.text();
@@ -175,7 +161,7 @@ test('real Envoy: dry-run DENY and ALLOW never deny, and Envoy counts what they 
     const file = join(pm.dir, 'authz-dry-run.bootstrap.json');
     writeFileSync(file, JSON.stringify(bootstrap, null, 2));
     const envoy = await startEnvoyFromFile(pm, 'authz-dry-run', file);
-    await waitReady(envoy);
+    await waitEnvoyReady(envoy);
 
     assert.is(await status(PORTS.enforced, '/headers'), 403, 'the enforced DENY refuses /headers');
 

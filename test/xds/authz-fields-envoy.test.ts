@@ -5,14 +5,13 @@
 import { request as httpsRequest } from 'node:https';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AuthorizationPolicy, RequestAuthentication } from '../../src/config/authz-types.js';
 import type { AuthzView } from '../../src/model/view-types.js';
 import { authzFilters } from '../../src/xds/authz-filters.js';
-import { startEnvoyFromFile, type Envoy } from '../support/e2e/envoy.js';
+import { startEnvoyFromFile, waitEnvoyReady } from '../support/e2e/envoy.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
 import { TestCa } from '../support/e2e/test-pki.js';
@@ -77,19 +76,6 @@ function listener(name: string, port: number, v: AuthzView, extra: { before?: Ob
       },
     ],
   };
-}
-
-async function waitReady(envoy: Envoy): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${envoy.adminUrl}/ready`)).ok) return;
-    } catch {
-      /* not yet */
-    }
-    await sleep(100);
-  }
-  throw new Error(`Envoy ${envoy.name} not ready`);
 }
 
 async function status(port: number, path: string, headers: Record<string, string> = {}): Promise<number> {
@@ -193,7 +179,7 @@ test('real Envoy: path templates, filter-metadata conditions, request principals
     const file = join(pm.dir, 'authz-fields.bootstrap.json');
     writeFileSync(file, JSON.stringify(bootstrap, null, 2));
     const envoy = await startEnvoyFromFile(pm, 'authz-fields', file);
-    await waitReady(envoy);
+    await waitEnvoyReady(envoy);
 
     // {*} is exactly one segment; {**} is everything below.
     assert.is(await status(PORTS.templates, '/status/200'), 200);

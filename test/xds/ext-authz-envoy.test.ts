@@ -8,13 +8,12 @@
 import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AuthorizationPolicy, AuthzRule } from '../../src/config/authz-types.js';
 import type { ExtensionProvider } from '../../src/config/types.js';
 import { buildExtAuthzFilters, type ExtAuthzContext } from '../../src/xds/ext-authz.js';
-import { startEnvoyFromFile, type Envoy } from '../support/e2e/envoy.js';
+import { startEnvoyFromFile, waitEnvoyReady } from '../support/e2e/envoy.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
 import { authz } from '../support/fixtures/index.js';
@@ -165,19 +164,6 @@ function cluster(name: string, port: number, http2 = false): Obj {
   };
 }
 
-async function waitReady(envoy: Envoy): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${envoy.adminUrl}/ready`)).ok) return;
-    } catch {
-      /* not yet */
-    }
-    await sleep(100);
-  }
-  throw new Error(`Envoy ${envoy.name} not ready`);
-}
-
 interface Reply {
   status: number;
   headers: Headers;
@@ -255,7 +241,7 @@ test('real Envoy: CUSTOM delegates exactly the requests its rules match, and fai
     const file = join(pm.dir, 'ext-authz.bootstrap.json');
     writeFileSync(file, JSON.stringify(bootstrap, null, 2));
     const envoy = await startEnvoyFromFile(pm, 'ext-authz', file);
-    await waitReady(envoy);
+    await waitEnvoyReady(envoy);
 
     const checks = async (): Promise<Obj[]> =>
       (await get(authzHttp, '/__checks')).body ? JSON.parse((await get(authzHttp, '/__checks')).body) : [];

@@ -4,14 +4,13 @@
 // echoes the headers it received.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ConfigSet } from '../../src/config/types.js';
 import type { AuthzView } from '../../src/model/view-types.js';
 import { authzFilters } from '../../src/xds/authz-filters.js';
-import { startEnvoyFromFile, type Envoy } from '../support/e2e/envoy.js';
+import { startEnvoyFromFile, waitEnvoyReady } from '../support/e2e/envoy.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
 import { configOf, documentText } from '../support/fixtures/index.js';
@@ -85,19 +84,6 @@ function httpListener(name: string, port: number, authz: AuthzView): Obj {
       },
     ],
   };
-}
-
-async function waitReady(envoy: Envoy): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${envoy.adminUrl}/ready`)).ok) return;
-    } catch {
-      /* not yet */
-    }
-    await sleep(100);
-  }
-  throw new Error(`Envoy ${envoy.name} not ready`);
 }
 
 /** Status and (for 200s from /headers) the lower-cased headers the app received. */
@@ -178,7 +164,7 @@ test('real Envoy: cookie tokens, claims (nested too) as headers, forwardOriginal
     const file = join(pm.dir, 'jwt-fields.bootstrap.json');
     writeFileSync(file, JSON.stringify(bootstrap, null, 2));
     const envoy = await startEnvoyFromFile(pm, 'jwt-fields', file);
-    await waitReady(envoy);
+    await waitEnvoyReady(envoy);
 
     // fromCookies: the token in the `session` cookie is verified; claims become headers.
     const tokenA = await a.sign();

@@ -7,13 +7,12 @@
 import { createServer, request, type Server } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { HttpRouteView, VirtualHostView } from '../../src/model/view-types.js';
 import { buildHttpRoutes } from '../../src/xds/http-route.js';
 import { buildRouteConfiguration } from '../../src/xds/route-configuration.js';
-import { type Envoy, startEnvoyFromFile } from '../support/e2e/envoy.js';
+import { startEnvoyFromFile, waitEnvoyReady } from '../support/e2e/envoy.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
 
@@ -83,19 +82,6 @@ function bootstrap() {
   };
 }
 
-async function waitReady(envoy: Envoy): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${envoy.adminUrl}/ready`)).ok) return;
-    } catch {
-      /* not yet */
-    }
-    await sleep(100);
-  }
-  throw new Error(`Envoy ${envoy.name} not ready`);
-}
-
 /** Status of one GET through Envoy with this Host (fetch cannot set Host). */
 function status(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -123,7 +109,7 @@ test('real Envoy: the default policy retries a refused connection on the other e
       const file = join(pm.dir, 'retry-policy.bootstrap.json');
       writeFileSync(file, JSON.stringify(bootstrap(), null, 2));
       const envoy = await startEnvoyFromFile(pm, 'retry-policy', file);
-      await waitReady(envoy);
+      await waitEnvoyReady(envoy);
       // The cluster name holds `|`, which the stat filter (a regex) must see escaped.
       const stat = async (name: string) => {
         const full = `cluster.${CLUSTER}.${name}`;

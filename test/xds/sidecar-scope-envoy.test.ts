@@ -6,11 +6,10 @@
 import { writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { translate } from '../../src/translate/translator.js';
-import { type Envoy, startEnvoyFromFile } from '../support/e2e/envoy.js';
+import { type Envoy, startEnvoyFromFile, waitEnvoyReady } from '../support/e2e/envoy.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
 import { type Document, meshOf, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
@@ -83,19 +82,6 @@ function bootstrap({ route, clusters }: { route: Obj; clusters: string[] }): Obj
   };
 }
 
-async function waitReady(envoy: Envoy): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${envoy.adminUrl}/ready`)).ok) return;
-    } catch {
-      /* not yet */
-    }
-    await sleep(100);
-  }
-  throw new Error(`Envoy ${envoy.name} not ready`);
-}
-
 /** Status and body of one GET through the proxy for this Host (fetch cannot set Host). */
 function get(host: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -115,7 +101,7 @@ async function withEnvoy(name: string, docs: Document[], check: (envoy: Envoy) =
     const file = join(pm.dir, `${name}.bootstrap.json`);
     writeFileSync(file, JSON.stringify(bootstrap(outbound(docs)), null, 2));
     const envoy = await startEnvoyFromFile(pm, name, file);
-    await waitReady(envoy);
+    await waitEnvoyReady(envoy);
     await check(envoy);
   });
 }

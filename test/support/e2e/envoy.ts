@@ -108,6 +108,20 @@ export async function startEnvoyFromFile(
 }
 
 /** Reads of an Envoy admin: any path as text or JSON, and one stat's value. */
+/** Polls Envoy's admin /ready until it answers 200 (listeners and clusters initialized); throws after 20 s. */
+export async function waitEnvoyReady(envoy: Pick<Envoy, 'name' | 'adminUrl'>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${envoy.adminUrl}/ready`)).ok) return;
+    } catch {
+      /* not yet */
+    }
+    await sleep(100);
+  }
+  throw new Error(`Envoy ${envoy.name} not ready`);
+}
+
 export function envoyAdmin(adminUrl: string): Pick<Envoy, 'get' | 'getJson' | 'stat'> {
   const get = async (path: string) => {
     const res = await fetch(`${adminUrl}${path}`, { signal: AbortSignal.timeout(5000) });
