@@ -15,6 +15,7 @@ import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
 import { configOf, documentText } from '../support/fixtures/index.js';
 import { REPO_ROOT } from '../support/paths.js';
+import { authzHttpListener } from '../support/authz-http-listener.js';
 
 type Obj = Record<string, any>;
 const HTTPBIN = join(REPO_ROOT, 'dist/test/support/apps/httpbin.js');
@@ -50,40 +51,7 @@ function view(config: ConfigSet, jwks: Record<string, string>): AuthzView {
 function httpListener(name: string, port: number, authz: AuthzView): Obj {
   const built = authzFilters(authz);
   assert.equal(built.warnings.http, [], name);
-  return {
-    name,
-    address: { socket_address: { address: LOOPBACK, port_value: port } },
-    filter_chains: [
-      {
-        filters: [
-          {
-            name: 'envoy.filters.network.http_connection_manager',
-            typed_config: {
-              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-              stat_prefix: name,
-              route_config: {
-                virtual_hosts: [
-                  {
-                    name: 'app',
-                    domains: ['*'],
-                    routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }],
-                    typed_per_filter_config: built.httpPerRoute,
-                  },
-                ],
-              },
-              http_filters: [
-                ...built.http,
-                {
-                  name: 'envoy.filters.http.router',
-                  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    ],
-  };
+  return authzHttpListener(name, LOOPBACK, port, built);
 }
 
 /** Status and (for 200s from /headers) the lower-cased headers the app received. */
