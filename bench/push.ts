@@ -40,8 +40,8 @@ async function memorySnapshot(ml: MeshliteProcess): Promise<MemorySnapshot> {
     arrayBuffers: memory.arrayBuffers,
     procRss: proc.rssBytes,
     procHwm: proc.hwmBytes,
-    metricsRss: samples.get('meshlite_process_process_resident_memory_bytes') ?? NaN,
-    metricsHeapUsed: samples.get('meshlite_process_nodejs_heap_size_used_bytes') ?? NaN,
+    metricsRss: samples.get('meshlite_process_resident_memory_bytes') ?? NaN,
+    metricsHeapUsed: samples.get('meshlite_nodejs_heap_size_used_bytes') ?? NaN,
   };
 }
 

@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DanglingReference } from '../cache/snapshot-consistency.js';
 import type { StreamObserver } from '../server/stream-status.js';
+import { registerBuildInfo } from '../util/build-info-metric.js';
 import type { ResourceType } from '../xds/type-urls.js';
 
 export class Metrics implements StreamObserver {
@@ -101,7 +102,9 @@ export class Metrics implements StreamObserver {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'meshlite_process_' });
+    // prom-client names its defaults process_* and nodejs_*; the prefix only adds meshlite_.
+    collectDefaultMetrics({ register: this.registry, prefix: 'meshlite_' });
+    registerBuildInfo(this.registry, 'meshlite_build_info');
   }
 
   sent(_proxy: string, type: ResourceType): void {

@@ -10,6 +10,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Gauge, Registry } from 'prom-client';
+import { registerBuildInfo } from '../util/build-info-metric.js';
 import { ADS_SERVER_NAME } from '../xds/bootstrap.js';
 import { agentBootstrap, writeAgentBootstrap } from './agent-bootstrap.js';
 import { AGENT_NODE_METADATA } from './agent-types.js';
@@ -224,12 +225,13 @@ function upstreamConnection(address: string, certificates: CertificateManager) {
   };
 }
 
-function agentMetrics(
+export function agentMetrics(
   certificates: CertificateManager,
   relay: () => AdsRelay | undefined,
   envoy: () => EnvoySupervisor | undefined,
 ): Registry {
   const registry = new Registry();
+  registerBuildInfo(registry, 'meshlite_agent_build_info');
   new Gauge({
     name: 'meshlite_agent_certificate_expiry_seconds',
     help: 'Seconds until the workload certificate the agent serves expires (negative once expired)',

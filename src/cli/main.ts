@@ -15,9 +15,10 @@ import { replicasCommand } from './replicas.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 import { validateCommand } from './validate.js';
+import { meshliteVersion } from '../util/meshlite-version.js';
 
 const program = new Command();
-program.name('meshlite').description('A lite Istio-style control plane for Envoy outside Kubernetes').version('0.1.0');
+program.name('meshlite').description('A lite Istio-style control plane for Envoy outside Kubernetes').version(meshliteVersion());
 // Options after a subcommand belong to it (`token revoke --proxy` is not `token --proxy`).
 program.enablePositionalOptions();
 program.addCommand(validateCommand());
