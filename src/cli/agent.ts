@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { readRootCertOrExit, ttlSecondsOrExit } from './certificate-flags.js';
+import { addLogFormatOption, createLogger, type LogFormat } from './log-format.js';
 import { exitWith } from './state.js';
 
 interface AgentCliOptions {
@@ -23,12 +24,13 @@ interface AgentCliOptions {
   grpcBootstrap?: string;
   cluster?: string;
   logLevel: string;
+  logFormat: LogFormat;
 }
 
 const fail = (message: string): never => exitWith(`meshlite agent: ${message}`);
 
 export function agentCommand(): Command {
-  return new Command('agent')
+  const command = new Command('agent')
     .description(
       "run a proxy's node agent: its key is made here, its certificate comes from meshlite's CA and is renewed at half life; Envoy gets SDS and ADS over Unix sockets (no token or CA in its bootstrap) and is started and restarted by the agent",
     )
@@ -62,7 +64,8 @@ export function agentCommand(): Command {
     )
     .option('--grpc-bootstrap <path>', 'where --grpc writes the bootstrap for GRPC_XDS_BOOTSTRAP (default <work-dir>/grpc-bootstrap.json)')
     .option('--cluster <name>', 'the node cluster Envoy reports (default: the proxy id)')
-    .option('--log-level <level>', 'pino log level', 'info')
+    .option('--log-level <level>', 'pino log level', 'info');
+  return addLogFormatOption(command)
     .argument('[envoy-args...]', 'extra Envoy arguments, after --')
     .action(async (envoyArgs: string[], opts: AgentCliOptions) => {
       if (opts.group !== undefined) return runRegistration(opts, envoyArgs);
@@ -78,8 +81,10 @@ async function runAgent(opts: AgentCliOptions, proxy: string, envoyArgs: string[
   const rootCertPem = readRootCertOrExit(opts.rootCert, 'meshlite agent');
   const certTtlSeconds = opts.certTtl === undefined ? undefined : ttlSecondsOrExit(opts.certTtl, '--cert-ttl', 'meshlite agent');
   const workDir = resolve(opts.workDir ?? join(tmpdir(), `meshlite-agent-${proxy}`));
-  const [{ pino }, { startAgent }] = await Promise.all([import('pino'), import('../agent/agent.js')]);
-  const logger = pino({ level: opts.logLevel, base: { service: 'meshlite-agent', proxy } });
+  const [logger, { startAgent }] = await Promise.all([
+    createLogger(opts.logFormat, { level: opts.logLevel, base: { service: 'meshlite-agent', proxy } }),
+    import('../agent/agent.js'),
+  ]);
   let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
@@ -122,12 +127,11 @@ async function runRegistration(opts: AgentCliOptions, envoyArgs: string[]): Prom
   if (opts.address === undefined || isIP(opts.address) === 0) fail('--group needs --address <ip> (an IP address)');
   if (opts.grpc) fail('--group runs Envoy (or, with --no-envoy, nothing): --grpc is not supported with it');
   const rootCertPem = readRootCertOrExit(opts.rootCert, 'meshlite agent');
-  const [{ pino }, { RegistrationAgent }, { readTokenFile }] = await Promise.all([
-    import('pino'),
+  const [logger, { RegistrationAgent }, { readTokenFile }] = await Promise.all([
+    createLogger(opts.logFormat, { level: opts.logLevel, base: { service: 'meshlite-agent', group: opts.group } }),
     import('../agent/registration-agent.js'),
     import('../agent/token-file.js'),
   ]);
-  const logger = pino({ level: opts.logLevel, base: { service: 'meshlite-agent', group: opts.group } });
   const agent = new RegistrationAgent({
     controlPlane: opts.controlPlane.split(',')[0]!,
     group: opts.group!,

@@ -5,6 +5,7 @@ import { parseDurationMillis, parseDurationSeconds } from './duration.js';
 import { addLimitOptions, limitsFrom } from './limit-options.js';
 import { addReplicaOptions, replicaFlagsFrom } from './replica-options.js';
 import { collect } from './load.js';
+import { addLogFormatOption, createLogger, type LogFormat } from './log-format.js';
 import { addNamespaceFlag, type NamespaceFlag } from './namespace-flag.js';
 import { STORE_KEY_FILE_HELP, storeKeyFromFlags } from './store-key-flag.js';
 import { describeListenFailure, readAdminToken, unsafeServeReason } from './serve-guards.js';
@@ -32,6 +33,7 @@ export interface ServeOptions extends StoreFlags, NamespaceFlag {
   debounce: string;
   settle: string;
   logLevel: string;
+  logFormat: LogFormat;
   hint?: boolean;
   registry?: string;
   registryInterval: string;
@@ -90,90 +92,104 @@ export function serveCommand(): Command {
     .option('--registry-interval <duration>', 'how often the registry is polled; its changes reach proxies within this', '5s')
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--hint', 'print how to attach an Envoy once serving');
-  return addReplicaOptions(addLimitOptions(addStoreOptions(command))).action(async (opts: ServeOptions & Record<string, unknown>) => {
-    const source = configSourceProblem(opts);
-    if (source) fatal(source, 2);
-    const unsafe = unsafeServeReason({ ...opts, insecure: opts.insecure === true, insecureAllowRemote: opts.insecureAllowRemote === true });
-    if (unsafe) fatal(unsafe, 2);
-    const durations = {
-      maxConnectionAgeSeconds: durationFlag('--max-connection-age', opts.maxConnectionAge, true),
-      maxConnectionAgeGraceSeconds: durationFlag('--max-connection-age-grace', opts.maxConnectionAgeGrace, true),
-      authTimeoutSeconds: durationFlag('--auth-timeout', opts.authTimeout, false),
-    };
-    const autoRegisterGraceMs = durationFlag('--auto-register-grace', opts.autoRegisterGrace, true) * 1000;
-    const csrRateLimit = rateLimitFlag(opts.csrRateLimit);
-    const marathon = registryFlag(opts, namespaceGiven(command));
-    let adminToken: string | undefined;
-    let looseTokenMode: string | undefined;
-    try {
-      if (opts.adminTokenFile !== undefined) ({ token: adminToken, looseMode: looseTokenMode } = readAdminToken(opts.adminTokenFile));
-    } catch (err) {
-      fatal((err as Error).message, 2);
-    }
-    let storeKey: ReturnType<typeof storeKeyFromFlags> = {};
-    try {
-      storeKey = storeKeyFromFlags(opts);
-    } catch (err) {
-      fatal((err as Error).message, 2);
-    }
-    // Loaded here, not at the top: every other command starts without the server's modules.
-    const [{ pino }, { ListenFailure, startMeshlite }] = await Promise.all([import('pino'), import('../control-plane/start-meshlite.js')]);
-    const logger = pino({ level: opts.logLevel, base: { service: 'meshlite' } });
-    if (looseTokenMode)
-      logger.warn({ file: opts.adminTokenFile, mode: looseTokenMode }, 'the admin token file is readable by group or others; make it 0600');
-    if (storeKey.looseMode)
-      logger.warn({ file: opts.storeKeyFile, mode: storeKey.looseMode }, 'the store key file is readable by group or others; make it 0600');
-    let running: RunningMeshlite;
-    let store: Awaited<ReturnType<typeof openStoreFromFlags>>;
-    try {
-      store = openStoreFromFlags(opts, logger);
-    } catch (err) {
-      fatal((err as Error).message, 2);
-    }
-    try {
-      running = await startMeshlite({
-        configPaths: opts.config ?? [],
-        store,
-        stateDir: opts.stateDir,
-        caDir: opts.caDir,
-        secretsDir: opts.secretsDir,
-        adsAddress: opts.adsAddress,
-        adminAddress: opts.adminAddress,
+  return addReplicaOptions(addLimitOptions(addStoreOptions(addLogFormatOption(command)))).action(
+    async (opts: ServeOptions & Record<string, unknown>) => {
+      const source = configSourceProblem(opts);
+      if (source) fatal(source, 2);
+      const unsafe = unsafeServeReason({
+        ...opts,
         insecure: opts.insecure === true,
-        certTtlSeconds: parseDurationSeconds(opts.certTtl),
-        csrRateLimit,
-        jwksRefreshSeconds: parseDurationSeconds(opts.jwksRefresh),
-        debounceMs: debounceFlag(opts.debounce),
-        settleMs: durationMillisFlag('--settle', opts.settle),
-        limits: limitsFrom(opts),
-        defaultNamespace: opts.namespace,
-        adminToken,
-        storeKey: storeKey.key,
-        ...durations,
-        autoRegisterGraceMs,
-        ...replicaFlagsFrom(opts),
-        logger,
-        marathon,
+        insecureAllowRemote: opts.insecureAllowRemote === true,
       });
-    } catch (err) {
-      await store?.close();
-      if (err instanceof ListenFailure) fatal(describeListenFailure(err), 2);
-      fatal((err as Error).message, 1);
-    }
-    if (opts.hint) printHint(opts, running.adsPort, running.adminPort);
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      await running.stop();
-      await store?.close();
-      process.exit(0);
-    };
-    process.on('SIGTERM', () => void stop('SIGTERM'));
-    process.on('SIGINT', () => void stop('SIGINT'));
-    process.on('SIGHUP', () => running.reload());
-  });
+      if (unsafe) fatal(unsafe, 2);
+      const durations = {
+        maxConnectionAgeSeconds: durationFlag('--max-connection-age', opts.maxConnectionAge, true),
+        maxConnectionAgeGraceSeconds: durationFlag('--max-connection-age-grace', opts.maxConnectionAgeGrace, true),
+        authTimeoutSeconds: durationFlag('--auth-timeout', opts.authTimeout, false),
+      };
+      const autoRegisterGraceMs = durationFlag('--auto-register-grace', opts.autoRegisterGrace, true) * 1000;
+      const csrRateLimit = rateLimitFlag(opts.csrRateLimit);
+      const marathon = registryFlag(opts, namespaceGiven(command));
+      let adminToken: string | undefined;
+      let looseTokenMode: string | undefined;
+      try {
+        if (opts.adminTokenFile !== undefined) ({ token: adminToken, looseMode: looseTokenMode } = readAdminToken(opts.adminTokenFile));
+      } catch (err) {
+        fatal((err as Error).message, 2);
+      }
+      let storeKey: ReturnType<typeof storeKeyFromFlags> = {};
+      try {
+        storeKey = storeKeyFromFlags(opts);
+      } catch (err) {
+        fatal((err as Error).message, 2);
+      }
+      // Loaded here, not at the top: every other command starts without the server's modules.
+      const [logger, { ListenFailure, startMeshlite }] = await Promise.all([
+        createLogger(opts.logFormat, { level: opts.logLevel, base: { service: 'meshlite' } }),
+        import('../control-plane/start-meshlite.js'),
+      ]);
+      if (looseTokenMode)
+        logger.warn(
+          { file: opts.adminTokenFile, mode: looseTokenMode },
+          'the admin token file is readable by group or others; make it 0600',
+        );
+      if (storeKey.looseMode)
+        logger.warn(
+          { file: opts.storeKeyFile, mode: storeKey.looseMode },
+          'the store key file is readable by group or others; make it 0600',
+        );
+      let running: RunningMeshlite;
+      let store: Awaited<ReturnType<typeof openStoreFromFlags>>;
+      try {
+        store = openStoreFromFlags(opts, logger);
+      } catch (err) {
+        fatal((err as Error).message, 2);
+      }
+      try {
+        running = await startMeshlite({
+          configPaths: opts.config ?? [],
+          store,
+          stateDir: opts.stateDir,
+          caDir: opts.caDir,
+          secretsDir: opts.secretsDir,
+          adsAddress: opts.adsAddress,
+          adminAddress: opts.adminAddress,
+          insecure: opts.insecure === true,
+          certTtlSeconds: parseDurationSeconds(opts.certTtl),
+          csrRateLimit,
+          jwksRefreshSeconds: parseDurationSeconds(opts.jwksRefresh),
+          debounceMs: debounceFlag(opts.debounce),
+          settleMs: durationMillisFlag('--settle', opts.settle),
+          limits: limitsFrom(opts),
+          defaultNamespace: opts.namespace,
+          adminToken,
+          storeKey: storeKey.key,
+          ...durations,
+          autoRegisterGraceMs,
+          ...replicaFlagsFrom(opts),
+          logger,
+          marathon,
+        });
+      } catch (err) {
+        await store?.close();
+        if (err instanceof ListenFailure) fatal(describeListenFailure(err), 2);
+        fatal((err as Error).message, 1);
+      }
+      if (opts.hint) printHint(opts, running.adsPort, running.adminPort);
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down');
+        await running.stop();
+        await store?.close();
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGHUP', () => running.reload());
+    },
+  );
 }
 
 /** One line on stderr, no stack, and the exit code. */
