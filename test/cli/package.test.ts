@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stageExamples } from '../../scripts/stage-examples.js';
+import { after, before } from '../support/hooks.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { until } from '../support/poll.js';
 
@@ -37,7 +38,7 @@ function mustRun(cmd: string, args: string[], cwd: string): string {
 let tarball = '';
 let entries: string[] = [];
 
-test.before(() => {
+before(test, () => {
   mkdirSync(packageRoot, { recursive: true });
   for (const file of ['package.json', 'README.md', 'protos']) cpSync(join(REPO_ROOT, file), join(packageRoot, file), { recursive: true });
   if (existsSync(join(REPO_ROOT, 'deploy'))) cpSync(join(REPO_ROOT, 'deploy'), join(packageRoot, 'deploy'), { recursive: true });
@@ -56,7 +57,7 @@ test.before(() => {
   entries = packed[0]!.files.map((f) => f.path);
 });
 
-test.after(() => rmSync(work, { recursive: true, force: true }));
+after(test, () => rmSync(work, { recursive: true, force: true }));
 
 test('the tarball holds the built code with declarations, the proto and the examples, and no tests, goldens or benches', () => {
   assert.ok(entries.includes('dist/src/cli/main.js'), 'the CLI');
