@@ -4,6 +4,7 @@ import { agentCommand } from './agent.js';
 import { applyCommand } from './apply.js';
 import { bootstrapCommand } from './bootstrap.js';
 import { caCommand } from './ca.js';
+import { completionCommand } from './completion.js';
 import { deleteCommand } from './delete.js';
 import { describeCommand } from './describe.js';
 import { diffCommand } from './diff.js';
@@ -36,6 +37,7 @@ program.addCommand(getCommand());
 program.addCommand(deleteCommand());
 program.addCommand(replicasCommand());
 program.addCommand(importCommand());
+program.addCommand(completionCommand(program));
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
