@@ -255,7 +255,7 @@ class Relay implements AdsRelay {
     }
     const session = new EnvoySession(call);
     this.envoy = session;
-    this.opts.logger.info({}, 'Envoy connected');
+    this.opts.logger.info({}, 'Envoy opened its ADS stream to the agent');
     call.on('data', (bytes: Buffer) => this.onEnvoyRequest(session, bytes));
     call.on('end', () => {
       this.envoyGone(session);
@@ -269,7 +269,7 @@ class Relay implements AdsRelay {
     session.markEnded();
     if (this.envoy !== session) return;
     this.envoy = undefined;
-    this.opts.logger.info({}, 'Envoy disconnected');
+    this.opts.logger.info({}, 'Envoy closed its ADS stream to the agent');
     if (!session.node) return; // its upstream stream never started: the ROOTCA-only one still runs
     this.idleSplit = new SecretSplit();
     this.retry.reset();

@@ -126,7 +126,7 @@ export class CertificateManager implements LocalSecrets {
       return;
     }
     this.#bundle = pem;
-    this.#opts.logger.info({ roots: first.count }, 'trust bundle replaced');
+    this.#opts.logger.info({ roots: first.count }, 'replaced the trust bundle with the one meshlite sent');
     this.#notify();
     const held = this.#held;
     if (!held || this.#stopped) return;

@@ -140,10 +140,10 @@ export class EnvoySupervisor {
     this.state = 'stopping';
     const exited = new Promise<number | null>((resolve) => (this.onStopped = resolve));
     const grace = setTimeout(() => {
-      this.opts.logger.warn({ pid: child.pid, signal }, 'envoy did not exit in time; killing it');
+      this.opts.logger.warn({ pid: child.pid, signal }, 'Envoy did not exit in time; killing it');
       child.kill('SIGKILL');
     }, this.opts.stopGraceMs ?? 10_000);
-    this.opts.logger.info({ pid: child.pid, signal }, 'stopping envoy');
+    this.opts.logger.info({ pid: child.pid, signal }, `stopping Envoy with ${signal}`);
     child.kill(signal);
     this.stopped = exited.finally(() => clearTimeout(grace));
     return this.stopped;
@@ -184,11 +184,12 @@ export class EnvoySupervisor {
       let ended = false;
       child.once('spawn', () => {
         spawned = this.everSpawned = true;
-        this.opts.logger.info({ pid: child.pid, restarts: this.restartCount }, 'envoy started');
+        this.opts.logger.info({ pid: child.pid, restarts: this.restartCount }, 'started Envoy');
         resolve(child.pid!);
       });
       child.on('error', (err) => {
-        if (spawned || ended) return void this.opts.logger.warn({ pid: child.pid, err: err.message }, 'envoy process error');
+        if (spawned || ended)
+          return void this.opts.logger.warn({ pid: child.pid, err: err.message }, 'the Envoy process reported an error');
         ended = true;
         reject(err);
         this.exited(child, null, null, err.message);
@@ -208,7 +209,7 @@ export class EnvoySupervisor {
       try {
         logFd = openSync(join(this.opts.logDir, 'envoy.log'), 'a', 0o600);
       } catch (err) {
-        this.opts.logger.warn({ err: (err as Error).message }, 'cannot open the envoy log file; passing its output on instead');
+        this.opts.logger.warn({ err: (err as Error).message }, 'cannot open the Envoy log file; passing its output on instead');
       }
     }
     try {
@@ -240,7 +241,7 @@ export class EnvoySupervisor {
     this.lastExitCode = code;
     if (this.state === 'stopping') {
       this.state = 'stopped';
-      this.opts.logger.info({ pid: child?.pid, code, signal }, 'envoy stopped');
+      this.opts.logger.info({ pid: child?.pid, code, signal }, 'Envoy exited after being asked to stop');
       this.removeSharedMemory();
       this.onStopped?.(code);
       return;
@@ -254,7 +255,7 @@ export class EnvoySupervisor {
     this.failuresInARow++;
     this.state = 'waiting';
     const why = spawnError ? { err: spawnError } : { pid: child?.pid, code, signal, uptimeMs };
-    this.opts.logger.warn({ ...why, restartInMs: delayMs, restarts: this.restartCount }, 'envoy exited unexpectedly; restarting it');
+    this.opts.logger.warn({ ...why, restartInMs: delayMs, restarts: this.restartCount }, 'Envoy exited unexpectedly; restarting it');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       this.restartCount++;

@@ -140,7 +140,7 @@ class CertificateFileSync {
         await writeCertificateFiles(this.dir, held, bundle);
         this.written = { serial: held.serialNumber, bundle };
         this.lastError = undefined;
-        this.logger.info({ serial: held.serialNumber, dir: this.dir }, 'certificate files rewritten');
+        this.logger.info({ serial: held.serialNumber, dir: this.dir }, 'wrote the renewed certificate files');
       } catch (err) {
         this.lastError = `cannot write the certificate files: ${(err as Error).message}`;
         this.logger.warn({ error: this.lastError }, 'certificate files not rewritten; retrying in 1 s');

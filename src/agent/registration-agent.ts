@@ -105,7 +105,10 @@ export class RegistrationAgent {
       this.o.logger.info({ workload: response.workloadId, group: this.o.group }, 'registered with meshlite');
       if (response.probe) {
         this.probe = new ProbeRunner(response.probe, this.o.probeHost ?? this.o.address, (verdict) => {
-          this.o.logger.info({ healthy: verdict.healthy, message: verdict.message }, 'probe verdict changed');
+          this.o.logger.info(
+            { healthy: verdict.healthy, message: verdict.message },
+            'the workload probe verdict changed; reporting it to meshlite',
+          );
           if (this.call === call) call.write({ health: verdict });
         });
         this.probe.start();

@@ -65,7 +65,7 @@ export async function startSdsServer(opts: SdsServerOptions): Promise<SdsServer>
       }
     });
     const done = () => {
-      if (open.delete(stream)) logger.info({ stream: stream.id }, 'SDS stream closed');
+      if (open.delete(stream)) logger.info({ stream: stream.id }, 'Envoy closed an SDS stream');
     };
     call.on('end', () => {
       done();
@@ -90,7 +90,7 @@ export async function startSdsServer(opts: SdsServerOptions): Promise<SdsServer>
     server.forceShutdown();
     throw new Error(`SDS server cannot listen on ${socketPath}: ${(err as Error).message}`);
   }
-  logger.info({ socket: socketPath }, 'SDS server listening');
+  logger.info({ socket: socketPath }, 'SDS server listening on its Unix socket');
 
   let closing: Promise<void> | undefined;
   return {

@@ -159,7 +159,9 @@ async function runRegistration(opts: AgentCliOptions, envoyArgs: string[]): Prom
     let workloadId: string | undefined;
     // Registration retries on its own; the node agent starts once meshlite answered.
     while (!workloadId)
-      workloadId = await agent.registered(60_000).catch((err: Error) => void logger.warn({ err: err.message }, 'still not registered'));
+      workloadId = await agent
+        .registered(60_000)
+        .catch((err: Error) => void logger.warn({ err: err.message }, 'not registered with meshlite after 60 s; still trying'));
     process.removeListener('SIGTERM', stop);
     process.removeListener('SIGINT', stop);
     return runAgent(opts, workloadId, envoyArgs, agent);

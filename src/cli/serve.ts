@@ -180,7 +180,7 @@ export function serveCommand(): Command {
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
-        logger.info({ signal }, 'shutting down');
+        logger.info({ signal }, `received ${signal}; shutting down`);
         await running.stop();
         await store?.close();
         process.exit(0);

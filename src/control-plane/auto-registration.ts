@@ -68,7 +68,7 @@ export class AutoRegistrations {
       streams: 1,
     };
     this.#entries.set(id, entry);
-    this.logger.info({ workload: id, group, address }, 'workload auto-registered');
+    this.logger.info({ workload: id, group, address }, 'registered a workload its agent announced');
     this.changed(`workload ${id} auto-registered`);
     return { ok: true, workloadId: id };
   }

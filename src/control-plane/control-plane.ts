@@ -84,7 +84,7 @@ export class ControlPlane implements AdminControlPlane {
     this.credentialTracker = new CredentialTracker(logger);
     this.queue = new RefreshQueue(
       (id, reason, slicer) => this.rebuild(id, reason, slicer),
-      (id, err) => this.logger.warn({ proxy: id, err: String(err) }, 'snapshot build failed; proxy keeps its previous config'),
+      (id, err) => this.logger.warn({ proxy: id, err: String(err) }, "building the proxy's snapshot failed; it keeps its previous config"),
     );
     credentials.onRotated((key) => {
       for (const id of this.connected) {
@@ -121,7 +121,9 @@ export class ControlPlane implements AdminControlPlane {
           errorCount: result.totalIssues,
           servingGeneration: generation,
         },
-        this.model ? 'config rejected; still serving the last good config' : 'config rejected; nothing to serve yet',
+        this.model
+          ? `rejected the new config (${result.totalIssues} errors); still serving generation ${generation}`
+          : `rejected the config (${result.totalIssues} errors); nothing to serve until it is fixed`,
       );
       this.hooks.configRejected?.(result.totalIssues);
       return;
@@ -137,7 +139,10 @@ export class ControlPlane implements AdminControlPlane {
     this.generation += 1;
     this.status = { state: 'ok', generation: this.generation, loadedAt: now, files: result.files };
     const millis = performance.now() - started;
-    this.logger.info({ reason, generation: this.generation, proxies: this.connected.size, millis: Math.round(millis) }, 'config applied');
+    this.logger.info(
+      { reason, generation: this.generation, proxies: this.connected.size, millis: Math.round(millis) },
+      `applied config generation ${this.generation} to ${this.connected.size} connected proxies`,
+    );
     this.hooks.configApplied?.(this.generation, this.connected.size, millis);
   }
 
@@ -331,7 +336,7 @@ export class ControlPlane implements AdminControlPlane {
     this.cache.set(proxyId, snapshot);
     const millis = performance.now() - started - waited;
     if (changed.length > 0)
-      this.logger.debug({ proxy: proxyId, reason, changed, millis: Math.round(millis * 10) / 10 }, 'snapshot updated');
+      this.logger.debug({ proxy: proxyId, reason, changed, millis: Math.round(millis * 10) / 10 }, "rebuilt the proxy's snapshot");
     this.hooks.snapshotBuilt?.(proxyId, changed, millis);
   }
 

@@ -35,7 +35,7 @@ function serve(call: Call, deps: RegistrationServiceDeps): void {
     ended = true;
     if (workloadId) deps.registrations.release(workloadId);
     if (code !== undefined) {
-      deps.logger.warn({ peer: call.getPeer(), code: grpc.status[code], reason: details }, 'registration refused');
+      deps.logger.warn({ peer: call.getPeer(), code: grpc.status[code], reason: details }, 'refused a workload registration');
       call.emit('error', { code, details });
     } else call.end();
   };

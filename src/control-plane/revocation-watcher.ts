@@ -137,7 +137,7 @@ export class RevocationWatcher implements RevocationSource {
     const before = JSON.stringify(this.list.entries);
     if (JSON.stringify(read.value) === before) return;
     this.list = new RevocationList(read.value);
-    this.options.logger.info({ file: path, revocations: this.list.size }, 'token revocations changed');
+    this.options.logger.info({ file: path, revocations: this.list.size }, 'the token revocation file changed; revocations reloaded');
     this.options.onChange(this.list);
   }
 

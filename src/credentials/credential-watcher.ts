@@ -86,7 +86,7 @@ export class CredentialWatcher {
           { directory: store.directory, errors: store.set.directoryErrors },
           'secrets directory unusable; no credential is served',
         );
-      else if (reason !== 'startup') this.opts.logger?.info({ directory: store.directory }, 'secrets directory readable again');
+      else if (reason !== 'startup') this.opts.logger?.info({ directory: store.directory }, 'the secrets directory is readable again');
     }
     if (names.length > 0) this.log(names, reason);
     if (notify && names.length > 0) this.opts.onChange(names, reason);
@@ -106,7 +106,7 @@ export class CredentialWatcher {
       const c = set.credentials.get(name)!;
       if (c.errors.length > 0)
         logger.warn({ credential: name, errors: c.errors, warnings: c.warnings }, 'credential is invalid and will not be served');
-      else if (c.warnings.length > 0) logger.warn({ credential: name, warnings: c.warnings }, 'credential has warnings');
+      else if (c.warnings.length > 0) logger.warn({ credential: name, warnings: c.warnings }, 'credential is served, with warnings');
     }
   }
 

@@ -290,7 +290,7 @@ export class AdsServer {
       const known = this.connections.get(streamId);
       this.connections.delete(streamId);
       if (known) {
-        logger.info({ proxy: known.proxyId, streamId }, 'proxy disconnected');
+        logger.info({ proxy: known.proxyId, streamId }, 'an ADS stream of the proxy closed');
         const rest = (this.byProxy.get(known.proxyId) ?? []).filter((c) => c !== known);
         if (rest.length > 0) this.byProxy.set(known.proxyId, rest);
         else {

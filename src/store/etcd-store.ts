@@ -186,7 +186,7 @@ export class EtcdStore {
 
   private setAvailability(a: StoreAvailability): void {
     this.#availability = a;
-    if (a.state === 'available') this.options.logger?.info({ store: this.description }, 'store available again');
+    if (a.state === 'available') this.options.logger?.info({ store: this.description }, 'the store is available again');
     else this.options.logger?.warn({ store: this.description, err: a.lastError }, 'store unavailable; serving what was last read from it');
     for (const l of this.#listeners) l(a);
   }

@@ -154,7 +154,7 @@ export class StoreRevocationWatcher {
     }
     if (!changed || this.#stop.signal.aborted) return;
     this.#list = new RevocationList([...this.#byKey.values()]);
-    logger.info({ revocations: this.#list.size }, 'token revocations changed in the store');
+    logger.info({ revocations: this.#list.size }, 'the token revocations in the store changed; reloaded');
     this.#o.onChange(this.#list);
   }
 }

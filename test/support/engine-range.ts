@@ -59,7 +59,11 @@ function comparatorHolds(token: string, v: Version): boolean {
 export function satisfiesRange(version: string, range: string): boolean {
   const v = floor(parsePartial(version));
   return range.split('||').some((alternative) => {
-    const tokens = alternative.trim().replace(/([<>=^~]+)\s+/g, '$1').split(/\s+/).filter(Boolean);
+    const tokens = alternative
+      .trim()
+      .replace(/([<>=^~]+)\s+/g, '$1')
+      .split(/\s+/)
+      .filter(Boolean);
     return tokens.every((t) => t === '*' || comparatorHolds(t, v));
   });
 }
