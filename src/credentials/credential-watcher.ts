@@ -100,7 +100,7 @@ export class CredentialWatcher {
     const present = names.filter((n) => set.credentials.has(n));
     logger.info(
       { directory: set.directory, reason, changed: present, removed: names.filter((n) => !set.credentials.has(n)) },
-      'credentials read',
+      'read the credentials in the secrets directory',
     );
     for (const name of present) {
       const c = set.credentials.get(name)!;
