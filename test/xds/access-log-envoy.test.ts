@@ -193,7 +193,10 @@ test('JSON, default fields: the allowed and the refused HTTP request and TCP con
       assert.is(refused.peer_identity, SPIFFE('frontend'));
       assert.is(refused.upstream_host, null, 'a refused request never reaches the app');
 
-      const [closed, served] = [tcp.find((e) => e.peer_identity === SPIFFE('frontend')), tcp.find((e) => e.peer_identity === SPIFFE('orders'))];
+      const [closed, served] = [
+        tcp.find((e) => e.peer_identity === SPIFFE('frontend')),
+        tcp.find((e) => e.peer_identity === SPIFFE('orders')),
+      ];
       assert.ok(closed && served, JSON.stringify(tcp, null, 2));
       assert.is(closed.connection_termination_details, 'rbac_access_denied_matched_policy[ns[shop]-policy[ledger-not-frontend]-rule[0]]');
       assert.is(closed.local_identity, SPIFFE('ledger'));
