@@ -1,9 +1,14 @@
 // Access logs from the MeshConfig: every HTTP connection manager and tcp_proxy
 // of a proxy's listeners writes one entry per request (HTTP) or connection
-// (TCP) to the configured file, in meshlite's default format or the custom one.
+// (TCP) to the configured file or stream, in meshlite's default format or the
+// custom one.
 import type { AccessLogSettings } from '../model/view-types.js';
 import { typed } from './common.js';
-import type { envoy_config_accesslog_v3_AccessLog as AccessLog, FileAccessLog, Listener } from './envoy-types/index.js';
+import type {
+  envoy_config_accesslog_v3_AccessLog as AccessLog,
+  envoy_config_core_v3_SubstitutionFormatString as SubstitutionFormatString,
+  Listener,
+} from './envoy-types/index.js';
 import { TYPE } from './type-urls.js';
 
 /**
@@ -45,15 +50,23 @@ export const DEFAULT_TEXT_FORMAT = `${[
   'rx=%BYTES_RECEIVED% tx=%BYTES_SENT% ms=%DURATION%',
 ].join(' ')}\n`;
 
-/** The `access_log` entry for `settings`. */
-export function fileAccessLog(settings: AccessLogSettings): AccessLog {
-  const config: FileAccessLog = { path: settings.path };
-  if (settings.encoding === 'JSON') {
-    config.log_format = { json_format: { ...(settings.json ?? DEFAULT_JSON_FORMAT) } };
-  } else {
-    config.log_format = { text_format_source: { inline_string: settings.text ?? DEFAULT_TEXT_FORMAT } };
-  }
-  return { name: 'envoy.access_loggers.file', typed_config: typed(TYPE.fileAccessLog, config) };
+/**
+ * The `access_log` entry for `settings`. `/dev/stdout` and `/dev/stderr` get
+ * Envoy's stream loggers, which write to the process's own descriptors: opening
+ * those paths fails when the descriptor is a socket (as when a Node parent
+ * such as `meshlite agent` reads Envoy's output), and Envoy would then refuse
+ * every listener carrying the log.
+ */
+export function accessLogEntry(settings: AccessLogSettings): AccessLog {
+  const log_format: SubstitutionFormatString =
+    settings.encoding === 'JSON'
+      ? { json_format: { ...(settings.json ?? DEFAULT_JSON_FORMAT) } }
+      : { text_format_source: { inline_string: settings.text ?? DEFAULT_TEXT_FORMAT } };
+  if (settings.path === '/dev/stdout')
+    return { name: 'envoy.access_loggers.stdout', typed_config: typed(TYPE.stdoutAccessLog, { log_format }) };
+  if (settings.path === '/dev/stderr')
+    return { name: 'envoy.access_loggers.stderr', typed_config: typed(TYPE.stderrAccessLog, { log_format }) };
+  return { name: 'envoy.access_loggers.file', typed_config: typed(TYPE.fileAccessLog, { path: settings.path, log_format }) };
 }
 
 const LOGGING_FILTERS = new Set(['envoy.filters.network.http_connection_manager', 'envoy.filters.network.tcp_proxy']);
@@ -65,7 +78,7 @@ const LOGGING_FILTERS = new Set(['envoy.filters.network.http_connection_manager'
  */
 export function withAccessLog(listeners: Listener[], settings: AccessLogSettings | undefined): Listener[] {
   if (!settings) return listeners;
-  const entry = fileAccessLog(settings);
+  const entry = accessLogEntry(settings);
   return listeners.map((listener) => ({
     ...listener,
     filter_chains: listener.filter_chains?.map((chain) => ({

@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer as createTcpServer } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { type PeerCertificate, connect as tlsConnect } from 'node:tls';
 import { test } from 'uvu';
@@ -16,9 +17,11 @@ import * as assert from 'uvu/assert';
 import { CertificateAuthority } from '../../src/ca/certificate-authority.js';
 import { formatIssue } from '../../src/config/diagnostics.js';
 import { loadMeshTexts } from '../../src/control-plane/load-mesh.js';
-import { buildMeshModel } from '../../src/model/mesh-model.js';
+import { buildMeshModel, type MeshModel } from '../../src/model/mesh-model.js';
 import { translate } from '../../src/translate/translator.js';
+import { pickBaseId } from '../../src/agent/envoy-supervisor.js';
 import { identity, removeTempDirs, tempDir, TRUST_DOMAIN } from '../ca/ca-fixtures.js';
+import { Supervisors } from '../agent/envoy-test-support.js';
 import { startEnvoyFromFile, waitEnvoyReady } from '../support/e2e/envoy.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { type ProcessManager, withProcesses } from '../support/e2e/process-manager.js';
@@ -35,7 +38,7 @@ const LEDGER = at(2);
 const SPIFFE = (sa: string) => `spiffe://${TRUST_DOMAIN}/ns/shop/sa/${sa}`;
 
 /** The example's texts on this file's addresses (127.0.92.<n> there, at(n) here), with `meshYaml` as its MeshConfig. */
-function exampleModel(meshYaml: string) {
+function exampleModel(meshYaml: string): MeshModel {
   const texts = readdirSync(EXAMPLE)
     .filter((f) => f.endsWith('.yaml') && f !== 'mesh.yaml')
     .map((f) => ({ name: f, text: readFileSync(join(EXAMPLE, f), 'utf8').replace(/127\.0\.92\.(\d+)/g, (_, n) => at(Number(n))) }));
@@ -66,8 +69,8 @@ async function pki(): Promise<Pki> {
   };
 }
 
-/** Runs the inbound side of `proxy` (sa = its name) from the translation of `model`. */
-async function runSidecar(pm: ProcessManager, model: ReturnType<typeof buildMeshModel>, proxy: string, ca: Pki): Promise<void> {
+/** A static bootstrap file in `dir` for the inbound side of `proxy` (sa = its name) from the translation of `model`. */
+async function sidecarBootstrap(dir: string, model: MeshModel, proxy: string, ca: Pki, adminPort = 0): Promise<string> {
   const result = translate(model, `${proxy}.shop`);
   if (!result.ok) throw new Error(result.error);
   const bootstrap = inboundStaticBootstrap({
@@ -76,9 +79,14 @@ async function runSidecar(pm: ProcessManager, model: ReturnType<typeof buildMesh
     certificate: await ca.issue(proxy),
     rootPem: ca.rootPem,
   });
-  const file = join(pm.dir, `${proxy}.bootstrap.json`);
+  bootstrap.admin.address.socket_address.port_value = adminPort;
+  const file = join(dir, `${proxy}.bootstrap.json`);
   writeFileSync(file, JSON.stringify(bootstrap, null, 2));
-  await waitEnvoyReady(await startEnvoyFromFile(pm, proxy, file));
+  return file;
+}
+
+async function runSidecar(pm: ProcessManager, model: MeshModel, proxy: string, ca: Pki): Promise<void> {
+  await waitEnvoyReady(await startEnvoyFromFile(pm, proxy, await sidecarBootstrap(pm.dir, model, proxy, ca)));
 }
 
 /** The orders app (200 for anything) and the ledger app (echoes what it gets). */
@@ -240,8 +248,38 @@ test('TEXT: a custom format is written exactly; the default one carries the TCP 
     });
   } finally {
     await stopApps();
-    removeTempDirs();
   }
 });
+
+test("/dev/stdout when Envoy's output is a socket its parent reads (meshlite agent's supervisor): the entries come out with that output", async () => {
+  const stopApps = await startApps();
+  const supervisors = new Supervisors();
+  try {
+    const ca = await pki();
+    const format = 'stdout-entry %REQ(:PATH)% %RESPONSE_CODE%';
+    const model = exampleModel(meshYaml({ accessLogFile: '/dev/stdout', accessLogFormat: format }));
+    const adminPort = 15000;
+    const bootstrapPath = await sidecarBootstrap(tempDir(), model, 'orders', ca, adminPort);
+    let output = '';
+    const sink = new PassThrough();
+    sink.on('data', (d) => (output += d));
+    const envoy = supervisors.make({
+      bootstrapPath,
+      extraArgs: [],
+      baseId: pickBaseId('access-log-envoy-stdout'),
+      adminUrl: `http://${at(1)}:${adminPort}`,
+      output: sink,
+    });
+    await envoy.start();
+    await until('Envoy ready', async () => (await envoy.ready()).ready || undefined);
+    assert.is(await get('/api/orders', await ca.issue('frontend'), ca.rootPem), 200);
+    await until("the entry in Envoy's output", () => /^envoy\[\d+\]: stdout-entry \/api\/orders 200$/m.test(output) || undefined);
+  } finally {
+    await supervisors.stopAll();
+    await stopApps();
+  }
+});
+
+test.after(() => removeTempDirs());
 
 test.run();

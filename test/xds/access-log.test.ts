@@ -62,6 +62,15 @@ const fileLog = (path: string, logFormat: Obj) => [
     typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path, log_format: logFormat },
   },
 ];
+const streamLog = (stream: 'stdout' | 'stderr', logFormat: Obj) => [
+  {
+    name: `envoy.access_loggers.${stream}`,
+    typed_config: {
+      '@type': `type.googleapis.com/envoy.extensions.access_loggers.stream.v3.${stream === 'stdout' ? 'Stdout' : 'Stderr'}AccessLog`,
+      log_format: logFormat,
+    },
+  },
+];
 
 test('JSON: every HCM and tcp_proxy of every sidecar and the gateway logs the default fields to the file', () => {
   const proxies = exampleListeners(meshConfig('accessLogFile: /var/log/mesh.log\naccessLogEncoding: JSON'));
@@ -88,13 +97,16 @@ test('JSON: every HCM and tcp_proxy of every sidecar and the gateway logs the de
   ]);
 });
 
-test('TEXT: the default line, or the custom format; no accessLogFile: no access_log anywhere', () => {
+test("TEXT: the default line, or the custom format; /dev/stdout and /dev/stderr are Envoy's stream loggers; no accessLogFile: no access_log anywhere", () => {
   for (const listeners of Object.values(exampleListeners(meshConfig('accessLogFile: /dev/stdout'))))
     for (const log of Object.values(logsByFilter(listeners)))
-      assert.equal(log, fileLog('/dev/stdout', { text_format_source: { inline_string: DEFAULT_TEXT_FORMAT } }));
-  const custom = exampleListeners(meshConfig('accessLogFile: /dev/stdout\naccessLogFormat: "%RESPONSE_CODE% %DURATION%"'));
+      assert.equal(log, streamLog('stdout', { text_format_source: { inline_string: DEFAULT_TEXT_FORMAT } }));
+  const custom = exampleListeners(meshConfig('accessLogFile: /tmp/a.log\naccessLogFormat: "%RESPONSE_CODE% %DURATION%"'));
   for (const log of Object.values(logsByFilter(custom['orders.shop']!)))
-    assert.equal(log, fileLog('/dev/stdout', { text_format_source: { inline_string: '%RESPONSE_CODE% %DURATION%\n' } }));
+    assert.equal(log, fileLog('/tmp/a.log', { text_format_source: { inline_string: '%RESPONSE_CODE% %DURATION%\n' } }));
+  const stderr = exampleListeners(meshConfig('accessLogFile: /dev/stderr\naccessLogEncoding: JSON'));
+  for (const log of Object.values(logsByFilter(stderr['ledger.shop']!)))
+    assert.equal(log, streamLog('stderr', { json_format: DEFAULT_JSON_FORMAT }));
   for (const listeners of Object.values(exampleListeners())) assert.not.match(JSON.stringify(listeners), /access_log/);
   for (const listeners of Object.values(exampleListeners(meshConfig('accessLogEncoding: JSON'))))
     assert.not.match(JSON.stringify(listeners), /access_log/);
