@@ -176,14 +176,15 @@ test('JSON, default fields: the allowed and the refused HTTP request and TCP con
       assert.is(await get('/api/orders', frontend, ca.rootPem), 200);
       const first = JSON.parse((await logLines(log, 1))[0]!) as Obj;
       assert.is(await get('/admin/users', frontend, ca.rootPem), 403);
+      assert.is(await get('/api/orders', await ca.issue('ledger'), ca.rootPem), 403, 'ledger is no caller the ALLOW policy names');
       assert.is(await tcpExchange(frontend, ca.rootPem), '', 'ledger refuses the frontend');
       assert.is(await tcpExchange(await ca.issue('orders'), ca.rootPem), 'ping\n', 'ledger serves orders');
 
-      const entries = (await logLines(log, 4)).map((l) => JSON.parse(l) as Obj);
+      const entries = (await logLines(log, 5)).map((l) => JSON.parse(l) as Obj);
       assert.equal(entries[0], first, 'entries are appended in order');
-      const [allowed, refused] = entries.filter((e) => e.method === 'GET');
+      const [allowed, refused, unlisted] = entries.filter((e) => e.method === 'GET');
       const tcp = entries.filter((e) => e.method === null);
-      assert.ok(allowed && refused && tcp.length === 2, JSON.stringify(entries, null, 2));
+      assert.ok(allowed && refused && unlisted && tcp.length === 2, JSON.stringify(entries, null, 2));
 
       assert.is(allowed.response_code, 200);
       assert.is(allowed.path, '/api/orders');
@@ -200,6 +201,9 @@ test('JSON, default fields: the allowed and the refused HTTP request and TCP con
       assert.is(refused.response_code_details, 'rbac_access_denied_matched_policy[ns[shop]-policy[orders-no-admin]-rule[0]]');
       assert.is(refused.peer_identity, SPIFFE('frontend'));
       assert.is(refused.upstream_host, null, 'a refused request never reaches the app');
+      assert.is(unlisted.response_code, 403);
+      assert.is(unlisted.response_code_details, 'rbac_access_denied_matched_policy[none]');
+      assert.is(unlisted.peer_identity, SPIFFE('ledger'));
 
       const [closed, served] = [
         tcp.find((e) => e.peer_identity === SPIFFE('frontend')),
