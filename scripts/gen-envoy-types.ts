@@ -46,6 +46,9 @@ export const ENVOY_TYPE_SELECTION: EnvoyTypeSelection = {
     'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
     'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
     'envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig',
+    'envoy.extensions.access_loggers.file.v3.FileAccessLog',
+    'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
+    'envoy.extensions.access_loggers.stream.v3.StderrAccessLog',
   ],
 };
 

@@ -146,6 +146,19 @@ export interface MeshConfigSpec {
   defaultInterceptionMode: InterceptionMode;
   /** Authorization services AuthorizationPolicy CUSTOM names as its provider (Istio's meshConfig.extensionProviders). */
   extensionProviders: readonly ExtensionProvider[];
+  /** Envoy access logs of every sidecar and gateway (Istio's accessLogFile/Encoding/Format); absent: off. */
+  accessLog?: AccessLogSettings;
+}
+
+/** Where and how proxies write access logs; `text`/`json` replace meshlite's default format of that encoding. */
+export interface AccessLogSettings {
+  /** An absolute path on the proxy's host, such as `/dev/stdout`. */
+  path: string;
+  encoding: 'TEXT' | 'JSON';
+  /** A custom TEXT format, ending with a newline. */
+  text?: string;
+  /** A custom JSON template: field name to format string. */
+  json?: Readonly<Record<string, string>>;
 }
 
 /** An external authorization service, reached through the proxy's outbound cluster for `service:port`. */

@@ -115,6 +115,7 @@ export function buildGatewayView(model: MeshModel, proxy: Workload, outbound: Ou
     outbound,
     authz: authzView(model, proxy),
     warnings,
+    ...(model.mesh.accessLog ? { accessLog: model.mesh.accessLog } : {}),
   };
 }
 

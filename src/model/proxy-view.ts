@@ -41,6 +41,7 @@ export function buildSidecarView(model: MeshModel, proxy: Workload, outbound: Ou
   };
   const probes = healthProbeListener(proxy);
   if (probes) view.healthProbes = probes;
+  if (model.mesh.accessLog) view.accessLog = model.mesh.accessLog;
   return view;
 }
 

@@ -3,6 +3,7 @@
 // Envoy types). src/xds builders read nothing else: this file is the contract
 // between the model and the builders, and `<proxy>.view.json` goldens print it.
 import type {
+  AccessLogSettings,
   ClientTlsSettings,
   Destination,
   ExtensionProvider,
@@ -22,6 +23,7 @@ import type { SecretRef } from './secret-refs.js';
 
 // Config shapes the view carries as written (plain data out of the YAML).
 export type {
+  AccessLogSettings,
   AuthorizationPolicy,
   ClientTlsSettings,
   Destination,
@@ -256,6 +258,8 @@ export interface SidecarView {
   secrets: SecretRef[];
   /** Declared with the WorkloadEntry's health probe annotation; not subject to mTLS or AuthorizationPolicies. */
   healthProbes?: HealthProbeListener;
+  /** The MeshConfig's access log, when it sets one. */
+  accessLog?: AccessLogSettings;
 }
 
 export type ServerKind = 'http' | 'https' | 'tls-terminate' | 'passthrough' | 'auto-passthrough' | 'tcp';
@@ -308,6 +312,8 @@ export interface GatewayView {
   outbound: OutboundView;
   authz: AuthzView;
   warnings: string[];
+  /** The MeshConfig's access log, when it sets one. */
+  accessLog?: AccessLogSettings;
 }
 
 export interface ProxylessEndpoint {

@@ -3,6 +3,7 @@
 import { uniqueSecretRefs } from '../model/secret-refs.js';
 import type { GatewayServerView, GatewayView } from '../model/view-types.js';
 import { appendAll } from '../util/append-all.js';
+import { withAccessLog } from './access-log.js';
 import { authzFilters } from './authz-filters.js';
 import { byName } from './common.js';
 import type { Any, Route, RouteConfiguration } from './envoy-types/index.js';
@@ -84,7 +85,7 @@ export function buildGatewayResources(view: GatewayView, cache: ResourceCache = 
     access,
     warn: (m) => warnings.push(m),
   });
-  const listeners = built.listeners.sort(byName);
+  const listeners = withAccessLog(built.listeners, view.accessLog).sort(byName);
   const tcpChains = listeners.some((l) =>
     (l.filter_chains ?? []).some((c) => (c.filters ?? []).some((f) => f.name === 'envoy.filters.network.tcp_proxy')),
   );

@@ -9,6 +9,7 @@ import {
   type VirtualHostView,
 } from '../model/view-types.js';
 import { appendAll } from '../util/append-all.js';
+import { withAccessLog } from './access-log.js';
 import { type AuthzFilters, authzFilters } from './authz-filters.js';
 import { buildBlackHoleCluster, buildInboundCluster, buildOutboundCluster, buildPassthroughCluster } from './cluster.js';
 import { buildClusterLoadAssignment } from './cluster-load-assignment.js';
@@ -102,7 +103,10 @@ function virtualServiceRoutes(vhost: VirtualHostView, port: number, warnings: st
 /** Outbound listeners depend on the proxy's outbound address too; proxies that share it share them. */
 function sharedOutboundListeners(view: SidecarView, outbound: OutboundResources, cache: ResourceCache): Listener[] {
   const key = `${view.settings.interceptionMode} ${view.settings.outboundAddress}:${view.settings.outboundPort}`;
-  return cache.get(`outbound-listeners:${key}`, outbound, () => buildOutboundListeners(view, outbound.httpFilters).sort(byName));
+  // The access log is the MeshConfig's, the same for every view of the model the cache belongs to.
+  return cache.get(`outbound-listeners:${key}`, outbound, () =>
+    withAccessLog(buildOutboundListeners(view, outbound.httpFilters), view.accessLog).sort(byName),
+  );
 }
 
 export function buildSidecarResources(view: SidecarView, cache: ResourceCache = new ResourceCache()): ProxyResources {
@@ -112,7 +116,8 @@ export function buildSidecarResources(view: SidecarView, cache: ResourceCache = 
   if (mode === 'TRANSPARENT')
     ownClusters.push(view.outbound.outboundTrafficPolicy === 'REGISTRY_ONLY' ? buildBlackHoleCluster() : buildPassthroughCluster());
   const access = cache.get('authz', view.authz.key, () => authzFilters(view.authz));
-  const inboundListeners = buildInboundListeners(view, access);
+  const inboundListeners = withAccessLog(buildInboundListeners(view, access), view.accessLog);
+  // Health checkers poll the probe listener every few seconds: those requests are not logged.
   if (view.healthProbes) {
     inboundListeners.push(buildHealthProbeListener(view.healthProbes));
     appendAll(ownClusters, buildHealthProbeClusters(view.healthProbes, view.settings.applicationAddress));

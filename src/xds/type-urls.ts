@@ -20,6 +20,9 @@ export const TYPE = {
   httpProtocolOptions: typeUrl('envoy.extensions.upstreams.http.v3.HttpProtocolOptions'),
   previousHosts: typeUrl('envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate'),
   uriTemplateMatch: typeUrl('envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig'),
+  fileAccessLog: typeUrl('envoy.extensions.access_loggers.file.v3.FileAccessLog'),
+  stdoutAccessLog: typeUrl('envoy.extensions.access_loggers.stream.v3.StdoutAccessLog'),
+  stderrAccessLog: typeUrl('envoy.extensions.access_loggers.stream.v3.StderrAccessLog'),
 } as const;
 
 /** The xDS resource types a proxy receives, in the order they are pushed. */

@@ -18,6 +18,7 @@ import { identity, removeTempDirs, tempDir, TRUST_DOMAIN } from '../ca/ca-fixtur
 import { type Envoy, startEnvoyFromFile } from '../support/e2e/envoy.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
+import { inboundStaticBootstrap } from '../support/inbound-static-bootstrap.js';
 import { loadProbeMesh } from '../support/fixtures/health-probe-mesh.js';
 import { until } from '../support/poll.js';
 
@@ -48,51 +49,14 @@ function startApp(port: number, healthPath: string, seen: string[]): Promise<Ser
   });
 }
 
-/** Swaps every SDS reference for the static secret of the same name, in place. */
-function inlineSecrets(node: unknown): void {
-  if (Array.isArray(node)) for (const n of node) inlineSecrets(n);
-  else if (node && typeof node === 'object') {
-    const o = node as Obj;
-    if (o.sds_config && typeof o.name === 'string') delete o.sds_config;
-    for (const v of Object.values(o)) inlineSecrets(v);
-  }
-}
-
 async function bootstrap(dir: string, serverCert: { certChainPem: string; privateKeyPem?: string }, rootPem: string): Promise<string> {
   const loaded = loadProbeMesh({ probes: PROBES, address: WORKLOAD, applicationAddress: APP, outboundAddress: OUTBOUND });
   if (!loaded.ok) throw new Error(loaded.issues.map(formatIssue).join('\n'));
   const result = translate(buildMeshModel(loaded.config), 'web.shop');
   if (!result.ok) throw new Error(result.error);
-  const { listeners, clusters, routes } = result.resources;
-  const inbound = JSON.parse(JSON.stringify(listeners.filter((l) => l.traffic_direction === 'INBOUND'))) as Obj[];
+  const config = inboundStaticBootstrap({ resources: result.resources, adminAddress: WORKLOAD, certificate: serverCert, rootPem });
+  const inbound = config.static_resources.listeners as Obj[];
   assert.equal(inbound.map((l) => l.name).sort(), [`${WORKLOAD}_8080`, `health-probes_${WORKLOAD}_${PROBE_PORT}`]);
-  // The inbound HCM reads its route configuration over RDS: hand it the same one inline.
-  for (const l of inbound)
-    for (const chain of l.filter_chains)
-      for (const f of chain.filters) {
-        const rds = f.typed_config.rds;
-        if (!rds) continue;
-        f.typed_config.route_config = routes.find((r) => r.name === rds.route_config_name);
-        delete f.typed_config.rds;
-      }
-  inlineSecrets(inbound);
-  const config = {
-    admin: { address: { socket_address: { address: WORKLOAD, port_value: 0 } } },
-    static_resources: {
-      listeners: inbound,
-      clusters: clusters.filter((c) => c.type === 'STATIC'),
-      secrets: [
-        {
-          name: 'default',
-          tls_certificate: {
-            certificate_chain: { inline_string: serverCert.certChainPem },
-            private_key: { inline_string: serverCert.privateKeyPem },
-          },
-        },
-        { name: 'ROOTCA', validation_context: { trusted_ca: { inline_string: rootPem } } },
-      ],
-    },
-  };
   const file = join(dir, 'health-probes.bootstrap.json');
   writeFileSync(file, JSON.stringify(config, null, 2));
   return file;

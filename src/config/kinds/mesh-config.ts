@@ -8,6 +8,7 @@ import {
   type ExtensionProvider,
   type InterceptionMode,
 } from '../types.js';
+import { accessLogSettings } from './access-log-settings.js';
 import { DURATION } from './common-fields.js';
 import type { KindHandler } from './kind-handler.js';
 
@@ -158,9 +159,13 @@ export const meshConfig: KindHandler = {
     domainSuffix: DNS_NAME,
     defaultInterceptionMode: oneOf('EXPLICIT', 'TRANSPARENT'),
     extensionProviders: list(EXTENSION_PROVIDER),
+    accessLogFile: str(),
+    accessLogEncoding: oneOf('TEXT', 'JSON'),
+    accessLogFormat: str(),
   }),
   build(spec, ctx) {
     const d = DEFAULT_MESH_CONFIG;
+    const accessLog = accessLogSettings(spec, ctx.report);
     return {
       kind: 'MeshConfig',
       meta: ctx.meta,
@@ -173,6 +178,7 @@ export const meshConfig: KindHandler = {
         domainSuffix: (spec.domainSuffix as string | undefined) ?? d.domainSuffix,
         defaultInterceptionMode: (spec.defaultInterceptionMode as InterceptionMode | undefined) ?? d.defaultInterceptionMode,
         extensionProviders: spec.extensionProviders ? toProviders(spec.extensionProviders, ctx.report) : d.extensionProviders,
+        ...(accessLog ? { accessLog } : {}),
       },
     };
   },
