@@ -11,8 +11,10 @@ import { generateCommand } from './generate.js';
 import { getCommand } from './get.js';
 import { importCommand } from './import-marathon.js';
 import { proxiesCommand } from './proxies.js';
+import { proxyConfigCommand } from './proxy-config.js';
 import { replicasCommand } from './replicas.js';
 import { serveCommand } from './serve.js';
+import { statusCommand } from './status.js';
 import { tokenCommand } from './token.js';
 import { validateCommand } from './validate.js';
 
@@ -35,6 +37,8 @@ program.addCommand(getCommand());
 program.addCommand(deleteCommand());
 program.addCommand(replicasCommand());
 program.addCommand(importCommand());
+program.addCommand(statusCommand());
+program.addCommand(proxyConfigCommand());
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
