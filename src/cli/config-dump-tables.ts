@@ -64,8 +64,8 @@ export function listenerTable(listeners: readonly Resource[]): Table {
     if (l.default_filter_chain) rows.push([address, port, 'no other chain matches', chainDestination(l.default_filter_chain)]);
     if (chains.length === 0 && !l.default_filter_chain) rows.push([address, port, 'ALL', '-']);
   }
-  const byAddressAndPort = (a: string[], b: string[]) =>
-    a[0]!.localeCompare(b[0]!) || (Number(a[1]) || 0) - (Number(b[1]) || 0) || byText(a, b);
+  // Sorted by address and port; a listener's chains stay in their own order (stable sort).
+  const byAddressAndPort = (a: string[], b: string[]) => a[0]!.localeCompare(b[0]!) || (Number(a[1]) || 0) - (Number(b[1]) || 0);
   return { header: ['ADDRESS', 'PORT', 'MATCH', 'DESTINATION'], rows: rows.sort(byAddressAndPort) };
 }
 

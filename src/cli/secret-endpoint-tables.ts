@@ -19,14 +19,16 @@ export function secretTable(secrets: readonly DumpSecret[], now: number): Table 
   for (const s of secrets) {
     const tls = s.secret?.tls_certificate;
     const validation = s.secret?.validation_context;
+    const material = Object.keys(s.secret ?? {}).some((k) => k !== 'name');
     const [type, source] = tls
       ? ['Cert Chain', tls.certificate_chain]
       : validation
         ? ['CA', validation.trusted_ca]
-        : [s.secret ? 'Other' : '-', undefined];
+        : [material ? 'Other' : '-', undefined];
     const text = dataSourceText(source);
     const certs = text ? [...text.matchAll(PEM_CERT)].map((m) => parseCertificate(m[0])) : [];
-    const status = s.secret || s.status === 'WARMING' ? s.status : 'ON NODE';
+    // Active with no material: meshlite names a secret whose material the proxy's node agent serves.
+    const status = material || s.status === 'WARMING' ? s.status : 'ON NODE';
     if (certs.length === 0) {
       const note = source?.filename ? `file ${source.filename}` : text === undefined ? '-' : 'not PEM';
       rows.push([s.name, type, status, note, '-', '-', '-']);
