@@ -57,10 +57,19 @@ export function dumpRoutes(dump: unknown): Resource[] {
     .filter((r): r is Resource => r !== undefined);
 }
 
+/**
+ * Every ClusterLoadAssignment: EDS's, and those a cluster carries inline
+ * (Envoy's dump lists those with EDS's, meshlite's and offline dumps do not).
+ */
 export function dumpEndpoints(dump: unknown): Resource[] {
-  return list(section(dump, 'endpoints').dynamic_endpoint_configs)
+  const eds = list(section(dump, 'endpoints').dynamic_endpoint_configs)
     .map((e) => bare(e.endpoint_config))
     .filter((e): e is Resource => e !== undefined);
+  const named = new Set(eds.map((e) => e.cluster_name));
+  const inline = dumpClusters(dump)
+    .filter((c) => c.load_assignment && !named.has(c.name))
+    .map((c) => ({ ...c.load_assignment, cluster_name: c.name }));
+  return [...eds, ...inline];
 }
 
 export function dumpSecrets(dump: unknown): DumpSecret[] {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { dumpEndpoints, dumpRoutes, dumpSecrets } from '../../src/cli/config-dump-sections.js';
+import { dumpClusters, dumpRoutes, dumpSecrets } from '../../src/cli/config-dump-sections.js';
 import type { ResourceType } from '../../src/xds/type-urls.js';
 import { startTestMeshlite, type TestMeshlite } from '../ca-service/ca-client.js';
 import { SotwClient } from '../server/xds-client.js';
@@ -52,9 +52,11 @@ class ProxyClient {
       const res = await adminGet(`/debug/config_dump?proxy=${proxy}`);
       return res.status === 200 ? res.body : undefined;
     });
+    // As Envoy does: EDS for the clusters of type EDS.
+    const edsClusters = dumpClusters(dump).filter((x) => x.type === 'EDS');
     c.names.set(
       'endpoints',
-      dumpEndpoints(dump).map((e) => String(e.cluster_name)),
+      edsClusters.map((x) => String(x.eds_cluster_config?.service_name ?? x.name)),
     );
     c.names.set(
       'routes',
