@@ -3,6 +3,7 @@
 // /debug/syncz. In store mode the first replica names the others and which
 // proxies each serves; their admin servers are asked in turn.
 import { Command, Option } from 'commander';
+import { appendAll } from '../util/append-all.js';
 import { DEFAULT_ADMIN_ADDRESS } from './state.js';
 import { EXIT } from './store-command.js';
 import { type AdminTarget, adminBase, answerError, exitLine, getJson, tokenFromFile, tryGetJson } from './http-json.js';
@@ -71,7 +72,7 @@ export async function statusRows(target: AdminTarget): Promise<StatusRow[]> {
   for (const replica of mesh.replicas ?? []) {
     const theirs = elsewhere.filter((p) => p.replica === replica.id);
     if (replica.id === mesh.replica || theirs.length === 0) continue;
-    rows.push(...(await replicaRows(target, replica, theirs)));
+    appendAll(rows, await replicaRows(target, replica, theirs));
   }
   // A proxy the store lists on a replica that is no longer registered (its lease ran out).
   const known = new Set(rows.map((r) => r.proxy));
