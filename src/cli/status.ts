@@ -1,15 +1,20 @@
 // `meshlite status [proxy]`: for every connected proxy, whether it holds what
 // meshlite means for it, type by type, read from a running serve's
-// /debug/syncz. In store mode the first replica names the others and which
-// proxies each serves; their admin servers are asked in turn.
+// /debug/syncz. In store mode the replica asked (or, with --store, the store
+// itself) names the others and which proxies each serves; their admin servers
+// are asked in turn.
 import { Command, Option } from 'commander';
+import type { EtcdStore } from '../store/etcd-store.js';
+import { readMesh } from '../store/replica-registry.js';
 import { appendAll } from '../util/append-all.js';
+import { withStoreOrExit } from './config-source.js';
+import { addStoreFlags } from './store-connection.js';
 import { DEFAULT_ADMIN_ADDRESS } from './state.js';
-import { EXIT } from './store-command.js';
+import { EXIT, type StoreFlags } from './store-command.js';
 import { type AdminTarget, adminBase, answerError, exitLine, getJson, tokenFromFile, tryGetJson } from './http-json.js';
 import { formatStatusDetail, formatStatusTable, type ProxySyncFacts, type StatusRow } from './status-rows.js';
 
-interface StatusOptions {
+interface StatusOptions extends Partial<StoreFlags> {
   meshliteAdmin: string;
   adminTokenFile?: string;
   output: 'table' | 'json' | 'wide';
@@ -17,7 +22,8 @@ interface StatusOptions {
 
 /** /debug/syncz in store mode (src/control-plane/replica-mount.ts MeshSyncView). */
 interface MeshView {
-  replica: string;
+  /** The replica that answered (absent when the store was read directly). */
+  replica?: string;
   replicas?: { id: string; adminAddress: string }[];
   proxies?: { proxy: string; replica: string }[];
   unavailable?: string;
@@ -27,7 +33,11 @@ export const MESHLITE_ADMIN_HELP = "a running meshlite serve's admin server (htt
 
 export function statusCommand(): Command {
   return (
-    new Command('status')
+    addStoreFlags(
+      new Command('status'),
+      false,
+      'the store of the replicated mode: every replica it lists is asked, instead of --meshlite-admin',
+    )
       .description('per connected proxy and xDS type: SYNCED, STALE (sent, not yet accepted), NACKED or NOT SENT; its certificate expiry')
       .argument('[proxy]', 'one proxy (name.namespace): its versions sent and accepted and the full NACK message')
       .option('--meshlite-admin <url>', MESHLITE_ADMIN_HELP, `http://${DEFAULT_ADMIN_ADDRESS}`)
@@ -41,7 +51,10 @@ export function statusCommand(): Command {
           token: tokenFromFile('status', opts.adminTokenFile),
           what: "meshlite's admin server",
         };
-        const rows = await statusRows(target);
+        const rows =
+          opts.store === undefined
+            ? await statusRows(target)
+            : await withStoreOrExit(opts as StoreFlags, 'status', async (store) => meshRows(target, await storeMesh(store), []));
         const now = Date.now();
         if (proxy !== undefined) {
           const row = rows.find((r) => r.proxy === proxy);
@@ -66,8 +79,17 @@ export async function statusRows(target: AdminTarget): Promise<StatusRow[]> {
   const body = answer.body as ProxySyncFacts[] | { proxies: ProxySyncFacts[]; mesh: MeshView };
   if (Array.isArray(body)) return sortRows(body.map((p) => ({ ...p, replica: '-' })));
   const { mesh } = body;
-  const rows: StatusRow[] = body.proxies.map((p) => ({ ...p, replica: mesh.replica }));
   if (mesh.unavailable !== undefined) warn(`the store did not list the other replicas: ${mesh.unavailable}`);
+  return meshRows(
+    target,
+    mesh,
+    body.proxies.map((p) => ({ ...p, replica: mesh.replica ?? '-' })),
+  );
+}
+
+/** `known` (the rows of the replica asked, if any) and those of every other replica the store lists with proxies. */
+async function meshRows(target: AdminTarget, mesh: MeshView, known: StatusRow[]): Promise<StatusRow[]> {
+  const rows = [...known];
   const elsewhere = (mesh.proxies ?? []).filter((p) => p.replica !== mesh.replica);
   for (const replica of mesh.replicas ?? []) {
     const theirs = elsewhere.filter((p) => p.replica === replica.id);
@@ -75,9 +97,16 @@ export async function statusRows(target: AdminTarget): Promise<StatusRow[]> {
     appendAll(rows, await replicaRows(target, replica, theirs));
   }
   // A proxy the store lists on a replica that is no longer registered (its lease ran out).
-  const known = new Set(rows.map((r) => r.proxy));
-  for (const p of elsewhere) if (!known.has(p.proxy)) rows.push(unknownRow(p.proxy, p.replica));
+  const listed = new Set(rows.map((r) => r.proxy));
+  for (const p of elsewhere) if (!listed.has(p.proxy)) rows.push(unknownRow(p.proxy, p.replica));
   return sortRows(rows);
+}
+
+/** The replicas and proxies the store lists (no replica answered for them). */
+async function storeMesh(store: EtcdStore): Promise<MeshView> {
+  const mesh = await readMesh(store);
+  if (mesh.replicas.length === 0) warn(`${store.description} lists no replica: is meshlite serve --store running?`);
+  return mesh;
 }
 
 /** The proxies another replica serves, as it reports them; UNKNOWN (and a warning) when it does not answer. */

@@ -136,7 +136,7 @@ function acceptingClient(adsPort: number, proxy: string): { close(): void } {
   };
 }
 
-test('store mode: every proxy on the replica it is connected to; a replica that does not answer leaves its proxies UNKNOWN', async () => {
+test('store mode (asking a replica, or the store): every proxy on the replica it is connected to; a replica that does not answer leaves its proxies UNKNOWN', async () => {
   await withProcesses('inspect-live-store', async (pm) => {
     const etcd: EtcdCluster = await startEtcd(pm, loopbackAddress('cli/inspect-live.test.ts'));
     const stores: EtcdStore[] = [];
@@ -216,6 +216,16 @@ test('store mode: every proxy on the replica it is connected to; a replica that 
         ['ghost.foo@replica-ghost', 'httpbin.foo@replica-b', 'sleep.foo@replica-a'],
         'the same mesh from the other replica',
       );
+      const fromStore = await meshlite('status', '--store', etcd.storeUrl('/status'));
+      assert.is(fromStore.code, 0, fromStore.stderr);
+      // All but CERT EXPIRES, a countdown that may have moved on between the two runs.
+      const withoutExpiry = (text: string) => text.split('\n').map((l) => l.split(/ {2,}/).slice(0, -1).join('|'));
+      assert.equal(
+        withoutExpiry(fromStore.stdout),
+        withoutExpiry(status.stdout),
+        'the same table when the replicas are found through the store',
+      );
+      assert.match(fromStore.stderr, 'warning: replica replica-ghost');
     } finally {
       for (const c of closers) c.close();
       await ghost.stop();
