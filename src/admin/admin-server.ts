@@ -127,7 +127,7 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
     const { proxy } = req.query as { proxy?: string };
     const withHeldBack = (sync: ProxySync) => {
       const heldBack = controlPlane.heldBackSnapshot(sync.proxy);
-      const facts = proxyFacts(sync.proxy, controlPlane.currentModel, cache);
+      const facts = proxyFacts(sync.proxy, controlPlane.currentModel, cache, ads.connectionsOf(sync.proxy).at(-1)?.credential);
       return heldBack ? { ...sync, ...facts, heldBack } : { ...sync, ...facts };
     };
     if (proxy === undefined) {

@@ -19,7 +19,8 @@ export interface ProxySyncFacts {
   kind?: string;
   synced?: boolean;
   types: TypeSyncFacts[];
-  certificate?: { serialNumber: string; notBefore: string; notAfter: string };
+  /** notBefore is absent for a node agent's certificate (known from its stream, not the certificate). */
+  certificate?: { serialNumber: string; notBefore?: string; notAfter: string };
   heldBack?: { since: string; reason: string; dangling: string[] };
 }
 
@@ -51,6 +52,11 @@ export function untilText(notAfter: string, now: number): string {
   if (Number.isNaN(ms)) return '-';
   const text = spanText(Math.abs(ms));
   return ms >= 0 ? text : `expired ${text} ago`;
+}
+
+function timeLeft(notAfter: string, now: number): string {
+  const text = untilText(notAfter, now);
+  return text.startsWith('expired') ? text : `${text} left`;
 }
 
 function spanText(ms: number): string {
@@ -100,9 +106,9 @@ export function formatStatusDetail(row: StatusRow, now: number): string {
   if (row.synced !== undefined) out.push(`synced: ${row.synced ? 'yes' : 'no'}`);
   if (row.certificate)
     out.push(
-      `certificate: serial ${row.certificate.serialNumber}, valid ${row.certificate.notBefore} to ${row.certificate.notAfter} (expires in ${untilText(row.certificate.notAfter, now)})`,
+      `certificate: serial ${row.certificate.serialNumber}, valid ${row.certificate.notBefore ? `${row.certificate.notBefore} ` : ''}until ${row.certificate.notAfter} (${timeLeft(row.certificate.notAfter, now)})`,
     );
-  else out.push('certificate: - (none issued by meshlite: its node agent holds it, or it uses none)');
+  else out.push('certificate: - (meshlite issued it none)');
   if (row.heldBack)
     out.push(
       `held back since ${row.heldBack.since}: ${row.heldBack.reason} (names resources it lacks: ${row.heldBack.dangling.join(', ')})`,
