@@ -25,6 +25,7 @@ import { type AdminRootRotation, registerCaRoutes } from './ca-routes.js';
 import type { Metrics } from './metrics.js';
 import type { RegistryStatus } from './registry-status.js';
 import type { StoreStatus } from './store-status.js';
+import { proxyFacts } from './proxy-facts.js';
 import { allProxySync, type ProxySync, proxySync } from './sync-status.js';
 
 /** The control plane as the admin endpoints read it. */
@@ -126,7 +127,8 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
     const { proxy } = req.query as { proxy?: string };
     const withHeldBack = (sync: ProxySync) => {
       const heldBack = controlPlane.heldBackSnapshot(sync.proxy);
-      return heldBack ? { ...sync, heldBack } : sync;
+      const facts = proxyFacts(sync.proxy, controlPlane.currentModel, cache, ads.connectionsOf(sync.proxy).at(-1)?.credential);
+      return heldBack ? { ...sync, ...facts, heldBack } : { ...sync, ...facts };
     };
     if (proxy === undefined) {
       const proxies = allProxySync(ads.listConnections(), cache).map(withHeldBack);

@@ -74,6 +74,9 @@ test('an agent stream authenticated by its workload certificate gets its config 
   assert.is(mine.keysOnNode, true);
   assert.is(mine.token, null);
   assert.match(mine.certificate.serialNumber, /^[0-9a-f]+$/);
+  // `meshlite status` counts down to the end of the certificate the agent's stream authenticated with.
+  const sync = JSON.parse(await adminText('/debug/syncz?proxy=sleep.foo'));
+  assert.equal(sync.certificate, { serialNumber: mine.certificate.serialNumber, notAfter: mine.certificate.expiresAt });
   const dump = await adminText('/debug/config_dump?proxy=sleep.foo');
   assert.not.match(dump, /PRIVATE KEY/);
   assert.not.match(dump, /"tls_certificate":/, 'no certificate secret in the dump');

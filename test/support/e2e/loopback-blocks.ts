@@ -36,6 +36,7 @@ export const LOOPBACK_BLOCKS = {
   'control-plane/marathon-registry.test.ts': 87,
   'e2e/marathon-mesh.test.ts': 88,
   'xds/access-log-envoy.test.ts': 92,
+  'cli/inspect-live.test.ts': 90,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
