@@ -25,8 +25,8 @@ export interface AnalysisContext {
   report(finding: RawFinding): void;
 }
 
-export function analysisContext(config: ConfigSet, report: (finding: RawFinding) => void): AnalysisContext {
-  const model = buildMeshModel(config);
+/** `model`: the one meshlite already built for this config (it is read, never changed). */
+export function analysisContext(config: ConfigSet, report: (finding: RawFinding) => void, model = buildMeshModel(config)): AnalysisContext {
   const entries: SelectableWorkload[] = config.workloadEntries.map((we) => ({
     label: `WorkloadEntry ${we.meta.namespace}/${we.meta.name}`,
     namespace: we.meta.namespace,

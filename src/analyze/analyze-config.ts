@@ -2,6 +2,7 @@
 // findings in the same order. A check that throws becomes an Info finding
 // naming it, so analysis never breaks a load or a command.
 import type { ConfigSet } from '../config/types.js';
+import type { MeshModel } from '../model/mesh-model.js';
 import { type AnalysisContext, analysisContext } from './analysis-context.js';
 import { checkGatewayPolicies, checkPolicyIdentities } from './authz-checks.js';
 import { type FieldLocator, type Finding, placeFinding, type RawFinding, sortFindings } from './finding.js';
@@ -29,6 +30,8 @@ export const CHECKS: Readonly<Record<string, Check>> = {
 export interface AnalyzeOptions {
   /** Places findings at their field (file:line:column); without it, at the first line of their resource. */
   locate?: FieldLocator;
+  /** The model built from this same config, when the caller has one (saves building it again). */
+  model?: MeshModel;
   /** The checks to run (tests replace them); all of CHECKS by default. */
   checks?: Readonly<Record<string, Check>>;
 }
@@ -38,7 +41,7 @@ export function analyzeConfig(config: ConfigSet, options: AnalyzeOptions = {}): 
   const out: Finding[] = [];
   let ctx: AnalysisContext;
   try {
-    ctx = analysisContext(config, (f) => raw.push(f));
+    ctx = analysisContext(config, (f) => raw.push(f), options.model);
   } catch (err) {
     return [checkFailed('model', err)];
   }

@@ -8,7 +8,9 @@ import { changedTypes, type ProxySnapshot, SnapshotEncoder } from '../cache/snap
 import { nextLoopTurn, type TimeSlicer } from '../util/time-slicer.js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import { ConsistencyChecker, type DanglingReference, describeDangling } from '../cache/snapshot-consistency.js';
-import type { ConfigStatus } from '../config/config-status.js';
+import type { ConfigFinding, ConfigStatus, FindingSeverity } from '../config/config-status.js';
+import { analyzeConfig } from '../analyze/analyze-config.js';
+import { countBySeverity } from '../analyze/finding.js';
 import type { ConfigSet, WorkloadEntry } from '../config/types.js';
 import { jwksTimeoutsOf, jwksUrisOf } from '../model/authorization.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
@@ -39,6 +41,8 @@ export interface ControlPlaneHooks {
   configApplied?(generation: number, proxies: number, millis: number): void;
   configRejected?(issues: number): void;
   snapshotBuilt?(proxyId: string, changed: readonly string[], millis: number): void;
+  /** The findings of `meshlite analyze` on the config just applied, by severity. */
+  configAnalyzed?(counts: Readonly<Record<FindingSeverity, number>>): void;
   /** A snapshot was not served: it names resources it does not hold (the proxy keeps its last good one). */
   snapshotInconsistent?(proxyId: string, dangling: readonly DanglingReference[]): void;
 }
@@ -113,6 +117,7 @@ export class ControlPlane implements AdminControlPlane {
         rejectedAt: now,
         issues: result.issues,
         totalIssues: result.totalIssues,
+        ...(prior?.findings ? { findings: prior.findings } : {}),
       };
       this.logger.warn(
         {
@@ -130,15 +135,31 @@ export class ControlPlane implements AdminControlPlane {
     // The load arrived in one task; building the model is another, with I/O served in between.
     await nextLoopTurn();
     this.loaded = result.config;
-    this.translator = new Translator(buildMeshModel(this.withRegistered(result.config), jwks), this.translatorOptions);
+    const config = this.withRegistered(result.config);
+    this.translator = new Translator(buildMeshModel(config, jwks), this.translatorOptions);
+    const findings = this.analyze(config);
     const started = performance.now();
     await Promise.all([...this.connected].map((id) => this.refresh(id, reason)));
     // Published only now, so "generation N reached" also means every snapshot reflects it.
     this.generation += 1;
-    this.status = { state: 'ok', generation: this.generation, loadedAt: now, files: result.files };
+    this.status = { state: 'ok', generation: this.generation, loadedAt: now, files: result.files, findings };
     const millis = performance.now() - started;
     this.logger.info({ reason, generation: this.generation, proxies: this.connected.size, millis: Math.round(millis) }, 'config applied');
     this.hooks.configApplied?.(this.generation, this.connected.size, millis);
+  }
+
+  /** Advisory: findings never stop a config from being applied, and a failure here is logged, never thrown. */
+  private analyze(config: ConfigSet): readonly ConfigFinding[] {
+    try {
+      const findings = analyzeConfig(config, { model: this.model });
+      const counts = countBySeverity(findings);
+      if (findings.length > 0) this.logger.info({ ...counts }, 'config analyzed: see /debug/configz or meshlite analyze for the findings');
+      this.hooks.configAnalyzed?.(counts);
+      return findings;
+    } catch (err) {
+      this.logger.warn({ err: String(err) }, 'config analysis failed; the config is served all the same');
+      return [];
+    }
   }
 
   /** The JWKS of every jwksUri the config names (fetched before the config is applied, so no proxy sees a placeholder first). */
