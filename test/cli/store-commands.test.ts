@@ -102,7 +102,10 @@ test.after(async () => {
 test('validate --store: ok on the applied config; a broken stored value is reported by its etcd key and line, exit 1', async () => {
   const ok = await meshlite('validate', '--store', url);
   assert.is(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /^ok: \d+ resources in \d+ key\(s\) of etcd:\/\/127\.77\.9\.1:2379\/cmds at revision \d+\n$/);
+  assert.match(
+    ok.stdout,
+    /^ok: \d+ resources \(\d+ ServiceEntry, [^)]+\) in \d+ key\(s\) of etcd:\/\/127\.77\.9\.1:2379\/cmds at revision \d+\n$/,
+  );
 
   const broken = openStore('/broken');
   const key = 'config/networking.istio.io/DestinationRule/foo/bad';
