@@ -129,6 +129,21 @@ test('validate --store: ok on the applied config; a broken stored value is repor
   assert.match(empty.stderr, 'holds no config yet: write it with meshlite apply');
 });
 
+test('analyze --store: the findings of the stored config, placed at the etcd key and line of the field', async () => {
+  const clean = await meshlite('analyze', '--store', url);
+  assert.is(clean.code, 0, clean.stderr);
+  assert.is(clean.stdout, 'no findings\n');
+  const s3 = etcd.storeUrl('/analyze');
+  const applied = await meshlite('apply', '-f', 'examples/s3-dr-disable', '--store', s3);
+  assert.is(applied.code, 0, applied.stderr);
+  const r = await meshlite('analyze', '--store', s3);
+  assert.is(r.code, 1, r.stderr);
+  assert.match(
+    r.stdout,
+    /^etcd:\/analyze\/config\/networking\.istio\.io\/DestinationRule\/bar\/httpbin:\d+:\d+: Error ML0101 DestinationRule bar\/httpbin: spec\.trafficPolicy\.tls\.mode: /m,
+  );
+});
+
 test('proxies, generate, describe and diff --store mean exactly what they mean from the files applied', async () => {
   for (const args of [['proxies'], ['generate', '--proxy', 'sleep.foo'], ['describe'], ['generate', '--all', '-o', 'yaml']]) {
     const [fromFiles, fromStore] = await Promise.all([meshlite(...args, '-c', S1), meshlite(...args, '--store', url)]);
