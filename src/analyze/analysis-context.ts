@@ -23,6 +23,8 @@ export interface AnalysisContext {
   model: MeshModel;
   workloads: readonly SelectableWorkload[];
   report(finding: RawFinding): void;
+  /** Per analysis run: workloads by namespace, and the answers of selectedWorkloads (many policies share a selector). */
+  readonly index: { byNamespace: Map<string, SelectableWorkload[]>; selections: Map<string, SelectableWorkload[]> };
 }
 
 /** `model`: the one meshlite already built for this config (it is read, never changed). */
@@ -41,7 +43,10 @@ export function analysisContext(config: ConfigSet, report: (finding: RawFinding)
     ports: g.spec.template.ports,
     fromGroup: true,
   }));
-  return { config, model, workloads: [...entries, ...groups], report };
+  const workloads = [...entries, ...groups];
+  const byNamespace = new Map<string, SelectableWorkload[]>();
+  for (const w of workloads) byNamespace.set(w.namespace, [...(byNamespace.get(w.namespace) ?? []), w]);
+  return { config, model, workloads, report, index: { byNamespace, selections: new Map() } };
 }
 
 /**
@@ -55,7 +60,14 @@ export function selectedWorkloads(
   namespace: string,
   anyNamespace = namespace === ctx.config.mesh.rootNamespace,
 ): SelectableWorkload[] {
-  return ctx.workloads.filter((w) => (anyNamespace || w.namespace === namespace) && matchesSelector(selector, w.labels));
+  const key = `${anyNamespace ? '*' : namespace}\u0000${JSON.stringify(Object.entries(selector).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+  let found = ctx.index.selections.get(key);
+  if (!found) {
+    const candidates = anyNamespace ? ctx.workloads : (ctx.index.byNamespace.get(namespace) ?? []);
+    found = candidates.filter((w) => matchesSelector(selector, w.labels));
+    ctx.index.selections.set(key, found);
+  }
+  return found;
 }
 
 /** The services a host written in `namespace` names: one, or every one a wildcard matches. */

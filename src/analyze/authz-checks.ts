@@ -97,6 +97,7 @@ function onlyGateways(ctx: AnalysisContext, selector: Labels | undefined, namesp
  * their Gateway servers only.
  */
 export function checkGatewayPolicies(ctx: AnalysisContext): void {
+  if (ctx.config.gateways.length === 0) return;
   for (const ap of ctx.config.authorizationPolicies) {
     const gateways = onlyGateways(ctx, ap.spec.selector, ap.meta.namespace);
     if (gateways.length === 0) continue;

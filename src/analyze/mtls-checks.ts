@@ -83,7 +83,7 @@ function strictBy(ctx: AnalysisContext, e: Endpoint): string {
 
 /** Services whose workloadSelector picks a workload. */
 function servicesSelecting(ctx: AnalysisContext, w: SelectableWorkload): Service[] {
-  return ctx.model.registry.services.filter((s) => s.selector && s.namespace === w.namespace && matchesSelector(s.selector, w.labels));
+  return ctx.model.registry.services.filter((s) => s.namespace === w.namespace && s.selector && matchesSelector(s.selector, w.labels));
 }
 
 /** ML0103, ML0104: PeerAuthentication portLevelMtls keys are the workload's own (target) ports. */

@@ -136,22 +136,25 @@ export class ControlPlane implements AdminControlPlane {
     await nextLoopTurn();
     this.loaded = result.config;
     const config = this.withRegistered(result.config);
-    this.translator = new Translator(buildMeshModel(config, jwks), this.translatorOptions);
-    const findings = this.analyze(config);
+    const model = buildMeshModel(config, jwks);
+    this.translator = new Translator(model, this.translatorOptions);
     const started = performance.now();
     await Promise.all([...this.connected].map((id) => this.refresh(id, reason)));
+    const millis = performance.now() - started;
+    // Proxies have their config first; the advice on it comes a loop turn later.
+    await nextLoopTurn();
+    const findings = this.analyze(config, model);
     // Published only now, so "generation N reached" also means every snapshot reflects it.
     this.generation += 1;
     this.status = { state: 'ok', generation: this.generation, loadedAt: now, files: result.files, findings };
-    const millis = performance.now() - started;
     this.logger.info({ reason, generation: this.generation, proxies: this.connected.size, millis: Math.round(millis) }, 'config applied');
     this.hooks.configApplied?.(this.generation, this.connected.size, millis);
   }
 
   /** Advisory: findings never stop a config from being applied, and a failure here is logged, never thrown. */
-  private analyze(config: ConfigSet): readonly ConfigFinding[] {
+  private analyze(config: ConfigSet, model: MeshModel): readonly ConfigFinding[] {
     try {
-      const findings = analyzeConfig(config, { model: this.model });
+      const findings = analyzeConfig(config, { model });
       const counts = countBySeverity(findings);
       if (findings.length > 0) this.logger.info({ ...counts }, 'config analyzed: see /debug/configz or meshlite analyze for the findings');
       this.hooks.configAnalyzed?.(counts);
