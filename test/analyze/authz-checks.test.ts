@@ -2,6 +2,9 @@
 // gateways where what they set does not apply.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { loadConfigTexts } from '../../src/config/load-texts.js';
+import { buildMeshModel } from '../../src/model/mesh-model.js';
+import { translate } from '../../src/translate/translator.js';
 import { principalIds } from '../../src/xds/rbac-matchers.js';
 import { analyze, authorizationPolicy, BASE, codes, gateway, peerAuthentication, virtualService, workload } from './analyze-fixtures.js';
 
@@ -98,6 +101,25 @@ test('ML0404: a PeerAuthentication on gateway workloads only; none when it selec
   assert.equal(codes(findings), ['ML0404']);
   assert.is(findings[0]!.field, 'spec.mtls.mode');
   assert.equal(codes(analyze(...BASE, INGRESS, gw, ROUTES, pa('httpbin'))), []);
+});
+
+test('what ML0404 says: the gateway proxy gets the same resources with and without the PeerAuthentication', () => {
+  const gw = gateway('gw', 'bar', { selector: { app: 'ingress' }, servers: [server()] });
+  const pa = peerAuthentication('pa', 'bar', {
+    selector: { matchLabels: { app: 'ingress' } },
+    mtls: { mode: 'STRICT' },
+    portLevelMtls: { 8443: { mode: 'DISABLE' } },
+  });
+  const resources = (...docs: string[]) => {
+    const loaded = loadConfigTexts([{ name: 't.yaml', text: docs.join('---\n') }]);
+    assert.ok(loaded.ok);
+    const result = translate(buildMeshModel(loaded.config), 'ingress.bar');
+    assert.ok(result.ok && result.kind === 'gateway');
+    return result.resources;
+  };
+  const without = resources(...BASE, INGRESS, gw, ROUTES);
+  assert.ok(without.listeners.length > 0, 'the gateway has listeners');
+  assert.equal(resources(...BASE, INGRESS, gw, ROUTES, pa), without);
 });
 
 test.run();
