@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { type ConfigIssue, formatIssues } from '../config/diagnostics.js';
-import type { LoadResult } from '../config/load-config.js';
+import { DEFAULT_NAMESPACE, type LoadResult } from '../config/load-config.js';
+import { parseYamlText, readYamlFiles, type YamlDocument } from '../config/yaml-files.js';
+import { documentLocator } from '../analyze/document-locator.js';
+import type { FieldLocator } from '../analyze/finding.js';
 import type { ConfigSet } from '../config/types.js';
 import { loadMeshConfig } from '../control-plane/load-mesh.js';
 import { type TranslationWarning, translationWarnings } from '../analyze/translation-warnings.js';
@@ -29,10 +32,17 @@ export function validateCommand(): Command {
         const limits = limitsFrom(opts);
         if (source.kind === 'files') {
           const result = loadMeshConfig(source.paths, { limits, defaultNamespace: opts.namespace });
-          return report(result, `${result.files.length} file(s)`, opts.output);
+          const documents = () => readYamlFiles(source.paths, process.cwd(), undefined, opts.namespace ?? DEFAULT_NAMESPACE).documents;
+          return report(result, `${result.files.length} file(s)`, opts.output, documents);
         }
         const loaded = await loadStoreConfig(store!, { limits });
-        return report(loaded.result, `${loaded.keys} key(s) of ${store!.description} at revision ${loaded.revision}`, opts.output);
+        const documents = () => loaded.texts.flatMap((t) => parseYamlText(t.text, t.name).documents);
+        return report(
+          loaded.result,
+          `${loaded.keys} key(s) of ${store!.description} at revision ${loaded.revision}`,
+          opts.output,
+          documents,
+        );
       });
     });
 }
@@ -56,7 +66,8 @@ export function kindCounts(c: ConfigSet): Record<string, number> {
 
 const issueJson = (i: ConfigIssue) => ({ file: i.file, line: i.line, column: i.column, field: i.path, message: i.message });
 
-function report(result: LoadResult, where: string, output: string): void {
+/** `documents`: the YAML read again, to place each warning at its rule (read only when there is a warning). */
+function report(result: LoadResult, where: string, output: string, documents: () => YamlDocument[]): void {
   if (!result.ok) {
     process.exitCode = 1;
     if (output === 'json') {
@@ -70,7 +81,10 @@ function report(result: LoadResult, where: string, output: string): void {
   }
   const byKind = kindCounts(result.config);
   const total = Object.values(byKind).reduce((a, b) => a + b, 0);
-  const warnings = translationWarnings(result.config);
+  let locator: FieldLocator | undefined;
+  const warnings = translationWarnings(result.config, {
+    locate: (source, path) => (locator ??= documentLocator(documents()))(source, path),
+  });
   if (output === 'json') {
     const json = { ok: true, resources: total, byKind, where, errors: [], totalErrors: 0, warnings };
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);

@@ -111,7 +111,7 @@ test('validate: -o json lists errors as objects; the fail-closed authz warnings 
   assert.is(warned.code, 0, warned.stderr);
   assert.match(
     warned.stderr,
-    /^warning: examples\/authz-fields\/policies\.yaml:8: TCP chains: AuthorizationPolicy library\/catalog-readers rule 0: rule dropped \(allows less\)/m,
+    /^warning: examples\/authz-fields\/policies\.yaml:20: TCP chains: AuthorizationPolicy library\/catalog-readers rule 0: rule dropped \(allows less\)/m,
   );
   assert.match(
     warned.stdout,
