@@ -248,11 +248,19 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
 }
 
 /** The analyze findings of the config served, and how many of each severity (meshlite analyze explains each code). */
-function findingsView(status: ConfigStatus): { findings: readonly ConfigFinding[]; findingCounts: Record<FindingSeverity, number> } {
+function findingsView(status: ConfigStatus): {
+  findings: readonly ConfigFinding[];
+  findingCounts: Record<FindingSeverity, number>;
+  findingsNotListed?: number;
+} {
   const findings = status.findings ?? [];
   const findingCounts: Record<FindingSeverity, number> = { Error: 0, Warning: 0, Info: 0 };
   for (const f of findings) findingCounts[f.severity] += 1;
-  return { findings, findingCounts };
+  if (findings.length <= LISTED_FINDINGS) return { findings, findingCounts };
+  return { findings: findings.slice(0, LISTED_FINDINGS), findingCounts, findingsNotListed: findings.length - LISTED_FINDINGS };
 }
+
+/** A config with a systematic mistake can have thousands of findings: the page lists these many (all are counted). */
+const LISTED_FINDINGS = 500;
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());

@@ -8,9 +8,8 @@ import { changedTypes, type ProxySnapshot, SnapshotEncoder } from '../cache/snap
 import { nextLoopTurn, type TimeSlicer } from '../util/time-slicer.js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import { ConsistencyChecker, type DanglingReference, describeDangling } from '../cache/snapshot-consistency.js';
-import type { ConfigFinding, ConfigStatus, FindingSeverity } from '../config/config-status.js';
-import { analyzeConfig } from '../analyze/analyze-config.js';
-import { countBySeverity } from '../analyze/finding.js';
+import type { ConfigStatus, FindingSeverity } from '../config/config-status.js';
+import { analyzeApplied } from './config-findings.js';
 import type { ConfigSet, WorkloadEntry } from '../config/types.js';
 import { jwksTimeoutsOf, jwksUrisOf } from '../model/authorization.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
@@ -143,26 +142,12 @@ export class ControlPlane implements AdminControlPlane {
     const millis = performance.now() - started;
     // Proxies have their config first; the advice on it comes a loop turn later.
     await nextLoopTurn();
-    const findings = this.analyze(config, model);
+    const findings = analyzeApplied(config, model, this.logger, this.hooks);
     // Published only now, so "generation N reached" also means every snapshot reflects it.
     this.generation += 1;
     this.status = { state: 'ok', generation: this.generation, loadedAt: now, files: result.files, findings };
     this.logger.info({ reason, generation: this.generation, proxies: this.connected.size, millis: Math.round(millis) }, 'config applied');
     this.hooks.configApplied?.(this.generation, this.connected.size, millis);
-  }
-
-  /** Advisory: findings never stop a config from being applied, and a failure here is logged, never thrown. */
-  private analyze(config: ConfigSet, model: MeshModel): readonly ConfigFinding[] {
-    try {
-      const findings = analyzeConfig(config, { model });
-      const counts = countBySeverity(findings);
-      if (findings.length > 0) this.logger.info({ ...counts }, 'config analyzed: see /debug/configz or meshlite analyze for the findings');
-      this.hooks.configAnalyzed?.(counts);
-      return findings;
-    } catch (err) {
-      this.logger.warn({ err: String(err) }, 'config analysis failed; the config is served all the same');
-      return [];
-    }
   }
 
   /** The JWKS of every jwksUri the config names (fetched before the config is applied, so no proxy sees a placeholder first). */
