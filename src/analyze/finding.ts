@@ -1,7 +1,7 @@
 // What `meshlite analyze` reports: a stable code, how serious it is, the
 // resource and the field it is about, and a sentence on what to do. Findings
 // are advice on a config that loaded: they never reject it.
-import type { PathSegment } from '../config/diagnostics.js';
+import { joinPath, type PathSegment } from '../config/diagnostics.js';
 import type { Resource, Source } from '../config/resource.js';
 import type { ConfigFinding, FindingSeverity } from '../config/config-status.js';
 
@@ -38,15 +38,9 @@ export function placeFinding(raw: RawFinding, locate: FieldLocator | undefined):
     file: resource.source.file,
     line: at.line,
     column: at.column,
-    field: joinField(path),
+    field: joinPath(path),
     message: raw.message,
   };
-}
-
-function joinField(path: readonly PathSegment[]): string {
-  let out = '';
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
-  return out;
 }
 
 /** Deterministic order: file, line, code (then column and message, so equal places still sort one way). */

@@ -66,7 +66,7 @@ test('ML0103: portLevelMtls keyed by the service port; ML0104: by a port nothing
     });
   const byService = analyze(...BASE, pa(8000));
   assert.equal(codes(byService), ['ML0103']);
-  assert.is(byService[0]!.field, 'spec.portLevelMtls.8000');
+  assert.is(byService[0]!.field, 'spec.portLevelMtls["8000"]', 'written as validate writes field paths');
   assert.match(byService[0]!.message, /listen on 80\b.*key it 80/);
   assert.equal(codes(analyze(...BASE, pa(9999))), ['ML0104']);
   assert.equal(codes(analyze(...BASE, pa(80))), []);
