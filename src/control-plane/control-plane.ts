@@ -142,7 +142,7 @@ export class ControlPlane implements AdminControlPlane {
     const millis = performance.now() - started;
     // Proxies have their config first; the advice on it comes a loop turn later.
     await nextLoopTurn();
-    const findings = analyzeApplied(config, model, this.logger, this.hooks);
+    const findings = analyzeApplied(result.findings, config, model, this.logger, this.hooks);
     // Published only now, so "generation N reached" also means every snapshot reflects it.
     this.generation += 1;
     this.status = { state: 'ok', generation: this.generation, loadedAt: now, files: result.files, findings };

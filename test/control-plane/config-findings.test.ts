@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { loadConfigTexts } from '../../src/config/load-texts.js';
+import { analyzeApplied } from '../../src/control-plane/config-findings.js';
 import { type RunningMeshlite, startMeshlite } from '../../src/control-plane/start-meshlite.js';
+import { buildMeshModel } from '../../src/model/mesh-model.js';
 import { EXAMPLES_DIR } from '../support/paths.js';
 import { until } from '../support/poll.js';
 
@@ -68,7 +71,9 @@ test('a reload with a finding shows it in /debug/configz and the gauge; a reject
       second.findings.map((f: Configz) => `${f.code} ${f.severity} ${f.kind} ${f.namespace}/${f.name} ${f.field}`),
       ['ML0301 Warning DestinationRule foo/typo spec.host'],
     );
+    // Placed at the field by the config-loading worker: `  host: ...` is line 5, its value starts in column 9.
     assert.ok(String(second.findings[0].file).endsWith('typo.yaml'), second.findings[0].file);
+    assert.equal([second.findings[0].line, second.findings[0].column], [5, 9]);
     assert.equal(second.findingCounts, { Error: 0, Warning: 1, Info: 0 });
     assert.is(await gauge(m, 'Warning'), '1');
 
@@ -84,6 +89,30 @@ test('a reload with a finding shows it in /debug/configz and the gauge; a reject
       ['ML0301'],
     );
   });
+});
+
+test('a load without findings (loaded on the calling thread) is analyzed when applied; a failing analysis serves the config all the same', () => {
+  const loaded = loadConfigTexts([{ name: 'typo.yaml', text: UNKNOWN_HOST_RULE }]);
+  assert.ok(loaded.ok);
+  const counted: Record<string, number>[] = [];
+  const warned: string[] = [];
+  const logger = { info: () => {}, warn: (_o: object, m?: string) => void warned.push(m ?? ''), debug: () => {} };
+  const hooks = { configAnalyzed: (c: Record<string, number>) => void counted.push({ ...c }) };
+  const found = analyzeApplied(undefined, loaded.config, buildMeshModel(loaded.config), logger, hooks);
+  assert.equal(
+    found.map((f) => `${f.code} ${f.file}:${f.line}`),
+    ['ML0301 typo.yaml:1'],
+  );
+  assert.equal(counted, [{ Error: 0, Warning: 1, Info: 0 }]);
+  const given = [{ ...found[0]!, line: 5, column: 9 }];
+  assert.is(analyzeApplied(given, loaded.config, buildMeshModel(loaded.config), logger, hooks), given, "the worker's findings are kept");
+  const broken = {
+    configAnalyzed: () => {
+      throw new Error('gauge broke');
+    },
+  };
+  assert.equal(analyzeApplied(undefined, loaded.config, buildMeshModel(loaded.config), logger, broken), []);
+  assert.equal(warned, ['config analysis failed; the config is served all the same']);
 });
 
 test.run();
