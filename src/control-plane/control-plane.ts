@@ -140,8 +140,8 @@ export class ControlPlane implements AdminControlPlane {
     const started = performance.now();
     await Promise.all([...this.connected].map((id) => this.refresh(id, reason)));
     const millis = performance.now() - started;
-    // Proxies have their config first; the advice on it comes a loop turn later.
-    await nextLoopTurn();
+    // A load from the worker comes analyzed; otherwise proxies have their config first and the advice comes a loop turn later.
+    if (!result.findings) await nextLoopTurn();
     const findings = analyzeApplied(result.findings, config, model, this.logger, this.hooks);
     // Published only now, so "generation N reached" also means every snapshot reflects it.
     this.generation += 1;
