@@ -33,10 +33,11 @@ const RULES: LayerRules = {
     diff: [...BASE, 'config'],
     store: [...BASE, 'config', 'ca', 'identity'],
     'ca-service': [...BASE, 'config', 'model', 'ca', 'identity', 'credentials'],
+    analyze: [...BASE, 'config', 'model', 'xds', 'translate'],
     admin: [...PIPELINE, ...BESIDE],
-    'control-plane': [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'store'],
+    'control-plane': [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'store', 'analyze'],
     agent: [...PIPELINE, 'ca', 'ca-service', 'identity'],
-    cli: [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'control-plane', 'agent', 'store'],
+    cli: [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'control-plane', 'agent', 'store', 'analyze'],
   },
   exceptions: [
     {

@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import { formatIssues } from '../config/diagnostics.js';
-import type { ConfigStatus } from '../config/config-status.js';
+import type { ConfigFinding, ConfigStatus, FindingSeverity } from '../config/config-status.js';
 import { credentialReport } from '../credentials/credential-report.js';
 import type { CredentialReference } from '../credentials/credential.js';
 import type { CredentialStore } from '../credentials/credential-store.js';
@@ -225,7 +225,7 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
     };
     const where = deps.store ? 'in the store' : 'on disk';
     if (!status) return { state: 'not loaded', ...waiting };
-    if (status.state === 'ok') return { ...status, loadedAt: new Date(status.loadedAt).toISOString(), ...waiting };
+    if (status.state === 'ok') return { ...status, loadedAt: new Date(status.loadedAt).toISOString(), ...findingsView(status), ...waiting };
     return {
       state: 'rejected',
       servingGeneration: status.generation,
@@ -236,6 +236,7 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
       rejectedAt: new Date(status.rejectedAt).toISOString(),
       errorCount: status.totalIssues,
       errors: formatIssues(status.issues, status.totalIssues),
+      ...findingsView(status),
       ...waiting,
     };
   });
@@ -247,5 +248,21 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
 
   return app;
 }
+
+/** The analyze findings of the config served, and how many of each severity (meshlite analyze explains each code). */
+function findingsView(status: ConfigStatus): {
+  findings: readonly ConfigFinding[];
+  findingCounts: Record<FindingSeverity, number>;
+  findingsNotListed?: number;
+} {
+  const findings = status.findings ?? [];
+  const findingCounts: Record<FindingSeverity, number> = { Error: 0, Warning: 0, Info: 0 };
+  for (const f of findings) findingCounts[f.severity] += 1;
+  if (findings.length <= LISTED_FINDINGS) return { findings, findingCounts };
+  return { findings: findings.slice(0, LISTED_FINDINGS), findingCounts, findingsNotListed: findings.length - LISTED_FINDINGS };
+}
+
+/** A config with a systematic mistake can have thousands of findings: the page lists these many (all are counted). */
+const LISTED_FINDINGS = 500;
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());

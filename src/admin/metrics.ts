@@ -2,6 +2,7 @@
 // instance. Also the observer the ADS streams report to.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DanglingReference } from '../cache/snapshot-consistency.js';
+import type { FindingSeverity } from '../config/config-status.js';
 import type { StreamObserver } from '../server/stream-status.js';
 import { registerBuildInfo } from '../util/build-info-metric.js';
 import type { ResourceType } from '../xds/type-urls.js';
@@ -72,6 +73,12 @@ export class Metrics implements StreamObserver {
     help: 'Errors in the config on disk now (0 when it is being served)',
     registers: [this.registry],
   });
+  readonly configFindings = new Gauge({
+    name: 'meshlite_config_findings',
+    help: 'Findings of meshlite analyze on the config being served, by severity (advice: they never reject a config)',
+    labelNames: ['severity'],
+    registers: [this.registry],
+  });
   readonly configGeneration = new Gauge({
     name: 'meshlite_config_generation',
     help: 'Generation of the config being served',
@@ -124,6 +131,10 @@ export class Metrics implements StreamObserver {
     this.configGeneration.set(generation);
     this.configErrorsCurrent.set(0);
     this.configApplySeconds.observe(millis / 1000);
+  }
+
+  configAnalyzed(counts: Readonly<Record<FindingSeverity, number>>): void {
+    for (const [severity, count] of Object.entries(counts)) this.configFindings.set({ severity }, count);
   }
 
   configRejected(issues: number): void {

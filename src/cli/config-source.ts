@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { formatIssues } from '../config/diagnostics.js';
 import type { LoadOptions, LoadResult } from '../config/load-config.js';
+import type { ConfigText } from '../config/load-texts.js';
 import { loadMeshTexts } from '../control-plane/load-mesh.js';
 import { withKeyIssues } from '../control-plane/stored-config-load.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
@@ -74,6 +75,8 @@ export interface StoreConfigLoad {
   revision: number;
   /** How many config keys the store holds. */
   keys: number;
+  /** The stored values as read (analyze finds the line of a field in them). */
+  texts: readonly ConfigText[];
 }
 
 /** The store's config resources, validated exactly as files are (and each must sit under its own key). */
@@ -84,7 +87,7 @@ export async function loadStoreConfig(store: EtcdStore, options: LoadOptions = {
     throw new StoreContentError(
       `${store.description} holds no config yet: write it with meshlite apply -f <dir> --store ${store.description}`,
     );
-  return { result: withKeyIssues(loadMeshTexts(texts, options), issues), revision: read.revision, keys: texts.length };
+  return { result: withKeyIssues(loadMeshTexts(texts, options), issues), revision: read.revision, keys: texts.length, texts };
 }
 
 /** The store's config as a model, or every problem printed and exit 1. */

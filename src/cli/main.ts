@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { agentCommand } from './agent.js';
+import { analyzeCommand } from './analyze.js';
 import { applyCommand } from './apply.js';
 import { bootstrapCommand } from './bootstrap.js';
 import { caCommand } from './ca.js';
@@ -25,6 +26,7 @@ program.name('meshlite').description('A lite Istio-style control plane for Envoy
 // Options after a subcommand belong to it (`token revoke --proxy` is not `token --proxy`).
 program.enablePositionalOptions();
 program.addCommand(validateCommand());
+program.addCommand(analyzeCommand());
 program.addCommand(generateCommand());
 program.addCommand(proxiesCommand());
 program.addCommand(describeCommand());

@@ -1,6 +1,7 @@
 // Loads a config directory into a validated ConfigSet, or every problem found.
 // Either the whole set is good or nothing is returned: never half a config.
 import { appendAll } from '../util/append-all.js';
+import type { ConfigFinding } from './config-status.js';
 import { type ConfigIssue, joinPath, type PathSegment, sortIssues } from './diagnostics.js';
 import { findHandler, type KindHandler, type LoadedResource, UNSUPPORTED_KINDS } from './kinds/index.js';
 import { checkNamespaceDefaults } from './kinds/sidecar.js';
@@ -14,7 +15,14 @@ import { byAge } from './resource.js';
 import { checkPolicyTargets, type TargetedPolicy } from './policy-targets.js';
 
 export type LoadResult =
-  | { ok: true; config: ConfigSet; files: readonly string[]; summaries: readonly FileSummary[] }
+  | {
+      ok: true;
+      config: ConfigSet;
+      files: readonly string[];
+      summaries: readonly FileSummary[];
+      /** What `meshlite analyze` finds in it, when the loader ran the analysis (the config-loading worker does). */
+      findings?: readonly ConfigFinding[];
+    }
   | {
       ok: false;
       /** The first `maxReportedErrors` problems, sorted by file and line. */
@@ -35,6 +43,8 @@ export interface LoadOptions {
    * Config held as texts (a store's values) always names its namespace.
    */
   defaultNamespace?: string;
+  /** Handed the parsed YAML documents (which know where each field is) before they are validated. */
+  onDocuments?: (documents: readonly YamlDocument[]) => void;
 }
 
 /** The namespace a file's resources are in when neither they nor their directory name one (as kubectl's). */
@@ -71,6 +81,7 @@ const ENVELOPE = obj(
 export function loadConfig(paths: readonly string[], options: LoadOptions = {}): LoadResult {
   const limits = withDefaults(options.limits);
   const read = readYamlFiles(paths, options.cwd ?? process.cwd(), limits, options.defaultNamespace ?? DEFAULT_NAMESPACE);
+  options.onDocuments?.(read.documents);
   return buildConfigSet(read.documents, read.issues, read.files, { limits, summaries: read.summaries });
 }
 

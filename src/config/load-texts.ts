@@ -18,6 +18,7 @@ export interface ConfigText {
 export function loadConfigTexts(sources: readonly ConfigText[], options: LoadOptions = {}): LoadResult {
   const limits = withDefaults(options.limits);
   const parsed = parseTexts(sources, limits);
+  options.onDocuments?.(parsed.documents);
   return buildConfigSet(
     parsed.documents,
     parsed.issues,
@@ -31,6 +32,7 @@ export function loadConfigFilesAndTexts(paths: readonly string[], sources: reado
   const limits = withDefaults(options.limits);
   const read = readYamlFiles(paths, options.cwd ?? process.cwd(), limits, options.defaultNamespace ?? DEFAULT_NAMESPACE);
   const parsed = parseTexts(sources, limits);
+  options.onDocuments?.([...read.documents, ...parsed.documents]);
   return buildConfigSet(
     [...read.documents, ...parsed.documents],
     [...read.issues, ...parsed.issues],

@@ -1,11 +1,11 @@
-// Loads config (with the mesh-level checks) in a worker thread. The worker lives for one load, so the
+// Loads config (with the mesh-level checks and the analysis) in a worker thread. The worker lives for one load, so the
 // memory a large (or hostile) file took is returned with it; a worker that
 // dies (out of memory, a bug) yields a rejected load, never an exception.
 import { Worker } from 'node:worker_threads';
 import type { LoadOptions, LoadResult } from '../config/load-config.js';
 import type { ConfigText } from '../config/load-texts.js';
-import type { LoadRequest } from './config-load-worker.js';
-import { loadMeshConfig } from './load-mesh.js';
+import type { LoadRequest } from './analyzed-load.js';
+import { analyzedLoad } from './analyzed-load.js';
 
 export interface ConfigLoader {
   load(paths: readonly string[]): Promise<LoadResult>;
@@ -63,7 +63,7 @@ export class InlineConfigLoader implements ConfigLoader {
   constructor(private readonly options: LoadOptions = {}) {}
 
   async load(paths: readonly string[]): Promise<LoadResult> {
-    return loadMeshConfig(paths, this.options);
+    return analyzedLoad({ paths, options: this.options });
   }
 }
 

@@ -8,7 +8,8 @@ import { changedTypes, type ProxySnapshot, SnapshotEncoder } from '../cache/snap
 import { nextLoopTurn, type TimeSlicer } from '../util/time-slicer.js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import { ConsistencyChecker, type DanglingReference, describeDangling } from '../cache/snapshot-consistency.js';
-import type { ConfigStatus } from '../config/config-status.js';
+import type { ConfigStatus, FindingSeverity } from '../config/config-status.js';
+import { analyzeApplied } from './config-findings.js';
 import type { ConfigSet, WorkloadEntry } from '../config/types.js';
 import { jwksTimeoutsOf, jwksUrisOf } from '../model/authorization.js';
 import { buildMeshModel, type MeshModel } from '../model/mesh-model.js';
@@ -39,6 +40,8 @@ export interface ControlPlaneHooks {
   configApplied?(generation: number, proxies: number, millis: number): void;
   configRejected?(issues: number): void;
   snapshotBuilt?(proxyId: string, changed: readonly string[], millis: number): void;
+  /** The findings of `meshlite analyze` on the config just applied, by severity. */
+  configAnalyzed?(counts: Readonly<Record<FindingSeverity, number>>): void;
   /** A snapshot was not served: it names resources it does not hold (the proxy keeps its last good one). */
   snapshotInconsistent?(proxyId: string, dangling: readonly DanglingReference[]): void;
 }
@@ -113,6 +116,7 @@ export class ControlPlane implements AdminControlPlane {
         rejectedAt: now,
         issues: result.issues,
         totalIssues: result.totalIssues,
+        ...(prior?.findings ? { findings: prior.findings } : {}),
       };
       this.logger.warn(
         {
@@ -132,13 +136,18 @@ export class ControlPlane implements AdminControlPlane {
     // The load arrived in one task; building the model is another, with I/O served in between.
     await nextLoopTurn();
     this.loaded = result.config;
-    this.translator = new Translator(buildMeshModel(this.withRegistered(result.config), jwks), this.translatorOptions);
+    const config = this.withRegistered(result.config);
+    const model = buildMeshModel(config, jwks);
+    this.translator = new Translator(model, this.translatorOptions);
     const started = performance.now();
     await Promise.all([...this.connected].map((id) => this.refresh(id, reason)));
+    const millis = performance.now() - started;
+    // A load from the worker comes analyzed; otherwise proxies have their config first and the advice comes a loop turn later.
+    if (!result.findings) await nextLoopTurn();
+    const findings = analyzeApplied(result.findings, config, model, this.logger, this.hooks);
     // Published only now, so "generation N reached" also means every snapshot reflects it.
     this.generation += 1;
-    this.status = { state: 'ok', generation: this.generation, loadedAt: now, files: result.files };
-    const millis = performance.now() - started;
+    this.status = { state: 'ok', generation: this.generation, loadedAt: now, files: result.files, findings };
     this.logger.info(
       { reason, generation: this.generation, proxies: this.connected.size, millis: Math.round(millis) },
       `applied config generation ${this.generation} to ${this.connected.size} connected proxies`,

@@ -77,7 +77,10 @@ test('generate: unknown proxy and a workload without sidecar are clear errors', 
 test('validate: good config exits 0; broken config exits 1 listing every error with file:line:col', () => {
   const ok = meshlite('validate', '-c', 'examples/s3-dr-disable');
   assert.is(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /^ok: 11 resources in 4 file\(s\)/);
+  assert.match(
+    ok.stdout,
+    /^ok: 11 resources \(3 ServiceEntry, 6 WorkloadEntry, 1 PeerAuthentication, 1 DestinationRule\) in 4 file\(s\)\n$/,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'meshlite-cli-'));
   try {
     writeFileSync(

@@ -63,7 +63,10 @@ test('validate, proxies, generate and describe read documents without namespaces
   const dir = shopDir('offline');
   const valid = await meshlite('validate', '-c', dir, '-n', 'shop');
   assert.is(valid.code, 0, valid.stderr);
-  assert.match(valid.stdout, /^ok: 15 resources in 6 file\(s\)/);
+  assert.match(
+    valid.stdout,
+    /^ok: 21 resources \(4 ServiceEntry, 7 WorkloadEntry, 4 DestinationRule, 5 VirtualService, 1 Gateway\) in 6 file\(s\)/,
+  );
 
   const shop = await meshlite('proxies', '-c', dir, '-n', 'shop');
   assert.is(shop.code, 0, shop.stderr);

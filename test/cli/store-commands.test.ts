@@ -102,7 +102,10 @@ test.after(async () => {
 test('validate --store: ok on the applied config; a broken stored value is reported by its etcd key and line, exit 1', async () => {
   const ok = await meshlite('validate', '--store', url);
   assert.is(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /^ok: \d+ resources in \d+ key\(s\) of etcd:\/\/127\.77\.9\.1:2379\/cmds at revision \d+\n$/);
+  assert.match(
+    ok.stdout,
+    /^ok: \d+ resources \(\d+ ServiceEntry, [^)]+\) in \d+ key\(s\) of etcd:\/\/127\.77\.9\.1:2379\/cmds at revision \d+\n$/,
+  );
 
   const broken = openStore('/broken');
   const key = 'config/networking.istio.io/DestinationRule/foo/bad';
@@ -124,6 +127,21 @@ test('validate --store: ok on the applied config; a broken stored value is repor
   const empty = await meshlite('validate', '--store', etcd.storeUrl('/nothing'));
   assert.is(empty.code, 1);
   assert.match(empty.stderr, 'holds no config yet: write it with meshlite apply');
+});
+
+test('analyze --store: the findings of the stored config, placed at the etcd key and line of the field', async () => {
+  const clean = await meshlite('analyze', '--store', url);
+  assert.is(clean.code, 0, clean.stderr);
+  assert.is(clean.stdout, 'no findings\n');
+  const s3 = etcd.storeUrl('/analyze');
+  const applied = await meshlite('apply', '-f', 'examples/s3-dr-disable', '--store', s3);
+  assert.is(applied.code, 0, applied.stderr);
+  const r = await meshlite('analyze', '--store', s3);
+  assert.is(r.code, 1, r.stderr);
+  assert.match(
+    r.stdout,
+    /^etcd:\/analyze\/config\/networking\.istio\.io\/DestinationRule\/bar\/httpbin:\d+:\d+: Error ML0101 DestinationRule bar\/httpbin: spec\.trafficPolicy\.tls\.mode: /m,
+  );
 });
 
 test('proxies, generate, describe and diff --store mean exactly what they mean from the files applied', async () => {

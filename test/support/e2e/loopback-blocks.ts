@@ -37,6 +37,7 @@ export const LOOPBACK_BLOCKS = {
   'e2e/marathon-mesh.test.ts': 88,
   'xds/access-log-envoy.test.ts': 92,
   'cli/inspect-live.test.ts': 90,
+  'analyze/analyze-claims-envoy.test.ts': 93,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
