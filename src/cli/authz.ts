@@ -98,7 +98,8 @@ function clientText(r: CheckResult): string {
   const c = r.client;
   if (c.kind === 'none') return 'a plaintext client';
   if (c.kind === 'principal') return c.principal;
-  return `${c.id}${c.principal ? ` (${c.principal})` : ' (no sidecar: plaintext)'}`;
+  if (!c.principal) return `${c.id} (no sidecar: plaintext)`;
+  return r.connection === 'mTLS' ? `${c.id} (${c.principal})` : `${c.id} (its sidecar's config sends ${r.connection} here)`;
 }
 
 export function formatCheck(r: CheckResult): string {
@@ -132,7 +133,7 @@ async function runCheck(proxy: string, opts: CheckFlags): Promise<void> {
     if (!r.ok) fail(r.error);
     dump = r.dump;
   }
-  const client = resolveClient(opts.from, model);
+  const client = resolveClient(opts.from, model, proxy);
   if (!client.ok) usage(client.error);
   if (req.host === undefined && model) {
     const ports = inboundPorts(dump);

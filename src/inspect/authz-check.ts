@@ -5,6 +5,8 @@
 // AuthorizationPolicy and rule it came from.
 import type { AuthorizationPolicy } from '../config/authz-types.js';
 import type { MeshModel } from '../model/mesh-model.js';
+import { MeshViews } from '../model/mesh-views.js';
+import type { Workload } from '../model/registry.js';
 import { proxyKind } from '../translate/translator.js';
 import {
   httpConnectionManager,
@@ -20,16 +22,51 @@ import { isObj, type Obj } from './string-matcher.js';
 
 /** Who connects: a mesh workload, a bare principal (a sidecar presenting it), or a plaintext client. */
 export type Client =
-  | { kind: 'workload'; id: string; principal?: string; address: string }
+  | {
+      kind: 'workload';
+      id: string;
+      principal?: string;
+      address: string;
+      /** How the client's sidecar reaches this proxy, per target port, from its own outbound clusters (TLS: a DestinationRule's own TLS). */
+      transport?: Record<number, Transport>;
+    }
   | { kind: 'principal'; principal: string }
   | { kind: 'none' };
+
+export type Transport = 'mTLS' | 'plaintext' | 'TLS';
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const PRINCIPAL = /^(spiffe:\/\/)?[^/\s]+\/ns\/[^/\s]+\/sa\/[^/\s]+$/;
 
-/** `--from`: `none`, a principal (`spiffe://td/ns/x/sa/y` or `td/ns/x/sa/y`), or a workload (`<ns>/<name>` or `<name>.<ns>`). */
-export function resolveClient(from: string, model: MeshModel | undefined): Outcome<Client> {
+/** What the client sidecar's outbound clusters do towards the target's endpoints (first cluster per port). */
+function transportsTo(model: MeshModel, client: Workload, target: string | undefined): Record<number, Transport> | undefined {
+  const to = target === undefined ? undefined : model.registry.workload(target);
+  const found = to ? new MeshViews(model).view(client.id) : undefined;
+  if (!to || !found?.ok || found.view.kind !== 'sidecar') return undefined;
+  const out: Record<number, Transport> = {};
+  for (const c of found.view.outbound.clusters) {
+    for (const e of c.endpoints) {
+      if (e.address !== to.address || out[e.port] !== undefined) continue;
+      const kind = c.tls.kind;
+      out[e.port] =
+        kind === 'plaintext'
+          ? 'plaintext'
+          : kind === 'istio-mutual' || (kind === 'auto' && e.istioMtls)
+            ? 'mTLS'
+            : kind === 'auto'
+              ? 'plaintext'
+              : 'TLS';
+    }
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * `--from`: `none`, a principal (`spiffe://td/ns/x/sa/y` or `td/ns/x/sa/y`), or a workload (`<ns>/<name>` or `<name>.<ns>`).
+ * With `target` (the receiving proxy), a sidecar client's transport follows its own outbound config.
+ */
+export function resolveClient(from: string, model: MeshModel | undefined, target?: string): Outcome<Client> {
   if (from === 'none') return { ok: true, value: { kind: 'none' } };
   if (PRINCIPAL.test(from)) {
     return { ok: true, value: { kind: 'principal', principal: from.startsWith('spiffe://') ? from : `spiffe://${from}` } };
@@ -42,9 +79,16 @@ export function resolveClient(from: string, model: MeshModel | undefined): Outco
   if (!workload) return { ok: false, error: `--from ${from}: no workload "${id}" (give <ns>/<name>, <name>.<ns>, a principal or none)` };
   // A proxy meshlite configures (sidecar, gateway, proxyless app) presents its certificate; a bare workload presents none.
   const mtls = proxyKind(model, workload) !== undefined;
+  const transport = mtls ? transportsTo(model, workload, target) : undefined;
   return {
     ok: true,
-    value: { kind: 'workload', id: workload.id, address: workload.address, ...(mtls ? { principal: workload.identity } : {}) },
+    value: {
+      kind: 'workload',
+      id: workload.id,
+      address: workload.address,
+      ...(mtls ? { principal: workload.identity } : {}),
+      ...(transport ? { transport } : {}),
+    },
   };
 }
 
@@ -71,7 +115,7 @@ export interface CheckResult {
   proxy: string;
   port: number;
   client: Client;
-  connection: 'mTLS' | 'plaintext';
+  connection: Transport;
   verdict: 'allow' | 'deny';
   reason: string;
   /** Set when no filter chain takes the connection. */
@@ -112,9 +156,10 @@ const hasTls = (chain: Obj) =>
     ? String(chain.transport_socket.typed_config['@type']).endsWith('DownstreamTlsContext')
     : false;
 
-function refusal(listener: Obj, tls: boolean, port: number): string {
-  if (!tls) return `connection refused by the inbound listener: STRICT mTLS on port ${port} (no plaintext filter chain)`;
-  return `connection refused by the inbound listener: no filter chain on port ${port} takes mTLS from a sidecar${
+function refusal(listener: Obj, connection: Transport, port: number): string {
+  if (connection === 'plaintext')
+    return `connection refused by the inbound listener: STRICT mTLS on port ${port} (no plaintext filter chain)`;
+  return `connection refused by the inbound listener: no filter chain on port ${port} takes ${connection === 'mTLS' ? 'mTLS from a sidecar' : 'this TLS'}${
     Array.isArray(listener.listener_filters) && listener.listener_filters.length > 0 ? '' : ' (the port is plaintext only)'
   }`;
 }
@@ -130,15 +175,18 @@ export function checkAuthz(
   const port = checkPort(dump, req.port);
   if (!port.ok) return port;
   const listener = inboundListenerFor(dump, port.value)!;
-  const principal = client.kind === 'none' ? undefined : client.principal;
-  const tls = principal !== undefined;
-  const base = { proxy, port: port.value, client, connection: tls ? ('mTLS' as const) : ('plaintext' as const) };
-  const chain = selectFilterChain(listener, { port: port.value, tls, alpn: tls ? ['istio'] : [] });
+  const presented = client.kind === 'none' ? undefined : client.principal;
+  const connection: Transport =
+    (client.kind === 'workload' ? client.transport?.[port.value] : undefined) ?? (presented !== undefined ? 'mTLS' : 'plaintext');
+  const principal = connection === 'mTLS' ? presented : undefined;
+  const tls = connection !== 'plaintext';
+  const base = { proxy, port: port.value, client, connection };
+  const chain = selectFilterChain(listener, { port: port.value, tls, alpn: connection === 'mTLS' ? ['istio'] : [] });
   // Without a TLS inspector every connection looks plaintext: a TLS client then reaches a plaintext chain and fails.
   const plaintextOnly =
     tls && chain !== undefined && !hasTls(chain) && !(Array.isArray(listener.listener_filters) && listener.listener_filters.length > 0);
   if (!chain || plaintextOnly) {
-    const refused = refusal(listener, tls, port.value);
+    const refused = refusal(listener, connection, port.value);
     return { ok: true, value: { ...base, verdict: 'deny', reason: refused, refused } };
   }
   const address = isObj(listener.address) && isObj(listener.address.socket_address) ? listener.address.socket_address.address : undefined;
