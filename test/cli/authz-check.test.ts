@@ -28,7 +28,13 @@ function meshlite(...args: string[]): Promise<{ status: number; stdout: string; 
 const s5 = (...args: string[]) => meshlite('authz', 'check', 'httpbin.mtls-test', '-c', 'examples/s5-authz-principal', ...args);
 
 test('s5: sleep.full is denied by the DENY rule, sleep.mtls-test allowed, plaintext refused by STRICT', async () => {
-  const full = await s5('--from', 'full/sleep');
+  const [full, post, same, none, legacy] = await Promise.all([
+    s5('--from', 'full/sleep'),
+    s5('--from', 'sleep.full', '--method', 'POST'),
+    s5('--from', 'sleep.mtls-test'),
+    s5('--from', 'none'),
+    s5('--from', 'legacy/sleep'),
+  ]);
   assert.is(full.status, 1, full.stderr);
   const lines = full.stdout.split('\n');
   assert.is(lines[0], 'DENY  sleep.full (spiffe://cluster.local/ns/full/sa/sleep) -> httpbin.mtls-test port 80, mTLS');
@@ -37,14 +43,10 @@ test('s5: sleep.full is denied by the DENY rule, sleep.mtls-test allowed, plaint
     lines.includes('  policy: AuthorizationPolicy mtls-test/deny-full-sleep-get, rule 0 (examples/s5-authz-principal/policies.yaml:29)'),
     full.stdout,
   );
-  assert.is((await s5('--from', 'sleep.full', '--method', 'POST')).status, 0, 'the rule is on GET only');
-
-  const same = await s5('--from', 'sleep.mtls-test');
+  assert.is(post.status, 0, 'the rule is on GET only');
   assert.is(same.status, 0, same.stdout + same.stderr);
   assert.match(same.stdout, /^ALLOW {2}sleep\.mtls-test/);
-
-  for (const from of ['none', 'legacy/sleep']) {
-    const plain = await s5('--from', from);
+  for (const plain of [none, legacy]) {
     assert.is(plain.status, 1);
     assert.match(plain.stdout, 'connection refused by the inbound listener: STRICT mTLS on port 80');
   }
@@ -52,19 +54,22 @@ test('s5: sleep.full is denied by the DENY rule, sleep.mtls-test allowed, plaint
 
 test('an ALLOW policy that no rule of matches; the one that does; JWT claims', async () => {
   const catalog = (...args: string[]) => meshlite('authz', 'check', 'catalog.library', '-c', 'examples/authz-fields', ...args);
-  const edit = await catalog('--from', 'library/members', '--path', '/books/1/edit');
-  assert.is(edit.status, 1);
-  assert.match(edit.stdout, '\n  no ALLOW policy matched\n');
-  const read = await catalog('--from', 'library/members', '--path', '/books/1?full=1');
-  assert.is(read.status, 0, read.stdout);
-  assert.match(read.stdout, 'policy: AuthorizationPolicy library/catalog-readers, rule 0 (examples/authz-fields/policies.yaml:');
-
   const members = (...args: string[]) =>
     meshlite('authz', 'check', 'members.library', '-c', 'examples/authz-fields', '--from', 'library/front-desk', ...args);
-  const patron = await members('--jwt-claims', '{"iss":"https://accounts.library.test","sub":"patron-7"}');
+  const [edit, read, patron, suspended, noToken] = await Promise.all([
+    catalog('--from', 'library/members', '--path', '/books/1/edit'),
+    catalog('--from', 'library/members', '--path', '/books/1?full=1'),
+    members('--jwt-claims', '{"iss":"https://accounts.library.test","sub":"patron-7"}'),
+    members('--jwt-claims', '{"iss":"https://accounts.library.test","sub":"patron-suspended"}'),
+    members(),
+  ]);
+  assert.is(edit.status, 1);
+  assert.match(edit.stdout, '\n  no ALLOW policy matched\n');
+  assert.is(read.status, 0, read.stdout);
+  assert.match(read.stdout, 'policy: AuthorizationPolicy library/catalog-readers, rule 0 (examples/authz-fields/policies.yaml:');
   assert.is(patron.status, 0, patron.stdout);
-  assert.is((await members('--jwt-claims', '{"iss":"https://accounts.library.test","sub":"patron-suspended"}')).status, 1);
-  assert.is((await members()).status, 1, 'no token');
+  assert.is(suspended.status, 1);
+  assert.is(noToken.status, 1, 'no token');
 });
 
 test('-o json: the verdict, the deciding filter and policy, dry-run rules', async () => {
