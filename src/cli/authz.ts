@@ -105,8 +105,11 @@ function clientText(r: CheckResult): string {
 export function formatCheck(r: CheckResult): string {
   const lines = [`${r.verdict === 'allow' ? 'ALLOW' : 'DENY'}  ${clientText(r)} -> ${r.proxy} port ${r.port}, ${r.connection}`];
   if (r.refused) return `${[...lines, `  ${r.refused}`].join('\n')}\n`;
-  if (r.request) lines.push(`  request: ${r.request.method} ${r.request.path} (host ${r.request.host})`);
-  else lines.push('  TCP connection');
+  if (r.request) {
+    lines.push(`  request: ${r.request.method} ${r.request.path} (host ${r.request.host})`);
+    const seen = r.request.asEnvoySees;
+    if (seen) lines.push(`  as Envoy sees it after normalization: ${seen.path} (host ${seen.host})`);
+  } else lines.push('  TCP connection');
   lines.push(`  ${r.reason}`);
   if (r.decision?.decidedBy)
     lines.push(`  filter: ${r.decision.decidedBy.filter} (${r.decision.decidedBy.action}) on chain ${r.chain ?? '?'}`);

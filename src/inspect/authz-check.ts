@@ -17,6 +17,7 @@ import {
   routeConfigOf,
   selectFilterChain,
 } from './inbound-chain.js';
+import { normalizeRequest } from './request-normalization.js';
 import { evaluateHttpFilters, evaluateNetworkFilters, type RbacDecision, type RequestFacts } from './rbac-evaluator.js';
 import { isObj, type Obj } from './string-matcher.js';
 
@@ -122,7 +123,8 @@ export interface CheckResult {
   refused?: string;
   protocol?: 'http' | 'tcp';
   chain?: string;
-  request?: { method: string; path: string; host: string };
+  /** The request as asked, and as the RBAC filters see it after the HCM's normalization when that differs. */
+  request?: { method: string; path: string; host: string; asEnvoySees?: { path: string; host: string } };
   decision?: RbacDecision;
   policy?: PolicyRef;
   shadow?: (NonNullable<RbacDecision['shadow']>[number] & { policyRef?: PolicyRef })[];
@@ -191,14 +193,17 @@ export function checkAuthz(
   }
   const address = isObj(listener.address) && isObj(listener.address.socket_address) ? listener.address.socket_address.address : undefined;
   const hcm = httpConnectionManager(chain);
-  const host = req.host ?? `${typeof address === 'string' ? address : proxy}:${port.value}`;
+  const asked = { path: req.path ?? '/', host: req.host ?? `${typeof address === 'string' ? address : proxy}:${port.value}` };
+  // The RBAC filters see the request after the HCM's path and host hygiene.
+  const seen = hcm ? normalizeRequest(hcm, asked) : asked;
+  const host = seen.host ?? asked.host;
   const facts: RequestFacts = {
     destinationPort: port.value,
     ...(typeof address === 'string' ? { destinationIp: address } : {}),
     ...(client.kind === 'workload' ? { sourceIp: client.address } : {}),
     ...(hasTls(chain) && principal ? { peerPrincipal: principal } : {}),
     method: req.method ?? 'GET',
-    path: req.path ?? '/',
+    path: seen.path,
     host,
     headers: req.headers ?? {},
     ...(req.jwtPayload ? { jwtPayload: req.jwtPayload } : {}),
@@ -225,7 +230,16 @@ export function checkAuthz(
       reason: decision.reason,
       protocol: hcm ? 'http' : 'tcp',
       ...chainName,
-      ...(hcm ? { request: { method: facts.method!, path: facts.path!, host } } : {}),
+      ...(hcm
+        ? {
+            request: {
+              method: facts.method!,
+              path: asked.path,
+              host: asked.host,
+              ...(seen.path !== asked.path || host !== asked.host ? { asEnvoySees: { path: seen.path, host } } : {}),
+            },
+          }
+        : {}),
       decision,
       ...(ref ? { policy: ref } : {}),
       ...(shadow ? { shadow } : {}),

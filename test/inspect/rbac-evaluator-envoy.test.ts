@@ -16,13 +16,24 @@ import * as assert from 'uvu/assert';
 import type { AuthorizationPolicy } from '../../src/config/authz-types.js';
 import { httpConnectionManager, listenersOf, perFilterConfigFor, routeConfigOf } from '../../src/inspect/inbound-chain.js';
 import { evaluateHttpFilters, type RequestFacts } from '../../src/inspect/rbac-evaluator.js';
+import { normalizeRequest } from '../../src/inspect/request-normalization.js';
+import { ENFORCING_PATH_HYGIENE } from '../../src/xds/http-connection-manager.js';
 import { authzFilters } from '../../src/xds/authz-filters.js';
 import { authzHttpListener } from '../support/authz-http-listener.js';
 import { type Envoy, startEnvoyFromFile, waitEnvoyReady } from '../support/e2e/envoy.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
 import { TestCa } from '../support/e2e/test-pki.js';
-import { arbRequest, mtlsPolicies, PEERS, plaintextPolicies, send, type Target } from '../support/rbac-property-cases.js';
+import {
+  arbRequest,
+  dodges,
+  mtlsPolicies,
+  PEERS,
+  type PropertyRequest,
+  plaintextPolicies,
+  send,
+  type Target,
+} from '../support/rbac-property-cases.js';
 
 type Obj = Record<string, any>;
 const LISTEN = loopbackAddress('inspect/rbac-evaluator-envoy.test.ts');
@@ -44,7 +55,8 @@ function filtersOf(policies: AuthorizationPolicy[]) {
 }
 
 /** Runs the property on one listener of the running Envoy. */
-async function agrees(envoy: Envoy, name: string, target: Target, peers: readonly string[], runs: number): Promise<void> {
+async function agrees(envoy: Envoy, name: string, target: Target, peers: readonly string[], examples: PropertyRequest[]): Promise<void> {
+  const runs = RUNS;
   // Evaluate what Envoy itself reports it runs, not what the test handed it.
   const dump = await envoy.getJson('/config_dump');
   const listener = listenersOf(dump).find((l) => l.name === name)!;
@@ -53,10 +65,11 @@ async function agrees(envoy: Envoy, name: string, target: Target, peers: readonl
   const seen = { allow: 0, deny: 0, shadowDeny: 0 };
   await fc.assert(
     fc.asyncProperty(arbRequest(CLIENTS, peers), async (r) => {
+      const norm = normalizeRequest(hcm, { path: r.path, host: r.host });
       const facts: RequestFacts = {
         method: r.method,
-        path: r.path,
-        host: r.host,
+        path: norm.path,
+        host: norm.host!,
         headers: r.headers,
         sourceIp: r.client,
         destinationIp: target.address,
@@ -64,7 +77,7 @@ async function agrees(envoy: Envoy, name: string, target: Target, peers: readonl
         ...(r.peer ? { peerPrincipal: r.peer } : {}),
       };
       const decision = evaluateHttpFilters(hcm.http_filters as unknown[], facts, {
-        perFilterConfig: perFilterConfigFor(routes, r.host, r.path),
+        perFilterConfig: perFilterConfigFor(routes, norm.host!, norm.path),
       });
       const answer = await send(target, r);
       const envoyVerdict = answer.status === 403 ? 'deny' : answer.status === 200 ? 'allow' : `status ${answer.status}`;
@@ -73,7 +86,7 @@ async function agrees(envoy: Envoy, name: string, target: Target, peers: readonl
       assert.is(envoyVerdict, decision.verdict, `${name} ${JSON.stringify(r)}: evaluator says ${decision.reason}`);
       if (answer.status === 403 && r.method !== 'HEAD') assert.match(answer.body, 'RBAC: access denied');
     }),
-    { numRuns: runs, includeErrorInReport: true },
+    { numRuns: runs, includeErrorInReport: true, examples: examples.map((r) => [r] as [PropertyRequest]) },
   );
   // The run exercised both answers, not one side only.
   assert.ok(seen.allow > runs / 10 && seen.deny > runs / 10, `${name}: ${JSON.stringify(seen)}`);
@@ -102,6 +115,9 @@ test(`the evaluator's verdict equals real Envoy's on random requests (${RUNS} pl
           },
         },
       };
+      // The plaintext listener's HCM gets the request hygiene of meshlite's inbound HCMs: the evaluator must see what Envoy sees.
+      const plaintext = authzHttpListener('plaintext', LISTEN, PORTS.plaintext, filtersOf(plaintextPolicies(PORTS.plaintext, CLIENTS[1]!)));
+      Object.assign((plaintext.filter_chains as Obj[])[0]!.filters[0].typed_config, ENFORCING_PATH_HYGIENE);
       const appPort = (upstream.address() as AddressInfo).port;
       const app = { socket_address: { address: '127.0.0.1', port_value: appPort } };
       const bootstrap = {
@@ -115,10 +131,7 @@ test(`the evaluator's verdict equals real Envoy's on random requests (${RUNS} pl
               load_assignment: { cluster_name: 'app', endpoints: [{ lb_endpoints: [{ endpoint: { address: app } }] }] },
             },
           ],
-          listeners: [
-            authzHttpListener('plaintext', LISTEN, PORTS.plaintext, filtersOf(plaintextPolicies(PORTS.plaintext, CLIENTS[1]!))),
-            mtls,
-          ],
+          listeners: [plaintext, mtls],
         },
       };
       const file = join(pm.dir, 'bootstrap.json');
@@ -126,9 +139,9 @@ test(`the evaluator's verdict equals real Envoy's on random requests (${RUNS} pl
       const envoy = await startEnvoyFromFile(pm, 'rbac-evaluator', file);
       await waitEnvoyReady(envoy);
 
-      await agrees(envoy, 'plaintext', { address: LISTEN, port: PORTS.plaintext }, [], RUNS);
+      await agrees(envoy, 'plaintext', { address: LISTEN, port: PORTS.plaintext }, [], dodges(CLIENTS[0]!));
       const tls = { ca: readFileSync(ca.caFile, 'utf8'), clients };
-      await agrees(envoy, 'mtls', { address: LISTEN, port: PORTS.mtls, tls }, PEERS, RUNS);
+      await agrees(envoy, 'mtls', { address: LISTEN, port: PORTS.mtls, tls }, PEERS, []);
     });
   } finally {
     upstream.close();

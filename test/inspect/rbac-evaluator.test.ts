@@ -14,6 +14,7 @@ import {
 } from '../../src/inspect/inbound-chain.js';
 import { evaluateHttpFilters, evaluateNetworkFilters, type RequestFacts } from '../../src/inspect/rbac-evaluator.js';
 import { uriTemplateRegex } from '../../src/inspect/rbac-matchers.js';
+import { canonicalPath, normalizeRequest } from '../../src/inspect/request-normalization.js';
 import { re2FullMatch } from '../../src/inspect/string-matcher.js';
 import { dumpProxyConfig } from '../../src/translate/proxy-config-dump.js';
 import { exampleMesh } from '../support/fixtures/index.js';
@@ -208,6 +209,22 @@ test('RE2 and URI template translation', () => {
   assert.ok(t.test('/books/1/copies/a/b'));
   assert.not.ok(t.test('/books/1/copies'));
   assert.not.ok(t.test('/books//copies/a'));
+});
+
+test('the request as the enforcing HCM hands it to RBAC: escaped slashes, dot segments, merged slashes, host dot', () => {
+  const hcm = {
+    normalize_path: true,
+    merge_slashes: true,
+    path_with_escaped_slashes_action: 'UNESCAPE_AND_FORWARD',
+    strip_trailing_host_dot: true,
+  };
+  const seen = (path: string, host?: string) => normalizeRequest(hcm, { path, ...(host ? { host } : {}) });
+  assert.equal(seen('/x/../admin/y?next=/a/../b', 'Secret.com.:80'), { path: '/admin/y?next=/a/../b', host: 'Secret.com:80' });
+  assert.is(seen('/api/..%2Fadmin//x').path, '/admin/x');
+  assert.is(seen('/%61dmin/%7e/%3b').path, '/admin/~/%3B');
+  assert.is(seen('/../..').path, '/');
+  assert.is(canonicalPath('/a/./b/.'), '/a/b/');
+  assert.equal(normalizeRequest({}, { path: '/x/../admin' }), { path: '/x/../admin' }, 'an HCM without hygiene changes nothing');
 });
 
 test.run();

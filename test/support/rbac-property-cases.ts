@@ -94,6 +94,13 @@ const MUTATIONS: ((p: string) => string)[] = [
   (p) => `${p}/`,
   (p) => `/admin${p}`,
   (p) => p.replace(/\/([^/]*)$/, '/$1;x/y'),
+  // Dodges that the enforcing HCM's path hygiene undoes before RBAC runs.
+  (p) => `/x/..${p}`,
+  (p) => `/.${p}`,
+  (p) => `/${p}`,
+  (p) => p.replace(/(.)\/([^/]*)$/, '$1%2F$2'),
+  (p) => p.replace(/a/, '%61'),
+  (p) => p.replace(/(.)\/([^/]*)$/, '$1%2f..%2f$2'),
 ];
 const HOSTS = [
   'app.example.com',
@@ -162,4 +169,10 @@ export function send(to: Target, r: PropertyRequest): Promise<{ status: number; 
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Requests that only a path-normalizing evaluator gets right (each runs first, besides the random ones). */
+export function dodges(client: string): PropertyRequest[] {
+  const base = { method: 'POST' as const, host: 'app.example.com', client, peer: undefined, headers: {} };
+  return ['/x/../admin/x', '//admin/x', '/admin%2Fx', '/%61dmin/x', '/api/..%2fadmin/x', '/./admin/x'].map((path) => ({ ...base, path }));
 }
