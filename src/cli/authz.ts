@@ -114,6 +114,8 @@ export function formatCheck(r: CheckResult): string {
   if (r.decision?.decidedBy)
     lines.push(`  filter: ${r.decision.decidedBy.filter} (${r.decision.decidedBy.action}) on chain ${r.chain ?? '?'}`);
   if (r.policy) lines.push(`  policy: ${where(r.policy)}`);
+  const candidates = r.candidates ?? [];
+  if (candidates.length > 0) lines.push(`  ALLOW rules here, none matching: ${candidates.map(where).join('; ')}`);
   for (const s of r.shadow ?? []) {
     const name = s.policyRef ? where(s.policyRef) : (s.policy ?? 'no policy matched');
     lines.push(

@@ -30,6 +30,8 @@ export type Client =
       address: string;
       /** How the client's sidecar reaches this proxy, per target port, from its own outbound clusters (TLS: a DestinationRule's own TLS). */
       transport?: Record<number, Transport>;
+      /** The SNI its sidecar sends with mesh mTLS, per target port. */
+      sni?: Record<number, string>;
     }
   | { kind: 'principal'; principal: string }
   | { kind: 'none' };
@@ -41,26 +43,28 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
 const PRINCIPAL = /^(spiffe:\/\/)?[^/\s]+\/ns\/[^/\s]+\/sa\/[^/\s]+$/;
 
 /** What the client sidecar's outbound clusters do towards the target's endpoints (first cluster per port). */
-function transportsTo(model: MeshModel, client: Workload, target: string | undefined): Record<number, Transport> | undefined {
+type Outbound = { transport: Record<number, Transport>; sni: Record<number, string> };
+
+function transportOf(kind: string, istioMtls: boolean): Transport {
+  if (kind === 'plaintext') return 'plaintext';
+  if (kind === 'istio-mutual' || (kind === 'auto' && istioMtls)) return 'mTLS';
+  return kind === 'auto' ? 'plaintext' : 'TLS';
+}
+
+function transportsTo(model: MeshModel, client: Workload, target: string | undefined): Outbound | undefined {
   const to = target === undefined ? undefined : model.registry.workload(target);
   const found = to ? new MeshViews(model).view(client.id) : undefined;
   if (!to || !found?.ok || found.view.kind !== 'sidecar') return undefined;
-  const out: Record<number, Transport> = {};
+  const out: Outbound = { transport: {}, sni: {} };
   for (const c of found.view.outbound.clusters) {
     for (const e of c.endpoints) {
-      if (e.address !== to.address || out[e.port] !== undefined) continue;
-      const kind = c.tls.kind;
-      out[e.port] =
-        kind === 'plaintext'
-          ? 'plaintext'
-          : kind === 'istio-mutual' || (kind === 'auto' && e.istioMtls)
-            ? 'mTLS'
-            : kind === 'auto'
-              ? 'plaintext'
-              : 'TLS';
+      if (e.address !== to.address || out.transport[e.port] !== undefined) continue;
+      const t = transportOf(c.tls.kind, e.istioMtls);
+      out.transport[e.port] = t;
+      if (t === 'mTLS') out.sni[e.port] = c.sni;
     }
   }
-  return Object.keys(out).length > 0 ? out : undefined;
+  return Object.keys(out.transport).length > 0 ? out : undefined;
 }
 
 /**
@@ -80,7 +84,7 @@ export function resolveClient(from: string, model: MeshModel | undefined, target
   if (!workload) return { ok: false, error: `--from ${from}: no workload "${id}" (give <ns>/<name>, <name>.<ns>, a principal or none)` };
   // A proxy meshlite configures (sidecar, gateway, proxyless app) presents its certificate; a bare workload presents none.
   const mtls = proxyKind(model, workload) !== undefined;
-  const transport = mtls ? transportsTo(model, workload, target) : undefined;
+  const outbound = mtls ? transportsTo(model, workload, target) : undefined;
   return {
     ok: true,
     value: {
@@ -88,7 +92,8 @@ export function resolveClient(from: string, model: MeshModel | undefined, target
       id: workload.id,
       address: workload.address,
       ...(mtls ? { principal: workload.identity } : {}),
-      ...(transport ? { transport } : {}),
+      ...(outbound ? { transport: outbound.transport } : {}),
+      ...(outbound && Object.keys(outbound.sni).length > 0 ? { sni: outbound.sni } : {}),
     },
   };
 }
@@ -127,6 +132,8 @@ export interface CheckResult {
   request?: { method: string; path: string; host: string; asEnvoySees?: { path: string; host: string } };
   decision?: RbacDecision;
   policy?: PolicyRef;
+  /** When no ALLOW rule matched: the ALLOW rules that were there. */
+  candidates?: PolicyRef[];
   shadow?: (NonNullable<RbacDecision['shadow']>[number] & { policyRef?: PolicyRef })[];
 }
 
@@ -183,7 +190,13 @@ export function checkAuthz(
   const principal = connection === 'mTLS' ? presented : undefined;
   const tls = connection !== 'plaintext';
   const base = { proxy, port: port.value, client, connection };
-  const chain = selectFilterChain(listener, { port: port.value, tls, alpn: connection === 'mTLS' ? ['istio'] : [] });
+  const serverName = connection === 'mTLS' && client.kind === 'workload' ? client.sni?.[port.value] : undefined;
+  const chain = selectFilterChain(listener, {
+    port: port.value,
+    tls,
+    alpn: connection === 'mTLS' ? ['istio'] : [],
+    ...(serverName ? { serverName } : {}),
+  });
   // Without a TLS inspector every connection looks plaintext: a TLS client then reaches a plaintext chain and fails.
   const plaintextOnly =
     tls && chain !== undefined && !hasTls(chain) && !(Array.isArray(listener.listener_filters) && listener.listener_filters.length > 0);
@@ -202,6 +215,7 @@ export function checkAuthz(
     ...(typeof address === 'string' ? { destinationIp: address } : {}),
     ...(client.kind === 'workload' ? { sourceIp: client.address } : {}),
     ...(hasTls(chain) && principal ? { peerPrincipal: principal } : {}),
+    ...(serverName ? { serverName } : {}),
     method: req.method ?? 'GET',
     path: seen.path,
     host,
@@ -218,6 +232,7 @@ export function checkAuthz(
     if (network.length > 0) decision = { ...decision, shadow: [...network, ...(decision.shadow ?? [])] };
   }
   const ref = policyRef(decision.decidedBy?.policy, policies);
+  const candidates = (decision.candidates ?? []).flatMap((c) => policyRef(c, policies) ?? []);
   const shadow = decision.shadow?.map((s) => {
     const r = policyRef(s.policy, policies);
     return r ? { ...s, policyRef: r } : s;
@@ -242,6 +257,7 @@ export function checkAuthz(
         : {}),
       decision,
       ...(ref ? { policy: ref } : {}),
+      ...(candidates.length > 0 ? { candidates } : {}),
       ...(shadow ? { shadow } : {}),
     },
   };

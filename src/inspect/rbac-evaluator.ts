@@ -22,6 +22,8 @@ export interface RbacDecision {
   shadow?: { action: 'ALLOW' | 'DENY'; policy?: string; wouldDeny: boolean; undetermined?: string }[];
   /** Set when the verdict is a fail-closed deny because something could not be evaluated offline. */
   undetermined?: string;
+  /** When no ALLOW policy matched: the ALLOW policies that were there, by Envoy name. */
+  candidates?: string[];
 }
 
 export interface EvaluateOptions {
@@ -143,7 +145,8 @@ function rbacStep(filter: string, own: Obj, override: Obj | undefined, kind: 'ht
     isObj(config.rules.policies) && Object.keys(config.rules.policies).length > 0
       ? 'no ALLOW policy matched'
       : 'an ALLOW filter without policies denies all';
-  return deny(w, none, { filter, action });
+  const names = isObj(config.rules.policies) ? Object.keys(config.rules.policies).sort() : [];
+  return { ...deny(w, none, { filter, action }), ...(names.length > 0 ? { candidates: names } : {}) };
 }
 
 /** An ext_authz filter asks a server we cannot ask: if it would run, fail closed. */

@@ -65,6 +65,10 @@ test('an ALLOW policy that no rule of matches; the one that does; JWT claims', a
   ]);
   assert.is(edit.status, 1);
   assert.match(edit.stdout, '\n  no ALLOW policy matched\n');
+  assert.match(
+    edit.stdout,
+    '\n  ALLOW rules here, none matching: AuthorizationPolicy library/catalog-readers, rule 0 (examples/authz-fields/policies.yaml:',
+  );
   assert.is(read.status, 0, read.stdout);
   assert.match(read.stdout, 'policy: AuthorizationPolicy library/catalog-readers, rule 0 (examples/authz-fields/policies.yaml:');
   assert.is(patron.status, 0, patron.stdout);

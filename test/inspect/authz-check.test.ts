@@ -25,7 +25,13 @@ test("the client's own sidecar config decides mTLS or plaintext", () => {
   assert.is(disabled.connection, 'plaintext', 'its DestinationRule turns TLS off');
   assert.is(disabled.verdict, 'deny');
   assert.is(disabled.refused, 'connection refused by the inbound listener: STRICT mTLS on port 80 (no plaintext filter chain)');
-  assert.is(check('s3-dr-disable', 'httpbin.foo', 'foo/sleep').connection, 'mTLS');
+  const mtls = check('s3-dr-disable', 'httpbin.foo', 'foo/sleep');
+  assert.is(mtls.connection, 'mTLS');
+  assert.equal(
+    mtls.client.kind === 'workload' && mtls.client.sni,
+    { 80: 'outbound_.8000_._.httpbin.foo.svc.cluster.local' },
+    'the SNI of its cluster',
+  );
   const portLevel = check('s4-port-level-exception', 'httpbin.bar', 'foo/sleep');
   assert.is(portLevel.connection, 'plaintext', 'auto mTLS sees the port-level DISABLE');
   assert.is(portLevel.verdict, 'allow');

@@ -74,7 +74,9 @@ test('authz-fields: path templates (uri_template), service accounts, not_id, DEN
   assert.is(run({ ...frontDesk, path: '/books/42' }).verdict, 'allow');
   assert.is(run({ ...frontDesk, path: '/books/42?x=1' }).verdict, 'allow', 'the query is not part of the path');
   assert.is(run({ ...frontDesk, path: '/books/42/copies/a/b' }).verdict, 'allow', '** takes several segments');
-  assert.is(run({ ...frontDesk, path: '/books/42/extra' }).reason, 'no ALLOW policy matched');
+  const extra = run({ ...frontDesk, path: '/books/42/extra' });
+  assert.is(extra.reason, 'no ALLOW policy matched');
+  assert.equal(extra.candidates, ['ns[library]-policy[catalog-readers]-rule[0]']);
   assert.is(run({ ...frontDesk, path: '/books/42', method: 'POST' }).verdict, 'deny');
   assert.is(run({ peerPrincipal: SPIFFE('library', 'stranger'), path: '/books/42' }).verdict, 'deny');
   assert.is(run({ path: '/books/42' }).verdict, 'deny', 'no client certificate: no service account');
