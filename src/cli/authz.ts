@@ -146,7 +146,13 @@ async function runCheck(proxy: string, opts: CheckFlags): Promise<void> {
     const authority = port === undefined ? undefined : serviceAuthority(model, proxy, port);
     if (authority) req.host = authority;
   }
-  const result = checkAuthz(dump, proxy, client.value, req, model?.config.authorizationPolicies ?? []);
+  let result: ReturnType<typeof checkAuthz>;
+  try {
+    result = checkAuthz(dump, proxy, client.value, req, model?.config.authorizationPolicies ?? []);
+  } catch (err) {
+    // A config shape the evaluator trips over: one line, and no verdict (never an allow).
+    fail(`cannot evaluate ${proxy}'s config: ${(err as Error).message}`);
+  }
   if (!result.ok) usage(result.error);
   process.stdout.write(opts.output === 'json' ? `${JSON.stringify(result.value, null, 2)}\n` : formatCheck(result.value));
   process.exitCode = result.value.verdict === 'allow' ? 0 : 1;

@@ -200,9 +200,11 @@ function inCidr(address: string | undefined, range: Obj, where: string): boolean
   const prefix = addressBits(range.address_prefix);
   if (!prefix) throw new CannotEvaluate(`${where}: CIDR address "${range.address_prefix}" is not an IP`);
   const len = Number(range.prefix_len ?? 0);
+  const width = prefix.family === 4 ? 32n : 128n;
+  if (!Number.isInteger(len) || len < 0 || BigInt(len) > width)
+    throw new CannotEvaluate(`${where}: CIDR prefix length ${String(range.prefix_len)}`);
   const target = address === undefined ? undefined : addressBits(address);
   if (!target || target.family !== prefix.family) return false;
-  const width = prefix.family === 4 ? 32n : 128n;
   const shift = width - BigInt(len);
   return target.bits >> shift === prefix.bits >> shift;
 }

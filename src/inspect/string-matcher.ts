@@ -107,8 +107,13 @@ export function matchHeaderSpecifier(kind: string, m: Obj, value: string, where:
     case 'range_match': {
       const r = objField(m, kind, where);
       if (!/^-?\d+$/.test(value)) return false;
+      const bound = (v: unknown) => {
+        const text = String(v ?? 0);
+        if (!/^-?\d+$/.test(text)) throw new CannotEvaluate(`${where}: range bound ${text}`);
+        return BigInt(text);
+      };
       const n = BigInt(value);
-      return n >= BigInt(String(r.start ?? 0)) && n < BigInt(String(r.end ?? 0));
+      return n >= bound(r.start) && n < bound(r.end);
     }
     default:
       throw new CannotEvaluate(`${where}: unknown header matcher "${kind}"`);

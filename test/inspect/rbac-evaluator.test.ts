@@ -2,6 +2,7 @@
 // shape, as `meshlite generate` prints them): each matcher kind meshlite
 // emits, ALLOW, DENY, AUDIT and dry-run filters, and fail-closed answers for
 // what it cannot evaluate.
+import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -211,6 +212,26 @@ test('RE2 and URI template translation', () => {
   assert.ok(t.test('/books/1/copies/a/b'));
   assert.not.ok(t.test('/books/1/copies'));
   assert.not.ok(t.test('/books//copies/a'));
+});
+
+test('any JSON as a matcher: never a crash, and what cannot be read denies', () => {
+  const junk = fc.oneof(
+    fc.jsonValue(),
+    fc.record({ header: fc.jsonValue() }),
+    fc.record({ url_path: fc.record({ path: fc.jsonValue() }) }),
+    fc.record({ direct_remote_ip: fc.record({ address_prefix: fc.constantFrom('10.0.0.0', '::1', 'x'), prefix_len: fc.jsonValue() }) }),
+    fc.record({ metadata: fc.record({ filter: fc.string(), path: fc.jsonValue(), value: fc.jsonValue() }) }),
+    fc.record({ and_rules: fc.record({ rules: fc.array(fc.jsonValue()) }) }),
+  );
+  fc.assert(
+    fc.property(junk, fc.boolean(), (m, deny) => {
+      const rules = { ...(deny ? { action: 'DENY' } : {}), policies: { p: policy([m as Obj]) } };
+      const d = evaluateHttpFilters([rbac(rules)], { ...facts, headers: { 'x-a': '1' }, jwtPayload: { a: [1, 'b'] } });
+      assert.ok(d.verdict === 'allow' || d.verdict === 'deny');
+      if (d.undetermined) assert.is(d.verdict, 'deny');
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test('the request as the enforcing HCM hands it to RBAC: escaped slashes, dot segments, merged slashes, host dot', () => {
