@@ -24,6 +24,7 @@ interface CheckFlags extends ConfigSourceFlags {
   path: string;
   header?: string[];
   host?: string;
+  sni?: string;
   port?: string;
   jwtClaims?: string;
   output: 'text' | 'json';
@@ -78,6 +79,7 @@ function parseRequest(opts: CheckFlags): CheckRequest {
     path: opts.path,
     headers,
     ...(opts.host ? { host: opts.host } : {}),
+    ...(opts.sni ? { serverName: opts.sni } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(jwtPayload ? { jwtPayload } : {}),
   };
@@ -96,7 +98,7 @@ const where = (r: PolicyRef) =>
 
 function clientText(r: CheckResult): string {
   const c = r.client;
-  if (c.kind === 'none') return 'a plaintext client';
+  if (c.kind === 'none') return 'a client without a mesh identity';
   if (c.kind === 'principal') return c.principal;
   if (!c.principal) return `${c.id} (no sidecar: plaintext)`;
   return r.connection === 'mTLS' ? `${c.id} (${c.principal})` : `${c.id} (its sidecar's config sends ${r.connection} here)`;
@@ -174,6 +176,7 @@ export function authzCommand(): Command {
     .option('--path <path>', 'HTTP path, with query', '/')
     .option('--header <name=value>', 'a request header (repeatable)', collect)
     .option('--host <authority>', "the request's :authority (default: the service host and port a mesh client uses)")
+    .option('--sni <name>', 'the SNI the client sends (with --from none: TLS without a client certificate, as to a gateway TLS port)')
     .option('--port <port>', "the proxy's inbound (target) port; default: its only one")
     .option('--jwt-claims <json>', "a verified JWT's payload, as a JSON object")
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))

@@ -100,6 +100,8 @@ export function resolveClient(from: string, model: MeshModel | undefined, target
 
 export interface CheckRequest {
   port?: number;
+  /** The SNI the client sends (with `none`: TLS without a client certificate). */
+  serverName?: string;
   method?: string;
   path?: string;
   host?: string;
@@ -166,11 +168,16 @@ const hasTls = (chain: Obj) =>
     : false;
 
 function refusal(listener: Obj, connection: Transport, port: number): string {
-  if (connection === 'plaintext')
-    return `connection refused by the inbound listener: STRICT mTLS on port ${port} (no plaintext filter chain)`;
-  return `connection refused by the inbound listener: no filter chain on port ${port} takes ${connection === 'mTLS' ? 'mTLS from a sidecar' : 'this TLS'}${
-    Array.isArray(listener.listener_filters) && listener.listener_filters.length > 0 ? '' : ' (the port is plaintext only)'
-  }`;
+  const chains = Array.isArray(listener.filter_chains) ? listener.filter_chains.filter(isObj) : [];
+  const names = chains.flatMap((c) =>
+    isObj(c.filter_chain_match) && Array.isArray(c.filter_chain_match.server_names) ? c.filter_chain_match.server_names : [],
+  );
+  const refused = 'connection refused by the inbound listener:';
+  if (names.length > 0)
+    return `${refused} no filter chain on port ${port} for this connection; its chains take TLS with SNI ${names.join(', ')} (--sni)`;
+  if (connection === 'plaintext') return `${refused} STRICT mTLS on port ${port} (no plaintext filter chain)`;
+  const inspector = Array.isArray(listener.listener_filters) && listener.listener_filters.length > 0;
+  return `${refused} no filter chain on port ${port} takes ${connection === 'mTLS' ? 'mTLS from a sidecar' : 'this TLS'}${inspector ? '' : ' (the port is plaintext only)'}`;
 }
 
 /** What the proxy `proxy` (its config dump) does with the request from `client`. */
@@ -185,12 +192,14 @@ export function checkAuthz(
   if (!port.ok) return port;
   const listener = inboundListenerFor(dump, port.value)!;
   const presented = client.kind === 'none' ? undefined : client.principal;
+  // A plaintext client naming an SNI speaks TLS without a mesh identity (a client of a gateway's TLS port).
   const connection: Transport =
-    (client.kind === 'workload' ? client.transport?.[port.value] : undefined) ?? (presented !== undefined ? 'mTLS' : 'plaintext');
+    (client.kind === 'workload' ? client.transport?.[port.value] : undefined) ??
+    (presented !== undefined ? 'mTLS' : req.serverName !== undefined ? 'TLS' : 'plaintext');
   const principal = connection === 'mTLS' ? presented : undefined;
   const tls = connection !== 'plaintext';
   const base = { proxy, port: port.value, client, connection };
-  const serverName = connection === 'mTLS' && client.kind === 'workload' ? client.sni?.[port.value] : undefined;
+  const serverName = req.serverName ?? (connection === 'mTLS' && client.kind === 'workload' ? client.sni?.[port.value] : undefined);
   const chain = selectFilterChain(listener, {
     port: port.value,
     tls,
@@ -206,7 +215,10 @@ export function checkAuthz(
   }
   const address = isObj(listener.address) && isObj(listener.address.socket_address) ? listener.address.socket_address.address : undefined;
   const hcm = httpConnectionManager(chain);
-  const asked = { path: req.path ?? '/', host: req.host ?? `${typeof address === 'string' ? address : proxy}:${port.value}` };
+  const asked = {
+    path: req.path ?? '/',
+    host: req.host ?? req.serverName ?? `${typeof address === 'string' ? address : proxy}:${port.value}`,
+  };
   // The RBAC filters see the request after the HCM's path and host hygiene.
   const seen = hcm ? normalizeRequest(hcm, asked) : asked;
   const host = seen.host ?? asked.host;

@@ -89,6 +89,13 @@ test('an ext_authz gate that hangs on a shadow rule the evaluator cannot read fa
   assert.match(r.undetermined ?? '', 'unknown permission matcher "weird"');
 });
 
+test('a gateway TLS port: chains by SNI', () => {
+  const noSni = check('gateway-tls-modes', 'ingressgateway.istio-system', 'none', { port: 8443 });
+  assert.match(noSni.refused ?? '', 'its chains take TLS with SNI a.example.com, b.example.com (--sni)');
+  const b = check('gateway-tls-modes', 'ingressgateway.istio-system', 'none', { port: 8443, serverName: 'b.example.com' });
+  assert.equal([b.connection, b.chain, b.verdict, b.request?.host], ['TLS', 'default/edge|https-b', 'allow', 'b.example.com']);
+});
+
 test('the port: the only one, the one asked for, or an error listing them', () => {
   const listener = (port: number) => ({
     name: `l${port}`,
