@@ -238,9 +238,14 @@ export function checkAuthz(
   let decision = evaluateNetworkFilters(networkFiltersOf(chain), facts);
   if (decision.verdict === 'allow' && hcm) {
     const routes = routeConfigOf(dump, hcm);
-    const perFilterConfig = routes ? perFilterConfigFor(routes, host, facts.path!) : {};
     const network = decision.shadow ?? [];
-    decision = evaluateHttpFilters(Array.isArray(hcm.http_filters) ? hcm.http_filters : [], facts, { perFilterConfig });
+    // The policies arrive with the routes: without them, the empty RBAC slots would read as "allow".
+    const missing = `the route configuration ${isObj(hcm.rds) ? String(hcm.rds.route_config_name) : ''} is not in the config dump`;
+    decision = routes
+      ? evaluateHttpFilters(Array.isArray(hcm.http_filters) ? hcm.http_filters : [], facts, {
+          perFilterConfig: perFilterConfigFor(routes, host, facts.path!),
+        })
+      : { verdict: 'deny', reason: `cannot evaluate: ${missing}; denying`, undetermined: missing };
     if (network.length > 0) decision = { ...decision, shadow: [...network, ...(decision.shadow ?? [])] };
   }
   const ref = policyRef(decision.decidedBy?.policy, policies);

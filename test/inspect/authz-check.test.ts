@@ -89,6 +89,20 @@ test('an ext_authz gate that hangs on a shadow rule the evaluator cannot read fa
   assert.match(r.undetermined ?? '', 'unknown permission matcher "weird"');
 });
 
+test('a dump without the route configuration that carries the policies fails closed', () => {
+  const model = exampleMesh('s5-authz-principal');
+  const dump = dumpProxyConfig(model, 'httpbin.mtls-test');
+  assert.ok(dump.ok);
+  if (!dump.ok) return;
+  const configs = (dump.dump as { configs: { '@type': string }[] }).configs.filter((c) => !c['@type'].endsWith('RoutesConfigDump'));
+  const client = { kind: 'principal' as const, principal: 'spiffe://cluster.local/ns/mtls-test/sa/sleep' };
+  const r = checkAuthz({ configs }, 'httpbin.mtls-test', client, {});
+  assert.ok(r.ok);
+  if (!r.ok) return;
+  assert.is(r.value.verdict, 'deny');
+  assert.is(r.value.reason, 'cannot evaluate: the route configuration inbound|80|| is not in the config dump; denying');
+});
+
 test('a gateway TLS port: chains by SNI', () => {
   const noSni = check('gateway-tls-modes', 'ingressgateway.istio-system', 'none', { port: 8443 });
   assert.match(noSni.refused ?? '', 'its chains take TLS with SNI a.example.com, b.example.com (--sni)');
