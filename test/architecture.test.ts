@@ -34,10 +34,11 @@ const RULES: LayerRules = {
     store: [...BASE, 'config', 'ca', 'identity'],
     'ca-service': [...BASE, 'config', 'model', 'ca', 'identity', 'credentials'],
     analyze: [...BASE, 'config', 'model', 'xds', 'translate'],
-    admin: [...PIPELINE, ...BESIDE],
-    'control-plane': [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'store', 'analyze'],
+    inspect: [...BASE, 'config', 'model', 'xds', 'translate'],
+    admin: [...PIPELINE, ...BESIDE, 'inspect'],
+    'control-plane': [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'store', 'analyze', 'inspect'],
     agent: [...PIPELINE, 'ca', 'ca-service', 'identity'],
-    cli: [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'control-plane', 'agent', 'store', 'analyze'],
+    cli: [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'control-plane', 'agent', 'store', 'analyze', 'inspect'],
   },
   exceptions: [
     {

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { agentCommand } from './agent.js';
 import { analyzeCommand } from './analyze.js';
 import { applyCommand } from './apply.js';
+import { authzCommand } from './authz.js';
 import { bootstrapCommand } from './bootstrap.js';
 import { caCommand } from './ca.js';
 import { completionCommand } from './completion.js';
@@ -43,6 +44,7 @@ program.addCommand(replicasCommand());
 program.addCommand(importCommand());
 program.addCommand(statusCommand());
 program.addCommand(proxyConfigCommand());
+program.addCommand(authzCommand());
 program.addCommand(completionCommand(program));
 try {
   await program.parseAsync(process.argv);

@@ -38,6 +38,7 @@ export const LOOPBACK_BLOCKS = {
   'xds/access-log-envoy.test.ts': 92,
   'cli/inspect-live.test.ts': 90,
   'analyze/analyze-claims-envoy.test.ts': 93,
+  'inspect/rbac-evaluator-envoy.test.ts': 89,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
