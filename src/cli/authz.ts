@@ -2,7 +2,7 @@
 // client's request in? Offline from the config (-c / --store), or against
 // what a running meshlite serves (--meshlite-admin). Exit 0 allowed, 1 denied
 // (or an error), 2 usage.
-import { Command, type CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { MeshModel } from '../model/mesh-model.js';
 import {
   type CheckRequest,
@@ -44,12 +44,9 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-/** Commander's own errors (unknown flag, missing argument) as one line and exit 2; help exits 0. */
+/** Commander's own errors (unknown flag, missing argument) as one line naming the command; main.ts makes them exit 2. */
 function oneLineErrors(command: Command): Command {
-  return command.configureOutput({ outputError: () => {} }).exitOverride((err: CommanderError) => {
-    if (err.exitCode === 0) process.exit(0);
-    usage(err.message.replace(/^error: /, ''));
-  });
+  return command.configureOutput({ outputError: (text, write) => write(`${COMMAND}: ${text.replace(/^error: /, '')}`) });
 }
 
 function parseRequest(opts: CheckFlags): CheckRequest {

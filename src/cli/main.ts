@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { agentCommand } from './agent.js';
 import { analyzeCommand } from './analyze.js';
 import { applyCommand } from './apply.js';
@@ -21,6 +21,12 @@ import { statusCommand } from './status.js';
 import { tokenCommand } from './token.js';
 import { validateCommand } from './validate.js';
 import { meshliteVersion } from '../util/meshlite-version.js';
+
+/** Every command throws commander's usage errors to the catch below instead of exiting 1 on its own. */
+function exitTwoOnUsageErrors(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) exitTwoOnUsageErrors(sub);
+}
 
 const program = new Command();
 program.name('meshlite').description('A lite Istio-style control plane for Envoy outside Kubernetes').version(meshliteVersion());
@@ -46,9 +52,15 @@ program.addCommand(statusCommand());
 program.addCommand(proxyConfigCommand());
 program.addCommand(authzCommand());
 program.addCommand(completionCommand(program));
+exitTwoOnUsageErrors(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
+  // Commander printed its own line (unknown flag, missing argument, bad choice); help and --version are not errors.
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+    process.exit();
+  }
   // A bad flag value or an unusable setting: one line for the user, not a stack trace.
   process.stderr.write(`meshlite: ${(err as Error).message ?? String(err)}\n`);
   process.exitCode = 2;

@@ -33,44 +33,40 @@ interface LoadedDump {
 }
 
 export function proxyConfigCommand(): Command {
-  return (
-    addConfigSourceFlags(
-      new Command('proxy-config')
-        .description(
-          "a proxy's clusters, listeners, routes, endpoints or secrets: from a running Envoy (--envoy-admin), from what meshlite serves it (--meshlite-admin), or translated offline (-c | --store)",
-        )
-        .argument('<kind>', `${DUMP_KINDS.join(', ')} or all`, kindArgument)
-        .argument('[proxy]', 'the proxy (name.namespace); optional with --envoy-admin'),
-      'config file or directory to translate offline (repeatable)',
-    )
-      .option('--meshlite-admin <url>', MESHLITE_ADMIN_HELP)
-      .option('--admin-token-file <path>', "with --meshlite-admin: file holding meshlite serve's admin bearer token")
-      .option('--envoy-admin <url>', "a running Envoy's admin (http://host:port or host:port)")
-      // A bad argument or flag is a usage error: commander's one line, then exit 2.
-      .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.usage))
-      .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
-      .option('--fqdn <host>', 'clusters: only this service host')
-      .option('--port <number>', 'clusters: only this port', portArgument)
-      .addOption(new Option('--direction <direction>', 'clusters: only this direction').choices(['inbound', 'outbound']))
-      .option('--name <name>', 'listeners and routes: only the one of this name')
-      .option('--cluster <name>', 'endpoints: only this cluster')
-      .action(async (kind: Kind, proxy: string | undefined, opts: ProxyConfigOptions) => {
-        const loaded = await loadDump(proxy, opts);
-        const kinds = kind === 'all' ? DUMP_KINDS : [kind];
-        if (opts.output !== 'table') {
-          const value =
-            kind === 'all' ? redactKeys(loaded.dump) : redactKeys(selectResources(loaded.dump, kind, opts).map((r) => r as unknown));
-          process.stdout.write(opts.output === 'yaml' ? stringify(value, { lineWidth: 0 }) : `${JSON.stringify(value, null, 2)}\n`);
-          return;
-        }
-        const tables: string[] = [];
-        for (const k of kinds) {
-          const table = await tableOf(k, loaded, opts);
-          tables.push(formatColumns(table.header, table.rows));
-        }
-        process.stdout.write(tables.join('\n'));
-      })
-  );
+  return addConfigSourceFlags(
+    new Command('proxy-config')
+      .description(
+        "a proxy's clusters, listeners, routes, endpoints or secrets: from a running Envoy (--envoy-admin), from what meshlite serves it (--meshlite-admin), or translated offline (-c | --store)",
+      )
+      .argument('<kind>', `${DUMP_KINDS.join(', ')} or all`, kindArgument)
+      .argument('[proxy]', 'the proxy (name.namespace); optional with --envoy-admin'),
+    'config file or directory to translate offline (repeatable)',
+  )
+    .option('--meshlite-admin <url>', MESHLITE_ADMIN_HELP)
+    .option('--admin-token-file <path>', "with --meshlite-admin: file holding meshlite serve's admin bearer token")
+    .option('--envoy-admin <url>', "a running Envoy's admin (http://host:port or host:port)")
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
+    .option('--fqdn <host>', 'clusters: only this service host')
+    .option('--port <number>', 'clusters: only this port', portArgument)
+    .addOption(new Option('--direction <direction>', 'clusters: only this direction').choices(['inbound', 'outbound']))
+    .option('--name <name>', 'listeners and routes: only the one of this name')
+    .option('--cluster <name>', 'endpoints: only this cluster')
+    .action(async (kind: Kind, proxy: string | undefined, opts: ProxyConfigOptions) => {
+      const loaded = await loadDump(proxy, opts);
+      const kinds = kind === 'all' ? DUMP_KINDS : [kind];
+      if (opts.output !== 'table') {
+        const value =
+          kind === 'all' ? redactKeys(loaded.dump) : redactKeys(selectResources(loaded.dump, kind, opts).map((r) => r as unknown));
+        process.stdout.write(opts.output === 'yaml' ? stringify(value, { lineWidth: 0 }) : `${JSON.stringify(value, null, 2)}\n`);
+        return;
+      }
+      const tables: string[] = [];
+      for (const k of kinds) {
+        const table = await tableOf(k, loaded, opts);
+        tables.push(formatColumns(table.header, table.rows));
+      }
+      process.stdout.write(tables.join('\n'));
+    });
 }
 
 function kindArgument(value: string): Kind {

@@ -32,44 +32,40 @@ interface MeshView {
 export const MESHLITE_ADMIN_HELP = "a running meshlite serve's admin server (http://host:port or host:port)";
 
 export function statusCommand(): Command {
-  return (
-    addStoreFlags(
-      new Command('status'),
-      false,
-      'the store of the replicated mode: every replica it lists is asked, instead of --meshlite-admin',
-    )
-      .description('per connected proxy and xDS type: SYNCED, STALE (sent, not yet accepted), NACKED or NOT SENT; its certificate expiry')
-      .argument('[proxy]', 'one proxy (name.namespace): its versions sent and accepted and the full NACK message')
-      .option('--meshlite-admin <url>', MESHLITE_ADMIN_HELP, `http://${DEFAULT_ADMIN_ADDRESS}`)
-      .option('--admin-token-file <path>', 'file holding the admin bearer token (the one given to meshlite serve --admin-token-file)')
-      // A bad argument or flag is a usage error: commander's one line, then exit 2.
-      .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.usage))
-      .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'wide']).default('table'))
-      .action(async (proxy: string | undefined, opts: StatusOptions) => {
-        const target: AdminTarget = {
-          base: adminBase('status', opts.meshliteAdmin, '--meshlite-admin'),
-          token: tokenFromFile('status', opts.adminTokenFile),
-          what: "meshlite's admin server",
-        };
-        const rows =
-          opts.store === undefined
-            ? await statusRows(target)
-            : await withStoreOrExit(opts as StoreFlags, 'status', async (store) => meshRows(target, await storeMesh(store), []));
-        const now = Date.now();
-        if (proxy !== undefined) {
-          const row = rows.find((r) => r.proxy === proxy);
-          if (!row)
-            exitLine(
-              `meshlite status: proxy "${proxy}" is not connected${rows.length > 0 ? ` (connected: ${rows.map((r) => r.proxy).join(', ')})` : ' (no proxy is connected)'}`,
-              EXIT.refused,
-            );
-          process.stdout.write(opts.output === 'json' ? `${JSON.stringify(row, null, 2)}\n` : formatStatusDetail(row, now));
-          return;
-        }
-        if (opts.output === 'json') process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-        else process.stdout.write(formatStatusTable(rows, now, opts.output === 'wide'));
-      })
-  );
+  return addStoreFlags(
+    new Command('status'),
+    false,
+    'the store of the replicated mode: every replica it lists is asked, instead of --meshlite-admin',
+  )
+    .description('per connected proxy and xDS type: SYNCED, STALE (sent, not yet accepted), NACKED or NOT SENT; its certificate expiry')
+    .argument('[proxy]', 'one proxy (name.namespace): its versions sent and accepted and the full NACK message')
+    .option('--meshlite-admin <url>', MESHLITE_ADMIN_HELP, `http://${DEFAULT_ADMIN_ADDRESS}`)
+    .option('--admin-token-file <path>', 'file holding the admin bearer token (the one given to meshlite serve --admin-token-file)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'wide']).default('table'))
+    .action(async (proxy: string | undefined, opts: StatusOptions) => {
+      const target: AdminTarget = {
+        base: adminBase('status', opts.meshliteAdmin, '--meshlite-admin'),
+        token: tokenFromFile('status', opts.adminTokenFile),
+        what: "meshlite's admin server",
+      };
+      const rows =
+        opts.store === undefined
+          ? await statusRows(target)
+          : await withStoreOrExit(opts as StoreFlags, 'status', async (store) => meshRows(target, await storeMesh(store), []));
+      const now = Date.now();
+      if (proxy !== undefined) {
+        const row = rows.find((r) => r.proxy === proxy);
+        if (!row)
+          exitLine(
+            `meshlite status: proxy "${proxy}" is not connected${rows.length > 0 ? ` (connected: ${rows.map((r) => r.proxy).join(', ')})` : ' (no proxy is connected)'}`,
+            EXIT.refused,
+          );
+        process.stdout.write(opts.output === 'json' ? `${JSON.stringify(row, null, 2)}\n` : formatStatusDetail(row, now));
+        return;
+      }
+      if (opts.output === 'json') process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      else process.stdout.write(formatStatusTable(rows, now, opts.output === 'wide'));
+    });
 }
 
 /** Every proxy the mesh has connected, sorted by name; in store mode from every replica that answers. */
