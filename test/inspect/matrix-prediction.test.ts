@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { loadMesh } from '../../src/control-plane/load-mesh.js';
 import { predictMatrix, translatedMatrixInput } from '../../src/inspect/matrix-prediction.js';
 import type { MatrixCell, MatrixOptions, PredictedMatrix } from '../../src/inspect/matrix-types.js';
+import { assertMatrixPredicted } from '../support/e2e/predicted-matrix.js';
 import { EXAMPLES_DIR } from '../support/paths.js';
 
 const NS = ['foo', 'bar', 'legacy'] as const;
@@ -148,6 +149,37 @@ test('the request path reaches RBAC: a DENY on /admin gives 403 for /admin/users
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the cells follow the dumps: an endpoint without tlsMode metadata makes auto mTLS send plaintext into STRICT (503)', () => {
+  const { model } = loadMesh([join(EXAMPLES_DIR, 's2-mesh-strict')]);
+  const input = translatedMatrixInput(model!);
+  const dump = structuredClone(input.dumps.get('sleep.foo')) as { configs: Record<string, any>[] };
+  const eds = dump.configs.find((c) => String(c['@type']).endsWith('EndpointsConfigDump'))!;
+  for (const e of eds.dynamic_endpoint_configs)
+    for (const l of e.endpoint_config.endpoints) for (const lb of l.lb_endpoints) delete lb.metadata;
+  const dumps = new Map(input.dumps);
+  dumps.set('sleep.foo', dump);
+  const to = 'httpbin.bar.svc.cluster.local:8000';
+  assert.is(cell(predictMatrix(input), 'foo/sleep', to).code, '200');
+  const changed = cell(predictMatrix({ model: input.model, dumps }), 'foo/sleep', to);
+  assert.equal([changed.code, changed.mtls], ['503', false]);
+  assert.match(changed.reason, /auto mTLS picks tlsMode-disabled.*requires mTLS/);
+});
+
+test('the e2e check fails on a measurement the prediction does not match, naming the reason', () => {
+  const dir = join(EXAMPLES_DIR, 's3-dr-disable');
+  const measured = Object.fromEntries(Object.keys(table()).map((k) => [k, '200']));
+  assertMatrixPredicted(dir, { ...measured, 'foo->bar': '503', 'bar->bar': '503', 'legacy->bar': '000' }, 'S3 DISABLE');
+  // uvu's throws() passes its own assertion errors through, so catch by hand.
+  let message = '';
+  try {
+    assertMatrixPredicted(dir, measured, 'S3 DISABLE measured as S1');
+  } catch (err) {
+    message = (err as Error).message;
+  }
+  assert.match(message, /foo->bar: measured 200, predicted 503 because .*DestinationRule bar\/httpbin tls DISABLE/);
+  assert.match(message, /legacy->bar: measured 200, predicted 000/);
 });
 
 test.run();
