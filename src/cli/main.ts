@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { agentCommand } from './agent.js';
 import { applyCommand } from './apply.js';
+import { authzCommand } from './authz.js';
 import { bootstrapCommand } from './bootstrap.js';
 import { caCommand } from './ca.js';
 import { deleteCommand } from './delete.js';
@@ -37,6 +38,7 @@ program.addCommand(deleteCommand());
 program.addCommand(replicasCommand());
 program.addCommand(importCommand());
 program.addCommand(matrixCommand());
+program.addCommand(authzCommand());
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

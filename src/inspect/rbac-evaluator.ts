@@ -22,6 +22,8 @@ export interface RbacDecision {
   shadow?: { action: 'ALLOW' | 'DENY'; policy?: string; wouldDeny: boolean; undetermined?: string }[];
   /** Set when the verdict is a fail-closed deny because something could not be evaluated offline. */
   undetermined?: string;
+  /** When no ALLOW policy matched: the ALLOW policies that were there, by Envoy name. */
+  candidates?: string[];
 }
 
 export interface EvaluateOptions {
@@ -40,6 +42,8 @@ const TYPES = {
   httpExtAuthz: 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
   networkExtAuthz: 'type.googleapis.com/envoy.extensions.filters.network.ext_authz.v3.ExtAuthz',
 } as const;
+/** The shadow-rule stat prefix of the RBAC filters that switch CUSTOM policies' ext_authz filters on. */
+const EXT_AUTHZ_GATE_PREFIX = 'istio_ext_authz_';
 /** The metadata namespace Envoy's RBAC filters write under, whatever the filter is named in the chain. */
 const RBAC_NAMESPACE = { http: 'envoy.filters.http.rbac', network: 'envoy.filters.network.rbac' } as const;
 
@@ -86,6 +90,8 @@ interface Walk {
   allowedBy?: { filter: string; policy: string };
   denyLooked?: string;
   enforcing: boolean;
+  /** A shadow engine could not be evaluated: the metadata it would have written is unknown. */
+  metadataUnknown?: string;
 }
 
 const deny = (w: Walk, reason: string, decidedBy?: RbacDecision['decidedBy'], undetermined?: string): RbacDecision => ({
@@ -106,13 +112,15 @@ function rbacStep(filter: string, own: Obj, override: Obj | undefined, kind: 'ht
   if (isObj(config.shadow_rules)) {
     const action = actionOf(config.shadow_rules, filter);
     const result = runEngine(config.shadow_rules, w.input, `${filter} shadow_rules`);
-    if (action !== 'LOG') {
+    const prefix = typeof own.shadow_rules_stat_prefix === 'string' ? own.shadow_rules_stat_prefix : '';
+    // A CUSTOM policy's rules sit in shadow rules only to switch its ext_authz filter on: not a dry run.
+    if (action !== 'LOG' && !prefix.startsWith(EXT_AUTHZ_GATE_PREFIX)) {
       const wouldDeny = action === 'DENY' ? result.matched !== undefined : result.matched === undefined;
       const unsure = result.matched === undefined && result.unknown ? { undetermined: result.unknown } : {};
       w.shadow.push({ action, ...(result.matched ? { policy: result.matched } : {}), wouldDeny, ...unsure });
     }
+    if (!result.matched && result.unknown) w.metadataUnknown ??= result.unknown;
     if (result.matched) {
-      const prefix = typeof own.shadow_rules_stat_prefix === 'string' ? own.shadow_rules_stat_prefix : '';
       const ns = (w.input.metadata[RBAC_NAMESPACE[kind]] ??= {});
       ns[`${prefix}shadow_effective_policy_id`] = result.matched;
     }
@@ -137,13 +145,19 @@ function rbacStep(filter: string, own: Obj, override: Obj | undefined, kind: 'ht
     isObj(config.rules.policies) && Object.keys(config.rules.policies).length > 0
       ? 'no ALLOW policy matched'
       : 'an ALLOW filter without policies denies all';
-  return deny(w, none, { filter, action });
+  const names = isObj(config.rules.policies) ? Object.keys(config.rules.policies).sort() : [];
+  return { ...deny(w, none, { filter, action }), ...(names.length > 0 ? { candidates: names } : {}) };
 }
 
 /** An ext_authz filter asks a server we cannot ask: if it would run, fail closed. */
 function extAuthzStep(filter: string, config: Obj, w: Walk): RbacDecision | undefined {
   const gate = config.filter_enabled_metadata;
-  if (gate !== undefined && !(isObj(gate) && matchMetadata(gate, w.input.metadata, filter))) return undefined;
+  const enabled = gate === undefined || (isObj(gate) && matchMetadata(gate, w.input.metadata, filter));
+  if (!enabled && w.metadataUnknown) {
+    const why = `${filter}: whether it runs depends on ${w.metadataUnknown}`;
+    return deny(w, `cannot evaluate ${why}; denying`, { filter, action: 'DENY' }, why);
+  }
+  if (!enabled) return undefined;
   const policy = isObj(gate) && typeof gate.filter === 'string' ? policyIdFrom(w.input.metadata, gate) : undefined;
   const why = `${filter}: an external authorizer decides${policy ? ` (CUSTOM rule ${policy})` : ''}, which cannot be asked offline`;
   return deny(w, `cannot evaluate ${why}; denying`, { filter, action: 'DENY', ...(policy ? { policy } : {}) }, why);

@@ -14,6 +14,7 @@ import {
 } from '../../src/inspect/inbound-chain.js';
 import { evaluateHttpFilters, evaluateNetworkFilters, type RequestFacts } from '../../src/inspect/rbac-evaluator.js';
 import { uriTemplateRegex } from '../../src/inspect/rbac-matchers.js';
+import { canonicalPath, normalizeRequest } from '../../src/inspect/request-normalization.js';
 import { re2FullMatch } from '../../src/inspect/string-matcher.js';
 import { dumpProxyConfig } from '../../src/translate/proxy-config-dump.js';
 import { exampleMesh } from '../support/fixtures/index.js';
@@ -73,7 +74,9 @@ test('authz-fields: path templates (uri_template), service accounts, not_id, DEN
   assert.is(run({ ...frontDesk, path: '/books/42' }).verdict, 'allow');
   assert.is(run({ ...frontDesk, path: '/books/42?x=1' }).verdict, 'allow', 'the query is not part of the path');
   assert.is(run({ ...frontDesk, path: '/books/42/copies/a/b' }).verdict, 'allow', '** takes several segments');
-  assert.is(run({ ...frontDesk, path: '/books/42/extra' }).reason, 'no ALLOW policy matched');
+  const extra = run({ ...frontDesk, path: '/books/42/extra' });
+  assert.is(extra.reason, 'no ALLOW policy matched');
+  assert.equal(extra.candidates, ['ns[library]-policy[catalog-readers]-rule[0]']);
   assert.is(run({ ...frontDesk, path: '/books/42', method: 'POST' }).verdict, 'deny');
   assert.is(run({ peerPrincipal: SPIFFE('library', 'stranger'), path: '/books/42' }).verdict, 'deny');
   assert.is(run({ path: '/books/42' }).verdict, 'deny', 'no client certificate: no service account');
@@ -208,6 +211,22 @@ test('RE2 and URI template translation', () => {
   assert.ok(t.test('/books/1/copies/a/b'));
   assert.not.ok(t.test('/books/1/copies'));
   assert.not.ok(t.test('/books//copies/a'));
+});
+
+test('the request as the enforcing HCM hands it to RBAC: escaped slashes, dot segments, merged slashes, host dot', () => {
+  const hcm = {
+    normalize_path: true,
+    merge_slashes: true,
+    path_with_escaped_slashes_action: 'UNESCAPE_AND_FORWARD',
+    strip_trailing_host_dot: true,
+  };
+  const seen = (path: string, host?: string) => normalizeRequest(hcm, { path, ...(host ? { host } : {}) });
+  assert.equal(seen('/x/../admin/y?next=/a/../b', 'Secret.com.:80'), { path: '/admin/y?next=/a/../b', host: 'Secret.com:80' });
+  assert.is(seen('/api/..%2Fadmin//x').path, '/admin/x');
+  assert.is(seen('/%61dmin/%7e/%3b').path, '/admin/~/%3B');
+  assert.is(seen('/../..').path, '/');
+  assert.is(canonicalPath('/a/./b/.'), '/a/b/');
+  assert.equal(normalizeRequest({}, { path: '/x/../admin' }), { path: '/x/../admin' }, 'an HCM without hygiene changes nothing');
 });
 
 test.run();
