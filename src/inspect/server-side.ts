@@ -17,6 +17,7 @@ import {
 import { chooseFilterChain } from './filter-chain-choice.js';
 import { httpAccess, networkAccess } from './inbound-rbac.js';
 import { peerAuthenticationNote } from './policy-notes.js';
+import { normalizeRequest } from './request-normalization.js';
 import { chooseRoute, type RequestLine } from './route-match.js';
 import { downstreamTls, handshake, type TlsSide } from './tls-handshake.js';
 
@@ -133,7 +134,12 @@ function afterHandshake(chain: JsonObject, index: DumpIndex, arrival: Arrival, m
   }
   const routeConfig = hcmRouteConfig(hcm, index);
   if (!routeConfig) return { code: '?', mtls, steps: ['the inbound route configuration is missing'] };
-  const choice = chooseRoute(routeConfig, arrival.request);
+  // Routing and RBAC see the request after the HCM's path and host hygiene.
+  const seen = normalizeRequest(hcm, { path: arrival.request.path, host: arrival.request.authority });
+  const request = { ...arrival.request, path: seen.path, authority: seen.host ?? arrival.request.authority };
+  facts.path = request.path;
+  facts.host = request.authority;
+  const choice = chooseRoute(routeConfig, request);
   if (choice.kind !== 'route') return { code: '?', mtls, steps: [`inbound: ${choice.why}`] };
   const vhost = (Array.isArray(routeConfig.virtual_hosts) ? routeConfig.virtual_hosts : [])
     .map(obj)

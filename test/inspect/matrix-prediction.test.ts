@@ -133,7 +133,7 @@ spec:
   - to: [{operation: {paths: [/admin, /admin/*]}}]
 `;
 
-test('the request path reaches RBAC: a DENY on /admin gives 403 for /admin/users only, for every client', () => {
+test('the request path reaches RBAC (normalized as the HCM does): a DENY on /admin gives 403 for /admin paths only, for every client', () => {
   const dir = mkdtempSync(join(tmpdir(), 'matrix-path-'));
   try {
     writeFileSync(join(dir, 'deny-admin.yaml'), DENY_ADMIN);
@@ -144,6 +144,8 @@ test('the request path reaches RBAC: a DENY on /admin gives 403 for /admin/users
       predictMatrix(input, { from: ['sleep'], to: ['httpbin.bar'], path }).cells.map((c) => `${c.from} ${c.code}`);
     assert.equal(codes('/admin/users'), ['bar/sleep 403', 'foo/sleep 403', 'legacy/sleep 403']);
     assert.equal(codes('/headers'), ['bar/sleep 200', 'foo/sleep 200', 'legacy/sleep 200']);
+    // The server's HCM normalizes the path before RBAC sees it.
+    assert.equal(codes('/headers/..//admin'), ['bar/sleep 403', 'foo/sleep 403', 'legacy/sleep 403']);
     const reason = predictMatrix(input, { from: ['foo/sleep'], to: ['httpbin.bar'], path: '/admin' }).cells[0]!.reason;
     assert.match(reason, /deny-admin/);
   } finally {
