@@ -1,105 +1,19 @@
 // The dashboard's routes on an in-process admin server: what the page and its
 // data show, that names from config files or proxies cannot inject markup,
 // the admin token, the /debug index and ?pretty.
-import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildAdminServer } from '../../src/admin/admin-server.js';
 import type { PredictedMatrix } from '../../src/admin/dashboard/matrix-shape.js';
 import { ADMIN_ENDPOINTS } from '../../src/admin/debug-index.js';
-import { Metrics } from '../../src/admin/metrics.js';
-import type { CertificateAuthority } from '../../src/ca/certificate-authority.js';
-import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
-import { ControlPlane } from '../../src/control-plane/control-plane.js';
-import type { AdsServer, ConnectionInfo } from '../../src/server/ads-server.js';
-import type { TypeStatus } from '../../src/server/stream-status.js';
-import { RESOURCE_TYPES } from '../../src/xds/type-urls.js';
-import { TestCa } from '../support/e2e/test-pki.js';
-import { authorizationPolicy, loadManifests, mtlsPolicy, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
+import { type AdminHarness, adminHarness, DASHBOARD_MESH } from '../support/admin-dashboard.js';
+import { authorizationPolicy, loadManifests } from '../support/fixtures/index.js';
 
 const EVIL = '<script>alert(1)</script>';
-const mesh = [
-  serviceEntry('foo/httpbin'),
-  workloadEntry('foo/httpbin', { address: '127.0.1.1' }),
-  workloadEntry('foo/sleep', { address: '127.0.1.2' }),
-  authorizationPolicy('foo/only-sleep', {
-    selector: { matchLabels: { app: 'httpbin' } },
-    action: 'ALLOW',
-    rules: [{ from: [{ source: { principals: ['cluster.local/ns/foo/sa/sleep'] } }] }],
-  }),
-  mtlsPolicy('foo/strict', 'STRICT'),
-];
-
-async function setUp(o: { token?: string; matrix?: () => PredictedMatrix | undefined } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'dashboard-'));
-  const ca = await TestCa.create(dir, 'dashboard test');
-  rmSync(dir, { recursive: true, force: true });
-  const certPem = ca.certPem;
-  const cache = new SnapshotCache();
-  const logger = { info() {}, warn() {}, debug() {}, error() {} };
-  const metrics = new Metrics();
-  const workloadCredentials = {
-    rootCertPem: () => certPem,
-    certificateFor: async () => ({ certChainPem: certPem, privateKeyPem: 'KEY', serialNumber: '1', notAfter: new Date() }),
-    onRotated: () => {},
-  };
-  const cp = new ControlPlane(cache, workloadCredentials, logger, metrics);
-  await cp.applyConfig(loadManifests(mesh), 'start');
-  const connections: ConnectionInfo[] = [];
-  const connect = async (proxyId: string, nack?: string) => {
-    await cp.proxyConnected(proxyId);
-    const snapshot = cache.get(proxyId);
-    // Every type accepted at the snapshot's version, but for an optional NACK of listeners.
-    const status = (): TypeStatus[] =>
-      RESOURCE_TYPES.map((type) => {
-        const version = snapshot?.[type].version ?? '';
-        const nacked = type === 'listeners' && nack !== undefined;
-        return {
-          type,
-          subscribed: '*',
-          sentCount: 1,
-          sentVersion: version,
-          reconciledVersion: version,
-          ...(nacked ? { ackedVersion: 'old', nacked: { version, nonce: '1', message: nack } } : { ackedVersion: version }),
-        };
-      });
-    connections.push({
-      streamId: connections.length + 1,
-      proxyId,
-      protocol: 'sotw',
-      node: { id: proxyId } as ConnectionInfo['node'],
-      peer: 'x',
-      connectedAt: 0,
-      status,
-    });
-  };
-  const ads = {
-    listConnections: () => connections,
-    connectionsOf: (id: string) => connections.filter((c) => c.proxyId === id),
-    connectedProxies: () => new Set(connections.map((c) => c.proxyId)),
-  } as unknown as AdsServer;
-  const fakeCa = { info: {}, trustDomain: 'cluster.local' } as unknown as CertificateAuthority;
-  const app = buildAdminServer({
-    controlPlane: cp,
-    ads,
-    cache,
-    metrics,
-    ca: fakeCa,
-    insecure: true,
-    debugToken: o.token,
-    matrix: o.matrix,
-  });
-  return { app, cp, connect, certificate: new X509Certificate(certPem) };
-}
-
-const get = async (app: Awaited<ReturnType<typeof setUp>>['app'], url: string, headers: Record<string, string> = {}) =>
+const get = async (app: AdminHarness['app'], url: string, headers: Record<string, string> = {}) =>
   app.inject({ method: 'GET', url, headers });
 
 test('the page shows proxies with their per-type sync, certificates and policies with file:line', async () => {
-  const t = await setUp();
+  const t = await adminHarness();
   await t.connect('sleep.foo');
   const res = await get(t.app, '/');
   assert.is(res.statusCode, 200);
@@ -130,7 +44,7 @@ test('names and messages are escaped: a proxy, a NACK, a matrix client and a con
     services: ['httpbin.foo'],
     cells: [{ from: EVIL, to: 'httpbin.foo', code: '403', mtls: true, reason: `denied "${EVIL}"` }],
   };
-  const t = await setUp({ matrix: () => matrix });
+  const t = await adminHarness({ matrix: () => matrix });
   await t.connect(`${EVIL}.foo`, `bad listener ${EVIL}`);
   await t.cp.applyConfig(loadManifests({ [`${EVIL}.yaml`]: 'kind: [' }), 'edit');
   for (const url of ['/', '/debug/dashboard/panels']) {
@@ -167,7 +81,7 @@ test('the matrix renders every cell by code, mTLS marked, the reason as its titl
       { from: 'sleep.legacy', to: 'httpbin.legacy', code: '?', mtls: false, reason: 'unknown' },
     ],
   };
-  const t = await setUp({ matrix: () => matrix });
+  const t = await adminHarness({ matrix: () => matrix });
   const data = (await get(t.app, '/debug/dashboardz')).json() as { matrix: PredictedMatrix };
   assert.equal(data.matrix, matrix);
   const html = (await get(t.app, '/')).body;
@@ -187,7 +101,7 @@ test('the matrix renders every cell by code, mTLS marked, the reason as its titl
 });
 
 test('with an admin token the page is an empty shell and its data needs the bearer token', async () => {
-  const t = await setUp({ token: 's3cret' });
+  const t = await adminHarness({ token: 's3cret' });
   await t.connect('sleep.foo');
   const page = await get(t.app, '/');
   assert.is(page.statusCode, 200);
@@ -203,11 +117,11 @@ test('with an admin token the page is an empty shell and its data needs the bear
 });
 
 test('the panels answer 304 while nothing changes and a new fragment when the config does', async () => {
-  const t = await setUp();
+  const t = await adminHarness();
   const first = await get(t.app, '/debug/dashboard/panels');
   const etag = String(first.headers.etag);
   assert.is((await get(t.app, '/debug/dashboard/panels', { 'if-none-match': etag })).statusCode, 304);
-  await t.cp.applyConfig(loadManifests([...mesh, authorizationPolicy('foo/deny-all', { action: 'DENY', rules: [{}] })]), 'edit');
+  await t.cp.applyConfig(loadManifests([...DASHBOARD_MESH, authorizationPolicy('foo/deny-all', { action: 'DENY', rules: [{}] })]), 'edit');
   const changed = await get(t.app, '/debug/dashboard/panels', { 'if-none-match': etag });
   assert.is(changed.statusCode, 200);
   assert.match(changed.body, 'data-policy="AuthorizationPolicy/foo/deny-all"');
@@ -229,7 +143,7 @@ function getRoutes(tree: string): string[] {
 }
 
 test('/debug lists every GET route under /debug and the open three, each linked', async () => {
-  const t = await setUp();
+  const t = await adminHarness();
   await t.app.ready();
   const routes = getRoutes(t.app.printRoutes({ commonPrefix: false }));
   const wanted = routes.filter((r) => r === '/' || r.startsWith('/debug') || ['/healthz', '/ready', '/metrics'].includes(r));
@@ -240,7 +154,7 @@ test('/debug lists every GET route under /debug and the open three, each linked'
 });
 
 test('?pretty indents any JSON answer; without it JSON stays compact and HTML is untouched', async () => {
-  const t = await setUp();
+  const t = await adminHarness();
   const compact = (await get(t.app, '/debug/configz')).body;
   const pretty = await get(t.app, '/debug/configz?pretty');
   assert.not.match(compact, '\n');

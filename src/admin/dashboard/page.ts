@@ -8,7 +8,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d233
 header{display:flex;gap:1em;align-items:center;padding:.6em 1em;background:#1d2330;color:#fff}
 header h1{font-size:1.1em;margin:0}header a{color:#9cc3ff}
 #status{margin-left:auto;padding:.1em .6em;border-radius:1em}
-#status.ok{background:#1f7a3a}#status.bad{background:#b3261e}
+#status.ok{background:#1f7a3a;color:#fff}#status.bad{background:#b3261e;color:#fff}
 main{padding:0 1em 2em}section{background:#fff;border:1px solid #dde1e8;border-radius:6px;margin:1em 0;padding:.2em 1em .8em}
 h2{font-size:1.05em}h3{font-size:.95em;color:#555}
 table{border-collapse:collapse}th,td{border:1px solid #dde1e8;padding:.25em .5em;text-align:left;vertical-align:top}

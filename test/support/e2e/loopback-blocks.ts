@@ -35,6 +35,7 @@ export const LOOPBACK_BLOCKS = {
   // A Marathon API stand-in on 127.87.0.1.
   'control-plane/marathon-registry.test.ts': 87,
   'e2e/marathon-mesh.test.ts': 88,
+  'admin/dashboard-browser.test.ts': 91,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
