@@ -33,10 +33,11 @@ const RULES: LayerRules = {
     diff: [...BASE, 'config'],
     store: [...BASE, 'config', 'ca', 'identity'],
     'ca-service': [...BASE, 'config', 'model', 'ca', 'identity', 'credentials'],
-    admin: [...PIPELINE, ...BESIDE],
-    'control-plane': [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'store'],
+    inspect: [...BASE, 'config', 'model', 'xds', 'translate'],
+    admin: [...PIPELINE, ...BESIDE, 'inspect'],
+    'control-plane': [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'store', 'inspect'],
     agent: [...PIPELINE, 'ca', 'ca-service', 'identity'],
-    cli: [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'control-plane', 'agent', 'store'],
+    cli: [...PIPELINE, ...BESIDE, 'ca-service', 'admin', 'control-plane', 'agent', 'store', 'inspect'],
   },
   exceptions: [
     {

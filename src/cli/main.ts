@@ -10,6 +10,7 @@ import { diffCommand } from './diff.js';
 import { generateCommand } from './generate.js';
 import { getCommand } from './get.js';
 import { importCommand } from './import-marathon.js';
+import { matrixCommand } from './matrix.js';
 import { proxiesCommand } from './proxies.js';
 import { replicasCommand } from './replicas.js';
 import { serveCommand } from './serve.js';
@@ -35,6 +36,7 @@ program.addCommand(getCommand());
 program.addCommand(deleteCommand());
 program.addCommand(replicasCommand());
 program.addCommand(importCommand());
+program.addCommand(matrixCommand());
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
