@@ -1,8 +1,8 @@
 // The dashboard in a real browser (headless Chromium). Against `meshlite
 // serve` with a real Envoy: the proxy grid shows it SYNCED, its certificate
 // counts down (the serial Envoy itself serves), policies list the proxies they
-// select, and a config file written while the page is open shows up without
-// a reload. Against an admin server in this process: the matrix cells, the
+// select, the predicted matrix marks mTLS, and a config file written while
+// the page is open shows up (policy row, matrix cell) without a reload. Against an admin server in this process: the matrix cells, the
 // token prompt, and "disconnected" while the admin is away.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,6 +88,14 @@ test('serve and a real Envoy: sync grid, certificate countdown, policies; a new 
       assert.is(await text(page, '#config-generation'), '1');
       assert.is(await text(page, '#status'), 'live');
 
+      // The predicted matrix: sidecar to sidecar is mutual TLS; legacy/sleep has no sidecar and speaks plaintext.
+      const cell = (from: string) => page.locator(`#matrix td.cell[data-from="${from}"][data-to^="httpbin.foo."]`);
+      assert.is(await cell('foo/sleep').getAttribute('data-mtls'), 'true');
+      assert.is(await cell('foo/sleep').locator('.lock').count(), 1);
+      assert.match((await cell('foo/sleep').getAttribute('title')) ?? '', /\S/);
+      assert.is(await cell('legacy/sleep').getAttribute('data-mtls'), 'false');
+      assert.not.match((await cell('legacy/sleep').getAttribute('class')) ?? '', 'code-000', 'PERMISSIVE takes plaintext');
+
       // A reload would lose this mark: the change must arrive through the page's own polling.
       await page.evaluate(() => Object.assign(window, { notReloaded: true }));
       writeFileSync(join(configDir, 'strict.yaml'), STRICT);
@@ -96,6 +104,9 @@ test('serve and a real Envoy: sync grid, certificate countdown, policies; a new 
       assert.match(await text(page, strict), 'httpbin.foo, sleep.foo');
       assert.match(await text(page, strict), /strict\.yaml:\d+/);
       assert.is(await text(page, '#config-generation'), '2');
+      await until('STRICT refuses legacy/sleep in the matrix', async () =>
+        (await cell('legacy/sleep').getAttribute('class'))?.includes('code-000') ? true : undefined,
+      );
       assert.ok(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), 'the page was not reloaded');
 
       mkdirSync(join(REPO_ROOT, 'test-artifacts'), { recursive: true });
