@@ -97,7 +97,7 @@ test('the matrix renders every cell by code, mTLS marked, the reason as its titl
   );
   assert.match(cells[0]![5]!, 'allowed by foo/only-sleep');
   assert.match(cells[0]![5]!, 'identity spiffe://cluster.local/ns/foo/sa/sleep');
-  assert.is(html.match(/class="lock"/g)?.length, 1);
+  assert.is(html.match(/<td class="cell [^>]*>[^<]*<svg class="lock"/g)?.length, 1, 'only the mTLS cell has a lock');
 });
 
 test('with an admin token the page is an empty shell and its data needs the bearer token', async () => {

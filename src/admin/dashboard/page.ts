@@ -20,7 +20,7 @@ th{background:#eef1f5}.muted{color:#777}.ok{color:#1f7a3a}.warn{color:#a15c00}.b
 .s-NOT-SENT,.s-NOT-SUBSCRIBED,.s-NOT-CONNECTED{background:#eceff3;color:#666}
 .cell{text-align:center;font-weight:600;padding:.1em .5em}.code-200{background:#d5f0dc}.code-403{background:#f8d0cd}
 .code-503{background:#ffd9b3}.code-000{background:#d9d9e8}.code-unknown,.code-none{background:#eceff3}
-.legend .cell{display:inline-block;min-width:2em}.lock{font-size:.8em;margin-left:.2em}
+.legend .cell{display:inline-block;min-width:2em}.lock{margin-left:.25em;vertical-align:-1px}
 #token-form{margin:1em 0}
 `;
 

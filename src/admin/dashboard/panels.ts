@@ -8,6 +8,10 @@ import type { PredictedMatrix } from './matrix-shape.js';
 
 const TYPE_LABEL: Readonly<Record<string, string>> = { clusters: 'CDS', endpoints: 'EDS', listeners: 'LDS', routes: 'RDS', secrets: 'SDS' };
 
+// Drawn, not a font glyph: headless and minimal systems often have no emoji font.
+const LOCK =
+  '<svg class="lock" role="img" aria-label="mutual TLS" viewBox="0 0 10 12" width="9" height="11"><rect x="1" y="5" width="8" height="7" rx="1" fill="currentColor"/><path d="M3 5V3.5a2 2 0 0 1 4 0V5" fill="none" stroke="currentColor" stroke-width="1.4"/></svg>';
+
 const section = (id: string, title: string, body: string) => `<section id="${id}"><h2>${e(title)}</h2>${body}</section>`;
 
 export function renderPanels(d: DashboardData): string {
@@ -74,7 +78,7 @@ function matrixPanel(m: PredictedMatrix | undefined): string {
       const c = cells.get(`${from}\u0000${to}`);
       if (!c) return '<td class="cell code-none">-</td>';
       const title = [c.reason, c.identity ? `identity ${c.identity}` : '', c.mtls ? 'mutual TLS' : 'plaintext'].filter(Boolean).join('\n');
-      const lock = c.mtls ? '<span class="lock" aria-label="mTLS">🔒</span>' : '';
+      const lock = c.mtls ? LOCK : '';
       return `<td class="cell code-${c.code === '?' ? 'unknown' : e(c.code)}" data-from="${e(from)}" data-to="${e(to)}" data-mtls="${c.mtls}" title="${e(title)}">${e(c.code)}${lock}</td>`;
     });
     return `<tr><th>${e(from)}</th>${tds.join('')}</tr>`;
@@ -82,7 +86,8 @@ function matrixPanel(m: PredictedMatrix | undefined): string {
   const legend =
     '<p class="legend"><span class="cell code-200">200</span> allowed <span class="cell code-403">403</span> denied by policy ' +
     '<span class="cell code-503">503</span> upstream failure <span class="cell code-000">000</span> no response ' +
-    '<span class="cell code-unknown">?</span> cannot tell · 🔒 mutual TLS · hover a cell for the reason</p>';
+    '<span class="cell code-unknown">?</span> cannot tell · ' +
+    `${LOCK} mutual TLS · hover a cell for the reason</p>`;
   return section('matrix', 'Predicted reachability', `${table(['client \\ service', ...m.services], rows, ' id="matrix-table"')}${legend}`);
 }
 
