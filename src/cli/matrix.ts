@@ -36,9 +36,13 @@ export function matrixCommand(): Command {
         const model = await loadModelFromSourceOrExit(opts, 'matrix');
         const matrix = predictMatrix(translatedMatrixInput(model), options);
         if (matrix.clients.length === 0 || matrix.services.length === 0) {
-          process.stderr.write(
-            `meshlite matrix: no ${matrix.clients.length === 0 ? 'client workload matches --from' : 'service port matches --to'}\n`,
-          );
+          const missing =
+            matrix.clients.length === 0
+              ? `no workload ${options.from ? 'matches --from' : 'in the config'}`
+              : options.to
+                ? 'no service port matches --to'
+                : 'no mesh-internal service in the config (name others with --to)';
+          process.stderr.write(`meshlite matrix: ${missing}\n`);
           process.exitCode = 1;
           return;
         }

@@ -1,60 +1,28 @@
-// The access-control step of an inbound request: the HCM's HTTP filters with
-// each filter's per-route override applied (meshlite keeps HTTP policies in
-// typed_per_filter_config of the inbound virtual host, so they change over RDS),
-// then the RBAC evaluator.
-import { arr, type JsonObject, obj, str } from './dump-index.js';
+// The access-control step of an inbound request or connection, through the
+// RBAC evaluator: HTTP filters with the per-filter config of the virtual host
+// and route the request takes (meshlite keeps HTTP policies there, so they
+// change over RDS), network filters for the connection. A deny the evaluator
+// could not really decide is unpredictable, not a 403.
+import type { JsonObject } from './dump-index.js';
+import { evaluateHttpFilters, evaluateNetworkFilters, type RbacDecision, type RequestFacts } from './rbac-evaluator.js';
 
-export type AccessStep = { verdict: 'allow' | 'deny'; reason: string } | { verdict: 'unknown'; reason: string };
+export type AccessStep = { verdict: 'allow' | 'deny' | 'unknown'; reason: string };
 
-export interface AccessFacts {
-  peerPrincipal?: string;
-  sourceIp?: string;
-  destinationIp: string;
-  destinationPort: number;
-  serverName?: string;
-  method: string;
-  path: string;
-  host: string;
-  headers: Record<string, string>;
+export function httpAccess(hcm: JsonObject, perRoute: readonly (JsonObject | undefined)[], facts: RequestFacts): AccessStep {
+  const perFilterConfig: Record<string, unknown> = {};
+  // Least specific first: the route's entries override the virtual host's.
+  for (const level of perRoute) Object.assign(perFilterConfig, level?.typed_per_filter_config ?? {});
+  const filters = Array.isArray(hcm.http_filters) ? hcm.http_filters : [];
+  return step(evaluateHttpFilters(filters, facts, { perFilterConfig }));
 }
 
-/** The filters as Envoy runs them for this route: a per-route config replaces the filter's own config. */
-export function effectiveHttpFilters(
-  hcm: JsonObject,
-  routeConfig: JsonObject | undefined,
-  virtualHost: JsonObject | undefined,
-  route: JsonObject | undefined,
-): JsonObject[] {
-  const overrides = [
-    obj(route?.typed_per_filter_config),
-    obj(virtualHost?.typed_per_filter_config),
-    obj(routeConfig?.typed_per_filter_config),
-  ];
-  return arr(hcm.http_filters).map((raw) => {
-    const filter = obj(raw);
-    const name = str(filter.name) ?? '';
-    const override = overrides.map((o) => obj(o[name])).find((o) => Object.keys(o).length > 0);
-    if (!override) return filter;
-    const type = String(override['@type'] ?? '');
-    if (type.endsWith('RBACPerRoute')) {
-      const rbac = obj(override.rbac);
-      return { ...filter, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC', ...rbac } };
-    }
-    if (type.endsWith('FilterConfig') && override.disabled === true) return { ...filter, disabled: true };
-    return { ...filter, typed_config: override };
-  });
+export function networkAccess(filters: readonly unknown[], facts: RequestFacts): AccessStep {
+  return step(evaluateNetworkFilters(filters, facts));
 }
 
-const isRbac = (filter: JsonObject) => String(obj(filter.typed_config)['@type'] ?? '').endsWith('.RBAC');
-
-export function evaluateHttpAccess(filters: readonly JsonObject[], facts: AccessFacts): AccessStep {
-  const enforcing = filters.filter((f) => isRbac(f) && f.disabled !== true && obj(f.typed_config).rules !== undefined);
-  if (enforcing.length === 0) return { verdict: 'allow', reason: 'no access policy applies' };
-  return { verdict: 'unknown', reason: `RBAC filter ${enforcing.map((f) => str(f.name)).join(', ')} not evaluated` };
-}
-
-export function evaluateNetworkAccess(filters: readonly unknown[], facts: AccessFacts): AccessStep {
-  const enforcing = filters.map(obj).filter((f) => isRbac(f) && obj(f.typed_config).rules !== undefined);
-  if (enforcing.length === 0) return { verdict: 'allow', reason: 'no connection policy applies' };
-  return { verdict: 'unknown', reason: `network RBAC filter ${enforcing.map((f) => str(f.name)).join(', ')} not evaluated` };
+function step(decision: RbacDecision): AccessStep {
+  if (decision.undetermined) return { verdict: 'unknown', reason: decision.reason };
+  const by = decision.decidedBy;
+  const where = by ? ` (${by.filter})` : '';
+  return { verdict: decision.verdict, reason: `${decision.reason}${where}` };
 }

@@ -110,16 +110,12 @@ function selectsClient(from: readonly string[] | undefined, w: Workload): boolea
 function serviceTargets(services: readonly Service[], to: readonly string[] | undefined): { service: Service; port: ServicePort }[] {
   const out: { service: Service; port: ServicePort }[] = [];
   for (const service of services) {
-    if (service.location !== 'MESH_INTERNAL') continue;
+    const short = service.host.split('.').slice(0, 2).join('.');
     for (const port of service.ports) {
-      const key = `${service.host}:${port.number}`;
-      const short = service.host.split('.').slice(0, 2).join('.');
-      if (
-        !to ||
-        to.length === 0 ||
-        to.some((t) => t === key || t === service.host || t === short || t === `${short}:${port.number}` || t === service.namespace)
-      )
-        out.push({ service, port });
+      const names = [`${service.host}:${port.number}`, service.host, short, `${short}:${port.number}`, service.namespace];
+      // By default the mesh's own services; one outside the mesh only when named.
+      const wanted = to && to.length > 0 ? to.some((t) => names.includes(t)) : service.location === 'MESH_INTERNAL';
+      if (wanted) out.push({ service, port });
     }
   }
   return out;

@@ -15,7 +15,7 @@ import {
   typedConfig,
 } from './dump-index.js';
 import { chooseFilterChain } from './filter-chain-choice.js';
-import { effectiveHttpFilters, evaluateHttpAccess, evaluateNetworkAccess } from './inbound-rbac.js';
+import { httpAccess, networkAccess } from './inbound-rbac.js';
 import { peerAuthenticationNote } from './policy-notes.js';
 import { chooseRoute, type RequestLine } from './route-match.js';
 import { downstreamTls, handshake, type TlsSide } from './tls-handshake.js';
@@ -50,13 +50,17 @@ export function indexInbound(
     const at = socketAddress(listener.address);
     if (!at) continue;
     const address = at.address === '0.0.0.0' ? workload.address : at.address;
-    into.set(`${address}:${at.port}`, { workload, index, listener });
+    // Captured traffic (original destination) reaches one listener whatever the port.
+    const captures = (Array.isArray(listener.listener_filters) ? listener.listener_filters : []).some((f) =>
+      String(obj(f).name ?? '').includes('original_dst'),
+    );
+    into.set(`${address}:${captures ? '*' : at.port}`, { workload, index, listener });
   }
 }
 
 export function serverAnswer(mesh: ServerMesh, arrival: Arrival): ServerAnswer {
   const where = `${arrival.address}:${arrival.port}`;
-  const bound = mesh.inbound.get(where);
+  const bound = mesh.inbound.get(where) ?? mesh.inbound.get(`${arrival.address}:*`);
   if (!bound) return withoutSidecar(mesh, arrival, where);
   const { workload, index, listener } = bound;
   const server = `${workload.namespace}/${workload.name}`;
@@ -117,7 +121,7 @@ function afterHandshake(chain: JsonObject, index: DumpIndex, arrival: Arrival, m
     host: arrival.request.authority,
     headers: { ...arrival.request.headers },
   };
-  const network = evaluateNetworkAccess(filters, facts);
+  const network = networkAccess(filters, facts);
   if (network.verdict === 'unknown') return { code: '?', mtls, steps: [network.reason] };
   if (network.verdict === 'deny') return { code: 'reset', mtls, steps: [`the connection is closed: ${network.reason}`] };
   const hcm = httpConnectionManager(filters);
@@ -134,7 +138,7 @@ function afterHandshake(chain: JsonObject, index: DumpIndex, arrival: Arrival, m
   const vhost = (Array.isArray(routeConfig.virtual_hosts) ? routeConfig.virtual_hosts : [])
     .map(obj)
     .find((v) => v.name === choice.virtualHost);
-  const access = evaluateHttpAccess(effectiveHttpFilters(hcm, routeConfig, vhost, choice.route), facts);
+  const access = httpAccess(hcm, [routeConfig, vhost, choice.route], facts);
   if (access.verdict === 'unknown') return { code: '?', mtls, steps: [access.reason] };
   if (access.verdict === 'deny') return { code: '403', mtls, steps: [`RBAC denies: ${access.reason}`] };
   return { code: '200', mtls, steps: [`${access.reason}; the app answers`] };

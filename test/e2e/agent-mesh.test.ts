@@ -15,6 +15,7 @@ import { exampleFile, removeConfigFile, writeConfigFile } from '../support/e2e/c
 import { assertDiffMatches } from '../support/e2e/diff-check.js';
 import { servedCerts } from '../support/e2e/envoy.js';
 import { adminText } from '../support/e2e/meshlite.js';
+import { assertMatrixPredicted } from '../support/e2e/predicted-matrix.js';
 import { processAlive, withProcesses } from '../support/e2e/process-manager.js';
 import { describeFailures, startTraffic } from '../support/e2e/traffic.js';
 import { startWorld, type World } from '../support/e2e/world.js';
@@ -29,6 +30,7 @@ const agentOf = (world: World, id: string) => world.envoy(id) as AgentProxy;
 async function assertMatrix(world: World, expected: Matrix, step: string): Promise<void> {
   const actual = await world.matrix();
   assert.equal(actual, expected, `${step}: ${matrixDiff(actual, expected)}`);
+  assertMatrixPredicted(world.cfg.dir, actual, step);
   await assertDiffMatches({ ...world, proxies: world.sidecarProxies }, step, true);
 }
 

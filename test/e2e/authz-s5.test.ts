@@ -13,6 +13,7 @@ import { prepareConfigDir, readWorkloads, type WorkloadInfo } from '../support/e
 import { assertDiffMatches } from '../support/e2e/diff-check.js';
 import { statValue } from '../support/e2e/envoy-state.js';
 import { type MeshProxies, startMeshProxies } from '../support/e2e/mesh-proxies.js';
+import { assertPredicted } from '../support/e2e/predicted-matrix.js';
 import { type ManagedProcess, type ProcessManager, withProcesses } from '../support/e2e/process-manager.js';
 import { describeResponse, meshRequest, probesSeen, type RawResponse } from '../support/e2e/raw-http.js';
 import { REPO_ROOT } from '../support/paths.js';
@@ -68,7 +69,8 @@ test('S5: DENY GET from cluster.local/ns/full/sa/sleep -> sleep.mtls-test 200 (X
     assert.ok(xfcc?.includes(`By=${SPIFFE('mtls-test', 'httpbin')}`), `XFCC By is httpbin: ${xfcc}`);
 
     // sleep.legacy: plaintext to a STRICT listener is reset (curl 000), not answered.
-    expectCode(await call('sleep.legacy', 's5-legacy'), '000', 'sleep.legacy -> httpbin.mtls-test');
+    const legacy = await call('sleep.legacy', 's5-legacy');
+    expectCode(legacy, '000', 'sleep.legacy -> httpbin.mtls-test');
 
     // sleep.full: its GET is denied by httpbin's sidecar; a POST is not (the rule names GET only).
     const full = await call('sleep.full', 's5-full-get');
@@ -77,6 +79,15 @@ test('S5: DENY GET from cluster.local/ns/full/sa/sleep -> sleep.mtls-test 200 (X
     const post = await call('sleep.full', 's5-full-post', 'POST');
     expectCode(post, '200', 'sleep.full POST (the DENY rule is for GET)');
     assert.ok(xfccOf(post.body)?.includes(`URI=${SPIFFE('full', 'sleep')}`), `POST XFCC names sleep.full: ${post.body}`);
+
+    // `meshlite matrix` predicted each GET from the config alone.
+    const HTTPBIN_PORT = 'httpbin.mtls-test.svc.cluster.local:8000';
+    const measured = [
+      { key: 'sleep.mtls-test', from: 'mtls-test/sleep', to: HTTPBIN_PORT, code: own.code },
+      { key: 'sleep.legacy', from: 'legacy/sleep', to: HTTPBIN_PORT, code: legacy.code },
+      { key: 'sleep.full', from: 'full/sleep', to: HTTPBIN_PORT, code: full.code },
+    ];
+    assertPredicted(mesh.cfg.dir, measured, 'S5');
 
     const seen = probesSeen(app);
     assert.ok(seen.has('s5-own') && seen.has('s5-full-post'), `allowed requests reached httpbin: ${[...seen].join(' ')}`);

@@ -8,6 +8,7 @@ import { exampleFile, removeConfigFile, writeConfigFile } from '../support/e2e/c
 import { assertDiffMatches as assertDiffsMatch } from '../support/e2e/diff-check.js';
 import { metricValue } from '../support/e2e/meshlite.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
+import { assertMatrixPredicted } from '../support/e2e/predicted-matrix.js';
 import { waitForConfigz } from '../support/e2e/wait-for-sync.js';
 import { startWorld, type World } from '../support/e2e/world.js';
 
@@ -16,10 +17,13 @@ const S2 = expectedMatrix({ 'legacy->foo': '000', 'legacy->bar': '000' });
 const S3_STRICT = expectedMatrix({ 'legacy->bar': '000' });
 const S3_DR_DISABLE = expectedMatrix({ 'foo->bar': '503', 'bar->bar': '503', 'legacy->bar': '000' });
 const S3_DR_ISTIO_MUTUAL = expectedMatrix({ 'legacy->bar': '000' });
+const S4 = expectedMatrix();
 
 async function assertMatrix(world: World, expected: Matrix, step: string, configOnDiskValid = true): Promise<void> {
   const actual = await world.matrix();
   assert.equal(actual, expected, `${step}: ${matrixDiff(actual, expected)}`);
+  // `meshlite matrix` predicts the same from the config alone (when the files on disk are the config served).
+  if (configOnDiskValid) assertMatrixPredicted(world.cfg.dir, actual, step);
   await assertDiffMatches(world, step, configOnDiskValid);
 }
 
@@ -28,7 +32,7 @@ function assertDiffMatches(world: World, step: string, offline: boolean): Promis
   return assertDiffsMatch({ ...world, proxies: world.sidecarProxies }, step, offline);
 }
 
-test('S1, S2, S3 live: auto mTLS, mesh STRICT, workload STRICT, DestinationRule DISABLE then ISTIO_MUTUAL, a rejected edit', async () => {
+test('S1, S2, S3, S4 live (each matrix as meshlite matrix predicts): auto mTLS, mesh STRICT, workload STRICT, port-level DISABLE, DestinationRule DISABLE then ISTIO_MUTUAL, a rejected edit', async () => {
   await withProcesses('s1-s3', async (pm) => {
     const world = await startWorld(pm);
     const admin = world.meshlite.adminUrl;
@@ -62,6 +66,18 @@ test('S1, S2, S3 live: auto mTLS, mesh STRICT, workload STRICT, DestinationRule 
       writeConfigFile(world.cfg, 'peer-authentication.yaml', exampleFile('s3-workload-strict/peer-authentication.yaml')),
     );
     await assertMatrix(world, S3_STRICT, 'S3 workload STRICT');
+
+    // S4: the same STRICT policy with mTLS off on target port 80; auto mTLS follows, every call works.
+    await world.edit(() =>
+      writeConfigFile(world.cfg, 'peer-authentication.yaml', exampleFile('s4-port-level-exception/peer-authentication.yaml')),
+    );
+    await assertMatrix(world, S4, 'S4 port-level DISABLE');
+    const s4 = await world.call('foo', 'bar', '/headers');
+    assert.is(xfccOf(s4.body), undefined, 'S4 foo->bar is plaintext: no XFCC');
+    await world.edit(() =>
+      writeConfigFile(world.cfg, 'peer-authentication.yaml', exampleFile('s3-workload-strict/peer-authentication.yaml')),
+    );
+    await assertMatrix(world, S3_STRICT, 'S3 workload STRICT again');
 
     // S3 + DestinationRule DISABLE: client sidecars send plaintext to a STRICT server.
     await world.edit(() => writeConfigFile(world.cfg, 'destination-rule.yaml', exampleFile('s3-dr-disable/destination-rule.yaml')));

@@ -19,6 +19,7 @@ import { stringify } from 'yaml';
 import { type Matrix, matrixDiff, matrixKey, NAMESPACES, type Namespace } from './client.js';
 import { removeConfigFile, writeConfigFile } from './config-dir.js';
 import type { Envoy } from './envoy.js';
+import { assertMatrixPredicted } from './predicted-matrix.js';
 import { statValue } from './envoy-state.js';
 import { describeResponse, meshRequest, type MeshRequestOptions, type RawResponse } from './raw-http.js';
 import type { World } from './world.js';
@@ -167,6 +168,8 @@ export class PolicyChecker {
     const results = await Promise.all(probes.map((p) => this.call(p.from, p.to, p.path, p.opts)));
     const actual = Object.fromEntries(cells.map(([from, to], i) => [matrixKey(from, to), results[i]!.code]));
     assert.equal(actual, expected, `${step}: ${matrixDiff(actual, expected)}`);
+    // Plain GETs (no token or extra header): what `meshlite matrix` predicts for the config on disk.
+    if (Object.keys(opts).length === 0) assertMatrixPredicted(this.world.cfg.dir, actual, step);
     await this.expect(`${step} (details)`, probes);
   }
 }
