@@ -73,7 +73,19 @@ export interface DashboardData {
   policies: PolicySelection[];
 }
 
-export function dashboardData(s: DashboardSources): DashboardData {
+/**
+ * What one admin server keeps between polls so an unchanged mesh costs little:
+ * the policy rows of the last model, and each served certificate's reading
+ * (keyed by the encoded resource, which a new snapshot replaces).
+ */
+export interface DashboardMemo {
+  policies?: { model: MeshModel; rows: PolicySelection[] };
+  certificates: WeakMap<object, { serial: string; notAfter: string } | null>;
+}
+
+export const newDashboardMemo = (): DashboardMemo => ({ certificates: new WeakMap() });
+
+export function dashboardData(s: DashboardSources, memo: DashboardMemo = newDashboardMemo()): DashboardData {
   const model = s.controlPlane.currentModel;
   const connections = s.ads.listConnections();
   const connected = new Set(connections.map((c) => c.proxyId));
@@ -95,7 +107,7 @@ export function dashboardData(s: DashboardSources): DashboardData {
   });
   const certificates: DashboardCertificate[] = [];
   for (const id of [...connected].sort()) {
-    const served = servedWorkloadCertificate(s.cache, id);
+    const served = servedWorkloadCertificate(s.cache, id, memo.certificates);
     if (served) certificates.push({ proxy: id, use: 'sds', ...served });
     const stream = connections.filter((c) => c.proxyId === id).at(-1)?.credential;
     if (stream?.kind === 'certificate' && stream.id !== undefined && stream.expiresAt !== undefined)
@@ -117,8 +129,13 @@ export function dashboardData(s: DashboardSources): DashboardData {
     certificates,
     credentials,
     ...(matrix ? { matrix } : {}),
-    policies: model ? policySelections(model) : [],
+    policies: model ? policiesOf(model, memo) : [],
   };
+}
+
+function policiesOf(model: MeshModel, memo: DashboardMemo): PolicySelection[] {
+  if (memo.policies?.model !== model) memo.policies = { model, rows: policySelections(model) };
+  return memo.policies.rows;
 }
 
 function configView(status: ConfigStatus | undefined, store: unknown): DashboardConfig {
@@ -136,19 +153,30 @@ function configView(status: ConfigStatus | undefined, store: unknown): Dashboard
 }
 
 /** The serial and expiry of the workload certificate in the proxy's snapshot, read from the served PEM. */
-function servedWorkloadCertificate(cache: SnapshotCache, proxy: string): { serial: string; notAfter: string } | undefined {
+function servedWorkloadCertificate(
+  cache: SnapshotCache,
+  proxy: string,
+  read: DashboardMemo['certificates'],
+): { serial: string; notAfter: string } | undefined {
   for (const secret of cache.get(proxy)?.secrets.resources.values() ?? []) {
-    const chain = (secret.json as { tls_certificate?: { certificate_chain?: { inline_string?: string } } }).tls_certificate
-      ?.certificate_chain?.inline_string;
-    if (typeof chain !== 'string' || !chain.includes('BEGIN CERTIFICATE')) continue;
     // Credential certificates (kubernetes://...) are listed with the secrets directory; this is the proxy's own.
     if (secret.name.startsWith('kubernetes://')) continue;
-    try {
-      const cert = new X509Certificate(chain);
-      return { serial: cert.serialNumber.toLowerCase(), notAfter: new Date(cert.validTo).toISOString() };
-    } catch {
-      // Not parseable: shown as no certificate rather than failing the page.
-    }
+    let reading = read.get(secret);
+    if (reading === undefined) read.set(secret, (reading = certificateReading(secret.json)));
+    if (reading) return reading;
   }
   return undefined;
+}
+
+function certificateReading(json: unknown): { serial: string; notAfter: string } | null {
+  const chain = (json as { tls_certificate?: { certificate_chain?: { inline_string?: string } } }).tls_certificate?.certificate_chain
+    ?.inline_string;
+  if (typeof chain !== 'string' || !chain.includes('BEGIN CERTIFICATE')) return null;
+  try {
+    const cert = new X509Certificate(chain);
+    return { serial: cert.serialNumber.toLowerCase(), notAfter: new Date(cert.validTo).toISOString() };
+  } catch {
+    // Not parseable: shown as no certificate rather than failing the page.
+    return null;
+  }
 }

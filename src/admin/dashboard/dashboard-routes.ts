@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { renderDebugIndex } from '../debug-index.js';
-import { type DashboardSources, dashboardData } from './dashboard-data.js';
+import { type DashboardSources, dashboardData, newDashboardMemo } from './dashboard-data.js';
 import { DASHBOARD_CSP, renderPage } from './page.js';
 import { renderPanels } from './panels.js';
 
@@ -15,8 +15,10 @@ export interface DashboardRouteDeps extends DashboardSources {
 const etagOf = (html: string) => `"${createHash('sha256').update(html).digest('base64url').slice(0, 27)}"`;
 
 export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRouteDeps): void {
+  const memo = newDashboardMemo();
+  const data = () => dashboardData(deps, memo);
   const panels = () => {
-    const html = renderPanels(dashboardData(deps));
+    const html = renderPanels(data());
     return { html, etag: etagOf(html) };
   };
 
@@ -30,7 +32,7 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRou
 
   app.get('/debug', async (_req, reply) => reply.type('text/html; charset=utf-8').send(renderDebugIndex()));
 
-  app.get('/debug/dashboardz', async () => dashboardData(deps));
+  app.get('/debug/dashboardz', async () => data());
 
   app.get('/debug/dashboard/panels', async (req, reply) => {
     const { html, etag } = panels();
