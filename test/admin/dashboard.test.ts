@@ -1,11 +1,19 @@
 // The dashboard's routes on an in-process admin server: what the page and its
 // data show, that names from config files or proxies cannot inject markup,
 // the admin token, the /debug index and ?pretty.
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { DashboardData } from '../../src/admin/dashboard/dashboard-data.js';
 import type { PredictedMatrix } from '../../src/admin/dashboard/matrix-shape.js';
+import { CredentialStore } from '../../src/credentials/credential-store.js';
 import { ADMIN_ENDPOINTS } from '../../src/admin/debug-index.js';
 import { type AdminHarness, adminHarness, DASHBOARD_MESH } from '../support/admin-dashboard.js';
+import { SecretsDir } from '../support/e2e/secrets-dir.js';
+import { TestCa } from '../support/e2e/test-pki.js';
 import { authorizationPolicy, loadManifests } from '../support/fixtures/index.js';
 
 const EVIL = '<script>alert(1)</script>';
@@ -36,6 +44,36 @@ test('the page shows proxies with their per-type sync, certificates and policies
   assert.match(strict, 'STRICT');
   assert.match(html, 'no prediction available');
   assert.match(html, /id="config-generation">1</);
+});
+
+test('certificates: the client certificate of an agent stream, and each --secrets-dir credential with its expiry and users', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'dashboard-secrets-'));
+  try {
+    const ca = await TestCa.create(join(root, 'ca'), 'gateway ca');
+    const leaf = await ca.issue('gw', { commonName: 'gw.example.com', dnsNames: ['gw.example.com'], usage: 'server' });
+    new SecretsDir(join(root, 'secrets'), join(root, 'staging')).write('gw-cred', { cert: leaf.certPem, key: leaf.keyPem });
+    const store = new CredentialStore(join(root, 'secrets'));
+    store.reload();
+    const t = await adminHarness({ credentials: store });
+    const expiresAt = Date.parse('2030-01-02T03:04:05.000Z');
+    await t.connect('sleep.foo', undefined, { kind: 'certificate', id: 'abc123', expiresAt });
+    const data = (await get(t.app, '/debug/dashboardz')).json() as DashboardData;
+    assert.equal(
+      data.certificates.find((c) => c.use === 'ads client'),
+      { proxy: 'sleep.foo', use: 'ads client', serial: 'abc123', notAfter: '2030-01-02T03:04:05.000Z' },
+    );
+    const notAfter = new Date(new X509Certificate(leaf.certPem).validTo).toISOString();
+    const [cred] = data.credentials;
+    assert.equal([data.credentials.length, cred?.name, cred?.notAfter, cred?.referencedBy], [1, 'gw-cred', notAfter, []]);
+    // The test CA's certificates live a day: the directory's own check warns, and the panel says so.
+    assert.equal(cred?.problems.length, 1);
+    assert.match(cred!.problems[0]!, 'expires within 7 days');
+    const html = (await get(t.app, '/')).body;
+    assert.match(html, `<tr data-credential="gw-cred"><td>gw-cred</td><td><span class="countdown" data-expires="${notAfter}">`);
+    assert.match(html, '<div class="bad">secret &quot;gw-cred&quot;');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('names and messages are escaped: a proxy, a NACK, a matrix client and a config error cannot inject markup', async () => {

@@ -11,7 +11,8 @@ import { Metrics } from '../../src/admin/metrics.js';
 import type { CertificateAuthority } from '../../src/ca/certificate-authority.js';
 import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
 import { ControlPlane } from '../../src/control-plane/control-plane.js';
-import type { AdsServer, ConnectionInfo } from '../../src/server/ads-server.js';
+import type { CredentialStore } from '../../src/credentials/credential-store.js';
+import type { AdsServer, ConnectionInfo, StreamCredential } from '../../src/server/ads-server.js';
 import type { TypeStatus } from '../../src/server/stream-status.js';
 import { RESOURCE_TYPES } from '../../src/xds/type-urls.js';
 import { TestCa } from './e2e/test-pki.js';
@@ -29,7 +30,14 @@ export const DASHBOARD_MESH = [
   mtlsPolicy('foo/strict', 'STRICT'),
 ];
 
-export async function adminHarness(o: { token?: string; matrix?: () => PredictedMatrix | undefined } = {}) {
+export interface HarnessOptions {
+  token?: string;
+  matrix?: () => PredictedMatrix | undefined;
+  /** serve --secrets-dir */
+  credentials?: CredentialStore;
+}
+
+export async function adminHarness(o: HarnessOptions = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'dashboard-'));
   const ca = await TestCa.create(dir, 'dashboard test');
   rmSync(dir, { recursive: true, force: true });
@@ -45,7 +53,7 @@ export async function adminHarness(o: { token?: string; matrix?: () => Predicted
   const cp = new ControlPlane(cache, workloadCredentials, logger, metrics);
   await cp.applyConfig(loadManifests(DASHBOARD_MESH), 'start');
   const connections: ConnectionInfo[] = [];
-  const connect = async (proxyId: string, nack?: string) => {
+  const connect = async (proxyId: string, nack?: string, credential?: StreamCredential) => {
     await cp.proxyConnected(proxyId);
     const snapshot = cache.get(proxyId);
     // Every type accepted at the snapshot's version, but for an optional NACK of listeners.
@@ -70,6 +78,7 @@ export async function adminHarness(o: { token?: string; matrix?: () => Predicted
       peer: 'x',
       connectedAt: 0,
       status,
+      credential,
     });
   };
   const ads = {
@@ -80,7 +89,17 @@ export async function adminHarness(o: { token?: string; matrix?: () => Predicted
   const fakeCa = { info: {}, trustDomain: 'cluster.local' } as unknown as CertificateAuthority;
   // A new admin server over the same control plane, e.g. one that comes back on the port of a closed one.
   const build = () =>
-    buildAdminServer({ controlPlane: cp, ads, cache, metrics, ca: fakeCa, insecure: true, debugToken: o.token, matrix: o.matrix });
+    buildAdminServer({
+      controlPlane: cp,
+      ads,
+      cache,
+      metrics,
+      ca: fakeCa,
+      insecure: true,
+      debugToken: o.token,
+      matrix: o.matrix,
+      credentials: o.credentials,
+    });
   return { app: build(), build, cp, connect, certificate: new X509Certificate(certPem) };
 }
 
