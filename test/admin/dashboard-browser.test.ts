@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import type { PredictedMatrix } from '../../src/admin/dashboard/matrix-shape.js';
 import { adminHarness } from '../support/admin-dashboard.js';
 import { launchChromium } from '../support/browser.js';
+import { after, before } from '../support/hooks.js';
 import { mapAddresses } from '../support/e2e/config-dir.js';
 import { servedCerts, startEnvoy } from '../support/e2e/envoy.js';
 import { LOOPBACK_BLOCKS, loopbackAddress } from '../support/e2e/loopback-blocks.js';
@@ -41,10 +42,10 @@ spec: {mtls: {mode: STRICT}}
 `;
 
 let browser: Browser;
-test.before(async () => {
+before(test, async () => {
   browser = await launchChromium();
 });
-test.after(async () => {
+after(test, async () => {
   await browser?.close();
 });
 
