@@ -46,7 +46,7 @@ export function chooseFilterChain(listener: JsonObject, facts: ConnectionFacts):
   ];
   for (const step of steps) {
     const scored = candidates.map((chain) => ({ chain, score: step(obj(chain.filter_chain_match)) }));
-    const best = Math.max(-1, ...scored.map((s) => s.score ?? -1));
+    const best = scored.reduce((max, s) => Math.max(max, s.score ?? -1), -1);
     candidates =
       best >= 0
         ? scored.filter((s) => s.score === best).map((s) => s.chain)
@@ -65,7 +65,7 @@ function serverNameScore(names: string[], serverName: string | undefined): numbe
   if (serverName === undefined) return -1;
   if (names.includes(serverName)) return 10_000;
   const wild = names.filter((n) => n.startsWith('*.') && serverName.endsWith(n.slice(1)));
-  return wild.length > 0 ? Math.max(...wild.map((n) => n.length)) : -1;
+  return wild.reduce((max, n) => Math.max(max, n.length), -1);
 }
 
 function prefixScore(ranges: unknown[], ip: string): number | undefined {

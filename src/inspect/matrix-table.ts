@@ -24,7 +24,7 @@ export function matrixTable(matrix: PredictedMatrix): string {
       return cell ? cellText(cell) : '';
     }),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const widths = header.map((h, i) => rows.reduce((max, r) => Math.max(max, r[i]!.length), h.length));
   const line = (cols: string[]) =>
     cols
       .map((c, i) => c.padEnd(widths[i]!))
