@@ -1,6 +1,7 @@
 // The admin HTTP server (fastify), on its own port: health, readiness,
 // Prometheus metrics, and the /debug views of what meshlite serves. With a
-// debug token, everything but /healthz, /ready and /metrics needs it.
+// debug token, everything but /healthz, /ready, /metrics and the dashboard's
+// empty page needs it.
 import { keysOnNode } from '../server/node-metadata.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -22,6 +23,8 @@ import { meshProxies } from '../translate/translator.js';
 import { CONFIG_DUMP_TYPE } from '../translate/proxy-config-dump.js';
 import { RESOURCE_TYPES } from '../xds/type-urls.js';
 import { type AdminRootRotation, registerCaRoutes } from './ca-routes.js';
+import { registerDashboardRoutes, registerPrettyJson } from './dashboard/dashboard-routes.js';
+import type { PredictedMatrix } from './dashboard/matrix-shape.js';
 import type { Metrics } from './metrics.js';
 import type { RegistryStatus } from './registry-status.js';
 import type { StoreStatus } from './store-status.js';
@@ -71,9 +74,12 @@ export interface AdminDeps {
   registrations?(): readonly unknown[];
   /** The registries polled for services and workloads (serve --registry); absent when none. */
   registries?(): readonly RegistryStatus[];
+  /** The predicted reachability matrix of the current config, for the dashboard; absent: no prediction shown. */
+  matrix?(): PredictedMatrix | undefined;
 }
 
-const OPEN_ENDPOINTS = new Set(['/healthz', '/ready', '/metrics']);
+// `/` is the dashboard's page: with a token it is an empty shell whose data comes from /debug routes that check it.
+const OPEN_ENDPOINTS = new Set(['/healthz', '/ready', '/metrics', '/']);
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
@@ -101,6 +107,7 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
   const app = Fastify({ logger: false });
   const { controlPlane, ads, cache, metrics } = deps;
   if (deps.debugToken !== undefined) requireDebugToken(app, deps.debugToken);
+  registerPrettyJson(app);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
@@ -245,6 +252,7 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
   app.get('/debug/credentialz', async () => credentialReport(deps.credentials?.set, controlPlane.credentialReferences()));
 
   registerCaRoutes(app, deps);
+  registerDashboardRoutes(app, deps);
 
   return app;
 }

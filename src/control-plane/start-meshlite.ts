@@ -38,6 +38,7 @@ import { AutoRegistrations } from './auto-registration.js';
 import { mountRegistrationService } from './registration-service.js';
 import { MarathonRegistry } from './marathon-registry.js';
 import { registerRegistryMetrics } from '../admin/registry-status.js';
+import { dashboardMatrix } from './dashboard-matrix.js';
 
 import { ListenFailure, type MeshliteOptions, type RunningMeshlite, splitAddress } from './meshlite-options.js';
 
@@ -232,6 +233,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
     registrations: () => registrations.list(),
     meshView: options.store ? () => replicas?.meshView() ?? Promise.resolve({ unavailable: 'not registered yet' }) : undefined,
     registries: marathon ? () => [marathon.status()] : undefined,
+    matrix: dashboardMatrix(() => cp.currentModel),
   });
   const closeAll = async (streamGraceMs: number) => {
     marathon?.stop();

@@ -162,6 +162,9 @@ test('with --admin-token-file, /debug/* needs the bearer token (401 without or w
       '/debug/configz',
       '/debug/ca',
       '/debug/config_dump?proxy=x',
+      '/debug/dashboardz',
+      '/debug/dashboard/panels',
+      '/debug',
       '/nope',
       '/debug//syncz',
       '/DEBUG/syncz',
@@ -174,6 +177,9 @@ test('with --admin-token-file, /debug/* needs the bearer token (401 without or w
     assert.is((await get('/debug/syncz', 's3cret-admin-token-0123456789')).status, 200);
     assert.is((await get('/debug/ca', 's3cret-admin-token-0123456789')).status, 200);
     for (const path of ['/healthz', '/ready', '/metrics']) assert.is((await get(path)).status, 200, `${path} is open`);
+    const page = await get('/');
+    assert.is(page.status, 200, "the dashboard's page is open");
+    assert.not.match(await page.text(), 'id="config-generation"', 'but holds no data: it asks for the token');
 
     const typo = await get('/debug/syncz?proxy=sleep.fo', 's3cret-admin-token-0123456789');
     assert.is(typo.status, 404, 'an unknown proxy is not invented');

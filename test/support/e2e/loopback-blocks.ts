@@ -39,6 +39,7 @@ export const LOOPBACK_BLOCKS = {
   'cli/inspect-live.test.ts': 90,
   'analyze/analyze-claims-envoy.test.ts': 93,
   'inspect/rbac-evaluator-envoy.test.ts': 89,
+  'admin/dashboard-browser.test.ts': 91,
 } as const;
 
 export type BlockOwner = keyof typeof LOOPBACK_BLOCKS;
