@@ -22,6 +22,8 @@ export interface PredictedMatrix {
   clients: string[];
   services: string[];
   cells: MatrixCell[];
+  /** Why there are no cells, when the prediction was not made (e.g. a mesh too large to predict inside serve). */
+  note?: string;
 }
 
 export interface MatrixOptions {

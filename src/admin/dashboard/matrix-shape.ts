@@ -18,4 +18,6 @@ export interface PredictedMatrix {
   clients: string[];
   services: string[];
   cells: MatrixCell[];
+  /** Why there are no cells, when the prediction was not made. */
+  note?: string;
 }

@@ -72,6 +72,7 @@ function certificatesPanel({ certificates, credentials }: DashboardData): string
 
 function matrixPanel(m: PredictedMatrix | undefined): string {
   if (!m) return section('matrix', 'Predicted reachability', '<p class="muted">no prediction available</p>');
+  if (m.note !== undefined) return section('matrix', 'Predicted reachability', `<p class="muted">${e(m.note)}</p>`);
   const cells = new Map(m.cells.map((c) => [`${c.from}\u0000${c.to}`, c]));
   const rows = m.clients.map((from) => {
     const tds = m.services.map((to) => {
