@@ -24,7 +24,12 @@ function documents(): string[] {
 function localExampleHost(host: string): boolean {
   const name = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   return (
-    name === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(name) || name === '::1' || /^<[^>]+>$/.test(name) || /^[a-z0-9-]+$/i.test(name)
+    name === 'localhost' ||
+    /^127\./.test(name) || // a loopback address (in a script, perhaps with a shell expansion in it)
+    name === '::1' ||
+    /^<[^>]+>$/.test(name) ||
+    /^[a-z0-9-]+$/i.test(name) ||
+    /\.svc\.cluster\.local$/.test(name) // a mesh service's own name
   );
 }
 
