@@ -1,27 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { agentCommand } from './agent.js';
-import { analyzeCommand } from './analyze.js';
-import { applyCommand } from './apply.js';
-import { authzCommand } from './authz.js';
-import { bootstrapCommand } from './bootstrap.js';
-import { caCommand } from './ca.js';
-import { completionCommand } from './completion.js';
-import { deleteCommand } from './delete.js';
-import { describeCommand } from './describe.js';
-import { diffCommand } from './diff.js';
-import { generateCommand } from './generate.js';
-import { getCommand } from './get.js';
-import { importCommand } from './import-marathon.js';
-import { matrixCommand } from './matrix.js';
-import { proxiesCommand } from './proxies.js';
-import { proxyConfigCommand } from './proxy-config.js';
-import { replicasCommand } from './replicas.js';
-import { serveCommand } from './serve.js';
-import { statusCommand } from './status.js';
-import { tokenCommand } from './token.js';
-import { validateCommand } from './validate.js';
 import { meshliteVersion } from '../util/meshlite-version.js';
+import { COMMANDS } from './commands.js';
+import { completionCommand } from './completion.js';
 
 /** Every command throws commander's usage errors to the catch below instead of exiting 1 on its own. */
 function exitTwoOnUsageErrors(command: Command): void {
@@ -29,31 +10,22 @@ function exitTwoOnUsageErrors(command: Command): void {
   for (const sub of command.commands) exitTwoOnUsageErrors(sub);
 }
 
+/** The one command to load for these arguments; undefined when every one is needed (help, completion, a typo). */
+function onlyCommand(args: readonly string[]): (typeof COMMANDS)[number] | undefined {
+  return COMMANDS.find((c) => c.name === args[0]);
+}
+
 const program = new Command();
 program.name('meshlite').description('A lite Istio-style control plane for Envoy outside Kubernetes').version(meshliteVersion());
 // Options after a subcommand belong to it (`token revoke --proxy` is not `token --proxy`).
 program.enablePositionalOptions();
-program.addCommand(validateCommand());
-program.addCommand(analyzeCommand());
-program.addCommand(generateCommand());
-program.addCommand(proxiesCommand());
-program.addCommand(describeCommand());
-program.addCommand(serveCommand());
-program.addCommand(tokenCommand());
-program.addCommand(bootstrapCommand());
-program.addCommand(diffCommand());
-program.addCommand(agentCommand());
-program.addCommand(caCommand());
-program.addCommand(applyCommand());
-program.addCommand(getCommand());
-program.addCommand(deleteCommand());
-program.addCommand(replicasCommand());
-program.addCommand(importCommand());
-program.addCommand(statusCommand());
-program.addCommand(proxyConfigCommand());
-program.addCommand(matrixCommand());
-program.addCommand(authzCommand());
-program.addCommand(completionCommand(program));
+const args = process.argv.slice(2);
+const versionOnly = args.length === 1 && (args[0] === '--version' || args[0] === '-V');
+if (!versionOnly) {
+  const only = onlyCommand(args);
+  for (const command of await Promise.all((only ? [only] : COMMANDS).map((c) => c.load()))) program.addCommand(command);
+  if (!only) program.addCommand(completionCommand(program));
+}
 exitTwoOnUsageErrors(program);
 try {
   await program.parseAsync(process.argv);
