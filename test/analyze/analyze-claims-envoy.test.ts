@@ -6,14 +6,14 @@
 // server that asks for none) a rule on peer identity never matches, so an
 // ALLOW on namespaces denies, while an ALLOW on request paths works.
 import { request as httpsRequest } from 'node:https';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AuthorizationPolicy } from '../../src/config/authz-types.js';
 import { authzFilters } from '../../src/xds/authz-filters.js';
-import { authzHttpListener } from '../support/authz-http-listener.js';
-import { startEnvoyFromFile, waitEnvoyReady } from '../support/e2e/envoy.js';
+import { authzHttpListener, startAppEnvoy } from '../support/authz-http-listener.js';
+
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
 import { TestCa } from '../support/e2e/test-pki.js';
@@ -87,33 +87,17 @@ test('real Envoy: spiffe:// principals never match (ML0401); peer identities nev
     const gatewayNamespaces = authz.policy('istio-system/gw', { rules: [authz.rule({ from: [authz.source({ namespaces: ['foo'] })] })] });
     const gatewayPaths = authz.policy('istio-system/gw', { rules: [authz.rule({ to: [authz.operation({ paths: ['/ip'] })] })] });
 
-    const bootstrap = {
-      admin: { address: { socket_address: { address: LOOPBACK, port_value: 0 } } },
-      static_resources: {
-        clusters: [
-          {
-            name: 'app',
-            type: 'STATIC',
-            connect_timeout: '1s',
-            load_assignment: {
-              cluster_name: 'app',
-              endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: LOOPBACK, port_value: APP_PORT } } } }] }],
-            },
-          },
-        ],
-        listeners: [
-          listener('spiffeDeny', PORTS.spiffeDeny, from('DENY', [`spiffe://${SLEEP}`]), tls),
-          listener('plainDeny', PORTS.plainDeny, from('DENY', [SLEEP]), tls),
-          listener('spiffeAllow', PORTS.spiffeAllow, from('ALLOW', [`spiffe://${SLEEP}`]), tls),
-          listener('gatewayNamespaces', PORTS.gatewayNamespaces, gatewayNamespaces),
-          listener('gatewayPaths', PORTS.gatewayPaths, gatewayPaths),
-        ],
-      },
-    };
-    const file = join(pm.dir, 'analyze-claims.bootstrap.json');
-    writeFileSync(file, JSON.stringify(bootstrap, null, 2));
-    const envoy = await startEnvoyFromFile(pm, 'analyze-claims', file);
-    await waitEnvoyReady(envoy);
+    await startAppEnvoy(pm, 'analyze-claims', {
+      address: LOOPBACK,
+      app: { address: LOOPBACK, port: APP_PORT },
+      listeners: [
+        listener('spiffeDeny', PORTS.spiffeDeny, from('DENY', [`spiffe://${SLEEP}`]), tls),
+        listener('plainDeny', PORTS.plainDeny, from('DENY', [SLEEP]), tls),
+        listener('spiffeAllow', PORTS.spiffeAllow, from('ALLOW', [`spiffe://${SLEEP}`]), tls),
+        listener('gatewayNamespaces', PORTS.gatewayNamespaces, gatewayNamespaces),
+        listener('gatewayPaths', PORTS.gatewayPaths, gatewayPaths),
+      ],
+    });
 
     assert.is(await mtlsStatus(PORTS.plainDeny, ca.caFile, sleep), 403, 'written without the scheme, the DENY denies sleep');
     assert.is(await mtlsStatus(PORTS.spiffeDeny, ca.caFile, sleep), 200, 'with spiffe://, the same DENY never denies');

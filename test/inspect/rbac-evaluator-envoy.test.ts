@@ -8,7 +8,7 @@
 // from Envoy's own /config_dump, must equal Envoy's answer (403 or 200).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { test } from 'uvu';
@@ -19,8 +19,8 @@ import { evaluateHttpFilters, type RequestFacts } from '../../src/inspect/rbac-e
 import { normalizeRequest } from '../../src/inspect/request-normalization.js';
 import { ENFORCING_PATH_HYGIENE } from '../../src/xds/http-connection-manager.js';
 import { authzFilters } from '../../src/xds/authz-filters.js';
-import { authzHttpListener } from '../support/authz-http-listener.js';
-import { type Envoy, startEnvoyFromFile, waitEnvoyReady } from '../support/e2e/envoy.js';
+import { authzHttpListener, startAppEnvoy } from '../support/authz-http-listener.js';
+import type { Envoy } from '../support/e2e/envoy.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
 import { TestCa } from '../support/e2e/test-pki.js';
@@ -119,25 +119,11 @@ test(`the evaluator's verdict equals real Envoy's on random requests (${RUNS} pl
       const plaintext = authzHttpListener('plaintext', LISTEN, PORTS.plaintext, filtersOf(plaintextPolicies(PORTS.plaintext, CLIENTS[1]!)));
       Object.assign((plaintext.filter_chains as Obj[])[0]!.filters[0].typed_config, ENFORCING_PATH_HYGIENE);
       const appPort = (upstream.address() as AddressInfo).port;
-      const app = { socket_address: { address: '127.0.0.1', port_value: appPort } };
-      const bootstrap = {
-        admin: { address: { socket_address: { address: LISTEN, port_value: 0 } } },
-        static_resources: {
-          clusters: [
-            {
-              name: 'app',
-              type: 'STATIC',
-              connect_timeout: '1s',
-              load_assignment: { cluster_name: 'app', endpoints: [{ lb_endpoints: [{ endpoint: { address: app } }] }] },
-            },
-          ],
-          listeners: [plaintext, mtls],
-        },
-      };
-      const file = join(pm.dir, 'bootstrap.json');
-      writeFileSync(file, JSON.stringify(bootstrap));
-      const envoy = await startEnvoyFromFile(pm, 'rbac-evaluator', file);
-      await waitEnvoyReady(envoy);
+      const envoy = await startAppEnvoy(pm, 'rbac-evaluator', {
+        address: LISTEN,
+        app: { address: '127.0.0.1', port: appPort },
+        listeners: [plaintext, mtls],
+      });
 
       await agrees(envoy, 'plaintext', { address: LISTEN, port: PORTS.plaintext }, [], dodges(CLIENTS[0]!));
       const tls = { ca: readFileSync(ca.caFile, 'utf8'), clients };

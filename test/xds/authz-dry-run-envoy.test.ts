@@ -4,19 +4,19 @@
 // filters. A dry-run policy never decides anything, yet Envoy evaluates it and
 // counts the decision it would have taken under Istio's stat prefixes.
 import { connect } from 'node:net';
-import { writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AuthorizationAction, AuthorizationPolicy, AuthzRule } from '../../src/config/authz-types.js';
 import type { AuthzView } from '../../src/model/view-types.js';
 import { authzFilters } from '../../src/xds/authz-filters.js';
-import { startEnvoyFromFile, type Envoy, waitEnvoyReady } from '../support/e2e/envoy.js';
+import type { Envoy } from '../support/e2e/envoy.js';
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
 import { authz } from '../support/fixtures/index.js';
 import { REPO_ROOT } from '../support/paths.js';
-import { authzHttpListener } from '../support/authz-http-listener.js';
+import { authzHttpListener, startAppEnvoy } from '../support/authz-http-listener.js';
 
 type Obj = Record<string, any>;
 const HTTPBIN = join(REPO_ROOT, 'dist/test/support/apps/httpbin.js');
@@ -99,37 +99,21 @@ test('real Envoy: dry-run DENY and ALLOW never deny, and Envoy counts what they 
   await withProcesses('authz-dry-run', async (pm) => {
     const app = pm.start('httpbin', process.execPath, [HTTPBIN, LOOPBACK, String(APP_PORT)]);
     await app.waitForLog(/httpbin listening/);
-    const bootstrap = {
-      admin: { address: { socket_address: { address: LOOPBACK, port_value: 0 } } },
-      static_resources: {
-        clusters: [
-          {
-            name: 'app',
-            type: 'STATIC',
-            connect_timeout: '1s',
-            load_assignment: {
-              cluster_name: 'app',
-              endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: LOOPBACK, port_value: APP_PORT } } } }] }],
-            },
-          },
-        ],
-        listeners: [
-          httpListener('dryDeny', PORTS.dryDeny, [policy('no-headers', 'DENY', [paths('/headers')], true)]),
-          httpListener('dryAllow', PORTS.dryAllow, [policy('only-ip', 'ALLOW', [paths('/ip')], true)]),
-          httpListener('mixed', PORTS.mixed, [
-            policy('no-status', 'DENY', [paths('/status/*')], false),
-            policy('no-headers', 'DENY', [paths('/headers')], true),
-          ]),
-          // The same DENY enforced: proves the requests below would be refused without the annotation.
-          httpListener('enforced', PORTS.enforced, [policy('no-headers', 'DENY', [paths('/headers')], false)]),
-          tcpListener('tcp', PORTS.tcp, [policy('no-tcp', 'DENY', [ports(PORTS.tcp)], true)]),
-        ],
-      },
-    };
-    const file = join(pm.dir, 'authz-dry-run.bootstrap.json');
-    writeFileSync(file, JSON.stringify(bootstrap, null, 2));
-    const envoy = await startEnvoyFromFile(pm, 'authz-dry-run', file);
-    await waitEnvoyReady(envoy);
+    const envoy = await startAppEnvoy(pm, 'authz-dry-run', {
+      address: LOOPBACK,
+      app: { address: LOOPBACK, port: APP_PORT },
+      listeners: [
+        httpListener('dryDeny', PORTS.dryDeny, [policy('no-headers', 'DENY', [paths('/headers')], true)]),
+        httpListener('dryAllow', PORTS.dryAllow, [policy('only-ip', 'ALLOW', [paths('/ip')], true)]),
+        httpListener('mixed', PORTS.mixed, [
+          policy('no-status', 'DENY', [paths('/status/*')], false),
+          policy('no-headers', 'DENY', [paths('/headers')], true),
+        ]),
+        // The same DENY enforced: proves the requests below would be refused without the annotation.
+        httpListener('enforced', PORTS.enforced, [policy('no-headers', 'DENY', [paths('/headers')], false)]),
+        tcpListener('tcp', PORTS.tcp, [policy('no-tcp', 'DENY', [ports(PORTS.tcp)], true)]),
+      ],
+    });
 
     assert.is(await status(PORTS.enforced, '/headers'), 403, 'the enforced DENY refuses /headers');
 

@@ -3,7 +3,7 @@
 // each proving one field family's effect on real requests (path templates,
 // filter-metadata conditions, request principals, service accounts over mTLS).
 import { request as httpsRequest } from 'node:https';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { test } from 'uvu';
@@ -11,11 +11,12 @@ import * as assert from 'uvu/assert';
 import type { AuthorizationPolicy, RequestAuthentication } from '../../src/config/authz-types.js';
 import type { AuthzView } from '../../src/model/view-types.js';
 import { authzFilters } from '../../src/xds/authz-filters.js';
-import { startEnvoyFromFile, waitEnvoyReady } from '../support/e2e/envoy.js';
+
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
 import { TestCa } from '../support/e2e/test-pki.js';
 import { authz } from '../support/fixtures/index.js';
+import { startAppEnvoy } from '../support/authz-http-listener.js';
 import { REPO_ROOT } from '../support/paths.js';
 
 type Obj = Record<string, any>;
@@ -153,33 +154,17 @@ test('real Envoy: path templates, filter-metadata conditions, request principals
     const anyone = authz.policy('foo/anyone', { rules: [authz.rule({ from: [authz.source({ requestPrincipals: ['*'] })] })] });
     const sa = authz.policy('foo/sa', { rules: [authz.rule({ from: [authz.source({ serviceAccounts: ['shop/checkout'] })] })] });
 
-    const bootstrap = {
-      admin: { address: { socket_address: { address: LOOPBACK, port_value: 0 } } },
-      static_resources: {
-        clusters: [
-          {
-            name: 'app',
-            type: 'STATIC',
-            connect_timeout: '1s',
-            load_assignment: {
-              cluster_name: 'app',
-              endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: LOOPBACK, port_value: APP_PORT } } } }] }],
-            },
-          },
-        ],
-        listeners: [
-          listener('templates', PORTS.templates, view([allowPaths])),
-          listener('metadata', PORTS.metadata, view([denyTier]), { before: [TIER_TO_METADATA] }),
-          listener('jwt', PORTS.jwt, view([alice], [ra])),
-          listener('anyJwt', PORTS.anyJwt, view([anyone], [ra])),
-          listener('mtls', PORTS.mtls, view([sa]), { tls }),
-        ],
-      },
-    };
-    const file = join(pm.dir, 'authz-fields.bootstrap.json');
-    writeFileSync(file, JSON.stringify(bootstrap, null, 2));
-    const envoy = await startEnvoyFromFile(pm, 'authz-fields', file);
-    await waitEnvoyReady(envoy);
+    await startAppEnvoy(pm, 'authz-fields', {
+      address: LOOPBACK,
+      app: { address: LOOPBACK, port: APP_PORT },
+      listeners: [
+        listener('templates', PORTS.templates, view([allowPaths])),
+        listener('metadata', PORTS.metadata, view([denyTier]), { before: [TIER_TO_METADATA] }),
+        listener('jwt', PORTS.jwt, view([alice], [ra])),
+        listener('anyJwt', PORTS.anyJwt, view([anyone], [ra])),
+        listener('mtls', PORTS.mtls, view([sa]), { tls }),
+      ],
+    });
 
     // {*} is exactly one segment; {**} is everything below.
     assert.is(await status(PORTS.templates, '/status/200'), 200);

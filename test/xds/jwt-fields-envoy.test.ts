@@ -2,7 +2,7 @@
 // config text is loaded as users write it, translated by authzFilters into the
 // HCM of a static bootstrap, and requests go through Envoy to an httpbin that
 // echoes the headers it received.
-import { writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { test } from 'uvu';
@@ -10,12 +10,12 @@ import * as assert from 'uvu/assert';
 import type { ConfigSet } from '../../src/config/types.js';
 import type { AuthzView } from '../../src/model/view-types.js';
 import { authzFilters } from '../../src/xds/authz-filters.js';
-import { startEnvoyFromFile, waitEnvoyReady } from '../support/e2e/envoy.js';
+
 import { loopbackAddress } from '../support/e2e/loopback-blocks.js';
 import { withProcesses } from '../support/e2e/process-manager.js';
 import { configOf, documentText } from '../support/fixtures/index.js';
 import { REPO_ROOT } from '../support/paths.js';
-import { authzHttpListener } from '../support/authz-http-listener.js';
+import { authzHttpListener, startAppEnvoy } from '../support/authz-http-listener.js';
 
 type Obj = Record<string, any>;
 const HTTPBIN = join(REPO_ROOT, 'dist/test/support/apps/httpbin.js');
@@ -109,30 +109,14 @@ test('real Envoy: cookie tokens, claims (nested too) as headers, forwardOriginal
   await withProcesses('jwt-fields-envoy', async (pm) => {
     const app = pm.start('httpbin', process.execPath, [HTTPBIN, LOOPBACK, String(APP_PORT)]);
     await app.waitForLog(/httpbin listening/);
-    const bootstrap = {
-      admin: { address: { socket_address: { address: LOOPBACK, port_value: 0 } } },
-      static_resources: {
-        clusters: [
-          {
-            name: 'app',
-            type: 'STATIC',
-            connect_timeout: '1s',
-            load_assignment: {
-              cluster_name: 'app',
-              endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: LOOPBACK, port_value: APP_PORT } } } }] }],
-            },
-          },
-        ],
-        listeners: [
-          httpListener('fields', PORTS.fields, view(fields, {})),
-          httpListener('legacy', PORTS.legacy, view(legacy, { [JWKS_URI]: a.jwks })),
-        ],
-      },
-    };
-    const file = join(pm.dir, 'jwt-fields.bootstrap.json');
-    writeFileSync(file, JSON.stringify(bootstrap, null, 2));
-    const envoy = await startEnvoyFromFile(pm, 'jwt-fields', file);
-    await waitEnvoyReady(envoy);
+    await startAppEnvoy(pm, 'jwt-fields', {
+      address: LOOPBACK,
+      app: { address: LOOPBACK, port: APP_PORT },
+      listeners: [
+        httpListener('fields', PORTS.fields, view(fields, {})),
+        httpListener('legacy', PORTS.legacy, view(legacy, { [JWKS_URI]: a.jwks })),
+      ],
+    });
 
     // fromCookies: the token in the `session` cookie is verified; claims become headers.
     const tokenA = await a.sign();
