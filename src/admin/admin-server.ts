@@ -24,7 +24,7 @@ import { CONFIG_DUMP_TYPE } from '../translate/proxy-config-dump.js';
 import { RESOURCE_TYPES } from '../xds/type-urls.js';
 import { type AdminRootRotation, registerCaRoutes } from './ca-routes.js';
 import { registerDashboardRoutes, registerPrettyJson } from './dashboard/dashboard-routes.js';
-import type { PredictedMatrix } from './dashboard/matrix-shape.js';
+import type { PredictedMatrix } from '../inspect/matrix-types.js';
 import type { Metrics } from './metrics.js';
 import type { RegistryStatus } from './registry-status.js';
 import type { StoreStatus } from './store-status.js';

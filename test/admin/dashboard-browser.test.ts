@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { PredictedMatrix } from '../../src/admin/dashboard/matrix-shape.js';
+import type { PredictedMatrix } from '../../src/inspect/matrix-types.js';
 import { adminHarness } from '../support/admin-dashboard.js';
 import { launchChromium } from '../support/browser.js';
 import { after, before } from '../support/hooks.js';

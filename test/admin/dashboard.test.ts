@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { DashboardData } from '../../src/admin/dashboard/dashboard-data.js';
-import type { PredictedMatrix } from '../../src/admin/dashboard/matrix-shape.js';
+import type { PredictedMatrix } from '../../src/inspect/matrix-types.js';
 import { CredentialStore } from '../../src/credentials/credential-store.js';
 import { ADMIN_ENDPOINTS } from '../../src/admin/debug-index.js';
 import { type AdminHarness, adminHarness, DASHBOARD_MESH } from '../support/admin-dashboard.js';

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildAdminServer } from '../../src/admin/admin-server.js';
-import type { PredictedMatrix } from '../../src/admin/dashboard/matrix-shape.js';
+import type { PredictedMatrix } from '../../src/inspect/matrix-types.js';
 import { Metrics } from '../../src/admin/metrics.js';
 import type { CertificateAuthority } from '../../src/ca/certificate-authority.js';
 import { SnapshotCache } from '../../src/cache/snapshot-cache.js';

@@ -12,7 +12,7 @@ import type { MeshModel } from '../../model/mesh-model.js';
 import { proxyKind } from '../../model/proxy-kind.js';
 import type { AdsServer } from '../../server/ads-server.js';
 import { proxySync, type SyncState } from '../sync-status.js';
-import type { PredictedMatrix } from './matrix-shape.js';
+import type { PredictedMatrix } from '../../inspect/matrix-types.js';
 import { type PolicySelection, policySelections } from './policy-selection.js';
 
 /** What the dashboard reads; AdminDeps provides all of it. */

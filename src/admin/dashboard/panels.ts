@@ -4,7 +4,7 @@
 import { RESOURCE_TYPES } from '../../xds/type-urls.js';
 import type { DashboardData } from './dashboard-data.js';
 import { escapeHtml as e, expiry, table } from './html.js';
-import type { PredictedMatrix } from './matrix-shape.js';
+import type { PredictedMatrix } from '../../inspect/matrix-types.js';
 
 const TYPE_LABEL: Readonly<Record<string, string>> = { clusters: 'CDS', endpoints: 'EDS', listeners: 'LDS', routes: 'RDS', secrets: 'SDS' };
 
