@@ -12,7 +12,7 @@ import {
   resolveClient,
   serviceAuthority,
 } from '../inspect/authz-check.js';
-import { inboundPorts } from '../inspect/inbound-chain.js';
+import { inboundPorts } from '../inspect/inbound-listeners.js';
 import { dumpProxyConfig } from '../translate/proxy-config-dump.js';
 import { adminClient } from './admin-client.js';
 import { addConfigSourceFlags, type ConfigSourceFlags, loadModelFromSourceOrExit } from './config-source.js';

@@ -8,18 +8,12 @@ import type { MeshModel } from '../model/mesh-model.js';
 import { MeshViews } from '../model/mesh-views.js';
 import type { Workload } from '../model/registry.js';
 import { proxyKind } from '../translate/translator.js';
-import {
-  httpConnectionManager,
-  inboundListenerFor,
-  inboundPorts,
-  networkFiltersOf,
-  perFilterConfigFor,
-  routeConfigOf,
-  selectFilterChain,
-} from './inbound-chain.js';
+import { arr, hcmRouteConfig, httpConnectionManager, indexDump, type JsonObject, networkFiltersOf, obj, str } from './dump-index.js';
+import { chooseFilterChain } from './filter-chain-choice.js';
+import { inboundListenerFor, inboundPorts } from './inbound-listeners.js';
 import { normalizeRequest } from './request-normalization.js';
 import { evaluateHttpFilters, evaluateNetworkFilters, type RbacDecision, type RequestFacts } from './rbac-evaluator.js';
-import { isObj, type Obj } from './string-matcher.js';
+import { perFilterConfigFor } from './route-match.js';
 
 /** Who connects: a mesh workload, a bare principal (a sidecar presenting it), or a plaintext client. */
 export type Client =
@@ -162,22 +156,16 @@ export function checkPort(dump: unknown, asked: number | undefined): Outcome<num
   return { ok: false, error: `the proxy serves several inbound ports (${ports.join(', ')}); pick one with --port` };
 }
 
-const hasTls = (chain: Obj) =>
-  isObj(chain.transport_socket) && isObj(chain.transport_socket.typed_config)
-    ? String(chain.transport_socket.typed_config['@type']).endsWith('DownstreamTlsContext')
-    : false;
+const hasTls = (chain: JsonObject) => (str(obj(obj(chain.transport_socket).typed_config)['@type']) ?? '').endsWith('DownstreamTlsContext');
+const inspects = (listener: JsonObject) => arr(listener.listener_filters).length > 0;
 
-function refusal(listener: Obj, connection: Transport, port: number): string {
-  const chains = Array.isArray(listener.filter_chains) ? listener.filter_chains.filter(isObj) : [];
-  const names = chains.flatMap((c) =>
-    isObj(c.filter_chain_match) && Array.isArray(c.filter_chain_match.server_names) ? c.filter_chain_match.server_names : [],
-  );
+function refusal(listener: JsonObject, connection: Transport, port: number): string {
+  const names = arr(listener.filter_chains).flatMap((c) => arr(obj(obj(c).filter_chain_match).server_names));
   const refused = 'connection refused by the inbound listener:';
   if (names.length > 0)
     return `${refused} no filter chain on port ${port} for this connection; its chains take TLS with SNI ${names.join(', ')} (--sni)`;
   if (connection === 'plaintext') return `${refused} STRICT mTLS on port ${port} (no plaintext filter chain)`;
-  const inspector = Array.isArray(listener.listener_filters) && listener.listener_filters.length > 0;
-  return `${refused} no filter chain on port ${port} takes ${connection === 'mTLS' ? 'mTLS from a sidecar' : 'this TLS'}${inspector ? '' : ' (the port is plaintext only)'}`;
+  return `${refused} no filter chain on port ${port} takes ${connection === 'mTLS' ? 'mTLS from a sidecar' : 'this TLS'}${inspects(listener) ? '' : ' (the port is plaintext only)'}`;
 }
 
 /** What the proxy `proxy` (its config dump) does with the request from `client`. */
@@ -190,7 +178,10 @@ export function checkAuthz(
 ): Outcome<CheckResult> {
   const port = checkPort(dump, req.port);
   if (!port.ok) return port;
+  const index = indexDump(dump);
   const listener = inboundListenerFor(dump, port.value)!;
+  const at = obj(obj(listener.address).socket_address);
+  const address = str(at.address);
   const presented = client.kind === 'none' ? undefined : client.principal;
   // A plaintext client naming an SNI speaks TLS without a mesh identity (a client of a gateway's TLS port).
   const connection: Transport =
@@ -200,31 +191,35 @@ export function checkAuthz(
   const tls = connection !== 'plaintext';
   const base = { proxy, port: port.value, client, connection };
   const serverName = req.serverName ?? (connection === 'mTLS' && client.kind === 'workload' ? client.sni?.[port.value] : undefined);
-  const chain = selectFilterChain(listener, {
-    port: port.value,
+  const choice = chooseFilterChain(listener, {
+    destinationIp: address ?? '',
+    destinationPort: port.value,
     tls,
     alpn: connection === 'mTLS' ? ['istio'] : [],
-    ...(serverName ? { serverName } : {}),
+    serverName,
   });
+  if (choice.kind === 'unknown') {
+    // Which chain (and so which policies) applies is not known: no verdict but a deny.
+    return { ok: true, value: { ...base, verdict: 'deny', reason: `cannot evaluate: ${choice.why}; denying` } };
+  }
+  const chain = choice.kind === 'chain' ? choice.chain : undefined;
   // Without a TLS inspector every connection looks plaintext: a TLS client then reaches a plaintext chain and fails.
-  const plaintextOnly =
-    tls && chain !== undefined && !hasTls(chain) && !(Array.isArray(listener.listener_filters) && listener.listener_filters.length > 0);
+  const plaintextOnly = tls && chain !== undefined && !hasTls(chain) && !inspects(listener);
   if (!chain || plaintextOnly) {
     const refused = refusal(listener, connection, port.value);
     return { ok: true, value: { ...base, verdict: 'deny', reason: refused, refused } };
   }
-  const address = isObj(listener.address) && isObj(listener.address.socket_address) ? listener.address.socket_address.address : undefined;
   const hcm = httpConnectionManager(chain);
   const asked = {
     path: req.path ?? '/',
-    host: req.host ?? req.serverName ?? `${typeof address === 'string' ? address : proxy}:${port.value}`,
+    host: req.host ?? req.serverName ?? `${address ?? proxy}:${port.value}`,
   };
   // The RBAC filters see the request after the HCM's path and host hygiene.
   const seen = hcm ? normalizeRequest(hcm, asked) : asked;
   const host = seen.host ?? asked.host;
   const facts: RequestFacts = {
     destinationPort: port.value,
-    ...(typeof address === 'string' ? { destinationIp: address } : {}),
+    ...(address !== undefined ? { destinationIp: address } : {}),
     ...(client.kind === 'workload' ? { sourceIp: client.address } : {}),
     ...(hasTls(chain) && principal ? { peerPrincipal: principal } : {}),
     ...(serverName ? { serverName } : {}),
@@ -237,13 +232,13 @@ export function checkAuthz(
   const chainName = typeof chain.name === 'string' ? { chain: chain.name } : {};
   let decision = evaluateNetworkFilters(networkFiltersOf(chain), facts);
   if (decision.verdict === 'allow' && hcm) {
-    const routes = routeConfigOf(dump, hcm);
+    const routes = hcmRouteConfig(hcm, index);
     const network = decision.shadow ?? [];
     // The policies arrive with the routes: without them, the empty RBAC slots would read as "allow".
-    const missing = `the route configuration ${isObj(hcm.rds) ? String(hcm.rds.route_config_name) : ''} is not in the config dump`;
+    const missing = `the route configuration ${str(obj(hcm.rds).route_config_name) ?? ''} is not in the config dump`;
     decision = routes
-      ? evaluateHttpFilters(Array.isArray(hcm.http_filters) ? hcm.http_filters : [], facts, {
-          perFilterConfig: perFilterConfigFor(routes, host, facts.path!),
+      ? evaluateHttpFilters(arr(hcm.http_filters), facts, {
+          perFilterConfig: perFilterConfigFor(routes, host, facts.path!, facts),
         })
       : { verdict: 'deny', reason: `cannot evaluate: ${missing}; denying`, undetermined: missing };
     if (network.length > 0) decision = { ...decision, shadow: [...network, ...(decision.shadow ?? [])] };

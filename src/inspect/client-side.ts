@@ -13,7 +13,7 @@ import {
   obj,
   socketAddress,
   str,
-  typedConfig,
+  tcpProxy,
 } from './dump-index.js';
 import { chooseFilterChain } from './filter-chain-choice.js';
 import { destinationRuleNote } from './policy-notes.js';
@@ -60,8 +60,7 @@ export function sidecarCall(
     alpn: [],
   });
   if (chain.kind !== 'chain') return unknown(`outbound listener ${str(listener.name)} takes no plaintext HTTP`);
-  const filters = arr(chain.chain.filters);
-  const hcm = httpConnectionManager(filters);
+  const hcm = httpConnectionManager(chain.chain);
   let clusterName: string | undefined;
   let via: string;
   if (hcm) {
@@ -81,8 +80,7 @@ export function sidecarCall(
     clusterName = str(action.cluster);
     via = `route ${choice.virtualHost} -> ${clusterName}`;
   } else {
-    const tcp = filters.map(obj).find((f) => String(typedConfig(f)['@type'] ?? '').endsWith('TcpProxy'));
-    clusterName = tcp ? str(typedConfig(tcp).cluster) : undefined;
+    clusterName = str(tcpProxy(chain.chain)?.cluster);
     via = `TCP proxy -> ${clusterName}`;
   }
   if (!clusterName) return unknown('the client sidecar routes to no single cluster');
@@ -94,7 +92,7 @@ function outboundListener(index: DumpIndex, servicePort: number): JsonObject | u
   return outbound.find((l) => socketAddress(l.address)?.port === servicePort) ?? outbound.find((l) => httpListener(l));
 }
 
-const httpListener = (l: JsonObject) => arr(l.filter_chains).some((c) => httpConnectionManager(arr(obj(c).filters)) !== undefined);
+const httpListener = (l: JsonObject) => arr(l.filter_chains).some((c) => httpConnectionManager(obj(c)) !== undefined);
 
 function toCluster(
   mesh: ServerMesh,

@@ -8,10 +8,7 @@ import { evaluateHttpFilters, evaluateNetworkFilters, type RbacDecision, type Re
 
 export type AccessStep = { verdict: 'allow' | 'deny' | 'unknown'; reason: string };
 
-export function httpAccess(hcm: JsonObject, perRoute: readonly (JsonObject | undefined)[], facts: RequestFacts): AccessStep {
-  const perFilterConfig: Record<string, unknown> = {};
-  // Least specific first: the route's entries override the virtual host's.
-  for (const level of perRoute) Object.assign(perFilterConfig, level?.typed_per_filter_config ?? {});
+export function httpAccess(hcm: JsonObject, perFilterConfig: Record<string, unknown>, facts: RequestFacts): AccessStep {
   const filters = Array.isArray(hcm.http_filters) ? hcm.http_filters : [];
   return step(evaluateHttpFilters(filters, facts, { perFilterConfig }));
 }

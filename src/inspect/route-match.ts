@@ -1,7 +1,8 @@
 // Which virtual host and route of a RouteConfiguration a request takes, the
 // way Envoy picks them: domains exact first, then the longest `*.suffix`, then
 // the longest `prefix.*`, then `*`; inside the virtual host the first route
-// whose match holds.
+// whose match holds. The typed per-filter config a request gets follows from
+// that choice.
 import { arr, type JsonObject, obj, str } from './dump-index.js';
 
 export interface RequestLine {
@@ -11,10 +12,11 @@ export interface RequestLine {
   headers: Readonly<Record<string, string>>;
 }
 
+/** `vhost`: the virtual host the request took, also when no route of it was chosen. */
 export type RouteChoice =
-  | { kind: 'route'; virtualHost: string; route: JsonObject }
-  | { kind: 'none'; why: string }
-  | { kind: 'unknown'; why: string };
+  | { kind: 'route'; virtualHost: string; vhost: JsonObject; route: JsonObject }
+  | { kind: 'none'; why: string; vhost?: JsonObject }
+  | { kind: 'unknown'; why: string; vhost: JsonObject };
 
 export function chooseRoute(routeConfig: JsonObject, request: RequestLine): RouteChoice {
   const vhost = chooseVirtualHost(arr(routeConfig.virtual_hosts).map(obj), request.authority.toLowerCase());
@@ -23,10 +25,32 @@ export function chooseRoute(routeConfig: JsonObject, request: RequestLine): Rout
   for (const route of arr(vhost.routes).map(obj)) {
     const matched = routeMatches(obj(route.match), request);
     if (matched === 'unknown')
-      return { kind: 'unknown', why: `route ${str(route.name) ?? '(unnamed)'} of ${name} matches on something not predicted here` };
-    if (matched) return { kind: 'route', virtualHost: name, route };
+      return { kind: 'unknown', vhost, why: `route ${str(route.name) ?? '(unnamed)'} of ${name} matches on something not predicted here` };
+    if (matched) return { kind: 'route', virtualHost: name, vhost, route };
   }
-  return { kind: 'none', why: `no route of virtual host ${name} matches ${request.path}` };
+  return { kind: 'none', vhost, why: `no route of virtual host ${name} matches ${request.path}` };
+}
+
+/**
+ * The typed per-filter config of a chosen route: the route configuration's
+ * entries overlaid by the virtual host's, then by the route's. Without a
+ * chosen route the virtual host's entries still apply (meshlite keeps HTTP
+ * access policies there).
+ */
+export function perFilterConfigOf(routeConfig: JsonObject, choice: RouteChoice): Record<string, unknown> {
+  const levels = [routeConfig, choice.vhost, choice.kind === 'route' ? choice.route : undefined];
+  return Object.assign({}, ...levels.map((level) => obj(level?.typed_per_filter_config)));
+}
+
+/** The per-filter config a request to `host` and `path` gets (method and headers as given, else GET and none). */
+export function perFilterConfigFor(
+  routeConfig: JsonObject,
+  host: string,
+  path: string,
+  more: { method?: string; headers?: Readonly<Record<string, string>> } = {},
+): Record<string, unknown> {
+  const request = { authority: host, path, method: more.method ?? 'GET', headers: more.headers ?? {} };
+  return perFilterConfigOf(routeConfig, chooseRoute(routeConfig, request));
 }
 
 function chooseVirtualHost(vhosts: JsonObject[], authority: string): JsonObject | undefined {

@@ -9,16 +9,17 @@ import {
   hcmRouteConfig,
   httpConnectionManager,
   type JsonObject,
+  networkFiltersOf,
   obj,
   socketAddress,
   str,
-  typedConfig,
+  tcpProxy,
 } from './dump-index.js';
 import { chooseFilterChain } from './filter-chain-choice.js';
 import { httpAccess, networkAccess } from './inbound-rbac.js';
 import { peerAuthenticationNote } from './policy-notes.js';
 import { normalizeRequest } from './request-normalization.js';
-import { chooseRoute, type RequestLine } from './route-match.js';
+import { chooseRoute, perFilterConfigOf, type RequestLine } from './route-match.js';
 import { downstreamTls, handshake, type TlsSide } from './tls-handshake.js';
 
 /** `reset`: the connection is closed without an HTTP answer (curl 000, or 503 from a client sidecar). */
@@ -110,7 +111,7 @@ export function serverAnswer(mesh: ServerMesh, arrival: Arrival): ServerAnswer {
 }
 
 function afterHandshake(chain: JsonObject, index: DumpIndex, arrival: Arrival, mtls: boolean): ServerAnswer {
-  const filters = Array.isArray(chain.filters) ? chain.filters : [];
+  const filters = networkFiltersOf(chain);
   const facts = {
     peerPrincipal: mtls ? arrival.clientIdentity : undefined,
     sourceIp: arrival.sourceIp,
@@ -125,11 +126,11 @@ function afterHandshake(chain: JsonObject, index: DumpIndex, arrival: Arrival, m
   const network = networkAccess(filters, facts);
   if (network.verdict === 'unknown') return { code: '?', mtls, steps: [network.reason] };
   if (network.verdict === 'deny') return { code: 'reset', mtls, steps: [`the connection is closed: ${network.reason}`] };
-  const hcm = httpConnectionManager(filters);
+  const hcm = httpConnectionManager(chain);
   if (!hcm) {
-    const tcp = filters.map(obj).find((f) => String(typedConfig(f)['@type'] ?? '').endsWith('TcpProxy'));
+    const tcp = tcpProxy(chain);
     return tcp
-      ? { code: '200', mtls, steps: [`TCP proxy to ${str(typedConfig(tcp).cluster)}; the app answers`] }
+      ? { code: '200', mtls, steps: [`TCP proxy to ${str(tcp.cluster)}; the app answers`] }
       : { code: '?', mtls, steps: ['the chain has no HTTP or TCP proxy'] };
   }
   const routeConfig = hcmRouteConfig(hcm, index);
@@ -141,10 +142,7 @@ function afterHandshake(chain: JsonObject, index: DumpIndex, arrival: Arrival, m
   facts.host = request.authority;
   const choice = chooseRoute(routeConfig, request);
   if (choice.kind !== 'route') return { code: '?', mtls, steps: [`inbound: ${choice.why}`] };
-  const vhost = (Array.isArray(routeConfig.virtual_hosts) ? routeConfig.virtual_hosts : [])
-    .map(obj)
-    .find((v) => v.name === choice.virtualHost);
-  const access = httpAccess(hcm, [routeConfig, vhost, choice.route], facts);
+  const access = httpAccess(hcm, perFilterConfigOf(routeConfig, choice), facts);
   if (access.verdict === 'unknown') return { code: '?', mtls, steps: [access.reason] };
   if (access.verdict === 'deny') return { code: '403', mtls, steps: [`RBAC denies: ${access.reason}`] };
   return { code: '200', mtls, steps: [`${access.reason}; the app answers`] };

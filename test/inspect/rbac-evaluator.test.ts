@@ -5,17 +5,13 @@
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  httpConnectionManager,
-  inboundListenerFor,
-  networkFiltersOf,
-  perFilterConfigFor,
-  routeConfigOf,
-  selectFilterChain,
-} from '../../src/inspect/inbound-chain.js';
+import { httpConnectionManager, networkFiltersOf, routeConfigOf } from '../../src/inspect/dump-index.js';
+import { chooseFilterChain } from '../../src/inspect/filter-chain-choice.js';
+import { inboundListenerFor } from '../../src/inspect/inbound-listeners.js';
 import { evaluateHttpFilters, evaluateNetworkFilters, type RequestFacts } from '../../src/inspect/rbac-evaluator.js';
 import { uriTemplateRegex } from '../../src/inspect/rbac-matchers.js';
 import { canonicalPath, normalizeRequest } from '../../src/inspect/request-normalization.js';
+import { perFilterConfigFor } from '../../src/inspect/route-match.js';
 import { re2FullMatch } from '../../src/inspect/string-matcher.js';
 import { dumpProxyConfig } from '../../src/translate/proxy-config-dump.js';
 import { exampleMesh } from '../support/fixtures/index.js';
@@ -33,9 +29,9 @@ function dumpOf(example: string, proxy: string): unknown {
 function chainOf(dump: unknown, port: number, tls: boolean): Obj {
   const listener = inboundListenerFor(dump, port);
   assert.ok(listener, `an inbound listener for ${port}`);
-  const chain = selectFilterChain(listener!, { port, tls, alpn: tls ? ['istio'] : [] });
-  assert.ok(chain, `a chain for ${tls ? 'mTLS' : 'plaintext'} on ${port}`);
-  return chain!;
+  const choice = chooseFilterChain(listener!, { destinationIp: '', destinationPort: port, tls, alpn: tls ? ['istio'] : [] });
+  assert.ok(choice.kind === 'chain', `a chain for ${tls ? 'mTLS' : 'plaintext'} on ${port}`);
+  return choice.chain;
 }
 
 function http(example: string, proxy: string, port: number, facts: Partial<RequestFacts> = {}, tls = true) {
@@ -62,10 +58,8 @@ test('s5: the DENY rule on principal and method (authenticated.principal_name, h
   assert.is(other.verdict, 'allow');
   assert.is(other.reason, 'allowed: no DENY policy matched');
   // STRICT: no plaintext chain at all.
-  assert.is(
-    selectFilterChain(inboundListenerFor(dumpOf('s5-authz-principal', 'httpbin.mtls-test'), 80)!, { port: 80, tls: false }),
-    undefined,
-  );
+  const strict = inboundListenerFor(dumpOf('s5-authz-principal', 'httpbin.mtls-test'), 80)!;
+  assert.is(chooseFilterChain(strict, { destinationIp: '', destinationPort: 80, tls: false, alpn: [] }).kind, 'none');
 });
 
 test('authz-fields: path templates (uri_template), service accounts, not_id, DENY before ALLOW', () => {
