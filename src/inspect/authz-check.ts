@@ -92,15 +92,9 @@ export function resolveClient(from: string, model: MeshModel | undefined, target
   };
 }
 
-export interface CheckRequest {
+/** The request as the client sends it; a `serverName` with client `none` is TLS without a client certificate. */
+export interface CheckRequest extends Pick<RequestFacts, 'serverName' | 'method' | 'path' | 'host' | 'headers' | 'jwtPayload'> {
   port?: number;
-  /** The SNI the client sends (with `none`: TLS without a client certificate). */
-  serverName?: string;
-  method?: string;
-  path?: string;
-  host?: string;
-  headers?: Record<string, string>;
-  jwtPayload?: Record<string, unknown>;
 }
 
 export interface PolicyRef {
