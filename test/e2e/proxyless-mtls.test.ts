@@ -30,6 +30,7 @@ import { after, before } from '../support/hooks.js';
 import { startAgentProxy } from '../support/e2e/agent.js';
 import { GREETER_DEFINITION, type HelloReply } from '../support/apps/greeter-proto.js';
 import { EXAMPLES_DIR } from '../support/paths.js';
+import { until } from '../support/poll.js';
 
 const address = (n: number) => loopbackAddress('e2e/proxyless-mtls.test.ts', n);
 // Not the example's 50051: grpc's XdsServer listens on its port on every
@@ -341,10 +342,18 @@ step('certificates rotate under calls (20 s lifetimes, > 25 s of calls, reconnec
 });
 
 step('/debug/syncz: the proxyless proxies are synced, nothing was NACKed', async () => {
-  const syncz = await adminJson<{ proxy: string; synced: boolean; types: { type: string; state: string; nacked?: unknown }[] }[]>(
-    meshlite.adminUrl,
-    '/debug/syncz',
-  );
+  type Syncz = { proxy: string; synced: boolean; types: { type: string; state: string; nacked?: unknown }[] }[];
+  const read = () => adminJson<Syncz>(meshlite.adminUrl, '/debug/syncz');
+  const bothSynced = (all: Syncz) => [PROXIES.server, PROXIES.client].every((p) => all.find((s) => s.proxy === p)?.synced);
+  // The last step's push may still be on its way to an ACK: wait for it, then look at the answer.
+  const syncz = await until(
+    'both proxyless proxies to ACK what they were sent',
+    async () => {
+      const all = await read();
+      return bothSynced(all) ? all : undefined;
+    },
+    15_000,
+  ).catch(read);
   for (const proxy of [PROXIES.server, PROXIES.client]) {
     const s = syncz.find((p) => p.proxy === proxy);
     assert.ok(s, `${proxy} is connected: ${JSON.stringify(syncz.map((p) => p.proxy))}`);
