@@ -128,6 +128,12 @@ export async function runAgainst(target: Target, opts: RunOptions): Promise<Serv
     log(`${target.name}: FAILED: ${out.error}`);
   }
   out.streamFailures = workers.reduce((sum, w) => sum + w.streamFailures.length, 0);
+  // The first client cross-checks the clients' quick parsing against the full proto decoder.
+  const mismatches = workers
+    .flatMap((h) => h.drain<Extract<FromWorker, { evt: 'check' }>>((m) => m.evt === 'check'))
+    .filter((c) => !c.ok)
+    .map((c) => c.message);
+  if (mismatches.length > 0 && !out.error) out.error = `client self-check: ${mismatches.join('; ')}`;
   await stopWorkers(workers);
   return out;
 }

@@ -78,10 +78,13 @@ class ControlledProcess implements Target {
     readonly adsAddress: string,
     private readonly controlUrl: string,
   ) {
+    let partial = '';
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => {
       this.stderrTail = (this.stderrTail + chunk).slice(-4000);
-      process.stderr.write(chunk.replace(/^/gm, `[${name}] `));
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) process.stderr.write(`[${name}] ${line}\n`);
     });
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
   }
