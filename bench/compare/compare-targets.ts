@@ -156,12 +156,13 @@ async function controlled(
   return target;
 }
 
-export function startServeOnly(inputs: TargetInputs): Promise<Target> {
+/** `nodeFlags`: extra flags for the node process, e.g. `--cpu-prof --cpu-prof-dir <dir>` (a profile is written when it stops). */
+export function startServeOnly(inputs: TargetInputs, nodeFlags: readonly string[] = []): Promise<Target> {
   const file = (f: string) => join(inputs.exportDir, f);
   return controlled(
     'meshlite serve-only',
     process.execPath,
-    (ads, control) => ['--expose-gc', SERVE_SNAPSHOTS, file(SNAPSHOT_FILE), file(CERT_FILE), file(KEY_FILE), ads, control],
+    (ads, control) => ['--expose-gc', ...nodeFlags, SERVE_SNAPSHOTS, file(SNAPSHOT_FILE), file(CERT_FILE), file(KEY_FILE), ads, control],
     {},
   );
 }
@@ -188,10 +189,10 @@ export function startGoControlPlane(inputs: TargetInputs, binary: string, cores:
 }
 
 /** `meshlite serve` on the config directory: a change is the policy file rewritten, translation included. */
-export async function startEndToEnd(inputs: TargetInputs): Promise<Target> {
+export async function startEndToEnd(inputs: TargetInputs, nodeFlags: readonly string[] = []): Promise<Target> {
   const ml = new MeshliteProcess(inputs.configDir, inputs.stateDir, await freePort(), await freePort());
   writeMeshMode(inputs.policyFile, STATE_MODES[0]!);
-  ml.start();
+  ml.start([...nodeFlags]);
   const handle = { killNow: () => ml.killNow() };
   live.add(handle);
   await ml.waitReady(300_000);

@@ -40,6 +40,7 @@ const USAGE = `usage: npm run bench:compare -- [options]
   --workers N              client processes (default 2)
   --streams-per-channel N  ADS streams per gRPC channel (default 50)
   --settle-ms N            a server is idle after N ms under 5% of a core (default 300)
+  --cpu-prof DIR           CPU profiles of both meshlite servers (whole run) into DIR
   --keep                   keep the temp directory`;
 
 interface Options {
@@ -50,6 +51,7 @@ interface Options {
   streamsPerChannel: number;
   settleMs: number;
   keep: boolean;
+  cpuProf?: string;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -65,6 +67,11 @@ function parseOptions(argv: readonly string[]): Options {
       continue;
     }
     const value = argv[++i];
+    if (arg === '--cpu-prof') {
+      if (!value) throw new OptionError('--cpu-prof needs a directory');
+      o.cpuProf = value;
+      continue;
+    }
     if (arg === '--servers') {
       const list = (value ?? '').split(',').filter(Boolean);
       const bad = list.find((s) => !(SERVERS as readonly string[]).includes(s));
@@ -140,9 +147,11 @@ async function main(): Promise<number> {
   const tokens = await Promise.all(mesh.proxies.map((p) => authority.issue(p.id)));
   const clients = mesh.proxies.map((p, i) => ({ id: p.id, token: tokens[i]! }));
   const rootPem = readFileSync(join(inputs.stateDir, 'ca', 'root-cert.pem'), 'utf8');
+  const profile = (name: string) =>
+    opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf, '--cpu-prof-name', `${name}.cpuprofile`] : [];
   const start: Record<ServerKey, () => Promise<Target>> = {
-    serve: () => startServeOnly(inputs),
-    e2e: () => startEndToEnd(inputs),
+    serve: () => startServeOnly(inputs, profile('serve-only')),
+    e2e: () => startEndToEnd(inputs, profile('end-to-end')),
     gcp1: () => startGoControlPlane(inputs, goBinary, 1),
     gcp2: () => startGoControlPlane(inputs, goBinary, 2),
   };

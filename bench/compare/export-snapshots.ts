@@ -16,11 +16,14 @@ import { startMeshlite } from '../../src/control-plane/start-meshlite.js';
 import { writeMeshMode } from '../push-config.js';
 import { CERT_FILE, encodeAny, type ExportedState, KEY_FILE, SNAPSHOT_FILE, STATE_MODES, writeSnapshotFile } from './snapshot-file.js';
 
+const log = (msg: string) => process.stderr.write(`[export] ${msg}\n`);
+
 async function main(): Promise<void> {
   const [configDir, stateDir, policyFile, idsFile, outDir] = process.argv.slice(2);
   if (!outDir) throw new Error('usage: export-snapshots.js <configDir> <stateDir> <policyFile> <proxyIdsJson> <outDir>');
   const ids = JSON.parse(readFileSync(idsFile!, 'utf8')) as string[];
   writeMeshMode(policyFile!, STATE_MODES[0]!);
+  const started = performance.now();
   const running = await startMeshlite({
     configPaths: [configDir!],
     stateDir: stateDir!,
@@ -36,6 +39,8 @@ async function main(): Promise<void> {
     const cache = (cp as unknown as { cache: SnapshotCache }).cache;
     const states: ExportedState[] = [];
     const anys = new Map<Uint8Array, Uint8Array>();
+    log(`meshlite started in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    let stepStart = performance.now();
     for (const [i, mode] of STATE_MODES.entries()) {
       if (i > 0) {
         const generation = cp.configStatus?.generation ?? 0;
@@ -50,6 +55,8 @@ async function main(): Promise<void> {
         await Promise.all(ids.map((id) => cp.proxyConnected(id)));
       }
       await cp.idle();
+      log(`${mode}: ${ids.length} snapshots built in ${((performance.now() - stepStart) / 1000).toFixed(1)} s`);
+      stepStart = performance.now();
       const proxies = ids.map((id) => {
         const snapshot = cache.get(id);
         if (!snapshot) throw new Error(`meshlite built no snapshot for ${id}`);
@@ -67,7 +74,9 @@ async function main(): Promise<void> {
       states.push({ label: mode, proxies });
     }
     writeMeshMode(policyFile!, STATE_MODES[0]!);
-    writeFileSync(join(outDir, SNAPSHOT_FILE), writeSnapshotFile(states));
+    const file = writeSnapshotFile(states);
+    writeFileSync(join(outDir, SNAPSHOT_FILE), file);
+    log(`${(file.length / 1024 / 1024).toFixed(1)} MiB written in ${((performance.now() - stepStart) / 1000).toFixed(1)} s`);
     const tls = await adsServingTls(running.ca, '127.0.0.1');
     writeFileSync(join(outDir, CERT_FILE), tls.certChainPem);
     writeFileSync(join(outDir, KEY_FILE), tls.privateKeyPem, { mode: 0o600 });

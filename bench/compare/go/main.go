@@ -78,7 +78,10 @@ type nodeSnapshot struct {
 	snapshot *cachev3.Snapshot
 }
 
-// load reads every state. Each distinct resource becomes one proto message
+// load reads every state. The snapshot cache of v0.14.0 takes resources as
+// proto messages only (it marshals them itself, per response, into a type it
+// keeps private), so each Any is unmarshalled into its concrete type once
+// here. Each distinct resource becomes one proto message
 // and each distinct (type, version) one Resources group, shared by every node
 // that gets it, as the meshlite side shares its encodings.
 func load(path string) (states [][]nodeSnapshot, err error) {
