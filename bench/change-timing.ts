@@ -7,7 +7,9 @@
 // encoded) and the ACKs. Medians over --changes changes.
 //
 //   node --expose-gc dist/bench/change-timing.js --proxies 1000 --changes 5
-import { mkdtempSync, rmSync } from 'node:fs';
+//   node --expose-gc dist/bench/change-timing.js --cpu-prof /tmp/changes.cpuprofile   # the changes only
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,6 +32,8 @@ const { values: args } = parseArgs({
   options: {
     proxies: { type: 'string', default: '1000' },
     changes: { type: 'string', default: '5' },
+    /** Writes a CPU profile of the changes only (not the connect) to this file. */
+    'cpu-prof': { type: 'string' },
   },
 });
 const proxies = Number(args.proxies);
@@ -146,6 +150,12 @@ async function main(): Promise<void> {
   ackAll();
   process.stdout.write(`connect (${proxies} proxies): ${describe(connect)}\n`);
   const runs: Run[] = [];
+  const profiler = args['cpu-prof'] ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   let mode: MtlsMode = 'STRICT';
   for (let i = 0; i < changes; i++) {
     mode = mode === 'STRICT' ? 'PERMISSIVE' : 'STRICT';
@@ -154,6 +164,10 @@ async function main(): Promise<void> {
     const run = await runOnce();
     runs.push(run);
     process.stdout.write(`change ${i + 1} -> ${mode}: ${describe(run)}\n`);
+  }
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(args['cpu-prof']!, JSON.stringify(profile));
   }
   const median = Object.fromEntries(PHASES.map((p) => [p, medianOf(runs.map((r) => r[p]))])) as Record<Phase, number>;
   const cpu = medianOf(runs.map((r) => r.cpu));

@@ -113,7 +113,7 @@ export function encodeAny(json: Json, path: string): AnyParts | null {
 }
 
 function writeMessage(type: protobuf.Type, json: Json, path: string, w: Writer): void {
-  const name = type.fullName;
+  const name = fullNameOf(type);
   if (name === ANY) return writeAny(json, path, w);
   if (name === DURATION) return writeSecondsNanos(parseDuration(json, path), w);
   if (name === TIMESTAMP) return writeSecondsNanos(parseTimestamp(json, path), w);
@@ -168,7 +168,10 @@ function writeFields(type: protobuf.Type, obj: JsonObject, path: string, w: Writ
 
 function takesNull(field: protobuf.Field): boolean {
   if (field.repeated || field.map) return false;
-  return field.resolvedType?.fullName === VALUE || field.resolvedType?.fullName === NULL_VALUE;
+  const resolved = field.resolvedType;
+  if (!resolved) return false;
+  const name = fullNameOf(resolved);
+  return name === VALUE || name === NULL_VALUE;
 }
 
 function writeField(field: protobuf.Field, value: Json, path: string, w: Writer): void {
@@ -218,7 +221,7 @@ function writeMap(field: protobuf.MapField, json: Json, path: string, w: Writer)
     w.uint32(tag(field.id, WIRE_LEN)).fork();
     writeTaggedScalar(1, field.keyType, keyValue, w);
     if (valueType) {
-      if (value === null && valueType.fullName !== VALUE) throw new ProtoJsonError(p, 'map values cannot be null');
+      if (value === null && fullNameOf(valueType) !== VALUE) throw new ProtoJsonError(p, 'map values cannot be null');
       writeMessageField(2, valueType, value, p, w);
     } else {
       writeTaggedScalar(2, valueSpec.type, parseScalar(valueSpec, value, p), w);
@@ -317,8 +320,9 @@ function parseScalar(spec: ScalarSpec, json: Json, path: string): Scalar {
 }
 
 function parseEnum(enumType: protobuf.Enum, json: Json, path: string): number {
-  const name = enumType.fullName.slice(1);
-  if (json === null && enumType.fullName === NULL_VALUE) return 0;
+  const fullName = fullNameOf(enumType);
+  const name = fullName.slice(1);
+  if (json === null && fullName === NULL_VALUE) return 0;
   if (typeof json === 'string') {
     if (Object.hasOwn(enumType.values, json)) return enumType.values[json] as number;
     const known = Object.keys(enumType.values);
@@ -403,6 +407,14 @@ function writeScalar(type: string, value: Scalar, w: Writer): void {
 }
 
 const fieldIndexes = new WeakMap<protobuf.Type, Map<string, protobuf.Field>>();
+const fullNames = new WeakMap<protobuf.ReflectionObject, string>();
+
+/** protobufjs builds `fullName` anew on every read by walking the parents; encoding reads it for every message. */
+function fullNameOf(object: protobuf.ReflectionObject): string {
+  let name = fullNames.get(object);
+  if (name === undefined) fullNames.set(object, (name = object.fullName));
+  return name;
+}
 
 /** Accepted JSON keys: the .proto name and the lowerCamel json_name. */
 function fieldIndex(type: protobuf.Type): Map<string, protobuf.Field> {
