@@ -3,7 +3,7 @@
 // versions so identical config always carries identical versions.
 import { createHash } from 'node:crypto';
 import { ContentCache, contentDigest } from './content-cache.js';
-import { jsonToBinary, type Json } from '../proto/proto-json.js';
+import { type AnyEncodings, type AnyParts, jsonToBinary, type Json } from '../proto/proto-json.js';
 import { asJson, type JsonObject } from '../xds/common.js';
 import type { Secret } from '../xds/envoy-types/index.js';
 import type { ProxyResources } from '../xds/proxy-resources.js';
@@ -53,6 +53,10 @@ export class SnapshotEncoder {
   private readonly typeSnapshots = new WeakMap<readonly EnvoyResource[], TypeSnapshot>();
   private readonly encodedByContent = new ContentCache<EncodedResource>();
   private readonly typesByContent = new ContentCache<TypeSnapshot>();
+  /** Typed configs (TLS contexts, HCMs, RBAC) shared by resources that differ elsewhere, such as each proxy's inbound listener. */
+  private readonly anysByContent = new ContentCache<AnyParts>();
+  /** Keyed by the JSON text itself: typed configs are few and short, and a digest per lookup would cost more than the map's own string hash. */
+  private readonly anyEncodings: AnyEncodings = this.anysByContent;
   /** Each encoding's full content key: a type's set is keyed by these, not by the shorter versions. */
   private readonly contentKeys = new WeakMap<EncodedResource, string>();
 
@@ -60,12 +64,14 @@ export class SnapshotEncoder {
   startRound(): void {
     this.encodedByContent.mark();
     this.typesByContent.mark();
+    this.anysByContent.mark();
   }
 
   /** Drops the encodings and type snapshots not used since startRound(). */
   endRound(): void {
     this.encodedByContent.sweep();
     this.typesByContent.sweep();
+    this.anysByContent.sweep();
   }
 
   /** Distinct encodings and type snapshots held, and how many lookups found one (tests, benchmarks). */
@@ -86,7 +92,7 @@ export class SnapshotEncoder {
       encodedResource.json = json;
     } else {
       const name = String(type === 'endpoints' ? json.cluster_name : json.name);
-      const value = jsonToBinary(TYPE_NAME_OF[type], json as Json);
+      const value = jsonToBinary(TYPE_NAME_OF[type], json as Json, this.anyEncodings);
       encodedResource = { name, version: hash(value), value, json };
       this.encodedByContent.set(key, encodedResource);
       this.contentKeys.set(encodedResource, key);

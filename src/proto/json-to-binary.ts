@@ -79,9 +79,29 @@ export interface AnyParts {
   value: Uint8Array;
 }
 
-export function encodeJson(type: protobuf.Type, json: Json, path: string): Uint8Array {
+/**
+ * Encodings of Any values found by their JSON text, kept by the caller: many
+ * resources carry the same typed configs (a TLS context, an HCM) and encoding
+ * them through reflection costs far more than printing them. The parts stored
+ * for a text are exactly what encodeAny makes of it, so a hit is the same bytes.
+ */
+export interface AnyEncodings {
+  get(text: string): AnyParts | undefined;
+  set(text: string, parts: AnyParts): void;
+}
+
+/** The AnyEncodings of the encodeJson call under way (encoding is synchronous: one call at a time). */
+let anyEncodings: AnyEncodings | undefined;
+
+export function encodeJson(type: protobuf.Type, json: Json, path: string, encodings?: AnyEncodings): Uint8Array {
   const w = protobuf.Writer.create();
-  writeMessage(type, json, path, w);
+  const outer = anyEncodings;
+  anyEncodings = encodings ?? outer;
+  try {
+    writeMessage(type, json, path, w);
+  } finally {
+    anyEncodings = outer;
+  }
   return w.finish();
 }
 
@@ -240,10 +260,20 @@ function parseMapKey(keyType: string, key: string, path: string): Scalar {
 }
 
 function writeAny(json: Json, path: string, w: Writer): void {
-  const parts = encodeAny(json, path);
+  const parts = anyEncodings ? encodeAnyOnce(json, path, anyEncodings) : encodeAny(json, path);
   if (!parts) return;
   w.uint32(tag(1, WIRE_LEN)).string(parts.type_url);
   if (parts.value.length > 0) w.uint32(tag(2, WIRE_LEN)).bytes(parts.value);
+}
+
+function encodeAnyOnce(json: Json, path: string, encodings: AnyEncodings): AnyParts | null {
+  if (!isJsonObject(json)) return encodeAny(json, path);
+  const text = JSON.stringify(json);
+  const known = encodings.get(text);
+  if (known) return known;
+  const parts = encodeAny(json, path);
+  if (parts) encodings.set(text, parts);
+  return parts;
 }
 
 function writeSecondsNanos({ seconds, nanos }: SecondsNanos, w: Writer): void {

@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ContentCache } from '../../src/cache/content-cache.js';
+import { type AnyParts, jsonToBinary, type Json } from '../../src/proto/proto-json.js';
 import { buildSnapshot, changedTypes, type ProxySnapshot, SnapshotEncoder } from '../../src/cache/snapshot.js';
 import { Translator } from '../../src/translate/translator.js';
 import { RESOURCE_TYPES } from '../../src/xds/type-urls.js';
@@ -83,6 +84,35 @@ test('the content caches are bounded: what a full refresh did not use leaves, an
   assert.ok(back.clusters !== withEcho.clusters, 'the type snapshot that held it was built again');
   assert.is(back.clusters.version, withEcho.clusters.version);
   assert.equal(Buffer.from(back.clusters.resources.get(ECHO)!.value), Buffer.from(withEcho.clusters.resources.get(ECHO)!.value));
+});
+
+test('Any values encoded once by their text give the same bytes as a plain encode; an invalid one is never stored', () => {
+  const r = new Translator(meshOf([...base, mtlsPolicy('bar/default', 'STRICT')])).translate('httpbin.bar');
+  assert.ok(r.ok);
+  if (!r.ok) return;
+  const stored = new Map<string, AnyParts>();
+  let hits = 0;
+  const encodings = {
+    get: (text: string) => {
+      const found = stored.get(text);
+      if (found) hits++;
+      return found;
+    },
+    set: (text: string, parts: AnyParts) => void stored.set(text, parts),
+  };
+  for (const listener of r.resources.listeners) {
+    const plain = jsonToBinary('envoy.config.listener.v3.Listener', listener as unknown as Json);
+    const first = jsonToBinary('envoy.config.listener.v3.Listener', listener as unknown as Json, encodings);
+    const again = jsonToBinary('envoy.config.listener.v3.Listener', structuredClone(listener) as unknown as Json, encodings);
+    assert.equal(Buffer.from(first), Buffer.from(plain));
+    assert.equal(Buffer.from(again), Buffer.from(plain));
+  }
+  assert.ok(stored.size > 0 && hits > 0, `typed configs stored (${stored.size}) and found again (${hits})`);
+  const bad = { name: 'x', filter_chains: [{ filters: [{ name: 'f', typed_config: { '@type': 'type.googleapis.com/nope.Nope' } }] }] };
+  const before = stored.size;
+  for (let i = 0; i < 2; i++)
+    assert.throws(() => jsonToBinary('envoy.config.listener.v3.Listener', bad, encodings), /unknown Any type URL/);
+  assert.is(stored.size, before);
 });
 
 test('ContentCache: sweep drops what was not used since mark; past its limit it sweeps on its own', () => {
