@@ -177,7 +177,7 @@ async function main(): Promise<void> {
   );
   const stats = encoder.contentStats();
   process.stdout.write(
-    `content caches: ${stats.resources} encodings, ${stats.types} type snapshots held; ${stats.hits} hits, ${stats.misses} encodes\n`,
+    `content caches: ${stats.resources} encodings, ${stats.types} type snapshots, ${stats.anys} typed configs held; ${stats.hits} hits, ${stats.misses} encodes\n`,
   );
   const json = {
     bench: 'change-timing',

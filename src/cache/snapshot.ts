@@ -75,9 +75,9 @@ export class SnapshotEncoder {
   }
 
   /** Distinct encodings and type snapshots held, and how many lookups found one (tests, benchmarks). */
-  contentStats(): { resources: number; types: number; hits: number; misses: number } {
+  contentStats(): { resources: number; types: number; anys: number; hits: number; misses: number } {
     const r = this.encodedByContent;
-    return { resources: r.size, types: this.typesByContent.size, hits: r.hits, misses: r.misses };
+    return { resources: r.size, types: this.typesByContent.size, anys: this.anysByContent.size, hits: r.hits, misses: r.misses };
   }
 
   encodeResource(type: ResourceType, resource: EnvoyResource): EncodedResource {
