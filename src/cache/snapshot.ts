@@ -2,7 +2,8 @@
 // validated and encoded through the real Envoy protos, with content-hash
 // versions so identical config always carries identical versions.
 import { createHash } from 'node:crypto';
-import { jsonToBinary, type Json } from '../proto/proto-json.js';
+import { ContentCache, contentDigest } from './content-cache.js';
+import { type AnyEncodings, type AnyParts, jsonToBinary, type Json } from '../proto/proto-json.js';
 import { asJson, type JsonObject } from '../xds/common.js';
 import type { Secret } from '../xds/envoy-types/index.js';
 import type { ProxyResources } from '../xds/proxy-resources.js';
@@ -13,6 +14,7 @@ export interface EncodedResource {
   /** Content hash of the encoded bytes. */
   version: string;
   value: Uint8Array;
+  /** The resource as JSON: the latest object with this content (see SnapshotEncoder.encodeResource). */
   json: JsonObject;
 }
 
@@ -36,24 +38,65 @@ function hash(data: Uint8Array | string): string {
 }
 
 /**
- * Encodes resources into snapshots and owns the two caches that make that
- * cheap. Resources are immutable once built and proxies share them (a
- * namespace's outbound clusters are one array for all its proxies), so an
- * encoding is kept per resource object and a type snapshot per shared array,
- * weakly: they go when the translation that built them does. The control
- * plane keeps one encoder for its lifetime.
+ * Encodes resources into snapshots and owns the caches that make that cheap.
+ * Resources are immutable once built and proxies share them (a namespace's
+ * outbound clusters are one array for all its proxies), so an encoding is
+ * kept per resource object and a type snapshot per shared array, weakly.
+ * Behind those, encodings and type snapshots are found by their content, so
+ * they survive a reload that rebuilds equal resources: each distinct resource
+ * is encoded once and its bytes are shared by every proxy and model that has
+ * it. The control plane keeps one encoder for its lifetime and marks/sweeps
+ * its content caches around each full refresh (startRound/endRound).
  */
 export class SnapshotEncoder {
   private readonly encoded = new WeakMap<EnvoyResource, EncodedResource>();
   private readonly typeSnapshots = new WeakMap<readonly EnvoyResource[], TypeSnapshot>();
+  private readonly encodedByContent = new ContentCache<EncodedResource>();
+  private readonly typesByContent = new ContentCache<TypeSnapshot>();
+  /** Typed configs (TLS contexts, HCMs, RBAC) shared by resources that differ elsewhere, such as each proxy's inbound listener. */
+  private readonly anysByContent = new ContentCache<AnyParts>();
+  /** Keyed by the JSON text itself: typed configs are few and short, and a digest per lookup would cost more than the map's own string hash. */
+  private readonly anyEncodings: AnyEncodings = this.anysByContent;
+  /** Each encoding's full content key: a type's set is keyed by these, not by the shorter versions. */
+  private readonly contentKeys = new WeakMap<EncodedResource, string>();
+
+  /** From now on, content lookups count as use (call before refreshing every proxy). */
+  startRound(): void {
+    this.encodedByContent.mark();
+    this.typesByContent.mark();
+    this.anysByContent.mark();
+  }
+
+  /** Drops the encodings and type snapshots not used since startRound(). */
+  endRound(): void {
+    this.encodedByContent.sweep();
+    this.typesByContent.sweep();
+    this.anysByContent.sweep();
+  }
+
+  /** Distinct encodings and type snapshots held, and how many lookups found one (tests, benchmarks). */
+  contentStats(): { resources: number; types: number; anys: number; hits: number; misses: number } {
+    const r = this.encodedByContent;
+    return { resources: r.size, types: this.typesByContent.size, anys: this.anysByContent.size, hits: r.hits, misses: r.misses };
+  }
 
   encodeResource(type: ResourceType, resource: EnvoyResource): EncodedResource {
     const cached = this.encoded.get(resource);
     if (cached) return cached;
     const json = asJson(resource);
-    const name = String(type === 'endpoints' ? json.cluster_name : json.name);
-    const value = jsonToBinary(TYPE_NAME_OF[type], json as Json);
-    const encodedResource = { name, version: hash(value), value, json };
+    // The canonical text is what the encoding is a function of; stringifying and hashing it costs a fraction of the encode.
+    const key = `${type}\u0000${contentDigest(JSON.stringify(json))}`;
+    let encodedResource = this.encodedByContent.get(key);
+    if (encodedResource) {
+      // Equal content: the older object can go with its model.
+      encodedResource.json = json;
+    } else {
+      const name = String(type === 'endpoints' ? json.cluster_name : json.name);
+      const value = jsonToBinary(TYPE_NAME_OF[type], json as Json, this.anyEncodings);
+      encodedResource = { name, version: hash(value), value, json };
+      this.encodedByContent.set(key, encodedResource);
+      this.contentKeys.set(encodedResource, key);
+    }
     this.encoded.set(resource, encodedResource);
     return encodedResource;
   }
@@ -123,7 +166,13 @@ export class SnapshotEncoder {
     }
     const names = [...resources.keys()].sort();
     const version = hash(names.map((n) => `${n}\u0000${resources.get(n)!.version}`).join('\n'));
-    return { typeUrl: TYPE_URL_OF[type], version, resources };
+    // The same set as before (a reload that left the type alone): the same snapshot object, so streams compare it at a glance.
+    const key = `${type}\u0000${contentDigest(names.map((n) => this.contentKeys.get(resources.get(n)!)).join('\n'))}`;
+    const known = this.typesByContent.get(key);
+    if (known) return known;
+    const snapshot = { typeUrl: TYPE_URL_OF[type], version, resources };
+    this.typesByContent.set(key, snapshot);
+    return snapshot;
   }
 }
 

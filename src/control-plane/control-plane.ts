@@ -140,7 +140,7 @@ export class ControlPlane implements AdminControlPlane {
     const model = buildMeshModel(config, jwks);
     this.translator = new Translator(model, this.translatorOptions);
     const started = performance.now();
-    await Promise.all([...this.connected].map((id) => this.refresh(id, reason)));
+    await this.refreshAll(reason);
     const millis = performance.now() - started;
     // A load from the worker comes analyzed; otherwise proxies have their config first and the advice comes a loop turn later.
     if (!result.findings) await nextLoopTurn();
@@ -206,7 +206,14 @@ export class ControlPlane implements AdminControlPlane {
     const model = this.model;
     if (!model || !this.loaded) return;
     this.translator = new Translator(buildMeshModel(this.withRegistered(this.loaded), model.jwks), this.translatorOptions);
+    await this.refreshAll(reason);
+  }
+
+  /** Every connected proxy, under a new model: encodings the new snapshots no longer use are dropped after. */
+  private async refreshAll(reason: string): Promise<void> {
+    this.encoder.startRound();
     await Promise.all([...this.connected].map((id) => this.refresh(id, reason)));
+    this.encoder.endRound();
   }
 
   private withRegistered(config: ConfigSet): ConfigSet {

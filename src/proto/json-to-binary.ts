@@ -79,9 +79,29 @@ export interface AnyParts {
   value: Uint8Array;
 }
 
-export function encodeJson(type: protobuf.Type, json: Json, path: string): Uint8Array {
+/**
+ * Encodings of Any values found by their JSON text, kept by the caller: many
+ * resources carry the same typed configs (a TLS context, an HCM) and encoding
+ * them through reflection costs far more than printing them. The parts stored
+ * for a text are exactly what encodeAny makes of it, so a hit is the same bytes.
+ */
+export interface AnyEncodings {
+  get(text: string): AnyParts | undefined;
+  set(text: string, parts: AnyParts): void;
+}
+
+/** The AnyEncodings of the encodeJson call under way (encoding is synchronous: one call at a time). */
+let anyEncodings: AnyEncodings | undefined;
+
+export function encodeJson(type: protobuf.Type, json: Json, path: string, encodings?: AnyEncodings): Uint8Array {
   const w = protobuf.Writer.create();
-  writeMessage(type, json, path, w);
+  const outer = anyEncodings;
+  anyEncodings = encodings ?? outer;
+  try {
+    writeMessage(type, json, path, w);
+  } finally {
+    anyEncodings = outer;
+  }
   return w.finish();
 }
 
@@ -113,7 +133,7 @@ export function encodeAny(json: Json, path: string): AnyParts | null {
 }
 
 function writeMessage(type: protobuf.Type, json: Json, path: string, w: Writer): void {
-  const name = type.fullName;
+  const name = fullNameOf(type);
   if (name === ANY) return writeAny(json, path, w);
   if (name === DURATION) return writeSecondsNanos(parseDuration(json, path), w);
   if (name === TIMESTAMP) return writeSecondsNanos(parseTimestamp(json, path), w);
@@ -168,7 +188,10 @@ function writeFields(type: protobuf.Type, obj: JsonObject, path: string, w: Writ
 
 function takesNull(field: protobuf.Field): boolean {
   if (field.repeated || field.map) return false;
-  return field.resolvedType?.fullName === VALUE || field.resolvedType?.fullName === NULL_VALUE;
+  const resolved = field.resolvedType;
+  if (!resolved) return false;
+  const name = fullNameOf(resolved);
+  return name === VALUE || name === NULL_VALUE;
 }
 
 function writeField(field: protobuf.Field, value: Json, path: string, w: Writer): void {
@@ -218,7 +241,7 @@ function writeMap(field: protobuf.MapField, json: Json, path: string, w: Writer)
     w.uint32(tag(field.id, WIRE_LEN)).fork();
     writeTaggedScalar(1, field.keyType, keyValue, w);
     if (valueType) {
-      if (value === null && valueType.fullName !== VALUE) throw new ProtoJsonError(p, 'map values cannot be null');
+      if (value === null && fullNameOf(valueType) !== VALUE) throw new ProtoJsonError(p, 'map values cannot be null');
       writeMessageField(2, valueType, value, p, w);
     } else {
       writeTaggedScalar(2, valueSpec.type, parseScalar(valueSpec, value, p), w);
@@ -237,10 +260,20 @@ function parseMapKey(keyType: string, key: string, path: string): Scalar {
 }
 
 function writeAny(json: Json, path: string, w: Writer): void {
-  const parts = encodeAny(json, path);
+  const parts = anyEncodings ? encodeAnyOnce(json, path, anyEncodings) : encodeAny(json, path);
   if (!parts) return;
   w.uint32(tag(1, WIRE_LEN)).string(parts.type_url);
   if (parts.value.length > 0) w.uint32(tag(2, WIRE_LEN)).bytes(parts.value);
+}
+
+function encodeAnyOnce(json: Json, path: string, encodings: AnyEncodings): AnyParts | null {
+  if (!isJsonObject(json)) return encodeAny(json, path);
+  const text = JSON.stringify(json);
+  const known = encodings.get(text);
+  if (known) return known;
+  const parts = encodeAny(json, path);
+  if (parts) encodings.set(text, parts);
+  return parts;
 }
 
 function writeSecondsNanos({ seconds, nanos }: SecondsNanos, w: Writer): void {
@@ -317,8 +350,9 @@ function parseScalar(spec: ScalarSpec, json: Json, path: string): Scalar {
 }
 
 function parseEnum(enumType: protobuf.Enum, json: Json, path: string): number {
-  const name = enumType.fullName.slice(1);
-  if (json === null && enumType.fullName === NULL_VALUE) return 0;
+  const fullName = fullNameOf(enumType);
+  const name = fullName.slice(1);
+  if (json === null && fullName === NULL_VALUE) return 0;
   if (typeof json === 'string') {
     if (Object.hasOwn(enumType.values, json)) return enumType.values[json] as number;
     const known = Object.keys(enumType.values);
@@ -403,6 +437,14 @@ function writeScalar(type: string, value: Scalar, w: Writer): void {
 }
 
 const fieldIndexes = new WeakMap<protobuf.Type, Map<string, protobuf.Field>>();
+const fullNames = new WeakMap<protobuf.ReflectionObject, string>();
+
+/** protobufjs builds `fullName` anew on every read by walking the parents; encoding reads it for every message. */
+function fullNameOf(object: protobuf.ReflectionObject): string {
+  let name = fullNames.get(object);
+  if (name === undefined) fullNames.set(object, (name = object.fullName));
+  return name;
+}
 
 /** Accepted JSON keys: the .proto name and the lowerCamel json_name. */
 function fieldIndex(type: protobuf.Type): Map<string, protobuf.Field> {

@@ -8,14 +8,15 @@
 // keys, and rejects unknown fields.
 import { anyToJson, decodeToJson } from './binary-to-json.js';
 import { lookupMessage } from './envoy-root.js';
-import { encodeAny, encodeJson } from './json-to-binary.js';
+import { type AnyEncodings, encodeAny, encodeJson } from './json-to-binary.js';
 import { ProtoJsonError, type Json } from './proto-json-error.js';
 
 export { ProtoJsonError, type Json } from './proto-json-error.js';
+export type { AnyEncodings, AnyParts } from './json-to-binary.js';
 
-/** Validates `json` as canonical proto3 JSON of `typeName` and encodes it. */
-export function jsonToBinary(typeName: string, json: Json): Uint8Array {
-  return encodeJson(lookupMessage(typeName), json, '');
+/** Validates `json` as canonical proto3 JSON of `typeName` and encodes it (the Any values it holds through `encodings`, when given). */
+export function jsonToBinary(typeName: string, json: Json, encodings?: AnyEncodings): Uint8Array {
+  return encodeJson(lookupMessage(typeName), json, '', encodings);
 }
 
 /** Decodes `bytes` as `typeName` and prints canonical proto3 JSON. */

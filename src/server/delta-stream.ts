@@ -14,6 +14,10 @@ interface DeltaTypeState {
   /** What the client holds, by name: version. */
   clientVersions: Map<string, string>;
   lastNonce?: string;
+  /** Bumped whenever the subscription or clientVersions change other than by what we sent. */
+  epoch: number;
+  /** The type version and epoch last reconciled: while both hold, the client has everything in scope. */
+  reconciled?: { version: string; epoch: number };
   status: TypeStatus;
 }
 
@@ -27,12 +31,14 @@ export class DeltaStream extends AdsStream<DeltaTypeState> {
         wildcard: false,
         names: new Set(),
         clientVersions: new Map(Object.entries(req.initialResourceVersions)),
+        epoch: 0,
         status: { type, subscribed: [], sentCount: 0 },
       };
       this.types.set(type, state);
       // Legacy wildcard: the first request of a full-state type that names nothing.
       if (isFullStateType(type) && req.subscribe.length === 0) state.wildcard = true;
     }
+    if (req.subscribe.length > 0 || req.unsubscribe.length > 0) state.epoch++;
     for (const name of req.subscribe) {
       if (name === '*' && isFullStateType(type)) state.wildcard = true;
       else if (name !== '*') state.names.add(name);
@@ -65,16 +71,19 @@ export class DeltaStream extends AdsStream<DeltaTypeState> {
   protected respond(type: ResourceType): void {
     const state = this.types.get(type);
     if (!state || !this.snapshot) return;
+    const version = this.snapshot[type].version;
+    // Nothing in scope or in the snapshot changed since the last reconcile: an ACK costs no scan of the type.
+    if (state.reconciled?.version === version && state.reconciled.epoch === state.epoch) return;
     const current = this.snapshot[type].resources;
     const send: EncodedResource[] = [];
     for (const [name, r] of [...current.entries()].sort(([a], [b]) => a.localeCompare(b))) {
       if (this.inScope(state, name) && state.clientVersions.get(name) !== r.version) send.push(r);
     }
     const removed = [...state.clientVersions.keys()].filter((name) => !current.has(name) && this.inScope(state, name)).sort();
-    state.status.reconciledVersion = this.snapshot[type].version;
+    state.status.reconciledVersion = version;
+    state.reconciled = { version, epoch: state.epoch };
     if (send.length === 0 && removed.length === 0) return;
     const nonce = this.nextNonce();
-    const version = this.snapshot[type].version;
     this.write(encodeDeltaResponse(this.snapshot[type].typeUrl, version, nonce, send, removed));
     for (const r of send) state.clientVersions.set(r.name, r.version);
     for (const name of removed) state.clientVersions.delete(name);
@@ -89,6 +98,7 @@ export class DeltaStream extends AdsStream<DeltaTypeState> {
     const endpoints = this.types.get('endpoints');
     if (!endpoints) return;
     for (const c of changedClusters) endpoints.clientVersions.delete(c.name);
+    if (changedClusters.length > 0) endpoints.epoch++;
     this.respond('endpoints');
   }
 }

@@ -14,6 +14,10 @@ interface TypeState {
   lastNonce?: string;
   /** Fingerprint of the content last sent; unchanged content is never resent, so a NACK is not answered with the same config. */
   sentFingerprint?: string;
+  /** Bumped whenever the subscription changes. */
+  subscription: number;
+  /** The type version and subscription last reconciled: while both hold, there is nothing to look at again. */
+  reconciled?: { version: string; subscription: number };
   /**
    * The version the client said it holds on its first request of this stream
    * (it reconnected, perhaps to another replica), until compared with a snapshot.
@@ -49,9 +53,12 @@ export class SotwStream extends AdsStream<TypeState> {
         error: kind.message,
       });
     }
-    state.wildcard =
+    const wildcard =
       isWildcardSubscription(type, req.resourceNames, first) || (state.wildcard && req.resourceNames.length === 0 && isFullStateType(type));
-    state.names = new Set(req.resourceNames.filter((n) => n !== '*'));
+    const names = new Set(req.resourceNames.filter((n) => n !== '*'));
+    if (wildcard !== state.wildcard || !sameSet(names, state.names)) state.subscription++;
+    state.wildcard = wildcard;
+    state.names = names;
     state.status.subscribed = state.wildcard ? '*' : [...state.names].sort();
     state.ready = true;
     this.respond(type);
@@ -63,6 +70,7 @@ export class SotwStream extends AdsStream<TypeState> {
       names: new Set(),
       ready: false,
       force: false,
+      subscription: 0,
       status: { type, subscribed: [], sentCount: 0 },
     };
     this.types.set(type, state);
@@ -90,15 +98,19 @@ export class SotwStream extends AdsStream<TypeState> {
   protected respond(type: ResourceType): void {
     const state = this.types.get(type);
     if (!state?.ready || !this.snapshot) return;
+    const version = this.snapshot[type].version;
+    // Same content, same subscription, already sent: an ACK or another type's change costs no scan of this type's resources.
+    const seen = state.reconciled;
+    if (!state.force && seen?.version === version && seen.subscription === state.subscription && state.sentFingerprint !== undefined)
+      return;
     const resources = this.selected(type, state);
     const fingerprint = fingerprintOf(resources, state);
     const neverSent = state.sentFingerprint === undefined;
     // Named types answer only once something they asked for exists; Envoy waits meanwhile.
     if (neverSent && resources.length === 0 && !isFullStateType(type)) {
-      state.status.reconciledVersion = this.snapshot[type].version;
+      state.status.reconciledVersion = version;
       return;
     }
-    const version = this.snapshot[type].version;
     const held = state.heldVersion;
     state.heldVersion = undefined;
     // Versions are derived from content: a proxy that reconnects (perhaps to another
@@ -116,6 +128,7 @@ export class SotwStream extends AdsStream<TypeState> {
     }
     const changed = fingerprint !== state.sentFingerprint;
     state.status.reconciledVersion = version;
+    state.reconciled = { version, subscription: state.subscription };
     if (!changed && !state.force && !neverSent) return;
     const nonce = this.nextNonce();
     this.write(encodeSotwResponse(this.snapshot[type].typeUrl, version, nonce, resources));
@@ -134,6 +147,12 @@ export class SotwStream extends AdsStream<TypeState> {
       }
     }
   }
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
 }
 
 function fingerprintOf(resources: readonly EncodedResource[], state: TypeState): string {
