@@ -63,9 +63,10 @@ test('a reload with a finding shows it in /debug/configz and the gauge; a reject
 
     writeFileSync(join(config, 'typo.yaml'), UNKNOWN_HOST_RULE);
     m.reload();
+    // The file watcher may also apply a generation (even one that read typo.yaml half written): wait for the one with it.
     const second = await until('the reload with the typo applied', async () => {
       const z = await configz(m);
-      return z.state === 'ok' && z.generation > first.generation ? z : undefined;
+      return z.state === 'ok' && z.generation > first.generation && z.findings.length > 0 ? z : undefined;
     });
     assert.equal(
       second.findings.map((f: Configz) => `${f.code} ${f.severity} ${f.kind} ${f.namespace}/${f.name} ${f.field}`),
@@ -83,7 +84,8 @@ test('a reload with a finding shows it in /debug/configz and the gauge; a reject
       const z = await configz(m);
       return z.state === 'rejected' ? z : undefined;
     });
-    assert.is(rejected.servingGeneration, second.generation);
+    // Still serving the typo's config (a watcher reload of the half-written file may have re-applied it once more).
+    assert.ok(rejected.servingGeneration >= second.generation, `serving ${rejected.servingGeneration}`);
     assert.equal(
       rejected.findings.map((f: Configz) => f.code),
       ['ML0301'],
