@@ -56,6 +56,10 @@ test('no Sidecar: every visible service, as before', () => {
   assert.equal(reached([], 'sleep.foo'), ['bar', 'baz', 'foo', 'istio-system']);
 });
 
+test('a Sidecar whose `egress:` has nothing under it (YAML null) is one without egress, not a crash', () => {
+  assert.equal(reached([sidecar('foo/default', { egress: null } as unknown as Spec)], 'sleep.foo'), ['bar', 'baz', 'foo', 'istio-system']);
+});
+
 test('egress hosts: "./*" and "ns/*" import those namespaces only; clusters and HTTP proxy routes agree', () => {
   const docs = [sidecar('foo/default', { egress: [{ hosts: ['./*', 'istio-system/*'] }] })];
   assert.equal(reached(docs, 'sleep.foo'), ['foo', 'istio-system']);
