@@ -176,3 +176,17 @@ export function dodges(client: string): PropertyRequest[] {
   const base = { method: 'POST' as const, host: 'app.example.com', client, peer: undefined, headers: {} };
   return ['/x/../admin/x', '//admin/x', '/admin%2Fx', '/%61dmin/x', '/api/..%2fadmin/x', '/./admin/x'].map((path) => ({ ...base, path }));
 }
+
+/** Requests the policies allow, so every run covers both verdicts however the random draw falls. */
+export function allowedExamples(client: string, peers: readonly string[] = []): PropertyRequest[] {
+  const base = { method: 'GET' as const, host: 'other.test', client, headers: {} };
+  if (peers.length === 0)
+    return [
+      { ...base, path: '/api/v1', peer: undefined },
+      { ...base, path: '/status/200', peer: undefined },
+      { ...base, path: '/x', peer: undefined, headers: { 'x-user': 'alice' } },
+    ];
+  return peers
+    .filter((p) => p.includes('/ns/shop/sa/checkout') || p.includes('/ns/web/sa/frontend'))
+    .map((peer) => ({ ...base, path: '/x', peer }));
+}
