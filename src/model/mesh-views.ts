@@ -6,7 +6,7 @@
 import { buildGatewayView } from './gateway-view.js';
 import type { Sidecar } from '../config/sidecar-types.js';
 import type { MeshModel } from './mesh-model.js';
-import { computeOutbound } from './outbound-view.js';
+import { computeOutbound, OutboundClusterMemo } from './outbound-view.js';
 import { PROXYLESS_GRPC_ANNOTATION, proxyKind } from './proxy-kind.js';
 import { buildSidecarView } from './proxy-view.js';
 import { buildProxylessView, proxylessTargets } from './proxyless-view.js';
@@ -29,6 +29,7 @@ export class MeshViews {
   private readonly outbound = new Map<string, OutboundView>();
   private readonly proxyless = new Map<string, ProxylessTargets>();
   private readonly scoped = new Map<string, OutboundView>();
+  private readonly clusters = new OutboundClusterMemo();
   private readonly sidecars: ReadonlyMap<string, readonly Sidecar[]>;
   private readonly proxylessSecurity: boolean;
 
@@ -45,14 +46,16 @@ export class MeshViews {
     const scope = outboundScope(this.sidecars, workload, this.model.mesh.rootNamespace);
     if (!scope) return this.outboundFor(workload.namespace);
     let view = this.scoped.get(scope.key);
-    if (!view) this.scoped.set(scope.key, (view = computeOutbound(this.model, workload.namespace, this.proxylessSecurity, scope)));
+    if (!view)
+      this.scoped.set(scope.key, (view = computeOutbound(this.model, workload.namespace, this.proxylessSecurity, scope, this.clusters)));
     return view;
   }
 
   /** The outbound side of clients in `namespace`. */
   outboundFor(namespace: string): OutboundView {
     let view = this.outbound.get(namespace);
-    if (!view) this.outbound.set(namespace, (view = computeOutbound(this.model, namespace, this.proxylessSecurity)));
+    if (!view)
+      this.outbound.set(namespace, (view = computeOutbound(this.model, namespace, this.proxylessSecurity, undefined, this.clusters)));
     return view;
   }
 

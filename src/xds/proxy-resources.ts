@@ -56,17 +56,20 @@ export interface OutboundResources {
 
 /** Outbound clusters, endpoints and routes, built once per shared outbound view and layout. */
 export function outboundResources(outbound: OutboundView, mode: InterceptionMode, cache: ResourceCache): OutboundResources {
-  return cache.get(`outbound:${mode}`, outbound, () => buildOutboundResources(outbound, mode));
+  return cache.get(`outbound:${mode}`, outbound, () => buildOutboundResources(outbound, mode, cache));
 }
 
-function buildOutboundResources(outbound: OutboundView, mode: InterceptionMode): OutboundResources {
+function buildOutboundResources(outbound: OutboundView, mode: InterceptionMode, cache: ResourceCache): OutboundResources {
   const warnings = [...outbound.warnings];
   if (mode === 'EXPLICIT' && outbound.outboundTrafficPolicy === 'ALLOW_ANY')
     warnings.push(
       `Sidecar ${outbound.sidecar}: outboundTrafficPolicy ALLOW_ANY has no effect in EXPLICIT mode, whose HTTP proxy and per-port listeners only know registry services (unknown hosts get 404, unknown ports no listener)`,
     );
-  const clusters = outbound.clusters.map(buildOutboundCluster);
-  const endpoints = outbound.clusters.filter((c) => c.discovery === 'EDS').map((c) => buildClusterLoadAssignment(c.name, c.endpoints));
+  // Namespaces that resolve the same rule for a service share its cluster views (OutboundClusterMemo): built once.
+  const clusters = outbound.clusters.map((c) => cache.get('cluster', c, () => buildOutboundCluster(c)));
+  const endpoints = outbound.clusters
+    .filter((c) => c.discovery === 'EDS')
+    .map((c) => cache.get('cluster-load-assignment', c, () => buildClusterLoadAssignment(c.name, c.endpoints)));
   const routes: RouteConfiguration[] = [];
   if (mode === 'TRANSPARENT') {
     for (const { port, virtualHosts } of outbound.httpRoutes) {
