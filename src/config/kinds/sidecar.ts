@@ -39,8 +39,9 @@ export const sidecar: KindHandler = {
         ['spec', 'outboundTrafficPolicy', 'egressProxy'],
         'egressProxy is not supported: unknown destinations are either refused or passed through to their original address; remove it',
       );
-    const egress = spec.egress as Record<string, unknown>[] | undefined;
-    const egressHosts = egress === undefined ? undefined : egressHostsOf(egress, ctx.report);
+    // `egress:` with nothing under it is YAML null: no egress listener, as when the key is absent.
+    const egress = spec.egress as Record<string, unknown>[] | null | undefined;
+    const egressHosts = egress === undefined || egress === null ? undefined : egressHostsOf(egress, ctx.report);
     const mode = policy?.mode as Sidecar['spec']['outboundTrafficPolicy'];
     return {
       kind: 'Sidecar',
