@@ -13,7 +13,7 @@ import { withAccessLog } from './access-log.js';
 import { type AuthzFilters, authzFilters } from './authz-filters.js';
 import { buildBlackHoleCluster, buildInboundCluster, buildOutboundCluster, buildPassthroughCluster } from './cluster.js';
 import { buildClusterLoadAssignment } from './cluster-load-assignment.js';
-import { byName } from './common.js';
+import { byName, mergeByName } from './common.js';
 import type { Cluster, ClusterLoadAssignment, Listener, Route, RouteConfiguration } from './envoy-types/index.js';
 import { inboundRouteConfiguration } from './http-connection-manager.js';
 import { buildHealthProbeClusters, buildHealthProbeListener } from './health-probe-listener.js';
@@ -115,9 +115,17 @@ function sharedOutboundListeners(view: SidecarView, outbound: OutboundResources,
 export function buildSidecarResources(view: SidecarView, cache: ResourceCache = new ResourceCache()): ProxyResources {
   const mode = view.settings.interceptionMode;
   const outbound = outboundResources(view.outbound, mode, cache);
-  const ownClusters = view.inbound.map((p) => buildInboundCluster(p, view.settings.applicationAddress));
+  // Proxies whose ports and application address agree share these objects (and so their encodings).
+  const app = view.settings.applicationAddress;
+  const ownClusters = view.inbound.map((p) =>
+    cache.get('inbound-cluster', `${p.cluster} ${p.targetPort} ${p.http2} ${app}`, () => buildInboundCluster(p, app)),
+  );
   if (mode === 'TRANSPARENT')
-    ownClusters.push(view.outbound.outboundTrafficPolicy === 'REGISTRY_ONLY' ? buildBlackHoleCluster() : buildPassthroughCluster());
+    ownClusters.push(
+      view.outbound.outboundTrafficPolicy === 'REGISTRY_ONLY'
+        ? cache.get('fallback-cluster', 'blackhole', buildBlackHoleCluster)
+        : cache.get('fallback-cluster', 'passthrough', buildPassthroughCluster),
+    );
   const access = cache.get('authz', view.authz.key, () => authzFilters(view.authz));
   const inboundListeners = withAccessLog(buildInboundListeners(view, access), view.accessLog);
   // Health checkers poll the probe listener every few seconds: those requests are not logged.
@@ -127,14 +135,21 @@ export function buildSidecarResources(view: SidecarView, cache: ResourceCache = 
   }
   const inboundRoutes = view.inbound
     .filter((p) => p.http)
-    .map((p) => inboundRouteConfiguration(p.cluster, p.targetPort, access.httpPerRoute, p.http2));
+    .map((p) =>
+      cache.get(`inbound-route ${p.cluster} ${p.targetPort} ${p.http2}`, access, () =>
+        inboundRouteConfiguration(p.cluster, p.targetPort, access.httpPerRoute, p.http2),
+      ),
+    );
   const outboundListeners = sharedOutboundListeners(view, outbound, cache);
   return {
     proxyId: view.proxy.id,
-    clusters: [...outbound.clusters, ...ownClusters].sort(byName),
+    clusters: mergeByName(
+      cache.get('sorted-clusters', outbound, () => [...outbound.clusters].sort(byName)),
+      ownClusters,
+    ),
     endpoints: outbound.endpoints,
-    listeners: [...inboundListeners, ...outboundListeners].sort(byName),
-    routes: [...outbound.routes, ...inboundRoutes].sort(byName),
+    listeners: mergeByName(outboundListeners, inboundListeners),
+    routes: mergeByName(outbound.routes, inboundRoutes),
     secrets: view.secrets,
     warnings: [...outbound.warnings, ...inboundAccessWarnings(view, access)],
     layers: {
