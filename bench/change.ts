@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BackgroundConfigLoader, InlineConfigLoader } from '../src/control-plane/config-loader.js';
 import { buildMeshModel } from '../src/model/mesh-model.js';
+import { policiesOnlyChanged, type TranslationInputs } from '../src/control-plane/translation-reuse.js';
 import { Translator } from '../src/translate/translator.js';
 import { round, runGc } from './bench-util.js';
 import { type MtlsMode, writeMeshMode, writePushMesh } from './push-config.js';
@@ -23,6 +24,8 @@ const { values: args } = parseArgs({
     changes: { type: 'string', default: '6' },
     /** Skip the inline load (its CPU figure): a profile of this thread then shows only model and translation. */
     'no-inline-load': { type: 'boolean', default: false },
+    /** Every model gets a new Translator (what a change to anything but policies costs). */
+    'no-reuse': { type: 'boolean', default: false },
   },
 });
 const proxiesWanted = Number(args.proxies);
@@ -63,6 +66,8 @@ async function main(): Promise<void> {
   const steps: Step[] = [];
   try {
     let mode: MtlsMode = 'STRICT';
+    // As the control plane does: the last Translator is handed on when only policies changed.
+    let previous: { translator: Translator; inputs: TranslationInputs | undefined } | undefined;
     for (let i = 0; i <= changes; i++) {
       if (i > 0) {
         mode = mode === 'STRICT' ? 'PERMISSIVE' : 'STRICT';
@@ -76,7 +81,10 @@ async function main(): Promise<void> {
       const model = buildMeshModel(loaded.config);
       const t2 = performance.now();
       const translateCpu0 = process.cpuUsage();
-      const translator = new Translator(model);
+      const inputs = loaded.kindDigests && { kindDigests: loaded.kindDigests, registered: '[]' };
+      const reuse = !args['no-reuse'] && previous && policiesOnlyChanged(previous.inputs, inputs) ? previous.translator : undefined;
+      const translator = new Translator(model, {}, reuse);
+      previous = { translator, inputs };
       for (const id of ids) {
         const r = translator.translate(id);
         if (!r.ok) throw new Error(`translation of ${id} failed: ${r.error}`);

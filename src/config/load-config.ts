@@ -23,6 +23,8 @@ export type LoadResult =
       summaries: readonly FileSummary[];
       /** What `meshlite analyze` finds in it, when the loader ran the analysis (the config-loading worker does). */
       findings?: readonly ConfigFinding[];
+      /** Per kind, a digest of the documents of that kind (YamlParseCache.kindDigests), when the loader keeps parses. */
+      kindDigests?: Readonly<Record<string, string>>;
     }
   | {
       ok: false;

@@ -44,6 +44,33 @@ export class YamlParseCache {
     return parsed;
   };
 
+  /** The digest of what `file` held when it was last parsed (undefined: not held). */
+  digestOf(file: string): string | undefined {
+    return this.entries.get(file)?.digest;
+  }
+
+  /**
+   * Per resource kind, a digest of the files (name and content) that hold a
+   * document of that kind: two loads whose digests agree for a kind read the
+   * same documents of it. `documents`: what the last load parsed.
+   */
+  kindDigests(documents: readonly YamlDocument[]): Record<string, string> {
+    const filesOf = new Map<string, Set<string>>();
+    for (const doc of documents) {
+      const kind = String((doc.value as { kind?: unknown } | null)?.kind ?? '');
+      let files = filesOf.get(kind);
+      if (!files) filesOf.set(kind, (files = new Set()));
+      files.add(doc.file);
+    }
+    const digests: Record<string, string> = {};
+    for (const [kind, files] of filesOf) {
+      const hash = createHash('sha256');
+      for (const file of [...files].sort()) hash.update(`${file}\u0000${this.digestOf(file) ?? 'unknown'}\u0000`);
+      digests[kind] = hash.digest('base64');
+    }
+    return digests;
+  }
+
   /** Ends a load: files it did not parse are forgotten. */
   endLoad(): void {
     for (const name of [...this.entries.keys()]) if (!this.used.has(name)) this.entries.delete(name);

@@ -7,6 +7,7 @@ import { buildGatewayView } from './gateway-view.js';
 import type { Sidecar } from '../config/sidecar-types.js';
 import type { MeshModel } from './mesh-model.js';
 import { computeOutbound, OutboundClusterMemo } from './outbound-view.js';
+import { endpointAccepts } from './proxyless-tls.js';
 import { PROXYLESS_GRPC_ANNOTATION, proxyKind } from './proxy-kind.js';
 import { buildSidecarView } from './proxy-view.js';
 import { buildProxylessView, proxylessTargets } from './proxyless-view.js';
@@ -25,6 +26,17 @@ export interface ViewOptions {
   proxylessSecurity?: boolean;
 }
 
+/** Whether each endpoint of each service port takes mTLS, as the outbound side decides it. */
+function endpointMtls(model: MeshModel, secure: boolean): string {
+  const out: string[] = [];
+  for (const service of model.registry.services)
+    for (const port of service.ports)
+      out.push(
+        `${service.host}:${port.number}=${service.endpoints.map((e) => (endpointAccepts(model, e, port, secure) === 'plaintext' ? 0 : 1)).join('')}`,
+      );
+  return out.join(' ');
+}
+
 export class MeshViews {
   private readonly outbound = new Map<string, OutboundView>();
   private readonly proxyless = new Map<string, ProxylessTargets>();
@@ -33,12 +45,31 @@ export class MeshViews {
   private readonly sidecars: ReadonlyMap<string, readonly Sidecar[]>;
   private readonly proxylessSecurity: boolean;
 
+  /**
+   * `previous`: the views of the last model, when the caller knows the two
+   * configs differ at most in peer and access policies (see
+   * control-plane/translation-reuse.ts). Outbound views depend on those only
+   * through whether each endpoint takes mTLS: where that is unchanged too,
+   * the previous outbound views are taken over (same objects, so what was
+   * built from them is reused as well). `reused` says whether they were.
+   */
+  readonly reused: boolean;
+
   constructor(
     readonly model: MeshModel,
     options: ViewOptions = {},
+    previous?: MeshViews,
   ) {
     this.proxylessSecurity = options.proxylessSecurity ?? true;
     this.sidecars = sidecarsByNamespace(model.config.sidecars);
+    this.reused =
+      previous !== undefined &&
+      previous.proxylessSecurity === this.proxylessSecurity &&
+      endpointMtls(previous.model, this.proxylessSecurity) === endpointMtls(model, this.proxylessSecurity);
+    if (this.reused && previous) {
+      for (const [k, v] of previous.outbound) this.outbound.set(k, v);
+      for (const [k, v] of previous.scoped) this.scoped.set(k, v);
+    }
   }
 
   /** A sidecar's outbound side: its namespace's, narrowed by the Sidecar resource that applies to it (shared per Sidecar). */
