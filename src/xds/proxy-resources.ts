@@ -13,7 +13,7 @@ import { withAccessLog } from './access-log.js';
 import { type AuthzFilters, authzFilters } from './authz-filters.js';
 import { buildBlackHoleCluster, buildInboundCluster, buildOutboundCluster, buildPassthroughCluster } from './cluster.js';
 import { buildClusterLoadAssignment } from './cluster-load-assignment.js';
-import { byName, mergeByName } from './common.js';
+import { byName, mergeByName, socketAddress } from './common.js';
 import type { Cluster, ClusterLoadAssignment, Listener, Route, RouteConfiguration } from './envoy-types/index.js';
 import { inboundRouteConfiguration } from './http-connection-manager.js';
 import { buildHealthProbeClusters, buildHealthProbeListener } from './health-probe-listener.js';
@@ -112,6 +112,27 @@ function sharedOutboundListeners(view: SidecarView, outbound: OutboundResources,
   );
 }
 
+/**
+ * Inbound listeners depend on the proxy's ports, their modes and its access
+ * policies, which proxies of one service share, and (EXPLICIT: one listener
+ * per port, bound on the proxy's address) on its address, which only names
+ * and binds each listener: the listeners are built once per class and the
+ * address put in per proxy.
+ */
+function classInboundListeners(view: SidecarView, access: AuthzFilters, cache: ResourceCache): Listener[] {
+  const mode = view.settings.interceptionMode;
+  const ports = view.inbound.map((p) => `${p.targetPort}/${p.cluster}/${p.http}/${p.http2}/${p.mode}`).join(' ');
+  const key = `inbound-listeners ${mode} ${view.trustDomains.join(',')} ${ports}`;
+  // The access log is the MeshConfig's, the same for every view of the model the cache belongs to.
+  const shared = cache.get(key, access, () => withAccessLog(buildInboundListeners(view, access), view.accessLog));
+  if (mode === 'TRANSPARENT') return [...shared];
+  const address = view.proxy.address;
+  return shared.map((listener, i) => {
+    const port = view.inbound[i]!.targetPort;
+    return { ...listener, name: `${address}_${port}`, address: socketAddress(address, port) };
+  });
+}
+
 export function buildSidecarResources(view: SidecarView, cache: ResourceCache = new ResourceCache()): ProxyResources {
   const mode = view.settings.interceptionMode;
   const outbound = outboundResources(view.outbound, mode, cache);
@@ -127,7 +148,7 @@ export function buildSidecarResources(view: SidecarView, cache: ResourceCache = 
         : cache.get('fallback-cluster', 'passthrough', buildPassthroughCluster),
     );
   const access = cache.get('authz', view.authz.key, () => authzFilters(view.authz));
-  const inboundListeners = withAccessLog(buildInboundListeners(view, access), view.accessLog);
+  const inboundListeners = classInboundListeners(view, access, cache);
   // Health checkers poll the probe listener every few seconds: those requests are not logged.
   if (view.healthProbes) {
     inboundListeners.push(buildHealthProbeListener(view.healthProbes));
