@@ -1,12 +1,15 @@
 // Offline timing of one mesh-wide PeerAuthentication change, in one process and
 // without gRPC: the bench:push mesh with N proxies, each with a SotW stream
 // that holds (and ACKed) its config, then STRICT <-> PERMISSIVE flips. Each
-// change is split the way the control plane does the work: reload (load the
-// files, build the model), translation, secrets + encoding into snapshots,
-// the consistency check, push (snapshots handed to the streams, responses
-// encoded) and the ACKs. Medians over --changes changes.
+// change is split the way the control plane does the work: reload (the
+// loader's work on this thread, with its parse cache, then the model),
+// translation (the last Translator handed on when only policies changed),
+// secrets + encoding into snapshots, the consistency check, push (snapshots
+// handed to the streams, responses encoded) and the ACKs. Medians over
+// --changes changes.
 //
 //   node --expose-gc dist/bench/change-timing.js --proxies 1000 --changes 5
+//   node --expose-gc dist/bench/change-timing.js --no-reuse   # a change to anything but policies: a new Translator
 //   node --expose-gc dist/bench/change-timing.js --cpu-prof /tmp/changes.cpuprofile   # the changes only
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -16,7 +19,8 @@ import { parseArgs } from 'node:util';
 import { SnapshotCache } from '../src/cache/snapshot-cache.js';
 import { changedTypes, SnapshotEncoder } from '../src/cache/snapshot.js';
 import { ConsistencyChecker } from '../src/cache/snapshot-consistency.js';
-import { loadConfig } from '../src/config/load-config.js';
+import { InlineConfigLoader } from '../src/control-plane/config-loader.js';
+import { policiesOnlyChanged, type TranslationInputs } from '../src/control-plane/translation-reuse.js';
 import { NO_SECRETS_DIRECTORY } from '../src/credentials/credential-store.js';
 import { resolveProxySecrets } from '../src/control-plane/proxy-secrets.js';
 import type { WorkloadCredentialSource } from '../src/control-plane/workload-credentials.js';
@@ -34,6 +38,8 @@ const { values: args } = parseArgs({
     changes: { type: 'string', default: '5' },
     /** Writes a CPU profile of the changes only (not the connect) to this file. */
     'cpu-prof': { type: 'string' },
+    /** Every change gets a new Translator, as a change to anything but policies does. */
+    'no-reuse': { type: 'boolean', default: false },
   },
 });
 const proxies = Number(args.proxies);
@@ -72,6 +78,8 @@ async function main(): Promise<void> {
   const cache = new SnapshotCache();
   const encoder = new SnapshotEncoder();
   const checker = new ConsistencyChecker();
+  const loader = new InlineConfigLoader();
+  let previous: { translator: Translator; inputs: TranslationInputs | undefined } | undefined;
   let wrote = 0;
   const streams = mesh.proxies.map((p) => {
     const stream = new SotwStream(
@@ -108,9 +116,12 @@ async function main(): Promise<void> {
       t[phase] += now - at;
       at = now;
     };
-    const loaded = loadConfig([dir]);
+    const loaded = await loader.load([dir]);
     if (!loaded.ok) throw new Error('the bench config did not load');
-    const translator = new Translator(buildMeshModel(loaded.config));
+    const inputs = loaded.kindDigests && { kindDigests: loaded.kindDigests, registered: '[]' };
+    const reuse = !args['no-reuse'] && previous && policiesOnlyChanged(previous.inputs, inputs) ? previous.translator : undefined;
+    const translator = new Translator(buildMeshModel(loaded.config), {}, reuse);
+    previous = { translator, inputs };
     lap('reload');
     const changed = new Set<string>();
     wrote = 0;
@@ -181,6 +192,7 @@ async function main(): Promise<void> {
   );
   const json = {
     bench: 'change-timing',
+    reuse: !args['no-reuse'],
     proxies,
     changes,
     ms: { ...roundAll(median), total: Math.round(total) },

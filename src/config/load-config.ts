@@ -11,6 +11,7 @@ import type { AuthorizationPolicy } from './authz-types.js';
 import { type ConfigSet, DEFAULT_MESH_CONFIG, type Meta, type MeshConfigSpec, type Resource, type VirtualService } from './types.js';
 import { DEFAULT_LOAD_LIMITS, type LoadLimits, withDefaults } from './limits.js';
 import { type FileSummary, readYamlFiles, type YamlDocument } from './yaml-files.js';
+import type { YamlParseCache } from './yaml-parse-cache.js';
 import { byAge } from './resource.js';
 import { checkPolicyTargets, type TargetedPolicy } from './policy-targets.js';
 
@@ -22,6 +23,8 @@ export type LoadResult =
       summaries: readonly FileSummary[];
       /** What `meshlite analyze` finds in it, when the loader ran the analysis (the config-loading worker does). */
       findings?: readonly ConfigFinding[];
+      /** Per kind, a digest of the documents of that kind (YamlParseCache.kindDigests), when the loader keeps parses. */
+      kindDigests?: Readonly<Record<string, string>>;
     }
   | {
       ok: false;
@@ -45,6 +48,8 @@ export interface LoadOptions {
   defaultNamespace?: string;
   /** Handed the parsed YAML documents (which know where each field is) before they are validated. */
   onDocuments?: (documents: readonly YamlDocument[]) => void;
+  /** Parsed texts kept between loads by their owner (a loader): unchanged files are not parsed again. */
+  parseCache?: YamlParseCache;
 }
 
 /** The namespace a file's resources are in when neither they nor their directory name one (as kubectl's). */
@@ -80,7 +85,9 @@ const ENVELOPE = obj(
 /** Never throws: whatever the files hold (or fail to hold) becomes issues. */
 export function loadConfig(paths: readonly string[], options: LoadOptions = {}): LoadResult {
   const limits = withDefaults(options.limits);
-  const read = readYamlFiles(paths, options.cwd ?? process.cwd(), limits, options.defaultNamespace ?? DEFAULT_NAMESPACE);
+  const cache = options.parseCache;
+  const read = readYamlFiles(paths, options.cwd ?? process.cwd(), limits, options.defaultNamespace ?? DEFAULT_NAMESPACE, cache?.parse);
+  cache?.endLoad();
   options.onDocuments?.(read.documents);
   return buildConfigSet(read.documents, read.issues, read.files, { limits, summaries: read.summaries });
 }

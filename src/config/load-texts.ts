@@ -5,6 +5,7 @@ import type { ConfigIssue } from './diagnostics.js';
 import { DEFAULT_NAMESPACE, type LoadOptions, type LoadResult, buildConfigSet } from './load-config.js';
 import { type LoadLimits, overLimit, withDefaults } from './limits.js';
 import { parseYamlText, readYamlFiles, type FileSummary, type YamlDocument } from './yaml-files.js';
+import type { YamlParseCache } from './yaml-parse-cache.js';
 
 export interface ConfigText {
   /** What errors name as the file, e.g. `etcd:/meshlite/config/security.istio.io/AuthorizationPolicy/foo/deny`. */
@@ -17,7 +18,8 @@ export interface ConfigText {
 /** Never throws; sources are read in the order given (sort them for a deterministic result). */
 export function loadConfigTexts(sources: readonly ConfigText[], options: LoadOptions = {}): LoadResult {
   const limits = withDefaults(options.limits);
-  const parsed = parseTexts(sources, limits);
+  const parsed = parseTexts(sources, limits, options.parseCache);
+  options.parseCache?.endLoad();
   options.onDocuments?.(parsed.documents);
   return buildConfigSet(
     parsed.documents,
@@ -30,8 +32,10 @@ export function loadConfigTexts(sources: readonly ConfigText[], options: LoadOpt
 /** Files and named texts (a registry's resources) as one config. */
 export function loadConfigFilesAndTexts(paths: readonly string[], sources: readonly ConfigText[], options: LoadOptions = {}): LoadResult {
   const limits = withDefaults(options.limits);
-  const read = readYamlFiles(paths, options.cwd ?? process.cwd(), limits, options.defaultNamespace ?? DEFAULT_NAMESPACE);
-  const parsed = parseTexts(sources, limits);
+  const cache = options.parseCache;
+  const read = readYamlFiles(paths, options.cwd ?? process.cwd(), limits, options.defaultNamespace ?? DEFAULT_NAMESPACE, cache?.parse);
+  const parsed = parseTexts(sources, limits, cache);
+  cache?.endLoad();
   options.onDocuments?.([...read.documents, ...parsed.documents]);
   return buildConfigSet(
     [...read.documents, ...parsed.documents],
@@ -44,6 +48,7 @@ export function loadConfigFilesAndTexts(paths: readonly string[], sources: reado
 function parseTexts(
   sources: readonly ConfigText[],
   limits: LoadLimits,
+  cache?: YamlParseCache,
 ): { documents: YamlDocument[]; issues: ConfigIssue[]; summaries: FileSummary[] } {
   const documents: YamlDocument[] = [];
   const issues: ConfigIssue[] = [];
@@ -60,7 +65,7 @@ function parseTexts(
       });
       continue;
     }
-    const parsed = parseYamlText(source.text, source.name, limits, source.defaultNamespace);
+    const parsed = (cache?.parse ?? parseYamlText)(source.text, source.name, limits, source.defaultNamespace);
     for (const d of parsed.documents) documents.push(d);
     for (const i of parsed.issues) issues.push(i);
     summaries.push({ file: source.name, bytes, documents: parsed.documents.length });

@@ -34,25 +34,35 @@ export interface FileSummary {
 /**
  * Reads every YAML file under `paths`; file names in results are relative to
  * `cwd`. A document naming no namespace takes its directory's namespace file, else `defaultNamespace`.
+ * `parse` may answer from parses kept between loads (YamlParseCache).
  */
 export function readYamlFiles(
   paths: readonly string[],
   cwd = process.cwd(),
   limits: LoadLimits = DEFAULT_LOAD_LIMITS,
   defaultNamespace?: string,
+  parse: ParseText = parseYamlText,
 ): YamlReadResult {
   const read = readConfigFiles(paths, cwd, limits);
   const documents: YamlDocument[] = [];
   const issues: ConfigIssue[] = read.issues;
   const summaries: FileSummary[] = [];
   for (const file of read.files) {
-    const parsed = parseYamlText(file.text, file.display, limits, file.defaultNamespace ?? defaultNamespace);
+    const namespace = file.defaultNamespace ?? defaultNamespace;
+    const parsed = parse(file.text, file.display, limits, namespace);
     appendAll(documents, parsed.documents);
     appendAll(issues, parsed.issues);
     summaries.push({ file: file.display, bytes: file.bytes, documents: parsed.documents.length });
   }
   return { documents, issues, files: read.files.map((f) => f.path), summaries };
 }
+
+export type ParseText = (
+  text: string,
+  file: string,
+  limits: LoadLimits,
+  defaultNamespace?: string,
+) => { documents: YamlDocument[]; issues: ConfigIssue[] };
 
 export function parseYamlText(
   text: string,

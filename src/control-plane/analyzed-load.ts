@@ -22,7 +22,9 @@ export function analyzedLoad(request: LoadRequest): LoadResult {
   if ('texts' in request) result = loadMeshTexts(request.texts, options);
   else if (request.registry && request.registry.length > 0) result = loadMeshFilesAndTexts(request.paths, request.registry, options);
   else ({ result, model } = loadMesh(request.paths, options));
-  return result.ok ? withFindings(result, model, documents) : result;
+  if (!result.ok) return result;
+  const cache = request.options.parseCache;
+  return withFindings(cache ? { ...result, kindDigests: cache.kindDigests(documents) } : result, model, documents);
 }
 
 /** Never fails the load: without findings, the control plane analyzes the config itself when it applies it. */

@@ -24,6 +24,7 @@ import { CredentialTracker } from './credential-tracker.js';
 import { RefreshQueue } from './refresh-queue.js';
 import { resolveProxySecrets } from './proxy-secrets.js';
 import type { WorkloadCredentialSource } from './workload-credentials.js';
+import { policiesOnlyChanged, type TranslationInputs } from './translation-reuse.js';
 
 /** Where JWKS documents for RequestAuthentication `jwksUri`s come from (meshlite fetches them; see jwks-fetcher.ts). */
 export interface JwksSource {
@@ -54,6 +55,8 @@ const EMPTY: ProxyResources = { proxyId: '', clusters: [], endpoints: [], listen
 export class ControlPlane implements AdminControlPlane {
   /** The last good model with its caches; replaced whole when the model changes. */
   private translator: Translator | undefined;
+  /** What the translator's model was built from (undefined: unknown, so the next config builds anew). */
+  private translatorInputs: TranslationInputs | undefined;
   private generation = 0;
   private status: ConfigStatus | undefined;
   private readonly connected = new Set<string>();
@@ -138,7 +141,10 @@ export class ControlPlane implements AdminControlPlane {
     this.loaded = result.config;
     const config = this.withRegistered(result.config);
     const model = buildMeshModel(config, jwks);
-    this.translator = new Translator(model, this.translatorOptions);
+    const inputs = result.kindDigests && { kindDigests: result.kindDigests, registered: JSON.stringify(this.registered(result.config)) };
+    const previous = policiesOnlyChanged(this.translatorInputs, inputs) ? this.translator : undefined;
+    this.translator = new Translator(model, this.translatorOptions, previous);
+    this.translatorInputs = inputs;
     const started = performance.now();
     await this.refreshAll(reason);
     const millis = performance.now() - started;
@@ -177,6 +183,7 @@ export class ControlPlane implements AdminControlPlane {
     const model = this.model;
     if (!model || model.jwks.get(uri) === text || !model.authz.jwksUris.includes(uri)) return [];
     this.translator = new Translator({ ...model, jwks: new Map([...model.jwks, [uri, text]]) }, this.translatorOptions);
+    this.translatorInputs = undefined;
     const affected = [...this.connected]
       .filter((id) => {
         const w = model.registry.workload(id);
@@ -206,6 +213,7 @@ export class ControlPlane implements AdminControlPlane {
     const model = this.model;
     if (!model || !this.loaded) return;
     this.translator = new Translator(buildMeshModel(this.withRegistered(this.loaded), model.jwks), this.translatorOptions);
+    this.translatorInputs = undefined;
     await this.refreshAll(reason);
   }
 

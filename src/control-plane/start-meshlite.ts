@@ -238,6 +238,7 @@ export async function startMeshlite(options: MeshliteOptions): Promise<RunningMe
   const closeAll = async (streamGraceMs: number) => {
     marathon?.stop();
     await watcher.stop();
+    loader.close();
     credentialWatcher?.stop();
     revocations?.stop();
     await shared?.ledger.stop();

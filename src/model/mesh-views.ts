@@ -6,7 +6,8 @@
 import { buildGatewayView } from './gateway-view.js';
 import type { Sidecar } from '../config/sidecar-types.js';
 import type { MeshModel } from './mesh-model.js';
-import { computeOutbound } from './outbound-view.js';
+import { computeOutbound, OutboundClusterMemo } from './outbound-view.js';
+import { endpointAccepts } from './proxyless-tls.js';
 import { PROXYLESS_GRPC_ANNOTATION, proxyKind } from './proxy-kind.js';
 import { buildSidecarView } from './proxy-view.js';
 import { buildProxylessView, proxylessTargets } from './proxyless-view.js';
@@ -25,19 +26,50 @@ export interface ViewOptions {
   proxylessSecurity?: boolean;
 }
 
+/** Whether each endpoint of each service port takes mTLS, as the outbound side decides it. */
+function endpointMtls(model: MeshModel, secure: boolean): string {
+  const out: string[] = [];
+  for (const service of model.registry.services)
+    for (const port of service.ports)
+      out.push(
+        `${service.host}:${port.number}=${service.endpoints.map((e) => (endpointAccepts(model, e, port, secure) === 'plaintext' ? 0 : 1)).join('')}`,
+      );
+  return out.join(' ');
+}
+
 export class MeshViews {
   private readonly outbound = new Map<string, OutboundView>();
   private readonly proxyless = new Map<string, ProxylessTargets>();
   private readonly scoped = new Map<string, OutboundView>();
+  private readonly clusters = new OutboundClusterMemo();
   private readonly sidecars: ReadonlyMap<string, readonly Sidecar[]>;
   private readonly proxylessSecurity: boolean;
+
+  /**
+   * `previous`: the views of the last model, when the caller knows the two
+   * configs differ at most in peer and access policies (see
+   * control-plane/translation-reuse.ts). Outbound views depend on those only
+   * through whether each endpoint takes mTLS: where that is unchanged too,
+   * the previous outbound views are taken over (same objects, so what was
+   * built from them is reused as well). `reused` says whether they were.
+   */
+  readonly reused: boolean;
 
   constructor(
     readonly model: MeshModel,
     options: ViewOptions = {},
+    previous?: MeshViews,
   ) {
     this.proxylessSecurity = options.proxylessSecurity ?? true;
     this.sidecars = sidecarsByNamespace(model.config.sidecars);
+    this.reused =
+      previous !== undefined &&
+      previous.proxylessSecurity === this.proxylessSecurity &&
+      endpointMtls(previous.model, this.proxylessSecurity) === endpointMtls(model, this.proxylessSecurity);
+    if (this.reused && previous) {
+      for (const [k, v] of previous.outbound) this.outbound.set(k, v);
+      for (const [k, v] of previous.scoped) this.scoped.set(k, v);
+    }
   }
 
   /** A sidecar's outbound side: its namespace's, narrowed by the Sidecar resource that applies to it (shared per Sidecar). */
@@ -45,14 +77,16 @@ export class MeshViews {
     const scope = outboundScope(this.sidecars, workload, this.model.mesh.rootNamespace);
     if (!scope) return this.outboundFor(workload.namespace);
     let view = this.scoped.get(scope.key);
-    if (!view) this.scoped.set(scope.key, (view = computeOutbound(this.model, workload.namespace, this.proxylessSecurity, scope)));
+    if (!view)
+      this.scoped.set(scope.key, (view = computeOutbound(this.model, workload.namespace, this.proxylessSecurity, scope, this.clusters)));
     return view;
   }
 
   /** The outbound side of clients in `namespace`. */
   outboundFor(namespace: string): OutboundView {
     let view = this.outbound.get(namespace);
-    if (!view) this.outbound.set(namespace, (view = computeOutbound(this.model, namespace, this.proxylessSecurity)));
+    if (!view)
+      this.outbound.set(namespace, (view = computeOutbound(this.model, namespace, this.proxylessSecurity, undefined, this.clusters)));
     return view;
   }
 

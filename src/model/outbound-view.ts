@@ -1,7 +1,7 @@
 // The outbound side of a proxy: the clusters, HTTP virtual hosts and TCP ports
 // of every service visible from the client's namespace, with DestinationRule
 // traffic policies and `mesh` VirtualService routes resolved.
-import type { ClientTlsSettings, VirtualService } from '../config/types.js';
+import type { ClientTlsSettings, DestinationRule, VirtualService } from '../config/types.js';
 import { appendAll } from '../util/append-all.js';
 import { effectiveTrafficPolicy, hostMatches } from './destination-rules.js';
 import { MESH_GATEWAY } from './gateways.js';
@@ -24,10 +24,37 @@ import type {
 } from './view-types.js';
 
 /**
+ * The outbound clusters of one service port under one DestinationRule (or
+ * none) are the same for every client namespace that resolves that rule: a
+ * memo (owned by whoever owns the model's views) computes them once and hands
+ * every namespace the same objects, so what is built from them can be shared too.
+ */
+export class OutboundClusterMemo {
+  private readonly byService = new Map<Service, Map<ServicePort, Map<DestinationRule | undefined, OutboundCluster[]>>>();
+
+  clusters(service: Service, port: ServicePort, rule: DestinationRule | undefined, build: () => OutboundCluster[]): OutboundCluster[] {
+    let byPort = this.byService.get(service);
+    if (!byPort) this.byService.set(service, (byPort = new Map()));
+    let byRule = byPort.get(port);
+    if (!byRule) byPort.set(port, (byRule = new Map()));
+    let clusters = byRule.get(rule);
+    if (!clusters) byRule.set(rule, (clusters = build()));
+    return clusters;
+  }
+}
+
+/**
  * `proxylessMtls`: proxyless servers are run by agents and take mTLS under
  * STRICT (false under `serve --insecure`, where they have no certificates).
+ * `memo`: shares clusters between namespaces (one memo per model and `proxylessMtls`).
  */
-export function computeOutbound(model: MeshModel, namespace: string, proxylessMtls = true, scope?: OutboundScope): OutboundView {
+export function computeOutbound(
+  model: MeshModel,
+  namespace: string,
+  proxylessMtls = true,
+  scope?: OutboundScope,
+  memo?: OutboundClusterMemo,
+): OutboundView {
   const warnings: string[] = [...(scope?.warnings ?? [])];
   const exported = model.registry.services.filter((s) => isVisibleFrom(s.exportTo, s.namespace, namespace));
   const visible = scope ? scopedServices(model, namespace, exported, scope) : exported;
@@ -37,7 +64,9 @@ export function computeOutbound(model: MeshModel, namespace: string, proxylessMt
   const routed: { vhost: VirtualHostView; vs: VirtualService }[] = [];
   for (const service of visible) {
     for (const port of service.ports) {
-      appendAll(clusters, outboundClusters(model, namespace, service, port, proxylessMtls));
+      const rule = model.destinationRules.find(service.host, service.namespace, namespace);
+      const build = () => outboundClusters(model, rule, service, port, proxylessMtls);
+      appendAll(clusters, memo ? memo.clusters(service, port, rule, build) : build());
       const cluster = clusterName('outbound', port.number, '', service.host);
       if (isHttpProtocol(port.protocol)) {
         const vhosts = httpRoutes.get(port.number) ?? [];
@@ -123,14 +152,14 @@ function meshVirtualService(model: MeshModel, host: string, namespace: string): 
     );
 }
 
+/** `rule`: the DestinationRule the client namespace resolves for the service (the only thing the namespace decides here). */
 function outboundClusters(
   model: MeshModel,
-  clientNamespace: string,
+  rule: DestinationRule | undefined,
   service: Service,
   port: ServicePort,
   proxylessMtls: boolean,
 ): OutboundCluster[] {
-  const rule = model.destinationRules.find(service.host, service.namespace, clientNamespace);
   const subsets = [undefined, ...(rule?.spec.subsets ?? [])];
   return subsets.map((subset) => {
     const policy = effectiveTrafficPolicy(rule, port.number, subset);

@@ -23,6 +23,7 @@ export class PeerAuthenticationIndex {
   private readonly meshMode: MtlsMode;
   /** Answers by what decides them (namespace, labels, named ports, target port): many proxies reach the same endpoints. */
   private readonly memo = new Map<string, EffectiveMtlsMode>();
+  private readonly spelled = new WeakMap<object, string>();
 
   constructor(
     config: ConfigSet,
@@ -38,10 +39,17 @@ export class PeerAuthenticationIndex {
   }
 
   effectiveMode(subject: PeerSubject, targetPort: number): EffectiveMtlsMode {
-    const key = `${subject.namespace}\u0000${sortedPairs(subject.labels)}\u0000${sortedPairs(subject.ports)}\u0000${targetPort}`;
+    const key = `${subject.namespace}\u0000${this.pairs(subject.labels)}\u0000${this.pairs(subject.ports)}\u0000${targetPort}`;
     let mode = this.memo.get(key);
     if (!mode) this.memo.set(key, (mode = this.resolve(subject, targetPort)));
     return mode;
+  }
+
+  /** A record's entries as a key; the model's label and port records are shared and never change, so each is spelled once. */
+  private pairs(record: Readonly<Record<string, string | number>>): string {
+    let key = this.spelled.get(record);
+    if (key === undefined) this.spelled.set(record, (key = sortedPairs(record)));
+    return key;
   }
 
   private resolve(subject: PeerSubject, targetPort: number): EffectiveMtlsMode {

@@ -20,13 +20,20 @@ export type TranslatorOptions = ViewOptions;
 
 export class Translator {
   readonly views: MeshViews;
-  private readonly resources = new ResourceCache();
+  private readonly resources: ResourceCache;
 
+  /**
+   * `previous`: the Translator of the last model, when the two configs differ
+   * at most in peer and access policies: the outbound side it built is taken
+   * over where it still holds (MeshViews decides), with the Envoy resources made from it.
+   */
   constructor(
     readonly model: MeshModel,
     options: TranslatorOptions = {},
+    previous?: Translator,
   ) {
-    this.views = new MeshViews(model, options);
+    this.views = new MeshViews(model, options, previous?.views);
+    this.resources = previous && this.views.reused ? ResourceCache.carrying(previous.resources, outboundPart) : new ResourceCache();
   }
 
   translate(proxyId: string): TranslationResult {
@@ -35,6 +42,18 @@ export class Translator {
     const { view, workload } = found;
     return { ok: true, kind: view.kind, proxy: workload, view, resources: buildResources(view, this.resources) };
   }
+}
+
+/** Cache parts built from outbound views alone (or from nothing a config change can touch): valid while the views are reused. */
+function outboundPart(part: string): boolean {
+  return (
+    part.startsWith('outbound') ||
+    part === 'cluster' ||
+    part === 'cluster-load-assignment' ||
+    part === 'sorted-clusters' ||
+    part === 'inbound-cluster' ||
+    part === 'fallback-cluster'
+  );
 }
 
 /** One proxy's translation with caches of its own (offline commands, tests). */

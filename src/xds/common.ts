@@ -74,3 +74,20 @@ export function protoDuration(istio: string): Duration {
 export function byName<T extends { name?: string }>(a: T, b: T): number {
   return String(a.name).localeCompare(String(b.name));
 }
+
+/**
+ * `[...shared, ...own].sort(byName)` when `shared` is already sorted by name:
+ * one pass over the shared list (a proxy's own resources are few, the ones it
+ * shares with its namespace many). Ties keep shared before own, as the stable sort does.
+ */
+export function mergeByName<T extends { name?: string }>(shared: readonly T[], own: readonly T[]): T[] {
+  const mine = [...own].sort(byName);
+  const out: T[] = [];
+  let i = 0;
+  for (const item of mine) {
+    while (i < shared.length && byName(item, shared[i]!) >= 0) out.push(shared[i++]!);
+    out.push(item);
+  }
+  while (i < shared.length) out.push(shared[i++]!);
+  return out;
+}

@@ -13,7 +13,7 @@ import { withAccessLog } from './access-log.js';
 import { type AuthzFilters, authzFilters } from './authz-filters.js';
 import { buildBlackHoleCluster, buildInboundCluster, buildOutboundCluster, buildPassthroughCluster } from './cluster.js';
 import { buildClusterLoadAssignment } from './cluster-load-assignment.js';
-import { byName } from './common.js';
+import { byName, mergeByName, socketAddress } from './common.js';
 import type { Cluster, ClusterLoadAssignment, Listener, Route, RouteConfiguration } from './envoy-types/index.js';
 import { inboundRouteConfiguration } from './http-connection-manager.js';
 import { buildHealthProbeClusters, buildHealthProbeListener } from './health-probe-listener.js';
@@ -56,17 +56,20 @@ export interface OutboundResources {
 
 /** Outbound clusters, endpoints and routes, built once per shared outbound view and layout. */
 export function outboundResources(outbound: OutboundView, mode: InterceptionMode, cache: ResourceCache): OutboundResources {
-  return cache.get(`outbound:${mode}`, outbound, () => buildOutboundResources(outbound, mode));
+  return cache.get(`outbound:${mode}`, outbound, () => buildOutboundResources(outbound, mode, cache));
 }
 
-function buildOutboundResources(outbound: OutboundView, mode: InterceptionMode): OutboundResources {
+function buildOutboundResources(outbound: OutboundView, mode: InterceptionMode, cache: ResourceCache): OutboundResources {
   const warnings = [...outbound.warnings];
   if (mode === 'EXPLICIT' && outbound.outboundTrafficPolicy === 'ALLOW_ANY')
     warnings.push(
       `Sidecar ${outbound.sidecar}: outboundTrafficPolicy ALLOW_ANY has no effect in EXPLICIT mode, whose HTTP proxy and per-port listeners only know registry services (unknown hosts get 404, unknown ports no listener)`,
     );
-  const clusters = outbound.clusters.map(buildOutboundCluster);
-  const endpoints = outbound.clusters.filter((c) => c.discovery === 'EDS').map((c) => buildClusterLoadAssignment(c.name, c.endpoints));
+  // Namespaces that resolve the same rule for a service share its cluster views (OutboundClusterMemo): built once.
+  const clusters = outbound.clusters.map((c) => cache.get('cluster', c, () => buildOutboundCluster(c)));
+  const endpoints = outbound.clusters
+    .filter((c) => c.discovery === 'EDS')
+    .map((c) => cache.get('cluster-load-assignment', c, () => buildClusterLoadAssignment(c.name, c.endpoints)));
   const routes: RouteConfiguration[] = [];
   if (mode === 'TRANSPARENT') {
     for (const { port, virtualHosts } of outbound.httpRoutes) {
@@ -109,14 +112,43 @@ function sharedOutboundListeners(view: SidecarView, outbound: OutboundResources,
   );
 }
 
+/**
+ * Inbound listeners depend on the proxy's ports, their modes and its access
+ * policies, which proxies of one service share, and (EXPLICIT: one listener
+ * per port, bound on the proxy's address) on its address, which only names
+ * and binds each listener: the listeners are built once per class and the
+ * address put in per proxy.
+ */
+function classInboundListeners(view: SidecarView, access: AuthzFilters, cache: ResourceCache): Listener[] {
+  const mode = view.settings.interceptionMode;
+  const ports = view.inbound.map((p) => `${p.targetPort}/${p.cluster}/${p.http}/${p.http2}/${p.mode}`).join(' ');
+  const key = `inbound-listeners ${mode} ${view.trustDomains.join(',')} ${ports}`;
+  // The access log is the MeshConfig's, the same for every view of the model the cache belongs to.
+  const shared = cache.get(key, access, () => withAccessLog(buildInboundListeners(view, access), view.accessLog));
+  if (mode === 'TRANSPARENT') return [...shared];
+  const address = view.proxy.address;
+  return shared.map((listener, i) => {
+    const port = view.inbound[i]!.targetPort;
+    return { ...listener, name: `${address}_${port}`, address: socketAddress(address, port) };
+  });
+}
+
 export function buildSidecarResources(view: SidecarView, cache: ResourceCache = new ResourceCache()): ProxyResources {
   const mode = view.settings.interceptionMode;
   const outbound = outboundResources(view.outbound, mode, cache);
-  const ownClusters = view.inbound.map((p) => buildInboundCluster(p, view.settings.applicationAddress));
+  // Proxies whose ports and application address agree share these objects (and so their encodings).
+  const app = view.settings.applicationAddress;
+  const ownClusters = view.inbound.map((p) =>
+    cache.get('inbound-cluster', `${p.cluster} ${p.targetPort} ${p.http2} ${app}`, () => buildInboundCluster(p, app)),
+  );
   if (mode === 'TRANSPARENT')
-    ownClusters.push(view.outbound.outboundTrafficPolicy === 'REGISTRY_ONLY' ? buildBlackHoleCluster() : buildPassthroughCluster());
+    ownClusters.push(
+      view.outbound.outboundTrafficPolicy === 'REGISTRY_ONLY'
+        ? cache.get('fallback-cluster', 'blackhole', buildBlackHoleCluster)
+        : cache.get('fallback-cluster', 'passthrough', buildPassthroughCluster),
+    );
   const access = cache.get('authz', view.authz.key, () => authzFilters(view.authz));
-  const inboundListeners = withAccessLog(buildInboundListeners(view, access), view.accessLog);
+  const inboundListeners = classInboundListeners(view, access, cache);
   // Health checkers poll the probe listener every few seconds: those requests are not logged.
   if (view.healthProbes) {
     inboundListeners.push(buildHealthProbeListener(view.healthProbes));
@@ -124,14 +156,21 @@ export function buildSidecarResources(view: SidecarView, cache: ResourceCache = 
   }
   const inboundRoutes = view.inbound
     .filter((p) => p.http)
-    .map((p) => inboundRouteConfiguration(p.cluster, p.targetPort, access.httpPerRoute, p.http2));
+    .map((p) =>
+      cache.get(`inbound-route ${p.cluster} ${p.targetPort} ${p.http2}`, access, () =>
+        inboundRouteConfiguration(p.cluster, p.targetPort, access.httpPerRoute, p.http2),
+      ),
+    );
   const outboundListeners = sharedOutboundListeners(view, outbound, cache);
   return {
     proxyId: view.proxy.id,
-    clusters: [...outbound.clusters, ...ownClusters].sort(byName),
+    clusters: mergeByName(
+      cache.get('sorted-clusters', outbound, () => [...outbound.clusters].sort(byName)),
+      ownClusters,
+    ),
     endpoints: outbound.endpoints,
-    listeners: [...inboundListeners, ...outboundListeners].sort(byName),
-    routes: [...outbound.routes, ...inboundRoutes].sort(byName),
+    listeners: mergeByName(outboundListeners, inboundListeners),
+    routes: mergeByName(outbound.routes, inboundRoutes),
     secrets: view.secrets,
     warnings: [...outbound.warnings, ...inboundAccessWarnings(view, access)],
     layers: {

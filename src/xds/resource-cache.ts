@@ -6,6 +6,13 @@
 export class ResourceCache {
   private readonly parts = new Map<string, Map<unknown, unknown>>();
 
+  /** A cache holding `previous`'s entries of `parts` (each a pure function of its key, whose keys are still in use). */
+  static carrying(previous: ResourceCache, parts: (part: string) => boolean): ResourceCache {
+    const cache = new ResourceCache();
+    for (const [part, entries] of previous.parts) if (parts(part)) cache.parts.set(part, new Map(entries));
+    return cache;
+  }
+
   /** The value of `part` for `key`, built on first use. */
   get<K, V>(part: string, key: K, build: () => V): V {
     let entries = this.parts.get(part);
