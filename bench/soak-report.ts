@@ -14,6 +14,8 @@ export interface SoakOptions {
   reconnectsPerS: number;
   workers: number;
   streamsPerChannel: number;
+  /** Heap snapshots at the baseline and at the end, summarised per reopened stream. */
+  heapSnapshots: boolean;
   keep: boolean;
 }
 
@@ -26,6 +28,8 @@ const USAGE = `usage: node --expose-gc dist/bench/soak.js [options]
   --reconnects-per-s N     streams closed and reopened per second (default proxies/30: each about every 30 s)
   --workers N              client processes (default 2)
   --streams-per-channel N  ADS streams per gRPC channel / TLS connection (default 50)
+  --heap-snapshots         heap snapshots of meshlite at the baseline and the end; prints the growth per reopened stream
+                           (a snapshot inflates RSS: the RSS trend of such a run means little)
   --keep                   keep the temp config / state directory`;
 
 export function parseSoakOptions(argv: readonly string[]): SoakOptions {
@@ -38,6 +42,7 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions {
     reconnectsPerS: -1,
     workers: 2,
     streamsPerChannel: 50,
+    heapSnapshots: false,
     keep: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -49,8 +54,8 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions {
     const eq = arg.indexOf('=');
     const key = (eq > 0 ? arg.slice(2, eq) : arg.slice(2)).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     if (!arg.startsWith('--') || !(key in o)) throw new OptionError(`unknown option ${arg}\n${USAGE}`);
-    if (key === 'keep') {
-      o.keep = true;
+    if (key === 'keep' || key === 'heapSnapshots') {
+      o[key] = true;
       continue;
     }
     const raw = eq > 0 ? arg.slice(eq + 1) : argv[++i];
@@ -113,6 +118,7 @@ export interface SoakReport {
   adszStreams?: number;
   liveClients?: number;
   resources: { baseline?: ActiveResources; end?: ActiveResources };
+  heapGrowth?: string;
   load: { start: number; end: number; cpus: number };
   error?: string;
 }
@@ -165,6 +171,7 @@ export function printSoakReport(r: SoakReport): void {
     'active handles/timers, end vs baseline',
     Object.keys(growth).length === 0 ? `back to baseline (${JSON.stringify(r.resources.end ?? {})})` : `!! grew: ${JSON.stringify(growth)}`,
   );
+  if (r.heapGrowth) out(`\nmeshlite heap growth per reopened stream (end - baseline snapshot)\n${r.heapGrowth}`);
 }
 
 export function soakJson(r: SoakReport): Record<string, unknown> {

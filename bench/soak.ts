@@ -7,9 +7,11 @@
 //
 //   npm run bench:soak
 //   node --expose-gc dist/bench/soak.js --proxies 300 --minutes 2
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { TokenAuthority } from '../src/identity/proxy-token.js';
 import { OptionError } from './bench-util.js';
 import { type MtlsMode, writeMeshMode, writePushMesh } from './push-config.js';
@@ -18,8 +20,21 @@ import { clock, type FromWorker, type WorkerStats } from './push-protocol.js';
 import { WorkerHandle } from './push-workers.js';
 import { parseSoakOptions, printSoakReport, type SoakReport, soakJson } from './soak-report.js';
 
+const HEAP_SUMMARY = fileURLToPath(new URL('./heap-summary.js', import.meta.url));
 const log = (msg: string) => process.stderr.write(`[soak] ${msg}\n`);
 const pause = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/** Active handles and timers, the least of three looks a second apart: one-off work (a file read) is not a leak. */
+async function settledResources(ml: MeshliteProcess): Promise<Record<string, number>> {
+  const looks: Record<string, number>[] = [];
+  for (let i = 0; i < 3; i++) {
+    if (i > 0) await pause(1000);
+    await ml.gc();
+    looks.push(await ml.activeResources());
+  }
+  const kinds = new Set(looks.flatMap((l) => Object.keys(l)));
+  return Object.fromEntries([...kinds].map((k) => [k, Math.min(...looks.map((l) => l[k] ?? 0))]));
+}
 
 async function main(): Promise<number> {
   const opts = parseSoakOptions(process.argv.slice(2));
@@ -86,8 +101,8 @@ async function main(): Promise<number> {
     r.connectMs = clock() - connectStart;
     log(`all ${opts.proxies} streams synced in ${r.connectMs.toFixed(0)} ms`);
     await ml.waitIdle(1000, 120_000);
-    await ml.gc();
-    r.resources.baseline = await ml.activeResources();
+    r.resources.baseline = await settledResources(ml);
+    if (opts.heapSnapshots) await ml.heapSnapshot(join(root, 'baseline.heapsnapshot'));
 
     // ---- churn, changes and samples on one schedule ----
     for (const h of workers) h.send({ cmd: 'churn', perSecond: opts.reconnectsPerS / opts.workers });
@@ -144,8 +159,16 @@ async function main(): Promise<number> {
       if (r.adszStreams === open || clock() > deadline) break;
       await pause(500);
     }
-    await ml.gc();
-    r.resources.end = await ml.activeResources();
+    r.resources.end = await settledResources(ml);
+    if (opts.heapSnapshots) {
+      await ml.heapSnapshot(join(root, 'end.heapsnapshot'));
+      const reopened = (await stats()).reduce((n, s) => n + s.reconnects, 0);
+      const files = [join(root, 'baseline.heapsnapshot'), join(root, 'end.heapsnapshot')];
+      r.heapGrowth = execFileSync(process.execPath, [HEAP_SUMMARY, ...files, '--per', String(Math.max(1, reopened)), '--top', '25'], {
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      });
+    }
   } catch (err) {
     r.error = err instanceof Error ? err.message : String(err);
     log(`FAILED: ${r.error}`);

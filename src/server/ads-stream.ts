@@ -6,6 +6,8 @@ import type { StreamObserver, TypeStatus } from './stream-status.js';
 import { PUSH_ORDER } from './xds-protocol.js';
 
 export type StreamLog = (msg: string, extra?: Record<string, unknown>) => void;
+/** Sends one response; `encode` may run later (when the server has room for it), never after the stream closed. */
+export type StreamWrite = (encode: () => Uint8Array) => void;
 
 export abstract class AdsStream<State extends { status: TypeStatus }> {
   protected readonly types = new Map<ResourceType, State>();
@@ -14,7 +16,7 @@ export abstract class AdsStream<State extends { status: TypeStatus }> {
 
   constructor(
     readonly proxyId: string,
-    protected readonly write: (bytes: Uint8Array) => void,
+    protected readonly write: StreamWrite,
     protected readonly observer: StreamObserver,
     protected readonly log: StreamLog,
   ) {}

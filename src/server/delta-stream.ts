@@ -75,7 +75,8 @@ export class DeltaStream extends AdsStream<DeltaTypeState> {
     if (send.length === 0 && removed.length === 0) return;
     const nonce = this.nextNonce();
     const version = this.snapshot[type].version;
-    this.write(encodeDeltaResponse(this.snapshot[type].typeUrl, version, nonce, send, removed));
+    const typeUrl = this.snapshot[type].typeUrl;
+    this.write(() => encodeDeltaResponse(typeUrl, version, nonce, send, removed));
     for (const r of send) state.clientVersions.set(r.name, r.version);
     for (const name of removed) state.clientVersions.delete(name);
     state.lastNonce = nonce;

@@ -118,7 +118,8 @@ export class SotwStream extends AdsStream<TypeState> {
     state.status.reconciledVersion = version;
     if (!changed && !state.force && !neverSent) return;
     const nonce = this.nextNonce();
-    this.write(encodeSotwResponse(this.snapshot[type].typeUrl, version, nonce, resources));
+    const typeUrl = this.snapshot[type].typeUrl;
+    this.write(() => encodeSotwResponse(typeUrl, version, nonce, resources));
     state.lastNonce = nonce;
     state.sentFingerprint = fingerprint;
     state.ready = false;
