@@ -8,6 +8,9 @@ import { encodeSotwResponse, type SotwRequest } from './discovery-codec.js';
 import type { TypeStatus } from './stream-status.js';
 import { classifySotwRequest, isFullStateType, isWildcardSubscription, typesToRefreshAfter } from './xds-protocol.js';
 
+/** Stored statuses leave `subscribed` to status(), which derives it from the state. */
+const NOT_READ: string[] = [];
+
 interface TypeState {
   wildcard: boolean;
   names: Set<string>;
@@ -51,8 +54,7 @@ export class SotwStream extends AdsStream<TypeState> {
     }
     state.wildcard =
       isWildcardSubscription(type, req.resourceNames, first) || (state.wildcard && req.resourceNames.length === 0 && isFullStateType(type));
-    state.names = new Set(req.resourceNames.filter((n) => n !== '*'));
-    state.status.subscribed = state.wildcard ? '*' : [...state.names].sort();
+    state.names = new Set(req.resourceNames.filter((n) => n !== '*').map((n) => this.internName(type, n)));
     state.ready = true;
     this.respond(type);
   }
@@ -63,7 +65,7 @@ export class SotwStream extends AdsStream<TypeState> {
       names: new Set(),
       ready: false,
       force: false,
-      status: { type, subscribed: [], sentCount: 0 },
+      status: { type, subscribed: NOT_READ, sentCount: 0 },
     };
     this.types.set(type, state);
     return state;
