@@ -119,6 +119,8 @@ export interface SoakReport {
   liveClients?: number;
   resources: { baseline?: ActiveResources; end?: ActiveResources };
   heapGrowth?: string;
+  /** Streams of proxies that /debug/adsz lists more than once at the end (at most 20). */
+  extraStreams?: { proxy: string; stream: number; connectedAt: string }[];
   load: { start: number; end: number; cpus: number };
   error?: string;
 }
@@ -197,6 +199,7 @@ export function soakJson(r: SoakReport): Record<string, unknown> {
     liveClients: r.liveClients,
     resources: r.resources,
     resourceGrowth: resourceGrowth(r),
+    extraStreams: r.extraStreams,
     samples: r.samples,
   };
 }

@@ -68,7 +68,11 @@ async function main(): Promise<number> {
   const adszCount = async () => {
     const res = await fetch(`${ml.adminUrl}/debug/adsz`);
     if (res.status !== 200) throw new Error(`/debug/adsz answered ${res.status}`);
-    return ((await res.json()) as unknown[]).length;
+    const streams = (await res.json()) as { proxy: string; stream: number; connectedAt: string }[];
+    const seen = new Map<string, number>();
+    for (const s of streams) seen.set(s.proxy, (seen.get(s.proxy) ?? 0) + 1);
+    r.extraStreams = streams.filter((s) => (seen.get(s.proxy) ?? 0) > 1).slice(0, 20);
+    return streams.length;
   };
 
   try {
