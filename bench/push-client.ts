@@ -178,10 +178,15 @@ class SimEnvoy {
     this.call?.cancel();
   }
 
-  /** Closes the stream from this side and opens a new one at once, keeping the config held (soak churn). */
+  /**
+   * Closes the stream from this side and opens a new one at once, keeping the
+   * config held (soak churn). Only a stream that delivered a full config is
+   * restarted: one cancelled within moments of opening was seen to stay open
+   * on the server's side (its reset never closed it there).
+   */
   restart(): boolean {
     const old = this.call;
-    if (this.stopped || !old || !this.channel) return false;
+    if (this.stopped || !old || !this.channel || !this.fullySynced()) return false;
     this.call = undefined;
     old.cancel();
     this.connect(this.channel);
