@@ -86,7 +86,7 @@ export interface Trend {
   slopePerMinute: number;
   /** Slope over 10 minutes as a share of the mean. */
   per10MinShare: number;
-  /** Growth under 1% of the mean per 10 minutes. */
+  /** Growth (a fall counts as flat) under 1% of the mean per 10 minutes. */
   flat: boolean;
 }
 
@@ -104,7 +104,7 @@ export function trend(samples: readonly MemorySample[], pick: (s: MemorySample) 
   }
   const slopePerMinute = sxx > 0 ? sxy / sxx : 0;
   const per10MinShare = mean > 0 ? (slopePerMinute * 10) / mean : 0;
-  return { samples: n, mean, slopePerMinute, per10MinShare, flat: n >= 3 && Math.abs(per10MinShare) < 0.01 };
+  return { samples: n, mean, slopePerMinute, per10MinShare, flat: n >= 3 && per10MinShare < 0.01 };
 }
 
 export interface SoakReport {
@@ -161,7 +161,7 @@ export function printSoakReport(r: SoakReport): void {
     const t = trend(r.samples, pick, opts.warmupMinutes);
     line(
       `${label} trend after ${opts.warmupMinutes} min warm-up`,
-      `${(t.slopePerMinute / 1024).toFixed(1)} KiB/min over ${t.samples} samples, ${(100 * t.per10MinShare).toFixed(2)}% of the mean per 10 min: ${t.flat ? 'flat' : 'NOT flat'} (flat: < 1%)`,
+      `${(t.slopePerMinute / 1024).toFixed(1)} KiB/min over ${t.samples} samples, ${(100 * t.per10MinShare).toFixed(2)}% of the mean per 10 min: ${t.flat ? 'flat' : 'NOT flat'} (flat: grows < 1%)`,
     );
   }
   line(
