@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   const streams = mesh.proxies.map((p) => {
     const stream = new SotwStream(
       p.id,
-      (bytes) => void (wrote += bytes.byteLength),
+      (encode) => void (wrote += encode().byteLength),
       NO_OBSERVER,
       () => {},
     );

@@ -128,6 +128,7 @@ const RECONNECT_MS = 1000;
 class SimEnvoy {
   private readonly types = new Map<XdsType, TypeState>();
   private call: Duplex | undefined;
+  private channel: AdsClient | undefined;
   private nodeSent = false;
   private edsNames: string[] | undefined;
   private subscribedDependents = false;
@@ -155,6 +156,7 @@ class SimEnvoy {
     md.set('authorization', `Bearer ${this.token}`);
     const call = client.StreamAggregatedResources(md);
     this.call = call;
+    this.channel = client;
     this.types.clear();
     this.nodeSent = false;
     this.edsNames = undefined;
@@ -174,6 +176,21 @@ class SimEnvoy {
   cancel(): void {
     this.stopped = true;
     this.call?.cancel();
+  }
+
+  /**
+   * Closes the stream from this side and opens a new one at once, keeping the
+   * config held (soak churn). Only a stream that delivered a full config is
+   * restarted: one cancelled within moments of opening was seen to stay open
+   * on the server's side (its reset never closed it there).
+   */
+  restart(): boolean {
+    const old = this.call;
+    if (this.stopped || !old || !this.channel || !this.fullySynced()) return false;
+    this.call = undefined;
+    old.cancel();
+    this.connect(this.channel);
+    return true;
   }
 
   private onClosed(call: Duplex, client: AdsClient, message: string): void {
@@ -280,6 +297,8 @@ class Worker {
   private errors = 0;
   private checked = new Set<XdsType>();
   private stopping = false;
+  private reconnects = 0;
+  private churnTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly init: WorkerInit) {
     const Ads = grpc.makeGenericClientConstructor(ADS_SERVICE_DEFINITION, 'AggregatedDiscoveryService');
@@ -312,6 +331,21 @@ class Worker {
   connect(): void {
     const per = Math.max(1, this.init.streamsPerChannel);
     this.clients.forEach((c, i) => c.connect(this.channels[Math.floor(i / per)] as AdsClient));
+  }
+
+  /** Every 100 ms a tenth of `perSecond` random clients restart their streams (fractions carry over). */
+  churn(perSecond: number): void {
+    clearInterval(this.churnTimer);
+    this.churnTimer = undefined;
+    if (perSecond <= 0) return;
+    let owed = 0;
+    this.churnTimer = setInterval(() => {
+      owed += perSecond / 10;
+      for (; owed >= 1; owed--) {
+        const c = this.clients[Math.floor(Math.random() * this.clients.length)]!;
+        if (c.restart()) this.reconnects++;
+      }
+    }, 100);
   }
 
   counted(type: XdsType, bytes: number): void {
@@ -373,6 +407,7 @@ class Worker {
       lastAckAt: this.lastAckAt,
       openStreams: open,
       errors: this.errors,
+      reconnects: this.reconnects,
       cpu: process.cpuUsage(),
       rssBytes: mem.rss,
       heapUsedBytes: mem.heapUsed,
@@ -381,6 +416,7 @@ class Worker {
 
   stop(): void {
     this.stopping = true;
+    this.churn(0);
     for (const c of this.clients) c.cancel();
     for (const ch of this.channels) ch.close();
   }
@@ -399,6 +435,9 @@ process.on('message', (msg: ToWorker) => {
       break;
     case 'await-mode':
       worker!.awaitMode(msg.seq, msg.mode);
+      break;
+    case 'churn':
+      worker!.churn(msg.perSecond);
       break;
     case 'stats':
       send({ evt: 'stats', worker: worker!.id, seq: msg.seq, stats: worker!.stats() });

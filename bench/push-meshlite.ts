@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { AgentReply, AgentRequest, AgentUsage } from './push-agent.js';
+import type { ActiveResources, AgentReply, AgentRequest, AgentUsage } from './push-agent.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const AGENT = fileURLToPath(new URL('./push-agent.js', import.meta.url));
@@ -55,12 +55,12 @@ export class MeshliteProcess {
     return this.child?.pid ?? 0;
   }
 
-  start(extraNodeFlags: string[] = [], patch?: string): void {
+  start(extraNodeFlags: string[] = [], patch?: string, env: Record<string, string> = {}): void {
     const args = ['--expose-gc', '--import', AGENT, ...extraNodeFlags, MAIN, 'serve', ...this.sourceArgs, '--state-dir', this.stateDir];
     args.push('--ads-address', this.adsAddress, '--admin-address', this.adminUrl.slice('http://'.length), '--log-level', 'warn');
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-      env: { ...process.env, MESHLITE_BENCH_PATCH: patch ?? '' },
+      env: { ...process.env, ...env, MESHLITE_BENCH_PATCH: patch ?? '' },
     });
     this.child = child;
     child.stderr!.setEncoding('utf8');
@@ -130,6 +130,16 @@ export class MeshliteProcess {
 
   async profileStop(file: string): Promise<void> {
     await this.agent({ agent: 'profile-stop', file } as Omit<AgentRequest, 'id'>);
+  }
+
+  /** Active handles and timers by kind (after a GC, so closed ones are gone). */
+  async activeResources(): Promise<ActiveResources> {
+    return (await this.agent({ agent: 'resources' })).resources!;
+  }
+
+  /** A V8 heap snapshot of meshlite (stops it for a few seconds), for bench/heap-summary.ts. */
+  async heapSnapshot(file: string): Promise<void> {
+    await this.agent({ agent: 'heap-snapshot', file } as Omit<AgentRequest, 'id'>, 600_000);
   }
 
   /** CPU and memory from /proc: costs meshlite nothing, unlike a scrape. */

@@ -31,6 +31,8 @@ export type ToWorker =
   /** Answer once every client has ACKed an LDS response whose listeners are in `mode`. */
   | { cmd: 'await-mode'; seq: number; mode: MtlsMode }
   | { cmd: 'stats'; seq: number }
+  /** Soak: close and reopen `perSecond` random open streams every second, like Envoys restarting (0 stops). */
+  | { cmd: 'churn'; perSecond: number }
   | { cmd: 'stop' };
 
 export interface ClientSync {
@@ -50,6 +52,8 @@ export interface WorkerStats {
   openStreams: number;
   /** Streams that failed (and were reopened). */
   errors: number;
+  /** Streams this worker closed and reopened on purpose (churn). */
+  reconnects: number;
   cpu: NodeJS.CpuUsage;
   rssBytes: number;
   heapUsedBytes: number;

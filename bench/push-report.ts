@@ -16,6 +16,8 @@ export interface PushOptions {
   /** meshlite counts as idle after this long below 5% of a core (ms); each change starts from an idle meshlite. */
   settleMs: number;
   cpuProf: boolean;
+  /** Heap snapshots of meshlite at baseline and once connected (in the kept directory), summarised per stream. */
+  heapSnapshots: boolean;
   keep: boolean;
   /** Experiment: run meshlite with the listConnections memo (see push-agent.ts). */
   patchConvergence: boolean;
@@ -32,6 +34,7 @@ const USAGE = `usage: node --expose-gc dist/bench/push.js [options]
   --change-timeout S       seconds for one change to reach every proxy (default 300)
   --settle-ms N            meshlite is idle after N ms under 5% CPU; each change waits for it (default 500)
   --cpu-prof               CPU-profile meshlite during connect and during the changes (and summarise)
+  --heap-snapshots         heap snapshots of meshlite at baseline and connected; prints what each stream added
   --patch-convergence      EXPERIMENT: patch meshlite at runtime (memoise AdsServer.listConnections)
   --keep                   keep the temp config / state / profile directory`;
 
@@ -47,10 +50,11 @@ export function parsePushOptions(argv: readonly string[]): PushOptions {
     changeTimeout: 300,
     settleMs: 500,
     cpuProf: false,
+    heapSnapshots: false,
     keep: false,
     patchConvergence: false,
   };
-  const flags = new Set(['cpuProf', 'keep', 'patchConvergence']);
+  const flags = new Set(['cpuProf', 'heapSnapshots', 'keep', 'patchConvergence']);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--help' || arg === '-h') {
@@ -156,7 +160,7 @@ export interface Report {
   checks: string[];
   /** Streams that failed during the run (each client reconnected). */
   streamFailures: string[];
-  profiles: { connect?: string; changes?: string };
+  profiles: { connect?: string; changes?: string; heap?: string };
   /** 1-minute load average of the host at start and end (other processes skew the figures). */
   load: { start: number; end: number; cpus: number };
   error?: string;
@@ -257,6 +261,7 @@ export function printReport(r: Report): void {
   r.workers.forEach((w, i) => line(`worker ${i}`, `CPU ${ms(w.cpuMs)}, RSS ${mb(w.rssBytes)}, ${w.openStreams} streams open at the end`));
   if (r.profiles.connect) out(`\nmeshlite CPU profile of the connect phase\n${r.profiles.connect}`);
   if (r.profiles.changes) out(`\nmeshlite CPU profile of the change phase\n${r.profiles.changes}`);
+  if (r.profiles.heap) out(`\nmeshlite heap per connected proxy (connected - baseline snapshot)\n${r.profiles.heap}`);
 }
 
 export function benchJson(r: Report): Record<string, unknown> {

@@ -26,6 +26,7 @@ import { clock, type ClientSync, type FromWorker, type TypeCounts, type WorkerSt
 import { benchJson, dist, type MemorySnapshot, parsePushOptions, printReport, type Report } from './push-report.js';
 
 const PROFILE_SUMMARY = fileURLToPath(new URL('./profile-summary.js', import.meta.url));
+const HEAP_SUMMARY = fileURLToPath(new URL('./heap-summary.js', import.meta.url));
 const log = (msg: string) => process.stderr.write(`[push] ${msg}\n`);
 
 async function memorySnapshot(ml: MeshliteProcess): Promise<MemorySnapshot> {
@@ -111,6 +112,7 @@ async function main(): Promise<number> {
     log(`meshlite pid ${ml.pid} ready in ${r.setup.startupMs.toFixed(0)} ms (ADS ${ml.adsAddress}, admin ${ml.adminUrl})`);
     await ml.waitIdle(opts.settleMs, 60_000);
     r.memory.baseline = await memorySnapshot(ml);
+    if (opts.heapSnapshots) await ml.heapSnapshot(join(root, 'baseline.heapsnapshot'));
 
     const tokensStart = clock();
     const authority = await TokenAuthority.loadOrCreate(ml.stateDir);
@@ -161,6 +163,14 @@ async function main(): Promise<number> {
     const connectIdle = await ml.waitIdle(opts.settleMs, opts.connectTimeout * 1000);
     r.connect.busy = connectIdle.idleAt - connectStart;
     r.memory.connected = await memorySnapshot(ml);
+    if (opts.heapSnapshots) {
+      const [before, after] = [join(root, 'baseline.heapsnapshot'), join(root, 'connected.heapsnapshot')];
+      await ml.heapSnapshot(after);
+      r.profiles.heap = execFileSync(process.execPath, [HEAP_SUMMARY, before, after, '--per', String(opts.proxies), '--top', '30'], {
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      });
+    }
     const m1 = parseMetrics(await ml.metrics());
     r.hist.connectPushAck = hist('meshlite_xds_push_ack_seconds', m0, m1);
 

@@ -102,7 +102,20 @@ export function encodeJson(type: protobuf.Type, json: Json, path: string, encodi
   } finally {
     anyEncodings = outer;
   }
-  return w.finish();
+  return unpooled(w.finish());
+}
+
+/**
+ * Node hands out small Buffers (under 4 KiB) as slices of shared 8 KiB slabs,
+ * and one live slice keeps its whole slab alive. Encodings are kept for as
+ * long as a snapshot holds them, while the rest of their slab was scratch
+ * space, so a small one gets an exact-size copy of its own.
+ */
+function unpooled(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteLength >= 4096 || bytes.buffer.byteLength === bytes.byteLength) return bytes;
+  const own = Buffer.allocUnsafeSlow(bytes.byteLength);
+  own.set(bytes);
+  return own;
 }
 
 /** The type URL and encoded inner message of a JSON Any, or null for the empty Any `{}`. */
@@ -129,7 +142,7 @@ export function encodeAny(json: Json, path: string): AnyParts | null {
   } else {
     writeFields(inner, json, path, w, '@type');
   }
-  return { type_url: url, value: w.finish() };
+  return { type_url: url, value: unpooled(w.finish()) };
 }
 
 function writeMessage(type: protobuf.Type, json: Json, path: string, w: Writer): void {

@@ -10,6 +10,7 @@ import { decodeDeltaRequest, decodeSotwRequest, type NodeInfo } from './discover
 import { SotwStream } from './sotw-stream.js';
 import { NO_OBSERVER, type StreamObserver, type TypeStatus } from './stream-status.js';
 import type { TlsFailure } from './tls-failures.js';
+import { budgetedWriter, WriteBudget } from './write-budget.js';
 import type { Logger } from '../util/logger.js';
 import {
   type CloseStream,
@@ -59,6 +60,11 @@ export interface AdsServerOptions {
   maxConnectionAgeMs?: number;
   /** How long streams may go on after that GOAWAY before the connection is dropped. Default 10 s. */
   maxConnectionAgeGraceMs?: number;
+  /**
+   * Response bytes all streams together may have handed to gRPC and not yet
+   * flushed; further responses wait (and are encoded only then). Default 16 MiB; 0: no bound.
+   */
+  maxPendingWriteBytes?: number;
   /** Called when a proxy's first stream opens (to build its snapshot) and its last one closes. */
   onProxyConnected?(proxyId: string, node: NodeInfo): void;
   onProxyDisconnected?(proxyId: string): void;
@@ -81,11 +87,13 @@ export class AdsServer {
   private readonly calls = new Set<Call>();
   private readonly listeners: AdsListener[] = [];
   private readonly authTimeoutMs: number;
+  private readonly writes: WriteBudget;
   private nextStreamId = 0;
   private accepting = true;
 
   constructor(private readonly opts: AdsServerOptions) {
     this.authTimeoutMs = opts.authTimeoutMs ?? 10_000;
+    this.writes = new WriteBudget(opts.maxPendingWriteBytes ?? 16 * 1024 * 1024);
     const age = opts.maxConnectionAgeMs
       ? {
           'grpc.max_connection_age_ms': opts.maxConnectionAgeMs,
@@ -185,6 +193,11 @@ export class AdsServer {
     let unwatch: (() => void) | undefined;
     let cancelExpiry: (() => void) | undefined;
     let closed = false;
+    const writer = budgetedWriter(
+      this.writes,
+      (bytes, done) => call.write(bytes, done),
+      () => closed,
+    );
 
     const close: Close = (code, message, reason) => {
       if (closed) return;
@@ -224,9 +237,7 @@ export class AdsServer {
       clearTimeout(authTimer);
       // Response headers say "accepted" at once: a client holding the current versions may get no response for long.
       call.sendMetadata(new grpc.Metadata());
-      const write = (bytes: Uint8Array) => {
-        if (!closed) call.write(bytes);
-      };
+      const write = writer.write;
       const log = (msg: string, extra: Record<string, unknown> = {}) => logger.info({ proxy: auth.proxyId, streamId, ...extra }, msg);
       const observer = this.opts.observer ?? NO_OBSERVER;
       stream =
@@ -284,6 +295,7 @@ export class AdsServer {
       closed = true;
       clearTimeout(authTimer);
       cancelExpiry?.();
+      writer.close();
       this.calls.delete(call);
       this.closers.delete(streamId);
       unwatch?.();

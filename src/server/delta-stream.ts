@@ -8,6 +8,9 @@ import { type DeltaRequest, encodeDeltaResponse } from './discovery-codec.js';
 import type { TypeStatus } from './stream-status.js';
 import { isFullStateType } from './xds-protocol.js';
 
+/** Stored statuses leave `subscribed` to status(), which derives it from the state. */
+const NOT_READ: string[] = [];
+
 interface DeltaTypeState {
   wildcard: boolean;
   names: Set<string>;
@@ -32,7 +35,7 @@ export class DeltaStream extends AdsStream<DeltaTypeState> {
         names: new Set(),
         clientVersions: new Map(Object.entries(req.initialResourceVersions)),
         epoch: 0,
-        status: { type, subscribed: [], sentCount: 0 },
+        status: { type, subscribed: NOT_READ, sentCount: 0 },
       };
       this.types.set(type, state);
       // Legacy wildcard: the first request of a full-state type that names nothing.
@@ -41,14 +44,13 @@ export class DeltaStream extends AdsStream<DeltaTypeState> {
     if (req.subscribe.length > 0 || req.unsubscribe.length > 0) state.epoch++;
     for (const name of req.subscribe) {
       if (name === '*' && isFullStateType(type)) state.wildcard = true;
-      else if (name !== '*') state.names.add(name);
+      else if (name !== '*') state.names.add(this.internName(type, name));
     }
     for (const name of req.unsubscribe) {
       if (name === '*') state.wildcard = false;
       state.names.delete(name);
       state.clientVersions.delete(name);
     }
-    state.status.subscribed = state.wildcard ? '*' : [...state.names].sort();
     if (req.responseNonce && req.responseNonce === state.lastNonce) {
       if (req.errorDetail) {
         state.status.nacked = { version: state.status.sentVersion ?? '', nonce: req.responseNonce, message: req.errorDetail.message };
@@ -84,7 +86,8 @@ export class DeltaStream extends AdsStream<DeltaTypeState> {
     state.reconciled = { version, epoch: state.epoch };
     if (send.length === 0 && removed.length === 0) return;
     const nonce = this.nextNonce();
-    this.write(encodeDeltaResponse(this.snapshot[type].typeUrl, version, nonce, send, removed));
+    const typeUrl = this.snapshot[type].typeUrl;
+    this.write(() => encodeDeltaResponse(typeUrl, version, nonce, send, removed));
     for (const r of send) state.clientVersions.set(r.name, r.version);
     for (const name of removed) state.clientVersions.delete(name);
     state.lastNonce = nonce;

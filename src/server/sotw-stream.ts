@@ -8,6 +8,9 @@ import { encodeSotwResponse, type SotwRequest } from './discovery-codec.js';
 import type { TypeStatus } from './stream-status.js';
 import { classifySotwRequest, isFullStateType, isWildcardSubscription, typesToRefreshAfter } from './xds-protocol.js';
 
+/** Stored statuses leave `subscribed` to status(), which derives it from the state. */
+const NOT_READ: string[] = [];
+
 interface TypeState {
   wildcard: boolean;
   names: Set<string>;
@@ -55,11 +58,10 @@ export class SotwStream extends AdsStream<TypeState> {
     }
     const wildcard =
       isWildcardSubscription(type, req.resourceNames, first) || (state.wildcard && req.resourceNames.length === 0 && isFullStateType(type));
-    const names = new Set(req.resourceNames.filter((n) => n !== '*'));
+    const names = new Set(req.resourceNames.filter((n) => n !== '*').map((n) => this.internName(type, n)));
     if (wildcard !== state.wildcard || !sameSet(names, state.names)) state.subscription++;
     state.wildcard = wildcard;
     state.names = names;
-    state.status.subscribed = state.wildcard ? '*' : [...state.names].sort();
     state.ready = true;
     this.respond(type);
   }
@@ -71,7 +73,7 @@ export class SotwStream extends AdsStream<TypeState> {
       ready: false,
       force: false,
       subscription: 0,
-      status: { type, subscribed: [], sentCount: 0 },
+      status: { type, subscribed: NOT_READ, sentCount: 0 },
     };
     this.types.set(type, state);
     return state;
@@ -131,7 +133,8 @@ export class SotwStream extends AdsStream<TypeState> {
     state.reconciled = { version, subscription: state.subscription };
     if (!changed && !state.force && !neverSent) return;
     const nonce = this.nextNonce();
-    this.write(encodeSotwResponse(this.snapshot[type].typeUrl, version, nonce, resources));
+    const typeUrl = this.snapshot[type].typeUrl;
+    this.write(() => encodeSotwResponse(typeUrl, version, nonce, resources));
     state.lastNonce = nonce;
     state.sentFingerprint = fingerprint;
     state.ready = false;

@@ -26,7 +26,7 @@ interface Spy<S, R> {
   status(type: ResourceType): TypeStatus | undefined;
 }
 
-type MakeStream<S> = (write: (b: Uint8Array) => void, observer: StreamObserver, log: (m: string) => void) => S;
+type MakeStream<S> = (write: (encode: () => Uint8Array) => void, observer: StreamObserver, log: (m: string) => void) => S;
 
 function spy<S extends SotwStream | DeltaStream, R>(make: MakeStream<S>, read: (b: Uint8Array) => R): Spy<S, R> {
   let out: Uint8Array[] = [];
@@ -38,7 +38,7 @@ function spy<S extends SotwStream | DeltaStream, R>(make: MakeStream<S>, read: (
     nacked: (proxy, type, version, message) => events.push({ kind: 'nacked', proxy, type, version, message }),
   };
   const stream = make(
-    (b) => out.push(b),
+    (encode) => out.push(encode()),
     observer,
     (m) => logs.push(m),
   );
