@@ -186,7 +186,7 @@ class SimEnvoy {
    */
   restart(): boolean {
     const old = this.call;
-    if (this.stopped || !old || !this.channel || !this.fullySynced()) return false;
+    if (this.stopped || !old || !this.channel) return false;
     this.call = undefined;
     old.cancel();
     this.connect(this.channel);
@@ -372,6 +372,11 @@ class Worker {
   awaitMode(seq: number, mode: MtlsMode): void {
     this.awaiting = { seq, mode };
     this.answerAwait();
+    if (process.env.SOAK_DEBUG) setTimeout(() => {
+      if (this.awaiting?.seq !== seq) return;
+      const lag = this.clients.filter((c) => (c as any).mode !== mode);
+      process.stderr.write(`[debug] worker ${this.init.worker} seq ${seq}: ${lag.length} lagging; modes ${JSON.stringify([...this.modes])}; e.g. ${lag.slice(0, 3).map((c: any) => `${c.id} mode=${c.mode} open=${c.open} types=${JSON.stringify([...c.types])}`).join(' | ')}\n`);
+    }, 5000);
   }
 
   private answerAwait(): void {

@@ -97,7 +97,7 @@ export class Metrics implements StreamObserver {
   });
   readonly streamsClosed = new Counter({
     name: 'meshlite_ads_streams_closed_total',
-    help: 'ADS streams meshlite ended itself, by reason (refused, auth_timeout, token_expired, token_revoked, malformed_request)',
+    help: 'ADS streams meshlite ended itself, by reason (refused, auth_timeout, token_expired, token_revoked, malformed_request, stalled, superseded)',
     labelNames: ['reason'],
     registers: [this.registry],
   });

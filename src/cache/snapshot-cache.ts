@@ -29,9 +29,11 @@ export class SnapshotCache {
     const set = this.listeners.get(proxyId) ?? new Set();
     set.add(listener);
     this.listeners.set(proxyId, set);
+    // Idempotent, and it only ever drops its own set: a stream's cleanup may run more than once, after
+    // the proxy's next stream has watched with a new set.
     return () => {
       set.delete(listener);
-      if (set.size === 0) this.listeners.delete(proxyId);
+      if (set.size === 0 && this.listeners.get(proxyId) === set) this.listeners.delete(proxyId);
     };
   }
 

@@ -178,6 +178,26 @@ export class AdsServer {
     for (const l of this.listeners) l.destroyConnections();
   }
 
+  /**
+   * A client that opens a new stream of a proxy on the connection of an older
+   * one which never answered a response (no ACK, no NACK) has given the older
+   * one up, even if its cancel never arrived here (a stream cancelled in the
+   * moment it opens can stay open on this side). Older streams that answered
+   * stay: one process may run several xDS clients of one node on one shared
+   * connection, and closing a live one would make them evict each other.
+   */
+  private closeAbandoned(proxyId: string, peer: string, newStreamId: number): void {
+    for (const older of this.byProxy.get(proxyId) ?? []) {
+      if (older.peer !== peer || older.streamId === newStreamId) continue;
+      if (older.status().some((t) => t.ackedVersion !== undefined || t.nacked !== undefined)) continue;
+      this.closers.get(older.streamId)?.(
+        grpc.status.CANCELLED,
+        `superseded by stream ${newStreamId} of the same proxy on the same connection before it answered any response`,
+        'superseded',
+      );
+    }
+  }
+
   private handle(call: Call, protocol: 'sotw' | 'delta'): void {
     const { logger } = this.opts;
     const peer = call.getPeer();
@@ -197,6 +217,7 @@ export class AdsServer {
       this.writes,
       (bytes, done) => call.write(bytes, done),
       () => closed,
+      () => close(grpc.status.UNAVAILABLE, 'the proxy read no response on this stream for too long', 'stalled'),
     );
 
     const close: Close = (code, message, reason) => {
@@ -249,6 +270,8 @@ export class AdsServer {
       this.connections.set(streamId, info);
       this.closers.set(streamId, close);
       this.byProxy.set(auth.proxyId, [...(this.byProxy.get(auth.proxyId) ?? []), info]);
+      // After the new stream is registered, so the proxy never counts as disconnected in between.
+      this.closeAbandoned(auth.proxyId, peer, streamId);
       logger.info(
         {
           proxy: auth.proxyId,
@@ -291,8 +314,12 @@ export class AdsServer {
       }
       deliver(bytes);
     });
+    let cleanedUp = false;
+    // 'end', 'error' and 'cancelled' may each arrive for one call: the first one cleans up.
     const cleanup = () => {
       closed = true;
+      if (cleanedUp) return;
+      cleanedUp = true;
       clearTimeout(authTimer);
       cancelExpiry?.();
       writer.close();

@@ -38,7 +38,11 @@ export type StreamCloseReason =
   | 'token_expired'
   | 'certificate_expired'
   | 'token_revoked'
-  | 'malformed_request';
+  | 'malformed_request'
+  /** The peer read none of a response for the write budget's deadMs. */
+  | 'stalled'
+  /** The same proxy opened a newer stream on the same connection before this one answered anything. */
+  | 'superseded';
 
 /** A stream expiring within this long of its start logs a warning (tokens only: agents renew certificates early). */
 const EXPIRY_WARNING_MS = 24 * 3600 * 1000;

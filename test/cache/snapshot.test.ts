@@ -64,6 +64,18 @@ test('the cache notifies watchers only on change', () => {
   assert.is(cache.watcherCount('p'), 0);
 });
 
+test("a watcher's stop may run twice, after the proxy's next watcher came: the next one keeps hearing", () => {
+  const cache = new SnapshotCache();
+  const stopOld = cache.watch('p', () => {});
+  stopOld(); // the old stream's first cleanup: the proxy has no watcher for a moment
+  const heard: string[] = [];
+  cache.watch('p', (s) => heard.push(s.clusters.version));
+  stopOld(); // its second cleanup (another close event of the same call)
+  assert.is(cache.watcherCount('p'), 1);
+  assert.ok(cache.set('p', snapshotOf(base, 'httpbin.bar').snapshot));
+  assert.is(heard.length, 1, 'the new watcher heard the new snapshot');
+});
+
 test('encoding in slices pauses between resources when asked and leaves what buildSnapshot builds unchanged', async () => {
   const model = meshOf(base);
   const sliced = translate(model, 'httpbin.bar');

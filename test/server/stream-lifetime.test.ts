@@ -20,6 +20,7 @@ import { eventually, RawStream, SotwClient } from './xds-client.js';
 
 interface Rig {
   server: AdsServer;
+  cache: SnapshotCache;
   client: grpc.Client;
   port: number;
   closed: StreamCloseReason[];
@@ -50,7 +51,7 @@ async function withRig(
   const port = await server.listen('127.0.0.1:0', tls);
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   try {
-    await body({ server, client, port, closed, logs, tlsFailures });
+    await body({ server, cache, client, port, closed, logs, tlsFailures });
   } finally {
     client.close();
     await server.shutdown(300);
@@ -181,6 +182,65 @@ test('closeStreams ends exactly the streams it selects, with the code and messag
     );
     assert.equal(r.closed, ['token_revoked']);
     b.close();
+  }));
+
+test('a newer stream of a proxy on the same connection closes an older one that never answered; one that ACKed stays, as do other connections', () =>
+  withRig(trust(), async (r) => {
+    const silent = new SotwClient(r.client);
+    silent.request('clusters', { node: { id: PROXY } });
+    await silent.next(); // never ACKed: what a client that gave the stream up leaves behind
+    const live = new SotwClient(r.client);
+    live.request('clusters', { node: { id: PROXY } });
+    const first = await live.next();
+    const end = await silent.raw.endWithin();
+    assert.is(grpc.status[end.code], 'CANCELLED');
+    assert.match(end.details, /^superseded by stream \d+ of the same proxy on the same connection/);
+    assert.equal(r.closed, ['superseded']);
+    live.request('clusters', { version: first.versionInfo, nonce: first.nonce });
+    await eventually('the ACK is recorded', () => r.server.connectionsOf(PROXY)[0]?.status()[0]?.ackedVersion === first.versionInfo);
+    // A second xDS client of the same node on the same connection: the ACKing stream is live and stays.
+    const second = new SotwClient(r.client);
+    second.request('clusters', { node: { id: PROXY } });
+    await second.next();
+    // Another connection (its own subchannel) of the same proxy is another client.
+    const other = new grpc.Client(`127.0.0.1:${r.port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    try {
+      const elsewhere = new SotwClient(other);
+      elsewhere.request('clusters', { node: { id: PROXY } });
+      await elsewhere.next();
+      await stillServed(live);
+      await stillServed(elsewhere);
+      assert.is(r.server.connectionsOf(PROXY).length, 3);
+      assert.equal(r.closed, ['superseded']);
+      elsewhere.close();
+    } finally {
+      other.close();
+    }
+    second.close();
+    live.close();
+  }));
+
+test('a proxy that ends its stream and opens the next at once keeps getting config on the new one', () =>
+  withRig(trust(), async (r) => {
+    for (let round = 0; round < 20; round++) {
+      const old = new SotwClient(r.client);
+      old.request('clusters', { node: { id: PROXY } });
+      const first = await old.next();
+      old.request('clusters', { version: first.versionInfo, nonce: first.nonce });
+      old.raw.end();
+      const next = new SotwClient(r.client);
+      next.request('clusters', { node: { id: PROXY } });
+      const got = await next.next();
+      next.request('clusters', { version: got.versionInfo, nonce: got.nonce });
+      await old.raw.endWithin();
+      // Every close event of the old stream has had its turn: a config change must still reach the new one.
+      await new Promise((resolve) => setImmediate(resolve));
+      r.cache.set(PROXY, snapshotOf(round % 2 === 0 ? MESH.b : MESH.a));
+      const pushed = await next.next(2000);
+      assert.is.not(pushed.versionInfo, got.versionInfo, `round ${round}: the change reached the new stream`);
+      next.close();
+      await next.raw.endWithin();
+    }
   }));
 
 test("long timers: a delay beyond setTimeout's limit does not fire early, and cancels", async () => {

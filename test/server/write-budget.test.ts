@@ -92,4 +92,47 @@ test('without a bound every write goes out at once', () => {
   assert.is(budget.queued, 0);
 });
 
+test('a write the peer does not read stops holding room after stallMs, and its stream is reported dead once after deadMs', () => {
+  let now = 0;
+  const budget = new WriteBudget(10, { stallMs: 5_000, deadMs: 60_000, now: () => now, sweepEveryMs: 0 });
+  const log: string[] = [];
+  const stuck = fakeStream('stuck', log);
+  const live = fakeStream('live', log);
+  const dead: string[] = [];
+  const ws = budgetedWriter(budget, stuck.send, stuck.isClosed, () => dead.push('stuck'));
+  const wl = budgetedWriter(budget, live.send, live.isClosed, () => dead.push('live'));
+  ws.write(bytes(10));
+  wl.write(bytes(4));
+  assert.equal(log, ['stuck:10'], 'the stuck write holds the whole bound');
+  now = 4_999;
+  budget.sweep();
+  assert.equal(log, ['stuck:10']);
+  now = 5_000;
+  budget.sweep();
+  assert.equal(log, ['stuck:10', 'live:4'], 'once stalled, its room goes to the others');
+  assert.is(budget.pendingBytes, 4);
+  live.flushOne();
+  now = 60_000;
+  budget.sweep();
+  budget.sweep();
+  assert.equal(dead, ['stuck'], 'only the stream with an unread write, and once');
+  stuck.flushOne(); // read at last: a stalled write gives back nothing twice
+  assert.is(budget.pendingBytes, 0);
+});
+
+test('the sweeping timer runs only while writes are unflushed', () => {
+  const budget = new WriteBudget(10, { sweepEveryMs: 1_000 });
+  const log: string[] = [];
+  const a = fakeStream('a', log);
+  const wa = budgetedWriter(budget, a.send, a.isClosed);
+  assert.not.ok(budget.sweeping);
+  wa.write(bytes(3));
+  assert.ok(budget.sweeping);
+  a.flushOne();
+  assert.not.ok(budget.sweeping);
+  wa.write(bytes(3));
+  wa.close(); // a closed stream's unflushed writes end too
+  assert.not.ok(budget.sweeping);
+});
+
 test.run();

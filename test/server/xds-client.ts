@@ -109,6 +109,11 @@ export class RawStream {
   close(): void {
     this.call.cancel();
   }
+
+  /** Half-closes: no more requests from this side (the server then ends the stream). */
+  end(): void {
+    this.call.end();
+  }
 }
 
 export interface SotwResponse {
