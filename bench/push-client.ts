@@ -179,10 +179,10 @@ class SimEnvoy {
   }
 
   /**
-   * Closes the stream from this side and opens a new one at once, keeping the
-   * config held (soak churn). Only a stream that delivered a full config is
-   * restarted: one cancelled within moments of opening was seen to stay open
-   * on the server's side (its reset never closed it there).
+   * Cancels the stream from this side and opens a new one at once (soak
+   * churn), whatever state it is in: one cancelled in the moment it opened
+   * must not stay open on meshlite's side, and the new one must keep getting
+   * config.
    */
   restart(): boolean {
     const old = this.call;
@@ -372,11 +372,6 @@ class Worker {
   awaitMode(seq: number, mode: MtlsMode): void {
     this.awaiting = { seq, mode };
     this.answerAwait();
-    if (process.env.SOAK_DEBUG) setTimeout(() => {
-      if (this.awaiting?.seq !== seq) return;
-      const lag = this.clients.filter((c) => (c as any).mode !== mode);
-      process.stderr.write(`[debug] worker ${this.init.worker} seq ${seq}: ${lag.length} lagging; modes ${JSON.stringify([...this.modes])}; e.g. ${lag.slice(0, 3).map((c: any) => `${c.id} mode=${c.mode} open=${c.open} types=${JSON.stringify([...c.types])}`).join(' | ')}\n`);
-    }, 5000);
   }
 
   private answerAwait(): void {

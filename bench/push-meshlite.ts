@@ -57,7 +57,14 @@ export class MeshliteProcess {
 
   start(extraNodeFlags: string[] = [], patch?: string, env: Record<string, string> = {}): void {
     const args = ['--expose-gc', '--import', AGENT, ...extraNodeFlags, MAIN, 'serve', ...this.sourceArgs, '--state-dir', this.stateDir];
-    args.push('--ads-address', this.adsAddress, '--admin-address', this.adminUrl.slice('http://'.length), '--log-level', process.env.BENCH_MESHLITE_LOG_LEVEL ?? 'warn');
+    args.push(
+      '--ads-address',
+      this.adsAddress,
+      '--admin-address',
+      this.adminUrl.slice('http://'.length),
+      '--log-level',
+      process.env.BENCH_MESHLITE_LOG_LEVEL ?? 'warn',
+    );
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       env: { ...process.env, ...env, MESHLITE_BENCH_PATCH: patch ?? '' },

@@ -12,13 +12,24 @@ test('repro', async () => {
   cache.set(PROXY, snapshotOf(MESH.a));
   const server = new AdsServer({
     cache,
-    authenticator: { authenticate: async () => { await new Promise((r) => setTimeout(r, Math.random() * 20)); return { ok: true, proxyId: PROXY } as any; } },
+    authenticator: {
+      authenticate: async () => {
+        await new Promise((r) => setTimeout(r, Math.random() * 20));
+        return { ok: true, proxyId: PROXY } as any;
+      },
+    },
     logger: { info() {}, warn() {}, debug() {} },
     authTimeoutMs: 3000,
   });
   const port = await server.listen('127.0.0.1:0');
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  const req = clientCodec.encodeSotwRequest({ node: { id: PROXY }, typeUrl: 'type.googleapis.com/envoy.config.cluster.v3.Cluster', resourceNames: [], versionInfo: '', responseNonce: '' } as any);
+  const req = clientCodec.encodeSotwRequest({
+    node: { id: PROXY },
+    typeUrl: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+    resourceNames: [],
+    versionInfo: '',
+    responseNonce: '',
+  } as any);
   for (let round = 0; round < 20; round++) {
     const streams: RawStream[] = [];
     for (let i = 0; i < 100; i++) {
