@@ -14,9 +14,11 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { pino } from 'pino';
 import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
+import { REFRESH_SLICE_MS } from '../../src/control-plane/refresh-queue.js';
 import { type EncodedResource, type ProxySnapshot, RESOURCE_TYPE_OF_URL, type TypeSnapshot } from '../../src/cache/snapshot.js';
 import { AdsServer, type StreamAuthenticator } from '../../src/server/ads-server.js';
 import { splitHostPort } from '../../src/server/listen-address.js';
+import { TimeSlicer } from '../../src/util/time-slicer.js';
 import type { ResourceType } from '../../src/xds/type-urls.js';
 import { anyValue, type ExportedState, readSnapshotFile } from './snapshot-file.js';
 
@@ -63,12 +65,18 @@ async function main(): Promise<void> {
   if (!controlAddress) throw new Error('usage: serve-snapshots.js <snapshotFile> <certPem> <keyPem> <adsAddress> <controlAddress>');
   const states = toSnapshots(readSnapshotFile(readFileSync(snapshotFile!)));
   const cache = new SnapshotCache();
-  const swap = (n: number) => {
+  // Snapshots go in as meshlite serve's refresh queue hands them over: in time slices, with I/O served in between.
+  const slicer = new TimeSlicer(REFRESH_SLICE_MS);
+  const swap = async (n: number) => {
     const state = states[n];
     if (!state) throw new Error(`no state ${n}`);
-    for (const [id, snapshot] of state) cache.set(id, snapshot);
+    for (const [id, snapshot] of state) {
+      const pause = slicer.due();
+      if (pause) await pause;
+      cache.set(id, snapshot);
+    }
   };
-  swap(0);
+  await swap(0);
   const logger = pino({ level: 'warn' });
   const ads = new AdsServer({ cache, authenticator: acceptClaimedNode, logger });
   await ads.listen(adsAddress!, { certChainPem: readFileSync(certFile!, 'utf8'), privateKeyPem: readFileSync(keyFile!, 'utf8') });
@@ -76,7 +84,11 @@ async function main(): Promise<void> {
   const control = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://control');
     try {
-      if (url.pathname === '/swap' && req.method === 'POST') swap(Number(url.searchParams.get('state')));
+      if (url.pathname === '/swap' && req.method === 'POST') {
+        const state = Number(url.searchParams.get('state'));
+        if (!states[state]) throw new Error(`no state ${state}`);
+        void swap(state);
+      }
       else if (url.pathname === '/gc' && req.method === 'POST') {
         globalThis.gc?.();
         globalThis.gc?.();

@@ -13,6 +13,9 @@ interface Pending {
   done: (() => void)[];
 }
 
+/** How long the queue works before it yields to the event loop. */
+export const REFRESH_SLICE_MS = 20;
+
 export class RefreshQueue {
   private readonly pending = new Map<string, Pending>();
   private running = false;
@@ -22,7 +25,7 @@ export class RefreshQueue {
   constructor(
     private readonly work: RebuildWork,
     private readonly onError: (proxyId: string, err: unknown) => void,
-    sliceMs = 20,
+    sliceMs = REFRESH_SLICE_MS,
   ) {
     this.slicer = new TimeSlicer(sliceMs);
   }

@@ -49,6 +49,9 @@ export class RootRotationDriver implements AdminRootRotation {
   #tls: AdsTls | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stepping = false;
+  /** Set by close(): no step starts and no timer is armed after it. */
+  #closed = false;
+  #stepInFlight: Promise<void> | undefined;
   #starting = false;
   #cancelCrossExpiry: (() => void) | undefined;
 
@@ -137,10 +140,17 @@ export class RootRotationDriver implements AdminRootRotation {
     return [...ads.connectedProxies()].filter((proxy) => !this.#holdsNewRoot(proxy, newRoot, ads, cache)).sort();
   }
 
+  /**
+   * Stops stepping. A step under way is awaited, so nothing of this run
+   * writes the rotation state after close() resolved: a closed serve's
+   * stale phase would otherwise overwrite what the next one stored.
+   */
   async close(): Promise<void> {
+    this.#closed = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#cancelCrossExpiry?.();
+    await this.#stepInFlight;
     await this.#o.rotation.close();
   }
 
@@ -179,10 +189,12 @@ export class RootRotationDriver implements AdminRootRotation {
 
   #tick(): void {
     clearTimeout(this.#timer);
+    if (this.#closed) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      void this.#step().finally(() => {
-        if (isRotating(this.#o.rotation.phase) && !this.#timer) this.#tick();
+      this.#stepInFlight = this.#step().finally(() => {
+        this.#stepInFlight = undefined;
+        if (!this.#closed && isRotating(this.#o.rotation.phase) && !this.#timer) this.#tick();
       });
     }, CHECK_INTERVAL_MS);
     this.#timer.unref();
@@ -192,7 +204,7 @@ export class RootRotationDriver implements AdminRootRotation {
     const { rotation, logger, certificates } = this.#o;
     const phase = rotation.phase;
     const record = rotation.record;
-    if (this.#stepping || !record || !isRotating(phase)) return;
+    if (this.#closed || this.#stepping || !record || !isRotating(phase)) return;
     this.#stepping = true;
     try {
       const now = this.#now();
