@@ -88,8 +88,7 @@ async function main(): Promise<void> {
         const state = Number(url.searchParams.get('state'));
         if (!states[state]) throw new Error(`no state ${state}`);
         void swap(state);
-      }
-      else if (url.pathname === '/gc' && req.method === 'POST') {
+      } else if (url.pathname === '/gc' && req.method === 'POST') {
         globalThis.gc?.();
         globalThis.gc?.();
       } else if (url.pathname !== '/ready') {
