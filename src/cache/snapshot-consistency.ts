@@ -14,6 +14,7 @@ import type {
   RouteConfiguration,
   TransportSocket,
 } from '../xds/envoy-types/index.js';
+import { classListenerOf } from '../xds/class-listener.js';
 import { EXT_AUTHZ_TYPE } from '../xds/ext-authz.js';
 import { type ResourceOf, type ResourceType, TYPE } from '../xds/type-urls.js';
 
@@ -60,15 +61,18 @@ export class ConsistencyChecker {
       secrets: this.namesOf(resources.secrets, (s) => s.name),
     };
     const found = new Map<string, DanglingReference>();
-    const check = (from: string, refs: readonly Reference[]) => {
+    // Called for every resource of every proxy on each change: the `from` text is only made for a miss.
+    const check = (kind: string, owner: { name?: string }, refs: readonly Reference[]) => {
       for (const { type, name } of refs) {
         if (held[type].has(name) || (type === 'secrets' && unservedSecrets.has(name))) continue;
+        const from = `${kind}/${owner.name}`;
         found.set(`${type}\u0000${name}\u0000${from}`, { type, name, from });
       }
     };
-    for (const l of resources.listeners) check(`listeners/${l.name}`, this.referencesOf(l, listenerReferences));
-    for (const c of resources.clusters) check(`clusters/${c.name}`, this.referencesOf(c, clusterReferences));
-    for (const r of resources.routes) check(`routes/${r.name}`, this.referencesOf(r, routeConfigurationReferences));
+    // What a listener names does not depend on its name or address: listeners of one class share the work.
+    for (const l of resources.listeners) check('listeners', l, this.referencesOf(classListenerOf(l) ?? l, listenerReferences));
+    for (const c of resources.clusters) check('clusters', c, this.referencesOf(c, clusterReferences));
+    for (const r of resources.routes) check('routes', r, this.referencesOf(r, routeConfigurationReferences));
     return [...found.keys()].sort().map((key) => found.get(key)!);
   }
 

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { ContentCache, contentDigest } from './content-cache.js';
 import { type AnyEncodings, type AnyParts, jsonToBinary, type Json } from '../proto/proto-json.js';
+import { classListenerOf } from '../xds/class-listener.js';
 import { asJson, type JsonObject } from '../xds/common.js';
 import type { Secret } from '../xds/envoy-types/index.js';
 import type { ProxyResources } from '../xds/proxy-resources.js';
@@ -59,6 +60,8 @@ export class SnapshotEncoder {
   private readonly anyEncodings: AnyEncodings = this.anysByContent;
   /** Each encoding's full content key: a type's set is keyed by these, not by the shorter versions. */
   private readonly contentKeys = new WeakMap<EncodedResource, string>();
+  /** Per class listener: the encoding of every field but name and address, and the digest of their text. */
+  private readonly listenerBodies = new WeakMap<object, { bytes: Uint8Array; digest: string }>();
 
   /** From now on, content lookups count as use (call before refreshing every proxy). */
   startRound(): void {
@@ -84,21 +87,38 @@ export class SnapshotEncoder {
     const cached = this.encoded.get(resource);
     if (cached) return cached;
     const json = asJson(resource);
+    const classListener = type === 'listeners' ? classListenerOf(resource) : undefined;
+    const body = classListener && this.listenerBody(classListener);
+    const head = body && { name: json.name, address: json.address };
     // The canonical text is what the encoding is a function of; stringifying and hashing it costs a fraction of the encode.
-    const key = `${type}\u0000${contentDigest(JSON.stringify(json))}`;
+    const text = body ? `${body.digest}\u0000${JSON.stringify(head)}` : JSON.stringify(json);
+    const key = `${type}${body ? '\u0000class' : ''}\u0000${contentDigest(text)}`;
     let encodedResource = this.encodedByContent.get(key);
     if (encodedResource) {
       // Equal content: the older object can go with its model.
       encodedResource.json = json;
     } else {
       const name = String(type === 'endpoints' ? json.cluster_name : json.name);
-      const value = jsonToBinary(TYPE_NAME_OF[type], json as Json, this.anyEncodings);
+      const value = body
+        ? concatenated(jsonToBinary(TYPE_NAME_OF.listeners, head as Json, this.anyEncodings), body.bytes)
+        : jsonToBinary(TYPE_NAME_OF[type], json as Json, this.anyEncodings);
       encodedResource = { name, version: hash(value), value, json };
       this.encodedByContent.set(key, encodedResource);
       this.contentKeys.set(encodedResource, key);
     }
     this.encoded.set(resource, encodedResource);
     return encodedResource;
+  }
+
+  /** A class listener's fields but name and address (Listener fields 1 and 2), encoded once per class listener object. */
+  private listenerBody(classListener: object): { bytes: Uint8Array; digest: string } {
+    let body = this.listenerBodies.get(classListener);
+    if (!body) {
+      const { name: _name, address: _address, ...rest } = asJson(classListener);
+      body = { bytes: jsonToBinary(TYPE_NAME_OF.listeners, rest as Json, this.anyEncodings), digest: contentDigest(JSON.stringify(rest)) };
+      this.listenerBodies.set(classListener, body);
+    }
+    return body;
   }
 
   /** Arrays shared by many proxies (a namespace's endpoints and routes) are versioned once. */
@@ -174,6 +194,14 @@ export class SnapshotEncoder {
     this.typesByContent.set(key, snapshot);
     return snapshot;
   }
+}
+
+/** Two encodings of one message type written one after the other: one message with the fields of both. */
+function concatenated(head: Uint8Array, body: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafeSlow(head.byteLength + body.byteLength);
+  out.set(head, 0);
+  out.set(body, head.byteLength);
+  return out;
 }
 
 /** A snapshot with caches of its own (tests, benchmarks, one-off dumps). */

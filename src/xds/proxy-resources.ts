@@ -13,6 +13,7 @@ import { withAccessLog } from './access-log.js';
 import { type AuthzFilters, authzFilters } from './authz-filters.js';
 import { buildBlackHoleCluster, buildInboundCluster, buildOutboundCluster, buildPassthroughCluster } from './cluster.js';
 import { buildClusterLoadAssignment } from './cluster-load-assignment.js';
+import { addressedListener } from './class-listener.js';
 import { byName, mergeByName, socketAddress } from './common.js';
 import type { Cluster, ClusterLoadAssignment, Listener, Route, RouteConfiguration } from './envoy-types/index.js';
 import { inboundRouteConfiguration } from './http-connection-manager.js';
@@ -129,7 +130,7 @@ function classInboundListeners(view: SidecarView, access: AuthzFilters, cache: R
   const address = view.proxy.address;
   return shared.map((listener, i) => {
     const port = view.inbound[i]!.targetPort;
-    return { ...listener, name: `${address}_${port}`, address: socketAddress(address, port) };
+    return addressedListener(listener, `${address}_${port}`, socketAddress(address, port));
   });
 }
 

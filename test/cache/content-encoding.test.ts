@@ -6,7 +6,9 @@ import * as assert from 'uvu/assert';
 import { ContentCache } from '../../src/cache/content-cache.js';
 import { type AnyParts, jsonToBinary, type Json } from '../../src/proto/proto-json.js';
 import { buildSnapshot, changedTypes, type ProxySnapshot, SnapshotEncoder } from '../../src/cache/snapshot.js';
-import { Translator } from '../../src/translate/translator.js';
+import { meshProxies, Translator } from '../../src/translate/translator.js';
+import { classListenerOf } from '../../src/xds/class-listener.js';
+import { scenarioModels } from '../support/golden-cases.js';
 import { RESOURCE_TYPES } from '../../src/xds/type-urls.js';
 import { type Document, meshOf, mtlsPolicy, serviceEntry, workloadEntry } from '../support/fixtures/index.js';
 
@@ -133,6 +135,50 @@ test('ContentCache: sweep drops what was not used since mark; past its limit it 
     [false, false, false, true, true],
     'the fifth entry swept what the round had not used',
   );
+});
+
+test("a listener made from its class's listener encodes byte for byte as its own full encoding, in every example", () => {
+  let addressed = 0;
+  for (const { scenario, model } of scenarioModels()) {
+    const translator = new Translator(model);
+    const encoder = new SnapshotEncoder();
+    for (const { workload } of meshProxies(model)) {
+      const r = translator.translate(workload.id);
+      if (!r.ok) continue;
+      for (const listener of r.resources.listeners) {
+        if (!classListenerOf(listener)) continue;
+        addressed++;
+        const got = encoder.encodeResource('listeners', listener).value;
+        const want = jsonToBinary('envoy.config.listener.v3.Listener', listener as unknown as Json);
+        assert.ok(Buffer.from(got).equals(Buffer.from(want)), `${scenario}/${workload.id}: ${listener.name}`);
+      }
+    }
+  }
+  assert.ok(addressed >= 10, `expected EXPLICIT-mode listeners in the examples, got ${addressed}`);
+});
+
+test("proxies of one class: each listener's shared part is encoded once, and a copy with other content is encoded in full", () => {
+  const docs = [
+    ...base,
+    workloadEntry('bar/httpbin-2', { address: '127.0.2.2', labels: { app: 'httpbin' } }),
+    mtlsPolicy('bar/default', 'STRICT'),
+  ];
+  const translator = new Translator(meshOf(docs));
+  const encoder = new SnapshotEncoder();
+  const listeners = ['httpbin.bar', 'httpbin-2.bar'].map((id) => {
+    const r = translator.translate(id);
+    if (!r.ok) throw new Error(r.error);
+    return r.resources.listeners.find((l) => classListenerOf(l))!;
+  });
+  assert.ok(listeners[0] && listeners[1], 'both proxies have a listener of the class');
+  assert.ok(classListenerOf(listeners[0]!) === classListenerOf(listeners[1]!), 'one class listener for both');
+  const [a, b] = listeners.map((l) => encoder.encodeResource('listeners', l!).value);
+  assert.ok(!Buffer.from(a!).equals(Buffer.from(b!)), 'each has its own address');
+  // A spread copy with another stat prefix keeps no link to the class: its own content is encoded.
+  const changed = { ...listeners[0]!, stat_prefix: 'other' };
+  assert.is(classListenerOf(changed), undefined);
+  const want = jsonToBinary('envoy.config.listener.v3.Listener', changed as unknown as Json);
+  assert.ok(Buffer.from(encoder.encodeResource('listeners', changed).value).equals(Buffer.from(want)));
 });
 
 test.run();
