@@ -88,6 +88,53 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
   return opts;
 }
 
+/**
+ * `--name N`, `--name=N` and boolean `flags` over `defaults` (a new object);
+ * `integers`: numbers must be whole. Unknown options and bad numbers are
+ * OptionErrors; --help prints `usage` and exits.
+ */
+export function parseLongOptions<T extends { [K in keyof T]: number | boolean }>(
+  argv: readonly string[],
+  defaults: T,
+  usage: string,
+  integers: boolean,
+): T {
+  const o: Record<string, number | boolean> = { ...defaults };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') {
+      process.stdout.write(`${usage}\n`);
+      process.exit(0);
+    }
+    const eq = arg.indexOf('=');
+    const key = camel(eq > 0 ? arg.slice(2, eq) : arg.slice(2));
+    if (!arg.startsWith('--') || !(key in o)) throw new OptionError(`unknown option ${arg}\n${usage}`);
+    if (typeof o[key] === 'boolean') {
+      o[key] = true;
+      continue;
+    }
+    const raw = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    const value = Number(raw);
+    if (!(integers ? Number.isInteger(value) : Number.isFinite(value)) || value < 0)
+      throw new OptionError(`${arg} needs a non-negative ${integers ? 'integer' : 'number'}, got ${raw}`);
+    o[key] = value;
+  }
+  return o as T;
+}
+
+/** Runs a benchmark's main and exits with its code; a bad command line is one message, anything else a stack. */
+export function runBenchmark(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(
+        err instanceof OptionError ? `${err.message}\n` : `${name} failed: ${err instanceof Error ? err.stack : String(err)}\n`,
+      );
+      process.exit(1);
+    },
+  );
+}
+
 export function now(): bigint {
   return process.hrtime.bigint();
 }

@@ -1,5 +1,5 @@
 // Options and the printed report of the push benchmark.
-import { type Distribution, distribution, mb, ms, OptionError, pad, round } from './bench-util.js';
+import { type Distribution, distribution, mb, ms, OptionError, pad, parseLongOptions, round } from './bench-util.js';
 import { type Histogram, histogramQuantile } from './push-meshlite.js';
 import type { TypeCounts } from './push-protocol.js';
 
@@ -39,40 +39,26 @@ const USAGE = `usage: node --expose-gc dist/bench/push.js [options]
   --keep                   keep the temp config / state / profile directory`;
 
 export function parsePushOptions(argv: readonly string[]): PushOptions {
-  const o: PushOptions = {
-    proxies: 1000,
-    services: 0,
-    namespaces: 0,
-    changes: 10,
-    workers: 2,
-    streamsPerChannel: 50,
-    connectTimeout: 600,
-    changeTimeout: 300,
-    settleMs: 500,
-    cpuProf: false,
-    heapSnapshots: false,
-    keep: false,
-    patchConvergence: false,
-  };
-  const flags = new Set(['cpuProf', 'heapSnapshots', 'keep', 'patchConvergence']);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    }
-    const eq = arg.indexOf('=');
-    const key = (eq > 0 ? arg.slice(2, eq) : arg.slice(2)).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (!arg.startsWith('--') || !(key in o)) throw new OptionError(`unknown option ${arg}\n${USAGE}`);
-    if (flags.has(key)) {
-      (o as unknown as Record<string, boolean>)[key] = true;
-      continue;
-    }
-    const raw = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 0) throw new OptionError(`${arg} needs a non-negative integer, got ${raw}`);
-    (o as unknown as Record<string, number>)[key] = value;
-  }
+  const o = parseLongOptions<PushOptions>(
+    argv,
+    {
+      proxies: 1000,
+      services: 0,
+      namespaces: 0,
+      changes: 10,
+      workers: 2,
+      streamsPerChannel: 50,
+      connectTimeout: 600,
+      changeTimeout: 300,
+      settleMs: 500,
+      cpuProf: false,
+      heapSnapshots: false,
+      keep: false,
+      patchConvergence: false,
+    },
+    USAGE,
+    true,
+  );
   if (o.proxies < 1 || o.workers < 1) throw new OptionError('--proxies and --workers must be at least 1');
   if (o.services === 0) o.services = Math.max(1, Math.ceil(o.proxies / 5));
   if (o.namespaces === 0) o.namespaces = Math.max(1, Math.ceil(o.services / 10));

@@ -18,7 +18,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TokenAuthority } from '../src/identity/proxy-token.js';
-import { OptionError } from './bench-util.js';
+import { runBenchmark } from './bench-util.js';
 import { WorkerHandle } from './push-workers.js';
 import { type MtlsMode, writeMeshMode, writePushMesh } from './push-config.js';
 import { freePort, histogram, histogramDelta, MeshliteProcess, parseMetrics } from './push-meshlite.js';
@@ -247,12 +247,4 @@ async function main(): Promise<number> {
   return r.error ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(
-      err instanceof OptionError ? `${err.message}\n` : `push benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runBenchmark('push benchmark', main);

@@ -1,5 +1,5 @@
 // Options, the memory trend and the printed report of the soak benchmark.
-import { mb, ms, OptionError, pad, round } from './bench-util.js';
+import { mb, ms, OptionError, pad, parseLongOptions, round } from './bench-util.js';
 import type { ActiveResources } from './push-agent.js';
 
 export interface SoakOptions {
@@ -33,36 +33,23 @@ const USAGE = `usage: node --expose-gc dist/bench/soak.js [options]
   --keep                   keep the temp config / state directory`;
 
 export function parseSoakOptions(argv: readonly string[]): SoakOptions {
-  const o: SoakOptions = {
-    proxies: 1000,
-    minutes: 10,
-    warmupMinutes: -1,
-    changeEveryS: 30,
-    sampleEveryS: 10,
-    reconnectsPerS: -1,
-    workers: 2,
-    streamsPerChannel: 50,
-    heapSnapshots: false,
-    keep: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    }
-    const eq = arg.indexOf('=');
-    const key = (eq > 0 ? arg.slice(2, eq) : arg.slice(2)).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (!arg.startsWith('--') || !(key in o)) throw new OptionError(`unknown option ${arg}\n${USAGE}`);
-    if (key === 'keep' || key === 'heapSnapshots') {
-      o[key] = true;
-      continue;
-    }
-    const raw = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value < 0) throw new OptionError(`${arg} needs a non-negative number, got ${raw}`);
-    (o as unknown as Record<string, number>)[key] = value;
-  }
+  const o = parseLongOptions<SoakOptions>(
+    argv,
+    {
+      proxies: 1000,
+      minutes: 10,
+      warmupMinutes: -1,
+      changeEveryS: 30,
+      sampleEveryS: 10,
+      reconnectsPerS: -1,
+      workers: 2,
+      streamsPerChannel: 50,
+      heapSnapshots: false,
+      keep: false,
+    },
+    USAGE,
+    false,
+  );
   if (o.proxies < 1 || o.workers < 1 || o.minutes <= 0 || o.sampleEveryS <= 0 || o.changeEveryS <= 0)
     throw new OptionError('--proxies, --workers, --minutes, --sample-every-s and --change-every-s must be positive');
   if (o.warmupMinutes < 0) o.warmupMinutes = o.minutes / 5;

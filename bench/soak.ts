@@ -13,7 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TokenAuthority } from '../src/identity/proxy-token.js';
-import { OptionError } from './bench-util.js';
+import { runBenchmark } from './bench-util.js';
 import { type MtlsMode, writeMeshMode, writePushMesh } from './push-config.js';
 import { freePort, MeshliteProcess } from './push-meshlite.js';
 import { clock, type FromWorker, type WorkerStats } from './push-protocol.js';
@@ -193,12 +193,4 @@ async function main(): Promise<number> {
   return r.error ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(
-      err instanceof OptionError ? `${err.message}\n` : `soak benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runBenchmark('soak benchmark', main);
