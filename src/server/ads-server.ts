@@ -10,7 +10,7 @@ import { decodeDeltaRequest, decodeSotwRequest, type NodeInfo } from './discover
 import { SotwStream } from './sotw-stream.js';
 import { NO_OBSERVER, type StreamObserver, type TypeStatus } from './stream-status.js';
 import type { TlsFailure } from './tls-failures.js';
-import { budgetedWriter, WriteBudget } from './write-budget.js';
+import { budgetedWriter, WriteBudget, type WriteBudgetTiming } from './write-budget.js';
 import type { Logger } from '../util/logger.js';
 import {
   type CloseStream,
@@ -65,6 +65,8 @@ export interface AdsServerOptions {
    * flushed; further responses wait (and are encoded only then). Default 16 MiB; 0: no bound.
    */
   maxPendingWriteBytes?: number;
+  /** When unflushed writes stop counting and when their stream is closed (tests). */
+  writeTiming?: WriteBudgetTiming;
   /** Called when a proxy's first stream opens (to build its snapshot) and its last one closes. */
   onProxyConnected?(proxyId: string, node: NodeInfo): void;
   onProxyDisconnected?(proxyId: string): void;
@@ -93,7 +95,7 @@ export class AdsServer {
 
   constructor(private readonly opts: AdsServerOptions) {
     this.authTimeoutMs = opts.authTimeoutMs ?? 10_000;
-    this.writes = new WriteBudget(opts.maxPendingWriteBytes ?? 16 * 1024 * 1024);
+    this.writes = new WriteBudget(opts.maxPendingWriteBytes ?? 16 * 1024 * 1024, opts.writeTiming);
     const age = opts.maxConnectionAgeMs
       ? {
           'grpc.max_connection_age_ms': opts.maxConnectionAgeMs,

@@ -2,6 +2,7 @@
 // closes a stream that never authenticates, one whose credential expires (at
 // that moment), and the ones closeStreams picks; its own listener reports a
 // busy port as EADDRINUSE and logs plaintext clients on the TLS port.
+import http2 from 'node:http2';
 import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,13 +11,33 @@ import * as grpc from '@grpc/grpc-js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CertificateAuthority } from '../../src/ca/certificate-authority.js';
+import { buildSnapshot } from '../../src/cache/snapshot.js';
 import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
 import { ListenError } from '../../src/server/ads-listener.js';
-import { AdsServer, type AuthResult, type StreamCloseReason } from '../../src/server/ads-server.js';
+import {
+  ADS_SERVICE_DEFINITION,
+  AdsServer,
+  type AdsServerOptions,
+  type AuthResult,
+  type StreamCloseReason,
+} from '../../src/server/ads-server.js';
 import { setLongTimeout } from '../../src/server/long-timer.js';
 import { classifyTlsFailure, PerKeyRateLimit, type TlsFailure } from '../../src/server/tls-failures.js';
 import { MESH, PROXY, snapshotOf } from './harness.js';
+import type { ProxyResources } from '../../src/xds/proxy-resources.js';
+import { TYPE_URL_OF } from '../../src/xds/type-urls.js';
+import { clientCodec } from '../support/client-codec.js';
 import { eventually, RawStream, SotwClient } from './xds-client.js';
+
+const EMPTY_RESOURCES: ProxyResources = {
+  proxyId: PROXY,
+  clusters: [],
+  endpoints: [],
+  listeners: [],
+  routes: [],
+  secrets: [],
+  warnings: [],
+};
 
 interface Rig {
   server: AdsServer;
@@ -32,6 +53,7 @@ async function withRig(
   auth: (nodeId: string) => Promise<AuthResult>,
   body: (r: Rig) => Promise<void>,
   tls?: { certChainPem: string; privateKeyPem: string },
+  extra: Partial<AdsServerOptions> = {},
 ): Promise<void> {
   const cache = new SnapshotCache();
   cache.set(PROXY, snapshotOf(MESH.a));
@@ -47,6 +69,7 @@ async function withRig(
     authTimeoutMs: 300,
     onStreamClosed: (reason) => closed.push(reason),
     onTlsFailure: (f) => tlsFailures.push(f),
+    ...extra,
   });
   const port = await server.listen('127.0.0.1:0', tls);
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
@@ -242,6 +265,48 @@ test('a proxy that ends its stream and opens the next at once keeps getting conf
       await next.raw.endWithin();
     }
   }));
+
+test('a stream whose peer reads nothing is closed as stalled; a reading stream on another connection is not', () => {
+  // A 2 MB trust bundle: far beyond what HTTP/2 lets through to a peer that stopped reading.
+  const big = { name: 'ROOTCA', validation_context: { trusted_ca: { inline_string: 'x'.repeat(2_000_000) } } };
+  return withRig(
+    trust(),
+    async (r) => {
+      r.cache.set(PROXY, buildSnapshot(EMPTY_RESOURCES, [big]));
+      // A real HTTP/2 peer with a 1 KiB window that never reads its response.
+      const session = http2.connect(`http://127.0.0.1:${r.port}`, { settings: { initialWindowSize: 1024 } });
+      session.on('error', () => {});
+      try {
+        const call = session.request({
+          ':method': 'POST',
+          ':path': ADS_SERVICE_DEFINITION.StreamAggregatedResources!.path,
+          'content-type': 'application/grpc',
+          te: 'trailers',
+        });
+        call.on('error', () => {});
+        call.pause();
+        const request = clientCodec.encodeSotwRequest({ typeUrl: TYPE_URL_OF.secrets, node: { id: PROXY }, resourceNames: ['ROOTCA'] });
+        const frame = Buffer.alloc(5 + request.byteLength);
+        frame.writeUInt32BE(request.byteLength, 1);
+        frame.set(request, 5);
+        call.write(frame);
+        await eventually('the stalled stream is closed', () => r.closed.includes('stalled'), 5000);
+        assert.equal(r.closed, ['stalled']);
+        assert.is(r.server.connectionsOf(PROXY).length, 0);
+        // The same response to a peer that reads goes through.
+        const reader = new SotwClient(r.client);
+        reader.request('secrets', { node: { id: PROXY }, names: ['ROOTCA'] });
+        assert.is((await reader.next(5000)).type, 'secrets');
+        assert.equal(r.closed, ['stalled']);
+        reader.close();
+      } finally {
+        session.destroy();
+      }
+    },
+    undefined,
+    { writeTiming: { stallMs: 100, deadMs: 400, sweepEveryMs: 50 } },
+  );
+});
 
 test("long timers: a delay beyond setTimeout's limit does not fire early, and cancels", async () => {
   let fired = 0;
