@@ -20,7 +20,7 @@ import { writeConfig } from '../src/store/config-write.js';
 import { EtcdStore } from '../src/store/etcd-store.js';
 import { openStoreIdentity } from '../src/store/store-identity.js';
 import { parseStoreUrl } from '../src/store/store-url.js';
-import { OptionError } from './bench-util.js';
+import { OptionError, runBenchmark } from './bench-util.js';
 import { meshPolicy, type MtlsMode, writePushMesh } from './push-config.js';
 import { freePort, MeshliteProcess } from './push-meshlite.js';
 import { clock, type FromWorker } from './push-protocol.js';
@@ -194,14 +194,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(
-      err instanceof OptionError
-        ? `${err.message}\n`
-        : `replicated push benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runBenchmark('replicated push benchmark', main);

@@ -59,11 +59,11 @@ async function stopWorkers(workers: WorkerHandle[]): Promise<void> {
   );
 }
 
-export async function runAgainst(target: Target, opts: RunOptions): Promise<ServerFigures> {
-  const n = opts.clients.length;
-  const out: ServerFigures = {
-    server: target.name,
-    proxies: n,
+/** A server's figures before anything was measured (NaN: not measured). */
+export function emptyFigures(server: string, proxies: number): ServerFigures {
+  return {
+    server,
+    proxies,
     allSynced: NaN,
     connectCpuMs: NaN,
     rssIdleBytes: NaN,
@@ -72,6 +72,11 @@ export async function runAgainst(target: Target, opts: RunOptions): Promise<Serv
     changes: [],
     streamFailures: 0,
   };
+}
+
+export async function runAgainst(target: Target, opts: RunOptions): Promise<ServerFigures> {
+  const n = opts.clients.length;
+  const out = emptyFigures(target.name, n);
   const workers: WorkerHandle[] = [];
   try {
     await target.gc();

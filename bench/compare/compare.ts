@@ -24,7 +24,7 @@ import { TokenAuthority } from '../../src/identity/proxy-token.js';
 import { OptionError } from '../bench-util.js';
 import { writePushMesh } from '../push-config.js';
 import { benchJsonLines, printTable, summarize } from './compare-report.js';
-import { runAgainst, type ServerFigures } from './compare-run.js';
+import { emptyFigures, runAgainst, type ServerFigures } from './compare-run.js';
 import { startEndToEnd, startGoControlPlane, startServeOnly, type Target, type TargetInputs } from './compare-targets.js';
 
 const GO_SOURCE = fileURLToPath(new URL('../../../bench/compare/go/', import.meta.url));
@@ -186,20 +186,6 @@ async function main(): Promise<number> {
   for (const line of benchJsonLines(summaries)) process.stdout.write(`${line}\n`);
   if (opts.keep) log(`kept ${root}`);
   return summaries.some((s) => s.error) ? 1 : 0;
-}
-
-function emptyFigures(server: string, proxies: number): ServerFigures {
-  return {
-    server,
-    proxies,
-    allSynced: NaN,
-    connectCpuMs: NaN,
-    rssIdleBytes: NaN,
-    rssConnectedBytes: NaN,
-    rssPerStreamBytes: NaN,
-    changes: [],
-    streamFailures: 0,
-  };
 }
 
 main().then(
