@@ -8,8 +8,16 @@
 // file shrank, lost documents or vanished is applied only once the files have
 // been quiet for `settleMs`; a rewrite within that time is applied as a normal
 // edit and the short state is never seen by a proxy.
+//
+// The exception is a file replaced whole: written under another name and
+// renamed over the old one (an atomic save), it is complete the moment its
+// name points at it. The directory watch tells the two apart: every write to
+// a file under its own name raises a "change" event for that name, a rename
+// onto it only "rename" events. A shrunk file whose events since it was last
+// read were renames alone, and whose size is still what was read, is applied
+// at once; an emptied or deleted file always waits.
 import { type FSWatcher, readdirSync, realpathSync, statSync, watch } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { ConfigLoader } from './config-loader.js';
 import type { LoadResult } from '../config/load-config.js';
 import type { FileSummary } from '../config/yaml-files.js';
@@ -48,6 +56,8 @@ export class ConfigWatcher {
   /** The files of the last valid config passed on: what "shrank" is measured against. */
   private applied = new Map<string, FileSummary>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Per real path, the kinds of event seen since the current load began (`rename` or `change`). */
+  private events = new Map<string, Set<string>>();
 
   constructor(private readonly opts: ConfigWatcherOptions) {
     this.changes = new DebouncedBatch(opts.debounceMs ?? 100, (files) => {
@@ -113,11 +123,17 @@ export class ConfigWatcher {
   private async loadNow(reason: string, settle: boolean): Promise<LoadResult> {
     clearTimeout(this.settleTimer);
     this.waitingFor = undefined;
+    const eventsBefore = this.events;
+    this.events = new Map();
     const result = await this.opts.loader.load(this.opts.paths);
     if (this.stopped) return result;
-    const shrunk = shrunkFiles(this.applied, result.summaries);
-    const quietFor = Date.now() - this.lastEventAt;
+    let shrunk = shrunkFiles(this.applied, result.summaries);
     const settleMs = this.opts.settleMs ?? DEFAULT_SETTLE_MS;
+    if (settle && shrunk.length > 0 && Date.now() - this.lastEventAt < settleMs) {
+      shrunk = await this.withoutWholeReplacements(shrunk, result, eventsBefore, reason);
+      if (this.stopped) return result;
+    }
+    const quietFor = Date.now() - this.lastEventAt;
     if (settle && shrunk.length > 0 && quietFor < settleMs) {
       const waitMs = settleMs - quietFor;
       this.waitingFor = { files: shrunk, until: Date.now() + waitMs };
@@ -134,6 +150,39 @@ export class ConfigWatcher {
     return result;
   }
 
+  /**
+   * The shrunk files that may still be mid-write: those not replaced whole by
+   * a rename since they were last read. A write queued before the read has its
+   * event delivered within two turns of the event loop, so those turns pass
+   * before the events are judged; the size is checked again for a write after.
+   */
+  private async withoutWholeReplacements(
+    shrunk: ShrunkFile[],
+    result: LoadResult,
+    eventsBefore: ReadonlyMap<string, ReadonlySet<string>>,
+    reason: string,
+  ): Promise<ShrunkFile[]> {
+    const candidates = shrunk.filter((s) => s.change === 'smaller' || s.change === 'fewer documents');
+    if (candidates.length === 0) return shrunk;
+    await nextTurn();
+    await nextTurn();
+    const readBytes = new Map(result.summaries.map((s) => [s.file, s.bytes]));
+    const replaced = new Set<ShrunkFile>();
+    for (const s of candidates) {
+      const real = realPathOf(s.file);
+      if (real === undefined) continue;
+      const kinds = new Set([...(eventsBefore.get(real) ?? []), ...(this.events.get(real) ?? [])]);
+      if (!kinds.has('rename') || kinds.has('change') || sizeOf(real) !== readBytes.get(s.file)) continue;
+      replaced.add(s);
+    }
+    if (replaced.size === 0) return shrunk;
+    this.opts.logger?.info(
+      { reason, files: [...replaced].map((s) => `${s.file} (${s.change})`) },
+      'a config file shrank but was replaced whole by a rename (an atomic save): applying without waiting to settle',
+    );
+    return shrunk.filter((s) => !replaced.has(s));
+  }
+
   private remember(result: LoadResult): void {
     if (result.ok) this.applied = new Map(result.summaries.map((s) => [s.file, s]));
   }
@@ -143,11 +192,11 @@ export class ConfigWatcher {
     for (const dir of configDirectories(this.opts.paths)) {
       if (this.watchers.has(dir)) continue;
       try {
-        const watcher = watch(dir, { persistent: false }, (_event, file) => this.schedule(file ? join(dir, String(file)) : dir));
+        const watcher = watch(dir, { persistent: false }, (event, file) => this.schedule(file ? join(dir, String(file)) : dir, event));
         watcher.on('error', () => {
           watcher.close();
           this.watchers.delete(dir);
-          this.schedule(dir);
+          this.schedule(dir, 'error');
         });
         this.watchers.set(dir, watcher);
       } catch {
@@ -156,9 +205,12 @@ export class ConfigWatcher {
     }
   }
 
-  private schedule(file: string): void {
+  private schedule(file: string, event: string): void {
     if (this.stopped) return;
     this.lastEventAt = Date.now();
+    const kinds = this.events.get(file) ?? new Set<string>();
+    kinds.add(event);
+    this.events.set(file, kinds);
     this.changes.add(file);
   }
 }
@@ -175,6 +227,27 @@ export function shrunkFiles(before: ReadonlyMap<string, FileSummary>, now: reado
     else if (is.bytes < was.bytes) out.push({ file, change: 'smaller' });
   }
   return out;
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((done) => setImmediate(done));
+}
+
+/** A loaded file's real path (the loader names files relative to the working directory). */
+function realPathOf(file: string): string | undefined {
+  try {
+    return realpathSync(resolve(file));
+  } catch {
+    return undefined;
+  }
+}
+
+function sizeOf(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
+  }
 }
 
 function configDirectories(paths: readonly string[]): string[] {

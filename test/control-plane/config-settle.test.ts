@@ -3,7 +3,7 @@
 // then write) never reaches a proxy half-done; growing edits apply at once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -135,6 +135,57 @@ test('edits that do not shrink a file apply after the debounce, without waiting 
     assert.is(reloaded.ok, true);
     assert.is(seen.at(-1)!.reason, 'reload requested');
     assert.is(seen.at(-1)!.services, 0);
+  });
+});
+
+/** The shorter workloads file: the same text without its last document. */
+const FEWER_WORKLOADS = WORKLOADS.slice(0, WORKLOADS.lastIndexOf('---'));
+
+test('a smaller file renamed into place (an atomic save) is applied without waiting to settle', async () => {
+  await withWatcher(async ({ dir, seen, logs, watcher }) => {
+    let heldBack = false;
+    const watch = setInterval(() => (heldBack ||= watcher.pendingSettle() !== undefined), 5);
+    try {
+      writeFileSync(join(dir, '.workloads.yaml.tmp'), FEWER_WORKLOADS);
+      renameSync(join(dir, '.workloads.yaml.tmp'), join(dir, 'workloads.yaml'));
+      await waitFor(() => seen.length >= 2, 'the renamed file to be applied');
+    } finally {
+      clearInterval(watch);
+    }
+    assert.is(heldBack, false, 'the replaced file was never held back');
+    assert.not.match(seen[1]!.reason, 'settled for');
+    assert.ok(seen[1]!.ok && seen[1]!.workloads === seen[0]!.workloads - 1, JSON.stringify(seen));
+    assert.ok(
+      logs.some((l) => l.startsWith('a config file shrank but was replaced whole by a rename')),
+      logs.join('\n'),
+    );
+  });
+});
+
+test('a smaller file written under its own name after the old one was moved away still waits', async () => {
+  await withWatcher(async ({ dir, seen, watcher }) => {
+    // An editor that keeps a backup by renaming the original, then writes a new file in its place.
+    renameSync(join(dir, 'workloads.yaml'), join(dir, '.workloads.yaml~'));
+    writeFileSync(join(dir, 'workloads.yaml'), FEWER_WORKLOADS);
+    await waitFor(() => watcher.pendingSettle() !== undefined, 'the new smaller file to be held back');
+    assert.equal(
+      watcher.pendingSettle()!.files.map((f) => f.change),
+      ['fewer documents'],
+    );
+    await waitFor(() => seen.length >= 2, 'the settled file');
+    assert.match(seen[1]!.reason, `settled for ${SETTLE_MS} ms`);
+  });
+});
+
+test('an empty file renamed into place still waits: only a file with content is taken as saved whole', async () => {
+  await withWatcher(async ({ dir, watcher }) => {
+    writeFileSync(join(dir, '.services.yaml.tmp'), '');
+    renameSync(join(dir, '.services.yaml.tmp'), join(dir, 'services.yaml'));
+    await waitFor(() => watcher.pendingSettle() !== undefined, 'the emptied file to be held back');
+    assert.equal(
+      watcher.pendingSettle()!.files.map((f) => f.change),
+      ['emptied'],
+    );
   });
 });
 
