@@ -21,6 +21,9 @@ import { type ResourceOf, type ResourceType, TYPE } from '../xds/type-urls.js';
 /** One proxy's resources, per xDS type (ProxyResources plus its Secrets fits). */
 export type SnapshotResources = { readonly [T in ResourceType]: readonly ResourceOf[T][] };
 
+/** Resources with, optionally, clusters and listeners split as served: a part many proxies share (one array) and the proxy's own. */
+export type LayeredResources = SnapshotResources & { readonly layers?: Layers };
+
 type ReferencedType = Exclude<ResourceType, 'listeners'>;
 
 export interface DanglingReference {
@@ -47,31 +50,47 @@ const NONE: ReadonlySet<string> = new Set();
 export class ConsistencyChecker {
   private readonly references = new WeakMap<object, readonly Reference[]>();
   private readonly names = new WeakMap<readonly object[], { size: number; names: ReadonlySet<string> }>();
+  /** Per shared list (a namespace's outbound clusters or listeners): what its members name, each name once. */
+  private readonly listReferences = new WeakMap<readonly object[], readonly NamedBy[]>();
 
   /**
    * Every reference in `resources` to a resource they do not hold, sorted.
    * `unservedSecrets`: secret names left out on purpose (their material is not
    * available): Envoy then keeps what needs them warming, which is intended.
    */
-  dangling(resources: SnapshotResources, unservedSecrets: ReadonlySet<string> = NONE): DanglingReference[] {
-    const held: Record<ReferencedType, ReadonlySet<string>> = {
-      clusters: this.namesOf(resources.clusters, (c) => c.name),
+  dangling(resources: LayeredResources, unservedSecrets: ReadonlySet<string> = NONE): DanglingReference[] {
+    const layers = resources.layers;
+    const held: Record<ReferencedType, { has(name: string): boolean }> = {
+      clusters: layers
+        ? either(this.namesOf(layers.clusters.shared, nameOf), this.namesOf(layers.clusters.own, nameOf))
+        : this.namesOf(resources.clusters, nameOf),
       endpoints: this.namesOf(resources.endpoints, (e) => e.cluster_name),
-      routes: this.namesOf(resources.routes, (r) => r.name),
-      secrets: this.namesOf(resources.secrets, (s) => s.name),
+      routes: this.namesOf(resources.routes, nameOf),
+      secrets: this.namesOf(resources.secrets, nameOf),
     };
     const found = new Map<string, DanglingReference>();
+    const missing = (type: ReferencedType, name: string) => !held[type].has(name) && !(type === 'secrets' && unservedSecrets.has(name));
+    const add = (type: ReferencedType, name: string, from: string) => found.set(`${type}\u0000${name}\u0000${from}`, { type, name, from });
     // Called for every resource of every proxy on each change: the `from` text is only made for a miss.
     const check = (kind: string, owner: { name?: string }, refs: readonly Reference[]) => {
-      for (const { type, name } of refs) {
-        if (held[type].has(name) || (type === 'secrets' && unservedSecrets.has(name))) continue;
-        const from = `${kind}/${owner.name}`;
-        found.set(`${type}\u0000${name}\u0000${from}`, { type, name, from });
-      }
+      for (const { type, name } of refs) if (missing(type, name)) add(type, name, `${kind}/${owner.name}`);
+    };
+    // A shared layer is checked name by name, not member by member: its hundreds of clusters name a few secrets.
+    const checkShared = (kind: string, refs: readonly NamedBy[]) => {
+      for (const { type, name, owners } of refs) if (missing(type, name)) for (const owner of owners) add(type, name, `${kind}/${owner}`);
     };
     // What a listener names does not depend on its name or address: listeners of one class share the work.
-    for (const l of resources.listeners) check('listeners', l, this.referencesOf(classListenerOf(l) ?? l, listenerReferences));
-    for (const c of resources.clusters) check('clusters', c, this.referencesOf(c, clusterReferences));
+    const listenerRefs = (l: Listener) => this.referencesOf(classListenerOf(l) ?? l, listenerReferences);
+    const clusterRefs = (c: Cluster) => this.referencesOf(c, clusterReferences);
+    if (layers) {
+      checkShared('listeners', this.sharedReferences(layers.listeners.shared, listenerRefs));
+      for (const l of layers.listeners.own) check('listeners', l, listenerRefs(l));
+      checkShared('clusters', this.sharedReferences(layers.clusters.shared, clusterRefs));
+      for (const c of layers.clusters.own) check('clusters', c, clusterRefs(c));
+    } else {
+      for (const l of resources.listeners) check('listeners', l, listenerRefs(l));
+      for (const c of resources.clusters) check('clusters', c, clusterRefs(c));
+    }
     for (const r of resources.routes) check('routes', r, this.referencesOf(r, routeConfigurationReferences));
     return [...found.keys()].sort().map((key) => found.get(key)!);
   }
@@ -86,6 +105,26 @@ export class ConsistencyChecker {
     return refs;
   }
 
+  private sharedReferences<T extends { name?: string }>(
+    list: readonly T[],
+    refsOf: (member: T) => readonly Reference[],
+  ): readonly NamedBy[] {
+    let shared = this.listReferences.get(list);
+    if (!shared) {
+      const byKey = new Map<string, NamedBy>();
+      for (const member of list) {
+        for (const { type, name } of refsOf(member)) {
+          const key = `${type}\u0000${name}`;
+          const entry = byKey.get(key) ?? { type, name, owners: [] };
+          entry.owners.push(String(member.name));
+          byKey.set(key, entry);
+        }
+      }
+      this.listReferences.set(list, (shared = [...byKey.values()]));
+    }
+    return shared;
+  }
+
   private namesOf<T extends object>(list: readonly T[], name: (resource: T) => string | undefined): ReadonlySet<string> {
     const known = this.names.get(list);
     if (known?.size === list.length) return known.names;
@@ -95,8 +134,24 @@ export class ConsistencyChecker {
   }
 }
 
+interface Layers {
+  clusters: { shared: readonly Cluster[]; own: readonly Cluster[] };
+  listeners: { shared: readonly Listener[]; own: readonly Listener[] };
+}
+
+/** A name a shared list's members refer to, and the members that do. */
+interface NamedBy extends Reference {
+  owners: string[];
+}
+
+const nameOf = (resource: { name?: string }) => resource.name;
+
+function either(a: ReadonlySet<string>, b: ReadonlySet<string>): { has(name: string): boolean } {
+  return { has: (name) => a.has(name) || b.has(name) };
+}
+
 /** The dangling references of one set of resources, with a checker of its own (tests, one-off checks). */
-export function danglingReferences(resources: SnapshotResources, unservedSecrets: ReadonlySet<string> = NONE): DanglingReference[] {
+export function danglingReferences(resources: LayeredResources, unservedSecrets: ReadonlySet<string> = NONE): DanglingReference[] {
   return new ConsistencyChecker().dangling(resources, unservedSecrets);
 }
 

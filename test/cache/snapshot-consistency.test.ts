@@ -21,7 +21,7 @@ function everySecret(base: SecretMaterial): SecretMaterial {
   };
 }
 
-function withSecrets(resources: ProxyResources, material: SecretMaterial): SnapshotResources {
+function withSecrets(resources: ProxyResources, material: SecretMaterial): SnapshotResources & Pick<ProxyResources, 'layers'> {
   const secrets = resources.secrets.map((ref) => buildSecret(ref, material)).filter((s): s is Secret => s !== undefined);
   return { ...resources, secrets };
 }
@@ -33,6 +33,32 @@ test('every proxy of every golden scenario is consistent', () => {
     assert.equal(danglingReferences(snapshot).map(describeDangling), [], `${scenario}/${view.proxy.id}`);
   }
   assert.ok(golden.length >= 50, `only ${golden.length} proxies checked`);
+});
+
+test('a proxy split into shared and own layers is judged as its whole lists are, whatever it lacks', () => {
+  let compared = 0;
+  for (const { scenario, view, resources } of goldenTranslations()) {
+    const layers = resources.layers;
+    if (!layers || layers.clusters.shared.length === 0) continue;
+    const whole = withSecrets(resources, everySecret(offlineSecretMaterial(view.proxy.identity)));
+    const [firstShared, ...restShared] = layers.clusters.shared;
+    const variants: Record<string, SnapshotResources & Pick<ProxyResources, 'layers'>> = {
+      'no endpoints': { ...whole, endpoints: [] },
+      'no secrets': { ...whole, secrets: [] },
+      'no routes': { ...whole, routes: [] },
+      'a shared cluster gone': {
+        ...whole,
+        clusters: whole.clusters.filter((c) => c !== firstShared),
+        layers: { ...layers, clusters: { shared: restShared, own: layers.clusters.own } },
+      },
+    };
+    for (const [what, layered] of Object.entries(variants)) {
+      const flat = danglingReferences({ ...layered, layers: undefined });
+      assert.equal(danglingReferences(layered), flat, `${scenario}/${view.proxy.id}: ${what}`);
+      compared += flat.length > 0 ? 1 : 0;
+    }
+  }
+  assert.ok(compared >= 50, `only ${compared} inconsistent variants compared`);
 });
 
 // httpbin.bar: an HTTP service port in mesh mTLS (inbound RDS, SDS default/ROOTCA), and outbound EDS clusters.
@@ -58,7 +84,13 @@ test('the base set is consistent, and dropping what it references makes every re
     endpoints.map((d) => [d.type, d.name, d.from]),
     consistent.endpoints.map((e) => ['endpoints', e.cluster_name, `clusters/${e.cluster_name}`]),
   );
-  const clusters = danglingReferences({ ...consistent, clusters: consistent.clusters.filter((c) => !c.name!.startsWith('inbound|')) });
+  const notInbound = (c: Cluster) => !c.name!.startsWith('inbound|');
+  const layers = consistent.layers!;
+  const clusters = danglingReferences({
+    ...consistent,
+    clusters: consistent.clusters.filter(notInbound),
+    layers: { ...layers, clusters: { shared: layers.clusters.shared, own: layers.clusters.own.filter(notInbound) } },
+  });
   assert.equal(
     clusters.map(describeDangling),
     ['clusters "inbound|80||" (named by listeners/127.0.2.1_80)', 'clusters "inbound|80||" (named by routes/inbound|80||)'],
