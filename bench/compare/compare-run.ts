@@ -1,6 +1,8 @@
 // One server's turn in the side-by-side benchmark: fresh simulated Envoys
-// (bench/push-client.ts workers) connect all at once, then the mesh changes K
-// times, alternating the two states, each change from an idle server.
+// (bench/push-client.ts workers) connect all at once, then the mesh changes
+// W + K times, alternating the two states, each change from an idle server.
+// The first W warm the server up (a JIT-compiled server runs its push path
+// cold the first times); they are reported apart, not in the figures.
 import { clock, type FromWorker } from '../push-protocol.js';
 import { WorkerHandle } from '../push-workers.js';
 import { dist } from '../push-report.js';
@@ -13,6 +15,8 @@ export interface RunOptions {
   workers: number;
   streamsPerChannel: number;
   changes: number;
+  /** Changes made first and reported apart (warm-up). */
+  warmup: number;
   /** The server is idle after this long under 5% of a core (ms). */
   settleMs: number;
   connectTimeoutMs: number;
@@ -21,6 +25,8 @@ export interface RunOptions {
 
 export interface ChangeFigures {
   state: number;
+  /** A warm-up change: not in the figures. */
+  warmup: boolean;
   /** From the change being made (file written / swap asked for), ms. */
   firstAck: number;
   p50Ack: number;
@@ -111,7 +117,8 @@ export async function runAgainst(target: Target, opts: RunOptions): Promise<Serv
     out.rssConnectedBytes = procUsage(target.pid).rssBytes;
     out.rssPerStreamBytes = (out.rssConnectedBytes - out.rssIdleBytes) / n;
 
-    for (let i = 1; i <= opts.changes; i++) {
+    for (let i = 1; i <= opts.warmup + opts.changes; i++) {
+      const warmup = i <= opts.warmup;
       const state = i % 2;
       const acked = workers.map((h) => {
         h.send({ cmd: 'await-mode', seq: i, mode: STATE_MODES[state]! });
@@ -123,9 +130,9 @@ export async function runAgainst(target: Target, opts: RunOptions): Promise<Serv
       const acks = (await Promise.all(acked)).flatMap((m) => m.ackAt).map((at) => at - t0);
       const idle = await waitIdle(target.pid, opts.settleMs, opts.changeTimeoutMs);
       const d = dist(acks);
-      out.changes.push({ state, firstAck: d.min, p50Ack: d.p50, p99Ack: d.p99, allAcked: d.max, cpuMs: idle.cpuMs - cpuBefore });
+      out.changes.push({ state, warmup, firstAck: d.min, p50Ack: d.p50, p99Ack: d.p99, allAcked: d.max, cpuMs: idle.cpuMs - cpuBefore });
       log(
-        `${target.name}: change ${i} -> ${STATE_MODES[state]}: all ACKed after ${d.max.toFixed(0)} ms, CPU ${(idle.cpuMs - cpuBefore).toFixed(0)} ms`,
+        `${target.name}: change ${i} -> ${STATE_MODES[state]}${warmup ? ' (warm-up)' : ''}: all ACKed after ${d.max.toFixed(0)} ms, CPU ${(idle.cpuMs - cpuBefore).toFixed(0)} ms`,
       );
     }
   } catch (err) {

@@ -35,7 +35,8 @@ type ServerKey = (typeof SERVERS)[number];
 
 const USAGE = `usage: npm run bench:compare -- [options]
   --proxies N              simulated Envoys (default 1000)
-  --changes K              changes per server, alternating STRICT/PERMISSIVE (default 6)
+  --changes K              measured changes per server, alternating STRICT/PERMISSIVE (default 6)
+  --warmup W               changes made first and reported apart (default 2)
   --servers LIST           of ${SERVERS.join(',')} (default all, in that order)
   --workers N              client processes (default 2)
   --streams-per-channel N  ADS streams per gRPC channel (default 50)
@@ -46,6 +47,7 @@ const USAGE = `usage: npm run bench:compare -- [options]
 interface Options {
   proxies: number;
   changes: number;
+  warmup: number;
   servers: ServerKey[];
   workers: number;
   streamsPerChannel: number;
@@ -55,7 +57,16 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { proxies: 1000, changes: 6, servers: [...SERVERS], workers: 2, streamsPerChannel: 50, settleMs: 300, keep: false };
+  const o: Options = {
+    proxies: 1000,
+    changes: 6,
+    warmup: 2,
+    servers: [...SERVERS],
+    workers: 2,
+    streamsPerChannel: 50,
+    settleMs: 300,
+    keep: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--help' || arg === '-h') {
@@ -82,14 +93,16 @@ function parseOptions(argv: readonly string[]): Options {
     const key = {
       '--proxies': 'proxies',
       '--changes': 'changes',
+      '--warmup': 'warmup',
       '--workers': 'workers',
       '--streams-per-channel': 'streamsPerChannel',
       '--settle-ms': 'settleMs',
-    }[arg] as 'proxies' | 'changes' | 'workers' | 'streamsPerChannel' | 'settleMs' | undefined;
+    }[arg] as 'proxies' | 'changes' | 'warmup' | 'workers' | 'streamsPerChannel' | 'settleMs' | undefined;
     if (!key) throw new OptionError(`unknown option ${arg}\n${USAGE}`);
     const n = Number(value);
-    if (!Number.isInteger(n) || n < (key === 'changes' || key === 'settleMs' ? 0 : 1))
-      throw new OptionError(`${arg} needs a ${key === 'changes' ? 'non-negative' : 'positive'} integer, got ${value}`);
+    const nonNegative = key === 'changes' || key === 'warmup' || key === 'settleMs';
+    if (!Number.isInteger(n) || n < (nonNegative ? 0 : 1))
+      throw new OptionError(`${arg} needs a ${nonNegative ? 'non-negative' : 'positive'} integer, got ${value}`);
     o[key] = n;
   }
   return o;
@@ -168,6 +181,7 @@ async function main(): Promise<number> {
           workers: opts.workers,
           streamsPerChannel: opts.streamsPerChannel,
           changes: opts.changes,
+          warmup: opts.warmup,
           settleMs: opts.settleMs,
           connectTimeoutMs: 300_000,
           changeTimeoutMs: 120_000,
