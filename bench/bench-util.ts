@@ -1,4 +1,5 @@
 // Small helpers for the benchmarks: options, timing, percentiles, memory.
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { MeshShape } from './synthetic-mesh.js';
 
 /** The synthetic mesh's shape, plus how the benchmark runs. */
@@ -56,6 +57,24 @@ const USAGE = `usage: node dist/bench/translate.js [options]
 
 /** A bad command line: reported as a message, not a stack trace. */
 export class OptionError extends Error {}
+
+/**
+ * node:util's parseArgs for a benchmark's command line: --help prints the
+ * header comment's usage and exits 0; an unknown or malformed option prints
+ * what is wrong and the usage, and exits 2 (never a stack trace).
+ */
+export function parseCommandLine<T extends ParseArgsConfig['options']>(name: string, options: T, usage: string) {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  try {
+    return parseArgs({ options, strict: true, allowPositionals: false });
+  } catch (err) {
+    process.stderr.write(`${name}: ${err instanceof Error ? err.message : String(err)}\n${usage}\n`);
+    process.exit(2);
+  }
+}
 
 function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

@@ -15,14 +15,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { SnapshotCache } from '../src/cache/snapshot-cache.js';
 import { changedTypes, SnapshotEncoder } from '../src/cache/snapshot.js';
 import { ConsistencyChecker } from '../src/cache/snapshot-consistency.js';
 import { InlineConfigLoader } from '../src/control-plane/config-loader.js';
 import { policiesOnlyChanged, type TranslationInputs } from '../src/control-plane/translation-reuse.js';
 import { NO_SECRETS_DIRECTORY } from '../src/credentials/credential-store.js';
-import { resolveProxySecrets } from '../src/control-plane/proxy-secrets.js';
+import { resolveProxySecrets, SecretMemo } from '../src/control-plane/proxy-secrets.js';
 import type { WorkloadCredentialSource } from '../src/control-plane/workload-credentials.js';
 import { buildMeshModel } from '../src/model/mesh-model.js';
 import { SotwStream } from '../src/server/sotw-stream.js';
@@ -30,18 +29,24 @@ import { NO_OBSERVER } from '../src/server/stream-status.js';
 import { Translator } from '../src/translate/translator.js';
 import { PUSH_ORDER } from '../src/server/xds-protocol.js';
 import { TYPE_URL_OF } from '../src/xds/type-urls.js';
+import { parseCommandLine } from './bench-util.js';
 import { type MtlsMode, writeMeshMode, writePushMesh } from './push-config.js';
 
-const { values: args } = parseArgs({
-  options: {
+const USAGE = `usage: node --expose-gc dist/bench/change-timing.js [options]
+  --proxies N        proxies with a stream each (default 1000)
+  --changes K        STRICT <-> PERMISSIVE flips to time (default 5)
+  --cpu-prof FILE    a CPU profile of the changes only (not the connect)
+  --no-reuse         every change gets a new Translator, as a change to anything but policies does`;
+const { values: args } = parseCommandLine(
+  'change-timing',
+  {
     proxies: { type: 'string', default: '1000' },
     changes: { type: 'string', default: '5' },
-    /** Writes a CPU profile of the changes only (not the connect) to this file. */
     'cpu-prof': { type: 'string' },
-    /** Every change gets a new Translator, as a change to anything but policies does. */
     'no-reuse': { type: 'boolean', default: false },
   },
-});
+  USAGE,
+);
 const proxies = Number(args.proxies);
 const changes = Number(args.changes);
 if (!Number.isInteger(proxies) || proxies < 1 || !Number.isInteger(changes) || changes < 1) {
@@ -49,15 +54,23 @@ if (!Number.isInteger(proxies) || proxies < 1 || !Number.isInteger(changes) || c
   process.exit(2);
 }
 
+const ROOT_PEM = '-----BEGIN CERTIFICATE-----\nROOT\n-----END CERTIFICATE-----\n';
+/** One certificate per identity, kept as the CA's rotation cache keeps it: a rebuild gets the same strings. */
+const issued = new Map<string, Awaited<ReturnType<WorkloadCredentialSource['certificateFor']>>>();
 const credentials: WorkloadCredentialSource = {
-  rootCertPem: () => '-----BEGIN CERTIFICATE-----\nROOT\n-----END CERTIFICATE-----\n',
+  rootCertPem: () => ROOT_PEM,
   async certificateFor({ namespace, serviceAccount }) {
-    return {
+    const key = `${namespace}/${serviceAccount}`;
+    const known = issued.get(key);
+    if (known) return { ...known };
+    const pair = {
       certChainPem: `-----BEGIN CERTIFICATE-----\n${namespace}/${serviceAccount}\n-----END CERTIFICATE-----\n`,
       privateKeyPem: '-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----\n',
       serialNumber: '1',
       notAfter: new Date(Date.now() + 86_400_000),
     };
+    issued.set(key, pair);
+    return { ...pair };
   },
   onRotated() {},
 };
@@ -78,6 +91,7 @@ async function main(): Promise<void> {
   const cache = new SnapshotCache();
   const encoder = new SnapshotEncoder();
   const checker = new ConsistencyChecker();
+  const secretMemo = new SecretMemo();
   const loader = new InlineConfigLoader();
   let previous: { translator: Translator; inputs: TranslationInputs | undefined } | undefined;
   let wrote = 0;
@@ -134,6 +148,7 @@ async function main(): Promise<void> {
         keysOnNode: false,
         workload: credentials,
         tls: NO_SECRETS_DIRECTORY,
+        memo: secretMemo,
       });
       lap('secrets');
       if (checker.dangling({ ...translated.resources, secrets }, unserved).length > 0) throw new Error(`${p.id}: dangling`);

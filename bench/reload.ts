@@ -18,12 +18,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/load-config.js';
 import { buildMeshModel } from '../src/model/mesh-model.js';
 import { sidecarProxies } from '../src/translate/translator.js';
-import { mb, runGc } from './bench-util.js';
+import { mb, parseCommandLine, runGc } from './bench-util.js';
 import { generateMesh } from './synthetic-mesh.js';
 
 interface Running {
@@ -45,8 +44,16 @@ interface Phase {
   gcMaxMs: number;
 }
 
-const { values: args } = parseArgs({
-  options: {
+const USAGE = `usage: npm run bench:reload -- [options]
+  --services N --workloads N --policies N --authz N   the synthetic mesh (defaults 1000, 5000, 2000, 1000)
+  --proxies N          connected proxies (default 1000)
+  --reloads N          full reloads to measure (default 3)
+  --large-file-mb N    the large file's size (default 50)
+  --dist DIR           measure another build's dist (before/after comparisons)
+  --json               the phases as JSON too`;
+const { values: args } = parseCommandLine(
+  'bench:reload',
+  {
     services: { type: 'string', default: '1000' },
     workloads: { type: 'string', default: '5000' },
     policies: { type: 'string', default: '2000' },
@@ -57,7 +64,8 @@ const { values: args } = parseArgs({
     dist: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
-});
+  USAGE,
+);
 const num = (name: keyof typeof args) => {
   const n = Number(args[name]);
   if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} needs a non-negative integer`);

@@ -22,7 +22,7 @@ import { affectedSecretNames, NO_SECRETS_DIRECTORY } from '../credentials/creden
 import { SECRET_NAMES } from '../model/secret-refs.js';
 import { CredentialTracker } from './credential-tracker.js';
 import { RefreshQueue } from './refresh-queue.js';
-import { resolveProxySecrets } from './proxy-secrets.js';
+import { resolveProxySecrets, SecretMemo } from './proxy-secrets.js';
 import type { WorkloadCredentialSource } from './workload-credentials.js';
 import { policiesOnlyChanged, type TranslationInputs } from './translation-reuse.js';
 
@@ -65,6 +65,7 @@ export class ControlPlane implements AdminControlPlane {
   /** Encodings of the resources proxies are served, shared between proxies while they share the resources. */
   private readonly encoder = new SnapshotEncoder();
   private readonly checker = new ConsistencyChecker();
+  private readonly secretMemo = new SecretMemo();
   private readonly credentialTracker: CredentialTracker;
   private readonly queue: RefreshQueue;
   private readonly warnings = new Map<string, string[]>();
@@ -326,6 +327,7 @@ export class ControlPlane implements AdminControlPlane {
         keysOnNode: this.keysOnNode.has(proxyId),
         workload: this.credentials,
         tls: this.tlsCredentials,
+        memo: this.secretMemo,
       });
       ({ secrets, unserved, credentials } = resolved);
       // Time spent waiting for the CA (or behind other rebuilds) is not build work: keep it out of the metric.
