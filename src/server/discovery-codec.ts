@@ -3,6 +3,7 @@
 // were already encoded strictly when the snapshot was built.
 import type protobuf from 'protobufjs';
 import { lookupMessage } from '../proto/envoy-root.js';
+import { writeSotwResponse } from './sotw-response-writer.js';
 
 export interface NodeInfo {
   id: string;
@@ -100,16 +101,7 @@ export function decodeSotwRequest(bytes: Uint8Array): SotwRequest {
 }
 
 export function encodeSotwResponse(typeUrl: string, versionInfo: string, nonce: string, resources: readonly WireResource[]): Uint8Array {
-  const type = discoveryMessageTypes().response!;
-  return type
-    .encode({
-      version_info: versionInfo,
-      type_url: typeUrl,
-      nonce,
-      resources: resources.map((r) => ({ type_url: typeUrl, value: r.value })),
-      control_plane: { identifier: 'meshlite' },
-    })
-    .finish();
+  return writeSotwResponse(typeUrl, versionInfo, nonce, resources);
 }
 
 export function decodeDeltaRequest(bytes: Uint8Array): DeltaRequest {

@@ -1,0 +1,112 @@
+// The DiscoveryResponse of a SotW push, written straight into one buffer.
+// Every push of every stream goes through here and the resources are already
+// encoded, so the message is a few strings plus the resources' bytes, each
+// wrapped in an Any of the response's type: sized first, then copied once
+// (a general-purpose encoder builds a list of operations per field and
+// copies through a writer). The bytes equal what the DiscoveryResponse proto
+// type encodes for the same fields: in field order, an empty one left out.
+
+/** DiscoveryResponse fields: version_info 1, resources 2, type_url 4, nonce 5, control_plane 6 (identifier 1); Any: type_url 1, value 2. */
+const TAG = { versionInfo: 0x0a, resource: 0x12, typeUrl: 0x22, nonce: 0x2a, controlPlane: 0x32, anyTypeUrl: 0x0a, anyValue: 0x12 };
+
+const CONTROL_PLANE = controlPlaneField('meshlite');
+const EMPTY = new Uint8Array(0);
+/** The few type URLs a server answers for, each with its Any type_url field encoded. */
+const anyTypeUrlFields = new Map<string, Uint8Array>();
+
+function anyTypeUrlField(typeUrl: string): Uint8Array {
+  let field = anyTypeUrlFields.get(typeUrl);
+  if (!field) {
+    const url = Buffer.from(typeUrl, 'utf8');
+    field = url.byteLength === 0 ? EMPTY : Buffer.concat([Buffer.from([TAG.anyTypeUrl]), varintBytes(url.byteLength), url]);
+    if (anyTypeUrlFields.size < 64) anyTypeUrlFields.set(typeUrl, field);
+  }
+  return field;
+}
+
+export interface ResourceBytes {
+  value: Uint8Array;
+}
+
+export function writeSotwResponse(typeUrl: string, versionInfo: string, nonce: string, resources: readonly ResourceBytes[]): Uint8Array {
+  const typeUrlBytes = Buffer.byteLength(typeUrl);
+  const versionBytes = Buffer.byteLength(versionInfo);
+  const nonceBytes = Buffer.byteLength(nonce);
+  const anyTypeUrl = fieldSize(typeUrlBytes);
+  let size = fieldSize(versionBytes);
+  for (const r of resources) {
+    const any = anyTypeUrl + fieldSize(r.value.byteLength);
+    size += 1 + varintSize(any) + any;
+  }
+  size += anyTypeUrl + fieldSize(nonceBytes) + CONTROL_PLANE.byteLength;
+
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  const byte = (b: number) => {
+    out[at++] = b;
+  };
+  const varint = (n: number) => {
+    while (n > 0x7f) {
+      out[at++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    out[at++] = n;
+  };
+  const text = (tag: number, s: string, bytes: number) => {
+    if (bytes === 0) return;
+    byte(tag);
+    varint(bytes);
+    at += out.write(s, at, bytes, 'utf8');
+  };
+  text(TAG.versionInfo, versionInfo, versionBytes);
+  // Every Any starts with the same type_url field: encoded once, then copied.
+  const anyPrefix = resources.length > 0 ? anyTypeUrlField(typeUrl) : EMPTY;
+  for (const r of resources) {
+    const length = r.value.byteLength;
+    byte(TAG.resource);
+    varint(anyTypeUrl + fieldSize(length));
+    out.set(anyPrefix, at);
+    at += anyPrefix.byteLength;
+    if (length === 0) continue;
+    byte(TAG.anyValue);
+    varint(length);
+    out.set(r.value, at);
+    at += length;
+  }
+  text(TAG.typeUrl, typeUrl, typeUrlBytes);
+  text(TAG.nonce, nonce, nonceBytes);
+  out.set(CONTROL_PLANE, at);
+  at += CONTROL_PLANE.byteLength;
+  if (at !== size) throw new Error(`DiscoveryResponse sized ${size} bytes but ${at} written`);
+  return out;
+}
+
+/** A length-delimited field of `bytes` bytes: tag, length, data; nothing when empty. */
+function fieldSize(bytes: number): number {
+  return bytes === 0 ? 0 : 1 + varintSize(bytes) + bytes;
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n > 0x7f) {
+    n >>>= 7;
+    size++;
+  }
+  return size;
+}
+
+function controlPlaneField(identifier: string): Uint8Array {
+  const id = Buffer.from(identifier, 'utf8');
+  const inner = Buffer.concat([Buffer.from([0x0a]), varintBytes(id.byteLength), id]);
+  return Buffer.concat([Buffer.from([TAG.controlPlane]), varintBytes(inner.byteLength), inner]);
+}
+
+function varintBytes(n: number): Buffer {
+  const out: number[] = [];
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
