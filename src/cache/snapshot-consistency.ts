@@ -52,6 +52,16 @@ export class ConsistencyChecker {
   private readonly names = new WeakMap<readonly object[], { size: number; names: ReadonlySet<string> }>();
   /** Per shared list (a namespace's outbound clusters or listeners): what its members name, each name once. */
   private readonly listReferences = new WeakMap<readonly object[], readonly NamedBy[]>();
+  /**
+   * Per list of references (a resource's, or a shared layer's): those not held
+   * by the namespace-wide sets last checked against (endpoints, shared
+   * clusters). Proxies of a namespace hold those very sets and share most
+   * resources, so each proxy checks only the rest: mostly its routes and secrets.
+   */
+  private readonly unresolved = new WeakMap<
+    readonly Reference[],
+    { endpoints: ReadonlySet<string>; clusters: ReadonlySet<string>; refs: readonly Reference[] }
+  >();
 
   /**
    * Every reference in `resources` to a resource they do not hold, sorted.
@@ -60,11 +70,13 @@ export class ConsistencyChecker {
    */
   dangling(resources: LayeredResources, unservedSecrets: ReadonlySet<string> = NONE): DanglingReference[] {
     const layers = resources.layers;
+    const sharedClusters = layers && this.namesOf(layers.clusters.shared, nameOf);
+    const endpoints = this.namesOf(resources.endpoints, (e) => e.cluster_name);
     const held: Record<ReferencedType, { has(name: string): boolean }> = {
-      clusters: layers
-        ? either(this.namesOf(layers.clusters.shared, nameOf), this.namesOf(layers.clusters.own, nameOf))
+      clusters: sharedClusters
+        ? either(sharedClusters, this.namesOf(layers.clusters.own, nameOf))
         : this.namesOf(resources.clusters, nameOf),
-      endpoints: this.namesOf(resources.endpoints, (e) => e.cluster_name),
+      endpoints,
       routes: this.namesOf(resources.routes, nameOf),
       secrets: this.namesOf(resources.secrets, nameOf),
     };
@@ -73,11 +85,13 @@ export class ConsistencyChecker {
     const add = (type: ReferencedType, name: string, from: string) => found.set(`${type}\u0000${name}\u0000${from}`, { type, name, from });
     // Called for every resource of every proxy on each change: the `from` text is only made for a miss.
     const check = (kind: string, owner: { name?: string }, refs: readonly Reference[]) => {
-      for (const { type, name } of refs) if (missing(type, name)) add(type, name, `${kind}/${owner.name}`);
+      for (const { type, name } of this.unresolvedOf(refs, endpoints, sharedClusters ?? NONE))
+        if (missing(type, name)) add(type, name, `${kind}/${owner.name}`);
     };
     // A shared layer is checked name by name, not member by member: its hundreds of clusters name a few secrets.
     const checkShared = (kind: string, refs: readonly NamedBy[]) => {
-      for (const { type, name, owners } of refs) if (missing(type, name)) for (const owner of owners) add(type, name, `${kind}/${owner}`);
+      for (const { type, name, owners } of this.unresolvedOf(refs, endpoints, sharedClusters ?? NONE))
+        if (missing(type, name)) for (const owner of owners) add(type, name, `${kind}/${owner}`);
     };
     // What a listener names does not depend on its name or address: listeners of one class share the work.
     const listenerRefs = (l: Listener) => this.referencesOf(classListenerOf(l) ?? l, listenerReferences);
@@ -93,6 +107,18 @@ export class ConsistencyChecker {
     }
     for (const r of resources.routes) check('routes', r, this.referencesOf(r, routeConfigurationReferences));
     return [...found.keys()].sort().map((key) => found.get(key)!);
+  }
+
+  private unresolvedOf<R extends Reference>(
+    refs: readonly R[],
+    endpoints: ReadonlySet<string>,
+    clusters: ReadonlySet<string>,
+  ): readonly R[] {
+    const known = this.unresolved.get(refs);
+    if (known?.endpoints === endpoints && known.clusters === clusters) return known.refs as readonly R[];
+    const rest = refs.filter((r) => !(r.type === 'endpoints' ? endpoints : r.type === 'clusters' ? clusters : NONE).has(r.name));
+    this.unresolved.set(refs, { endpoints, clusters, refs: rest });
+    return rest;
   }
 
   private referencesOf<T extends object>(resource: T, collect: (resource: T, out: Reference[]) => void): readonly Reference[] {
