@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import { type AdsTls, type ClientCertificateStatus, listenAds, type AdsListener } from './ads-listener.js';
 import { DeltaStream } from './delta-stream.js';
-import { decodeDeltaRequest, decodeSotwRequest, type NodeInfo } from './discovery-codec.js';
+import { decodeDeltaRequest, decodeSotwRequest, discoveryMessageTypes, type NodeInfo } from './discovery-codec.js';
 import { SotwStream } from './sotw-stream.js';
 import { NO_OBSERVER, type StreamObserver, type TypeStatus } from './stream-status.js';
 import type { TlsFailure } from './tls-failures.js';
@@ -111,6 +111,8 @@ export class AdsServer {
 
   /** Listens on `host:port` (TLS with `tls`, plaintext without); resolves to the port. Throws ListenError. */
   async listen(address: string, tls?: AdsTls): Promise<number> {
+    // The Envoy protos load once, in a few hundred milliseconds: before the first proxy can connect, not while it waits.
+    discoveryMessageTypes();
     const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     const listener = await listenAds(address, injector, {
       tls,

@@ -1,6 +1,6 @@
 // One state-of-the-world ADS stream: tracks what the proxy subscribed to, what
 // was sent and what it accepted, and answers from the snapshot cache.
-import { createHash } from 'node:crypto';
+import { contentDigest } from '../cache/content-cache.js';
 import type { EncodedResource } from '../cache/snapshot.js';
 import type { ResourceType } from '../xds/type-urls.js';
 import { AdsStream } from './ads-stream.js';
@@ -14,6 +14,8 @@ const NOT_READ: string[] = [];
 interface TypeState {
   wildcard: boolean;
   names: Set<string>;
+  /** `names` sorted, made when first needed after they changed. */
+  sortedNames?: readonly string[];
   lastNonce?: string;
   /** Fingerprint of the content last sent; unchanged content is never resent, so a NACK is not answered with the same config. */
   sentFingerprint?: string;
@@ -59,9 +61,12 @@ export class SotwStream extends AdsStream<TypeState> {
     const wildcard =
       isWildcardSubscription(type, req.resourceNames, first) || (state.wildcard && req.resourceNames.length === 0 && isFullStateType(type));
     const names = new Set(req.resourceNames.filter((n) => n !== '*').map((n) => this.internName(type, n)));
-    if (wildcard !== state.wildcard || !sameSet(names, state.names)) state.subscription++;
+    if (wildcard !== state.wildcard || !sameSet(names, state.names)) {
+      state.subscription++;
+      state.names = names;
+      state.sortedNames = undefined;
+    }
     state.wildcard = wildcard;
-    state.names = names;
     state.ready = true;
     this.respond(type);
   }
@@ -83,7 +88,7 @@ export class SotwStream extends AdsStream<TypeState> {
     const all = this.snapshot![type].resources;
     if (state.wildcard) return [...all.values()];
     const out: EncodedResource[] = [];
-    for (const name of [...state.names].sort()) {
+    for (const name of sortedNames(state)) {
       const r = all.get(name);
       if (r) out.push(r);
     }
@@ -159,8 +164,12 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
 }
 
 function fingerprintOf(resources: readonly EncodedResource[], state: TypeState): string {
-  const h = createHash('sha256');
-  h.update(state.wildcard ? '*' : [...state.names].sort().join(','));
-  for (const r of resources) h.update(`\n${r.name}\u0000${r.version}`);
-  return h.digest('hex');
+  const parts = [state.wildcard ? '*' : sortedNames(state).join(',')];
+  for (const r of resources) parts.push(`${r.name}\u0000${r.version}`);
+  return contentDigest(parts.join('\n'));
+}
+
+function sortedNames(state: TypeState): readonly string[] {
+  state.sortedNames ??= [...state.names].sort();
+  return state.sortedNames;
 }
