@@ -62,6 +62,16 @@ export class SnapshotEncoder {
   private readonly contentKeys = new WeakMap<EncodedResource, string>();
   /** Per class listener: the encoding of every field but name and address, and the digest of their text. */
   private readonly listenerBodies = new WeakMap<object, { bytes: Uint8Array; digest: string }>();
+  /**
+   * Short lists (a proxy's own clusters and listeners, its routes, its
+   * secrets) are new arrays on every rebuild but mostly hold encodings seen
+   * before, in the same order: their type snapshot is found by walking those
+   * encodings, with no hashing. Weak all the way: an encoding that goes takes
+   * its branches with it.
+   */
+  private readonly shortLists = new Map<ResourceType, ListNode>();
+  /** A shared type snapshot plus a proxy's own: one layered snapshot per pair. */
+  private readonly layered = new WeakMap<TypeSnapshot, WeakMap<TypeSnapshot, TypeSnapshot>>();
 
   /** From now on, content lookups count as use (call before refreshing every proxy). */
   startRound(): void {
@@ -125,7 +135,7 @@ export class SnapshotEncoder {
   typeSnapshot<T extends ResourceType>(type: T, jsons: readonly ResourceOf[T][]): TypeSnapshot {
     const cached = this.typeSnapshots.get(jsons);
     if (cached && cached.typeUrl === TYPE_URL_OF[type]) return cached;
-    const snapshot = this.computeTypeSnapshot(type, jsons);
+    const snapshot = this.listTypeSnapshot(type, jsons);
     this.typeSnapshots.set(jsons, snapshot);
     return snapshot;
   }
@@ -134,15 +144,36 @@ export class SnapshotEncoder {
   layeredTypeSnapshot<T extends ResourceType>(type: T, shared: readonly ResourceOf[T][], own: readonly ResourceOf[T][]): TypeSnapshot {
     const base = this.typeSnapshot(type, shared);
     if (own.length === 0) return base;
-    const extra = this.computeTypeSnapshot(type, own);
+    const extra = this.listTypeSnapshot(type, own);
+    let byExtra = this.layered.get(base);
+    if (!byExtra) this.layered.set(base, (byExtra = new WeakMap()));
+    const known = byExtra.get(extra);
+    if (known) return known;
     for (const name of extra.resources.keys()) {
       if (base.resources.has(name)) throw new Error(`${type} "${name}" is both shared and proxy-specific`);
     }
-    return {
+    const snapshot = {
       typeUrl: base.typeUrl,
       version: hash(`${base.version}+${extra.version}`),
       resources: new LayeredMap(base.resources, extra.resources),
     };
+    byExtra.set(extra, snapshot);
+    return snapshot;
+  }
+
+  /** A list's type snapshot: a short list's found by its encodings (see shortLists), any other's computed. */
+  private listTypeSnapshot(type: ResourceType, jsons: readonly EnvoyResource[]): TypeSnapshot {
+    if (jsons.length > SHORT_LIST) return this.computeTypeSnapshot(type, jsons);
+    let node: ListNode | undefined = this.shortLists.get(type);
+    if (!node) this.shortLists.set(type, (node = { next: new WeakMap() }));
+    for (const json of jsons) {
+      const encoded = this.encodeResource(type, json);
+      let next: ListNode | undefined = node.next.get(encoded);
+      if (!next) node.next.set(encoded, (next = { next: new WeakMap() }));
+      node = next;
+    }
+    node.snapshot ??= this.computeTypeSnapshot(type, jsons);
+    return node.snapshot;
   }
 
   /**
@@ -194,6 +225,14 @@ export class SnapshotEncoder {
     this.typesByContent.set(key, snapshot);
     return snapshot;
   }
+}
+
+/** Lists up to this long are looked up by their encodings (SnapshotEncoder.shortLists). */
+const SHORT_LIST = 16;
+
+interface ListNode {
+  snapshot?: TypeSnapshot;
+  next: WeakMap<EncodedResource, ListNode>;
 }
 
 /** Two encodings of one message type written one after the other: one message with the fields of both. */
