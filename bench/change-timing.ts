@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     if (!loaded.ok) throw new Error('the bench config did not load');
     const inputs = loaded.kindDigests && { kindDigests: loaded.kindDigests, registered: '[]' };
     const reuse = !args['no-reuse'] && previous && policiesOnlyChanged(previous.inputs, inputs) ? previous.translator : undefined;
-    const translator = new Translator(buildMeshModel(loaded.config), {}, reuse);
+    const translator = new Translator(buildMeshModel(loaded.config, undefined, reuse?.model.registry), {}, reuse);
     previous = { translator, inputs };
     lap('reload');
     const changed = new Set<string>();

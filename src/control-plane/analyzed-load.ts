@@ -8,20 +8,21 @@ import type { LoadOptions, LoadResult } from '../config/load-config.js';
 import type { ConfigText } from '../config/load-texts.js';
 import type { YamlDocument } from '../config/yaml-files.js';
 import type { MeshModel } from '../model/mesh-model.js';
-import { loadMesh, loadMeshFilesAndTexts, loadMeshTexts } from './load-mesh.js';
+import { loadMesh, loadMeshFilesAndTexts, loadMeshTexts, type MeshCheckMemo } from './load-mesh.js';
 
 export type LoadRequest =
   | { paths: readonly string[]; registry?: readonly ConfigText[]; options: LoadOptions }
   | { texts: readonly ConfigText[]; options: LoadOptions };
 
-export function analyzedLoad(request: LoadRequest): LoadResult {
+/** `memo`: kept by the caller between loads (with the options' parse cache), see loadMesh. */
+export function analyzedLoad(request: LoadRequest, memo?: MeshCheckMemo): LoadResult {
   let documents: readonly YamlDocument[] = [];
   const options: LoadOptions = { ...request.options, onDocuments: (read) => (documents = read) };
   let model: MeshModel | undefined;
   let result: LoadResult;
   if ('texts' in request) result = loadMeshTexts(request.texts, options);
   else if (request.registry && request.registry.length > 0) result = loadMeshFilesAndTexts(request.paths, request.registry, options);
-  else ({ result, model } = loadMesh(request.paths, options));
+  else ({ result, model } = loadMesh(request.paths, options, memo));
   if (!result.ok) return result;
   const cache = request.options.parseCache;
   return withFindings(cache ? { ...result, kindDigests: cache.kindDigests(documents) } : result, model, documents);

@@ -8,8 +8,8 @@ import { Worker } from 'node:worker_threads';
 import type { LoadOptions, LoadResult } from '../config/load-config.js';
 import type { ConfigText } from '../config/load-texts.js';
 import { YamlParseCache } from '../config/yaml-parse-cache.js';
-import type { LoadRequest } from './analyzed-load.js';
-import { analyzedLoad } from './analyzed-load.js';
+import { analyzedLoad, type LoadRequest } from './analyzed-load.js';
+import { MeshCheckMemo } from './load-mesh.js';
 import type { LoadReply } from './config-load-worker.js';
 
 export interface ConfigLoader {
@@ -115,11 +115,12 @@ export class BackgroundConfigLoader implements ConfigLoader {
 /** Loads on the calling thread (CLI commands, tests). */
 export class InlineConfigLoader implements ConfigLoader {
   private readonly parseCache = new YamlParseCache();
+  private readonly meshChecks = new MeshCheckMemo();
 
   constructor(private readonly options: LoadOptions = {}) {}
 
   async load(paths: readonly string[]): Promise<LoadResult> {
-    return analyzedLoad({ paths, options: { parseCache: this.parseCache, ...this.options } });
+    return analyzedLoad({ paths, options: { parseCache: this.parseCache, ...this.options } }, this.meshChecks);
   }
 }
 

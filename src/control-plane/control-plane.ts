@@ -141,9 +141,10 @@ export class ControlPlane implements AdminControlPlane {
     await nextLoopTurn();
     this.loaded = result.config;
     const config = this.withRegistered(result.config);
-    const model = buildMeshModel(config, jwks);
     const inputs = result.kindDigests && { kindDigests: result.kindDigests, registered: JSON.stringify(this.registered(result.config)) };
+    // Services, workloads and MeshConfig read from the very same documents: the registry built from them stands.
     const previous = policiesOnlyChanged(this.translatorInputs, inputs) ? this.translator : undefined;
+    const model = buildMeshModel(config, jwks, previous?.model.registry);
     this.translator = new Translator(model, this.translatorOptions, previous);
     this.translatorInputs = inputs;
     const started = performance.now();

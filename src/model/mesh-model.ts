@@ -22,8 +22,15 @@ export interface MeshModel {
   jwks: ReadonlyMap<string, string>;
 }
 
-export function buildMeshModel(config: ConfigSet, jwks: ReadonlyMap<string, string> = new Map()): MeshModel {
-  const registry = new Registry(config);
+/**
+ * `registry`: the previous model's, when the caller knows the services,
+ * workloads and MeshConfig it was built from are the very same documents.
+ */
+export function buildMeshModel(
+  config: ConfigSet,
+  jwks: ReadonlyMap<string, string> = new Map(),
+  registry: Registry = new Registry(config),
+): MeshModel {
   return {
     config,
     mesh: config.mesh,
