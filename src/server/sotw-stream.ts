@@ -60,12 +60,16 @@ export class SotwStream extends AdsStream<TypeState> {
     }
     const wildcard =
       isWildcardSubscription(type, req.resourceNames, first) || (state.wildcard && req.resourceNames.length === 0 && isFullStateType(type));
-    const names = new Set(req.resourceNames.filter((n) => n !== '*').map((n) => this.internName(type, n)));
-    if (wildcard !== state.wildcard || !sameSet(names, state.names)) {
-      state.subscription++;
-      state.names = names;
-      state.sortedNames = undefined;
+    // An ACK names what the stream already subscribes to: checked in place, with no new set made.
+    if (!namesAre(req.resourceNames, state.names)) {
+      const names = new Set(req.resourceNames.filter((n) => n !== '*').map((n) => this.internName(type, n)));
+      if (!sameSet(names, state.names)) {
+        state.names = names;
+        state.sortedNames = undefined;
+        state.subscription++;
+      }
     }
+    if (wildcard !== state.wildcard) state.subscription++;
     state.wildcard = wildcard;
     state.ready = true;
     this.respond(type);
@@ -155,6 +159,18 @@ export class SotwStream extends AdsStream<TypeState> {
       }
     }
   }
+}
+
+/** Whether `requested` (with any `*`) names exactly the names of `current`. */
+function namesAre(requested: readonly string[], current: ReadonlySet<string>): boolean {
+  let count = 0;
+  for (const name of requested) {
+    if (name === '*') continue;
+    if (!current.has(name)) return false;
+    count++;
+  }
+  // A name listed twice counts twice: then the sizes differ and the set is made the long way.
+  return count === current.size;
 }
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
