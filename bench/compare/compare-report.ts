@@ -59,6 +59,8 @@ const ROWS: [string, keyof Summary][] = [
   ['server CPU per change (ms)', 'cpuPerChangeMs'],
 ];
 
+const LABEL_WIDTH = Math.max(...ROWS.map(([label]) => label.length)) + 2;
+
 const isGo = (s: Summary) => s.server.startsWith('go-control-plane');
 
 /** meshlite / go-control-plane for each pair of a meshlite server and a go-control-plane one. */
@@ -87,11 +89,13 @@ export function printTable(summaries: Summary[], opts: { proxies: number; change
   out(
     `bench:compare: ${opts.proxies} proxies, ${opts.changes} measured changes per server after ${opts.warmup} warm-up, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg()[0]!.toFixed(2)}`,
   );
-  out(`${pad('', 34)}${summaries.map((s) => cell(short(s.server), w)).join('')}${ratios.map((r) => cell(r.label, w + 2)).join('')}`);
+  out(
+    `${pad('', LABEL_WIDTH)}${summaries.map((s) => cell(short(s.server), w)).join('')}${ratios.map((r) => cell(r.label, w + 2)).join('')}`,
+  );
   for (const [label, key] of ROWS) {
     const values = summaries.map((s) => cell(s[key], w)).join('');
     const ratioCells = ratios.map((r) => cell((r.a[key] as number) / (r.b[key] as number), w + 2)).join('');
-    out(`${pad(label, 34)}${values}${ratioCells}`);
+    out(`${pad(label, LABEL_WIDTH)}${values}${ratioCells}`);
   }
   out('  (serve = meshlite serve-only, e2e = meshlite end to end, gcpN = go-control-plane v0.14.0 with GOMAXPROCS=N;');
   out('   ratios are meshlite / go-control-plane: below 1 means meshlite took less;');

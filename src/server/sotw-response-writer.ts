@@ -6,22 +6,23 @@
 // copies through a writer). The bytes equal what the DiscoveryResponse proto
 // type encodes for the same fields: in field order, an empty one left out.
 
+import { TYPE_URL_OF } from '../xds/type-urls.js';
+
 /** DiscoveryResponse fields: version_info 1, resources 2, type_url 4, nonce 5, control_plane 6 (identifier 1); Any: type_url 1, value 2. */
 const TAG = { versionInfo: 0x0a, resource: 0x12, typeUrl: 0x22, nonce: 0x2a, controlPlane: 0x32, anyTypeUrl: 0x0a, anyValue: 0x12 };
 
 const CONTROL_PLANE = controlPlaneField('meshlite');
 const EMPTY = new Uint8Array(0);
-/** The few type URLs a server answers for, each with its Any type_url field encoded. */
-const anyTypeUrlFields = new Map<string, Uint8Array>();
+/** The Any type_url field of each type meshlite serves, encoded once. */
+const ANY_TYPE_URL_FIELDS: ReadonlyMap<string, Uint8Array> = new Map(Object.values(TYPE_URL_OF).map((url) => [url, encodeAnyTypeUrl(url)]));
 
 function anyTypeUrlField(typeUrl: string): Uint8Array {
-  let field = anyTypeUrlFields.get(typeUrl);
-  if (!field) {
-    const url = Buffer.from(typeUrl, 'utf8');
-    field = url.byteLength === 0 ? EMPTY : Buffer.concat([Buffer.from([TAG.anyTypeUrl]), varintBytes(url.byteLength), url]);
-    if (anyTypeUrlFields.size < 64) anyTypeUrlFields.set(typeUrl, field);
-  }
-  return field;
+  return ANY_TYPE_URL_FIELDS.get(typeUrl) ?? encodeAnyTypeUrl(typeUrl);
+}
+
+function encodeAnyTypeUrl(typeUrl: string): Uint8Array {
+  const url = Buffer.from(typeUrl, 'utf8');
+  return url.byteLength === 0 ? EMPTY : Buffer.concat([Buffer.from([TAG.anyTypeUrl]), varintBytes(url.byteLength), url]);
 }
 
 export interface ResourceBytes {
