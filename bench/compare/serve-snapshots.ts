@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { pino } from 'pino';
 import { SnapshotCache } from '../../src/cache/snapshot-cache.js';
-import { REFRESH_SLICE_MS } from '../../src/control-plane/refresh-queue.js';
+import { FIRST_REFRESH_SLICE_MS, REFRESH_SLICE_MS } from '../../src/control-plane/refresh-queue.js';
 import { type EncodedResource, type ProxySnapshot, RESOURCE_TYPE_OF_URL, type TypeSnapshot } from '../../src/cache/snapshot.js';
 import { AdsServer, type StreamAuthenticator } from '../../src/server/ads-server.js';
 import { splitHostPort } from '../../src/server/listen-address.js';
@@ -66,10 +66,11 @@ async function main(): Promise<void> {
   const states = toSnapshots(readSnapshotFile(readFileSync(snapshotFile!)));
   const cache = new SnapshotCache();
   // Snapshots go in as meshlite serve's refresh queue hands them over: in time slices, with I/O served in between.
-  const slicer = new TimeSlicer(REFRESH_SLICE_MS);
+  const slicer = new TimeSlicer(REFRESH_SLICE_MS, FIRST_REFRESH_SLICE_MS);
   const swap = async (n: number) => {
     const state = states[n];
     if (!state) throw new Error(`no state ${n}`);
+    slicer.begin();
     for (const [id, snapshot] of state) {
       const pause = slicer.due();
       if (pause) await pause;

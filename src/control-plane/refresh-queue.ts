@@ -15,6 +15,8 @@ interface Pending {
 
 /** How long the queue works before it yields to the event loop: short, so the first responses go out (and their ACKs come in) while the rest are rebuilt. */
 export const REFRESH_SLICE_MS = 2;
+/** The first slice of a burst of rebuilds: the first proxy's response leaves right after its rebuild. */
+export const FIRST_REFRESH_SLICE_MS = 0.25;
 
 export class RefreshQueue {
   private readonly pending = new Map<string, Pending>();
@@ -27,7 +29,7 @@ export class RefreshQueue {
     private readonly onError: (proxyId: string, err: unknown) => void,
     sliceMs = REFRESH_SLICE_MS,
   ) {
-    this.slicer = new TimeSlicer(sliceMs);
+    this.slicer = new TimeSlicer(sliceMs, Math.min(sliceMs, FIRST_REFRESH_SLICE_MS));
   }
 
   /** Resolves once `proxyId` was rebuilt after this call (never rejects: a failed rebuild goes to `onError`). */
@@ -58,6 +60,7 @@ export class RefreshQueue {
   }
 
   private async pump(): Promise<void> {
+    this.slicer.begin();
     for (;;) {
       const pause = this.slicer.due();
       if (pause) await pause;

@@ -80,4 +80,23 @@ test('between slices of work the event loop runs: a timer due during 200 ms of r
   assert.ok(gaps.length >= 5, `the timer ran ${gaps.length} times during 200 ms of rebuilds`);
 });
 
+test('a burst of rebuilds yields after its first short slice, so the first result leaves before a whole slice is spent', async () => {
+  const sliceMs = 20;
+  const order: string[] = [];
+  const queue = new RefreshQueue(
+    async (id) => {
+      busy(2);
+      order.push(id);
+    },
+    () => {},
+    sliceMs,
+  );
+  // Something that waits for the event loop's next turn, as a response waits to be flushed.
+  setImmediate(() => order.push('loop turn'));
+  await Promise.all(Array.from({ length: 5 }, (_, i) => queue.enqueue(`p${i}`, 'config')));
+  // The first slice (at most 0.25 ms) ends after p0; later slices hold several 2 ms rebuilds.
+  assert.equal(order.slice(0, 2), ['p0', 'loop turn'], order.join(', '));
+  assert.is(order.length, 6);
+});
+
 test.run();
