@@ -214,6 +214,7 @@ function outboundClusters(
       endpoints: discovery === 'ORIGINAL_DST' ? [] : dnsFallback(discovery, endpoints, service, port),
       tls,
       policy,
+      ...(rule ? { destinationRule: `${rule.meta.namespace}/${rule.meta.name}` } : {}),
     };
   });
 }

@@ -147,6 +147,8 @@ export interface OutboundCluster {
   endpoints: EndpointView[];
   tls: UpstreamTls;
   policy: TrafficPolicyCore;
+  /** The DestinationRule that applies to the cluster's host, as `namespace/name`. */
+  destinationRule?: string;
 }
 
 /** A VirtualService destination with the cluster it resolved to (none: unknown host, port or subset). */

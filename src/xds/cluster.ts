@@ -44,7 +44,18 @@ export function buildOutboundCluster(view: OutboundCluster): Cluster {
   applyOutlierDetection(cluster, view.policy);
   applyTransportSocket(cluster, view.tls);
   applyProtocolOptions(cluster, view);
+  if (view.destinationRule) cluster.metadata = destinationRuleMetadata(view.destinationRule);
   return cluster;
+}
+
+/**
+ * Names the DestinationRule behind a cluster in the cluster's metadata, under
+ * `istio.config` as the resource path Istio's tools read, so `meshlite
+ * proxy-config clusters` (and istioctl) show it from any config_dump.
+ */
+function destinationRuleMetadata(rule: string): Cluster['metadata'] {
+  const [namespace, name] = rule.split('/');
+  return { filter_metadata: { istio: { config: `/apis/networking.istio.io/v1/namespaces/${namespace}/destination-rule/${name}` } } };
 }
 
 function applyTransportSocket(cluster: Cluster, tls: UpstreamTls): void {

@@ -43,6 +43,11 @@ function configIn(dir: string): string {
     const text = readFileSync(join(EXAMPLES_DIR, 's1-auto-mtls', f), 'utf8');
     writeFileSync(join(configDir, f), text.replace(/\b127\.0\.(\d+)\.(\d+)\b/g, `${a}.${b}.$1.$2`));
   }
+  // A DestinationRule, so the clusters table has a rule to name: Envoy must report it as meshlite sent it.
+  writeFileSync(
+    join(configDir, 'destination-rule.yaml'),
+    'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: httpbin-bar\n  namespace: bar\nspec:\n  host: httpbin.bar.svc.cluster.local\n  trafficPolicy:\n    loadBalancer:\n      simple: ROUND_ROBIN\n',
+  );
   return configDir;
 }
 
@@ -86,6 +91,8 @@ test('a real Envoy: proxy-config --envoy-admin gives the rows of --meshlite-admi
         assert.is(fromMeshlite.code, 0, fromMeshlite.stderr);
         assert.ok(fromEnvoy.stdout.split('\n').length > 2, `${kind}: the Envoy holds some:\n${fromEnvoy.stdout}`);
         assert.fixture(fromEnvoy.stdout, fromMeshlite.stdout, `${kind}: the same rows from Envoy and from meshlite`);
+        if (kind === 'clusters')
+          assert.match(fromEnvoy.stdout, /\nhttpbin\.bar\.svc\.cluster\.local\s+8000\s+-\s+outbound\s+EDS\s+httpbin-bar\.bar\n/);
       }
       // The certificate Envoy holds is the one meshlite issued it, readable, its key never shown.
       const secrets = await meshlite('proxy-config', 'secrets', '--envoy-admin', envoy.adminUrl);

@@ -32,7 +32,7 @@ const rows = (table: string) =>
     .split('\n')
     .map((l) => l.split(/ {2,}/));
 
-test('clusters offline: direction, port, subset and host from the cluster name, sorted; filters narrow them', async () => {
+test('clusters offline: direction, port, subset and host from the cluster name, the DestinationRule from its metadata, sorted; filters narrow them', async () => {
   const r = await meshlite('proxy-config', 'clusters', 'sleep.foo', '-c', 'examples/weighted-subsets');
   assert.is(r.code, 0, r.stderr);
   assert.equal(rows(r.stdout), [
@@ -40,9 +40,10 @@ test('clusters offline: direction, port, subset and host from the cluster name, 
     ['httpbin.bar.svc.cluster.local', '8000', '-', 'outbound', 'EDS', '-'],
     ['httpbin.foo.svc.cluster.local', '8000', '-', 'outbound', 'EDS', '-'],
     ['httpbin.legacy.svc.cluster.local', '8000', '-', 'outbound', 'EDS', '-'],
-    ['reviews.bar.svc.cluster.local', '9080', '-', 'outbound', 'EDS', '-'],
-    ['reviews.bar.svc.cluster.local', '9080', 'v1', 'outbound', 'EDS', '-'],
-    ['reviews.bar.svc.cluster.local', '9080', 'v2', 'outbound', 'EDS', '-'],
+    // The DestinationRule bar/reviews (its subsets v1 and v2) shapes every reviews cluster, the default one too.
+    ['reviews.bar.svc.cluster.local', '9080', '-', 'outbound', 'EDS', 'reviews.bar'],
+    ['reviews.bar.svc.cluster.local', '9080', 'v1', 'outbound', 'EDS', 'reviews.bar'],
+    ['reviews.bar.svc.cluster.local', '9080', 'v2', 'outbound', 'EDS', 'reviews.bar'],
   ]);
   const narrowed = await meshlite(
     'proxy-config',
