@@ -68,11 +68,38 @@ export function expect(der: Uint8Array, parent: Tlv | undefined, tag: number, mi
   return children;
 }
 
-/** Checks that every constructed element within `element`, at any depth, is made of whole elements. */
+/**
+ * Checks that every constructed element within `element`, at any depth, is
+ * made of whole elements, and that the OBJECT IDENTIFIERs, NULLs and INTEGERs
+ * among them are in their one DER form: a reader that re-encodes what it
+ * parsed (as general ASN.1 libraries do) must get back the very same bytes.
+ */
 export function checkNesting(der: Uint8Array, element: Tlv, depth = 0): void {
-  if ((element.tag & 0x20) === 0) return;
+  if ((element.tag & 0x20) === 0) {
+    checkPrimitive(der, element);
+    return;
+  }
   if (depth > MAX_DEPTH) throw new DerError('nested too deeply');
   for (const child of readChildren(der, element)) checkNesting(der, child, depth + 1);
+}
+
+function checkPrimitive(der: Uint8Array, element: Tlv): void {
+  switch (element.tag) {
+    case 0x06:
+      objectIdentifierBytes(der, element);
+      return;
+    case 0x05:
+      if (element.end !== element.contentStart) throw new DerError('NULL with content');
+      return;
+    case 0x02: {
+      const length = element.end - element.contentStart;
+      const [first, second] = [der[element.contentStart], der[element.contentStart + 1]];
+      if (length === 0) throw new DerError('INTEGER without content');
+      if (length > 1 && ((first === 0 && second! < 0x80) || (first === 0xff && second! >= 0x80)))
+        throw new DerError('INTEGER not minimally encoded');
+      return;
+    }
+  }
 }
 
 /** The content of a BIT STRING whose bit count is a whole number of bytes (keys and signatures). */

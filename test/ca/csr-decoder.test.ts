@@ -154,6 +154,16 @@ test('not DER: truncation, trailing bytes, BER lengths, wrong version, missing p
     ['a signature with unused bits', sequence(part(info), part(algorithm), tlv(0x03, Buffer.concat([Buffer.from([1]), signatureBits])))],
     ['a signature algorithm without OID', sequence(part(info), sequence(NULL), bitString(signatureBits))],
     ['an OID with a padded arc', sequence(part(info), sequence(tlv(0x06, Buffer.from([0x2a, 0x80, 0x48]))), bitString(signatureBits))],
+    // Inside the key's parameters: the named curve's first arc padded (a reader that re-encodes it gets other bytes).
+    ['a curve OID with a padded arc', paddedCurve(good)],
+    [
+      'a NULL with content',
+      sequence(part(info), sequence(part(readTlv(good, algorithm.contentStart)), tlv(0x05, Buffer.from([0]))), part(signature)),
+    ],
+    [
+      'an INTEGER with a needless leading zero',
+      sequence(part(info), sequence(part(readTlv(good, algorithm.contentStart)), tlv(0x02, Buffer.from([0, 1]))), part(signature)),
+    ],
   ];
   for (const [what, input] of cases) {
     const result = decodeCsr(input);
@@ -161,5 +171,15 @@ test('not DER: truncation, trailing bytes, BER lengths, wrong version, missing p
   }
   for (let n = 0; n < good.length; n++) assert.ok(!decodeCsr(good.subarray(0, n)).ok, `truncated to ${n} bytes`);
 });
+
+/** `csr` with the first byte of its P-256 curve OID (1.2.840.10045.3.1.7) replaced by 0x80: same length, not DER. */
+function paddedCurve(csr: Buffer): Buffer {
+  const curve = objectIdentifier('1.2.840.10045.3.1.7');
+  const at = csr.indexOf(curve);
+  if (at < 0) throw new Error('no P-256 curve OID in the request');
+  const out = Buffer.from(csr);
+  out[at + 2] = 0x80;
+  return out;
+}
 
 test.run();

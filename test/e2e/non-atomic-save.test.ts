@@ -20,19 +20,27 @@ import { startWorld, type World } from '../support/e2e/world.js';
 // really stays short for longer than the settle period is applied, by design).
 const SETTLE = ['--settle', '3s'];
 
-/** Rewrites a file in place like `cat > file`: truncate, write the first part, wait, write the rest. */
-async function saveInPlace(path: string, text: string, pauseMs: number, firstPart = 0): Promise<void> {
+/**
+ * Rewrites a file in place like `cat > file`: truncate, write the first part,
+ * wait, write the rest. Resolves to when the file was cut short and when it was whole again.
+ */
+async function saveInPlace(path: string, text: string, pauseMs: number, firstPart = 0): Promise<{ cutAt: number; wholeAt: number }> {
   const fd = openSync(path, 'w'); // O_TRUNC: the file is empty from here on
+  const cutAt = Date.now();
   try {
     writeSync(fd, text.slice(0, firstPart));
     await sleep(pauseMs); // the slow writer: this gap is what the test is about
     writeSync(fd, text.slice(firstPart));
+    return { cutAt, wholeAt: Date.now() };
   } finally {
     closeSync(fd);
   }
 }
 
 interface Sample {
+  /** When the config_dump was asked for, and when it came back. */
+  askedAt: number;
+  at: number;
   proxy: string;
   clusters: number;
   listeners: number;
@@ -48,8 +56,11 @@ function sampleEnvoys(world: World): { stop(): Promise<Sample[]> } {
       const started = Date.now();
       await Promise.all(
         world.sidecarProxies.map(async (proxy) => {
+          const askedAt = Date.now();
           const s = await configDumpSections(world.envoy(proxy));
           samples.push({
+            askedAt,
+            at: Date.now(),
             proxy,
             clusters: (s.ClustersConfigDump?.dynamic_active_clusters ?? []).length,
             listeners: (s.ListenersConfigDump?.dynamic_listeners ?? []).filter((l: { active_state?: unknown }) => l.active_state).length,
@@ -97,10 +108,15 @@ test('truncate-then-rewrite of services.yaml and workloads.yaml: no Envoy ever l
       const text = readFileSync(path, 'utf8');
       const generation = (await configz(world.meshlite.adminUrl)).generation!;
       const sampler = sampleEnvoys(world);
-      await saveInPlace(path, text, pauseMs, firstPart);
+      const { cutAt, wholeAt } = await saveInPlace(path, text, pauseMs, firstPart);
       await settled(world, generation);
       const samples = await sampler.stop();
-      assert.ok(samples.length >= world.sidecarProxies.length * 10, `${samples.length} samples`);
+      // Not vacuous: every Envoy was read while the file sat cut short on disk.
+      for (const proxy of world.sidecarProxies)
+        assert.ok(
+          samples.some((s) => s.proxy === proxy && s.askedAt >= cutAt && s.at <= wholeAt),
+          `${file}: ${proxy} was never read while the file was cut short (${samples.length} samples)`,
+        );
       const drops = samples.filter((s) => {
         const f = floor.get(s.proxy)!;
         return s.clusters < f.clusters || s.listeners < f.listeners || s.secrets < f.secrets;
