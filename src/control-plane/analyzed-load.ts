@@ -24,8 +24,8 @@ export function analyzedLoad(request: LoadRequest, memo?: MeshCheckMemo): LoadRe
   else if (request.registry && request.registry.length > 0) result = loadMeshFilesAndTexts(request.paths, request.registry, options);
   else ({ result, model } = loadMesh(request.paths, options, memo));
   if (!result.ok) return result;
-  const cache = request.options.parseCache;
-  return withFindings(cache ? { ...result, kindDigests: cache.kindDigests(documents) } : result, model, documents);
+  const kindDigests = result.kindDigests ?? request.options.parseCache?.kindDigests(documents);
+  return withFindings(kindDigests ? { ...result, kindDigests } : result, model, documents);
 }
 
 /** Never fails the load: without findings, the control plane analyzes the config itself when it applies it. */

@@ -24,6 +24,7 @@ import type { FileSummary } from '../config/yaml-files.js';
 import type { Logger } from '../util/logger.js';
 import { appendAll } from '../util/append-all.js';
 import { DebouncedBatch, describeChanges } from '../util/debounced-batch.js';
+import { nextLoopTurn } from '../util/time-slicer.js';
 
 export const DEFAULT_SETTLE_MS = 1000;
 
@@ -153,8 +154,8 @@ export class ConfigWatcher {
   /**
    * The shrunk files that may still be mid-write: those not replaced whole by
    * a rename since they were last read. A write queued before the read has its
-   * event delivered within two turns of the event loop, so those turns pass
-   * before the events are judged; the size is checked again for a write after.
+   * event delivered within a whole turn of the event loop (I/O polled), so one
+   * passes before the events are judged; the size is checked again for a write after.
    */
   private async withoutWholeReplacements(
     shrunk: ShrunkFile[],
@@ -164,8 +165,7 @@ export class ConfigWatcher {
   ): Promise<ShrunkFile[]> {
     const candidates = shrunk.filter((s) => s.change === 'smaller' || s.change === 'fewer documents');
     if (candidates.length === 0) return shrunk;
-    await nextTurn();
-    await nextTurn();
+    await nextLoopTurn();
     const readBytes = new Map(result.summaries.map((s) => [s.file, s.bytes]));
     const replaced = new Set<ShrunkFile>();
     for (const s of candidates) {
@@ -227,10 +227,6 @@ export function shrunkFiles(before: ReadonlyMap<string, FileSummary>, now: reado
     else if (is.bytes < was.bytes) out.push({ file, change: 'smaller' });
   }
   return out;
-}
-
-function nextTurn(): Promise<void> {
-  return new Promise((done) => setImmediate(done));
 }
 
 /** A loaded file's real path (the loader names files relative to the working directory). */

@@ -20,7 +20,8 @@ export function loadMeshConfig(paths: readonly string[], options: LoadOptions = 
 
 /**
  * The load, and the model the checks were run on when it is valid (so callers
- * need not build it again). With a memo (and the options' parse cache), a
+ * need not build it again); with the options' parse cache, a valid load
+ * carries its per-kind digests. With a memo as well, a
  * load whose documents differ from the last one's only in policies reuses
  * its registry and the outcome of its mesh-level checks, which read none.
  */
@@ -38,13 +39,13 @@ export function loadMesh(
     },
   });
   if (!loaded.ok) return { result: loaded };
-  const digests = memo && options.parseCache?.kindDigests(documents);
-  const reused = digests && memo.reusable(digests);
+  const digests = options.parseCache?.kindDigests(documents);
+  const reused = digests && memo?.reusable(digests);
   const model = buildMeshModel(loaded.config, undefined, reused?.registry);
   const issues = reused ? reused.issues : meshIssues(model);
-  if (digests) memo.remember(digests, model.registry, issues);
-  const result = issues.length === 0 ? loaded : rejectedLoad(issues, loaded.files, loaded.summaries, options.limits?.maxReportedErrors);
-  return result.ok ? { result, model } : { result };
+  if (digests) memo?.remember(digests, model.registry, issues);
+  if (issues.length > 0) return { result: rejectedLoad(issues, loaded.files, loaded.summaries, options.limits?.maxReportedErrors) };
+  return { result: digests ? { ...loaded, kindDigests: digests } : loaded, model };
 }
 
 /** The registry and mesh-level issues of the last load, by the digests of the documents they came from. */

@@ -22,7 +22,7 @@ function anyTypeUrlField(typeUrl: string): Uint8Array {
 
 function encodeAnyTypeUrl(typeUrl: string): Uint8Array {
   const url = Buffer.from(typeUrl, 'utf8');
-  return url.byteLength === 0 ? EMPTY : Buffer.concat([Buffer.from([TAG.anyTypeUrl]), varintBytes(url.byteLength), url]);
+  return url.byteLength === 0 ? EMPTY : lengthDelimited(TAG.anyTypeUrl, url);
 }
 
 export interface ResourceBytes {
@@ -96,10 +96,14 @@ function varintSize(n: number): number {
   return size;
 }
 
+/** ControlPlane { identifier 1 } as DiscoveryResponse field 6. */
 function controlPlaneField(identifier: string): Uint8Array {
-  const id = Buffer.from(identifier, 'utf8');
-  const inner = Buffer.concat([Buffer.from([0x0a]), varintBytes(id.byteLength), id]);
-  return Buffer.concat([Buffer.from([TAG.controlPlane]), varintBytes(inner.byteLength), inner]);
+  return lengthDelimited(TAG.controlPlane, lengthDelimited(0x0a, Buffer.from(identifier, 'utf8')));
+}
+
+/** Tag, length and bytes of a length-delimited field (for the constant parts, built once). */
+function lengthDelimited(tag: number, bytes: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from([tag]), varintBytes(bytes.byteLength), bytes]);
 }
 
 function varintBytes(n: number): Buffer {
